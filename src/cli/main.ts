@@ -1,0 +1,29 @@
+#!/usr/bin/env node
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { commands } from './commands/index.js';
+import { VERSION } from '../version.js';
+
+export async function main(argv: string[]): Promise<void> {
+  let y = yargs(argv)
+    .scriptName('meshsleuth')
+    .usage('$0 <command> [options]\n\nService-mesh security forensics for Istio/Envoy sidecars, offline, from saved evidence.')
+    .version(VERSION)
+    .strict()
+    .demandCommand(1, 'name a command (see --help)')
+    .recommendCommands()
+    .completion('completion', 'print a bash/zsh completion script')
+    .wrap(Math.min(120, process.stdout.columns || 100))
+    .fail((msg, err) => {
+      if (err) throw err;
+      process.stderr.write(`meshsleuth: ${msg}\nRun 'meshsleuth --help' for usage.\n`);
+      process.exit(2);
+    });
+  for (const c of commands) y = y.command(c);
+  await y.help().alias('help', 'h').parseAsync();
+}
+
+main(hideBin(process.argv)).catch((err: unknown) => {
+  process.stderr.write(`meshsleuth: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(2);
+});

@@ -1,0 +1,4 @@
+export * from './attrs.js';
+export * from './decision.js';
+export * from './errors.js';
+export * from './records.js';

@@ -1,0 +1,132 @@
+/**
+ * Records shared between readers, analysis and reporters. See ../shared/DESIGN.md "Core records".
+ */
+import type { Decision } from './decision.js';
+import type { HeaderMap, JsonValue, RequestAttrs } from './attrs.js';
+
+/** Where a record came from: `file:line`, an ALS stream index, or `file#frame`. */
+export interface EvidenceRef {
+  file: string;
+  line?: number;
+  frame?: number;
+  /** Frames of a flow (first..last) when a range is meant. */
+  frames?: number[];
+  stream?: string;
+  index?: number;
+}
+
+/** One access-log entry, from text/JSON logs or the gRPC Access Log Service. */
+export interface AccessRecord {
+  ref: EvidenceRef;
+  /** RFC 3339 UTC start time, with the precision the log carries. */
+  time?: string;
+  /** Epoch milliseconds (fractional), for correlation. */
+  timeMs?: number;
+  /** Proxy that wrote it (ALS node id, kubectl --prefix pod, or unknown). */
+  node?: string;
+  logName?: string;
+  kind: 'http' | 'tcp';
+  /** The attributes the log carries, in RBAC form. */
+  attrs: RequestAttrs;
+  /** Attributes the format does not log (e.g. `tls.uriSans` when no peer SAN field) → unknown, not absent. */
+  unknown: string[];
+  /** What Envoy logged. */
+  responseCode?: number;
+  responseCodeDetails?: string;
+  connectionTerminationDetails?: string;
+  responseFlags?: string;
+  bytesReceived?: number;
+  bytesSent?: number;
+  durationMs?: number;
+  upstreamCluster?: string;
+  upstreamHost?: string;
+  routeName?: string;
+  requestId?: string;
+  userAgent?: string;
+  /** Every field as parsed, by operator name (e.g. `REQ(:AUTHORITY)`), for display. */
+  fields: Record<string, JsonValue>;
+}
+
+export type FlowSecurity = 'mtls' | 'tls' | 'plaintext' | 'unknown';
+
+export interface HttpExchange {
+  /** Frame numbers of the request start / response start. */
+  requestFrame?: number;
+  responseFrame?: number;
+  time?: string;
+  method?: string;
+  path?: string;
+  authority?: string;
+  version?: string;
+  /** Request headers (lower-case names). Secrets are redacted by reporters, not here. */
+  headers: HeaderMap;
+  status?: number;
+  responseHeaders?: HeaderMap;
+  /** HTTP/2 stream id. */
+  streamId?: number;
+}
+
+export interface FlowTls {
+  version: string | null;
+  sni: string | null;
+  /** ALPN offered by the client. */
+  alpn: string[];
+  /** ALPN selected by the server, when visible (TLS ≤ 1.2). */
+  alpnSelected: string | null;
+  clientCertificateRequested: boolean | null;
+  clientCertificateSent: boolean | null;
+  uriSans: string[];
+  dnsSans: string[];
+  subject?: string | null;
+  serverUriSans?: string[];
+  serverDnsSans?: string[];
+  resumed?: boolean | null;
+  helloRetryRequest?: boolean;
+}
+
+export interface Flow {
+  id: string;
+  file: string;
+  client: { ip: string; port: number };
+  server: { ip: string; port: number };
+  /** RFC 3339 UTC, capture precision. */
+  start: string;
+  end: string;
+  startMs: number;
+  endMs: number;
+  packets: number;
+  bytes: { clientToServer: number; serverToClient: number };
+  /** 1-based frame numbers in the capture file. */
+  frames: number[];
+  security: FlowSecurity;
+  evidence: string[];
+  tls: FlowTls | null;
+  protocol: string;
+  http: HttpExchange[];
+  sidecarLocal: boolean;
+  interface?: string;
+  notes: string[];
+}
+
+export type Severity = 'critical' | 'high' | 'medium' | 'low' | 'info';
+
+export interface Finding {
+  /** Stable id: `plaintext-flow`, `rbac-denied`, ... */
+  id: string;
+  severity: Severity;
+  summary: string;
+  evidence: EvidenceRef[];
+  fix?: string;
+  /** Structured details (workloads, policy, counts). */
+  details?: Record<string, JsonValue>;
+}
+
+/** A record replayed through the RBAC engine. */
+export interface Explanation {
+  record: AccessRecord;
+  decision: Decision | null;
+  verdict: 'agrees' | 'disagrees' | 'undecidable';
+  reason: string;
+  /** Which evidence told plaintext from mTLS (e.g. `requested-server-name`, `peer-uri-san`). */
+  identityEvidence: string[];
+}
