@@ -13,6 +13,8 @@ export interface EvidenceRef {
   frames?: number[];
   stream?: string;
   index?: number;
+  /** JSON path inside `file` (config dumps, inventories, policies), e.g. `$.configs[2].dynamic_listeners[0]`. */
+  path?: string;
 }
 
 /** One access-log entry, from text/JSON logs or the gRPC Access Log Service. */
@@ -66,6 +68,23 @@ export interface HttpExchange {
   streamId?: number;
 }
 
+/** One X.509 certificate as seen in a TLS ≤ 1.2 handshake (parsed with Node's crypto.X509Certificate). */
+export interface CertificateInfo {
+  /** Subject in RFC 2253 order ("CN=x,O=y"), "" when empty. */
+  subject: string;
+  issuer: string;
+  serialNumber: string;
+  /** RFC 3339 UTC. */
+  validFrom: string;
+  validTo: string;
+  uriSans: string[];
+  dnsSans: string[];
+  ipSans?: string[];
+  fingerprint256: string;
+  /** DER size in bytes. */
+  size: number;
+}
+
 export interface FlowTls {
   version: string | null;
   sni: string | null;
@@ -82,6 +101,15 @@ export interface FlowTls {
   serverDnsSans?: string[];
   resumed?: boolean | null;
   helloRetryRequest?: boolean;
+  /** Certificate chains as sent (leaf first), TLS ≤ 1.2 only. */
+  clientChain?: CertificateInfo[];
+  serverChain?: CertificateInfo[];
+  /** The ClientHello offered resumption (non-empty session id, session ticket or pre_shared_key). */
+  resumptionOffered?: boolean;
+  /** Negotiated cipher suite (IANA number) when the ServerHello was seen. */
+  cipherSuite?: number | null;
+  /** Frames of the key handshake messages, for evidence. */
+  frames?: { clientHello?: number; serverHello?: number; certificateRequest?: number; clientCertificate?: number; serverCertificate?: number };
 }
 
 export interface Flow {
