@@ -47,6 +47,10 @@ export interface AccessRecord {
   userAgent?: string;
   /** Every field as parsed, by operator name (e.g. `REQ(:AUTHORITY)`), for display. */
   fields: Record<string, JsonValue>;
+  /** Header names the log carries (`http.headers` is otherwise unknown). */
+  knownHeaders?: string[];
+  /** Name of the format the entry was read with (`istio`, `envoy`, `json`, `als`, `custom`). */
+  format?: string;
 }
 
 export type FlowSecurity = 'mtls' | 'tls' | 'plaintext' | 'unknown';
@@ -128,6 +132,10 @@ export interface Flow {
   frames: number[];
   security: FlowSecurity;
   evidence: string[];
+  /** True when the verdict is inferred from Istio's ClientHello conventions (ALPN/SNI), not from a seen certificate. */
+  inferred?: boolean;
+  /** 0-based connection index in the capture, in first-packet order (like tshark's tcp.stream). */
+  stream?: number;
   tls: FlowTls | null;
   protocol: string;
   http: HttpExchange[];

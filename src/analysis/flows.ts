@@ -1,0 +1,223 @@
+/**
+ * From a capture to `Flow` records with a security verdict.
+ *
+ * The capture reader reassembles each TCP connection and feeds it to a StreamDecoder (content
+ * decides the protocol); this module turns the connection's bookkeeping plus the decoder's
+ * StreamFacts into a Flow, and judges it:
+ *
+ *  - `mtls`: a non-empty client Certificate in a TLS ≤ 1.2 handshake (`client-certificate`), or —
+ *    where certificates cannot be seen (TLS 1.3, resumed sessions, a handshake cut short) — the
+ *    ClientHello of an Istio sidecar: ALPN `istio*` (`istio-alpn`) and/or SNI `outbound_.*`
+ *    (`istio-sni`). Those verdicts are `inferred: true`.
+ *  - `tls`: TLS without proof of a client certificate: one-way (`no-certificate-request`), a
+ *    declined request (`client-certificate-empty`: an empty Certificate is not mTLS), or
+ *    undetermined (`tls13-certificates-encrypted`, `session-resumed`, `handshake-incomplete`,
+ *    `client-hello-not-seen`).
+ *  - `plaintext`: application bytes in cleartext (`cleartext-http` for HTTP/1.x and h2c,
+ *    `cleartext-tcp` for anything else).
+ *  - `unknown`: nothing to judge (`no-payload`) or the payload was not captured
+ *    (`payload-not-captured`, snap length).
+ */
+import type { Diagnostic } from '../model/errors.js';
+import type { Flow, FlowSecurity, FlowTls } from '../model/records.js';
+import type { StreamDecoder, StreamFacts } from '../protocols/stream.js';
+import {
+  newCaptureStats,
+  readTcpSegments,
+  TcpTable,
+  type CaptureSource,
+  type CaptureStats,
+  type TcpConnection,
+} from '../readers/capture/index.js';
+import { isIstioAlpn, isLoopbackInterfaceName, parseIstioSni, sidecarLocalReason } from '../istio/traffic.js';
+
+export interface Verdict {
+  security: FlowSecurity;
+  evidence: string[];
+  /** True when the verdict rests on Istio's ClientHello conventions, not on a seen certificate. */
+  inferred: boolean;
+  notes: string[];
+}
+
+function isTls13(v: string | null): boolean {
+  return v !== null && /1\.3/.test(v);
+}
+
+function isTls12OrOlder(v: string | null): boolean {
+  return v !== null && /(1\.[0-2]|ssl)/i.test(v);
+}
+
+/** Istio client markers in a ClientHello. */
+export function istioMarkers(tls: FlowTls): string[] {
+  const ev: string[] = [];
+  if (tls.alpn.some(isIstioAlpn)) ev.push('istio-alpn');
+  if (parseIstioSni(tls.sni)?.direction === 'outbound') ev.push('istio-sni');
+  return ev;
+}
+
+/** Connection facts the verdict needs beyond the decoder's. */
+export interface ConnFacts {
+  /** Payload bytes on the wire, per direction. */
+  wire: { c2s: number; s2c: number };
+  /** Payload bytes the snap length cut, per direction. */
+  notCaptured: { c2s: number; s2c: number };
+  /** Bytes missing from the capture (lost segments, capture start or end). */
+  lost: { c2s: number; s2c: number };
+  midStream: boolean;
+}
+
+/** The security verdict for one flow. Pure: facts in, verdict out. */
+export function judge(facts: StreamFacts, conn: ConnFacts): Verdict {
+  const notes: string[] = [];
+  const tls = facts.tls;
+  const wire = conn.wire.c2s + conn.wire.s2c;
+  const notCaptured = conn.notCaptured.c2s + conn.notCaptured.s2c;
+  if (tls) {
+    const clientHelloSeen = tls.sni !== null || tls.alpn.length > 0 || tls.resumptionOffered !== undefined || tls.frames?.clientHello !== undefined;
+    const serverHelloSeen = tls.version !== null;
+    // A ClientHello answered in cleartext (TLS to a plaintext server).
+    if (!serverHelloSeen && facts.cleartext) {
+      return { security: 'plaintext', evidence: [...cleartextEvidence(facts), 'tls-to-plaintext-server'], inferred: false, notes: ['the client spoke TLS, the server answered in cleartext'] };
+    }
+    const emptyCert = tls.clientCertificateSent === false && tls.clientCertificateRequested === true;
+    const chainLen = tls.clientChain?.length;
+    if (tls.clientCertificateSent === true && (chainLen === undefined || chainLen > 0)) {
+      return { security: 'mtls', evidence: ['client-certificate'], inferred: false, notes };
+    }
+    if (emptyCert || (tls.clientCertificateSent === true && chainLen === 0)) {
+      return { security: 'tls', evidence: ['client-certificate-empty'], inferred: false, notes: ['the server requested a client certificate and the client sent an empty Certificate: not mutual TLS'] };
+    }
+    const istio = istioMarkers(tls);
+    const tls12Full = isTls12OrOlder(tls.version) && tls.resumed !== true;
+    if (tls12Full && tls.clientCertificateRequested === false) {
+      // The server's flight was seen without a CertificateRequest: one-way, whatever the ClientHello says.
+      if (istio.length) notes.push(`Istio client markers (${istio.join(', ')}) but the server did not request a client certificate`);
+      return { security: 'tls', evidence: ['no-certificate-request'], inferred: false, notes };
+    }
+    const why: string[] = [];
+    if (isTls13(tls.version)) why.push('tls13-certificates-encrypted');
+    else if (tls.resumed === true) why.push('session-resumed');
+    else if (tls12Full && tls.clientCertificateRequested === true) why.push('certificate-request', 'handshake-incomplete');
+    else if (!serverHelloSeen) why.push('handshake-incomplete');
+    else why.push('handshake-incomplete');
+    if (!clientHelloSeen) why.push('client-hello-not-seen');
+    if (notCaptured > 0) why.push('payload-not-captured');
+    if (istio.length) {
+      notes.push('mTLS inferred from the Istio sidecar ClientHello; the client certificate itself is not visible');
+      return { security: 'mtls', evidence: [...istio, ...why], inferred: true, notes };
+    }
+    return { security: 'tls', evidence: why, inferred: false, notes };
+  }
+  if (facts.cleartext) {
+    return { security: 'plaintext', evidence: cleartextEvidence(facts), inferred: false, notes };
+  }
+  if (wire === 0) return { security: 'unknown', evidence: ['no-payload'], inferred: false, notes };
+  if (notCaptured > 0) {
+    notes.push(`${notCaptured} payload bytes were not captured (snap length)`);
+    return { security: 'unknown', evidence: ['payload-not-captured'], inferred: false, notes };
+  }
+  return { security: 'unknown', evidence: ['payload-not-decoded'], inferred: false, notes };
+}
+
+function cleartextEvidence(facts: StreamFacts): string[] {
+  if (facts.protocol === 'h2c' || facts.protocol.startsWith('http/') || facts.http.length > 0) return ['cleartext-http'];
+  return ['cleartext-tcp'];
+}
+
+/** RFC 3339 UTC with the capture's precision (6 digits for µs, 9 for ns). */
+export function rfc3339(sec: number, nsec: number, precision: number): string {
+  const base = new Date(sec * 1000).toISOString().slice(0, 19);
+  if (precision <= 0) return `${base}Z`;
+  return `${base}.${String(nsec).padStart(9, '0').slice(0, Math.min(9, precision))}Z`;
+}
+
+export interface InterfaceNames {
+  /** pcapng interface names by file-level interface index. */
+  names: (string | undefined)[];
+}
+
+/** Builds the Flow record of one finished connection. */
+export function buildFlow(conn: TcpConnection, file: string, ifaces: InterfaceNames = { names: [] }): Flow {
+  const facts = conn.decoder.facts();
+  const wire = { c2s: conn.c2s.wireBytes, s2c: conn.s2c.wireBytes };
+  const v = judge(facts, {
+    wire,
+    notCaptured: { c2s: conn.c2s.notCaptured, s2c: conn.s2c.notCaptured },
+    lost: { c2s: conn.c2s.lost, s2c: conn.s2c.lost },
+    midStream: !conn.synSeen,
+  });
+  const names = [...conn.ifaces].map((i) => ifaces.names[i]).filter((n): n is string => !!n);
+  const loopbackIface = conn.loopback || names.some(isLoopbackInterfaceName);
+  const sidecar = sidecarLocalReason({ client: conn.client, server: conn.server, loopbackInterface: loopbackIface, tls: facts.tls !== null });
+  const notes = [...v.notes, ...facts.notes, ...conn.notes];
+  if (sidecar) notes.push(`sidecar-local: ${sidecar}`);
+  if (conn.directionGuessed) notes.push('no SYN seen (capture started mid-stream): client and server were guessed');
+  if (conn.truncatedPackets) notes.push(`${conn.truncatedPackets} packets cut by the snap length`);
+  const lost = conn.c2s.lost + conn.s2c.lost;
+  if (lost) notes.push(`${lost} bytes missing from the capture (lost segments)`);
+  if (conn.framesDropped) notes.push(`frames: only the first ${conn.frames.length} of ${conn.packets} listed`);
+  const flow: Flow = {
+    id: `${file}#${conn.id}`,
+    file,
+    stream: conn.id,
+    client: { ...conn.client },
+    server: { ...conn.server },
+    start: rfc3339(conn.startSec, conn.startNsec, conn.precision),
+    end: rfc3339(conn.endSec, conn.endNsec, conn.precision),
+    startMs: conn.startMs,
+    endMs: conn.endMs,
+    packets: conn.packets,
+    bytes: { clientToServer: wire.c2s, serverToClient: wire.s2c },
+    frames: conn.frames,
+    security: v.security,
+    evidence: v.evidence,
+    inferred: v.inferred,
+    tls: facts.tls,
+    protocol: facts.protocol,
+    http: facts.http,
+    sidecarLocal: sidecar !== null,
+    notes,
+  };
+  if (names.length) flow.interface = names.join(',');
+  else if (conn.loopback) flow.interface = 'loopback';
+  return flow;
+}
+
+export interface FlowAnalysisOptions {
+  /** Creates one StreamDecoder per TCP connection. */
+  decoder: () => StreamDecoder;
+  onDiagnostic?: (d: Diagnostic) => void;
+  /** Called after each batch with bytes and frames read so far. */
+  onProgress?: (bytes: number, frames: number) => void;
+  /** Passed to the TCP table. */
+  maxBufferPerDirection?: number;
+}
+
+/**
+ * Reads one capture and yields its flows as they complete (ended connections after a short
+ * linger, the rest at the end of the capture in first-frame order). `stats` is filled as it goes.
+ */
+export async function* flowsFromCapture(src: CaptureSource, opts: FlowAnalysisOptions, stats: CaptureStats = newCaptureStats(src.name)): AsyncGenerator<Flow> {
+  const done: TcpConnection[] = [];
+  const table = new TcpTable({
+    decoder: opts.decoder,
+    onClose: (c) => done.push(c),
+    ...(opts.maxBufferPerDirection !== undefined ? { maxBufferPerDirection: opts.maxBufferPerDirection } : {}),
+  });
+  const ifaces: InterfaceNames = { names: [] };
+  const syncNames = () => {
+    if (ifaces.names.length !== stats.reader.interfaces.length) ifaces.names = stats.reader.interfaces.map((i) => i.name);
+  };
+  const readOpts = opts.onDiagnostic ? { onDiagnostic: opts.onDiagnostic } : {};
+  for await (const batch of readTcpSegments(src, readOpts, stats)) {
+    for (let i = 0; i < batch.length; i++) table.push(batch[i]!);
+    opts.onProgress?.(stats.reader.bytes, stats.reader.frames);
+    if (done.length) {
+      syncNames();
+      for (const c of done.splice(0)) yield buildFlow(c, src.name, ifaces);
+    }
+  }
+  table.finish();
+  syncNames();
+  for (const c of done.splice(0)) yield buildFlow(c, src.name, ifaces);
+}

@@ -1,0 +1,456 @@
+/**
+ * Capture file framing: classic pcap (all four magics) and pcapng (SHB, IDB, EPB, SPB, the obsolete
+ * PB, several sections and interfaces, per-interface link type, snaplen, if_tsresol, if_name).
+ *
+ * Streaming: bytes arrive as chunks (a file read stream or stdin); records are cut out of a rolling
+ * buffer synchronously and handed out in batches, so a capture of any size is read in bounded memory.
+ * A record's `data` is a view into the current chunk and is only valid until the next batch is
+ * requested: consumers copy what they keep.
+ *
+ * Damage handling: a record whose length is impossible (bigger than any snap length, or a pcapng
+ * block length that is not a multiple of 4 / does not match its trailer) stops the file with an
+ * error diagnostic naming the byte offset and frame number; every complete record before it has
+ * already been delivered. A file that ends mid-record gives a warning, never a hang or an unbounded
+ * read: a record is never allowed to ask for more than MAX_RECORD bytes.
+ */
+import type { Diagnostic } from '../../model/errors.js';
+import { InputError } from '../../model/errors.js';
+
+/** One captured frame as the file stores it. */
+export interface RawFrame {
+  /** 1-based frame number across the whole file (what Wireshark shows). */
+  frame: number;
+  /** Byte offset of the record in the file. */
+  offset: number;
+  /** Seconds since the epoch and nanoseconds within that second. */
+  sec: number;
+  nsec: number;
+  /** Decimal digits of timestamp precision the file carries (6 for µs, 9 for ns). */
+  precision: number;
+  /** Link type with the FCS bits masked off (low 16 bits). */
+  linkType: number;
+  /** Captured bytes (a view, valid until the next batch). */
+  data: Uint8Array;
+  /** Original length on the wire. */
+  origLen: number;
+  /** Interface index within the file (pcapng; 0 for pcap). */
+  iface: number;
+}
+
+export interface InterfaceInfo {
+  /** Index across the file (pcapng sections are numbered consecutively). */
+  index: number;
+  linkType: number;
+  snaplen: number;
+  name?: string;
+  description?: string;
+  precision: number;
+}
+
+export type CaptureFormat = 'pcap' | 'pcap-ns' | 'pcapng';
+
+export interface FrameReaderState {
+  format: CaptureFormat | null;
+  interfaces: InterfaceInfo[];
+  frames: number;
+  bytes: number;
+  diagnostics: Diagnostic[];
+  /** True when the file was not read to its end because of damage. */
+  stoppedEarly: boolean;
+}
+
+/** libpcap's largest snap length (MAXIMUM_SNAPLEN); no valid record is longer unless the header says so. */
+export const MAX_SNAPLEN = 262_144;
+/** Hard cap on any record/block we will buffer (pcapng blocks may legally be larger than a snaplen). */
+export const MAX_RECORD = 16 * 1024 * 1024;
+
+const PCAP_US_LE = 0xd4c3b2a1; // as read big-endian from bytes d4 c3 b2 a1
+const PCAP_US_BE = 0xa1b2c3d4;
+const PCAP_NS_LE = 0x4d3cb2a1;
+const PCAP_NS_BE = 0xa1b23c4d;
+const PCAPNG_SHB = 0x0a0d0d0a;
+const BOM = 0x1a2b3c4d;
+
+/** A rolling byte buffer over an async chunk source. */
+class Rolling {
+  buf: Buffer = Buffer.alloc(0);
+  pos = 0;
+  /** File offset of buf[0]. */
+  base = 0;
+  eof = false;
+  private it: AsyncIterator<Uint8Array>;
+  constructor(src: AsyncIterable<Uint8Array>) {
+    this.it = src[Symbol.asyncIterator]();
+  }
+  get avail(): number {
+    return this.buf.length - this.pos;
+  }
+  get offset(): number {
+    return this.base + this.pos;
+  }
+  /** Reads until at least `n` bytes are available from pos or EOF. Copies only the unread tail. */
+  async fill(n: number): Promise<void> {
+    if (this.avail >= n || this.eof) return;
+    const parts: Buffer[] = [];
+    let have = this.avail;
+    if (have > 0) parts.push(this.buf.subarray(this.pos));
+    while (have < n) {
+      const r = await this.it.next();
+      if (r.done) {
+        this.eof = true;
+        break;
+      }
+      const c = Buffer.isBuffer(r.value) ? r.value : Buffer.from(r.value.buffer, r.value.byteOffset, r.value.byteLength);
+      if (c.length === 0) continue;
+      parts.push(c);
+      have += c.length;
+    }
+    this.base += this.pos;
+    this.buf = parts.length === 1 ? parts[0]! : Buffer.concat(parts, have);
+    this.pos = 0;
+  }
+}
+
+export interface ReadFramesOptions {
+  /** File name for messages. */
+  name: string;
+  /** Called with each diagnostic as it happens (also collected in the state). */
+  onDiagnostic?: (d: Diagnostic) => void;
+  /** How many bytes to ask for per refill (default 1 MiB). */
+  chunkBytes?: number;
+}
+
+/**
+ * Reads a capture and yields batches of frames. Throws InputError when the input is not a capture
+ * at all; damage later in the file ends the iteration with an error/warning diagnostic instead.
+ */
+export async function* readFrames(
+  src: AsyncIterable<Uint8Array>,
+  opts: ReadFramesOptions,
+  state: FrameReaderState = newFrameReaderState(),
+): AsyncGenerator<RawFrame[], FrameReaderState> {
+  const r = new Rolling(src);
+  const want = opts.chunkBytes ?? 1 << 20;
+  await r.fill(24);
+  if (r.avail < 4) {
+    if (r.avail === 0) throw new InputError({ file: opts.name, offset: 0 }, 'a pcap or pcapng capture', 'an empty file');
+    throw new InputError({ file: opts.name, offset: 0 }, 'a pcap or pcapng capture', `only ${r.avail} bytes`);
+  }
+  const magic = r.buf.readUInt32BE(r.pos);
+  if (magic === PCAPNG_SHB) {
+    state.format = 'pcapng';
+    yield* readPcapng(r, opts, state, want);
+  } else if (magic === PCAP_US_LE || magic === PCAP_US_BE || magic === PCAP_NS_LE || magic === PCAP_NS_BE) {
+    state.format = magic === PCAP_NS_LE || magic === PCAP_NS_BE ? 'pcap-ns' : 'pcap';
+    yield* readPcap(r, opts, state, want);
+  } else {
+    const hex = r.buf.subarray(r.pos, r.pos + 4).toString('hex');
+    throw new InputError({ file: opts.name, offset: 0 }, 'a pcap or pcapng capture (magic a1b2c3d4, a1b23c4d or 0a0d0d0a in either byte order)', `bytes ${hex}`);
+  }
+  return state;
+}
+
+export function newFrameReaderState(): FrameReaderState {
+  return { format: null, interfaces: [], frames: 0, bytes: 0, diagnostics: [], stoppedEarly: false };
+}
+
+function diag(state: FrameReaderState, opts: ReadFramesOptions, d: Diagnostic): void {
+  state.diagnostics.push(d);
+  opts.onDiagnostic?.(d);
+}
+
+async function* readPcap(r: Rolling, opts: ReadFramesOptions, state: FrameReaderState, want: number): AsyncGenerator<RawFrame[]> {
+  if (r.avail < 24) {
+    diag(state, opts, { severity: 'error', location: { file: opts.name, offset: r.avail }, message: `pcap file header cut short: expected 24 bytes, found ${r.avail}` });
+    state.stoppedEarly = true;
+    return;
+  }
+  const b0 = r.buf;
+  const p0 = r.pos;
+  const magic = b0.readUInt32BE(p0);
+  const le = magic === PCAP_US_LE || magic === PCAP_NS_LE;
+  const ns = magic === PCAP_NS_LE || magic === PCAP_NS_BE;
+  const rd32 = le ? (b: Buffer, o: number) => b.readUInt32LE(o) : (b: Buffer, o: number) => b.readUInt32BE(o);
+  const major = le ? b0.readUInt16LE(p0 + 4) : b0.readUInt16BE(p0 + 4);
+  const minor = le ? b0.readUInt16LE(p0 + 6) : b0.readUInt16BE(p0 + 6);
+  if (major !== 2) {
+    throw new InputError({ file: opts.name, offset: 4 }, 'pcap version 2.x', `version ${major}.${minor}`);
+  }
+  const snaplen = rd32(b0, p0 + 16);
+  const rawLink = rd32(b0, p0 + 20);
+  const linkType = rawLink & 0xffff; // upper bits: FCS length and flags
+  const precision = ns ? 9 : 6;
+  state.interfaces.push({ index: 0, linkType, snaplen, precision });
+  const maxLen = Math.min(Math.max(snaplen, MAX_SNAPLEN), MAX_RECORD);
+  r.pos += 24;
+  let frame = state.frames;
+  let need = want;
+  for (;;) {
+    await r.fill(need);
+    need = want;
+    const batch: RawFrame[] = [];
+    const buf = r.buf;
+    let pos = r.pos;
+    const end = buf.length;
+    while (end - pos >= 16) {
+      const sec = le ? buf.readUInt32LE(pos) : buf.readUInt32BE(pos);
+      const frac = le ? buf.readUInt32LE(pos + 4) : buf.readUInt32BE(pos + 4);
+      const caplen = le ? buf.readUInt32LE(pos + 8) : buf.readUInt32BE(pos + 8);
+      const origLen = le ? buf.readUInt32LE(pos + 12) : buf.readUInt32BE(pos + 12);
+      if (caplen > maxLen) {
+        r.pos = pos;
+        state.frames = frame;
+        diag(state, opts, {
+          severity: 'error',
+          location: { file: opts.name, offset: r.base + pos, frame: frame + 1 },
+          message: `corrupt pcap record: captured length ${caplen} exceeds the maximum ${maxLen} (snaplen ${snaplen}); stopped reading, ${frame} complete frames kept`,
+        });
+        state.stoppedEarly = true;
+        if (batch.length) yield batch;
+        return;
+      }
+      if (end - pos < 16 + caplen) {
+        need = Math.max(want, 16 + caplen);
+        break;
+      }
+      frame++;
+      batch.push({
+        frame,
+        offset: r.base + pos,
+        sec,
+        nsec: ns ? frac : frac * 1000,
+        precision,
+        linkType,
+        data: buf.subarray(pos + 16, pos + 16 + caplen),
+        origLen,
+        iface: 0,
+      });
+      state.bytes += 16 + caplen;
+      pos += 16 + caplen;
+    }
+    r.pos = pos;
+    state.frames = frame;
+    if (batch.length) yield batch;
+    if (r.eof) {
+      if (r.avail > 0) {
+        const need = r.avail >= 16 ? 16 + rd32(r.buf, r.pos + 8) : 16;
+        diag(state, opts, {
+          severity: 'warning',
+          location: { file: opts.name, offset: r.offset, frame: frame + 1 },
+          message: `file cut short in the middle of frame ${frame + 1}: the record needs ${need} bytes, only ${r.avail} present; ${frame} complete frames kept`,
+        });
+        state.stoppedEarly = true;
+      }
+      return;
+    }
+  }
+}
+
+/** pcapng: blocks are read one at a time; EPB/SPB/PB are batched. */
+async function* readPcapng(r: Rolling, opts: ReadFramesOptions, state: FrameReaderState, want: number): AsyncGenerator<RawFrame[]> {
+  let le = true;
+  /** Interfaces of the current section (indices into state.interfaces). */
+  let section: InterfaceInfo[] = [];
+  let frame = state.frames;
+  let sawShb = false;
+  let need = want;
+  for (;;) {
+    await r.fill(need);
+    const batch: RawFrame[] = [];
+    const buf = r.buf;
+    let pos = r.pos;
+    const end = buf.length;
+    let stop: 'need' | 'fatal' | null = null;
+    while (end - pos >= 12) {
+      let type = buf.readUInt32LE(pos);
+      if (type === PCAPNG_SHB) {
+        // The byte-order magic decides how to read this section, including this block's length.
+        if (end - pos < 12) break;
+        const bom = buf.readUInt32LE(pos + 8);
+        if (bom === BOM) le = true;
+        else if (bom === 0x4d3c2b1a) le = false;
+        else {
+          fatal(state, opts, r.base + pos, frame, `pcapng section header with an unknown byte-order magic ${buf.subarray(pos + 8, pos + 12).toString('hex')}`);
+          stop = 'fatal';
+          break;
+        }
+      } else if (!le) {
+        type = buf.readUInt32BE(pos);
+      }
+      if (!sawShb && type !== PCAPNG_SHB) {
+        fatal(state, opts, r.base + pos, frame, 'pcapng file does not start with a section header block');
+        stop = 'fatal';
+        break;
+      }
+      const blen = le ? buf.readUInt32LE(pos + 4) : buf.readUInt32BE(pos + 4);
+      if (blen < 12 || blen % 4 !== 0 || blen > MAX_RECORD) {
+        fatal(state, opts, r.base + pos, frame + 1, `corrupt pcapng block: total length ${blen} (must be a multiple of 4 between 12 and ${MAX_RECORD})`);
+        stop = 'fatal';
+        break;
+      }
+      if (end - pos < blen) {
+        stop = 'need';
+        break;
+      }
+      const trailer = le ? buf.readUInt32LE(pos + blen - 4) : buf.readUInt32BE(pos + blen - 4);
+      if (trailer !== blen) {
+        fatal(state, opts, r.base + pos, frame + 1, `corrupt pcapng block: leading length ${blen} and trailing length ${trailer} differ`);
+        stop = 'fatal';
+        break;
+      }
+      const u32 = le ? (o: number) => buf.readUInt32LE(o) : (o: number) => buf.readUInt32BE(o);
+      const u16 = le ? (o: number) => buf.readUInt16LE(o) : (o: number) => buf.readUInt16BE(o);
+      const body = pos + 8;
+      const bodyEnd = pos + blen - 4;
+      switch (type) {
+        case PCAPNG_SHB: {
+          sawShb = true;
+          const major = u16(body + 4);
+          if (major !== 1) {
+            fatal(state, opts, r.base + pos, frame, `unsupported pcapng version ${major}.${u16(body + 6)}`);
+            stop = 'fatal';
+          }
+          section = [];
+          break;
+        }
+        case 1: {
+          // Interface Description Block
+          const linkType = u16(body) & 0xffff;
+          const snaplen = u32(body + 4);
+          const info: InterfaceInfo = { index: state.interfaces.length, linkType, snaplen, precision: 6 };
+          let tsDiv = 1e6;
+          let tsBinary = 0;
+          for (let o = body + 8; o + 4 <= bodyEnd; ) {
+            const code = u16(o);
+            const len = u16(o + 2);
+            if (code === 0) break;
+            const v = o + 4;
+            if (v + len > bodyEnd) break;
+            if (code === 2) info.name = buf.toString('utf8', v, v + len).replace(/\0+$/, '');
+            else if (code === 3) info.description = buf.toString('utf8', v, v + len).replace(/\0+$/, '');
+            else if (code === 9 && len >= 1) {
+              const res = buf[v]!;
+              if (res & 0x80) {
+                tsBinary = res & 0x7f;
+                info.precision = Math.min(9, Math.ceil((res & 0x7f) * Math.LOG10E * Math.LN2));
+              } else {
+                tsDiv = 10 ** res;
+                info.precision = Math.min(9, res);
+              }
+            }
+            o = v + ((len + 3) & ~3);
+          }
+          section.push(info);
+          state.interfaces.push(info);
+          tsUnits.set(info, { div: tsDiv, binary: tsBinary });
+          break;
+        }
+        case 6:
+        case 2: {
+          // Enhanced Packet Block (6) / obsolete Packet Block (2)
+          const ifId = type === 6 ? u32(body) : u16(body);
+          const iface = section[ifId];
+          if (!iface) {
+            diag(state, opts, { severity: 'warning', location: { file: opts.name, offset: r.base + pos, frame: frame + 1 }, message: `packet refers to interface ${ifId}, which no interface description block defined; skipped` });
+            frame++;
+            break;
+          }
+          const hi = u32(body + 4);
+          const lo = u32(body + 8);
+          const caplen = u32(body + 12);
+          const origLen = u32(body + 16);
+          if (body + 20 + caplen > bodyEnd) {
+            fatal(state, opts, r.base + pos, frame + 1, `corrupt pcapng packet block: captured length ${caplen} does not fit in a block of ${blen} bytes`);
+            stop = 'fatal';
+            break;
+          }
+          frame++;
+          const t = tsUnits.get(iface)!;
+          const [sec, nsec] = splitTimestamp(hi, lo, t.div, t.binary);
+          batch.push({
+            frame,
+            offset: r.base + pos,
+            sec,
+            nsec,
+            precision: iface.precision,
+            linkType: iface.linkType,
+            data: buf.subarray(body + 20, body + 20 + caplen),
+            origLen,
+            iface: iface.index,
+          });
+          state.bytes += blen;
+          break;
+        }
+        case 3: {
+          // Simple Packet Block: interface 0 of the section, no timestamp.
+          const iface = section[0];
+          frame++;
+          if (!iface) {
+            diag(state, opts, { severity: 'warning', location: { file: opts.name, offset: r.base + pos, frame }, message: 'simple packet block before any interface description block; skipped' });
+            break;
+          }
+          const origLen = u32(body);
+          const caplen = Math.min(origLen, blen - 16, iface.snaplen || Number.MAX_SAFE_INTEGER);
+          batch.push({ frame, offset: r.base + pos, sec: 0, nsec: 0, precision: iface.precision, linkType: iface.linkType, data: buf.subarray(body + 4, body + 4 + caplen), origLen, iface: iface.index });
+          state.bytes += blen;
+          break;
+        }
+        default:
+          // Name resolution, interface statistics, journal, decryption secrets, custom: not needed.
+          break;
+      }
+      if (stop === 'fatal') break;
+      pos += blen;
+    }
+    r.pos = pos;
+    state.frames = frame;
+    if (batch.length) yield batch;
+    if (stop === 'fatal') {
+      state.stoppedEarly = true;
+      return;
+    }
+    if (r.eof) {
+      if (r.avail > 0) {
+        const blen = r.avail >= 8 ? (le ? r.buf.readUInt32LE(r.pos + 4) : r.buf.readUInt32BE(r.pos + 4)) : 12;
+        diag(state, opts, {
+          severity: 'warning',
+          location: { file: opts.name, offset: r.offset, frame: frame + 1 },
+          message: `file cut short in the middle of a block (frame ${frame + 1}): the block needs ${blen} bytes, only ${r.avail} present; ${frame} complete frames kept`,
+        });
+        state.stoppedEarly = true;
+      }
+      return;
+    }
+    need = want;
+    if (stop === 'need' && r.avail >= 12) {
+      const blen = le ? r.buf.readUInt32LE(r.pos + 4) : r.buf.readUInt32BE(r.pos + 4);
+      need = Math.max(want, blen);
+    }
+  }
+}
+
+const tsUnits = new WeakMap<InterfaceInfo, { div: number; binary: number }>();
+
+function fatal(state: FrameReaderState, opts: ReadFramesOptions, offset: number, frame: number, message: string): void {
+  diag(state, opts, { severity: 'error', location: { file: opts.name, offset, frame }, message: `${message}; stopped reading, ${state.frames} complete frames kept` });
+}
+
+/** Splits a 64-bit pcapng timestamp (hi, lo) in units of 1/div s (or 2^-binary s) into (sec, nsec). */
+export function splitTimestamp(hi: number, lo: number, div: number, binary: number): [number, number] {
+  if (binary === 0 && div <= 1e6) {
+    const ts = hi * 4294967296 + lo; // < 2^53 for µs timestamps until year 2255
+    const sec = Math.floor(ts / div);
+    const frac = ts - sec * div;
+    return [sec, Math.round(frac * (1e9 / div))];
+  }
+  const ts = (BigInt(hi) << 32n) | BigInt(lo);
+  if (binary !== 0) {
+    const sec = ts >> BigInt(binary);
+    const frac = ts - (sec << BigInt(binary));
+    return [Number(sec), Number((frac * 1_000_000_000n) >> BigInt(binary))];
+  }
+  const d = BigInt(div);
+  const sec = ts / d;
+  const frac = ts - sec * d;
+  return [Number(sec), Number((frac * 1_000_000_000n) / d)];
+}

@@ -1,0 +1,420 @@
+/**
+ * TCP connection tracking and stream reassembly.
+ *
+ * Connections are keyed by 5-tuple (both directions map to one key). The client is the sender of
+ * the SYN (or the receiver of the SYN-ACK); a capture that starts mid-stream picks the side with
+ * the ephemeral port, else the first sender. Each direction is reassembled by sequence number
+ * (32-bit wrap-around arithmetic): in-order bytes go straight to the StreamDecoder, out-of-order
+ * segments are buffered (copied, bounded per direction and globally), retransmissions and overlaps
+ * are trimmed to the bytes not yet delivered, holes that can no longer be filled become `gap`s.
+ * Snaplen-truncated payload is reported as a gap ("payload not captured"), never as data.
+ *
+ * Once the decoder no longer `wants` a direction, its bytes are only counted. A SYN on a key whose
+ * connection has ended (FIN/RST) or carries another ISN starts a new connection (port reuse).
+ * Ended connections linger briefly (capture time) to collect final ACKs, then are handed to
+ * `onClose`; everything still open is handed over by `finish()`.
+ */
+import type { Direction, StreamDecoder } from '../../protocols/stream.js';
+import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type TcpSegment } from './decode.js';
+
+export interface Endpoint {
+  ip: string;
+  port: number;
+}
+
+export interface TcpTableOptions {
+  /** Creates the decoder for a new connection. */
+  decoder: () => StreamDecoder;
+  /** Receives each connection once it is complete (ended and lingered, or at finish()). */
+  onClose: (c: TcpConnection) => void;
+  /** Out-of-order bytes buffered per direction before a hole is given up as a gap (default 1 MiB). */
+  maxBufferPerDirection?: number;
+  /** Out-of-order bytes buffered across all connections (default 64 MiB). */
+  maxBufferTotal?: number;
+  /** Frame numbers kept per connection (default 100 000); the count is always exact. */
+  maxFramesPerConnection?: number;
+  /** Capture-time seconds an ended connection waits for stray packets (default 5). */
+  lingerSec?: number;
+}
+
+interface Pending {
+  seq: number;
+  /** Captured bytes (copied). */
+  data: Uint8Array;
+  /** Length in sequence space (payload length per the IP header). */
+  len: number;
+}
+
+export class DirState {
+  /** Next expected sequence number; null until the first SYN or data segment. */
+  nextSeq: number | null = null;
+  isn: number | null = null;
+  /** Sequence number of the FIN, when seen. */
+  finSeq: number | null = null;
+  finSeen = false;
+  ended = false;
+  pending: Pending[] = [];
+  pendingBytes = 0;
+  /** Payload bytes per the IP headers (what was on the wire). */
+  wireBytes = 0;
+  /** Payload bytes handed to the decoder, and bytes reported as gaps. */
+  delivered = 0;
+  gapBytes = 0;
+  /** Bytes missing because the snap length cut them. */
+  notCaptured = 0;
+  /** Bytes lost to a hole in the sequence space (segments not in the capture). */
+  lost = 0;
+  retransmitted = 0;
+  outOfOrder = 0;
+  /** Counted only after the decoder stopped wanting this direction. */
+  skipped = 0;
+  packets = 0;
+  midStream = false;
+}
+
+export class TcpConnection {
+  readonly id: number;
+  readonly key: string;
+  client: Endpoint;
+  server: Endpoint;
+  readonly family: 4 | 6;
+  synSeen = false;
+  synAckSeen = false;
+  rstSeen = false;
+  /** Direction was guessed (no SYN or SYN-ACK seen). */
+  directionGuessed = false;
+  firstFrame: number;
+  lastFrame: number;
+  /** Earliest and latest timestamps (captures are not always in time order). */
+  startSec: number;
+  startNsec: number;
+  endSec: number;
+  endNsec: number;
+  precision: number;
+  packets = 0;
+  frames: number[] = [];
+  framesDropped = 0;
+  readonly c2s = new DirState();
+  readonly s2c = new DirState();
+  decoder: StreamDecoder;
+  ended = false;
+  endedAt = 0;
+  decoderEnded = false;
+  ifaces = new Set<number>();
+  loopback = false;
+  truncatedPackets = 0;
+  notes: string[] = [];
+
+  constructor(id: number, key: string, client: Endpoint, server: Endpoint, family: 4 | 6, seg: TcpSegment, decoder: StreamDecoder) {
+    this.id = id;
+    this.key = key;
+    this.client = client;
+    this.server = server;
+    this.family = family;
+    this.firstFrame = seg.frame;
+    this.lastFrame = seg.frame;
+    this.startSec = this.endSec = seg.sec;
+    this.startNsec = this.endNsec = seg.nsec;
+    this.precision = seg.precision;
+    this.decoder = decoder;
+  }
+
+  get startMs(): number {
+    return this.startSec * 1000 + this.startNsec / 1e6;
+  }
+  get endMs(): number {
+    return this.endSec * 1000 + this.endNsec / 1e6;
+  }
+  dir(d: Direction): DirState {
+    return d === 'c2s' ? this.c2s : this.s2c;
+  }
+}
+
+const EPHEMERAL_MIN = 1024;
+
+/** Signed 32-bit difference a - b in sequence space. */
+function sdiff(a: number, b: number): number {
+  return (a - b) | 0;
+}
+
+export class TcpTable {
+  private conns = new Map<string, TcpConnection>();
+  private nextId = 0;
+  private readonly maxDir: number;
+  private readonly maxTotal: number;
+  private readonly maxFrames: number;
+  private readonly lingerSec: number;
+  private pendingTotal = 0;
+  private latestSec = 0;
+  private sinceSweep = 0;
+  /** Connections handed to onClose so far. */
+  closed = 0;
+  /** Bytes given up as gaps because the buffers were full. */
+  bufferOverflows = 0;
+
+  constructor(private readonly opts: TcpTableOptions) {
+    this.maxDir = opts.maxBufferPerDirection ?? 1 << 20;
+    this.maxTotal = opts.maxBufferTotal ?? 64 << 20;
+    this.maxFrames = opts.maxFramesPerConnection ?? 100_000;
+    this.lingerSec = opts.lingerSec ?? 5;
+  }
+
+  get open(): number {
+    return this.conns.size;
+  }
+
+  push(seg: TcpSegment): void {
+    const { src, dst, sport, dport } = seg;
+    const aFirst = src < dst || (src === dst && sport <= dport);
+    const key = aFirst ? `${src}|${sport}|${dst}|${dport}` : `${dst}|${dport}|${src}|${sport}`;
+    const syn = (seg.flags & TCP_SYN) !== 0;
+    const ackf = (seg.flags & TCP_ACK) !== 0;
+    let c = this.conns.get(key);
+    if (c && syn && !ackf) {
+      // A new SYN: a retransmitted SYN of this connection, or port reuse.
+      const sameClient = c.client.ip === src && c.client.port === sport;
+      if (c.ended || !sameClient || (c.c2s.isn !== null && c.c2s.isn !== seg.seq) || (c.c2s.isn === null && c.packets > 0 && !c.synSeen)) {
+        this.close(c);
+        c = undefined;
+      }
+    }
+    if (!c) {
+      c = this.create(key, seg);
+      this.conns.set(key, c);
+    }
+    this.onSegment(c, seg);
+    if (seg.sec > this.latestSec) this.latestSec = seg.sec;
+    if (++this.sinceSweep >= 8192) {
+      this.sinceSweep = 0;
+      this.sweep();
+    }
+  }
+
+  private create(key: string, seg: TcpSegment): TcpConnection {
+    const syn = (seg.flags & TCP_SYN) !== 0;
+    const ackf = (seg.flags & TCP_ACK) !== 0;
+    const a = { ip: seg.src, port: seg.sport };
+    const b = { ip: seg.dst, port: seg.dport };
+    let client = a;
+    let server = b;
+    let guessed = false;
+    if (syn && ackf) {
+      client = b;
+      server = a;
+    } else if (!syn) {
+      guessed = true;
+      // Mid-stream: the side with a well-known port (and an ephemeral peer) is the server.
+      if (seg.sport < EPHEMERAL_MIN && seg.dport >= EPHEMERAL_MIN) {
+        client = b;
+        server = a;
+      }
+    }
+    const c = new TcpConnection(this.nextId++, key, client, server, seg.family, seg, this.opts.decoder());
+    c.directionGuessed = guessed;
+    return c;
+  }
+
+  private onSegment(c: TcpConnection, seg: TcpSegment): void {
+    c.packets++;
+    if (c.frames.length < this.maxFrames) c.frames.push(seg.frame);
+    else c.framesDropped++;
+    c.lastFrame = seg.frame;
+    if (seg.sec < c.startSec || (seg.sec === c.startSec && seg.nsec < c.startNsec)) {
+      c.startSec = seg.sec;
+      c.startNsec = seg.nsec;
+    }
+    if (seg.sec > c.endSec || (seg.sec === c.endSec && seg.nsec > c.endNsec)) {
+      c.endSec = seg.sec;
+      c.endNsec = seg.nsec;
+    }
+    c.ifaces.add(seg.iface);
+    if (seg.loopback) c.loopback = true;
+    if (seg.payload.length < seg.payloadLen) c.truncatedPackets++;
+    const d: Direction = seg.src === c.client.ip && seg.sport === c.client.port ? 'c2s' : 's2c';
+    const ds = c.dir(d);
+    ds.packets++;
+    const flags = seg.flags;
+    if (flags & TCP_SYN) {
+      if (d === 'c2s' && !(flags & TCP_ACK)) c.synSeen = true;
+      if (d === 's2c' && flags & TCP_ACK) c.synAckSeen = true;
+      if (ds.isn === null || ds.nextSeq === null || ds.delivered === 0) {
+        ds.isn = seg.seq;
+        ds.nextSeq = (seg.seq + 1) >>> 0;
+      }
+    }
+    if (flags & TCP_RST) c.rstSeen = true;
+    const len = seg.payloadLen;
+    const dataSeq = flags & TCP_SYN ? (seg.seq + 1) >>> 0 : seg.seq;
+    if (len > 0) {
+      ds.wireBytes += len;
+      if (c.ended) {
+        ds.skipped += len; // stray data after the connection ended
+      } else {
+        this.onData(c, d, ds, dataSeq, seg.payload, len, seg);
+      }
+    }
+    if (flags & TCP_FIN) {
+      ds.finSeen = true;
+      ds.finSeq = (dataSeq + len) >>> 0;
+      if (ds.nextSeq === null || sdiff(ds.nextSeq, ds.finSeq) >= 0 || !c.decoder.wants(d)) ds.ended = true;
+    }
+    if (!c.ended && (c.rstSeen || (c.c2s.ended && c.s2c.ended))) {
+      c.ended = true;
+      c.endedAt = seg.sec;
+      this.endDecoder(c);
+    }
+  }
+
+  private onData(c: TcpConnection, d: Direction, ds: DirState, seq: number, data: Uint8Array, len: number, seg: TcpSegment): void {
+    const dec = c.decoder;
+    if (!dec.wants(d)) {
+      if (ds.pending.length) this.dropPending(ds);
+      ds.skipped += len;
+      if (ds.nextSeq !== null && sdiff((seq + len) >>> 0, ds.nextSeq) > 0) ds.nextSeq = (seq + len) >>> 0;
+      return;
+    }
+    if (ds.nextSeq === null) {
+      ds.nextSeq = seq;
+      ds.midStream = true;
+    }
+    const rel = sdiff(seq, ds.nextSeq);
+    if (rel <= 0) {
+      const skip = -rel;
+      if (skip >= len) {
+        ds.retransmitted += len;
+        return;
+      }
+      if (skip > 0) ds.retransmitted += skip;
+      this.deliver(c, d, ds, data, len, skip, seg);
+      this.drain(c, d, ds, seg);
+    } else {
+      ds.outOfOrder++;
+      // Buffer a copy, kept sorted by sequence number.
+      const p: Pending = { seq, data: data.slice(), len };
+      const arr = ds.pending;
+      let i = arr.length;
+      while (i > 0 && sdiff(arr[i - 1]!.seq, seq) > 0) i--;
+      arr.splice(i, 0, p);
+      ds.pendingBytes += data.length;
+      this.pendingTotal += data.length;
+      if (ds.pendingBytes > this.maxDir || this.pendingTotal > this.maxTotal) {
+        this.bufferOverflows++;
+        this.forceGap(c, d, ds, seg);
+      }
+    }
+  }
+
+  /** Delivers `data` (captured prefix of a `len`-byte segment) from offset `skip`. */
+  private deliver(c: TcpConnection, d: Direction, ds: DirState, data: Uint8Array, len: number, skip: number, seg: { frame: number; sec: number; nsec: number }): void {
+    const meta = { frame: seg.frame, timeMs: seg.sec * 1000 + seg.nsec / 1e6 };
+    const dec = c.decoder;
+    if (skip < data.length) {
+      const part = skip === 0 && data.length === len ? data : data.subarray(skip);
+      if (dec.wants(d)) {
+        dec.data(d, part, meta);
+        ds.delivered += part.length;
+      } else ds.skipped += part.length;
+    }
+    const missing = len - Math.max(skip, data.length);
+    if (missing > 0) {
+      if (dec.wants(d)) {
+        dec.gap(d, missing, meta);
+        ds.gapBytes += missing;
+      } else ds.skipped += missing;
+      ds.notCaptured += missing;
+    }
+    ds.nextSeq = ((ds.nextSeq ?? 0) + (len - skip)) >>> 0;
+    if (ds.finSeq !== null && ds.nextSeq === ds.finSeq) ds.ended = true;
+  }
+
+  private drain(c: TcpConnection, d: Direction, ds: DirState, seg: { frame: number; sec: number; nsec: number }): void {
+    const arr = ds.pending;
+    while (arr.length) {
+      const p = arr[0]!;
+      const rel = sdiff(p.seq, ds.nextSeq!);
+      if (rel > 0) break;
+      arr.shift();
+      ds.pendingBytes -= p.data.length;
+      this.pendingTotal -= p.data.length;
+      const skip = -rel;
+      if (skip >= p.len) {
+        ds.retransmitted += p.len;
+        continue;
+      }
+      if (skip > 0) ds.retransmitted += skip;
+      this.deliver(c, d, ds, p.data, p.len, skip, seg);
+    }
+  }
+
+  /** Gives up the hole before the first buffered segment: reports it as a gap and drains. */
+  private forceGap(c: TcpConnection, d: Direction, ds: DirState, seg: { frame: number; sec: number; nsec: number }): void {
+    while (ds.pending.length) {
+      const first = ds.pending[0]!;
+      const hole = sdiff(first.seq, ds.nextSeq!);
+      if (hole > 0) {
+        const meta = { frame: seg.frame, timeMs: seg.sec * 1000 + seg.nsec / 1e6 };
+        if (c.decoder.wants(d)) {
+          c.decoder.gap(d, hole, meta);
+          ds.gapBytes += hole;
+        } else ds.skipped += hole;
+        ds.lost += hole;
+        ds.nextSeq = first.seq;
+      }
+      this.drain(c, d, ds, seg);
+      if (!c.decoder.wants(d)) {
+        this.dropPending(ds);
+        break;
+      }
+    }
+  }
+
+  private dropPending(ds: DirState): void {
+    for (const p of ds.pending) {
+      this.pendingTotal -= p.data.length;
+      ds.skipped += p.len;
+    }
+    ds.pending = [];
+    ds.pendingBytes = 0;
+  }
+
+  private endDecoder(c: TcpConnection): void {
+    if (c.decoderEnded) return;
+    const last = { frame: c.lastFrame, sec: c.endSec, nsec: c.endNsec };
+    for (const d of ['c2s', 's2c'] as const) {
+      const ds = c.dir(d);
+      if (ds.pending.length) this.forceGap(c, d, ds, last);
+      // A FIN beyond what we delivered means bytes that never showed up in the capture.
+      if (ds.finSeq !== null && ds.nextSeq !== null) {
+        const hole = sdiff(ds.finSeq, ds.nextSeq);
+        if (hole > 0 && hole < 1 << 30 && c.decoder.wants(d)) {
+          c.decoder.gap(d, hole, { frame: c.lastFrame, timeMs: c.endMs });
+          ds.gapBytes += hole;
+          ds.lost += hole;
+          ds.nextSeq = ds.finSeq;
+        }
+      }
+    }
+    c.decoderEnded = true;
+    c.decoder.end();
+  }
+
+  private close(c: TcpConnection): void {
+    this.endDecoder(c);
+    if (this.conns.get(c.key) === c) this.conns.delete(c.key);
+    this.closed++;
+    this.opts.onClose(c);
+  }
+
+  /** Hands over connections that ended more than lingerSec ago (capture time). */
+  sweep(): void {
+    for (const c of this.conns.values()) {
+      if (c.ended && this.latestSec - c.endSec > this.lingerSec) this.close(c);
+    }
+  }
+
+  /** End of capture: every connection is complete. Returned in first-frame order. */
+  finish(): void {
+    const all = [...this.conns.values()].sort((a, b) => a.firstFrame - b.firstFrame);
+    for (const c of all) this.close(c);
+  }
+}
