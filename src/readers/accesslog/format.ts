@@ -1,0 +1,303 @@
+/**
+ * Envoy access-log format strings: compile a format (`[%START_TIME%] "%REQ(:METHOD)% ..."`) into a
+ * parser for the lines it writes. Operator syntax follows Envoy's substitution formatter
+ * (`source/common/formatter/substitution_formatter.*`): `%COMMAND%`, `%COMMAND(arg)%`,
+ * `%COMMAND(arg):Z%` with Z a maximum length; `-` is written for an absent value.
+ */
+import type { JsonValue } from '../../model/attrs.js';
+
+export interface FormatOperator {
+  /** Canonical key used in `AccessRecord.fields`, e.g. `REQ(:METHOD)`, `DYNAMIC_METADATA(ns:key)`. */
+  key: string;
+  command: string;
+  arg?: string;
+  /** For REQ/RESP/TRAILER: the header and its alternative (`X?Y`), lower-cased. */
+  headers?: string[];
+  /** For DYNAMIC_METADATA / FILTER_STATE / CLUSTER_METADATA etc.: namespace and path. */
+  namespace?: string;
+  path?: string[];
+  /** `:Z` truncation length. */
+  maxLength?: number;
+  /** What kind of value to expect (for validation while parsing). */
+  type: ValueType;
+}
+
+export type ValueType = 'int' | 'address' | 'time' | 'token' | 'text';
+
+export type Segment = { lit: string } | { op: FormatOperator };
+
+/** Numeric operators (Envoy writes integers; `-` when absent). */
+const INT_OPS = new Set([
+  'RESPONSE_CODE', 'BYTES_RECEIVED', 'BYTES_SENT', 'DURATION', 'REQUEST_DURATION', 'REQUEST_TX_DURATION',
+  'RESPONSE_DURATION', 'RESPONSE_TX_DURATION', 'UPSTREAM_WIRE_BYTES_SENT', 'UPSTREAM_WIRE_BYTES_RECEIVED',
+  'DOWNSTREAM_WIRE_BYTES_SENT', 'DOWNSTREAM_WIRE_BYTES_RECEIVED', 'UPSTREAM_HEADER_BYTES_SENT',
+  'UPSTREAM_HEADER_BYTES_RECEIVED', 'DOWNSTREAM_HEADER_BYTES_SENT', 'DOWNSTREAM_HEADER_BYTES_RECEIVED',
+  'REQUEST_HEADERS_BYTES', 'RESPONSE_HEADERS_BYTES', 'RESPONSE_TRAILERS_BYTES', 'UPSTREAM_REQUEST_ATTEMPT_COUNT',
+  'CONNECTION_ID', 'UPSTREAM_CONNECTION_ID', 'GRPC_STATUS_NUMBER', 'DOWNSTREAM_REMOTE_PORT', 'DOWNSTREAM_LOCAL_PORT',
+  'DOWNSTREAM_DIRECT_REMOTE_PORT', 'UPSTREAM_LOCAL_PORT', 'UPSTREAM_REMOTE_PORT',
+]);
+
+const ADDRESS_OPS = new Set([
+  'DOWNSTREAM_REMOTE_ADDRESS', 'DOWNSTREAM_LOCAL_ADDRESS', 'DOWNSTREAM_DIRECT_REMOTE_ADDRESS',
+  'UPSTREAM_HOST', 'UPSTREAM_LOCAL_ADDRESS', 'UPSTREAM_REMOTE_ADDRESS',
+]);
+
+const TOKEN_OPS = new Set([
+  'RESPONSE_FLAGS', 'RESPONSE_FLAGS_LONG', 'RESPONSE_CODE_DETAILS', 'CONNECTION_TERMINATION_DETAILS', 'PROTOCOL',
+  'UPSTREAM_PROTOCOL', 'UPSTREAM_CLUSTER', 'UPSTREAM_CLUSTER_RAW', 'ROUTE_NAME', 'REQUESTED_SERVER_NAME',
+  'DOWNSTREAM_TLS_VERSION', 'DOWNSTREAM_TLS_CIPHER', 'UPSTREAM_TLS_VERSION', 'HOSTNAME',
+  'DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT', 'DOWNSTREAM_LOCAL_ADDRESS_WITHOUT_PORT',
+  'DOWNSTREAM_DIRECT_REMOTE_ADDRESS_WITHOUT_PORT', 'UPSTREAM_LOCAL_ADDRESS_WITHOUT_PORT',
+  'UPSTREAM_REMOTE_ADDRESS_WITHOUT_PORT', 'UPSTREAM_HOST_NAME',
+]);
+
+/** Parses one operator starting at `s[i] === '%'`; returns it and the index after the closing `%`, or null. */
+function readOperator(s: string, i: number): { op: FormatOperator; end: number } | null {
+  let j = i + 1;
+  while (j < s.length) {
+    const c = s.charCodeAt(j);
+    const isUpper = c >= 65 && c <= 90;
+    const isDigit = c >= 48 && c <= 57;
+    if (isUpper || isDigit || c === 95) j++;
+    else break;
+  }
+  if (j === i + 1) return null;
+  const command = s.slice(i + 1, j);
+  let arg: string | undefined;
+  if (s[j] === '(') {
+    let depth = 1;
+    let k = j + 1;
+    for (; k < s.length && depth > 0; k++) {
+      if (s[k] === '(') depth++;
+      else if (s[k] === ')') depth--;
+    }
+    if (depth !== 0) return null;
+    arg = s.slice(j + 1, k - 1);
+    j = k;
+  }
+  let maxLength: number | undefined;
+  if (s[j] === ':') {
+    let k = j + 1;
+    while (k < s.length && s.charCodeAt(k) >= 48 && s.charCodeAt(k) <= 57) k++;
+    if (k === j + 1) return null;
+    maxLength = Number(s.slice(j + 1, k));
+    j = k;
+  }
+  if (s[j] !== '%') return null;
+  return { op: makeOperator(command, arg, maxLength), end: j + 1 };
+}
+
+export function makeOperator(command: string, arg?: string, maxLength?: number): FormatOperator {
+  const op: FormatOperator = { key: arg === undefined ? command : `${command}(${arg})`, command, type: 'text' };
+  if (arg !== undefined) op.arg = arg;
+  if (maxLength !== undefined) op.maxLength = maxLength;
+  if (command === 'REQ' || command === 'RESP' || command === 'TRAILER' || command === 'REQUEST_HEADER' || command === 'RESPONSE_HEADER' || command === 'RESPONSE_TRAILER') {
+    op.headers = (arg ?? '').split('?').map((h) => h.trim().toLowerCase()).filter(Boolean);
+  } else if (arg !== undefined && /METADATA$|^FILTER_STATE$|^UPSTREAM_FILTER_STATE$/.test(command)) {
+    // DYNAMIC_METADATA(NAMESPACE:KEY*), FILTER_STATE(KEY:F:FIELD_NAME)
+    const parts = arg.split(':');
+    if (command.endsWith('METADATA')) {
+      op.namespace = parts[0];
+      op.path = parts.slice(1);
+    } else {
+      op.namespace = parts[0];
+      op.path = parts.slice(1);
+    }
+  }
+  if (INT_OPS.has(command)) op.type = 'int';
+  else if (ADDRESS_OPS.has(command)) op.type = 'address';
+  else if (command === 'START_TIME' || command === 'SYSTEM_TIME' || command === 'EMIT_TIME') op.type = 'time';
+  else if (TOKEN_OPS.has(command)) op.type = 'token';
+  else if (command === 'RESP' && op.headers?.[0] === 'x-envoy-upstream-service-time') op.type = 'int';
+  return op;
+}
+
+/** Splits a format string into literals and operators. A `%` that does not start an operator stays literal. */
+export function tokenizeFormat(format: string): Segment[] {
+  const segs: Segment[] = [];
+  let lit = '';
+  let i = 0;
+  while (i < format.length) {
+    const c = format[i];
+    if (c === '%') {
+      const r = readOperator(format, i);
+      if (r) {
+        segs.push({ lit });
+        segs.push({ op: r.op });
+        lit = '';
+        i = r.end;
+        continue;
+      }
+    }
+    lit += c;
+    i++;
+  }
+  segs.push({ lit });
+  return segs;
+}
+
+/** One parsed line: values by operator key (`null` for `-`), plus trailing text the format did not describe. */
+export interface ParsedLine {
+  values: Record<string, JsonValue>;
+  extra?: string;
+}
+
+interface Slot {
+  op: FormatOperator;
+  /** The literal that follows the operator. */
+  next: string;
+  /** Whether the value may contain spaces (quoted field, or not space-delimited). */
+  spaces: boolean;
+  last: boolean;
+}
+
+/** A compiled text format: `parse(line)` returns the values or null when the line does not fit. */
+export class TextFormat {
+  readonly source: string;
+  readonly name: string;
+  readonly operators: FormatOperator[];
+  private readonly head: string;
+  private readonly slots: Slot[];
+
+  constructor(source: string, name = 'custom') {
+    this.source = source;
+    this.name = name;
+    // Envoy formats usually end in "\n"; lines are read without it.
+    const trimmed = source.replace(/(\\n|\n|\r)+$/, '');
+    const segs = tokenizeFormat(trimmed);
+    const first = segs[0] as { lit: string };
+    this.head = first.lit;
+    this.slots = [];
+    this.operators = [];
+    for (let i = 1; i < segs.length; i += 2) {
+      const op = (segs[i] as { op: FormatOperator }).op;
+      const prev = (segs[i - 1] as { lit: string }).lit;
+      const next = (segs[i + 1] as { lit: string }).lit;
+      const last = i + 2 >= segs.length;
+      if (next === '' && !last) {
+        throw new FormatError(`operators %${op.key}% and %${(segs[i + 2] as { op: FormatOperator }).op.key}% are adjacent with no literal between them, so their values cannot be told apart`);
+      }
+      const quoted = (prev.endsWith('"') && next.startsWith('"')) || (prev.endsWith("'") && next.startsWith("'"));
+      const spaceDelimited = next === '' || /^\s/.test(next);
+      const timeWithSpaces = op.type === 'time' && op.arg !== undefined && /\s/.test(op.arg);
+      this.slots.push({ op, next, spaces: quoted || !spaceDelimited || timeWithSpaces, last });
+      this.operators.push(op);
+    }
+    if (this.operators.length === 0) throw new FormatError('the format has no %OPERATOR% in it');
+  }
+
+  parse(line: string): ParsedLine | null {
+    if (!line.startsWith(this.head)) return null;
+    let pos = this.head.length;
+    const values: Record<string, JsonValue> = {};
+    let extra: string | undefined;
+    const slots = this.slots;
+    for (let k = 0; k < slots.length; k++) {
+      const s = slots[k]!;
+      let raw: string;
+      if (s.last) {
+        if (s.next === '') {
+          raw = line.slice(pos);
+          if (!s.spaces || s.op.type !== 'text') {
+            const sp = raw.indexOf(' ');
+            if (sp >= 0) {
+              extra = raw.slice(sp + 1);
+              raw = raw.slice(0, sp);
+            }
+          }
+        } else {
+          const end = line.lastIndexOf(s.next);
+          if (end < pos) return null;
+          const tail = line.slice(end + s.next.length);
+          if (tail.length > 0) {
+            if (tail[0] !== ' ') return null;
+            extra = tail.slice(1);
+          }
+          raw = line.slice(pos, end);
+        }
+      } else {
+        const end = line.indexOf(s.next, pos);
+        if (end < 0) return null;
+        raw = line.slice(pos, end);
+        pos = end + s.next.length;
+      }
+      if (!s.spaces && raw.indexOf(' ') >= 0) return null;
+      const v = convertValue(s.op, raw);
+      if (v === undefined) return null;
+      values[s.op.key] = v;
+    }
+    const r: ParsedLine = { values };
+    if (extra !== undefined && extra.length > 0) r.extra = extra;
+    return r;
+  }
+}
+
+export class FormatError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'FormatError';
+  }
+}
+
+/** Converts a raw text value for an operator; undefined = does not fit the operator's type. */
+export function convertValue(op: FormatOperator, raw: string): JsonValue | undefined {
+  if (raw === '-' || raw === '') return raw === '' && op.type === 'text' ? '' : null;
+  switch (op.type) {
+    case 'int': {
+      if (!isDigits(raw)) return op.command === 'RESP' || op.command === 'REQ' ? raw : undefined;
+      return Number(raw);
+    }
+    case 'address':
+      return looksLikeAddress(raw) ? raw : undefined;
+    case 'time':
+      if (op.arg === undefined && !/^\d{4}-\d\d-\d\dT/.test(raw)) return undefined;
+      return raw;
+    case 'token':
+      return raw.indexOf('"') >= 0 ? undefined : raw;
+    default:
+      return raw;
+  }
+}
+
+function isDigits(s: string): boolean {
+  if (s.length === 0 || s.length > 16) return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
+}
+
+/** ip:port, [v6]:port, a bare v6 address with a port, tcp://ip:port, unix paths, envoy://internal. */
+export function looksLikeAddress(s: string): boolean {
+  if (s.indexOf(' ') >= 0 || s.indexOf('"') >= 0) return false;
+  if (s.startsWith('tcp://') || s.startsWith('udp://')) s = s.slice(6);
+  if (s.startsWith('envoy://') || s.startsWith('/') || s.startsWith('@')) return true;
+  const colon = s.lastIndexOf(':');
+  if (colon <= 0) return false;
+  return isDigits(s.slice(colon + 1));
+}
+
+/** Splits `ip:port` / `[v6]:port` / `tcp://ip:port` into address and port. */
+export function splitAddress(s: string): { address: string; port?: number } | null {
+  let v = s;
+  if (v.startsWith('tcp://') || v.startsWith('udp://')) v = v.slice(6);
+  if (v.startsWith('[')) {
+    const close = v.indexOf(']');
+    if (close < 0) return null;
+    const addr = v.slice(1, close);
+    const rest = v.slice(close + 1);
+    if (rest.startsWith(':') && isDigits(rest.slice(1))) return { address: addr, port: Number(rest.slice(1)) };
+    return rest === '' ? { address: addr } : null;
+  }
+  const colon = v.lastIndexOf(':');
+  if (colon < 0) return { address: v };
+  const first = v.indexOf(':');
+  const portStr = v.slice(colon + 1);
+  if (first !== colon) {
+    // Bare IPv6 with a trailing :port is ambiguous; Envoy brackets IPv6, so treat as an address without port.
+    return { address: v };
+  }
+  if (!isDigits(portStr)) return { address: v };
+  return { address: v.slice(0, colon), port: Number(portStr) };
+}

@@ -1,0 +1,375 @@
+/**
+ * Turns the values of one access-log entry (keyed by Envoy operator, e.g. `REQ(:METHOD)`) into an
+ * `AccessRecord` with its attributes in RBAC form (research/envoy-rbac-semantics.md §1) and the
+ * list of attributes the format did not log. A field the format does not carry is *unknown*,
+ * never "absent": no peer-SAN field means the caller's identity is unknown, not plaintext.
+ */
+import type { Endpoint, HeaderMap, JsonValue, PeerTls, RequestAttrs } from '../../model/attrs.js';
+import type { AccessRecord, EvidenceRef } from '../../model/records.js';
+import type { FormatOperator } from './format.js';
+import { splitAddress } from './format.js';
+
+/** Attribute names used in `AccessRecord.unknown`. */
+export const ATTR = {
+  source: 'source',
+  remote: 'remote',
+  directRemote: 'directRemote',
+  destination: 'destination',
+  destinationPort: 'destination.port',
+  sni: 'sni',
+  tls: 'tls',
+  uriSans: 'tls.uriSans',
+  dnsSans: 'tls.dnsSans',
+  subject: 'tls.subject',
+  validated: 'tls.peerCertificateValidated',
+  method: 'http.method',
+  path: 'http.path',
+  authority: 'http.authority',
+  headers: 'http.headers',
+  metadata: 'metadata',
+  filterState: 'filterState',
+} as const;
+
+type Role =
+  | 'time' | 'method' | 'path' | 'authority' | 'scheme' | 'protocol' | 'header' | 'code' | 'details' | 'termination'
+  | 'flags' | 'bytesIn' | 'bytesOut' | 'duration' | 'cluster' | 'upstreamHost' | 'route' | 'remote' | 'remoteIp'
+  | 'remotePort' | 'direct' | 'directIp' | 'directPort' | 'local' | 'localIp' | 'localPort' | 'sni' | 'uriSan'
+  | 'dnsSan' | 'subject' | 'tlsVersion' | 'metadata' | 'filterState' | 'other';
+
+interface PlannedOp {
+  op: FormatOperator;
+  role: Role;
+  header?: string;
+}
+
+/** What a format logs, computed once per format. */
+export interface RecordPlan {
+  ops: PlannedOp[];
+  has: Set<Role>;
+  /** Single-header REQ() fields: header names the log carries. */
+  knownHeaders: string[];
+  /** `x-forwarded-for` is logged: lets us tell when remote == directRemote. */
+  logsXff: boolean;
+}
+
+function roleOf(op: FormatOperator): { role: Role; header?: string } {
+  switch (op.command) {
+    case 'START_TIME':
+      return { role: 'time' };
+    case 'REQ':
+    case 'REQUEST_HEADER': {
+      const h = op.headers ?? [];
+      if (h.length === 1) {
+        if (h[0] === ':method') return { role: 'method' };
+        if (h[0] === ':path') return { role: 'path' };
+        if (h[0] === ':authority' || h[0] === 'host') return { role: 'authority' };
+        if (h[0] === ':scheme') return { role: 'scheme' };
+        return { role: 'header', header: h[0] };
+      }
+      // X-ENVOY-ORIGINAL-PATH?:PATH: the path before any router rewrite, i.e. the path RBAC saw.
+      if (h.length === 2 && h[0] === 'x-envoy-original-path' && h[1] === ':path') return { role: 'path' };
+      if (h.length === 2 && h[1] === ':authority' && h[0] === 'x-envoy-original-host') return { role: 'other' };
+      return { role: 'other' };
+    }
+    case 'PROTOCOL':
+      return { role: 'protocol' };
+    case 'RESPONSE_CODE':
+      return { role: 'code' };
+    case 'RESPONSE_CODE_DETAILS':
+      return { role: 'details' };
+    case 'CONNECTION_TERMINATION_DETAILS':
+      return { role: 'termination' };
+    case 'RESPONSE_FLAGS':
+      return { role: 'flags' };
+    case 'BYTES_RECEIVED':
+      return { role: 'bytesIn' };
+    case 'BYTES_SENT':
+      return { role: 'bytesOut' };
+    case 'DURATION':
+      return { role: 'duration' };
+    case 'UPSTREAM_CLUSTER':
+    case 'UPSTREAM_CLUSTER_RAW':
+      return { role: 'cluster' };
+    case 'UPSTREAM_HOST':
+      return { role: 'upstreamHost' };
+    case 'ROUTE_NAME':
+      return { role: 'route' };
+    case 'DOWNSTREAM_REMOTE_ADDRESS':
+      return { role: 'remote' };
+    case 'DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT':
+      return { role: 'remoteIp' };
+    case 'DOWNSTREAM_REMOTE_PORT':
+      return { role: 'remotePort' };
+    case 'DOWNSTREAM_DIRECT_REMOTE_ADDRESS':
+      return { role: 'direct' };
+    case 'DOWNSTREAM_DIRECT_REMOTE_ADDRESS_WITHOUT_PORT':
+      return { role: 'directIp' };
+    case 'DOWNSTREAM_DIRECT_REMOTE_PORT':
+      return { role: 'directPort' };
+    case 'DOWNSTREAM_LOCAL_ADDRESS':
+      return { role: 'local' };
+    case 'DOWNSTREAM_LOCAL_ADDRESS_WITHOUT_PORT':
+      return { role: 'localIp' };
+    case 'DOWNSTREAM_LOCAL_PORT':
+      return { role: 'localPort' };
+    case 'REQUESTED_SERVER_NAME':
+      return { role: 'sni' };
+    case 'DOWNSTREAM_PEER_URI_SAN':
+      return { role: 'uriSan' };
+    case 'DOWNSTREAM_PEER_DNS_SAN':
+      return { role: 'dnsSan' };
+    case 'DOWNSTREAM_PEER_SUBJECT':
+      return { role: 'subject' };
+    case 'DOWNSTREAM_TLS_VERSION':
+      return { role: 'tlsVersion' };
+    case 'DYNAMIC_METADATA':
+      return op.namespace ? { role: 'metadata' } : { role: 'other' };
+    case 'FILTER_STATE':
+      return op.namespace ? { role: 'filterState' } : { role: 'other' };
+    default:
+      return { role: 'other' };
+  }
+}
+
+export function planFor(operators: FormatOperator[]): RecordPlan {
+  const ops: PlannedOp[] = [];
+  const has = new Set<Role>();
+  const knownHeaders: string[] = [];
+  for (const op of operators) {
+    const r = roleOf(op);
+    ops.push({ op, role: r.role, header: r.header });
+    has.add(r.role);
+    if (r.role === 'header' && r.header && !knownHeaders.includes(r.header)) knownHeaders.push(r.header);
+  }
+  return { ops, has, knownHeaders, logsXff: knownHeaders.includes('x-forwarded-for') };
+}
+
+function str(v: JsonValue | undefined): string | undefined {
+  if (v === null || v === undefined) return undefined;
+  if (typeof v === 'string') return v === '-' ? undefined : v;
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  return JSON.stringify(v);
+}
+
+function num(v: JsonValue | undefined): number | undefined {
+  if (typeof v === 'number') return v;
+  if (typeof v === 'string' && /^\d+(\.\d+)?$/.test(v)) return Number(v);
+  return undefined;
+}
+
+function endpoint(v: JsonValue | undefined): Endpoint | undefined {
+  const s = str(v);
+  if (s === undefined) return undefined;
+  const e = splitAddress(s);
+  if (!e) return undefined;
+  return e.port === undefined ? { address: e.address } : { address: e.address, port: e.port };
+}
+
+function parseMaybeJson(s: string): JsonValue {
+  const c = s[0];
+  if (c === '{' || c === '[') {
+    try {
+      return JSON.parse(s) as JsonValue;
+    } catch {
+      return s;
+    }
+  }
+  return s;
+}
+
+function setPath(root: Record<string, JsonValue>, ns: string, path: string[], value: JsonValue): void {
+  let cur = root[ns];
+  if (path.length === 0) {
+    root[ns] = value;
+    return;
+  }
+  if (cur === undefined || cur === null || typeof cur !== 'object' || Array.isArray(cur)) {
+    cur = {};
+    root[ns] = cur;
+  }
+  let obj = cur as Record<string, JsonValue>;
+  for (let i = 0; i < path.length - 1; i++) {
+    const k = path[i]!;
+    let next = obj[k];
+    if (next === undefined || next === null || typeof next !== 'object' || Array.isArray(next)) {
+      next = {};
+      obj[k] = next;
+    }
+    obj = next as Record<string, JsonValue>;
+  }
+  obj[path[path.length - 1]!] = value;
+}
+
+/** RFC 3339 UTC with the log's precision; non-ISO start times (custom %START_TIME(fmt)%) are parsed when possible. */
+export function normalizeTime(raw: string): { time: string; timeMs?: number } {
+  const ms = Date.parse(raw);
+  if (Number.isNaN(ms)) return { time: raw };
+  if (/Z$/.test(raw)) return { time: raw, timeMs: ms };
+  const m = /\.(\d+)/.exec(raw);
+  const frac = m ? m[1]! : '';
+  const iso = new Date(ms).toISOString().slice(0, 19);
+  return { time: `${iso}${frac ? '.' + frac.slice(0, 9).padEnd(Math.min(frac.length, 9), '0') : ''}Z`, timeMs: ms };
+}
+
+/** Builds one AccessRecord from values keyed by operator key. */
+export function buildRecord(plan: RecordPlan, values: Record<string, JsonValue>, ref: EvidenceRef, extra?: string): AccessRecord {
+  const attrs: RequestAttrs = {};
+  const rec: AccessRecord = { ref, kind: 'tcp', attrs, unknown: [], fields: values };
+  let method: string | undefined;
+  let path: string | undefined;
+  let authority: string | undefined;
+  let scheme: string | undefined;
+  let protocol: string | undefined;
+  let headers: HeaderMap | undefined;
+  let uriSan: string | undefined;
+  let dnsSan: string | undefined;
+  let subject: string | undefined;
+  let tlsVersion: string | undefined;
+  let xff: string | undefined;
+  let remoteIp: string | undefined;
+  let remotePort: number | undefined;
+  let directIp: string | undefined;
+  let directPort: number | undefined;
+  let localIp: string | undefined;
+  let localPort: number | undefined;
+  for (const p of plan.ops) {
+    const v = values[p.op.key];
+    switch (p.role) {
+      case 'time': {
+        const s = str(v);
+        if (s !== undefined) {
+          const t = normalizeTime(s);
+          rec.time = t.time;
+          if (t.timeMs !== undefined) rec.timeMs = t.timeMs;
+        }
+        break;
+      }
+      case 'method': method = str(v); break;
+      case 'path': path = str(v); break;
+      case 'authority': authority = str(v); break;
+      case 'scheme': scheme = str(v); break;
+      case 'protocol': protocol = str(v); break;
+      case 'header': {
+        const s = str(v);
+        if (p.header === 'x-forwarded-for') xff = s;
+        if (p.header === 'x-request-id' && s !== undefined) rec.requestId = s;
+        if (p.header === 'user-agent' && s !== undefined) rec.userAgent = s;
+        if (s !== undefined) (headers ??= {})[p.header!] = [s];
+        break;
+      }
+      case 'code': { const n = num(v); if (n !== undefined) rec.responseCode = n; break; }
+      case 'details': { const s = str(v); if (s !== undefined) rec.responseCodeDetails = s; break; }
+      case 'termination': { const s = str(v); if (s !== undefined) rec.connectionTerminationDetails = s; break; }
+      case 'flags': { const s = str(v); if (s !== undefined) rec.responseFlags = s; break; }
+      case 'bytesIn': { const n = num(v); if (n !== undefined) rec.bytesReceived = n; break; }
+      case 'bytesOut': { const n = num(v); if (n !== undefined) rec.bytesSent = n; break; }
+      case 'duration': { const n = num(v); if (n !== undefined) rec.durationMs = n; break; }
+      case 'cluster': { const s = str(v); if (s !== undefined) rec.upstreamCluster = s; break; }
+      case 'upstreamHost': { const s = str(v); if (s !== undefined) rec.upstreamHost = s; break; }
+      case 'route': { const s = str(v); if (s !== undefined) rec.routeName = s; break; }
+      case 'remote': { const e = endpoint(v); if (e) { remoteIp = e.address; remotePort = e.port; } break; }
+      case 'remoteIp': remoteIp = str(v) ?? remoteIp; break;
+      case 'remotePort': remotePort = num(v) ?? remotePort; break;
+      case 'direct': { const e = endpoint(v); if (e) { directIp = e.address; directPort = e.port; } break; }
+      case 'directIp': directIp = str(v) ?? directIp; break;
+      case 'directPort': directPort = num(v) ?? directPort; break;
+      case 'local': { const e = endpoint(v); if (e) { localIp = e.address; localPort = e.port; } break; }
+      case 'localIp': localIp = str(v) ?? localIp; break;
+      case 'localPort': localPort = num(v) ?? localPort; break;
+      case 'sni': { const s = str(v); if (s !== undefined) attrs.sni = s; break; }
+      case 'uriSan': uriSan = str(v); break;
+      case 'dnsSan': dnsSan = str(v); break;
+      case 'subject': subject = str(v); break;
+      case 'tlsVersion': tlsVersion = str(v); break;
+      case 'metadata': {
+        const s = typeof v === 'string' ? (v === '-' ? undefined : parseMaybeJson(v)) : v ?? undefined;
+        if (s !== undefined && s !== null) setPath((attrs.metadata ??= {}), p.op.namespace!, p.op.path ?? [], s);
+        break;
+      }
+      case 'filterState': {
+        const s = typeof v === 'string' ? (v === '-' ? undefined : v) : v ?? undefined;
+        if (s !== undefined && s !== null) (attrs.filterState ??= {})[p.op.namespace!] = s;
+        break;
+      }
+      default:
+        break;
+    }
+  }
+  const unknown = rec.unknown;
+  const has = plan.has;
+
+  // Addresses.
+  if (remoteIp !== undefined) {
+    const e: Endpoint = remotePort === undefined ? { address: remoteIp } : { address: remoteIp, port: remotePort };
+    attrs.source = e;
+    attrs.remote = e;
+  } else if (!has.has('remote') && !has.has('remoteIp')) {
+    unknown.push(ATTR.source, ATTR.remote);
+  }
+  if (localIp !== undefined) attrs.destination = localPort === undefined ? { address: localIp } : { address: localIp, port: localPort };
+  else if (!has.has('local') && !has.has('localIp')) unknown.push(ATTR.destination);
+  if (attrs.destination && attrs.destination.port === undefined) unknown.push(ATTR.destinationPort);
+  if (!has.has('sni')) unknown.push(ATTR.sni);
+
+  // Request line: "- - -" is a TCP connection.
+  const isHttp = method !== undefined || path !== undefined || protocol !== undefined || authority !== undefined;
+  rec.kind = isHttp ? 'http' : (has.has('method') || has.has('protocol')) ? 'tcp' : (has.has('code') && (rec.responseCode ?? 0) > 0 ? 'http' : 'tcp');
+
+  // directRemote: logged, or equal to remote when nothing could have rewritten it (TCP; HTTP without XFF).
+  if (directIp !== undefined) attrs.directRemote = directPort === undefined ? { address: directIp } : { address: directIp, port: directPort };
+  else if (has.has('direct') || has.has('directIp')) {
+    /* logged as absent */
+  } else if (attrs.remote && (rec.kind === 'tcp' || (plan.logsXff && xff === undefined))) {
+    attrs.directRemote = attrs.remote;
+  } else {
+    unknown.push(ATTR.directRemote);
+  }
+
+  if (rec.kind === 'http') {
+    const http: RequestAttrs['http'] = { headers: headers ?? {} };
+    if (method !== undefined) http.method = method;
+    if (path !== undefined) http.path = path;
+    if (authority !== undefined) http.authority = authority;
+    if (scheme !== undefined) http.scheme = scheme;
+    if (protocol !== undefined) http.protocol = protocol;
+    attrs.http = http;
+    if (!has.has('method')) unknown.push(ATTR.method);
+    if (!has.has('path')) unknown.push(ATTR.path);
+    if (!has.has('authority')) unknown.push(ATTR.authority);
+    unknown.push(ATTR.headers);
+    if (plan.knownHeaders.length) rec.knownHeaders = plan.knownHeaders;
+    for (const p of plan.ops) {
+      if (p.op.maxLength !== undefined && (p.role === 'path' || p.role === 'authority' || p.role === 'method')) {
+        const s = str(values[p.op.key]);
+        if (s !== undefined && s.length >= p.op.maxLength) unknown.push(p.role === 'path' ? ATTR.path : p.role === 'method' ? ATTR.method : ATTR.authority);
+      }
+    }
+  }
+
+  // TLS: proven by a TLS version or a peer SAN; absent only when the log says "no TLS version".
+  if (tlsVersion !== undefined || uriSan !== undefined || dnsSan !== undefined || subject !== undefined) {
+    const tls: PeerTls = {
+      uriSans: uriSan ? uriSan.split(',').map((s) => s.trim()).filter(Boolean) : [],
+      dnsSans: dnsSan ? dnsSan.split(',').map((s) => s.trim()).filter(Boolean) : [],
+      subject: subject ?? '',
+      peerCertificateValidated: uriSan !== undefined || dnsSan !== undefined || subject !== undefined,
+    };
+    if (tlsVersion !== undefined) tls.version = tlsVersion;
+    attrs.tls = tls;
+    attrs.transportProtocol = 'tls';
+    if (!has.has('uriSan')) unknown.push(ATTR.uriSans);
+    if (!has.has('dnsSan')) unknown.push(ATTR.dnsSans);
+    if (!has.has('subject')) unknown.push(ATTR.subject);
+    unknown.push(ATTR.validated);
+  } else if (has.has('tlsVersion')) {
+    attrs.transportProtocol = 'raw_buffer'; // logged "-": no TLS on the downstream connection
+  } else {
+    unknown.push(ATTR.tls);
+    if (!has.has('uriSan')) unknown.push(ATTR.uriSans);
+    if (!has.has('dnsSan')) unknown.push(ATTR.dnsSans);
+    if (!has.has('subject')) unknown.push(ATTR.subject);
+  }
+  unknown.push(ATTR.metadata, ATTR.filterState);
+  if (extra !== undefined) rec.fields = { ...values, _extra: extra };
+  return rec;
+}
