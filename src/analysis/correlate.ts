@@ -1,0 +1,329 @@
+/**
+ * Correlation: joins the independent sources of an incident.
+ *
+ *  - captures ↔ access records by 5-tuple and time. On the server sidecar the record's
+ *    DOWNSTREAM_REMOTE_ADDRESS is the client ip:port seen on the wire and DOWNSTREAM_LOCAL_ADDRESS
+ *    the server's; on the client sidecar UPSTREAM_LOCAL_ADDRESS → UPSTREAM_HOST is the wire leg.
+ *    A record matches a flow when its start time lies within [flow start − skew, flow end + skew].
+ *    A cleartext exchange whose `x-request-id` equals the record's request id is an exact match.
+ *  - records ↔ proxies (node id, kubectl pod prefix, or the proxy's own address) ↔ config dumps.
+ *  - IPs ↔ workloads from the inventory, else from the dumps (the proxy's own IPs and node
+ *    metadata, endpoint metadata).
+ */
+import type { AccessRecord, Explanation, Flow, HttpExchange } from '../model/records.js';
+import type { JsonValue } from '../model/attrs.js';
+import { WorkloadIndex, emptyInventory, normalizeIp, type Inventory, type WorkloadRef } from '../readers/inventory.js';
+import type { ProxyView } from './proxies.js';
+
+export const DEFAULT_SKEW_MS = 2000;
+
+export interface CorrelateOptions {
+  /** Tolerated clock difference between captures and logs (± this many ms). */
+  skewMs: number;
+}
+
+export interface HostPort {
+  ip: string;
+  port?: number;
+}
+
+export type Direction = 'inbound' | 'outbound' | 'unknown';
+
+export interface RecordLink {
+  record: AccessRecord;
+  flow: Flow;
+  /** Index into flow.http when a single exchange was identified. */
+  exchange?: number;
+  /** record time − flow start (ms). */
+  offsetMs: number;
+  by: 'request-id' | '5-tuple';
+}
+
+export interface Correlation {
+  skewMs: number;
+  workloads: WorkloadIndex;
+  /** The proxy (config dump) that wrote each record, when known. */
+  recordProxy: Map<AccessRecord, ProxyView>;
+  recordDirection: Map<AccessRecord, Direction>;
+  /** The wire leg of each record (client → server as a capture would show it), when the record carries it. */
+  recordWire: Map<AccessRecord, { client?: HostPort; server?: HostPort }>;
+  links: RecordLink[];
+  flowRecords: Map<Flow, AccessRecord[]>;
+  recordFlow: Map<AccessRecord, RecordLink>;
+  explanationFor: Map<AccessRecord, Explanation>;
+  /** Offsets between matched records and flows: how far the clocks seem apart. */
+  observedSkew: { n: number; medianMs: number | null; minMs: number | null; maxMs: number | null };
+  resolve(ip: string | undefined): WorkloadRef | undefined;
+  proxyForIp(ip: string | undefined): ProxyView | undefined;
+}
+
+/** Parses `ip:port`, `[v6]:port`, `tcp://ip:port`, or a bare IP. */
+export function parseHostPort(s: string | undefined | null): HostPort | undefined {
+  if (!s || s === '-') return undefined;
+  let v = s.trim().replace(/^[a-z]+:\/\//, '');
+  const b = /^\[([^\]]+)\](?::(\d+))?$/.exec(v);
+  if (b) return { ip: normalizeIp(b[1]!), port: b[2] ? Number(b[2]) : undefined };
+  const colons = v.split(':').length - 1;
+  if (colons === 1) {
+    const [ip, port] = v.split(':');
+    return { ip: normalizeIp(ip!), port: port ? Number(port) : undefined };
+  }
+  if (colons === 0 && /^[\d.]+$/.test(v)) return { ip: v };
+  if (colons > 1) {
+    v = normalizeIp(v);
+    return { ip: v };
+  }
+  return undefined;
+}
+
+/** Case-insensitive lookup of a logged field by any of its spellings. */
+export function field(r: AccessRecord, ...names: string[]): JsonValue | undefined {
+  for (const n of names) if (n in r.fields) return r.fields[n];
+  const lower = new Map(Object.entries(r.fields).map(([k, v]) => [k.toLowerCase(), v] as const));
+  for (const n of names) {
+    const v = lower.get(n.toLowerCase());
+    if (v !== undefined) return v;
+  }
+  return undefined;
+}
+
+function fieldStr(r: AccessRecord, ...names: string[]): string | undefined {
+  const v = field(r, ...names);
+  return typeof v === 'string' && v !== '-' && v !== '' ? v : undefined;
+}
+
+export function isLoopback(ip: string | undefined): boolean {
+  if (!ip) return false;
+  return ip.startsWith('127.') || ip === '::1';
+}
+
+function hostPortOf(e: { address: string; port?: number } | undefined): HostPort | undefined {
+  if (!e) return undefined;
+  return { ip: normalizeIp(e.address), port: e.port };
+}
+
+/** Decides whether a record was written on the receiving (inbound) or sending (outbound) side. */
+export function recordDirection(r: AccessRecord, proxy: ProxyView | undefined): Direction {
+  const cl = r.upstreamCluster ?? fieldStr(r, 'UPSTREAM_CLUSTER', 'UPSTREAM_CLUSTER_RAW', 'upstream_cluster');
+  if (cl) {
+    if (cl.startsWith('inbound|') || cl === 'InboundPassthroughCluster' || cl === 'InboundPassthroughClusterIpv4' || cl === 'InboundPassthroughClusterIpv6') return 'inbound';
+    if (cl.startsWith('outbound|') || cl === 'PassthroughCluster' || cl === 'BlackHoleCluster') return 'outbound';
+  }
+  const sni = r.attrs.sni;
+  if (sni && sni.startsWith('outbound_.')) return 'inbound';
+  const dst = hostPortOf(r.attrs.destination);
+  if (proxy && dst && proxy.ips.map(normalizeIp).includes(dst.ip)) return 'inbound';
+  const ln = r.logName ?? '';
+  if (/inbound/i.test(ln)) return 'inbound';
+  if (/outbound/i.test(ln)) return 'outbound';
+  return 'unknown';
+}
+
+/** Wire endpoints a capture would show for this record. */
+export function recordWireLeg(r: AccessRecord, dir: Direction): { client?: HostPort; server?: HostPort } {
+  if (dir === 'outbound') {
+    const client = parseHostPort(fieldStr(r, 'UPSTREAM_LOCAL_ADDRESS', 'upstream_local_address'));
+    const server = parseHostPort(r.upstreamHost ?? fieldStr(r, 'UPSTREAM_HOST', 'upstream_host'));
+    return { client, server };
+  }
+  const client = hostPortOf(r.attrs.directRemote) ?? hostPortOf(r.attrs.source) ?? parseHostPort(fieldStr(r, 'DOWNSTREAM_REMOTE_ADDRESS', 'downstream_remote_address'));
+  const server = hostPortOf(r.attrs.destination) ?? parseHostPort(fieldStr(r, 'DOWNSTREAM_LOCAL_ADDRESS', 'downstream_local_address'));
+  return { client, server };
+}
+
+function flowKey(cip: string, cport: number, sip: string, sport: number): string {
+  return `${normalizeIp(cip)}:${cport}>${normalizeIp(sip)}:${sport}`;
+}
+
+function matchProxy(r: AccessRecord, proxies: ProxyView[]): ProxyView | undefined {
+  const node = r.node;
+  if (node) {
+    const exact = proxies.find((p) => p.nodeId === node);
+    if (exact) return exact;
+    // kubectl --prefix `[pod/<pod>/istio-proxy]`, a pod name, or `<pod>.<ns>`.
+    const byPod = proxies.filter((p) => p.pod && (node === p.pod || node.includes(`/${p.pod}/`) || node === `${p.pod}.${p.namespace}` || node.startsWith(`${p.pod}.`) || node.endsWith(`/${p.pod}`)));
+    if (byPod.length === 1) return byPod[0];
+    const ipInNode = proxies.filter((p) => p.ips.some((ip) => node.includes(`~${ip}~`)));
+    if (ipInNode.length === 1) return ipInNode[0];
+  }
+  return undefined;
+}
+
+function requestIdOf(x: HttpExchange): string | undefined {
+  return x.headers['x-request-id']?.[0];
+}
+
+export function correlate(flows: Flow[], records: AccessRecord[], explanations: Explanation[], proxies: ProxyView[], inventory: Inventory | null, opts: CorrelateOptions): Correlation {
+  const skewMs = opts.skewMs;
+  const workloads = new WorkloadIndex(inventory ?? emptyInventory());
+  // Fallback addresses from the dumps: the proxies' own IPs, then endpoints.
+  for (const p of proxies) {
+    const md = p.dump.node?.metadata ?? {};
+    const sa = typeof md.SERVICE_ACCOUNT === 'string' ? md.SERVICE_ACCOUNT : undefined;
+    const wl = typeof md.WORKLOAD_NAME === 'string' ? md.WORKLOAD_NAME : undefined;
+    const labels: Record<string, string> = {};
+    if (md.LABELS && typeof md.LABELS === 'object' && !Array.isArray(md.LABELS)) {
+      for (const [k, v] of Object.entries(md.LABELS)) if (typeof v === 'string') labels[k] = v;
+    }
+    const name = labels['service.istio.io/canonical-name'] ?? labels['app'] ?? p.app ?? wl ?? p.pod ?? p.nodeId ?? p.source;
+    const ns = p.namespace ?? undefined;
+    for (const ip of p.ips) {
+      workloads.addFallback(ip, { kind: 'proxy', id: ns ? `${ns}/${name}` : name, name, namespace: ns, pod: p.pod ?? undefined, serviceAccount: sa, labels, services: [], source: 'config-dump', sidecar: true });
+    }
+  }
+  for (const p of proxies) {
+    for (const e of p.endpoints) {
+      if (!/^[\d.]+$|:/.test(e.ip)) continue;
+      let name = e.service;
+      let ns = e.namespace;
+      if (e.workload) {
+        const parts = e.workload.split(';');
+        if (parts[0]) name = parts[0];
+        if (parts[1]) ns = parts[1];
+      }
+      if (!name) continue;
+      workloads.addFallback(e.ip, { kind: 'proxy', id: ns ? `${ns}/${name}` : name, name, namespace: ns, services: e.service ? [`${e.service}.${e.namespace ?? ''}`] : [], source: 'config-dump' });
+    }
+  }
+
+  const proxyByIp = new Map<string, ProxyView>();
+  for (const p of proxies) for (const ip of p.ips) proxyByIp.set(normalizeIp(ip), p);
+
+  const recordProxy = new Map<AccessRecord, ProxyView>();
+  const recordDirectionMap = new Map<AccessRecord, Direction>();
+  const recordWire = new Map<AccessRecord, { client?: HostPort; server?: HostPort }>();
+  for (const r of records) {
+    let p = matchProxy(r, proxies);
+    let dir = recordDirection(r, p);
+    if (!p && dir === 'inbound') {
+      const dst = hostPortOf(r.attrs.destination);
+      if (dst) p = proxyByIp.get(dst.ip);
+    }
+    if (!p && dir === 'outbound') {
+      const up = parseHostPort(fieldStr(r, 'UPSTREAM_LOCAL_ADDRESS', 'upstream_local_address'));
+      if (up) p = proxyByIp.get(up.ip);
+    }
+    if (p) recordProxy.set(r, p);
+    if (dir === 'unknown' && p) dir = recordDirection(r, p);
+    recordDirectionMap.set(r, dir);
+    recordWire.set(r, recordWireLeg(r, dir));
+  }
+
+  // Index flows by 5-tuple and by request id of their cleartext exchanges.
+  const byTuple = new Map<string, Flow[]>();
+  const byRequestId = new Map<string, { flow: Flow; exchange: number }>();
+  for (const f of flows) {
+    const k = flowKey(f.client.ip, f.client.port, f.server.ip, f.server.port);
+    const list = byTuple.get(k) ?? [];
+    list.push(f);
+    byTuple.set(k, list);
+    f.http.forEach((x, i) => {
+      const id = requestIdOf(x);
+      if (id && !f.sidecarLocal) byRequestId.set(id, { flow: f, exchange: i });
+    });
+  }
+
+  const links: RecordLink[] = [];
+  const flowRecords = new Map<Flow, AccessRecord[]>();
+  const recordFlow = new Map<AccessRecord, RecordLink>();
+  const addLink = (l: RecordLink): void => {
+    links.push(l);
+    recordFlow.set(l.record, l);
+    const list = flowRecords.get(l.flow) ?? [];
+    list.push(l.record);
+    flowRecords.set(l.flow, list);
+  };
+  for (const r of records) {
+    const wire = recordWire.get(r)!;
+    // 1. Exact: the request id seen in a cleartext exchange on the wire, at the same leg.
+    if (r.requestId && byRequestId.has(r.requestId)) {
+      const hit = byRequestId.get(r.requestId)!;
+      const sameLeg = !wire.client || (normalizeIp(hit.flow.client.ip) === wire.client.ip && (wire.client.port === undefined || hit.flow.client.port === wire.client.port));
+      if (sameLeg) {
+        addLink({ record: r, flow: hit.flow, exchange: hit.exchange, offsetMs: (r.timeMs ?? hit.flow.startMs) - hit.flow.startMs, by: 'request-id' });
+        continue;
+      }
+    }
+    // 2. 5-tuple + time window.
+    if (!wire.client?.port || !wire.server?.port) continue;
+    const cands = byTuple.get(flowKey(wire.client.ip, wire.client.port, wire.server.ip, wire.server.port));
+    if (!cands) continue;
+    let best: Flow | undefined;
+    let bestDist = Infinity;
+    for (const f of cands) {
+      if (r.timeMs === undefined) {
+        if (cands.length === 1) best = f;
+        break;
+      }
+      if (r.timeMs < f.startMs - skewMs || r.timeMs > f.endMs + skewMs) continue;
+      const dist = r.timeMs < f.startMs ? f.startMs - r.timeMs : r.timeMs > f.endMs ? r.timeMs - f.endMs : 0;
+      if (dist < bestDist) {
+        bestDist = dist;
+        best = f;
+      }
+    }
+    if (!best) continue;
+    let exchange: number | undefined;
+    if (best.http.length > 0 && r.kind === 'http') {
+      const method = r.attrs.http?.method;
+      const path = r.attrs.http?.path ?? fieldStr(r, 'X-ENVOY-ORIGINAL-PATH?:PATH', 'REQ(X-ENVOY-ORIGINAL-PATH?:PATH)', 'path');
+      let bestX = Infinity;
+      best.http.forEach((x, i) => {
+        if (method && x.method && x.method !== method) return;
+        if (path && x.path && x.path !== path) return;
+        const t = x.time ? Date.parse(x.time) : NaN;
+        const d = Number.isFinite(t) && r.timeMs !== undefined ? Math.abs(t - r.timeMs) : 0;
+        if (d < bestX) {
+          bestX = d;
+          exchange = i;
+        }
+      });
+    }
+    addLink({ record: r, flow: best, exchange, offsetMs: (r.timeMs ?? best.startMs) - best.startMs, by: '5-tuple' });
+  }
+
+  const explanationFor = new Map<AccessRecord, Explanation>();
+  for (const e of explanations) explanationFor.set(e.record, e);
+
+  const offsets = links.filter((l) => l.record.timeMs !== undefined).map((l) => {
+    // Distance of the record time outside the flow's span (0 inside).
+    const f = l.flow;
+    const t = l.record.timeMs!;
+    return t < f.startMs ? t - f.startMs : t > f.endMs ? t - f.endMs : 0;
+  }).sort((a, b) => a - b);
+  const observedSkew = {
+    n: offsets.length,
+    medianMs: offsets.length ? offsets[Math.floor(offsets.length / 2)]! : null,
+    minMs: offsets.length ? offsets[0]! : null,
+    maxMs: offsets.length ? offsets[offsets.length - 1]! : null,
+  };
+
+  return {
+    skewMs,
+    workloads,
+    recordProxy,
+    recordDirection: recordDirectionMap,
+    recordWire,
+    links,
+    flowRecords,
+    recordFlow,
+    explanationFor,
+    observedSkew,
+    resolve: (ip) => (ip ? workloads.lookup(ip) : undefined),
+    proxyForIp: (ip) => (ip ? proxyByIp.get(normalizeIp(ip)) : undefined),
+  };
+}
+
+/** A display name for an address: `ns/workload` when known, else the IP. */
+export function describeAddress(c: Correlation, hp: HostPort | undefined): string {
+  if (!hp) return 'unknown';
+  const w = c.resolve(hp.ip);
+  const addr = hp.port !== undefined ? (hp.ip.includes(':') ? `[${hp.ip}]:${hp.port}` : `${hp.ip}:${hp.port}`) : hp.ip;
+  if (!w) return addr;
+  return `${w.namespace ? `${w.namespace}/` : ''}${w.name}${w.pod ? ` (pod ${w.pod}, ${addr})` : ` (${addr})`}`;
+}
+
+export function fmtAddr(ip: string, port?: number): string {
+  const host = ip.includes(':') ? `[${ip}]` : ip;
+  return port === undefined ? host : `${host}:${port}`;
+}

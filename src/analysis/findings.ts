@@ -1,0 +1,577 @@
+/**
+ * Findings: what an incident responder must look at, each with a stable id, a severity, evidence
+ * (file:line for log records and dumps, file#frame for captures) and a suggested fix.
+ *
+ * Ids (stable; documented in docs/readme-report.md):
+ *   plaintext-flow, plaintext-accepted, cleartext-secret, rbac-denied, verdict-mismatch,
+ *   identity-address-mismatch, http-only-fields-on-tcp, allow-nothing-in-effect,
+ *   dry-run-would-deny, strict-rejected-plaintext
+ */
+import type { AccessRecord, EvidenceRef, Explanation, Finding, Flow, Severity } from '../model/records.js';
+import type { JsonValue } from '../model/attrs.js';
+import type { Decision } from '../model/decision.js';
+import { isSecretHeader, redactValue } from '../report/redact.js';
+import { normalizeIp, parseSpiffe, type WorkloadRef } from '../readers/inventory.js';
+import { fmtAddr, isLoopback, type Correlation, type HostPort } from './correlate.js';
+import { modeForPort, type ProxyView, type RbacFilterSite } from './proxies.js';
+
+export const FINDING_IDS = [
+  'plaintext-flow',
+  'plaintext-accepted',
+  'cleartext-secret',
+  'rbac-denied',
+  'verdict-mismatch',
+  'identity-address-mismatch',
+  'http-only-fields-on-tcp',
+  'allow-nothing-in-effect',
+  'dry-run-would-deny',
+  'strict-rejected-plaintext',
+] as const;
+export type FindingId = (typeof FINDING_IDS)[number];
+
+/** `--fail-on` conditions and the finding ids that trip each. */
+export const FAIL_ON: Record<string, FindingId[]> = {
+  plaintext: ['plaintext-flow', 'plaintext-accepted', 'cleartext-secret'],
+  denied: ['rbac-denied', 'strict-rejected-plaintext'],
+  mismatch: ['verdict-mismatch'],
+  identity: ['identity-address-mismatch'],
+};
+
+export const SEVERITY_ORDER: Severity[] = ['critical', 'high', 'medium', 'low', 'info'];
+
+/** An Istio security policy read from YAML/JSON (AuthorizationPolicy, PeerAuthentication...). */
+export interface PolicyDoc {
+  file: string;
+  line?: number;
+  path?: string;
+  kind: string;
+  name: string;
+  namespace: string;
+  spec: Record<string, unknown>;
+  annotations: Record<string, string>;
+}
+
+export interface FindingsInput {
+  flows: Flow[];
+  records: AccessRecord[];
+  explanations: Explanation[];
+  proxies: ProxyView[];
+  policies: PolicyDoc[];
+  correlation: Correlation;
+  showSecrets?: boolean;
+}
+
+/** How many evidence references a finding lists (the count is always complete). */
+export const MAX_EVIDENCE = 50;
+
+const RBAC_DENY = /^rbac_access_denied_matched_policy\[(.*)\]$/;
+
+/** The policy named in a logged RBAC deny (`none` when an ALLOW filter matched nothing), or null. */
+export function loggedRbacDeny(r: AccessRecord): { policy: string; layer: 'http' | 'network' } | null {
+  const d = r.responseCodeDetails && RBAC_DENY.exec(r.responseCodeDetails);
+  if (d) return { policy: d[1]!, layer: 'http' };
+  const t = r.connectionTerminationDetails && RBAC_DENY.exec(r.connectionTerminationDetails);
+  if (t) return { policy: t[1]!, layer: 'network' };
+  return null;
+}
+
+/** Istio policy id `ns[<ns>]-policy[<name>]-rule[<i>]` (with optional ext-authz prefix) for display. */
+export function describePolicyId(id: string): string {
+  const m = /^(istio-ext-authz-(?:[^[]*-)?)?ns\[([^\]]*)\]-policy\[([^\]]*)\]-rule\[(\d+)\]/.exec(id);
+  if (!m) return id === 'none' ? 'no ALLOW policy matched (none)' : id;
+  return `${m[1] ? 'CUSTOM ' : ''}AuthorizationPolicy ${m[2]}/${m[3]} rule ${m[4]}`;
+}
+
+export function recordRef(r: AccessRecord): EvidenceRef {
+  return r.ref;
+}
+
+export function flowRef(f: Flow, frame?: number): EvidenceRef {
+  const first = frame ?? f.frames[0];
+  const ref: EvidenceRef = { file: f.file };
+  if (first !== undefined) ref.frame = first;
+  if (f.frames.length > 1 && frame === undefined) ref.frames = [f.frames[0]!, f.frames[f.frames.length - 1]!];
+  return ref;
+}
+
+/** What the record says about the downstream peer (meaningful on the server/inbound side). */
+export function recordPeer(r: AccessRecord): { security: 'mtls' | 'tls' | 'plaintext' | 'unknown'; principal?: string } {
+  const fsP = r.attrs.filterState?.['io.istio.peer_principal'];
+  const principal = r.attrs.tls?.uriSans?.[0] ?? (typeof fsP === 'string' ? fsP : undefined);
+  if (r.attrs.tls) return { security: r.attrs.tls.uriSans.length > 0 || r.attrs.tls.peerCertificateValidated ? 'mtls' : 'tls', principal };
+  if (r.unknown.some((u) => u === 'tls' || u.startsWith('tls.') || u === 'sni')) return { security: 'unknown', principal };
+  return { security: 'plaintext', principal };
+}
+
+interface Group {
+  key: string;
+  count: number;
+  evidence: EvidenceRef[];
+  firstMs?: number;
+  lastMs?: number;
+  data: Record<string, JsonValue>;
+  severity: Severity;
+  summary: string;
+  fix: string;
+  id: FindingId;
+}
+
+class Grouper {
+  readonly groups = new Map<string, Group>();
+  add(id: FindingId, key: string, init: () => Omit<Group, 'key' | 'count' | 'evidence' | 'id'>, ev: EvidenceRef[], timeMs?: number): Group {
+    const k = `${id}|${key}`;
+    let g = this.groups.get(k);
+    if (!g) {
+      g = { ...init(), id, key: k, count: 0, evidence: [] };
+      this.groups.set(k, g);
+    }
+    g.count++;
+    for (const e of ev) if (g.evidence.length < MAX_EVIDENCE) g.evidence.push(e);
+    if (timeMs !== undefined) {
+      g.firstMs = g.firstMs === undefined ? timeMs : Math.min(g.firstMs, timeMs);
+      g.lastMs = g.lastMs === undefined ? timeMs : Math.max(g.lastMs, timeMs);
+    }
+    return g;
+  }
+}
+
+function wlName(w: WorkloadRef | undefined, ip: string): string {
+  if (!w) return ip;
+  return `${w.namespace ? `${w.namespace}/` : ''}${w.name}`;
+}
+
+function wlDetails(w: WorkloadRef | undefined, ip: string, port?: number): Record<string, JsonValue> {
+  const d: Record<string, JsonValue> = { address: fmtAddr(ip, port) };
+  if (w) {
+    d.workload = w.name;
+    if (w.namespace) d.namespace = w.namespace;
+    if (w.pod) d.pod = w.pod;
+    if (w.serviceAccount) d.serviceAccount = w.serviceAccount;
+    d.resolvedFrom = w.source;
+  }
+  return d;
+}
+
+function iso(ms: number | undefined): JsonValue {
+  return ms === undefined ? null : new Date(ms).toISOString();
+}
+
+function isDryRunFilter(f: Decision['filters'][number]): boolean {
+  if (!f.shadow) return false;
+  const pol = f.effectivePolicy ?? f.policies.find((p) => p.matched === true)?.name ?? '';
+  return !pol.startsWith('istio-ext-authz');
+}
+
+/** Computes every finding. Deterministic: the order depends only on the inputs. */
+export function computeFindings(input: FindingsInput): Finding[] {
+  const { flows, records, proxies, correlation: c } = input;
+  const g = new Grouper();
+
+  // ---- Captures: plaintext, cleartext secrets, identity vs address, STRICT rejections.
+  for (const f of flows) {
+    const cw = c.resolve(f.client.ip);
+    const sw = c.resolve(f.server.ip);
+    const local = f.sidecarLocal || isLoopback(f.client.ip) || isLoopback(f.server.ip);
+    const serverProxy = c.proxyForIp(f.server.ip);
+    const mode = serverProxy ? modeForPort(serverProxy, f.server.port) : undefined;
+    if (f.security === 'plaintext' && !local) {
+      const answered = f.bytes.serverToClient > 0 || f.http.some((x) => x.status !== undefined);
+      if (mode?.mode === 'STRICT') {
+        const key = `${wlName(cw, f.client.ip)}>${wlName(sw, f.server.ip)}:${f.server.port}`;
+        g.add('strict-rejected-plaintext', key, () => ({
+          severity: 'medium',
+          summary: `STRICT mTLS on ${wlName(sw, f.server.ip)} port ${f.server.port} met plaintext from ${wlName(cw, f.client.ip)}`,
+          fix: `The client ${wlName(cw, f.client.ip)} speaks plaintext to a STRICT port: inject an Istio sidecar into it (or route it through one), or if it is outside the mesh, call through an ingress gateway.`,
+          data: { client: wlDetails(cw, f.client.ip), server: wlDetails(sw, f.server.ip, f.server.port), mode: 'STRICT', dump: serverProxy!.source, source: 'capture' },
+        }), [flowRef(f)], f.startMs);
+      } else {
+        const key = `${wlName(cw, f.client.ip)}>${wlName(sw, f.server.ip)}:${f.server.port}`;
+        const grp = g.add('plaintext-flow', key, () => ({
+          severity: 'high',
+          summary: `Plaintext ${f.protocol} from ${wlName(cw, f.client.ip)} to ${wlName(sw, f.server.ip)} port ${f.server.port}`,
+          fix: `Require mTLS for ${wlName(sw, f.server.ip)}: a PeerAuthentication with mtls.mode STRICT in namespace ${sw?.namespace ?? '<server namespace>'}${cw && cw.sidecar === false ? `, and inject a sidecar into ${wlName(cw, f.client.ip)} (it has none)` : ''}; check that no DestinationRule sets tls.mode DISABLE for this host.`,
+          data: { client: wlDetails(cw, f.client.ip), server: wlDetails(sw, f.server.ip, f.server.port), protocol: f.protocol, sourceNamespace: cw?.namespace ?? null, sourceWorkload: cw?.name ?? null },
+        }), [flowRef(f)], f.startMs);
+        grp.data.connections = grp.count;
+        if (mode && mode.mode === 'PERMISSIVE' && answered) {
+          g.add('plaintext-accepted', `${wlName(sw, f.server.ip)}:${f.server.port}<${wlName(cw, f.client.ip)}`, () => ({
+            severity: 'high',
+            summary: `Plaintext from ${wlName(cw, f.client.ip)} was accepted on PERMISSIVE port ${f.server.port} of ${wlName(sw, f.server.ip)}; under STRICT it would have been refused (no filter chain matches: NR filter_chain_not_found)`,
+            fix: `Set a PeerAuthentication with mtls.mode STRICT for ${wlName(sw, f.server.ip)} (portLevelMtls for port ${f.server.port} if only this port) once every client has a sidecar.`,
+            data: { client: wlDetails(cw, f.client.ip), server: wlDetails(sw, f.server.ip, f.server.port), mode: 'PERMISSIVE', modeFrom: `${serverProxy!.source} (${mode.listener})`, underStrict: 'rejected: NR filter_chain_not_found', source: 'capture' },
+          }), [flowRef(f)], f.startMs);
+        }
+      }
+    }
+    if (!local && (f.security === 'plaintext' || f.security === 'unknown')) {
+      for (const x of f.http) {
+        for (const [name, values] of Object.entries(x.headers)) {
+          if (!isSecretHeader(name)) continue;
+          const key = `${wlName(cw, f.client.ip)}>${wlName(sw, f.server.ip)}:${f.server.port}|${name.toLowerCase()}`;
+          const grp = g.add('cleartext-secret', key, () => ({
+            severity: name.toLowerCase() === 'authorization' || name.toLowerCase() === 'cookie' || name.toLowerCase() === 'proxy-authorization' ? 'critical' : 'high',
+            summary: `${name} header sent in cleartext from ${wlName(cw, f.client.ip)} to ${wlName(sw, f.server.ip)} port ${f.server.port}`,
+            fix: `Treat the ${name} value(s) as compromised and rotate them; require mTLS (PeerAuthentication STRICT) so credentials never cross the network in cleartext.`,
+            data: { header: name.toLowerCase(), client: wlDetails(cw, f.client.ip), server: wlDetails(sw, f.server.ip, f.server.port), values: [] },
+          }), [flowRef(f, x.requestFrame)], x.time ? Date.parse(x.time) : f.startMs);
+          const shown = grp.data.values as JsonValue[];
+          for (const v of values) {
+            const s = input.showSecrets ? v : redactValue(name, v);
+            if (shown.length < 5 && !shown.includes(s)) shown.push(s);
+          }
+          grp.data.requests = grp.count;
+          if (x.path) grp.data.examplePath = grp.data.examplePath ?? x.path;
+        }
+      }
+    }
+    // Identity presented vs the address that presented it (client certificate visible: TLS ≤ 1.2).
+    if (f.tls && f.tls.uriSans.length > 0 && !local) identityCheck(g, c, f.tls.uriSans, { ip: normalizeIp(f.client.ip), port: f.client.port }, flowRef(f), f.startMs, 'capture');
+  }
+
+  // ---- Access records.
+  for (const r of records) {
+    const dir = c.recordDirection.get(r) ?? 'unknown';
+    const wire = c.recordWire.get(r) ?? {};
+    const proxy = c.recordProxy.get(r);
+    const cw = wire.client ? c.resolve(wire.client.ip) : undefined;
+    const sw = wire.server ? c.resolve(wire.server.ip) : proxy ? c.resolve(proxy.ips[0]) : undefined;
+    const clientName = wire.client ? wlName(cw, wire.client.ip) : 'unknown client';
+    const serverName = wire.server ? wlName(sw, wire.server.ip) : proxy ? (proxy.pod ?? proxy.source) : 'unknown server';
+    const port = wire.server?.port;
+    const flags = r.responseFlags ?? '';
+    const details = `${r.responseCodeDetails ?? ''} ${r.connectionTerminationDetails ?? ''}`;
+    const nr = /(^|,)NR(,|$)/.test(flags) || details.includes('filter_chain_not_found');
+    const peer = recordPeer(r);
+
+    if (nr && dir !== 'outbound' && details.includes('filter_chain_not_found')) {
+      g.add('strict-rejected-plaintext', `${clientName}>${serverName}:${port ?? ''}`, () => ({
+        severity: 'medium',
+        summary: `${serverName}${port ? ` port ${port}` : ''} refused a connection from ${clientName}: no filter chain matched (NR filter_chain_not_found), as STRICT mTLS does for plaintext`,
+        fix: `The client ${clientName} does not speak Istio mTLS: inject a sidecar into it, or, if it must stay outside the mesh, reach ${serverName} through an ingress gateway (or a port-level PERMISSIVE exception, knowingly).`,
+        data: { client: wire.client ? wlDetails(cw, wire.client.ip, wire.client.port) : null, server: wire.server ? wlDetails(sw, wire.server.ip, port) : null, responseFlags: flags, source: 'access-log' },
+      }), [recordRef(r)], r.timeMs);
+    }
+
+    if (dir === 'inbound' && !nr && peer.security === 'plaintext' && wire.client && !isLoopback(wire.client.ip)) {
+      const mode = proxy ? modeForPort(proxy, port) : undefined;
+      const reached = (r.responseCode ?? 0) > 0 || (r.bytesReceived ?? 0) > 0 || (r.bytesSent ?? 0) > 0 || r.kind === 'tcp';
+      if (reached && mode?.mode !== 'STRICT') {
+        g.add('plaintext-accepted', `${serverName}:${port ?? ''}<${clientName}`, () => ({
+          severity: 'high',
+          summary: `Plaintext from ${clientName} was accepted by the sidecar of ${serverName}${port ? ` on port ${port}` : ''} (${mode ? `mode ${mode.mode}` : 'no TLS on the inbound connection'}); under STRICT it would have been refused (NR filter_chain_not_found)`,
+          fix: `Set a PeerAuthentication with mtls.mode STRICT for ${serverName}${port ? ` (or portLevelMtls for ${port})` : ''} once every client has a sidecar; ${clientName} must get a sidecar first.`,
+          data: { client: wlDetails(cw, wire.client.ip, wire.client.port), server: wire.server ? wlDetails(sw, wire.server.ip, port) : null, mode: mode?.mode ?? 'PERMISSIVE or DISABLE (inferred: the inbound sidecar logged a plaintext request)', underStrict: 'rejected: NR filter_chain_not_found', source: 'access-log' },
+        }), [recordRef(r)], r.timeMs);
+        // Logged plaintext between workloads is a plaintext flow too (when no capture already showed it).
+        const linked = c.recordFlow.get(r);
+        if (!linked) {
+          const grp = g.add('plaintext-flow', `${clientName}>${serverName}:${port ?? ''}`, () => ({
+            severity: 'high',
+            summary: `Plaintext ${r.kind === 'http' ? 'HTTP' : 'TCP'} from ${clientName} to ${serverName}${port ? ` port ${port}` : ''} (logged by the receiving sidecar)`,
+            fix: `Require mTLS for ${serverName}: a PeerAuthentication with mtls.mode STRICT in namespace ${sw?.namespace ?? '<server namespace>'}; inject a sidecar into ${clientName}.`,
+            data: { client: wlDetails(cw, wire.client.ip, wire.client.port), server: wire.server ? wlDetails(sw, wire.server.ip, port) : null, sourceNamespace: cw?.namespace ?? null, sourceWorkload: cw?.name ?? null, source: 'access-log' },
+          }), [recordRef(r)], r.timeMs);
+          grp.data.requests = grp.count;
+        }
+      }
+    }
+
+    if (dir !== 'outbound' && peer.principal && wire.client && !isLoopback(wire.client.ip)) {
+      identityCheck(g, c, [peer.principal], wire.client, recordRef(r), r.timeMs, 'access-log');
+    }
+
+    const deny = loggedRbacDeny(r);
+    const ex = c.explanationFor.get(r);
+    const engineDeny = ex?.decision?.decision === 'DENY' ? ex.decision : null;
+    if (deny || (engineDeny && !r.responseCodeDetails && !r.connectionTerminationDetails && r.responseCode === undefined)) {
+      const policy = deny?.policy ?? engineDeny?.policy ?? 'none';
+      const who = peer.principal ?? (wire.client ? clientName : 'unknown');
+      const what = r.kind === 'http' ? `${r.attrs.http?.method ?? ''} ${r.attrs.http?.path ?? ''}`.trim() : 'TCP connection';
+      const grp = g.add('rbac-denied', `${policy}|${who}|${serverName}:${port ?? ''}`, () => ({
+        severity: 'medium',
+        summary: `${who} was denied by ${describePolicyId(policy)} at ${serverName}${port ? ` port ${port}` : ''}`,
+        fix: policy === 'none'
+          ? `No ALLOW policy matched: if ${who} should be allowed, add it to the ALLOW AuthorizationPolicy selecting ${serverName} (check the closest miss below for the condition that failed).`
+          : `The DENY rule ${describePolicyId(policy)} matched: if this traffic is legitimate, narrow that rule (or add a notPrincipals/notPaths exception).`,
+        data: { policy, policyDecoded: describePolicyId(policy), principal: peer.principal ?? null, client: wire.client ? wlDetails(cw, wire.client.ip, wire.client.port) : null, server: wire.server ? wlDetails(sw, wire.server.ip, port) : null, layer: deny?.layer ?? (r.kind === 'http' ? 'http' : 'network'), examples: [] },
+      }), [recordRef(r)], r.timeMs);
+      grp.data.count = grp.count;
+      const exs = grp.data.examples as JsonValue[];
+      if (exs.length < 5 && !exs.includes(what)) exs.push(what);
+      if (ex?.decision && grp.data.condition === undefined) {
+        const cond = denyCondition(ex.decision);
+        if (cond) grp.data.condition = cond;
+      }
+    }
+
+    if (ex && ex.verdict === 'disagrees') {
+      const logged = deny ? `DENY (${deny.policy})` : r.responseCode !== undefined ? `status ${r.responseCode}${r.responseCodeDetails ? ` ${r.responseCodeDetails}` : ''}` : 'allowed';
+      const recon = ex.decision ? `${ex.decision.decision}${ex.decision.policy ? ` (${ex.decision.policy})` : ''}` : 'no decision';
+      const grp = g.add('verdict-mismatch', `${proxy?.source ?? serverName}|${logged}|${recon}`, () => ({
+        severity: 'high',
+        summary: `Envoy logged ${logged} at ${serverName} but the config dump${proxy ? ` ${proxy.source}` : ''} decides ${recon}: the proxy was not running the configuration in the dump (config drift), or the log lacks attributes`,
+        fix: 'Re-collect the config dump from the same proxy at the time of the incident (istioctl proxy-config all <pod> -o json) and compare with istioctl proxy-status; check for policies changed during the incident.',
+        data: { logged, reconstructed: recon, reason: ex.reason, dump: proxy?.source ?? null },
+      }), [recordRef(r)], r.timeMs);
+      grp.data.count = grp.count;
+    }
+
+    if (ex?.decision && !deny && (r.responseCode === undefined || r.responseCode < 400 || r.kind === 'tcp')) {
+      for (const fd of ex.decision.filters) {
+        if (!isDryRunFilter(fd) || fd.result !== 'DENY') continue;
+        const pol = fd.effectivePolicy ?? (fd.action === 'ALLOW' ? 'none' : 'unknown');
+        const who = peer.principal ?? clientName;
+        const grp = g.add('dry-run-would-deny', `${pol}|${serverName}`, () => ({
+          severity: 'medium',
+          summary: `Dry-run policy ${describePolicyId(pol)} would deny traffic that was allowed at ${serverName} (e.g. from ${who})`,
+          fix: `Before removing the istio.io/dry-run annotation from ${describePolicyId(pol)}, decide whether these requests should be denied; otherwise adjust the rule.`,
+          data: { policy: pol, shadowFilter: fd.name, action: fd.action, server: serverName, sources: [] },
+        }), [recordRef(r)], r.timeMs);
+        grp.data.count = grp.count;
+        const srcs = grp.data.sources as JsonValue[];
+        if (srcs.length < 10 && !srcs.includes(who)) srcs.push(who);
+      }
+    }
+    // Dry-run results logged directly as dynamic metadata.
+    if (!ex) {
+      const shadow = Object.entries(r.fields).find(([k, v]) => /istio_dry_run_(allow|deny)_shadow_engine_result/.test(k) && v === 'denied');
+      if (shadow) {
+        const idField = Object.entries(r.fields).find(([k]) => /istio_dry_run_(allow|deny)_shadow_effective_policy_id/.test(k));
+        const pol = typeof idField?.[1] === 'string' ? idField[1] : 'unknown';
+        const grp = g.add('dry-run-would-deny', `${pol}|${serverName}`, () => ({
+          severity: 'medium',
+          summary: `Dry-run policy ${describePolicyId(pol)} would deny traffic that was allowed at ${serverName}`,
+          fix: `Before removing the istio.io/dry-run annotation, decide whether these requests should be denied.`,
+          data: { policy: pol, server: serverName, source: 'access-log dynamic metadata' },
+        }), [recordRef(r)], r.timeMs);
+        grp.data.count = grp.count;
+      }
+    }
+  }
+
+  // ---- Config: allow-nothing filters and HTTP-only fields on TCP.
+  const deniedNone = new Map<ProxyView, AccessRecord[]>();
+  for (const r of records) {
+    const d = loggedRbacDeny(r);
+    const p = c.recordProxy.get(r);
+    if (d && d.policy === 'none' && p) deniedNone.set(p, [...(deniedNone.get(p) ?? []), r]);
+  }
+  for (const p of proxies) {
+    const sites = p.rbac.filter((s) => s.inbound && s.rules && s.rules.action === 'ALLOW' && Object.keys(s.rules.policies).length === 0);
+    if (sites.length > 0) {
+      const observed = deniedNone.get(p) ?? [];
+      const kinds = [...new Set(sites.map((s) => s.kind))];
+      const observedHere = observed.filter((r) => kinds.includes(r.kind === 'tcp' ? 'network' : 'http'));
+      const where = [...new Set(sites.map((s) => `${s.listener}/${s.chain || '#' + s.chainIndex}${s.port !== null ? ` (port ${s.port})` : ''}`))];
+      g.groups.set(`allow-nothing-in-effect|${p.source}`, {
+        id: 'allow-nothing-in-effect',
+        key: `allow-nothing-in-effect|${p.source}`,
+        count: Math.max(1, observedHere.length),
+        evidence: [...sites.slice(0, 10).map((s): EvidenceRef => ({ file: p.source, path: s.jsonPath })), ...observedHere.slice(0, MAX_EVIDENCE - 10).map(recordRef)],
+        severity: observedHere.length > 0 ? 'high' : 'low',
+        summary: `${proxyName(p)}: ${sites.length} enforced ${kinds.map((k) => (k === 'network' ? 'TCP' : 'HTTP')).join('/')} RBAC filter(s) allow nothing (ALLOW action, no policies) — every ${kinds.includes('network') ? 'connection' : 'request'} through them is denied${observedHere.length ? `; ${observedHere.length} denial(s) observed (rbac_access_denied_matched_policy[none])` : ''}`,
+        fix: 'An ALLOW policy with an empty rule set (or whose every rule was dropped, e.g. HTTP-only fields on a TCP port) denies all. Add a rule that allows the intended traffic, or delete the allow-nothing AuthorizationPolicy if it was not meant to lock the workload down.',
+        data: { dump: p.source, sites: where, observedDenials: observedHere.length },
+        firstMs: observedHere[0]?.timeMs,
+        lastMs: observedHere[observedHere.length - 1]?.timeMs,
+      });
+    }
+    httpOnlyFromDump(g, p, deniedNone.get(p) ?? []);
+  }
+  for (const pol of input.policies) httpOnlyFromPolicy(g, pol, proxies, records, c);
+
+  // ---- Assemble, deterministic order.
+  const out: Finding[] = [];
+  for (const grp of g.groups.values()) {
+    const details: Record<string, JsonValue> = { ...grp.data, occurrences: grp.count, firstSeen: iso(grp.firstMs), lastSeen: iso(grp.lastMs) };
+    if (grp.evidence.length < grp.count && grp.evidence.length >= MAX_EVIDENCE) details.evidenceTruncated = true;
+    out.push({ id: grp.id, severity: grp.severity, summary: grp.count > 1 && !/×\d+$/.test(grp.summary) ? `${grp.summary} (×${grp.count})` : grp.summary, evidence: grp.evidence, fix: grp.fix, details });
+  }
+  out.sort((a, b) => SEVERITY_ORDER.indexOf(a.severity) - SEVERITY_ORDER.indexOf(b.severity) || FINDING_IDS.indexOf(a.id as FindingId) - FINDING_IDS.indexOf(b.id as FindingId) || a.summary.localeCompare(b.summary));
+  return out;
+}
+
+function proxyName(p: ProxyView): string {
+  return p.pod ? `${p.namespace ? `${p.namespace}/` : ''}${p.pod}` : p.nodeId ?? p.source;
+}
+
+function identityCheck(g: Grouper, c: Correlation, sans: string[], client: HostPort, ref: EvidenceRef, timeMs: number | undefined, source: string): void {
+  const w = c.resolve(client.ip);
+  if (!w || (w.kind !== 'pod' && w.kind !== 'proxy') || !w.serviceAccount || !w.namespace) return;
+  for (const san of sans) {
+    const id = parseSpiffe(san);
+    if (!id) continue;
+    if (id.namespace === w.namespace && id.serviceAccount === w.serviceAccount) continue;
+    g.add('identity-address-mismatch', `${san}|${client.ip}`, () => ({
+      severity: 'critical',
+      summary: `Identity ${san} was presented from ${client.ip}, which belongs to pod ${w.namespace}/${w.pod ?? w.name} running as service account ${w.serviceAccount} — a stolen or leaked workload certificate?`,
+      fix: `Treat the key of ${id.namespace}/${id.serviceAccount} as compromised: find how pod ${w.namespace}/${w.pod ?? w.name} obtained it, rotate it (restart the owning workloads, rotate the mesh CA intermediate if needed), and restrict access to its Secret/SDS socket.`,
+      data: {
+        presentedIdentity: san,
+        presentedNamespace: id.namespace,
+        presentedServiceAccount: id.serviceAccount,
+        address: client.port !== undefined ? fmtAddr(client.ip, client.port) : client.ip,
+        addressOwner: { namespace: w.namespace, pod: w.pod ?? null, workload: w.name, serviceAccount: w.serviceAccount, resolvedFrom: w.source },
+        source,
+      },
+    }), [ref], timeMs);
+  }
+}
+
+/** Names the condition behind a deny, from the reconstructed decision. */
+function denyCondition(d: Decision): string | null {
+  const deciding = d.filters.find((f) => !f.shadow && f.result === 'DENY');
+  if (!deciding) return d.closestMiss?.[0]?.summary ?? null;
+  if (deciding.action === 'DENY') {
+    const p = deciding.policies.find((x) => x.matched === true);
+    if (p) {
+      const leaves: string[] = [];
+      const walk = (n: { matched: boolean | 'undecidable'; detail: string; children?: typeof n[] }): void => {
+        if (!n.children || n.children.length === 0) {
+          if (n.matched === true && leaves.length < 4) leaves.push(n.detail);
+        } else n.children.forEach(walk);
+      };
+      walk(p.trace);
+      return `${p.name} matched: ${leaves.join('; ')}`;
+    }
+  }
+  const miss = d.closestMiss?.[0];
+  if (miss) return `closest ALLOW policy ${miss.policy} missed ${miss.failedConditions} condition(s): ${miss.summary}`;
+  return null;
+}
+
+/** Policy names (without rule index) in a site. */
+function policyBases(s: RbacFilterSite): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const name of Object.keys(s.rules?.policies ?? {})) {
+    const base = name.replace(/-rule\[\d+\]$/, '');
+    out.set(base, [...(out.get(base) ?? []), name]);
+  }
+  return out;
+}
+
+/**
+ * Istio renders an AuthorizationPolicy for TCP chains without its HTTP-only fields: an ALLOW rule
+ * that needs one is dropped (narrower allow, possibly allow-nothing), a DENY rule loses the field
+ * (wider deny). Seen in a dump as: a policy present on the HTTP chains of an inbound listener but
+ * missing from its TCP chains (ALLOW), or present on both with `any: true` permissions on TCP only (DENY).
+ */
+function httpOnlyFromDump(g: Grouper, p: ProxyView, deniedNone: AccessRecord[]): void {
+  const inbound = p.rbac.filter((s) => s.inbound && s.rules);
+  const http = inbound.filter((s) => s.kind === 'http');
+  const tcp = inbound.filter((s) => s.kind === 'network');
+  if (http.length === 0 || tcp.length === 0) return;
+  const httpPolicies = new Map<string, { action: string; site: RbacFilterSite; rules: string[] }>();
+  for (const s of http) for (const [base, rules] of policyBases(s)) if (!httpPolicies.has(base)) httpPolicies.set(base, { action: s.rules!.action, site: s, rules });
+  const tcpPolicies = new Map<string, RbacFilterSite>();
+  for (const s of tcp) for (const [base] of policyBases(s)) tcpPolicies.set(base, s);
+  for (const [base, h] of httpPolicies) {
+    if (base.startsWith('istio-ext-authz')) continue;
+    const tcpSite = tcpPolicies.get(base);
+    const tcpDenied = deniedNone.filter((r) => r.kind === 'tcp');
+    if (h.action === 'ALLOW' && !tcpSite) {
+      const id = `${base}-rule[0]`;
+      g.groups.set(`http-only-fields-on-tcp|${p.source}|${base}`, {
+        id: 'http-only-fields-on-tcp',
+        key: `http-only-fields-on-tcp|${p.source}|${base}`,
+        count: Math.max(1, tcpDenied.length),
+        evidence: [{ file: p.source, path: h.site.jsonPath }, ...tcp.slice(0, 3).map((s): EvidenceRef => ({ file: p.source, path: s.jsonPath })), ...tcpDenied.slice(0, MAX_EVIDENCE - 4).map(recordRef)],
+        severity: tcpDenied.length > 0 ? 'high' : 'medium',
+        summary: `${proxyName(p)}: ALLOW ${describePolicyId(id).replace(/ rule \d+$/, '')} is enforced on HTTP chains but absent from the TCP chains — its rules use HTTP-only fields, so Istio dropped them for TCP and TCP traffic is not allowed by it${tcpDenied.length ? ` (${tcpDenied.length} TCP connection(s) denied)` : ''}`,
+        fix: 'Do not use HTTP-only fields (methods, paths, hosts, requestPrincipals, request.headers, request.auth.*) in a policy that must allow TCP traffic: split it into an HTTP policy and a TCP policy (ports, principals, namespaces), or declare the port as HTTP (appProtocol/port name http-*).',
+        data: { dump: p.source, policy: base, action: 'ALLOW', httpRules: h.rules, tcpChains: tcp.length, tcpDenials: tcpDenied.length, effect: 'rule dropped for TCP (narrower allow)' },
+        firstMs: tcpDenied[0]?.timeMs,
+        lastMs: tcpDenied[tcpDenied.length - 1]?.timeMs,
+      });
+    } else if (h.action === 'DENY' && tcpSite && tcpSite.rules?.action === 'DENY') {
+      const widened = Object.entries(tcpSite.rules.policies).filter(([n, pol]) => n.startsWith(base) && isAnyPermission(pol));
+      if (widened.length === 0) continue;
+      g.groups.set(`http-only-fields-on-tcp|${p.source}|${base}`, {
+        id: 'http-only-fields-on-tcp',
+        key: `http-only-fields-on-tcp|${p.source}|${base}`,
+        count: 1,
+        evidence: [{ file: p.source, path: h.site.jsonPath }, { file: p.source, path: tcpSite.jsonPath }],
+        severity: 'high',
+        summary: `${proxyName(p)}: DENY ${describePolicyId(`${base}-rule[0]`).replace(/ rule \d+$/, '')} matches any TCP connection — its HTTP-only fields were removed for TCP, widening the deny to all TCP traffic`,
+        fix: 'Split the policy: keep HTTP-only conditions in a policy selecting HTTP ports only, or declare the port as HTTP so the HTTP conditions apply.',
+        data: { dump: p.source, policy: base, action: 'DENY', widenedRules: widened.map(([n]) => n), effect: 'HTTP-only fields dropped for TCP (wider deny)' },
+      });
+    }
+  }
+}
+
+function isAnyPermission(pol: Record<string, unknown>): boolean {
+  const perms = pol.permissions;
+  if (!Array.isArray(perms)) return false;
+  return perms.some((p) => {
+    if (typeof p !== 'object' || p === null) return false;
+    const o = p as Record<string, unknown>;
+    if (o.any === true) return true;
+    const and = o.and_rules as { rules?: unknown[] } | undefined;
+    return !!and && Array.isArray(and.rules) && and.rules.length > 0 && and.rules.every((r) => typeof r === 'object' && r !== null && (r as Record<string, unknown>).any === true);
+  });
+}
+
+const HTTP_ONLY_OPERATION = ['methods', 'notMethods', 'paths', 'notPaths', 'hosts', 'notHosts'];
+const HTTP_ONLY_SOURCE = ['requestPrincipals', 'notRequestPrincipals'];
+
+/** HTTP-only fields in an AuthorizationPolicy that selects workloads seen with TCP traffic or TCP RBAC chains. */
+function httpOnlyFromPolicy(g: Grouper, pol: PolicyDoc, proxies: ProxyView[], records: AccessRecord[], c: Correlation): void {
+  if (pol.kind !== 'AuthorizationPolicy') return;
+  const rules = Array.isArray(pol.spec.rules) ? pol.spec.rules : [];
+  const fields: string[] = [];
+  rules.forEach((rule, i) => {
+    if (typeof rule !== 'object' || rule === null) return;
+    const r = rule as Record<string, unknown>;
+    for (const t of Array.isArray(r.to) ? r.to : []) {
+      const op = (t as Record<string, unknown>)?.operation as Record<string, unknown> | undefined;
+      if (op) for (const k of HTTP_ONLY_OPERATION) if (k in op) fields.push(`rules[${i}].to.operation.${k}`);
+    }
+    for (const f of Array.isArray(r.from) ? r.from : []) {
+      const src = (f as Record<string, unknown>)?.source as Record<string, unknown> | undefined;
+      if (src) for (const k of HTTP_ONLY_SOURCE) if (k in src) fields.push(`rules[${i}].from.source.${k}`);
+    }
+    for (const w of Array.isArray(r.when) ? r.when : []) {
+      const key = (w as Record<string, unknown>)?.key;
+      if (typeof key === 'string' && /^request\.(headers|auth\.)/.test(key)) fields.push(`rules[${i}].when[key=${key}]`);
+    }
+  });
+  if (fields.length === 0) return;
+  // Which proxies does it apply to? Same namespace (or root namespace); selector labels when present.
+  const sel = (pol.spec.selector as { matchLabels?: Record<string, string> } | undefined)?.matchLabels;
+  const applies = (p: ProxyView): boolean => {
+    if (pol.namespace !== 'istio-system' && p.namespace && p.namespace !== pol.namespace) return false;
+    if (!sel) return true;
+    const w = c.resolve(p.ips[0]);
+    const labels = w?.labels ?? {};
+    return Object.entries(sel).every(([k, v]) => labels[k] === v);
+  };
+  const targets = proxies.filter(applies);
+  const tcpRecords = records.filter((r) => r.kind === 'tcp' && loggedRbacDeny(r) && targets.includes(c.recordProxy.get(r)!));
+  const tcpChains = targets.filter((p) => p.rbac.some((s) => s.inbound && s.kind === 'network'));
+  if (tcpRecords.length === 0 && tcpChains.length === 0) return;
+  const action = typeof pol.spec.action === 'string' ? pol.spec.action : 'ALLOW';
+  const key = `http-only-fields-on-tcp|policy|${pol.namespace}/${pol.name}`;
+  g.groups.set(key, {
+    id: 'http-only-fields-on-tcp',
+    key,
+    count: Math.max(1, tcpRecords.length),
+    evidence: [{ file: pol.file, line: pol.line, path: pol.path }, ...tcpRecords.slice(0, MAX_EVIDENCE - 1).map(recordRef)],
+    severity: tcpRecords.length > 0 ? 'high' : 'medium',
+    summary: `AuthorizationPolicy ${pol.namespace}/${pol.name} (${action}) uses HTTP-only fields (${fields.slice(0, 4).join(', ')}${fields.length > 4 ? ', …' : ''}) on workloads with TCP traffic: for TCP, Istio ${action === 'ALLOW' ? 'drops those rules (narrower allow; possibly allow-nothing)' : 'drops those fields (wider deny)'}${tcpRecords.length ? `; ${tcpRecords.length} TCP denial(s) observed` : ''}`,
+    fix: 'Split the policy into an HTTP policy and a TCP policy (TCP: ports, principals, namespaces, ipBlocks only), or declare the port protocol as HTTP.',
+    data: { policy: `${pol.namespace}/${pol.name}`, action, fields, proxies: targets.map((p) => p.source), tcpDenials: tcpRecords.length },
+    firstMs: tcpRecords[0]?.timeMs,
+    lastMs: tcpRecords[tcpRecords.length - 1]?.timeMs,
+  });
+}
+
+/** The --fail-on conditions met by a set of findings. */
+export function failOnHits(findings: Finding[], conditions: Set<string>): string[] {
+  const hits: string[] = [];
+  for (const cond of conditions) {
+    const ids = FAIL_ON[cond] ?? [];
+    if (findings.some((f) => (ids as string[]).includes(f.id))) hits.push(cond);
+  }
+  return hits;
+}

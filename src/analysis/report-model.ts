@@ -1,0 +1,511 @@
+/**
+ * The report model: everything `meshsleuth report` knows, in one JSON-serialisable object that the
+ * HTML, JSON, SARIF and table reporters only format. It carries a chain-of-custody manifest: the
+ * sha256 of every input (computed by streaming the file), the tool version, and the time range
+ * covered by the evidence.
+ */
+import type { AccessRecord, EvidenceRef, Explanation, Finding, Flow, FlowSecurity, HttpExchange, Severity } from '../model/records.js';
+import type { Diagnostic } from '../model/errors.js';
+import type { Decision, TraceNode } from '../model/decision.js';
+import type { HeaderMap, JsonValue } from '../model/attrs.js';
+import type { Inventory } from '../readers/inventory.js';
+import type { DetectedInput, InputKind } from '../readers/detect.js';
+import { isSecretHeader, redactHeaders, redactValue } from '../report/redact.js';
+import { VERSION } from '../version.js';
+import { correlate, fmtAddr, isLoopback, type Correlation } from './correlate.js';
+import { computeFindings, FINDING_IDS, SEVERITY_ORDER, loggedRbacDeny, recordPeer, type PolicyDoc } from './findings.js';
+import { buildTimeline, nodeIdFor, type TimelineEvent } from './timeline.js';
+import type { ProxyView } from './proxies.js';
+
+export const REPORT_SCHEMA = 'meshsleuth.report/v1';
+
+export interface ManifestInput {
+  path: string;
+  kind: InputKind;
+  format: string | null;
+  bytes: number;
+  /** Hex sha256 of the whole file, computed by streaming it. */
+  sha256: string | null;
+  /** Records / flows / dumps / objects read from it. */
+  items: number;
+  /** Problems met while reading it (each listed in `diagnostics`). */
+  problems: number;
+}
+
+export interface SkippedInput {
+  path: string;
+  reason: string;
+  sha256?: string | null;
+}
+
+export interface Manifest {
+  tool: { name: 'meshsleuth'; version: string };
+  /** When the report was made (SOURCE_DATE_EPOCH when set, for reproducible output). */
+  generatedAt: string;
+  inputs: ManifestInput[];
+  skipped: SkippedInput[];
+  /** Earliest and latest event time across captures and logs (RFC 3339 UTC), null when none. */
+  timeRange: { start: string | null; end: string | null };
+  /** Clock-skew window tolerated when joining captures and logs (± ms). */
+  skewMs: number;
+  observedSkew: Correlation['observedSkew'];
+  secretsShown: boolean;
+}
+
+export interface GraphNode {
+  id: string;
+  label: string;
+  namespace: string | null;
+  kind: 'workload' | 'service' | 'node' | 'address' | 'local';
+  serviceAccount: string | null;
+  pods: string[];
+  ips: string[];
+  sidecar: boolean | null;
+  /** Finding ids that involve this node. */
+  findings: string[];
+}
+
+export type EdgeMark = 'mtls' | 'tls' | 'plaintext' | 'unknown' | 'denied';
+
+export interface GraphEdge {
+  from: string;
+  to: string;
+  port: number | null;
+  /** Connections seen in captures, by security verdict. */
+  flows: Record<FlowSecurity, number>;
+  /** Requests/connections seen in logs: allowed, denied by RBAC, rejected (NR), and the TLS state logged by the receiver. */
+  requests: { allowed: number; denied: number; rejected: number };
+  loggedSecurity: Record<FlowSecurity, number>;
+  /** What the edge is drawn as; `denied` when any was denied. */
+  marks: EdgeMark[];
+  /** The dominant mark for styling: plaintext > tls > mtls > unknown. */
+  security: FlowSecurity;
+}
+
+export interface FlowView extends Omit<Flow, 'http'> {
+  http: HttpExchange[];
+  clientNode: string | null;
+  serverNode: string | null;
+  records: EvidenceRef[];
+}
+
+export interface RequestView {
+  ref: EvidenceRef;
+  time: string | null;
+  node: string | null;
+  proxy: string | null;
+  direction: string;
+  kind: 'http' | 'tcp';
+  client: string | null;
+  server: string | null;
+  clientNode: string | null;
+  serverNode: string | null;
+  method: string | null;
+  path: string | null;
+  authority: string | null;
+  responseCode: number | null;
+  responseCodeDetails: string | null;
+  connectionTerminationDetails: string | null;
+  responseFlags: string | null;
+  peerSecurity: FlowSecurity;
+  principal: string | null;
+  /** The capture evidence of the same connection (5-tuple + time, or request id). */
+  flow: EvidenceRef | null;
+  correlatedBy: string | null;
+  explanation: {
+    verdict: Explanation['verdict'];
+    reason: string;
+    decision: Decision | null;
+    identityEvidence: string[];
+  } | null;
+  findings: string[];
+  fields: Record<string, JsonValue>;
+}
+
+export interface ProxySummary {
+  source: string;
+  nodeId: string | null;
+  pod: string | null;
+  namespace: string | null;
+  ips: string[];
+  mtls: { port: number | null; mode: string; listener: string }[];
+  rbacFilters: { listener: string; chain: string; port: number | null; kind: string; action: string | null; shadowAction: string | null; policies: string[]; shadowPolicies: string[]; jsonPath: string }[];
+}
+
+export interface ReportSummary {
+  inputs: Record<string, number>;
+  skipped: number;
+  flows: { total: number; mtls: number; tls: number; plaintext: number; unknown: number; sidecarLocal: number };
+  records: { total: number; http: number; tcp: number; denied: number; rejected: number; correlatedWithCapture: number };
+  explanations: { agrees: number; disagrees: number; undecidable: number };
+  findings: { total: number; bySeverity: Record<Severity, number>; byId: Record<string, number> };
+  proxies: number;
+  workloads: number;
+  timelineEvents: number;
+  recordsWithoutTime: number;
+}
+
+export interface ReportModel {
+  schema: typeof REPORT_SCHEMA;
+  manifest: Manifest;
+  summary: ReportSummary;
+  findings: Finding[];
+  graph: { nodes: GraphNode[]; edges: GraphEdge[] };
+  timeline: TimelineEvent[];
+  flows: FlowView[];
+  requests: RequestView[];
+  proxies: ProxySummary[];
+  inventory: { pods: number; services: number; serviceAccounts: number } | null;
+  diagnostics: { severity: string; where: string; message: string }[];
+}
+
+/** What the loader gathered: parsed evidence plus the per-input bookkeeping for the manifest. */
+export interface Evidence {
+  inputs: DetectedInput[];
+  hashes: Map<string, string | null>;
+  items: Map<string, number>;
+  problems: Map<string, number>;
+  /** Inputs that were detected but could not be read at all (path → reason). */
+  unreadable: Map<string, string>;
+  flows: Flow[];
+  records: AccessRecord[];
+  explanations: Explanation[];
+  proxies: ProxyView[];
+  inventory: Inventory | null;
+  policies: PolicyDoc[];
+  diagnostics: Diagnostic[];
+}
+
+export interface BuildOptions {
+  skewMs: number;
+  showSecrets: boolean;
+  /** Overrides the generation time (default: SOURCE_DATE_EPOCH or now). */
+  generatedAt?: string;
+}
+
+export function generationTime(): string {
+  const sde = process.env.SOURCE_DATE_EPOCH;
+  if (sde && /^\d+$/.test(sde)) return new Date(Number(sde) * 1000).toISOString();
+  return new Date().toISOString();
+}
+
+function redactFields(fields: Record<string, JsonValue>, show: boolean): Record<string, JsonValue> {
+  if (show) return fields;
+  const out: Record<string, JsonValue> = {};
+  for (const [k, v] of Object.entries(fields)) {
+    // `REQ(AUTHORIZATION)`, `%REQ(COOKIE)%`, `authorization`, `x_api_key`...
+    const inner = /\(([^)?:]+)/.exec(k)?.[1] ?? k;
+    const name = inner.toLowerCase().replace(/_/g, '-');
+    out[k] = typeof v === 'string' && v !== '-' && isSecretHeader(name) ? redactValue(name, v) : v;
+  }
+  return out;
+}
+
+function redactTrace(n: TraceNode): TraceNode {
+  const secret = n.attribute !== undefined && isSecretHeader(n.attribute.replace(/^request\.headers\[|\]$/g, ''));
+  const out: TraceNode = { ...n };
+  if (secret && n.actual !== undefined && n.actual !== null) {
+    const vals = Array.isArray(n.actual) ? n.actual : [String(n.actual)];
+    let detail = n.detail;
+    for (const v of vals) if (String(v).length > 0) detail = detail.split(String(v)).join('[redacted]');
+    out.detail = detail;
+    out.actual = Array.isArray(n.actual) ? n.actual.map(() => '[redacted]') : '[redacted]';
+  }
+  if (n.children) out.children = n.children.map(redactTrace);
+  return out;
+}
+
+function redactDecision(d: Decision | null, show: boolean): Decision | null {
+  if (!d || show) return d;
+  return {
+    ...d,
+    filters: d.filters.map((f) => ({ ...f, policies: f.policies.map((p) => ({ ...p, trace: redactTrace(p.trace), ...(p.failing ? { failing: p.failing.map(redactTrace) } : {}) })) })),
+    ...(d.closestMiss ? { closestMiss: d.closestMiss.map((m) => ({ ...m, failing: m.failing.map(redactTrace) })) } : {}),
+  };
+}
+
+function redactExchange(x: HttpExchange, show: boolean): HttpExchange {
+  return { ...x, headers: redactHeaders(x.headers, show), ...(x.responseHeaders ? { responseHeaders: redactHeaders(x.responseHeaders as HeaderMap, show) } : {}) };
+}
+
+const emptySec = (): Record<FlowSecurity, number> => ({ mtls: 0, tls: 0, plaintext: 0, unknown: 0 });
+
+/** Builds the whole report model from gathered evidence. Pure: no I/O. */
+export function buildReportModel(ev: Evidence, opts: BuildOptions): ReportModel {
+  const c = correlate(ev.flows, ev.records, ev.explanations, ev.proxies, ev.inventory, { skewMs: opts.skewMs });
+  const findings = computeFindings({ flows: ev.flows, records: ev.records, explanations: ev.explanations, proxies: ev.proxies, policies: ev.policies, correlation: c, showSecrets: opts.showSecrets });
+  const { events, untimed } = buildTimeline(ev.flows, ev.records, findings, c);
+
+  // Which findings cite which evidence / nodes.
+  const citeKey = (r: EvidenceRef): string => `${r.file}|${r.line ?? ''}|${r.frame ?? ''}`;
+  const cites = new Map<string, Set<string>>();
+  for (const f of findings) for (const e of f.evidence) {
+    const s = cites.get(citeKey(e)) ?? new Set<string>();
+    s.add(f.id);
+    cites.set(citeKey(e), s);
+  }
+
+  // ---- Graph.
+  const nodes = new Map<string, GraphNode>();
+  const ensureNode = (ip: string | undefined): string | null => {
+    if (!ip) return null;
+    const id = nodeIdFor(c, ip)!;
+    let n = nodes.get(id);
+    if (!n) {
+      const w = c.resolve(ip);
+      n = {
+        id,
+        label: w ? w.name : isLoopback(ip) ? 'localhost' : ip,
+        namespace: w?.namespace ?? null,
+        kind: w ? (w.kind === 'service' ? 'service' : w.kind === 'node' ? 'node' : 'workload') : isLoopback(ip) ? 'local' : 'address',
+        serviceAccount: w?.serviceAccount ?? null,
+        pods: [],
+        ips: [],
+        sidecar: w?.sidecar ?? null,
+        findings: [],
+      };
+      nodes.set(id, n);
+    }
+    const w = c.resolve(ip);
+    if (!n.ips.includes(ip)) n.ips.push(ip);
+    if (w?.pod && !n.pods.includes(w.pod)) n.pods.push(w.pod);
+    return id;
+  };
+  const edges = new Map<string, GraphEdge>();
+  const edge = (from: string, to: string, port: number | null): GraphEdge => {
+    const k = `${from}|${to}|${port ?? ''}`;
+    let e = edges.get(k);
+    if (!e) {
+      e = { from, to, port, flows: emptySec(), requests: { allowed: 0, denied: 0, rejected: 0 }, loggedSecurity: emptySec(), marks: [], security: 'unknown' };
+      edges.set(k, e);
+    }
+    return e;
+  };
+
+  const flowViews: FlowView[] = [];
+  for (const f of ev.flows) {
+    const recs = c.flowRecords.get(f) ?? [];
+    let cn: string | null = null;
+    let sn: string | null = null;
+    if (!f.sidecarLocal) {
+      cn = ensureNode(f.client.ip);
+      sn = ensureNode(f.server.ip);
+      if (cn && sn) edge(cn, sn, f.server.port).flows[f.security]++;
+    } else {
+      cn = nodeIdFor(c, f.client.ip) ?? null;
+      sn = nodeIdFor(c, f.server.ip) ?? null;
+    }
+    flowViews.push({ ...f, http: f.http.map((x) => redactExchange(x, opts.showSecrets)), clientNode: cn, serverNode: sn, records: recs.map((r) => r.ref) });
+  }
+
+  const seenRequestIds = new Set<string>();
+  const requestViews: RequestView[] = [];
+  // Inbound first so that a request logged on both sides counts once on its edge.
+  const ordered = [...ev.records].sort((a, b) => (c.recordDirection.get(a) === 'inbound' ? 0 : 1) - (c.recordDirection.get(b) === 'inbound' ? 0 : 1));
+  const viewByRecord = new Map<AccessRecord, RequestView>();
+  for (const r of ordered) {
+    const wire = c.recordWire.get(r) ?? {};
+    const dir = c.recordDirection.get(r) ?? 'unknown';
+    const deny = loggedRbacDeny(r);
+    const nr = /(^|,)NR(,|$)/.test(r.responseFlags ?? '');
+    const peer = dir === 'inbound' ? recordPeer(r) : { security: 'unknown' as FlowSecurity, principal: undefined };
+    const local = isLoopback(wire.client?.ip) && isLoopback(wire.server?.ip);
+    let cn: string | null = null;
+    let sn: string | null = null;
+    if (!local && wire.client && wire.server) {
+      cn = ensureNode(wire.client.ip);
+      sn = ensureNode(wire.server.ip);
+    } else {
+      cn = nodeIdFor(c, wire.client?.ip) ?? null;
+      sn = nodeIdFor(c, wire.server?.ip) ?? null;
+    }
+    const dupe = r.requestId ? seenRequestIds.has(r.requestId) : false;
+    if (r.requestId) seenRequestIds.add(r.requestId);
+    if (cn && sn && !local && !dupe && nodes.has(cn) && nodes.has(sn)) {
+      const e = edge(cn, sn, wire.server?.port ?? null);
+      if (deny) e.requests.denied++;
+      else if (nr) e.requests.rejected++;
+      else e.requests.allowed++;
+      if (dir === 'inbound') e.loggedSecurity[peer.security]++;
+    }
+    const link = c.recordFlow.get(r);
+    const ex = c.explanationFor.get(r);
+    const view: RequestView = {
+      ref: r.ref,
+      time: r.time ?? null,
+      node: r.node ?? null,
+      proxy: c.recordProxy.get(r)?.source ?? null,
+      direction: dir,
+      kind: r.kind,
+      client: wire.client ? fmtAddr(wire.client.ip, wire.client.port) : null,
+      server: wire.server ? fmtAddr(wire.server.ip, wire.server.port) : null,
+      clientNode: cn,
+      serverNode: sn,
+      method: r.attrs.http?.method ?? null,
+      path: r.attrs.http?.path ?? null,
+      authority: r.attrs.http?.authority ?? null,
+      responseCode: r.responseCode ?? null,
+      responseCodeDetails: r.responseCodeDetails ?? null,
+      connectionTerminationDetails: r.connectionTerminationDetails ?? null,
+      responseFlags: r.responseFlags ?? null,
+      peerSecurity: peer.security,
+      principal: peer.principal ?? null,
+      flow: link ? { file: link.flow.file, frame: link.exchange !== undefined ? link.flow.http[link.exchange]?.requestFrame ?? link.flow.frames[0] : link.flow.frames[0] } : null,
+      correlatedBy: link?.by ?? null,
+      explanation: ex ? { verdict: ex.verdict, reason: ex.reason, decision: redactDecision(ex.decision, opts.showSecrets), identityEvidence: ex.identityEvidence } : null,
+      findings: [...(cites.get(citeKey(r.ref)) ?? [])].sort(),
+      fields: redactFields(r.fields, opts.showSecrets),
+    };
+    viewByRecord.set(r, view);
+  }
+  for (const r of ev.records) requestViews.push(viewByRecord.get(r)!);
+
+  for (const e of edges.values()) {
+    const marks: EdgeMark[] = [];
+    for (const s of ['mtls', 'tls', 'plaintext', 'unknown'] as const) if (e.flows[s] + e.loggedSecurity[s] > 0) marks.push(s);
+    if (e.requests.denied + e.requests.rejected > 0) marks.push('denied');
+    e.marks = marks;
+    e.security = marks.includes('plaintext') ? 'plaintext' : marks.includes('tls') ? 'tls' : marks.includes('mtls') ? 'mtls' : 'unknown';
+  }
+  // Findings per node: any finding whose details mention the node's workload or one of its IPs.
+  for (const f of findings) {
+    const text = JSON.stringify(f.details ?? {});
+    for (const n of nodes.values()) {
+      if (n.ips.some((ip) => text.includes(`"${ip}`) || text.includes(`${ip}:`)) && !n.findings.includes(f.id)) n.findings.push(f.id);
+    }
+  }
+
+  // ---- Time range.
+  let lo = Infinity;
+  let hi = -Infinity;
+  let loS: string | null = null;
+  let hiS: string | null = null;
+  const see = (ms: number | undefined, s: string | undefined): void => {
+    if (ms === undefined || !s || !Number.isFinite(ms)) return;
+    if (ms < lo) {
+      lo = ms;
+      loS = s;
+    }
+    if (ms > hi) {
+      hi = ms;
+      hiS = s;
+    }
+  };
+  for (const f of ev.flows) {
+    see(f.startMs, f.start);
+    see(f.endMs, f.end);
+  }
+  for (const r of ev.records) see(r.timeMs, r.time);
+
+  // ---- Manifest.
+  const manifestInputs: ManifestInput[] = [];
+  const skipped: SkippedInput[] = [];
+  for (const i of ev.inputs) {
+    const unreadable = ev.unreadable.get(i.path);
+    if (i.kind === 'unknown' || unreadable) {
+      skipped.push({ path: i.path, reason: unreadable ?? i.reason ?? 'unknown kind', ...(ev.hashes.has(i.path) ? { sha256: ev.hashes.get(i.path) ?? null } : {}) });
+      continue;
+    }
+    manifestInputs.push({ path: i.path, kind: i.kind, format: i.format ?? null, bytes: i.bytes, sha256: ev.hashes.get(i.path) ?? null, items: ev.items.get(i.path) ?? 0, problems: ev.problems.get(i.path) ?? 0 });
+  }
+
+  const byKind: Record<string, number> = {};
+  for (const i of manifestInputs) byKind[i.kind] = (byKind[i.kind] ?? 0) + 1;
+  const bySeverity = Object.fromEntries(SEVERITY_ORDER.map((s) => [s, 0])) as Record<Severity, number>;
+  const byId: Record<string, number> = {};
+  for (const f of findings) {
+    bySeverity[f.severity]++;
+    byId[f.id] = (byId[f.id] ?? 0) + 1;
+  }
+  const exCounts = { agrees: 0, disagrees: 0, undecidable: 0 };
+  for (const e of ev.explanations) exCounts[e.verdict]++;
+
+  const proxies: ProxySummary[] = ev.proxies.map((p: ProxyView) => ({
+    source: p.source,
+    nodeId: p.nodeId,
+    pod: p.pod,
+    namespace: p.namespace,
+    ips: p.ips,
+    mtls: p.mtls.map((m) => ({ port: m.port, mode: m.mode, listener: m.listener })),
+    rbacFilters: p.rbac.map((s) => ({
+      listener: s.listener,
+      chain: s.chain,
+      port: s.port,
+      kind: s.kind,
+      action: s.rules?.action ?? null,
+      shadowAction: s.shadow?.action ?? null,
+      policies: Object.keys(s.rules?.policies ?? {}),
+      shadowPolicies: Object.keys(s.shadow?.policies ?? {}),
+      jsonPath: s.jsonPath,
+    })),
+  }));
+
+  const nodeList = [...nodes.values()].sort((a, b) => a.id.localeCompare(b.id));
+  for (const n of nodeList) {
+    n.ips.sort();
+    n.pods.sort();
+    n.findings.sort((a, b) => FINDING_IDS.indexOf(a as never) - FINDING_IDS.indexOf(b as never));
+  }
+  const edgeList = [...edges.values()].sort((a, b) => a.from.localeCompare(b.from) || a.to.localeCompare(b.to) || (a.port ?? 0) - (b.port ?? 0));
+
+  return {
+    schema: REPORT_SCHEMA,
+    manifest: {
+      tool: { name: 'meshsleuth', version: VERSION },
+      generatedAt: opts.generatedAt ?? generationTime(),
+      inputs: manifestInputs,
+      skipped,
+      timeRange: { start: loS, end: hiS },
+      skewMs: opts.skewMs,
+      observedSkew: c.observedSkew,
+      secretsShown: opts.showSecrets,
+    },
+    summary: {
+      inputs: byKind,
+      skipped: skipped.length,
+      flows: {
+        total: ev.flows.length,
+        mtls: ev.flows.filter((f) => f.security === 'mtls').length,
+        tls: ev.flows.filter((f) => f.security === 'tls').length,
+        plaintext: ev.flows.filter((f) => f.security === 'plaintext').length,
+        unknown: ev.flows.filter((f) => f.security === 'unknown').length,
+        sidecarLocal: ev.flows.filter((f) => f.sidecarLocal).length,
+      },
+      records: {
+        total: ev.records.length,
+        http: ev.records.filter((r) => r.kind === 'http').length,
+        tcp: ev.records.filter((r) => r.kind === 'tcp').length,
+        denied: ev.records.filter((r) => loggedRbacDeny(r)).length,
+        rejected: ev.records.filter((r) => /(^|,)NR(,|$)/.test(r.responseFlags ?? '')).length,
+        correlatedWithCapture: c.links.length,
+      },
+      explanations: exCounts,
+      findings: { total: findings.length, bySeverity, byId },
+      proxies: ev.proxies.length,
+      workloads: nodeList.filter((n) => n.kind === 'workload').length,
+      timelineEvents: events.length,
+      recordsWithoutTime: untimed,
+    },
+    findings,
+    graph: { nodes: nodeList, edges: edgeList },
+    timeline: events,
+    flows: flowViews,
+    requests: requestViews,
+    proxies,
+    inventory: ev.inventory ? { pods: ev.inventory.pods.length, services: ev.inventory.services.length, serviceAccounts: ev.inventory.serviceAccounts.length } : null,
+    diagnostics: ev.diagnostics.map((d) => ({ severity: d.severity, where: [d.location.file, d.location.line !== undefined ? `line ${d.location.line}` : '', d.location.frame !== undefined ? `frame ${d.location.frame}` : '', d.location.path ?? ''].filter(Boolean).join(', '), message: d.message })),
+  };
+}
+
+/** `file:line`, `file#frame` (or `file#first-last`), `file @ $.json.path`, `stream[index]`. */
+export function formatRef(r: EvidenceRef): string {
+  if (r.frame !== undefined) {
+    if (r.frames && r.frames.length === 2 && r.frames[0] !== r.frames[1]) return `${r.file}#${r.frames[0]}-${r.frames[1]}`;
+    return `${r.file}#${r.frame}`;
+  }
+  if (r.line !== undefined) return `${r.file}:${r.line}`;
+  if (r.stream !== undefined && r.index !== undefined) return `${r.file}[${r.stream}#${r.index}]`;
+  if (r.path) return `${r.file} @ ${r.path}`;
+  if (r.stream) return `${r.file} (${r.stream})`;
+  return r.file;
+}

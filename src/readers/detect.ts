@@ -1,0 +1,314 @@
+/**
+ * Input-kind detection by content (never by file name): config dumps, access logs (Envoy/Istio
+ * text, JSON lines, saved ALS NDJSON), captures (pcap / pcapng magic), Kubernetes inventories and
+ * Istio policy YAML. Only the head of each file is read. Directories are walked recursively in a
+ * stable (sorted) order; anything unrecognised is reported as skipped with the reason.
+ */
+import { open, readdir, realpath, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import { isInventory } from './inventory.js';
+
+export type InputKind = 'config-dump' | 'access-log' | 'capture' | 'inventory' | 'istio-policy' | 'unknown';
+
+export interface DetectedInput {
+  path: string;
+  kind: InputKind;
+  /** e.g. `pcap`, `pcapng`, `json`, `yaml`, `text`, `json-lines`, `als-ndjson`. */
+  format?: string;
+  bytes: number;
+  /** For `unknown` (and unreadable) inputs: why it was skipped. */
+  reason?: string;
+}
+
+/** How much of a file is looked at to decide its kind. */
+export const SNIFF_BYTES = 256 * 1024;
+
+const PCAP_MAGICS = new Set(['a1b2c3d4', 'd4c3b2a1', 'a1b23c4d', '4d3cb2a1']);
+const PCAPNG_MAGIC = '0a0d0d0a';
+
+/** Walks files and directories (recursively, sorted) and detects each file's kind. Never throws for one bad input. */
+export async function detectInputs(paths: string[]): Promise<DetectedInput[]> {
+  const out: DetectedInput[] = [];
+  const seen = new Set<string>();
+  const visit = async (p: string): Promise<void> => {
+    let st;
+    try {
+      st = await stat(p);
+    } catch (e) {
+      out.push({ path: p, kind: 'unknown', bytes: 0, reason: fsReason(e) });
+      return;
+    }
+    let real = p;
+    try {
+      real = await realpath(p);
+    } catch {
+      // keep p
+    }
+    if (seen.has(real)) return;
+    seen.add(real);
+    if (st.isDirectory()) {
+      let entries: string[];
+      try {
+        entries = (await readdir(p)).sort();
+      } catch (e) {
+        out.push({ path: p, kind: 'unknown', bytes: 0, reason: fsReason(e) });
+        return;
+      }
+      for (const e of entries) await visit(join(p, e));
+      return;
+    }
+    if (!st.isFile()) {
+      out.push({ path: p, kind: 'unknown', bytes: 0, reason: 'not a regular file' });
+      return;
+    }
+    out.push(await detectFile(p, st.size));
+  };
+  for (const p of paths) await visit(p);
+  return out;
+}
+
+function fsReason(e: unknown): string {
+  const err = e as NodeJS.ErrnoException;
+  if (err.code === 'ENOENT') return 'no such file or directory';
+  if (err.code === 'EACCES') return 'permission denied';
+  return err.message ?? String(e);
+}
+
+/** Detects one file's kind from its first SNIFF_BYTES. */
+export async function detectFile(path: string, size?: number): Promise<DetectedInput> {
+  let fh;
+  try {
+    fh = await open(path, 'r');
+  } catch (e) {
+    return { path, kind: 'unknown', bytes: size ?? 0, reason: fsReason(e) };
+  }
+  try {
+    const bytes = size ?? (await fh.stat()).size;
+    const buf = Buffer.alloc(Math.min(SNIFF_BYTES, bytes));
+    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+    const head = buf.subarray(0, bytesRead);
+    const d = detectContent(head, bytesRead >= bytes);
+    return { path, bytes, ...d };
+  } catch (e) {
+    return { path, kind: 'unknown', bytes: size ?? 0, reason: fsReason(e) };
+  } finally {
+    await fh.close();
+  }
+}
+
+export interface ContentKind {
+  kind: InputKind;
+  format?: string;
+  reason?: string;
+}
+
+/** Decides a kind from the head of a file. `complete` says the head is the whole file. */
+export function detectContent(head: Buffer, complete: boolean): ContentKind {
+  if (head.length === 0) return { kind: 'unknown', reason: 'empty file' };
+  if (head.length >= 4) {
+    const magic = head.subarray(0, 4).toString('hex');
+    if (PCAP_MAGICS.has(magic)) return { kind: 'capture', format: 'pcap' };
+    if (magic === PCAPNG_MAGIC) return { kind: 'capture', format: 'pcapng' };
+  }
+  if (head[0] === 0x1f && head[1] === 0x8b) return { kind: 'unknown', reason: 'gzip-compressed data: decompress it first (e.g. gunzip)' };
+  if (head[0] === 0x50 && head[1] === 0x4b && head[2] === 0x03 && head[3] === 0x04) return { kind: 'unknown', reason: 'zip archive: extract it first' };
+  if (looksBinary(head)) return { kind: 'unknown', reason: `binary data that is not a pcap or pcapng capture (first bytes ${head.subarray(0, 4).toString('hex')})` };
+
+  let text = head.toString('utf8');
+  if (!complete) {
+    // Drop a possibly cut multi-byte character / last partial line.
+    const nl = text.lastIndexOf('\n');
+    if (nl > 0) text = text.slice(0, nl + 1);
+  }
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  const trimmed = text.trimStart();
+
+  // JSON documents (whole file one value) or JSON lines.
+  if (trimmed.startsWith('{') || trimmed.startsWith('[')) {
+    const lines = jsonLinesKind(text);
+    if (lines) return lines;
+    if (complete) {
+      try {
+        return jsonDocKind(JSON.parse(text) as unknown);
+      } catch {
+        // fall through to textual sniffing
+      }
+    }
+    return jsonTextKind(text);
+  }
+
+  // Access logs in text form (Envoy/Istio default format, possibly with kubectl prefixes).
+  const log = textLogKind(text);
+  if (log) return log;
+
+  // YAML: config dumps (istioctl -o yaml), inventories, Istio policies.
+  if (/^(---|apiVersion:|kind:|configs:|items:|metadata:|spec:|[a-zA-Z_@"][^\n]*:)/m.test(trimmed)) {
+    return yamlKind(text, complete);
+  }
+  return { kind: 'unknown', reason: 'text that is not a config dump, access log, inventory or Istio policy' };
+}
+
+function looksBinary(head: Buffer): boolean {
+  const n = Math.min(head.length, 4096);
+  let bad = 0;
+  for (let i = 0; i < n; i++) {
+    const b = head[i]!;
+    if (b === 0) return true;
+    if (b < 7 || (b > 13 && b < 32 && b !== 27)) bad++;
+  }
+  return bad > n / 32;
+}
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+const CONFIG_DUMP_TYPE = /ConfigDump$/;
+const ISTIO_POLICY_KINDS = new Set(['AuthorizationPolicy', 'PeerAuthentication', 'RequestAuthentication']);
+
+/** Keys that access-log JSON objects carry (Istio's default JSON encoding, Envoy's, and common custom ones). */
+const LOG_KEYS = [
+  'start_time', 'response_code', 'response_flags', 'response_code_details', 'downstream_remote_address',
+  'downstream_local_address', 'upstream_cluster', 'upstream_host', 'bytes_received', 'bytes_sent',
+  'requested_server_name', 'connection_termination_details', 'x_forwarded_for', 'authority', 'route_name',
+  'START_TIME', 'RESPONSE_CODE', 'DOWNSTREAM_REMOTE_ADDRESS', 'upstream_transport_failure_reason', 'duration',
+];
+
+function isConfigDumpDoc(doc: unknown): boolean {
+  if (!isObj(doc)) return false;
+  const configs = doc.configs;
+  if (Array.isArray(configs)) return configs.some((c) => isObj(c) && typeof c['@type'] === 'string' && CONFIG_DUMP_TYPE.test(c['@type']));
+  if (isObj(configs)) return Object.values(configs).some((c) => isObj(c) && typeof c['@type'] === 'string' && CONFIG_DUMP_TYPE.test(c['@type']));
+  // A bundle of several proxies' dumps: {"<proxy>": {configs: [...]}} or [{configs}, ...].
+  return false;
+}
+
+function isBundleOfDumps(doc: unknown): boolean {
+  if (Array.isArray(doc)) return doc.length > 0 && doc.every((d) => isConfigDumpDoc(d) || (isObj(d) && isConfigDumpDoc(d.config_dump ?? d.configDump ?? d.dump)));
+  if (isObj(doc)) {
+    const vals = Object.values(doc);
+    return vals.length > 0 && vals.every((v) => isConfigDumpDoc(v));
+  }
+  return false;
+}
+
+function isIstioPolicy(doc: unknown): boolean {
+  if (!isObj(doc)) return false;
+  if (typeof doc.apiVersion === 'string' && /^security\.istio\.io\//.test(doc.apiVersion) && ISTIO_POLICY_KINDS.has(String(doc.kind))) return true;
+  if (doc.kind === 'List' && Array.isArray(doc.items)) return doc.items.length > 0 && doc.items.every((i) => isIstioPolicy(i));
+  return false;
+}
+
+function isAccessLogObject(doc: unknown): 'json' | 'als' | null {
+  if (!isObj(doc)) return null;
+  if (isObj(doc.common_properties) || isObj(doc.commonProperties)) return 'als';
+  if (isObj(doc.identifier) && (Array.isArray(doc.http_logs) || Array.isArray(doc.tcp_logs) || isObj(doc.http_logs) || isObj(doc.tcp_logs) || isObj(doc.httpLogs) || isObj(doc.tcpLogs))) return 'als';
+  let hits = 0;
+  for (const k of LOG_KEYS) if (k in doc) hits++;
+  return hits >= 2 ? 'json' : null;
+}
+
+function jsonDocKind(doc: unknown): ContentKind {
+  if (isConfigDumpDoc(doc)) return { kind: 'config-dump', format: 'json' };
+  if (isBundleOfDumps(doc)) return { kind: 'config-dump', format: 'json-bundle' };
+  if (isIstioPolicy(doc)) return { kind: 'istio-policy', format: 'json' };
+  if (isInventory(doc)) return { kind: 'inventory', format: 'json' };
+  const log = isAccessLogObject(doc);
+  if (log) return { kind: 'access-log', format: log === 'als' ? 'als-ndjson' : 'json' };
+  if (Array.isArray(doc) && doc.length > 0 && doc.every((d) => isAccessLogObject(d))) return { kind: 'access-log', format: 'json-array' };
+  if (isObj(doc) && typeof doc.kind === 'string') return { kind: 'unknown', reason: `Kubernetes object of kind ${doc.kind} (not a Pod, Service, ServiceAccount or Istio security policy)` };
+  return { kind: 'unknown', reason: 'JSON that is not a config dump, access log, inventory or Istio policy' };
+}
+
+/** NDJSON: several lines that are each a complete JSON object (access logs, ALS records, or dumps of many proxies). */
+function jsonLinesKind(text: string): ContentKind | null {
+  const lines = text.split('\n').filter((l) => l.trim().length > 0).slice(0, 20);
+  if (lines.length < 1) return null;
+  let als = 0;
+  let json = 0;
+  let parsed = 0;
+  for (const l of lines) {
+    const t = l.trim();
+    if (!t.startsWith('{') || !t.endsWith('}')) {
+      // A kubectl-prefixed line (`[pod/x/istio-proxy] {...}`) also counts.
+      const m = /^\S+\s+(\{.*\})$/.exec(t);
+      if (!m) continue;
+      try {
+        const k = isAccessLogObject(JSON.parse(m[1]!) as unknown);
+        parsed++;
+        if (k === 'json') json++;
+        if (k === 'als') als++;
+      } catch {
+        // not JSON
+      }
+      continue;
+    }
+    try {
+      const v = JSON.parse(t) as unknown;
+      parsed++;
+      const k = isAccessLogObject(v);
+      if (k === 'json') json++;
+      if (k === 'als') als++;
+    } catch {
+      // not a complete line
+    }
+  }
+  if (parsed === 0) return null;
+  if (lines.length === 1 && parsed === 1 && !(als || json)) return null;
+  if (als > 0 && als >= json) return { kind: 'access-log', format: 'als-ndjson' };
+  if (json > 0) return { kind: 'access-log', format: 'json-lines' };
+  return null;
+}
+
+/** Textual sniffing for a JSON file too large to parse in the head. */
+function jsonTextKind(text: string): ContentKind {
+  if (/"@type"\s*:\s*"type\.googleapis\.com\/envoy\.admin\.v[23]\.\w*ConfigDump"/.test(text)) return { kind: 'config-dump', format: 'json' };
+  if (/"apiVersion"\s*:\s*"security\.istio\.io\//.test(text) && /"kind"\s*:\s*"(AuthorizationPolicy|PeerAuthentication|RequestAuthentication)"/.test(text)) return { kind: 'istio-policy', format: 'json' };
+  if (/"kind"\s*:\s*"(Pod|Service|ServiceAccount|PodList|ServiceList|ServiceAccountList)"/.test(text) && /"apiVersion"\s*:\s*"v1"/.test(text)) return { kind: 'inventory', format: 'json' };
+  let hits = 0;
+  for (const k of LOG_KEYS) if (text.includes(`"${k}"`)) hits++;
+  if (hits >= 3) return { kind: 'access-log', format: 'json' };
+  return { kind: 'unknown', reason: 'JSON that is not a config dump, access log, inventory or Istio policy' };
+}
+
+/** Envoy's default text format starts with `[%START_TIME%] "` (Istio's too); kubectl may prefix lines. */
+const TEXT_LOG_LINE = /^(?:\[[^\]]*\]\s+|\S+Z\s+|\S+\s+)?\[\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)\] "/;
+
+function textLogKind(text: string): ContentKind | null {
+  const lines = text.split('\n').filter((l) => l.trim().length > 0).slice(0, 200);
+  let hits = 0;
+  for (const l of lines) if (TEXT_LOG_LINE.test(l)) hits++;
+  if (hits > 0) return { kind: 'access-log', format: 'text' };
+  return null;
+}
+
+function yamlKind(text: string, complete: boolean): ContentKind {
+  // Only the first documents are needed; a cut last document may fail to parse, so ignore its errors.
+  let docs;
+  try {
+    docs = parseAllDocuments(text);
+  } catch {
+    return { kind: 'unknown', reason: 'text that is neither YAML nor a recognised log format' };
+  }
+  const arr = Array.isArray(docs) ? docs : [docs];
+  const values: unknown[] = [];
+  for (let i = 0; i < arr.length; i++) {
+    const d = arr[i]!;
+    if (d.errors.length > 0) {
+      if (!complete && i === arr.length - 1 && i > 0) break;
+      if (!complete && i === 0 && /ConfigDump/.test(text)) return { kind: 'config-dump', format: 'yaml' };
+      return { kind: 'unknown', reason: `text that is not valid YAML or a recognised log format (${d.errors[0]?.message.split('\n')[0] ?? 'parse error'})` };
+    }
+    const v: unknown = d.toJS();
+    if (v !== null && v !== undefined) values.push(v);
+  }
+  if (values.length === 0) return { kind: 'unknown', reason: 'empty YAML' };
+  if (values.some((v) => isConfigDumpDoc(v) || isBundleOfDumps(v))) return { kind: 'config-dump', format: 'yaml' };
+  if (values.some((v) => isIstioPolicy(v))) {
+    return { kind: 'istio-policy', format: 'yaml' };
+  }
+  if (values.some((v) => isInventory(v))) return { kind: 'inventory', format: 'yaml' };
+  const first = values[0];
+  if (isObj(first) && typeof first.kind === 'string') return { kind: 'unknown', reason: `Kubernetes object of kind ${first.kind} (not a Pod, Service, ServiceAccount or Istio security policy)` };
+  return { kind: 'unknown', reason: 'YAML that is not a config dump, inventory or Istio policy' };
+}
