@@ -46,4 +46,12 @@ export interface StreamFacts {
   missing: Record<Direction, number>;
   /** Human-readable notes (e.g. "ClientHello truncated: payload not captured"). */
   notes: string[];
+  /** HTTP/2 cleartext details when h2c was seen: client preface, h2c upgrade, frame counts. */
+  http2?: {
+    preface: boolean;
+    upgrade: boolean;
+    frames: Record<Direction, number>;
+    /** Frames by type name (DATA, HEADERS, SETTINGS, ...). */
+    frameTypes: Record<string, number>;
+  };
 }

@@ -1,0 +1,254 @@
+/**
+ * Protocol decoders, chosen by content (never by port): TLS, HTTP/1.x, HTTP/2 cleartext (prior
+ * knowledge or h2c upgrade), anything else with payload = `tcp`. `createStreamDecoder()` is what
+ * the TCP reassembler feeds; see ./stream.ts for the contract.
+ */
+import type { Direction, SegmentMeta, StreamDecoder, StreamFacts, StreamProtocol } from './stream.js';
+import type { ExchangeSink } from './http-common.js';
+import { TlsAnalyzer } from './tls/analyzer.js';
+import { looksLikeTlsRecord } from './tls/records.js';
+import { Http1Decoder, METHODS } from './http1/decoder.js';
+import { Http2Decoder } from './http2/decoder.js';
+import { PREFACE } from './http2/frames.js';
+
+export type { Direction, SegmentMeta, StreamDecoder, StreamFacts, StreamProtocol } from './stream.js';
+export { TlsAnalyzer } from './tls/analyzer.js';
+export { Http1Decoder } from './http1/decoder.js';
+export { Http2Decoder } from './http2/decoder.js';
+export { certificateInfo } from './tls/x509.js';
+
+export type Sniffed = 'tls' | 'http1-request' | 'http1-response' | 'h2-preface' | 'tcp';
+
+const MAX_METHOD = Math.max(...METHODS.map((m) => m.length));
+
+/**
+ * What the first bytes of a direction are; `undefined` = too few bytes to tell yet. When
+ * `final` is set (no more bytes will come before a gap / the end) an undecided prefix is `tcp`.
+ */
+export function sniff(b: Uint8Array, final = false): Sniffed | undefined {
+  if (b.length === 0) return final ? 'tcp' : undefined;
+  const tls = looksLikeTlsRecord(b);
+  if (tls === true) return 'tls';
+  // The h2 preface starts like an HTTP/1 request ("PRI * HTTP/2.0"): check it first.
+  const n = Math.min(b.length, PREFACE.length);
+  if (Buffer.from(b.buffer, b.byteOffset, n).equals(PREFACE.subarray(0, n))) {
+    if (n === PREFACE.length) return 'h2-preface';
+    return final ? 'tcp' : undefined;
+  }
+  const head = Buffer.from(b.buffer, b.byteOffset, Math.min(b.length, 16)).toString('latin1');
+  const sp = head.indexOf(' ');
+  if (sp > 0 && METHODS.includes(head.slice(0, sp))) return 'http1-request';
+  if (head.startsWith('HTTP/1.')) return 'http1-response';
+  if (!final) {
+    if (tls === undefined) return undefined;
+    if (sp < 0 && head.length <= MAX_METHOD && METHODS.some((m) => m.startsWith(head))) return undefined;
+    if ('HTTP/1.'.startsWith(head)) return undefined;
+  }
+  return 'tcp';
+}
+
+type Pending = { kind: 'data'; dir: Direction; bytes: Uint8Array; meta: SegmentMeta } | { kind: 'gap'; dir: Direction; length: number; meta: SegmentMeta };
+
+/** Bytes buffered per direction while sniffing (the longest signature is the 24-byte h2 preface). */
+const SNIFF_LIMIT = 64;
+
+class ContentDispatcher implements StreamDecoder {
+  private readonly seen: Record<Direction, number> = { c2s: 0, s2c: 0 };
+  private readonly missing: Record<Direction, number> = { c2s: 0, s2c: 0 };
+  private readonly sink: ExchangeSink = { exchanges: [], dropped: 0, notes: [] };
+  private pending: Pending[] = [];
+  private readonly pendingBytes: Record<Direction, number> = { c2s: 0, s2c: 0 };
+  private protocol: StreamProtocol | null = null;
+  private tls: TlsAnalyzer | null = null;
+  private http1: Http1Decoder | null = null;
+  private h2: Http2Decoder | null = null;
+  /** Cleartext seen in a direction of a TLS stream (e.g. a plaintext server answering a ClientHello). */
+  private cleartextDir: Partial<Record<Direction, Http1Decoder | 'other'>> = {};
+  private cleartext = false;
+  private ended = false;
+
+  data(dir: Direction, bytes: Uint8Array, meta: SegmentMeta): void {
+    if (bytes.length === 0) return;
+    this.seen[dir] += bytes.length;
+    if (this.protocol === null) {
+      this.pending.push({ kind: 'data', dir, bytes: Buffer.from(bytes), meta });
+      this.pendingBytes[dir] += bytes.length;
+      this.trySniff(false);
+      return;
+    }
+    this.route(dir, bytes, meta);
+  }
+
+  gap(dir: Direction, length: number, meta: SegmentMeta): void {
+    if (length <= 0) return;
+    this.missing[dir] += length;
+    if (this.protocol === null) {
+      this.pending.push({ kind: 'gap', dir, length, meta });
+      // a direction that had started (some bytes) must be decided now
+      if (this.pendingBytes[dir] > 0) this.trySniff(true, dir);
+      return;
+    }
+    this.routeGap(dir, length, meta);
+  }
+
+  end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    if (this.protocol === null) this.trySniff(true);
+  }
+
+  wants(dir: Direction): boolean {
+    if (this.protocol === null) return true;
+    const c = this.cleartextDir[dir];
+    if (c === 'other') return false;
+    if (c) return c.wants(dir);
+    if (this.tls) return this.tls.wants(dir);
+    if (this.http1) return this.http1.wants(dir);
+    if (this.h2) return this.h2.wants(dir);
+    return false;
+  }
+
+  private firstBytes(dir: Direction): Uint8Array {
+    const parts: Uint8Array[] = [];
+    for (const p of this.pending) {
+      if (p.dir !== dir) continue;
+      if (p.kind === 'gap') break;
+      parts.push(p.bytes);
+    }
+    return Buffer.concat(parts);
+  }
+
+  /** Decides from the direction that sent first; `final` forces a decision (gap or end). */
+  private trySniff(final: boolean, forced?: Direction): void {
+    const first = this.pending.find((p) => p.kind === 'data')?.dir;
+    if (!first) {
+      if (final && this.ended) this.decide(null);
+      return;
+    }
+    const b = this.firstBytes(first);
+    let s = sniff(b, final && (forced === undefined || forced === first));
+    if (s === undefined && b.length >= SNIFF_LIMIT) s = 'tcp';
+    // The other direction may be conclusive while the first one is still short (e.g. 3 bytes).
+    if (s === undefined) {
+      if (final && this.ended) s = sniff(b, true);
+      else return;
+    }
+    this.decide(s ?? null);
+  }
+
+  private decide(s: Sniffed | null): void {
+    switch (s) {
+      case 'tls':
+        this.protocol = 'tls';
+        this.tls = new TlsAnalyzer();
+        break;
+      case 'http1-request':
+      case 'http1-response':
+        this.http1 = new Http1Decoder(this.sink);
+        this.protocol = 'http/1.1';
+        this.cleartext = true;
+        break;
+      case 'h2-preface':
+        this.h2 = new Http2Decoder(this.sink);
+        this.protocol = 'h2c';
+        this.cleartext = true;
+        break;
+      case 'tcp':
+        this.protocol = 'tcp';
+        this.cleartext = true;
+        break;
+      case null:
+        this.protocol = 'unknown';
+        break;
+    }
+    const pend = this.pending;
+    this.pending = [];
+    for (const p of pend) {
+      if (p.kind === 'data') this.route(p.dir, p.bytes, p.meta);
+      else this.routeGap(p.dir, p.length, p.meta);
+    }
+  }
+
+  private route(dir: Direction, bytes: Uint8Array, meta: SegmentMeta): void {
+    const c = this.cleartextDir[dir];
+    if (c) {
+      if (c !== 'other') c.data(dir, bytes, meta);
+      return;
+    }
+    if (this.tls) {
+      this.tls.data(dir, bytes, meta);
+      const why = this.tls.notTls(dir);
+      if (why) this.switchToCleartext(dir, bytes, meta);
+      return;
+    }
+    if (this.http1) return this.http1.data(dir, bytes, meta);
+    if (this.h2) return this.h2.data(dir, bytes, meta);
+  }
+
+  private routeGap(dir: Direction, length: number, meta: SegmentMeta): void {
+    const c = this.cleartextDir[dir];
+    if (c) {
+      if (c !== 'other') c.gap(dir, length, meta);
+      return;
+    }
+    if (this.tls) return this.tls.gap(dir, length, meta);
+    if (this.http1) return this.http1.gap(dir, length, meta);
+    if (this.h2) return this.h2.gap(dir, length, meta);
+  }
+
+  /** A TLS stream whose other direction turned out not to be TLS (plaintext server, or a client talking cleartext). */
+  private switchToCleartext(dir: Direction, bytes: Uint8Array, meta: SegmentMeta): void {
+    this.cleartext = true;
+    const s = sniff(bytes, true);
+    const who = dir === 'c2s' ? 'client' : 'server';
+    if (s === 'http1-response' || s === 'http1-request') {
+      const h = new Http1Decoder(this.sink);
+      this.cleartextDir[dir] = h;
+      h.data(dir, bytes, meta);
+      this.sink.notes.push(`${who} answered in cleartext HTTP/1.x, not TLS (frame ${meta.frame})`);
+    } else {
+      this.cleartextDir[dir] = 'other';
+      this.sink.notes.push(`${who} sent cleartext, not TLS (frame ${meta.frame}): ${JSON.stringify(Buffer.from(bytes.subarray(0, 24)).toString('latin1'))}`);
+    }
+  }
+
+  facts(): StreamFacts {
+    const notes: string[] = [];
+    let protocol: StreamProtocol = this.protocol ?? 'unknown';
+    if (this.protocol === null) {
+      // still undecided (stream ended with a short prefix): decide without mutating state
+      const first = this.pending.find((p) => p.kind === 'data')?.dir;
+      const s = first ? sniff(this.firstBytes(first), true) : null;
+      protocol = s === 'tls' ? 'tls' : s === 'h2-preface' ? 'h2c' : s === 'http1-request' || s === 'http1-response' ? 'http/1.1' : s === 'tcp' ? 'tcp' : 'unknown';
+    }
+    if (this.http1) {
+      if (this.http1.h2) protocol = 'h2c';
+      else if (this.http1.version) protocol = this.http1.version;
+    }
+    if (this.seen.c2s + this.seen.s2c === 0) {
+      protocol = 'unknown';
+      if (this.missing.c2s + this.missing.s2c > 0) notes.push(`payload not captured: ${this.missing.c2s + this.missing.s2c} byte(s) missing (snap length or lost segments), none seen`);
+    } else if (this.missing.c2s + this.missing.s2c > 0) {
+      notes.push(`payload not captured: ${this.missing.c2s} byte(s) client→server and ${this.missing.s2c} byte(s) server→client missing`);
+    }
+    if (this.tls) notes.push(...this.tls.notes);
+    notes.push(...this.sink.notes);
+    if (this.sink.dropped > 0) notes.push(`${this.sink.dropped} further HTTP exchange(s) not kept (limit reached)`);
+    const out: StreamFacts = {
+      protocol,
+      tls: this.tls && this.tls.seen ? this.tls.facts() : null,
+      http: this.sink.exchanges,
+      cleartext: this.cleartext && this.seen.c2s + this.seen.s2c > 0,
+      seen: { ...this.seen },
+      missing: { ...this.missing },
+      notes,
+    };
+    const h2 = this.h2 ?? this.http1?.h2 ?? null;
+    if (h2) out.http2 = h2.summary();
+    return out;
+  }
+}
+
+export function createStreamDecoder(): StreamDecoder {
+  return new ContentDispatcher();
+}

@@ -1,0 +1,376 @@
+/**
+ * What a TLS handshake means, from the messages ./records.ts and ./handshake.ts take apart: the
+ * version actually negotiated, SNI and ALPN, whether the server asked for a client certificate
+ * and whether one (non-empty) was sent, the identities in both chains, HelloRetryRequest and
+ * session resumption. One `proc*` method per handshake message, as Zeek does. Facts only: the
+ * mTLS verdict is made by the capture pipeline from these facts.
+ */
+import type { FlowTls } from '../../model/records.js';
+import type { Direction, SegmentMeta } from '../stream.js';
+import {
+  HS,
+  HandshakeReader,
+  parseCertificate,
+  parseCertificateRequest,
+  parseClientHello,
+  parseServerHello,
+  versionName,
+  type ClientHello,
+  type HandshakeEvent,
+  type HandshakeMessage,
+  type ServerHello,
+} from './handshake.js';
+import { CONTENT_TYPE, RecordReader, type RecordEvent, type TlsRecord } from './records.js';
+import { certificateInfo } from './x509.js';
+import type { CertificateInfo } from '../../model/records.js';
+
+const ALERTS: Record<number, string> = {
+  0: 'close_notify',
+  10: 'unexpected_message',
+  20: 'bad_record_mac',
+  40: 'handshake_failure',
+  42: 'bad_certificate',
+  43: 'unsupported_certificate',
+  44: 'certificate_revoked',
+  45: 'certificate_expired',
+  46: 'certificate_unknown',
+  47: 'illegal_parameter',
+  48: 'unknown_ca',
+  49: 'access_denied',
+  50: 'decode_error',
+  51: 'decrypt_error',
+  70: 'protocol_version',
+  71: 'insufficient_security',
+  80: 'internal_error',
+  86: 'inappropriate_fallback',
+  90: 'user_canceled',
+  109: 'missing_extension',
+  110: 'unsupported_extension',
+  112: 'unrecognized_name',
+  116: 'certificate_required',
+  120: 'no_application_protocol',
+};
+
+interface DirState {
+  records: RecordReader;
+  handshake: HandshakeReader;
+  /** Records seen in this direction. */
+  recordCount: number;
+  ccs: boolean;
+  /** Handshake records from here on are encrypted (or we stopped following the direction). */
+  encrypted: boolean;
+  /** The first bytes were not a TLS record (e.g. a plaintext server answering a ClientHello). */
+  notTls: string | null;
+  /** Record or handshake boundaries lost after a gap. */
+  lost: boolean;
+  appData: number;
+}
+
+export class TlsAnalyzer {
+  private readonly dirs: Record<Direction, DirState> = {
+    c2s: this.newDir(),
+    s2c: this.newDir(),
+  };
+  readonly notes: string[] = [];
+  private readonly clientHellos: ClientHello[] = [];
+  private serverHello: ServerHello | null = null;
+  private hrr: ServerHello | null = null;
+  private certificateRequested = false;
+  private serverHelloDone = false;
+  private serverCertSeen = false;
+  private clientCertMessage: { certificates: CertificateInfo[]; count: number } | null = null;
+  private clientKeyExchange = false;
+  private serverChain: CertificateInfo[] = [];
+  private abbreviated = false;
+  private readonly frames: NonNullable<FlowTls['frames']> = {};
+  private truncatedHello = false;
+
+  private newDir(): DirState {
+    return {
+      records: new RecordReader(),
+      handshake: new HandshakeReader(),
+      recordCount: 0,
+      ccs: false,
+      encrypted: false,
+      notTls: null,
+      lost: false,
+      appData: 0,
+    };
+  }
+
+  /** The negotiated version number, when the ServerHello (or HRR) said. */
+  private get version(): number | null {
+    const sh = this.serverHello ?? this.hrr;
+    if (!sh) return null;
+    return sh.selectedVersion ?? (sh.truncated && sh.random.length < 32 ? null : sh.legacyVersion);
+  }
+
+  private get tls13(): boolean {
+    return this.version === 0x0304 || (this.version !== null && (this.version & 0xff00) === 0x7f00);
+  }
+
+  data(dir: Direction, bytes: Uint8Array, meta: SegmentMeta): void {
+    const d = this.dirs[dir];
+    if (d.notTls || d.lost) return;
+    const ev: RecordEvent[] = [];
+    d.records.push(bytes, meta.frame, ev);
+    this.onRecordEvents(dir, ev);
+  }
+
+  gap(dir: Direction, length: number, meta: SegmentMeta): void {
+    const d = this.dirs[dir];
+    if (d.notTls || d.lost) return;
+    const ev: RecordEvent[] = [];
+    d.records.gap(length, meta.frame, ev);
+    this.onRecordEvents(dir, ev);
+  }
+
+  wants(dir: Direction): boolean {
+    const d = this.dirs[dir];
+    return !(d.encrypted || d.notTls || d.lost);
+  }
+
+  /** The direction's first bytes were not TLS: the caller may decode them as something else. */
+  notTls(dir: Direction): string | null {
+    return this.dirs[dir].notTls;
+  }
+
+  private onRecordEvents(dir: Direction, ev: RecordEvent[]): void {
+    const d = this.dirs[dir];
+    for (const e of ev) {
+      if (e.kind === 'invalid') {
+        if (d.recordCount === 0) d.notTls = e.reason;
+        else {
+          d.lost = true;
+          this.notes.push(`${dir}: TLS record stream broke at frame ${e.frame} (${e.reason}); stopped following it`);
+        }
+        continue;
+      }
+      if (e.kind === 'desync') {
+        d.lost = true;
+        this.notes.push(`${dir}: payload not captured at frame ${e.frame}: ${e.reason}`);
+        continue;
+      }
+      d.recordCount++;
+      this.onRecord(dir, e.record);
+    }
+  }
+
+  private onRecord(dir: Direction, r: TlsRecord): void {
+    const d = this.dirs[dir];
+    switch (r.type) {
+      case CONTENT_TYPE.handshake: {
+        if (d.encrypted || d.handshake.lost) return;
+        if (d.ccs && !this.plaintextHandshakeAfterCcs(dir)) {
+          d.encrypted = true;
+          return;
+        }
+        const hev: HandshakeEvent[] = [];
+        for (const p of r.pieces) {
+          if (typeof p === 'number') d.handshake.gap(p, r.frame, hev);
+          else d.handshake.push(p, r.frame, hev);
+        }
+        if (r.missing > 0) this.notes.push(`${dir}: TLS handshake record at frame ${r.frame}: ${r.missing} of ${r.length} bytes not captured`);
+        for (const h of hev) {
+          if (h.kind === 'desync') {
+            this.notes.push(`${dir}: payload not captured at frame ${h.frame}: ${h.reason}`);
+          } else {
+            this.onHandshake(dir, h.message);
+          }
+        }
+        return;
+      }
+      case CONTENT_TYPE.change_cipher_spec:
+        this.procChangeCipherSpec(dir);
+        return;
+      case CONTENT_TYPE.alert:
+        if (r.fragment && r.fragment.length === 2 && !(d.ccs && !this.tls13)) {
+          const level = r.fragment[0] === 2 ? 'fatal' : r.fragment[0] === 1 ? 'warning' : `level ${r.fragment[0]}`;
+          const desc = r.fragment[1]!;
+          this.notes.push(`${dir === 'c2s' ? 'client' : 'server'} sent alert: ${level} ${ALERTS[desc] ?? 'unknown'} (${desc}) at frame ${r.frame}`);
+        }
+        return;
+      case CONTENT_TYPE.application_data:
+        d.appData++;
+        d.encrypted = true;
+        return;
+      default:
+        return;
+    }
+  }
+
+  /** TLS 1.3 compatibility mode: a client may send its dummy CCS before the second ClientHello (RFC 8446 D.4). */
+  private plaintextHandshakeAfterCcs(dir: Direction): boolean {
+    return dir === 'c2s' && this.hrr !== null && this.clientHellos.length < 2;
+  }
+
+  private onHandshake(dir: Direction, m: HandshakeMessage): void {
+    if (dir === 'c2s') {
+      switch (m.type) {
+        case HS.client_hello:
+          return this.procClientHello(m);
+        case HS.certificate:
+          return this.procClientCertificate(m);
+        case HS.client_key_exchange:
+          this.clientKeyExchange = true;
+          return;
+        default:
+          return;
+      }
+    }
+    switch (m.type) {
+      case HS.server_hello:
+        return this.procServerHello(m);
+      case HS.certificate:
+        return this.procServerCertificate(m);
+      case HS.certificate_request:
+        return this.procCertificateRequest(m);
+      case HS.server_hello_done:
+        this.serverHelloDone = true;
+        return;
+      default:
+        return;
+    }
+  }
+
+  private procClientHello(m: HandshakeMessage): void {
+    const ch = parseClientHello(m.body);
+    this.clientHellos.push(ch);
+    if (this.clientHellos.length === 1) this.frames.clientHello = m.frame;
+    if (m.missing > 0) {
+      this.truncatedHello = true;
+      this.notes.push(`ClientHello truncated at frame ${m.frame}: ${m.missing} of ${m.length} bytes not captured (payload not captured: SNI/ALPN may be missing)`);
+    } else if (ch.truncated) {
+      this.notes.push(`ClientHello malformed at frame ${m.frame}: ${ch.truncated}`);
+    }
+  }
+
+  private procServerHello(m: HandshakeMessage): void {
+    const sh = parseServerHello(m.body);
+    if (m.missing > 0) this.notes.push(`ServerHello truncated at frame ${m.frame}: ${m.missing} of ${m.length} bytes not captured`);
+    else if (sh.truncated) this.notes.push(`ServerHello malformed at frame ${m.frame}: ${sh.truncated}`);
+    if (sh.helloRetryRequest) {
+      this.hrr = sh;
+      this.notes.push(`HelloRetryRequest at frame ${m.frame}`);
+      return;
+    }
+    this.serverHello = sh;
+    this.frames.serverHello = m.frame;
+    // TLS 1.3: everything the server sends after its ServerHello is encrypted.
+    if (this.tls13) this.dirs.s2c.encrypted = true;
+  }
+
+  private procServerCertificate(m: HandshakeMessage): void {
+    this.serverCertSeen = true;
+    this.frames.serverCertificate = m.frame;
+    if (m.missing > 0) {
+      this.notes.push(`server Certificate at frame ${m.frame}: ${m.missing} of ${m.length} bytes not captured`);
+    }
+    const c = parseCertificate(m.body, this.tls13);
+    this.serverChain = this.certInfos(c.certificates, 'server');
+  }
+
+  private procCertificateRequest(m: HandshakeMessage): void {
+    this.certificateRequested = true;
+    this.frames.certificateRequest = m.frame;
+    const cr = parseCertificateRequest(m.body, this.version === 0x0303);
+    if (cr.truncated && m.missing === 0) this.notes.push(`CertificateRequest malformed at frame ${m.frame}: ${cr.truncated}`);
+  }
+
+  private procClientCertificate(m: HandshakeMessage): void {
+    this.frames.clientCertificate = m.frame;
+    if (m.missing > 0) {
+      // The message header says how long it is: > 3 bytes of list means certificates were sent.
+      this.notes.push(`client Certificate at frame ${m.frame}: ${m.missing} of ${m.length} bytes not captured`);
+    }
+    const c = parseCertificate(m.body, this.tls13);
+    const declared = m.length - (this.tls13 ? 1 : 0) - 3;
+    const infos = this.certInfos(c.certificates, 'client');
+    this.clientCertMessage = { certificates: infos, count: Math.max(c.certificates.length, declared > 0 ? 1 : 0) };
+    if (declared <= 0) {
+      this.notes.push(`client answered the CertificateRequest with an empty Certificate (frame ${m.frame}): no client certificate`);
+    }
+  }
+
+  private procChangeCipherSpec(dir: Direction): void {
+    const d = this.dirs[dir];
+    if (d.ccs) return;
+    d.ccs = true;
+    const v = this.version;
+    if (dir === 's2c' && v !== null && !this.tls13 && this.serverHello) {
+      // TLS ≤ 1.2: ServerHello directly followed by ChangeCipherSpec = abbreviated handshake
+      if (!this.serverCertSeen && !this.serverHelloDone) this.abbreviated = true;
+    }
+    // After CCS in TLS ≤ 1.2 the direction's handshake messages (Finished) are encrypted; in
+    // TLS 1.3 the CCS is a compatibility dummy and encryption shows as application_data records.
+    if (v !== null && !this.tls13) d.encrypted = true;
+  }
+
+  private certInfos(ders: Uint8Array[], who: string): CertificateInfo[] {
+    const out: CertificateInfo[] = [];
+    ders.forEach((der, i) => {
+      try {
+        out.push(certificateInfo(der));
+      } catch (err) {
+        this.notes.push(`${who} certificate #${i} (${der.length} bytes) is not a parsable X.509 certificate: ${(err as Error).message}`);
+      }
+    });
+    return out;
+  }
+
+  /** True when anything TLS was seen. */
+  get seen(): boolean {
+    return this.dirs.c2s.recordCount + this.dirs.s2c.recordCount > 0;
+  }
+
+  facts(): FlowTls {
+    const ch = this.clientHellos[0] ?? null;
+    const sh = this.serverHello;
+    const v = this.version;
+    const tls13 = this.tls13;
+    let resumed: boolean | null = null;
+    if (sh) {
+      if (tls13) resumed = sh.pskSelected !== null;
+      else if (this.abbreviated) resumed = true;
+      else if (ch && ch.sessionId.length > 0 && Buffer.from(sh.sessionId).equals(Buffer.from(ch.sessionId)) && !this.truncatedHello) resumed = true;
+      else if (this.serverCertSeen || this.serverHelloDone) resumed = false;
+    }
+    let requested: boolean | null = null;
+    let sent: boolean | null = null;
+    if (!tls13 && resumed !== true) {
+      if (this.certificateRequested) requested = true;
+      else if (this.serverHelloDone) requested = false;
+      if (this.clientCertMessage) sent = this.clientCertMessage.count > 0;
+      else if (this.clientKeyExchange || (this.dirs.c2s.ccs && requested !== null)) sent = false;
+    }
+    const leaf = this.clientCertMessage?.certificates[0];
+    const serverLeaf = this.serverChain[0];
+    const offered = ch
+      ? (ch.sessionTicket !== null && ch.sessionTicket.length > 0) ||
+        ch.preSharedKey ||
+        (ch.sessionId.length > 0 && !(ch.supportedVersions ?? []).includes(0x0304))
+      : undefined;
+    const out: FlowTls = {
+      version: versionName(v),
+      sni: ch?.sni ?? null,
+      alpn: ch?.alpn ?? [],
+      alpnSelected: sh?.alpn ?? null,
+      clientCertificateRequested: requested,
+      clientCertificateSent: sent,
+      uriSans: leaf?.uriSans ?? [],
+      dnsSans: leaf?.dnsSans ?? [],
+      subject: leaf ? leaf.subject : null,
+      serverUriSans: serverLeaf?.uriSans ?? [],
+      serverDnsSans: serverLeaf?.dnsSans ?? [],
+      resumed,
+      helloRetryRequest: this.hrr !== null,
+      cipherSuite: sh?.cipherSuite ?? null,
+      frames: { ...this.frames },
+    };
+    if (this.clientCertMessage) out.clientChain = this.clientCertMessage.certificates;
+    if (this.serverChain.length) out.serverChain = this.serverChain;
+    if (offered !== undefined) out.resumptionOffered = offered;
+    return out;
+  }
+}
+
