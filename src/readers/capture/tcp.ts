@@ -130,7 +130,9 @@ export class TcpConnection {
   }
 }
 
-const EPHEMERAL_MIN = 1024;
+/** Ports below this are well known; ports from EPHEMERAL_MIN up are what OSes hand out to clients. */
+const WELL_KNOWN_MAX = 1024;
+const EPHEMERAL_MIN = 32768;
 
 /** Signed 32-bit difference a - b in sequence space. */
 function sdiff(a: number, b: number): number {
@@ -173,7 +175,7 @@ export class TcpTable {
     if (c && syn && !ackf) {
       // A new SYN: a retransmitted SYN of this connection, or port reuse.
       const sameClient = c.client.ip === src && c.client.port === sport;
-      if (c.ended || !sameClient || (c.c2s.isn !== null && c.c2s.isn !== seg.seq) || (c.c2s.isn === null && c.packets > 0 && !c.synSeen)) {
+      if (c.ended || !sameClient || (c.c2s.isn !== null && c.c2s.isn !== seg.seq) || (!c.synSeen && !c.synAckSeen && c.packets > 0)) {
         this.close(c);
         c = undefined;
       }
@@ -203,8 +205,8 @@ export class TcpTable {
       server = a;
     } else if (!syn) {
       guessed = true;
-      // Mid-stream: the side with a well-known port (and an ephemeral peer) is the server.
-      if (seg.sport < EPHEMERAL_MIN && seg.dport >= EPHEMERAL_MIN) {
+      // Mid-stream: the side with a well-known port, or the lower port against an ephemeral one, is the server.
+      if ((seg.sport < WELL_KNOWN_MAX && seg.dport >= WELL_KNOWN_MAX) || (seg.sport < EPHEMERAL_MIN && seg.dport >= EPHEMERAL_MIN)) {
         client = b;
         server = a;
       }
