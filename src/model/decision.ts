@@ -46,6 +46,12 @@ export interface FilterDecision {
   /** Dynamic metadata Envoy would write (shadow results), keyed by namespace then key. */
   dynamicMetadata?: Record<string, Record<string, string>>;
   note?: string;
+  /** False when this filter's result is not enforced (shadow rules only, or no rules at all). */
+  enforcing?: boolean;
+  /** The shadow engine's decision when the filter has both enforced and shadow rules. */
+  shadowDecision?: FilterDecision;
+  /** Set by the composition for Istio CUSTOM filters: the ext_authz provider the request would be sent to. */
+  custom?: { provider: string; wouldBeSent: boolean };
 }
 
 export interface ClosestMiss {

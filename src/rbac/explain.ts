@@ -1,0 +1,92 @@
+/** Explanations: response-code details, closest miss, and concise text. */
+import type { ClosestMiss, Decision, FilterDecision, TraceNode } from '../model/decision.js';
+
+/** Envoy's responseDetail(): `rbac_access_denied_matched_policy[<id>|none]`, whitespace → `_`. */
+export function responseCodeDetails(policyId: string | null | undefined): string {
+  const id = policyId ? policyId.replace(/[ \t\f\v\n\r]/g, '_') : 'none';
+  return `rbac_access_denied_matched_policy[${id}]`;
+}
+
+/** The network filter's CONNECTION_TERMINATION_DETAILS on a deny (same helper in Envoy). */
+export function connectionTerminationDetails(policyId: string | null | undefined): string {
+  return responseCodeDetails(policyId);
+}
+
+/**
+ * When a filter matched no policy (Envoy logs `[none]` for ALLOW), ranks its policies by how few
+ * leaves failed, and returns the best `limit` with their failing leaves.
+ */
+export function closestMiss(decision: FilterDecision, limit = 3): ClosestMiss[] {
+  const misses = decision.policies
+    .filter((p) => p.matched !== true)
+    .map((p) => {
+      const failing = (p.failing ?? []).filter((f) => f.matched !== true);
+      return { policy: p.name, failedConditions: failing.length, failing, summary: `${p.name}: ${failing.length} failing condition${failing.length === 1 ? '' : 's'}${failing.length ? ' — ' + failing.map((f) => f.detail).join('; ') : ''}` };
+    })
+    .filter((m) => m.failedConditions > 0 || decision.policies.length === 1);
+  // Stable sort keeps Envoy's evaluation order among equals.
+  misses.sort((a, b) => a.failedConditions - b.failedConditions);
+  return misses.slice(0, limit);
+}
+
+function deciding(d: Decision): FilterDecision | undefined {
+  return d.filters.find((f) => f.enforcing !== false && !f.shadow && (f.result === 'DENY' || f.result === 'UNDECIDABLE')) ?? undefined;
+}
+
+function failingOf(f: FilterDecision, policy: string | null): TraceNode[] {
+  const p = f.policies.find((x) => x.name === policy);
+  return p?.failing ?? [];
+}
+
+/** A few lines for people: the decision, the deciding filter/policy, the failing conditions, the closest miss. */
+export function explainText(decision: Decision | FilterDecision): string {
+  if (!('filters' in decision)) {
+    return explainText({ decision: decision.result, policy: decision.effectivePolicy, responseCodeDetails: decision.result === 'DENY' ? responseCodeDetails(decision.effectivePolicy) : null, filters: [decision], ...(decision.result !== 'ALLOW' || decision.action === 'ALLOW' ? {} : {}) });
+  }
+  const d = decision;
+  const lines: string[] = [];
+  const where = d.listener ? ` (listener ${d.listener}${d.filterChain ? `, chain ${d.filterChain}` : ''})` : '';
+  lines.push(`${d.decision}${d.responseCodeDetails ? ` ${d.responseCodeDetails}` : d.connectionTerminationDetails ? ` ${d.connectionTerminationDetails}` : ''}${where}`);
+  const f = d.decision === 'ALLOW' ? undefined : deciding(d);
+  if (f) {
+    const how = f.result === 'UNDECIDABLE' ? 'could not decide' : f.effectivePolicy ? `matched ${f.action} policy ${f.effectivePolicy}` : `${f.action} filter matched no policy`;
+    lines.push(`  decided by ${f.kind} filter ${f.name}: ${how}`);
+    if (f.result === 'DENY' && f.effectivePolicy) {
+      const p = f.policies.find((x) => x.name === f.effectivePolicy);
+      if (p) for (const leafNode of matchedLeaves(p.trace)) lines.push(`    - ${leafNode.detail}`);
+    }
+    if (f.result === 'UNDECIDABLE') {
+      for (const p of f.policies.filter((x) => x.matched === 'undecidable')) lines.push(`    - ${p.name}: ${p.undecidableReason ?? 'undecidable'}`);
+    }
+  } else if (d.decision === 'ALLOW') {
+    const allowers = d.filters.filter((x) => x.enforcing !== false && x.effectivePolicy && x.action === 'ALLOW');
+    for (const a of allowers) lines.push(`  allowed by ${a.name}: policy ${a.effectivePolicy}`);
+  }
+  const misses = d.closestMiss ?? (f && f.action === 'ALLOW' && f.result === 'DENY' ? closestMiss(f) : []);
+  if (misses.length) {
+    lines.push('  closest miss:');
+    for (const m of misses) {
+      lines.push(`    ${m.policy} (${m.failedConditions} failing)`);
+      for (const l of m.failing) lines.push(`      - ${l.detail}`);
+    }
+  } else if (f && f.result === 'DENY' && !f.effectivePolicy && f.policies.length === 0 && f.note) {
+    lines.push(`    - ${f.note}`);
+  }
+  for (const r of d.reasons ?? []) lines.push(`  note: ${r}`);
+  for (const x of d.filters) {
+    if (x.custom) lines.push(`  ${x.custom.wouldBeSent ? `would be sent to ext_authz provider ${x.custom.provider}` : `not sent to ext_authz provider ${x.custom.provider}`}`);
+  }
+  void failingOf;
+  return lines.join('\n');
+}
+
+function matchedLeaves(n: TraceNode): TraceNode[] {
+  if (n.matched !== true) return [];
+  if (!n.children || n.children.length === 0) return n.node === 'any' ? [] : [n];
+  if (['or_rules', 'or_ids', 'permissions', 'principals'].includes(n.node)) {
+    const first = n.children.find((c) => c.matched === true);
+    return first ? matchedLeaves(first) : [];
+  }
+  if (n.node === 'not_rule' || n.node === 'not_id') return [n];
+  return n.children.flatMap(matchedLeaves);
+}

@@ -1,0 +1,98 @@
+/**
+ * PolicyMatcher (matchers.cc): OR over permissions AND OR over principals AND condition, in that
+ * order; the CEL condition is consulted only when both lists matched.
+ */
+import type { PolicyEvaluation, TraceNode } from '../model/decision.js';
+import { RbacConfigError } from './errors.js';
+import { asArr, asObj, jp } from './cfg.js';
+import type { EvalContext } from './context.js';
+import { parseCelCondition, type CelCondition } from './cel.js';
+import { OrMatcher, createPermission, createPrincipal, type ParseOptions } from './matchers.js';
+import { composite, failingLeaves, leaf } from './trace.js';
+import { F, T, U, triToPublic, type Tri } from './tri.js';
+
+export class PolicyMatcher {
+  constructor(
+    readonly name: string,
+    readonly permissions: OrMatcher,
+    readonly principals: OrMatcher,
+    readonly condition: CelCondition | null,
+    /** JSON path of the policy in the config. */
+    readonly path: string,
+  ) {}
+
+  static parse(name: string, v: unknown, path: string, opts: ParseOptions): PolicyMatcher {
+    const o = asObj(v, path, 'a Policy');
+    const pp = jp(path, 'permissions');
+    const perms = asArr(o.permissions ?? [], pp);
+    if (perms.length === 0) throw new RbacConfigError(pp, 'PolicyValidationError.Permissions: value must contain at least 1 item(s)');
+    const ip = jp(path, 'principals');
+    const ids = asArr(o.principals ?? [], ip);
+    if (ids.length === 0) throw new RbacConfigError(ip, 'PolicyValidationError.Principals: value must contain at least 1 item(s)');
+    if (o.condition !== undefined && o.checked_condition !== undefined) {
+      throw new RbacConfigError(path, 'PolicyValidationError: only one of condition and checked_condition may be set');
+    }
+    const condition = o.condition !== undefined && o.condition !== null ? parseCelCondition(o.condition, jp(path, 'condition')) : null;
+    return new PolicyMatcher(
+      name,
+      new OrMatcher('permissions', perms.map((p, i) => createPermission(p, jp(pp, i), opts))),
+      new OrMatcher('principals', ids.map((p, i) => createPrincipal(p, jp(ip, i), opts))),
+      condition,
+      path,
+    );
+  }
+
+  matches(ctx: EvalContext): Tri {
+    const p = this.permissions.matches(ctx);
+    if (p === F) return F;
+    const q = this.principals.matches(ctx);
+    if (q === F) return F;
+    let r: Tri = p === U || q === U ? U : T;
+    if (this.condition) {
+      const c = this.condition.evaluate(ctx).r;
+      if (c === F) return F;
+      if (c === U) r = U;
+    }
+    return r;
+  }
+
+  explain(ctx: EvalContext): PolicyEvaluation {
+    const perm = this.permissions.explain(ctx);
+    const prin = this.principals.explain(ctx);
+    perm.detail = `permissions: ${perm.detail}`;
+    prin.detail = `principals: ${prin.detail}`;
+    const children: TraceNode[] = [perm, prin];
+    let undecidableReason: string | undefined;
+    if (this.condition) {
+      const ce = this.condition.evaluate(ctx);
+      const node = leaf('condition', ce.r, 'condition', ce.value, this.condition.text, ce.value, ce.reason);
+      children.push(node);
+      if (ce.r === U) undecidableReason = ce.reason;
+    }
+    const r = this.matches(ctx);
+    if (r === U && !undecidableReason) undecidableReason = firstUndecidable(children) ?? 'an attribute could not be evaluated';
+    const trace = composite('policy', r, `policy ${this.name}`, children);
+    const out: PolicyEvaluation = { name: this.name, matched: triToPublic(r), trace };
+    if (r !== T) out.failing = failingLeaves(trace).filter((n) => n.matched !== true);
+    if (undecidableReason) out.undecidableReason = undecidableReason;
+    return out;
+  }
+}
+
+function firstUndecidable(nodes: TraceNode[]): string | null {
+  for (const n of nodes) {
+    if (n.matched !== 'undecidable') continue;
+    if (!n.children || n.children.length === 0) return n.detail;
+    const inner = firstUndecidable(n.children);
+    if (inner) return inner;
+  }
+  return null;
+}
+
+/** Envoy holds policies in a std::map<std::string, …>: ascending unsigned-byte (UTF-8) order. */
+export function compareUtf8(a: string, b: string): number {
+  if (a === b) return 0;
+  const ba = Buffer.from(a, 'utf8');
+  const bb = Buffer.from(b, 'utf8');
+  return Buffer.compare(ba, bb);
+}
