@@ -1,0 +1,125 @@
+/**
+ * Loading config dumps from files and directories: one ConfigDump per proxy.
+ *
+ * A file may hold one dump (JSON or YAML, snake_case or camelCase, whole or one section or an istioctl
+ * resource array), several YAML documents (one dump each), or a bundle: a JSON array of dumps, or an
+ * object mapping proxy names to dumps. Directories are walked recursively; in a directory, files that
+ * are not config dumps are skipped with a diagnostic (a directory of evidence holds other kinds too),
+ * whereas a file named explicitly that is not a dump is an InputError.
+ */
+import { readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { InputError, type Diagnostic } from '../../model/errors.js';
+import type { ConfigDump } from '../../envoy/model.js';
+import { describeValue, readStructuredFile } from '../structured.js';
+import { isSingleDump, parseConfigDump, type ParsedConfigDump } from './parse.js';
+import { isObj } from '../../envoy/tls.js';
+
+export { parseConfigDump, isSingleDump } from './parse.js';
+export type { ParsedConfigDump } from './parse.js';
+
+/** True when `doc` is a config dump or a bundle of them (for content sniffing). */
+export function isConfigDump(doc: unknown): boolean {
+  return isSingleDump(doc) || bundleEntries(doc) !== null;
+}
+
+/** The dumps of a bundle (array of dumps, or object of name → dump), or null when `doc` is not a bundle. */
+function bundleEntries(doc: unknown): { key: string; doc: unknown; path: string }[] | null {
+  if (Array.isArray(doc)) {
+    if (doc.length === 0) return null;
+    if (doc.every((d) => isObj(d) && 'configs' in d)) return doc.map((d, i) => ({ key: String(i), doc: d, path: `$[${i}]` }));
+    return null;
+  }
+  if (isObj(doc)) {
+    for (const k of ['items', 'dumps', 'proxies']) {
+      const v = doc[k];
+      if (Array.isArray(v) && v.length > 0 && v.every((d) => isSingleDump(d))) return v.map((d, i) => ({ key: String(i), doc: d, path: `$.${k}[${i}]` }));
+    }
+    const entries = Object.entries(doc);
+    if (entries.length > 0 && entries.every(([, v]) => isObj(v) && 'configs' in v)) return entries.map(([k, v]) => ({ key: k, doc: v, path: `$[${JSON.stringify(k)}]` }));
+  }
+  return null;
+}
+
+/** Parses every dump found in the documents of one file. */
+export function dumpsFromDocuments(docs: unknown[], file: string): ParsedConfigDump[] {
+  const out: ParsedConfigDump[] = [];
+  const multi = docs.length > 1;
+  docs.forEach((doc, di) => {
+    const base = multi ? `${file}#${di}` : file;
+    if (isSingleDump(doc)) {
+      out.push(parseConfigDump(doc, base));
+      return;
+    }
+    const entries = bundleEntries(doc);
+    if (entries) {
+      for (const e of entries) {
+        try {
+          out.push(parseConfigDump(e.doc, `${base}#${e.key}`));
+        } catch (err) {
+          if (err instanceof InputError) {
+            // Re-anchor the path inside the bundle.
+            const p = (err.location.path ?? '$').replace(/^\$/, e.path);
+            throw new InputError({ ...err.location, file, path: p }, err.expected, err.found);
+          }
+          throw err;
+        }
+      }
+      return;
+    }
+    // Not a dump: let the parser produce the precise "expected …, found …" error.
+    parseConfigDump(doc, file);
+    throw new InputError({ file, path: '$' }, 'an Envoy config dump', describeValue(doc));
+  });
+  return out;
+}
+
+async function listFiles(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true });
+  const out: string[] = [];
+  for (const e of entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) out.push(...(await listFiles(p)));
+    else if (e.isFile() && /\.(json|ya?ml)$/i.test(e.name)) out.push(p);
+  }
+  return out;
+}
+
+/**
+ * Loads dumps from files or directories. Explicit files that are not dumps throw InputError; files in
+ * directories that are not dumps are reported in `diagnostics` and skipped. Per-resource problems inside a
+ * dump (a malformed listener) are reported in `diagnostics` and that resource is skipped.
+ */
+export async function loadConfigDumps(paths: string[]): Promise<{ dumps: ConfigDump[]; diagnostics: Diagnostic[] }> {
+  const dumps: ConfigDump[] = [];
+  const diagnostics: Diagnostic[] = [];
+  for (const p of paths) {
+    const st = await stat(p);
+    if (st.isDirectory()) {
+      const files = await listFiles(p);
+      let found = 0;
+      for (const f of files) {
+        try {
+          const parsed = dumpsFromDocuments(await readStructuredFile(f), f);
+          for (const d of parsed) {
+            diagnostics.push(...d.diagnostics);
+            dumps.push(d);
+          }
+          found += parsed.length;
+        } catch (err) {
+          if (err instanceof InputError) diagnostics.push({ severity: 'warning', location: err.location, message: `${err.message} (file skipped: not a config dump)` });
+          else throw err;
+        }
+      }
+      if (found === 0) throw new InputError({ file: p }, 'a directory containing at least one Envoy config dump (.json/.yaml)', files.length ? `${files.length} JSON/YAML files, none of them a config dump` : 'no JSON/YAML files');
+    } else {
+      const parsed = dumpsFromDocuments(await readStructuredFile(p), p);
+      if (parsed.length === 0) throw new InputError({ file: p }, 'an Envoy config dump', 'an empty document');
+      for (const d of parsed) {
+        diagnostics.push(...d.diagnostics);
+        dumps.push(d);
+      }
+    }
+  }
+  return { dumps, diagnostics };
+}

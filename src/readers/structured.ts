@@ -1,0 +1,225 @@
+/**
+ * Structured-text loading (JSON or YAML) with user-facing errors: every failure becomes an
+ * InputError naming the file, the line (and byte offset) of a syntax error, or the JSON path of a
+ * shape error, plus what was expected and what was found. Binary files are recognised and refused
+ * by name (pcap, pcapng, gzip) instead of producing a confusing parser message.
+ */
+import { readFile } from 'node:fs/promises';
+import { parseAllDocuments } from 'yaml';
+import { InputError } from '../model/errors.js';
+
+/** Describes what a value is, for "found …" messages. */
+export function describeValue(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return `an array of ${v.length}`;
+  switch (typeof v) {
+    case 'string':
+      return `a string ${JSON.stringify(v.length > 40 ? v.slice(0, 40) + '…' : v)}`;
+    case 'number':
+      return `the number ${v}`;
+    case 'boolean':
+      return `${v}`;
+    case 'object': {
+      const keys = Object.keys(v as object);
+      if (keys.length === 0) return 'an empty object';
+      const shown = keys.slice(0, 4).map((k) => JSON.stringify(k)).join(', ');
+      return `an object with keys ${shown}${keys.length > 4 ? ', …' : ''}`;
+    }
+    default:
+      return typeof v;
+  }
+}
+
+/** Appends a key or index to a JSON path (`$.a.b[2]`, `$["weird key"]`). */
+export function jsonPathJoin(base: string, key: string | number): string {
+  if (typeof key === 'number') return `${base}[${key}]`;
+  return /^[A-Za-z_@][A-Za-z0-9_@]*$/.test(key) ? `${base}.${key}` : `${base}[${JSON.stringify(key)}]`;
+}
+
+/** Recognises binary formats that are certainly not JSON/YAML. */
+export function sniffBinary(buf: Uint8Array): string | null {
+  if (buf.length >= 4) {
+    const m = ((buf[0]! << 24) | (buf[1]! << 16) | (buf[2]! << 8) | buf[3]!) >>> 0;
+    if (m === 0xa1b2c3d4 || m === 0xd4c3b2a1 || m === 0xa1b23c4d || m === 0x4d3cb2a1) return 'a pcap capture (binary)';
+    if (m === 0x0a0d0d0a) return 'a pcapng capture (binary)';
+  }
+  if (buf.length >= 2 && buf[0] === 0x1f && buf[1] === 0x8b) return 'gzip-compressed data';
+  if (buf.length >= 4 && buf[0] === 0x50 && buf[1] === 0x4b && buf[2] === 0x03 && buf[3] === 0x04) return 'a zip archive';
+  const n = Math.min(buf.length, 4096);
+  for (let i = 0; i < n; i++) if (buf[i] === 0) return 'binary data (NUL bytes)';
+  return null;
+}
+
+/** 1-based line and column of a character offset. */
+export function lineOf(text: string, offset: number): { line: number; column: number } {
+  let line = 1;
+  let last = -1;
+  const end = Math.min(offset, text.length);
+  for (let i = text.indexOf('\n'); i !== -1 && i < end; i = text.indexOf('\n', i + 1)) {
+    line++;
+    last = i;
+  }
+  return { line, column: end - last };
+}
+
+/** Byte offset (UTF-8) of a character offset. */
+function byteOffset(text: string, charOffset: number): number {
+  return Buffer.byteLength(text.slice(0, charOffset), 'utf8');
+}
+
+/**
+ * Parses JSON text; on a syntax error throws an InputError with line and offset, and says
+ * "truncated" when the text ends in the middle of a value.
+ */
+export function parseJsonText(text: string, file: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    const msg = err instanceof Error ? err.message : String(err);
+    const m = /position (\d+)/.exec(msg);
+    const trimmedLen = text.trimEnd().length;
+    let pos = m ? Number(m[1]) : findJsonErrorOffset(text);
+    const truncated = /Unexpected end of JSON input|Unterminated string|end of data/i.test(msg) || pos >= trimmedLen;
+    if (pos > text.length) pos = text.length;
+    const { line, column } = lineOf(text, pos);
+    const found = truncated
+      ? 'the end of the file (truncated JSON)'
+      : `${JSON.stringify(text.slice(pos, pos + 12))} (JSON syntax error at column ${column})`;
+    throw new InputError({ file, line, offset: byteOffset(text, pos) }, 'valid JSON', found);
+  }
+}
+
+/** Parses YAML text (one or more documents); syntax errors carry the line. */
+export function parseYamlText(text: string, file: string): unknown[] {
+  const docs = parseAllDocuments(text, { prettyErrors: false, uniqueKeys: false, maxAliasCount: 1000 });
+  const list = Array.isArray(docs) ? docs : [docs];
+  const out: unknown[] = [];
+  for (const d of list) {
+    const e = d.errors[0];
+    if (e) {
+      const pos = e.pos?.[0] ?? 0;
+      const { line } = lineOf(text, pos);
+      throw new InputError({ file, line, offset: byteOffset(text, pos) }, 'valid YAML', `${e.code.toLowerCase().replace(/_/g, ' ')}: ${e.message.split('\n')[0]}`);
+    }
+    const v: unknown = d.toJS({ maxAliasCount: 1000 });
+    if (v !== null && v !== undefined) out.push(v);
+  }
+  return out;
+}
+
+/**
+ * Parses a buffer as JSON (when it starts with `{` or `[`) or YAML (one value per document).
+ * Always returns a list of documents.
+ */
+export function parseStructured(buf: Uint8Array | string, file: string): unknown[] {
+  if (typeof buf !== 'string') {
+    const bin = sniffBinary(buf);
+    if (bin) throw new InputError({ file, offset: 0 }, 'a JSON or YAML document', bin);
+  }
+  const text = typeof buf === 'string' ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength).toString('utf8');
+  const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  const first = /\S/.exec(body);
+  if (!first) throw new InputError({ file, offset: 0 }, 'a JSON or YAML document', 'an empty file');
+  const c = first[0];
+  if (c === '{' || c === '[') return [parseJsonText(body, file)];
+  return parseYamlText(body, file);
+}
+
+/** Reads and parses a JSON/YAML file. */
+export async function readStructuredFile(path: string): Promise<unknown[]> {
+  const buf = await readFile(path);
+  return parseStructured(buf, path);
+}
+
+/**
+ * Finds the character offset of the first JSON syntax error (Node's messages do not always carry
+ * a position). Only runs on the error path.
+ */
+export function findJsonErrorOffset(text: string): number {
+  let i = 0;
+  const n = text.length;
+  const ws = () => {
+    while (i < n && (text[i] === ' ' || text[i] === '\n' || text[i] === '\r' || text[i] === '\t')) i++;
+  };
+  const fail = (): never => {
+    throw i;
+  };
+  const value = (): void => {
+    ws();
+    if (i >= n) fail();
+    const c = text[i];
+    if (c === '{') {
+      i++;
+      ws();
+      if (text[i] === '}') {
+        i++;
+        return;
+      }
+      for (;;) {
+        ws();
+        if (text[i] !== '"') fail();
+        str();
+        ws();
+        if (text[i] !== ':') fail();
+        i++;
+        value();
+        ws();
+        if (text[i] === ',') {
+          i++;
+          continue;
+        }
+        if (text[i] === '}') {
+          i++;
+          return;
+        }
+        fail();
+      }
+    } else if (c === '[') {
+      i++;
+      ws();
+      if (text[i] === ']') {
+        i++;
+        return;
+      }
+      for (;;) {
+        value();
+        ws();
+        if (text[i] === ',') {
+          i++;
+          continue;
+        }
+        if (text[i] === ']') {
+          i++;
+          return;
+        }
+        fail();
+      }
+    } else if (c === '"') {
+      str();
+    } else {
+      const m = /^(?:-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null)/.exec(text.slice(i, i + 64));
+      if (!m) fail();
+      i += m![0].length;
+    }
+  };
+  const str = () => {
+    i++;
+    while (i < n) {
+      const c = text[i];
+      if (c === '\\') i += 2;
+      else if (c === '"') {
+        i++;
+        return;
+      } else if (c! < ' ') fail();
+      else i++;
+    }
+    fail();
+  };
+  try {
+    value();
+    ws();
+    return i < n ? i : n;
+  } catch (pos) {
+    return typeof pos === 'number' ? pos : 0;
+  }
+}
