@@ -116,6 +116,20 @@ export interface FlowTls {
   frames?: { clientHello?: number; serverHello?: number; certificateRequest?: number; clientCertificate?: number; serverCertificate?: number };
 }
 
+/** A flow's security verdict checked against the mTLS mode its destination port has in a config dump. */
+export interface FlowConfigCheck {
+  /** The config dump (proxy) used. */
+  proxy: string;
+  /** How the proxy was chosen: the server IP is one of its IPs, or the only dump given. */
+  matchedBy: 'server-ip' | 'only-dump';
+  listener: string;
+  port: number | '*';
+  mode: 'STRICT' | 'PERMISSIVE' | 'DISABLE' | 'UNKNOWN';
+  /** true: the verdict fits the mode; false: it contradicts it; null: cannot tell. */
+  consistent: boolean | null;
+  note: string;
+}
+
 export interface Flow {
   id: string;
   file: string;
@@ -136,6 +150,8 @@ export interface Flow {
   inferred?: boolean;
   /** 0-based connection index in the capture, in first-packet order (like tshark's tcp.stream). */
   stream?: number;
+  /** With `flows --config`: the verdict checked against the destination port's inbound mTLS mode. */
+  configCheck?: FlowConfigCheck;
   tls: FlowTls | null;
   protocol: string;
   http: HttpExchange[];

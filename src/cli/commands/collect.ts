@@ -1,11 +1,123 @@
+import { createWriteStream, readFileSync, type WriteStream } from 'node:fs';
 import type { CommandModule } from 'yargs';
-import { runCommand, UsageError } from '../common.js';
+import { runCommand, UsageError, warn } from '../common.js';
+import { AlsCollector } from '../../readers/accesslog/collector.js';
+import type { AlsLine } from '../../readers/accesslog/als.js';
+import { alsLineToRecord } from '../../readers/accesslog/als.js';
+import { loadDecider } from './explain.js';
+import { explainRecord, type Decider } from '../../analysis/explain.js';
+import type { JsonValue } from '../../model/attrs.js';
 
-// Placeholder until the collect command lands; it refuses clearly rather than pretending.
-export const collectCommand: CommandModule = {
+interface CollectArgs {
+  listen: string;
+  out?: string;
+  'tls-cert'?: string;
+  'tls-key'?: string;
+  'tls-ca'?: string;
+  config?: string[];
+  grace: number;
+  quiet?: boolean;
+}
+
+function isLoopback(listen: string): boolean {
+  const host = listen.startsWith('[') ? listen.slice(1, listen.indexOf(']')) : listen.slice(0, listen.lastIndexOf(':'));
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
+}
+
+function readPem(path: string, what: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (e) {
+    throw new UsageError(`${what} ${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+  }
+}
+
+export const collectCommand: CommandModule<object, CollectArgs> = {
   command: 'collect',
-  describe: '(collect: not available in this build yet)',
-  handler: () => runCommand(async () => {
-    throw new UsageError('the collect command is not available in this build yet');
-  }),
+  describe: 'run an Envoy Access Log Service (gRPC) server; writes one NDJSON record per entry',
+  builder: (y) =>
+    y
+      .option('listen', { type: 'string', default: '127.0.0.1:9001', describe: 'host:port to listen on (loopback by default)' })
+      .option('out', { type: 'string', describe: 'append NDJSON to this file instead of stdout' })
+      .option('tls-cert', { type: 'string', describe: 'server certificate (PEM) for TLS' })
+      .option('tls-key', { type: 'string', describe: 'server private key (PEM) for TLS' })
+      .option('tls-ca', { type: 'string', describe: 'CA bundle (PEM): require and verify client certificates (mTLS)' })
+      .option('config', { type: 'string', array: true, describe: 'config dump(s): explain each entry as it arrives' })
+      .option('grace', { type: 'number', default: 2000, describe: 'ms to let open streams finish on SIGINT/SIGTERM' })
+      .option('quiet', { alias: 'q', type: 'boolean', describe: 'no stream open/close messages on stderr' })
+      .example('$0 collect --listen 127.0.0.1:9001 --out als.ndjson', 'collect entries from Envoy gRPC access loggers')
+      .example('$0 explain config_dump.json als.ndjson', 'replay the collected entries later'),
+  handler: (argv) =>
+    runCommand(async () => {
+      if ((argv['tls-cert'] === undefined) !== (argv['tls-key'] === undefined)) throw new UsageError('--tls-cert and --tls-key go together');
+      if (argv['tls-ca'] !== undefined && argv['tls-cert'] === undefined) throw new UsageError('--tls-ca needs --tls-cert and --tls-key');
+      if (!/^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$/.test(argv.listen)) throw new UsageError(`--listen: expected host:port, found '${argv.listen}'`);
+      const tls = argv['tls-cert']
+        ? {
+            cert: readPem(argv['tls-cert'], '--tls-cert'),
+            key: readPem(argv['tls-key']!, '--tls-key'),
+            ...(argv['tls-ca'] ? { ca: readPem(argv['tls-ca'], '--tls-ca') } : {}),
+          }
+        : undefined;
+      if (!isLoopback(argv.listen) && !tls) warn(`listening on ${argv.listen} without TLS: access logs carry request details; consider --tls-cert/--tls-key/--tls-ca`);
+      let decide: Decider | null = null;
+      if (argv.config && argv.config.length) decide = await loadDecider(argv.config);
+
+      const out: WriteStream | NodeJS.WriteStream = argv.out ? createWriteStream(argv.out, { flags: 'a' }) : process.stdout;
+      let outError: Error | null = null;
+      out.on('error', (e: Error) => {
+        outError = e;
+      });
+      const collector = new AlsCollector({
+        listen: argv.listen,
+        tls,
+        onEntry: (line: AlsLine) => {
+          if (decide) {
+            const rec = alsLineToRecord(line, { file: 'als' });
+            const e = explainRecord(rec, decide);
+            (line as Record<string, JsonValue>).explanation = {
+              verdict: e.verdict,
+              reason: e.reason,
+              decision: e.decision?.decision ?? null,
+              policy: e.decision?.policy ?? null,
+              logged: e.logged ?? null,
+              security: e.security ?? null,
+            };
+          }
+          out.write(JSON.stringify(line) + '\n');
+        },
+        onEvent: (e) => {
+          if (argv.quiet) return;
+          if (e.type === 'stream-open') warn(`stream ${e.stream} opened`);
+          else if (e.type === 'stream-end') warn(`stream ${e.stream} ended (${e.status}, ${e.entries} entries)`);
+          else warn(`rejected: ${e.message}`);
+        },
+      });
+      let port: number;
+      try {
+        port = await collector.start();
+      } catch (e) {
+        throw new UsageError(`cannot listen on ${argv.listen}: ${(e as Error).message}`);
+      }
+      warn(`ALS collector listening on ${argv.listen.replace(/:\d+$/, `:${port}`)}${tls ? (tls.ca ? ' (mTLS)' : ' (TLS)') : ''}; Ctrl-C to stop`);
+      await new Promise<void>((resolve) => {
+        const stop = (): void => {
+          process.off('SIGINT', stop);
+          process.off('SIGTERM', stop);
+          resolve();
+        };
+        process.on('SIGINT', stop);
+        process.on('SIGTERM', stop);
+      });
+      await collector.shutdown(argv.grace);
+      if (out !== process.stdout) {
+        await new Promise<void>((resolve) => (out as WriteStream).end(resolve));
+      } else {
+        await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
+      }
+      const s = collector.stats;
+      warn(`stopped: ${s.entries} entries from ${s.streams} streams (${s.messages} messages, ${s.rejected} rejected)${argv.out ? ` written to ${argv.out}` : ''}`);
+      if (outError) throw new UsageError(`writing ${argv.out ?? 'stdout'}: ${(outError as Error).message}`);
+      return 0;
+    }),
 };

@@ -1,11 +1,261 @@
 import type { CommandModule } from 'yargs';
-import { runCommand, UsageError } from '../common.js';
+import { progress, progressDone, runCommand, UsageError, warn, writeOut, parseFailOn, EXIT_FAIL_ON } from '../common.js';
+import { readAccessLogs, newStats } from '../../readers/accesslog/index.js';
+import { formatLocation } from '../../model/errors.js';
+import type { AccessRecord, Explanation } from '../../model/records.js';
+import type { JsonValue, RequestAttrs } from '../../model/attrs.js';
+import type { Decision } from '../../model/decision.js';
+import type { ConfigDump } from '../../envoy/model.js';
+import {
+  decisionChange, explainRecord, explanationPasses, ExplainAggregator, recordPasses, refString, summaryLine,
+  deciderOver, type Decider, type DumpDecider, type DecisionChange, type ExplainFilter,
+} from '../../analysis/explain.js';
+import { loadConfigDumps } from '../../readers/configdump/index.js';
+import { renderTable } from '../../report/table.js';
+import { redactHeaders } from '../../report/redact.js';
 
-// Placeholder until the explain command lands; it refuses clearly rather than pretending.
-export const explainCommand: CommandModule = {
-  command: 'explain',
-  describe: '(explain: not available in this build yet)',
-  handler: () => runCommand(async () => {
-    throw new UsageError('the explain command is not available in this build yet');
-  }),
+interface ExplainArgs {
+  dump?: string;
+  inputs: string[];
+  /** --config: a proposed config to replay against. */
+  config?: string;
+  'log-format'?: string;
+  denied?: boolean;
+  since?: string;
+  until?: string;
+  source?: string;
+  policy?: string;
+  output: string;
+  'fail-on'?: string[];
+  'show-secrets'?: boolean;
+  limit: number;
+}
+
+/** Loads config dumps and returns a decider that picks the dump of the record's proxy. */
+export async function loadDecider(paths: string[]): Promise<Decider> {
+  const { dumps, diagnostics } = await loadConfigDumps(paths);
+  for (const d of diagnostics.slice(0, 5)) warn(`${formatLocation(d.location)}: ${d.message}`);
+  if (diagnostics.length > 5) warn(`... and ${diagnostics.length - 5} more config diagnostics`);
+  if (dumps.length === 0) throw new UsageError(`no config dump found in ${paths.join(', ')}`);
+  // decideRequest is written concurrently (src/envoy/decide.ts); resolved at run time until it lands.
+  const modPath = '../../envoy/decide.js';
+  let mod: { decideRequest?: (dump: ConfigDump, req: RequestAttrs, opts?: Record<string, unknown>) => Decision };
+  try {
+    mod = (await import(modPath)) as typeof mod;
+  } catch {
+    throw new UsageError('this build has no RBAC decision engine (src/envoy/decide.ts); explain cannot replay records');
+  }
+  const decideRequest = mod.decideRequest!;
+  const one: DumpDecider<ConfigDump> = (dump, req, opts) => decideRequest(dump, req, { unknown: opts.unknown, kind: opts.kind });
+  return deciderOver(dumps, one);
+}
+
+function endpointStr(e: { address: string; port?: number } | undefined): string | null {
+  if (!e) return null;
+  const a = e.address.includes(':') ? `[${e.address}]` : e.address;
+  return e.port === undefined ? e.address : `${a}:${e.port}`;
+}
+
+/** Compact per-record JSON (the full trace stays available through `check`). */
+export function explanationJson(e: Explanation, showSecrets = false): Record<string, JsonValue> {
+  const r = e.record;
+  const a = r.attrs;
+  const d = e.decision;
+  const out: Record<string, JsonValue> = {
+    ref: refString(r),
+    time: r.time ?? null,
+    node: r.node ?? null,
+    kind: r.kind,
+    format: r.format ?? null,
+    request: {
+      source: endpointStr(a.source),
+      destination: endpointStr(a.destination),
+      sni: a.sni ?? null,
+      peerUriSans: a.tls?.uriSans ?? null,
+      method: a.http?.method ?? null,
+      path: a.http?.path ?? null,
+      authority: a.http?.authority ?? null,
+      headers: a.http ? (redactHeaders(a.http.headers, showSecrets) as Record<string, JsonValue>) : null,
+    },
+    logged: {
+      outcome: e.logged ?? null,
+      policy: e.loggedPolicy ?? null,
+      responseCode: r.responseCode ?? null,
+      responseCodeDetails: r.responseCodeDetails ?? null,
+      connectionTerminationDetails: r.connectionTerminationDetails ?? null,
+      responseFlags: r.responseFlags ?? null,
+    },
+    decision: d
+      ? {
+          decision: d.decision,
+          policy: d.policy,
+          responseCodeDetails: d.responseCodeDetails,
+          connectionTerminationDetails: d.connectionTerminationDetails ?? null,
+          listener: d.listener ?? null,
+          filterChain: d.filterChain ?? null,
+          filters: d.filters.map((f) => ({ name: f.name, kind: f.kind, action: f.action, shadow: f.shadow, result: f.result, effectivePolicy: f.effectivePolicy })),
+          reasons: d.reasons ?? [],
+        }
+      : null,
+    verdict: e.verdict,
+    reason: e.reason,
+    security: e.security ?? null,
+    identityEvidence: e.identityEvidence,
+    unknown: r.unknown,
+  };
+  if (e.missing) out.missing = e.missing;
+  return out;
+}
+
+function parseTime(v: string | undefined, flag: string): number | undefined {
+  if (v === undefined) return undefined;
+  const ms = Date.parse(v);
+  if (Number.isNaN(ms)) throw new UsageError(`${flag}: expected an RFC 3339 time (e.g. 2024-05-01T10:00:00Z), found '${v}'`);
+  return ms;
+}
+
+const FAIL_ON = ['disagreement', 'denied', 'undecidable'] as const;
+
+function requestLabel(r: AccessRecord): string {
+  const a = r.attrs;
+  const from = endpointStr(a.source) ?? '?';
+  const to = endpointStr(a.destination) ?? '?';
+  if (r.kind === 'http') return `${a.http?.method ?? '-'} ${a.http?.path ?? '-'} ${from} → ${to}`;
+  return `TCP ${from} → ${to}`;
+}
+
+export const explainCommand: CommandModule<object, ExplainArgs> = {
+  command: 'explain [dump] [inputs..]',
+  describe: 'replay access-log records through a config and say whether it explains what Envoy logged',
+  builder: (y) =>
+    y
+      .positional('dump', { type: 'string', describe: 'config dump (file or directory); with --config this is the first log' })
+      .positional('inputs', { type: 'string', array: true, default: [] as string[], describe: 'access logs: text/JSON files, kubectl logs output, collect NDJSON' })
+      .option('config', { type: 'string', describe: 'replay against this (proposed) config instead: list the requests whose decision would change' })
+      .option('log-format', { type: 'string', describe: 'istio | istio-1.9 | istio-pre-1.9 | envoy | istio-json | json | an Envoy format string (default: detect)' })
+      .option('denied', { type: 'boolean', describe: 'only records that Envoy or the config denied' })
+      .option('since', { type: 'string', describe: 'only records at or after this RFC 3339 time' })
+      .option('until', { type: 'string', describe: 'only records at or before this RFC 3339 time' })
+      .option('source', { type: 'string', describe: 'only records from this IP, CIDR or identity (SPIFFE id substring)' })
+      .option('policy', { type: 'string', describe: 'only records whose logged or decided policy id contains this' })
+      .option('output', { alias: 'o', type: 'string', choices: ['table', 'json', 'ndjson'], default: 'table', describe: 'output format' })
+      .option('fail-on', { type: 'string', array: true, describe: `exit 1 when any record matches: ${FAIL_ON.join(', ')}` })
+      .option('show-secrets', { type: 'boolean', describe: 'do not redact Authorization/Cookie/token headers' })
+      .option('limit', { type: 'number', default: 20, describe: 'table: how many disagreements / changes to list' })
+      .example('$0 explain config_dump.json istio-proxy.log', 'replay a sidecar log through its config')
+      .example('$0 explain dump.json app.log --denied -o ndjson', 'one JSON line per denied request')
+      .example('$0 explain --config proposed.json old.log', 'which requests would change decision under proposed.json'),
+  handler: (argv) =>
+    runCommand(async () => {
+      const failOn = parseFailOn(argv['fail-on'], FAIL_ON);
+      const positional = [...(argv.dump ? [argv.dump] : []), ...(argv.inputs ?? [])];
+      const proposed = argv.config;
+      const configPaths = proposed ? [proposed] : positional.slice(0, 1);
+      const logs = proposed ? positional : positional.slice(1);
+      if (configPaths.length === 0) throw new UsageError('name a config dump (explain <config> <logs...>, or --config <proposed> <logs...>)');
+      if (logs.length === 0) throw new UsageError('name at least one access-log file (or - for stdin)');
+      const filter: ExplainFilter = {
+        denied: argv.denied,
+        sinceMs: parseTime(argv.since, '--since'),
+        untilMs: parseTime(argv.until, '--until'),
+        source: argv.source,
+        policy: argv.policy,
+      };
+      const decide = await loadDecider(configPaths);
+      const stats = newStats();
+      const agg = new ExplainAggregator();
+      const inputs = logs.map((p) => (p === '-' ? { path: 'stdin', stream: process.stdin } : p));
+      const out = argv.output;
+      const disagreements: Explanation[] = [];
+      const changes: DecisionChange[] = [];
+      const changeCounts = { allowedToDenied: 0, deniedToAllowed: 0, otherPolicy: 0, undecidable: 0 };
+      const jsonRecords: Record<string, JsonValue>[] = [];
+      let failed = false;
+      let buffered = '';
+      const flush = async (): Promise<void> => {
+        if (buffered) {
+          await writeOut(buffered);
+          buffered = '';
+        }
+      };
+      let n = 0;
+      for await (const rec of readAccessLogs(inputs as never, { format: argv['log-format'], stats })) {
+        if (!recordPasses(rec, filter)) continue;
+        const e = explainRecord(rec, decide);
+        if (!explanationPasses(e, filter)) continue;
+        if (++n % 10000 === 0) progress(`${n.toLocaleString('en-US')} records replayed`);
+        if (proposed) {
+          const c = decisionChange(e);
+          if (e.verdict === 'undecidable' && e.decision?.decision !== 'ALLOW' && e.decision?.decision !== 'DENY') changeCounts.undecidable++;
+          agg.add(e);
+          if (!c) continue;
+          if (c.before.decision === 'ALLOW') changeCounts.allowedToDenied++;
+          else if (c.after.decision === 'ALLOW') changeCounts.deniedToAllowed++;
+          else changeCounts.otherPolicy++;
+          if (failOn.has('denied') && c.after.decision === 'DENY') failed = true;
+          if (out === 'table') {
+            if (changes.length < argv.limit) changes.push(c);
+          } else {
+            const j = { ...explanationJson(e, argv['show-secrets']), before: c.before, after: c.after } as Record<string, JsonValue>;
+            if (out === 'ndjson') {
+              buffered += JSON.stringify(j) + '\n';
+              if (buffered.length > 1 << 16) await flush();
+            } else jsonRecords.push(j);
+          }
+          continue;
+        }
+        agg.add(e);
+        if (failOn.has('disagreement') && e.verdict === 'disagrees') failed = true;
+        if (failOn.has('undecidable') && e.verdict === 'undecidable') failed = true;
+        if (failOn.has('denied') && (e.decision?.decision === 'DENY' || e.logged === 'denied')) failed = true;
+        if (out === 'table') {
+          if (e.verdict === 'disagrees' && disagreements.length < argv.limit) disagreements.push(e);
+        } else if (out === 'ndjson') {
+          buffered += JSON.stringify(explanationJson(e, argv['show-secrets'])) + '\n';
+          if (buffered.length > 1 << 16) await flush();
+        } else jsonRecords.push(explanationJson(e, argv['show-secrets']));
+      }
+      progressDone();
+      await flush();
+      for (const d of stats.diagnostics) warn(`${formatLocation(d.location)}: ${d.message}`);
+      if (stats.skipped > stats.diagnostics.length) warn(`... ${stats.skipped - stats.diagnostics.length} more lines skipped`);
+      if (stats.skipped || stats.other) warn(`${stats.lines.toLocaleString('en-US')} lines read: ${stats.records.toLocaleString('en-US')} records, ${stats.skipped} skipped (did not fit)${stats.other ? `, ${stats.other} proxy log lines ignored` : ''}`);
+      if (stats.records === 0) throw new UsageError(`no access-log records found in ${logs.join(', ')}${stats.skipped ? ` (${stats.skipped} lines did not fit any format; try --log-format)` : ''}`);
+
+      const s = agg.summary;
+      if (proposed) {
+        const total = changeCounts.allowedToDenied + changeCounts.deniedToAllowed + changeCounts.otherPolicy;
+        const line = `${s.records.toLocaleString('en-US')} records replayed against ${proposed}: ${total.toLocaleString('en-US')} decision${total === 1 ? '' : 's'} would change (${changeCounts.allowedToDenied} allowed→denied, ${changeCounts.deniedToAllowed} denied→allowed, ${changeCounts.otherPolicy} denied by another policy)${changeCounts.undecidable ? `; ${changeCounts.undecidable} undecidable` : ''}`;
+        if (out === 'table') {
+          if (changes.length) {
+            await writeOut(renderTable({
+              headers: ['RECORD', 'REQUEST', 'BEFORE (logged)', 'AFTER (proposed)', 'WHY'],
+              rows: changes.map((c) => [refString(c.record), requestLabel(c.record), c.before.decision === 'DENY' ? `DENY ${c.before.policy}` : 'ALLOW', c.after.decision === 'DENY' ? `DENY ${c.after.policy}` : 'ALLOW', c.explanation.decision?.closestMiss?.[0]?.summary ?? '']),
+            }) + '\n');
+          }
+          await writeOut(line + '\n');
+        } else if (out === 'json') {
+          await writeOut(JSON.stringify({ summary: { ...changeCounts, records: s.records, line }, changes: jsonRecords }, null, 2) + '\n');
+        } else warn(line);
+        return 0;
+      }
+      const line = summaryLine(s);
+      if (out === 'table') {
+        const groups = agg.groupList();
+        await writeOut(renderTable({
+          headers: ['DECISION', 'POLICY', 'VERDICT', 'COUNT', 'EXAMPLE', 'REASON'],
+          rows: groups.map((g) => [g.decision, g.policy, g.verdict, g.count.toLocaleString('en-US'), g.example, g.reason]),
+        }));
+        if (disagreements.length) {
+          await writeOut('\nDisagreements:\n' + renderTable({
+            headers: ['RECORD', 'REQUEST', 'LOGGED', 'CONFIG', 'WHY'],
+            rows: disagreements.map((e) => [refString(e.record), requestLabel(e.record), e.logged === 'denied' ? `DENY ${e.loggedPolicy}` : (e.logged ?? '').toUpperCase(), e.decision ? `${e.decision.decision}${e.decision.decision === 'DENY' ? ' ' + (e.decision.policy ?? 'none') : ''}` : '-', e.reason]),
+          }));
+        }
+        await writeOut('\n' + line + '\n');
+      } else if (out === 'json') {
+        await writeOut(JSON.stringify({ summary: { ...s, line }, groups: agg.groupList() as unknown as JsonValue, records: jsonRecords }, null, 2) + '\n');
+      } else warn(line);
+      return failed ? EXIT_FAIL_ON : 0;
+    }),
 };

@@ -186,6 +186,18 @@ export class TextFormat {
     if (this.operators.length === 0) throw new FormatError('the format has no %OPERATOR% in it');
   }
 
+  /** Writes a line as Envoy would for these values (absent → `-`, truncated to `:Z`); for tests and generated inputs. */
+  render(values: Record<string, JsonValue | undefined>): string {
+    let out = this.head;
+    for (const s of this.slots) {
+      const v = values[s.op.key];
+      let text = v === null || v === undefined || v === '' ? '-' : typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? String(v) : JSON.stringify(v);
+      if (s.op.maxLength !== undefined && text !== '-') text = text.slice(0, s.op.maxLength);
+      out += text + s.next;
+    }
+    return out;
+  }
+
   parse(line: string): ParsedLine | null {
     if (!line.startsWith(this.head)) return null;
     let pos = this.head.length;

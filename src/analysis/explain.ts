@@ -1,0 +1,429 @@
+/**
+ * Replay: each access-log record is decided again through the config (listener, filter chain and
+ * RBAC filters, by an injected decider) and compared with what Envoy logged
+ * (`rbac_access_denied_matched_policy[X]` in RESPONSE_CODE_DETAILS or CONNECTION_TERMINATION_DETAILS,
+ * `filter_chain_not_found` / `NR`, `via_upstream`): agrees, disagrees (how), or undecidable (why).
+ * See ../shared/research/istio.md §4.3 for what Envoy writes.
+ */
+import type { RequestAttrs } from '../model/attrs.js';
+import type { Decision } from '../model/decision.js';
+import type { AccessRecord, Explanation } from '../model/records.js';
+import { parseIstioSni } from '../istio/traffic.js';
+
+export interface DeciderOptions {
+  /** Attributes the record does not carry (AccessRecord.unknown vocabulary). */
+  unknown: string[];
+  /** `http` for HTTP requests, `network` for TCP connections. */
+  kind: 'http' | 'network';
+  /** The record being replayed (to pick the proxy's dump among several). */
+  record?: AccessRecord;
+}
+
+/** Decides one request/connection against a config (see src/envoy/decide.ts `decideRequest`). */
+export type Decider = (req: RequestAttrs, opts: DeciderOptions) => Decision;
+
+export type Security = 'mtls' | 'tls' | 'plaintext' | 'unknown';
+
+export interface Inferred {
+  attrs: RequestAttrs;
+  unknown: string[];
+  security: Security;
+  evidence: string[];
+}
+
+/**
+ * Plaintext vs TLS vs mTLS for one record, from what it logged: a peer URI SAN proves a client
+ * certificate; a TLS version proves TLS (and `-` proves plaintext); a requested server name proves
+ * a TLS ClientHello with SNI, and Istio's `outbound_.<port>_.<subset>_.<fqdn>` SNI is sent only by a
+ * sidecar doing ISTIO_MUTUAL (client certificate, identity not logged). A logged-but-empty SNI on an
+ * inbound record is taken as plaintext (inferred: mesh clients always send SNI). Without any of these
+ * fields, TLS stays unknown.
+ */
+export function inferSecurity(rec: AccessRecord): Inferred {
+  const a = rec.attrs;
+  const unknown = new Set(rec.unknown);
+  const evidence: string[] = [];
+  if (a.tls) {
+    if (a.tls.uriSans.length) {
+      evidence.push('peer-uri-san');
+      return { attrs: a, unknown: [...unknown], security: 'mtls', evidence };
+    }
+    if (!unknown.has('tls.uriSans')) {
+      evidence.push(rec.format === 'als' ? 'als-tls-properties (no peer URI SAN)' : 'peer-uri-san: none logged');
+      return { attrs: a, unknown: [...unknown], security: 'tls', evidence };
+    }
+    evidence.push('tls-version');
+    return { attrs: a, unknown: [...unknown], security: parseIstioSni(a.sni) ? 'mtls' : 'tls', evidence };
+  }
+  if (!unknown.has('tls')) {
+    evidence.push(rec.format === 'als' ? 'als-tls-properties: none' : 'tls-version: -');
+    return { attrs: a, unknown: [...unknown], security: 'plaintext', evidence };
+  }
+  if (unknown.has('sni')) return { attrs: a, unknown: [...unknown], security: 'unknown', evidence: ['no TLS field logged'] };
+  if (a.sni) {
+    const istio = parseIstioSni(a.sni);
+    unknown.delete('tls');
+    const attrs: RequestAttrs = {
+      ...a,
+      tls: { uriSans: [], dnsSans: [], subject: '', peerCertificateValidated: true },
+      transportProtocol: 'tls',
+    };
+    if (istio) {
+      // Istio's client sidecar offers these ALPNs for ISTIO_MUTUAL; 'istio' is in every version's list.
+      attrs.alpn = ['istio-peer-exchange', 'istio'];
+      evidence.push('istio-sni (mTLS inferred; peer identity not logged)');
+      for (const k of ['tls.uriSans', 'tls.dnsSans', 'tls.subject', 'tls.peerCertificateValidated']) unknown.add(k);
+      return { attrs, unknown: [...unknown], security: 'mtls', evidence };
+    }
+    evidence.push('requested-server-name (TLS; client certificate not logged)');
+    for (const k of ['tls.uriSans', 'tls.dnsSans', 'tls.subject', 'tls.peerCertificateValidated']) unknown.add(k);
+    return { attrs, unknown: [...unknown], security: 'tls', evidence };
+  }
+  // SNI logged as "-": no TLS ClientHello with SNI. Istio clients always send one, so plaintext (inferred).
+  unknown.delete('tls');
+  unknown.delete('tls.uriSans');
+  unknown.delete('tls.dnsSans');
+  unknown.delete('tls.subject');
+  unknown.delete('tls.peerCertificateValidated');
+  evidence.push('requested-server-name: - (plaintext inferred)');
+  const attrs: RequestAttrs = { ...a, transportProtocol: 'raw_buffer' };
+  delete attrs.tls;
+  return { attrs, unknown: [...unknown], security: 'plaintext', evidence };
+}
+
+export type LoggedOutcome = NonNullable<Explanation['logged']>;
+
+const RBAC_DENY = /^rbac_access_denied_matched_policy\[(.*)\]$/;
+/** Details written by the router or later, i.e. after every HTTP RBAC filter let the request through. */
+const AFTER_RBAC = new Set([
+  'via_upstream', 'route_not_found', 'cluster_not_found', 'direct_response', 'maintenance_mode', 'no_healthy_upstream',
+  'request_overall_timeout', 'response_payload_too_large', 'upstream_max_stream_duration_reached', 'internal_redirect',
+  'response_timeout', 'upstream_per_try_timeout', 'upstream_per_try_idle_timeout', 'overload', 'low_version',
+]);
+
+export interface Logged {
+  outcome: LoggedOutcome;
+  policy?: string;
+  /** The detail string the classification rests on. */
+  detail: string;
+}
+
+/** Classifies what Envoy logged for the record. */
+export function loggedOutcome(rec: AccessRecord): Logged {
+  const rcd = rec.responseCodeDetails;
+  const ctd = rec.connectionTerminationDetails;
+  for (const d of [rcd, ctd]) {
+    if (!d) continue;
+    const m = RBAC_DENY.exec(d);
+    if (m) return { outcome: 'denied', policy: m[1]!, detail: d };
+  }
+  if (rcd === 'filter_chain_not_found' || ctd === 'filter_chain_not_found') return { outcome: 'no-filter-chain', detail: 'filter_chain_not_found' };
+  if (rec.kind === 'tcp' && rec.responseFlags?.split(',').includes('NR')) return { outcome: 'no-filter-chain', detail: 'response flag NR on a connection' };
+  if (rec.kind === 'http') {
+    if (rcd) {
+      if (AFTER_RBAC.has(rcd) || rcd.startsWith('upstream_') || rcd.startsWith('via_')) return { outcome: 'allowed', detail: rcd };
+      if (/^(ext_authz|jwt_authn)/.test(rcd)) return { outcome: 'not-evaluated', detail: `${rcd} (a filter before RBAC answered)` };
+      return { outcome: 'unknown', detail: `${rcd} (does not say whether RBAC ran)` };
+    }
+    if (rec.upstreamHost && rec.responseCode !== undefined && rec.responseCode !== 0) return { outcome: 'allowed', detail: `reached upstream ${rec.upstreamHost}` };
+    if (rec.responseCode === 403) return { outcome: 'unknown', detail: '403 without RESPONSE_CODE_DETAILS (RBAC or another filter)' };
+    return { outcome: 'unknown', detail: 'no RESPONSE_CODE_DETAILS logged' };
+  }
+  // TCP: the network RBAC filter decides on the first byte from downstream.
+  if (rec.bytesReceived === 0) return { outcome: 'not-evaluated', detail: 'no bytes from downstream (network RBAC never ran)' };
+  if (rec.upstreamHost || (rec.bytesSent ?? 0) > 0) return { outcome: 'allowed', detail: rec.upstreamHost ? `proxied to ${rec.upstreamHost}` : 'bytes sent back' };
+  return { outcome: 'unknown', detail: 'connection closed without termination details' };
+}
+
+/** Envoy's responseDetail(): whitespace in the policy id becomes `_`. */
+export function sanitizePolicyId(id: string): string {
+  return id.replace(/[ \t\f\v\n\r]/g, '_');
+}
+
+function noChain(d: Decision): boolean {
+  return d.responseCodeDetails === 'filter_chain_not_found' || (d.reasons ?? []).some((r) => /no (matching )?filter chain|filter_chain_not_found/i.test(r));
+}
+
+function policiesIn(d: Decision): Set<string> {
+  const s = new Set<string>();
+  for (const f of d.filters) for (const p of f.policies) s.add(sanitizePolicyId(p.name));
+  return s;
+}
+
+/** Attribute names quoted in the decision's undecidable reasons that the record did not carry. */
+function missingAttrs(d: Decision, unknown: string[]): string[] {
+  const text = (d.reasons ?? []).join(' ') + ' ' + d.filters.flatMap((f) => f.policies.map((p) => p.undecidableReason ?? '')).join(' ');
+  const hit = unknown.filter((u) => text.includes(u));
+  return hit.length ? hit : [];
+}
+
+export function explainRecord(rec: AccessRecord, decide: Decider): Explanation {
+  const inf = inferSecurity(rec);
+  const logged = loggedOutcome(rec);
+  const base = { record: rec, identityEvidence: inf.evidence, logged: logged.outcome, security: inf.security } as const;
+  const withPolicy = (e: Explanation): Explanation => {
+    if (logged.policy !== undefined) e.loggedPolicy = logged.policy;
+    return e;
+  };
+  let decision: Decision;
+  try {
+    decision = decide(inf.attrs, { unknown: inf.unknown, kind: rec.kind === 'http' ? 'http' : 'network', record: rec });
+  } catch (e) {
+    return withPolicy({ ...base, decision: null, verdict: 'undecidable', reason: `could not evaluate: ${(e as Error).message}` });
+  }
+  const ours = decision.decision;
+  const ourPolicy = decision.policy === null ? 'none' : sanitizePolicyId(decision.policy);
+  if (ours === 'UNDECIDABLE') {
+    const missing = missingAttrs(decision, inf.unknown);
+    const why = (decision.reasons ?? []).join('; ') || 'the engine could not decide';
+    const e: Explanation = withPolicy({ ...base, decision, verdict: 'undecidable', reason: why });
+    if (missing.length) e.missing = missing;
+    return e;
+  }
+  switch (logged.outcome) {
+    case 'denied': {
+      if (ours === 'DENY') {
+        if (ourPolicy === logged.policy) return withPolicy({ ...base, decision, verdict: 'agrees', reason: `denied by ${logged.policy === 'none' ? 'no ALLOW match' : logged.policy}, as logged` });
+        const drift = logged.policy !== 'none' && !policiesIn(decision).has(logged.policy!) ? `; policy ${logged.policy} is not in this config (config drift: the dump is not the config that was in force)` : '';
+        return withPolicy({ ...base, decision, verdict: 'disagrees', reason: `both deny, but Envoy logged ${logged.policy} and the config gives ${ourPolicy}${drift}` });
+      }
+      const drift = logged.policy !== 'none' && !policiesIn(decision).has(logged.policy!)
+        ? `policy ${logged.policy} is not in this config (config drift: the dump is not the config that was in force)`
+        : 'config drift (the dump is not the config that was in force) or an attribute the log does not show (e.g. the peer identity)';
+      return withPolicy({ ...base, decision, verdict: 'disagrees', reason: `Envoy denied (${logged.detail}) but the config allows: ${drift}` });
+    }
+    case 'allowed': {
+      if (ours === 'ALLOW') return withPolicy({ ...base, decision, verdict: 'agrees', reason: `allowed, as logged (${logged.detail})` });
+      if (noChain(decision)) return withPolicy({ ...base, decision, verdict: 'disagrees', reason: `Envoy served the request (${logged.detail}) but the config has no filter chain for it: config drift, or the log's TLS facts differ` });
+      return withPolicy({ ...base, decision, verdict: 'disagrees', reason: `Envoy allowed (${logged.detail}) but the config denies by ${ourPolicy === 'none' ? 'no ALLOW match' : ourPolicy}: config drift (the dump is not the config that was in force)` });
+    }
+    case 'no-filter-chain': {
+      if (noChain(decision)) return withPolicy({ ...base, decision, verdict: 'agrees', reason: 'no filter chain matches, as logged (filter_chain_not_found)' });
+      return withPolicy({ ...base, decision, verdict: 'disagrees', reason: `Envoy found no filter chain but the config selects ${decision.filterChain ?? 'one'}: config drift (e.g. mTLS mode changed) or the log's TLS facts differ` });
+    }
+    default:
+      return withPolicy({ ...base, decision, verdict: 'undecidable', reason: `cannot compare: ${logged.detail}` });
+  }
+}
+
+// ---------- filters ----------
+
+export interface ExplainFilter {
+  denied?: boolean;
+  sinceMs?: number;
+  untilMs?: number;
+  /** IP, CIDR, or identity (SPIFFE id / `ns/sa` substring) of the caller. */
+  source?: string;
+  /** Substring of the policy id (logged or decided). */
+  policy?: string;
+}
+
+/** Cheap pre-filter on the record alone (before replay). */
+export function recordPasses(rec: AccessRecord, f: ExplainFilter): boolean {
+  if (f.sinceMs !== undefined && (rec.timeMs === undefined || rec.timeMs < f.sinceMs)) return false;
+  if (f.untilMs !== undefined && (rec.timeMs === undefined || rec.timeMs > f.untilMs)) return false;
+  if (f.source !== undefined && !sourceMatches(rec, f.source)) return false;
+  return true;
+}
+
+/** Filter on the explanation (denied, policy). */
+export function explanationPasses(e: Explanation, f: ExplainFilter): boolean {
+  if (f.denied && !(e.logged === 'denied' || e.decision?.decision === 'DENY')) return false;
+  if (f.policy !== undefined) {
+    const p = [e.loggedPolicy ?? '', e.decision?.policy ?? ''];
+    if (!p.some((x) => x.includes(f.policy!))) return false;
+  }
+  return true;
+}
+
+function ipToBig(ip: string): { v: bigint; bits: number } | null {
+  if (ip.includes(':')) {
+    const parts = ip.split('::');
+    if (parts.length > 2) return null;
+    const head = parts[0] ? parts[0].split(':') : [];
+    const tail = parts.length === 2 && parts[1] ? parts[1].split(':') : [];
+    const fill = parts.length === 2 ? 8 - head.length - tail.length : 0;
+    const groups = [...head, ...Array(fill).fill('0'), ...tail];
+    if (groups.length !== 8) return null;
+    let v = 0n;
+    for (const g of groups) {
+      if (!/^[0-9a-f]{1,4}$/i.test(g)) return null;
+      v = (v << 16n) | BigInt(parseInt(g, 16));
+    }
+    return { v, bits: 128 };
+  }
+  const p = ip.split('.');
+  if (p.length !== 4) return null;
+  let v = 0n;
+  for (const x of p) {
+    if (!/^\d{1,3}$/.test(x) || Number(x) > 255) return null;
+    v = (v << 8n) | BigInt(Number(x));
+  }
+  return { v, bits: 32 };
+}
+
+export function sourceMatches(rec: AccessRecord, source: string): boolean {
+  const addr = rec.attrs.source?.address ?? rec.attrs.remote?.address;
+  const sans = rec.attrs.tls?.uriSans ?? [];
+  if (sans.some((s) => s.includes(source))) return true;
+  if (!addr) return false;
+  if (source.includes('/') && /^[0-9a-f.:]+\/\d+$/i.test(source)) {
+    const [net, lenS] = source.split('/') as [string, string];
+    const a = ipToBig(addr);
+    const n = ipToBig(net);
+    if (!a || !n || a.bits !== n.bits) return false;
+    const len = BigInt(Number(lenS));
+    const shift = BigInt(a.bits) - len;
+    return a.v >> shift === n.v >> shift;
+  }
+  return addr === source;
+}
+
+// ---------- aggregation ----------
+
+export interface ExplainSummary {
+  records: number;
+  allowed: number;
+  denied: number;
+  /** Denials by policy id (`none` = no ALLOW match), as decided by the config (or as logged when undecidable). */
+  deniedBy: Record<string, number>;
+  undecidable: number;
+  agrees: number;
+  disagreements: number;
+}
+
+export interface ExplainGroup {
+  decision: string;
+  policy: string;
+  verdict: Explanation['verdict'];
+  count: number;
+  /** First record of the group, `file:line`. */
+  example: string;
+  reason: string;
+}
+
+export function refString(rec: AccessRecord): string {
+  const r = rec.ref;
+  if (r.stream !== undefined) return `${r.file}#${r.stream}/${r.index ?? 0}`;
+  return r.line !== undefined ? `${r.file}:${r.line}` : r.file;
+}
+
+/** Decision label of an explanation: the config's decision, else what Envoy logged. */
+export function outcomeOf(e: Explanation): { decision: string; policy: string } {
+  const d = e.decision;
+  if (d && d.decision !== 'UNDECIDABLE') return { decision: d.decision, policy: d.decision === 'DENY' ? d.policy ?? 'none' : d.policy ?? '-' };
+  if (e.logged === 'denied') return { decision: 'DENY (logged)', policy: e.loggedPolicy ?? 'none' };
+  if (e.logged === 'allowed') return { decision: 'ALLOW (logged)', policy: '-' };
+  if (e.logged === 'no-filter-chain') return { decision: 'NO CHAIN (logged)', policy: '-' };
+  return { decision: 'UNDECIDABLE', policy: '-' };
+}
+
+export class ExplainAggregator {
+  readonly summary: ExplainSummary = { records: 0, allowed: 0, denied: 0, deniedBy: {}, undecidable: 0, agrees: 0, disagreements: 0 };
+  private readonly groups = new Map<string, ExplainGroup>();
+
+  add(e: Explanation): void {
+    const s = this.summary;
+    s.records++;
+    const d = e.decision?.decision;
+    if (e.verdict === 'undecidable') s.undecidable++;
+    if (e.verdict === 'agrees') s.agrees++;
+    if (e.verdict === 'disagrees') s.disagreements++;
+    const o = outcomeOf(e);
+    if (d === 'ALLOW') s.allowed++;
+    else if (d === 'DENY') {
+      s.denied++;
+      const p = e.decision!.policy ?? 'none';
+      s.deniedBy[p] = (s.deniedBy[p] ?? 0) + 1;
+    }
+    const key = `${o.decision}\u0000${o.policy}\u0000${e.verdict}`;
+    const g = this.groups.get(key);
+    if (g) g.count++;
+    else this.groups.set(key, { decision: o.decision, policy: o.policy, verdict: e.verdict, count: 1, example: refString(e.record), reason: e.reason });
+  }
+
+  groupList(): ExplainGroup[] {
+    const order = (x: string): number => (x.startsWith('ALLOW') ? 0 : x.startsWith('DENY') ? 1 : x.startsWith('NO') ? 2 : 3);
+    return [...this.groups.values()].sort((a, b) => order(a.decision) - order(b.decision) || b.count - a.count || a.policy.localeCompare(b.policy));
+  }
+}
+
+const fmtN = (n: number): string => n.toLocaleString('en-US');
+
+/** `1,204 records: 1,150 allowed, 54 denied (41 by ns[foo]-policy[deny-post]-rule[0], 13 by no ALLOW match); 0 disagreements` */
+export function summaryLine(s: ExplainSummary): string {
+  const by = Object.entries(s.deniedBy)
+    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+    .map(([p, n]) => `${fmtN(n)} by ${p === 'none' ? 'no ALLOW match' : p}`);
+  let line = `${fmtN(s.records)} record${s.records === 1 ? '' : 's'}: ${fmtN(s.allowed)} allowed, ${fmtN(s.denied)} denied`;
+  if (by.length) line += ` (${by.join(', ')})`;
+  if (s.undecidable) line += `, ${fmtN(s.undecidable)} undecidable`;
+  line += `; ${fmtN(s.disagreements)} disagreement${s.disagreements === 1 ? '' : 's'}`;
+  return line;
+}
+
+// ---------- replay against another config ----------
+
+export interface DecisionChange {
+  record: AccessRecord;
+  before: { decision: string; policy: string | null; source: 'log' | 'config' };
+  after: { decision: string; policy: string | null };
+  explanation: Explanation;
+}
+
+/** Before (what Envoy logged, or a baseline decision) vs after (the proposed config): a change, or null. */
+export function decisionChange(e: Explanation, baseline?: Explanation): DecisionChange | null {
+  const after = e.decision;
+  if (!after || after.decision === 'UNDECIDABLE') return null;
+  let before: DecisionChange['before'];
+  if (baseline) {
+    const b = baseline.decision;
+    if (!b || b.decision === 'UNDECIDABLE') return null;
+    before = { decision: b.decision, policy: b.decision === 'DENY' ? b.policy ?? 'none' : null, source: 'config' };
+  } else if (e.logged === 'denied') before = { decision: 'DENY', policy: e.loggedPolicy ?? 'none', source: 'log' };
+  else if (e.logged === 'allowed') before = { decision: 'ALLOW', policy: null, source: 'log' };
+  else return null;
+  const afterPolicy = after.decision === 'DENY' ? sanitizePolicyId(after.policy ?? 'none') : null;
+  const beforePolicy = before.policy === null ? null : sanitizePolicyId(before.policy);
+  if (before.decision === after.decision && beforePolicy === afterPolicy) return null;
+  return { record: e.record, before, after: { decision: after.decision, policy: afterPolicy }, explanation: e };
+}
+
+// ---------- wiring to the config model ----------
+
+/** The parts of a ConfigDump this module needs to pick the dump of a record's proxy. */
+export interface DumpLike {
+  source: string;
+  node: { id: string; pod: string | null; ips: string[] } | null;
+}
+
+export type DumpDecider<D extends DumpLike> = (dump: D, req: RequestAttrs, opts: DeciderOptions) => Decision;
+
+/**
+ * A decider over several proxies' dumps: the record's proxy is found by ALS node id, `kubectl logs
+ * --prefix` pod name, or the record's destination address among the proxy's IPs; with a single dump,
+ * that dump. A record whose proxy has no dump throws (→ undecidable, with the reason).
+ */
+export function deciderOver<D extends DumpLike>(dumps: D[], decideDump: DumpDecider<D>): Decider {
+  const byNode = new Map<string, D>();
+  const byIp = new Map<string, D>();
+  for (const d of dumps) {
+    if (!d.node) continue;
+    byNode.set(d.node.id, d);
+    if (d.node.pod) byNode.set(d.node.pod, d);
+    for (const ip of d.node.ips) byIp.set(ip, d);
+  }
+  return (req, opts) => {
+    let dump: D | undefined;
+    const rec = opts.record;
+    if (dumps.length === 1) dump = dumps[0];
+    else {
+      if (rec?.node) dump = byNode.get(rec.node) ?? byNode.get(rec.node.split('.')[0]!);
+      if (!dump && req.destination) dump = byIp.get(req.destination.address);
+    }
+    if (!dump) {
+      throw new Error(`none of the ${dumps.length} config dumps is for this record's proxy (${rec?.node ? `node ${rec.node}, ` : ''}destination ${req.destination?.address ?? 'unknown'})`);
+    }
+    return decideDump(dump, req, opts);
+  };
+}

@@ -1,0 +1,206 @@
+/**
+ * An Envoy Access Log Service server: `envoy.service.accesslog.v3.AccessLogService/StreamAccessLogs`
+ * over @grpc/grpc-js, decoding with our protos/. Every entry is handed to `onEntry` as soon as its
+ * message is decoded (one AlsLine per HTTPAccessLogEntry / TCPAccessLogEntry), carrying the node id
+ * and log name from the stream's first message. A malformed message ends that stream with
+ * INVALID_ARGUMENT; entries already received are kept. `shutdown()` stops accepting, lets open
+ * streams finish for a grace period, then closes them; nothing delivered to `onEntry` is lost.
+ */
+import * as grpc from '@grpc/grpc-js';
+import type { JsonValue } from '../../model/attrs.js';
+import { alsTypes, messageToJson, type AlsLine } from './als.js';
+
+export interface CollectorTls {
+  cert: Buffer;
+  key: Buffer;
+  /** CA bundle for client certificates: when given, clients must present a certificate (mTLS). */
+  ca?: Buffer;
+}
+
+export interface CollectorOptions {
+  /** `host:port`; port 0 picks a free port. */
+  listen: string;
+  tls?: CollectorTls;
+  onEntry: (line: AlsLine) => void;
+  /** Stream lifecycle and rejected messages, for stderr. */
+  onEvent?: (e: CollectorEvent) => void;
+}
+
+export type CollectorEvent =
+  | { type: 'stream-open'; stream: string; peer: string }
+  | { type: 'stream-end'; stream: string; entries: number; status: 'ok' | 'cancelled' | 'rejected' | 'shutdown' }
+  | { type: 'rejected'; stream: string; message: string };
+
+export interface CollectorStats {
+  streams: number;
+  openStreams: number;
+  messages: number;
+  entries: number;
+  rejected: number;
+}
+
+interface OpenStream {
+  call: grpc.ServerReadableStream<Buffer, Buffer>;
+  callback: grpc.sendUnaryData<Buffer>;
+  done: boolean;
+}
+
+const METHOD_PATH = '/envoy.service.accesslog.v3.AccessLogService/StreamAccessLogs';
+
+export class AlsCollector {
+  readonly stats: CollectorStats = { streams: 0, openStreams: 0, messages: 0, entries: 0, rejected: 0 };
+  private readonly opts: CollectorOptions;
+  private server: grpc.Server | null = null;
+  private readonly open = new Set<OpenStream>();
+  private closing = false;
+  private boundPort = 0;
+
+  constructor(opts: CollectorOptions) {
+    this.opts = opts;
+  }
+
+  get port(): number {
+    return this.boundPort;
+  }
+
+  /** Binds and starts serving; resolves with the bound port. */
+  async start(): Promise<number> {
+    const types = alsTypes();
+    const emptyResponse = Buffer.from(types.response.encode(types.response.create({})).finish());
+    const server = new grpc.Server({ 'grpc.max_receive_message_length': 64 * 1024 * 1024 });
+    const definition: grpc.ServiceDefinition = {
+      StreamAccessLogs: {
+        path: METHOD_PATH,
+        requestStream: true,
+        responseStream: false,
+        // Decoding happens in the handler so a malformed message becomes a status, not a crash.
+        requestDeserialize: (b: Buffer) => b,
+        requestSerialize: (b: Buffer) => b,
+        responseSerialize: (b: Buffer) => b,
+        responseDeserialize: (b: Buffer) => b,
+        originalName: 'streamAccessLogs',
+      },
+    };
+    server.addService(definition, {
+      StreamAccessLogs: (call: grpc.ServerReadableStream<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) =>
+        this.handle(call, callback, emptyResponse),
+    });
+    const creds = this.opts.tls
+      ? grpc.ServerCredentials.createSsl(this.opts.tls.ca ?? null, [{ cert_chain: this.opts.tls.cert, private_key: this.opts.tls.key }], this.opts.tls.ca !== undefined)
+      : grpc.ServerCredentials.createInsecure();
+    this.boundPort = await new Promise<number>((resolve, reject) => {
+      server.bindAsync(this.opts.listen, creds, (err, port) => (err ? reject(err) : resolve(port)));
+    });
+    this.server = server;
+    return this.boundPort;
+  }
+
+  private handle(call: grpc.ServerReadableStream<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>, empty: Buffer): void {
+    const types = alsTypes();
+    const id = `${call.getPeer()}#${++this.stats.streams}`;
+    const st: OpenStream = { call, callback, done: false };
+    this.open.add(st);
+    this.stats.openStreams++;
+    this.opts.onEvent?.({ type: 'stream-open', stream: id, peer: call.getPeer() });
+    let node: string | null = null;
+    let logName: string | null = null;
+    let index = 0;
+    let first = true;
+    const finish = (status: 'ok' | 'cancelled' | 'rejected' | 'shutdown', err?: grpc.ServiceError | Partial<grpc.StatusObject>): void => {
+      if (st.done) return;
+      st.done = true;
+      this.open.delete(st);
+      this.stats.openStreams--;
+      this.opts.onEvent?.({ type: 'stream-end', stream: id, entries: index, status });
+      try {
+        if (err) callback(err as grpc.ServiceError, null);
+        else callback(null, empty);
+      } catch {
+        /* the call may already be gone */
+      }
+    };
+    const reject = (message: string): void => {
+      this.stats.rejected++;
+      this.opts.onEvent?.({ type: 'rejected', stream: id, message });
+      finish('rejected', { code: grpc.status.INVALID_ARGUMENT, details: message });
+      call.destroy?.();
+    };
+    call.on('data', (buf: Buffer) => {
+      if (st.done) return;
+      let msg: Record<string, JsonValue>;
+      try {
+        msg = messageToJson(types.message, types.message.decode(buf));
+      } catch (e) {
+        reject(`message ${index === 0 && first ? 1 : this.stats.messages + 1} on ${id} is not a StreamAccessLogsMessage: ${(e as Error).message}`);
+        return;
+      }
+      this.stats.messages++;
+      const ident = msg.identifier as Record<string, JsonValue> | undefined;
+      if (first) {
+        first = false;
+        if (!ident) {
+          reject('the first StreamAccessLogsMessage of a stream must carry identifier (node, log_name)');
+          return;
+        }
+      }
+      if (ident) {
+        const nodeObj = ident.node as Record<string, JsonValue> | undefined;
+        node = (typeof nodeObj?.id === 'string' && nodeObj.id) || node;
+        logName = (typeof ident.log_name === 'string' && ident.log_name) || logName;
+      }
+      const http = (msg.http_logs as Record<string, JsonValue> | undefined)?.log_entry;
+      const tcp = (msg.tcp_logs as Record<string, JsonValue> | undefined)?.log_entry;
+      const kind: 'http' | 'tcp' | null = Array.isArray(http) ? 'http' : Array.isArray(tcp) ? 'tcp' : null;
+      const list = (kind === 'http' ? http : tcp) as JsonValue[] | undefined;
+      if (!kind || !list || list.length === 0) {
+        reject('StreamAccessLogsMessage carries no http_logs or tcp_logs entries');
+        return;
+      }
+      const received = new Date().toISOString();
+      for (const entry of list) {
+        this.stats.entries++;
+        this.opts.onEntry({ type: 'als', kind, node, logName, stream: id, index: index++, received, entry: entry as Record<string, JsonValue> });
+      }
+    });
+    call.on('end', () => finish(this.closing ? 'shutdown' : 'ok'));
+    call.on('cancelled', () => finish('cancelled'));
+    call.on('error', () => finish('cancelled'));
+  }
+
+  /**
+   * Stops accepting new streams, waits up to `graceMs` for open streams to end (Envoy's never do),
+   * then ends them with UNAVAILABLE so Envoy reconnects elsewhere. Entries already delivered stay.
+   */
+  async shutdown(graceMs = 2000): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    this.closing = true;
+    await new Promise<void>((resolve) => {
+      let settled = false;
+      const timer = setTimeout(() => {
+        if (settled) return;
+        for (const st of [...this.open]) {
+          if (st.done) continue;
+          st.done = true;
+          this.open.delete(st);
+          this.stats.openStreams--;
+          try {
+            st.callback({ code: grpc.status.UNAVAILABLE, details: 'collector shutting down' } as grpc.ServiceError, null);
+          } catch {
+            /* gone */
+          }
+        }
+        server.forceShutdown();
+        settled = true;
+        resolve();
+      }, graceMs);
+      server.tryShutdown(() => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    this.server = null;
+  }
+}
