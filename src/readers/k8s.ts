@@ -14,6 +14,17 @@ export interface K8sSource {
   line?: number;
   /** Where in the file: `doc[0]`, `doc[2].items[5]`. */
   path: string;
+  /** 1-based line of a field inside the object, by relative path (`.spec.rules[0].to[1]`); undefined if absent. */
+  lineAt?: (relPath: string) => number | undefined;
+}
+
+/** `.spec.rules[0].to` → ['spec','rules',0,'to']. */
+export function pathSegments(relPath: string): (string | number)[] {
+  const out: (string | number)[] = [];
+  const re = /\.([^.[\]]+)|\[(\d+)\]/g;
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(relPath)) !== null) out.push(m[1] !== undefined ? m[1] : Number(m[2]));
+  return out;
 }
 
 export interface K8sMetadata {
@@ -97,7 +108,21 @@ export function parseK8sObjects(text: string, file: string): K8sReadResult {
           annotations: stringMap(md.annotations),
         },
         raw: v,
-        source: { file, line, path },
+        source: {
+          file,
+          line,
+          path,
+          lineAt: (rel: string) => {
+            // Walk to the deepest existing node on the path: a missing leaf points at its parent.
+            let segs = pathSegments(rel);
+            while (segs.length > 0) {
+              const n = isMap(node) ? (node.getIn(segs, true) as YamlNode | undefined) : undefined;
+              if (n && typeof n === 'object' && 'range' in n) return lineOf(n);
+              segs = segs.slice(0, -1);
+            }
+            return line;
+          },
+        },
       });
     }
   });

@@ -69,7 +69,7 @@ function isDryRun(p: AuthorizationPolicy, opts: BuildOptions, diags: Diagnostic[
 }
 
 export function locOf(p: AuthorizationPolicy, suffix = '') {
-  return { file: p.source?.file, line: p.source?.line, path: p.source ? `${p.source.path}${suffix}` : `${p.namespace}/${p.name}${suffix}` };
+  return { file: p.source?.file, line: p.source?.lineAt?.(suffix) ?? p.source?.line, path: p.source ? `${p.source.path}${suffix}` : `${p.namespace}/${p.name}${suffix}` };
 }
 
 function policyName(p: AuthorizationPolicy, rule: number, provider: string | null, opts: BuildOptions): string {

@@ -22,7 +22,7 @@ class SchemaError extends Error {
 }
 
 function loc(o: K8sObject, path: string) {
-  return { file: o.source.file, line: o.source.line, path: `${o.source.path}${path}` };
+  return { file: o.source.file, line: o.source.lineAt?.(path) ?? o.source.line, path: `${o.source.path}${path}` };
 }
 
 function strictUnknown(obj: Record<string, unknown>, allowed: readonly string[], path: string): void {
