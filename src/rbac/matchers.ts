@@ -153,15 +153,17 @@ export class PathMatcherRule implements Matcher {
   }
 }
 
-const URI_LITERAL = "a-zA-Z0-9._~%!$&'()+,;:@=*-";
+/** One path segment (`*`, `{var}`): RFC 3986 pchar plus `=` and `*` (runtime guard uri_template_match_on_asterisk). */
+const PATH_GLOB = "[a-zA-Z0-9._~%!$&'()+,;:@=*-]+";
+/** Any text including `/` (`**`, `{var=**}`). */
+const TEXT_GLOB = "[a-zA-Z0-9._~%!$&'()+,;:@=*/-]*";
+const LITERAL_RE = /^[a-zA-Z0-9._~%!$&'()+,;:@=-]+$/;
 
 /** Converts an Envoy URI template to its RE2 pattern (uri_template_internal.cc); throws with Envoy's reason. */
 export function uriTemplateToRegex(template: string): string {
   if (!/^\/[\x21-\x7e]*$/.test(template)) throw new Error('Invalid pattern');
-  const literalOk = (s: string) => new RegExp(`^[${URI_LITERAL.replace(/[\]\\^-]/g, '\\$&')}]+$`).test(s);
+  const literalOk = (s: string) => LITERAL_RE.test(s);
   const esc = (s: string) => s.replace(/[$()+.]/g, '\\$&');
-  const PATH_GLOB = `[${URI_LITERAL.replace('-', '')}-]+`;
-  const TEXT_GLOB = `[${URI_LITERAL.replace('-', '')}/-]*`;
   let rest = template.slice(1);
   const segs: string[] = [];
   let suffix = '';
