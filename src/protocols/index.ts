@@ -51,6 +51,8 @@ type Pending = { kind: 'data'; dir: Direction; bytes: Uint8Array; meta: SegmentM
 
 /** Bytes buffered per direction while sniffing (the longest signature is the 24-byte h2 preface). */
 const SNIFF_LIMIT = 64;
+/** Server bytes held while waiting for the client to speak (server-first protocols). */
+const SERVER_FIRST_LIMIT = 4096;
 
 class ContentDispatcher implements StreamDecoder {
   private readonly seen: Record<Direction, number> = { c2s: 0, s2c: 0 };
@@ -85,7 +87,7 @@ class ContentDispatcher implements StreamDecoder {
     if (this.protocol === null) {
       this.pending.push({ kind: 'gap', dir, length, meta });
       // a direction that had started (some bytes) must be decided now
-      if (this.pendingBytes[dir] > 0) this.trySniff(true, dir);
+      if (this.pendingBytes[dir] > 0 && (dir === 'c2s' || this.pendingBytes.c2s === 0)) this.trySniff(true, dir);
       return;
     }
     this.routeGap(dir, length, meta);
@@ -118,22 +120,29 @@ class ContentDispatcher implements StreamDecoder {
     return Buffer.concat(parts);
   }
 
-  /** Decides from the direction that sent first; `final` forces a decision (gap or end). */
-  private trySniff(final: boolean, forced?: Direction): void {
-    const first = this.pending.find((p) => p.kind === 'data')?.dir;
-    if (!first) {
-      if (final && this.ended) this.decide(null);
+  /**
+   * Decides by the client's first bytes; the server's only when they are conclusive on their
+   * own (TLS, an HTTP response: a capture that starts mid-connection), because servers may speak
+   * first (an HTTP/2 server's SETTINGS, SMTP/MySQL greetings). `final` forces a decision for
+   * `dir` (a gap, or the end of the stream).
+   */
+  private trySniff(final: boolean, dir?: Direction): void {
+    const cb = this.pendingBytes.c2s > 0 ? this.firstBytes('c2s') : null;
+    if (cb && cb.length > 0) {
+      let s = sniff(cb, final && (dir === undefined || dir === 'c2s'));
+      if (s === undefined && cb.length >= SNIFF_LIMIT) s = 'tcp';
+      if (s !== undefined) return this.decide(s);
+      if (!(final && this.ended)) return;
+      return this.decide(sniff(cb, true) ?? 'tcp');
+    }
+    const sb = this.pendingBytes.s2c > 0 ? this.firstBytes('s2c') : null;
+    if (sb && sb.length > 0) {
+      const s = sniff(sb, final && (dir === undefined || dir === 's2c'));
+      if (s === 'tls' || s === 'http1-response') return this.decide(s);
+      if (final || this.pendingBytes.s2c > SERVER_FIRST_LIMIT) return this.decide(s ?? 'tcp');
       return;
     }
-    const b = this.firstBytes(first);
-    let s = sniff(b, final && (forced === undefined || forced === first));
-    if (s === undefined && b.length >= SNIFF_LIMIT) s = 'tcp';
-    // The other direction may be conclusive while the first one is still short (e.g. 3 bytes).
-    if (s === undefined) {
-      if (final && this.ended) s = sniff(b, true);
-      else return;
-    }
-    this.decide(s ?? null);
+    if (final && this.ended) this.decide(this.seen.c2s + this.seen.s2c > 0 ? 'tcp' : null);
   }
 
   private decide(s: Sniffed | null): void {
@@ -217,7 +226,7 @@ class ContentDispatcher implements StreamDecoder {
     let protocol: StreamProtocol = this.protocol ?? 'unknown';
     if (this.protocol === null) {
       // still undecided (stream ended with a short prefix): decide without mutating state
-      const first = this.pending.find((p) => p.kind === 'data')?.dir;
+      const first: Direction | null = this.pendingBytes.c2s > 0 ? 'c2s' : this.pendingBytes.s2c > 0 ? 's2c' : null;
       const s = first ? sniff(this.firstBytes(first), true) : null;
       protocol = s === 'tls' ? 'tls' : s === 'h2-preface' ? 'h2c' : s === 'http1-request' || s === 'http1-response' ? 'http/1.1' : s === 'tcp' ? 'tcp' : 'unknown';
     }
@@ -238,7 +247,7 @@ class ContentDispatcher implements StreamDecoder {
       protocol,
       tls: this.tls && this.tls.seen ? this.tls.facts() : null,
       http: this.sink.exchanges,
-      cleartext: this.cleartext && this.seen.c2s + this.seen.s2c > 0,
+      cleartext: (this.cleartext || (this.protocol === null && protocol !== 'tls' && protocol !== 'unknown')) && this.seen.c2s + this.seen.s2c > 0,
       seen: { ...this.seen },
       missing: { ...this.missing },
       notes,

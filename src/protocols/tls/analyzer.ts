@@ -199,9 +199,14 @@ export class TlsAnalyzer {
     }
   }
 
-  /** TLS 1.3 compatibility mode: a client may send its dummy CCS before the second ClientHello (RFC 8446 D.4). */
-  private plaintextHandshakeAfterCcs(dir: Direction): boolean {
-    return dir === 'c2s' && this.hrr !== null && this.clientHellos.length < 2;
+  /**
+   * After a ChangeCipherSpec, TLS ≤ 1.2 handshake records are encrypted (Finished). In TLS 1.3
+   * the CCS is a compatibility dummy (RFC 8446 D.4) and every handshake-type record is plaintext
+   * (encrypted handshake messages travel in application_data records) — e.g. the ServerHello and
+   * second ClientHello after a HelloRetryRequest. Unknown version: treated as encrypted.
+   */
+  private plaintextHandshakeAfterCcs(_dir: Direction): boolean {
+    return this.tls13;
   }
 
   private onHandshake(dir: Direction, m: HandshakeMessage): void {
