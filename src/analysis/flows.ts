@@ -19,7 +19,7 @@
  *    (`payload-not-captured`, snap length).
  */
 import type { Diagnostic } from '../model/errors.js';
-import type { Flow, FlowSecurity, FlowTls } from '../model/records.js';
+import type { Flow, FlowConfigCheck, FlowSecurity, FlowTls } from '../model/records.js';
 import type { StreamDecoder, StreamFacts } from '../protocols/stream.js';
 import {
   newCaptureStats,
@@ -79,12 +79,16 @@ export function judge(facts: StreamFacts, conn: ConnFacts): Verdict {
     if (!serverHelloSeen && facts.cleartext) {
       return { security: 'plaintext', evidence: [...cleartextEvidence(facts), 'tls-to-plaintext-server'], inferred: false, notes: ['the client spoke TLS, the server answered in cleartext'] };
     }
-    const emptyCert = tls.clientCertificateSent === false && tls.clientCertificateRequested === true;
-    const chainLen = tls.clientChain?.length;
-    if (tls.clientCertificateSent === true && (chainLen === undefined || chainLen > 0)) {
+    // clientCertificateSent: true = a Certificate message with a non-empty certificate list (its
+    // header is enough: the snap length may have cut the certificates themselves), false = empty.
+    if (tls.clientCertificateSent === true) {
+      if ((tls.clientChain?.length ?? 0) === 0 && notCaptured > 0) {
+        notes.push('the client Certificate message declares a non-empty certificate list; the certificates themselves were not captured (snap length)');
+        return { security: 'mtls', evidence: ['client-certificate', 'payload-not-captured'], inferred: false, notes };
+      }
       return { security: 'mtls', evidence: ['client-certificate'], inferred: false, notes };
     }
-    if (emptyCert || (tls.clientCertificateSent === true && chainLen === 0)) {
+    if (tls.clientCertificateSent === false && tls.clientCertificateRequested !== false) {
       return { security: 'tls', evidence: ['client-certificate-empty'], inferred: false, notes: ['the server requested a client certificate and the client sent an empty Certificate: not mutual TLS'] };
     }
     const istio = istioMarkers(tls);
@@ -220,4 +224,51 @@ export async function* flowsFromCapture(src: CaptureSource, opts: FlowAnalysisOp
   table.finish();
   syncNames();
   for (const c of done.splice(0)) yield buildFlow(c, src.name, ifaces);
+}
+
+/** One proxy's inbound mTLS modes, as `inboundMtlsModes` (src/istio/mtls.ts) derives them from a config dump. */
+export interface ProxyPorts {
+  proxy: string;
+  ips: string[];
+  ports: { listener: string; port: number | '*'; mode: FlowConfigCheck['mode']; note: string }[];
+}
+
+/**
+ * Checks a flow's verdict against the mTLS mode of its destination port. The proxy is the dump
+ * whose node IPs include the server IP, else the only dump given. Sidecar-local legs are not
+ * subject to the inbound mode and get no check.
+ */
+export function checkAgainstConfig(flow: Flow, proxies: ProxyPorts[]): FlowConfigCheck | null {
+  if (flow.sidecarLocal || proxies.length === 0) return null;
+  let proxy = proxies.find((p) => p.ips.includes(flow.server.ip));
+  let matchedBy: FlowConfigCheck['matchedBy'] = 'server-ip';
+  if (!proxy) {
+    if (proxies.length !== 1) return null;
+    proxy = proxies[0]!;
+    matchedBy = 'only-dump';
+  }
+  const port = proxy.ports.find((p) => p.port === flow.server.port) ?? proxy.ports.find((p) => p.port === '*');
+  if (!port) return null;
+  const base = { proxy: proxy.proxy, matchedBy, listener: port.listener, port: port.port, mode: port.mode };
+  const s = flow.security;
+  const tlsKind = s === 'mtls' ? (flow.inferred ? 'mTLS (inferred)' : 'mTLS') : s;
+  switch (port.mode) {
+    case 'STRICT':
+      if (s === 'mtls') return { ...base, consistent: true, note: `${tlsKind} to a STRICT port` };
+      if (s === 'plaintext') return { ...base, consistent: false, note: 'plaintext to a STRICT port: the sidecar would refuse it, so this connection bypassed or preceded the sidecar (or the capture is from another proxy)' };
+      if (s === 'tls' && flow.evidence.some((e) => e === 'no-certificate-request' || e === 'client-certificate-empty')) {
+        return { ...base, consistent: false, note: 'one-way TLS to a STRICT port: the sidecar requires a client certificate' };
+      }
+      return { ...base, consistent: null, note: `${s} to a STRICT port: the capture cannot show whether a client certificate was sent` };
+    case 'PERMISSIVE':
+      if (s === 'plaintext') return { ...base, consistent: true, note: 'plaintext accepted by a PERMISSIVE port (allowed by the mode, but not mutually authenticated)' };
+      if (s === 'mtls') return { ...base, consistent: true, note: `${tlsKind} to a PERMISSIVE port` };
+      return { ...base, consistent: null, note: `${s} to a PERMISSIVE port (plaintext and mTLS both accepted)` };
+    case 'DISABLE':
+      if (s === 'plaintext') return { ...base, consistent: true, note: 'plaintext to a port with mTLS DISABLEd' };
+      if (s === 'mtls') return { ...base, consistent: false, note: 'mTLS to a port with mTLS DISABLEd: the sidecar does not terminate it (TLS passes through to the app)' };
+      return { ...base, consistent: null, note: `${s} to a port with mTLS DISABLEd (TLS passes through to the app)` };
+    default:
+      return { ...base, consistent: null, note: `the port's mTLS mode is not an Istio mode: ${port.note}` };
+  }
 }

@@ -1,11 +1,251 @@
-import type { CommandModule } from 'yargs';
-import { runCommand, UsageError } from '../common.js';
+/**
+ * `meshsleuth flows <captures...>`: one row per TCP flow with its security verdict (mtls, tls,
+ * plaintext, unknown), its evidence, protocol, SNI/ALPN, identities and first requests.
+ */
+import type { Argv, CommandModule } from 'yargs';
+import { EXIT_FAIL_ON, EXIT_OK, EXIT_USAGE, outputOption, parseFailOn, progress, progressDone, runCommand, UsageError, warn, writeOut } from '../common.js';
+import { captureFile, newCaptureStats } from '../../readers/capture/index.js';
+import { checkAgainstConfig, flowsFromCapture, type ProxyPorts } from '../../analysis/flows.js';
+import { createStreamDecoder } from '../../protocols/index.js';
+import type { Flow, FlowSecurity } from '../../model/records.js';
+import { InputError, formatLocation, type Diagnostic } from '../../model/errors.js';
+import { renderTable } from '../../report/table.js';
+import { toJson, toYaml } from '../../report/serialize.js';
+import { redactHeaders } from '../../report/redact.js';
+import { loadConfigDumps } from '../../readers/configdump/index.js';
+import { inboundMtlsModes } from '../../istio/mtls.js';
 
-// Placeholder until the flows command lands; it refuses clearly rather than pretending.
-export const flowsCommand: CommandModule = {
-  command: 'flows',
-  describe: '(flows: not available in this build yet)',
-  handler: () => runCommand(async () => {
-    throw new UsageError('the flows command is not available in this build yet');
-  }),
+const SECURITIES: readonly FlowSecurity[] = ['mtls', 'tls', 'plaintext', 'unknown'];
+const FAIL_ON = ['plaintext', 'tls', 'unknown', 'not-mtls', 'config-mismatch'] as const;
+
+interface FlowsArgs {
+  captures: string[];
+  output: string;
+  security?: string[];
+  port?: number[];
+  host?: string[];
+  'fail-on'?: string[];
+  config?: string[];
+  'show-secrets': boolean;
+  'include-sidecar-local': boolean;
+}
+
+function endpoint(e: { ip: string; port: number }): string {
+  return e.ip.includes(':') ? `[${e.ip}]:${e.port}` : `${e.ip}:${e.port}`;
+}
+
+/** The JSON form of a flow (DESIGN.md contract), with secrets redacted unless asked. */
+export function flowJson(f: Flow, showSecrets: boolean): Flow {
+  if (showSecrets || f.http.length === 0) return f;
+  return {
+    ...f,
+    http: f.http.map((x) => ({
+      ...x,
+      headers: redactHeaders(x.headers),
+      ...(x.responseHeaders ? { responseHeaders: redactHeaders(x.responseHeaders) } : {}),
+    })),
+  };
+}
+
+function securityCell(f: Flow): string {
+  let s: string = f.security;
+  if (f.inferred) s += '*';
+  if (f.sidecarLocal) s += ' (sidecar-local)';
+  return s;
+}
+
+function identities(f: Flow): string {
+  const t = f.tls;
+  if (!t) return '';
+  const parts: string[] = [];
+  if (t.uriSans.length) parts.push(`client=${t.uriSans.join(',')}`);
+  if (t.serverUriSans?.length) parts.push(`server=${t.serverUriSans.join(',')}`);
+  return parts.join(' ');
+}
+
+function requests(f: Flow): string {
+  const reqs = f.http.filter((h) => h.method || h.path).slice(0, 2).map((h) => `${h.method ?? '?'} ${h.authority ? h.authority : ''}${h.path ?? ''}${h.status !== undefined ? ` → ${h.status}` : ''}`);
+  const more = f.http.length > 2 ? ` (+${f.http.length - 2})` : '';
+  return reqs.join('; ') + more;
+}
+
+function tableOf(flows: Flow[], withConfig: boolean): string {
+  const headers = ['client', 'server', 'security', 'evidence', 'protocol', 'sni / alpn', 'identities', 'requests', 'frames'];
+  if (withConfig) headers.splice(4, 0, 'port mode');
+  const rows = flows.map((f) => {
+    const sniAlpn = f.tls ? [f.tls.sni ?? '-', f.tls.alpnSelected ?? (f.tls.alpn.length ? f.tls.alpn.join(',') : '-')].join(' / ') : '';
+    const frames = f.frames.length ? `${f.frames[0]}-${f.frames[f.frames.length - 1]}` : '';
+    const row = [endpoint(f.client), endpoint(f.server), securityCell(f), f.evidence.join(','), f.protocol, sniAlpn, identities(f), requests(f), frames];
+    if (withConfig) {
+      const c = f.configCheck;
+      row.splice(4, 0, c ? `${c.mode}${c.consistent === false ? ' MISMATCH' : ''}` : '-');
+    }
+    return row;
+  });
+  return renderTable({ headers: headers.map((h) => h.toUpperCase()), rows });
+}
+
+/** `37 flows: 30 mtls, 2 tls, 5 plaintext (3 sidecar-local)` */
+export function summaryLine(flows: Flow[]): string {
+  const n: Record<FlowSecurity, number> = { mtls: 0, tls: 0, plaintext: 0, unknown: 0 };
+  let sidecarPlain = 0;
+  let inferred = 0;
+  for (const f of flows) {
+    n[f.security]++;
+    if (f.security === 'plaintext' && f.sidecarLocal) sidecarPlain++;
+    if (f.inferred) inferred++;
+  }
+  const parts: string[] = [];
+  if (n.mtls) parts.push(`${n.mtls} mtls${inferred ? ` (${inferred} inferred)` : ''}`);
+  if (n.tls) parts.push(`${n.tls} tls`);
+  if (n.plaintext) parts.push(`${n.plaintext} plaintext${sidecarPlain ? ` (${sidecarPlain} sidecar-local)` : ''}`);
+  if (n.unknown) parts.push(`${n.unknown} unknown`);
+  return `${flows.length} flow${flows.length === 1 ? '' : 's'}${parts.length ? ': ' + parts.join(', ') : ''}`;
+}
+
+function matches(f: Flow, a: FlowsArgs): boolean {
+  if (a.security?.length) {
+    const want = a.security;
+    const ok = want.some((s) => (s === 'sidecar-local' ? f.sidecarLocal : s === f.security));
+    if (!ok) return false;
+  }
+  if (a.port?.length && !a.port.some((p) => p === f.server.port || p === f.client.port)) return false;
+  if (a.host?.length) {
+    const hay = [f.client.ip, f.server.ip, f.tls?.sni ?? '', ...f.http.map((h) => h.authority ?? '')].map((s) => s.toLowerCase());
+    if (!a.host.some((h) => hay.some((x) => x === h.toLowerCase() || (x !== '' && x.split(':')[0] === h.toLowerCase()) || (h.includes('.') && x.endsWith('.' + h.toLowerCase()))))) return false;
+  }
+  return true;
+}
+
+function failOnHit(f: Flow, conds: Set<string>): boolean {
+  const local = f.sidecarLocal; // the app↔sidecar leg is plaintext by design, not a finding
+  if (conds.has('plaintext') && f.security === 'plaintext' && !local) return true;
+  if (conds.has('tls') && f.security === 'tls') return true;
+  if (conds.has('unknown') && f.security === 'unknown') return true;
+  if (conds.has('not-mtls') && f.security !== 'mtls' && !local) return true;
+  if (conds.has('config-mismatch') && f.configCheck?.consistent === false) return true;
+  return false;
+}
+
+function diagLine(d: Diagnostic): string {
+  const where = formatLocation(d.location);
+  return `${d.severity}: ${where ? where + ': ' : ''}${d.message}`;
+}
+
+async function loadProxies(paths: string[]): Promise<ProxyPorts[]> {
+  const { dumps, diagnostics } = await loadConfigDumps(paths);
+  for (const d of diagnostics) warn(diagLine(d));
+  return dumps.map((d) => ({
+    proxy: d.node?.id ?? d.source,
+    ips: d.node?.ips ?? [],
+    ports: inboundMtlsModes(d).map((p) => ({ listener: p.listener, port: p.port, mode: p.mode, note: p.note })),
+  }));
+}
+
+export const flowsCommand: CommandModule<object, FlowsArgs> = {
+  command: 'flows <captures...>',
+  describe: 'one row per TCP flow in pcap/pcapng captures with its security verdict: mtls, tls, plaintext or unknown (`-` reads stdin)',
+  builder: (y: Argv) =>
+    outputOption(y, ['table', 'json', 'ndjson', 'yaml'])
+      .positional('captures', { type: 'string', array: true, describe: 'pcap or pcapng files; `-` for standard input' })
+      .option('security', { type: 'string', array: true, describe: 'only flows with this verdict (mtls, tls, plaintext, unknown, sidecar-local); repeatable or comma-separated' })
+      .option('port', { type: 'number', array: true, describe: 'only flows with this client or server port' })
+      .option('host', { type: 'string', array: true, describe: 'only flows whose client/server IP, SNI or HTTP authority is this host (or a subdomain of it)' })
+      .option('fail-on', { type: 'string', array: true, describe: `exit 1 when a listed flow exists: ${FAIL_ON.join(', ')} (sidecar-local legs never count as plaintext)` })
+      .option('config', { type: 'string', array: true, describe: 'config dump(s) of the destination proxy: check each verdict against the port\'s mTLS mode' })
+      .option('show-secrets', { type: 'boolean', default: false, describe: 'do not redact Authorization, Cookie and token headers' })
+      .option('include-sidecar-local', { type: 'boolean', default: true, describe: 'list app↔sidecar legs (use --no-include-sidecar-local to hide them)' })
+      .example('$0 flows capture.pcap', 'table of flows and verdicts')
+      .example('tcpdump -i any -w - | $0 flows - -o ndjson', 'stream from a live capture')
+      .example('$0 flows pod.pcap --security plaintext --fail-on plaintext', 'CI gate: fail on cleartext that left the pod') as unknown as Argv<FlowsArgs>,
+  handler: (argv) =>
+    runCommand(async () => {
+      const security = (argv.security ?? []).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
+      for (const s of security) {
+        if (!(SECURITIES as readonly string[]).includes(s) && s !== 'sidecar-local') throw new UsageError(`--security: unknown verdict '${s}' (expected one of ${[...SECURITIES, 'sidecar-local'].join(', ')})`);
+      }
+      for (const p of argv.port ?? []) {
+        if (!Number.isInteger(p) || p < 0 || p > 65535) throw new UsageError(`--port: expected a port number 0-65535, found ${String(p)}`);
+      }
+      const failOn = parseFailOn(argv['fail-on'], FAIL_ON);
+      const args: FlowsArgs = { ...argv, security };
+      if (argv.captures.filter((c) => c === '-').length > 1) throw new UsageError('standard input (`-`) can be read only once');
+      const proxies = argv.config?.length ? await loadProxies(argv.config) : [];
+      if (failOn.has('config-mismatch') && !argv.config?.length) throw new UsageError('--fail-on config-mismatch needs --config');
+      const fmt = argv.output;
+      const kept: Flow[] = [];
+      const all: Flow[] = [];
+      let unreadable = 0;
+      let failHit = false;
+      for (const path of argv.captures) {
+        const src = captureFile(path);
+        const stats = newCaptureStats(path);
+        const t0 = Date.now();
+        let lastProgress = 0;
+        try {
+          for await (const f of flowsFromCapture(src, {
+            decoder: createStreamDecoder,
+            onDiagnostic: (d) => {
+              progressDone();
+              warn(diagLine(d));
+            },
+            onProgress: (bytes, frames) => {
+              const now = Date.now();
+              if (now - lastProgress > 250) {
+                lastProgress = now;
+                progress(`${path}: ${(bytes / 1e6).toFixed(1)} MB, ${frames} frames, ${((bytes / 1e6) / Math.max(0.001, (now - t0) / 1000)).toFixed(0)} MB/s`);
+              }
+            },
+          }, stats)) {
+            if (proxies.length) {
+              const c = checkAgainstConfig(f, proxies);
+              if (c) f.configCheck = c;
+            }
+            all.push(f);
+            if (!args['include-sidecar-local'] && f.sidecarLocal) continue;
+            if (!matches(f, args)) continue;
+            if (failOnHit(f, failOn)) failHit = true;
+            if (fmt === 'ndjson') await writeOut(JSON.stringify(flowJson(f, argv['show-secrets'])) + '\n');
+            else kept.push(f);
+          }
+        } catch (err) {
+          progressDone();
+          if (err instanceof InputError) {
+            warn(err.message);
+            unreadable++;
+            continue;
+          }
+          if (isFsError(err)) {
+            warn(`${path}: ${err.code === 'ENOENT' ? 'no such file or directory' : err.message}`);
+            unreadable++;
+            continue;
+          }
+          throw err;
+        }
+        progressDone();
+        if (stats.reader.diagnostics.some((d) => d.severity === 'error')) unreadable++;
+        const skipped = stats.decode.skipped;
+        const notTcp = skipped['non-tcp'] + skipped['non-ip'];
+        const bad = skipped['truncated-header'] + skipped['bad-ip-header'] + skipped['fragment-dropped'] + skipped['unsupported-link-type'];
+        if (bad > 0) {
+          warn(`${path}: ${bad} frame(s) skipped (${Object.entries(skipped).filter(([k, v]) => v > 0 && k !== 'non-tcp' && k !== 'non-ip' && k !== 'fragment-pending').map(([k, v]) => `${v} ${k}`).join(', ')})${notTcp ? `; ${notTcp} non-TCP frame(s) ignored` : ''}`);
+        }
+      }
+      if (fmt === 'json') await writeOut(toJson(kept.map((f) => flowJson(f, argv['show-secrets']))));
+      else if (fmt === 'yaml') await writeOut(toYaml(kept.map((f) => flowJson(f, argv['show-secrets']))));
+      else if (fmt === 'table') {
+        if (kept.length) await writeOut(tableOf(kept, proxies.length > 0));
+        const sum = summaryLine(kept);
+        const filtered = kept.length !== all.length ? ` (of ${all.length} in the capture${argv.captures.length > 1 ? 's' : ''})` : '';
+        const inferred = kept.some((f) => f.inferred) ? '\n* inferred from the Istio ClientHello (ALPN istio*/SNI outbound_.*): TLS 1.3 and resumed sessions hide the client certificate' : '';
+        await writeOut(`${kept.length ? '\n' : ''}${sum}${filtered}${inferred}\n`);
+      }
+      if (fmt !== 'table') process.stderr.write(`${summaryLine(kept)}\n`);
+      if (unreadable > 0) return EXIT_USAGE;
+      return failHit ? EXIT_FAIL_ON : EXIT_OK;
+    }),
 };
+
+function isFsError(err: unknown): err is NodeJS.ErrnoException {
+  return err instanceof Error && typeof (err as NodeJS.ErrnoException).code === 'string' && 'syscall' in err;
+}
