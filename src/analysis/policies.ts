@@ -99,7 +99,8 @@ export interface ChainPolicies {
   name: string;
   index: number;
   isDefault: boolean;
-  /** `destination_port` of the match, else the listener's port, else null. */
+  /** `destination_port` of the match, else the listener's port; null for original-destination listeners
+   * (virtualInbound/virtualOutbound) without a port match (any port) and for internal listeners. */
   port: number | null;
   match: string;
   transportProtocol: string;
@@ -361,7 +362,7 @@ function chainPolicies(l: Listener, c: FilterChain): ChainPolicies {
     name: c.name,
     index: c.index,
     isDefault: c.isDefault,
-    port: c.match.destinationPort ?? l.address?.port ?? null,
+    port: c.match.destinationPort ?? (l.useOriginalDst ? null : (l.address?.port ?? null)),
     match: describeMatch(c),
     transportProtocol: c.match.transportProtocol,
     applicationProtocols: c.match.applicationProtocols,
@@ -383,7 +384,7 @@ function aggregate(listeners: ListenerPolicies[]): AuthorizationPolicyRow[] {
   const rows = new Map<string, AuthorizationPolicyRow & { ruleSet: Set<number> }>();
   for (const l of listeners) {
     for (const c of l.chains) {
-      const chainId = `${l.name}/${c.name || (c.isDefault ? '(default)' : `#${c.index}`)}`;
+      const chainId = `${l.name}/${c.isDefault ? 'default' : c.index}:${c.name}`;
       for (const f of c.filters) {
         if (f.type !== 'rbac') continue;
         for (const p of f.policies) {

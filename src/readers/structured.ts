@@ -91,7 +91,7 @@ export function parseJsonText(text: string, file: string): unknown {
 
 /** Parses YAML text (one or more documents); syntax errors carry the line. */
 export function parseYamlText(text: string, file: string): unknown[] {
-  const docs = parseAllDocuments(text, { prettyErrors: false, uniqueKeys: false, maxAliasCount: 1000 });
+  const docs = parseAllDocuments(text, { prettyErrors: false, uniqueKeys: false });
   const list = Array.isArray(docs) ? docs : [docs];
   const out: unknown[] = [];
   for (const d of list) {

@@ -689,7 +689,7 @@ const EXPECTED =
   'an Envoy config dump (an object with "configs", one config-dump section with an envoy.admin "@type", or an array of listeners/clusters/route configurations)';
 
 export function parseConfigDump(doc: unknown, source: string): ParsedConfigDump {
-  const ctx = new Ctx(source);
+  const ctx: Ctx = new Ctx(source);
   const dump = emptyDump(source);
   const pending: PendingRds[] = [];
   const sections: { type: string; obj: ProtoObject; path: string }[] = [];
