@@ -1,0 +1,247 @@
+/**
+ * Frames recorded conversations as a `tcpdump -i any` capture taken inside a pod's network namespace:
+ * classic microsecond pcap, link type LINUX_SLL2 (276), IPv4/TCP with real checksums, MSS-sized segments,
+ * delayed ACKs and FIN/RST teardown. `eth0` packets carry the sending MAC and packet type HOST/OUTGOING; `lo`
+ * packets appear once with type HOST, ARPHRD_LOOPBACK and a zero address, as the kernel reports them.
+ */
+import type { Side } from './tls-session.js';
+
+export interface NetIface {
+  index: number;
+  loopback: boolean;
+  /** this pod's MAC on eth0 */
+  mac: Buffer;
+  /** the MAC incoming packets come from (the node side of the veth) */
+  peerMac: Buffer;
+  mss: number;
+}
+
+export interface Endpoint {
+  ip: string;
+  port: number;
+}
+
+/** What one side sends; `delayUs` is extra time before it (the peer's think time). */
+export type Segment = ({ from: Side; data: Buffer } | { from: Side; fin: true } | { from: Side; rst: true }) & { delayUs?: number };
+
+export interface ConversationSpec {
+  iface: NetIface;
+  client: Endpoint;
+  server: Endpoint;
+  /** which side of the conversation lives in the captured netns (decides OUTGOING vs HOST on eth0) */
+  local: Side;
+  /** start time in microseconds since the epoch */
+  startUs: number;
+  /** one-way latency in microseconds */
+  latencyUs: number;
+  /** initial sequence numbers and IP ids come from here */
+  isn: { client: number; server: number };
+  segments: Segment[];
+  /** when false the server never answers the SYN (not used by the samples yet) */
+}
+
+export interface Packet {
+  tsUs: number;
+  data: Buffer;
+}
+
+function ipBytes(ip: string): Buffer {
+  return Buffer.from(ip.split('.').map(Number));
+}
+
+function csum(buf: Buffer, initial = 0): number {
+  let sum = initial;
+  for (let i = 0; i + 1 < buf.length; i += 2) sum += buf.readUInt16BE(i);
+  if (buf.length % 2 === 1) sum += buf[buf.length - 1]! << 8;
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+  return sum;
+}
+
+const FIN = 0x01;
+const SYN = 0x02;
+const RST = 0x04;
+const PSH = 0x08;
+const ACK = 0x10;
+
+function tcpOptions(syn: boolean, mss: number, tsval: number, tsecr: number): Buffer {
+  if (syn) {
+    const b = Buffer.alloc(20);
+    b.writeUInt8(2, 0); b.writeUInt8(4, 1); b.writeUInt16BE(mss, 2); // MSS
+    b.writeUInt8(4, 4); b.writeUInt8(2, 5); // SACK permitted
+    b.writeUInt8(8, 6); b.writeUInt8(10, 7); b.writeUInt32BE(tsval >>> 0, 8); b.writeUInt32BE(tsecr >>> 0, 12);
+    b.writeUInt8(1, 16); // NOP
+    b.writeUInt8(3, 17); b.writeUInt8(3, 18); b.writeUInt8(7, 19); // window scale 7
+    return b;
+  }
+  const b = Buffer.alloc(12);
+  b.writeUInt8(1, 0); b.writeUInt8(1, 1);
+  b.writeUInt8(8, 2); b.writeUInt8(10, 3); b.writeUInt32BE(tsval >>> 0, 4); b.writeUInt32BE(tsecr >>> 0, 8);
+  return b;
+}
+
+interface HostState {
+  ep: Endpoint;
+  seq: number;
+  ack: number;
+  ipId: number;
+  tsOffset: number;
+}
+
+/** Builds IPv4+TCP packets for one conversation, with the SLL2 header of the captured netns. */
+export function frameConversation(spec: ConversationSpec): Packet[] {
+  return frameConversationTimed(spec).packets;
+}
+
+/** Like frameConversation, also returning the time of the first packet of each segment. */
+export function frameConversationTimed(spec: ConversationSpec): { packets: Packet[]; times: number[] } {
+  const times: number[] = [];
+  const out: Packet[] = [];
+  const { iface } = spec;
+  let t = spec.startUs;
+  const hosts: Record<Side, HostState> = {
+    client: { ep: spec.client, seq: spec.isn.client >>> 0, ack: 0, ipId: (spec.isn.client >>> 16) & 0xffff, tsOffset: spec.isn.client % 100000 },
+    server: { ep: spec.server, seq: spec.isn.server >>> 0, ack: 0, ipId: (spec.isn.server >>> 16) & 0xffff, tsOffset: spec.isn.server % 100000 },
+  };
+  const other = (s: Side): Side => (s === 'client' ? 'server' : 'client');
+  const tsval = (s: Side): number => Math.floor(t / 1000) + hosts[s].tsOffset;
+  let lastTs: Record<Side, number> = { client: 0, server: 0 };
+
+  const emit = (from: Side, flags: number, payload: Buffer = Buffer.alloc(0)): void => {
+    const h = hosts[from];
+    const to = hosts[other(from)];
+    const syn = (flags & SYN) !== 0;
+    const rst = (flags & RST) !== 0;
+    const opts = rst ? Buffer.alloc(0) : tcpOptions(syn, iface.loopback ? 65495 : 1460, tsval(from), lastTs[other(from)]);
+    lastTs[from] = tsval(from);
+    const tcpLen = 20 + opts.length;
+    const tcp = Buffer.alloc(tcpLen + payload.length);
+    tcp.writeUInt16BE(h.ep.port, 0);
+    tcp.writeUInt16BE(to.ep.port, 2);
+    tcp.writeUInt32BE(h.seq >>> 0, 4);
+    tcp.writeUInt32BE((flags & ACK) !== 0 ? h.ack >>> 0 : 0, 8);
+    tcp.writeUInt8((tcpLen / 4) << 4, 12);
+    tcp.writeUInt8(flags, 13);
+    tcp.writeUInt16BE(syn ? 64240 : rst ? 0 : 502, 14);
+    opts.copy(tcp, 20);
+    payload.copy(tcp, tcpLen);
+    const src = ipBytes(h.ep.ip);
+    const dst = ipBytes(to.ep.ip);
+    const pseudo = Buffer.concat([src, dst, Buffer.from([0, 6, (tcp.length >> 8) & 0xff, tcp.length & 0xff])]);
+    tcp.writeUInt16BE(~csum(tcp, csum(pseudo)) & 0xffff, 16);
+    const ip = Buffer.alloc(20);
+    ip.writeUInt8(0x45, 0);
+    ip.writeUInt16BE(20 + tcp.length, 2);
+    ip.writeUInt16BE(h.ipId, 4);
+    h.ipId = (h.ipId + 1) & 0xffff;
+    ip.writeUInt16BE(rst ? 0 : 0x4000, 6);
+    ip.writeUInt8(64, 8);
+    ip.writeUInt8(6, 9);
+    src.copy(ip, 12);
+    dst.copy(ip, 16);
+    ip.writeUInt16BE(~csum(ip) & 0xffff, 10);
+    const sll = Buffer.alloc(20);
+    sll.writeUInt16BE(0x0800, 0);
+    sll.writeUInt32BE(iface.index, 4);
+    sll.writeUInt16BE(iface.loopback ? 772 : 1, 8);
+    const outgoing = from === spec.local;
+    sll.writeUInt8(iface.loopback ? 0 : outgoing ? 4 : 0, 10);
+    sll.writeUInt8(6, 11);
+    if (!iface.loopback) (outgoing ? iface.mac : iface.peerMac).copy(sll, 12);
+    out.push({ tsUs: Math.round(t), data: Buffer.concat([sll, ip, tcp]) });
+    h.seq = (h.seq + payload.length + (syn || (flags & FIN) !== 0 ? 1 : 0)) >>> 0;
+  };
+
+  const lat = spec.latencyUs;
+  // three-way handshake
+  emit('client', SYN);
+  hosts.server.ack = (hosts.client.seq) >>> 0;
+  t += lat;
+  emit('server', SYN | ACK);
+  hosts.client.ack = hosts.server.seq;
+  t += lat;
+  emit('client', ACK);
+
+  let lastFrom: Side = 'client';
+  let unacked: Record<Side, number> = { client: 0, server: 0 };
+  const flushAck = (receiver: Side): void => {
+    if (unacked[other(receiver)] > 0) {
+      t += 40;
+      emit(receiver, ACK);
+      unacked[other(receiver)] = 0;
+    }
+  };
+  for (const seg of spec.segments) {
+    const from = seg.from;
+    if (from !== lastFrom) {
+      // the receiver of the previous flight acknowledges it (delayed ACK folded into its reply when it has one)
+      t += lat;
+    } else {
+      t += 15;
+    }
+    t += seg.delayUs ?? 0;
+    times.push(t);
+    lastFrom = from;
+    if ('data' in seg) {
+      const mss = iface.mss;
+      for (let off = 0; off < seg.data.length; off += mss) {
+        const chunk = seg.data.subarray(off, Math.min(off + mss, seg.data.length));
+        const last = off + mss >= seg.data.length;
+        emit(from, ACK | (last ? PSH : 0), chunk);
+        hosts[other(from)].ack = hosts[from].seq;
+        unacked[from]++;
+        t += 12;
+        if (unacked[from] >= 2 && !last) {
+          t += lat;
+          emit(other(from), ACK);
+          unacked[from] = 0;
+          t -= lat;
+        }
+      }
+      // a lone flight is acknowledged after the delayed-ACK timer if no reply is coming right away
+      const idx = spec.segments.indexOf(seg);
+      const next = spec.segments[idx + 1];
+      if (!next || next.from === from || !('data' in next)) {
+        t += lat;
+        flushAck(other(from));
+        t -= lat;
+      }
+    } else if ('fin' in seg) {
+      emit(from, FIN | ACK);
+      hosts[other(from)].ack = hosts[from].seq;
+      unacked[from] = 0;
+      const idx = spec.segments.indexOf(seg);
+      const next = spec.segments[idx + 1];
+      if (!next || next.from === from) {
+        t += lat;
+        emit(other(from), ACK);
+        t -= lat;
+      }
+    } else {
+      emit(from, RST | ACK);
+      break;
+    }
+  }
+  out.sort((a, b) => a.tsUs - b.tsUs);
+  return { packets: out, times };
+}
+
+/** Classic pcap (microsecond, little-endian) with link type LINUX_SLL2. */
+export function writePcap(packets: Packet[], snaplen = 262144): Buffer {
+  const header = Buffer.alloc(24);
+  header.writeUInt32LE(0xa1b2c3d4, 0);
+  header.writeUInt16LE(2, 4);
+  header.writeUInt16LE(4, 6);
+  header.writeUInt32LE(snaplen, 16);
+  header.writeUInt32LE(276, 20);
+  const parts: Buffer[] = [header];
+  const sorted = [...packets].sort((a, b) => a.tsUs - b.tsUs);
+  for (const p of sorted) {
+    const rec = Buffer.alloc(16);
+    rec.writeUInt32LE(Math.floor(p.tsUs / 1e6), 0);
+    rec.writeUInt32LE(p.tsUs % 1e6, 4);
+    rec.writeUInt32LE(p.data.length, 8);
+    rec.writeUInt32LE(p.data.length, 12);
+    parts.push(rec, p.data);
+  }
+  return Buffer.concat(parts);
+}
