@@ -13,6 +13,7 @@ import type { Decision } from '../model/decision.js';
 import { isSecretHeader, redactValue } from '../report/redact.js';
 import { normalizeIp, parseSpiffe, type WorkloadRef } from '../readers/inventory.js';
 import { fmtAddr, isLoopback, type Correlation, type HostPort } from './correlate.js';
+import { inferSecurity } from './explain.js';
 import { modeForPort, type ProxyView, type RbacFilterSite } from './proxies.js';
 
 export const FINDING_IDS = [
@@ -94,13 +95,12 @@ export function flowRef(f: Flow, frame?: number): EvidenceRef {
   return ref;
 }
 
-/** What the record says about the downstream peer (meaningful on the server/inbound side). */
+/** What the record says about the downstream peer (meaningful on the server/inbound side); see inferSecurity. */
 export function recordPeer(r: AccessRecord): { security: 'mtls' | 'tls' | 'plaintext' | 'unknown'; principal?: string } {
   const fsP = r.attrs.filterState?.['io.istio.peer_principal'];
   const principal = r.attrs.tls?.uriSans?.[0] ?? (typeof fsP === 'string' ? fsP : undefined);
-  if (r.attrs.tls) return { security: r.attrs.tls.uriSans.length > 0 || r.attrs.tls.peerCertificateValidated ? 'mtls' : 'tls', principal };
-  if (r.unknown.some((u) => u === 'tls' || u.startsWith('tls.') || u === 'sni')) return { security: 'unknown', principal };
-  return { security: 'plaintext', principal };
+  const { security } = inferSecurity(r);
+  return principal !== undefined ? { security, principal } : { security };
 }
 
 interface Group {
@@ -252,7 +252,8 @@ export function computeFindings(input: FindingsInput): Finding[] {
       }), [recordRef(r)], r.timeMs);
     }
 
-    if (dir === 'inbound' && !nr && peer.security === 'plaintext' && wire.client && !isLoopback(wire.client.ip)) {
+    const wc = wire.client;
+    if (dir === 'inbound' && !nr && peer.security === 'plaintext' && wc && !isLoopback(wc.ip)) {
       const mode = proxy ? modeForPort(proxy, port) : undefined;
       const reached = (r.responseCode ?? 0) > 0 || (r.bytesReceived ?? 0) > 0 || (r.bytesSent ?? 0) > 0 || r.kind === 'tcp';
       if (reached && mode?.mode !== 'STRICT') {
@@ -260,7 +261,7 @@ export function computeFindings(input: FindingsInput): Finding[] {
           severity: 'high',
           summary: `Plaintext from ${clientName} was accepted by the sidecar of ${serverName}${port ? ` on port ${port}` : ''} (${mode ? `mode ${mode.mode}` : 'no TLS on the inbound connection'}); under STRICT it would have been refused (NR filter_chain_not_found)`,
           fix: `Set a PeerAuthentication with mtls.mode STRICT for ${serverName}${port ? ` (or portLevelMtls for ${port})` : ''} once every client has a sidecar; ${clientName} must get a sidecar first.`,
-          data: { client: wlDetails(cw, wire.client.ip, wire.client.port), server: wire.server ? wlDetails(sw, wire.server.ip, port) : null, mode: mode?.mode ?? 'PERMISSIVE or DISABLE (inferred: the inbound sidecar logged a plaintext request)', underStrict: 'rejected: NR filter_chain_not_found', source: 'access-log' },
+          data: { client: wlDetails(cw, wc.ip, wc.port), server: wire.server ? wlDetails(sw, wire.server.ip, port) : null, mode: mode?.mode ?? 'PERMISSIVE or DISABLE (inferred: the inbound sidecar logged a plaintext request)', underStrict: 'rejected: NR filter_chain_not_found', source: 'access-log' },
         }), [recordRef(r)], r.timeMs);
         // Logged plaintext between workloads is a plaintext flow too (when no capture already showed it).
         const linked = c.recordFlow.get(r);
@@ -269,7 +270,7 @@ export function computeFindings(input: FindingsInput): Finding[] {
             severity: 'high',
             summary: `Plaintext ${r.kind === 'http' ? 'HTTP' : 'TCP'} from ${clientName} to ${serverName}${port ? ` port ${port}` : ''} (logged by the receiving sidecar)`,
             fix: `Require mTLS for ${serverName}: a PeerAuthentication with mtls.mode STRICT in namespace ${sw?.namespace ?? '<server namespace>'}; inject a sidecar into ${clientName}.`,
-            data: { client: wlDetails(cw, wire.client.ip, wire.client.port), server: wire.server ? wlDetails(sw, wire.server.ip, port) : null, sourceNamespace: cw?.namespace ?? null, sourceWorkload: cw?.name ?? null, source: 'access-log' },
+            data: { client: wlDetails(cw, wc.ip, wc.port), server: wire.server ? wlDetails(sw, wire.server.ip, port) : null, sourceNamespace: cw?.namespace ?? null, sourceWorkload: cw?.name ?? null, source: 'access-log' },
           }), [recordRef(r)], r.timeMs);
           grp.data.requests = grp.count;
         }
@@ -411,7 +412,7 @@ function identityCheck(g: Grouper, c: Correlation, sans: string[], client: HostP
         presentedNamespace: id.namespace,
         presentedServiceAccount: id.serviceAccount,
         address: client.port !== undefined ? fmtAddr(client.ip, client.port) : client.ip,
-        addressOwner: { namespace: w.namespace, pod: w.pod ?? null, workload: w.name, serviceAccount: w.serviceAccount, resolvedFrom: w.source },
+        addressOwner: { namespace: w.namespace ?? null, pod: w.pod ?? null, workload: w.name, serviceAccount: w.serviceAccount ?? null, resolvedFrom: w.source },
         source,
       },
     }), [ref], timeMs);

@@ -8,6 +8,8 @@ import { open, readdir, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { isInventory } from './inventory.js';
+import { isAccessLog } from './accesslog/index.js';
+import { isConfigDump } from './configdump/index.js';
 
 export type InputKind = 'config-dump' | 'access-log' | 'capture' | 'inventory' | 'istio-policy' | 'unknown';
 
@@ -124,6 +126,12 @@ export function detectContent(head: Buffer, complete: boolean): ContentKind {
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   const trimmed = text.trimStart();
 
+  // Access logs: the access-log reader's own sniffer (Envoy/Istio text formats, JSON lines, ALS NDJSON, kubectl prefixes).
+  if (isAccessLog(text)) {
+    const lines = jsonLinesKind(text);
+    return lines ?? { kind: 'access-log', format: 'text' };
+  }
+
   // JSON documents (whole file one value) or JSON lines.
   if (trimmed.startsWith('{') || trimmed.startsWith('[')) {
     const lines = jsonLinesKind(text);
@@ -209,7 +217,7 @@ function isAccessLogObject(doc: unknown): 'json' | 'als' | null {
 }
 
 function jsonDocKind(doc: unknown): ContentKind {
-  if (isConfigDumpDoc(doc)) return { kind: 'config-dump', format: 'json' };
+  if (isConfigDumpDoc(doc) || isConfigDump(doc)) return { kind: 'config-dump', format: 'json' };
   if (isBundleOfDumps(doc)) return { kind: 'config-dump', format: 'json-bundle' };
   if (isIstioPolicy(doc)) return { kind: 'istio-policy', format: 'json' };
   if (isInventory(doc)) return { kind: 'inventory', format: 'json' };
@@ -297,13 +305,13 @@ function yamlKind(text: string, complete: boolean): ContentKind {
     if (d.errors.length > 0) {
       if (!complete && i === arr.length - 1 && i > 0) break;
       if (!complete && i === 0 && /ConfigDump/.test(text)) return { kind: 'config-dump', format: 'yaml' };
-      return { kind: 'unknown', reason: `text that is not valid YAML or a recognised log format (${d.errors[0]?.message.split('\n')[0] ?? 'parse error'})` };
+      return { kind: 'unknown', reason: `text that is not a config dump, access log, inventory or Istio policy (nor valid YAML: ${(d.errors[0]?.message.split('\n')[0] ?? 'parse error').replace(/:$/, '')})` };
     }
     const v: unknown = d.toJS();
     if (v !== null && v !== undefined) values.push(v);
   }
   if (values.length === 0) return { kind: 'unknown', reason: 'empty YAML' };
-  if (values.some((v) => isConfigDumpDoc(v) || isBundleOfDumps(v))) return { kind: 'config-dump', format: 'yaml' };
+  if (values.some((v) => isConfigDumpDoc(v) || isBundleOfDumps(v) || isConfigDump(v))) return { kind: 'config-dump', format: 'yaml' };
   if (values.some((v) => isIstioPolicy(v))) {
     return { kind: 'istio-policy', format: 'yaml' };
   }

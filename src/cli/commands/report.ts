@@ -1,11 +1,104 @@
-import type { CommandModule } from 'yargs';
-import { runCommand, UsageError } from '../common.js';
+/**
+ * `meshsleuth report <evidence...>`: the incident report over config dumps, access logs, captures,
+ * inventories and Istio policies (kinds detected by content; directories recursed).
+ * Output by the `-o` file's extension (.html, .json, .sarif), or a table on stdout by default.
+ */
+import { writeFile } from 'node:fs/promises';
+import type { Argv, CommandModule } from 'yargs';
+import { EXIT_FAIL_ON, parseFailOn, progress, progressDone, runCommand, UsageError, warn, writeOut } from '../common.js';
+import { gatherEvidence } from '../../analysis/evidence.js';
+import { buildReportModel, type ReportModel } from '../../analysis/report-model.js';
+import { DEFAULT_SKEW_MS } from '../../analysis/correlate.js';
+import { FAIL_ON, failOnHits } from '../../analysis/findings.js';
+import { renderHtml } from '../../report/html.js';
+import { renderSarif } from '../../report/sarif.js';
+import { renderReportJson } from '../../report/report-json.js';
+import { renderReportTable } from '../../report/report-table.js';
 
-// Placeholder until the report command lands; it refuses clearly rather than pretending.
-export const reportCommand: CommandModule = {
-  command: 'report',
-  describe: '(report: not available in this build yet)',
-  handler: () => runCommand(async () => {
-    throw new UsageError('the report command is not available in this build yet');
-  }),
+interface ReportArgs {
+  evidence: string[];
+  output?: string;
+  'fail-on'?: string[];
+  skew: string;
+  'show-secrets': boolean;
+}
+
+export type ReportFormat = 'html' | 'json' | 'sarif' | 'table';
+
+/** `-o` value → format and destination (a file, or stdout for the bare format names). */
+export function outputTarget(o: string | undefined): { format: ReportFormat; file: string | null } {
+  if (o === undefined || o === '' || o === 'table') return { format: 'table', file: null };
+  if (o === 'json' || o === 'html' || o === 'sarif') return { format: o, file: null };
+  const lower = o.toLowerCase();
+  if (lower.endsWith('.html') || lower.endsWith('.htm')) return { format: 'html', file: o };
+  if (lower.endsWith('.sarif') || lower.endsWith('.sarif.json')) return { format: 'sarif', file: o };
+  if (lower.endsWith('.json')) return { format: 'json', file: o };
+  throw new UsageError(`-o ${o}: expected a file ending in .html, .json or .sarif (or one of table, json, html, sarif for stdout)`);
+}
+
+/** `2s`, `500ms`, `1.5s`, `1m`, or a bare number of seconds → milliseconds. */
+export function parseSkew(v: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(v.trim());
+  if (!m) throw new UsageError(`--skew: expected a duration like 2s, 500ms or 1m, found '${v}'`);
+  const n = Number(m[1]);
+  const unit = m[2] ?? 's';
+  return Math.round(unit === 'ms' ? n : unit === 'm' ? n * 60_000 : n * 1000);
+}
+
+export function renderReport(model: ReportModel, format: ReportFormat): string {
+  switch (format) {
+    case 'html':
+      return renderHtml(model);
+    case 'json':
+      return renderReportJson(model);
+    case 'sarif':
+      return renderSarif(model);
+    default:
+      return renderReportTable(model);
+  }
+}
+
+export const reportCommand: CommandModule<object, ReportArgs> = {
+  command: 'report <evidence..>',
+  describe: 'incident report over config dumps, access logs, captures and a Kubernetes inventory (kinds detected by content)',
+  builder: (y: Argv) =>
+    y
+      .positional('evidence', { type: 'string', array: true, demandOption: true, describe: 'files or directories (recursed)' })
+      .option('output', { alias: 'o', type: 'string', describe: 'out.html | out.json | out.sarif (kind by extension); default: a table on stdout' })
+      .option('fail-on', { type: 'string', array: true, describe: `exit 1 when a finding of these kinds exists: ${Object.keys(FAIL_ON).join(',')}` })
+      .option('skew', { type: 'string', default: `${DEFAULT_SKEW_MS / 1000}s`, describe: 'clock-skew window tolerated between captures and logs (e.g. 2s, 500ms)' })
+      .option('show-secrets', { type: 'boolean', default: false, describe: 'show Authorization/Cookie/token values instead of redacting them' })
+      .example('$0 report samples/stolen-keys', 'findings table on stdout')
+      .example('$0 report evidence/ -o incident.html', 'self-contained HTML report')
+      .example('$0 report evidence/ -o results.sarif --fail-on plaintext,identity', 'SARIF for CI; exit 1 on plaintext or stolen identity') as unknown as Argv<ReportArgs>,
+  handler: (args) =>
+    runCommand(async () => {
+      const target = outputTarget(args.output);
+      const failOn = parseFailOn(args['fail-on'], Object.keys(FAIL_ON));
+      const skewMs = parseSkew(args.skew);
+      const ev = await gatherEvidence(args.evidence, { onProgress: (m) => progress(m) });
+      progressDone();
+      for (const i of ev.inputs) {
+        if (i.kind === 'unknown') warn(`skipped ${i.path}: ${i.reason ?? 'unknown kind'}`);
+        else if (ev.unreadable.has(i.path)) warn(`skipped ${i.path}: ${ev.unreadable.get(i.path)}`);
+      }
+      const usable = ev.inputs.filter((i) => i.kind !== 'unknown' && !ev.unreadable.has(i.path));
+      if (usable.length === 0) throw new UsageError(`no usable evidence in ${args.evidence.join(', ')} (every input was skipped; see above)`);
+      if (ev.records.length > 0 && ev.proxies.length > 0 && !ev.replayAvailable) warn('this build has no RBAC decision engine: access records are not replayed (no verdict-mismatch / dry-run findings)');
+      const model = buildReportModel(ev, { skewMs, showSecrets: args['show-secrets'] });
+      const text = renderReport(model, target.format);
+      if (target.file) {
+        await writeFile(target.file, text);
+        const bySev = Object.entries(model.summary.findings.bySeverity).filter(([, n]) => n > 0).map(([s, n]) => `${n} ${s}`).join(', ');
+        warn(`wrote ${target.file}: ${model.findings.length} finding(s)${bySev ? ` (${bySev})` : ''} from ${usable.length} input(s)${model.manifest.skipped.length ? `, ${model.manifest.skipped.length} skipped` : ''}`);
+      } else {
+        await writeOut(text);
+      }
+      const hits = failOnHits(model.findings, failOn);
+      if (hits.length > 0) {
+        warn(`--fail-on: ${hits.map((h) => `${h} (${model.findings.filter((f) => (FAIL_ON[h] as string[]).includes(f.id)).map((f) => f.id).filter((v, i, a) => a.indexOf(v) === i).join(', ')})`).join('; ')}`);
+        return EXIT_FAIL_ON;
+      }
+      return undefined;
+    }),
 };

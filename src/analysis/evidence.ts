@@ -1,0 +1,202 @@
+/**
+ * Gathers the evidence for `report`: detects each input's kind by content, hashes every file
+ * (streamed sha256, for the chain-of-custody manifest), and reads it with the real reader of its
+ * kind (config dumps, access logs, captures, inventory, Istio policies). One unreadable input never
+ * aborts the others: it is recorded with the reason. Inbound access records whose proxy has a
+ * config dump are replayed through the RBAC decision (src/envoy/decide.ts) into Explanations.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import type { AccessRecord, Explanation, Flow } from '../model/records.js';
+import type { RequestAttrs } from '../model/attrs.js';
+import type { Decision } from '../model/decision.js';
+import { InputError, formatLocation, type Diagnostic } from '../model/errors.js';
+import type { ConfigDump } from '../envoy/model.js';
+import { detectInputs, type DetectedInput } from '../readers/detect.js';
+import { emptyInventory, readInventory, type Inventory } from '../readers/inventory.js';
+import { loadConfigDumps } from '../readers/configdump/index.js';
+import { readAccessLogs, newStats } from '../readers/accesslog/index.js';
+import { captureFile, newCaptureStats } from '../readers/capture/index.js';
+import { parseK8sObjects } from '../readers/k8s.js';
+import { createStreamDecoder } from '../protocols/index.js';
+import { flowsFromCapture } from './flows.js';
+import { inboundMtlsModes } from '../istio/mtls.js';
+import { explainRecord } from './explain.js';
+import { correlate } from './correlate.js';
+import { proxyView, type ProxyView } from './proxies.js';
+import type { Evidence } from './report-model.js';
+import type { PolicyDoc } from './findings.js';
+
+/** Streams a file through sha256. */
+export function sha256File(path: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const h = createHash('sha256');
+    const s = createReadStream(path);
+    s.on('data', (d) => h.update(d));
+    s.on('error', reject);
+    s.on('end', () => resolve(h.digest('hex')));
+  });
+}
+
+export interface GatherOptions {
+  /** Called with a short status line (the CLI shows it on a TTY only). */
+  onProgress?: (message: string) => void;
+  /** Limit on diagnostics kept per input (the count stays exact). */
+  maxDiagnosticsPerInput?: number;
+}
+
+type DecideFn = (dump: ConfigDump, req: RequestAttrs, opts?: { unknown?: string[]; kind?: 'http' | 'network' }) => Decision;
+
+/** The RBAC decision over a full dump, when this build has it (src/envoy/decide.ts). */
+async function loadDecide(): Promise<DecideFn | null> {
+  const modPath = '../envoy/decide.js';
+  try {
+    const mod = (await import(modPath)) as { decideRequest?: DecideFn };
+    return mod.decideRequest ?? null;
+  } catch {
+    return null;
+  }
+}
+
+function describeError(e: unknown): string {
+  if (e instanceof InputError) return e.message;
+  const err = e as NodeJS.ErrnoException;
+  if (err && err.code === 'ENOENT') return 'no such file or directory';
+  if (err && err.code === 'EACCES') return 'permission denied';
+  return err instanceof Error ? err.message : String(e);
+}
+
+function toPolicyDocs(text: string, file: string): { docs: PolicyDoc[]; diagnostics: Diagnostic[] } {
+  const res = parseK8sObjects(text, file);
+  const docs: PolicyDoc[] = [];
+  for (const o of res.objects) {
+    if (!/^security\.istio\.io\//.test(o.apiVersion)) continue;
+    const spec = o.raw.spec;
+    docs.push({
+      file,
+      ...(o.source.line !== undefined ? { line: o.source.line } : {}),
+      path: o.source.path,
+      kind: o.kind,
+      name: o.metadata.name,
+      namespace: o.metadata.namespace ?? 'default',
+      spec: spec && typeof spec === 'object' && !Array.isArray(spec) ? (spec as Record<string, unknown>) : {},
+      annotations: o.metadata.annotations ?? {},
+    });
+  }
+  return { docs, diagnostics: res.diagnostics };
+}
+
+export async function gatherEvidence(paths: string[], opts: GatherOptions = {}): Promise<Evidence & { dumps: ConfigDump[]; replayAvailable: boolean }> {
+  const maxDiag = opts.maxDiagnosticsPerInput ?? 20;
+  const inputs: DetectedInput[] = await detectInputs(paths);
+  const hashes = new Map<string, string | null>();
+  const items = new Map<string, number>();
+  const problems = new Map<string, number>();
+  const unreadable = new Map<string, string>();
+  const diagnostics: Diagnostic[] = [];
+  const flows: Flow[] = [];
+  const records: AccessRecord[] = [];
+  const dumps: ConfigDump[] = [];
+  const policies: PolicyDoc[] = [];
+  let inventory: Inventory | null = null;
+
+  const note = (path: string, list: Diagnostic[], total = list.length): void => {
+    problems.set(path, (problems.get(path) ?? 0) + total);
+    diagnostics.push(...list.slice(0, maxDiag));
+    if (total > maxDiag) diagnostics.push({ severity: 'warning', location: { file: path }, message: `${total - maxDiag} more problem(s) in this input not listed` });
+  };
+
+  for (const input of inputs) {
+    const p = input.path;
+    if (input.bytes > 0 || input.kind !== 'unknown' || input.reason === 'empty file') {
+      try {
+        hashes.set(p, await sha256File(p));
+      } catch (e) {
+        if (input.kind !== 'unknown') unreadable.set(p, describeError(e));
+        hashes.set(p, null);
+      }
+    }
+    if (input.kind === 'unknown' || unreadable.has(p)) continue;
+    opts.onProgress?.(`reading ${p} (${input.kind})`);
+    try {
+      switch (input.kind) {
+        case 'config-dump': {
+          const res = await loadConfigDumps([p]);
+          dumps.push(...res.dumps);
+          items.set(p, res.dumps.length);
+          note(p, res.diagnostics);
+          break;
+        }
+        case 'access-log': {
+          const stats = newStats();
+          let n = 0;
+          for await (const r of readAccessLogs(p, { stats, maxDiagnostics: maxDiag })) {
+            records.push(r);
+            n++;
+          }
+          items.set(p, n);
+          note(p, stats.diagnostics, stats.skipped);
+          if (n === 0) unreadable.set(p, `looked like an access log, but no line fits a known format (${stats.skipped} line(s) skipped)`);
+          break;
+        }
+        case 'capture': {
+          const ds: Diagnostic[] = [];
+          let n = 0;
+          const stats = newCaptureStats(p);
+          for await (const f of flowsFromCapture(captureFile(p), { decoder: createStreamDecoder, onDiagnostic: (d) => ds.push(d) }, stats)) {
+            flows.push(f);
+            n++;
+          }
+          items.set(p, n);
+          note(p, ds);
+          break;
+        }
+        case 'inventory': {
+          const ds: Diagnostic[] = [];
+          const before = inventory ? inventory.pods.length + inventory.services.length + inventory.serviceAccounts.length : 0;
+          inventory = await readInventory(p, ds, inventory ?? emptyInventory());
+          items.set(p, inventory.pods.length + inventory.services.length + inventory.serviceAccounts.length - before);
+          note(p, ds);
+          break;
+        }
+        case 'istio-policy': {
+          const text = await readFile(p, 'utf8');
+          const res = toPolicyDocs(text, p);
+          policies.push(...res.docs);
+          items.set(p, res.docs.length);
+          note(p, res.diagnostics);
+          break;
+        }
+      }
+    } catch (e) {
+      unreadable.set(p, describeError(e));
+      diagnostics.push({ severity: 'error', location: { file: p }, message: `input skipped: ${describeError(e)}` });
+    }
+  }
+
+  const proxies: ProxyView[] = dumps.map((d) =>
+    proxyView(
+      d,
+      inboundMtlsModes(d).map((m) => ({ port: m.port === '*' ? null : m.port, mode: m.mode, listener: m.listener, ...(m.chains[0] ? { jsonPath: m.chains[0].jsonPath } : {}) })),
+    ),
+  );
+
+  // Replay inbound records whose proxy has a dump (outbound records are not subject to the server's RBAC).
+  const explanations: Explanation[] = [];
+  const decide = proxies.length > 0 ? await loadDecide() : null;
+  if (decide && records.length > 0) {
+    const pre = correlate([], records, [], proxies, null, { skewMs: 0 });
+    let i = 0;
+    for (const r of records) {
+      const proxy = pre.recordProxy.get(r);
+      if (!proxy || pre.recordDirection.get(r) !== 'inbound') continue;
+      explanations.push(explainRecord(r, (req, o) => decide(proxy.dump, req, { unknown: o.unknown, kind: o.kind })));
+      if (++i % 5000 === 0) opts.onProgress?.(`replayed ${i} records`);
+    }
+  }
+
+  return { inputs, hashes, items, problems, unreadable, flows, records, explanations, proxies, inventory, policies, diagnostics, dumps, replayAvailable: decide !== null };
+}
+
+export { formatLocation };

@@ -1,0 +1,41 @@
+/** The default `report` output for people: a summary, the findings table, and skipped inputs. */
+import type { ReportModel } from '../analysis/report-model.js';
+import { formatRef } from '../analysis/report-model.js';
+import { renderTable } from './table.js';
+
+function trunc(s: string, n: number): string {
+  return s.length > n ? `${s.slice(0, n - 1)}…` : s;
+}
+
+export function renderReportTable(m: ReportModel): string {
+  const s = m.summary;
+  const lines: string[] = [];
+  const range = m.manifest.timeRange.start ? `${m.manifest.timeRange.start} .. ${m.manifest.timeRange.end}` : 'no timed events';
+  lines.push(`meshsleuth ${m.manifest.tool.version} report: ${m.manifest.inputs.length} input(s) (${Object.entries(s.inputs).map(([k, v]) => `${v} ${k}`).join(', ') || 'none'}), ${s.skipped} skipped`);
+  lines.push(`time range: ${range} (clock-skew window ±${m.manifest.skewMs} ms)`);
+  lines.push(`flows: ${s.flows.total} (mTLS ${s.flows.mtls}, TLS ${s.flows.tls}, plaintext ${s.flows.plaintext}, unknown ${s.flows.unknown}; sidecar-local ${s.flows.sidecarLocal})   records: ${s.records.total} (denied ${s.records.denied}, NR ${s.records.rejected}, matched to captures ${s.records.correlatedWithCapture})   replayed: ${s.explanations.agrees} agree, ${s.explanations.disagrees} disagree, ${s.explanations.undecidable} undecidable`);
+  lines.push('');
+  if (m.findings.length === 0) lines.push('No findings.');
+  else {
+    lines.push(
+      renderTable({
+        headers: ['SEVERITY', 'FINDING', 'COUNT', 'SUMMARY', 'EVIDENCE'],
+        rows: m.findings.map((f) => [
+          f.severity.toUpperCase(),
+          f.id,
+          typeof f.details?.occurrences === 'number' ? f.details.occurrences : f.evidence.length,
+          trunc(f.summary, 110),
+          f.evidence.length === 0 ? '' : `${formatRef(f.evidence[0]!)}${f.evidence.length > 1 ? ` (+${f.evidence.length - 1})` : ''}`,
+        ]),
+      }).trimEnd(),
+    );
+  }
+  if (m.manifest.skipped.length > 0) {
+    lines.push('');
+    lines.push('Skipped inputs:');
+    for (const k of m.manifest.skipped) lines.push(`  ${k.path}: ${k.reason}`);
+  }
+  const problems = m.diagnostics.length;
+  if (problems > 0) lines.push('', `${problems} input problem(s) (see -o report.json "diagnostics" for each).`);
+  return lines.join('\n') + '\n';
+}
