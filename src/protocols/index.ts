@@ -75,7 +75,7 @@ class ContentDispatcher implements StreamDecoder {
     if (this.protocol === null) {
       this.pending.push({ kind: 'data', dir, bytes: Buffer.from(bytes), meta });
       this.pendingBytes[dir] += bytes.length;
-      this.trySniff(false);
+      this.trySniff();
       return;
     }
     this.route(dir, bytes, meta);
@@ -86,8 +86,7 @@ class ContentDispatcher implements StreamDecoder {
     this.missing[dir] += length;
     if (this.protocol === null) {
       this.pending.push({ kind: 'gap', dir, length, meta });
-      // a direction that had started (some bytes) must be decided now
-      if (this.pendingBytes[dir] > 0 && (dir === 'c2s' || this.pendingBytes.c2s === 0)) this.trySniff(true, dir);
+      this.trySniff();
       return;
     }
     this.routeGap(dir, length, meta);
@@ -96,7 +95,7 @@ class ContentDispatcher implements StreamDecoder {
   end(): void {
     if (this.ended) return;
     this.ended = true;
-    if (this.protocol === null) this.trySniff(true);
+    if (this.protocol === null) this.trySniff();
   }
 
   wants(dir: Direction): boolean {
@@ -123,26 +122,31 @@ class ContentDispatcher implements StreamDecoder {
   /**
    * Decides by the client's first bytes; the server's only when they are conclusive on their
    * own (TLS, an HTTP response: a capture that starts mid-connection), because servers may speak
-   * first (an HTTP/2 server's SETTINGS, SMTP/MySQL greetings). `final` forces a decision for
-   * `dir` (a gap, or the end of the stream).
+   * first (an HTTP/2 server's SETTINGS, SMTP/MySQL greetings). A prefix that cannot grow any more
+   * (a gap follows it, or the stream ended) is judged as it is.
    */
-  private trySniff(final: boolean, dir?: Direction): void {
+  private trySniff(): void {
+    const fixed = (dir: Direction) => this.ended || this.pending.some((p) => p.kind === 'gap' && p.dir === dir);
+    const total = this.pendingBytes.c2s + this.pendingBytes.s2c;
     const cb = this.pendingBytes.c2s > 0 ? this.firstBytes('c2s') : null;
-    if (cb && cb.length > 0) {
-      let s = sniff(cb, final && (dir === undefined || dir === 'c2s'));
-      if (s === undefined && cb.length >= SNIFF_LIMIT) s = 'tcp';
-      if (s !== undefined) return this.decide(s);
-      if (!(final && this.ended)) return;
-      return this.decide(sniff(cb, true) ?? 'tcp');
-    }
     const sb = this.pendingBytes.s2c > 0 ? this.firstBytes('s2c') : null;
-    if (sb && sb.length > 0) {
-      const s = sniff(sb, final && (dir === undefined || dir === 's2c'));
-      if (s === 'tls' || s === 'http1-response') return this.decide(s);
-      if (final || this.pendingBytes.s2c > SERVER_FIRST_LIMIT) return this.decide(s ?? 'tcp');
+    const serverSays = sb && sb.length > 0 ? sniff(sb, false) : undefined;
+    if (cb && cb.length > 0) {
+      const s = sniff(cb, false);
+      if (s !== undefined) return this.decide(s);
+      if (cb.length >= SNIFF_LIMIT) return this.decide('tcp');
+      if (!fixed('c2s')) return;
+      // the client's prefix is all there will be: the server may still be conclusive
+      if (serverSays === 'tls' || serverSays === 'http1-response') return this.decide(serverSays);
+      if (this.ended || total > SERVER_FIRST_LIMIT) return this.decide(sniff(cb, true) ?? 'tcp');
       return;
     }
-    if (final && this.ended) this.decide(this.seen.c2s + this.seen.s2c > 0 ? 'tcp' : null);
+    if (sb && sb.length > 0) {
+      if (serverSays === 'tls' || serverSays === 'http1-response') return this.decide(serverSays);
+      if (this.ended || this.pendingBytes.s2c > SERVER_FIRST_LIMIT) return this.decide(sniff(sb, true) ?? 'tcp');
+      return;
+    }
+    if (this.ended) this.decide(this.seen.c2s + this.seen.s2c > 0 ? 'tcp' : null);
   }
 
   private decide(s: Sniffed | null): void {

@@ -138,12 +138,16 @@ export async function runTlsSession(o: TlsSessionOptions): Promise<TlsSessionRes
     // fixed per server identity so a later session can resume with the ticket
     ticketKeys: createHash('sha384').update(`meshsleuth synth ticket keys ${o.server}`).digest(),
   });
+  // Envoy (BoringSSL) carries on without ALPN when nothing overlaps; OpenSSL would send a fatal
+  // no_application_protocol alert, so the server only offers ALPN when there is an overlap.
+  const serverAlpn = [...(o.serverAlpn ?? ['h2', 'http/1.1'])];
+  const overlap = (o.alpn ?? []).some((p) => serverAlpn.includes(p));
   const server = new tls.TLSSocket(sw, {
     isServer: true,
     secureContext: serverCtx,
     requestCert,
     rejectUnauthorized: false,
-    ALPNProtocols: [...(o.serverAlpn ?? ['h2', 'http/1.1'])],
+    ...(overlap ? { ALPNProtocols: serverAlpn } : {}),
   });
   let session: Buffer | undefined;
   const client = tls.connect({
