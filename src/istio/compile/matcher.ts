@@ -52,7 +52,7 @@ function legacyHeaderFields(sm: Json): Json {
   if ('exact' in sm) return { exact_match: sm.exact };
   if ('prefix' in sm) return { prefix_match: sm.prefix };
   if ('suffix' in sm) return { suffix_match: sm.suffix };
-  return { safe_regex_match: { google_re2: {}, ...(sm.safe_regex as Json) } };
+  return { safe_regex_match: sm.safe_regex };
 }
 
 /** `HostMatcher`: case-insensitive; before 1.11 a `(?i)` regex (`HostMatcherWithRegex`). */

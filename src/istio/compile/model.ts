@@ -147,10 +147,7 @@ function extractNameInNestedBrackets(s: string): string[] {
 }
 
 /** `MetadataListValueMatcherForJWTClaims`: payload path; value matches a list containing it or the string itself. */
-function jwtClaimsMatcher(claims: string[], vm: Json, ctx: GenContext): Json {
-  if (!ctx.f.jwtAuthnPayload) {
-    return { filter: AUTHN_FILTER, path: [{ key: ATTR.requestClaims }, ...claims.map((key) => ({ key }))], value: { list_match: { one_of: vm } } };
-  }
+function jwtClaimsMatcher(claims: string[], vm: Json): Json {
   return { filter: JWT_FILTER, path: [{ key: 'payload' }, ...claims.map((key) => ({ key }))], value: { or_match: { value_matchers: [{ list_match: { one_of: vm } }, vm] } } };
 }
 
@@ -239,10 +236,6 @@ const requestPrincipalGenerator: ExtendedGenerator = {
   kind: 'extended',
   principal(key, values, ctx) {
     httpOnly(key, ctx);
-    if (!ctx.f.jwtAuthnPayload) {
-      const or = values.map((v) => principalMetadata(metadataStringMatcher(AUTHN_FILTER, ATTR.requestPrincipal, stringMatcher(v))));
-      return or.length === 1 ? or[0]! : or.length > 0 ? principalOr(or) : null;
-    }
     const or: Json[] = [];
     for (const value of values) {
       const idx = value.lastIndexOf('/');
@@ -286,7 +279,7 @@ function claimsGenerator(claims: string[]): ExtendedGenerator {
     kind: 'extended',
     principal(key, values, ctx) {
       httpOnly(key, ctx);
-      return principalMetadata(jwtClaimsMatcher(claims, stringOrMatcher(values), ctx));
+      return principalMetadata(jwtClaimsMatcher(claims, stringOrMatcher(values)));
     },
   };
 }
@@ -296,7 +289,7 @@ const requestClaimGenerator: ExtendedGenerator = {
   principal(key, values, ctx) {
     httpOnly(key, ctx);
     const claims = extractNameInNestedBrackets(key.slice(ATTR.requestClaims.length));
-    return principalMetadata(jwtClaimsMatcher(claims, stringOrMatcher(values), ctx));
+    return principalMetadata(jwtClaimsMatcher(claims, stringOrMatcher(values)));
   },
 };
 
@@ -334,6 +327,29 @@ const methodGenerator: Generator = {
     return { header: headerMatcher(METHOD_HEADER, v, ctx.f) };
   },
 };
+
+/**
+ * Before 1.21 JWT attributes came from `istio_authn` metadata and were per-value generators
+ * (one `or_ids` entry per value), e.g. the Istio 1.18/1.19 sidecar in istioctl's authz fixture.
+ */
+function legacyAuthnGenerator(attr: string, claimsFromKey: boolean): Generator {
+  return {
+    kind: 'simple',
+    principal(key, v, ctx) {
+      httpOnly(key, ctx);
+      if (claimsFromKey) {
+        const claims = extractNameInNestedBrackets(key.slice(ATTR.requestClaims.length));
+        return principalMetadata(metadataListMatcher(AUTHN_FILTER, [ATTR.requestClaims, ...claims], stringMatcher(v)));
+      }
+      if (attr === ATTR.requestAudiences) return principalMetadata(metadataListMatcher(AUTHN_FILTER, [attr], stringMatcher(v)));
+      return principalMetadata(metadataStringMatcher(AUTHN_FILTER, attr, stringMatcher(v)));
+    },
+  };
+}
+
+function jwtGenerator(f: RenderFeatures, modern: ExtendedGenerator, attr: string, claimsFromKey = false): Generator | ExtendedGenerator {
+  return f.jwtAuthnPayload ? modern : legacyAuthnGenerator(attr, claimsFromKey);
+}
 
 // ---- the model (model.go) ----
 type RuleList = RuleCond[];
@@ -374,11 +390,11 @@ export function newModel(r: Rule, f: RenderFeatures): Model {
     else if (k === ATTR.srcNamespace) appendLast(basePrincipal, cond(srcNamespaceGenerator, k, v, nv));
     else if (k === ATTR.srcServiceAccount && f.serviceAccounts) appendLast(basePrincipal, cond(srcServiceAccountGenerator, k, v, nv));
     else if (k === ATTR.srcPrincipal) appendLast(basePrincipal, cond(srcPrincipalGenerator, k, v, nv));
-    else if (k === ATTR.requestPrincipal) appendLast(basePrincipal, cond(requestPrincipalGenerator, k, v, nv));
-    else if (k === ATTR.requestAudiences) appendLast(basePrincipal, cond(claimsGenerator(['aud']), k, v, nv));
-    else if (k === ATTR.requestPresenter) appendLast(basePrincipal, cond(claimsGenerator(['azp']), k, v, nv));
+    else if (k === ATTR.requestPrincipal) appendLast(basePrincipal, cond(jwtGenerator(f, requestPrincipalGenerator, k), k, v, nv));
+    else if (k === ATTR.requestAudiences) appendLast(basePrincipal, cond(jwtGenerator(f, claimsGenerator(['aud']), k), k, v, nv));
+    else if (k === ATTR.requestPresenter) appendLast(basePrincipal, cond(jwtGenerator(f, claimsGenerator(['azp']), k), k, v, nv));
     else if (k.startsWith(ATTR.requestHeader) || k.startsWith(ATTR.requestInlineHeader)) appendLast(basePrincipal, cond(requestHeaderGenerator, k, v, nv));
-    else if (k.startsWith(ATTR.requestClaims)) appendLast(basePrincipal, cond(requestClaimGenerator, k, v, nv));
+    else if (k.startsWith(ATTR.requestClaims)) appendLast(basePrincipal, cond(jwtGenerator(f, requestClaimGenerator, k, true), k, v, nv));
     else throw new GenerateError(`unknown attribute ${k}`);
   }
 
@@ -391,7 +407,7 @@ export function newModel(r: Rule, f: RenderFeatures): Model {
       insertFront(merged, cond(remoteIPGenerator, ATTR.remoteIP, s.remoteIpBlocks, s.notRemoteIpBlocks));
       insertFront(merged, cond(srcNamespaceGenerator, ATTR.srcNamespace, s.namespaces, s.notNamespaces));
       if (f.serviceAccounts) insertFront(merged, cond(srcServiceAccountGenerator, ATTR.srcServiceAccount, s.serviceAccounts, s.notServiceAccounts));
-      insertFront(merged, cond(requestPrincipalGenerator, ATTR.requestPrincipal, s.requestPrincipals, s.notRequestPrincipals));
+      insertFront(merged, cond(jwtGenerator(f, requestPrincipalGenerator, ATTR.requestPrincipal), ATTR.requestPrincipal, s.requestPrincipals, s.notRequestPrincipals));
       insertFront(merged, cond(srcPrincipalGenerator, ATTR.srcPrincipal, s.principals, s.notPrincipals));
       if (f.trustDomains) insertFront(merged, cond(srcTrustDomainGenerator, ATTR.srcTrustDomain, s.trustDomains, s.notTrustDomains));
     }
