@@ -54,6 +54,8 @@ export interface AppResponse {
   reason?: string;
   body: string;
   contentType?: string;
+  /** the app's `server` header, if it sends one */
+  server?: string;
 }
 
 export interface HttpCall {
@@ -100,8 +102,10 @@ export interface Scenario {
   calls: Call[];
   /** pods whose network namespace was captured */
   captured: string[];
-  /** pods whose sidecar dump and logs are in the bundle */
+  /** pods whose sidecar logs (and, unless `dumps` says otherwise, config dumps) are in the bundle */
   sidecars: string[];
+  /** pods whose config dumps are in the bundle (default: `sidecars`) */
+  dumps?: string[];
 }
 
 export interface RenderDump {
@@ -362,7 +366,7 @@ export class BundleBuilder {
         ['content-length', String(bytesSent)],
         ['date', httpDate(dateUs)],
       ];
-      appResp = response(r.status, [...h, ['server', 'gunicorn']], r.body, r.reason);
+      appResp = response(r.status, [...h, ...(r.server ? [['server', r.server] as [string, string]] : [])], r.body, r.reason);
       sidecarResp = response(r.status, [...h, ['x-envoy-upstream-service-time', String(appMs)], ['server', 'istio-envoy'], ['x-envoy-decorator-operation', `${fqdn ?? ':0'}:${svcPort}/*`]], r.body, r.reason);
     }
     // time the server sidecar spends before answering: the app leg (handshake, request, app work) or nothing
@@ -589,11 +593,13 @@ export class BundleBuilder {
     const last = this.sc.stages[this.sc.stages.length - 1]!;
     this.sc.stages.forEach((st, i) => {
       const dir = `stages/${String(i).padStart(2, '0')}-${st.id}`;
-      this.files.set(`${dir}/applied.yaml`, Buffer.from(st.applied || '# initial state: nothing applied\n'));
-      const policyYaml = st.objects.map((o) => stringify(o)).join('---\n') || '# no policies\n';
-      this.files.set(`${dir}/policies.yaml`, Buffer.from(policyYaml));
-      if (st === last) this.files.set('policies.yaml', Buffer.from(policyYaml));
-      for (const name of this.sc.sidecars) {
+      if (st.applied) this.files.set(`${dir}/applied.yaml`, Buffer.from(st.applied));
+      const policyYaml = st.objects.map((o) => stringify(o)).join('---\n');
+      if (policyYaml) {
+        this.files.set(`${dir}/policies.yaml`, Buffer.from(policyYaml));
+        if (st === last) this.files.set('policies.yaml', Buffer.from(policyYaml));
+      }
+      for (const name of this.sc.dumps ?? this.sc.sidecars) {
         const p = this.pod(name);
         const dump = render(policyYaml, `${dir}/policies.yaml`, this.workload(p), {
           lastUpdated: st.start,

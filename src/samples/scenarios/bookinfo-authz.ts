@@ -204,4 +204,5 @@ export const bookinfoAuthz: Scenario = {
   ],
   captured: [PP, pods[2]!.name, RV, pods[4]!.name],
   sidecars: [PP, pods[2]!.name, RV, pods[4]!.name, SLEEP],
+  dumps: [PP, pods[2]!.name, RV, pods[4]!.name],
 };

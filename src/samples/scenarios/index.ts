@@ -1,4 +1,9 @@
 import type { Scenario } from '../bundle.js';
+import { bankBreach } from './bank-breach.js';
 import { bookinfoAuthz } from './bookinfo-authz.js';
+import { detailsPath } from './details-path.js';
+import { legacyPlaintext } from './legacy-plaintext.js';
+import { tcpEcho } from './tcp-echo.js';
 
-export const SCENARIOS: Scenario[] = [bookinfoAuthz];
+/** The bundled incident samples, in the order the README presents them. */
+export const SCENARIOS: Scenario[] = [bookinfoAuthz, tcpEcho, legacyPlaintext, bankBreach, detailsPath];
