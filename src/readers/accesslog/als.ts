@@ -173,6 +173,32 @@ function anyValue(v: JsonValue | undefined): JsonValue {
   return a;
 }
 
+/** google.protobuf.Struct as protobufjs's toObject writes it (`fields`/`stringValue`) → plain JSON; plain JSON passes through. */
+export function structToJson(v: JsonValue | undefined): JsonValue {
+  const st = o(v);
+  if (!st) return v ?? null;
+  const fields = o(st.fields);
+  if (!fields || Object.keys(st).length !== 1) return st;
+  const out: Record<string, JsonValue> = {};
+  for (const [k, x] of Object.entries(fields)) out[k] = valueToJson(x);
+  return out;
+}
+
+function valueToJson(v: JsonValue | undefined): JsonValue {
+  const x = o(v);
+  if (!x) return v ?? null;
+  if ('stringValue' in x || 'string_value' in x) return (x.stringValue ?? x.string_value) as JsonValue;
+  if ('numberValue' in x || 'number_value' in x) return (x.numberValue ?? x.number_value) as JsonValue;
+  if ('boolValue' in x || 'bool_value' in x) return (x.boolValue ?? x.bool_value) as JsonValue;
+  if ('nullValue' in x || 'null_value' in x) return null;
+  if ('structValue' in x || 'struct_value' in x) return structToJson(x.structValue ?? x.struct_value);
+  if ('listValue' in x || 'list_value' in x) {
+    const l = o(x.listValue ?? x.list_value);
+    return Array.isArray(l?.values) ? (l!.values as JsonValue[]).map(valueToJson) : [];
+  }
+  return x;
+}
+
 /** Converts one ALS entry (protobuf JSON) into an AccessRecord. */
 export function alsEntryToRecord(kind: 'http' | 'tcp', entry: Obj, ref: EvidenceRef, node?: string | null, logName?: string | null): AccessRecord {
   const common = o(entry.common_properties) ?? {};
@@ -232,7 +258,11 @@ export function alsEntryToRecord(kind: 'http' | 'tcp', entry: Obj, ref: Evidence
 
   const md = o(common.metadata);
   const fm = md && o(md.filter_metadata);
-  if (fm && Object.keys(fm).length) attrs.metadata = fm;
+  if (fm && Object.keys(fm).length) {
+    const meta: Record<string, JsonValue> = {};
+    for (const [ns, st] of Object.entries(fm)) meta[ns] = structToJson(st);
+    attrs.metadata = meta;
+  }
   const fso = o(common.filter_state_objects);
   if (fso) {
     for (const [k, v] of Object.entries(fso)) (attrs.filterState ??= {})[k] = anyValue(v);
