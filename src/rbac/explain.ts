@@ -74,7 +74,7 @@ export function explainText(decision: Decision | FilterDecision): string {
   }
   for (const r of d.reasons ?? []) lines.push(`  note: ${r}`);
   for (const x of d.filters) {
-    if (x.custom) lines.push(`  ${x.custom.wouldBeSent ? `would be sent to ext_authz provider ${x.custom.provider}` : `not sent to ext_authz provider ${x.custom.provider}`}`);
+    if (x.custom && !x.custom.wouldBeSent) lines.push(`  not sent to ext_authz provider ${x.custom.provider} (its filter_enabled_metadata did not match)`);
   }
   void failingOf;
   return lines.join('\n');

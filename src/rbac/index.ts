@@ -13,3 +13,4 @@ export { PolicyMatcher, compareUtf8 } from './policy.js';
 export { createPermission, createPrincipal, removeQueryAndFragment, uriTemplateToRegex, dnsNameMatch } from './matchers.js';
 export type { Matcher } from './matchers.js';
 export { FullMatchRegex } from './regex.js';
+export { parseRequestAttrs } from './request.js';

@@ -13,7 +13,7 @@ import { HeaderMatcher } from './header-matcher.js';
 import { MetadataMatcher } from './metadata-matcher.js';
 import { FullMatchRegex } from './regex.js';
 import { StringMatcher, asciiLower } from './string-matcher.js';
-import { composite, leaf } from './trace.js';
+import { composite, leaf, matchedLeafDetails } from './trace.js';
 import { F, T, U, tri, triNot, type Tri } from './tri.js';
 
 export interface Matcher {
@@ -82,7 +82,8 @@ export class NotMatcher implements Matcher {
   explain(ctx: EvalContext): TraceNode {
     const c = this.child.explain(ctx);
     const r = triNot(fromPublic(c.matched));
-    return composite(this.kind, r, `not (${c.detail})`, [c]);
+    const why = c.matched === true ? matchedLeafDetails(c).join('; ') : c.detail;
+    return composite(this.kind, r, r === F ? `must not match, but ${why}` : `not (${why})`, [c]);
   }
 }
 

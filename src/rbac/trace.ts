@@ -53,3 +53,15 @@ export function failingLeaves(n: TraceNode): TraceNode[] {
     }
   }
 }
+
+/** The leaves that made a matched node match (first matching branch of each OR). */
+export function matchedLeafDetails(n: TraceNode): string[] {
+  if (n.matched !== true) return [];
+  if (!n.children || n.children.length === 0) return [n.detail];
+  if (/^(or_rules|or_ids|permissions|principals)$/.test(n.node)) {
+    const c = n.children.find((x) => x.matched === true);
+    return c ? matchedLeafDetails(c) : [];
+  }
+  if (n.node === 'not_rule' || n.node === 'not_id') return [n.detail];
+  return n.children.flatMap(matchedLeafDetails);
+}

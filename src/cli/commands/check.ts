@@ -1,11 +1,237 @@
-import type { CommandModule } from 'yargs';
-import { runCommand, UsageError } from '../common.js';
+/**
+ * `meshsleuth check <config> --request <json|@file>`: the RBAC decision for one request (or one per
+ * NDJSON line), over a full config dump or a bare RBAC filter config. A thin shell: parsing and
+ * output selection only; the engines decide.
+ */
+import type { Argv, CommandModule } from 'yargs';
+import { readFile } from 'node:fs/promises';
+import { outputOption, runCommand, UsageError, warn, writeOut } from '../common.js';
+import { InputError } from '../../model/errors.js';
+import type { Decision } from '../../model/decision.js';
+import type { RequestAttrs } from '../../model/attrs.js';
+import { parseRequestAttrs, parseRbacFilter, explainText, RbacConfigError, type RbacFilter } from '../../rbac/index.js';
+import { decideWithFilter } from '../../envoy/decide.js';
+import { readStructuredFile } from '../../readers/structured.js';
+import { isConfigDump, dumpsFromDocuments } from '../../readers/configdump/index.js';
+import type { ConfigDump } from '../../envoy/model.js';
+import { toJson, toYaml } from '../../report/serialize.js';
+import { isSecretHeader, redactValue } from '../../report/redact.js';
+import type { TraceNode } from '../../model/decision.js';
 
-// Placeholder until the check command lands; it refuses clearly rather than pretending.
-export const checkCommand: CommandModule = {
-  command: 'check',
-  describe: '(check: not available in this build yet)',
-  handler: () => runCommand(async () => {
-    throw new UsageError('the check command is not available in this build yet');
-  }),
+interface CheckArgs {
+  config: string;
+  request?: string;
+  from?: string;
+  plaintext?: boolean;
+  'source-ip'?: string;
+  'dest-ip'?: string;
+  port?: number;
+  method?: string;
+  path?: string;
+  host?: string;
+  header?: string[];
+  sni?: string;
+  listener?: string;
+  kind?: string;
+  output: string;
+  'show-secrets'?: boolean;
+  trace?: boolean;
+}
+
+type Target = { type: 'filter'; filter: RbacFilter } | { type: 'dump'; dump: ConfigDump };
+
+async function loadTarget(file: string, kind: 'http' | 'network'): Promise<Target> {
+  const docs = await readStructuredFile(file);
+  if (docs.length === 1 && isConfigDump(docs[0])) {
+    const dumps = dumpsFromDocuments(docs, file);
+    if (dumps.length !== 1) throw new InputError({ file }, 'one proxy config dump', `${dumps.length} dumps (a bundle); pass one proxy's dump`);
+    return { type: 'dump', dump: dumps[0]! };
+  }
+  if (docs.length !== 1) throw new InputError({ file }, 'one YAML/JSON document (an RBAC filter config or a config dump)', `${docs.length} documents`);
+  try {
+    return { type: 'filter', filter: parseRbacFilter(docs[0], { kind }) };
+  } catch (e) {
+    if (e instanceof RbacConfigError) {
+      const err = new RbacConfigError(e.location.path ?? '$', e.reason, { file });
+      throw err;
+    }
+    throw e;
+  }
+}
+
+/** The convenience flags, applied over the request JSON (flags win). */
+function applyFlags(base: RequestAttrs, a: CheckArgs, defaultDest: string | null, notes: string[]): RequestAttrs {
+  const r: RequestAttrs = structuredClone(base);
+  if (a.from !== undefined) {
+    const id = a.from.includes('://') ? a.from : `spiffe://${a.from.replace(/^\/+/, '')}`;
+    r.tls = { uriSans: [id], dnsSans: [], subject: '', peerCertificateValidated: true };
+  }
+  if (a.plaintext) delete r.tls;
+  if (a['source-ip'] !== undefined) r.source = { ...(r.source ?? {}), address: a['source-ip'] };
+  if (a['dest-ip'] !== undefined) r.destination = { ...(r.destination ?? {}), address: a['dest-ip'] };
+  if (a.port !== undefined) {
+    if (!Number.isInteger(a.port) || a.port < 0 || a.port > 65535) throw new UsageError(`--port: expected a port number 0-65535, found ${a.port}`);
+    r.destination = { address: r.destination?.address ?? defaultDest ?? '0.0.0.0', port: a.port };
+    if (!base.destination?.address && a['dest-ip'] === undefined) notes.push(`destination address not given: assumed ${r.destination.address}`);
+  }
+  if (a.sni !== undefined) r.sni = a.sni;
+  const httpFlags = a.method !== undefined || a.path !== undefined || a.host !== undefined || (a.header?.length ?? 0) > 0;
+  if (httpFlags) {
+    r.http ??= { headers: {} };
+    if (a.method !== undefined) r.http.method = a.method;
+    if (a.path !== undefined) r.http.path = a.path;
+    if (a.host !== undefined) r.http.authority = a.host;
+    for (const h of a.header ?? []) {
+      const i = h.indexOf(':', h.startsWith(':') ? 1 : 0);
+      if (i <= 0) throw new UsageError(`-H ${JSON.stringify(h)}: expected name:value`);
+      const name = h.slice(0, i).trim().toLowerCase();
+      const value = h.slice(i + 1).replace(/^ /, '');
+      if (name === ':method') r.http.method = value;
+      else if (name === ':path') r.http.path = value;
+      else if (name === ':authority' || name === 'host') r.http.authority = value;
+      else (r.http.headers[name] ??= []).push(value);
+    }
+  }
+  return r;
+}
+
+/** Reads --request: inline JSON, @file or @- (stdin). Returns one entry per request with its location. */
+async function readRequests(spec: string | undefined): Promise<{ value: unknown; file?: string; line?: number }[]> {
+  if (spec === undefined) return [{ value: {} }];
+  let text: string;
+  let file: string | undefined;
+  if (spec.startsWith('@')) {
+    file = spec.slice(1);
+    text = file === '-' ? await readStdin() : await readFile(file, 'utf8');
+  } else text = spec;
+  const trimmed = text.trim();
+  if (trimmed === '') throw new InputError({ file: file ?? '--request' }, 'a request JSON object', 'nothing');
+  // One JSON document (possibly multi-line), or NDJSON (one object per line).
+  try {
+    return [{ value: JSON.parse(trimmed), file }];
+  } catch {
+    /* not a single document: try NDJSON */
+  }
+  const out: { value: unknown; file?: string; line?: number }[] = [];
+  const lines = text.split('\n');
+  lines.forEach((l, i) => {
+    if (l.trim() === '') return;
+    try {
+      out.push({ value: JSON.parse(l), file, line: i + 1 });
+    } catch (e) {
+      out.push({ value: new InputError({ file: file ?? '--request', line: i + 1 }, 'a JSON request object', `invalid JSON (${(e as Error).message})`), file, line: i + 1 });
+    }
+  });
+  if (out.length === 1 && out[0]!.value instanceof InputError) throw out[0]!.value;
+  return out;
+}
+
+function readStdin(): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    process.stdin.on('data', (c: Buffer) => chunks.push(c));
+    process.stdin.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    process.stdin.on('error', reject);
+  });
+}
+
+async function decide(target: Target, req: RequestAttrs, a: CheckArgs): Promise<Decision> {
+  const trace = a.trace !== false;
+  if (target.type === 'filter') return decideWithFilter(target.filter, req, { trace });
+  const mod = (await import('../../envoy/decide.js')) as Record<string, unknown>;
+  const fn = mod.decideRequest as ((d: ConfigDump, r: RequestAttrs, o: { listener?: string; trace?: boolean }) => Decision) | undefined;
+  if (!fn) throw new UsageError('checking against a full config dump is not available in this build (decideRequest missing); pass a bare RBAC filter config');
+  return fn(target.dump, req, { listener: a.listener, trace });
+}
+
+/** Secret header values in traces are redacted (the decision itself is unchanged). */
+function redactDecision(d: Decision): Decision {
+  const fix = (n: TraceNode): TraceNode => {
+    const out: TraceNode = { ...n };
+    if (n.node === 'header' && n.attribute && isSecretHeader(n.attribute) && typeof n.actual === 'string') {
+      out.actual = redactValue(n.attribute, n.actual);
+      out.detail = n.detail.split(JSON.stringify(n.actual)).join(JSON.stringify(out.actual));
+    }
+    if (n.children) out.children = n.children.map(fix);
+    return out;
+  };
+  const fixPolicies = (f: Decision['filters'][number]): Decision['filters'][number] => ({
+    ...f,
+    policies: f.policies.map((p) => ({ ...p, trace: fix(p.trace), ...(p.failing ? { failing: p.failing.map(fix) } : {}) })),
+    ...(f.shadowDecision ? { shadowDecision: fixPolicies(f.shadowDecision) } : {}),
+  });
+  return {
+    ...d,
+    filters: d.filters.map(fixPolicies),
+    ...(d.closestMiss ? { closestMiss: d.closestMiss.map((m) => ({ ...m, failing: m.failing.map(fix) })) } : {}),
+  };
+}
+
+function render(d: Decision, a: CheckArgs): string {
+  const shown = a['show-secrets'] ? d : redactDecision(d);
+  switch (a.output) {
+    case 'json':
+      return toJson(shown);
+    case 'ndjson':
+      return JSON.stringify(shown) + '\n';
+    case 'yaml':
+      return toYaml(shown);
+    default:
+      return explainText(shown) + '\n';
+  }
+}
+
+export const checkCommand: CommandModule<object, CheckArgs> = {
+  command: 'check <config>',
+  describe: 'decide one request (or one per NDJSON line) as Envoy RBAC would, and explain it',
+  builder: (y: Argv) =>
+    outputOption(y, ['text', 'table', 'json', 'ndjson', 'yaml'], 'text')
+      .positional('config', { type: 'string', demandOption: true, describe: 'a full config dump, or a bare RBAC filter config (HTTP/network typed config or a rules object), JSON or YAML' })
+      .option('request', { alias: 'r', type: 'string', describe: 'request JSON, @file (one JSON or NDJSON), or @- for stdin' })
+      .option('from', { type: 'string', describe: 'peer principal / SPIFFE id: mTLS with that URI SAN' })
+      .option('plaintext', { type: 'boolean', describe: 'no TLS on the connection' })
+      .option('source-ip', { type: 'string', describe: 'downstream source address' })
+      .option('dest-ip', { type: 'string', describe: 'destination (local) address' })
+      .option('port', { type: 'number', describe: 'destination port' })
+      .option('method', { type: 'string', describe: 'HTTP method' })
+      .option('path', { type: 'string', describe: 'HTTP :path (query included, not decoded)' })
+      .option('host', { type: 'string', describe: 'HTTP :authority' })
+      .option('header', { alias: 'H', type: 'string', array: true, describe: 'request header name:value (repeatable)' })
+      .option('sni', { type: 'string', describe: 'TLS SNI' })
+      .option('listener', { type: 'string', describe: 'listener name (full dumps; default: chosen from the destination)' })
+      .option('kind', { type: 'string', choices: ['http', 'network'], default: 'http', describe: 'filter kind for a bare config without @type' })
+      .option('show-secrets', { type: 'boolean', describe: 'do not redact secret header values' })
+      .option('trace', { type: 'boolean', default: true, describe: 'per-policy traces (--no-trace: decision only, faster)' }) as unknown as Argv<CheckArgs>,
+  handler: (a) =>
+    runCommand(async () => {
+      const target = await loadTarget(a.config, a.kind === 'network' ? 'network' : 'http');
+      const defaultDest = target.type === 'dump' ? (target.dump.node?.ip ?? null) : null;
+      const entries = await readRequests(a.request);
+      let skipped = 0;
+      let out = '';
+      for (const e of entries) {
+        try {
+          if (e.value instanceof InputError) throw e.value;
+          const notes: string[] = [];
+          const req = applyFlags(parseRequestAttrs(e.value, { file: e.file ?? (a.request?.startsWith('@') ? undefined : '--request'), line: e.line }), a, defaultDest, notes);
+          const d = await decide(target, req, a);
+          if (notes.length) d.reasons = [...(d.reasons ?? []), ...notes];
+          const text = render(d, a);
+          out += entries.length > 1 && (a.output === 'text' || a.output === 'table') ? `${e.line !== undefined ? `line ${e.line}: ` : ''}${text}` : text;
+        } catch (err) {
+          if (entries.length > 1 && err instanceof InputError) {
+            warn(err.message);
+            skipped++;
+            continue;
+          }
+          throw err;
+        }
+      }
+      await writeOut(out);
+      if (skipped > 0) {
+        warn(`${skipped} of ${entries.length} requests skipped (malformed)`);
+        return 2;
+      }
+      return 0;
+    }),
 };

@@ -1,0 +1,287 @@
+/**
+ * Composition: the decision for one request/connection over a whole proxy config — listener and
+ * filter-chain selection, then the chain's network RBAC filters in order, then inside the HTTP
+ * connection manager the HTTP filters in order with per-route RBACPerRoute overrides after route
+ * matching. The first deny wins. ext_authz (Istio CUSTOM) cannot be decided offline: when the request
+ * would reach it we say so and the decision is UNDECIDABLE (unless something before it denies).
+ */
+import type { Decision, FilterDecision } from '../model/decision.js';
+import type { JsonValue, RequestAttrs } from '../model/attrs.js';
+import {
+  closestMiss,
+  connectionTerminationDetails,
+  evaluateRbacFilter,
+  parseRbacFilter,
+  parseRbacPerRoute,
+  responseCodeDetails,
+  type RbacFilter,
+  type RbacPerRoute,
+} from '../rbac/index.js';
+import { buildContext } from '../rbac/context.js';
+import { MetadataMatcher } from '../rbac/metadata-matcher.js';
+import { RbacConfigError } from '../rbac/errors.js';
+import type { ConfigDump, FilterChain, HttpFilter, ProtoObject, Route, RouteConfiguration, VirtualHost } from './model.js';
+import { selectFilterChain } from './select.js';
+import { matchRoute } from './routes.js';
+import { classifyHttpFilter, classifyNetworkFilter, isHttpExtAuthz, isHttpRbac, isNetworkExtAuthz, isNetworkRbac } from './filters.js';
+
+/** One step of a chain, in order: an RBAC filter (with its per-route override), or an ext_authz filter. */
+export type ChainStep =
+  | { type: 'rbac'; filter: RbacFilter; perRoute?: RbacPerRoute | null }
+  | { type: 'ext_authz'; kind: 'http' | 'network'; name: string; config: Record<string, unknown>; disabledOnRoute?: boolean; path?: string };
+
+export interface ComposeOptions {
+  trace?: boolean;
+  unknown?: Iterable<string>;
+  routeMetadata?: Record<string, JsonValue> | null;
+}
+
+function extAuthzTarget(cfg: Record<string, unknown>): string {
+  const g = cfg.grpc_service as Record<string, unknown> | undefined;
+  const eg = g?.envoy_grpc as Record<string, unknown> | undefined;
+  const gg = g?.google_grpc as Record<string, unknown> | undefined;
+  const h = cfg.http_service as Record<string, unknown> | undefined;
+  const su = h?.server_uri as Record<string, unknown> | undefined;
+  return String(eg?.cluster_name ?? gg?.target_uri ?? su?.cluster ?? su?.uri ?? 'an ext_authz service');
+}
+
+/** Istio CUSTOM policy ids: `istio-ext-authz-[<provider>-]ns[…]-policy[…]-rule[…]`. */
+function providerFromPolicy(id: string | undefined): string | null {
+  if (!id) return null;
+  const m = /^istio-ext-authz-(.*?)-?ns\[/.exec(id);
+  return m && m[1] ? m[1] : null;
+}
+
+/**
+ * Runs a sequence of RBAC / ext_authz steps (network ones first, then HTTP) and composes the
+ * decision: first deny wins; shadow-only filters never deny; dynamic metadata written by earlier
+ * filters is visible to later ones (ext_authz `filter_enabled_metadata`).
+ */
+export function composeDecision(steps: ChainStep[], req: RequestAttrs, opts: ComposeOptions = {}): Decision {
+  const filters: FilterDecision[] = [];
+  const reasons: string[] = [];
+  // Dynamic metadata accumulates as filters run (shadow results, enforced results).
+  const dyn: Record<string, Record<string, JsonValue>> = {};
+  for (const [ns, v] of Object.entries(req.metadata ?? {})) if (v && typeof v === 'object' && !Array.isArray(v)) dyn[ns] = { ...(v as Record<string, JsonValue>) };
+  let pendingUndecidable: { filter: FilterDecision; reason: string } | null = null;
+  let allowPolicy: string | null = null;
+
+  const finish = (d: Omit<Decision, 'filters'>): Decision => {
+    const { closestMiss: cm, reasons: rs, ...head } = d;
+    const out: Decision = { ...head, filters };
+    if (cm) out.closestMiss = cm;
+    const all = [...(rs ?? []), ...reasons];
+    if (all.length) out.reasons = all;
+    return out;
+  };
+
+  for (const step of steps) {
+    if (step.type === 'ext_authz') {
+      const fem = step.config.filter_enabled_metadata;
+      let enabled = !step.disabledOnRoute;
+      if (enabled && fem) {
+        const mm = MetadataMatcher.parse(fem, `${step.path ?? '$'}.filter_enabled_metadata`);
+        enabled = mm.matchValue(mm.lookup(dyn as Record<string, JsonValue>)) === 1;
+      }
+      const target = extAuthzTarget(step.config);
+      const rbacNs = step.kind === 'http' ? 'envoy.filters.http.rbac' : 'envoy.filters.network.rbac';
+      const shadowId = Object.entries(dyn[rbacNs] ?? {}).find(([k]) => k.endsWith('shadow_effective_policy_id') && k.includes('ext_authz'))?.[1];
+      const provider = providerFromPolicy(typeof shadowId === 'string' ? shadowId : undefined) ?? target;
+      const fd: FilterDecision = {
+        name: step.name,
+        kind: step.kind,
+        action: 'DENY',
+        shadow: false,
+        result: enabled ? 'UNDECIDABLE' : 'ALLOW',
+        effectivePolicy: enabled && typeof shadowId === 'string' ? shadowId : null,
+        policies: [],
+        enforcing: enabled,
+        custom: { provider, wouldBeSent: enabled },
+        note: enabled
+          ? `would be sent to ext_authz provider ${provider} (${target}); its answer cannot be known offline`
+          : step.disabledOnRoute
+            ? 'ext_authz disabled on this route'
+            : `ext_authz not enabled for this request (filter_enabled_metadata did not match): not sent to ${provider}`,
+      };
+      filters.push(fd);
+      if (enabled && !pendingUndecidable) pendingUndecidable = { filter: fd, reason: fd.note! };
+      continue;
+    }
+    const f = step.filter;
+    const ctx = buildContext({ ...req, metadata: dyn as Record<string, JsonValue> }, { kind: f.kind, unknown: opts.unknown, routeMetadata: opts.routeMetadata });
+    const fd = evaluateRbacFilter(f, req, { trace: opts.trace, context: ctx, perRoute: step.perRoute });
+    filters.push(fd);
+    for (const [ns, kv] of Object.entries(fd.dynamicMetadata ?? {})) Object.assign((dyn[ns] ??= {}), kv);
+    if (fd.enforcing === false || fd.shadow) continue;
+    if (fd.result === 'DENY') {
+      const id = fd.effectivePolicy;
+      const misses = fd.action === 'ALLOW' && !id ? closestMiss(fd) : undefined;
+      if (pendingUndecidable) reasons.push(`an earlier filter could not be decided (${pendingUndecidable.reason}); Envoy may have denied there instead`);
+      return finish({
+        decision: 'DENY',
+        policy: id,
+        responseCodeDetails: f.kind === 'http' ? responseCodeDetails(id) : null,
+        ...(f.kind === 'network' ? { connectionTerminationDetails: connectionTerminationDetails(id) } : {}),
+        ...(misses && misses.length ? { closestMiss: misses } : {}),
+      });
+    }
+    if (fd.result === 'UNDECIDABLE') {
+      if (!pendingUndecidable) pendingUndecidable = { filter: fd, reason: `${fd.name}: ${fd.note ?? fd.policies.find((p) => p.undecidableReason)?.undecidableReason ?? 'undecidable'}` };
+      continue;
+    }
+    if (fd.action === 'ALLOW' && fd.effectivePolicy) allowPolicy = fd.effectivePolicy;
+  }
+  if (pendingUndecidable) {
+    return finish({ decision: 'UNDECIDABLE', policy: pendingUndecidable.filter.effectivePolicy, responseCodeDetails: null, reasons: [pendingUndecidable.reason] });
+  }
+  return finish({ decision: 'ALLOW', policy: allowPolicy, responseCodeDetails: null });
+}
+
+/** Decision for a bare RBAC filter config (what `check` does when <config> is not a full dump). */
+export function decideWithFilter(filter: RbacFilter, req: RequestAttrs, opts: ComposeOptions = {}): Decision {
+  const d = composeDecision([{ type: 'rbac', filter }], req, opts);
+  if (filter.kind === 'http' && !req.http) d.reasons = [...(d.reasons ?? []), 'the request has no http part: headers and paths are absent'];
+  return d;
+}
+
+
+// ---------------------------------------------------------------------------------------------
+// Full config dump
+
+export interface DecideOptions {
+  /** Use this listener (name or display name) instead of choosing one from the destination. */
+  listener?: string;
+  trace?: boolean;
+  unknown?: Iterable<string>;
+}
+
+/** typed_per_filter_config value for `name`: most specific of route, virtual host, route configuration. */
+function perFilterConfig(name: string, rc: RouteConfiguration | null, vh: VirtualHost | null, route: Route | null): { cfg: ProtoObject; where: string } | null {
+  for (const [o, where] of [[route, route?.jsonPath], [vh, vh?.jsonPath], [rc, rc?.jsonPath]] as const) {
+    const c = o?.typedPerFilterConfig?.[name];
+    if (c) return { cfg: c, where: `${where ?? '$'}.typed_per_filter_config[${JSON.stringify(name)}]` };
+  }
+  return null;
+}
+
+/** envoy.config.route.v3.FilterConfig wrapper: `{config, disabled, is_optional}`. */
+function unwrapFilterConfig(c: ProtoObject): { config: ProtoObject | null; disabled: boolean | null } {
+  if (String(c['@type'] ?? '').endsWith('envoy.config.route.v3.FilterConfig')) {
+    const inner = c.config && typeof c.config === 'object' ? (c.config as ProtoObject) : null;
+    return { config: inner, disabled: c.disabled === true ? true : c.disabled === false ? false : null };
+  }
+  return { config: c, disabled: null };
+}
+
+/**
+ * Default ALPN when the request does not say: a plaintext HTTP request is what http_inspector reports
+ * (`http/1.1`, or `h2c` for HTTP/2); for TLS we cannot know what the client offered, so we assume an Istio
+ * sidecar client (its `istio.alpn` filter) and say so.
+ */
+function defaultAlpn(req: RequestAttrs): { alpn: string[]; note: string | null } | null {
+  if (req.alpn && req.alpn.length) return null;
+  const h2 = /^(HTTP\/2|h2|h2c)$/i.test(req.http?.protocol ?? '');
+  if (!req.tls) return req.http ? { alpn: [h2 ? 'h2c' : 'http/1.1'], note: null } : null;
+  if (req.http) return { alpn: h2 ? ['istio-h2', 'istio', 'h2'] : ['istio-http/1.1', 'istio', 'http/1.1'], note: `ALPN not given: assumed an Istio sidecar client's (${h2 ? 'istio-h2' : 'istio-http/1.1'})` };
+  return { alpn: ['istio-peer-exchange', 'istio'], note: 'ALPN not given: assumed an Istio sidecar client\'s TCP ALPN (istio-peer-exchange, istio)' };
+}
+
+function isIstioAuthn(f: { name: string; typeUrl: string; config: ProtoObject }): boolean {
+  return f.name === 'istio_authn' || /io\.istio\.network\.authn/.test(String(f.config.type_url ?? f.typeUrl ?? ''));
+}
+
+/**
+ * Decides one request/connection over a proxy's config dump: listener + filter chain from the
+ * destination and TLS facts, network RBAC filters in order, then (for HTTP) route matching and the HCM's
+ * HTTP filters in order with RBACPerRoute overrides. A plaintext connection to a STRICT port matches no
+ * chain: `filter_chain_not_found`, not an RBAC result.
+ */
+export function decideRequest(dump: ConfigDump, req0: RequestAttrs, opts: DecideOptions = {}): Decision {
+  const reasons: string[] = [];
+  let req = req0;
+  const da = defaultAlpn(req);
+  if (da) {
+    req = { ...req, alpn: da.alpn };
+    if (da.note) reasons.push(da.note);
+  }
+  const sel = selectFilterChain(dump, req, { listener: opts.listener });
+  const listener = sel.listener ? sel.listener.displayName || sel.listener.name : null;
+  const chainName = sel.chain ? sel.chain.name || (sel.chain.isDefault ? '(default)' : `#${sel.chain.index}`) : null;
+  const base = { listener, filterChain: chainName };
+  const traceNote = sel.trace.length ? [`chain selection: ${sel.trace.join('; ')}`] : [];
+  if (sel.reason === 'filter_chain_not_found') {
+    return { decision: 'DENY', policy: null, responseCodeDetails: 'filter_chain_not_found', connectionTerminationDetails: null, ...base, filters: [], reasons: [...reasons, `no filter chain of listener ${listener} matches this connection: Envoy closes it (response flag NR) before any RBAC filter runs${req.tls ? '' : ' — a plaintext connection to a port that only accepts mTLS (STRICT)'}`, ...traceNote] };
+  }
+  if (sel.reason === 'no_listener' || sel.reason === 'undecidable' || !sel.chain) {
+    return { decision: 'UNDECIDABLE', policy: null, responseCodeDetails: null, ...base, filters: [], reasons: [...reasons, sel.reason === 'no_listener' ? 'no listener takes this connection' : 'the filter chain cannot be chosen offline', ...traceNote] };
+  }
+  if (sel.transportMismatch === 'tls-handshake-fails') {
+    return { decision: 'DENY', policy: null, responseCodeDetails: null, ...base, filters: [], reasons: [...reasons, `chain ${chainName} terminates TLS but the client speaks plaintext: the TLS handshake fails before any RBAC filter runs`, ...traceNote] };
+  }
+  const chain: FilterChain = sel.chain;
+  const steps: ChainStep[] = [];
+  let routeMetadata: Record<string, JsonValue> | null = null;
+  // Network filters in order; the HCM's HTTP filters run after all network filters let the data through.
+  let hcmIndex = -1;
+  chain.filters.forEach((nf, i) => {
+    if (nf.hcm && hcmIndex === -1) hcmIndex = i;
+  });
+  for (const nf of chain.filters) {
+    if (nf.hcm) break;
+    if (isNetworkRbac(nf)) steps.push({ type: 'rbac', filter: parseRbacFilter(nf.config, { kind: 'network', name: nf.name, path: `${nf.jsonPath}.typed_config` }) });
+    else if (isNetworkExtAuthz(nf)) steps.push({ type: 'ext_authz', kind: 'network', name: nf.name, config: nf.config, path: nf.jsonPath });
+    else if (isIstioAuthn(nf) && req.tls && req.tls.uriSans.length && !(req.filterState && 'io.istio.peer_principal' in req.filterState)) {
+      // Istio's istio_authn network filter (1.17–1.19) publishes the peer's URI SAN as filter state.
+      req = { ...req, filterState: { ...(req.filterState ?? {}), 'io.istio.peer_principal': req.tls.uriSans[0]! } };
+      reasons.push(`istio_authn sets filter state io.istio.peer_principal = ${req.tls!.uriSans[0]}`);
+    } else {
+      const c = classifyNetworkFilter(nf.name, nf.typeUrl);
+      if (c.note && c.kind === 'other') reasons.push(`network filter ${nf.name}: ${c.note}`);
+    }
+  }
+  const hcm = hcmIndex >= 0 ? chain.filters[hcmIndex]!.hcm! : null;
+  if (hcm) {
+    if (!req.http) reasons.push('the chain is HTTP but the request has no http part: HTTP RBAC filters see no headers or path');
+    const rc = hcm.routeConfig;
+    let vh: VirtualHost | null = null;
+    let route: Route | null = null;
+    if (rc && req.http) {
+      const m = matchRoute(rc, req.http, req.tls ?? null);
+      if (m) {
+        vh = m.virtualHost;
+        route = m.route;
+        if (m.uncertain) reasons.push(`route choice uncertain: ${m.unevaluated.join('; ')}`);
+        const fm = route.metadata?.filter_metadata;
+        if (fm && typeof fm === 'object') routeMetadata = fm as Record<string, JsonValue>;
+      }
+    } else if (!rc && hcm.rdsName) reasons.push(`route configuration ${hcm.rdsName} is not in the dump: per-route overrides unknown`);
+    for (const hf of hcm.httpFilters as HttpFilter[]) {
+      const pf = perFilterConfig(hf.name, rc, vh, route);
+      const pfu = pf ? unwrapFilterConfig(pf.cfg) : null;
+      const disabled = pfu?.disabled ?? hf.disabled ?? false;
+      if (disabled) continue;
+      if (isHttpRbac(hf)) {
+        const filter = parseRbacFilter(hf.config, { kind: 'http', name: hf.name, path: `${hf.jsonPath}.typed_config` });
+        const perRoute = pf && pfu?.config ? parseRbacPerRoute(pfu.config, { name: hf.name, path: pf.where }) : undefined;
+        steps.push({ type: 'rbac', filter, perRoute });
+      } else if (isHttpExtAuthz(hf)) {
+        const pcfg = pfu?.config ?? null;
+        steps.push({ type: 'ext_authz', kind: 'http', name: hf.name, config: hf.config, disabledOnRoute: pcfg?.disabled === true, path: hf.jsonPath });
+      } else {
+        const c = classifyHttpFilter(hf.name, hf.typeUrl);
+        if (c.note && c.kind === 'other') reasons.push(`HTTP filter ${hf.name}: ${c.note}`);
+        if (c.kind === 'jwt_authn' && !req.metadata?.['envoy.filters.http.jwt_authn']) reasons.push('jwt_authn runs before RBAC: give its payload as metadata["envoy.filters.http.jwt_authn"] to model an authenticated JWT');
+      }
+    }
+  }
+  const d = composeDecision(steps, req, { trace: opts.trace, unknown: opts.unknown, routeMetadata });
+  const out: Decision = { decision: d.decision, policy: d.policy, responseCodeDetails: d.responseCodeDetails, filters: [] };
+  if (d.connectionTerminationDetails !== undefined) out.connectionTerminationDetails = d.connectionTerminationDetails;
+  out.listener = listener;
+  out.filterChain = chainName;
+  out.filters = d.filters;
+  if (d.closestMiss) out.closestMiss = d.closestMiss;
+  const all = [...(d.reasons ?? []), ...reasons];
+  if (all.length) out.reasons = all;
+  return out;
+}
