@@ -177,8 +177,9 @@ export class Http1Decoder {
             else b.line = '';
             continue;
           }
-          const size = parseInt(line.split(';')[0]!.trim(), 16);
-          if (!Number.isFinite(size) || size < 0 || !/^[0-9a-fA-F]+$/.test(line.split(';')[0]!.trim())) {
+          const hex = line.split(';')[0]!.trim();
+          const size = /^[0-9a-fA-F]{1,13}$/.test(hex) ? parseInt(hex, 16) : NaN;
+          if (!Number.isSafeInteger(size)) {
             d.dead = true;
             this.sink.notes.push(`HTTP/1 ${dir}: malformed chunk size ${JSON.stringify(line.slice(0, 40))} at frame ${meta.frame}; stopped parsing`);
             return;
