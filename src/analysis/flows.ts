@@ -142,7 +142,7 @@ export interface InterfaceNames {
 
 /** Builds the Flow record of one finished connection. */
 export function buildFlow(conn: TcpConnection, file: string, ifaces: InterfaceNames = { names: [] }): Flow {
-  const facts = conn.decoder.facts();
+  const facts = conn.facts();
   const wire = { c2s: conn.c2s.wireBytes, s2c: conn.s2c.wireBytes };
   const v = judge(facts, {
     wire,
@@ -206,6 +206,7 @@ export async function* flowsFromCapture(src: CaptureSource, opts: FlowAnalysisOp
   const table = new TcpTable({
     decoder: opts.decoder,
     onClose: (c) => done.push(c),
+    releaseDecoders: true,
     ...(opts.maxBufferPerDirection !== undefined ? { maxBufferPerDirection: opts.maxBufferPerDirection } : {}),
   });
   const ifaces: InterfaceNames = { names: [] };

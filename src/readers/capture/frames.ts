@@ -71,16 +71,32 @@ const PCAP_NS_BE = 0xa1b23c4d;
 const PCAPNG_SHB = 0x0a0d0d0a;
 const BOM = 0x1a2b3c4d;
 
-/** A rolling byte buffer over an async chunk source. */
+/** Reads up to `length` bytes into `buf` at `offset`; resolves with the count (0 at end of input). */
+export type ReadInto = (buf: Buffer, offset: number, length: number) => Promise<number>;
+
+/** Capture bytes: chunks from a stream, or (faster, no copying) reads straight into our buffer. */
+export type ByteInput = AsyncIterable<Uint8Array> | { readInto: ReadInto; close?: () => Promise<void> };
+
+/** A rolling byte buffer over an async byte source. */
 class Rolling {
   buf: Buffer = Buffer.alloc(0);
   pos = 0;
   /** File offset of buf[0]. */
   base = 0;
   eof = false;
-  private it: AsyncIterator<Uint8Array>;
-  constructor(src: AsyncIterable<Uint8Array>) {
-    this.it = src[Symbol.asyncIterator]();
+  private it: AsyncIterator<Uint8Array> | null = null;
+  private readInto: ReadInto | null = null;
+  private closer: (() => Promise<void>) | null = null;
+  constructor(src: ByteInput, private readonly chunk: number) {
+    if ('readInto' in src) {
+      this.readInto = src.readInto;
+      this.closer = src.close ?? null;
+    } else this.it = src[Symbol.asyncIterator]();
+  }
+  /** Releases the input (file handle, stream) when reading stops early. */
+  async close(): Promise<void> {
+    if (this.closer) await this.closer();
+    else if (this.it?.return) await this.it.return();
   }
   get avail(): number {
     return this.buf.length - this.pos;
@@ -91,11 +107,30 @@ class Rolling {
   /** Reads until at least `n` bytes are available from pos or EOF. Copies only the unread tail. */
   async fill(n: number): Promise<void> {
     if (this.avail >= n || this.eof) return;
+    if (this.readInto) {
+      const tail = this.avail;
+      const size = Math.max(n, this.chunk);
+      const next = Buffer.allocUnsafe(size);
+      this.buf.copy(next, 0, this.pos);
+      let have = tail;
+      while (have < n) {
+        const got = await this.readInto(next, have, size - have);
+        if (got === 0) {
+          this.eof = true;
+          break;
+        }
+        have += got;
+      }
+      this.base += this.pos;
+      this.buf = have === size ? next : next.subarray(0, have);
+      this.pos = 0;
+      return;
+    }
     const parts: Buffer[] = [];
     let have = this.avail;
     if (have > 0) parts.push(this.buf.subarray(this.pos));
     while (have < n) {
-      const r = await this.it.next();
+      const r = await this.it!.next();
       if (r.done) {
         this.eof = true;
         break;
@@ -125,27 +160,31 @@ export interface ReadFramesOptions {
  * at all; damage later in the file ends the iteration with an error/warning diagnostic instead.
  */
 export async function* readFrames(
-  src: AsyncIterable<Uint8Array>,
+  src: ByteInput,
   opts: ReadFramesOptions,
   state: FrameReaderState = newFrameReaderState(),
 ): AsyncGenerator<RawFrame[], FrameReaderState> {
-  const r = new Rolling(src);
-  const want = opts.chunkBytes ?? 1 << 20;
-  await r.fill(24);
-  if (r.avail < 4) {
-    if (r.avail === 0) throw new InputError({ file: opts.name, offset: 0 }, 'a pcap or pcapng capture', 'an empty file');
-    throw new InputError({ file: opts.name, offset: 0 }, 'a pcap or pcapng capture', `only ${r.avail} bytes`);
-  }
-  const magic = r.buf.readUInt32BE(r.pos);
-  if (magic === PCAPNG_SHB) {
-    state.format = 'pcapng';
-    yield* readPcapng(r, opts, state, want);
-  } else if (magic === PCAP_US_LE || magic === PCAP_US_BE || magic === PCAP_NS_LE || magic === PCAP_NS_BE) {
-    state.format = magic === PCAP_NS_LE || magic === PCAP_NS_BE ? 'pcap-ns' : 'pcap';
-    yield* readPcap(r, opts, state, want);
-  } else {
-    const hex = r.buf.subarray(r.pos, r.pos + 4).toString('hex');
-    throw new InputError({ file: opts.name, offset: 0 }, 'a pcap or pcapng capture (magic a1b2c3d4, a1b23c4d or 0a0d0d0a in either byte order)', `bytes ${hex}`);
+  const want = opts.chunkBytes ?? 4 << 20;
+  const r = new Rolling(src, want);
+  try {
+    await r.fill(24);
+    if (r.avail < 4) {
+      if (r.avail === 0) throw new InputError({ file: opts.name, offset: 0 }, 'a pcap or pcapng capture', 'an empty file');
+      throw new InputError({ file: opts.name, offset: 0 }, 'a pcap or pcapng capture', `only ${r.avail} bytes`);
+    }
+    const magic = r.buf.readUInt32BE(r.pos);
+    if (magic === PCAPNG_SHB) {
+      state.format = 'pcapng';
+      yield* readPcapng(r, opts, state, want);
+    } else if (magic === PCAP_US_LE || magic === PCAP_US_BE || magic === PCAP_NS_LE || magic === PCAP_NS_BE) {
+      state.format = magic === PCAP_NS_LE || magic === PCAP_NS_BE ? 'pcap-ns' : 'pcap';
+      yield* readPcap(r, opts, state, want);
+    } else {
+      const hex = r.buf.subarray(r.pos, r.pos + 4).toString('hex');
+      throw new InputError({ file: opts.name, offset: 0 }, 'a pcap or pcapng capture (magic a1b2c3d4, a1b23c4d or 0a0d0d0a in either byte order)', `bytes ${hex}`);
+    }
+  } finally {
+    if (!r.eof) await r.close();
   }
   return state;
 }

@@ -3,10 +3,10 @@
  * batches, in bounded memory. See frames.ts (file formats), decode.ts (link/IP/TCP headers) and
  * tcp.ts (connection tracking and reassembly).
  */
-import { createReadStream } from 'node:fs';
+import { open as openFile } from 'node:fs/promises';
 import type { Diagnostic } from '../../model/errors.js';
 import { createDecoder, type DecodeStats, type TcpSegment, LINKTYPE_NAMES } from './decode.js';
-import { newFrameReaderState, readFrames, type FrameReaderState, type RawFrame } from './frames.js';
+import { newFrameReaderState, readFrames, type ByteInput, type FrameReaderState, type RawFrame } from './frames.js';
 
 export * from './frames.js';
 export * from './decode.js';
@@ -16,13 +16,37 @@ export * from './tcp.js';
 export interface CaptureSource {
   /** Name for messages and Flow.file ("-" for stdin). */
   name: string;
-  open(): AsyncIterable<Uint8Array>;
+  open(): ByteInput;
 }
 
-/** A capture file, or standard input when `path` is `-`. Read in 1 MiB chunks. */
+/** A capture file (read straight into the reader's buffer), or standard input when `path` is `-`. */
 export function captureFile(path: string): CaptureSource {
   if (path === '-') return { name: '-', open: () => process.stdin };
-  return { name: path, open: () => createReadStream(path, { highWaterMark: 1 << 20 }) };
+  return {
+    name: path,
+    open: () => {
+      let fh: Awaited<ReturnType<typeof openFile>> | null = null;
+      let pos = 0;
+      let closed = false;
+      return {
+        async readInto(buf: Buffer, offset: number, length: number): Promise<number> {
+          if (closed) return 0;
+          fh ??= await openFile(path, 'r');
+          const { bytesRead } = await fh.read(buf, offset, length, pos);
+          pos += bytesRead;
+          if (bytesRead === 0) {
+            closed = true;
+            await fh.close();
+          }
+          return bytesRead;
+        },
+        async close(): Promise<void> {
+          if (fh && !closed) await fh.close();
+          closed = true;
+        },
+      };
+    },
+  };
 }
 
 /** An in-memory capture (tests, generated data), delivered in chunks of `chunk` bytes. */

@@ -14,7 +14,7 @@
  * Ended connections linger briefly (capture time) to collect final ACKs, then are handed to
  * `onClose`; everything still open is handed over by `finish()`.
  */
-import type { Direction, StreamDecoder } from '../../protocols/stream.js';
+import type { Direction, StreamDecoder, StreamFacts } from '../../protocols/stream.js';
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type TcpSegment } from './decode.js';
 
 export interface Endpoint {
@@ -35,7 +35,23 @@ export interface TcpTableOptions {
   maxFramesPerConnection?: number;
   /** Capture-time seconds an ended connection waits for stray packets (default 5). */
   lingerSec?: number;
+  /**
+   * Once a connection has ended, keep only its decoder's facts and drop the decoder (and whatever
+   * it holds) while the connection lingers (default false: tests inspect the decoder).
+   */
+  releaseDecoders?: boolean;
 }
+
+/** What an ended connection's decoder is replaced with when decoders are released. */
+const RELEASED: StreamDecoder = {
+  data() {},
+  gap() {},
+  end() {},
+  wants: () => false,
+  facts: () => {
+    throw new Error('decoder released: use TcpConnection.facts');
+  },
+};
 
 interface Pending {
   seq: number;
@@ -97,6 +113,8 @@ export class TcpConnection {
   readonly c2s = new DirState();
   readonly s2c = new DirState();
   decoder: StreamDecoder;
+  /** The decoder's facts, kept when the decoder was released. */
+  finalFacts: StreamFacts | null = null;
   ended = false;
   endedAt = 0;
   decoderEnded = false;
@@ -127,6 +145,10 @@ export class TcpConnection {
   }
   dir(d: Direction): DirState {
     return d === 'c2s' ? this.c2s : this.s2c;
+  }
+  /** The decoder's facts (kept after the decoder was released). */
+  facts(): StreamFacts {
+    return this.finalFacts ?? this.decoder.facts();
   }
 }
 
@@ -398,6 +420,10 @@ export class TcpTable {
     }
     c.decoderEnded = true;
     c.decoder.end();
+    if (this.opts.releaseDecoders) {
+      c.finalFacts = c.decoder.facts();
+      c.decoder = RELEASED;
+    }
   }
 
   private close(c: TcpConnection): void {
