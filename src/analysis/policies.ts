@@ -337,6 +337,11 @@ function perRouteOverrides(rc: RouteConfiguration | null, rbacNames: string[]): 
   return out;
 }
 
+/** Listeners whose chains see the original destination (use_original_dst, or an original_dst listener filter). */
+function matchesOriginalDestination(l: Listener): boolean {
+  return l.useOriginalDst || l.listenerFilters.some((f) => /original_dst/.test(f.name) || /OriginalDst$/.test(f.typeUrl));
+}
+
 function chainPolicies(l: Listener, c: FilterChain): ChainPolicies {
   const filters: AuthzFilterSummary[] = [];
   const perRoute: PerRouteRbac[] = [];
@@ -362,7 +367,7 @@ function chainPolicies(l: Listener, c: FilterChain): ChainPolicies {
     name: c.name,
     index: c.index,
     isDefault: c.isDefault,
-    port: c.match.destinationPort ?? (l.useOriginalDst ? null : (l.address?.port ?? null)),
+    port: c.match.destinationPort ?? (matchesOriginalDestination(l) ? null : (l.address?.port ?? null)),
     match: describeMatch(c),
     transportProtocol: c.match.transportProtocol,
     applicationProtocols: c.match.applicationProtocols,
@@ -395,7 +400,8 @@ function aggregate(listeners: ListenerPolicies[]): AuthorizationPolicyRow[] {
             row = { istioAction: p.istioAction, name, namespace: p.namespace, policy: p.policy, rules: 0, enforced: p.enforced, dryRun: p.dryRun, provider: p.provider, chains: [], ruleSet: new Set() };
             rows.set(key, row);
           }
-          if (p.rule !== null) row.ruleSet.add(p.rule);
+          // Non-Istio ids (v1alpha1 ServiceRole names, hand-written configs) count as one rule each.
+          row.ruleSet.add(p.rule ?? -1);
           if (!row.chains.includes(chainId)) row.chains.push(chainId);
         }
         if (f.role === 'deny-all') {

@@ -89,7 +89,7 @@ export function renderPoliciesTable(p: ProxyPolicies, all: boolean): string {
     }
   }
   out += renderTable({ headers: ['LISTENER', 'CHAIN', 'PORT', 'MATCH', 'TRANSPORT', 'FILTER', 'ACTION', 'MODE', 'POLICIES'], rows });
-  if (hidden > 0) out += `(${hidden} outbound chains without RBAC on ${hiddenListeners} listeners not shown; --all shows them)\n`;
+  if (hidden > 0) out += `(${hidden} other chains without RBAC, TLS termination or inbound role${hiddenListeners ? `, on ${hiddenListeners} listeners,` : ''} not shown; --all shows them)\n`;
 
   if (p.authorizationPolicies.length) {
     out += '\n';

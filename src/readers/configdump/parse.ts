@@ -83,7 +83,8 @@ function field(o: ProtoObject, snake: string): { v: unknown; key: string } {
   return { v: undefined, key: snake };
 }
 
-const OPAQUE = new Set(['metadata', 'filter_metadata', 'typed_filter_metadata', 'policies', 'typed_per_filter_config', 'config', 'value', 'struct_value', 'node']);
+// Struct / map-valued fields whose keys are data, not field names (`match` = transport_socket_matches[].match Struct).
+const OPAQUE = new Set(['metadata', 'filter_metadata', 'typed_filter_metadata', 'policies', 'typed_per_filter_config', 'config', 'value', 'struct_value', 'node', 'match', 'labels']);
 
 /** True when the resource uses camelCase field names (looks up to `depth` levels, skipping opaque maps). */
 function looksCamel(v: unknown, depth = 4): boolean {
@@ -544,13 +545,15 @@ function parseCluster(ctx: Ctx, raw: unknown, path: string, state: Cluster['stat
     return null;
   }
   const c = ctx.norm(raw) as ProtoObject;
+  // transport_socket_matches[].match is a Struct: take it verbatim from the input (toSnakeCase would rename `tlsMode`).
+  const rawMatches = field(raw, 'transport_socket_matches').v;
   let transportSocket = clusterSocket(ctx, c.transport_socket, jsonPathJoin(path, 'transport_socket'));
   if (!transportSocket && isObj(c.tls_context)) {
     transportSocket = { name: 'tls_context', typeUrl: '', tls: upstreamTls(c.tls_context), config: scrubPrivateKeys(c.tls_context) };
   }
   const tsm = (Array.isArray(c.transport_socket_matches) ? c.transport_socket_matches : []).filter(isObj).map((m, i) => ({
     name: str(m.name) ?? '',
-    match: isObj(m.match) ? m.match : {},
+    match: Array.isArray(rawMatches) && isObj(rawMatches[i]) && isObj((rawMatches[i] as ProtoObject).match) ? ((rawMatches[i] as ProtoObject).match as ProtoObject) : isObj(m.match) ? m.match : {},
     transportSocket: clusterSocket(ctx, m.transport_socket, jsonPathJoin(jsonPathJoin(jsonPathJoin(path, 'transport_socket_matches'), i), 'transport_socket')),
   }));
   const ct = isObj(c.cluster_type) ? str(c.cluster_type.name) : null;
@@ -742,7 +745,7 @@ export function parseConfigDump(doc: unknown, source: string): ParsedConfigDump 
       if (isObj(f)) {
         const tec = ctx.norm(f) as ProtoObject;
         const name = str(tec.name);
-        if (name && isObj(tec.typed_config)) dump.ecdsFilters.set(name, tec.typed_config);
+        if (name) dump.ecdsFilters.set(name, isObj(tec.typed_config) ? tec.typed_config : {});
       }
     });
   }
