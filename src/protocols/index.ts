@@ -244,7 +244,7 @@ class ContentDispatcher implements StreamDecoder {
     } else if (this.missing.c2s + this.missing.s2c > 0) {
       notes.push(`payload not captured: ${this.missing.c2s} byte(s) client→server and ${this.missing.s2c} byte(s) server→client missing`);
     }
-    if (this.tls) notes.push(...this.tls.notes);
+    if (this.tls) notes.push(...this.tls.allNotes());
     notes.push(...this.sink.notes);
     if (this.sink.dropped > 0) notes.push(`${this.sink.dropped} further HTTP exchange(s) not kept (limit reached)`);
     const out: StreamFacts = {

@@ -232,3 +232,16 @@ describe('TLS wire parsing', () => {
     expect(rfc2253('C=US\nO=Acme, Inc\nCN=web')).toBe('CN=web,O=Acme\\, Inc,C=US');
   });
 });
+
+describe('TLS seen only in part', () => {
+  it('a capture that starts after the handshake: TLS by content, nothing guessed, said so', async () => {
+    const r = await runTlsSession({ version: 'TLSv1.2', server: 'foo/httpbin', client: 'foo/sleep', alpn: ISTIO_ALPN.http11, app });
+    // keep only what follows the handshake: the application-data records
+    const tail = r.messages.filter((m) => m.bytes[0] === 23);
+    expect(tail.length).toBeGreaterThan(0);
+    const f = feed(steps(tail));
+    expect(f.protocol).toBe('tls');
+    expect(f.tls).toMatchObject({ version: null, sni: null, clientCertificateSent: null, clientCertificateRequested: null });
+    expect(f.notes.join('\n')).toMatch(/no ClientHello seen/);
+  });
+});

@@ -21,17 +21,25 @@ function newHpack(): HpackLike {
   // The encoder may raise the table size up to what its peer advertised in SETTINGS; it says so
   // with a dynamic table size update, which hpack.js checks against protocolMaxSize.
   d._table.protocolMaxSize = 0xffffffff;
-  let err: Error | null = null;
-  d.on('error', (e) => (err = e));
+  // Drive hpack.js's decoder directly rather than through its stream interface (write/execute/
+  // read), which costs more than the decoding itself: same code path, headers collected here.
+  let sink: Array<[string, string]> = [];
+  d.push = (h: { name: string; value: string } | null) => {
+    if (h) sink.push([h.name, h.value]);
+    return true;
+  };
   return {
     decode(block) {
-      err = null;
-      d.write(Buffer.from(block.buffer, block.byteOffset, block.length));
-      d.execute();
-      const out: Array<[string, string]> = [];
-      for (let h = d.read(); h !== null; h = d.read()) out.push([h.name, h.value]);
-      if (err) throw err;
-      return out;
+      sink = [];
+      d._decoder.push(Buffer.from(block.buffer, block.byteOffset, block.length));
+      try {
+        while (!d._decoder.isEmpty()) d._execute();
+      } catch (err) {
+        // leave nothing behind: the caller stops decoding this direction anyway
+        d._decoder = hpack.decoder.create();
+        throw err instanceof Error ? err : new Error(String(err));
+      }
+      return sink;
     },
   };
 }

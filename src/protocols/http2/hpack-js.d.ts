@@ -12,6 +12,13 @@ declare module 'hpack.js' {
     on(event: 'error', listener: (err: Error) => void): this;
     updateTableSize(size: number): void;
     _table: { protocolMaxSize: number; maxSize: number };
+    _decoder: HpackDecoder;
+    _execute(): void;
+    push(h: HpackHeader | null): boolean;
+  }
+  interface HpackDecoder {
+    push(chunk: Buffer): void;
+    isEmpty(): boolean;
   }
   interface Compressor {
     write(headers: Array<{ name: string; value: string; neverIndex?: boolean; huffman?: boolean }>): boolean;
@@ -20,6 +27,7 @@ declare module 'hpack.js' {
   }
   const hpack: {
     decompressor: { create(options: { table: { maxSize: number } }): Decompressor };
+    decoder: { create(): HpackDecoder };
     compressor: { create(options: { table: { maxSize: number } }): Compressor };
   };
   export default hpack;

@@ -323,6 +323,19 @@ export class TlsAnalyzer {
     return out;
   }
 
+  /** Notes about what of the handshake was not visible at all. */
+  private visibilityNotes(): string[] {
+    const out: string[] = [];
+    if (this.clientHellos.length === 0 && this.dirs.c2s.recordCount > 0) out.push('no ClientHello seen (capture started mid-connection, or payload not captured): SNI/ALPN unknown');
+    if (!this.serverHello && !this.hrr && this.dirs.s2c.recordCount > 0) out.push('no ServerHello seen: negotiated version unknown');
+    return out;
+  }
+
+  /** Notes, including what of the handshake was not visible. */
+  allNotes(): string[] {
+    return [...this.notes, ...this.visibilityNotes()];
+  }
+
   /** True when anything TLS was seen. */
   get seen(): boolean {
     return this.dirs.c2s.recordCount + this.dirs.s2c.recordCount > 0;
@@ -343,7 +356,8 @@ export class TlsAnalyzer {
     let requested: boolean | null = null;
     let sent: boolean | null = null;
     if (!tls13 && resumed !== true) {
-      if (this.certificateRequested) requested = true;
+      // a TLS ≤ 1.2 client sends a Certificate message only when asked for one
+      if (this.certificateRequested || this.clientCertMessage) requested = true;
       else if (this.serverHelloDone) requested = false;
       if (this.clientCertMessage) sent = this.clientCertMessage.count > 0;
       else if (this.clientKeyExchange || (this.dirs.c2s.ccs && requested !== null)) sent = false;

@@ -58,8 +58,32 @@ function toIso(d: string): string {
   return Number.isNaN(t) ? d : new Date(t).toISOString().replace('.000Z', 'Z');
 }
 
+/**
+ * Parsing a certificate with X509Certificate costs ~0.6 ms, and a capture repeats the same few
+ * workload certificates in every handshake: results are memoised by DER content (bounded).
+ */
+const cache = new Map<string, CertificateInfo | Error>();
+const CACHE_MAX = 4096;
+
 /** Parses one DER certificate; throws Error with a reason when it is not a certificate. */
 export function certificateInfo(der: Uint8Array): CertificateInfo {
+  const key = Buffer.from(der.buffer, der.byteOffset, der.length).toString('latin1');
+  let v = cache.get(key);
+  if (v === undefined) {
+    try {
+      v = parseCertificate(der);
+    } catch (err) {
+      v = err instanceof Error ? err : new Error(String(err));
+    }
+    if (cache.size >= CACHE_MAX) cache.clear();
+    cache.set(key, v);
+  }
+  if (v instanceof Error) throw v;
+  // callers may keep or mutate the result: hand out copies of the arrays
+  return { ...v, uriSans: [...v.uriSans], dnsSans: [...v.dnsSans], ...(v.ipSans ? { ipSans: [...v.ipSans] } : {}) };
+}
+
+function parseCertificate(der: Uint8Array): CertificateInfo {
   const c = new X509Certificate(Buffer.from(der.buffer, der.byteOffset, der.length));
   const sans = c.subjectAltName ? splitSubjectAltName(c.subjectAltName) : [];
   const ipSans = sans.filter((x) => x.type === 'IP Address').map((x) => x.value);
