@@ -1,0 +1,232 @@
+/** Each bundle's promised story, asserted against the real readers, decision engine and flow analysis. */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { decideRequest } from '../../src/envoy/decide.js';
+import type { RequestAttrs } from '../../src/model/attrs.js';
+import { readInventory, WorkloadIndex } from '../../src/readers/inventory.js';
+import { dumpPath, flows, isInbound, loadDump, podByName, records, SAMPLES, scenario, spiffe } from './helpers.js';
+
+const mtlsReq = (from: string, to: { ip: string; port: number }, http?: { method: string; path: string; authority: string }, sni?: string): RequestAttrs => ({
+  source: { address: '10.244.0.99', port: 40000 },
+  directRemote: { address: '10.244.0.99', port: 40000 },
+  destination: { address: to.ip, port: to.port },
+  ...(sni ? { sni } : {}),
+  tls: { version: 'TLSv1.3', uriSans: [from], dnsSans: [], subject: '', peerCertificateValidated: true },
+  ...(http ? { http: { ...http, headers: {} } } : {}),
+});
+const plainReq = (srcIp: string, to: { ip: string; port: number }, http?: { method: string; path: string; authority: string }): RequestAttrs => ({
+  source: { address: srcIp, port: 40000 },
+  directRemote: { address: srcIp, port: 40000 },
+  destination: { address: to.ip, port: to.port },
+  transportProtocol: 'raw_buffer',
+  ...(http ? { http: { ...http, headers: {} } } : {}),
+});
+
+describe('bookinfo-authz', () => {
+  const sc = scenario('bookinfo-authz');
+  const details = podByName(sc, 'details-v1');
+  const productpage = podByName(sc, 'productpage-v1');
+  const sleep = podByName(sc, 'sleep');
+  const stem = (p: typeof details): string => `${p.name}.${p.namespace}`;
+
+  it('final state: details allows GET from the productpage identity and denies another service account', async () => {
+    const dump = await loadDump(dumpPath(sc, stem(details), 'ratings-viewer'));
+    const get = { method: 'GET', path: '/details/0', authority: 'details:9080' };
+    const ok = decideRequest(dump, mtlsReq(spiffe(productpage), { ip: details.ip, port: 9080 }, get));
+    expect(ok.decision).toBe('ALLOW');
+    expect(JSON.stringify(ok.filters)).toContain('ns[default]-policy[details-viewer]-rule[0]');
+    const other = decideRequest(dump, mtlsReq(spiffe(sleep), { ip: details.ip, port: 9080 }, get));
+    expect(other.decision).toBe('DENY');
+    expect(other.responseCodeDetails).toBe('rbac_access_denied_matched_policy[none]');
+    const post = decideRequest(dump, mtlsReq(spiffe(productpage), { ip: details.ip, port: 9080 }, { ...get, method: 'POST' }));
+    expect(post.decision).toBe('DENY');
+  });
+
+  it('the logs show the stages in time order (allow-nothing, then details/reviews closed, then ratings closed, then open)', async () => {
+    const codes = async (p: typeof details): Promise<number[]> =>
+      (await records(join(SAMPLES, sc.name, 'logs', `${stem(p)}.istio-proxy.log`))).filter(isInbound).map((r) => r.responseCode ?? 0);
+    expect(await codes(productpage)).toEqual([200, 403, 200, 200, 200]);
+    expect(await codes(details)).toEqual([200, 403, 200, 200, 403]);
+    expect(await codes(podByName(sc, 'reviews-v3'))).toEqual([200, 403, 200, 200]);
+    expect(await codes(podByName(sc, 'ratings-v1'))).toEqual([200, 403, 200]);
+  });
+
+  it('the productpage capture carries the intermediate pages in cleartext on the sidecar-local leg, and only mTLS on eth0', async () => {
+    const file = join(SAMPLES, sc.name, 'captures', `${stem(productpage)}.pcap`);
+    const fl = await flows(file);
+    const local = fl.filter((f) => f.sidecarLocal && f.server.port === 9080 && f.server.ip === productpage.ip);
+    expect(local.map((f) => f.http[0]?.path)).toEqual(['/productpage', '/productpage', '/productpage', '/productpage']);
+    const bytes = readFileSync(file).toString('latin1');
+    expect(bytes).toContain('Error fetching product details!');
+    expect(bytes).toContain('Error fetching product reviews!');
+    expect(bytes).toContain('Ratings service is currently unavailable');
+    const wire = fl.filter((f) => !f.sidecarLocal);
+    expect(wire.length).toBeGreaterThan(8);
+    expect(wire.every((f) => f.security === 'mtls' && f.tls?.sni?.startsWith('outbound_.9080_._.'))).toBe(true);
+  });
+});
+
+describe('tcp-echo', () => {
+  const sc = scenario('tcp-echo');
+  const echo = podByName(sc, 'tcp-echo');
+  const sleep = podByName(sc, 'sleep');
+  const stem = `${echo.name}.${echo.namespace}`;
+  const svc = (port: number): RequestAttrs => mtlsReq(spiffe(sleep), { ip: echo.ip, port }, undefined, `outbound_.${port}_._.tcp-echo.foo.svc.cluster.local`);
+
+  it('ALLOW ports 9000/9001: 9002 (pod IP, plaintext) is denied on the pass-through chain', async () => {
+    const dump = await loadDump(dumpPath(sc, stem, 'allow-ports'));
+    const d9002 = decideRequest(dump, plainReq(sleep.ip, { ip: echo.ip, port: 9002 }));
+    expect(d9002.decision).toBe('DENY');
+    expect(d9002.filterChain).toBe('virtualInbound');
+    expect(d9002.connectionTerminationDetails).toBe('rbac_access_denied_matched_policy[none]');
+    expect(decideRequest(dump, svc(9000)).decision).toBe('ALLOW');
+    expect(decideRequest(dump, svc(9001)).decision).toBe('ALLOW');
+  });
+
+  it('ALLOW with HTTP-only methods denies every TCP connection; DENY with only methods denies all by policy', async () => {
+    const allowHttp = await loadDump(dumpPath(sc, stem, 'allow-http-only'));
+    for (const port of [9000, 9001]) {
+      const d = decideRequest(allowHttp, svc(port));
+      expect(d.decision).toBe('DENY');
+      expect(d.connectionTerminationDetails).toBe('rbac_access_denied_matched_policy[none]');
+    }
+    const denyHttp = await loadDump(dumpPath(sc, stem, 'deny-http-only'));
+    for (const port of [9000, 9001]) {
+      const d = decideRequest(denyHttp, svc(port));
+      expect(d.decision).toBe('DENY');
+      expect(d.policy).toBe('ns[foo]-policy[tcp-policy]-rule[0]');
+    }
+  });
+
+  it('final DENY methods + port 9000: 9000 denied by the policy, 9001 allowed', async () => {
+    const dump = await loadDump(dumpPath(sc, stem, 'deny-port-9000'));
+    const d9000 = decideRequest(dump, svc(9000));
+    expect(d9000.decision).toBe('DENY');
+    expect(d9000.connectionTerminationDetails).toBe('rbac_access_denied_matched_policy[ns[foo]-policy[tcp-policy]-rule[0]]');
+    expect(decideRequest(dump, svc(9001)).decision).toBe('ALLOW');
+  });
+
+  it('the echo capture shows the 9002 probe in plaintext, the service ports in mTLS with the TCP ALPN', async () => {
+    const fl = (await flows(join(SAMPLES, sc.name, 'captures', `${stem}.pcap`))).filter((f) => !f.sidecarLocal);
+    const byPort = (p: number) => fl.filter((f) => f.server.port === p);
+    expect(byPort(9002).length).toBe(5);
+    expect(byPort(9002).every((f) => f.security === 'plaintext')).toBe(true);
+    expect(byPort(9000).every((f) => f.security === 'mtls' && f.tls?.alpn.join(',') === 'istio-peer-exchange,istio')).toBe(true);
+  });
+});
+
+describe('legacy-plaintext', () => {
+  const sc = scenario('legacy-plaintext');
+  const hbFoo = sc.pods.find((p) => p.app === 'httpbin' && p.namespace === 'foo')!;
+  const legacy = sc.pods.find((p) => p.namespace === 'legacy')!;
+  const stem = `${hbFoo.name}.${hbFoo.namespace}`;
+  const getIp = { method: 'GET', path: '/ip', authority: 'httpbin.foo:8000' };
+
+  it('the capture shows legacy\'s plaintext GET /ip with its headers', async () => {
+    const fl = await flows(join(SAMPLES, sc.name, 'captures', `${stem}.pcap`));
+    const plain = fl.filter((f) => f.client.ip === legacy.ip);
+    expect(plain.length).toBe(3);
+    for (const f of plain) {
+      expect(f.security).toBe('plaintext');
+      expect(f.sidecarLocal).toBe(false);
+      expect(f.http[0]?.method).toBe('GET');
+      expect(f.http[0]?.path).toBe('/ip');
+      expect(f.http[0]?.headers['user-agent']).toEqual(['curl/8.5.0']);
+      expect(f.http[0]?.headers['host']).toEqual(['httpbin.foo:8000']);
+    }
+    // the STRICT-stage attempt got no HTTP response (reset), the others a 200
+    expect(plain.map((f) => f.http[0]?.status ?? null)).toEqual([200, null, 200]);
+  });
+
+  it('STRICT on foo yields filter_chain_not_found for plaintext, logged as NR', async () => {
+    const d = decideRequest(await loadDump(dumpPath(sc, stem, 'strict-foo')), plainReq(legacy.ip, { ip: hbFoo.ip, port: 8080 }, getIp));
+    expect(d.decision).toBe('DENY');
+    expect(d.responseCodeDetails).toBe('filter_chain_not_found');
+    const nr = (await records(join(SAMPLES, sc.name, 'logs', `${stem}.istio-proxy.log`))).filter((r) => r.responseFlags === 'NR');
+    expect(nr.length).toBe(1);
+    expect(nr[0]!.responseCodeDetails).toBe('filter_chain_not_found');
+    expect(nr[0]!.attrs.source?.address).toBe(legacy.ip);
+  });
+
+  it('final state: mesh-wide STRICT, httpbin overridden to PERMISSIVE; the meshed sleep pod is STRICT', async () => {
+    const ok = decideRequest(await loadDump(dumpPath(sc, stem, 'mesh-strict-httpbin-permissive')), plainReq(legacy.ip, { ip: hbFoo.ip, port: 8080 }, getIp));
+    expect(ok.decision).toBe('ALLOW');
+    const sleepFoo = sc.pods.find((p) => p.app === 'sleep' && p.namespace === 'foo')!;
+    const strict = decideRequest(await loadDump(dumpPath(sc, `${sleepFoo.name}.foo`, 'mesh-strict-httpbin-permissive')), plainReq(legacy.ip, { ip: sleepFoo.ip, port: 80 }, { method: 'GET', path: '/', authority: 'sleep.foo' }));
+    expect(strict.responseCodeDetails).toBe('filter_chain_not_found');
+  });
+});
+
+describe('bank-breach', () => {
+  const sc = scenario('bank-breach');
+  const db = podByName(sc, 'database-0');
+  const summary = podByName(sc, 'account-summary');
+  const web = podByName(sc, 'customer-web');
+  const attacker = podByName(sc, 'toolbox');
+  const stem = `${db.name}.${db.namespace}`;
+
+  it('the attacker flows present the account-summary SPIFFE id from an IP that belongs to ops/toolbox', async () => {
+    const fl = (await flows(join(SAMPLES, sc.name, 'captures', `${stem}.pcap`))).filter((f) => f.client.ip === attacker.ip);
+    expect(fl.length).toBe(3);
+    for (const f of fl) {
+      expect(f.security).toBe('mtls');
+      expect(f.inferred ?? false).toBe(false);
+      expect(f.evidence).toContain('client-certificate');
+      expect(f.tls?.version).toBe('TLSv1.2');
+      expect(f.tls?.uriSans).toEqual([spiffe(summary)]);
+    }
+    const idx = new WorkloadIndex(await readInventory(join(SAMPLES, sc.name, 'inventory.json')));
+    const who = idx.lookup(attacker.ip);
+    expect(who?.namespace).toBe('ops');
+    expect(who?.serviceAccount).toBe('default');
+    expect(idx.lookup(summary.ip)?.serviceAccount).toBe('account-summary');
+    expect(attacker.ip).not.toBe(summary.ip);
+  });
+
+  it('the fix blocks the direct read from customer-web and the stolen-key write, but not a stolen-key read', async () => {
+    const before = await loadDump(dumpPath(sc, stem, 'no-policy'));
+    const after = await loadDump(dumpPath(sc, stem, 'fix'));
+    const to = { ip: db.ip, port: 8080 };
+    const read = { method: 'GET', path: '/accounts', authority: 'database:8080' };
+    const write = { method: 'PUT', path: '/accounts/1234/balance', authority: 'database.bank.svc.cluster.local:8080' };
+    expect(decideRequest(before, mtlsReq(spiffe(web), to, read)).decision).toBe('ALLOW');
+    expect(decideRequest(before, mtlsReq(spiffe(summary), to, write)).decision).toBe('ALLOW');
+    expect(decideRequest(after, mtlsReq(spiffe(web), to, read)).responseCodeDetails).toBe('rbac_access_denied_matched_policy[none]');
+    expect(decideRequest(after, mtlsReq(spiffe(summary), to, write)).responseCodeDetails).toBe('rbac_access_denied_matched_policy[none]');
+    expect(decideRequest(after, mtlsReq(spiffe(summary), to, { ...read, path: '/accounts/5678' })).decision).toBe('ALLOW');
+    expect(decideRequest(after, plainReq(attacker.ip, to, read)).responseCodeDetails).toBe('filter_chain_not_found');
+  });
+});
+
+describe('details-path', () => {
+  const sc = scenario('details-path');
+  const details = podByName(sc, 'details-v1');
+  const productpage = podByName(sc, 'productpage-v1');
+  const sleep = podByName(sc, 'sleep');
+  const to = { ip: details.ip, port: 9080 };
+
+  it('POST /details/0 and GET /ping are denied, each naming the one failing condition', async () => {
+    const dump = await loadDump(dumpPath(sc, `${details.name}.default`, 'details-viewer'));
+    const miss = (method: string, path: string, who = spiffe(productpage)) => {
+      const d = decideRequest(dump, mtlsReq(who, to, { method, path, authority: 'details:9080' }));
+      expect(d.decision).toBe('DENY');
+      expect(d.responseCodeDetails).toBe('rbac_access_denied_matched_policy[none]');
+      const best = d.closestMiss?.[0];
+      expect(best?.policy).toBe('ns[default]-policy[details-viewer]-rule[0]');
+      expect(best?.failedConditions).toBe(1);
+      return JSON.stringify(best?.failing);
+    };
+    const post = miss('POST', '/details/0');
+    expect(post).toContain(':method');
+    expect(post).toContain('POST');
+    const ping = miss('GET', '/ping');
+    expect(ping).toContain('/ping');
+    expect(ping).toContain('/details/');
+    expect(ping).not.toContain(':method');
+    const other = miss('GET', '/details/0', spiffe(sleep));
+    expect(other).toContain('sa/sleep');
+    const ok = decideRequest(dump, mtlsReq(spiffe(productpage), to, { method: 'GET', path: '/details/0', authority: 'details:9080' }));
+    expect(ok.decision).toBe('ALLOW');
+  });
+});
