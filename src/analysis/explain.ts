@@ -39,7 +39,28 @@ export interface Inferred {
  * inbound record is taken as plaintext (inferred: mesh clients always send SNI). Without any of these
  * fields, TLS stays unknown.
  */
+/** Istio's filter-state key for the peer identity (set from the client certificate's URI SAN). */
+const PEER_PRINCIPAL = 'io.istio.peer_principal';
+
+/**
+ * When the peer identity is settled (plaintext, or a logged peer URI SAN), the filter state Istio's
+ * RBAC reads follows from it: `io.istio.peer_principal` is the URI SAN, absent without a client
+ * certificate. Other filter-state keys are taken as absent (Istio's policies read no others).
+ */
+function settleFilterState(inf: Inferred): Inferred {
+  if (!inf.unknown.includes('filterState')) return inf;
+  if (inf.security !== 'plaintext' && (inf.unknown.includes('tls.uriSans') || !inf.attrs.tls)) return inf;
+  const fs = { ...(inf.attrs.filterState ?? {}) };
+  const san = inf.attrs.tls?.uriSans[0];
+  if (san && !(PEER_PRINCIPAL in fs)) fs[PEER_PRINCIPAL] = san;
+  return { ...inf, attrs: { ...inf.attrs, filterState: fs }, unknown: inf.unknown.filter((u) => u !== 'filterState') };
+}
+
 export function inferSecurity(rec: AccessRecord): Inferred {
+  return settleFilterState(inferSecurityRaw(rec));
+}
+
+function inferSecurityRaw(rec: AccessRecord): Inferred {
   const a = rec.attrs;
   const unknown = new Set(rec.unknown);
   const evidence: string[] = [];
@@ -150,11 +171,33 @@ function policiesIn(d: Decision): Set<string> {
   return s;
 }
 
-/** Attribute names quoted in the decision's undecidable reasons that the record did not carry. */
+const MISSING_HINTS: [RegExp, string][] = [
+  [/filter state|peer_principal/i, 'filterState'],
+  [/URI SAN|uriSans|authenticated|peer certificate|principal_name/i, 'tls.uriSans'],
+  [/DNS SAN|dnsSans/i, 'tls.dnsSans'],
+  [/subject/i, 'tls.subject'],
+  [/dynamic metadata|metadata/i, 'metadata'],
+  [/header/i, 'http.headers'],
+  [/whether the connection used TLS|\btls\b/i, 'tls'],
+  [/server name|\bSNI\b/i, 'sni'],
+  [/direct remote|direct_remote/i, 'directRemote'],
+  [/destination/i, 'destination'],
+];
+
+/** Undecidable policy notes of the decision (the engine names the attribute it could not read). */
+function undecidableNotes(d: Decision): string[] {
+  const notes: string[] = [];
+  for (const f of d.filters) for (const p of f.policies) if (p.matched === 'undecidable' && p.undecidableReason) notes.push(`${p.name}: ${p.undecidableReason}`);
+  return notes;
+}
+
+/** The attributes the record did not carry that the decision needed. */
 function missingAttrs(d: Decision, unknown: string[]): string[] {
-  const text = (d.reasons ?? []).join(' ') + ' ' + d.filters.flatMap((f) => f.policies.map((p) => p.undecidableReason ?? '')).join(' ');
-  const hit = unknown.filter((u) => text.includes(u));
-  return hit.length ? hit : [];
+  const text = [...(d.reasons ?? []), ...undecidableNotes(d)].join(' ');
+  const out = new Set<string>();
+  for (const u of unknown) if (text.includes(u)) out.add(u);
+  for (const [re, attr] of MISSING_HINTS) if (re.test(text) && unknown.some((u) => u === attr || attr.startsWith(u + '.') || u.startsWith(attr + '.'))) out.add(attr);
+  return [...out];
 }
 
 export function explainRecord(rec: AccessRecord, decide: Decider): Explanation {
@@ -175,13 +218,21 @@ export function explainRecord(rec: AccessRecord, decide: Decider): Explanation {
   const ourPolicy = decision.policy === null ? 'none' : sanitizePolicyId(decision.policy);
   if (ours === 'UNDECIDABLE') {
     const missing = missingAttrs(decision, inf.unknown);
-    const why = (decision.reasons ?? []).join('; ') || 'the engine could not decide';
+    const notes = undecidableNotes(decision);
+    let why = notes.length ? notes[0]! : (decision.reasons ?? []).join('; ') || 'the engine could not decide';
+    if (missing.length) {
+      const identity = missing.some((m) => m === 'filterState' || m.startsWith('tls.'));
+      why = `the log does not carry ${missing.join(', ')}${identity && inf.security === 'mtls' ? ' (the caller\'s identity: log %DOWNSTREAM_PEER_URI_SAN% or use ALS)' : ''} — ${why}`;
+    }
     const e: Explanation = withPolicy({ ...base, decision, verdict: 'undecidable', reason: why });
     if (missing.length) e.missing = missing;
     return e;
   }
   switch (logged.outcome) {
     case 'denied': {
+      if (noChain(decision)) {
+        return withPolicy({ ...base, decision, verdict: 'disagrees', reason: `Envoy's RBAC denied (${logged.detail}) but in this config no filter chain takes the connection: config drift (e.g. mTLS mode changed) or the log's TLS facts differ` });
+      }
       if (ours === 'DENY') {
         if (ourPolicy === logged.policy) return withPolicy({ ...base, decision, verdict: 'agrees', reason: `denied by ${logged.policy === 'none' ? 'no ALLOW match' : logged.policy}, as logged` });
         const drift = logged.policy !== 'none' && !policiesIn(decision).has(logged.policy!) ? `; policy ${logged.policy} is not in this config (config drift: the dump is not the config that was in force)` : '';
@@ -287,6 +338,8 @@ export interface ExplainSummary {
   denied: number;
   /** Denials by policy id (`none` = no ALLOW match), as decided by the config (or as logged when undecidable). */
   deniedBy: Record<string, number>;
+  /** Connections no filter chain takes (filter_chain_not_found: e.g. plaintext to a STRICT port). */
+  noChain: number;
   undecidable: number;
   agrees: number;
   disagreements: number;
@@ -311,6 +364,7 @@ export function refString(rec: AccessRecord): string {
 /** Decision label of an explanation: the config's decision, else what Envoy logged. */
 export function outcomeOf(e: Explanation): { decision: string; policy: string } {
   const d = e.decision;
+  if (d && noChain(d)) return { decision: 'NO CHAIN', policy: '-' };
   if (d && d.decision !== 'UNDECIDABLE') return { decision: d.decision, policy: d.decision === 'DENY' ? d.policy ?? 'none' : d.policy ?? '-' };
   if (e.logged === 'denied') return { decision: 'DENY (logged)', policy: e.loggedPolicy ?? 'none' };
   if (e.logged === 'allowed') return { decision: 'ALLOW (logged)', policy: '-' };
@@ -319,7 +373,7 @@ export function outcomeOf(e: Explanation): { decision: string; policy: string } 
 }
 
 export class ExplainAggregator {
-  readonly summary: ExplainSummary = { records: 0, allowed: 0, denied: 0, deniedBy: {}, undecidable: 0, agrees: 0, disagreements: 0 };
+  readonly summary: ExplainSummary = { records: 0, allowed: 0, denied: 0, deniedBy: {}, noChain: 0, undecidable: 0, agrees: 0, disagreements: 0 };
   private readonly groups = new Map<string, ExplainGroup>();
 
   add(e: Explanation): void {
@@ -331,6 +385,7 @@ export class ExplainAggregator {
     if (e.verdict === 'disagrees') s.disagreements++;
     const o = outcomeOf(e);
     if (d === 'ALLOW') s.allowed++;
+    else if (d === 'DENY' && noChain(e.decision!)) s.noChain++;
     else if (d === 'DENY') {
       s.denied++;
       const p = e.decision!.policy ?? 'none';
@@ -357,6 +412,7 @@ export function summaryLine(s: ExplainSummary): string {
     .map(([p, n]) => `${fmtN(n)} by ${p === 'none' ? 'no ALLOW match' : p}`);
   let line = `${fmtN(s.records)} record${s.records === 1 ? '' : 's'}: ${fmtN(s.allowed)} allowed, ${fmtN(s.denied)} denied`;
   if (by.length) line += ` (${by.join(', ')})`;
+  if (s.noChain) line += `, ${fmtN(s.noChain)} rejected with no filter chain`;
   if (s.undecidable) line += `, ${fmtN(s.undecidable)} undecidable`;
   line += `; ${fmtN(s.disagreements)} disagreement${s.disagreements === 1 ? '' : 's'}`;
   return line;
@@ -404,7 +460,48 @@ export type DumpDecider<D extends DumpLike> = (dump: D, req: RequestAttrs, opts:
  * --prefix` pod name, or the record's destination address among the proxy's IPs; with a single dump,
  * that dump. A record whose proxy has no dump throws (→ undecidable, with the reason).
  */
-export function deciderOver<D extends DumpLike>(dumps: D[], decideDump: DumpDecider<D>): Decider {
+export function deciderOver<D extends DumpLike>(dumps: D[], decideDump: DumpDecider<D>, memo = true): Decider {
+  // Decisions are memoized per distinct input. Source ports and the x-request-id header vary per
+  // request and almost never matter to RBAC, so they are left out of the key unless the config
+  // mentions them (source port inputs, CEL source.port, an x-request-id header matcher).
+  const text = memo ? dumps.map((d) => safeStringify(d)).join('\n') : '';
+  const keepPorts = /SourcePortInput|source_port|source\.port/.test(text);
+  const keepRequestId = /x-request-id/i.test(text);
+  const cache = new Map<string, Decision>();
+  const inner = deciderOverUncached(dumps, decideDump);
+  if (!memo) return inner;
+  return (req, opts) => {
+    const key = decisionKey(req, opts, keepPorts, keepRequestId);
+    const hit = cache.get(key);
+    if (hit) return hit;
+    const d = inner(req, opts);
+    if (cache.size >= 200_000) cache.clear();
+    cache.set(key, d);
+    return d;
+  };
+}
+
+function safeStringify(v: unknown): string {
+  try {
+    return JSON.stringify(v, (_k, x: unknown) => (x instanceof Map ? Object.fromEntries(x) : x)) ?? '';
+  } catch {
+    return '';
+  }
+}
+
+function decisionKey(req: RequestAttrs, opts: DeciderOptions, keepPorts: boolean, keepRequestId: boolean): string {
+  const strip = (e: RequestAttrs['source']) => (e && !keepPorts ? { address: e.address } : e);
+  let http = req.http;
+  if (http && !keepRequestId && http.headers['x-request-id']) {
+    const headers = { ...http.headers };
+    delete headers['x-request-id'];
+    http = { ...http, headers };
+  }
+  const rec = opts.record;
+  return JSON.stringify([rec?.node ?? null, opts.kind, opts.unknown, { ...req, source: strip(req.source), remote: strip(req.remote), directRemote: strip(req.directRemote), http }]);
+}
+
+function deciderOverUncached<D extends DumpLike>(dumps: D[], decideDump: DumpDecider<D>): Decider {
   const byNode = new Map<string, D>();
   const byIp = new Map<string, D>();
   for (const d of dumps) {
