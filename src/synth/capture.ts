@@ -2,7 +2,7 @@
  * Assembles TCP packets of one or more connections into a capture file (classic pcap µs/ns or
  * pcapng), framed for the chosen link type, merged by time.
  */
-import { frame, LINKTYPE, type LinkOptions } from './link.js';
+import { DEFAULT_DST_MAC, DEFAULT_SRC_MAC, frame, LINKTYPE, type LinkOptions } from './link.js';
 import { PcapWriter, type CapturedPacket } from './pcap-writer.js';
 import { PcapngWriter } from './pcapng-writer.js';
 import type { TcpPacket } from './tcp.js';
@@ -13,6 +13,12 @@ export interface CaptureFlow {
   packets: TcpPacket[];
   /** Link framing for this flow (pcapng: flows with different link types / interface names get their own IDB). */
   link?: Partial<LinkOptions>;
+  /**
+   * Per-direction overrides, e.g. SLL2 packet type 4 (outgoing) for c2s and 0 (host) for s2c as
+   * `tcpdump -i any` in the client's pod records them. EN10MB MAC addresses are swapped for s2c
+   * unless given here.
+   */
+  linkByDir?: Partial<Record<'c2s' | 's2c', Partial<LinkOptions>>>;
   /** pcapng interface name (e.g. "eth0", "lo"). */
   interfaceName?: string;
 }
@@ -22,6 +28,15 @@ export interface CaptureOptions {
   linkType?: number;
   snaplen?: number;
   bigEndian?: boolean;
+}
+
+function linkFor(f: CaptureFlow, dir: 'c2s' | 's2c', linkType: number): LinkOptions {
+  const base: LinkOptions = { ...f.link, linkType };
+  if (dir === 's2c') {
+    base.srcMac = f.link?.dstMac ?? DEFAULT_DST_MAC;
+    base.dstMac = f.link?.srcMac ?? DEFAULT_SRC_MAC;
+  }
+  return { ...base, ...f.linkByDir?.[dir], linkType };
 }
 
 export function buildCapture(flows: readonly CaptureFlow[], o: CaptureOptions = {}): Buffer {
@@ -36,7 +51,7 @@ export function buildCapture(flows: readonly CaptureFlow[], o: CaptureOptions = 
     }
     for (const p of f.packets) {
       all.push({
-        pkt: { timeNs: p.timeNs, data: frame(p.ip, { ...f.link, linkType }) },
+        pkt: { timeNs: p.timeNs, data: frame(p.ip, linkFor(f, p.dir, linkType)) },
         key: `${linkType}/${f.interfaceName ?? ''}`,
         linkType,
         name: f.interfaceName,

@@ -27,8 +27,8 @@ export interface LinkOptions {
   arphrd?: number;
 }
 
-const DEFAULT_SRC_MAC = Uint8Array.from([0x02, 0x42, 0x0a, 0x00, 0x00, 0x01]);
-const DEFAULT_DST_MAC = Uint8Array.from([0x02, 0x42, 0x0a, 0x00, 0x00, 0x02]);
+export const DEFAULT_SRC_MAC = Uint8Array.from([0x02, 0x42, 0x0a, 0x00, 0x00, 0x01]);
+export const DEFAULT_DST_MAC = Uint8Array.from([0x02, 0x42, 0x0a, 0x00, 0x00, 0x02]);
 
 /** Ethertype of an IP datagram from its version nibble. */
 function ethertypeOf(ip: Uint8Array): number {

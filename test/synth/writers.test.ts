@@ -60,6 +60,20 @@ describe('synthetic capture writers', () => {
     expect(parsed.packets[3]!.data.subarray(14 + 20 + 20).toString('latin1')).toContain('GET / HTTP/1.1');
   });
 
+  it('EN10MB addresses swap with the direction; SLL2 packet type per direction', async () => {
+    const buf = buildCapture([{ packets: conversation() }], { format: 'pcap' });
+    const parsed = await parseWithPcapParser(buf);
+    const syn = parsed.packets[0]!.data;
+    const synAck = parsed.packets[1]!.data;
+    expect(syn.subarray(6, 12)).toEqual(synAck.subarray(0, 6));
+    expect(syn.subarray(0, 6)).toEqual(synAck.subarray(6, 12));
+    const sll2 = await parseWithPcapParser(
+      buildCapture([{ packets: conversation(), linkByDir: { c2s: { packetType: 4 }, s2c: { packetType: 0 } } }], { format: 'pcap', linkType: LINKTYPE.LINUX_SLL2 }),
+    );
+    expect(sll2.linkType).toBe(276);
+    expect([sll2.packets[0]!.data[10], sll2.packets[1]!.data[10]]).toEqual([4, 0]);
+  });
+
   it('snaplen truncation keeps the original length', async () => {
     const buf = buildCapture([{ packets: conversation() }], { format: 'pcap', snaplen: 60 });
     const parsed = await parseWithPcapParser(buf);
