@@ -13,7 +13,7 @@
 import type { AccessRecord, Explanation, Flow, HttpExchange } from '../model/records.js';
 import type { JsonValue } from '../model/attrs.js';
 import { WorkloadIndex, emptyInventory, normalizeIp, type Inventory, type WorkloadRef } from '../readers/inventory.js';
-import type { ProxyView } from './proxies.js';
+import { inForceAt, type ProxyView } from './proxies.js';
 
 export const DEFAULT_SKEW_MS = 2000;
 
@@ -54,7 +54,8 @@ export interface Correlation {
   /** Offsets between matched records and flows: how far the clocks seem apart. */
   observedSkew: { n: number; medianMs: number | null; minMs: number | null; maxMs: number | null };
   resolve(ip: string | undefined): WorkloadRef | undefined;
-  proxyForIp(ip: string | undefined): ProxyView | undefined;
+  /** The dump of the proxy at this IP in force at `timeMs` (the newest dump when no time is given). */
+  proxyForIp(ip: string | undefined, timeMs?: number): ProxyView | undefined;
 }
 
 /** Parses `ip:port`, `[v6]:port`, `tcp://ip:port`, or a bare IP. */
@@ -137,16 +138,15 @@ function flowKey(cip: string, cport: number, sip: string, sport: number): string
 
 function matchProxy(r: AccessRecord, proxies: ProxyView[]): ProxyView | undefined {
   const node = r.node;
-  if (node) {
-    const exact = proxies.find((p) => p.nodeId === node);
-    if (exact) return exact;
+  if (!node) return undefined;
+  let cands = proxies.filter((p) => p.nodeId === node);
+  if (cands.length === 0) {
     // kubectl --prefix `[pod/<pod>/istio-proxy]`, a pod name, or `<pod>.<ns>`.
-    const byPod = proxies.filter((p) => p.pod && (node === p.pod || node.includes(`/${p.pod}/`) || node === `${p.pod}.${p.namespace}` || node.startsWith(`${p.pod}.`) || node.endsWith(`/${p.pod}`)));
-    if (byPod.length === 1) return byPod[0];
-    const ipInNode = proxies.filter((p) => p.ips.some((ip) => node.includes(`~${ip}~`)));
-    if (ipInNode.length === 1) return ipInNode[0];
+    cands = proxies.filter((p) => p.pod && (node === p.pod || node.includes(`/${p.pod}/`) || node === `${p.pod}.${p.namespace}` || node.startsWith(`${p.pod}.`) || node.endsWith(`/${p.pod}`)));
   }
-  return undefined;
+  if (cands.length === 0) cands = proxies.filter((p) => p.ips.some((ip) => node.includes(`~${ip}~`)));
+  if (new Set(cands.map((p) => p.identity)).size !== 1) return undefined;
+  return inForceAt(cands, r.timeMs);
 }
 
 function requestIdOf(x: HttpExchange): string | undefined {
@@ -186,8 +186,17 @@ export function correlate(flows: Flow[], records: AccessRecord[], explanations: 
     }
   }
 
-  const proxyByIp = new Map<string, ProxyView>();
-  for (const p of proxies) for (const ip of p.ips) proxyByIp.set(normalizeIp(ip), p);
+  const proxyByIp = new Map<string, ProxyView[]>();
+  for (const p of proxies) {
+    for (const ip of p.ips) {
+      const k = normalizeIp(ip);
+      proxyByIp.set(k, [...(proxyByIp.get(k) ?? []), p]);
+    }
+  }
+  const atIp = (ip: string, timeMs: number | undefined): ProxyView | undefined => {
+    const c = proxyByIp.get(normalizeIp(ip));
+    return c ? inForceAt(c, timeMs) : undefined;
+  };
 
   const recordProxy = new Map<AccessRecord, ProxyView>();
   const recordDirectionMap = new Map<AccessRecord, Direction>();
@@ -197,11 +206,11 @@ export function correlate(flows: Flow[], records: AccessRecord[], explanations: 
     let dir = recordDirection(r, p);
     if (!p && dir === 'inbound') {
       const dst = hostPortOf(r.attrs.destination);
-      if (dst) p = proxyByIp.get(dst.ip);
+      if (dst) p = atIp(dst.ip, r.timeMs);
     }
     if (!p && dir === 'outbound') {
       const up = parseHostPort(fieldStr(r, 'UPSTREAM_LOCAL_ADDRESS', 'upstream_local_address'));
-      if (up) p = proxyByIp.get(up.ip);
+      if (up) p = atIp(up.ip, r.timeMs);
     }
     if (p) recordProxy.set(r, p);
     if (dir === 'unknown' && p) dir = recordDirection(r, p);
@@ -310,7 +319,7 @@ export function correlate(flows: Flow[], records: AccessRecord[], explanations: 
     explanationFor,
     observedSkew,
     resolve: (ip) => (ip ? workloads.lookup(ip) : undefined),
-    proxyForIp: (ip) => (ip ? proxyByIp.get(normalizeIp(ip)) : undefined),
+    proxyForIp: (ip, timeMs) => (ip ? atIp(ip, timeMs) : undefined),
   };
 }
 

@@ -40,6 +40,8 @@ export function sha256File(path: string): Promise<string> {
 }
 
 export interface GatherOptions {
+  /** Clock-skew window for joining records to captures before replay (ms). */
+  skewMs?: number;
   /** Called with a short status line (the CLI shows it on a TTY only). */
   onProgress?: (message: string) => void;
   /** Limit on diagnostics kept per input (the count stays exact). */
@@ -186,12 +188,15 @@ export async function gatherEvidence(paths: string[], opts: GatherOptions = {}):
   const explanations: Explanation[] = [];
   const decide = proxies.length > 0 ? await loadDecide() : null;
   if (decide && records.length > 0) {
-    const pre = correlate([], records, [], proxies, null, { skewMs: 0 });
+    const pre = correlate(flows, records, [], proxies, null, { skewMs: opts.skewMs ?? 2000 });
     let i = 0;
     for (const r of records) {
       const proxy = pre.recordProxy.get(r);
       if (!proxy || pre.recordDirection.get(r) !== 'inbound') continue;
-      explanations.push(explainRecord(r, (req, o) => decide(proxy.dump, req, { unknown: o.unknown, kind: o.kind })));
+      const link = pre.recordFlow.get(r);
+      const { record: rec, note: fused } = withCaptureIdentity(r, link?.flow);
+      const e = explainRecord(rec, (req, o) => decide(proxy.dump, req, { unknown: o.unknown, kind: o.kind }));
+      explanations.push(fused ? { ...e, record: r, identityEvidence: [...e.identityEvidence, fused] } : e);
       if (++i % 5000 === 0) opts.onProgress?.(`replayed ${i} records`);
     }
   }
@@ -200,3 +205,26 @@ export async function gatherEvidence(paths: string[], opts: GatherOptions = {}):
 }
 
 export { formatLocation };
+
+/**
+ * When the record does not log the caller's identity but the same connection in a capture shows
+ * the client certificate (TLS ≤ 1.2), the record is replayed with that identity. The server sidecar
+ * logged the request, so the mTLS handshake (which requires a client certificate) completed.
+ */
+export function withCaptureIdentity(r: AccessRecord, f: Flow | undefined): { record: AccessRecord; note: string | null } {
+  const sans = f?.tls?.clientCertificateSent ? f.tls.uriSans : [];
+  if (!f || !f.tls || sans.length === 0) return { record: r, note: null };
+  if (r.attrs.tls && r.attrs.tls.uriSans.length > 0) return { record: r, note: null };
+  if (!r.unknown.includes('tls.uriSans') && !r.unknown.includes('tls') && !r.attrs.sni) return { record: r, note: null };
+  const drop = new Set(['tls', 'tls.uriSans', 'tls.dnsSans', 'tls.subject', 'tls.peerCertificateValidated', 'filterState.io.istio.peer_principal']);
+  const record: AccessRecord = {
+    ...r,
+    attrs: {
+      ...r.attrs,
+      tls: { ...(f.tls.version ? { version: f.tls.version } : {}), uriSans: [...sans], dnsSans: [...f.tls.dnsSans], subject: f.tls.subject ?? '', peerCertificateValidated: true },
+      filterState: { ...(r.attrs.filterState ?? {}), 'io.istio.peer_principal': sans[0]! },
+    },
+    unknown: r.unknown.filter((u) => !drop.has(u)),
+  };
+  return { record, note: `client certificate in capture ${f.file}#${f.tls.frames?.clientCertificate ?? f.frames[0] ?? ''} (${sans[0]})` };
+}

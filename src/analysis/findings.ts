@@ -172,7 +172,7 @@ export function computeFindings(input: FindingsInput): Finding[] {
     const cw = c.resolve(f.client.ip);
     const sw = c.resolve(f.server.ip);
     const local = f.sidecarLocal || isLoopback(f.client.ip) || isLoopback(f.server.ip);
-    const serverProxy = c.proxyForIp(f.server.ip);
+    const serverProxy = c.proxyForIp(f.server.ip, f.startMs);
     const mode = serverProxy ? modeForPort(serverProxy, f.server.port) : undefined;
     if (f.security === 'plaintext' && !local) {
       const answered = f.bytes.serverToClient > 0 || f.http.some((x) => x.status !== undefined);
@@ -350,36 +350,52 @@ export function computeFindings(input: FindingsInput): Finding[] {
     }
   }
 
-  // ---- Config: allow-nothing filters and HTTP-only fields on TCP.
+  // ---- Config: allow-nothing filters and HTTP-only fields on TCP (one finding per proxy, over all its dumps).
   const deniedNone = new Map<ProxyView, AccessRecord[]>();
   for (const r of records) {
     const d = loggedRbacDeny(r);
     const p = c.recordProxy.get(r);
     if (d && d.policy === 'none' && p) deniedNone.set(p, [...(deniedNone.get(p) ?? []), r]);
   }
-  for (const p of proxies) {
-    const sites = p.rbac.filter((s) => s.inbound && s.rules && s.rules.action === 'ALLOW' && Object.keys(s.rules.policies).length === 0);
-    if (sites.length > 0) {
-      const observed = deniedNone.get(p) ?? [];
+  const byIdentity = new Map<string, ProxyView[]>();
+  for (const p of proxies) byIdentity.set(p.identity, [...(byIdentity.get(p.identity) ?? []), p]);
+  for (const [identity, dumps] of byIdentity) {
+    dumps.sort((a, b) => (b.asOfMs ?? -Infinity) - (a.asOfMs ?? -Infinity));
+    const tcp = tcpTraffic(dumps, flows, records, c);
+    for (const p of dumps) {
+      const sites = p.rbac.filter((s) => s.inbound && s.rules && s.rules.action === 'ALLOW' && Object.keys(s.rules.policies).length === 0);
+      if (sites.length === 0) continue;
       const kinds = [...new Set(sites.map((s) => s.kind))];
-      const observedHere = observed.filter((r) => kinds.includes(r.kind === 'tcp' ? 'network' : 'http'));
+      const observedHere = (deniedNone.get(p) ?? []).filter((r) => kinds.includes(r.kind === 'tcp' ? 'network' : 'http'));
       const where = [...new Set(sites.map((s) => `${s.listener}/${s.chain || '#' + s.chainIndex}${s.port !== null ? ` (port ${s.port})` : ''}`))];
-      g.groups.set(`allow-nothing-in-effect|${p.source}`, {
+      const severity: Severity = observedHere.length > 0 ? 'high' : kinds.includes('http') ? 'low' : tcp.length > 0 ? 'medium' : 'info';
+      const key = `allow-nothing-in-effect|${identity}`;
+      const existing = g.groups.get(key);
+      const ev = [...sites.slice(0, 3).map((s): EvidenceRef => ({ file: p.source, path: s.jsonPath })), ...observedHere.map(recordRef)];
+      if (existing) {
+        for (const e of ev) if (existing.evidence.length < MAX_EVIDENCE) existing.evidence.push(e);
+        existing.count += observedHere.length;
+        (existing.data.dumps as JsonValue[]).push(p.source);
+        existing.data.observedDenials = (existing.data.observedDenials as number) + observedHere.length;
+        if (SEVERITY_ORDER.indexOf(severity) < SEVERITY_ORDER.indexOf(existing.severity)) existing.severity = severity;
+        continue;
+      }
+      g.groups.set(key, {
         id: 'allow-nothing-in-effect',
-        key: `allow-nothing-in-effect|${p.source}`,
+        key,
         count: Math.max(1, observedHere.length),
-        evidence: [...sites.slice(0, 10).map((s): EvidenceRef => ({ file: p.source, path: s.jsonPath })), ...observedHere.slice(0, MAX_EVIDENCE - 10).map(recordRef)],
-        severity: observedHere.length > 0 ? 'high' : 'low',
-        summary: `${proxyName(p)}: ${sites.length} enforced ${kinds.map((k) => (k === 'network' ? 'TCP' : 'HTTP')).join('/')} RBAC filter(s) allow nothing (ALLOW action, no policies) — every ${kinds.includes('network') ? 'connection' : 'request'} through them is denied${observedHere.length ? `; ${observedHere.length} denial(s) observed (rbac_access_denied_matched_policy[none])` : ''}`,
+        evidence: ev.slice(0, MAX_EVIDENCE),
+        severity,
+        summary: `${proxyName(p)}: ${sites.length} enforced ${kinds.map((k) => (k === 'network' ? 'TCP' : 'HTTP')).join('/')} RBAC filter(s) allow nothing (ALLOW action, no policies) — every ${kinds.includes('network') ? 'connection' : 'request'} through them is denied${observedHere.length ? `; denials observed (rbac_access_denied_matched_policy[none])` : kinds.includes('http') || tcp.length ? '' : '; no TCP traffic to it in the evidence'}`,
         fix: 'An ALLOW policy with an empty rule set (or whose every rule was dropped, e.g. HTTP-only fields on a TCP port) denies all. Add a rule that allows the intended traffic, or delete the allow-nothing AuthorizationPolicy if it was not meant to lock the workload down.',
-        data: { dump: p.source, sites: where, observedDenials: observedHere.length },
+        data: { dump: p.source, dumps: [p.source], sites: where, observedDenials: observedHere.length, tcpTrafficSeen: tcp.length },
         firstMs: observedHere[0]?.timeMs,
         lastMs: observedHere[observedHere.length - 1]?.timeMs,
       });
     }
-    httpOnlyFromDump(g, p, deniedNone.get(p) ?? []);
+    for (const p of dumps) httpOnlyFromDump(g, p, deniedNone.get(p) ?? [], tcp.length);
   }
-  for (const pol of input.policies) httpOnlyFromPolicy(g, pol, proxies, records, c);
+  for (const pol of input.policies) httpOnlyFromPolicy(g, pol, proxies, records, flows, c);
 
   // ---- Assemble, deterministic order.
   const out: Finding[] = [];
@@ -457,7 +473,7 @@ function policyBases(s: RbacFilterSite): Map<string, string[]> {
  * (wider deny). Seen in a dump as: a policy present on the HTTP chains of an inbound listener but
  * missing from its TCP chains (ALLOW), or present on both with `any: true` permissions on TCP only (DENY).
  */
-function httpOnlyFromDump(g: Grouper, p: ProxyView, deniedNone: AccessRecord[]): void {
+function httpOnlyFromDump(g: Grouper, p: ProxyView, deniedNone: AccessRecord[], tcpSeen: number): void {
   const inbound = p.rbac.filter((s) => s.inbound && s.rules);
   const http = inbound.filter((s) => s.kind === 'http');
   const tcp = inbound.filter((s) => s.kind === 'network');
@@ -470,29 +486,38 @@ function httpOnlyFromDump(g: Grouper, p: ProxyView, deniedNone: AccessRecord[]):
     if (base.startsWith('istio-ext-authz')) continue;
     const tcpSite = tcpPolicies.get(base);
     const tcpDenied = deniedNone.filter((r) => r.kind === 'tcp');
+    const key = `http-only-fields-on-tcp|${p.identity}|${base}`;
+    const existing = g.groups.get(key);
+    if (existing && ((h.action === 'ALLOW' && !tcpSite) || h.action === 'DENY')) {
+      existing.evidence.push({ file: p.source, path: h.site.jsonPath }, ...tcpDenied.map(recordRef));
+      existing.evidence.splice(MAX_EVIDENCE);
+      existing.count += tcpDenied.length;
+      if (tcpDenied.length > 0) existing.severity = 'high';
+      continue;
+    }
     if (h.action === 'ALLOW' && !tcpSite) {
       const id = `${base}-rule[0]`;
-      g.groups.set(`http-only-fields-on-tcp|${p.source}|${base}`, {
+      g.groups.set(key, {
         id: 'http-only-fields-on-tcp',
-        key: `http-only-fields-on-tcp|${p.source}|${base}`,
+        key,
         count: Math.max(1, tcpDenied.length),
         evidence: [{ file: p.source, path: h.site.jsonPath }, ...tcp.slice(0, 3).map((s): EvidenceRef => ({ file: p.source, path: s.jsonPath })), ...tcpDenied.slice(0, MAX_EVIDENCE - 4).map(recordRef)],
-        severity: tcpDenied.length > 0 ? 'high' : 'medium',
+        severity: tcpDenied.length > 0 ? 'high' : tcpSeen > 0 ? 'medium' : 'info',
         summary: `${proxyName(p)}: ALLOW ${describePolicyId(id).replace(/ rule \d+$/, '')} is enforced on HTTP chains but absent from the TCP chains — its rules use HTTP-only fields, so Istio dropped them for TCP and TCP traffic is not allowed by it${tcpDenied.length ? ` (${tcpDenied.length} TCP connection(s) denied)` : ''}`,
         fix: 'Do not use HTTP-only fields (methods, paths, hosts, requestPrincipals, request.headers, request.auth.*) in a policy that must allow TCP traffic: split it into an HTTP policy and a TCP policy (ports, principals, namespaces), or declare the port as HTTP (appProtocol/port name http-*).',
-        data: { dump: p.source, policy: base, action: 'ALLOW', httpRules: h.rules, tcpChains: tcp.length, tcpDenials: tcpDenied.length, effect: 'rule dropped for TCP (narrower allow)' },
+        data: { dump: p.source, policy: base, action: 'ALLOW', httpRules: h.rules, tcpChains: tcp.length, tcpDenials: tcpDenied.length, tcpTrafficSeen: tcpSeen, effect: 'rule dropped for TCP (narrower allow)' },
         firstMs: tcpDenied[0]?.timeMs,
         lastMs: tcpDenied[tcpDenied.length - 1]?.timeMs,
       });
     } else if (h.action === 'DENY' && tcpSite && tcpSite.rules?.action === 'DENY') {
       const widened = Object.entries(tcpSite.rules.policies).filter(([n, pol]) => n.startsWith(base) && isAnyPermission(pol));
       if (widened.length === 0) continue;
-      g.groups.set(`http-only-fields-on-tcp|${p.source}|${base}`, {
+      g.groups.set(key, {
         id: 'http-only-fields-on-tcp',
-        key: `http-only-fields-on-tcp|${p.source}|${base}`,
+        key,
         count: 1,
         evidence: [{ file: p.source, path: h.site.jsonPath }, { file: p.source, path: tcpSite.jsonPath }],
-        severity: 'high',
+        severity: tcpSeen > 0 ? 'high' : 'medium',
         summary: `${proxyName(p)}: DENY ${describePolicyId(`${base}-rule[0]`).replace(/ rule \d+$/, '')} matches any TCP connection — its HTTP-only fields were removed for TCP, widening the deny to all TCP traffic`,
         fix: 'Split the policy: keep HTTP-only conditions in a policy selecting HTTP ports only, or declare the port as HTTP so the HTTP conditions apply.',
         data: { dump: p.source, policy: base, action: 'DENY', widenedRules: widened.map(([n]) => n), effect: 'HTTP-only fields dropped for TCP (wider deny)' },
@@ -517,7 +542,7 @@ const HTTP_ONLY_OPERATION = ['methods', 'notMethods', 'paths', 'notPaths', 'host
 const HTTP_ONLY_SOURCE = ['requestPrincipals', 'notRequestPrincipals'];
 
 /** HTTP-only fields in an AuthorizationPolicy that selects workloads seen with TCP traffic or TCP RBAC chains. */
-function httpOnlyFromPolicy(g: Grouper, pol: PolicyDoc, proxies: ProxyView[], records: AccessRecord[], c: Correlation): void {
+function httpOnlyFromPolicy(g: Grouper, pol: PolicyDoc, proxies: ProxyView[], records: AccessRecord[], flows: Flow[], c: Correlation): void {
   if (pol.kind !== 'AuthorizationPolicy') return;
   const rules = Array.isArray(pol.spec.rules) ? pol.spec.rules : [];
   const fields: string[] = [];
@@ -548,20 +573,28 @@ function httpOnlyFromPolicy(g: Grouper, pol: PolicyDoc, proxies: ProxyView[], re
     return Object.entries(sel).every(([k, v]) => labels[k] === v);
   };
   const targets = proxies.filter(applies);
-  const tcpRecords = records.filter((r) => r.kind === 'tcp' && loggedRbacDeny(r) && targets.includes(c.recordProxy.get(r)!));
+  const ids = new Set(targets.map((p) => p.identity));
+  const tcpRecords = records.filter((r) => r.kind === 'tcp' && loggedRbacDeny(r) && ids.has(c.recordProxy.get(r)?.identity ?? ''));
   const tcpChains = targets.filter((p) => p.rbac.some((s) => s.inbound && s.kind === 'network'));
   if (tcpRecords.length === 0 && tcpChains.length === 0) return;
+  const tcpSeen = tcpTraffic(targets, flows, records, c).length;
   const action = typeof pol.spec.action === 'string' ? pol.spec.action : 'ALLOW';
   const key = `http-only-fields-on-tcp|policy|${pol.namespace}/${pol.name}`;
+  const existing = g.groups.get(key);
+  if (existing) {
+    // The same policy in several files (e.g. one per stage): one finding, every file as evidence.
+    if (existing.evidence.length < MAX_EVIDENCE) existing.evidence.push({ file: pol.file, line: pol.line, path: pol.path });
+    return;
+  }
   g.groups.set(key, {
     id: 'http-only-fields-on-tcp',
     key,
     count: Math.max(1, tcpRecords.length),
     evidence: [{ file: pol.file, line: pol.line, path: pol.path }, ...tcpRecords.slice(0, MAX_EVIDENCE - 1).map(recordRef)],
-    severity: tcpRecords.length > 0 ? 'high' : 'medium',
+    severity: tcpRecords.length > 0 ? 'high' : tcpSeen > 0 ? 'medium' : 'info',
     summary: `AuthorizationPolicy ${pol.namespace}/${pol.name} (${action}) uses HTTP-only fields (${fields.slice(0, 4).join(', ')}${fields.length > 4 ? ', …' : ''}) on workloads with TCP traffic: for TCP, Istio ${action === 'ALLOW' ? 'drops those rules (narrower allow; possibly allow-nothing)' : 'drops those fields (wider deny)'}${tcpRecords.length ? `; ${tcpRecords.length} TCP denial(s) observed` : ''}`,
     fix: 'Split the policy into an HTTP policy and a TCP policy (TCP: ports, principals, namespaces, ipBlocks only), or declare the port protocol as HTTP.',
-    data: { policy: `${pol.namespace}/${pol.name}`, action, fields, proxies: targets.map((p) => p.source), tcpDenials: tcpRecords.length },
+    data: { policy: `${pol.namespace}/${pol.name}`, action, fields, proxies: [...ids], tcpDenials: tcpRecords.length, tcpTrafficSeen: tcpSeen },
     firstMs: tcpRecords[0]?.timeMs,
     lastMs: tcpRecords[tcpRecords.length - 1]?.timeMs,
   });
@@ -575,4 +608,28 @@ export function failOnHits(findings: Finding[], conditions: Set<string>): string
     if (findings.some((f) => (ids as string[]).includes(f.id))) hits.push(cond);
   }
   return hits;
+}
+
+/** ALPNs that mean the connection carries HTTP. */
+const HTTP_ALPNS = ['istio-http/1.0', 'istio-http/1.1', 'istio-h2', 'h2', 'http/1.1', 'http/1.0'];
+
+/**
+ * Evidence that a proxy received TCP (non-HTTP) traffic: inbound TCP access records, or captured
+ * connections to its addresses that are plain TCP, or TLS whose ALPN names no HTTP protocol.
+ */
+export function tcpTraffic(dumps: ProxyView[], flows: Flow[], records: AccessRecord[], c: Correlation): EvidenceRef[] {
+  const ids = new Set(dumps.map((p) => p.identity));
+  const ips = new Set(dumps.flatMap((p) => p.ips.map(normalizeIp)));
+  const out: EvidenceRef[] = [];
+  for (const r of records) {
+    if (r.kind !== 'tcp' || c.recordDirection.get(r) !== 'inbound') continue;
+    if (ids.has(c.recordProxy.get(r)?.identity ?? '')) out.push(r.ref);
+  }
+  for (const f of flows) {
+    if (f.sidecarLocal || !ips.has(normalizeIp(f.server.ip))) continue;
+    if (f.server.port === 15008 || f.server.port === 15090 || f.server.port === 15021) continue;
+    const http = f.http.length > 0 || /^(http|h2)/.test(f.protocol) || (f.tls !== null && f.tls.alpn.some((a) => HTTP_ALPNS.includes(a)));
+    if (!http && (f.protocol === 'tcp' || f.tls !== null)) out.push(flowRef(f));
+  }
+  return out;
 }

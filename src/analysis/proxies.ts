@@ -59,6 +59,10 @@ export interface ProxyView {
   mtls: PortMtls[];
   rbac: RbacFilterSite[];
   endpoints: EndpointAddress[];
+  /** The newest `last_updated` of the dump's listeners (epoch ms): the config is known to be in force from then. */
+  asOfMs: number | null;
+  /** Groups dumps of the same proxy taken at different times: node id, else pod.namespace, else the source. */
+  identity: string;
   dump: ConfigDump;
 }
 
@@ -153,8 +157,15 @@ export function proxyView(dump: ConfigDump, modes: PortMtls[]): ProxyView {
   const n = dump.node;
   const cluster = n?.cluster ?? null;
   const app = cluster ? cluster.split('.')[0] ?? null : null;
+  let asOf: number | null = null;
+  for (const l of dump.listeners) {
+    const t = l.lastUpdated ? Date.parse(l.lastUpdated) : NaN;
+    if (Number.isFinite(t) && (asOf === null || t > asOf)) asOf = t;
+  }
   return {
     source: dump.source,
+    asOfMs: asOf,
+    identity: n?.id ?? (n?.pod ? `${n.pod}.${n.namespace ?? ''}` : dump.source),
     nodeId: n?.id ?? null,
     pod: n?.pod ?? null,
     namespace: n?.namespace ?? null,
@@ -174,4 +185,26 @@ export function modeForPort(p: ProxyView, port: number | undefined): PortMtls | 
     if (own) return own;
   }
   return p.mtls.find((m) => m.port === null);
+}
+
+/**
+ * Among dumps of the same proxy, the one in force at `timeMs`: the newest whose `asOfMs` is not
+ * after it; when every dump is newer (or times are unknown), the oldest known / the first.
+ */
+export function inForceAt(cands: ProxyView[], timeMs: number | undefined): ProxyView | undefined {
+  if (cands.length <= 1 || timeMs === undefined) return latest(cands);
+  let best: ProxyView | undefined;
+  for (const p of cands) {
+    if (p.asOfMs === null || p.asOfMs > timeMs) continue;
+    if (!best || (best.asOfMs ?? -Infinity) < p.asOfMs) best = p;
+  }
+  if (best) return best;
+  return [...cands].sort((a, b) => (a.asOfMs ?? Infinity) - (b.asOfMs ?? Infinity))[0];
+}
+
+/** The newest dump (by asOfMs; ties and unknown times keep input order). */
+export function latest(cands: ProxyView[]): ProxyView | undefined {
+  let best: ProxyView | undefined;
+  for (const p of cands) if (!best || (p.asOfMs ?? -Infinity) > (best.asOfMs ?? -Infinity)) best = p;
+  return best;
 }

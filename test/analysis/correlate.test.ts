@@ -83,3 +83,20 @@ describe('records ↔ proxies ↔ dumps, IPs ↔ workloads', () => {
     expect(recordDirection(record({ cluster: '-', upstreamCluster: undefined, to: '10.0.0.7:9080' }), p)).toBe('inbound');
   });
 });
+
+describe('several dumps of one proxy', () => {
+  it('replays a record against the dump in force at its time (newest not after it)', () => {
+    const base = proxyOf({ source: 'now.json', ip: '10.0.0.7', pod: 'details-1', namespace: 'default' });
+    const stage0 = { ...proxyOf({ source: 'stage0.json', ip: '10.0.0.7', pod: 'details-1', namespace: 'default' }), asOfMs: T0 };
+    const stage1 = { ...proxyOf({ source: 'stage1.json', ip: '10.0.0.7', pod: 'details-1', namespace: 'default' }), asOfMs: T0 + 60_000 };
+    const now = { ...base, asOfMs: T0 + 120_000 };
+    const early = record({ node: base.nodeId!, timeMs: T0 + 30_000, from: '10.0.0.5:1', to: '10.0.0.7:9080' });
+    const mid = record({ timeMs: T0 + 90_000, from: '10.0.0.5:2', to: '10.0.0.7:9080' });
+    const late = record({ node: base.nodeId!, timeMs: T0 + 200_000, from: '10.0.0.5:3', to: '10.0.0.7:9080' });
+    const c = correlate([], [early, mid, late], [], [now, stage1, stage0], null, { skewMs: 2000 });
+    expect(c.recordProxy.get(early)?.source).toBe('stage0.json');
+    expect(c.recordProxy.get(mid)?.source).toBe('stage1.json');
+    expect(c.recordProxy.get(late)?.source).toBe('now.json');
+    expect(c.proxyForIp('10.0.0.7', T0 + 61_000)?.source).toBe('stage1.json');
+  });
+});

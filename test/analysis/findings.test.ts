@@ -199,14 +199,29 @@ describe('allow-nothing-in-effect and http-only-fields-on-tcp', () => {
   const tcpSite = site({ kind: 'network', chain: 'virtualInbound', rules: { action: 'ALLOW', policies: {} }, jsonPath: '$.tcp' });
   const proxy = proxyOf({ source: 'httpbin.json', ip: '10.0.0.7', pod: 'httpbin-1', namespace: 'default', rbac: [httpSite, tcpSite] });
 
-  it('reports an enforced ALLOW filter with no policies, low when nothing was observed', () => {
+  it('reports an enforced TCP ALLOW filter with no policies as info when no TCP traffic reached the proxy', () => {
     const fs = run({ proxies: [proxy] });
     const an = fs.find((x) => x.id === 'allow-nothing-in-effect')!;
-    expect(an.severity).toBe('low');
+    expect(an.severity).toBe('info');
+    expect(fs.find((x) => x.id === 'http-only-fields-on-tcp')!.severity).toBe('info');
     expect(an.evidence[0]).toEqual({ file: 'httpbin.json', path: '$.tcp' });
     const ho = fs.find((x) => x.id === 'http-only-fields-on-tcp')!;
     expect(ho.details?.policy).toBe('ns[default]-policy[httpbin]');
     expect(ho.summary).toMatch(/absent from the TCP chains/);
+  });
+
+  it('raises both to medium when plain TCP connections reached the proxy', () => {
+    const f = flow({ client: '10.0.0.8:40000', server: '10.0.0.7:3306', protocol: 'tcp', evidence: [] });
+    const fs = run({ proxies: [proxy], flows: [f] });
+    expect(fs.find((x) => x.id === 'allow-nothing-in-effect')!.severity).toBe('medium');
+    expect(fs.find((x) => x.id === 'http-only-fields-on-tcp')!.severity).toBe('medium');
+  });
+
+  it('merges the dumps of one proxy taken at different times into one finding', () => {
+    const older = { ...proxyOf({ source: 'stage1/httpbin.json', ip: '10.0.0.7', pod: 'httpbin-1', namespace: 'default', rbac: [httpSite, tcpSite] }), asOfMs: T0 - 60_000 };
+    const fs = run({ proxies: [{ ...proxy, asOfMs: T0 }, older] }).filter((x) => x.id === 'allow-nothing-in-effect');
+    expect(fs).toHaveLength(1);
+    expect(fs[0]!.details?.dumps).toEqual(['httpbin.json', 'stage1/httpbin.json']);
   });
 
   it('raises both to high when TCP connections were denied by it', () => {

@@ -105,5 +105,5 @@ export function proxyOf(p: { source: string; ip: string; pod: string; namespace:
     node: { id: `sidecar~${p.ip}~${p.pod}.${p.namespace}~${p.namespace}.svc.cluster.local`, proxyType: 'sidecar', pod: p.pod, namespace: p.namespace, ip: p.ip, ips: [p.ip], cluster: `${p.app ?? p.pod}.${p.namespace}`, istioVersion: null, istioProxySha: null, envoyVersion: null, metadata: p.sa ? { SERVICE_ACCOUNT: p.sa } : {}, jsonPath: '$' },
     listeners: [], routeConfigs: new Map(), clusters: [], secrets: [], endpoints: [], ecdsFilters: new Map(), sections: [], spelling: 'snake_case', notUnderstood: [],
   } as ConfigDump;
-  return { source: p.source, nodeId: dump.node!.id, pod: p.pod, namespace: p.namespace, app: p.app ?? null, ips: [p.ip], mtls: p.mtls ?? [], rbac: p.rbac ?? [], endpoints: [], dump };
+  return { source: p.source, asOfMs: null, identity: dump.node!.id, nodeId: dump.node!.id, pod: p.pod, namespace: p.namespace, app: p.app ?? null, ips: [p.ip], mtls: p.mtls ?? [], rbac: p.rbac ?? [], endpoints: [], dump };
 }

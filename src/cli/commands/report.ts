@@ -76,7 +76,7 @@ export const reportCommand: CommandModule<object, ReportArgs> = {
       const target = outputTarget(args.output);
       const failOn = parseFailOn(args['fail-on'], Object.keys(FAIL_ON));
       const skewMs = parseSkew(args.skew);
-      const ev = await gatherEvidence(args.evidence, { onProgress: (m) => progress(m) });
+      const ev = await gatherEvidence(args.evidence, { skewMs, onProgress: (m) => progress(m) });
       progressDone();
       for (const i of ev.inputs) {
         if (i.kind === 'unknown') warn(`skipped ${i.path}: ${i.reason ?? 'unknown kind'}`);
