@@ -60,3 +60,43 @@ describe('HTTP/1.x decoder', () => {
     expect(feed([s2c('220 smtp.example ESMTP\r\n')]).protocol).toBe('tcp');
   });
 });
+
+describe('HTTP/1.x edge cases', () => {
+  it('WebSocket upgrade and CONNECT tunnels are noted and not parsed as HTTP', () => {
+    const ws = feed([
+      c2s('GET /chat HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n'),
+      s2c('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n\x81\x05hello'),
+      c2s('\x81\x85abcd\x00\x00\x00\x00\x00'),
+    ]);
+    expect(ws.protocol).toBe('http/1.1');
+    expect(ws.http.map((x) => x.status)).toEqual([101]);
+    expect(ws.notes.join('\n')).toMatch(/upgraded to "websocket"/);
+    const tunnel = feed([c2s('CONNECT db:5432 HTTP/1.1\r\nHost: db:5432\r\n\r\n'), s2c('HTTP/1.1 200 OK\r\n\r\n'), c2s('\x00\x00\x00\x08\x04\xd2\x16\x2f')]);
+    expect(tunnel.http.map((x) => [x.method, x.path, x.status])).toEqual([['CONNECT', 'db:5432', 200]]);
+    expect(tunnel.notes.join('\n')).toMatch(/CONNECT tunnel/);
+  });
+
+  it('a capture that starts mid-connection with a response is still HTTP by content', () => {
+    const f = feed([s2c('Content-Length: 5\r\n\r\nhello'), s2c('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n')]);
+    // the first server bytes are not conclusive (a header line), so nothing is decided on them
+    expect(f.protocol).toBe('tcp');
+    const g = feed([s2c('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok'), c2s('GET /next HTTP/1.1\r\nHost: a\r\n\r\n'), s2c('HTTP/1.1 204 No Content\r\n\r\n')]);
+    expect(g.protocol).toBe('http/1.1');
+    expect(g.http.map((x) => [x.path ?? null, x.status])).toEqual([
+      [null, 200],
+      ['/next', 204],
+    ]);
+  });
+
+  it('absolute-form targets, obsolete line folding, repeated headers kept in order', () => {
+    const f = feed([c2s('GET http://example.com/a?b=1 HTTP/1.1\r\nHost: example.com\r\nX-A: 1\r\nX-A: 2\r\nX-Long: part1\r\n  part2\r\n\r\n'), s2c('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n')]);
+    expect(f.http[0]!.path).toBe('http://example.com/a?b=1');
+    expect(f.http[0]!.headers['x-a']).toEqual(['1', '2']);
+    expect(f.http[0]!.headers['x-long']).toEqual(['part1 part2']);
+  });
+
+  it('a response without Content-Length runs to the end of the connection', () => {
+    const f = feed([c2s('GET / HTTP/1.0\r\n\r\n'), s2c('HTTP/1.0 200 OK\r\n\r\nHTTP/1.1 999 this is body text\r\n')]);
+    expect(f.http.map((x) => x.status)).toEqual([200]);
+  });
+});

@@ -141,3 +141,15 @@ describe('synthetic captures round-trip', () => {
     }
   });
 });
+
+describe('mid-stream captures from the generator', () => {
+  it('a TLS connection captured without its handshake is TLS by content, with nothing guessed', async () => {
+    const { tls } = await tlsFlow({ version: 'TLSv1.3', server: 'foo/httpbin', client: 'foo/sleep', alpn: ISTIO_ALPN.http11, app }, { client: productpage, server: details, startMs: T0 });
+    const after = tls.messages.filter((m) => m.bytes[0] === 23);
+    const packets = plainFlow(after, { client: productpage, server: details, startMs: T0, handshake: false });
+    const f = decode(packets);
+    expect(f.protocol).toBe('tls');
+    expect(f.tls).toMatchObject({ version: null, sni: null });
+    expect(f.notes.join('\n')).toMatch(/no ClientHello seen/);
+  });
+});
