@@ -1,0 +1,59 @@
+/**
+ * Refreshes the command output pasted in the bundles' README.md files:
+ *   node dist/src/samples/readme.js [samples-dir]
+ * A README marks a command with `<!-- meshsleuth: <args> -->` on its own line, followed by a fenced block; the
+ * block is replaced by `$ meshsleuth <args>` and what the built CLI prints (stdout, then stderr), run from the
+ * repository root. Everything else in the README is left as written.
+ */
+import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync, statSync, writeFileSync, existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const MARK = /^<!-- meshsleuth: (.*) -->$/;
+
+export function splitArgs(s: string): string[] {
+  const out: string[] = [];
+  const re = /'([^']*)'|"([^"]*)"|(\S+)/g;
+  for (let m = re.exec(s); m; m = re.exec(s)) out.push(m[1] ?? m[2] ?? m[3]!);
+  return out;
+}
+
+export function refreshReadme(text: string, run: (args: string[]) => string): string {
+  const lines = text.split('\n');
+  const out: string[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!;
+    out.push(line);
+    const m = MARK.exec(line.trim());
+    if (!m) continue;
+    const fence = lines[i + 1];
+    if (!fence?.startsWith('```')) continue;
+    let j = i + 2;
+    while (j < lines.length && !lines[j]!.startsWith('```')) j++;
+    out.push(fence, `$ meshsleuth ${m[1]}`, ...run(splitArgs(m[1]!)).replace(/\n$/, '').split('\n'), '```');
+    i = j;
+  }
+  return out.join('\n');
+}
+
+function main(): void {
+  const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+  const dir = resolve(process.argv[2] ?? join(repo, 'samples'));
+  const cli = join(repo, 'dist', 'src', 'cli', 'main.js');
+  const run = (args: string[]): string => {
+    const r = spawnSync(process.execPath, [cli, ...args], { cwd: repo, encoding: 'utf8', env: { ...process.env, COLUMNS: '200' } });
+    return (r.stdout ?? '') + (r.stderr ? r.stderr : '') + (r.status ? `[exit ${r.status}]\n` : '');
+  };
+  for (const name of readdirSync(dir).sort()) {
+    const readme = join(dir, name, 'README.md');
+    if (!statSync(join(dir, name)).isDirectory() || !existsSync(readme)) continue;
+    const before = readFileSync(readme, 'utf8');
+    const after = refreshReadme(before, run);
+    if (after !== before) writeFileSync(readme, after);
+    process.stderr.write(`${after === before ? 'unchanged' : 'updated  '} ${readme}\n`);
+  }
+}
+
+const self = fileURLToPath(import.meta.url);
+if (process.argv[1] && resolve(process.argv[1]) === self) main();
