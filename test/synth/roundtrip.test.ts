@@ -153,3 +153,28 @@ describe('mid-stream captures from the generator', () => {
     expect(f.notes.join('\n')).toMatch(/no ClientHello seen/);
   });
 });
+
+describe('generator determinism and h2 inside mTLS', () => {
+  it('cleartext captures are byte-for-byte reproducible from the same seed', () => {
+    const make = () =>
+      buildCapture(
+        [{ packets: plainFlow(app, { client: productpage, server: details, startMs: T0, seed: 42, outOfOrder: [1], lose: [2] }), interfaceName: 'eth0' }],
+        { format: 'pcapng' },
+      );
+    expect(make().equals(make())).toBe(true);
+    const other = buildCapture([{ packets: plainFlow(app, { client: productpage, server: details, startMs: T0, seed: 43 }), interfaceName: 'eth0' }], { format: 'pcapng' });
+    expect(other.equals(make())).toBe(false);
+  });
+
+  it('HTTP/2 (recorded from Node http2) carried inside an Istio mTLS 1.2 session: server selects h2', async () => {
+    const h2 = await h2Conversation([{ request: { path: '/reviews/0', host: 'reviews:9080' }, response: { status: 200, body: '{}' } }]);
+    const { packets, tls } = await tlsFlow(
+      { version: 'TLSv1.2', server: 'default/bookinfo-reviews', client: 'default/bookinfo-productpage', sni: istioSni(9080, 'reviews.default.svc.cluster.local'), alpn: ISTIO_ALPN.h2, app: h2 },
+      { client: productpage, server: { ip: '10.244.2.8', port: 9080 }, startMs: T0 },
+    );
+    expect(tls.alpn).toBe('h2');
+    const f = decode(packets);
+    expect(f.tls).toMatchObject({ alpn: ['istio-h2', 'istio', 'h2'], alpnSelected: 'h2', clientCertificateSent: true, uriSans: ['spiffe://cluster.local/ns/default/sa/bookinfo-productpage'] });
+    expect(f.http).toEqual([]); // encrypted: no cleartext exchanges
+  });
+});
