@@ -133,6 +133,8 @@ export async function buildCapture(path: string, targetBytes: number): Promise<{
 
 interface Measured {
   seconds: number;
+  /** CPU time of the pipeline itself (no start-up). */
+  cpuSeconds: number;
   flows: number;
   frames: number;
   maxRssMb: number;
@@ -146,6 +148,7 @@ async function measureChild(path: string): Promise<void> {
   const { createStreamDecoder } = await import('../src/protocols/index.js');
   const stats = newCaptureStats(path);
   const t0 = process.hrtime.bigint();
+  const cpu0 = process.cpuUsage();
   let flows = 0;
   let out = 0;
   const bySecurity: Record<string, number> = {};
@@ -155,7 +158,8 @@ async function measureChild(path: string): Promise<void> {
     bySecurity[f.security] = (bySecurity[f.security] ?? 0) + 1;
   }
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-  const m: Measured = { seconds, flows, frames: stats.reader.frames, maxRssMb: process.resourceUsage().maxRSS / 1024, bySecurity };
+  const cpu = process.cpuUsage(cpu0);
+  const m: Measured = { seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, flows, frames: stats.reader.frames, maxRssMb: process.resourceUsage().maxRSS / 1024, bySecurity };
   process.stdout.write(JSON.stringify({ ...m, ndjsonBytes: out }) + '\n');
 }
 

@@ -185,8 +185,18 @@ export class FragmentTable {
   }
 }
 
+/** Dotted-quad strings by address: captures repeat a few addresses millions of times. */
+const v4Strings = new Map<number, string>();
+
 function ipv4String(b: Uint8Array, o: number): string {
-  return `${b[o]}.${b[o + 1]}.${b[o + 2]}.${b[o + 3]}`;
+  const k = ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
+  let s = v4Strings.get(k);
+  if (s === undefined) {
+    if (v4Strings.size >= 65536) v4Strings.clear();
+    s = `${b[o]}.${b[o + 1]}.${b[o + 2]}.${b[o + 3]}`;
+    v4Strings.set(k, s);
+  }
+  return s;
 }
 
 /** RFC 5952 text form of an IPv6 address. */

@@ -63,6 +63,8 @@ export interface FrameReaderState {
 export const MAX_SNAPLEN = 262_144;
 /** Hard cap on any record/block we will buffer (pcapng blocks may legally be larger than a snaplen). */
 export const MAX_RECORD = 16 * 1024 * 1024;
+/** Frames per batch: small enough that a batch dies young (cheap for the GC). */
+const BATCH = 512;
 
 const PCAP_US_LE = 0xd4c3b2a1; // as read big-endian from bytes d4 c3 b2 a1
 const PCAP_US_BE = 0xa1b2c3d4;
@@ -223,15 +225,15 @@ async function* readPcap(r: Rolling, opts: ReadFramesOptions, state: FrameReader
   const maxLen = Math.min(Math.max(snaplen, MAX_SNAPLEN), MAX_RECORD);
   r.pos += 24;
   let frame = state.frames;
-  let need = want;
+  let need = 16;
   for (;;) {
     await r.fill(need);
-    need = want;
+    need = 16;
     const batch: RawFrame[] = [];
     const buf = r.buf;
     let pos = r.pos;
     const end = buf.length;
-    while (end - pos >= 16) {
+    while (end - pos >= 16 && batch.length < BATCH) {
       const sec = le ? buf.readUInt32LE(pos) : buf.readUInt32BE(pos);
       const frac = le ? buf.readUInt32LE(pos + 4) : buf.readUInt32BE(pos + 4);
       const caplen = le ? buf.readUInt32LE(pos + 8) : buf.readUInt32BE(pos + 8);
@@ -249,7 +251,7 @@ async function* readPcap(r: Rolling, opts: ReadFramesOptions, state: FrameReader
         return;
       }
       if (end - pos < 16 + caplen) {
-        need = Math.max(want, 16 + caplen);
+        need = 16 + caplen;
         break;
       }
       frame++;
@@ -260,7 +262,7 @@ async function* readPcap(r: Rolling, opts: ReadFramesOptions, state: FrameReader
         nsec: ns ? frac : frac * 1000,
         precision,
         linkType,
-        data: buf.subarray(pos + 16, pos + 16 + caplen),
+        data: new Uint8Array(buf.buffer, buf.byteOffset + pos + 16, caplen),
         origLen,
         iface: 0,
       });
@@ -269,7 +271,9 @@ async function* readPcap(r: Rolling, opts: ReadFramesOptions, state: FrameReader
     }
     r.pos = pos;
     state.frames = frame;
+    const full = batch.length >= BATCH;
     if (batch.length) yield batch;
+    if (full) continue;
     if (r.eof) {
       if (r.avail > 0) {
         const need = r.avail >= 16 ? 16 + rd32(r.buf, r.pos + 8) : 16;
@@ -292,7 +296,7 @@ async function* readPcapng(r: Rolling, opts: ReadFramesOptions, state: FrameRead
   let section: InterfaceInfo[] = [];
   let frame = state.frames;
   let sawShb = false;
-  let need = want;
+  let need = 12;
   for (;;) {
     await r.fill(need);
     const batch: RawFrame[] = [];
@@ -300,7 +304,7 @@ async function* readPcapng(r: Rolling, opts: ReadFramesOptions, state: FrameRead
     let pos = r.pos;
     const end = buf.length;
     let stop: 'need' | 'fatal' | null = null;
-    while (end - pos >= 12) {
+    while (end - pos >= 12 && batch.length < BATCH) {
       let type = buf.readUInt32LE(pos);
       if (type === PCAPNG_SHB) {
         // The byte-order magic decides how to read this section, including this block's length.
@@ -413,7 +417,7 @@ async function* readPcapng(r: Rolling, opts: ReadFramesOptions, state: FrameRead
             nsec,
             precision: iface.precision,
             linkType: iface.linkType,
-            data: buf.subarray(body + 20, body + 20 + caplen),
+            data: new Uint8Array(buf.buffer, buf.byteOffset + body + 20, caplen),
             origLen,
             iface: iface.index,
           });
@@ -443,10 +447,15 @@ async function* readPcapng(r: Rolling, opts: ReadFramesOptions, state: FrameRead
     }
     r.pos = pos;
     state.frames = frame;
+    const full = batch.length >= BATCH && stop === null;
     if (batch.length) yield batch;
     if (stop === 'fatal') {
       state.stoppedEarly = true;
       return;
+    }
+    if (full) {
+      need = 12;
+      continue;
     }
     if (r.eof) {
       if (r.avail > 0) {
@@ -460,10 +469,9 @@ async function* readPcapng(r: Rolling, opts: ReadFramesOptions, state: FrameRead
       }
       return;
     }
-    need = want;
+    need = 12;
     if (stop === 'need' && r.avail >= 12) {
-      const blen = le ? r.buf.readUInt32LE(r.pos + 4) : r.buf.readUInt32BE(r.pos + 4);
-      need = Math.max(want, blen);
+      need = le ? r.buf.readUInt32LE(r.pos + 4) : r.buf.readUInt32BE(r.pos + 4);
     }
   }
 }

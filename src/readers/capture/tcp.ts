@@ -90,7 +90,8 @@ export class DirState {
 
 export class TcpConnection {
   readonly id: number;
-  readonly key: string;
+  /** 5-tuple key parts in canonical order (see ConnIndex). */
+  readonly key: ConnKey;
   client: Endpoint;
   server: Endpoint;
   readonly family: 4 | 6;
@@ -123,7 +124,7 @@ export class TcpConnection {
   truncatedPackets = 0;
   notes: string[] = [];
 
-  constructor(id: number, key: string, client: Endpoint, server: Endpoint, family: 4 | 6, seg: TcpSegment, decoder: StreamDecoder) {
+  constructor(id: number, key: ConnKey, client: Endpoint, server: Endpoint, family: 4 | 6, seg: TcpSegment, decoder: StreamDecoder) {
     this.id = id;
     this.key = key;
     this.client = client;
@@ -156,13 +157,54 @@ export class TcpConnection {
 const WELL_KNOWN_MAX = 1024;
 const EPHEMERAL_MIN = 32768;
 
+/** (lower endpoint IP, higher endpoint IP, their ports packed into one int32). */
+export interface ConnKey {
+  a: string;
+  b: string;
+  ports: number;
+}
+
+/**
+ * Connections by 5-tuple without building a key string per packet: nested maps over the (cached)
+ * address strings and the two ports packed into one small integer.
+ */
+class ConnIndex {
+  private readonly m = new Map<string, Map<string, Map<number, TcpConnection>>>();
+  size = 0;
+  get(a: string, b: string, ports: number): TcpConnection | undefined {
+    return this.m.get(a)?.get(b)?.get(ports);
+  }
+  set(c: TcpConnection): void {
+    let mb = this.m.get(c.key.a);
+    if (!mb) this.m.set(c.key.a, (mb = new Map()));
+    let mp = mb.get(c.key.b);
+    if (!mp) mb.set(c.key.b, (mp = new Map()));
+    if (!mp.has(c.key.ports)) this.size++;
+    mp.set(c.key.ports, c);
+  }
+  delete(c: TcpConnection): void {
+    const mb = this.m.get(c.key.a);
+    const mp = mb?.get(c.key.b);
+    if (!mp || mp.get(c.key.ports) !== c) return;
+    mp.delete(c.key.ports);
+    this.size--;
+    if (mp.size === 0) {
+      mb!.delete(c.key.b);
+      if (mb!.size === 0) this.m.delete(c.key.a);
+    }
+  }
+  *values(): IterableIterator<TcpConnection> {
+    for (const mb of this.m.values()) for (const mp of mb.values()) yield* mp.values();
+  }
+}
+
 /** Signed 32-bit difference a - b in sequence space. */
 function sdiff(a: number, b: number): number {
   return (a - b) | 0;
 }
 
 export class TcpTable {
-  private conns = new Map<string, TcpConnection>();
+  private conns = new ConnIndex();
   private nextId = 0;
   private readonly maxDir: number;
   private readonly maxTotal: number;
@@ -190,10 +232,12 @@ export class TcpTable {
   push(seg: TcpSegment): void {
     const { src, dst, sport, dport } = seg;
     const aFirst = src < dst || (src === dst && sport <= dport);
-    const key = aFirst ? `${src}|${sport}|${dst}|${dport}` : `${dst}|${dport}|${src}|${sport}`;
+    const ka = aFirst ? src : dst;
+    const kb = aFirst ? dst : src;
+    const ports = aFirst ? (sport << 16) | dport : (dport << 16) | sport;
     const syn = (seg.flags & TCP_SYN) !== 0;
     const ackf = (seg.flags & TCP_ACK) !== 0;
-    let c = this.conns.get(key);
+    let c = this.conns.get(ka, kb, ports);
     if (c && syn && !ackf) {
       // A new SYN: a retransmitted SYN of this connection, or port reuse.
       const sameClient = c.client.ip === src && c.client.port === sport;
@@ -203,8 +247,8 @@ export class TcpTable {
       }
     }
     if (!c) {
-      c = this.create(key, seg);
-      this.conns.set(key, c);
+      c = this.create({ a: ka, b: kb, ports }, seg);
+      this.conns.set(c);
     }
     this.onSegment(c, seg);
     if (seg.sec > this.latestSec) this.latestSec = seg.sec;
@@ -214,7 +258,7 @@ export class TcpTable {
     }
   }
 
-  private create(key: string, seg: TcpSegment): TcpConnection {
+  private create(key: ConnKey, seg: TcpSegment): TcpConnection {
     const syn = (seg.flags & TCP_SYN) !== 0;
     const ackf = (seg.flags & TCP_ACK) !== 0;
     const a = { ip: seg.src, port: seg.sport };
@@ -428,16 +472,18 @@ export class TcpTable {
 
   private close(c: TcpConnection): void {
     this.endDecoder(c);
-    if (this.conns.get(c.key) === c) this.conns.delete(c.key);
+    this.conns.delete(c);
     this.closed++;
     this.opts.onClose(c);
   }
 
   /** Hands over connections that ended more than lingerSec ago (capture time). */
   sweep(): void {
+    const expired: TcpConnection[] = [];
     for (const c of this.conns.values()) {
-      if (c.ended && this.latestSec - c.endSec > this.lingerSec) this.close(c);
+      if (c.ended && this.latestSec - c.endSec > this.lingerSec) expired.push(c);
     }
+    for (const c of expired) this.close(c);
   }
 
   /** End of capture: every connection is complete. Returned in first-frame order. */
