@@ -51,6 +51,8 @@ type Pending = { kind: 'data'; dir: Direction; bytes: Uint8Array; meta: SegmentM
 
 /** Bytes buffered per direction while sniffing (the longest signature is the 24-byte h2 preface). */
 const SNIFF_LIMIT = 64;
+/** Notes kept per stream (a lossy capture can damage every record). */
+const MAX_NOTES = 20;
 /** Server bytes held while waiting for the client to speak (server-first protocols). */
 const SERVER_FIRST_LIMIT = 4096;
 
@@ -247,10 +249,11 @@ class ContentDispatcher implements StreamDecoder {
     if (this.tls) notes.push(...this.tls.allNotes());
     notes.push(...this.sink.notes);
     if (this.sink.dropped > 0) notes.push(`${this.sink.dropped} further HTTP exchange(s) not kept (limit reached)`);
+    if (notes.length > MAX_NOTES) notes.splice(MAX_NOTES, notes.length - MAX_NOTES, `… and ${notes.length - MAX_NOTES} more note(s)`);
     const out: StreamFacts = {
       protocol,
       tls: this.tls && this.tls.seen ? this.tls.facts() : null,
-      http: this.sink.exchanges,
+      http: [...this.sink.exchanges],
       cleartext: (this.cleartext || (this.protocol === null && protocol !== 'tls' && protocol !== 'unknown')) && this.seen.c2s + this.seen.s2c > 0,
       seen: { ...this.seen },
       missing: { ...this.missing },
