@@ -21,6 +21,7 @@ interface CompileArgs {
   labels?: string;
   sa?: string;
   ports?: string;
+  ip?: string[];
   inventory?: string[];
   'istio-version': string;
   'trust-domain'?: string;
@@ -56,7 +57,7 @@ export function formatDiagnostic(d: Diagnostic): string {
 }
 
 /** Resolves the workload from flags and/or Kubernetes objects (inventory files and the policy files themselves). */
-export async function resolveWorkload(args: { workload: string; labels?: string; sa?: string; ports?: string; inventory?: string[] }, policyObjects: Awaited<ReturnType<typeof readK8sPaths>>['objects']): Promise<WorkloadSpec> {
+export async function resolveWorkload(args: { workload: string; labels?: string; sa?: string; ports?: string; ip?: string[]; inventory?: string[] }, policyObjects: Awaited<ReturnType<typeof readK8sPaths>>['objects']): Promise<WorkloadSpec> {
   const m = /^([^/\s]+)\/([^/\s]+)$/.exec(args.workload) ?? /^([^/\s]+)$/.exec(args.workload);
   if (!m) throw new UsageError(`--workload: expected <namespace>/<name>, found '${args.workload}'`);
   const namespace = m[2] !== undefined ? m[1]! : 'default';
@@ -73,7 +74,8 @@ export async function resolveWorkload(args: { workload: string; labels?: string;
     throw new UsageError((e as Error).message);
   }
   if (!derived && args.labels === undefined) warn(`no --labels and no Pod/Deployment for ${namespace}/${name} found: assuming labels app=${name}`);
-  return { namespace, name, labels, serviceAccount: args.sa ?? derived?.spec.serviceAccount, ports };
+  const ips = args.ip?.length ? args.ip.flatMap((x) => x.split(',')).map((x) => x.trim()).filter(Boolean) : derived?.spec.ips;
+  return { namespace, name, labels, serviceAccount: args.sa ?? derived?.spec.serviceAccount, ports, ...(ips?.length ? { ips } : {}) };
 }
 
 export function compileOptionsFromArgs(args: Pick<CompileArgs, 'istio-version' | 'trust-domain' | 'trust-domain-alias' | 'root-namespace'>, mesh: Awaited<ReturnType<typeof readMeshConfig>> | undefined): CompileOptions {
@@ -134,6 +136,7 @@ export interface PolicyInputFlags {
   labels?: string;
   sa?: string;
   ports?: string;
+  ip?: string[];
   inventory?: string[];
   'istio-version'?: string;
   'trust-domain'?: string;
@@ -151,6 +154,7 @@ export function policyInputOptions<T>(y: Argv<T>): Argv<T & PolicyInputFlags> {
     .option('sa', { type: 'string', describe: 'with --policies: workload service account' })
     .option('ports', { type: 'string', describe: 'with --policies: inbound ports, e.g. 9080/http,9000/tcp' })
     .option('inventory', { type: 'string', array: true, describe: 'with --policies: Kubernetes objects describing the workload' })
+    .option('ip', { type: 'string', array: true, describe: 'with --policies: the pod IP(s)' })
     .option('istio-version', { type: 'string', describe: `with --policies: render as this Istio release (default ${DEFAULT_ISTIO_VERSION})` })
     .option('trust-domain', { type: 'string', describe: 'with --policies: mesh trust domain' })
     .option('trust-domain-alias', { type: 'string', array: true, describe: 'with --policies: trust domain aliases' })
@@ -167,7 +171,7 @@ export async function policiesToConfigDump(flags: PolicyInputFlags): Promise<{ c
   if (!flags.workload) throw new UsageError('--policies needs --workload <namespace>/<name>');
   const read = await readK8sPaths(flags.policies);
   const mesh = flags['mesh-config'] ? await readMeshConfig(flags['mesh-config']) : undefined;
-  const workload = await resolveWorkload({ workload: flags.workload, labels: flags.labels, sa: flags.sa, ports: flags.ports, inventory: flags.inventory }, read.objects);
+  const workload = await resolveWorkload({ workload: flags.workload, labels: flags.labels, sa: flags.sa, ports: flags.ports, ip: flags.ip, inventory: flags.inventory }, read.objects);
   const opts = compileOptionsFromArgs({ 'istio-version': flags['istio-version'] ?? DEFAULT_ISTIO_VERSION, 'trust-domain': flags['trust-domain'], 'trust-domain-alias': flags['trust-domain-alias'], 'root-namespace': flags['root-namespace'] }, mesh);
   const { configDump, compiled } = compileToConfigDump(read.objects, workload, opts);
   return { configDump, compiled, diagnostics: [...read.diagnostics, ...compiled.diagnostics], source: `compiled:${workload.namespace}/${workload.name ?? ''}` };
@@ -185,6 +189,7 @@ export const compileCommand: CommandModule<object, CompileArgs> = {
         .option('sa', { type: 'string', describe: 'workload service account' })
         .option('ports', { type: 'string', describe: 'inbound (container) ports, e.g. 9080/http,9000/tcp,8080 (bare = auto-detect)' })
         .option('inventory', { type: 'string', array: true, describe: 'Kubernetes objects (Pods, Deployments, Services) describing the workload' })
+        .option('ip', { type: 'string', array: true, describe: 'pod IP(s) written into the synthetic dump node (default: from a Pod in --inventory)' })
         .option('istio-version', { type: 'string', default: DEFAULT_ISTIO_VERSION, describe: 'render as this Istio release does (e.g. 1.19, 1.30, master)' })
         .option('trust-domain', { type: 'string', describe: 'mesh trust domain (default cluster.local or the mesh config)' })
         .option('trust-domain-alias', { type: 'string', array: true, describe: 'trust domain aliases' })
@@ -199,7 +204,9 @@ export const compileCommand: CommandModule<object, CompileArgs> = {
   handler: (args) =>
     runCommand(async () => {
       const failOn = parseFailOn(args['fail-on'], ['invalid', 'dropped']);
-      const read = await readK8sPaths(args.policies, async () => {
+      // yargs drops a bare `-` from positionals: an empty list means standard input.
+      const paths = args.policies.length > 0 ? args.policies : ['-'];
+      const read = await readK8sPaths(paths, async () => {
         const chunks: Buffer[] = [];
         for await (const c of process.stdin) chunks.push(c as Buffer);
         return Buffer.concat(chunks).toString('utf8');

@@ -31,6 +31,8 @@ export interface WorkloadSpec {
   labels: Record<string, string>;
   serviceAccount?: string;
   ports: WorkloadPort[];
+  /** Pod IPs, if known: they go into the node id / INSTANCE_IPS so a check can tell inbound from outbound. */
+  ips?: string[];
 }
 
 export interface CompileOptions {
@@ -183,13 +185,15 @@ export function compileToConfigDump(objects: K8sObject[], workload: WorkloadSpec
         '@type': 'type.googleapis.com/envoy.admin.v3.BootstrapConfigDump',
         bootstrap: {
           node: {
-            id: `sidecar~0.0.0.0~${podName}.${workload.namespace}~${workload.namespace}.svc.cluster.local`,
+            // No IP unless given: readers then treat every connection with a destination as possibly inbound.
+            id: `sidecar~${workload.ips?.[0] ?? ''}~${podName}.${workload.namespace}~${workload.namespace}.svc.cluster.local`,
             cluster: `${podName}.${workload.namespace}`,
             metadata: {
               NAME: podName,
               NAMESPACE: workload.namespace,
               LABELS: workload.labels,
               ...(workload.serviceAccount ? { SERVICE_ACCOUNT: workload.serviceAccount } : {}),
+              ...(workload.ips?.length ? { INSTANCE_IPS: workload.ips.join(',') } : {}),
               ISTIO_VERSION: compiled.istioVersion,
               MESHSLEUTH_SYNTHETIC: 'compiled from policy manifests by meshsleuth compile',
             },

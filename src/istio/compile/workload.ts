@@ -47,6 +47,8 @@ export function deriveWorkload(objects: K8sObject[], namespace: string, name: st
     }
   }
   if (!labels || !podSpec) return null;
+  const status = pod && isRecord(pod.raw.status) ? pod.raw.status : {};
+  const podIps = Array.isArray(status.podIPs) ? status.podIPs.filter(isRecord).map((x) => String(x.ip)) : typeof status.podIP === 'string' ? [status.podIP] : [];
   const ports: WorkloadPort[] = [];
   const containers = Array.isArray(podSpec.containers) ? podSpec.containers.filter(isRecord) : [];
   const named = new Map<string, number>();
@@ -77,7 +79,7 @@ export function deriveWorkload(objects: K8sObject[], namespace: string, name: st
   }
   ports.sort((a, b) => a.port - b.port);
   const sa = typeof podSpec.serviceAccountName === 'string' ? podSpec.serviceAccountName : typeof podSpec.serviceAccount === 'string' ? podSpec.serviceAccount : 'default';
-  return { spec: { namespace, name, labels, serviceAccount: sa, ports }, from };
+  return { spec: { namespace, name, labels, serviceAccount: sa, ports, ...(podIps.length ? { ips: podIps } : {}) }, from };
 }
 
 /** `9080/http,9000/tcp,8080` → ports (a bare number is `auto`). */
