@@ -1,0 +1,99 @@
+/** The sample captures are well-formed `tcpdump -i any` files: checked by pcap-parser and, when present, tshark. */
+import { execFileSync, spawnSync } from 'node:child_process';
+import type { EventEmitter } from 'node:events';
+import { readdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { SAMPLES } from './helpers.js';
+
+const require = createRequire(import.meta.url);
+const pcapParser = require('pcap-parser') as { parse(input: string): EventEmitter };
+
+const captures: string[] = [];
+for (const b of readdirSync(SAMPLES).filter((n) => !n.startsWith('_')))
+  for (const f of (() => {
+    try {
+      return readdirSync(join(SAMPLES, b, 'captures'));
+    } catch {
+      return [];
+    }
+  })())
+    captures.push(join(SAMPLES, b, 'captures', f));
+
+function sum16(buf: Buffer, initial = 0): number {
+  let s = initial;
+  for (let i = 0; i + 1 < buf.length; i += 2) s += buf.readUInt16BE(i);
+  if (buf.length % 2) s += buf[buf.length - 1]! << 8;
+  while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
+  return s;
+}
+
+interface Pkt {
+  header: { capturedLength: number; originalLength: number };
+  data: Buffer;
+}
+function parse(path: string): Promise<{ linkType: number; packets: Pkt[] }> {
+  return new Promise((resolve, reject) => {
+    const packets: Pkt[] = [];
+    let linkType = -1;
+    const p = pcapParser.parse(path);
+    p.on('globalHeader', (h: { linkLayerType: number }) => (linkType = h.linkLayerType));
+    p.on('packet', (pk: Pkt) => packets.push(pk));
+    p.on('end', () => resolve({ linkType, packets }));
+    p.on('error', reject);
+  });
+}
+
+describe('sample captures', () => {
+  it('there is at least one capture per bundle', () => {
+    expect(captures.length).toBeGreaterThanOrEqual(5);
+  });
+
+  for (const path of captures) {
+    it(`${path.slice(SAMPLES.length + 1)}: SLL2 framing, IPv4/TCP checksums, loopback vs eth0 legs`, async () => {
+      const { linkType, packets } = await parse(path);
+      expect(linkType).toBe(276);
+      expect(packets.length).toBeGreaterThan(10);
+      let lo = 0;
+      let eth = 0;
+      for (const { header, data } of packets) {
+        expect(header.capturedLength).toBe(header.originalLength);
+        expect(data.readUInt16BE(0)).toBe(0x0800);
+        const ifindex = data.readUInt32BE(4);
+        const hatype = data.readUInt16BE(8);
+        const pkttype = data[10]!;
+        const ip = data.subarray(20);
+        expect(ip[0]).toBe(0x45);
+        expect(sum16(ip.subarray(0, 20))).toBe(0xffff);
+        const tcp = ip.subarray(20, ip.readUInt16BE(2));
+        const pseudo = Buffer.concat([ip.subarray(12, 20), Buffer.from([0, 6, tcp.length >> 8, tcp.length & 0xff])]);
+        expect(sum16(tcp, sum16(pseudo))).toBe(0xffff);
+        const src = ip.subarray(12, 16).join('.');
+        const dst = ip.subarray(16, 20).join('.');
+        const local = src.startsWith('127.') || dst.startsWith('127.');
+        if (hatype === 772) {
+          lo++;
+          expect(ifindex).toBe(1);
+          expect(pkttype).toBe(0);
+        } else {
+          eth++;
+          expect(hatype).toBe(1);
+          expect(local).toBe(false);
+          expect([0, 4]).toContain(pkttype);
+        }
+      }
+      expect(lo).toBeGreaterThan(0);
+      expect(eth).toBeGreaterThan(0);
+    });
+  }
+
+  const tshark = spawnSync('tshark', ['-v']).status === 0;
+  it.skipIf(!tshark)('tshark reads every capture without malformed packets, bad checksums or TCP warnings other than the intended resets (skipped without tshark)', () => {
+    for (const path of captures) {
+      const out = execFileSync('tshark', ['-r', path, '-o', 'tcp.check_checksum:TRUE', '-Y', '(_ws.malformed || _ws.expert.severity >= warning || tcp.checksum.status == 2) && !tcp.flags.reset', '-T', 'fields', '-e', 'frame.number'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+      expect(out.trim(), path).toBe('');
+    }
+  });
+  void readFileSync;
+});
