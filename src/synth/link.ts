@@ -14,7 +14,7 @@ export const LINKTYPE = {
 
 export interface LinkOptions {
   linkType: number;
-  /** EN10MB addresses (6 bytes each); defaults derived from nothing in particular. */
+  /** EN10MB addresses (6 bytes each; SLL/SLL2 use srcMac as the sender address). */
   srcMac?: Uint8Array;
   dstMac?: Uint8Array;
   /** EN10MB: 802.1Q VLAN ids to insert (outermost first). */
@@ -23,7 +23,7 @@ export interface LinkOptions {
   packetType?: number;
   /** SLL2 interface index. */
   ifIndex?: number;
-  /** SLL/SLL2 ARPHRD type: 1 = Ethernet, 772 = loopback. */
+  /** SLL/SLL2 ARPHRD type: 1 = Ethernet, 772 = loopback (default: loopback for 127/8 and ::1 sources, else Ethernet). */
   arphrd?: number;
 }
 
@@ -35,8 +35,18 @@ function ethertypeOf(ip: Uint8Array): number {
   return (ip[0]! >> 4) === 6 ? 0x86dd : 0x0800;
 }
 
+/** Loopback traffic (127/8 or ::1 as source): SLL/SLL2 then say ARPHRD_LOOPBACK with a zero address, as Linux does. */
+function isLoopback(ip: Uint8Array): boolean {
+  if (ip[0]! >> 4 === 4) return ip[12] === 127;
+  for (let i = 8; i < 23; i++) if (ip[i] !== 0) return false;
+  return ip[23] === 1;
+}
+
 export function frame(ip: Uint8Array, opts: LinkOptions): Uint8Array {
   const et = ethertypeOf(ip);
+  const lo = isLoopback(ip);
+  const arphrd = opts.arphrd ?? (lo ? 772 : 1);
+  const sllAddr = opts.srcMac ?? (lo ? new Uint8Array(6) : DEFAULT_SRC_MAC);
   switch (opts.linkType) {
     case LINKTYPE.RAW:
       return ip;
@@ -65,9 +75,9 @@ export function frame(ip: Uint8Array, opts: LinkOptions): Uint8Array {
     case LINKTYPE.LINUX_SLL: {
       const b = Buffer.alloc(16 + ip.length);
       b.writeUInt16BE(opts.packetType ?? 0, 0);
-      b.writeUInt16BE(opts.arphrd ?? 772, 2);
+      b.writeUInt16BE(arphrd, 2);
       b.writeUInt16BE(6, 4);
-      b.set(opts.srcMac ?? new Uint8Array(6), 6);
+      b.set(sllAddr, 6);
       b.writeUInt16BE(et, 14);
       b.set(ip, 16);
       return b;
@@ -77,10 +87,10 @@ export function frame(ip: Uint8Array, opts: LinkOptions): Uint8Array {
       b.writeUInt16BE(et, 0);
       b.writeUInt16BE(0, 2);
       b.writeUInt32BE(opts.ifIndex ?? 1, 4);
-      b.writeUInt16BE(opts.arphrd ?? 772, 8);
+      b.writeUInt16BE(arphrd, 8);
       b.writeUInt8(opts.packetType ?? 0, 10);
       b.writeUInt8(6, 11);
-      b.set(opts.srcMac ?? new Uint8Array(6), 12);
+      b.set(sllAddr, 12);
       b.set(ip, 20);
       return b;
     }

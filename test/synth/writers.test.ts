@@ -134,3 +134,17 @@ describe('synthetic capture writers', () => {
     });
   });
 });
+
+describe('SLL2 framing follows Linux', () => {
+  it('pod traffic is ARPHRD_ETHER with a MAC; loopback traffic ARPHRD_LOOPBACK with a zero address', async () => {
+    const lo = tcpConversation([{ dir: 'c2s', bytes: Buffer.from('x') }], { client: { ip: '127.0.0.6', port: 40000 }, server: { ip: '127.0.0.1', port: 9080 }, startMs: 1_700_000_000_000 });
+    const buf = buildCapture([{ packets: conversation() }, { packets: lo }], { format: 'pcap', linkType: LINKTYPE.LINUX_SLL2 });
+    const parsed = await parseWithPcapParser(buf);
+    const arphrd = (d: Buffer) => d.readUInt16BE(8);
+    expect(arphrd(parsed.packets[0]!.data)).toBe(1);
+    expect(parsed.packets[0]!.data.subarray(12, 18).some((x) => x !== 0)).toBe(true);
+    const loPkt = parsed.packets.find((p) => p.data[20 + 12] === 127)!;
+    expect(arphrd(loPkt.data)).toBe(772);
+    expect(loPkt.data.subarray(12, 18).every((x) => x === 0)).toBe(true);
+  });
+});
