@@ -108,7 +108,7 @@ function rbacSummary(f: { name: string; typed_config: Record<string, unknown> })
 export function renderSummary(c: CompiledWorkload): string {
   const w = c.workload;
   let out = `workload ${w.namespace}/${w.name ?? '?'}  labels ${Object.entries(w.labels).map(([k, v]) => `${k}=${v}`).join(',') || '-'}  sa ${w.serviceAccount ?? '-'}  istio ${c.istioVersion}\n\n`;
-  const rows = [['*', 'auto', c.mtls.workload, 'catch-all (undeclared ports)'], ...c.mtls.ports.map((p) => [String(p.port), p.protocol, p.mode, chainText(p.protocol, p.mode)])];
+  const rows = [['*', 'auto', c.mtls.workload, 'catch-all (undeclared ports)'], ...c.mtls.ports.map((p) => [String(p.port), p.passthrough ? 'auto (undeclared, portLevelMtls)' : p.protocol, p.mode, chainText(p.protocol, p.mode)])];
   out += renderTable({ headers: ['PORT', 'PROTOCOL', 'MTLS', 'INBOUND CHAINS'], rows: rows.map((r, i) => (i === 0 ? [...r.slice(0, 3), chainText('auto', c.mtls.workload)] : r)) });
   out += '\n';
   const frows = [

@@ -18,6 +18,8 @@ export interface InboundPort {
   port: number;
   protocol: PortProtocol;
   mode: MtlsMode;
+  /** Undeclared port with a portLevelMtls setting: pass-through chains to InboundPassthroughCluster. */
+  passthrough?: boolean;
 }
 
 export interface ChainOptions {
@@ -167,14 +169,19 @@ export function buildVirtualInbound(input: InboundListenerInput, opts: ChainOpti
   for (const spec of chainSpecs('virtualInbound', { prefix_ranges: [{ address_prefix: '0.0.0.0', prefix_len: 0 }] }, 'auto', input.catchAllMode, opts.trustDomain, true)) {
     render(spec, 'InboundPassthroughClusterIpv4', 'InboundPassthroughClusterIpv4', 'InboundPassthroughClusterIpv4', 'inbound|http|0', ':0/*');
   }
-  for (const p of input.ports) {
+  for (const p of input.ports.filter((x) => x.passthrough)) {
+    for (const spec of chainSpecs('virtualInbound', { destination_port: p.port, prefix_ranges: [{ address_prefix: '0.0.0.0', prefix_len: 0 }] }, 'auto', p.mode, opts.trustDomain, true)) {
+      render(spec, 'InboundPassthroughClusterIpv4', 'InboundPassthroughClusterIpv4', 'InboundPassthroughClusterIpv4', 'inbound|http|0', ':0/*');
+    }
+  }
+  for (const p of input.ports.filter((x) => !x.passthrough)) {
     const name = `0.0.0.0_${p.port}`;
     const cluster = `inbound|${p.port}||`;
     for (const spec of chainSpecs(name, { destination_port: p.port }, p.protocol, p.mode, opts.trustDomain, false)) {
       render(spec, cluster, `inbound_0.0.0.0_${p.port}`, cluster, `inbound|http|${p.port}`, `${input.workloadHost ?? '*'}:${p.port}/*`);
     }
   }
-  const noInspect = input.ports.filter((p) => p.protocol !== 'auto').map((p) => p.port);
+  const noInspect = input.ports.filter((p) => p.protocol !== 'auto' && !p.passthrough).map((p) => p.port);
   const disabledRanges = [...noInspect, 15006].map((port) => ({ destination_port_range: { start: port, end: port + 1 } }));
   return {
     '@type': 'type.googleapis.com/envoy.config.listener.v3.Listener',

@@ -50,6 +50,11 @@ export interface PortMtls {
   port: number;
   protocol: PortProtocol;
   mode: MtlsMode;
+  /**
+   * A portLevelMtls port the workload does not declare: istiod adds pass-through chains for it
+   * (`authn.Builder.ForPassthrough`), shaped like the catch-all chains but matching this port.
+   */
+  passthrough?: boolean;
 }
 
 export interface AppliedPolicy {
@@ -152,10 +157,8 @@ export function compileForWorkload(objects: K8sObject[], workload: WorkloadSpec,
 
   const pa = composePeerAuthentication(parsed.peerAuthentications, workload, root);
   const ports: PortMtls[] = workload.ports.map((p) => ({ port: p.port, protocol: normalizeProtocol(p.protocol), mode: pa.portModes.get(p.port) ?? pa.mode }));
-  for (const port of pa.portModes.keys()) {
-    if (!workload.ports.some((p) => p.port === port)) {
-      diagnostics.push({ severity: 'warning', location: {}, message: `portLevelMtls for port ${port} has no effect: the workload declares no such (container) port; traffic to it uses the workload mode ${pa.mode}` });
-    }
+  for (const [port, mode] of [...pa.portModes.entries()].sort(([a], [b]) => a - b)) {
+    if (!workload.ports.some((p) => p.port === port)) ports.push({ port, protocol: 'auto', mode, passthrough: true });
   }
   const policies: AppliedPolicy[] = selected.map((p) => ({
     namespace: p.namespace,
@@ -172,7 +175,7 @@ export function compileForWorkload(objects: K8sObject[], workload: WorkloadSpec,
 export function compileToConfigDump(objects: K8sObject[], workload: WorkloadSpec, opts: CompileOptions = {}): { configDump: Record<string, unknown>; compiled: CompiledWorkload } {
   const compiled = compileForWorkload(objects, workload, opts);
   const f = features(parseIstioVersion(opts.istioVersion));
-  const inboundPorts: InboundPort[] = compiled.mtls.ports.map((p) => ({ port: p.port, protocol: p.protocol, mode: p.mode }));
+  const inboundPorts: InboundPort[] = compiled.mtls.ports.map((p) => ({ port: p.port, protocol: p.protocol, mode: p.mode, ...(p.passthrough ? { passthrough: true } : {}) }));
   const host = workload.name ? `${workload.name}.${workload.namespace}.svc.cluster.local` : undefined;
   const listener = buildVirtualInbound(
     { ports: inboundPorts, catchAllMode: compiled.mtls.workload, httpFilters: compiled.httpFilters, tcpFilters: compiled.tcpFilters, workloadHost: host },

@@ -29,6 +29,14 @@ describe('compileToConfigDump', () => {
     expect(dump.node?.namespace ?? (dump.node as unknown as J | undefined)).toBeTruthy();
   });
 
+  it('undeclared portLevelMtls ports get pass-through chains with their own mode', () => {
+    const { configDump } = compileToConfigDump(load('peerauthn.yaml'), { ...tcpEcho, ports: [] });
+    const modes = inboundMtlsModes(parseConfigDump(configDump, 'synthetic'));
+    expect(modes.map((m) => [m.port, m.mode])).toEqual([['*', 'PERMISSIVE'], [9001, 'DISABLE'], [9002, 'STRICT']]);
+    const chains = (listenerOf(configDump).listener as J).filter_chains as J[];
+    expect(chains.filter((c) => (c.filter_chain_match as J).destination_port === 9002).map((c) => c.name)).toEqual(['virtualInbound-catchall-http', 'virtualInbound']);
+  });
+
   it('STRICT everywhere: no chain accepts plaintext', () => {
     const strict = parseK8sObjects('apiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata: {name: default, namespace: istio-system}\nspec: {mtls: {mode: STRICT}}\n', 'pa.yaml').objects;
     const { configDump } = compileToConfigDump(strict, { namespace: 'default', name: 'details-v1', labels: { app: 'details' }, ports: [{ port: 9080, protocol: 'http' }, { port: 8080, protocol: 'auto' }] });

@@ -131,6 +131,13 @@ describe('tcp-echo', () => {
       { port: 9002, protocol: 'tcp', mode: 'STRICT' },
     ]);
     expect(c.mtls.appliedPeerAuthentications).toEqual(['istio-system/default', 'foo/default', 'foo/tcp-echo']);
+    // A portLevelMtls port the workload does not declare still gets (pass-through) chains of its own.
+    const undeclared = compile(['peerauthn.yaml'], { ...tcpEcho, ports: [{ port: 9000, protocol: 'tcp' }] });
+    expect(undeclared.mtls.ports).toEqual([
+      { port: 9000, protocol: 'tcp', mode: 'PERMISSIVE' },
+      { port: 9001, protocol: 'auto', mode: 'DISABLE', passthrough: true },
+      { port: 9002, protocol: 'auto', mode: 'STRICT', passthrough: true },
+    ]);
     // Another workload in foo gets the namespace mode; one in another namespace the mesh mode.
     expect(compile(['peerauthn.yaml'], { ...tcpEcho, labels: { app: 'other' } }).mtls.ports.map((p) => p.mode)).toEqual(['PERMISSIVE', 'PERMISSIVE', 'PERMISSIVE']);
     expect(compile(['peerauthn.yaml'], { ...tcpEcho, namespace: 'bar' }).mtls.workload).toBe('STRICT');
