@@ -163,7 +163,16 @@ function redactDecision(d: Decision): Decision {
   return {
     ...d,
     filters: d.filters.map(fixPolicies),
-    ...(d.closestMiss ? { closestMiss: d.closestMiss.map((m) => ({ ...m, failing: m.failing.map(fix) })) } : {}),
+    ...(d.closestMiss
+      ? {
+          closestMiss: d.closestMiss.map((m) => {
+            const failing = m.failing.map(fix);
+            let summary = m.summary;
+            m.failing.forEach((f, i) => (summary = summary.split(f.detail).join(failing[i]!.detail)));
+            return { ...m, failing, summary };
+          }),
+        }
+      : {}),
   };
 }
 
