@@ -51,6 +51,37 @@ type Pending = { kind: 'data'; dir: Direction; bytes: Uint8Array; meta: SegmentM
 
 /** Bytes buffered per direction while sniffing (the longest signature is the 24-byte h2 preface). */
 const SNIFF_LIMIT = 64;
+/** Bytes per direction of an unrecognised (`tcp`) stream kept to judge whether they look random. */
+const SAMPLE = 512;
+/** Smallest sample judged. */
+const MIN_SAMPLE = 128;
+
+/** Shannon entropy of the byte distribution, bits per byte. */
+export function byteEntropy(b: Uint8Array): number {
+  const counts = new Uint32Array(256);
+  for (let i = 0; i < b.length; i++) counts[b[i]!]++;
+  let h = 0;
+  for (let i = 0; i < 256; i++) {
+    const c = counts[i]!;
+    if (c) {
+      const p = c / b.length;
+      h -= p * Math.log2(p);
+    }
+  }
+  return h;
+}
+
+/**
+ * Does the sample look like random bytes (ciphertext or compressed data)? Compares its entropy
+ * with what a uniformly random sample of that size would show (Miller–Madow bias:
+ * 8 − 255/(2n·ln 2)), less half a bit of slack. Text and structured binary protocols stay far below.
+ */
+export function looksRandom(b: Uint8Array): boolean {
+  if (b.length < MIN_SAMPLE) return false;
+  const expected = 8 - 255 / (2 * b.length * Math.LN2);
+  return byteEntropy(b) >= expected - 0.5;
+}
+
 /** Notes kept per stream (a lossy capture can damage every record). */
 const MAX_NOTES = 20;
 /** Server bytes held while waiting for the client to speak (server-first protocols). */
@@ -70,6 +101,9 @@ class ContentDispatcher implements StreamDecoder {
   private cleartextDir: Partial<Record<Direction, Http1Decoder | 'other'>> = {};
   private cleartext = false;
   private ended = false;
+  /** First bytes of each direction of a `tcp` stream. */
+  private readonly sample: Record<Direction, Uint8Array[]> = { c2s: [], s2c: [] };
+  private readonly sampled: Record<Direction, number> = { c2s: 0, s2c: 0 };
 
   data(dir: Direction, bytes: Uint8Array, meta: SegmentMeta): void {
     if (bytes.length === 0) return;
@@ -108,6 +142,7 @@ class ContentDispatcher implements StreamDecoder {
     if (this.tls) return this.tls.wants(dir);
     if (this.http1) return this.http1.wants(dir);
     if (this.h2) return this.h2.wants(dir);
+    if (this.protocol === 'tcp') return this.sampled[dir] < SAMPLE;
     return false;
   }
 
@@ -198,6 +233,11 @@ class ContentDispatcher implements StreamDecoder {
     }
     if (this.http1) return this.http1.data(dir, bytes, meta);
     if (this.h2) return this.h2.data(dir, bytes, meta);
+    if (this.protocol === 'tcp' && this.sampled[dir] < SAMPLE) {
+      const take = bytes.subarray(0, SAMPLE - this.sampled[dir]);
+      this.sample[dir].push(Buffer.from(take));
+      this.sampled[dir] += take.length;
+    }
   }
 
   private routeGap(dir: Direction, length: number, meta: SegmentMeta): void {
@@ -249,18 +289,29 @@ class ContentDispatcher implements StreamDecoder {
     if (this.tls) notes.push(...this.tls.allNotes());
     notes.push(...this.sink.notes);
     if (this.sink.dropped > 0) notes.push(`${this.sink.dropped} further HTTP exchange(s) not kept (limit reached)`);
+    let opaque = false;
+    if (protocol === 'tcp' && this.protocol === 'tcp') {
+      const judged = (['c2s', 's2c'] as const).filter((d) => this.sampled[d] >= MIN_SAMPLE);
+      opaque = judged.length > 0 && judged.every((d) => looksRandom(Buffer.concat(this.sample[d])));
+      if (opaque) {
+        notes.push(
+          `payload of an unrecognised protocol looks encrypted or compressed (byte entropy ${judged.map((d) => `${d} ${byteEntropy(Buffer.concat(this.sample[d])).toFixed(2)}`).join(', ')} bits/byte): not counted as cleartext`,
+        );
+      }
+    }
     if (notes.length > MAX_NOTES) notes.splice(MAX_NOTES, notes.length - MAX_NOTES, `… and ${notes.length - MAX_NOTES} more note(s)`);
     const out: StreamFacts = {
       protocol,
       tls: this.tls && this.tls.seen ? this.tls.facts() : null,
       http: [...this.sink.exchanges],
-      cleartext: (this.cleartext || (this.protocol === null && protocol !== 'tls' && protocol !== 'unknown')) && this.seen.c2s + this.seen.s2c > 0,
+      cleartext: (this.cleartext || (this.protocol === null && protocol !== 'tls' && protocol !== 'unknown')) && this.seen.c2s + this.seen.s2c > 0 && !opaque,
       seen: { ...this.seen },
       missing: { ...this.missing },
       notes,
     };
     const h2 = this.h2 ?? this.http1?.h2 ?? null;
     if (h2) out.http2 = h2.summary();
+    if (opaque) out.opaque = true;
     return out;
   }
 }

@@ -41,6 +41,12 @@ export interface StreamFacts {
   http: HttpExchange[];
   /** True when application bytes were seen in cleartext (not TLS records). */
   cleartext: boolean;
+  /**
+   * Payload of an unrecognised protocol (`tcp`) that looks encrypted or compressed (byte entropy
+   * of the first bytes close to random, e.g. TLS captured mid-record after the handshake):
+   * `cleartext` is then false, since nothing shows the bytes are readable.
+   */
+  opaque?: boolean;
   /** Payload bytes actually seen per direction, and bytes missing (gaps). */
   seen: Record<Direction, number>;
   missing: Record<Direction, number>;

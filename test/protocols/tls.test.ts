@@ -245,3 +245,30 @@ describe('TLS seen only in part', () => {
     expect(f.notes.join('\n')).toMatch(/no ClientHello seen/);
   });
 });
+
+describe('unrecognised payload that looks encrypted', () => {
+  it('TLS captured from the middle of a record is not called cleartext', async () => {
+    const big = http1Conversation([{ request: { path: '/bytes', host: 'h' }, response: { status: 200, body: Buffer.alloc(40000, 'a') } }]);
+    const r = await runTlsSession({ version: 'TLSv1.3', server: 'foo/httpbin', client: 'foo/sleep', alpn: ISTIO_ALPN.http11, app: big });
+    const s2cData = Buffer.concat(r.messages.filter((m) => m.dir === 's2c' && m.bytes[0] === 23).map((m) => m.bytes));
+    const f = feed([s2c(s2cData.subarray(1000, 5000))]);
+    expect(f.protocol).toBe('tcp');
+    expect(f.opaque).toBe(true);
+    expect(f.cleartext).toBe(false);
+    expect(f.notes.join('\n')).toMatch(/looks encrypted or compressed/);
+  });
+
+  it('text and structured binary protocols stay cleartext', () => {
+    const resp = Array.from({ length: 40 }, (_, i) => `*3\r\n$3\r\nSET\r\n$5\r\nkey:${i % 10}\r\n$7\r\nvalue-${i % 10}\r\n`).join('');
+    const f = feed([c2s(resp), s2c('+OK\r\n'.repeat(40))]);
+    expect(f.protocol).toBe('tcp');
+    expect(f.opaque).toBeUndefined();
+    expect(f.cleartext).toBe(true);
+    const pptp = Buffer.alloc(156);
+    pptp.writeUInt16BE(156, 0);
+    pptp.writeUInt16BE(1, 2);
+    pptp.writeUInt32BE(0x1a2b3c4d, 4);
+    pptp.write('local', 28);
+    expect(feed([c2s(pptp), s2c(pptp)]).cleartext).toBe(true);
+  });
+});
