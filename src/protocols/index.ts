@@ -101,6 +101,7 @@ class ContentDispatcher implements StreamDecoder {
   private cleartextDir: Partial<Record<Direction, Http1Decoder | 'other'>> = {};
   private cleartext = false;
   private ended = false;
+  private h2ServerChecked = false;
   /** First bytes of each direction of a `tcp` stream. */
   private readonly sample: Record<Direction, Uint8Array[]> = { c2s: [], s2c: [] };
   private readonly sampled: Record<Direction, number> = { c2s: 0, s2c: 0 };
@@ -232,7 +233,19 @@ class ContentDispatcher implements StreamDecoder {
       return;
     }
     if (this.http1) return this.http1.data(dir, bytes, meta);
-    if (this.h2) return this.h2.data(dir, bytes, meta);
+    if (this.h2) {
+      if (dir === 's2c' && !this.h2ServerChecked) {
+        this.h2ServerChecked = true;
+        // a server that does not speak HTTP/2 answers the preface with an HTTP/1.x error
+        if (sniff(bytes, true) === 'http1-response') {
+          const h = new Http1Decoder(this.sink);
+          this.cleartextDir.s2c = h;
+          this.sink.notes.push(`server answered the HTTP/2 preface with HTTP/1.x (frame ${meta.frame})`);
+          return h.data(dir, bytes, meta);
+        }
+      }
+      return this.h2.data(dir, bytes, meta);
+    }
     if (this.protocol === 'tcp' && this.sampled[dir] < SAMPLE) {
       const take = bytes.subarray(0, SAMPLE - this.sampled[dir]);
       this.sample[dir].push(Buffer.from(take));

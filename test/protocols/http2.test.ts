@@ -131,3 +131,12 @@ describe('HTTP/2 cleartext decoder', () => {
     expect(feed([c2s(frame(4, 0, 0, Buffer.alloc(0)))]).protocol).toBe('tcp');
   });
 });
+
+describe('HTTP/2 preface refused', () => {
+  it('a server answering the preface with HTTP/1.1 is decoded as such', () => {
+    const f = feed([c2s(Buffer.concat([Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'), frame(4, 0, 0, Buffer.alloc(0))])), s2c('HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n')]);
+    expect(f.protocol).toBe('h2c');
+    expect(f.http.map((x) => x.status)).toEqual([400]);
+    expect(f.notes.join('\n')).toMatch(/answered the HTTP\/2 preface with HTTP\/1/);
+  });
+});
