@@ -190,8 +190,9 @@ function hcm(authz: CompiledAuthz, statPrefix: string, cluster: string, vhost: s
   };
 }
 
-function tcpFilters(authz: CompiledAuthz, cluster: string, mx: boolean): Json[] {
-  return [ISTIO_AUTHN, ...(mx ? [TCP_MX] : []), ...authz.tcpFilters, STATS, tcpProxy(cluster)];
+/** Network filters of a TCP chain; like istiod 1.19, every inbound chain carries the metadata-exchange filter. */
+function tcpFilters(authz: CompiledAuthz, cluster: string): Json[] {
+  return [ISTIO_AUTHN, TCP_MX, ...authz.tcpFilters, STATS, tcpProxy(cluster)];
 }
 
 function inboundChains(authz: CompiledAuthz, w: Workload): Json[] {
@@ -211,7 +212,7 @@ function inboundChains(authz: CompiledAuthz, w: Workload): Json[] {
     filter_chain_match: tls
       ? { prefix_ranges: any, transport_protocol: 'tls', application_protocols: MTLS_HTTP_ALPNS }
       : { prefix_ranges: any, transport_protocol: 'raw_buffer', application_protocols: PLAINTEXT_HTTP_ALPNS },
-    filters: [ISTIO_AUTHN, ...(tls ? [TCP_MX] : []), hcm(authz, pt, pt, 'inbound|http|0', ':0/*')],
+    filters: [ISTIO_AUTHN, TCP_MX, hcm(authz, pt, pt, 'inbound|http|0', ':0/*')],
     ...(tls ? { transport_socket: downstreamTls(['h2', 'http/1.1']) } : {}),
     name: 'virtualInbound-catchall-http',
   });
@@ -220,7 +221,7 @@ function inboundChains(authz: CompiledAuthz, w: Workload): Json[] {
   if (mode === 'STRICT') {
     chains.push({
       filter_chain_match: { prefix_ranges: any, transport_protocol: 'tls' },
-      filters: tcpFilters(authz, pt, true),
+      filters: tcpFilters(authz, pt),
       transport_socket: downstreamTls(['istio-peer-exchange', 'h2', 'http/1.1']),
       name: 'virtualInbound',
     });
@@ -228,12 +229,12 @@ function inboundChains(authz: CompiledAuthz, w: Workload): Json[] {
     if (mode === 'PERMISSIVE')
       chains.push({
         filter_chain_match: { prefix_ranges: any, transport_protocol: 'tls', application_protocols: MTLS_TCP_MX_ALPNS },
-        filters: tcpFilters(authz, pt, true),
+        filters: tcpFilters(authz, pt),
         transport_socket: downstreamTls(['istio-peer-exchange', 'h2', 'http/1.1']),
         name: 'virtualInbound',
       });
-    chains.push({ filter_chain_match: { prefix_ranges: any, transport_protocol: 'raw_buffer' }, filters: tcpFilters(authz, pt, false), name: 'virtualInbound' });
-    chains.push({ filter_chain_match: { prefix_ranges: any, transport_protocol: 'tls' }, filters: tcpFilters(authz, pt, false), name: 'virtualInbound' });
+    chains.push({ filter_chain_match: { prefix_ranges: any, transport_protocol: 'raw_buffer' }, filters: tcpFilters(authz, pt), name: 'virtualInbound' });
+    chains.push({ filter_chain_match: { prefix_ranges: any, transport_protocol: 'tls' }, filters: tcpFilters(authz, pt), name: 'virtualInbound' });
   }
   // per-port chains
   const seen = new Set<number>();
@@ -246,8 +247,8 @@ function inboundChains(authz: CompiledAuthz, w: Workload): Json[] {
     const http = p.protocol === 'HTTP';
     const filtersFor = (tls: boolean): Json[] =>
       http
-        ? [ISTIO_AUTHN, ...(tls ? [TCP_MX] : []), hcm(authz, `inbound_0.0.0.0_${p.port}`, cluster, `inbound|http|${p.servicePort}`, `${p.service}.${w.namespace}.svc.cluster.local:${p.servicePort}/*`)]
-        : tcpFilters(authz, cluster, tls);
+        ? [ISTIO_AUTHN, TCP_MX, hcm(authz, `inbound_0.0.0.0_${p.port}`, cluster, `inbound|http|${p.servicePort}`, `${p.service}.${w.namespace}.svc.cluster.local:${p.servicePort}/*`)]
+        : tcpFilters(authz, cluster);
     const tlsSocket = downstreamTls(http ? ['h2', 'http/1.1'] : ['istio-peer-exchange', 'h2', 'http/1.1']);
     if (pm === 'STRICT') {
       chains.push({ filter_chain_match: { destination_port: p.port, transport_protocol: 'tls' }, filters: filtersFor(true), transport_socket: tlsSocket, name });
