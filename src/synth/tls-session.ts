@@ -11,7 +11,7 @@
  * seeded, so the record bytes differ from run to run; everything else (framing, timing, ports)
  * is deterministic. Bundled samples commit their output for that reason.
  */
-import { createHash } from 'node:crypto';
+import { constants as cryptoConstants, createHash } from 'node:crypto';
 import { Duplex } from 'node:stream';
 import * as tls from 'node:tls';
 import type { Dir } from './tcp.js';
@@ -47,6 +47,12 @@ export interface TlsSessionOptions {
   serverAlpn?: readonly string[];
   /** Resume this session (from a previous result's `session`). */
   session?: Buffer;
+  /**
+   * How the server lets sessions resume (TLS 1.2): `ticket` (RFC 5077, the default) or
+   * `session-id` (no tickets; the server keeps a session cache and echoes the client's session
+   * id). Use the same value for the first and the resumed session.
+   */
+  resumption?: 'ticket' | 'session-id';
   /** TLS 1.3: force a HelloRetryRequest (client offers X25519 key share, server only accepts P-256). */
   helloRetry?: boolean;
   /** Application bytes in order, carried inside the TLS session. */
@@ -115,6 +121,28 @@ function receive(sock: tls.TLSSocket, n: number): Promise<void> {
   });
 }
 
+/**
+ * Node keeps server-side sessions only through a tls.Server's newSession/resumeSession events:
+ * one (never listening) server per identity holds an in-memory session cache.
+ */
+const cacheServers = new Map<string, tls.Server>();
+function sessionCacheServer(name: string): tls.Server {
+  let srv = cacheServers.get(name);
+  if (!srv) {
+    const sessions = new Map<string, Buffer>();
+    srv = tls.createServer();
+    srv.on('newSession', (id: Buffer, data: Buffer, done: () => void) => {
+      sessions.set(id.toString('hex'), data);
+      done();
+    });
+    srv.on('resumeSession', (id: Buffer, done: (err: Error | null, data: Buffer | null) => void) => {
+      done(null, sessions.get(id.toString('hex')) ?? null);
+    });
+    cacheServers.set(name, srv);
+  }
+  return srv;
+}
+
 const tick = () => new Promise<void>((r) => setImmediate(r));
 
 export async function runTlsSession(o: TlsSessionOptions): Promise<TlsSessionResult> {
@@ -133,6 +161,7 @@ export async function runTlsSession(o: TlsSessionOptions): Promise<TlsSessionRes
     minVersion: o.version,
     maxVersion: o.version,
     ...(o.helloRetry ? { ecdhCurve: 'P-256' } : {}),
+    ...(o.resumption === 'session-id' ? { secureOptions: cryptoConstants.SSL_OP_NO_TICKET } : {}),
     // OpenSSL refuses to resume sessions with client authentication unless this is set
     sessionIdContext: 'meshsleuth-synth',
     // fixed per server identity so a later session can resume with the ticket
@@ -142,8 +171,10 @@ export async function runTlsSession(o: TlsSessionOptions): Promise<TlsSessionRes
   // no_application_protocol alert, so the server only offers ALPN when there is an overlap.
   const serverAlpn = [...(o.serverAlpn ?? ['h2', 'http/1.1'])];
   const overlap = (o.alpn ?? []).some((p) => serverAlpn.includes(p));
+  const byId = o.resumption === 'session-id';
   const server = new tls.TLSSocket(sw, {
     isServer: true,
+    ...(byId ? { server: sessionCacheServer(o.server) } : {}),
     secureContext: serverCtx,
     requestCert,
     rejectUnauthorized: false,

@@ -272,3 +272,24 @@ describe('unrecognised payload that looks encrypted', () => {
     expect(feed([c2s(pptp), s2c(pptp)]).cleartext).toBe(true);
   });
 });
+
+describe('TLS 1.2 resumption by session id (no tickets)', () => {
+  it('the server echoes the session id and skips the certificates: resumed', async () => {
+    const first = await session({ resumption: 'session-id' });
+    const ch1 = parseClientHello(Buffer.from(first.messages[0]!.bytes).subarray(9));
+    expect(ch1.sessionTicket === null || ch1.sessionTicket.length === 0).toBe(true);
+    const r = await session({ resumption: 'session-id', session: first.session });
+    expect(r.resumed).toBe(true);
+    const ch = parseClientHello(Buffer.from(r.messages[0]!.bytes).subarray(9));
+    expect(ch.sessionId.length).toBe(32);
+    const f = feed(steps(r.messages));
+    expect(f.tls).toMatchObject({ resumed: true, resumptionOffered: true, clientCertificateSent: null });
+    // the ServerHello alone already tells: it echoes the client's session id
+    const sh = Buffer.from(r.messages[1]!.bytes);
+    const g = feed([c2s(r.messages[0]!.bytes), s2c(sh.subarray(0, 5 + sh.readUInt16BE(3)))]);
+    expect(g.tls!.resumed).toBe(true);
+    // while a full handshake's ServerHello alone leaves it open
+    const fs = Buffer.from(first.messages[1]!.bytes);
+    expect(feed([c2s(first.messages[0]!.bytes), s2c(fs.subarray(0, 5 + fs.readUInt16BE(3)))]).tls!.resumed).toBeNull();
+  });
+});
