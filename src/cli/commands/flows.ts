@@ -59,7 +59,9 @@ function identities(f: Flow): string {
   if (!t) return '';
   const parts: string[] = [];
   if (t.uriSans.length) parts.push(`client=${t.uriSans.join(',')}`);
+  else if (t.clientCertificateSent && t.subject) parts.push(`client=${t.subject}`);
   if (t.serverUriSans?.length) parts.push(`server=${t.serverUriSans.join(',')}`);
+  else if (t.serverDnsSans?.length) parts.push(`server=${t.serverDnsSans[0]}${t.serverDnsSans.length > 1 ? ',…' : ''}`);
   return parts.join(' ');
 }
 
@@ -143,7 +145,7 @@ async function loadProxies(paths: string[]): Promise<ProxyPorts[]> {
 }
 
 export const flowsCommand: CommandModule<object, FlowsArgs> = {
-  command: 'flows <captures...>',
+  command: 'flows [captures...]',
   describe: 'one row per TCP flow in pcap/pcapng captures with its security verdict: mtls, tls, plaintext or unknown (`-` reads stdin)',
   builder: (y: Argv) =>
     outputOption(y, ['table', 'json', 'ndjson', 'yaml'])
@@ -168,8 +170,11 @@ export const flowsCommand: CommandModule<object, FlowsArgs> = {
         if (!Number.isInteger(p) || p < 0 || p > 65535) throw new UsageError(`--port: expected a port number 0-65535, found ${String(p)}`);
       }
       const failOn = parseFailOn(argv['fail-on'], FAIL_ON);
-      const args: FlowsArgs = { ...argv, security };
-      if (argv.captures.filter((c) => c === '-').length > 1) throw new UsageError('standard input (`-`) can be read only once');
+      // yargs drops a bare `-` from positionals: take it back from the raw arguments.
+      const captures = [...(argv.captures ?? [])];
+      if (process.argv.slice(2).includes('-') && !captures.includes('-')) captures.push('-');
+      if (captures.length === 0) throw new UsageError('name at least one capture file (pcap or pcapng), or `-` for standard input');
+      const args: FlowsArgs = { ...argv, security, captures };
       const proxies = argv.config?.length ? await loadProxies(argv.config) : [];
       if (failOn.has('config-mismatch') && !argv.config?.length) throw new UsageError('--fail-on config-mismatch needs --config');
       const fmt = argv.output;
@@ -177,7 +182,7 @@ export const flowsCommand: CommandModule<object, FlowsArgs> = {
       const all: Flow[] = [];
       let unreadable = 0;
       let failHit = false;
-      for (const path of argv.captures) {
+      for (const path of captures) {
         const src = captureFile(path);
         const stats = newCaptureStats(path);
         const t0 = Date.now();
@@ -236,7 +241,7 @@ export const flowsCommand: CommandModule<object, FlowsArgs> = {
       else if (fmt === 'table') {
         if (kept.length) await writeOut(tableOf(kept, proxies.length > 0));
         const sum = summaryLine(kept);
-        const filtered = kept.length !== all.length ? ` (of ${all.length} in the capture${argv.captures.length > 1 ? 's' : ''})` : '';
+        const filtered = kept.length !== all.length ? ` (of ${all.length} in the capture${captures.length > 1 ? 's' : ''})` : '';
         const inferred = kept.some((f) => f.inferred) ? '\n* inferred from the Istio ClientHello (ALPN istio*/SNI outbound_.*): TLS 1.3 and resumed sessions hide the client certificate' : '';
         await writeOut(`${kept.length ? '\n' : ''}${sum}${filtered}${inferred}\n`);
       }
