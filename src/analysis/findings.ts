@@ -290,7 +290,7 @@ export function computeFindings(input: FindingsInput): Finding[] {
       const what = r.kind === 'http' ? `${r.attrs.http?.method ?? ''} ${r.attrs.http?.path ?? ''}`.trim() : 'TCP connection';
       const grp = g.add('rbac-denied', `${policy}|${who}|${serverName}:${port ?? ''}`, () => ({
         severity: 'medium',
-        summary: `${who} was denied by ${describePolicyId(policy)} at ${serverName}${port ? ` port ${port}` : ''}`,
+        summary: `${who} was denied at ${serverName}${port ? ` port ${port}` : ''}: ${policy === 'none' ? 'no ALLOW policy matched (rbac_access_denied_matched_policy[none])' : `DENY by ${describePolicyId(policy)}`}`,
         fix: policy === 'none'
           ? `No ALLOW policy matched: if ${who} should be allowed, add it to the ALLOW AuthorizationPolicy selecting ${serverName} (check the closest miss below for the condition that failed).`
           : `The DENY rule ${describePolicyId(policy)} matched: if this traffic is legitimate, narrow that rule (or add a notPrincipals/notPaths exception).`,
@@ -503,7 +503,7 @@ function httpOnlyFromDump(g: Grouper, p: ProxyView, deniedNone: AccessRecord[], 
         count: Math.max(1, tcpDenied.length),
         evidence: [{ file: p.source, path: h.site.jsonPath }, ...tcp.slice(0, 3).map((s): EvidenceRef => ({ file: p.source, path: s.jsonPath })), ...tcpDenied.slice(0, MAX_EVIDENCE - 4).map(recordRef)],
         severity: tcpDenied.length > 0 ? 'high' : tcpSeen > 0 ? 'medium' : 'info',
-        summary: `${proxyName(p)}: ALLOW ${describePolicyId(id).replace(/ rule \d+$/, '')} is enforced on HTTP chains but absent from the TCP chains — its rules use HTTP-only fields, so Istio dropped them for TCP and TCP traffic is not allowed by it${tcpDenied.length ? ` (${tcpDenied.length} TCP connection(s) denied)` : ''}`,
+        summary: `${proxyName(p)}: ALLOW ${describePolicyId(id).replace(/ rule \d+$/, '')} is enforced on HTTP chains but absent from the TCP chains — its rules use HTTP-only fields, so Istio dropped them for TCP and TCP traffic is not allowed by it${tcpDenied.length ? ` (${tcpDenied.length} TCP connection(s) denied)` : tcpSeen ? '' : ' (no TCP traffic to it in the evidence)'}`,
         fix: 'Do not use HTTP-only fields (methods, paths, hosts, requestPrincipals, request.headers, request.auth.*) in a policy that must allow TCP traffic: split it into an HTTP policy and a TCP policy (ports, principals, namespaces), or declare the port as HTTP (appProtocol/port name http-*).',
         data: { dump: p.source, policy: base, action: 'ALLOW', httpRules: h.rules, tcpChains: tcp.length, tcpDenials: tcpDenied.length, tcpTrafficSeen: tcpSeen, effect: 'rule dropped for TCP (narrower allow)' },
         firstMs: tcpDenied[0]?.timeMs,
@@ -592,7 +592,7 @@ function httpOnlyFromPolicy(g: Grouper, pol: PolicyDoc, proxies: ProxyView[], re
     count: Math.max(1, tcpRecords.length),
     evidence: [{ file: pol.file, line: pol.line, path: pol.path }, ...tcpRecords.slice(0, MAX_EVIDENCE - 1).map(recordRef)],
     severity: tcpRecords.length > 0 ? 'high' : tcpSeen > 0 ? 'medium' : 'info',
-    summary: `AuthorizationPolicy ${pol.namespace}/${pol.name} (${action}) uses HTTP-only fields (${fields.slice(0, 4).join(', ')}${fields.length > 4 ? ', …' : ''}) on workloads with TCP traffic: for TCP, Istio ${action === 'ALLOW' ? 'drops those rules (narrower allow; possibly allow-nothing)' : 'drops those fields (wider deny)'}${tcpRecords.length ? `; ${tcpRecords.length} TCP denial(s) observed` : ''}`,
+    summary: `AuthorizationPolicy ${pol.namespace}/${pol.name} (${action}) uses HTTP-only fields (${fields.slice(0, 4).join(', ')}${fields.length > 4 ? ', …' : ''}): on the selected workloads' TCP chains Istio ${action === 'ALLOW' ? 'drops those rules (narrower allow; possibly allow-nothing)' : 'drops those fields (wider deny)'}${tcpRecords.length ? `; ${tcpRecords.length} TCP denial(s) observed` : tcpSeen ? '; TCP traffic reached them' : '; no TCP traffic to them in the evidence'}`,
     fix: 'Split the policy into an HTTP policy and a TCP policy (TCP: ports, principals, namespaces, ipBlocks only), or declare the port protocol as HTTP.',
     data: { policy: `${pol.namespace}/${pol.name}`, action, fields, proxies: [...ids], tcpDenials: tcpRecords.length, tcpTrafficSeen: tcpSeen },
     firstMs: tcpRecords[0]?.timeMs,

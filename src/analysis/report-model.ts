@@ -135,7 +135,7 @@ export interface ProxySummary {
 export interface ReportSummary {
   inputs: Record<string, number>;
   skipped: number;
-  flows: { total: number; mtls: number; tls: number; plaintext: number; unknown: number; sidecarLocal: number };
+  flows: { total: number; mtls: number; tls: number; plaintext: number; unknown: number; sidecarLocal: number; plaintextBetweenWorkloads: number };
   records: { total: number; http: number; tcp: number; denied: number; rejected: number; correlatedWithCapture: number };
   explanations: { agrees: number; disagrees: number; undecidable: number };
   findings: { total: number; bySeverity: Record<Severity, number>; byId: Record<string, number> };
@@ -470,6 +470,7 @@ export function buildReportModel(ev: Evidence, opts: BuildOptions): ReportModel 
         plaintext: ev.flows.filter((f) => f.security === 'plaintext').length,
         unknown: ev.flows.filter((f) => f.security === 'unknown').length,
         sidecarLocal: ev.flows.filter((f) => f.sidecarLocal).length,
+        plaintextBetweenWorkloads: ev.flows.filter((f) => f.security === 'plaintext' && !f.sidecarLocal && !isLoopback(f.client.ip) && !isLoopback(f.server.ip)).length,
       },
       records: {
         total: ev.records.length,

@@ -318,5 +318,6 @@ function yamlKind(text: string, complete: boolean): ContentKind {
   if (values.some((v) => isInventory(v))) return { kind: 'inventory', format: 'yaml' };
   const first = values[0];
   if (isObj(first) && typeof first.kind === 'string') return { kind: 'unknown', reason: `Kubernetes object of kind ${first.kind} (not a Pod, Service, ServiceAccount or Istio security policy)` };
-  return { kind: 'unknown', reason: 'YAML that is not a config dump, inventory or Istio policy' };
+  if (values.every((v) => typeof v !== 'object' || v === null)) return { kind: 'unknown', reason: 'text that is not a config dump, access log, inventory or Istio policy' };
+  return { kind: 'unknown', reason: 'YAML that is not a config dump, access log, inventory or Istio policy' };
 }

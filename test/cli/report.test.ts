@@ -1,0 +1,107 @@
+import { describe, expect, it } from 'vitest';
+import { mkdtempSync, writeFileSync, copyFileSync, readFileSync, mkdirSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { REPO, runCli } from '../helpers/cli.js';
+import { outputTarget, parseSkew } from '../../src/cli/commands/report.js';
+
+const FIXTURE = join(REPO, 'test/report/fixtures/incident');
+
+function evidenceDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'meshsleuth-report-cli-'));
+  for (const f of ['capture.pcap', 'details.istio-proxy.log', 'inventory.json']) copyFileSync(join(FIXTURE, f), join(dir, f));
+  return dir;
+}
+
+describe('meshsleuth report', () => {
+  it('prints the findings table by default and exits 0', async () => {
+    const r = await runCli(['report', FIXTURE]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/CRITICAL\s+identity-address-mismatch/);
+    expect(r.stdout).toMatch(/HIGH\s+plaintext-flow/);
+    expect(r.stdout).toContain('3 input(s) (1 capture, 1 access-log, 1 inventory)');
+  });
+
+  it('--fail-on exits 1 when a matching finding exists and names it', async () => {
+    const r = await runCli(['report', FIXTURE, '--fail-on', 'identity,mismatch']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('--fail-on: identity (identity-address-mismatch)');
+    const none = await runCli(['report', FIXTURE, '--fail-on', 'mismatch']);
+    expect(none.code).toBe(0);
+    const bad = await runCli(['report', FIXTURE, '--fail-on', 'bogus']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("unknown condition 'bogus'");
+  });
+
+  it('lists unknown files as skipped with the reason, and one unreadable input never aborts the report', async () => {
+    const dir = evidenceDir();
+    writeFileSync(join(dir, 'notes.md'), '# Incident notes\n\nWe saw odd traffic at 10:00.\n');
+    writeFileSync(join(dir, 'archive.gz'), Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0]));
+    // Detected as a config dump by content, but broken inside.
+    writeFileSync(join(dir, 'broken-dump.json'), JSON.stringify({ configs: [{ '@type': 'type.googleapis.com/envoy.admin.v3.ListenersConfigDump', dynamic_listeners: 'oops' }] }));
+    mkdirSync(join(dir, 'sub'));
+    writeFileSync(join(dir, 'sub', 'empty.log'), '');
+    const out = join(dir, 'report.json');
+    const r = await runCli(['report', dir, join(dir, 'missing.pcap'), '-o', out]);
+    expect(r.code, r.stderr).toBe(0);
+    const m = JSON.parse(readFileSync(out, 'utf8')) as { manifest: { skipped: { path: string; reason: string }[]; inputs: { path: string }[] }; findings: { id: string }[] };
+    const reasons = Object.fromEntries(m.manifest.skipped.map((s) => [s.path.slice(dir.length + 1), s.reason]));
+    expect(reasons['notes.md']).toMatch(/not a config dump, access log, inventory or Istio policy/);
+    expect(reasons['archive.gz']).toMatch(/gzip/);
+    expect(reasons['sub/empty.log']).toBe('empty file');
+    expect(reasons['missing.pcap']).toBe('no such file or directory');
+    expect(reasons['broken-dump.json']).toMatch(/expected/);
+    expect(m.manifest.inputs).toHaveLength(3);
+    expect(m.findings.map((f) => f.id)).toContain('identity-address-mismatch');
+    expect(r.stderr).toContain(`skipped ${join(dir, 'notes.md')}:`);
+  });
+
+  it('chooses the output kind by the -o extension; HTML and SARIF are written to the file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'meshsleuth-report-out-'));
+    for (const [name, start] of [['r.html', '<!DOCTYPE html>'], ['r.sarif', '{'], ['r.json', '{']] as const) {
+      const r = await runCli(['report', FIXTURE, '-o', join(dir, name)]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toBe('');
+      expect(readFileSync(join(dir, name), 'utf8').startsWith(start)).toBe(true);
+      expect(r.stderr).toMatch(/wrote .*: 6 finding\(s\)/);
+    }
+    const bad = await runCli(['report', FIXTURE, '-o', join(dir, 'r.txt')]);
+    expect(bad.code).toBe(2);
+    expect(existsSync(join(dir, 'r.txt'))).toBe(false);
+  });
+
+  it('--show-secrets reveals the cleartext token; it is redacted otherwise', async () => {
+    const hidden = await runCli(['report', FIXTURE, '-o', 'json']);
+    expect(hidden.stdout).not.toContain('eyJhbGciOiJIUzI1NiJ9.c2VjcmV0');
+    const shown = await runCli(['report', FIXTURE, '-o', 'json', '--show-secrets']);
+    expect(shown.stdout).toContain('eyJhbGciOiJIUzI1NiJ9.c2VjcmV0');
+  });
+
+  it('--skew changes the correlation window', async () => {
+    const tight = JSON.parse((await runCli(['report', FIXTURE, '-o', 'json', '--skew', '0ms'])).stdout) as { summary: { records: { correlatedWithCapture: number } }; manifest: { skewMs: number } };
+    const loose = JSON.parse((await runCli(['report', FIXTURE, '-o', 'json', '--skew', '2s'])).stdout) as typeof tight;
+    expect(tight.manifest.skewMs).toBe(0);
+    expect(loose.manifest.skewMs).toBe(2000);
+    expect(loose.summary.records.correlatedWithCapture).toBeGreaterThanOrEqual(tight.summary.records.correlatedWithCapture);
+  });
+
+  it('refuses when no input is usable', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'meshsleuth-report-empty-'));
+    writeFileSync(join(dir, 'x.txt'), 'hello\n');
+    const r = await runCli(['report', dir]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/no usable evidence/);
+  });
+
+  it('parses -o targets and skew durations', () => {
+    expect(outputTarget(undefined)).toEqual({ format: 'table', file: null });
+    expect(outputTarget('x/y.SARIF')).toEqual({ format: 'sarif', file: 'x/y.SARIF' });
+    expect(outputTarget('out.sarif.json')).toEqual({ format: 'sarif', file: 'out.sarif.json' });
+    expect(outputTarget('json')).toEqual({ format: 'json', file: null });
+    expect(parseSkew('2s')).toBe(2000);
+    expect(parseSkew('500ms')).toBe(500);
+    expect(parseSkew('1.5')).toBe(1500);
+    expect(parseSkew('1m')).toBe(60000);
+    expect(() => parseSkew('fast')).toThrow(/--skew/);
+  });
+});
