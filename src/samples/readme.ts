@@ -19,7 +19,16 @@ export function splitArgs(s: string): string[] {
   return out;
 }
 
-export function refreshReadme(text: string, run: (args: string[]) => string): string {
+/** What one command printed; `ok` is false when it crashed (exit ≥ 2 other than a usage/input error, or a stack trace). */
+export interface RunResult {
+  text: string;
+  ok: boolean;
+}
+
+/** Output that must never be pasted into a README. */
+export const CRASH = /(^|\n)\s+at .+\(?(node:|file:)|SyntaxError|TypeError|ReferenceError|\[exit (?![01]\])\d+\]/;
+
+export function refreshReadme(text: string, run: (args: string[]) => RunResult, failed: string[] = []): string {
   const lines = text.split('\n');
   const out: string[] = [];
   for (let i = 0; i < lines.length; i++) {
@@ -31,7 +40,12 @@ export function refreshReadme(text: string, run: (args: string[]) => string): st
     if (!fence?.startsWith('```')) continue;
     let j = i + 2;
     while (j < lines.length && !lines[j]!.startsWith('```')) j++;
-    out.push(fence, `$ meshsleuth ${m[1]}`, ...run(splitArgs(m[1]!)).replace(/\n$/, '').split('\n'), '```');
+    const r = run(splitArgs(m[1]!));
+    if (!r.ok) {
+      failed.push(`meshsleuth ${m[1]}: ${r.text.split('\n').slice(0, 3).join(' | ')}`);
+      continue; // keep the block as it was
+    }
+    out.push(fence, `$ meshsleuth ${m[1]}`, ...r.text.replace(/\n$/, '').split('\n'), '```');
     i = j;
   }
   return out.join('\n');
@@ -41,18 +55,22 @@ function main(): void {
   const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
   const dir = resolve(process.argv[2] ?? join(repo, 'samples'));
   const cli = join(repo, 'dist', 'src', 'cli', 'main.js');
-  const run = (args: string[]): string => {
+  const run = (args: string[]): RunResult => {
     const r = spawnSync(process.execPath, [cli, ...args], { cwd: repo, encoding: 'utf8', env: { ...process.env, COLUMNS: '200' } });
-    return (r.stdout ?? '') + (r.stderr ? r.stderr : '') + (r.status ? `[exit ${r.status}]\n` : '');
+    const text = (r.stdout ?? '') + (r.stderr ? r.stderr : '') + (r.status ? `[exit ${r.status}]\n` : '');
+    return { text, ok: (r.status === 0 || r.status === 1) && !CRASH.test(text) };
   };
+  const failed: string[] = [];
   for (const name of readdirSync(dir).sort()) {
     const readme = join(dir, name, 'README.md');
     if (!statSync(join(dir, name)).isDirectory() || !existsSync(readme)) continue;
     const before = readFileSync(readme, 'utf8');
-    const after = refreshReadme(before, run);
+    const after = refreshReadme(before, run, failed);
     if (after !== before) writeFileSync(readme, after);
     process.stderr.write(`${after === before ? 'unchanged' : 'updated  '} ${readme}\n`);
   }
+  for (const f of failed) process.stderr.write(`not refreshed (command failed): ${f}\n`);
+  if (failed.length) process.exitCode = 1;
 }
 
 const self = fileURLToPath(import.meta.url);
