@@ -5,7 +5,7 @@
  */
 import type { Diagnostic } from '../../model/errors.js';
 import type { K8sObject } from '../../readers/k8s.js';
-import { cidrRange, MATCH_ANY_TEMPLATE, MATCH_ONE_TEMPLATE } from './matcher.js';
+import { isIPv4, isIPv6, MATCH_ANY_TEMPLATE, MATCH_ONE_TEMPLATE } from './matcher.js';
 import type { AuthorizationPolicy, AuthzAction, MtlsMode, PeerAuthentication, Rule } from './types.js';
 import type { RenderFeatures } from './version.js';
 
@@ -188,53 +188,76 @@ interface VError {
   message: string;
 }
 
-const SUPPORTED_KEYS_EXACT = ['source.ip', 'remote.ip', 'source.namespace', 'source.principal', 'source.serviceAccount', 'request.auth.principal', 'request.auth.audiences', 'request.auth.presenter', 'destination.ip', 'destination.port', 'connection.sni'];
 
+/** `security.ValidateIPs` (netip.ParsePrefix / ParseAddr). */
 function validateIPs(values: string[] | undefined, path: string, errs: VError[]): void {
   for (const v of values ?? []) {
-    try {
-      cidrRange(v);
-    } catch {
-      errs.push({ path, message: `bad IP address or CIDR range ${JSON.stringify(v)}` });
+    const slash = v.indexOf('/');
+    const addr = slash >= 0 ? v.slice(0, slash) : v;
+    const okAddr = isIPv4(addr) || isIPv6(addr);
+    if (slash < 0) {
+      if (!okAddr) errs.push({ path, message: `bad IP address (${v})` });
+      continue;
     }
+    const bits = v.slice(slash + 1);
+    if (!okAddr) errs.push({ path, message: `bad CIDR range (${v}): netip.ParsePrefix(${JSON.stringify(v)}): ParseAddr(${JSON.stringify(addr)}): unable to parse IP` });
+    else if (!/^\d+$/.test(bits)) errs.push({ path, message: `bad CIDR range (${v}): netip.ParsePrefix(${JSON.stringify(v)}): bad bits after slash: ${JSON.stringify(bits)}` });
+    else if (Number(bits) > (isIPv4(addr) ? 32 : 128)) errs.push({ path, message: `bad CIDR range (${v}): netip.ParsePrefix(${JSON.stringify(v)}): prefix length out of range` });
   }
 }
 
+/** `security.ValidatePorts` (strconv.ParseUint, then ≤ 65535). */
 function validatePorts(values: string[] | undefined, path: string, errs: VError[]): void {
   for (const v of values ?? []) {
-    if (!/^\d+$/.test(v) || Number(v) < 0 || Number(v) > 65535) errs.push({ path, message: `invalid port ${v}: must be an integer in [0, 65535]` });
+    if (!/^\d+$/.test(v)) errs.push({ path, message: `bad port (${v}): strconv.ParseUint: parsing ${JSON.stringify(v)}: invalid syntax` });
+    else if (Number(v) > 65535) errs.push({ path, message: `bad port (${v}): <nil>` });
   }
 }
 
+/** `security.CheckEmptyValues`. */
 function checkEmpty(field: string, values: string[] | undefined, path: string, errs: VError[]): void {
   if ((values ?? []).some((v) => v === '')) errs.push({ path, message: `empty value not allowed, found in ${field}` });
 }
 
+// Named variables {v=*}, named/empty braces {v} {}, and bare `/*`, `/**`, `*/` next to a template (security.go).
+const UNSUPPORTED_PATH_TEMPLATE = /\/\{\w+=\*[*]?\}|\{\w*\}|\/\*[*]?|\*[*]?\//;
+
+/** `security.CheckValidPathTemplate`. */
 function checkPathTemplate(field: string, values: string[] | undefined, path: string, errs: VError[]): void {
   for (const p of values ?? []) {
-    if (!p.includes('{') && !p.includes('}')) continue;
-    const segments = p.split('/');
-    let anyCount = 0;
-    let bad = false;
-    segments.forEach((s, i) => {
-      if (s === MATCH_ANY_TEMPLATE) {
-        anyCount++;
-        if (i !== segments.length - 1 && segments.slice(i + 1).some((x) => x === MATCH_ONE_TEMPLATE || x === MATCH_ANY_TEMPLATE)) bad = true;
-      } else if (s !== MATCH_ONE_TEMPLATE && (s.includes('{') || s.includes('}'))) bad = true;
-    });
-    if (bad || anyCount > 1) errs.push({ path, message: `invalid or unsupported path ${p}, found in ${field}. {*} and {**} must each be a whole path segment and {**} may appear only once, as the last operator` });
+    if ((p.includes(MATCH_ONE_TEMPLATE) || p.includes(MATCH_ANY_TEMPLATE)) && UNSUPPORTED_PATH_TEMPLATE.test(p)) {
+      errs.push({ path, message: `invalid or unsupported path template, found in ${field}` });
+      return;
+    }
   }
 }
 
+/** `security.validateMapKey`: `a[b]`. */
+function validateMapKey(key: string): string | null {
+  const open = key.indexOf('[');
+  return key.endsWith(']') && open > 0 && open < key.length - 2 ? null : `bad key (${key}): should have format a[b]`;
+}
+
+/** `security.ValidateAttribute`. */
 function validateAttribute(key: string, values: string[] | undefined, path: string, errs: VError[], f: RenderFeatures): void {
-  if (SUPPORTED_KEYS_EXACT.includes(key) || key.startsWith('request.headers[') || key.startsWith('request.auth.claims[') || key.startsWith('experimental.envoy.filters.') || key.startsWith('request.experimental.inline.headers[')) {
-    if (key === 'source.serviceAccount' && !f.serviceAccounts) errs.push({ path, message: `unknown attribute: ${key}` });
-    if (key === 'source.ip' || key === 'remote.ip' || key === 'destination.ip') validateIPs(values, path, errs);
-    if (key === 'destination.port') validatePorts(values, path, errs);
-    if ((key.startsWith('request.headers') || key.startsWith('request.auth.claims')) && !key.endsWith(']')) errs.push({ path, message: `invalid key ${key}: expecting format [<NAME>]` });
-    return;
-  }
-  errs.push({ path, message: `unknown attribute: ${key}` });
+  const before = errs.length;
+  checkEmpty(key, values, path, errs);
+  if (errs.length > before) return;
+  const fail = (message: string | null) => {
+    if (message) errs.push({ path, message });
+  };
+  if (key.startsWith('request.headers')) return fail(validateMapKey(key));
+  if (key === 'source.ip' || key === 'remote.ip' || key === 'destination.ip') return validateIPs(values, path, errs);
+  if (['source.namespace', 'source.principal', 'request.auth.principal', 'request.auth.audiences', 'request.auth.presenter', 'connection.sni'].includes(key)) return;
+  if (key === 'source.serviceAccount' && f.serviceAccounts) return;
+  if (key.startsWith('request.auth.claims')) return fail(validateMapKey(key));
+  if (key === 'destination.port') return validatePorts(values, path, errs);
+  if (key.startsWith('experimental.envoy.filters.')) return fail(validateMapKey(key));
+  if (key.startsWith('request.experimental.inline.headers') && f.trustDomains) return fail(validateMapKey(key));
+  if (key === 'destination.namespace') return fail(`attribute ${key} is replaced by the metadata.namespace`);
+  if (key.startsWith('destination.labels')) return fail(`attribute ${key} is replaced by the workload selector`);
+  if (key === 'destination.name' || key === 'destination.user') return fail(`deprecated attribute ${key}: only supported in v1alpha1`);
+  fail(`unknown attribute: ${key}`);
 }
 
 /** istiod's ValidateAuthorizationPolicy (pkg/config/validation). */

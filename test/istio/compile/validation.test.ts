@@ -28,7 +28,7 @@ describe('AuthorizationPolicy validation', () => {
 
   it('empty from/source/operation, bad ports and IPs, bad when keys', () => {
     const m = compile(ap('  rules:\n  - from: []\n  - from: [{source: {}}]\n  - to: [{operation: {ports: ["70000"]}}]\n  - from: [{source: {ipBlocks: ["1.2.3"]}}]\n  - when: [{key: "request.foo", values: ["x"]}]\n  - when: [{key: "source.ip"}]\n')).diagnostics[0]!.message;
-    for (const part of ['`from` must not be empty, found at rule 0', '`from.source` must not be empty, found at rule 1', 'invalid port 70000', 'bad IP address or CIDR range "1.2.3"', 'invalid `value` for `key` request.foo: unknown attribute: request.foo', 'at least one of `values` or `notValues` must be set for key source.ip']) {
+    for (const part of ['`from` must not be empty, found at rule 0', '`from.source` must not be empty, found at rule 1', 'bad port (70000): <nil>', 'bad IP address (1.2.3)', 'invalid `value` for `key` request.foo: unknown attribute: request.foo', 'at least one of `values` or `notValues` must be set for key source.ip']) {
       expect(m).toContain(part);
     }
   });
@@ -45,7 +45,13 @@ describe('AuthorizationPolicy validation', () => {
   });
 
   it('path templates must be whole segments', () => {
-    expect(compile(ap('  rules:\n  - to: [{operation: {paths: ["/a{*}b"]}}]\n')).diagnostics[0]!.message).toContain('invalid or unsupported path /a{*}b, found in Paths');
+    expect(compile(ap('  rules:\n  - to: [{operation: {paths: ["/{*}/foo/{bar}"]}}]\n')).diagnostics[0]!.message).toContain('invalid or unsupported path template, found in Paths');
+    expect(compile(ap('  rules:\n  - to: [{operation: {notPaths: ["/{**}/*"]}}]\n')).diagnostics[0]!.message).toContain('invalid or unsupported path template, found in NotPaths');
+    // Like istiod, the key checks run for `values` and again for (even absent) `notValues`.
+    const m = compile(ap('  rules:\n  - when: [{key: "request.headers", values: ["x"]}, {key: "destination.labels[app]", values: ["x"]}, {key: "remote.ip", values: ["10.0.0.0/33"]}]\n')).diagnostics[0]!.message;
+    expect(m).toContain('invalid `value` for `key` request.headers: bad key (request.headers): should have format a[b]; invalid `notValue` for `key` request.headers: bad key (request.headers): should have format a[b]');
+    expect(m).toContain('invalid `value` for `key` destination.labels[app]: attribute destination.labels[app] is replaced by the workload selector');
+    expect(m).toContain('invalid `value` for `key` remote.ip: bad CIDR range (10.0.0.0/33): netip.ParsePrefix("10.0.0.0/33"): prefix length out of range (istiod rejects it; skipped)');
     expect(compile(ap('  rules:\n  - to: [{operation: {paths: ["/a/{*}/b/{**}"]}}]\n')).diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
   });
 
