@@ -135,4 +135,20 @@ describe('meshsleuth flows', () => {
     expect(r.stdout).toMatch(/unknown\s+payload-not-captured/);
     expect(r.stdout).toMatch(/1 flow: 1 unknown/);
   });
+
+  it.skipIf(!hasShared)('--config: plaintext accepted by a PERMISSIVE port is said so (needs ../shared)', async () => {
+    const dump = SHARED + 'fixtures/istio/istioctl/pkg/authz/testdata/configdump.yaml';
+    // options before and after the capture: repeated options must not swallow positionals
+    const r = await runCli(['flows', '--config', dump, pod, '-o', 'json', '--security', 'plaintext', '--fail-on', 'config-mismatch']);
+    expect(r.code).toBe(0);
+    const flows = JSON.parse(r.stdout) as Array<{ client: { port: number }; sidecarLocal: boolean; configCheck?: { mode: string; port: number | string; consistent: boolean | null; note: string; matchedBy: string } }>;
+    expect(flows).toHaveLength(2);
+    const leaked = flows.find((f) => f.client.port === 40003)!;
+    expect(leaked.configCheck).toMatchObject({ mode: 'PERMISSIVE', port: 80, consistent: true, matchedBy: 'only-dump' });
+    expect(leaked.configCheck!.note).toMatch(/plaintext accepted by a PERMISSIVE port/);
+    expect(flows.find((f) => f.sidecarLocal)!.configCheck).toBeUndefined();
+    const table = await runCli(['flows', pod, '--config', dump]);
+    expect(table.stdout).toMatch(/PORT MODE/);
+    expect(table.stdout).toMatch(/10\.44\.9\.9:40003\s+10\.44\.1\.27:80\s+plaintext\s+cleartext-http\s+PERMISSIVE/);
+  });
 });

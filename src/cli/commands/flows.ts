@@ -30,6 +30,11 @@ interface FlowsArgs {
   'include-sidecar-local': boolean;
 }
 
+/** Options given once are scalars, repeated ones arrays (yargs): always an array here; commas split. */
+function list<T>(v: T | T[] | undefined): T[] {
+  return v === undefined ? [] : Array.isArray(v) ? v : [v];
+}
+
 function endpoint(e: { ip: string; port: number }): string {
   return e.ip.includes(':') ? `[${e.ip}]:${e.port}` : `${e.ip}:${e.port}`;
 }
@@ -150,11 +155,11 @@ export const flowsCommand: CommandModule<object, FlowsArgs> = {
   builder: (y: Argv) =>
     outputOption(y, ['table', 'json', 'ndjson', 'yaml'])
       .positional('captures', { type: 'string', array: true, describe: 'pcap or pcapng files; `-` for standard input' })
-      .option('security', { type: 'string', array: true, describe: 'only flows with this verdict (mtls, tls, plaintext, unknown, sidecar-local); repeatable or comma-separated' })
-      .option('port', { type: 'number', array: true, describe: 'only flows with this client or server port' })
-      .option('host', { type: 'string', array: true, describe: 'only flows whose client/server IP, SNI or HTTP authority is this host (or a subdomain of it)' })
-      .option('fail-on', { type: 'string', array: true, describe: `exit 1 when a listed flow exists: ${FAIL_ON.join(', ')} (sidecar-local legs never count as plaintext)` })
-      .option('config', { type: 'string', array: true, describe: 'config dump(s) of the destination proxy: check each verdict against the port\'s mTLS mode' })
+      .option('security', { type: 'string', describe: 'only flows with this verdict (mtls, tls, plaintext, unknown, sidecar-local); repeatable or comma-separated' })
+      .option('port', { type: 'number', describe: 'only flows with this client or server port' })
+      .option('host', { type: 'string', describe: 'only flows whose client/server IP, SNI or HTTP authority is this host (or a subdomain of it)' })
+      .option('fail-on', { type: 'string', describe: `exit 1 when a listed flow exists: ${FAIL_ON.join(', ')} (sidecar-local legs never count as plaintext)` })
+      .option('config', { type: 'string', describe: 'config dump(s) of the destination proxy: check each verdict against the port\'s mTLS mode' })
       .option('show-secrets', { type: 'boolean', default: false, describe: 'do not redact Authorization, Cookie and token headers' })
       .option('include-sidecar-local', { type: 'boolean', default: true, describe: 'list app↔sidecar legs (use --no-include-sidecar-local to hide them)' })
       .example('$0 flows capture.pcap', 'table of flows and verdicts')
@@ -162,21 +167,24 @@ export const flowsCommand: CommandModule<object, FlowsArgs> = {
       .example('$0 flows pod.pcap --security plaintext --fail-on plaintext', 'CI gate: fail on cleartext that left the pod') as unknown as Argv<FlowsArgs>,
   handler: (argv) =>
     runCommand(async () => {
-      const security = (argv.security ?? []).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
+      const security = list(argv.security).flatMap((s) => String(s).split(',')).map((s) => s.trim()).filter(Boolean);
       for (const s of security) {
         if (!(SECURITIES as readonly string[]).includes(s) && s !== 'sidecar-local') throw new UsageError(`--security: unknown verdict '${s}' (expected one of ${[...SECURITIES, 'sidecar-local'].join(', ')})`);
       }
-      for (const p of argv.port ?? []) {
+      const ports = list(argv.port).flatMap((p) => String(p).split(',')).map((p) => Number(p));
+      for (const p of ports) {
         if (!Number.isInteger(p) || p < 0 || p > 65535) throw new UsageError(`--port: expected a port number 0-65535, found ${String(p)}`);
       }
-      const failOn = parseFailOn(argv['fail-on'], FAIL_ON);
+      const failOn = parseFailOn(list(argv['fail-on']), FAIL_ON);
+      const configs = list(argv.config);
+      const hosts = list(argv.host).flatMap((h) => String(h).split(','));
       // yargs drops a bare `-` from positionals: take it back from the raw arguments.
       const captures = [...(argv.captures ?? [])];
       if (process.argv.slice(2).includes('-') && !captures.includes('-')) captures.push('-');
       if (captures.length === 0) throw new UsageError('name at least one capture file (pcap or pcapng), or `-` for standard input');
-      const args: FlowsArgs = { ...argv, security, captures };
-      const proxies = argv.config?.length ? await loadProxies(argv.config) : [];
-      if (failOn.has('config-mismatch') && !argv.config?.length) throw new UsageError('--fail-on config-mismatch needs --config');
+      const args: FlowsArgs = { ...argv, security, captures, port: ports, host: hosts };
+      const proxies = configs.length ? await loadProxies(configs) : [];
+      if (failOn.has('config-mismatch') && !configs.length) throw new UsageError('--fail-on config-mismatch needs --config');
       const fmt = argv.output;
       const kept: Flow[] = [];
       const all: Flow[] = [];
