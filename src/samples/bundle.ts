@@ -584,7 +584,7 @@ export class BundleBuilder {
     for (const [name, lines] of this.logs) {
       const p = this.pod(name);
       lines.sort((a, b) => a.us - b.us);
-      this.files.set(`logs/${short(p)}.istio-proxy.log`, Buffer.from(lines.map((l) => l.text + '\n').join('')));
+      this.files.set(`logs/${short(p)}.istio-proxy.log`, Buffer.from(this.startupLines(p).join('') + lines.map((l) => l.text + '\n').join('')));
     }
     const { writePcap } = await import('./pcap.js');
     for (const [name, pk] of this.packets) this.files.set(`captures/${short(this.pod(name))}.pcap`, writePcap(pk));
@@ -613,6 +613,20 @@ export class BundleBuilder {
       }
     });
     this.files.set('inventory.json', Buffer.from(JSON.stringify(this.inventory(), null, 2) + '\n'));
+  }
+
+  /** pilot-agent's first lines in `kubectl logs <pod> -c istio-proxy`, before the access-log lines. */
+  private startupLines(p: PodDef): string[] {
+    const t0 = Date.parse(this.sc.stages[0]!.start.replace(/T.*/, 'T08:00:00Z')) * 1000 + this.prng.int(1_000_000, 9_000_000);
+    const ts = (us: number): string => new Date(Math.floor(us / 1000)).toISOString().replace(/\.(\d{3})Z$/, `.$1${String(us % 1000).padStart(3, '0')}Z`);
+    const steps = [0, 2_113, 180_402, 612_877, 1_403_116];
+    return [
+      `info\tFLAG: --concurrency="2"`,
+      `info\tVersion 1.19.3-bbd7fe2c5cd5d1e7f2b7a8ad9ae0b1ae9e0b1b49-Clean`,
+      `info\tProxy role\tips=[${p.ip}] type=sidecar id=${p.name}.${p.namespace} domain=${p.namespace}.svc.cluster.local`,
+      `info\txdsproxy\tconnected to upstream XDS server: istiod.istio-system.svc:15012`,
+      `info\tEnvoy proxy is ready`,
+    ].map((l, i) => `${ts(t0 + steps[i]!)}\t${l}\n`);
   }
 
   inventory(): JsonValue {
