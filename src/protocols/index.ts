@@ -147,14 +147,31 @@ class ContentDispatcher implements StreamDecoder {
     return false;
   }
 
-  private firstBytes(dir: Direction): Uint8Array {
+  /**
+   * The first contiguous run of bytes a direction sent (leading gaps skipped: what follows a
+   * hole is judged like a capture that starts mid-stream), and whether it can still grow.
+   */
+  private firstRun(dir: Direction): { bytes: Uint8Array; fixed: boolean; afterHole: boolean } {
     const parts: Uint8Array[] = [];
+    let fixed = this.ended;
+    let afterHole = false;
     for (const p of this.pending) {
       if (p.dir !== dir) continue;
-      if (p.kind === 'gap') break;
+      if (p.kind === 'gap') {
+        if (parts.length === 0) {
+          afterHole = true;
+          continue;
+        }
+        fixed = true;
+        break;
+      }
       parts.push(p.bytes);
     }
-    return Buffer.concat(parts);
+    return { bytes: Buffer.concat(parts), fixed, afterHole };
+  }
+
+  private firstBytes(dir: Direction): Uint8Array {
+    return this.firstRun(dir).bytes;
   }
 
   /**
@@ -164,24 +181,29 @@ class ContentDispatcher implements StreamDecoder {
    * (a gap follows it, or the stream ended) is judged as it is.
    */
   private trySniff(): void {
-    const fixed = (dir: Direction) => this.ended || this.pending.some((p) => p.kind === 'gap' && p.dir === dir);
     const total = this.pendingBytes.c2s + this.pendingBytes.s2c;
-    const cb = this.pendingBytes.c2s > 0 ? this.firstBytes('c2s') : null;
-    const sb = this.pendingBytes.s2c > 0 ? this.firstBytes('s2c') : null;
-    const serverSays = sb && sb.length > 0 ? sniff(sb, false) : undefined;
-    if (cb && cb.length > 0) {
-      const s = sniff(cb, false);
+    const c = this.pendingBytes.c2s > 0 ? this.firstRun('c2s') : null;
+    const sv = this.pendingBytes.s2c > 0 ? this.firstRun('s2c') : null;
+    const serverSays = sv && sv.bytes.length > 0 ? sniff(sv.bytes, false) : undefined;
+    if (c && c.bytes.length > 0) {
+      const s = sniff(c.bytes, false);
+      if (s === 'tcp' && c.afterHole) {
+        // bytes after a hole may sit in the middle of anything: let a conclusive server decide
+        if (serverSays === 'tls' || serverSays === 'http1-response') return this.decide(serverSays);
+        if (this.ended || total > SERVER_FIRST_LIMIT) return this.decide('tcp');
+        return;
+      }
       if (s !== undefined) return this.decide(s);
-      if (cb.length >= SNIFF_LIMIT) return this.decide('tcp');
-      if (!fixed('c2s')) return;
+      if (c.bytes.length >= SNIFF_LIMIT) return this.decide('tcp');
+      if (!c.fixed) return;
       // the client's prefix is all there will be: the server may still be conclusive
       if (serverSays === 'tls' || serverSays === 'http1-response') return this.decide(serverSays);
-      if (this.ended || total > SERVER_FIRST_LIMIT) return this.decide(sniff(cb, true) ?? 'tcp');
+      if (this.ended || total > SERVER_FIRST_LIMIT) return this.decide(sniff(c.bytes, true) ?? 'tcp');
       return;
     }
-    if (sb && sb.length > 0) {
+    if (sv && sv.bytes.length > 0) {
       if (serverSays === 'tls' || serverSays === 'http1-response') return this.decide(serverSays);
-      if (this.ended || this.pendingBytes.s2c > SERVER_FIRST_LIMIT) return this.decide(sniff(sb, true) ?? 'tcp');
+      if (this.ended || this.pendingBytes.s2c > SERVER_FIRST_LIMIT) return this.decide(sniff(sv.bytes, true) ?? 'tcp');
       return;
     }
     if (this.ended) this.decide(this.seen.c2s + this.seen.s2c > 0 ? 'tcp' : null);
@@ -212,11 +234,21 @@ class ContentDispatcher implements StreamDecoder {
         this.protocol = 'unknown';
         break;
     }
+    // A hole before anything was seen in a direction: decoding starts after it, as in a
+    // mid-stream capture (the TLS decoder takes the hole itself: it must check that a record
+    // header follows it).
+    const skipLeading = !this.tls;
     const pend = this.pending;
     this.pending = [];
+    const started: Record<Direction, boolean> = { c2s: false, s2c: false };
     for (const p of pend) {
-      if (p.kind === 'data') this.route(p.dir, p.bytes, p.meta);
-      else this.routeGap(p.dir, p.length, p.meta);
+      if (p.kind === 'data') {
+        started[p.dir] = true;
+        this.route(p.dir, p.bytes, p.meta);
+      } else if (!started[p.dir] && skipLeading) {
+        // a hole before anything was seen: decoding starts after it, as in a mid-stream capture
+        this.sink.notes.push(`payload not captured: the first ${p.length} byte(s) ${p.dir === 'c2s' ? 'client→server' : 'server→client'} (frame ${p.meta.frame}); decoding starts after them`);
+      } else this.routeGap(p.dir, p.length, p.meta);
     }
   }
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { createStreamDecoder } from '../../src/protocols/index.js';
 import { c2s, feed, s2c } from './feed.js';
 
 describe('HTTP/1.x decoder', () => {
@@ -98,5 +99,21 @@ describe('HTTP/1.x edge cases', () => {
   it('a response without Content-Length runs to the end of the connection', () => {
     const f = feed([c2s('GET / HTTP/1.0\r\n\r\n'), s2c('HTTP/1.0 200 OK\r\n\r\nHTTP/1.1 999 this is body text\r\n')]);
     expect(f.http.map((x) => x.status)).toEqual([200]);
+  });
+});
+
+describe('sniffing after holes', () => {
+  it('a stream whose first client bytes were lost is judged on what follows, with bounded buffering', () => {
+    const f = feed([{ dir: 'c2s', gap: 1448 }, c2s('GET /after-hole HTTP/1.1\r\nHost: a\r\n\r\n'), s2c('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n')]);
+    expect(f.protocol).toBe('http/1.1');
+    expect(f.http.map((x) => x.path)).toEqual(['/after-hole']);
+    // unknown bytes after a hole wait for a conclusive server, at most 4 KiB
+    const d = createStreamDecoder();
+    d.gap('c2s', 100, { frame: 1, timeMs: 0 });
+    d.data('c2s', Buffer.alloc(100, 7), { frame: 2, timeMs: 0 });
+    expect(d.wants('c2s')).toBe(true); // sampling the payload
+    for (let i = 0; i < 50; i++) d.data('c2s', Buffer.alloc(100, 7), { frame: 3 + i, timeMs: 0 });
+    expect(d.wants('c2s')).toBe(false);
+    expect(d.facts().protocol).toBe('tcp');
   });
 });

@@ -293,3 +293,21 @@ describe('TLS 1.2 resumption by session id (no tickets)', () => {
     expect(feed([c2s(first.messages[0]!.bytes), s2c(fs.subarray(0, 5 + fs.readUInt16BE(3)))]).tls!.resumed).toBeNull();
   });
 });
+
+describe('TLS after a hole at the start', () => {
+  it('a lost first client segment: record boundaries unknown, never called cleartext', async () => {
+    const r = await runTlsSession({ version: 'TLSv1.2', server: 'foo/httpbin', client: 'foo/sleep', alpn: ISTIO_ALPN.http11, app });
+    const ch = r.messages[0]!.bytes;
+    const f = feed([{ dir: 'c2s', gap: 100 }, c2s(ch.subarray(100)), ...steps(r.messages.slice(1))]);
+    expect(f.protocol).toBe('tls');
+    expect(f.cleartext).toBe(false);
+    expect(f.tls!.sni).toBeNull();
+    expect(f.tls!.serverUriSans).toEqual(['spiffe://cluster.local/ns/foo/sa/httpbin']);
+    // a whole lost ClientHello: the client's next record starts right after the hole
+    const g = feed([{ dir: 'c2s', gap: ch.length }, ...steps(r.messages.slice(1))]);
+    expect(g.protocol).toBe('tls');
+    expect(g.cleartext).toBe(false);
+    expect(g.tls!.clientCertificateSent).toBe(true);
+    expect(g.notes.join('\n')).toMatch(/c2s: the first \d+ byte\(s\) were not captured/);
+  });
+});

@@ -20,7 +20,7 @@ import {
   type HandshakeMessage,
   type ServerHello,
 } from './handshake.js';
-import { CONTENT_TYPE, RecordReader, type RecordEvent, type TlsRecord } from './records.js';
+import { CONTENT_TYPE, looksLikeTlsRecord, RecordReader, type RecordEvent, type TlsRecord } from './records.js';
 import { certificateInfo } from './x509.js';
 import type { CertificateInfo } from '../../model/records.js';
 
@@ -64,6 +64,10 @@ interface DirState {
   /** Record or handshake boundaries lost after a gap. */
   lost: boolean;
   appData: number;
+  /** Bytes were seen in this direction (a hole before any is a "leading hole"). */
+  started: boolean;
+  /** A leading hole: the next bytes must start with a record header, or the boundaries are unknown. */
+  afterLeadingHole: boolean;
 }
 
 export class TlsAnalyzer {
@@ -95,6 +99,8 @@ export class TlsAnalyzer {
       notTls: null,
       lost: false,
       appData: 0,
+      started: false,
+      afterLeadingHole: false,
     };
   }
 
@@ -112,6 +118,14 @@ export class TlsAnalyzer {
   data(dir: Direction, bytes: Uint8Array, meta: SegmentMeta): void {
     const d = this.dirs[dir];
     if (d.notTls || d.lost) return;
+    if (!d.started) {
+      d.started = true;
+      if (d.afterLeadingHole && looksLikeTlsRecord(bytes) === false) {
+        d.lost = true;
+        this.notes.push(`${dir}: payload not captured before frame ${meta.frame} and no TLS record starts after the hole: record boundaries unknown`);
+        return;
+      }
+    }
     const ev: RecordEvent[] = [];
     d.records.push(bytes, meta.frame, ev);
     this.onRecordEvents(dir, ev);
@@ -120,6 +134,11 @@ export class TlsAnalyzer {
   gap(dir: Direction, length: number, meta: SegmentMeta): void {
     const d = this.dirs[dir];
     if (d.notTls || d.lost) return;
+    if (!d.started) {
+      d.afterLeadingHole = true;
+      this.notes.push(`${dir}: the first ${length} byte(s) were not captured (frame ${meta.frame})`);
+      return;
+    }
     const ev: RecordEvent[] = [];
     d.records.gap(length, meta.frame, ev);
     this.onRecordEvents(dir, ev);
@@ -139,7 +158,7 @@ export class TlsAnalyzer {
     const d = this.dirs[dir];
     for (const e of ev) {
       if (e.kind === 'invalid') {
-        if (d.recordCount === 0) d.notTls = e.reason;
+        if (d.recordCount === 0 && !d.afterLeadingHole) d.notTls = e.reason;
         else {
           d.lost = true;
           this.notes.push(`${dir}: TLS record stream broke at frame ${e.frame} (${e.reason}); stopped following it`);
