@@ -60,56 +60,39 @@ export function inferSecurity(rec: AccessRecord): Inferred {
   return settleFilterState(inferSecurityRaw(rec));
 }
 
+const TLS_DETAIL = ['tls.uriSans', 'tls.dnsSans', 'tls.subject', 'tls.peerCertificateValidated'];
+
+function without(list: string[], drop: string[]): string[] {
+  return list.filter((u) => !drop.includes(u));
+}
+
 function inferSecurityRaw(rec: AccessRecord): Inferred {
   const a = rec.attrs;
-  const unknown = new Set(rec.unknown);
-  const evidence: string[] = [];
+  const unknown = rec.unknown;
   if (a.tls) {
-    if (a.tls.uriSans.length) {
-      evidence.push('peer-uri-san');
-      return { attrs: a, unknown: [...unknown], security: 'mtls', evidence };
+    if (a.tls.uriSans.length) return { attrs: a, unknown, security: 'mtls', evidence: ['peer-uri-san'] };
+    if (!unknown.includes('tls.uriSans')) {
+      return { attrs: a, unknown, security: 'tls', evidence: [rec.format === 'als' ? 'als-tls-properties (no peer URI SAN)' : 'peer-uri-san: none logged'] };
     }
-    if (!unknown.has('tls.uriSans')) {
-      evidence.push(rec.format === 'als' ? 'als-tls-properties (no peer URI SAN)' : 'peer-uri-san: none logged');
-      return { attrs: a, unknown: [...unknown], security: 'tls', evidence };
-    }
-    evidence.push('tls-version');
-    return { attrs: a, unknown: [...unknown], security: parseIstioSni(a.sni) ? 'mtls' : 'tls', evidence };
+    return { attrs: a, unknown, security: parseIstioSni(a.sni) ? 'mtls' : 'tls', evidence: ['tls-version'] };
   }
-  if (!unknown.has('tls')) {
-    evidence.push(rec.format === 'als' ? 'als-tls-properties: none' : 'tls-version: -');
-    return { attrs: a, unknown: [...unknown], security: 'plaintext', evidence };
+  if (!unknown.includes('tls')) {
+    return { attrs: a, unknown, security: 'plaintext', evidence: [rec.format === 'als' ? 'als-tls-properties: none' : 'tls-version: -'] };
   }
-  if (unknown.has('sni')) return { attrs: a, unknown: [...unknown], security: 'unknown', evidence: ['no TLS field logged'] };
+  if (unknown.includes('sni')) return { attrs: a, unknown, security: 'unknown', evidence: ['no TLS field logged'] };
   if (a.sni) {
+    // A requested server name comes from a TLS ClientHello. The ALPN is left to the engine, which
+    // assumes an Istio client's for the record's protocol.
     const istio = parseIstioSni(a.sni);
-    unknown.delete('tls');
-    const attrs: RequestAttrs = {
-      ...a,
-      tls: { uriSans: [], dnsSans: [], subject: '', peerCertificateValidated: true },
-      transportProtocol: 'tls',
-    };
-    if (istio) {
-      // Istio's client sidecar offers these ALPNs for ISTIO_MUTUAL; 'istio' is in every version's list.
-      attrs.alpn = ['istio-peer-exchange', 'istio'];
-      evidence.push('istio-sni (mTLS inferred; peer identity not logged)');
-      for (const k of ['tls.uriSans', 'tls.dnsSans', 'tls.subject', 'tls.peerCertificateValidated']) unknown.add(k);
-      return { attrs, unknown: [...unknown], security: 'mtls', evidence };
-    }
-    evidence.push('requested-server-name (TLS; client certificate not logged)');
-    for (const k of ['tls.uriSans', 'tls.dnsSans', 'tls.subject', 'tls.peerCertificateValidated']) unknown.add(k);
-    return { attrs, unknown: [...unknown], security: 'tls', evidence };
+    const attrs: RequestAttrs = { ...a, tls: { uriSans: [], dnsSans: [], subject: '', peerCertificateValidated: true }, transportProtocol: 'tls' };
+    const u = without(unknown, ['tls', ...TLS_DETAIL]).concat(TLS_DETAIL);
+    if (istio) return { attrs, unknown: u, security: 'mtls', evidence: ['istio-sni (mTLS inferred; peer identity not logged)'] };
+    return { attrs, unknown: u, security: 'tls', evidence: ['requested-server-name (TLS; client certificate not logged)'] };
   }
   // SNI logged as "-": no TLS ClientHello with SNI. Istio clients always send one, so plaintext (inferred).
-  unknown.delete('tls');
-  unknown.delete('tls.uriSans');
-  unknown.delete('tls.dnsSans');
-  unknown.delete('tls.subject');
-  unknown.delete('tls.peerCertificateValidated');
-  evidence.push('requested-server-name: - (plaintext inferred)');
   const attrs: RequestAttrs = { ...a, transportProtocol: 'raw_buffer' };
   delete attrs.tls;
-  return { attrs, unknown: [...unknown], security: 'plaintext', evidence };
+  return { attrs, unknown: without(unknown, ['tls', ...TLS_DETAIL]), security: 'plaintext', evidence: ['requested-server-name: - (plaintext inferred)'] };
 }
 
 export type LoggedOutcome = NonNullable<Explanation['logged']>;
@@ -162,7 +145,7 @@ export function sanitizePolicyId(id: string): string {
 }
 
 function noChain(d: Decision): boolean {
-  return d.responseCodeDetails === 'filter_chain_not_found' || (d.reasons ?? []).some((r) => /no (matching )?filter chain|filter_chain_not_found/i.test(r));
+  return d.responseCodeDetails === 'filter_chain_not_found';
 }
 
 function policiesIn(d: Decision): Set<string> {
@@ -200,20 +183,46 @@ function missingAttrs(d: Decision, unknown: string[]): string[] {
   return [...out];
 }
 
+interface Judgement {
+  verdict: Explanation['verdict'];
+  reason: string;
+  missing?: string[];
+}
+
+/** Judgements are pure in (decision, what was logged, security, unknown): cached per memoized decision. */
+const judged = new WeakMap<Decision, Map<string, Judgement>>();
+
 export function explainRecord(rec: AccessRecord, decide: Decider): Explanation {
   const inf = inferSecurity(rec);
   const logged = loggedOutcome(rec);
-  const base = { record: rec, identityEvidence: inf.evidence, logged: logged.outcome, security: inf.security } as const;
-  const withPolicy = (e: Explanation): Explanation => {
-    if (logged.policy !== undefined) e.loggedPolicy = logged.policy;
-    return e;
-  };
   let decision: Decision;
+  let j: Judgement;
   try {
     decision = decide(inf.attrs, { unknown: inf.unknown, kind: rec.kind === 'http' ? 'http' : 'network', record: rec });
   } catch (e) {
-    return withPolicy({ ...base, decision: null, verdict: 'undecidable', reason: `could not evaluate: ${(e as Error).message}` });
+    const out: Explanation = { record: rec, decision: null, verdict: 'undecidable', reason: `could not evaluate: ${(e as Error).message}`, identityEvidence: inf.evidence, logged: logged.outcome, security: inf.security };
+    if (logged.policy !== undefined) out.loggedPolicy = logged.policy;
+    return out;
   }
+  let perDecision = judged.get(decision);
+  if (!perDecision) {
+    perDecision = new Map();
+    judged.set(decision, perDecision);
+  }
+  const key = `${logged.outcome}|${logged.policy ?? ''}|${logged.detail}|${inf.security}|${inf.unknown.join(',')}`;
+  const hit = perDecision.get(key);
+  if (hit) j = hit;
+  else {
+    j = judge(decision, logged, inf);
+    if (perDecision.size < 1000) perDecision.set(key, j);
+  }
+  const out: Explanation = { record: rec, decision, verdict: j.verdict, reason: j.reason, identityEvidence: inf.evidence, logged: logged.outcome, security: inf.security };
+  if (logged.policy !== undefined) out.loggedPolicy = logged.policy;
+  if (j.missing) out.missing = j.missing;
+  return out;
+}
+
+function judge(decision: Decision, logged: Logged, inf: Inferred): Judgement {
   const ours = decision.decision;
   const ourPolicy = decision.policy === null ? 'none' : sanitizePolicyId(decision.policy);
   if (ours === 'UNDECIDABLE') {
@@ -224,36 +233,36 @@ export function explainRecord(rec: AccessRecord, decide: Decider): Explanation {
       const identity = missing.some((m) => m === 'filterState' || m.startsWith('tls.'));
       why = `the log does not carry ${missing.join(', ')}${identity && inf.security === 'mtls' ? ' (the caller\'s identity: log %DOWNSTREAM_PEER_URI_SAN% or use ALS)' : ''} — ${why}`;
     }
-    const e: Explanation = withPolicy({ ...base, decision, verdict: 'undecidable', reason: why });
+    const e: Judgement = { verdict: 'undecidable', reason: why };
     if (missing.length) e.missing = missing;
     return e;
   }
   switch (logged.outcome) {
     case 'denied': {
       if (noChain(decision)) {
-        return withPolicy({ ...base, decision, verdict: 'disagrees', reason: `Envoy's RBAC denied (${logged.detail}) but in this config no filter chain takes the connection: config drift (e.g. mTLS mode changed) or the log's TLS facts differ` });
+        return ({ verdict: 'disagrees', reason: `Envoy's RBAC denied (${logged.detail}) but in this config no filter chain takes the connection: config drift (e.g. mTLS mode changed) or the log's TLS facts differ` });
       }
       if (ours === 'DENY') {
-        if (ourPolicy === logged.policy) return withPolicy({ ...base, decision, verdict: 'agrees', reason: `denied by ${logged.policy === 'none' ? 'no ALLOW match' : logged.policy}, as logged` });
+        if (ourPolicy === logged.policy) return ({ verdict: 'agrees', reason: `denied by ${logged.policy === 'none' ? 'no ALLOW match' : logged.policy}, as logged` });
         const drift = logged.policy !== 'none' && !policiesIn(decision).has(logged.policy!) ? `; policy ${logged.policy} is not in this config (config drift: the dump is not the config that was in force)` : '';
-        return withPolicy({ ...base, decision, verdict: 'disagrees', reason: `both deny, but Envoy logged ${logged.policy} and the config gives ${ourPolicy}${drift}` });
+        return ({ verdict: 'disagrees', reason: `both deny, but Envoy logged ${logged.policy} and the config gives ${ourPolicy}${drift}` });
       }
       const drift = logged.policy !== 'none' && !policiesIn(decision).has(logged.policy!)
         ? `policy ${logged.policy} is not in this config (config drift: the dump is not the config that was in force)`
         : 'config drift (the dump is not the config that was in force) or an attribute the log does not show (e.g. the peer identity)';
-      return withPolicy({ ...base, decision, verdict: 'disagrees', reason: `Envoy denied (${logged.detail}) but the config allows: ${drift}` });
+      return ({ verdict: 'disagrees', reason: `Envoy denied (${logged.detail}) but the config allows: ${drift}` });
     }
     case 'allowed': {
-      if (ours === 'ALLOW') return withPolicy({ ...base, decision, verdict: 'agrees', reason: `allowed, as logged (${logged.detail})` });
-      if (noChain(decision)) return withPolicy({ ...base, decision, verdict: 'disagrees', reason: `Envoy served the request (${logged.detail}) but the config has no filter chain for it: config drift, or the log's TLS facts differ` });
-      return withPolicy({ ...base, decision, verdict: 'disagrees', reason: `Envoy allowed (${logged.detail}) but the config denies by ${ourPolicy === 'none' ? 'no ALLOW match' : ourPolicy}: config drift (the dump is not the config that was in force)` });
+      if (ours === 'ALLOW') return ({ verdict: 'agrees', reason: `allowed, as logged (${logged.detail})` });
+      if (noChain(decision)) return ({ verdict: 'disagrees', reason: `Envoy served the request (${logged.detail}) but the config has no filter chain for it: config drift, or the log's TLS facts differ` });
+      return ({ verdict: 'disagrees', reason: `Envoy allowed (${logged.detail}) but the config denies by ${ourPolicy === 'none' ? 'no ALLOW match' : ourPolicy}: config drift (the dump is not the config that was in force)` });
     }
     case 'no-filter-chain': {
-      if (noChain(decision)) return withPolicy({ ...base, decision, verdict: 'agrees', reason: 'no filter chain matches, as logged (filter_chain_not_found)' });
-      return withPolicy({ ...base, decision, verdict: 'disagrees', reason: `Envoy found no filter chain but the config selects ${decision.filterChain ?? 'one'}: config drift (e.g. mTLS mode changed) or the log's TLS facts differ` });
+      if (noChain(decision)) return ({ verdict: 'agrees', reason: 'no filter chain matches, as logged (filter_chain_not_found)' });
+      return ({ verdict: 'disagrees', reason: `Envoy found no filter chain but the config selects ${decision.filterChain ?? 'one'}: config drift (e.g. mTLS mode changed) or the log's TLS facts differ` });
     }
     default:
-      return withPolicy({ ...base, decision, verdict: 'undecidable', reason: `cannot compare: ${logged.detail}` });
+      return ({ verdict: 'undecidable', reason: `cannot compare: ${logged.detail}` });
   }
 }
 
@@ -489,16 +498,25 @@ function safeStringify(v: unknown): string {
   }
 }
 
+function ep(e: { address: string; port?: number } | undefined, port: boolean): string {
+  return e ? (port && e.port !== undefined ? `${e.address}:${e.port}` : e.address) : '';
+}
+
 function decisionKey(req: RequestAttrs, opts: DeciderOptions, keepPorts: boolean, keepRequestId: boolean): string {
-  const strip = (e: RequestAttrs['source']) => (e && !keepPorts ? { address: e.address } : e);
-  let http = req.http;
-  if (http && !keepRequestId && http.headers['x-request-id']) {
-    const headers = { ...http.headers };
-    delete headers['x-request-id'];
-    http = { ...http, headers };
+  let k = `${opts.record?.node ?? ''}|${opts.kind}|${opts.unknown.join(',')}|${ep(req.source, keepPorts)}|${ep(req.remote, keepPorts)}|${ep(req.directRemote, keepPorts)}|${ep(req.destination, true)}|${req.sni ?? ''}|${req.transportProtocol ?? ''}|${req.alpn?.join(',') ?? ''}`;
+  const t = req.tls;
+  if (t) k += `|T${t.version ?? ''}|${t.uriSans.join(',')}|${t.dnsSans.join(',')}|${t.subject}|${t.peerCertificateValidated}`;
+  const h = req.http;
+  if (h) {
+    k += `|H${h.method ?? ''}|${h.path ?? ''}|${h.authority ?? ''}|${h.scheme ?? ''}|${h.protocol ?? ''}`;
+    for (const name in h.headers) {
+      if (!keepRequestId && name === 'x-request-id') continue;
+      k += `|${name}=${h.headers[name]!.join('\u0001')}`;
+    }
   }
-  const rec = opts.record;
-  return JSON.stringify([rec?.node ?? null, opts.kind, opts.unknown, { ...req, source: strip(req.source), remote: strip(req.remote), directRemote: strip(req.directRemote), http }]);
+  if (req.metadata) k += `|M${JSON.stringify(req.metadata)}`;
+  if (req.filterState) k += `|F${JSON.stringify(req.filterState)}`;
+  return k;
 }
 
 function deciderOverUncached<D extends DumpLike>(dumps: D[], decideDump: DumpDecider<D>): Decider {

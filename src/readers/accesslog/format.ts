@@ -184,7 +184,19 @@ export class TextFormat {
       this.operators.push(op);
     }
     if (this.operators.length === 0) throw new FormatError('the format has no %OPERATOR% in it');
+    // One object literal with the format's keys, so every parsed line gets the same fast object shape.
+    const keys = this.slots.map((s) => s.op.key);
+    const unique = keys.every((k, i) => keys.indexOf(k) === i);
+    this.makeValues = unique
+      ? (new Function('a', `return {${keys.map((k, i) => `${JSON.stringify(k)}: a[${i}]`).join(', ')}};`) as (a: JsonValue[]) => Record<string, JsonValue>)
+      : (a: JsonValue[]) => {
+          const o: Record<string, JsonValue> = {};
+          keys.forEach((k, i) => (o[k] = a[i]!));
+          return o;
+        };
   }
+
+  private readonly makeValues: (a: JsonValue[]) => Record<string, JsonValue>;
 
   /** Writes a line as Envoy would for these values (absent → `-`, truncated to `:Z`); for tests and generated inputs. */
   render(values: Record<string, JsonValue | undefined>): string {
@@ -201,7 +213,7 @@ export class TextFormat {
   parse(line: string): ParsedLine | null {
     if (!line.startsWith(this.head)) return null;
     let pos = this.head.length;
-    const values: Record<string, JsonValue> = {};
+    const values: JsonValue[] = new Array(this.slots.length);
     let extra: string | undefined;
     const slots = this.slots;
     for (let k = 0; k < slots.length; k++) {
@@ -236,9 +248,9 @@ export class TextFormat {
       if (!s.spaces && raw.indexOf(' ') >= 0) return null;
       const v = convertValue(s.op, raw);
       if (v === undefined) return null;
-      values[s.op.key] = v;
+      values[k] = v;
     }
-    const r: ParsedLine = { values };
+    const r: ParsedLine = { values: this.makeValues(values) };
     if (extra !== undefined && extra.length > 0) r.extra = extra;
     return r;
   }

@@ -102,12 +102,13 @@ const KUBECTL_TS = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)
 /** istio-proxy / pilot-agent own log lines, and Envoy's own `[time][thread][level]` lines. */
 const OWN_LOG = /^(?:\S+\t(?:trace|debug|info|warn|warning|error|critical|fatal)\t|\[\d{4}-[^\]]*\]\[\d+\]\[(?:trace|debug|info|warning|error|critical)\])/;
 
-/** Splits a stream into lines (without the terminator), bounded by maxLineLength. */
-async function* lines(stream: Readable, maxLen: number): AsyncGenerator<string | null> {
+/** Splits a stream into lines (without the terminator), a chunk's worth at a time; `null` = a line over maxLen. */
+async function* lineBatches(stream: Readable, maxLen: number): AsyncGenerator<(string | null)[]> {
   stream.setEncoding('utf8');
   let buf = '';
   let overflow = false;
   for await (const chunk of stream as AsyncIterable<string>) {
+    const out: (string | null)[] = [];
     let start = 0;
     let nl = chunk.indexOf('\n');
     if (nl < 0) {
@@ -123,31 +124,30 @@ async function* lines(stream: Readable, maxLen: number): AsyncGenerator<string |
       if (overflow) {
         overflow = false;
         buf = '';
-        yield null;
+        out.push(null);
       } else {
         let line = buf.length ? buf + chunk.slice(start, nl) : chunk.slice(start, nl);
         buf = '';
-        if (line.length > maxLen) yield null;
+        if (line.length > maxLen) out.push(null);
         else {
           if (line.charCodeAt(line.length - 1) === 13) line = line.slice(0, -1);
-          yield line;
+          out.push(line);
         }
       }
       start = nl + 1;
       nl = chunk.indexOf('\n', start);
     }
-    if (start < chunk.length) {
-      if (!overflow) {
-        buf = chunk.slice(start);
-        if (buf.length > maxLen) {
-          overflow = true;
-          buf = '';
-        }
+    if (start < chunk.length && !overflow) {
+      buf = chunk.slice(start);
+      if (buf.length > maxLen) {
+        overflow = true;
+        buf = '';
       }
     }
+    yield out;
   }
-  if (overflow) yield null;
-  else if (buf.length) yield buf.charCodeAt(buf.length - 1) === 13 ? buf.slice(0, -1) : buf;
+  if (overflow) yield [null];
+  else if (buf.length) yield [buf.charCodeAt(buf.length - 1) === 13 ? buf.slice(0, -1) : buf];
 }
 
 /**
@@ -180,7 +180,7 @@ export async function* readAccessLogs(inputs: string[] | LogInput | LogInput[] |
     let pending: string[] | null = null;
     let pendingStart = 0;
     let pendingLen = 0;
-    for await (const raw of lines(stream, maxLen)) {
+    for await (const batch of lineBatches(stream, maxLen)) for (const raw of batch) {
       lineNo++;
       stats.lines++;
       if (raw === null) {
@@ -221,7 +221,9 @@ export async function* readAccessLogs(inputs: string[] | LogInput | LogInput[] |
       // kubectl logs --timestamps: "<RFC3339Nano> "
       const c0 = line.charCodeAt(0);
       if (c0 >= 48 && c0 <= 57 && KUBECTL_TS.test(line)) line = line.slice(line.indexOf(' ') + 1);
-      if (line.length === 0 || line.trim().length === 0) continue;
+      if (line.length === 0) continue;
+      const f0 = line.charCodeAt(0);
+      if ((f0 === 32 || f0 === 9) && line.trim().length === 0) continue;
 
       if (line.charCodeAt(0) === 123 /* { */) {
         if (line === '{' || line.trimEnd() === '{') {

@@ -160,6 +160,11 @@ function num(v: JsonValue | undefined): number | undefined {
 function endpoint(v: JsonValue | undefined): Endpoint | undefined {
   const s = str(v);
   if (s === undefined) return undefined;
+  const c = s.lastIndexOf(':');
+  if (c > 0 && s.indexOf(':') === c && s.charCodeAt(0) !== 116 /* t(cp://) */) {
+    const port = Number(s.slice(c + 1));
+    if (Number.isInteger(port)) return { address: s.slice(0, c), port };
+  }
   const e = splitAddress(s);
   if (!e) return undefined;
   return e.port === undefined ? { address: e.address } : { address: e.address, port: e.port };
@@ -204,7 +209,7 @@ function setPath(root: Record<string, JsonValue>, ns: string, path: string[], va
 export function normalizeTime(raw: string): { time: string; timeMs?: number } {
   const ms = Date.parse(raw);
   if (Number.isNaN(ms)) return { time: raw };
-  if (/Z$/.test(raw)) return { time: raw, timeMs: ms };
+  if (raw.charCodeAt(raw.length - 1) === 90 /* Z */) return { time: raw, timeMs: ms };
   const m = /\.(\d+)/.exec(raw);
   const frac = m ? m[1]! : '';
   const iso = new Date(ms).toISOString().slice(0, 19);

@@ -1,0 +1,184 @@
+/**
+ * Access-log figures: parse rate of 1M generated Istio-format lines, replay rate through the RBAC
+ * engine on a real Istio dump (when ../shared and the engine are present), and ALS ingest with 10
+ * concurrent gRPC streams on loopback.
+ */
+import { createWriteStream, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as grpc from '@grpc/grpc-js';
+import { TextFormat } from '../src/readers/accesslog/format.js';
+import { ISTIO_TEXT } from '../src/readers/accesslog/builtin.js';
+import { readAccessLogs, newStats } from '../src/readers/accesslog/index.js';
+import { alsTypes } from '../src/readers/accesslog/als.js';
+import { AlsCollector } from '../src/readers/accesslog/collector.js';
+import { deciderOver, explainRecord, ExplainAggregator, summaryLine } from '../src/analysis/explain.js';
+import type { RequestAttrs } from '../src/model/attrs.js';
+import type { Decision } from '../src/model/decision.js';
+
+const LINES = Number(process.env.ACCESSLOG_BENCH_LINES ?? 1_000_000);
+
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+async function generate(path: string, n: number): Promise<void> {
+  const f = new TextFormat(ISTIO_TEXT);
+  const r = rng(42);
+  const out = createWriteStream(path);
+  const paths = ['/info', '/info/1', '/data', '/status/200', '/headers'];
+  let buf = '';
+  const t0 = Date.parse('2024-05-01T00:00:00Z');
+  for (let i = 0; i < n; i++) {
+    const src = `10.244.${1 + Math.floor(r() * 4)}.${10 + Math.floor(r() * 5)}`;
+    const port = 30000 + Math.floor(r() * 30000);
+    const mtls = r() < 0.5;
+    const tcp = r() < 0.05;
+    const method = r() < 0.7 ? 'GET' : 'POST';
+    const path = paths[Math.floor(r() * paths.length)]!;
+    // consistent with the authz fixture's ALLOW policy: GET /info* or POST /data from an authenticated peer
+    const plainDenied = !mtls || !((method === 'GET' && path.startsWith('/info')) || (method === 'POST' && path === '/data'));
+    const v = tcp
+      ? {
+          START_TIME: new Date(t0 + i * 3).toISOString(), RESPONSE_CODE: 0, CONNECTION_TERMINATION_DETAILS: 'rbac_access_denied_matched_policy[none]',
+          BYTES_RECEIVED: 233, BYTES_SENT: 0, DURATION: 1, UPSTREAM_CLUSTER_RAW: 'inbound|9000||',
+          DOWNSTREAM_LOCAL_ADDRESS: '10.244.0.14:9000', DOWNSTREAM_REMOTE_ADDRESS: `${src}:${port}`,
+          REQUESTED_SERVER_NAME: mtls ? 'outbound_.9000_._.db.default.svc.cluster.local' : null,
+        }
+      : {
+          START_TIME: new Date(t0 + i * 3).toISOString(), 'REQ(:METHOD)': method, 'REQ(X-ENVOY-ORIGINAL-PATH?:PATH)': path, PROTOCOL: 'HTTP/1.1',
+          RESPONSE_CODE: plainDenied ? 403 : 200, RESPONSE_CODE_DETAILS: plainDenied ? 'rbac_access_denied_matched_policy[none]' : 'via_upstream',
+          BYTES_RECEIVED: 0, BYTES_SENT: plainDenied ? 19 : 135, DURATION: 3, 'RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)': plainDenied ? null : 1,
+          'REQ(USER-AGENT)': 'curl/8.5.0', 'REQ(X-REQUEST-ID)': `${i.toString(16).padStart(8, '0')}-6d84-429d-98bd-c5aee93b5c88`,
+          'REQ(:AUTHORITY)': 'httpbin:80', UPSTREAM_HOST: plainDenied ? null : '10.244.0.14:80', UPSTREAM_CLUSTER_RAW: 'inbound|80||',
+          UPSTREAM_LOCAL_ADDRESS: plainDenied ? null : '127.0.0.6:41854', DOWNSTREAM_LOCAL_ADDRESS: '10.244.0.14:80',
+          DOWNSTREAM_REMOTE_ADDRESS: `${src}:${port}`, REQUESTED_SERVER_NAME: mtls ? 'outbound_.80_._.httpbin.default.svc.cluster.local' : null,
+          ROUTE_NAME: plainDenied ? null : 'default',
+        };
+    buf += f.render(v) + '\n';
+    if (buf.length > 1 << 20) {
+      if (!out.write(buf)) await new Promise<void>((res) => out.once('drain', () => res()));
+      buf = '';
+    }
+  }
+  out.end(buf);
+  await new Promise<void>((res) => out.on('finish', () => res()));
+}
+
+function rate(n: number, ms: number): string {
+  return `${Math.round(n / (ms / 1000)).toLocaleString('en-US')}/s`;
+}
+
+/** Wall time and this process's CPU time (user+system): on a shared machine the CPU-time rate is the steadier figure. */
+function clock(): () => { wallMs: number; cpuMs: number } {
+  const t = performance.now();
+  const c = process.cpuUsage();
+  return () => {
+    const d = process.cpuUsage(c);
+    return { wallMs: performance.now() - t, cpuMs: (d.user + d.system) / 1000 };
+  };
+}
+
+function rates(n: number, c: { wallMs: number; cpuMs: number }): string {
+  return `${rate(n, c.wallMs)} wall, ${rate(n, c.cpuMs)} per CPU-second`;
+}
+
+async function benchParse(file: string): Promise<void> {
+  const stats = newStats();
+  const stop = clock();
+  let n = 0;
+  for await (const _r of readAccessLogs([file], { stats })) n++;
+  const c = stop();
+  process.stdout.write(`parse: ${n.toLocaleString('en-US')} Istio-format lines (${(statSync(file).size / 1e6).toFixed(0)} MB) in ${(c.wallMs / 1000).toFixed(2)} s = ${rates(n, c)} (skipped ${stats.skipped})\n`);
+}
+
+async function benchReplay(file: string): Promise<void> {
+  const shared = fileURLToPath(new URL('../../../shared/fixtures/istio/istioctl/pkg/authz/testdata/configdump.yaml', import.meta.url));
+  if (!existsSync(shared)) {
+    process.stdout.write('replay: skipped (needs ../shared/fixtures for a real Istio dump)\n');
+    return;
+  }
+  let decideRequest: ((d: unknown, r: RequestAttrs, o: object) => Decision) | undefined;
+  try {
+    const modPath = '../src/envoy/decide.js';
+    decideRequest = ((await import(modPath)) as { decideRequest: typeof decideRequest }).decideRequest;
+  } catch {
+    process.stdout.write('replay: skipped (no src/envoy/decide.ts in this build)\n');
+    return;
+  }
+  const { loadConfigDumps } = await import('../src/readers/configdump/index.js');
+  const { dumps } = await loadConfigDumps([shared]);
+  const decide = deciderOver(dumps, (dump, req, o) => decideRequest!(dump, req, { unknown: o.unknown }));
+  const agg = new ExplainAggregator();
+  const stop = clock();
+  for await (const r of readAccessLogs([file])) agg.add(explainRecord(r, decide));
+  const c = stop();
+  process.stdout.write(`replay (read + decide + compare, authz fixture dump): ${rates(agg.summary.records, c)}; ${summaryLine(agg.summary)}\n`);
+}
+
+async function benchAls(): Promise<void> {
+  const types = alsTypes();
+  const dir = mkdtempSync(join(tmpdir(), 'meshsleuth-als-bench-'));
+  for (const batch of [1, 50]) {
+    const out = createWriteStream(join(dir, 'als.ndjson'));
+    const col = new AlsCollector({ listen: '127.0.0.1:0', onEntry: (l) => out.write(JSON.stringify(l) + '\n') });
+    const port = await col.start();
+    const STREAMS = 10;
+    const ENTRIES = batch === 1 ? 20_000 : 100_000; // per stream
+    const mkEntry = (i: number) => ({
+      common_properties: {
+        downstream_remote_address: { socket_address: { address: '10.244.1.10', port_value: 30000 + (i % 30000) } },
+        downstream_local_address: { socket_address: { address: '10.244.0.14', port_value: 80 } },
+        tls_properties: { tls_version: 'TLSv1_3', tls_sni_hostname: 'outbound_.80_._.httpbin.default.svc.cluster.local', peer_certificate_properties: { subject_alt_name: [{ uri: 'spiffe://cluster.local/ns/default/sa/sleep' }] } },
+        start_time: { seconds: 1714521600 + i, nanos: 0 },
+        upstream_cluster: 'inbound|80||',
+      },
+      protocol_version: 'HTTP11',
+      request: { request_method: 'GET', path: '/info', authority: 'httpbin:80', request_id: `r-${i}` },
+      response: { response_code: { value: 200 }, response_code_details: 'via_upstream' },
+    });
+    const encodedBatch = Buffer.from(types.message.encode(types.message.fromObject({ http_logs: { log_entry: Array.from({ length: batch }, (_, i) => mkEntry(i)) } })).finish());
+    const first = Buffer.from(types.message.encode(types.message.fromObject({ identifier: { node: { id: 'sidecar~10.244.0.14~httpbin.default~default.svc.cluster.local' }, log_name: 'als' }, http_logs: { log_entry: Array.from({ length: batch }, (_, i) => mkEntry(i)) } })).finish());
+    const client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+    const stop = clock();
+    await Promise.all(Array.from({ length: STREAMS }, async () => {
+      const done = new Promise<void>((res, rej) => {
+        const call = client.makeClientStreamRequest<Buffer, Buffer>('/envoy.service.accesslog.v3.AccessLogService/StreamAccessLogs', (b: Buffer) => b, (b: Buffer) => b, (err) => (err ? rej(err) : res()));
+        void (async () => {
+          for (let m = 0; m < ENTRIES / batch; m++) {
+            if (!call.write(m === 0 ? first : encodedBatch)) await new Promise((r) => call.once('drain', r));
+          }
+          call.end();
+        })();
+      });
+      await done;
+    }));
+    const c = stop();
+    await col.shutdown(1000);
+    client.close();
+    await new Promise<void>((res) => out.end(() => res()));
+    process.stdout.write(`ALS ingest, ${STREAMS} concurrent streams, ${batch} entr${batch === 1 ? 'y' : 'ies'}/message, NDJSON to disk: ${col.stats.entries.toLocaleString('en-US')} entries in ${(c.wallMs / 1000).toFixed(2)} s = ${rates(col.stats.entries, c)} (clients in the same process)\n`);
+  }
+  rmSync(dir, { recursive: true, force: true });
+}
+
+export default async function (): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'meshsleuth-accesslog-bench-'));
+  const file = join(dir, 'istio-proxy.log');
+  try {
+    const t = performance.now();
+    await generate(file, LINES);
+    process.stdout.write(`load average ${(await import('node:os')).loadavg().map((x) => x.toFixed(1)).join(' ')} on ${(await import('node:os')).cpus().length} CPUs\n`);
+    process.stdout.write(`generated ${LINES.toLocaleString('en-US')} lines in ${((performance.now() - t) / 1000).toFixed(1)} s\n`);
+    await benchParse(file);
+    await benchReplay(file);
+    await benchAls();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
