@@ -8,9 +8,19 @@ import { parseIp, type IpAddr } from './cidr.js';
 
 export interface AddrView {
   /** As given (may be a non-IP such as a pipe path). */
-  address: string;
-  ip: IpAddr | null;
-  port: number | undefined;
+  readonly address: string;
+  /** Parsed lazily: most requests never reach an IP matcher. */
+  readonly ip: IpAddr | null;
+  readonly port: number | undefined;
+}
+
+class LazyAddr implements AddrView {
+  private parsed: IpAddr | null | undefined = undefined;
+  constructor(readonly address: string, readonly port: number | undefined) {}
+  get ip(): IpAddr | null {
+    if (this.parsed === undefined) this.parsed = parseIp(this.address);
+    return this.parsed;
+  }
 }
 
 export interface EvalContext {
@@ -31,6 +41,10 @@ export interface EvalContext {
   routeMetadata: Record<string, JsonValue> | null;
   /** True when the evidence does not carry `attr` (see UNKNOWN_ATTRIBUTES). */
   unknown(attr: string): boolean;
+  /** The ","-joined value of a header (lower-case name), null when absent; computed once per request. */
+  header(name: string): string | null;
+  /** `:path` without query and fragment (what url_path sees), null when absent; computed once. */
+  urlPath(): string | null;
 }
 
 /**
@@ -64,7 +78,16 @@ export function joinHeader(name: string, values: string[]): string {
 
 function view(e: { address: string; port?: number } | undefined): AddrView | null {
   if (!e || typeof e.address !== 'string') return null;
-  return { address: e.address, ip: parseIp(e.address), port: e.port };
+  return new LazyAddr(e.address, e.port);
+}
+
+function cutQueryAndFragment(p: string): string {
+  let i = p.length;
+  const q = p.indexOf('?');
+  if (q !== -1) i = q;
+  const h = p.indexOf('#');
+  if (h !== -1 && h < i) i = h;
+  return i === p.length ? p : p.slice(0, i);
 }
 
 export function buildHeaders(req: RequestAttrs): Map<string, string[]> {
@@ -102,10 +125,29 @@ export function buildContext(req: RequestAttrs, opts: ContextOptions): EvalConte
           return false;
         };
   const source = req.source ?? req.directRemote;
+  const headers = opts.kind === 'network' ? new Map<string, string[]>() : buildHeaders(req);
+  const joined = new Map<string, string | null>();
+  let urlPath: string | null | undefined;
   return {
+    header(name: string): string | null {
+      let v = joined.get(name);
+      if (v === undefined) {
+        const vs = headers.get(name);
+        v = vs && vs.length > 0 ? joinHeader(name, vs) : null;
+        joined.set(name, v);
+      }
+      return v;
+    },
+    urlPath(): string | null {
+      if (urlPath === undefined) {
+        const vs = headers.get(':path');
+        urlPath = vs && vs.length > 0 ? cutQueryAndFragment(vs.join(',')) : null;
+      }
+      return urlPath;
+    },
     kind: opts.kind,
     req,
-    headers: opts.kind === 'network' ? new Map() : buildHeaders(req),
+    headers,
     connectionRemote: view(source),
     directRemote: view(req.directRemote ?? req.source),
     // The network filter's remote is the connection's remote; HTTP may carry an XFF-derived one.

@@ -99,6 +99,15 @@ export class HeaderMatcher {
     return new HeaderMatcher(name, spec, invert, treat);
   }
 
+  /** The one value this matcher accepts when it is a plain case-sensitive exact match (else null). */
+  requiredExactValue(): Set<string> | null {
+    if (this.invert || this.treatMissingAsEmpty) return null;
+    const s = this.spec;
+    if (s.t === 'exact_match' && s.value !== '') return new Set([s.value]);
+    if (s.t === 'string_match' && s.sm.kind === 'exact' && !s.sm.ignoreCase) return new Set([s.sm.value]);
+    return null;
+  }
+
   get isPresentType(): boolean {
     return this.spec.t === 'present';
   }

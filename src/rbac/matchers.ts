@@ -115,8 +115,9 @@ export class HeaderMatcherRule implements Matcher {
   readonly kind = 'header';
   constructor(readonly hm: HeaderMatcher) {}
   matches(ctx: EvalContext): Tri {
-    if (ctx.unknown(headerAttr(this.hm.key)) && !ctx.headers.has(this.hm.key)) return U;
-    return this.hm.match(ctx.headers);
+    const v = ctx.header(this.hm.key);
+    if (v === null && ctx.unknown(headerAttr(this.hm.key))) return U;
+    return this.hm.matchValue(v);
   }
   explain(ctx: EvalContext): TraceNode {
     const v = this.hm.lookup(ctx.headers);
@@ -140,8 +141,7 @@ export class PathMatcherRule implements Matcher {
   readonly kind = 'url_path';
   constructor(readonly sm: StringMatcher) {}
   private path(ctx: EvalContext): string | null {
-    const vs = ctx.headers.get(':path');
-    return vs && vs.length > 0 ? removeQueryAndFragment(vs.join(',')) : null;
+    return ctx.urlPath();
   }
   matches(ctx: EvalContext): Tri {
     const p = this.path(ctx);

@@ -7,11 +7,40 @@ import { RbacConfigError } from './errors.js';
 import { asArr, asObj, jp } from './cfg.js';
 import type { EvalContext } from './context.js';
 import { parseCelCondition, type CelCondition } from './cel.js';
-import { OrMatcher, createPermission, createPrincipal, type ParseOptions } from './matchers.js';
+import { AndMatcher, HeaderMatcherRule, OrMatcher, createPermission, createPrincipal, type Matcher, type ParseOptions } from './matchers.js';
+
+/**
+ * A necessary condition read from the config: the set of exact values `header` must have for `m` to
+ * match, or null when `m` does not constrain it that way. Used only to rule policies out quickly
+ * (e.g. most Istio policies pin `:method`); the full matcher still decides every policy that passes.
+ */
+export function requiredExactValues(m: Matcher, header: string): Set<string> | null {
+  if (m instanceof HeaderMatcherRule) return m.hm.key === header ? m.hm.requiredExactValue() : null;
+  if (m instanceof OrMatcher) {
+    const out = new Set<string>();
+    for (const c of m.children) {
+      const s = requiredExactValues(c, header);
+      if (s === null) return null;
+      for (const v of s) out.add(v);
+    }
+    return out;
+  }
+  if (m instanceof AndMatcher) {
+    for (const c of m.children) {
+      const s = requiredExactValues(c, header);
+      if (s !== null) return s;
+    }
+    return null;
+  }
+  return null;
+}
 import { composite, failingLeaves, leaf } from './trace.js';
 import { F, T, U, triToPublic, type Tri } from './tri.js';
 
 export class PolicyMatcher {
+  /** `:method` values this policy can match at all (null: unconstrained). */
+  private readonly methods: Set<string> | null;
+
   constructor(
     readonly name: string,
     readonly permissions: OrMatcher,
@@ -19,7 +48,9 @@ export class PolicyMatcher {
     readonly condition: CelCondition | null,
     /** JSON path of the policy in the config. */
     readonly path: string,
-  ) {}
+  ) {
+    this.methods = requiredExactValues(permissions, ':method');
+  }
 
   static parse(name: string, v: unknown, path: string, opts: ParseOptions): PolicyMatcher {
     const o = asObj(v, path, 'a Policy');
@@ -43,6 +74,10 @@ export class PolicyMatcher {
   }
 
   matches(ctx: EvalContext): Tri {
+    if (this.methods !== null) {
+      const m = ctx.header(':method');
+      if (m !== null ? !this.methods.has(m) : !ctx.unknown('http.method')) return F;
+    }
     const p = this.permissions.matches(ctx);
     if (p === F) return F;
     const q = this.principals.matches(ctx);
