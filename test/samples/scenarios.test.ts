@@ -1,10 +1,12 @@
 /** Each bundle's promised story, asserted against the real readers, decision engine and flow analysis. */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { decideRequest } from '../../src/envoy/decide.js';
 import type { RequestAttrs } from '../../src/model/attrs.js';
 import { readInventory, WorkloadIndex } from '../../src/readers/inventory.js';
+import { runCli } from '../helpers/cli.js';
 import { dumpPath, flows, isInbound, loadDump, podByName, records, SAMPLES, scenario, spiffe } from './helpers.js';
 
 const mtlsReq = (from: string, to: { ip: string; port: number }, http?: { method: string; path: string; authority: string }, sni?: string): RequestAttrs => ({
@@ -182,6 +184,22 @@ describe('bank-breach', () => {
     expect(who?.serviceAccount).toBe('default');
     expect(idx.lookup(summary.ip)?.serviceAccount).toBe('account-summary');
     expect(attacker.ip).not.toBe(summary.ip);
+  });
+
+  it('meshsleuth report raises identity-address-mismatch for the attacker, with the capture frames as evidence', async () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'bank-report-')), 'report.json');
+    const r = await runCli(['report', join(SAMPLES, sc.name), '-o', out]);
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse(readFileSync(out, 'utf8')) as { findings: Array<{ id: string; severity: string; summary: string; evidence: Array<{ file: string; frame?: number }>; details?: Record<string, unknown> }> };
+    const f = report.findings.filter((x) => x.id === 'identity-address-mismatch');
+    expect(f.length).toBe(1);
+    expect(f[0]!.severity).toBe('critical');
+    expect(f[0]!.summary).toContain(spiffe(summary));
+    expect(f[0]!.summary).toContain(attacker.ip);
+    expect(f[0]!.evidence.length).toBe(3);
+    expect(f[0]!.evidence.every((e) => e.file.endsWith(`captures/${stem}.pcap`))).toBe(true);
+    // the legitimate account-summary pod never triggers it
+    expect(JSON.stringify(f)).not.toContain(summary.ip + ':');
   });
 
   it('the fix blocks the direct read from customer-web and the stolen-key write, but not a stolen-key read', async () => {
