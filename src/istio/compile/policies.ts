@@ -36,8 +36,9 @@ function stringList(v: unknown, path: string): string[] | undefined {
   if (!Array.isArray(v)) throw new SchemaError(path, `${path.slice(1)}: expected an array of strings, found ${typeof v}`);
   return v.map((x, i) => {
     if (typeof x === 'string') return x;
-    if (typeof x === 'number' && /ports/i.test(path)) return String(x);
-    throw new SchemaError(`${path}[${i}]`, `${path.slice(1)}[${i}]: expected a string, found ${JSON.stringify(x)}`);
+    // The API server's structural schema check, e.g. `ports: [8080]` instead of `["8080"]`.
+    const t = x === null ? 'null' : Array.isArray(x) ? 'array' : Number.isInteger(x) ? 'integer' : typeof x;
+    throw new SchemaError(`${path}[${i}]`, `${path.slice(1)}[${i}]: Invalid value: "${t}": ${path.slice(1)}[${i}] in body must be of type string: "${t}"`);
   });
 }
 
@@ -117,7 +118,18 @@ export interface ParsedPolicies {
  */
 export function parsePolicies(objects: K8sObject[], f: RenderFeatures, defaultNamespace = 'default'): ParsedPolicies {
   const out: ParsedPolicies = { authorizationPolicies: [], peerAuthentications: [], ignored: [], diagnostics: [] };
+  // Like `kubectl apply` of all files in order: a later object with the same kind/namespace/name replaces an earlier one.
+  const last = new Map<string, K8sObject>();
   for (const o of objects) {
+    if (!isAuthzPolicy(o) && !isPeerAuthn(o)) continue;
+    const key = `${o.kind}/${o.metadata.namespace ?? defaultNamespace}/${o.metadata.name}`;
+    const prev = last.get(key);
+    if (prev) out.diagnostics.push({ severity: 'warning', location: loc(prev, ''), message: `${o.kind} ${o.metadata.namespace ?? defaultNamespace}/${o.metadata.name} is defined again at ${o.source.file}${o.source.line ? `:${o.source.line}` : ''}; the later definition is used` });
+    last.set(key, o);
+  }
+  const kept = new Set(last.values());
+  for (const o of objects) {
+    if ((isAuthzPolicy(o) || isPeerAuthn(o)) && !kept.has(o)) continue;
     if (isAuthzPolicy(o)) {
       try {
         const p = parseAuthorizationPolicy(o, f, defaultNamespace);

@@ -44,6 +44,17 @@ describe('AuthorizationPolicy validation', () => {
     expect(c.diagnostics[0]).toEqual({ severity: 'error', location: { file: 'p.yaml', line: 10, path: 'doc[0].spec.rules[0].to[0].operation.method' }, message: 'AuthorizationPolicy p: strict decoding error: unknown field "spec.rules[0].to[0].operation.method" (the API server rejects it; skipped)' });
   });
 
+  it('integer ports are a schema error, as the API server reports it', () => {
+    const c = compile(ap('  rules:\n  - to: [{operation: {ports: [8080]}}]\n'));
+    expect(c.diagnostics[0]!.message).toBe('AuthorizationPolicy p: spec.rules[0].to[0].operation.ports[0]: Invalid value: "integer": spec.rules[0].to[0].operation.ports[0] in body must be of type string: "integer" (the API server rejects it; skipped)');
+  });
+
+  it('a policy defined twice: the later definition wins, with a warning', () => {
+    const c = compile(ap('  action: DENY\n  rules: [{}]\n') + '---\n' + ap('  rules: [{}]\n'));
+    expect(c.policies.map((p) => p.action)).toEqual(['ALLOW']);
+    expect(c.diagnostics[0]!.message).toBe('AuthorizationPolicy foo/p is defined again at p.yaml:10; the later definition is used');
+  });
+
   it('path templates must be whole segments', () => {
     expect(compile(ap('  rules:\n  - to: [{operation: {paths: ["/{*}/foo/{bar}"]}}]\n')).diagnostics[0]!.message).toContain('invalid or unsupported path template, found in Paths');
     expect(compile(ap('  rules:\n  - to: [{operation: {notPaths: ["/{**}/*"]}}]\n')).diagnostics[0]!.message).toContain('invalid or unsupported path template, found in NotPaths');
