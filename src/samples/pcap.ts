@@ -1,9 +1,12 @@
 /**
  * Frames recorded conversations as a `tcpdump -i any` capture taken inside a pod's network namespace:
  * classic microsecond pcap, link type LINUX_SLL2 (276), IPv4/TCP with real checksums, MSS-sized segments,
- * delayed ACKs and FIN/RST teardown. `eth0` packets carry the sending MAC and packet type HOST/OUTGOING; `lo`
+ * delayed ACKs and FIN/RST teardown. The TCP timing model is ours (segment delays tie the legs of one request
+ * together); link framing and the file writer are src/synth's. `eth0` packets carry the sending MAC and packet type HOST/OUTGOING; `lo`
  * packets appear once with type HOST, ARPHRD_LOOPBACK and a zero address, as the kernel reports them.
  */
+import { frame, LINKTYPE } from '../synth/link.js';
+import { writePcap as writeClassicPcap } from '../synth/pcap-writer.js';
 import type { Side } from './tls-session.js';
 
 export interface NetIface {
@@ -139,15 +142,15 @@ export function frameConversationTimed(spec: ConversationSpec): { packets: Packe
     src.copy(ip, 12);
     dst.copy(ip, 16);
     ip.writeUInt16BE(~csum(ip) & 0xffff, 10);
-    const sll = Buffer.alloc(20);
-    sll.writeUInt16BE(0x0800, 0);
-    sll.writeUInt32BE(iface.index, 4);
-    sll.writeUInt16BE(iface.loopback ? 772 : 1, 8);
     const outgoing = from === spec.local;
-    sll.writeUInt8(iface.loopback ? 0 : outgoing ? 4 : 0, 10);
-    sll.writeUInt8(6, 11);
-    if (!iface.loopback) (outgoing ? iface.mac : iface.peerMac).copy(sll, 12);
-    out.push({ tsUs: Math.round(t), data: Buffer.concat([sll, ip, tcp]) });
+    const framed = frame(Buffer.concat([ip, tcp]), {
+      linkType: LINKTYPE.LINUX_SLL2,
+      ifIndex: iface.index,
+      arphrd: iface.loopback ? 772 : 1,
+      packetType: iface.loopback ? 0 : outgoing ? 4 : 0,
+      srcMac: iface.loopback ? new Uint8Array(6) : outgoing ? iface.mac : iface.peerMac,
+    });
+    out.push({ tsUs: Math.round(t), data: Buffer.from(framed) });
     h.seq = (h.seq + payload.length + (syn || (flags & FIN) !== 0 ? 1 : 0)) >>> 0;
   };
 
@@ -225,23 +228,11 @@ export function frameConversationTimed(spec: ConversationSpec): { packets: Packe
   return { packets: out, times };
 }
 
-/** Classic pcap (microsecond, little-endian) with link type LINUX_SLL2. */
+/** Classic pcap (microsecond, little-endian) with link type LINUX_SLL2, in time order (src/synth's writer). */
 export function writePcap(packets: Packet[], snaplen = 262144): Buffer {
-  const header = Buffer.alloc(24);
-  header.writeUInt32LE(0xa1b2c3d4, 0);
-  header.writeUInt16LE(2, 4);
-  header.writeUInt16LE(4, 6);
-  header.writeUInt32LE(snaplen, 16);
-  header.writeUInt32LE(276, 20);
-  const parts: Buffer[] = [header];
   const sorted = [...packets].sort((a, b) => a.tsUs - b.tsUs);
-  for (const p of sorted) {
-    const rec = Buffer.alloc(16);
-    rec.writeUInt32LE(Math.floor(p.tsUs / 1e6), 0);
-    rec.writeUInt32LE(p.tsUs % 1e6, 4);
-    rec.writeUInt32LE(p.data.length, 8);
-    rec.writeUInt32LE(p.data.length, 12);
-    parts.push(rec, p.data);
-  }
-  return Buffer.concat(parts);
+  return writeClassicPcap(
+    sorted.map((p) => ({ timeNs: BigInt(p.tsUs) * 1000n, data: p.data })),
+    { linkType: LINKTYPE.LINUX_SLL2, snaplen },
+  );
 }
