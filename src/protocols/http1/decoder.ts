@@ -73,6 +73,16 @@ function hasToken(h: HeaderMap, name: string, token: string): boolean {
     .some((t) => t.trim() === token);
 }
 
+/** The last `n` bytes of a list of chunks. */
+function tailBytes(parts: Uint8Array[], n: number): Uint8Array {
+  const out: number[] = [];
+  for (let i = parts.length - 1; i >= 0 && out.length < n; i--) {
+    const p = parts[i]!;
+    for (let j = p.length - 1; j >= 0 && out.length < n; j--) out.unshift(p[j]!);
+  }
+  return Uint8Array.from(out);
+}
+
 /** Where the message head ends ("\r\n\r\n" or "\n\n"), or -1. */
 function headEnd(b: Uint8Array, from: number): number {
   for (let i = Math.max(0, from); i < b.length; i++) {
@@ -133,23 +143,28 @@ export class Http1Decoder {
           }
           const prev = d.headLen;
           const chunk = bytes.subarray(off);
-          d.head.push(chunk);
-          d.headLen += chunk.length;
-          const all = d.head.length === 1 ? chunk : Buffer.concat(d.head, d.headLen);
-          const end = headEnd(all, prev - 3);
-          if (end < 0) {
+          // look for the blank line in the new bytes, with the last 3 bytes before them
+          const tail = prev > 0 ? tailBytes(d.head, 3) : new Uint8Array(0);
+          const probe = tail.length ? Buffer.concat([tail, chunk]) : chunk;
+          const endInProbe = headEnd(probe, 0);
+          if (endInProbe < 0) {
+            d.headLen += chunk.length;
             if (d.headLen > MAX_HEAD) {
               d.dead = true;
+              d.head = [];
               this.sink.notes.push(`HTTP/1 ${dir}: message head longer than ${MAX_HEAD} bytes at frame ${d.headFrame}; stopped parsing`);
-            } else if (d.head.length > 1) {
-              d.head = [Buffer.from(all)];
+            } else {
+              // copied: the caller may reuse its buffer once data() returns
+              d.head.push(Buffer.from(chunk));
             }
             return;
           }
+          const used = endInProbe - tail.length; // bytes of `chunk` that belong to the head
+          const head = Buffer.concat([...d.head, chunk.subarray(0, used)]);
           d.head = [];
           d.headLen = 0;
-          off += end - prev;
-          this.onHead(dir, Buffer.from(all.buffer, all.byteOffset, end).toString('latin1'));
+          off += used;
+          this.onHead(dir, head.toString('latin1'));
           continue;
         }
         case 'fixed': {

@@ -97,7 +97,8 @@ export class FrameReader {
       }
       const c = this.cur;
       const take = Math.min(c.f.length - c.got - c.missing, bytes.length - off);
-      if (c.buffer && c.missing === 0) c.parts.push(bytes.subarray(off, off + take));
+      // copied: the caller may reuse its buffer once data() returns
+      if (c.buffer && c.missing === 0) c.parts.push(Buffer.from(bytes.subarray(off, off + take)));
       c.got += take;
       off += take;
       if (c.got + c.missing === c.f.length) this.finish(out);

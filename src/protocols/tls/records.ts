@@ -89,7 +89,8 @@ export class RecordReader {
       }
       const c = this.cur;
       const take = Math.min(c.length - c.got - c.missing, bytes.length - off);
-      if (c.buffer) c.parts.push(bytes.subarray(off, off + take));
+      // copied: the caller may reuse its buffer once data() returns
+      if (c.buffer) c.parts.push(Buffer.from(bytes.subarray(off, off + take)));
       c.got += take;
       off += take;
       if (c.got + c.missing === c.length) this.finish(out);
