@@ -6,7 +6,7 @@
  * The capture is written into os.tmpdir() and deleted afterwards. Its conversations are real:
  * TLS 1.2/1.3 sessions recorded from Node's tls module (mTLS with SPIFFE certificates and Istio
  * ALPN/SNI, one-way TLS), HTTP/1.1 with keep-alive, h2c with prior knowledge and a RESP-like
- * plaintext protocol, framed as EN10MB/IPv4/TCP with MSS 1448 and interleaved 8 connections at a
+ * plaintext protocol, framed as EN10MB/IPv4/TCP with MSS 1160 (≈ 900-byte average packets with the ACKs) and interleaved 8 connections at a
  * time. Mix by connection: 30% mTLS 1.2, 30% mTLS 1.3, 5% mTLS TCP, 8% one-way TLS, 17% HTTP/1.1,
  * 5% h2c, 5% other plaintext (as research/captures.md's generator).
  *
@@ -107,7 +107,7 @@ export async function buildCapture(path: string, targetBytes: number): Promise<{
       const client = { ip: `10.1.${(conns >> 8) & 255}.${conns & 255}`, port: 32768 + (conns % 28000) };
       const server = { ip: `10.2.0.${1 + (conns % 50)}`, port: tp.kind === 'http' ? 8000 : tp.kind === 'h2c' ? 9090 : tp.kind === 'other' ? 6379 : 15006 };
       const msgs: Message[] = tp.messages.map((m) => ({ dir: m.dir, bytes: m.bytes }));
-      const pk = tcpConversation(msgs, { client, server, startMs: t + k * 0.37, mss: 1448, stepMs: 0.05, seed: conns + 1 });
+      const pk = tcpConversation(msgs, { client, server, startMs: t + k * 0.37, mss: 1160, stepMs: 0.05, seed: conns + 1 });
       for (const p of pk) group.push({ timeNs: p.timeNs, data: frame(p.ip, { linkType: 1 }) });
       conns++;
     }

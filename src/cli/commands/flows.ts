@@ -59,13 +59,18 @@ function securityCell(f: Flow): string {
   return s;
 }
 
+/** `spiffe://cluster.local/ns/foo/sa/sleep` → `ns/foo/sa/sleep` in tables (the default trust domain); JSON keeps the full id. */
+function shortId(id: string): string {
+  return id.startsWith('spiffe://cluster.local/') ? id.slice('spiffe://cluster.local/'.length) : id;
+}
+
 function identities(f: Flow): string {
   const t = f.tls;
   if (!t) return '';
   const parts: string[] = [];
-  if (t.uriSans.length) parts.push(`client=${t.uriSans.join(',')}`);
+  if (t.uriSans.length) parts.push(`client=${t.uriSans.map(shortId).join(',')}`);
   else if (t.clientCertificateSent && t.subject) parts.push(`client=${t.subject}`);
-  if (t.serverUriSans?.length) parts.push(`server=${t.serverUriSans.join(',')}`);
+  if (t.serverUriSans?.length) parts.push(`server=${t.serverUriSans.map(shortId).join(',')}`);
   else if (t.serverDnsSans?.length) parts.push(`server=${t.serverDnsSans[0]}${t.serverDnsSans.length > 1 ? ',…' : ''}`);
   return parts.join(' ');
 }
@@ -93,7 +98,7 @@ function tableOf(flows: Flow[], withConfig: boolean): string {
 }
 
 /** `37 flows: 30 mtls, 2 tls, 5 plaintext (3 sidecar-local)` */
-export function summaryLine(flows: Flow[]): string {
+export function summaryLine(flows: ReadonlyArray<Pick<Flow, 'security' | 'sidecarLocal' | 'inferred'>>): string {
   const n: Record<FlowSecurity, number> = { mtls: 0, tls: 0, plaintext: 0, unknown: 0 };
   let sidecarPlain = 0;
   let inferred = 0;
@@ -187,7 +192,9 @@ export const flowsCommand: CommandModule<object, FlowsArgs> = {
       if (failOn.has('config-mismatch') && !configs.length) throw new UsageError('--fail-on config-mismatch needs --config');
       const fmt = argv.output;
       const kept: Flow[] = [];
-      const all: Flow[] = [];
+      /** Verdicts of every listed flow (ndjson streams flows without keeping them). */
+      const listed: Pick<Flow, 'security' | 'sidecarLocal' | 'inferred'>[] = [];
+      let total = 0;
       let unreadable = 0;
       let failHit = false;
       for (const path of captures) {
@@ -214,9 +221,10 @@ export const flowsCommand: CommandModule<object, FlowsArgs> = {
               const c = checkAgainstConfig(f, proxies);
               if (c) f.configCheck = c;
             }
-            all.push(f);
+            total++;
             if (!args['include-sidecar-local'] && f.sidecarLocal) continue;
             if (!matches(f, args)) continue;
+            listed.push({ security: f.security, sidecarLocal: f.sidecarLocal, ...(f.inferred !== undefined ? { inferred: f.inferred } : {}) });
             if (failOnHit(f, failOn)) failHit = true;
             if (fmt === 'ndjson') await writeOut(JSON.stringify(flowJson(f, argv['show-secrets'])) + '\n');
             else kept.push(f);
@@ -248,12 +256,12 @@ export const flowsCommand: CommandModule<object, FlowsArgs> = {
       else if (fmt === 'yaml') await writeOut(toYaml(kept.map((f) => flowJson(f, argv['show-secrets']))));
       else if (fmt === 'table') {
         if (kept.length) await writeOut(tableOf(kept, proxies.length > 0));
-        const sum = summaryLine(kept);
-        const filtered = kept.length !== all.length ? ` (of ${all.length} in the capture${captures.length > 1 ? 's' : ''})` : '';
+        const sum = summaryLine(listed);
+        const filtered = listed.length !== total ? ` (of ${total} in the capture${captures.length > 1 ? 's' : ''})` : '';
         const inferred = kept.some((f) => f.inferred) ? '\n* inferred from the Istio ClientHello (ALPN istio*/SNI outbound_.*): TLS 1.3 and resumed sessions hide the client certificate' : '';
         await writeOut(`${kept.length ? '\n' : ''}${sum}${filtered}${inferred}\n`);
       }
-      if (fmt !== 'table') process.stderr.write(`${summaryLine(kept)}\n`);
+      if (fmt !== 'table') process.stderr.write(`${summaryLine(listed)}\n`);
       if (unreadable > 0) return EXIT_USAGE;
       return failHit ? EXIT_FAIL_ON : EXIT_OK;
     }),
