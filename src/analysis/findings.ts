@@ -363,13 +363,14 @@ export function computeFindings(input: FindingsInput): Finding[] {
     dumps.sort((a, b) => (b.asOfMs ?? -Infinity) - (a.asOfMs ?? -Infinity));
     const tcp = tcpTraffic(dumps, flows, records, c);
     for (const p of dumps) {
-      const sites = p.rbac.filter((s) => s.inbound && s.rules && s.rules.action === 'ALLOW' && Object.keys(s.rules.policies).length === 0);
+      const sites = p.rbac.filter((s) => s.inbound && s.rules && s.rules.action === 'ALLOW' && Object.values(s.rules.policies).every(matchesNothing));
       if (sites.length === 0) continue;
       const kinds = [...new Set(sites.map((s) => s.kind))];
       const observedHere = (deniedNone.get(p) ?? []).filter((r) => kinds.includes(r.kind === 'tcp' ? 'network' : 'http'));
       const where = [...new Set(sites.map((s) => `${s.listener}/${s.chain || '#' + s.chainIndex}${s.port !== null ? ` (port ${s.port})` : ''}`))];
       const severity: Severity = observedHere.length > 0 ? 'high' : kinds.includes('http') ? 'low' : tcp.length > 0 ? 'medium' : 'info';
-      const key = `allow-nothing-in-effect|${identity}`;
+      // HTTP-and-TCP allow-nothing (e.g. an empty AuthorizationPolicy) and TCP-only allow-nothing (HTTP rules dropped for TCP) are different stories.
+      const key = `allow-nothing-in-effect|${identity}|${kinds.includes('http') ? 'http' : 'network'}`;
       const existing = g.groups.get(key);
       const ev = [...sites.slice(0, 3).map((s): EvidenceRef => ({ file: p.source, path: s.jsonPath })), ...observedHere.map(recordRef)];
       if (existing) {
@@ -386,9 +387,9 @@ export function computeFindings(input: FindingsInput): Finding[] {
         count: Math.max(1, observedHere.length),
         evidence: ev.slice(0, MAX_EVIDENCE),
         severity,
-        summary: `${proxyName(p)}: ${sites.length} enforced ${kinds.map((k) => (k === 'network' ? 'TCP' : 'HTTP')).join('/')} RBAC filter(s) allow nothing (ALLOW action, no policies) — every ${kinds.includes('network') ? 'connection' : 'request'} through them is denied${observedHere.length ? `; denials observed (rbac_access_denied_matched_policy[none])` : kinds.includes('http') || tcp.length ? '' : '; no TCP traffic to it in the evidence'}`,
+        summary: `${proxyName(p)}: ${sites.length} enforced ${kinds.map((k) => (k === 'network' ? 'TCP' : 'HTTP')).join('/')} RBAC filter(s) allow nothing (ALLOW action, ${sites.some((x) => Object.keys(x.rules!.policies).length > 0) ? `only match-nothing policies: ${[...new Set(sites.flatMap((x) => Object.keys(x.rules!.policies)))].slice(0, 3).join(', ')}` : 'no policies'}) — every ${kinds.includes('network') ? 'connection' : 'request'} through them is denied${observedHere.length ? `; denials observed (rbac_access_denied_matched_policy[none])` : kinds.includes('http') || tcp.length ? '' : '; no TCP traffic to it in the evidence'}`,
         fix: 'An ALLOW policy with an empty rule set (or whose every rule was dropped, e.g. HTTP-only fields on a TCP port) denies all. Add a rule that allows the intended traffic, or delete the allow-nothing AuthorizationPolicy if it was not meant to lock the workload down.',
-        data: { dump: p.source, dumps: [p.source], sites: where, observedDenials: observedHere.length, tcpTrafficSeen: tcp.length },
+        data: { dump: p.source, dumps: [p.source], sites: where, policies: [...new Set(sites.flatMap((x) => Object.keys(x.rules!.policies)))], observedDenials: observedHere.length, tcpTrafficSeen: tcp.length },
         firstMs: observedHere[0]?.timeMs,
         lastMs: observedHere[observedHere.length - 1]?.timeMs,
       });
@@ -632,4 +633,19 @@ export function tcpTraffic(dumps: ProxyView[], flows: Flow[], records: AccessRec
     if (!http && (f.protocol === 'tcp' || f.tls !== null)) out.push(flowRef(f));
   }
   return out;
+}
+
+function isAnyTrue(v: unknown): boolean {
+  return typeof v === 'object' && v !== null && (v as Record<string, unknown>).any === true;
+}
+
+/**
+ * A policy that can never match: Istio renders an ALLOW AuthorizationPolicy with an empty spec
+ * (allow-nothing) as `permissions: [{not_rule: {any: true}}]`, `principals: [{not_id: {any: true}}]`.
+ */
+export function matchesNothing(pol: Record<string, unknown>): boolean {
+  const perms = Array.isArray(pol.permissions) ? pol.permissions : [];
+  const princ = Array.isArray(pol.principals) ? pol.principals : [];
+  const never = (list: unknown[], key: string): boolean => list.length > 0 && list.every((x) => typeof x === 'object' && x !== null && isAnyTrue((x as Record<string, unknown>)[key]));
+  return never(perms, 'not_rule') || never(princ, 'not_id') || perms.length === 0 || princ.length === 0;
 }

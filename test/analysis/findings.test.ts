@@ -240,6 +240,16 @@ describe('allow-nothing-in-effect and http-only-fields-on-tcp', () => {
     expect(f.evidence[0]).toMatchObject({ file: 'policy.yaml', line: 1 });
   });
 
+  it('treats Istio\'s rendering of an empty ALLOW policy (not_rule any / not_id any) as allow-nothing, high with observed denials', () => {
+    const an = site({ kind: 'http', chain: '0.0.0.0_9080', rules: { action: 'ALLOW', policies: { 'ns[default]-policy[allow-nothing]-rule[0]': { permissions: [{ not_rule: { any: true } }], principals: [{ not_id: { any: true } }] } } }, jsonPath: '$.an' });
+    const p = proxyOf({ source: 'details.json', ip: '10.0.0.7', pod: 'details-1', namespace: 'default', rbac: [an] });
+    const r = record({ node: p.nodeId!, from: '10.0.0.8:40000', to: '10.0.0.7:9080', responseCode: 403, responseCodeDetails: 'rbac_access_denied_matched_policy[none]' });
+    const f = run({ proxies: [p], records: [r] }).find((x) => x.id === 'allow-nothing-in-effect')!;
+    expect(f.severity).toBe('high');
+    expect(f.details?.policies).toEqual(['ns[default]-policy[allow-nothing]-rule[0]']);
+    expect(f.evidence).toContainEqual(r.ref);
+  });
+
   it('does not fire for a policy without HTTP-only fields', () => {
     const p2 = proxyOf({ source: 'db.json', ip: '10.0.0.7', pod: 'db-1', namespace: 'default', rbac: [tcpSite] });
     const pol: PolicyDoc = { file: 'policy.yaml', kind: 'AuthorizationPolicy', name: 'db', namespace: 'default', spec: { rules: [{ to: [{ operation: { ports: ['3306'] } }] }] }, annotations: {} };
