@@ -156,7 +156,30 @@ const ISTIO_WASM = new Set(['istio.metadata_exchange', 'istio.stats', 'envoy.was
 
 const NOT_EVALUATED = 'filter type not understood: kept raw, its effect on the connection is not evaluated';
 
+const netCache = new Map<string, { kind: NetworkFilterKind; note: string | null }>();
+const httpCache = new Map<string, { kind: HttpFilterKind; note: string | null }>();
+
 export function classifyNetworkFilter(name: string, typeUrl: string): { kind: NetworkFilterKind; note: string | null } {
+  const key = `${name}\u0000${typeUrl}`;
+  let r = netCache.get(key);
+  if (!r) {
+    r = classifyNetworkFilterUncached(name, typeUrl);
+    netCache.set(key, r);
+  }
+  return r;
+}
+
+export function classifyHttpFilter(name: string, typeUrl: string): { kind: HttpFilterKind; note: string | null } {
+  const key = `${name}\u0000${typeUrl}`;
+  let r = httpCache.get(key);
+  if (!r) {
+    r = classifyHttpFilterUncached(name, typeUrl);
+    httpCache.set(key, r);
+  }
+  return r;
+}
+
+function classifyNetworkFilterUncached(name: string, typeUrl: string): { kind: NetworkFilterKind; note: string | null } {
   const kind = kindOf(name, typeUrl, NETWORK_LEGACY);
   if (kind !== 'other') return { kind, note: null };
   if (/wasm/i.test(typeUrl) || /wasm/i.test(name)) {
@@ -165,7 +188,7 @@ export function classifyNetworkFilter(name: string, typeUrl: string): { kind: Ne
   return { kind, note: isKnown(name, typeUrl, NETWORK_KNOWN) ? null : NOT_EVALUATED };
 }
 
-export function classifyHttpFilter(name: string, typeUrl: string): { kind: HttpFilterKind; note: string | null } {
+function classifyHttpFilterUncached(name: string, typeUrl: string): { kind: HttpFilterKind; note: string | null } {
   const kind = kindOf(name, typeUrl, HTTP_LEGACY);
   if (kind !== 'other') return { kind, note: null };
   if (/wasm/i.test(typeUrl) || /wasm/i.test(name)) {

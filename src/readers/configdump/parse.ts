@@ -76,15 +76,22 @@ export function sectionOf(typeUrl: unknown): string | null {
 // --- spelling helpers ---------------------------------------------------------------------------
 
 /** Reads field `snake` from an object that may be spelled in camelCase; returns the value and the key used. */
+const camelNames = new Map<string, string>();
 function field(o: ProtoObject, snake: string): { v: unknown; key: string } {
   if (snake in o) return { v: o[snake], key: snake };
-  const camel = snake.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+  let camel = camelNames.get(snake);
+  if (camel === undefined) {
+    camel = snake.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+    camelNames.set(snake, camel);
+  }
   if (camel in o) return { v: o[camel], key: camel };
   return { v: undefined, key: snake };
 }
 
 // Struct / map-valued fields whose keys are data, not field names (`match` = transport_socket_matches[].match Struct).
 const OPAQUE = new Set(['metadata', 'filter_metadata', 'typed_filter_metadata', 'policies', 'typed_per_filter_config', 'config', 'value', 'struct_value', 'node', 'match', 'labels']);
+
+const CAMEL_KEY = /^[a-z]+[A-Z]/;
 
 /** True when the resource uses camelCase field names (looks up to `depth` levels, skipping opaque maps). */
 function looksCamel(v: unknown, depth = 4): boolean {
@@ -94,10 +101,12 @@ function looksCamel(v: unknown, depth = 4): boolean {
     return false;
   }
   if (!isObj(v)) return false;
-  for (const [k, val] of Object.entries(v)) {
-    if (k.startsWith('@')) continue;
-    if (/^[a-z]+[A-Z]/.test(k)) return true;
-    if (!OPAQUE.has(camelToSnake(k)) && typeof val === 'object' && val !== null && looksCamel(val, depth - 1)) return true;
+  for (const k in v) {
+    const c0 = k.charCodeAt(0);
+    if (c0 < 97 || c0 > 122) continue; // '@type', upper-case Struct keys
+    if (CAMEL_KEY.test(k)) return true;
+    const val = v[k];
+    if (typeof val === 'object' && val !== null && !OPAQUE.has(k) && looksCamel(val, depth - 1)) return true;
   }
   return false;
 }
