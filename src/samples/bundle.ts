@@ -6,7 +6,7 @@
  */
 import { createHash, X509Certificate } from 'node:crypto';
 import type { JsonValue } from '../model/attrs.js';
-import { frameConversationTimed, type NetIface, type Packet, type Segment } from './pcap.js';
+import { frameConversationTimed, writePcap, type NetIface, type Packet, type Segment } from './pcap.js';
 import type { Prng } from './prng.js';
 import type { Recording } from './recording.js';
 import { pemToDer, type KeyAndCert } from './pki.js';
@@ -116,8 +116,6 @@ export interface BundleFiles {
   /** relative path → bytes */
   files: Map<string, Buffer>;
 }
-
-const SECOND_US = 1_000_000;
 
 function macOf(ip: string): Buffer {
   return Buffer.from([0x0a, 0x58, ...ip.split('.').map(Number)]);
@@ -586,7 +584,6 @@ export class BundleBuilder {
       lines.sort((a, b) => a.us - b.us);
       this.files.set(`logs/${short(p)}.istio-proxy.log`, Buffer.from(this.startupLines(p).join('') + lines.map((l) => l.text + '\n').join('')));
     }
-    const { writePcap } = await import('./pcap.js');
     for (const [name, pk] of this.packets) this.files.set(`captures/${short(this.pod(name))}.pcap`, writePcap(pk));
 
     // dumps: final state at the top, earlier states under stages/
@@ -677,4 +674,3 @@ export class BundleBuilder {
   }
 }
 
-export { SECOND_US };

@@ -4,7 +4,7 @@
  * Everything is derived from the scenarios in ./scenarios with a fixed seed; TLS sessions and keys come from the
  * recording (see recording.ts), so a rerun writes identical bytes. Hand-written README.md files are left alone.
  */
-import { mkdirSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BundleBuilder, type RenderDump, type Scenario } from './bundle.js';
@@ -98,4 +98,3 @@ if (process.argv[1] && resolve(process.argv[1]) === self) {
     process.exit(1);
   });
 }
-void readFileSync;
