@@ -64,7 +64,7 @@ export function parseK8sObjects(text: string, file: string): K8sReadResult {
     if (doc.errors.length > 0) {
       const e = doc.errors[0]!;
       const pos = e.linePos?.[0];
-      throw new InputError({ file, line: pos?.line, path: `doc[${di}]` }, 'valid YAML', e.message.split('\n')[0]);
+      throw new InputError({ file, line: pos?.line, path: `doc[${di}]` }, 'valid YAML', e.message.split('\n')[0]!.replace(/:\s*$/, ''));
     }
     const value: unknown = doc.toJS({ maxAliasCount: 1000 });
     if (value === null || value === undefined) return; // empty document (e.g. trailing ---)

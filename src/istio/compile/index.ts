@@ -153,7 +153,8 @@ export function compileForWorkload(objects: K8sObject[], workload: WorkloadSpec,
   // TCP-only diagnostics (rules dropped on TCP chains) matter; add them without duplicating HTTP ones.
   const tcpDiags: Diagnostic[] = [];
   const tcpFilters = buildFilters(byAction, true, buildOpts, tcpDiags);
-  for (const d of tcpDiags) if (!diagnostics.some((x) => x.message === d.message)) diagnostics.push(d);
+  const seen = new Set(diagnostics.map((x) => x.message));
+  for (const d of tcpDiags) if (!seen.has(d.message)) diagnostics.push(d);
 
   const pa = composePeerAuthentication(parsed.peerAuthentications, workload, root);
   const ports: PortMtls[] = workload.ports.map((p) => ({ port: p.port, protocol: normalizeProtocol(p.protocol), mode: pa.portModes.get(p.port) ?? pa.mode }));

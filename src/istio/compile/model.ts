@@ -59,7 +59,15 @@ const JWT_FILTER = 'envoy.filters.http.jwt_authn';
 const AUTHN_FILTER = 'istio_authn';
 
 /** Thrown by a generator for a field Envoy cannot see on this chain, or for a value it cannot render. */
-export class GenerateError extends Error {}
+export class GenerateError extends Error {
+  constructor(message: string) {
+    // Thrown per value on TCP chains (e.g. every method of every rule): skip the stack trace.
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    super(message);
+    Error.stackTraceLimit = limit;
+  }
+}
 
 export interface GenContext {
   forTCP: boolean;
