@@ -127,6 +127,43 @@ export function literalPrefilter(pattern: string): LiteralPrefilter | null {
   return { prefix: prefix.join(''), suffix: suffix.join(''), required: runs };
 }
 
+/**
+ * re2-wasm keeps every compiled regex in a fixed 16 MB wasm heap until `.delete()`: identical patterns
+ * share one compiled object, and validation-only compiles are freed at once.
+ */
+const compiled = new Map<string, RE2>();
+
+type Deletable = { wrapper?: { delete?: () => void } };
+function free(re: RE2): void {
+  (re as unknown as Deletable).wrapper?.delete?.();
+}
+
+function reason(e: unknown): string {
+  return e instanceof Error ? e.message.replace(/^Invalid regular expression: \/.*\/u?: /, '') : String(e);
+}
+
+function compileFullMatch(pattern: string, path: string): RE2 {
+  const hit = compiled.get(pattern);
+  if (hit) return hit;
+  // The pattern alone must compile: `^(?:x)$` could otherwise accept an unbalanced x such as "a)|(b".
+  let alone: RE2;
+  try {
+    alone = new RE2(pattern, 'u');
+  } catch (e) {
+    throw new RbacConfigError(path, `Invalid regex '${pattern}': ${reason(e)}`);
+  }
+  free(alone);
+  let re: RE2;
+  try {
+    // Anchoring the pattern in a non-capturing group gives RE2::FullMatch; `u` = UTF-8 (RE2's default).
+    re = new RE2(`^(?:${pattern})$`, 'u');
+  } catch (e) {
+    throw new RbacConfigError(path, `Invalid regex '${pattern}': ${reason(e)}`);
+  }
+  compiled.set(pattern, re);
+  return re;
+}
+
 export class FullMatchRegex {
   readonly pattern: string;
   private readonly re: RE2;
@@ -135,21 +172,7 @@ export class FullMatchRegex {
 
   constructor(pattern: string, path: string) {
     this.pattern = pattern;
-    try {
-      // Anchoring the pattern in a non-capturing group gives RE2::FullMatch; `u` = UTF-8 (RE2's default).
-      this.re = new RE2(`^(?:${pattern})$`, 'u');
-    } catch (e) {
-      const msg = e instanceof Error ? e.message.replace(/^Invalid regular expression: \/.*\/u?: /, '') : String(e);
-      throw new RbacConfigError(path, `Invalid regex '${pattern}': ${msg}`);
-    }
-    // `^(?:x)$` with an unbalanced `)` in x could still compile into something else (e.g. "a)|(b"):
-    // RE2 rejects the pattern alone in that case, so compile it alone too.
-    try {
-      new RE2(pattern, 'u');
-    } catch (e) {
-      const msg = e instanceof Error ? e.message.replace(/^Invalid regular expression: \/.*\/u?: /, '') : String(e);
-      throw new RbacConfigError(path, `Invalid regex '${pattern}': ${msg}`);
-    }
+    this.re = compileFullMatch(pattern, path);
     this.pre = literalPrefilter(pattern);
   }
 

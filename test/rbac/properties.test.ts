@@ -96,17 +96,60 @@ describe('StringMatcher vs RE2 on generated strings (fast-check)', () => {
           [{ contains: pat }, `.*${esc(pat)}.*`],
         ];
         for (const [cfg, re] of cases) {
-          const want = new RE2(`^(?:${re})$`, 'su').test(input);
+          const ref = new RE2(`^(?:${re})$`, 'su');
+          const want = ref.test(input);
+          (ref as unknown as { wrapper: { delete(): void } }).wrapper.delete();
           expect(StringMatcher.parse(cfg, '$').match(input)).toBe(want ? 1 : 0);
           expect(StringMatcher.parse({ safe_regex: { regex: `(?s)${re}` } }, '$').match(input)).toBe(want ? 1 : 0);
         }
         // ignore_case folds ASCII only: same as RE2 (?i) when the strings are ASCII.
         if (/^[\x00-\x7f]*$/.test(pat + input)) {
-          const want = new RE2(`^(?i:${esc(pat)})$`, 'u').test(input);
+          const ref = new RE2(`^(?i:${esc(pat)})$`, 'u');
+          const want = ref.test(input);
+          (ref as unknown as { wrapper: { delete(): void } }).wrapper.delete();
           expect(StringMatcher.parse({ exact: pat, ignore_case: true }, '$').match(input)).toBe(want ? 1 : 0);
         }
       }),
-      { numRuns: 500 },
+      { numRuns: 300 },
     );
+  });
+});
+
+describe('RE2 literal prefilter never changes a result (fast-check)', () => {
+  it('FullMatchRegex agrees with a bare anchored RE2 on generated patterns and inputs', async () => {
+    const { FullMatchRegex, literalPrefilter } = await import('../../src/rbac/regex.js');
+    const atom = fc.constantFrom('a', 'b', '\\.', '.', '[ab]', 'a*', 'b+', '(ab)?', '\\d', 'x{2}', '/', '(a|b)', '[^a]', '\\/', 'ns', '.*', '.+', '^', '$');
+    const pattern = fc.oneof(
+      fc.array(atom, { minLength: 1, maxLength: 6 }).map((a) => a.join('')),
+      fc.tuple(fc.array(atom, { minLength: 1, maxLength: 3 }), fc.array(atom, { minLength: 1, maxLength: 3 })).map(([a, b]) => `${a.join('')}|${b.join('')}`),
+    );
+    const input = fc.string({ unit: fc.constantFrom('a', 'b', '.', '/', 'x', '1', 'n', 's'), maxLength: 8 });
+    fc.assert(
+      fc.property(pattern, fc.array(input, { minLength: 1, maxLength: 8 }), (p, inputs) => {
+        let re: InstanceType<typeof FullMatchRegex>;
+        try {
+          re = new FullMatchRegex(p, '$');
+        } catch {
+          return; // not a valid RE2 pattern
+        }
+        const ref = new RE2(`^(?:${p})$`, 'u');
+        try {
+          for (const s of inputs) expect(re.fullMatch(s)).toBe(ref.test(s));
+        } finally {
+          (ref as unknown as { wrapper: { delete(): void } }).wrapper.delete();
+        }
+        void literalPrefilter(p);
+      }),
+      // re2-wasm's heap is a fixed 16 MB and compiled patterns are kept for the process: stay well below.
+      { numRuns: 400 },
+    );
+  });
+  it('reads the literal parts Istio patterns need', async () => {
+    const { literalPrefilter } = await import('../../src/rbac/regex.js');
+    expect(literalPrefilter('.*/ns/test/.*')).toEqual({ prefix: '', suffix: '', required: ['/ns/test/'] });
+    expect(literalPrefilter('spiffe://.+/ns/default/(.+/|)sa/sleep(/.+)?')).toMatchObject({ prefix: 'spiffe://', required: ['spiffe://', '/ns/default/', 'sa/sleep'] });
+    expect(literalPrefilter('a|b')).toBeNull();
+    expect(literalPrefilter('(?i)abc')).toBeNull();
+    expect(literalPrefilter('abc?')).toMatchObject({ prefix: 'ab' });
   });
 });
