@@ -67,4 +67,16 @@ describe('meshsleuth compile', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/<stdin>, line \d+, at doc\[0\]: expected valid YAML/);
   });
+
+  it('--mesh-config (the istio ConfigMap) supplies extension providers and trust domain aliases', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ms-mesh-'));
+    writeFileSync(join(dir, 'istio.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: istio, namespace: istio-system}\ndata:\n  mesh: |-\n    trustDomain: td1\n    trustDomainAliases: ["cluster.local"]\n    extensionProviders:\n    - name: opa\n      envoyExtAuthzGrpc: {service: opa/opa-ext.opa.svc.cluster.local, port: 9191, timeout: 0.5s}\n');
+    writeFileSync(join(dir, 'p.yaml'), 'apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: ext, namespace: foo}\nspec:\n  action: CUSTOM\n  provider: {name: opa}\n  rules: [{to: [{operation: {paths: ["/admin/*"]}}]}]\n---\napiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: p, namespace: foo}\nspec:\n  rules: [{from: [{source: {principals: ["cluster.local/ns/foo/sa/sleep"]}}]}]\n');
+    const r = await runCli(['compile', join(dir, 'p.yaml'), '--workload', 'foo/httpbin', '--labels', 'app=httpbin', '--mesh-config', join(dir, 'istio.yaml'), '-o', 'json']);
+    expect(r.code).toBe(0);
+    const d = JSON.parse(r.stdout) as { httpFilters: { name: string; typedConfig: Record<string, unknown> }[] };
+    expect(d.httpFilters.map((f) => f.name)).toEqual(['envoy.filters.http.rbac', 'envoy.filters.http.ext_authz', 'envoy.filters.http.rbac']);
+    expect(d.httpFilters[1]!.typedConfig.grpcService).toEqual({ envoyGrpc: { clusterName: 'outbound|9191||opa-ext.opa.svc.cluster.local', authority: 'opa-ext.opa.svc.cluster.local' }, timeout: '0.500s' });
+    expect(JSON.stringify(d.httpFilters[2]!.typedConfig)).toContain('"exact":"spiffe://td1/ns/foo/sa/sleep"},{"authenticated":{"principalName":{"exact":"spiffe://cluster.local/ns/foo/sa/sleep"}');
+  });
 });
