@@ -119,4 +119,19 @@ describe('verdicts on generated captures', () => {
     expect(h.notes.join('\n')).toMatch(/bytes missing from the capture/);
     expect(flows.get('sidecar-local')!.notes.join('\n')).toMatch(/sidecar-local: source 127\.0\.0\.6/);
   });
+
+  it('pcapng interface names: plaintext on `lo` is sidecar-local, the same flow on eth0 is not', async () => {
+    const http = cases.find((x) => x.name === 'sidecar-local')!.messages;
+    const mk = (port: number, name: string) => ({
+      packets: tcpConversation(http.map((m) => ({ dir: m.dir, bytes: m.bytes })), { client: { ip: '10.44.1.27', port }, server: { ip: '10.44.1.27', port: 8080 }, startMs: 1_763_800_000_000 + port }),
+      interfaceName: name,
+    });
+    const flows: Flow[] = [];
+    for await (const f of flowsFromCapture(captureBuffer('ifs.pcapng', buildCapture([mk(41000, 'lo'), mk(41001, 'eth0')], { format: 'pcapng' })), { decoder: createStreamDecoder })) flows.push(f);
+    flows.sort((a, b) => a.client.port - b.client.port);
+    expect(flows.map((f) => [f.interface, f.security, f.sidecarLocal])).toEqual([
+      ['lo', 'plaintext', true],
+      ['eth0', 'plaintext', false],
+    ]);
+  });
 });

@@ -200,6 +200,7 @@ export const flowsCommand: CommandModule<object, FlowsArgs> = {
       for (const path of captures) {
         const src = captureFile(path);
         const stats = newCaptureStats(path);
+        const fileStart = kept.length;
         const t0 = Date.now();
         let lastProgress = 0;
         try {
@@ -244,6 +245,9 @@ export const flowsCommand: CommandModule<object, FlowsArgs> = {
           throw err;
         }
         progressDone();
+        // Flows come out as connections end; list them in capture order (first packet).
+        const mine = kept.splice(fileStart).sort((a, b) => (a.stream ?? 0) - (b.stream ?? 0));
+        kept.push(...mine);
         if (stats.reader.diagnostics.some((d) => d.severity === 'error')) unreadable++;
         const skipped = stats.decode.skipped;
         const notTcp = skipped['non-tcp'] + skipped['non-ip'];
