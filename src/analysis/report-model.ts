@@ -12,6 +12,7 @@ import type { Inventory } from '../readers/inventory.js';
 import type { DetectedInput, InputKind } from '../readers/detect.js';
 import { isSecretHeader, redactHeaders, redactValue } from '../report/redact.js';
 import { VERSION } from '../version.js';
+import { explainText } from '../rbac/index.js';
 import { correlate, fmtAddr, isLoopback, type Correlation } from './correlate.js';
 import { computeFindings, FINDING_IDS, SEVERITY_ORDER, loggedRbacDeny, recordPeer, type PolicyDoc } from './findings.js';
 import { buildTimeline, nodeIdFor, type TimelineEvent } from './timeline.js';
@@ -116,6 +117,8 @@ export interface RequestView {
     verdict: Explanation['verdict'];
     reason: string;
     decision: Decision | null;
+    /** The decision explained in words (src/rbac explainText). */
+    text: string | null;
     identityEvidence: string[];
   } | null;
   findings: string[];
@@ -226,6 +229,19 @@ function redactDecision(d: Decision | null, show: boolean): Decision | null {
 
 function redactExchange(x: HttpExchange, show: boolean): HttpExchange {
   return { ...x, headers: redactHeaders(x.headers, show), ...(x.responseHeaders ? { responseHeaders: redactHeaders(x.responseHeaders as HeaderMap, show) } : {}) };
+}
+
+function explanationView(ex: Explanation, show: boolean): NonNullable<RequestView['explanation']> {
+  const decision = redactDecision(ex.decision, show);
+  let text: string | null = null;
+  if (decision) {
+    try {
+      text = explainText(decision);
+    } catch {
+      text = null;
+    }
+  }
+  return { verdict: ex.verdict, reason: ex.reason, decision, text, identityEvidence: ex.identityEvidence };
 }
 
 const emptySec = (): Record<FlowSecurity, number> => ({ mtls: 0, tls: 0, plaintext: 0, unknown: 0 });
@@ -352,7 +368,7 @@ export function buildReportModel(ev: Evidence, opts: BuildOptions): ReportModel 
       principal: peer.principal ?? null,
       flow: link ? { file: link.flow.file, frame: link.exchange !== undefined ? link.flow.http[link.exchange]?.requestFrame ?? link.flow.frames[0] : link.flow.frames[0] } : null,
       correlatedBy: link?.by ?? null,
-      explanation: ex ? { verdict: ex.verdict, reason: ex.reason, decision: redactDecision(ex.decision, opts.showSecrets), identityEvidence: ex.identityEvidence } : null,
+      explanation: ex ? explanationView(ex, opts.showSecrets) : null,
       findings: [...(cites.get(citeKey(r.ref)) ?? [])].sort(),
       fields: redactFields(r.fields, opts.showSecrets),
     };

@@ -137,7 +137,7 @@ export function layoutGraph(nodes: GraphNode[], edges: GraphEdge[]): { placed: M
     });
   });
   const width = 40 + layers.length * NODE_W + Math.max(0, layers.length - 1) * COL_GAP;
-  return { placed, width: Math.max(width, 400), height: Math.max(height, 120) };
+  return { placed, width: Math.max(width, 400), height: Math.max(height + 60, 120) };
 }
 
 export function renderGraphSvg(nodes: GraphNode[], edges: GraphEdge[]): string {
@@ -175,9 +175,18 @@ export function renderGraphSvg(nodes: GraphNode[], edges: GraphEdge[]): string {
       const x2 = forward ? b.x : b.x + NODE_W / 2 + k * 8;
       const y2 = forward ? b.y + NODE_H / 2 + k * 8 : b.y + (b.y > a.y ? 0 : NODE_H);
       const bend = forward ? (x2 - x1) / 2 : 60 + k * 20;
-      d = forward ? `M${x1},${y1} C${x1 + bend},${y1} ${x2 - bend},${y2} ${x2},${y2}` : `M${x1},${y1} C${x1 + bend},${y1} ${x2 + bend},${y2} ${x2},${y2}`;
-      lx = (x1 + x2) / 2 + (forward ? 0 : bend * 0.75);
-      ly = (y1 + y2) / 2 - 6 + k * 14;
+      const c1x = x1 + bend;
+      const c2x = forward ? x2 - bend : x2 + bend;
+      // An edge that skips a column dips below the nodes in between instead of crossing them.
+      const skips = forward && b.x - a.x > NODE_W + COL_GAP + 1;
+      const c1y = skips ? Math.max(a.y, b.y) + NODE_H + 50 + k * 16 : y1;
+      const c2y = skips ? c1y : y2;
+      d = `M${x1},${y1} C${c1x},${c1y} ${c2x},${c2y} ${x2},${y2}`;
+      // Label a third of the way along the curve (half-way on a dip), where edges from different sources are apart.
+      const t = skips ? 0.5 : 0.3;
+      const u = 1 - t;
+      lx = u * u * u * x1 + 3 * u * u * t * c1x + 3 * u * t * t * c2x + t * t * t * x2;
+      ly = u * u * u * y1 + 3 * u * u * t * c1y + 3 * u * t * t * c2y + t * t * t * y2 - 5 + k * 13;
     }
     const counts: string[] = [];
     for (const s of ['mtls', 'tls', 'plaintext', 'unknown'] as const) if (e.flows[s]) counts.push(`${e.flows[s]} ${s}`);
@@ -234,7 +243,7 @@ function renderRequest(r: RequestView): string {
   const fields = Object.entries(r.fields).map(([k, v]) => `<tr><td class="mono">${esc(k)}</td><td class="mono">${esc(typeof v === 'string' ? v : JSON.stringify(v))}</td></tr>`).join('');
   return `<details class="request"><summary>${badge}${r.findings.map((f) => `<span class="pill" style="background:#455a64">${esc(f)}</span>`).join('')} <span class="mono">${esc(requestLine(r))}</span></summary>
 <div class="mono">evidence: ${esc(formatRef(r.ref))}${r.flow ? ` · capture: ${esc(formatRef(r.flow))} (${esc(r.correlatedBy ?? '')})` : ''}${r.proxy ? ` · dump: ${esc(r.proxy)}` : ''}${r.principal ? ` · peer: ${esc(r.principal)}` : ''} · peer TLS: ${esc(r.peerSecurity)}</div>
-${r.explanation ? `<div>${esc(r.explanation.reason)}</div>${r.explanation.decision ? renderDecision(r.explanation.decision) : ''}` : '<div class="muted">not replayed (no config dump for this proxy)</div>'}
+${r.explanation ? `<div>${esc(r.explanation.reason)}</div>${r.explanation.identityEvidence.length ? `<div class="muted">identity evidence: ${esc(r.explanation.identityEvidence.join('; '))}</div>` : ''}${r.explanation.text ? `<pre>${esc(r.explanation.text)}</pre>` : ''}${r.explanation.decision ? `<details><summary>full trace</summary>${renderDecision(r.explanation.decision)}</details>` : ''}` : `<div class="muted">not replayed (${r.direction === 'inbound' ? 'no config dump for this proxy' : 'only inbound records are replayed'})</div>`}
 ${fields ? `<details><summary>logged fields</summary><table>${fields}</table></details>` : ''}
 </details>`;
 }
