@@ -163,4 +163,51 @@ describe('spellings and formats', () => {
     expect(d.listeners.map((l) => l.name)).toEqual(['ok']);
     expect(d.diagnostics[0]!.message).toBe('x.json, at $.configs[0].dynamic_listeners[0].active_state.listener: expected a Listener object, found the number 42 (listener skipped)');
   });
+
+  it('filters delivered by ECDS (config_discovery) are resolved from the EcdsConfigDump section; TypedStructs are unwrapped', () => {
+    const T = 'type.googleapis.com/';
+    const doc = {
+      configs: [
+        {
+          '@type': T + 'envoy.admin.v3.ListenersConfigDump',
+          dynamic_listeners: [
+            {
+              name: 'l',
+              active_state: {
+                listener: {
+                  name: 'l',
+                  filter_chains: [
+                    {
+                      filters: [
+                        { name: 'istio_authn', typed_config: { '@type': T + 'udpa.type.v1.TypedStruct', type_url: 'type.googleapis.com/io.istio.network.authn.Config', value: { skip_validate_trust_domain: true } } },
+                        {
+                          name: 'envoy.filters.network.http_connection_manager',
+                          typed_config: {
+                            '@type': T + 'envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
+                            http_filters: [{ name: 'ext.rbac', config_discovery: { config_source: { ads: {} }, type_urls: [T + 'envoy.extensions.filters.http.rbac.v3.RBAC'] } }],
+                          },
+                        },
+                      ],
+                    },
+                  ],
+                },
+              },
+            },
+          ],
+        },
+        {
+          '@type': T + 'envoy.admin.v3.EcdsConfigDump',
+          ecds_filters: [{ ecds_filter: { '@type': T + 'envoy.config.core.v3.TypedExtensionConfig', name: 'ext.rbac', typed_config: { '@type': T + 'envoy.extensions.filters.http.rbac.v3.RBAC', rules: { action: 'DENY', policies: { p: { permissions: [{ any: true }], principals: [{ any: true }] } } } } } }],
+        },
+      ],
+    };
+    const d = parseConfigDump(doc, 'ecds.json');
+    const [authn, hcm] = d.listeners[0]!.filterChains[0]!.filters;
+    expect([authn!.typeUrl, authn!.configSource, authn!.config]).toEqual(['type.googleapis.com/io.istio.network.authn.Config', 'typed_struct', { '@type': 'type.googleapis.com/io.istio.network.authn.Config', skip_validate_trust_domain: true }]);
+    const hf = hcm!.hcm!.httpFilters[0]!;
+    expect([hf.configSource, hf.typeUrl]).toEqual(['config_discovery', T + 'envoy.extensions.filters.http.rbac.v3.RBAC']);
+    const p = analyzePolicies(d);
+    expect(p.counts.httpRbac).toBe(1);
+    expect(p.listeners[0]!.chains[0]!.filters[0]!.type === 'rbac' && p.listeners[0]!.chains[0]!.filters[0]!.rules?.action).toBe('DENY');
+  });
 });
