@@ -98,7 +98,7 @@ export function composeDecision(steps: ChainStep[], req: RequestAttrs, opts: Com
         enforcing: enabled,
         custom: { provider, wouldBeSent: enabled },
         note: enabled
-          ? `would be sent to ext_authz provider ${provider} (${target}); its answer cannot be known offline`
+          ? `would be sent to ext_authz provider ${provider}${provider === target ? '' : ` (${target})`}; its answer cannot be known offline`
           : step.disabledOnRoute
             ? 'ext_authz disabled on this route'
             : `ext_authz not enabled for this request (filter_enabled_metadata did not match): not sent to ${provider}`,
@@ -275,11 +275,15 @@ export function decideRequest(dump: ConfigDump, req0: RequestAttrs, opts: Decide
     }
   }
   const d = composeDecision(steps, req, { trace: opts.trace, unknown: opts.unknown, routeMetadata });
-  const out: Decision = { decision: d.decision, policy: d.policy, responseCodeDetails: d.responseCodeDetails, filters: [] };
-  if (d.connectionTerminationDetails !== undefined) out.connectionTerminationDetails = d.connectionTerminationDetails;
-  out.listener = listener;
-  out.filterChain = chainName;
-  out.filters = d.filters;
+  const out: Decision = {
+    decision: d.decision,
+    policy: d.policy,
+    responseCodeDetails: d.responseCodeDetails,
+    ...(d.connectionTerminationDetails !== undefined ? { connectionTerminationDetails: d.connectionTerminationDetails } : {}),
+    listener,
+    filterChain: chainName,
+    filters: d.filters,
+  };
   if (d.closestMiss) out.closestMiss = d.closestMiss;
   const all = [...(d.reasons ?? []), ...reasons];
   if (all.length) out.reasons = all;

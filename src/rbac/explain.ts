@@ -49,6 +49,10 @@ export function explainText(decision: Decision | FilterDecision): string {
   lines.push(`${d.decision}${d.responseCodeDetails ? ` ${d.responseCodeDetails}` : d.connectionTerminationDetails ? ` ${d.connectionTerminationDetails}` : ''}${where}`);
   const f = d.decision === 'ALLOW' ? undefined : deciding(d);
   if (f) {
+    for (const x of d.filters) {
+      if (x === f) break;
+      if (x.enforcing !== false && !x.shadow && x.result === 'ALLOW' && x.effectivePolicy) lines.push(`  passed ${x.kind} filter ${x.name}: ${x.action} policy ${x.effectivePolicy}`);
+    }
     const how = f.result === 'UNDECIDABLE' ? 'could not decide' : f.effectivePolicy ? `matched ${f.action} policy ${f.effectivePolicy}` : `${f.action} filter matched no policy`;
     lines.push(`  decided by ${f.kind} filter ${f.name}: ${how}`);
     if (f.result === 'DENY' && f.effectivePolicy) {
