@@ -77,6 +77,6 @@ describe('meshsleuth compile', () => {
     const d = JSON.parse(r.stdout) as { httpFilters: { name: string; typedConfig: Record<string, unknown> }[] };
     expect(d.httpFilters.map((f) => f.name)).toEqual(['envoy.filters.http.rbac', 'envoy.filters.http.ext_authz', 'envoy.filters.http.rbac']);
     expect(d.httpFilters[1]!.typedConfig.grpcService).toEqual({ envoyGrpc: { clusterName: 'outbound|9191||opa-ext.opa.svc.cluster.local', authority: 'opa-ext.opa.svc.cluster.local' }, timeout: '0.500s' });
-    expect(JSON.stringify(d.httpFilters[2]!.typedConfig)).toContain('"exact":"spiffe://td1/ns/foo/sa/sleep"},{"authenticated":{"principalName":{"exact":"spiffe://cluster.local/ns/foo/sa/sleep"}');
+    expect(JSON.stringify(d.httpFilters[2]!.typedConfig)).toContain('"exact":"spiffe://td1/ns/foo/sa/sleep"}}},{"authenticated":{"principalName":{"exact":"spiffe://cluster.local/ns/foo/sa/sleep"}');
   });
 });
