@@ -217,6 +217,8 @@ export class TcpTable {
   closed = 0;
   /** Bytes given up as gaps because the buffers were full. */
   bufferOverflows = 0;
+  /** Connections whose decoder threw. */
+  decoderErrors = 0;
 
   constructor(private readonly opts: TcpTableOptions) {
     this.maxDir = opts.maxBufferPerDirection ?? 1 << 20;
@@ -318,7 +320,11 @@ export class TcpTable {
       if (c.ended) {
         ds.skipped += len; // stray data after the connection ended
       } else {
-        this.onData(c, d, ds, dataSeq, seg.payload, len, seg);
+        try {
+          this.onData(c, d, ds, dataSeq, seg.payload, len, seg);
+        } catch (err) {
+          this.decoderFailed(c, seg.frame, err);
+        }
       }
     }
     if (flags & TCP_FIN) {
@@ -445,8 +451,44 @@ export class TcpTable {
     ds.pendingBytes = 0;
   }
 
+  /**
+   * A decoder that throws on hostile or corrupt bytes must not take the whole capture down: keep
+   * what it knew, note the failure on the connection, and count the rest of its bytes.
+   */
+  private decoderFailed(c: TcpConnection, frame: number, err: unknown): void {
+    const msg = err instanceof Error ? err.message : String(err);
+    c.notes.push(`protocol decoder failed at frame ${frame} (${msg}); later bytes only counted`);
+    this.decoderErrors++;
+    let facts: StreamFacts | null = null;
+    try {
+      facts = c.decoder.facts();
+    } catch {
+      facts = null;
+    }
+    c.finalFacts = facts ?? {
+      protocol: 'unknown',
+      tls: null,
+      http: [],
+      cleartext: false,
+      seen: { c2s: c.c2s.delivered, s2c: c.s2c.delivered },
+      missing: { c2s: c.c2s.gapBytes, s2c: c.s2c.gapBytes },
+      notes: [],
+    };
+    for (const d of ['c2s', 's2c'] as const) this.dropPending(c.dir(d));
+    c.decoder = RELEASED;
+    c.decoderEnded = true;
+  }
+
   private endDecoder(c: TcpConnection): void {
     if (c.decoderEnded) return;
+    try {
+      this.endDecoderUnsafe(c);
+    } catch (err) {
+      this.decoderFailed(c, c.lastFrame, err);
+    }
+  }
+
+  private endDecoderUnsafe(c: TcpConnection): void {
     const last = { frame: c.lastFrame, sec: c.endSec, nsec: c.endNsec };
     for (const d of ['c2s', 's2c'] as const) {
       const ds = c.dir(d);
