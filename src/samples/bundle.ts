@@ -26,6 +26,8 @@ export interface PodDef {
   sidecar: boolean;
   image: string;
   containerPorts: number[];
+  /** an Istio gateway: an Envoy of its own (mTLS client like a sidecar), not an injected pod */
+  gateway?: boolean;
 }
 
 export interface ServiceDef {
@@ -215,6 +217,7 @@ export class BundleBuilder {
   }
 
   labels(p: PodDef): Record<string, string> {
+    if (p.gateway) return { app: p.app, istio: 'ingressgateway', 'service.istio.io/canonical-name': p.app, 'service.istio.io/canonical-revision': 'latest', 'sidecar.istio.io/inject': 'false' };
     const l: Record<string, string> = { app: p.app };
     if (p.version) l['version'] = p.version;
     if (p.sidecar) {
@@ -636,8 +639,8 @@ export class BundleBuilder {
     const sas = new Set<string>();
     for (const p of this.sc.pods) {
       sas.add(`${p.namespace}/${p.serviceAccount}`);
-      const containers: JsonValue[] = [{ name: p.app, image: p.image, ports: p.containerPorts.map((cp) => ({ containerPort: cp, protocol: 'TCP' })) }];
-      if (p.sidecar) containers.push({ name: 'istio-proxy', image: 'docker.io/istio/proxyv2:1.19.3', ports: [{ containerPort: 15090, name: 'http-envoy-prom', protocol: 'TCP' }] });
+      const containers: JsonValue[] = [{ name: p.gateway ? 'istio-proxy' : p.app, image: p.image, ports: p.containerPorts.map((cp) => ({ containerPort: cp, protocol: 'TCP' })) }];
+      if (p.sidecar && !p.gateway) containers.push({ name: 'istio-proxy', image: 'docker.io/istio/proxyv2:1.19.3', ports: [{ containerPort: 15090, name: 'http-envoy-prom', protocol: 'TCP' }] });
       items.push({
         apiVersion: 'v1',
         kind: 'Pod',
@@ -646,7 +649,7 @@ export class BundleBuilder {
           namespace: p.namespace,
           uid: uid(`pod/${p.namespace}/${p.name}`),
           labels: this.labels(p),
-          ...(p.sidecar ? { annotations: { 'sidecar.istio.io/status': '{"initContainers":["istio-init"],"containers":["istio-proxy"],"volumes":["workload-socket","credential-socket","workload-certs","istio-envoy","istio-data","istio-podinfo","istio-token","istiod-ca-cert"],"imagePullSecrets":null,"revision":"default"}' } } : {}),
+          ...(p.sidecar && !p.gateway ? { annotations: { 'sidecar.istio.io/status': '{"initContainers":["istio-init"],"containers":["istio-proxy"],"volumes":["workload-socket","credential-socket","workload-certs","istio-envoy","istio-data","istio-podinfo","istio-token","istiod-ca-cert"],"imagePullSecrets":null,"revision":"default"}' } } : {}),
           creationTimestamp: created,
         },
         spec: { serviceAccountName: p.serviceAccount, serviceAccount: p.serviceAccount, nodeName: p.node, containers },

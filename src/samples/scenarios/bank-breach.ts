@@ -9,7 +9,7 @@ import type { Call, HttpCall, PodDef, Scenario, ServiceDef } from '../bundle.js'
 import { BROWSER_UA, CURL_UA, stages } from './common.js';
 
 const pods: PodDef[] = [
-  { name: 'istio-ingressgateway-6d8f9b7c5d-7hjzq', namespace: 'istio-system', app: 'istio-ingressgateway', serviceAccount: 'istio-ingressgateway-service-account', ip: '10.244.1.50', node: 'kind-worker', hostIP: '172.18.0.3', sidecar: true, image: 'docker.io/istio/proxyv2:1.19.3', containerPorts: [8080, 8443] },
+  { name: 'istio-ingressgateway-6d8f9b7c5d-7hjzq', namespace: 'istio-system', app: 'istio-ingressgateway', serviceAccount: 'istio-ingressgateway-service-account', ip: '10.244.1.50', node: 'kind-worker', hostIP: '172.18.0.3', sidecar: true, image: 'docker.io/istio/proxyv2:1.19.3', containerPorts: [8080, 8443], gateway: true },
   { name: 'customer-web-5b9d7c6f8-wq4zt', namespace: 'bank', app: 'customer-web', version: 'v1', serviceAccount: 'customer-web', ip: '10.244.1.51', node: 'kind-worker', hostIP: '172.18.0.3', sidecar: true, image: 'registry.example.com/bank/customer-web:2.4.1', containerPorts: [8080] },
   { name: 'account-summary-77c9f5d4b-m2x8k', namespace: 'bank', app: 'account-summary', version: 'v1', serviceAccount: 'account-summary', ip: '10.244.2.52', node: 'kind-worker2', hostIP: '172.18.0.4', sidecar: true, image: 'registry.example.com/bank/account-summary:1.9.0', containerPorts: [8080] },
   { name: 'database-0', namespace: 'bank', app: 'database', version: 'v1', serviceAccount: 'database', ip: '10.244.2.53', node: 'kind-worker2', hostIP: '172.18.0.4', sidecar: true, image: 'registry.example.com/bank/ledger-db-api:3.2.0', containerPorts: [8080] },

@@ -6,7 +6,7 @@ import type { Call, HttpCall, PodDef, Scenario, ServiceDef } from '../bundle.js'
 import { BROWSER_UA, CURL_UA, PY_UA, stages } from './common.js';
 
 const pods: PodDef[] = [
-  { name: 'istio-ingressgateway-6d8f9b7c5d-4xk2p', namespace: 'istio-system', app: 'istio-ingressgateway', serviceAccount: 'istio-ingressgateway-service-account', ip: '10.244.1.4', node: 'kind-worker', hostIP: '172.18.0.3', sidecar: true, image: 'docker.io/istio/proxyv2:1.19.3', containerPorts: [8080, 8443] },
+  { name: 'istio-ingressgateway-6d8f9b7c5d-4xk2p', namespace: 'istio-system', app: 'istio-ingressgateway', serviceAccount: 'istio-ingressgateway-service-account', ip: '10.244.1.4', node: 'kind-worker', hostIP: '172.18.0.3', sidecar: true, image: 'docker.io/istio/proxyv2:1.19.3', containerPorts: [8080, 8443], gateway: true },
   { name: 'productpage-v1-7c8b6f9d4d-m9qzv', namespace: 'default', app: 'productpage', version: 'v1', serviceAccount: 'bookinfo-productpage', ip: '10.244.1.7', node: 'kind-worker', hostIP: '172.18.0.3', sidecar: true, image: 'docker.io/istio/examples-bookinfo-productpage-v1:1.18.0', containerPorts: [9080] },
   { name: 'details-v1-5f4d584748-2w7mh', namespace: 'default', app: 'details', version: 'v1', serviceAccount: 'bookinfo-details', ip: '10.244.2.5', node: 'kind-worker2', hostIP: '172.18.0.4', sidecar: true, image: 'docker.io/istio/examples-bookinfo-details-v1:1.18.0', containerPorts: [9080] },
   { name: 'reviews-v3-7d99fd7978-kzp4s', namespace: 'default', app: 'reviews', version: 'v3', serviceAccount: 'bookinfo-reviews', ip: '10.244.2.6', node: 'kind-worker2', hostIP: '172.18.0.4', sidecar: true, image: 'docker.io/istio/examples-bookinfo-reviews-v3:1.18.0', containerPorts: [9080] },
