@@ -286,7 +286,8 @@ export function computeFindings(input: FindingsInput): Finding[] {
     const engineDeny = ex?.decision?.decision === 'DENY' ? ex.decision : null;
     if (deny || (engineDeny && !r.responseCodeDetails && !r.connectionTerminationDetails && r.responseCode === undefined)) {
       const policy = deny?.policy ?? engineDeny?.policy ?? 'none';
-      const who = peer.principal ?? (wire.client ? clientName : 'unknown');
+      const wireSan = c.recordFlow.get(r)?.flow.tls?.uriSans?.[0];
+      const who = peer.principal ?? (wire.client ? `${clientName}${wireSan ? ` presenting ${wireSan} (client certificate in the capture)` : ''}` : 'unknown');
       const what = r.kind === 'http' ? `${r.attrs.http?.method ?? ''} ${r.attrs.http?.path ?? ''}`.trim() : 'TCP connection';
       const grp = g.add('rbac-denied', `${policy}|${who}|${serverName}:${port ?? ''}`, () => ({
         severity: 'medium',

@@ -305,7 +305,8 @@ function yamlKind(text: string, complete: boolean): ContentKind {
     if (d.errors.length > 0) {
       if (!complete && i === arr.length - 1 && i > 0) break;
       if (!complete && i === 0 && /ConfigDump/.test(text)) return { kind: 'config-dump', format: 'yaml' };
-      return { kind: 'unknown', reason: `text that is not a config dump, access log, inventory or Istio policy (nor valid YAML: ${(d.errors[0]?.message.split('\n')[0] ?? 'parse error').replace(/:$/, '')})` };
+      const yamlish = /^(apiVersion|kind|configs):/m.test(text);
+      return { kind: 'unknown', reason: yamlish ? `invalid YAML (${(d.errors[0]?.message.split('\n')[0] ?? 'parse error').replace(/:$/, '')})` : 'text that is not a config dump, access log, inventory or Istio policy' };
     }
     const v: unknown = d.toJS();
     if (v !== null && v !== undefined) values.push(v);
