@@ -13,9 +13,9 @@ import { ISTIO_TEXT } from '../src/readers/accesslog/builtin.js';
 import { readAccessLogs, newStats } from '../src/readers/accesslog/index.js';
 import { alsTypes } from '../src/readers/accesslog/als.js';
 import { AlsCollector } from '../src/readers/accesslog/collector.js';
+import { loadConfigDumps } from '../src/readers/configdump/index.js';
 import { deciderOver, explainRecord, ExplainAggregator, summaryLine } from '../src/analysis/explain.js';
-import type { RequestAttrs } from '../src/model/attrs.js';
-import type { Decision } from '../src/model/decision.js';
+import { decideRequest } from '../src/envoy/decide.js';
 
 const LINES = Number(process.env.ACCESSLOG_BENCH_LINES ?? 1_000_000);
 
@@ -103,17 +103,8 @@ async function benchReplay(file: string): Promise<void> {
     process.stdout.write('replay: skipped (needs ../shared/fixtures for a real Istio dump)\n');
     return;
   }
-  let decideRequest: ((d: unknown, r: RequestAttrs, o: object) => Decision) | undefined;
-  try {
-    const modPath = '../src/envoy/decide.js';
-    decideRequest = ((await import(modPath)) as { decideRequest: typeof decideRequest }).decideRequest;
-  } catch {
-    process.stdout.write('replay: skipped (no src/envoy/decide.ts in this build)\n');
-    return;
-  }
-  const { loadConfigDumps } = await import('../src/readers/configdump/index.js');
   const { dumps } = await loadConfigDumps([shared]);
-  const decide = deciderOver(dumps, (dump, req, o) => decideRequest!(dump, req, { unknown: o.unknown }));
+  const decide = deciderOver(dumps, (dump, req, o) => decideRequest(dump, req, { unknown: o.unknown }));
   const agg = new ExplainAggregator();
   const stop = clock();
   for await (const r of readAccessLogs([file])) agg.add(explainRecord(r, decide));

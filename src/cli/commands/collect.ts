@@ -93,14 +93,8 @@ export const collectCommand: CommandModule<object, CollectArgs> = {
           else warn(`rejected: ${e.message}`);
         },
       });
-      let port: number;
-      try {
-        port = await collector.start();
-      } catch (e) {
-        throw new UsageError(`cannot listen on ${argv.listen}: ${(e as Error).message}`);
-      }
-      warn(`ALS collector listening on ${argv.listen.replace(/:\d+$/, `:${port}`)}${tls ? (tls.ca ? ' (mTLS)' : ' (TLS)') : ''}; Ctrl-C to stop`);
-      await new Promise<void>((resolve) => {
+      // Signal handlers first, so a signal that arrives right after the "listening" line is not fatal.
+      const stopped = new Promise<void>((resolve) => {
         const stop = (): void => {
           process.off('SIGINT', stop);
           process.off('SIGTERM', stop);
@@ -109,6 +103,14 @@ export const collectCommand: CommandModule<object, CollectArgs> = {
         process.on('SIGINT', stop);
         process.on('SIGTERM', stop);
       });
+      let port: number;
+      try {
+        port = await collector.start();
+      } catch (e) {
+        throw new UsageError(`cannot listen on ${argv.listen}: ${(e as Error).message}`);
+      }
+      warn(`ALS collector listening on ${argv.listen.replace(/:\d+$/, `:${port}`)}${tls ? (tls.ca ? ' (mTLS)' : ' (TLS)') : ''}; Ctrl-C to stop`);
+      await stopped;
       await collector.shutdown(argv.grace);
       if (out !== process.stdout) {
         await new Promise<void>((resolve) => (out as WriteStream).end(resolve));

@@ -3,8 +3,8 @@ import { progress, progressDone, runCommand, UsageError, warn, writeOut, parseFa
 import { readAccessLogs, newStats } from '../../readers/accesslog/index.js';
 import { formatLocation } from '../../model/errors.js';
 import type { AccessRecord, Explanation } from '../../model/records.js';
-import type { JsonValue, RequestAttrs } from '../../model/attrs.js';
-import type { Decision } from '../../model/decision.js';
+import type { JsonValue } from '../../model/attrs.js';
+import { decideRequest } from '../../envoy/decide.js';
 import type { ConfigDump } from '../../envoy/model.js';
 import {
   decisionChange, explainRecord, explanationPasses, ExplainAggregator, recordPasses, refString, summaryLine,
@@ -37,16 +37,7 @@ export async function loadDecider(paths: string[]): Promise<Decider> {
   for (const d of diagnostics.slice(0, 5)) warn(`${formatLocation(d.location)}: ${d.message}`);
   if (diagnostics.length > 5) warn(`... and ${diagnostics.length - 5} more config diagnostics`);
   if (dumps.length === 0) throw new UsageError(`no config dump found in ${paths.join(', ')}`);
-  // decideRequest is written concurrently (src/envoy/decide.ts); resolved at run time until it lands.
-  const modPath = '../../envoy/decide.js';
-  let mod: { decideRequest?: (dump: ConfigDump, req: RequestAttrs, opts?: Record<string, unknown>) => Decision };
-  try {
-    mod = (await import(modPath)) as typeof mod;
-  } catch {
-    throw new UsageError('this build has no RBAC decision engine (src/envoy/decide.ts); explain cannot replay records');
-  }
-  const decideRequest = mod.decideRequest!;
-  const one: DumpDecider<ConfigDump> = (dump, req, opts) => decideRequest(dump, req, { unknown: opts.unknown, kind: opts.kind });
+  const one: DumpDecider<ConfigDump> = (dump, req, opts) => decideRequest(dump, req, { unknown: opts.unknown });
   return deciderOver(dumps, one);
 }
 
@@ -153,6 +144,9 @@ export const explainCommand: CommandModule<object, ExplainArgs> = {
       });
       const failOn = parseFailOn(argv['fail-on'], FAIL_ON);
       const positional = [...(argv.dump ? [argv.dump] : []), ...(argv.inputs ?? [])];
+      // yargs drops a lone '-' (stdin) from positionals
+      const raw = process.argv.slice(process.argv.indexOf('explain') + 1);
+      for (let i = 0; i < raw.length; i++) if (raw[i] === '-' && !/^-/.test(raw[i - 1] ?? '') ) positional.push('-');
       const proposed = argv.config;
       const configPaths = proposed ? [proposed] : positional.slice(0, 1);
       const logs = proposed ? positional : positional.slice(1);
