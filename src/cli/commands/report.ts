@@ -68,7 +68,7 @@ export const reportCommand: CommandModule<object, ReportArgs> = {
       .option('fail-on', { type: 'string', array: true, describe: `exit 1 when a finding of these kinds exists: ${Object.keys(FAIL_ON).join(',')}` })
       .option('skew', { type: 'string', default: `${DEFAULT_SKEW_MS / 1000}s`, describe: 'clock-skew window tolerated between captures and logs (e.g. 2s, 500ms)' })
       .option('show-secrets', { type: 'boolean', default: false, describe: 'show Authorization/Cookie/token values instead of redacting them' })
-      .example('$0 report samples/stolen-keys', 'findings table on stdout')
+      .example('$0 report samples/bank-breach', 'findings table on stdout')
       .example('$0 report evidence/ -o incident.html', 'self-contained HTML report')
       .example('$0 report evidence/ -o results.sarif --fail-on plaintext,identity', 'SARIF for CI; exit 1 on plaintext or stolen identity') as unknown as Argv<ReportArgs>,
   handler: (args) =>
