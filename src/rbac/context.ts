@@ -94,12 +94,17 @@ export function buildHeaders(req: RequestAttrs): Map<string, string[]> {
   const h = new Map<string, string[]>();
   const http = req.http;
   if (!http) return h;
-  for (const [k, vs] of Object.entries(http.headers ?? {})) {
-    let name = k.toLowerCase();
-    if (name === 'host') name = ':authority';
-    const list = Array.isArray(vs) ? vs.map(String) : [String(vs)];
-    const prev = h.get(name);
-    h.set(name, prev ? prev.concat(list) : list);
+  const hs = http.headers;
+  if (hs) {
+    for (const k in hs) {
+      if (!Object.prototype.hasOwnProperty.call(hs, k)) continue;
+      const vs = hs[k] as unknown;
+      let name = HAS_UPPER.test(k) ? k.toLowerCase() : k;
+      if (name === 'host') name = ':authority';
+      const list = Array.isArray(vs) ? (vs as string[]) : [String(vs)];
+      const prev = h.get(name);
+      h.set(name, prev ? prev.concat(list) : list);
+    }
   }
   if (http.method !== undefined) h.set(':method', [http.method]);
   if (http.path !== undefined) h.set(':path', [http.path]);
@@ -107,6 +112,8 @@ export function buildHeaders(req: RequestAttrs): Map<string, string[]> {
   if (http.scheme !== undefined) h.set(':scheme', [http.scheme]);
   return h;
 }
+
+const HAS_UPPER = /[A-Z]/;
 
 export interface ContextOptions {
   kind: 'http' | 'network';
