@@ -96,6 +96,17 @@ describe.skipIf(!hasShared)('istiod builder goldens (needs ../shared)', () => {
     });
   }
 
+  it('the default rendering (current release) gives the same filters for every golden that does not need master', () => {
+    for (const [dir, cases] of [['http', httpCases], ['tcp', tcpCases]] as const) {
+      for (const c of cases.filter((x) => x.name !== 'trust-domains-field' && !x.opts?.istioVersion)) {
+        const file = `${DIR}${dir}/${c.input}`;
+        const { objects } = parseK8sObjects(readFileSync(file, 'utf8'), file);
+        const out = compileForWorkload(objects, workload, { ...c.opts });
+        expect(dir === 'tcp' ? out.tcpFilters : out.httpFilters, `${dir}/${c.name}`).toEqual(c.want.map((w) => want(dir, w)));
+      }
+    }
+  });
+
   it('covers every golden output file in the fixture directories', () => {
     const used = new Set([...httpCases.flatMap((c) => c.want.map((w) => `http/${w}`)), ...tcpCases.flatMap((c) => c.want.map((w) => `tcp/${w}`))]);
     const outs = ['http', 'tcp'].flatMap((d) => readdirSync(`${DIR}${d}`).filter((f) => /-out\d?\.yaml$/.test(f) && !f.startsWith('extended-')).map((f) => `${d}/${f}`));
