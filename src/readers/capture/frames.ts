@@ -363,6 +363,7 @@ async function* readPcapng(r: Rolling, opts: ReadFramesOptions, state: FrameRead
           const info: InterfaceInfo = { index: state.interfaces.length, linkType, snaplen, precision: 6 };
           let tsDiv = 1e6;
           let tsBinary = 0;
+          let tsOffset = 0;
           for (let o = body + 8; o + 4 <= bodyEnd; ) {
             const code = u16(o);
             const len = u16(o + 2);
@@ -371,7 +372,10 @@ async function* readPcapng(r: Rolling, opts: ReadFramesOptions, state: FrameRead
             if (v + len > bodyEnd) break;
             if (code === 2) info.name = buf.toString('utf8', v, v + len).replace(/\0+$/, '');
             else if (code === 3) info.description = buf.toString('utf8', v, v + len).replace(/\0+$/, '');
-            else if (code === 9 && len >= 1) {
+            else if (code === 14 && len >= 8) {
+              // if_tsoffset: seconds to add to every timestamp (signed 64-bit)
+              tsOffset = Number(le ? buf.readBigInt64LE(v) : buf.readBigInt64BE(v));
+            } else if (code === 9 && len >= 1) {
               const res = buf[v]!;
               if (res & 0x80) {
                 tsBinary = res & 0x7f;
@@ -385,7 +389,7 @@ async function* readPcapng(r: Rolling, opts: ReadFramesOptions, state: FrameRead
           }
           section.push(info);
           state.interfaces.push(info);
-          tsUnits.set(info, { div: tsDiv, binary: tsBinary });
+          tsUnits.set(info, { div: tsDiv, binary: tsBinary, offset: tsOffset });
           break;
         }
         case 6:
@@ -413,7 +417,7 @@ async function* readPcapng(r: Rolling, opts: ReadFramesOptions, state: FrameRead
           batch.push({
             frame,
             offset: r.base + pos,
-            sec,
+            sec: sec + t.offset,
             nsec,
             precision: iface.precision,
             linkType: iface.linkType,
@@ -476,7 +480,7 @@ async function* readPcapng(r: Rolling, opts: ReadFramesOptions, state: FrameRead
   }
 }
 
-const tsUnits = new WeakMap<InterfaceInfo, { div: number; binary: number }>();
+const tsUnits = new WeakMap<InterfaceInfo, { div: number; binary: number; offset: number }>();
 
 function fatal(state: FrameReaderState, opts: ReadFramesOptions, offset: number, frame: number, message: string): void {
   diag(state, opts, { severity: 'error', location: { file: opts.name, offset, frame }, message: `${message}; stopped reading, ${state.frames} complete frames kept` });

@@ -181,7 +181,7 @@ describe('pcapng', () => {
     expect(Buffer.from(fr[3]!.data).equals(Buffer.from(pk[3]!.data))).toBe(true);
   });
 
-  it('reads big-endian sections, the obsolete Packet Block and binary if_tsresol', async () => {
+  it('reads big-endian sections, the obsolete Packet Block, binary if_tsresol and if_tsoffset', async () => {
     for (const le of [true, false]) {
       const u32 = (v: number) => {
         const b = Buffer.alloc(4);
@@ -197,14 +197,18 @@ describe('pcapng', () => {
       };
       const shb = ngBlock(le, 0x0a0d0d0a, Buffer.concat([u32(0x1a2b3c4d), u16(1), u16(0), Buffer.alloc(8, 0xff)]));
       // IDB: EN10MB, snaplen 0, if_tsresol = 0x83 (2^-3 s units), end of options
-      const idb = ngBlock(le, 1, Buffer.concat([u16(1), u16(0), u32(0), u16(9), u16(1), Buffer.from([0x83, 0, 0, 0]), u16(0), u16(0)]));
+      const off = Buffer.alloc(8);
+      if (le) off.writeBigInt64LE(100n);
+      else off.writeBigInt64BE(100n);
+      // ... plus if_tsoffset = 100 s
+      const idb = ngBlock(le, 1, Buffer.concat([u16(1), u16(0), u32(0), u16(9), u16(1), Buffer.from([0x83, 0, 0, 0]), u16(14), u16(8), off, u16(0), u16(0)]));
       const data = Buffer.from('00112233445566778899aabb0800', 'hex');
       // obsolete PB: if id (16), drops (16), ts hi, ts lo, caplen, len, data
       const pb = ngBlock(le, 2, Buffer.concat([u16(0), u16(0), u32(0), u32(8 * 1000 + 5), u32(data.length), u32(60), data]));
       const { frames: fr, diags } = await frames(Buffer.concat([shb, idb, pb]));
       expect(diags).toEqual([]);
       expect(fr).toHaveLength(1);
-      expect(fr[0]).toMatchObject({ sec: 1000, nsec: 625_000_000, origLen: 60, linkType: 1 });
+      expect(fr[0]).toMatchObject({ sec: 1100, nsec: 625_000_000, origLen: 60, linkType: 1 });
       expect(Buffer.from(fr[0]!.data).equals(data)).toBe(true);
     }
   });
