@@ -4,7 +4,8 @@
  * 1. Listener. With `opts.listener` that listener is used. Otherwise:
  *    - direction: `opts.direction`, else inbound when the destination IP is one of the node's IPs or no
  *      destination address is given, outbound when the node's IPs are known and do not include it;
- *      when the node's IPs are unknown, inbound if the dump has an inbound capture listener.
+ *      when the node's IPs are unknown: outbound if a (non-inbound) listener exists for exactly that ip:port
+ *      (an Istio outbound service listener), else inbound if the dump has an inbound capture listener.
  *    - iptables: inbound connections are redirected to the inbound capture listener (`virtualInbound`,
  *      15006; Istio < 1.3 sent them to `virtual`, 15001), outbound ones to the outbound capture listener
  *      (`virtualOutbound` / `virtual`, 15001), except inbound ports istio-iptables leaves alone
@@ -119,8 +120,14 @@ export function selectListener(dump: ConfigDump, conn: ConnectionAttrs, opts: Se
       direction = 'outbound';
       trace.push(`destination ${dst.address} is not one of this proxy's IPs (${nodeIps.join(', ')}): outbound`);
     } else {
-      direction = inboundCapture(ls) ? 'inbound' : 'outbound';
-      trace.push(`the dump does not say the proxy's IPs: assuming ${direction}${direction === 'inbound' ? ' (the dump has an inbound capture listener)' : ''}`);
+      const exact = ls.find((l) => l.address && l.address.port === port && l.address.address === dst.address && l.trafficDirection !== 'INBOUND');
+      if (exact) {
+        direction = 'outbound';
+        trace.push(`the dump does not say the proxy's IPs, but listener ${exact.displayName} is for ${fmtAddr(dst.address, port)}: outbound`);
+      } else {
+        direction = inboundCapture(ls) ? 'inbound' : 'outbound';
+        trace.push(`the dump does not say the proxy's IPs: assuming ${direction}${direction === 'inbound' ? ' (the dump has an inbound capture listener)' : ''}`);
+      }
     }
   } else trace.push(`direction ${direction} (given)`);
   const ip = dst?.address ?? (direction === 'inbound' ? (dump.node?.ip ?? undefined) : undefined);

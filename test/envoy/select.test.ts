@@ -182,6 +182,13 @@ describe.skipIf(!hasShared)('real dumps (needs ../shared)', () => {
     expect([b.chain?.name, b.chain?.match.transportProtocol]).toEqual(['0.0.0.0_80', 'raw_buffer']);
     expect(b.trace).toContain('http_inspector is disabled for port 80');
   });
+  it('configdump.yaml has no node IPs: a destination with its own outbound listener is outbound', async () => {
+    const { dumps } = await loadConfigDumps([`${SHARED}fixtures/istio/istioctl/pkg/authz/testdata/configdump.yaml`]);
+    const s = selectFilterChain(dumps[0]!, { destination: { address: '10.96.0.1', port: 443 } });
+    expect(s.listener?.name).toBe('10.96.0.1_443');
+    expect(s.trace[0]).toContain('outbound');
+    expect(selectFilterChain(dumps[0]!, { destination: { address: '10.244.0.9', port: 80 } }).listener?.name).toBe('virtualInbound');
+  });
   it('Istio 1.4 STRICT 9080 chain has no transport match: plaintext reaches it and fails the TLS handshake', async () => {
     const { dumps } = await loadConfigDumps([`${SHARED}fixtures/istio/istioctl/cmd/testdata/describe/productpage-v1-c7765c886-v99jb.json`]);
     const s = selectFilterChain(dumps[0]!, { destination: { address: '172.30.144.174', port: 9080 } });
