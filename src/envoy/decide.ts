@@ -28,7 +28,9 @@ import { classifyHttpFilter, classifyNetworkFilter, isHttpExtAuthz, isHttpRbac, 
 /** One step of a chain, in order: an RBAC filter (with its per-route override), or an ext_authz filter. */
 export type ChainStep =
   | { type: 'rbac'; filter: RbacFilter; perRoute?: RbacPerRoute | null }
-  | { type: 'ext_authz'; kind: 'http' | 'network'; name: string; config: Record<string, unknown>; disabledOnRoute?: boolean; path?: string };
+  | { type: 'ext_authz'; kind: 'http' | 'network'; name: string; config: Record<string, unknown>; disabledOnRoute?: boolean; path?: string }
+  /** A filter whose config is not in the evidence (e.g. an RBAC filter delivered by ECDS): undecidable. */
+  | { type: 'unknown'; kind: 'http' | 'network'; name: string; reason: string };
 
 export interface ComposeOptions {
   trace?: boolean;
@@ -76,6 +78,12 @@ export function composeDecision(steps: ChainStep[], req: RequestAttrs, opts: Com
   };
 
   for (const step of steps) {
+    if (step.type === 'unknown') {
+      const fd: FilterDecision = { name: step.name, kind: step.kind, action: 'ALLOW', shadow: false, result: 'UNDECIDABLE', effectivePolicy: null, policies: [], enforcing: true, note: step.reason };
+      filters.push(fd);
+      if (!pendingUndecidable) pendingUndecidable = { filter: fd, reason: `${step.name}: ${step.reason}` };
+      continue;
+    }
     if (step.type === 'ext_authz') {
       const fem = step.config.filter_enabled_metadata;
       let enabled = !step.disabledOnRoute;
@@ -228,7 +236,8 @@ export function decideRequest(dump: ConfigDump, req0: RequestAttrs, opts: Decide
   });
   for (const nf of chain.filters) {
     if (nf.hcm) break;
-    if (isNetworkRbac(nf)) steps.push({ type: 'rbac', filter: parseRbacFilter(nf.config, { kind: 'network', name: nf.name, path: `${nf.jsonPath}.typed_config` }) });
+    if (isNetworkRbac(nf) && nf.configSource === 'config_discovery' && Object.keys(nf.config).length === 0) steps.push({ type: 'unknown', kind: 'network', name: nf.name, reason: 'RBAC config comes from ECDS and is not in the dump' });
+    else if (isNetworkRbac(nf)) steps.push({ type: 'rbac', filter: parseRbacFilter(nf.config, { kind: 'network', name: nf.name, path: `${nf.jsonPath}.typed_config` }) });
     else if (isNetworkExtAuthz(nf)) steps.push({ type: 'ext_authz', kind: 'network', name: nf.name, config: nf.config, path: nf.jsonPath });
     else if (isIstioAuthn(nf) && req.tls && req.tls.uriSans.length && !(req.filterState && 'io.istio.peer_principal' in req.filterState)) {
       // Istio's istio_authn network filter (1.17–1.19) publishes the peer's URI SAN as filter state.
@@ -260,7 +269,9 @@ export function decideRequest(dump: ConfigDump, req0: RequestAttrs, opts: Decide
       const pfu = pf ? unwrapFilterConfig(pf.cfg) : null;
       const disabled = pfu?.disabled ?? hf.disabled ?? false;
       if (disabled) continue;
-      if (isHttpRbac(hf)) {
+      if (isHttpRbac(hf) && hf.configSource === 'config_discovery' && Object.keys(hf.config).length === 0) {
+        steps.push({ type: 'unknown', kind: 'http', name: hf.name, reason: 'RBAC config comes from ECDS and is not in the dump' });
+      } else if (isHttpRbac(hf)) {
         const filter = parseRbacFilter(hf.config, { kind: 'http', name: hf.name, path: `${hf.jsonPath}.typed_config` });
         const perRoute = pf && pfu?.config ? parseRbacPerRoute(pfu.config, { name: hf.name, path: pf.where }) : undefined;
         steps.push({ type: 'rbac', filter, perRoute });
