@@ -209,6 +209,7 @@ function isIstioPolicy(doc: unknown): boolean {
 
 function isAccessLogObject(doc: unknown): 'json' | 'als' | null {
   if (!isObj(doc)) return null;
+  if (doc.type === 'als' && (doc.kind === 'http' || doc.kind === 'tcp') && isObj(doc.entry)) return 'als';
   if (isObj(doc.common_properties) || isObj(doc.commonProperties)) return 'als';
   if (isObj(doc.identifier) && (Array.isArray(doc.http_logs) || Array.isArray(doc.tcp_logs) || isObj(doc.http_logs) || isObj(doc.tcp_logs) || isObj(doc.httpLogs) || isObj(doc.tcpLogs))) return 'als';
   let hits = 0;

@@ -24,6 +24,9 @@ describe('detect by content', () => {
     expect(detectContent(b(`${j}\n${j}\n`), true)).toEqual({ kind: 'access-log', format: 'json-lines' });
     const als = JSON.stringify({ common_properties: { start_time: '2024-01-01T00:00:00Z', downstream_remote_address: { socket_address: { address: '10.0.0.1', port_value: 1 } } }, request: { request_method: 'GET', path: '/' }, response: { response_code: 200 } });
     expect(detectContent(b(`${als}\n`), true)).toMatchObject({ kind: 'access-log', format: 'als-ndjson' });
+    // What `meshsleuth collect` writes: one {"type":"als",...} line per entry.
+    const line = JSON.stringify({ type: 'als', kind: 'http', node: 'sidecar~10.0.0.2~details-1.default~default.svc.cluster.local', logName: 'als', stream: '127.0.0.1:5000#1', index: 0, received: '2024-01-01T00:00:01Z', entry: JSON.parse(als) });
+    expect(detectContent(b(`${line}\n${line}\n`), true)).toEqual({ kind: 'access-log', format: 'als-ndjson' });
   });
 
   it('recognises config dumps, inventories and Istio policies (JSON or YAML)', () => {
