@@ -186,6 +186,8 @@ export interface RouteConfiguration {
   virtualHosts: VirtualHost[];
   /** RouteConfiguration-level typed_per_filter_config by filter name (raw snake_case). */
   typedPerFilterConfig: Record<string, ProtoObject>;
+  /** `ignore_port_in_host_matching`: the Host's port is ignored when choosing the virtual host. */
+  ignorePortInHostMatching: boolean;
   /** Where it came from. */
   origin: 'inline' | 'static' | 'dynamic';
   versionInfo: string | null;

@@ -183,7 +183,7 @@ function routeMatches(r: Route, http: HttpAttrs, tls: PeerTls | null | undefined
 }
 
 /** Chooses the virtual host for an authority (Envoy domain matching). */
-export function matchVirtualHost(rc: RouteConfiguration & { ignorePortInHostMatching?: boolean }, authority: string | undefined): VirtualHost | null {
+export function matchVirtualHost(rc: RouteConfiguration, authority: string | undefined): VirtualHost | null {
   let host = (authority ?? '').toLowerCase();
   if (rc.ignorePortInHostMatching) host = host.replace(/:\d+$/, '');
   let best: { vh: VirtualHost; len: number } | null = null;

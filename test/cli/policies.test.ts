@@ -59,6 +59,13 @@ describe('meshsleuth policies', () => {
     expect(parseYaml(b.stdout)).toEqual(JSON.parse(a.stdout));
   });
 
+  it('reads a dump from standard input with -', async () => {
+    const { readFileSync } = await import('node:fs');
+    const r = await runCliOnce(['policies', '-', '--summary'], { input: readFileSync(FX + 'strict.json') });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('ALLOW    viewer.foo                  1');
+  });
+
   it('accepts camelCase YAML (istioctl proxy-config -o yaml)', async () => {
     const r = await runCli(['policies', FX + 'permissive-camel.yaml', '--summary']);
     expect(r.code, r.stderr).toBe(0);

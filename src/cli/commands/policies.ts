@@ -1,5 +1,5 @@
 import type { Argv, CommandModule } from 'yargs';
-import { outputOption, runCommand, warn, writeOut } from '../common.js';
+import { outputOption, runCommand, UsageError, warn, writeOut } from '../common.js';
 import { loadConfigDumps } from '../../readers/configdump/index.js';
 import { analyzePolicies, authzCheckSummary, type ChainPolicies, type ListenerPolicies, type ProxyPolicies } from '../../analysis/policies.js';
 import { renderTable } from '../../report/table.js';
@@ -132,17 +132,22 @@ export const policiesCommand: CommandModule<object, PoliciesArgs> = {
   builder: (y: Argv) =>
     outputOption(
       y
-        .positional('config', { type: 'string', array: true, demandOption: true, describe: 'config dump files or directories (Envoy /config_dump or istioctl proxy-config output; JSON or YAML)' })
+        .positional('config', { type: 'string', array: true, demandOption: true, describe: 'config dump files or directories, or - for standard input (Envoy /config_dump or istioctl proxy-config output; JSON or YAML)' })
         .option('summary', { type: 'boolean', default: false, describe: "print istioctl's `x authz check` table (ACTION / AuthorizationPolicy / RULES) per proxy" })
         .option('all', { type: 'boolean', default: false, describe: 'show every filter chain, including outbound chains without RBAC' })
         .example('$0 policies config_dump.json', 'RBAC filters, policies and mTLS mode of one sidecar')
         .example('$0 policies dumps/ -o json', 'every dump in a directory, as JSON')
-        .example('$0 policies config_dump.json --summary', 'the istioctl x authz check view'),
+        .example('$0 policies config_dump.json --summary', 'the istioctl x authz check view')
+        .example('istioctl proxy-config all deploy/httpbin -o json | $0 policies -', 'read a dump from standard input'),
       ['table', 'json', 'yaml'],
     ) as unknown as Argv<PoliciesArgs>,
   handler: (args) =>
     runCommand(async () => {
-      const { dumps, diagnostics } = await loadConfigDumps(args.config);
+      // yargs drops a bare '-' from array positionals: restore it (standard input).
+      const paths = [...(args.config ?? [])];
+      if (process.argv.slice(2).includes('-') && !paths.includes('-')) paths.push('-');
+      if (paths.length === 0) throw new UsageError('policies: name at least one config dump file or directory (or - for standard input)');
+      const { dumps, diagnostics } = await loadConfigDumps(paths);
       for (const d of diagnostics) warn(d.message || formatLocation(d.location));
       const proxies = dumps.map(analyzePolicies);
       if (args.summary) {

@@ -11,7 +11,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InputError, type Diagnostic } from '../../model/errors.js';
 import type { ConfigDump } from '../../envoy/model.js';
-import { describeValue, readStructuredFile } from '../structured.js';
+import { describeValue, parseStructured, readStructuredFile } from '../structured.js';
 import { isSingleDump, parseConfigDump, type ParsedConfigDump } from './parse.js';
 import { isObj } from '../../envoy/tls.js';
 
@@ -86,7 +86,7 @@ async function listFiles(dir: string): Promise<string[]> {
 }
 
 /**
- * Loads dumps from files or directories. Explicit files that are not dumps throw InputError; files in
+ * Loads dumps from files or directories (`-` reads standard input). Explicit files that are not dumps throw InputError; files in
  * directories that are not dumps are reported in `diagnostics` and skipped. Per-resource problems inside a
  * dump (a malformed listener) are reported in `diagnostics` and that resource is skipped.
  */
@@ -94,6 +94,16 @@ export async function loadConfigDumps(paths: string[]): Promise<{ dumps: ConfigD
   const dumps: ConfigDump[] = [];
   const diagnostics: Diagnostic[] = [];
   for (const p of paths) {
+    if (p === '-') {
+      const chunks: Buffer[] = [];
+      for await (const c of process.stdin) chunks.push(c as Buffer);
+      const parsed = dumpsFromDocuments(parseStructured(Buffer.concat(chunks), '<stdin>'), '<stdin>');
+      for (const d of parsed) {
+        diagnostics.push(...d.diagnostics);
+        dumps.push(d);
+      }
+      continue;
+    }
     const st = await stat(p);
     if (st.isDirectory()) {
       const files = await listFiles(p);

@@ -376,6 +376,7 @@ function parseRouteConfig(ctx: Ctx, raw: ProtoObject, path: string, origin: Rout
     name: str(raw.name) ?? '',
     virtualHosts: vhosts,
     typedPerFilterConfig: isObj(raw.typed_per_filter_config) ? (raw.typed_per_filter_config as Record<string, ProtoObject>) : {},
+    ignorePortInHostMatching: raw.ignore_port_in_host_matching === true,
     origin,
     versionInfo,
     jsonPath: path,
