@@ -477,13 +477,15 @@ export function deciderOver<D extends DumpLike>(dumps: D[], decideDump: DumpDeci
   const keepPorts = /SourcePortInput|source_port|source\.port/.test(text);
   const keepRequestId = /x-request-id/i.test(text);
   const cache = new Map<string, Decision>();
-  const inner = deciderOverUncached(dumps, decideDump);
-  if (!memo) return inner;
+  const pick = dumpPicker(dumps);
+  if (!memo) return (req, opts) => decideDump(pick(req, opts), req, opts);
+  const index = new Map<D, number>(dumps.map((d, i) => [d, i]));
   return (req, opts) => {
-    const key = decisionKey(req, opts, keepPorts, keepRequestId);
+    const dump = pick(req, opts);
+    const key = `${index.get(dump)}|${decisionKey(req, opts, keepPorts, keepRequestId)}`;
     const hit = cache.get(key);
     if (hit) return hit;
-    const d = inner(req, opts);
+    const d = decideDump(dump, req, opts);
     if (cache.size >= 200_000) cache.clear();
     cache.set(key, d);
     return d;
@@ -503,7 +505,7 @@ function ep(e: { address: string; port?: number } | undefined, port: boolean): s
 }
 
 function decisionKey(req: RequestAttrs, opts: DeciderOptions, keepPorts: boolean, keepRequestId: boolean): string {
-  let k = `${opts.record?.node ?? ''}|${opts.kind}|${opts.unknown.join(',')}|${ep(req.source, keepPorts)}|${ep(req.remote, keepPorts)}|${ep(req.directRemote, keepPorts)}|${ep(req.destination, true)}|${req.sni ?? ''}|${req.transportProtocol ?? ''}|${req.alpn?.join(',') ?? ''}`;
+  let k = `${opts.kind}|${opts.unknown.join(',')}|${ep(req.source, keepPorts)}|${ep(req.remote, keepPorts)}|${ep(req.directRemote, keepPorts)}|${ep(req.destination, true)}|${req.sni ?? ''}|${req.transportProtocol ?? ''}|${req.alpn?.join(',') ?? ''}`;
   const t = req.tls;
   if (t) k += `|T${t.version ?? ''}|${t.uriSans.join(',')}|${t.dnsSans.join(',')}|${t.subject}|${t.peerCertificateValidated}`;
   const h = req.http;
@@ -519,26 +521,64 @@ function decisionKey(req: RequestAttrs, opts: DeciderOptions, keepPorts: boolean
   return k;
 }
 
-function deciderOverUncached<D extends DumpLike>(dumps: D[], decideDump: DumpDecider<D>): Decider {
+/**
+ * Which side wrote the record: the client sidecar's outbound listener (upstream cluster
+ * `outbound|...`, `PassthroughCluster`, `BlackHoleCluster`) or the server's inbound one.
+ */
+export function recordDirection(rec: AccessRecord | undefined): 'inbound' | 'outbound' | 'unknown' {
+  const c = rec?.upstreamCluster;
+  if (!c) return 'unknown';
+  if (c.startsWith('outbound|') || c === 'PassthroughCluster' || c === 'BlackHoleCluster' || c.startsWith('outbound_')) return 'outbound';
+  if (c.startsWith('inbound|') || c.startsWith('InboundPassthroughCluster')) return 'inbound';
+  return 'unknown';
+}
+
+function baseName(p: string): string {
+  const i = Math.max(p.lastIndexOf('/'), p.lastIndexOf('\\'));
+  return i >= 0 ? p.slice(i + 1) : p;
+}
+
+function dumpPicker<D extends DumpLike>(dumps: D[]): (req: RequestAttrs, opts: DeciderOptions) => D {
   const byNode = new Map<string, D>();
   const byIp = new Map<string, D>();
+  const pods: [string, D][] = [];
   for (const d of dumps) {
     if (!d.node) continue;
     byNode.set(d.node.id, d);
-    if (d.node.pod) byNode.set(d.node.pod, d);
+    if (d.node.pod) {
+      byNode.set(d.node.pod, d);
+      pods.push([d.node.pod, d]);
+    }
     for (const ip of d.node.ips) byIp.set(ip, d);
   }
+  pods.sort((a, b) => b[0].length - a[0].length);
+  const byFile = new Map<string, D | null>();
+  const fromFile = (file: string): D | undefined => {
+    let hit = byFile.get(file);
+    if (hit === undefined) {
+      const b = baseName(file);
+      hit = pods.find(([pod]) => b.startsWith(pod) && /^[.\-_]/.test(b.slice(pod.length)))?.[1] ?? null;
+      byFile.set(file, hit);
+    }
+    return hit ?? undefined;
+  };
   return (req, opts) => {
     let dump: D | undefined;
     const rec = opts.record;
     if (dumps.length === 1) dump = dumps[0];
     else {
+      // the proxy that wrote the record: ALS node id / kubectl --prefix pod, the log file's name
+      // (kubectl logs <pod> > <pod>.<ns>.istio-proxy.log), then the proxy's own address on the record
       if (rec?.node) dump = byNode.get(rec.node) ?? byNode.get(rec.node.split('.')[0]!);
-      if (!dump && req.destination) dump = byIp.get(req.destination.address);
+      if (!dump && rec?.ref.file) dump = fromFile(rec.ref.file);
+      if (!dump) {
+        const own = recordDirection(rec) === 'outbound' ? req.source : req.destination;
+        if (own) dump = byIp.get(own.address);
+      }
     }
     if (!dump) {
-      throw new Error(`none of the ${dumps.length} config dumps is for this record's proxy (${rec?.node ? `node ${rec.node}, ` : ''}destination ${req.destination?.address ?? 'unknown'})`);
+      throw new Error(`none of the ${dumps.length} config dumps is for this record's proxy (${rec?.node ? `node ${rec.node}, ` : ''}${recordDirection(rec) === 'outbound' ? `outbound, source ${req.source?.address ?? 'unknown'}` : `destination ${req.destination?.address ?? 'unknown'}`})`);
     }
-    return decideDump(dump, req, opts);
+    return dump;
   };
 }

@@ -222,6 +222,21 @@ describe('choosing the dump of the record\'s proxy', () => {
     expect(() => d(req('10.9.9.9'), { unknown: [], kind: 'http' })).toThrow(/none of the 2 config dumps/);
   });
 
+  it('picks by the log file name (kubectl logs <pod> > <pod>.<ns>.istio-proxy.log) and, for outbound records, by the source IP', () => {
+    const used: string[] = [];
+    const d = deciderOver([dumpA, dumpB], (dump) => {
+      used.push(dump.source);
+      return decision({ decision: 'ALLOW' });
+    });
+    const rec = (file: string, cluster: string) => ({ ref: { file }, upstreamCluster: cluster }) as AccessRecord;
+    const req: RequestAttrs = { source: { address: '10.0.0.1', port: 5000 }, destination: { address: '10.0.0.2', port: 80 } };
+    d(req, { unknown: [], kind: 'http', record: rec('logs/b-1.ns.istio-proxy.log', 'outbound|80||b.ns.svc.cluster.local') });
+    d(req, { unknown: [], kind: 'http', record: rec('x.log', 'outbound|80||b.ns.svc.cluster.local') });
+    d(req, { unknown: [], kind: 'http', record: rec('x.log', 'inbound|80||') });
+    // the same attributes decided on different proxies are not confused by the memo
+    expect(used).toEqual(['b.json', 'a.json', 'b.json']);
+  });
+
   it('memoizes decisions, leaving source ports and request ids out of the key', () => {
     let calls = 0;
     const d = deciderOver([dumpA], () => {
