@@ -278,6 +278,12 @@ export function decideRequest(dump: ConfigDump, req0: RequestAttrs, opts: Decide
       } else if (isHttpExtAuthz(hf)) {
         const pcfg = pfu?.config ?? null;
         steps.push({ type: 'ext_authz', kind: 'http', name: hf.name, config: hf.config, disabledOnRoute: pcfg?.disabled === true, path: hf.jsonPath });
+      } else if (hf.name === 'istio_authn' && req.tls && req.tls.uriSans.length && !(req.metadata && 'istio_authn' in req.metadata)) {
+        // Legacy Istio (≤1.10) authn HTTP filter: publishes the peer identity, without `spiffe://`, as
+        // dynamic metadata istio_authn["source.principal"] for the RBAC filter after it.
+        const principal = req.tls.uriSans[0]!.replace(/^spiffe:\/\//, '');
+        req = { ...req, metadata: { ...(req.metadata ?? {}), istio_authn: { 'source.principal': principal, 'source.user': principal } } };
+        reasons.push(`istio_authn (HTTP) sets metadata istio_authn["source.principal"] = ${principal}`);
       } else {
         const c = classifyHttpFilter(hf.name, hf.typeUrl);
         if (c.note && c.kind === 'other') reasons.push(`HTTP filter ${hf.name}: ${c.note}`);

@@ -89,3 +89,17 @@ describe.skipIf(!hasShared)('STRICT: plaintext finds no filter chain (needs ../s
     expect(d.responseCodeDetails === 'filter_chain_not_found' || (d.reasons ?? []).join(' ').includes('handshake')).toBe(true);
   });
 });
+
+describe.skipIf(!hasShared)('legacy Istio 1.2 dump: v1alpha1 RBAC through istio_authn metadata (needs ../shared)', () => {
+  const file = `${SHARED}fixtures/istio/istioctl/cmd/testdata/describe/ratings-v1-f745cf57b-vfwcv.json`;
+  const dump = parseConfigDump(JSON.parse(readFileSync(file, 'utf8')), file);
+  const reviews = { uriSans: ['spiffe://cluster.local/ns/bookinfo/sa/bookinfo-reviews'], dnsSans: [], subject: '', peerCertificateValidated: true };
+  it('the ratings-reader ServiceRole allows GET from bookinfo-reviews over mTLS, and explains the rest', () => {
+    const ok = decideRequest(dump, { destination: { address: '172.30.144.156', port: 9080 }, tls: reviews, http: { method: 'GET', path: '/ratings/0', headers: {} } });
+    expect(ok).toMatchObject({ decision: 'ALLOW', policy: 'ratings-reader' });
+    const post = decideRequest(dump, { destination: { address: '172.30.144.156', port: 9080 }, tls: reviews, http: { method: 'POST', path: '/ratings/0', headers: {} } });
+    expect(post.closestMiss?.[0]?.failing[0]).toMatchObject({ attribute: ':method', actual: 'POST' });
+    const plain = decideRequest(dump, { destination: { address: '172.30.144.156', port: 9080 }, http: { method: 'GET', path: '/ratings/0', headers: {} } });
+    expect(plain.decision).toBe('DENY');
+  });
+});
