@@ -28,6 +28,15 @@ describe('virtual host domain matching', () => {
   });
 });
 
+describe('ignore_port_in_host_matching', () => {
+  it('strips the Host port only when the route configuration says so', () => {
+    const mk = (ignore: boolean) =>
+      parseConfigDump([{ name: 'r', ignore_port_in_host_matching: ignore, virtual_hosts: [{ name: 'h', domains: ['api.example.com'], routes: [] }, { name: 'all', domains: ['*'], routes: [] }] }], 'r.json').routeConfigs.get('r')!;
+    expect(matchVirtualHost(mk(false), 'api.example.com:8080')?.name).toBe('all');
+    expect(matchVirtualHost(mk(true), 'api.example.com:8080')?.name).toBe('h');
+  });
+});
+
 describe('route matching', () => {
   const r = rc([
     {
