@@ -103,3 +103,42 @@ describe.skipIf(!hasShared)('legacy Istio 1.2 dump: v1alpha1 RBAC through istio_
     expect(plain.decision).toBe('DENY');
   });
 });
+
+describe('per-route overrides in a hand-written dump', () => {
+  const rbacAllowGet = { '@type': 'type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC', rules: { policies: { 'get-only': { permissions: [{ header: { name: ':method', string_match: { exact: 'GET' } } }], principals: [{ any: true }] } } } };
+  const dumpJson = {
+    configs: [{
+      '@type': 'type.googleapis.com/envoy.admin.v3.ListenersConfigDump',
+      static_listeners: [{ listener: {
+        '@type': 'type.googleapis.com/envoy.config.listener.v3.Listener',
+        name: 'ingress',
+        address: { socket_address: { address: '0.0.0.0', port_value: 8080 } },
+        filter_chains: [{ filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: {
+          '@type': 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
+          stat_prefix: 'in',
+          route_config: { name: 'local', virtual_hosts: [{ name: 'all', domains: ['*'], routes: [
+            { match: { prefix: '/open' }, route: { cluster: 'c' }, typed_per_filter_config: { rbac: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBACPerRoute' } } },
+            { match: { prefix: '/post' }, route: { cluster: 'c' }, typed_per_filter_config: { rbac: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBACPerRoute', rbac: { rules: { policies: { 'post-only': { permissions: [{ header: { name: ':method', string_match: { exact: 'POST' } } }], principals: [{ any: true }] } } } } } } },
+            { match: { prefix: '/' }, route: { cluster: 'c' } },
+          ] }] },
+          http_filters: [{ name: 'rbac', typed_config: rbacAllowGet }, { name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } }],
+        } }] }],
+      } }],
+    }],
+  };
+  const dump = parseConfigDump(dumpJson, 'hand.json');
+  const req = (method: string, path: string): RequestAttrs => ({ source: { address: '1.2.3.4', port: 5555 }, destination: { address: '10.0.0.1', port: 8080 }, http: { method, path, authority: 'x', headers: {} } });
+  it('no override: the listener-level rules apply', () => {
+    expect(decideRequest(dump, req('POST', '/x'))).toMatchObject({ decision: 'DENY', responseCodeDetails: 'rbac_access_denied_matched_policy[none]' });
+    expect(decideRequest(dump, req('GET', '/x')).decision).toBe('ALLOW');
+  });
+  it('an empty RBACPerRoute disables RBAC on its route (keyed by the filter\'s configured name)', () => {
+    const d = decideRequest(dump, req('POST', '/open/a'));
+    expect(d.decision).toBe('ALLOW');
+    expect(d.filters[0]!.note).toContain('disables RBAC');
+  });
+  it('a per-route rbac replaces the rules', () => {
+    expect(decideRequest(dump, req('POST', '/post')).decision).toBe('ALLOW');
+    expect(decideRequest(dump, req('GET', '/post'))).toMatchObject({ decision: 'DENY', responseCodeDetails: 'rbac_access_denied_matched_policy[none]' });
+  });
+});
