@@ -97,22 +97,29 @@ function tableOf(flows: Flow[], withConfig: boolean): string {
   return renderTable({ headers: headers.map((h) => h.toUpperCase()), rows });
 }
 
-/** `37 flows: 30 mtls, 2 tls, 5 plaintext (3 sidecar-local)` */
-export function summaryLine(flows: ReadonlyArray<Pick<Flow, 'security' | 'sidecarLocal' | 'inferred'>>): string {
-  const n: Record<FlowSecurity, number> = { mtls: 0, tls: 0, plaintext: 0, unknown: 0 };
-  let sidecarPlain = 0;
-  let inferred = 0;
-  for (const f of flows) {
-    n[f.security]++;
-    if (f.security === 'plaintext' && f.sidecarLocal) sidecarPlain++;
-    if (f.inferred) inferred++;
+/** Verdict counts for the summary line (kept as counters so streaming output stays bounded). */
+export class FlowCounts {
+  total = 0;
+  by: Record<FlowSecurity, number> = { mtls: 0, tls: 0, plaintext: 0, unknown: 0 };
+  sidecarPlain = 0;
+  inferred = 0;
+  add(f: Pick<Flow, 'security' | 'sidecarLocal' | 'inferred'>): void {
+    this.total++;
+    this.by[f.security]++;
+    if (f.security === 'plaintext' && f.sidecarLocal) this.sidecarPlain++;
+    if (f.inferred) this.inferred++;
   }
+}
+
+/** `37 flows: 30 mtls, 2 tls, 5 plaintext (3 sidecar-local)` */
+export function summaryLine(c: FlowCounts): string {
+  const n = c.by;
   const parts: string[] = [];
-  if (n.mtls) parts.push(`${n.mtls} mtls${inferred ? ` (${inferred} inferred)` : ''}`);
+  if (n.mtls) parts.push(`${n.mtls} mtls${c.inferred ? ` (${c.inferred} inferred)` : ''}`);
   if (n.tls) parts.push(`${n.tls} tls`);
-  if (n.plaintext) parts.push(`${n.plaintext} plaintext${sidecarPlain ? ` (${sidecarPlain} sidecar-local)` : ''}`);
+  if (n.plaintext) parts.push(`${n.plaintext} plaintext${c.sidecarPlain ? ` (${c.sidecarPlain} sidecar-local)` : ''}`);
   if (n.unknown) parts.push(`${n.unknown} unknown`);
-  return `${flows.length} flow${flows.length === 1 ? '' : 's'}${parts.length ? ': ' + parts.join(', ') : ''}`;
+  return `${c.total} flow${c.total === 1 ? '' : 's'}${parts.length ? ': ' + parts.join(', ') : ''}`;
 }
 
 function matches(f: Flow, a: FlowsArgs): boolean {
@@ -193,7 +200,7 @@ export const flowsCommand: CommandModule<object, FlowsArgs> = {
       const fmt = argv.output;
       const kept: Flow[] = [];
       /** Verdicts of every listed flow (ndjson streams flows without keeping them). */
-      const listed: Pick<Flow, 'security' | 'sidecarLocal' | 'inferred'>[] = [];
+      const listed = new FlowCounts();
       let total = 0;
       let unreadable = 0;
       let failHit = false;
@@ -225,7 +232,7 @@ export const flowsCommand: CommandModule<object, FlowsArgs> = {
             total++;
             if (!args['include-sidecar-local'] && f.sidecarLocal) continue;
             if (!matches(f, args)) continue;
-            listed.push({ security: f.security, sidecarLocal: f.sidecarLocal, ...(f.inferred !== undefined ? { inferred: f.inferred } : {}) });
+            listed.add(f);
             if (failOnHit(f, failOn)) failHit = true;
             if (fmt === 'ndjson') await writeOut(JSON.stringify(flowJson(f, argv['show-secrets'])) + '\n');
             else kept.push(f);
@@ -261,7 +268,7 @@ export const flowsCommand: CommandModule<object, FlowsArgs> = {
       else if (fmt === 'table') {
         if (kept.length) await writeOut(tableOf(kept, proxies.length > 0));
         const sum = summaryLine(listed);
-        const filtered = listed.length !== total ? ` (of ${total} in the capture${captures.length > 1 ? 's' : ''})` : '';
+        const filtered = listed.total !== total ? ` (of ${total} in the capture${captures.length > 1 ? 's' : ''})` : '';
         const inferred = kept.some((f) => f.inferred) ? '\n* inferred from the Istio ClientHello (ALPN istio*/SNI outbound_.*): TLS 1.3 and resumed sessions hide the client certificate' : '';
         await writeOut(`${kept.length ? '\n' : ''}${sum}${filtered}${inferred}\n`);
       }
