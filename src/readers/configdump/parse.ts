@@ -10,7 +10,7 @@
  */
 import { InputError, type Diagnostic } from '../../model/errors.js';
 import type { JsonValue } from '../../model/attrs.js';
-import { camelToSnake, toSnakeCase } from '../../envoy/normalize.js';
+import { toSnakeCase } from '../../envoy/normalize.js';
 import type {
   CidrRange,
   Cluster,
