@@ -245,7 +245,7 @@ function judge(decision: Decision, logged: Logged, inf: Inferred): Judgement {
       if (ours === 'DENY') {
         if (ourPolicy === logged.policy) return ({ verdict: 'agrees', reason: `denied by ${logged.policy === 'none' ? 'no ALLOW match' : logged.policy}, as logged` });
         const drift = logged.policy !== 'none' && !policiesIn(decision).has(logged.policy!) ? `; policy ${logged.policy} is not in this config (config drift: the dump is not the config that was in force)` : '';
-        return ({ verdict: 'disagrees', reason: `both deny, but Envoy logged ${logged.policy} and the config gives ${ourPolicy}${drift}` });
+        return ({ verdict: 'disagrees', reason: `both deny, but Envoy logged ${logged.policy} and the config gives ${ourPolicy}${drift || ': config drift (the dump is not the config that was in force)'}` });
       }
       const drift = logged.policy !== 'none' && !policiesIn(decision).has(logged.policy!)
         ? `policy ${logged.policy} is not in this config (config drift: the dump is not the config that was in force)`

@@ -105,6 +105,14 @@ function parseTime(v: string | undefined, flag: string): number | undefined {
   return ms;
 }
 
+/** The enforcing filter that denied, for a one-line "why" when there is no closest miss. */
+function denyingFilter(e: Explanation): string {
+  const f = e.decision?.filters.find((x) => !x.shadow && x.result === 'DENY');
+  if (!f) return e.decision?.reasons?.[0] ?? '';
+  const n = f.policies.length;
+  return `${f.name} (${f.action}, ${n === 0 ? 'no policies: allows nothing' : `${n} polic${n === 1 ? 'y' : 'ies'}`})`;
+}
+
 const FAIL_ON = ['disagreement', 'denied', 'undecidable'] as const;
 
 function requestLabel(r: AccessRecord): string {
@@ -228,7 +236,7 @@ export const explainCommand: CommandModule<object, ExplainArgs> = {
           if (changes.length) {
             await writeOut(renderTable({
               headers: ['RECORD', 'REQUEST', 'BEFORE (logged)', 'AFTER (proposed)', 'WHY'],
-              rows: changes.map((c) => [refString(c.record), requestLabel(c.record), c.before.decision === 'DENY' ? `DENY ${c.before.policy}` : 'ALLOW', c.after.decision === 'DENY' ? `DENY ${c.after.policy}` : 'ALLOW', c.explanation.decision?.closestMiss?.[0]?.summary ?? '']),
+              rows: changes.map((c) => [refString(c.record), requestLabel(c.record), c.before.decision === 'DENY' ? `DENY ${c.before.policy}` : 'ALLOW', c.after.decision === 'DENY' ? `DENY ${c.after.policy}` : 'ALLOW', c.explanation.decision?.closestMiss?.[0]?.summary ?? denyingFilter(c.explanation)]),
             }) + '\n');
           }
           await writeOut(line + '\n');
