@@ -122,7 +122,11 @@ export interface RequestView {
     identityEvidence: string[];
   } | null;
   findings: string[];
-  fields: Record<string, JsonValue>;
+  /**
+   * Every field as logged (secrets redacted), for records cited by a finding or whose replay did not
+   * agree; null for the rest (the log file itself, hashed in the manifest, keeps them).
+   */
+  fields: Record<string, JsonValue> | null;
 }
 
 export interface ProxySummary {
@@ -192,14 +196,26 @@ export function generationTime(): string {
   return new Date().toISOString();
 }
 
+const secretFieldCache = new Map<string, string | null>();
+
+/** The header a logged field carries when it is a secret one (`REQ(AUTHORIZATION)`, `authorization`, `x_api_key`...), else null. */
+function secretFieldHeader(k: string): string | null {
+  let v = secretFieldCache.get(k);
+  if (v === undefined) {
+    const inner = /\(([^)?:]+)/.exec(k)?.[1] ?? k;
+    const name = inner.toLowerCase().replace(/_/g, '-');
+    v = isSecretHeader(name) ? name : null;
+    secretFieldCache.set(k, v);
+  }
+  return v;
+}
+
 function redactFields(fields: Record<string, JsonValue>, show: boolean): Record<string, JsonValue> {
   if (show) return fields;
   const out: Record<string, JsonValue> = {};
   for (const [k, v] of Object.entries(fields)) {
-    // `REQ(AUTHORIZATION)`, `%REQ(COOKIE)%`, `authorization`, `x_api_key`...
-    const inner = /\(([^)?:]+)/.exec(k)?.[1] ?? k;
-    const name = inner.toLowerCase().replace(/_/g, '-');
-    out[k] = typeof v === 'string' && v !== '-' && isSecretHeader(name) ? redactValue(name, v) : v;
+    const name = secretFieldHeader(k);
+    out[k] = name !== null && typeof v === 'string' && v !== '-' ? redactValue(name, v) : v;
   }
   return out;
 }
@@ -370,8 +386,9 @@ export function buildReportModel(ev: Evidence, opts: BuildOptions): ReportModel 
       correlatedBy: link?.by ?? null,
       explanation: ex ? explanationView(ex, opts.showSecrets) : null,
       findings: [...(cites.get(citeKey(r.ref)) ?? [])].sort(),
-      fields: redactFields(r.fields, opts.showSecrets),
+      fields: null,
     };
+    if (view.findings.length > 0 || (ex && ex.verdict !== 'agrees')) view.fields = redactFields(r.fields, opts.showSecrets);
     viewByRecord.set(r, view);
   }
   for (const r of ev.records) requestViews.push(viewByRecord.get(r)!);

@@ -240,7 +240,7 @@ function requestLine(r: RequestView): string {
 function renderRequest(r: RequestView): string {
   const verdict = r.explanation ? r.explanation.verdict : null;
   const badge = verdict ? `<span class="pill" style="background:${verdict === 'agrees' ? '#2e7d32' : verdict === 'disagrees' ? '#c62828' : '#ef6c00'}">${esc(verdict)}</span>` : '';
-  const fields = Object.entries(r.fields).map(([k, v]) => `<tr><td class="mono">${esc(k)}</td><td class="mono">${esc(typeof v === 'string' ? v : JSON.stringify(v))}</td></tr>`).join('');
+  const fields = Object.entries(r.fields ?? {}).map(([k, v]) => `<tr><td class="mono">${esc(k)}</td><td class="mono">${esc(typeof v === 'string' ? v : JSON.stringify(v))}</td></tr>`).join('');
   return `<details class="request"><summary>${badge}${r.findings.map((f) => `<span class="pill" style="background:#455a64">${esc(f)}</span>`).join('')} <span class="mono">${esc(requestLine(r))}</span></summary>
 <div class="mono">evidence: ${esc(formatRef(r.ref))}${r.flow ? ` · capture: ${esc(formatRef(r.flow))} (${esc(r.correlatedBy ?? '')})` : ''}${r.proxy ? ` · dump: ${esc(r.proxy)}` : ''}${r.principal ? ` · peer: ${esc(r.principal)}` : ''} · peer TLS: ${esc(r.peerSecurity)}</div>
 ${r.explanation ? `<div>${esc(r.explanation.reason)}</div>${r.explanation.identityEvidence.length ? `<div class="muted">identity evidence: ${esc(r.explanation.identityEvidence.join('; '))}</div>` : ''}${r.explanation.text ? `<pre>${esc(r.explanation.text)}</pre>` : ''}${r.explanation.decision ? `<details><summary>full trace</summary>${renderDecision(r.explanation.decision)}</details>` : ''}` : `<div class="muted">not replayed (${r.direction === 'inbound' ? 'no config dump for this proxy' : 'only inbound records are replayed'})</div>`}
