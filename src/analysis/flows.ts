@@ -216,6 +216,9 @@ export async function* flowsFromCapture(src: CaptureSource, opts: FlowAnalysisOp
   const readOpts = opts.onDiagnostic ? { onDiagnostic: opts.onDiagnostic } : {};
   for await (const batch of readTcpSegments(src, readOpts, stats)) {
     for (let i = 0; i < batch.length; i++) table.push(batch[i]!);
+    // Hand over connections that have ended (after the linger) at every batch, so a live
+    // `tcpdump -w - | meshsleuth flows - -o ndjson` prints flows as they finish.
+    table.sweep();
     opts.onProgress?.(stats.reader.bytes, stats.reader.frames);
     if (done.length) {
       syncNames();

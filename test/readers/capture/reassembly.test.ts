@@ -232,6 +232,37 @@ describe('link layers and IP', () => {
     expect(stats.decode.fragments).toMatchObject({ seen: 2, reassembled: 1, dropped: 0 });
   });
 
+  it('reassembles IPv6 fragments (fragment extension header) of a TCP segment', async () => {
+    const p = tcpConversation([{ dir: 'c2s', bytes: enc('G'.repeat(1200)) }], { client: { ip: 'fd00::1', port: 5555 }, server: { ip: 'fd00::2', port: 80 }, startMs: 1 });
+    const out: typeof p = [];
+    let id = 77;
+    for (const pkt of p) {
+      const ip = Buffer.from(pkt.ip);
+      if (ip.length < 700) {
+        out.push(pkt);
+        continue;
+      }
+      const payload = ip.subarray(40); // TCP header + data
+      const cut = 600; // multiple of 8
+      const mk = (off: number, bytes: Buffer, more: boolean) => {
+        const h = Buffer.from(ip.subarray(0, 40));
+        h[6] = 44; // next header: fragment
+        h.writeUInt16BE(8 + bytes.length, 4);
+        const fh = Buffer.alloc(8);
+        fh[0] = 6; // TCP after reassembly
+        fh.writeUInt16BE(off | (more ? 1 : 0), 2);
+        fh.writeUInt32BE(id, 4);
+        return Buffer.concat([h, fh, bytes]);
+      };
+      out.push({ ...pkt, ip: mk(0, payload.subarray(0, cut), true) });
+      out.push({ ...pkt, ip: mk(cut, payload.subarray(cut), false) });
+      id++;
+    }
+    const { dec, stats } = await run([{ packets: out }]);
+    expect(dec().text('c2s')).toBe('G'.repeat(1200));
+    expect(stats.decode.fragments).toMatchObject({ seen: 2, reassembled: 1 });
+  });
+
   it('warns once about an unsupported link type (with the first frame) and counts what it skipped', async () => {
     const w = new PcapWriter({ linkType: 147 });
     for (let i = 0; i < 3; i++) w.add({ timeNs: 1_000_000_000n * BigInt(i + 1), data: new Uint8Array(60) });
