@@ -28,9 +28,16 @@ const OPAQUE_FIELDS = new Set([
 
 const CAMEL = /[A-Z]/;
 
+/** Field names repeat endlessly in a dump: convert each distinct name once. */
+const snakeCache = new Map<string, string>();
+
 export function camelToSnake(key: string): string {
-  if (!CAMEL.test(key) || key.startsWith('@')) return key;
-  return key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+  let out = snakeCache.get(key);
+  if (out === undefined) {
+    out = !CAMEL.test(key) || key.startsWith('@') ? key : key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+    if (snakeCache.size < 100_000) snakeCache.set(key, out);
+  }
+  return out;
 }
 
 export function snakeToCamel(key: string): string {
@@ -51,22 +58,25 @@ export function toCamelCase(value: unknown): unknown {
   return convert(value, snakeToCamel);
 }
 
-function convert(value: unknown, rename: (k: string) => string): unknown {
-  if (Array.isArray(value)) return value.map((v) => convert(v, rename));
+/** Message fields that hold a Struct only under one parent: `transport_socket_matches[].match`. */
+const OPAQUE_UNDER: Record<string, string> = { match: 'transport_socket_matches' };
+
+function convert(value: unknown, rename: (k: string) => string, parent = ''): unknown {
+  if (Array.isArray(value)) return value.map((v) => convert(v, rename, parent));
   if (value === null || typeof value !== 'object') return value;
   const out: Record<string, unknown> = {};
   const typedStruct = String((value as Record<string, unknown>)['@type'] ?? '').endsWith('.TypedStruct');
   for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
     const nk = rename(k);
     const canonical = camelToSnake(k);
-    if (OPAQUE_FIELDS.has(canonical) || (typedStruct && k === 'value') || (canonical === 'metadata' && isStructLike(v))) {
+    if (OPAQUE_FIELDS.has(canonical) || OPAQUE_UNDER[canonical] === parent || (typedStruct && k === 'value') || (canonical === 'metadata' && isStructLike(v))) {
       out[nk] = v;
     } else if (MAP_FIELDS.has(canonical) && v !== null && typeof v === 'object' && !Array.isArray(v)) {
       const m: Record<string, unknown> = {};
-      for (const [mk, mv] of Object.entries(v as Record<string, unknown>)) m[mk] = convert(mv, rename);
+      for (const [mk, mv] of Object.entries(v as Record<string, unknown>)) m[mk] = convert(mv, rename, canonical);
       out[nk] = m;
     } else {
-      out[nk] = convert(v, rename);
+      out[nk] = convert(v, rename, canonical);
     }
   }
   return out;

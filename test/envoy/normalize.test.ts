@@ -28,3 +28,16 @@ describe('protobuf JSON key normalisation', () => {
     expect(toSnakeCase(camel)).toEqual(snake);
   });
 });
+
+describe('Struct fields nested under a particular parent', () => {
+  it('keeps the Struct under transport_socket_matches[].match verbatim but converts route match messages', () => {
+    const camel = {
+      transportSocketMatches: [{ name: 'tlsMode-istio', match: { tlsMode: 'istio' } }],
+      routes: [{ match: { safeRegex: { regex: '.*' } } }],
+    };
+    expect(toSnakeCase(camel)).toEqual({
+      transport_socket_matches: [{ name: 'tlsMode-istio', match: { tlsMode: 'istio' } }],
+      routes: [{ match: { safe_regex: { regex: '.*' } } }],
+    });
+  });
+});
