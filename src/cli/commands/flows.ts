@@ -259,6 +259,8 @@ export const flowsCommand: CommandModule<object, FlowsArgs> = {
         const skipped = stats.decode.skipped;
         const notTcp = skipped['non-tcp'] + skipped['non-ip'];
         const bad = skipped['truncated-header'] + skipped['bad-ip-header'] + skipped['fragment-dropped'] + skipped['unsupported-link-type'];
+        const fr = stats.decode.fragments;
+        if (fr.dropped > 0) warn(`${path}: ${fr.dropped} IP fragment(s) could not be reassembled (${fr.reassembled} datagram(s) reassembled from ${fr.seen} fragments)`);
         if (bad > 0) {
           warn(`${path}: ${bad} frame(s) skipped (${Object.entries(skipped).filter(([k, v]) => v > 0 && k !== 'non-tcp' && k !== 'non-ip' && k !== 'fragment-pending').map(([k, v]) => `${v} ${k}`).join(', ')})${notTcp ? `; ${notTcp} non-TCP frame(s) ignored` : ''}`);
         }
