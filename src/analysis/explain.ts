@@ -225,6 +225,15 @@ export function explainRecord(rec: AccessRecord, decide: Decider): Explanation {
 function judge(decision: Decision, logged: Logged, inf: Inferred): Judgement {
   const ours = decision.decision;
   const ourPolicy = decision.policy === null ? 'none' : sanitizePolicyId(decision.policy);
+  if (ours === 'UNDECIDABLE' && logged.outcome === 'allowed') {
+    // Only an ext_authz (CUSTOM) answer was unknowable and every enforcing RBAC filter allows:
+    // Envoy served the request, so the provider allowed it too.
+    const enforcing = decision.filters.filter((f) => !f.shadow);
+    const extAuthz = (n: string): boolean => /ext_authz/.test(n);
+    if (enforcing.length && enforcing.every((f) => (extAuthz(f.name) ? f.result !== 'DENY' : f.result === 'ALLOW'))) {
+      return { verdict: 'agrees', reason: `allowed, as logged (${logged.detail}); every RBAC filter allows and the ext_authz provider, whose answer the config cannot tell, evidently allowed` };
+    }
+  }
   if (ours === 'UNDECIDABLE') {
     const missing = missingAttrs(decision, inf.unknown);
     const notes = undecidableNotes(decision);
@@ -393,7 +402,7 @@ export class ExplainAggregator {
     if (e.verdict === 'agrees') s.agrees++;
     if (e.verdict === 'disagrees') s.disagreements++;
     const o = outcomeOf(e);
-    if (d === 'ALLOW') s.allowed++;
+    if (d === 'ALLOW' || (e.verdict === 'agrees' && e.logged === 'allowed')) s.allowed++;
     else if (d === 'DENY' && noChain(e.decision!)) s.noChain++;
     else if (d === 'DENY') {
       s.denied++;
