@@ -66,6 +66,7 @@ export function composeDecision(steps: ChainStep[], req: RequestAttrs, opts: Com
   const dyn: Record<string, Record<string, JsonValue>> = {};
   for (const [ns, v] of Object.entries(req.metadata ?? {})) if (v && typeof v === 'object' && !Array.isArray(v)) dyn[ns] = { ...(v as Record<string, JsonValue>) };
   let pendingUndecidable: { filter: FilterDecision; reason: string } | null = null;
+  const contexts: Partial<Record<'http' | 'network', ReturnType<typeof buildContext>>> = {};
   let allowPolicy: string | null = null;
 
   const finish = (d: Omit<Decision, 'filters'>): Decision => {
@@ -116,7 +117,8 @@ export function composeDecision(steps: ChainStep[], req: RequestAttrs, opts: Com
       continue;
     }
     const f = step.filter;
-    const ctx = buildContext({ ...req, metadata: dyn as Record<string, JsonValue> }, { kind: f.kind, unknown: opts.unknown, routeMetadata: opts.routeMetadata });
+    // One context per filter kind: `dyn` is updated in place, so later filters see earlier filters' metadata.
+    const ctx = (contexts[f.kind] ??= buildContext({ ...req, metadata: dyn as Record<string, JsonValue> }, { kind: f.kind, unknown: opts.unknown, routeMetadata: opts.routeMetadata }));
     const fd = evaluateRbacFilter(f, req, { trace: opts.trace, context: ctx, perRoute: step.perRoute });
     filters.push(fd);
     for (const [ns, kv] of Object.entries(fd.dynamicMetadata ?? {})) Object.assign((dyn[ns] ??= {}), kv);

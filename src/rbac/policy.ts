@@ -7,7 +7,7 @@ import { RbacConfigError } from './errors.js';
 import { asArr, asObj, jp } from './cfg.js';
 import type { EvalContext } from './context.js';
 import { parseCelCondition, type CelCondition } from './cel.js';
-import { AndMatcher, HeaderMatcherRule, OrMatcher, createPermission, createPrincipal, type Matcher, type ParseOptions } from './matchers.js';
+import { combineAnd, AndMatcher, AuthenticatedMatcher, HeaderMatcherRule, OrMatcher, PathMatcherRule, createPermission, createPrincipal, type Matcher, type ParseOptions } from './matchers.js';
 
 /**
  * A necessary condition read from the config: the set of exact values `header` must have for `m` to
@@ -37,7 +37,34 @@ export function requiredExactValues(m: Matcher, header: string): Set<string> | n
 import { composite, failingLeaves, leaf } from './trace.js';
 import { F, T, U, triToPublic, type Tri } from './tri.js';
 
+/**
+ * Leaves of kind `pick` one of which must match for `m` to match (OR → union, AND → the first
+ * constrained child), or null when `m` is not constrained that way. Another necessary condition: when
+ * every such leaf is definitely false, so is `m`.
+ */
+export function requiredLeaves(m: Matcher, pick: (x: Matcher) => boolean): Matcher[] | null {
+  if (pick(m)) return [m];
+  if (m instanceof OrMatcher) {
+    const out: Matcher[] = [];
+    for (const c of m.children) {
+      const s = requiredLeaves(c, pick);
+      if (s === null) return null;
+      out.push(...s);
+    }
+    return out;
+  }
+  if (m instanceof AndMatcher) {
+    for (const c of m.children) {
+      const s = requiredLeaves(c, pick);
+      if (s !== null) return s;
+    }
+  }
+  return null;
+}
+
 export class PolicyMatcher {
+  /** Necessary conditions checked before the full trees: at least one leaf of each gate must not be false. */
+  private readonly gates: Matcher[][];
   /** `:method` values this policy can match at all (null: unconstrained). */
   private readonly methods: Set<string> | null;
 
@@ -50,6 +77,10 @@ export class PolicyMatcher {
     readonly path: string,
   ) {
     this.methods = requiredExactValues(permissions, ':method');
+    this.gates = [
+      requiredLeaves(permissions, (x) => x instanceof PathMatcherRule),
+      requiredLeaves(principals, (x) => x instanceof AuthenticatedMatcher),
+    ].filter((g): g is Matcher[] => g !== null && g.length > 0 && g.length <= 8);
   }
 
   static parse(name: string, v: unknown, path: string, opts: ParseOptions): PolicyMatcher {
@@ -78,6 +109,17 @@ export class PolicyMatcher {
       const m = ctx.header(':method');
       if (m !== null ? !this.methods.has(m) : !ctx.unknown('http.method')) return F;
     }
+    for (let g = 0; g < this.gates.length; g++) {
+      const gate = this.gates[g]!;
+      let open = false;
+      for (let k = 0; k < gate.length; k++) {
+        if (gate[k]!.matches(ctx) !== F) {
+          open = true;
+          break;
+        }
+      }
+      if (!open) return F;
+    }
     const p = this.permissions.matches(ctx);
     if (p === F) return F;
     const q = this.principals.matches(ctx);
@@ -104,7 +146,8 @@ export class PolicyMatcher {
       children.push(node);
       if (ce.r === U) undecidableReason = ce.reason;
     }
-    const r = this.matches(ctx);
+    // From the trace itself (not the gated fast path), so the two can be checked against each other.
+    const r = combineAnd(children);
     if (r === U && !undecidableReason) undecidableReason = firstUndecidable(children) ?? 'an attribute could not be evaluated';
     const trace = composite('policy', r, `policy ${this.name}`, children);
     const out: PolicyEvaluation = { name: this.name, matched: triToPublic(r), trace };

@@ -153,3 +153,28 @@ describe('RE2 literal prefilter never changes a result (fast-check)', () => {
     expect(literalPrefilter('abc?')).toMatchObject({ prefix: 'ab' });
   });
 });
+
+describe('policy fast path (necessary-condition gates) agrees with the full trace (fast-check)', () => {
+  it('PolicyMatcher.matches == explain().matched on random policies and requests', async () => {
+    const { PolicyMatcher } = await import('../../src/rbac/policy.js');
+    const prin = fc.oneof(
+      fc.constant({ any: true }),
+      fc.constantFrom('spiffe://a/ns/x/sa/y', 'spiffe://a/ns/z/sa/w').map((p) => ({ authenticated: { principal_name: { exact: p } } })),
+      fc.constant({ authenticated: { principal_name: { safe_regex: { regex: '.*/ns/x/.*' } } } }),
+      fc.constant({ authenticated: {} }),
+    );
+    const prins = fc.array(prin, { minLength: 1, maxLength: 3 }).map((ids) => [{ and_ids: { ids: [{ or_ids: { ids } }] } }]);
+    const tlsArb = fc.constantFrom(undefined, ['spiffe://a/ns/x/sa/y'], ['spiffe://a/ns/z/sa/w'], []);
+    fc.assert(
+      fc.property(fc.array(tree, { minLength: 1, maxLength: 3 }), prins, reqArb, tlsArb, (perms, principals, r, sans) => {
+        const p = PolicyMatcher.parse('p', { permissions: perms, principals }, '$', { kind: 'http' });
+        const req = sans === undefined ? r : { ...r, tls: { uriSans: sans, dnsSans: [], subject: '', peerCertificateValidated: true } };
+        const ctx = buildContext(req, { kind: 'http' });
+        const fast = p.matches(ctx);
+        const full = p.explain(ctx).matched;
+        expect(full).toBe(fast === 1);
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
