@@ -225,7 +225,9 @@ export function computeFindings(input: FindingsInput): Finding[] {
       }
     }
     // Identity presented vs the address that presented it (client certificate visible: TLS ≤ 1.2).
-    if (f.tls && f.tls.uriSans.length > 0 && !local) identityCheck(g, c, f.tls.uriSans, { ip: normalizeIp(f.client.ip), port: f.client.port }, flowRef(f), f.startMs, 'capture');
+    if (f.tls && f.tls.uriSans.length > 0 && !local) identityCheck(g, c, f.tls.uriSans, { ip: normalizeIp(f.client.ip), port: f.client.port }, flowRef(f), f.startMs, 'capture (client certificate)');
+    // The server side too: a server certificate whose identity is not the one of the pod at that address.
+    if (f.tls && f.tls.serverUriSans && f.tls.serverUriSans.length > 0 && !local) identityCheck(g, c, f.tls.serverUriSans, { ip: normalizeIp(f.server.ip), port: f.server.port }, flowRef(f), f.startMs, 'capture (server certificate)');
   }
 
   // ---- Access records.

@@ -175,6 +175,13 @@ describe('identity-address-mismatch (stolen keys)', () => {
     expect(fs[0]!.id).toBe('identity-address-mismatch');
   });
 
+  it('flags a server certificate whose identity is not the one of the pod at the server address', () => {
+    const f = flow({ client: '10.0.0.8:51000', server: '10.0.0.9:9080', security: 'mtls', tls: tls({ uriSans: [stolen], serverUriSans: ['spiffe://cluster.local/ns/default/sa/bookinfo-details'] }) });
+    const hit = run({ flows: [f], inventory: INV }).filter((x) => x.id === 'identity-address-mismatch');
+    expect(hit).toHaveLength(1);
+    expect(hit[0]!.details).toMatchObject({ presentedIdentity: 'spiffe://cluster.local/ns/default/sa/bookinfo-details', source: 'capture (server certificate)' });
+  });
+
   it('flags it from the server sidecar log too (peer URI SAN + downstream remote address)', () => {
     const r = record({ from: '10.0.0.9:51000', to: '10.0.0.7:9080', attrs: { tls: { uriSans: [stolen], dnsSans: [], subject: '', peerCertificateValidated: true } } });
     expect(ids(run({ records: [r], inventory: INV }))).toContain('identity-address-mismatch');
