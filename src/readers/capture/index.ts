@@ -26,14 +26,14 @@ export function captureFile(path: string): CaptureSource {
     name: path,
     open: () => {
       let fh: Awaited<ReturnType<typeof openFile>> | null = null;
-      let pos = 0;
       let closed = false;
       return {
         async readInto(buf: Buffer, offset: number, length: number): Promise<number> {
           if (closed) return 0;
           fh ??= await openFile(path, 'r');
-          const { bytesRead } = await fh.read(buf, offset, length, pos);
-          pos += bytesRead;
+          // position null: read on from the current position, which also works for FIFOs
+          // (`<(tcpdump -w - ...)`, /dev/stdin) where positional reads fail
+          const { bytesRead } = await fh.read(buf, offset, length, null);
           if (bytesRead === 0) {
             closed = true;
             await fh.close();
