@@ -1,6 +1,6 @@
 /**
  * Refreshes the command output pasted in the bundles' README.md files:
- *   node dist/src/samples/readme.js [samples-dir]
+ *   node dist/src/samples/readme.js [samples-dir] [--cli <main.js>]
  * A README marks a command with `<!-- meshsleuth: <args> -->` on its own line, followed by a fenced block; the
  * block is replaced by `$ meshsleuth <args>` and what the built CLI prints (stdout, then stderr), run from the
  * repository root. Everything else in the README is left as written.
@@ -53,8 +53,11 @@ export function refreshReadme(text: string, run: (args: string[]) => RunResult, 
 
 function main(): void {
   const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-  const dir = resolve(process.argv[2] ?? join(repo, 'samples'));
-  const cli = join(repo, 'dist', 'src', 'cli', 'main.js');
+  const argv = process.argv.slice(2);
+  const cliAt = argv.indexOf('--cli');
+  const cli = cliAt >= 0 ? resolve(argv[cliAt + 1]!) : join(repo, 'dist', 'src', 'cli', 'main.js');
+  const positional = argv.filter((_, i) => i !== cliAt && i !== cliAt + 1);
+  const dir = resolve(positional[0] ?? join(repo, 'samples'));
   const run = (args: string[]): RunResult => {
     const r = spawnSync(process.execPath, [cli, ...args], { cwd: repo, encoding: 'utf8', env: { ...process.env, COLUMNS: '200' } });
     const text = (r.stdout ?? '') + (r.stderr ? r.stderr : '') + (r.status ? `[exit ${r.status}]\n` : '');
