@@ -125,7 +125,8 @@ export function composeDecision(steps: ChainStep[], req: RequestAttrs, opts: Com
     if (fd.enforcing === false || fd.shadow) continue;
     if (fd.result === 'DENY') {
       const id = fd.effectivePolicy;
-      const misses = fd.action === 'ALLOW' && !id ? closestMiss(fd) : undefined;
+      const isTree = fd.policies[0]?.trace.node === 'matcher';
+      const misses = fd.action === 'ALLOW' && !id && !isTree ? closestMiss(fd) : undefined;
       if (pendingUndecidable) reasons.push(`an earlier filter could not be decided (${pendingUndecidable.reason}); Envoy may have denied there instead`);
       return finish({
         decision: 'DENY',

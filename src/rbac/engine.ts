@@ -261,7 +261,12 @@ function evalMatcher(e: MatcherEngine, ctx: EvalContext, trace: boolean): Engine
   const mk = (result: DecisionResult, action: RbacAction, eff: string | null, detail: string, notes: string[] = []): EngineOutcome => {
     const node: TraceNode = { node: 'matcher', matched: result === 'UNDECIDABLE' ? 'undecidable' : eff !== null, detail, children: steps ?? [] };
     const pe: PolicyEvaluation = { name: eff ?? 'matcher', matched: node.matched, trace: node };
-    if (node.matched !== true) pe.failing = (steps ?? []).filter((s) => s.matched === false && s.attribute !== undefined);
+    if (node.matched !== true) {
+      const leaves: TraceNode[] = [];
+      const walk = (n: TraceNode) => (n.children && n.children.length ? n.children.forEach(walk) : n.matched === false && n.attribute !== undefined && leaves.push(n));
+      (steps ?? []).forEach(walk);
+      pe.failing = leaves;
+    }
     if (result === 'UNDECIDABLE') pe.undecidableReason = notes[0];
     return { action, result, effectivePolicy: eff, policies: trace ? [pe] : [], notes };
   };
@@ -272,7 +277,7 @@ function evalMatcher(e: MatcherEngine, ctx: EvalContext, trace: boolean): Engine
       return r;
     }
     case 'nomatch':
-      return mk('DENY', 'ALLOW', null, 'matcher tree: no action matched → denied');
+      return mk('DENY', 'ALLOW', null, 'matcher tree: no action matched → denied', ['matcher tree: no matcher matched and there is no on_no_match']);
     case 'insufficient':
       return mk('DENY', 'ALLOW', null, 'matcher tree: insufficient data (an SSL input on a plaintext connection) → denied', ['an SSL input was read on a plaintext connection: insufficient data, which RBAC denies']);
     case 'undecidable':

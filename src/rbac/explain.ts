@@ -23,7 +23,7 @@ export function closestMiss(decision: FilterDecision, limit = 3): ClosestMiss[] 
       const failing = (p.failing ?? []).filter((f) => f.matched !== true);
       return { policy: p.name, failedConditions: failing.length, failing, summary: `${p.name}: ${failing.length} failing condition${failing.length === 1 ? '' : 's'}${failing.length ? ' — ' + failing.map((f) => f.detail).join('; ') : ''}` };
     })
-    .filter((m) => m.failedConditions > 0 || decision.policies.length === 1);
+    .filter((m) => m.failedConditions > 0);
   // Stable sort keeps Envoy's evaluation order among equals.
   misses.sort((a, b) => a.failedConditions - b.failedConditions);
   return misses.slice(0, limit);
@@ -53,7 +53,15 @@ export function explainText(decision: Decision | FilterDecision): string {
       if (x === f) break;
       if (x.enforcing !== false && !x.shadow && x.result === 'ALLOW' && x.effectivePolicy) lines.push(`  passed ${x.kind} filter ${x.name}: ${x.action} policy ${x.effectivePolicy}`);
     }
-    const how = f.result === 'UNDECIDABLE' ? 'could not decide' : f.effectivePolicy ? `matched ${f.action} policy ${f.effectivePolicy}` : `${f.action} filter matched no policy`;
+    const isTree = f.policies[0]?.trace.node === 'matcher';
+    const how =
+      f.result === 'UNDECIDABLE'
+        ? 'could not decide'
+        : f.effectivePolicy
+          ? `matched ${isTree ? 'matcher action' : `${f.action} policy`} ${f.effectivePolicy}`
+          : isTree
+            ? 'the matcher tree chose no action'
+            : `${f.action} filter matched no policy`;
     lines.push(`  decided by ${f.kind} filter ${f.name}: ${how}`);
     if (f.result === 'DENY' && f.effectivePolicy) {
       const p = f.policies.find((x) => x.name === f.effectivePolicy);
@@ -73,8 +81,10 @@ export function explainText(decision: Decision | FilterDecision): string {
       lines.push(`    ${m.policy} (${m.failedConditions} failing)`);
       for (const l of m.failing) lines.push(`      - ${l.detail}`);
     }
-  } else if (f && f.result === 'DENY' && !f.effectivePolicy && f.policies.length === 0 && f.note) {
-    lines.push(`    - ${f.note}`);
+  } else if (f && f.result === 'DENY' && !f.effectivePolicy) {
+    const leaves = f.policies.flatMap((p) => p.failing ?? []);
+    for (const l of leaves) lines.push(`    - ${l.detail}`);
+    if (f.note) lines.push(`    - ${f.note}`);
   }
   for (const r of d.reasons ?? []) lines.push(`  note: ${r}`);
   for (const x of d.filters) {
