@@ -23,6 +23,7 @@ import { createStreamDecoder } from '../protocols/index.js';
 import { flowsFromCapture } from './flows.js';
 import { inboundMtlsModes } from '../istio/mtls.js';
 import { explainRecord } from './explain.js';
+import { decideRequest } from '../envoy/decide.js';
 import { correlate } from './correlate.js';
 import { proxyView, type ProxyView } from './proxies.js';
 import type { Evidence } from './report-model.js';
@@ -48,18 +49,10 @@ export interface GatherOptions {
   maxDiagnosticsPerInput?: number;
 }
 
-type DecideFn = (dump: ConfigDump, req: RequestAttrs, opts?: { unknown?: string[]; kind?: 'http' | 'network' }) => Decision;
+type DecideFn = (dump: ConfigDump, req: RequestAttrs, opts: { unknown: string[]; kind: 'http' | 'network' }) => Decision;
 
-/** The RBAC decision over a full dump, when this build has it (src/envoy/decide.ts). */
-async function loadDecide(): Promise<DecideFn | null> {
-  const modPath = '../envoy/decide.js';
-  try {
-    const mod = (await import(modPath)) as { decideRequest?: DecideFn };
-    return mod.decideRequest ?? null;
-  } catch {
-    return null;
-  }
-}
+/** The RBAC decision over a full config dump (listener, filter chain, network then HTTP RBAC). */
+const decide: DecideFn = (dump, req, opts) => decideRequest(dump, req, opts);
 
 function describeError(e: unknown): string {
   if (e instanceof InputError) return e.message;
@@ -186,8 +179,7 @@ export async function gatherEvidence(paths: string[], opts: GatherOptions = {}):
 
   // Replay inbound records whose proxy has a dump (outbound records are not subject to the server's RBAC).
   const explanations: Explanation[] = [];
-  const decide = proxies.length > 0 ? await loadDecide() : null;
-  if (decide && records.length > 0) {
+  if (proxies.length > 0 && records.length > 0) {
     const pre = correlate(flows, records, [], proxies, null, { skewMs: opts.skewMs ?? 2000 });
     let i = 0;
     for (const r of records) {
@@ -201,7 +193,7 @@ export async function gatherEvidence(paths: string[], opts: GatherOptions = {}):
     }
   }
 
-  return { inputs, hashes, items, problems, unreadable, flows, records, explanations, proxies, inventory, policies, diagnostics, dumps, replayAvailable: decide !== null };
+  return { inputs, hashes, items, problems, unreadable, flows, records, explanations, proxies, inventory, policies, diagnostics, dumps, replayAvailable: true };
 }
 
 export { formatLocation };
