@@ -74,7 +74,8 @@ export function explainText(decision: Decision | FilterDecision): string {
     const allowers = d.filters.filter((x) => x.enforcing !== false && x.effectivePolicy && x.action === 'ALLOW');
     for (const a of allowers) lines.push(`  allowed by ${a.name}: policy ${a.effectivePolicy}`);
   }
-  const misses = d.closestMiss ?? (f && f.action === 'ALLOW' && f.result === 'DENY' ? closestMiss(f) : []);
+  const treeDeny = f?.policies[0]?.trace.node === 'matcher';
+  const misses = d.closestMiss ?? (f && !treeDeny && f.action === 'ALLOW' && f.result === 'DENY' ? closestMiss(f) : []);
   if (misses.length) {
     lines.push('  closest miss:');
     for (const m of misses) {
