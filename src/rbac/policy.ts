@@ -91,9 +91,7 @@ export class PolicyMatcher {
     const ip = jp(path, 'principals');
     const ids = asArr(o.principals ?? [], ip);
     if (ids.length === 0) throw new RbacConfigError(ip, 'PolicyValidationError.Principals: value must contain at least 1 item(s)');
-    if (o.condition !== undefined && o.checked_condition !== undefined) {
-      throw new RbacConfigError(path, 'PolicyValidationError: only one of condition and checked_condition may be set');
-    }
+    // `checked_condition` (and `cel_config`) are accepted and, as in Envoy, `checked_condition` is ignored.
     const condition = o.condition !== undefined && o.condition !== null ? parseCelCondition(o.condition, jp(path, 'condition')) : null;
     return new PolicyMatcher(
       name,
