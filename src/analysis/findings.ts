@@ -9,7 +9,7 @@
  */
 import type { AccessRecord, EvidenceRef, Explanation, Finding, Flow, Severity } from '../model/records.js';
 import type { JsonValue } from '../model/attrs.js';
-import type { Decision } from '../model/decision.js';
+import type { Decision, FilterDecision } from '../model/decision.js';
 import { isSecretHeader, redactValue } from '../report/redact.js';
 import { normalizeIp, parseSpiffe, type WorkloadRef } from '../readers/inventory.js';
 import { fmtAddr, isLoopback, type Correlation, type HostPort } from './correlate.js';
@@ -156,10 +156,19 @@ function iso(ms: number | undefined): JsonValue {
   return ms === undefined ? null : new Date(ms).toISOString();
 }
 
-function isDryRunFilter(f: Decision['filters'][number]): boolean {
-  if (!f.shadow) return false;
-  const pol = f.effectivePolicy ?? f.policies.find((p) => p.matched === true)?.name ?? '';
-  return !pol.startsWith('istio-ext-authz');
+/**
+ * The shadow (dry-run) decisions of a decision: shadow-only filters, and the shadow engine of a
+ * filter that has both enforced and shadow rules. Istio CUSTOM (ext_authz) shadow rules are not
+ * dry-run policies and are left out.
+ */
+export function dryRunDecisions(d: Decision): { filter: FilterDecision; shadow: FilterDecision }[] {
+  const out: { filter: FilterDecision; shadow: FilterDecision }[] = [];
+  const isCustom = (f: FilterDecision): boolean => f.custom !== undefined || (f.effectivePolicy ?? '').startsWith('istio-ext-authz') || f.policies.some((p) => p.name.startsWith('istio-ext-authz'));
+  for (const f of d.filters) {
+    if (f.shadow && !isCustom(f)) out.push({ filter: f, shadow: f });
+    if (f.shadowDecision && !isCustom(f.shadowDecision)) out.push({ filter: f, shadow: f.shadowDecision });
+  }
+  return out;
 }
 
 /** Computes every finding. Deterministic: the order depends only on the inputs. */
@@ -321,15 +330,15 @@ export function computeFindings(input: FindingsInput): Finding[] {
     }
 
     if (ex?.decision && !deny && (r.responseCode === undefined || r.responseCode < 400 || r.kind === 'tcp')) {
-      for (const fd of ex.decision.filters) {
-        if (!isDryRunFilter(fd) || fd.result !== 'DENY') continue;
-        const pol = fd.effectivePolicy ?? (fd.action === 'ALLOW' ? 'none' : 'unknown');
+      for (const { filter: fd, shadow: sd } of dryRunDecisions(ex.decision)) {
+        if (sd.result !== 'DENY') continue;
+        const pol = sd.effectivePolicy ?? (sd.action === 'ALLOW' ? 'none' : 'unknown');
         const who = peer.principal ?? clientName;
         const grp = g.add('dry-run-would-deny', `${pol}|${serverName}`, () => ({
           severity: 'medium',
           summary: `Dry-run policy ${describePolicyId(pol)} would deny traffic that was allowed at ${serverName} (e.g. from ${who})`,
           fix: `Before removing the istio.io/dry-run annotation from ${describePolicyId(pol)}, decide whether these requests should be denied; otherwise adjust the rule.`,
-          data: { policy: pol, shadowFilter: fd.name, action: fd.action, server: serverName, sources: [] },
+          data: { policy: pol, shadowFilter: fd.name, action: sd.action, server: serverName, sources: [] },
         }), [recordRef(r)], r.timeMs);
         grp.data.count = grp.count;
         const srcs = grp.data.sources as JsonValue[];

@@ -273,6 +273,15 @@ describe('dry-run-would-deny', () => {
     expect(f.details?.sources).toEqual(['legacy/sleep']);
   });
 
+  it('reads the shadow engine of a filter that also enforces (Istio puts dry-run rules in shadow_rules)', () => {
+    const r = record({ from: '10.0.0.5:40000', to: '10.0.0.7:9080' });
+    const shadow = { name: 'envoy.filters.http.rbac', kind: 'http' as const, action: 'ALLOW' as const, shadow: true, result: 'DENY' as const, effectivePolicy: null, policies: [] };
+    const d = decision({ decision: 'ALLOW', filters: [{ name: 'envoy.filters.http.rbac', kind: 'http', action: 'ALLOW', shadow: false, result: 'ALLOW', effectivePolicy: 'ns[default]-policy[details]-rule[0]', policies: [], shadowDecision: shadow }] });
+    const f = run({ records: [r], explanations: [explanation(r, { decision: d })], inventory: INV }).find((x) => x.id === 'dry-run-would-deny')!;
+    expect(f.details?.policy).toBe('none');
+    expect(f.details?.action).toBe('ALLOW');
+  });
+
   it('ignores CUSTOM (ext_authz) shadow rules', () => {
     const r = record({ from: '10.0.0.5:40000', to: '10.0.0.7:9080' });
     const d = decision({ decision: 'ALLOW', filters: [{ name: 'envoy.filters.http.rbac', kind: 'http', action: 'DENY', shadow: true, result: 'DENY', effectivePolicy: 'istio-ext-authz-ns[default]-policy[ext-authz]-rule[0]', policies: [] }] });
