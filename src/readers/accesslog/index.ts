@@ -61,11 +61,13 @@ interface CompiledText {
   name: string;
   format: TextFormat;
   plan: RecordPlan;
+  /** Records read with this format not yet added to stats.formats. */
+  count: number;
 }
 
 function compileText(name: string, text: string): CompiledText {
   const format = new TextFormat(text, name);
-  return { name, format, plan: planFor(format.operators) };
+  return { name, format, plan: planFor(format.operators), count: 0 };
 }
 
 /** Resolves `--log-format`: a built-in name, a JSON format object, or a text format string. */
@@ -171,110 +173,121 @@ export async function* readAccessLogs(inputs: string[] | LogInput | LogInput[] |
     opts.onDiagnostic?.(d);
   };
 
-  for (const input of list) {
-    const file = typeof input === 'string' ? input : input.path;
-    const stream = typeof input === 'string' ? createReadStream(input) : input.stream;
-    stats.files++;
-    let lineNo = 0;
-    // Pretty-printed JSON objects spanning several lines are gathered (bounded) and parsed once complete.
-    let pending: string[] | null = null;
-    let pendingStart = 0;
-    let pendingLen = 0;
-    for await (const batch of lineBatches(stream, maxLen)) for (const raw of batch) {
-      lineNo++;
-      stats.lines++;
-      if (raw === null) {
-        skip(file, lineNo, `line longer than ${maxLen} characters`);
-        continue;
-      }
-      let line = raw;
-      let node: string | undefined;
-      if (pending) {
-        pending.push(line);
-        pendingLen += line.length;
-        if (line.startsWith('}')) {
-          const text = pending.join('\n');
-          const start = pendingStart;
-          pending = null;
-          const rec = parseJsonEntry(text, file, start, jsonBuilder);
-          if (rec === null) skip(file, start, 'multi-line JSON object does not parse');
-          else {
-            stats.records++;
-            stats.formats[rec.format ?? 'json'] = (stats.formats[rec.format ?? 'json'] ?? 0) + 1;
-            yield rec;
+  const flushCounts = (): void => {
+    for (const c of fmt.text ?? []) {
+      if (c.count) stats.formats[c.name] = (stats.formats[c.name] ?? 0) + c.count;
+      c.count = 0;
+    }
+  };
+  try {
+    for (const input of list) {
+      const file = typeof input === 'string' ? input : input.path;
+      const stream = typeof input === 'string' ? createReadStream(input) : input.stream;
+      stats.files++;
+      let lineNo = 0;
+      // Pretty-printed JSON objects spanning several lines are gathered (bounded) and parsed once complete.
+      let pending: string[] | null = null;
+      let pendingStart = 0;
+      let pendingLen = 0;
+      for await (const batch of lineBatches(stream, maxLen)) for (const raw of batch) {
+        lineNo++;
+        stats.lines++;
+        if (raw === null) {
+          skip(file, lineNo, `line longer than ${maxLen} characters`);
+          continue;
+        }
+        let line = raw;
+        let node: string | undefined;
+        if (pending) {
+          pending.push(line);
+          pendingLen += line.length;
+          if (line.startsWith('}')) {
+            const text = pending.join('\n');
+            const start = pendingStart;
+            pending = null;
+            const rec = parseJsonEntry(text, file, start, jsonBuilder);
+            if (rec === null) skip(file, start, 'multi-line JSON object does not parse');
+            else {
+              stats.records++;
+              stats.formats[rec.format ?? 'json'] = (stats.formats[rec.format ?? 'json'] ?? 0) + 1;
+              yield rec;
+            }
+          } else if (pending.length > 10_000 || pendingLen > maxLen) {
+            skip(file, pendingStart, 'unterminated multi-line JSON object');
+            pending = null;
           }
-        } else if (pending.length > 10_000 || pendingLen > maxLen) {
-          skip(file, pendingStart, 'unterminated multi-line JSON object');
-          pending = null;
+          continue;
         }
-        continue;
-      }
-      // kubectl logs --prefix: "[pod/<name>/<container>] "
-      if (line.startsWith('[pod/')) {
-        const close = line.indexOf('] ');
-        if (close > 0) {
-          const parts = line.slice(1, close).split('/');
-          node = parts[1];
-          line = line.slice(close + 2);
+        // kubectl logs --prefix: "[pod/<name>/<container>] "
+        if (line.startsWith('[pod/')) {
+          const close = line.indexOf('] ');
+          if (close > 0) {
+            const parts = line.slice(1, close).split('/');
+            node = parts[1];
+            line = line.slice(close + 2);
+          }
         }
-      }
-      // kubectl logs --timestamps: "<RFC3339Nano> "
-      const c0 = line.charCodeAt(0);
-      if (c0 >= 48 && c0 <= 57 && KUBECTL_TS.test(line)) line = line.slice(line.indexOf(' ') + 1);
-      if (line.length === 0) continue;
-      const f0 = line.charCodeAt(0);
-      if ((f0 === 32 || f0 === 9) && line.trim().length === 0) continue;
+        // kubectl logs --timestamps: "<RFC3339Nano> "
+        const c0 = line.charCodeAt(0);
+        if (c0 >= 48 && c0 <= 57 && KUBECTL_TS.test(line)) line = line.slice(line.indexOf(' ') + 1);
+        if (line.length === 0) continue;
+        const f0 = line.charCodeAt(0);
+        if ((f0 === 32 || f0 === 9) && line.trim().length === 0) continue;
 
-      if (line.charCodeAt(0) === 123 /* { */) {
-        if (line === '{' || line.trimEnd() === '{') {
-          pending = [line];
-          pendingStart = lineNo;
-          pendingLen = line.length;
+        if (line.charCodeAt(0) === 123 /* { */) {
+          if (line === '{' || line.trimEnd() === '{') {
+            pending = [line];
+            pendingStart = lineNo;
+            pendingLen = line.length;
+            continue;
+          }
+          const rec = parseJsonEntry(line, file, lineNo, jsonBuilder);
+          if (rec === null) {
+            skip(file, lineNo, 'line starts with "{" but is not a JSON object');
+            continue;
+          }
+          if (node) rec.node = node;
+          stats.records++;
+          stats.formats[rec.format ?? 'json'] = (stats.formats[rec.format ?? 'json'] ?? 0) + 1;
+          yield rec;
           continue;
         }
-        const rec = parseJsonEntry(line, file, lineNo, jsonBuilder);
-        if (rec === null) {
-          skip(file, lineNo, 'line starts with "{" but is not a JSON object');
+        if (candidates.length === 0) {
+          if (OWN_LOG.test(line)) stats.other++;
+          else skip(file, lineNo, `not a JSON object (--log-format ${opts.format ?? 'json'})`);
           continue;
         }
+        let hit: CompiledText | undefined;
+        let parsed = null;
+        for (let i = 0; i < candidates.length; i++) {
+          const c = candidates[i]!;
+          parsed = c.format.parse(line);
+          if (parsed) {
+            hit = c;
+            if (i > 0 && fmt.auto) {
+              // Keep the format that fits first in line for the next lines.
+              candidates = [c, ...candidates.filter((x) => x !== c)];
+            }
+            break;
+          }
+        }
+        if (!hit || !parsed) {
+          if (OWN_LOG.test(line)) stats.other++;
+          else skip(file, lineNo, fmt.auto ? `does not fit any known access-log format (${candidates.map((c) => c.name).join(', ')}); pass --log-format` : `does not fit the format "${candidates[0]!.format.source.trim()}"`);
+          continue;
+        }
+        const rec = buildRecord(hit.plan, parsed.values, { file, line: lineNo }, parsed.extra);
+        rec.format = hit.name;
         if (node) rec.node = node;
         stats.records++;
-        stats.formats[rec.format ?? 'json'] = (stats.formats[rec.format ?? 'json'] ?? 0) + 1;
+        hit.count++;
         yield rec;
-        continue;
       }
-      if (candidates.length === 0) {
-        if (OWN_LOG.test(line)) stats.other++;
-        else skip(file, lineNo, `not a JSON object (--log-format ${opts.format ?? 'json'})`);
-        continue;
-      }
-      let hit: CompiledText | undefined;
-      let parsed = null;
-      for (let i = 0; i < candidates.length; i++) {
-        const c = candidates[i]!;
-        parsed = c.format.parse(line);
-        if (parsed) {
-          hit = c;
-          if (i > 0 && fmt.auto) {
-            // Keep the format that fits first in line for the next lines.
-            candidates = [c, ...candidates.filter((x) => x !== c)];
-          }
-          break;
-        }
-      }
-      if (!hit || !parsed) {
-        if (OWN_LOG.test(line)) stats.other++;
-        else skip(file, lineNo, fmt.auto ? `does not fit any known access-log format (${candidates.map((c) => c.name).join(', ')}); pass --log-format` : `does not fit the format "${candidates[0]!.format.source.trim()}"`);
-        continue;
-      }
-      const rec = buildRecord(hit.plan, parsed.values, { file, line: lineNo }, parsed.extra);
-      rec.format = hit.name;
-      if (node) rec.node = node;
-      stats.records++;
-      stats.formats[hit.name] = (stats.formats[hit.name] ?? 0) + 1;
-      yield rec;
+      if (pending) skip(file, pendingStart, 'unterminated multi-line JSON object at end of file');
+      flushCounts();
     }
-    if (pending) skip(file, pendingStart, 'unterminated multi-line JSON object at end of file');
+  } finally {
+    flushCounts();
   }
 }
 

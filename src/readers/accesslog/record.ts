@@ -36,9 +36,47 @@ type Role =
   | 'remotePort' | 'direct' | 'directIp' | 'directPort' | 'local' | 'localIp' | 'localPort' | 'sni' | 'uriSan'
   | 'dnsSan' | 'subject' | 'tlsVersion' | 'metadata' | 'filterState' | 'other';
 
+const R_time = 0;
+const R_method = 1;
+const R_path = 2;
+const R_authority = 3;
+const R_scheme = 4;
+const R_protocol = 5;
+const R_header = 6;
+const R_code = 7;
+const R_details = 8;
+const R_termination = 9;
+const R_flags = 10;
+const R_bytesIn = 11;
+const R_bytesOut = 12;
+const R_duration = 13;
+const R_cluster = 14;
+const R_upstreamHost = 15;
+const R_route = 16;
+const R_remote = 17;
+const R_remoteIp = 18;
+const R_remotePort = 19;
+const R_direct = 20;
+const R_directIp = 21;
+const R_directPort = 22;
+const R_local = 23;
+const R_localIp = 24;
+const R_localPort = 25;
+const R_sni = 26;
+const R_uriSan = 27;
+const R_dnsSan = 28;
+const R_subject = 29;
+const R_tlsVersion = 30;
+const R_metadata = 31;
+const R_filterState = 32;
+const R_other = 33;
+const ROLE_NUM: Record<Role, number> = {time: R_time, method: R_method, path: R_path, authority: R_authority, scheme: R_scheme, protocol: R_protocol, header: R_header, code: R_code, details: R_details, termination: R_termination, flags: R_flags, bytesIn: R_bytesIn, bytesOut: R_bytesOut, duration: R_duration, cluster: R_cluster, upstreamHost: R_upstreamHost, route: R_route, remote: R_remote, remoteIp: R_remoteIp, remotePort: R_remotePort, direct: R_direct, directIp: R_directIp, directPort: R_directPort, local: R_local, localIp: R_localIp, localPort: R_localPort, sni: R_sni, uriSan: R_uriSan, dnsSan: R_dnsSan, subject: R_subject, tlsVersion: R_tlsVersion, metadata: R_metadata, filterState: R_filterState, other: R_other};
+
 interface PlannedOp {
   op: FormatOperator;
   role: Role;
+  /** `role` as a small integer (a jump table in the per-line switch). */
+  r: number;
   header?: string;
 }
 
@@ -137,7 +175,7 @@ export function planFor(operators: FormatOperator[]): RecordPlan {
   const knownHeaders: string[] = [];
   for (const op of operators) {
     const r = roleOf(op);
-    ops.push({ op, role: r.role, header: r.header });
+    ops.push({ op, role: r.role, r: ROLE_NUM[r.role], header: r.header });
     has.add(r.role);
     if (r.role === 'header' && r.header && !knownHeaders.includes(r.header)) knownHeaders.push(r.header);
   }
@@ -219,7 +257,13 @@ export function normalizeTime(raw: string): { time: string; timeMs?: number } {
 /** Builds one AccessRecord from values keyed by operator key. */
 export function buildRecord(plan: RecordPlan, values: Record<string, JsonValue>, ref: EvidenceRef, extra?: string): AccessRecord {
   const attrs: RequestAttrs = {};
-  const rec: AccessRecord = { ref, kind: 'tcp', attrs, unknown: [], fields: values };
+  // Every optional field present from the start: one object shape for all records (fast property access).
+  const rec: AccessRecord = {
+    ref, time: undefined, timeMs: undefined, node: undefined, kind: 'tcp', attrs, unknown: [],
+    responseCode: undefined, responseCodeDetails: undefined, connectionTerminationDetails: undefined, responseFlags: undefined,
+    bytesReceived: undefined, bytesSent: undefined, durationMs: undefined, upstreamCluster: undefined, upstreamHost: undefined,
+    routeName: undefined, requestId: undefined, userAgent: undefined, fields: values, knownHeaders: undefined, format: undefined,
+  };
   let method: string | undefined;
   let path: string | undefined;
   let authority: string | undefined;
@@ -239,8 +283,8 @@ export function buildRecord(plan: RecordPlan, values: Record<string, JsonValue>,
   let localPort: number | undefined;
   for (const p of plan.ops) {
     const v = values[p.op.key];
-    switch (p.role) {
-      case 'time': {
+    switch (p.r) {
+      case R_time: {
         const s = str(v);
         if (s !== undefined) {
           const t = normalizeTime(s);
@@ -249,12 +293,12 @@ export function buildRecord(plan: RecordPlan, values: Record<string, JsonValue>,
         }
         break;
       }
-      case 'method': method = str(v); break;
-      case 'path': path = str(v); break;
-      case 'authority': authority = str(v); break;
-      case 'scheme': scheme = str(v); break;
-      case 'protocol': protocol = str(v); break;
-      case 'header': {
+      case R_method: method = str(v); break;
+      case R_path: path = str(v); break;
+      case R_authority: authority = str(v); break;
+      case R_scheme: scheme = str(v); break;
+      case R_protocol: protocol = str(v); break;
+      case R_header: {
         const s = str(v);
         if (p.header === 'x-forwarded-for') xff = s;
         if (p.header === 'x-request-id' && s !== undefined) rec.requestId = s;
@@ -262,36 +306,36 @@ export function buildRecord(plan: RecordPlan, values: Record<string, JsonValue>,
         if (s !== undefined) (headers ??= {})[p.header!] = [s];
         break;
       }
-      case 'code': { const n = num(v); if (n !== undefined) rec.responseCode = n; break; }
-      case 'details': { const s = str(v); if (s !== undefined) rec.responseCodeDetails = s; break; }
-      case 'termination': { const s = str(v); if (s !== undefined) rec.connectionTerminationDetails = s; break; }
-      case 'flags': { const s = str(v); if (s !== undefined) rec.responseFlags = s; break; }
-      case 'bytesIn': { const n = num(v); if (n !== undefined) rec.bytesReceived = n; break; }
-      case 'bytesOut': { const n = num(v); if (n !== undefined) rec.bytesSent = n; break; }
-      case 'duration': { const n = num(v); if (n !== undefined) rec.durationMs = n; break; }
-      case 'cluster': { const s = str(v); if (s !== undefined) rec.upstreamCluster = s; break; }
-      case 'upstreamHost': { const s = str(v); if (s !== undefined) rec.upstreamHost = s; break; }
-      case 'route': { const s = str(v); if (s !== undefined) rec.routeName = s; break; }
-      case 'remote': { const e = endpoint(v); if (e) { remoteIp = e.address; remotePort = e.port; } break; }
-      case 'remoteIp': remoteIp = str(v) ?? remoteIp; break;
-      case 'remotePort': remotePort = num(v) ?? remotePort; break;
-      case 'direct': { const e = endpoint(v); if (e) { directIp = e.address; directPort = e.port; } break; }
-      case 'directIp': directIp = str(v) ?? directIp; break;
-      case 'directPort': directPort = num(v) ?? directPort; break;
-      case 'local': { const e = endpoint(v); if (e) { localIp = e.address; localPort = e.port; } break; }
-      case 'localIp': localIp = str(v) ?? localIp; break;
-      case 'localPort': localPort = num(v) ?? localPort; break;
-      case 'sni': { const s = str(v); if (s !== undefined) attrs.sni = s; break; }
-      case 'uriSan': uriSan = str(v); break;
-      case 'dnsSan': dnsSan = str(v); break;
-      case 'subject': subject = str(v); break;
-      case 'tlsVersion': tlsVersion = str(v); break;
-      case 'metadata': {
+      case R_code: { const n = num(v); if (n !== undefined) rec.responseCode = n; break; }
+      case R_details: { const s = str(v); if (s !== undefined) rec.responseCodeDetails = s; break; }
+      case R_termination: { const s = str(v); if (s !== undefined) rec.connectionTerminationDetails = s; break; }
+      case R_flags: { const s = str(v); if (s !== undefined) rec.responseFlags = s; break; }
+      case R_bytesIn: { const n = num(v); if (n !== undefined) rec.bytesReceived = n; break; }
+      case R_bytesOut: { const n = num(v); if (n !== undefined) rec.bytesSent = n; break; }
+      case R_duration: { const n = num(v); if (n !== undefined) rec.durationMs = n; break; }
+      case R_cluster: { const s = str(v); if (s !== undefined) rec.upstreamCluster = s; break; }
+      case R_upstreamHost: { const s = str(v); if (s !== undefined) rec.upstreamHost = s; break; }
+      case R_route: { const s = str(v); if (s !== undefined) rec.routeName = s; break; }
+      case R_remote: { const e = endpoint(v); if (e) { remoteIp = e.address; remotePort = e.port; } break; }
+      case R_remoteIp: remoteIp = str(v) ?? remoteIp; break;
+      case R_remotePort: remotePort = num(v) ?? remotePort; break;
+      case R_direct: { const e = endpoint(v); if (e) { directIp = e.address; directPort = e.port; } break; }
+      case R_directIp: directIp = str(v) ?? directIp; break;
+      case R_directPort: directPort = num(v) ?? directPort; break;
+      case R_local: { const e = endpoint(v); if (e) { localIp = e.address; localPort = e.port; } break; }
+      case R_localIp: localIp = str(v) ?? localIp; break;
+      case R_localPort: localPort = num(v) ?? localPort; break;
+      case R_sni: { const s = str(v); if (s !== undefined) attrs.sni = s; break; }
+      case R_uriSan: uriSan = str(v); break;
+      case R_dnsSan: dnsSan = str(v); break;
+      case R_subject: subject = str(v); break;
+      case R_tlsVersion: tlsVersion = str(v); break;
+      case R_metadata: {
         const s = typeof v === 'string' ? (v === '-' ? undefined : parseMaybeJson(v)) : v ?? undefined;
         if (s !== undefined && s !== null) setPath((attrs.metadata ??= {}), p.op.namespace!, p.op.path ?? [], s);
         break;
       }
-      case 'filterState': {
+      case R_filterState: {
         const s = typeof v === 'string' ? (v === '-' ? undefined : v) : v ?? undefined;
         if (s !== undefined && s !== null) (attrs.filterState ??= {})[p.op.namespace!] = s;
         break;
