@@ -33,15 +33,17 @@ function deciding(d: Decision): FilterDecision | undefined {
   return d.filters.find((f) => f.enforcing !== false && !f.shadow && (f.result === 'DENY' || f.result === 'UNDECIDABLE')) ?? undefined;
 }
 
-function failingOf(f: FilterDecision, policy: string | null): TraceNode[] {
-  const p = f.policies.find((x) => x.name === policy);
-  return p?.failing ?? [];
-}
-
 /** A few lines for people: the decision, the deciding filter/policy, the failing conditions, the closest miss. */
 export function explainText(decision: Decision | FilterDecision): string {
   if (!('filters' in decision)) {
-    return explainText({ decision: decision.result, policy: decision.effectivePolicy, responseCodeDetails: decision.result === 'DENY' ? responseCodeDetails(decision.effectivePolicy) : null, filters: [decision], ...(decision.result !== 'ALLOW' || decision.action === 'ALLOW' ? {} : {}) });
+    const deny = decision.result === 'DENY' && decision.enforcing !== false;
+    return explainText({
+      decision: decision.enforcing === false ? 'ALLOW' : decision.result,
+      policy: decision.effectivePolicy,
+      responseCodeDetails: deny && decision.kind === 'http' ? responseCodeDetails(decision.effectivePolicy) : null,
+      ...(deny && decision.kind === 'network' ? { connectionTerminationDetails: connectionTerminationDetails(decision.effectivePolicy) } : {}),
+      filters: [decision],
+    });
   }
   const d = decision;
   const lines: string[] = [];
@@ -91,7 +93,6 @@ export function explainText(decision: Decision | FilterDecision): string {
   for (const x of d.filters) {
     if (x.custom && !x.custom.wouldBeSent) lines.push(`  not sent to ext_authz provider ${x.custom.provider} (its filter_enabled_metadata did not match)`);
   }
-  void failingOf;
   return lines.join('\n');
 }
 
