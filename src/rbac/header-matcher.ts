@@ -164,7 +164,12 @@ export class HeaderMatcher {
   }
 
   /** `exact "GET"`, `present`, `range [0, 10)`, prefixed `not ` when inverted. */
+  private described: string | undefined;
   describe(): string {
+    return (this.described ??= this.describeUncached());
+  }
+
+  private describeUncached(): string {
     const s = this.spec;
     let d: string;
     switch (s.t) {

@@ -83,9 +83,13 @@ export class StringMatcher {
   }
 
   /** `exact "GET"`, `prefix "/info"`, `regex "spiffe://.+"`, with ` (ignore case)` when set. */
+  private described: string | undefined;
   describe(): string {
-    const k = this.kind === 'safe_regex' ? 'regex' : this.kind === 'custom' ? 'custom matcher' : this.kind;
-    return `${k} ${JSON.stringify(this.value)}${this.ignoreCase ? ' (ignore case)' : ''}`;
+    if (this.described === undefined) {
+      const k = this.kind === 'safe_regex' ? 'regex' : this.kind === 'custom' ? 'custom matcher' : this.kind;
+      this.described = `${k} ${JSON.stringify(this.value)}${this.ignoreCase ? ' (ignore case)' : ''}`;
+    }
+    return this.described;
   }
 }
 
