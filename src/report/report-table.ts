@@ -3,8 +3,11 @@ import type { ReportModel } from '../analysis/report-model.js';
 import { formatRef } from '../analysis/report-model.js';
 import { renderTable } from './table.js';
 
-function trunc(s: string, n: number): string {
-  return s.length > n ? `${s.slice(0, n - 1)}…` : s;
+/** Shortens from the middle so the end (line, frame or JSON path tail) stays visible. */
+function truncMiddle(s: string, n: number): string {
+  if (s.length <= n) return s;
+  const tail = Math.min(40, Math.floor(n / 2));
+  return `${s.slice(0, n - tail - 1)}…${s.slice(-tail)}`;
 }
 
 export function renderReportTable(m: ReportModel): string {
@@ -19,14 +22,18 @@ export function renderReportTable(m: ReportModel): string {
   else {
     lines.push(
       renderTable({
-        headers: ['SEVERITY', 'FINDING', 'COUNT', 'SUMMARY', 'EVIDENCE'],
-        rows: m.findings.map((f) => [
-          f.severity.toUpperCase(),
-          f.id,
-          typeof f.details?.occurrences === 'number' ? f.details.occurrences : f.evidence.length,
-          trunc(f.summary, 110),
-          f.evidence.length === 0 ? '' : `${formatRef(f.evidence[0]!)}${f.evidence.length > 1 ? ` (+${f.evidence.length - 1})` : ''}`,
-        ]),
+        headers: ['SEVERITY', 'FINDING', 'COUNT', 'EVIDENCE', 'SUMMARY'],
+        rows: m.findings.map((f) => {
+          const more = f.evidence.length > 1 ? ` (+${f.evidence.length - 1})` : '';
+          const first = f.evidence.length === 0 ? '' : formatRef(f.evidence[0]!);
+          return [
+            f.severity.toUpperCase(),
+            f.id,
+            typeof f.details?.occurrences === 'number' ? f.details.occurrences : f.evidence.length,
+            `${truncMiddle(first, 72 - more.length)}${more}`,
+            f.summary,
+          ];
+        }),
       }).trimEnd(),
     );
   }
