@@ -54,6 +54,21 @@ describe('meshsleuth check (bare RBAC configs)', () => {
     expect(lines.map((l) => l.decision)).toEqual(['ALLOW', 'DENY']);
     expect(lines[1].closestMiss[0].policy).toBe('ns[default]-policy[details]-rule[0]');
   });
+  it('NDJSON with a malformed line: the others are decided, the bad one is named, exit 2', async () => {
+    const r = await runCli(['check', join(dir, 'rbac.json'), '--request', '@-', '-o', 'ndjson'], { input: '{"http":{"method":"GET"}}\n{"http":{"method":7}}\n{oops\n{"http":{"method":"POST"}}\n' });
+    expect(r.code).toBe(2);
+    expect(r.stdout.trim().split('\n')).toHaveLength(2);
+    expect(r.stderr).toContain('line 2');
+    expect(r.stderr).toContain('$.http.method');
+    expect(r.stderr).toContain('line 3');
+    expect(r.stderr).toContain('2 of 4 requests skipped');
+  });
+  it('--no-trace gives the decision without per-policy traces', async () => {
+    const r = await runCli(['check', join(dir, 'rbac.json'), '--plaintext', '--method', 'GET', '--no-trace', '-o', 'json']);
+    const d = JSON.parse(r.stdout);
+    expect(d.decision).toBe('DENY');
+    expect(d.filters[0].policies).toEqual([]);
+  });
   it('NDJSON on stdin with @-', async () => {
     const r = await runCli(['check', join(dir, 'rbac.json'), '--request', '@-', '-o', 'ndjson'], { input: '{"http":{"method":"POST"}}\n{"http":{"method":"GET"}}\n' });
     expect(r.stdout.trim().split('\n')).toHaveLength(2);
