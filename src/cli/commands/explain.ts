@@ -1,6 +1,6 @@
 import type { CommandModule } from 'yargs';
 import { progress, progressDone, runCommand, UsageError, warn, writeOut, parseFailOn, EXIT_FAIL_ON } from '../common.js';
-import { readAccessLogs, newStats } from '../../readers/accesslog/index.js';
+import { readAccessLogBatches, newStats } from '../../readers/accesslog/index.js';
 import { formatLocation } from '../../model/errors.js';
 import type { AccessRecord, Explanation } from '../../model/records.js';
 import type { JsonValue } from '../../model/attrs.js';
@@ -185,7 +185,7 @@ export const explainCommand: CommandModule<object, ExplainArgs> = {
         }
       };
       let n = 0;
-      for await (const rec of readAccessLogs(inputs as never, { format: argv['log-format'], stats })) {
+      for await (const batch of readAccessLogBatches(inputs as never, { format: argv['log-format'], stats })) for (const rec of batch) {
         if (!recordPasses(rec, filter)) continue;
         const e = explainRecord(rec, decide);
         if (!explanationPasses(e, filter)) continue;

@@ -158,6 +158,11 @@ async function* lineBatches(stream: Readable, maxLen: number): AsyncGenerator<(s
  * file-system errors for unreadable paths.
  */
 export async function* readAccessLogs(inputs: string[] | LogInput | LogInput[] | string, opts: ReadOptions = {}): AsyncGenerator<AccessRecord> {
+  for await (const batch of readAccessLogBatches(inputs, opts)) yield* batch;
+}
+
+/** Like readAccessLogs, a chunk's worth of records at a time (cheaper for consumers that loop over many records). */
+export async function* readAccessLogBatches(inputs: string[] | LogInput | LogInput[] | string, opts: ReadOptions = {}): AsyncGenerator<AccessRecord[]> {
   const list: (string | LogInput)[] = typeof inputs === 'string' ? [inputs] : Array.isArray(inputs) ? inputs : [inputs];
   const fmt = resolveFormat(opts.format);
   const stats = opts.stats ?? newStats();
@@ -189,101 +194,109 @@ export async function* readAccessLogs(inputs: string[] | LogInput | LogInput[] |
       let pending: string[] | null = null;
       let pendingStart = 0;
       let pendingLen = 0;
-      for await (const batch of lineBatches(stream, maxLen)) for (const raw of batch) {
-        lineNo++;
-        stats.lines++;
-        if (raw === null) {
-          skip(file, lineNo, `line longer than ${maxLen} characters`);
-          continue;
+      let out: AccessRecord[] = [];
+      for await (const batch of lineBatches(stream, maxLen)) {
+        if (out.length) {
+          yield out;
+          out = [];
         }
-        let line = raw;
-        let node: string | undefined;
-        if (pending) {
-          pending.push(line);
-          pendingLen += line.length;
-          if (line.startsWith('}')) {
-            const text = pending.join('\n');
-            const start = pendingStart;
-            pending = null;
-            const rec = parseJsonEntry(text, file, start, jsonBuilder);
-            if (rec === null) skip(file, start, 'multi-line JSON object does not parse');
-            else {
-              stats.records++;
-              stats.formats[rec.format ?? 'json'] = (stats.formats[rec.format ?? 'json'] ?? 0) + 1;
-              yield rec;
+        for (const raw of batch) {
+          lineNo++;
+          stats.lines++;
+          if (raw === null) {
+            skip(file, lineNo, `line longer than ${maxLen} characters`);
+            continue;
+          }
+          let line = raw;
+          let node: string | undefined;
+          if (pending) {
+            pending.push(line);
+            pendingLen += line.length;
+            if (line.startsWith('}')) {
+              const text = pending.join('\n');
+              const start = pendingStart;
+              pending = null;
+              const rec = parseJsonEntry(text, file, start, jsonBuilder);
+              if (rec === null) skip(file, start, 'multi-line JSON object does not parse');
+              else {
+                stats.records++;
+                stats.formats[rec.format ?? 'json'] = (stats.formats[rec.format ?? 'json'] ?? 0) + 1;
+                out.push(rec);
+              }
+            } else if (pending.length > 10_000 || pendingLen > maxLen) {
+              skip(file, pendingStart, 'unterminated multi-line JSON object');
+              pending = null;
             }
-          } else if (pending.length > 10_000 || pendingLen > maxLen) {
-            skip(file, pendingStart, 'unterminated multi-line JSON object');
-            pending = null;
+            continue;
           }
-          continue;
-        }
-        // kubectl logs --prefix: "[pod/<name>/<container>] "
-        if (line.startsWith('[pod/')) {
-          const close = line.indexOf('] ');
-          if (close > 0) {
-            const parts = line.slice(1, close).split('/');
-            node = parts[1];
-            line = line.slice(close + 2);
+          // kubectl logs --prefix: "[pod/<name>/<container>] "
+          if (line.startsWith('[pod/')) {
+            const close = line.indexOf('] ');
+            if (close > 0) {
+              const parts = line.slice(1, close).split('/');
+              node = parts[1];
+              line = line.slice(close + 2);
+            }
           }
-        }
-        // kubectl logs --timestamps: "<RFC3339Nano> "
-        const c0 = line.charCodeAt(0);
-        if (c0 >= 48 && c0 <= 57 && KUBECTL_TS.test(line)) line = line.slice(line.indexOf(' ') + 1);
-        if (line.length === 0) continue;
-        const f0 = line.charCodeAt(0);
-        if ((f0 === 32 || f0 === 9) && line.trim().length === 0) continue;
+          // kubectl logs --timestamps: "<RFC3339Nano> "
+          const c0 = line.charCodeAt(0);
+          if (c0 >= 48 && c0 <= 57 && KUBECTL_TS.test(line)) line = line.slice(line.indexOf(' ') + 1);
+          if (line.length === 0) continue;
+          const f0 = line.charCodeAt(0);
+          if ((f0 === 32 || f0 === 9) && line.trim().length === 0) continue;
 
-        if (line.charCodeAt(0) === 123 /* { */) {
-          if (line === '{' || line.trimEnd() === '{') {
-            pending = [line];
-            pendingStart = lineNo;
-            pendingLen = line.length;
+          if (line.charCodeAt(0) === 123 /* { */) {
+            if (line === '{' || line.trimEnd() === '{') {
+              pending = [line];
+              pendingStart = lineNo;
+              pendingLen = line.length;
+              continue;
+            }
+            const rec = parseJsonEntry(line, file, lineNo, jsonBuilder);
+            if (rec === null) {
+              skip(file, lineNo, 'line starts with "{" but is not a JSON object');
+              continue;
+            }
+            if (node) rec.node = node;
+            stats.records++;
+            stats.formats[rec.format ?? 'json'] = (stats.formats[rec.format ?? 'json'] ?? 0) + 1;
+            out.push(rec);
             continue;
           }
-          const rec = parseJsonEntry(line, file, lineNo, jsonBuilder);
-          if (rec === null) {
-            skip(file, lineNo, 'line starts with "{" but is not a JSON object');
+          if (candidates.length === 0) {
+            if (OWN_LOG.test(line)) stats.other++;
+            else skip(file, lineNo, `not a JSON object (--log-format ${opts.format ?? 'json'})`);
             continue;
           }
+          let hit: CompiledText | undefined;
+          let parsed = null;
+          for (let i = 0; i < candidates.length; i++) {
+            const c = candidates[i]!;
+            parsed = c.format.parse(line);
+            if (parsed) {
+              hit = c;
+              if (i > 0 && fmt.auto) {
+                // Keep the format that fits first in line for the next lines.
+                candidates = [c, ...candidates.filter((x) => x !== c)];
+              }
+              break;
+            }
+          }
+          if (!hit || !parsed) {
+            if (OWN_LOG.test(line)) stats.other++;
+            else skip(file, lineNo, fmt.auto ? `does not fit any known access-log format (${candidates.map((c) => c.name).join(', ')}); pass --log-format` : `does not fit the format "${candidates[0]!.format.source.trim()}"`);
+            continue;
+          }
+          const rec = buildRecord(hit.plan, parsed.values, { file, line: lineNo }, parsed.extra);
+          rec.format = hit.name;
           if (node) rec.node = node;
           stats.records++;
-          stats.formats[rec.format ?? 'json'] = (stats.formats[rec.format ?? 'json'] ?? 0) + 1;
-          yield rec;
-          continue;
+          hit.count++;
+          out.push(rec);
         }
-        if (candidates.length === 0) {
-          if (OWN_LOG.test(line)) stats.other++;
-          else skip(file, lineNo, `not a JSON object (--log-format ${opts.format ?? 'json'})`);
-          continue;
-        }
-        let hit: CompiledText | undefined;
-        let parsed = null;
-        for (let i = 0; i < candidates.length; i++) {
-          const c = candidates[i]!;
-          parsed = c.format.parse(line);
-          if (parsed) {
-            hit = c;
-            if (i > 0 && fmt.auto) {
-              // Keep the format that fits first in line for the next lines.
-              candidates = [c, ...candidates.filter((x) => x !== c)];
-            }
-            break;
-          }
-        }
-        if (!hit || !parsed) {
-          if (OWN_LOG.test(line)) stats.other++;
-          else skip(file, lineNo, fmt.auto ? `does not fit any known access-log format (${candidates.map((c) => c.name).join(', ')}); pass --log-format` : `does not fit the format "${candidates[0]!.format.source.trim()}"`);
-          continue;
-        }
-        const rec = buildRecord(hit.plan, parsed.values, { file, line: lineNo }, parsed.extra);
-        rec.format = hit.name;
-        if (node) rec.node = node;
-        stats.records++;
-        hit.count++;
-        yield rec;
       }
       if (pending) skip(file, pendingStart, 'unterminated multi-line JSON object at end of file');
+      if (out.length) yield out;
       flushCounts();
     }
   } finally {
