@@ -101,8 +101,8 @@ async function readRequests(spec: string | undefined): Promise<{ value: unknown;
   let text: string;
   let file: string | undefined;
   if (spec.startsWith('@')) {
-    file = spec.slice(1);
-    text = file === '-' ? await readStdin() : await readFile(file, 'utf8');
+    file = spec.slice(1) === '-' ? 'stdin' : spec.slice(1);
+    text = spec === '@-' ? await readStdin() : await readFile(file, 'utf8');
   } else text = spec;
   const trimmed = text.trim();
   if (trimmed === '') throw new InputError({ file: file ?? '--request' }, 'a request JSON object', 'nothing');
