@@ -108,7 +108,10 @@ async function readRequests(spec: string | undefined): Promise<{ value: unknown;
   if (trimmed === '') throw new InputError({ file: file ?? '--request' }, 'a request JSON object', 'nothing');
   // One JSON document (possibly multi-line), or NDJSON (one object per line).
   try {
-    return [{ value: JSON.parse(trimmed), file }];
+    const v: unknown = JSON.parse(trimmed);
+    // A JSON array of requests is a batch too.
+    if (Array.isArray(v)) return v.map((value, i) => ({ value, file: `${file ?? '--request'}[${i}]` }));
+    return [{ value: v, file }];
   } catch {
     /* not a single document: try NDJSON */
   }
