@@ -14,6 +14,7 @@ import { isSecretHeader, redactValue } from '../report/redact.js';
 import { normalizeIp, parseSpiffe, type WorkloadRef } from '../readers/inventory.js';
 import { fmtAddr, isLoopback, type Correlation, type HostPort } from './correlate.js';
 import { inferSecurity } from './explain.js';
+import { redactPath } from './redact-url.js';
 import { modeForPort, type ProxyView, type RbacFilterSite } from './proxies.js';
 
 export const FINDING_IDS = [
@@ -229,7 +230,7 @@ export function computeFindings(input: FindingsInput): Finding[] {
             if (shown.length < 5 && !shown.includes(s)) shown.push(s);
           }
           grp.data.requests = grp.count;
-          if (x.path) grp.data.examplePath = grp.data.examplePath ?? x.path;
+          if (x.path) grp.data.examplePath = grp.data.examplePath ?? redactPath(x.path, input.showSecrets ?? false);
         }
       }
     }
@@ -299,7 +300,7 @@ export function computeFindings(input: FindingsInput): Finding[] {
       const policy = deny?.policy ?? engineDeny?.policy ?? 'none';
       const wireSan = c.recordFlow.get(r)?.flow.tls?.uriSans?.[0];
       const who = peer.principal ?? (wire.client ? `${clientName}${wireSan ? ` presenting ${wireSan} (client certificate in the capture)` : ''}` : 'unknown');
-      const what = r.kind === 'http' ? `${r.attrs.http?.method ?? ''} ${r.attrs.http?.path ?? ''}`.trim() : 'TCP connection';
+      const what = r.kind === 'http' ? `${r.attrs.http?.method ?? ''} ${redactPath(r.attrs.http?.path ?? '', input.showSecrets ?? false)}`.trim() : 'TCP connection';
       const grp = g.add('rbac-denied', `${policy}|${who}|${serverName}:${port ?? ''}`, () => ({
         severity: 'medium',
         summary: `${who} was denied at ${serverName}${port ? ` port ${port}` : ''}: ${policy === 'none' ? 'no ALLOW policy matched (rbac_access_denied_matched_policy[none])' : `DENY by ${describePolicyId(policy)}`}`,

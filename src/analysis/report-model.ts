@@ -12,6 +12,7 @@ import type { Inventory } from '../readers/inventory.js';
 import type { DetectedInput, InputKind } from '../readers/detect.js';
 import { isSecretHeader, redactHeaders, redactValue } from '../report/redact.js';
 import { VERSION } from '../version.js';
+import { redactPath } from './redact-url.js';
 import { explainText } from '../rbac/index.js';
 import { correlate, fmtAddr, isLoopback, type Correlation } from './correlate.js';
 import { computeFindings, FINDING_IDS, SEVERITY_ORDER, loggedRbacDeny, recordPeer, type PolicyDoc } from './findings.js';
@@ -215,7 +216,9 @@ function redactFields(fields: Record<string, JsonValue>, show: boolean): Record<
   const out: Record<string, JsonValue> = {};
   for (const [k, v] of Object.entries(fields)) {
     const name = secretFieldHeader(k);
-    out[k] = name !== null && typeof v === 'string' && v !== '-' ? redactValue(name, v) : v;
+    if (name !== null && typeof v === 'string' && v !== '-') out[k] = redactValue(name, v);
+    else if (typeof v === 'string' && /path/i.test(k) && v.includes('?')) out[k] = redactPath(v, false);
+    else out[k] = v;
   }
   return out;
 }
@@ -244,7 +247,7 @@ function redactDecision(d: Decision | null, show: boolean): Decision | null {
 }
 
 function redactExchange(x: HttpExchange, show: boolean): HttpExchange {
-  return { ...x, headers: redactHeaders(x.headers, show), ...(x.responseHeaders ? { responseHeaders: redactHeaders(x.responseHeaders as HeaderMap, show) } : {}) };
+  return { ...x, ...(x.path !== undefined ? { path: redactPath(x.path, show) } : {}), headers: redactHeaders(x.headers, show), ...(x.responseHeaders ? { responseHeaders: redactHeaders(x.responseHeaders as HeaderMap, show) } : {}) };
 }
 
 function explanationView(ex: Explanation, show: boolean): NonNullable<RequestView['explanation']> {
@@ -266,7 +269,7 @@ const emptySec = (): Record<FlowSecurity, number> => ({ mtls: 0, tls: 0, plainte
 export function buildReportModel(ev: Evidence, opts: BuildOptions): ReportModel {
   const c = correlate(ev.flows, ev.records, ev.explanations, ev.proxies, ev.inventory, { skewMs: opts.skewMs });
   const findings = computeFindings({ flows: ev.flows, records: ev.records, explanations: ev.explanations, proxies: ev.proxies, policies: ev.policies, correlation: c, showSecrets: opts.showSecrets });
-  const { events, untimed } = buildTimeline(ev.flows, ev.records, findings, c);
+  const { events, untimed } = buildTimeline(ev.flows, ev.records, findings, c, opts.showSecrets);
 
   // Which findings cite which evidence / nodes.
   const citeKey = (r: EvidenceRef): string => `${r.file}|${r.line ?? ''}|${r.frame ?? ''}`;
@@ -374,7 +377,7 @@ export function buildReportModel(ev: Evidence, opts: BuildOptions): ReportModel 
       clientNode: cn,
       serverNode: sn,
       method: r.attrs.http?.method ?? null,
-      path: r.attrs.http?.path ?? null,
+      path: r.attrs.http?.path !== undefined ? redactPath(r.attrs.http.path, opts.showSecrets) : null,
       authority: r.attrs.http?.authority ?? null,
       responseCode: r.responseCode ?? null,
       responseCodeDetails: r.responseCodeDetails ?? null,

@@ -7,6 +7,7 @@
 import type { AccessRecord, EvidenceRef, Finding, Flow, FlowSecurity } from '../model/records.js';
 import { fmtAddr, isLoopback, type Correlation } from './correlate.js';
 import { loggedRbacDeny, recordPeer } from './findings.js';
+import { redactPath } from './redact-url.js';
 
 export interface TimelineEvent {
   timeMs: number;
@@ -38,7 +39,7 @@ export function nodeIdFor(c: Correlation, ip: string | undefined): string | unde
   return isLoopback(ip) ? 'local' : `ip:${ip}`;
 }
 
-export function buildTimeline(flows: Flow[], records: AccessRecord[], findings: Finding[], c: Correlation): { events: TimelineEvent[]; untimed: number } {
+export function buildTimeline(flows: Flow[], records: AccessRecord[], findings: Finding[], c: Correlation, showSecrets = false): { events: TimelineEvent[]; untimed: number } {
   const cited = new Map<string, Set<string>>();
   for (const f of findings) {
     for (const e of f.evidence) {
@@ -82,7 +83,7 @@ export function buildTimeline(flows: Flow[], records: AccessRecord[], findings: 
         time: x.time,
         source: 'capture',
         kind: 'exchange',
-        summary: `${x.method ?? ''} ${x.path ?? ''}${x.authority ? ` (host ${x.authority})` : ''}${x.status !== undefined ? ` → ${x.status}` : ''} in ${f.security} ${x.version ?? f.protocol}`,
+        summary: `${x.method ?? ''} ${redactPath(x.path ?? '', showSecrets)}${x.authority ? ` (host ${x.authority})` : ''}${x.status !== undefined ? ` → ${x.status}` : ''} in ${f.security} ${x.version ?? f.protocol}`,
         from,
         to,
         security: f.security,
@@ -101,7 +102,7 @@ export function buildTimeline(flows: Flow[], records: AccessRecord[], findings: 
     const dir = c.recordDirection.get(r) ?? 'unknown';
     const deny = loggedRbacDeny(r);
     const nr = /(^|,)NR(,|$)/.test(r.responseFlags ?? '');
-    const what = r.kind === 'http' ? `${r.attrs.http?.method ?? '-'} ${r.attrs.http?.path ?? '-'} → ${r.responseCode ?? '-'}` : `TCP ${r.bytesReceived ?? 0}/${r.bytesSent ?? 0} bytes`;
+    const what = r.kind === 'http' ? `${r.attrs.http?.method ?? '-'} ${redactPath(r.attrs.http?.path ?? '-', showSecrets)} → ${r.responseCode ?? '-'}` : `TCP ${r.bytesReceived ?? 0}/${r.bytesSent ?? 0} bytes`;
     const det = r.responseCodeDetails ?? r.connectionTerminationDetails;
     const peer = dir === 'inbound' ? recordPeer(r) : undefined;
     const link = c.recordFlow.get(r);
