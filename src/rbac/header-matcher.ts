@@ -17,9 +17,11 @@ type Spec =
   | { t: 'string_match'; sm: StringMatcher }
   | { t: 'safe_regex_match'; re: FullMatchRegex }
   | { t: 'range_match'; start: bigint; end: bigint }
-  | { t: 'prefix_match' | 'suffix_match' | 'contains_match'; value: string };
+  | { t: 'prefix_match' | 'suffix_match' | 'contains_match'; value: string }
+  /** Legacy v2 `regex_match` (std::regex): evaluated only where ECMAScript and RE2 agree. */
+  | { t: 'regex_match'; sm: StringMatcher };
 
-const SPECIFIERS = ['exact_match', 'safe_regex_match', 'range_match', 'present_match', 'prefix_match', 'suffix_match', 'contains_match', 'string_match'] as const;
+const SPECIFIERS = ['exact_match', 'safe_regex_match', 'range_match', 'present_match', 'prefix_match', 'suffix_match', 'contains_match', 'string_match', 'regex_match'] as const;
 
 /** absl::SimpleAtoi for int64: optional surrounding ASCII whitespace and sign, base 10, no overflow. */
 export function simpleAtoi64(s: string): bigint | null {
@@ -81,6 +83,9 @@ export class HeaderMatcher {
       case 'safe_regex_match':
         spec = { t: 'safe_regex_match', re: parseRegexMatcher(o.safe_regex_match, jp(path, 'safe_regex_match')) };
         break;
+      case 'regex_match':
+        spec = { t: 'regex_match', sm: StringMatcher.parse({ regex: optStr(o, 'regex_match', path) ?? '' }, path) };
+        break;
       case 'range_match': {
         const rp = jp(path, 'range_match');
         const r = asObj(o.range_match, rp);
@@ -127,6 +132,7 @@ export class HeaderMatcher {
       case 'exact_match':
         return s.value === '' || value === s.value ? T : F;
       case 'string_match':
+      case 'regex_match':
         return s.sm.match(value);
       case 'safe_regex_match':
         return s.re.fullMatch(value) ? T : F;
@@ -180,6 +186,7 @@ export class HeaderMatcher {
         d = s.value === '' ? 'present (exact_match "")' : `exact ${JSON.stringify(s.value)}`;
         break;
       case 'string_match':
+      case 'regex_match':
         d = s.sm.describe();
         break;
       case 'safe_regex_match':

@@ -21,7 +21,15 @@ export function asciiLower(s: string): string {
   return needs ? s.replace(/[A-Z]/g, (c) => String.fromCharCode(c.charCodeAt(0) + 32)) : s;
 }
 
-export type StringMatchKind = 'exact' | 'prefix' | 'suffix' | 'contains' | 'safe_regex' | 'custom';
+export type StringMatchKind = 'exact' | 'prefix' | 'suffix' | 'contains' | 'safe_regex' | 'custom' | 'regex';
+
+/**
+ * Legacy v2 `regex` (std::regex, ECMAScript grammar, full match) from old dumps. Only patterns made of
+ * literals, `.`, `*`, `+`, `?` and escaped punctuation mean the same in ECMAScript and RE2; those are
+ * evaluated with RE2 (on inputs without line terminators, where `.` differs). Anything else is undecidable.
+ */
+const LEGACY_REGEX_SAFE = /^(?:[A-Za-z0-9 _\-\/:@=,~%#'"<>&]|\\[.\/\-:@=,~%#*+?]|[.*+?])*$/;
+const LINE_TERMINATORS = /[\r\n\u2028\u2029]/;
 
 export class StringMatcher {
   readonly kind: StringMatchKind;
@@ -45,13 +53,18 @@ export class StringMatcher {
   /** Parses a StringMatcher message at `path`. */
   static parse(v: unknown, path: string, msgName = 'StringMatcher'): StringMatcher {
     const o = asObj(v, path);
-    const kind = oneof(o, ['exact', 'prefix', 'suffix', 'safe_regex', 'contains', 'custom'], path, 'match_pattern') as StringMatchKind | undefined;
+    const kind = oneof(o, ['exact', 'prefix', 'suffix', 'safe_regex', 'contains', 'custom', 'regex'], path, 'match_pattern') as StringMatchKind | undefined;
     if (!kind) throw new RbacConfigError(path, `${msgName}ValidationError.MatchPattern: value is required`);
     const ignoreCase = optBool(o, 'ignore_case', path) ?? false;
     if (kind === 'safe_regex') {
       if (ignoreCase) throw new RbacConfigError(jp(path, 'ignore_case'), 'ignore_case has no effect for safe_regex.');
       const re = parseRegexMatcher(o.safe_regex, jp(path, 'safe_regex'));
       return new StringMatcher('safe_regex', re.pattern, false, re);
+    }
+    if (kind === 'regex') {
+      const pattern = optStr(o, 'regex', path) ?? '';
+      const safe = LEGACY_REGEX_SAFE.test(pattern) && !/(^|[^\\])[*+?][*+?]/.test(pattern) && !/^[*+?]/.test(pattern);
+      return new StringMatcher('regex', pattern, ignoreCase, safe ? new FullMatchRegex(pattern, jp(path, 'regex')) : null);
     }
     if (kind === 'custom') {
       const c = asObj(o.custom, jp(path, 'custom'));
@@ -79,6 +92,9 @@ export class StringMatcher {
         return this.regex!.fullMatch(input) ? T : F;
       case 'custom':
         return U;
+      case 'regex':
+        if (!this.regex || this.ignoreCase || LINE_TERMINATORS.test(input)) return U;
+        return this.regex.fullMatch(input) ? T : F;
     }
   }
 
@@ -86,7 +102,7 @@ export class StringMatcher {
   private described: string | undefined;
   describe(): string {
     if (this.described === undefined) {
-      const k = this.kind === 'safe_regex' ? 'regex' : this.kind === 'custom' ? 'custom matcher' : this.kind;
+      const k = this.kind === 'safe_regex' ? 'regex' : this.kind === 'custom' ? 'custom matcher' : this.kind === 'regex' ? 'legacy std::regex' : this.kind;
       this.described = `${k} ${JSON.stringify(this.value)}${this.ignoreCase ? ' (ignore case)' : ''}`;
     }
     return this.described;

@@ -142,3 +142,13 @@ describe('per-route overrides in a hand-written dump', () => {
     expect(decideRequest(dump, req('GET', '/post'))).toMatchObject({ decision: 'DENY', responseCodeDetails: 'rbac_access_denied_matched_policy[none]' });
   });
 });
+
+describe.skipIf(!hasShared)('legacy Istio 1.1 productpage dump: v2 `regex` string matchers (needs ../shared)', () => {
+  const file = `${SHARED}fixtures/istio/istioctl/cmd/testdata/authz/productpage_config_dump.json`;
+  const dump = parseConfigDump(JSON.parse(readFileSync(file, 'utf8')), file);
+  it('service-viewer allows GET from the default namespace over mTLS, not from prod', () => {
+    const mk = (ns: string): RequestAttrs => ({ destination: { address: '10.52.2.21', port: 9080 }, tls: { uriSans: [`spiffe://cluster.local/ns/${ns}/sa/x`], dnsSans: [], subject: '', peerCertificateValidated: true }, http: { method: 'GET', path: '/productpage', headers: {} } });
+    expect(decideRequest(dump, mk('default'))).toMatchObject({ decision: 'ALLOW', policy: 'service-viewer' });
+    expect(decideRequest(dump, mk('prod')).decision).toBe('DENY');
+  });
+});

@@ -281,3 +281,20 @@ describe('structure and validation (PGV)', () => {
     expect(() => prin({ header: { name: 'x' } }, {}, 'network')).toThrow('not supported by RBAC network filter');
   });
 });
+
+describe('legacy v2 `regex` (std::regex ECMAScript) from old dumps', () => {
+  it('evaluates patterns whose meaning is the same in ECMAScript and RE2', () => {
+    expect(sm({ regex: '.*/ns/default/.*' }).match('cluster.local/ns/default/sa/x')).toBe(1);
+    expect(sm({ regex: '.*/ns/default/.*' }).match('cluster.local/ns/prod/sa/x')).toBe(0);
+    expect(sm({ regex: 'a\\.b' }).match('a.b')).toBe(1);
+  });
+  it('is undecidable otherwise (classes, groups, line terminators in the input)', () => {
+    expect(sm({ regex: '[a-z]+' }).match('abc')).toBe(2);
+    expect(sm({ regex: '(a|b)' }).match('a')).toBe(2);
+    expect(sm({ regex: 'a.b' }).match('a\rb')).toBe(2);
+  });
+  it('header regex_match uses the same rule', () => {
+    expect(perm({ header: { name: ':path', regex_match: '/api/.*' } }, { http: http('GET', '/api/x') })).toBe(true);
+    expect(perm({ header: { name: ':path', regex_match: '/api/[0-9]+' } }, { http: http('GET', '/api/1') })).toBe('U');
+  });
+});
