@@ -5,7 +5,7 @@
  * `filter_chain_not_found` / `NR`, `via_upstream`): agrees, disagrees (how), or undecidable (why).
  * See ../shared/research/istio.md §4.3 for what Envoy writes.
  */
-import type { RequestAttrs } from '../model/attrs.js';
+import type { PeerTls, RequestAttrs } from '../model/attrs.js';
 import type { Decision } from '../model/decision.js';
 import type { AccessRecord, Explanation } from '../model/records.js';
 import { parseIstioSni } from '../istio/traffic.js';
@@ -53,7 +53,9 @@ function settleFilterState(inf: Inferred): Inferred {
   const fs = { ...(inf.attrs.filterState ?? {}) };
   const san = inf.attrs.tls?.uriSans[0];
   if (san && !(PEER_PRINCIPAL in fs)) fs[PEER_PRINCIPAL] = san;
-  return { ...inf, attrs: { ...inf.attrs, filterState: fs }, unknown: inf.unknown.filter((u) => u !== 'filterState') };
+  const attrs = withTls(inf.attrs, inf.attrs.tls, inf.attrs.transportProtocol);
+  attrs.filterState = fs;
+  return { ...inf, attrs, unknown: inf.unknown.filter((u) => u !== 'filterState') };
 }
 
 export function inferSecurity(rec: AccessRecord): Inferred {
@@ -62,8 +64,21 @@ export function inferSecurity(rec: AccessRecord): Inferred {
 
 const TLS_DETAIL = ['tls.uriSans', 'tls.dnsSans', 'tls.subject', 'tls.peerCertificateValidated'];
 
-function without(list: string[], drop: string[]): string[] {
-  return list.filter((u) => !drop.includes(u));
+const TLS_ALL = ['tls', ...TLS_DETAIL];
+const INFERRED_TLS: PeerTls = Object.freeze({ uriSans: [], dnsSans: [], subject: '', peerCertificateValidated: true }) as PeerTls;
+const PLAIN_INFERRED = ['requested-server-name: - (plaintext inferred)'];
+
+function withoutTls(list: string[]): string[] {
+  return list.filter((u) => !TLS_ALL.includes(u));
+}
+
+/** The record's attributes with inferred TLS facts (a fixed-shape copy; the record itself keeps what was logged). */
+function withTls(a: RequestAttrs, tls: PeerTls | undefined, transportProtocol: string | undefined): RequestAttrs {
+  const out: RequestAttrs = {
+    source: a.source, directRemote: a.directRemote, remote: a.remote, destination: a.destination, sni: a.sni,
+    tls, alpn: a.alpn, transportProtocol, metadata: a.metadata, filterState: a.filterState, http: a.http,
+  };
+  return out;
 }
 
 function inferSecurityRaw(rec: AccessRecord): Inferred {
@@ -84,15 +99,13 @@ function inferSecurityRaw(rec: AccessRecord): Inferred {
     // A requested server name comes from a TLS ClientHello. The ALPN is left to the engine, which
     // assumes an Istio client's for the record's protocol.
     const istio = parseIstioSni(a.sni);
-    const attrs: RequestAttrs = { ...a, tls: { uriSans: [], dnsSans: [], subject: '', peerCertificateValidated: true }, transportProtocol: 'tls' };
-    const u = without(unknown, ['tls', ...TLS_DETAIL]).concat(TLS_DETAIL);
+    const attrs = withTls(a, INFERRED_TLS, 'tls');
+    const u = withoutTls(unknown).concat(TLS_DETAIL);
     if (istio) return { attrs, unknown: u, security: 'mtls', evidence: ['istio-sni (mTLS inferred; peer identity not logged)'] };
     return { attrs, unknown: u, security: 'tls', evidence: ['requested-server-name (TLS; client certificate not logged)'] };
   }
   // SNI logged as "-": no TLS ClientHello with SNI. Istio clients always send one, so plaintext (inferred).
-  const attrs: RequestAttrs = { ...a, transportProtocol: 'raw_buffer' };
-  delete attrs.tls;
-  return { attrs, unknown: without(unknown, ['tls', ...TLS_DETAIL]), security: 'plaintext', evidence: ['requested-server-name: - (plaintext inferred)'] };
+  return { attrs: withTls(a, undefined, 'raw_buffer'), unknown: withoutTls(unknown), security: 'plaintext', evidence: PLAIN_INFERRED };
 }
 
 export type LoggedOutcome = NonNullable<Explanation['logged']>;
