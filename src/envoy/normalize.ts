@@ -61,6 +61,9 @@ export function toCamelCase(value: unknown): unknown {
 /** Message fields that hold a Struct only under one parent: `transport_socket_matches[].match`. */
 const OPAQUE_UNDER: Record<string, string> = { match: 'transport_socket_matches' };
 
+/** Proto maps that only have that meaning under one parent: xds matcher trees' `exact_match_map.map` / `prefix_match_map.map`. */
+const MAP_UNDER: Record<string, string[]> = { map: ['exact_match_map', 'prefix_match_map'] };
+
 function convert(value: unknown, rename: (k: string) => string, parent = ''): unknown {
   if (Array.isArray(value)) return value.map((v) => convert(v, rename, parent));
   if (value === null || typeof value !== 'object') return value;
@@ -71,7 +74,7 @@ function convert(value: unknown, rename: (k: string) => string, parent = ''): un
     const canonical = camelToSnake(k);
     if (OPAQUE_FIELDS.has(canonical) || OPAQUE_UNDER[canonical] === parent || (typedStruct && k === 'value') || (canonical === 'metadata' && isStructLike(v))) {
       out[nk] = v;
-    } else if (MAP_FIELDS.has(canonical) && v !== null && typeof v === 'object' && !Array.isArray(v)) {
+    } else if ((MAP_FIELDS.has(canonical) || MAP_UNDER[canonical]?.includes(parent)) && v !== null && typeof v === 'object' && !Array.isArray(v)) {
       const m: Record<string, unknown> = {};
       for (const [mk, mv] of Object.entries(v as Record<string, unknown>)) m[mk] = convert(mv, rename, canonical);
       out[nk] = m;

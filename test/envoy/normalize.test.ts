@@ -41,3 +41,12 @@ describe('Struct fields nested under a particular parent', () => {
     });
   });
 });
+
+describe('xds matcher-tree maps', () => {
+  it('keeps the keys of exact_match_map.map and prefix_match_map.map', () => {
+    const snake = { matcher_tree: { exact_match_map: { map: { GET: { action: { name: 'a' } } } } } };
+    expect(toSnakeCase(snake)).toEqual(snake);
+    const camel = { matcherTree: { prefixMatchMap: { map: { '/Api': { onMatch: { action: { name: 'a' } } } } } } };
+    expect(toSnakeCase(camel)).toEqual({ matcher_tree: { prefix_match_map: { map: { '/Api': { on_match: { action: { name: 'a' } } } } } } });
+  });
+});
