@@ -330,6 +330,14 @@ export function isAccessLog(sample: string | Buffer): boolean {
   const builder = new JsonRecordBuilder(null);
   let good = 0;
   let bad = 0;
+  if (/^\s*\{\s*\n/.test(text)) {
+    // a pretty-printed JSON entry (as documentation and `jq .` show them)
+    const end = text.search(/\n\}\s*(\n|$)/);
+    if (end > 0) {
+      const r = parseJsonEntry(text.slice(0, end + 2), '', 0, builder);
+      if (r && (r.format === 'als' || looksLikeAccessJson(r))) return true;
+    }
+  }
   const ls = text.split('\n');
   if (!text.endsWith('\n') && ls.length > 1) ls.pop(); // last line may be cut by the sample
   for (let raw of ls.slice(0, 50)) {

@@ -243,5 +243,7 @@ describe('content sniffing', () => {
     expect(isAccessLog('{"type":"als","kind":"tcp","node":"n","logName":"l","stream":"s","index":0,"received":"x","entry":{}}\n')).toBe(true);
     expect(isAccessLog('{"configs":[{"@type":"type.googleapis.com/envoy.admin.v3.BootstrapConfigDump"}]}\n')).toBe(false);
     expect(isAccessLog('hello world\nsecond line\n')).toBe(false);
+    expect(isAccessLog('{\n  "response_code": 500,\n  "start_time": "2025-03-08T02:25:32.588Z",\n  "downstream_remote_address": "192.168.65.4:45050",\n  "bytes_sent": 0\n}\n')).toBe(true);
+    expect(isAccessLog('{\n  "configs": []\n}\n')).toBe(false);
   });
 });
