@@ -10,16 +10,17 @@ import { InputError } from '../../model/errors.js';
 import type { Decision } from '../../model/decision.js';
 import type { RequestAttrs } from '../../model/attrs.js';
 import { parseRequestAttrs, parseRbacFilter, explainText, RbacConfigError, type RbacFilter } from '../../rbac/index.js';
-import { decideWithFilter } from '../../envoy/decide.js';
+import { decideRequest, decideWithFilter } from '../../envoy/decide.js';
 import { readStructuredFile } from '../../readers/structured.js';
-import { isConfigDump, dumpsFromDocuments } from '../../readers/configdump/index.js';
+import { isConfigDump, dumpsFromDocuments, parseConfigDump } from '../../readers/configdump/index.js';
+import { policiesToConfigDump, policyInputOptions, type PolicyInputFlags } from './compile.js';
 import type { ConfigDump } from '../../envoy/model.js';
 import { toJson, toYaml } from '../../report/serialize.js';
 import { isSecretHeader, redactValue } from '../../report/redact.js';
 import type { TraceNode } from '../../model/decision.js';
 
-interface CheckArgs {
-  config: string;
+interface CheckArgs extends PolicyInputFlags {
+  config?: string;
   request?: string;
   from?: string;
   plaintext?: boolean;
@@ -138,13 +139,22 @@ function readStdin(): Promise<string> {
   });
 }
 
-async function decide(target: Target, req: RequestAttrs, a: CheckArgs): Promise<Decision> {
+function decide(target: Target, req: RequestAttrs, a: CheckArgs): Decision {
   const trace = a.trace !== false;
   if (target.type === 'filter') return decideWithFilter(target.filter, req, { trace });
-  const mod = (await import('../../envoy/decide.js')) as Record<string, unknown>;
-  const fn = mod.decideRequest as ((d: ConfigDump, r: RequestAttrs, o: { listener?: string; trace?: boolean }) => Decision) | undefined;
-  if (!fn) throw new UsageError('checking against a full config dump is not available in this build (decideRequest missing); pass a bare RBAC filter config');
-  return fn(target.dump, req, { listener: a.listener, trace });
+  return decideRequest(target.dump, req, { listener: a.listener, trace });
+}
+
+/** `<config>`, or `--policies … --workload …` compiled into the sidecar's synthetic dump (what-if without a cluster). */
+async function resolveTarget(a: CheckArgs): Promise<Target> {
+  if (a.policies?.length) {
+    if (a.config !== undefined) throw new UsageError('give either <config> or --policies, not both');
+    const compiled = await policiesToConfigDump(a);
+    for (const d of compiled.diagnostics) warn(d.message);
+    return { type: 'dump', dump: parseConfigDump(compiled.configDump, compiled.source) };
+  }
+  if (a.config === undefined) throw new UsageError('name a config dump or RBAC filter config, or pass --policies <files> --workload <ns>/<name>');
+  return loadTarget(a.config, a.kind === 'network' ? 'network' : 'http');
 }
 
 /** Secret header values in traces are redacted (the decision itself is unchanged). */
@@ -194,11 +204,13 @@ function render(d: Decision, a: CheckArgs): string {
 }
 
 export const checkCommand: CommandModule<object, CheckArgs> = {
-  command: 'check <config>',
+  command: 'check [config]',
   describe: 'decide one request (or one per NDJSON line) as Envoy RBAC would, and explain it',
   builder: (y: Argv) =>
-    outputOption(y, ['text', 'table', 'json', 'ndjson', 'yaml'], 'text')
-      .positional('config', { type: 'string', demandOption: true, describe: 'a full config dump, or a bare RBAC filter config (HTTP/network typed config or a rules object), JSON or YAML' })
+    policyInputOptions(outputOption(y, ['text', 'table', 'json', 'ndjson', 'yaml'], 'text'))
+      .example('$0 check config_dump.json --from cluster.local/ns/default/sa/sleep --port 9080 --method GET --path /details/0', 'why was this request denied?')
+      .example('$0 check --policies policies.yaml --workload default/details-v1 --ports 9080/http --plaintext --port 9080 --method GET', 'what would this policy do, before applying it?')
+      .positional('config', { type: 'string', describe: 'a full config dump, or a bare RBAC filter config (HTTP/network typed config or a rules object), JSON or YAML' })
       .option('request', { alias: 'r', type: 'string', describe: 'request JSON, @file (one JSON or NDJSON), or @- for stdin' })
       .option('from', { type: 'string', describe: 'peer principal / SPIFFE id: mTLS with that URI SAN' })
       .option('plaintext', { type: 'boolean', describe: 'no TLS on the connection' })
@@ -216,7 +228,7 @@ export const checkCommand: CommandModule<object, CheckArgs> = {
       .option('trace', { type: 'boolean', default: true, describe: 'per-policy traces (--no-trace: decision only, faster)' }) as unknown as Argv<CheckArgs>,
   handler: (a) =>
     runCommand(async () => {
-      const target = await loadTarget(a.config, a.kind === 'network' ? 'network' : 'http');
+      const target = await resolveTarget(a);
       const defaultDest = target.type === 'dump' ? (target.dump.node?.ip ?? null) : null;
       const entries = await readRequests(a.request);
       let skipped = 0;
@@ -226,7 +238,7 @@ export const checkCommand: CommandModule<object, CheckArgs> = {
           if (e.value instanceof InputError) throw e.value;
           const notes: string[] = [];
           const req = applyFlags(parseRequestAttrs(e.value, { file: e.file ?? (a.request?.startsWith('@') ? undefined : '--request'), line: e.line }), a, defaultDest, notes);
-          const d = await decide(target, req, a);
+          const d = decide(target, req, a);
           if (notes.length) d.reasons = [...(d.reasons ?? []), ...notes];
           const text = render(d, a);
           out += entries.length > 1 && (a.output === 'text' || a.output === 'table') ? `${e.line !== undefined ? `line ${e.line}: ` : ''}${text}` : text;
