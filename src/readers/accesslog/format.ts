@@ -149,6 +149,24 @@ interface Slot {
   /** Whether the value may contain spaces (quoted field, or not space-delimited). */
   spaces: boolean;
   last: boolean;
+  /** Whether the value still needs the no-space check (typed values reject spaces themselves). */
+  checkSpaces: boolean;
+  convert: (raw: string) => JsonValue | undefined;
+}
+
+/** A converter specialised for one operator (no per-line dispatch on the type). */
+function converterFor(op: FormatOperator): (raw: string) => JsonValue | undefined {
+  const header = op.command === 'RESP' || op.command === 'REQ';
+  switch (op.type) {
+    case 'int':
+      return (raw) => (raw === '-' || raw === '' ? null : isDigits(raw) ? Number(raw) : header ? raw : undefined);
+    case 'address':
+      return (raw) => (raw === '-' || raw === '' ? null : looksLikeAddress(raw) ? raw : undefined);
+    case 'token':
+      return (raw) => (raw === '-' || raw === '' ? null : raw.indexOf('"') >= 0 ? undefined : raw);
+    default:
+      return (raw) => convertValue(op, raw);
+  }
 }
 
 /** A compiled text format: `parse(line)` returns the values or null when the line does not fit. */
@@ -180,7 +198,8 @@ export class TextFormat {
       const quoted = (prev.endsWith('"') && next.startsWith('"')) || (prev.endsWith("'") && next.startsWith("'"));
       const spaceDelimited = next === '' || /^\s/.test(next);
       const timeWithSpaces = op.type === 'time' && op.arg !== undefined && /\s/.test(op.arg);
-      this.slots.push({ op, next, spaces: quoted || !spaceDelimited || timeWithSpaces, last });
+      const spaces = quoted || !spaceDelimited || timeWithSpaces;
+      this.slots.push({ op, next, spaces, last, checkSpaces: !spaces && op.type !== 'int' && op.type !== 'address', convert: converterFor(op) });
       this.operators.push(op);
     }
     if (this.operators.length === 0) throw new FormatError('the format has no %OPERATOR% in it');
@@ -245,8 +264,8 @@ export class TextFormat {
         raw = line.slice(pos, end);
         pos = end + s.next.length;
       }
-      if (!s.spaces && raw.indexOf(' ') >= 0) return null;
-      const v = convertValue(s.op, raw);
+      if (s.checkSpaces && raw.indexOf(' ') >= 0) return null;
+      const v = s.convert(raw);
       if (v === undefined) return null;
       values[k] = v;
     }
