@@ -23,6 +23,7 @@ import { RbacConfigError } from '../rbac/errors.js';
 import type { ConfigDump, FilterChain, HttpFilter, ProtoObject, Route, RouteConfiguration, VirtualHost } from './model.js';
 import { selectFilterChain } from './select.js';
 import { matchRoute } from './routes.js';
+import { assumedIstioClientAlpn, customProviderOf, istioHttpFilterEffect, istioNetworkFilterEffect } from '../istio/sidecar-filters.js';
 import { classifyHttpFilter, classifyNetworkFilter, isHttpExtAuthz, isHttpRbac, isNetworkExtAuthz, isNetworkRbac } from './filters.js';
 
 /** One step of a chain, in order: an RBAC filter (with its per-route override), or an ext_authz filter. */
@@ -47,12 +48,6 @@ function extAuthzTarget(cfg: Record<string, unknown>): string {
   return String(eg?.cluster_name ?? gg?.target_uri ?? su?.cluster ?? su?.uri ?? 'an ext_authz service');
 }
 
-/** Istio CUSTOM policy ids: `istio-ext-authz-[<provider>-]ns[…]-policy[…]-rule[…]`. */
-function providerFromPolicy(id: string | undefined): string | null {
-  if (!id) return null;
-  const m = /^istio-ext-authz-(.*?)-?ns\[/.exec(id);
-  return m && m[1] ? m[1] : null;
-}
 
 /**
  * Runs a sequence of RBAC / ext_authz steps (network ones first, then HTTP) and composes the
@@ -95,7 +90,7 @@ export function composeDecision(steps: ChainStep[], req: RequestAttrs, opts: Com
       const target = extAuthzTarget(step.config);
       const rbacNs = step.kind === 'http' ? 'envoy.filters.http.rbac' : 'envoy.filters.network.rbac';
       const shadowId = Object.entries(dyn[rbacNs] ?? {}).find(([k]) => k.endsWith('shadow_effective_policy_id') && k.includes('ext_authz'))?.[1];
-      const provider = providerFromPolicy(typeof shadowId === 'string' ? shadowId : undefined) ?? target;
+      const provider = customProviderOf(typeof shadowId === 'string' ? shadowId : undefined) ?? target;
       const fd: FilterDecision = {
         name: step.name,
         kind: step.kind,
@@ -193,12 +188,7 @@ function defaultAlpn(req: RequestAttrs): { alpn: string[]; note: string | null }
   if (req.alpn && req.alpn.length) return null;
   const h2 = /^(HTTP\/2|h2|h2c)$/i.test(req.http?.protocol ?? '');
   if (!req.tls) return req.http ? { alpn: [h2 ? 'h2c' : 'http/1.1'], note: null } : null;
-  if (req.http) return { alpn: h2 ? ['istio-h2', 'istio', 'h2'] : ['istio-http/1.1', 'istio', 'http/1.1'], note: `ALPN not given: assumed an Istio sidecar client's (${h2 ? 'istio-h2' : 'istio-http/1.1'})` };
-  return { alpn: ['istio-peer-exchange', 'istio'], note: 'ALPN not given: assumed an Istio sidecar client\'s TCP ALPN (istio-peer-exchange, istio)' };
-}
-
-function isIstioAuthn(f: { name: string; typeUrl: string; config: ProtoObject }): boolean {
-  return f.name === 'istio_authn' || /io\.istio\.network\.authn/.test(String(f.config.type_url ?? f.typeUrl ?? ''));
+  return assumedIstioClientAlpn(req.http !== undefined, h2);
 }
 
 /**
@@ -242,11 +232,13 @@ export function decideRequest(dump: ConfigDump, req0: RequestAttrs, opts: Decide
     if (isNetworkRbac(nf) && nf.configSource === 'config_discovery' && Object.keys(nf.config).length === 0) steps.push({ type: 'unknown', kind: 'network', name: nf.name, reason: 'RBAC config comes from ECDS and is not in the dump' });
     else if (isNetworkRbac(nf)) steps.push({ type: 'rbac', filter: parseRbacFilter(nf.config, { kind: 'network', name: nf.name, path: `${nf.jsonPath}.typed_config` }) });
     else if (isNetworkExtAuthz(nf)) steps.push({ type: 'ext_authz', kind: 'network', name: nf.name, config: nf.config, path: nf.jsonPath });
-    else if (isIstioAuthn(nf) && req.tls && req.tls.uriSans.length && !(req.filterState && 'io.istio.peer_principal' in req.filterState)) {
-      // Istio's istio_authn network filter (1.17–1.19) publishes the peer's URI SAN as filter state.
-      req = { ...req, filterState: { ...(req.filterState ?? {}), 'io.istio.peer_principal': req.tls.uriSans[0]! } };
-      reasons.push(`istio_authn sets filter state io.istio.peer_principal = ${req.tls!.uriSans[0]}`);
-    } else {
+    else {
+      const effect = istioNetworkFilterEffect(nf, req);
+      if (effect) {
+        req = effect.req;
+        reasons.push(effect.reason);
+        continue;
+      }
       const c = classifyNetworkFilter(nf.name, nf.typeUrl);
       if (c.note && c.kind === 'other') reasons.push(`network filter ${nf.name}: ${c.note}`);
     }
@@ -281,12 +273,10 @@ export function decideRequest(dump: ConfigDump, req0: RequestAttrs, opts: Decide
       } else if (isHttpExtAuthz(hf)) {
         const pcfg = pfu?.config ?? null;
         steps.push({ type: 'ext_authz', kind: 'http', name: hf.name, config: hf.config, disabledOnRoute: pcfg?.disabled === true, path: hf.jsonPath });
-      } else if (hf.name === 'istio_authn' && req.tls && req.tls.uriSans.length && !(req.metadata && 'istio_authn' in req.metadata)) {
-        // Legacy Istio (≤1.10) authn HTTP filter: publishes the peer identity, without `spiffe://`, as
-        // dynamic metadata istio_authn["source.principal"] for the RBAC filter after it.
-        const principal = req.tls.uriSans[0]!.replace(/^spiffe:\/\//, '');
-        req = { ...req, metadata: { ...(req.metadata ?? {}), istio_authn: { 'source.principal': principal, 'source.user': principal } } };
-        reasons.push(`istio_authn (HTTP) sets metadata istio_authn["source.principal"] = ${principal}`);
+      } else if (istioHttpFilterEffect(hf, req)) {
+        const effect = istioHttpFilterEffect(hf, req)!;
+        req = effect.req;
+        reasons.push(effect.reason);
       } else {
         const c = classifyHttpFilter(hf.name, hf.typeUrl);
         if (c.note && c.kind === 'other') reasons.push(`HTTP filter ${hf.name}: ${c.note}`);
