@@ -33,6 +33,25 @@ export type ChainStep =
   /** A filter whose config is not in the evidence (e.g. an RBAC filter delivered by ECDS): undecidable. */
   | { type: 'unknown'; kind: 'http' | 'network'; name: string; reason: string };
 
+/**
+ * Parsed filters by the config object they came from: a dump's configs are immutable once loaded, so
+ * deciding many requests over one dump parses (and compiles the regexes of) each filter once.
+ */
+const parsedFilters = new WeakMap<object, RbacFilter>();
+const parsedPerRoute = new WeakMap<object, RbacPerRoute>();
+
+function cachedRbacFilter(config: ProtoObject, opts: { kind: 'http' | 'network'; name: string; path: string }): RbacFilter {
+  let f = parsedFilters.get(config);
+  if (!f) parsedFilters.set(config, (f = parseRbacFilter(config, opts)));
+  return f;
+}
+
+function cachedPerRoute(config: ProtoObject, opts: { name: string; path: string }): RbacPerRoute {
+  let f = parsedPerRoute.get(config);
+  if (!f) parsedPerRoute.set(config, (f = parseRbacPerRoute(config, opts)));
+  return f;
+}
+
 export interface ComposeOptions {
   trace?: boolean;
   unknown?: Iterable<string>;
@@ -230,7 +249,7 @@ export function decideRequest(dump: ConfigDump, req0: RequestAttrs, opts: Decide
   for (const nf of chain.filters) {
     if (nf.hcm) break;
     if (isNetworkRbac(nf) && nf.configSource === 'config_discovery' && Object.keys(nf.config).length === 0) steps.push({ type: 'unknown', kind: 'network', name: nf.name, reason: 'RBAC config comes from ECDS and is not in the dump' });
-    else if (isNetworkRbac(nf)) steps.push({ type: 'rbac', filter: parseRbacFilter(nf.config, { kind: 'network', name: nf.name, path: `${nf.jsonPath}.typed_config` }) });
+    else if (isNetworkRbac(nf)) steps.push({ type: 'rbac', filter: cachedRbacFilter(nf.config, { kind: 'network', name: nf.name, path: `${nf.jsonPath}.typed_config` }) });
     else if (isNetworkExtAuthz(nf)) steps.push({ type: 'ext_authz', kind: 'network', name: nf.name, config: nf.config, path: nf.jsonPath });
     else {
       const effect = istioNetworkFilterEffect(nf, req);
@@ -267,8 +286,8 @@ export function decideRequest(dump: ConfigDump, req0: RequestAttrs, opts: Decide
       if (isHttpRbac(hf) && hf.configSource === 'config_discovery' && Object.keys(hf.config).length === 0) {
         steps.push({ type: 'unknown', kind: 'http', name: hf.name, reason: 'RBAC config comes from ECDS and is not in the dump' });
       } else if (isHttpRbac(hf)) {
-        const filter = parseRbacFilter(hf.config, { kind: 'http', name: hf.name, path: `${hf.jsonPath}.typed_config` });
-        const perRoute = pf && pfu?.config ? parseRbacPerRoute(pfu.config, { name: hf.name, path: pf.where }) : undefined;
+        const filter = cachedRbacFilter(hf.config, { kind: 'http', name: hf.name, path: `${hf.jsonPath}.typed_config` });
+        const perRoute = pf && pfu?.config ? cachedPerRoute(pfu.config, { name: hf.name, path: pf.where }) : undefined;
         steps.push({ type: 'rbac', filter, perRoute });
       } else if (isHttpExtAuthz(hf)) {
         const pcfg = pfu?.config ?? null;
