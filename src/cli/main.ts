@@ -5,6 +5,11 @@ import { commands } from './commands/index.js';
 import { VERSION } from '../version.js';
 
 export async function main(argv: string[]): Promise<void> {
+  // `meshsleuth … | head`: a reader that closes the pipe ends the command quietly, for every verb.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    throw e;
+  });
   let y = yargs(argv)
     .scriptName('meshsleuth')
     .usage('$0 <command> [options]\n\nService-mesh security forensics for Istio/Envoy sidecars, offline, from saved evidence.')

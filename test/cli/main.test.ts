@@ -17,3 +17,12 @@ describe('meshsleuth CLI shell', () => {
     expect(r.stderr).not.toMatch(/at .*\.js:\d+/);
   });
 });
+
+describe('output to a closed pipe', () => {
+  it('ends quietly (exit 0, no EPIPE trace) when the reader closes early', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const r = spawnSync('sh', ['-c', 'node dist/src/cli/main.js --help | head -c 10 >/dev/null; node dist/src/cli/main.js completion | head -c 1 >/dev/null; echo done'], { encoding: 'utf8' });
+    expect(r.stdout.trim()).toBe('done');
+    expect(r.stderr).not.toMatch(/EPIPE|Error/);
+  });
+});

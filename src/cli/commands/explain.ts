@@ -146,10 +146,6 @@ export const explainCommand: CommandModule<object, ExplainArgs> = {
       .example('$0 explain --config proposed.json old.log', 'which requests would change decision under proposed.json'),
   handler: (argv) =>
     runCommand(async () => {
-      // `explain ... | head`: a closed pipe ends the command quietly.
-      process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-        if (e.code === 'EPIPE') process.exit(0);
-      });
       const failOn = parseFailOn(argv['fail-on'], FAIL_ON);
       const positional = [...(argv.dump ? [argv.dump] : []), ...(argv.inputs ?? [])];
       // yargs drops a lone '-' (stdin) from positionals
