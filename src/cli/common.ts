@@ -80,3 +80,12 @@ export function parseFailOn(value: string[] | string | undefined, allowed: reado
   }
   return new Set(items);
 }
+
+/**
+ * Coercion for repeatable options (`--inventory a --inventory b`): always an array. Used instead of
+ * yargs' `array: true`, which is greedy and would swallow the positional arguments that follow
+ * (`--inventory pods.json app.log` would take the log as a second inventory).
+ */
+export function asList(v: string | string[]): string[] {
+  return Array.isArray(v) ? v.map(String) : [String(v)];
+}

@@ -5,7 +5,7 @@
  */
 import type { Argv, CommandModule } from 'yargs';
 import { readFile } from 'node:fs/promises';
-import { outputOption, runCommand, UsageError, warn, writeOut } from '../common.js';
+import { outputOption, runCommand, UsageError, warn, writeOut, asList } from '../common.js';
 import { InputError } from '../../model/errors.js';
 import type { Decision } from '../../model/decision.js';
 import type { RequestAttrs } from '../../model/attrs.js';
@@ -220,7 +220,7 @@ export const checkCommand: CommandModule<object, CheckArgs> = {
       .option('method', { type: 'string', describe: 'HTTP method' })
       .option('path', { type: 'string', describe: 'HTTP :path (query included, not decoded)' })
       .option('host', { type: 'string', describe: 'HTTP :authority' })
-      .option('header', { alias: 'H', type: 'string', array: true, describe: 'request header name:value (repeatable)' })
+      .option('header', { alias: 'H', type: 'string', coerce: asList, describe: 'request header name:value (repeatable)' })
       .option('sni', { type: 'string', describe: 'TLS SNI' })
       .option('listener', { type: 'string', describe: 'listener name (full dumps; default: chosen from the destination)' })
       .option('kind', { type: 'string', choices: ['http', 'network'], default: 'http', describe: 'filter kind for a bare config without @type' })

@@ -1,6 +1,6 @@
 import { createWriteStream, readFileSync, type WriteStream } from 'node:fs';
 import type { CommandModule } from 'yargs';
-import { runCommand, UsageError, warn } from '../common.js';
+import { runCommand, UsageError, warn, asList } from '../common.js';
 import { AlsCollector } from '../../readers/accesslog/collector.js';
 import type { AlsLine } from '../../readers/accesslog/als.js';
 import { alsLineToRecord } from '../../readers/accesslog/als.js';
@@ -42,7 +42,7 @@ export const collectCommand: CommandModule<object, CollectArgs> = {
       .option('tls-cert', { type: 'string', describe: 'server certificate (PEM) for TLS' })
       .option('tls-key', { type: 'string', describe: 'server private key (PEM) for TLS' })
       .option('tls-ca', { type: 'string', describe: 'CA bundle (PEM): require and verify client certificates (mTLS)' })
-      .option('config', { type: 'string', array: true, describe: 'config dump(s): explain each entry as it arrives' })
+      .option('config', { type: 'string', coerce: asList, describe: 'config dump(s): explain each entry as it arrives' })
       .option('grace', { type: 'number', default: 2000, describe: 'ms to let open streams finish on SIGINT/SIGTERM' })
       .option('quiet', { alias: 'q', type: 'boolean', describe: 'no stream open/close messages on stderr' })
       .example('$0 collect --listen 127.0.0.1:9001 --out als.ndjson', 'collect entries from Envoy gRPC access loggers')

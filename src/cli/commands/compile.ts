@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Argv, CommandModule } from 'yargs';
 import { parse as parseYaml } from 'yaml';
-import { EXIT_FAIL_ON, outputOption, parseFailOn, runCommand, UsageError, warn, writeOut } from '../common.js';
+import { EXIT_FAIL_ON, outputOption, parseFailOn, runCommand, UsageError, warn, writeOut, asList } from '../common.js';
 import { formatLocation, type Diagnostic } from '../../model/errors.js';
 import { readK8sPaths } from '../../readers/k8s.js';
 import { compileForWorkload, compileToConfigDump, type CompileOptions, type CompiledWorkload, type ExtensionProvider, type WorkloadSpec } from '../../istio/compile/index.js';
@@ -148,16 +148,16 @@ export interface PolicyInputFlags {
 /** Adds `--policies <files|dirs> --workload ns/name [--labels --sa --ports --inventory --istio-version …]` to a command. */
 export function policyInputOptions<T>(y: Argv<T>): Argv<T & PolicyInputFlags> {
   return y
-    .option('policies', { type: 'string', array: true, describe: 'AuthorizationPolicy/PeerAuthentication manifests (files or directories) to compile instead of a config dump' })
+    .option('policies', { type: 'string', coerce: asList, describe: 'AuthorizationPolicy/PeerAuthentication manifests (files or directories) to compile instead of a config dump' })
     .option('workload', { type: 'string', describe: 'with --policies: the sidecar, <namespace>/<name>' })
     .option('labels', { type: 'string', describe: 'with --policies: workload labels k=v,...' })
     .option('sa', { type: 'string', describe: 'with --policies: workload service account' })
     .option('ports', { type: 'string', describe: 'with --policies: inbound ports, e.g. 9080/http,9000/tcp' })
-    .option('inventory', { type: 'string', array: true, describe: 'with --policies: Kubernetes objects describing the workload' })
-    .option('ip', { type: 'string', array: true, describe: 'with --policies: the pod IP(s)' })
+    .option('inventory', { type: 'string', coerce: asList, describe: 'with --policies: Kubernetes objects describing the workload' })
+    .option('ip', { type: 'string', coerce: asList, describe: 'with --policies: the pod IP(s)' })
     .option('istio-version', { type: 'string', describe: `with --policies: render as this Istio release (default ${DEFAULT_ISTIO_VERSION})` })
     .option('trust-domain', { type: 'string', describe: 'with --policies: mesh trust domain' })
-    .option('trust-domain-alias', { type: 'string', array: true, describe: 'with --policies: trust domain aliases' })
+    .option('trust-domain-alias', { type: 'string', coerce: asList, describe: 'with --policies: trust domain aliases' })
     .option('root-namespace', { type: 'string', describe: 'with --policies: mesh root namespace' })
     .option('mesh-config', { type: 'string', describe: 'with --policies: MeshConfig YAML (extensionProviders, trustDomain)' }) as unknown as Argv<T & PolicyInputFlags>;
 }
@@ -188,16 +188,16 @@ export const compileCommand: CommandModule<object, CompileArgs> = {
         .option('labels', { type: 'string', describe: 'workload labels k=v,... (default: from --inventory or the manifests)' })
         .option('sa', { type: 'string', describe: 'workload service account' })
         .option('ports', { type: 'string', describe: 'inbound (container) ports, e.g. 9080/http,9000/tcp,8080 (bare = auto-detect)' })
-        .option('inventory', { type: 'string', array: true, describe: 'Kubernetes objects (Pods, Deployments, Services) describing the workload' })
-        .option('ip', { type: 'string', array: true, describe: 'pod IP(s) written into the synthetic dump node (default: from a Pod in --inventory)' })
+        .option('inventory', { type: 'string', coerce: asList, describe: 'Kubernetes objects (Pods, Deployments, Services) describing the workload' })
+        .option('ip', { type: 'string', coerce: asList, describe: 'pod IP(s) written into the synthetic dump node (default: from a Pod in --inventory)' })
         .option('istio-version', { type: 'string', default: DEFAULT_ISTIO_VERSION, describe: 'render as this Istio release does (e.g. 1.19, 1.30, master)' })
         .option('trust-domain', { type: 'string', describe: 'mesh trust domain (default cluster.local or the mesh config)' })
-        .option('trust-domain-alias', { type: 'string', array: true, describe: 'trust domain aliases' })
+        .option('trust-domain-alias', { type: 'string', coerce: asList, describe: 'trust domain aliases' })
         .option('root-namespace', { type: 'string', describe: 'mesh root namespace (default istio-system)' })
         .option('mesh-config', { type: 'string', describe: 'MeshConfig YAML (or the istio ConfigMap) for extensionProviders, trustDomain, rootNamespace' })
         .option('config-dump', { type: 'boolean', default: false, describe: 'print the synthetic /config_dump (virtualInbound) instead of the filters' })
         .option('summary', { type: 'boolean', default: false, describe: 'print the per-port chain/mTLS and filter summary table (same as -o table)' })
-        .option('fail-on', { type: 'string', array: true, describe: 'exit 1 when: invalid (a manifest istiod would reject), dropped (a rule dropped on TCP chains)' }),
+        .option('fail-on', { type: 'string', coerce: asList, describe: 'exit 1 when: invalid (a manifest istiod would reject), dropped (a rule dropped on TCP chains)' }),
       ['yaml', 'json', 'table'],
       'yaml',
     ) as unknown as Argv<CompileArgs>,

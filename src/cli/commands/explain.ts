@@ -1,5 +1,5 @@
 import type { CommandModule } from 'yargs';
-import { progress, progressDone, runCommand, UsageError, warn, writeOut, parseFailOn, EXIT_FAIL_ON } from '../common.js';
+import { progress, progressDone, runCommand, UsageError, warn, writeOut, parseFailOn, EXIT_FAIL_ON, asList } from '../common.js';
 import { readAccessLogBatches, newStats } from '../../readers/accesslog/index.js';
 import { formatLocation } from '../../model/errors.js';
 import type { AccessRecord, Explanation } from '../../model/records.js';
@@ -10,11 +10,12 @@ import {
   decisionChange, explainRecord, explanationPasses, ExplainAggregator, recordPasses, refString, summaryLine,
   deciderOver, type Decider, type DumpDecider, type DecisionChange, type ExplainFilter,
 } from '../../analysis/explain.js';
-import { loadConfigDumps } from '../../readers/configdump/index.js';
+import { loadConfigDumps, parseConfigDump } from '../../readers/configdump/index.js';
+import { policiesToConfigDump, policyInputOptions, type PolicyInputFlags } from './compile.js';
 import { renderTable } from '../../report/table.js';
 import { redactHeaders } from '../../report/redact.js';
 
-interface ExplainArgs {
+interface ExplainArgs extends PolicyInputFlags {
   dump?: string;
   inputs: string[];
   /** --config: a proposed config to replay against. */
@@ -37,8 +38,19 @@ export async function loadDecider(paths: string[]): Promise<Decider> {
   for (const d of diagnostics.slice(0, 5)) warn(`${formatLocation(d.location)}: ${d.message}`);
   if (diagnostics.length > 5) warn(`... and ${diagnostics.length - 5} more config diagnostics`);
   if (dumps.length === 0) throw new UsageError(`no config dump found in ${paths.join(', ')}`);
+  return deciderFor(dumps);
+}
+
+function deciderFor(dumps: ConfigDump[]): Decider {
   const one: DumpDecider<ConfigDump> = (dump, req, opts) => decideRequest(dump, req, { unknown: opts.unknown });
   return deciderOver(dumps, one);
+}
+
+/** `--policies … --workload …`: the manifests compiled into that sidecar's dump, as the proposed config. */
+async function policiesDecider(flags: PolicyInputFlags): Promise<Decider> {
+  const compiled = await policiesToConfigDump(flags);
+  for (const d of compiled.diagnostics) warn(d.message);
+  return deciderFor([parseConfigDump(compiled.configDump, compiled.source)]);
 }
 
 function endpointStr(e: { address: string; port?: number } | undefined): string | null {
@@ -127,7 +139,7 @@ export const explainCommand: CommandModule<object, ExplainArgs> = {
   command: 'explain [dump] [inputs..]',
   describe: 'replay access-log records through a config and say whether it explains what Envoy logged',
   builder: (y) =>
-    y
+    policyInputOptions(y)
       .positional('dump', { type: 'string', describe: 'config dump (file or directory); with --config this is the first log' })
       .positional('inputs', { type: 'string', array: true, default: [] as string[], describe: 'access logs: text/JSON files, kubectl logs output, collect NDJSON' })
       .option('config', { type: 'string', describe: 'replay against this (proposed) config instead: list the requests whose decision would change' })
@@ -138,12 +150,13 @@ export const explainCommand: CommandModule<object, ExplainArgs> = {
       .option('source', { type: 'string', describe: 'only records from this IP, CIDR or identity (SPIFFE id substring)' })
       .option('policy', { type: 'string', describe: 'only records whose logged or decided policy id contains this' })
       .option('output', { alias: 'o', type: 'string', choices: ['table', 'json', 'ndjson'], default: 'table', describe: 'output format' })
-      .option('fail-on', { type: 'string', array: true, describe: `exit 1 when any record matches: ${FAIL_ON.join(', ')}` })
+      .option('fail-on', { type: 'string', coerce: asList, describe: `exit 1 when any record matches: ${FAIL_ON.join(', ')}` })
       .option('show-secrets', { type: 'boolean', describe: 'do not redact Authorization/Cookie/token headers' })
       .option('limit', { type: 'number', default: 20, describe: 'table: how many disagreements / changes to list' })
       .example('$0 explain config_dump.json istio-proxy.log', 'replay a sidecar log through its config')
       .example('$0 explain dump.json app.log --denied -o ndjson', 'one JSON line per denied request')
-      .example('$0 explain --config proposed.json old.log', 'which requests would change decision under proposed.json'),
+      .example('$0 explain --config proposed.json old.log', 'which requests would change decision under proposed.json')
+      .example('$0 explain --policies proposed.yaml --workload foo/httpbin --inventory pods.json old.log', 'the same, for policy manifests not yet applied'),
   handler: (argv) =>
     runCommand(async () => {
       const failOn = parseFailOn(argv['fail-on'], FAIL_ON);
@@ -151,10 +164,12 @@ export const explainCommand: CommandModule<object, ExplainArgs> = {
       // yargs drops a lone '-' (stdin) from positionals
       const raw = process.argv.slice(process.argv.indexOf('explain') + 1);
       for (let i = 0; i < raw.length; i++) if (raw[i] === '-' && !/^-/.test(raw[i - 1] ?? '') ) positional.push('-');
-      const proposed = argv.config;
-      const configPaths = proposed ? [proposed] : positional.slice(0, 1);
+      const fromPolicies = (argv.policies?.length ?? 0) > 0;
+      if (fromPolicies && argv.config) throw new UsageError('give either --config or --policies as the proposed configuration, not both');
+      const proposed = argv.config ?? (fromPolicies ? 'policies' : undefined);
+      const configPaths = argv.config ? [argv.config] : fromPolicies ? [] : positional.slice(0, 1);
       const logs = proposed ? positional : positional.slice(1);
-      if (configPaths.length === 0) throw new UsageError('name a config dump (explain <config> <logs...>, or --config <proposed> <logs...>)');
+      if (configPaths.length === 0 && !fromPolicies) throw new UsageError('name a config dump (explain <config> <logs...>, or --config <proposed> <logs...>)');
       if (logs.length === 0) throw new UsageError('name at least one access-log file (or - for stdin)');
       const filter: ExplainFilter = {
         denied: argv.denied,
@@ -163,7 +178,7 @@ export const explainCommand: CommandModule<object, ExplainArgs> = {
         source: argv.source,
         policy: argv.policy,
       };
-      const decide = await loadDecider(configPaths);
+      const decide = fromPolicies ? await policiesDecider(argv) : await loadDecider(configPaths);
       const stats = newStats();
       const agg = new ExplainAggregator();
       const inputs = logs.map((p) => (p === '-' ? { path: 'stdin', stream: process.stdin } : p));

@@ -5,7 +5,7 @@
  */
 import { writeFile } from 'node:fs/promises';
 import type { Argv, CommandModule } from 'yargs';
-import { EXIT_FAIL_ON, parseFailOn, progress, progressDone, runCommand, UsageError, warn, writeOut } from '../common.js';
+import { EXIT_FAIL_ON, parseFailOn, progress, progressDone, runCommand, UsageError, warn, writeOut, asList } from '../common.js';
 import { gatherEvidence } from '../../analysis/evidence.js';
 import { buildReportModel, type ReportModel } from '../../analysis/report-model.js';
 import { DEFAULT_SKEW_MS } from '../../analysis/correlate.js';
@@ -65,7 +65,7 @@ export const reportCommand: CommandModule<object, ReportArgs> = {
     y
       .positional('evidence', { type: 'string', array: true, demandOption: true, describe: 'files or directories (recursed)' })
       .option('output', { alias: 'o', type: 'string', describe: 'out.html | out.json | out.sarif (kind by extension); default: a table on stdout' })
-      .option('fail-on', { type: 'string', array: true, describe: `exit 1 when a finding of these kinds exists: ${Object.keys(FAIL_ON).join(',')}` })
+      .option('fail-on', { type: 'string', coerce: asList, describe: `exit 1 when a finding of these kinds exists: ${Object.keys(FAIL_ON).join(',')}` })
       .option('skew', { type: 'string', default: `${DEFAULT_SKEW_MS / 1000}s`, describe: 'clock-skew window tolerated between captures and logs (e.g. 2s, 500ms)' })
       .option('show-secrets', { type: 'boolean', default: false, describe: 'show Authorization/Cookie/token values instead of redacting them' })
       .example('$0 report samples/bank-breach', 'findings table on stdout')
