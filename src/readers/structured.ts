@@ -6,6 +6,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { parseAllDocuments } from 'yaml';
+import jsYaml from 'js-yaml';
 import { InputError } from '../model/errors.js';
 
 /** Describes what a value is, for "found …" messages. */
@@ -89,8 +90,21 @@ export function parseJsonText(text: string, file: string): unknown {
   }
 }
 
-/** Parses YAML text (one or more documents); syntax errors carry the line. */
+/**
+ * Parses YAML text (one or more documents); syntax errors carry the line.
+ * js-yaml does the work (about 10× faster than `yaml` on multi-MB `istioctl … -o yaml` dumps), with
+ * the YAML 1.2 core schema so that timestamps stay strings; when it fails, `yaml` re-parses the text
+ * to name the error and its position.
+ */
 export function parseYamlText(text: string, file: string): unknown[] {
+  try {
+    return jsYaml.loadAll(text, undefined, { schema: jsYaml.CORE_SCHEMA, json: true }).filter((v) => v !== null && v !== undefined);
+  } catch {
+    return parseYamlTextStrict(text, file);
+  }
+}
+
+function parseYamlTextStrict(text: string, file: string): unknown[] {
   const docs = parseAllDocuments(text, { prettyErrors: false, uniqueKeys: false });
   const list = Array.isArray(docs) ? docs : [docs];
   const out: unknown[] = [];
