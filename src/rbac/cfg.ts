@@ -77,3 +77,18 @@ export function enumValue<T extends string>(v: unknown, names: readonly T[], pat
   if (typeof v === 'string' && (names as readonly string[]).includes(v)) return v as T;
   throw new RbacConfigError(path, `value must be one of the defined enum values of ${enumName} (${names.join(', ')}), found ${describe(v)}`);
 }
+
+/** The `typed_config` of an extension (unwrapping xds/udpa TypedStruct): its short type name and config. */
+export function typedConfig(v: unknown, path: string): { type: string; cfg: Obj; tp: string } {
+  const o = asObj(v, path);
+  const tp = jp(path, 'typed_config');
+  const cfg = asObj(o.typed_config, tp);
+  let type = String(cfg['@type'] ?? '');
+  let inner = cfg;
+  // xds TypedStruct / udpa TypedStruct wrapping.
+  if (type.endsWith('.TypedStruct') && isObj(cfg.value)) {
+    type = String(cfg.type_url ?? '');
+    inner = cfg.value as Obj;
+  }
+  return { type: type.replace(/^.*\//, ''), cfg: inner, tp };
+}

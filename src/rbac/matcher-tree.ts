@@ -7,7 +7,7 @@
  */
 import type { TraceNode } from '../model/decision.js';
 import { RbacConfigError } from './errors.js';
-import { asArr, asObj, enumValue, isObj, jp, oneof, optStr, type Obj } from './cfg.js';
+import { asArr, asObj, enumValue, isObj, jp, oneof, optStr, typedConfig, type Obj } from './cfg.js';
 import { CidrRange, formatIp, parseIp } from './cidr.js';
 import { joinHeader, type EvalContext } from './context.js';
 import { StringMatcher } from './string-matcher.js';
@@ -39,21 +39,8 @@ function ipString(a: EvalContext['local']): string | null {
   return a.ip ? formatIp(a.ip) : a.address;
 }
 
-function typed(v: unknown, path: string): { type: string; cfg: Obj; tp: string } {
-  const o = asObj(v, path);
-  const tp = jp(path, 'typed_config');
-  const cfg = asObj(o.typed_config, tp);
-  let type = String(cfg['@type'] ?? '');
-  let inner = cfg;
-  if (type.endsWith('.TypedStruct') && isObj(cfg.value)) {
-    type = String(cfg.type_url ?? '');
-    inner = cfg.value as Obj;
-  }
-  return { type: type.replace(/^.*\//, ''), cfg: inner, tp };
-}
-
 function parseInput(v: unknown, path: string, kind: 'http' | 'network'): Input {
-  const { type, cfg, tp } = typed(v, path);
+  const { type, cfg, tp } = typedConfig(v, path);
   const httpOnly = [HTTP_HEADER, CEL_INPUT, `${NET}DynamicMetadataInput`];
   if (kind === 'network' && httpOnly.includes(type)) throw new RbacConfigError(jp(tp, '@type'), `RBAC network filter cannot match 'type.googleapis.com/${type}'`);
   const unknownIf = (ctx: EvalContext, attr: string, v: string | null): InputValue => (v === null && ctx.unknown(attr) ? UNKNOWN : v);
@@ -129,7 +116,7 @@ interface ValueMatch {
 }
 
 function parseCustomMatch(v: unknown, path: string): ValueMatch {
-  const { type, cfg, tp } = typed(v, path);
+  const { type, cfg, tp } = typedConfig(v, path);
   if (type === 'envoy.extensions.matching.input_matchers.ip.v3.Ip') {
     const ranges = asArr(cfg.cidr_ranges ?? [], jp(tp, 'cidr_ranges')).map((r, i) => CidrRange.parse(r, jp(jp(tp, 'cidr_ranges'), i)));
     if (ranges.length === 0) throw new RbacConfigError(jp(tp, 'cidr_ranges'), 'IpValidationError.CidrRanges: value must contain at least 1 item(s)');
@@ -208,7 +195,7 @@ export interface MatcherTree {
 }
 
 function parseAction(v: unknown, path: string, actions: TreeAction[]): TreeAction {
-  const { type, cfg, tp } = typed(v, path);
+  const { type, cfg, tp } = typedConfig(v, path);
   if (type !== 'envoy.config.rbac.v3.Action') throw new RbacConfigError(jp(tp, '@type'), `Didn't find a registered implementation for 'type.googleapis.com/${type}' (expected envoy.config.rbac.v3.Action)`);
   const name = optStr(cfg, 'name', tp) ?? '';
   if (name.length === 0) throw new RbacConfigError(jp(tp, 'name'), 'ActionValidationError.Name: value length must be at least 1 characters');

@@ -6,7 +6,7 @@
 import type { TraceNode } from '../model/decision.js';
 import type { JsonValue } from '../model/attrs.js';
 import { RbacConfigError } from './errors.js';
-import { asArr, asObj, describe as describeValue, enumValue, isObj, jp, oneof, optBool, optInt, optStr, type Obj } from './cfg.js';
+import { asArr, asObj, describe as describeValue, enumValue, isObj, jp, oneof, optBool, optInt, optStr, typedConfig, type Obj } from './cfg.js';
 import { CidrRange, parseIp } from './cidr.js';
 import { headerAttr, type AddrView, type EvalContext } from './context.js';
 import { HeaderMatcher } from './header-matcher.js';
@@ -549,20 +549,6 @@ function parseSourced(v: unknown, path: string): Matcher {
   if (o.metadata_matcher === undefined) throw new RbacConfigError(jp(path, 'metadata_matcher'), 'SourcedMetadataValidationError.MetadataMatcher: value is required');
   const src = o.metadata_source === undefined ? 'DYNAMIC' : enumValue(o.metadata_source, ['DYNAMIC', 'ROUTE'] as const, jp(path, 'metadata_source'), 'MetadataSource');
   return new MetadataRule('sourced_metadata', MetadataMatcher.parse(o.metadata_matcher, jp(path, 'metadata_matcher')), src);
-}
-
-function typedConfig(v: unknown, path: string): { type: string; cfg: Obj; tp: string } {
-  const o = asObj(v, path);
-  const tp = jp(path, 'typed_config');
-  const cfg = asObj(o.typed_config, tp);
-  let type = String(cfg['@type'] ?? '');
-  let inner = cfg;
-  // xds TypedStruct / udpa TypedStruct wrapping.
-  if (type.endsWith('.TypedStruct') && isObj(cfg.value)) {
-    type = String(cfg.type_url ?? '');
-    inner = cfg.value as Obj;
-  }
-  return { type: type.replace(/^.*\//, ''), cfg: inner, tp };
 }
 
 function parseInt64Range(v: unknown, path: string): { start: number; end: number } {
