@@ -56,7 +56,7 @@ function main(): void {
   const argv = process.argv.slice(2);
   const cliAt = argv.indexOf('--cli');
   const cli = cliAt >= 0 ? resolve(argv[cliAt + 1]!) : join(repo, 'dist', 'src', 'cli', 'main.js');
-  const positional = argv.filter((_, i) => i !== cliAt && i !== cliAt + 1);
+  const positional = cliAt >= 0 ? argv.filter((_, i) => i !== cliAt && i !== cliAt + 1) : argv;
   const dir = resolve(positional[0] ?? join(repo, 'samples'));
   const run = (args: string[]): RunResult => {
     const r = spawnSync(process.execPath, [cli, ...args], { cwd: repo, encoding: 'utf8', env: { ...process.env, COLUMNS: '200' } });
