@@ -6,6 +6,10 @@
  *    the server's; on the client sidecar UPSTREAM_LOCAL_ADDRESS → UPSTREAM_HOST is the wire leg.
  *    A record matches a flow when its start time lies within [flow start − skew, flow end + skew].
  *    A cleartext exchange whose `x-request-id` equals the record's request id is an exact match.
+ *  - inbound records ↔ the sidecar-local leg (Envoy → app, `127.0.0.6` → pod IP, cleartext by
+ *    design) of the same request in a capture taken inside the server pod: same `x-request-id`, else
+ *    (only when unambiguous) the record's UPSTREAM_LOCAL_ADDRESS → UPSTREAM_HOST and time, or time
+ *    and route. Its `x-forwarded-client-cert` tells who the caller was (see evidence.ts).
  *  - records ↔ proxies (node id, kubectl pod prefix, or the proxy's own address) ↔ config dumps.
  *  - IPs ↔ workloads from the inventory, else from the dumps (the proxy's own IPs and node
  *    metadata, endpoint metadata).
@@ -39,6 +43,22 @@ export interface RecordLink {
   by: 'request-id' | '5-tuple';
 }
 
+/** An inbound record joined to the request Envoy forwarded to the app (the sidecar-local leg), carrying XFCC. */
+export interface LocalLegLink {
+  record: AccessRecord;
+  flow: Flow;
+  /** Index into flow.http. */
+  exchange: number;
+  /** The `x-forwarded-client-cert` value on that request (several header lines joined with `,`). */
+  xfcc: string;
+  /**
+   * `request-id`: same x-request-id; `upstream-address`: the record's UPSTREAM_LOCAL_ADDRESS →
+   * UPSTREAM_HOST and time; `time-route`: the only request to that address with the same method
+   * and path within the skew window.
+   */
+  by: 'request-id' | 'upstream-address' | 'time-route';
+}
+
 export interface Correlation {
   skewMs: number;
   workloads: WorkloadIndex;
@@ -50,6 +70,8 @@ export interface Correlation {
   links: RecordLink[];
   flowRecords: Map<Flow, AccessRecord[]>;
   recordFlow: Map<AccessRecord, RecordLink>;
+  /** Inbound HTTP records whose forwarded request (with XFCC) was found on a sidecar-local leg. */
+  recordLocalLeg: Map<AccessRecord, LocalLegLink>;
   explanationFor: Map<AccessRecord, Explanation>;
   /** Offsets between matched records and flows: how far the clocks seem apart. */
   observedSkew: { n: number; medianMs: number | null; minMs: number | null; maxMs: number | null };
@@ -291,6 +313,8 @@ export function correlate(flows: Flow[], records: AccessRecord[], explanations: 
     addLink({ record: r, flow: best, exchange, offsetMs: (r.timeMs ?? best.startMs) - best.startMs, by: '5-tuple' });
   }
 
+  const recordLocalLeg = findLocalLegs(flows, records, recordDirectionMap, recordProxy, recordFlow, skewMs);
+
   const explanationFor = new Map<AccessRecord, Explanation>();
   for (const e of explanations) explanationFor.set(e.record, e);
 
@@ -316,11 +340,112 @@ export function correlate(flows: Flow[], records: AccessRecord[], explanations: 
     links,
     flowRecords,
     recordFlow,
+    recordLocalLeg,
     explanationFor,
     observedSkew,
     resolve: (ip) => (ip ? workloads.lookup(ip) : undefined),
     proxyForIp: (ip, timeMs) => (ip ? atIp(ip, timeMs) : undefined),
   };
+}
+
+interface LocalExchange {
+  flow: Flow;
+  exchange: number;
+  xfcc: string;
+  requestId?: string;
+}
+
+/**
+ * The sidecar-local leg of each inbound HTTP record: the request the server sidecar forwarded to
+ * the app (loopback client, e.g. `127.0.0.6:<eph>` → `<pod-ip>:<port>`), in a capture of the same
+ * proxy. The leg's server must be the record's UPSTREAM_HOST (where Envoy sent the request; a logged
+ * `-` means it was not forwarded, so there is no leg), or the record's own destination when the
+ * format does not log UPSTREAM_HOST. A loopback server address (older Istio forwards to
+ * 127.0.0.1:<port>) is accepted only in the capture file that holds the record's own wire leg.
+ * Only exchanges that carry `x-forwarded-client-cert` are considered.
+ */
+function findLocalLegs(
+  flows: Flow[],
+  records: AccessRecord[],
+  dirs: Map<AccessRecord, Direction>,
+  proxies: Map<AccessRecord, ProxyView>,
+  wireLinks: Map<AccessRecord, RecordLink>,
+  skewMs: number,
+): Map<AccessRecord, LocalLegLink> {
+  const out = new Map<AccessRecord, LocalLegLink>();
+  const byServer = new Map<string, LocalExchange[]>();
+  for (const f of flows) {
+    if (!f.sidecarLocal || !isLoopback(normalizeIp(f.client.ip))) continue;
+    f.http.forEach((x, i) => {
+      const v = x.headers['x-forwarded-client-cert'];
+      if (!v || v.length === 0) return;
+      const k = fmtAddr(normalizeIp(f.server.ip), f.server.port);
+      const list = byServer.get(k) ?? [];
+      const rid = requestIdOf(x);
+      list.push({ flow: f, exchange: i, xfcc: v.join(','), ...(rid !== undefined ? { requestId: rid } : {}) });
+      byServer.set(k, list);
+    });
+  }
+  if (byServer.size === 0) return out;
+  const frameOf = (c: LocalExchange): number => c.flow.http[c.exchange]?.requestFrame ?? c.flow.frames[0] ?? 0;
+  const link = (r: AccessRecord, c: LocalExchange, by: LocalLegLink['by']): void => {
+    out.set(r, { record: r, flow: c.flow, exchange: c.exchange, xfcc: c.xfcc, by });
+  };
+  for (const r of records) {
+    if (r.kind !== 'http' || dirs.get(r) !== 'inbound') continue;
+    const hasUpstreamField = ['UPSTREAM_HOST', 'upstream_host'].some((n) => n in r.fields) || r.upstreamHost !== undefined;
+    const upstream = parseHostPort(r.upstreamHost ?? fieldStr(r, 'UPSTREAM_HOST', 'upstream_host'));
+    if (hasUpstreamField && !upstream) continue; // logged `-`: never forwarded to the app
+    const server = upstream ?? hostPortOf(r.attrs.destination);
+    if (!server || server.port === undefined) continue;
+    let cands = byServer.get(fmtAddr(server.ip, server.port));
+    if (!cands) continue;
+    const wireFile = wireLinks.get(r)?.flow.file;
+    if (isLoopback(server.ip)) {
+      // 127.0.0.1:<port> exists in every pod: only the capture that holds this record's wire leg is the same pod's.
+      if (!wireFile) continue;
+      cands = cands.filter((c) => c.flow.file === wireFile);
+    } else {
+      const proxyIps = proxies.get(r)?.ips.map(normalizeIp) ?? [];
+      const dst = hostPortOf(r.attrs.destination);
+      if (!proxyIps.includes(server.ip) && dst?.ip !== server.ip && !cands.some((c) => c.flow.file === wireFile)) continue;
+    }
+    const local = parseHostPort(fieldStr(r, 'UPSTREAM_LOCAL_ADDRESS', 'upstream_local_address'));
+    const sameClient = (c: LocalExchange): boolean => !!local && local.port !== undefined && normalizeIp(c.flow.client.ip) === local.ip && c.flow.client.port === local.port;
+
+    // 1. Same x-request-id (retries re-send the same id on new legs: accept when they agree on XFCC).
+    if (r.requestId) {
+      let hits = cands.filter((c) => c.requestId === r.requestId);
+      if (hits.some(sameClient)) hits = hits.filter(sameClient);
+      if (hits.length > 0) {
+        if (new Set(hits.map((h) => h.xfcc)).size === 1) link(r, hits.slice().sort((a, b) => frameOf(a) - frameOf(b))[0]!, 'request-id');
+        continue; // several legs with different XFCC for one request id: ambiguous, no identity
+      }
+    }
+    // 2. Failing that: the time window, and the leg's address or route; only when exactly one fits.
+    if (r.timeMs === undefined) continue;
+    const method = r.attrs.http?.method;
+    const path = r.attrs.http?.path;
+    const inWindow = cands.filter(
+      (c) =>
+        (c.requestId === undefined || !r.requestId || c.requestId === r.requestId) &&
+        r.timeMs! >= c.flow.startMs - skewMs &&
+        r.timeMs! <= c.flow.endMs + skewMs,
+    );
+    if (local && local.port !== undefined) {
+      // The record names the leg's client address: only that connection can be it.
+      const byAddr = inWindow.filter(sameClient);
+      if (byAddr.length === 1) link(r, byAddr[0]!, 'upstream-address');
+      continue;
+    }
+    if (!method || !path) continue;
+    const byRoute = inWindow.filter((c) => {
+      const x = c.flow.http[c.exchange]!;
+      return x.method === method && x.path === path;
+    });
+    if (byRoute.length === 1) link(r, byRoute[0]!, 'time-route');
+  }
+  return out;
 }
 
 /** A display name for an address: `ns/workload` when known, else the IP. */
