@@ -353,6 +353,9 @@ interface LocalExchange {
   exchange: number;
   xfcc: string;
   requestId?: string;
+  /** When the forwarded request was seen: the exchange's time, else the flow's span (epoch ms). */
+  from: number;
+  to: number;
 }
 
 /**
@@ -362,7 +365,8 @@ interface LocalExchange {
  * `-` means it was not forwarded, so there is no leg), or the record's own destination when the
  * format does not log UPSTREAM_HOST. A loopback server address (older Istio forwards to
  * 127.0.0.1:<port>) is accepted only in the capture file that holds the record's own wire leg.
- * Only exchanges that carry `x-forwarded-client-cert` are considered.
+ * Only exchanges that carry `x-forwarded-client-cert` are considered. Indexed by server and request
+ * id, and by server and time, so a large capture costs O(log n) per record.
  */
 function findLocalLegs(
   flows: Flow[],
@@ -373,20 +377,29 @@ function findLocalLegs(
   skewMs: number,
 ): Map<AccessRecord, LocalLegLink> {
   const out = new Map<AccessRecord, LocalLegLink>();
-  const byServer = new Map<string, LocalExchange[]>();
+  const byServer = new Map<string, { list: LocalExchange[]; maxSpan: number }>();
+  const byRequestId = new Map<string, LocalExchange[]>();
   for (const f of flows) {
     if (!f.sidecarLocal || !isLoopback(normalizeIp(f.client.ip))) continue;
     f.http.forEach((x, i) => {
       const v = x.headers['x-forwarded-client-cert'];
       if (!v || v.length === 0) return;
       const k = fmtAddr(normalizeIp(f.server.ip), f.server.port);
-      const list = byServer.get(k) ?? [];
+      const t = x.time ? Date.parse(x.time) : NaN;
       const rid = requestIdOf(x);
-      list.push({ flow: f, exchange: i, xfcc: v.join(','), ...(rid !== undefined ? { requestId: rid } : {}) });
-      byServer.set(k, list);
+      const e: LocalExchange = { flow: f, exchange: i, xfcc: v.join(','), ...(rid !== undefined ? { requestId: rid } : {}), from: Number.isFinite(t) ? t : f.startMs, to: Number.isFinite(t) ? t : f.endMs };
+      const s = byServer.get(k) ?? { list: [], maxSpan: 0 };
+      s.list.push(e);
+      s.maxSpan = Math.max(s.maxSpan, e.to - e.from);
+      byServer.set(k, s);
+      if (rid !== undefined) {
+        const rk = `${k}|${rid}`;
+        byRequestId.set(rk, [...(byRequestId.get(rk) ?? []), e]);
+      }
     });
   }
   if (byServer.size === 0) return out;
+  for (const s of byServer.values()) s.list.sort((x, y) => x.from - y.from);
   const frameOf = (c: LocalExchange): number => c.flow.http[c.exchange]?.requestFrame ?? c.flow.frames[0] ?? 0;
   const link = (r: AccessRecord, c: LocalExchange, by: LocalLegLink['by']): void => {
     out.set(r, { record: r, flow: c.flow, exchange: c.exchange, xfcc: c.xfcc, by });
@@ -398,46 +411,54 @@ function findLocalLegs(
     if (hasUpstreamField && !upstream) continue; // logged `-`: never forwarded to the app
     const server = upstream ?? hostPortOf(r.attrs.destination);
     if (!server || server.port === undefined) continue;
-    let cands = byServer.get(fmtAddr(server.ip, server.port));
-    if (!cands) continue;
+    const key = fmtAddr(server.ip, server.port);
+    const idx = byServer.get(key);
+    if (!idx) continue;
     const wireFile = wireLinks.get(r)?.flow.file;
+    let samePod: (c: LocalExchange) => boolean = () => true;
     if (isLoopback(server.ip)) {
       // 127.0.0.1:<port> exists in every pod: only the capture that holds this record's wire leg is the same pod's.
       if (!wireFile) continue;
-      cands = cands.filter((c) => c.flow.file === wireFile);
+      samePod = (c) => c.flow.file === wireFile;
     } else {
       const proxyIps = proxies.get(r)?.ips.map(normalizeIp) ?? [];
       const dst = hostPortOf(r.attrs.destination);
-      if (!proxyIps.includes(server.ip) && dst?.ip !== server.ip && !cands.some((c) => c.flow.file === wireFile)) continue;
+      if (!proxyIps.includes(server.ip) && dst?.ip !== server.ip) samePod = (c) => c.flow.file === wireFile;
     }
     const local = parseHostPort(fieldStr(r, 'UPSTREAM_LOCAL_ADDRESS', 'upstream_local_address'));
     const sameClient = (c: LocalExchange): boolean => !!local && local.port !== undefined && normalizeIp(c.flow.client.ip) === local.ip && c.flow.client.port === local.port;
 
     // 1. Same x-request-id (retries re-send the same id on new legs: accept when they agree on XFCC).
     if (r.requestId) {
-      let hits = cands.filter((c) => c.requestId === r.requestId);
+      let hits = (byRequestId.get(`${key}|${r.requestId}`) ?? []).filter(samePod);
       if (hits.some(sameClient)) hits = hits.filter(sameClient);
       if (hits.length > 0) {
         if (new Set(hits.map((h) => h.xfcc)).size === 1) link(r, hits.slice().sort((a, b) => frameOf(a) - frameOf(b))[0]!, 'request-id');
         continue; // several legs with different XFCC for one request id: ambiguous, no identity
       }
     }
-    // 2. Failing that: the time window, and the leg's address or route; only when exactly one fits.
+    // 2. Failing that: the time window (the forwarded request starts after the record's start time,
+    //    within its duration), and the leg's address or route; only when exactly one fits.
     if (r.timeMs === undefined) continue;
-    const method = r.attrs.http?.method;
-    const path = r.attrs.http?.path;
-    const inWindow = cands.filter(
-      (c) =>
-        (c.requestId === undefined || !r.requestId || c.requestId === r.requestId) &&
-        r.timeMs! >= c.flow.startMs - skewMs &&
-        r.timeMs! <= c.flow.endMs + skewMs,
-    );
+    const lo = r.timeMs - skewMs;
+    const hi = r.timeMs + (r.durationMs ?? 0) + skewMs;
+    const inWindow: LocalExchange[] = [];
+    const list = idx.list;
+    let i = upperBound(list, hi) - 1;
+    for (; i >= 0 && list[i]!.from >= lo - idx.maxSpan; i--) {
+      const c = list[i]!;
+      if (c.to < lo || !samePod(c)) continue;
+      if (c.requestId !== undefined && r.requestId && c.requestId !== r.requestId) continue; // another request
+      inWindow.push(c);
+    }
     if (local && local.port !== undefined) {
       // The record names the leg's client address: only that connection can be it.
       const byAddr = inWindow.filter(sameClient);
       if (byAddr.length === 1) link(r, byAddr[0]!, 'upstream-address');
       continue;
     }
+    const method = r.attrs.http?.method;
+    const path = r.attrs.http?.path;
     if (!method || !path) continue;
     const byRoute = inWindow.filter((c) => {
       const x = c.flow.http[c.exchange]!;
@@ -446,6 +467,18 @@ function findLocalLegs(
     if (byRoute.length === 1) link(r, byRoute[0]!, 'time-route');
   }
   return out;
+}
+
+/** First index whose `from` is greater than `t` (list sorted by `from`). */
+function upperBound(list: LocalExchange[], t: number): number {
+  let a = 0;
+  let b = list.length;
+  while (a < b) {
+    const m = (a + b) >> 1;
+    if (list[m]!.from <= t) a = m + 1;
+    else b = m;
+  }
+  return a;
 }
 
 /** A display name for an address: `ns/workload` when known, else the IP. */

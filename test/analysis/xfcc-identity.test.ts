@@ -82,6 +82,15 @@ describe('inbound record ↔ sidecar-local leg carrying x-forwarded-client-cert'
     expect(corr([localLeg({ port: 40001 }), localLeg({ port: 40002, path: '/health' })], [r]).recordLocalLeg.get(r)?.by).toBe('time-route');
     const r2 = inbound({});
     expect(corr([localLeg({ port: 40001 }), localLeg({ port: 40002 })], [r2]).recordLocalLeg.has(r2)).toBe(false);
+    // A pooled leg (one connection, several forwarded requests): the exchange time picks the request.
+    const pooled = localLeg({ port: 40003 });
+    pooled.endMs = T0 + 60_000;
+    pooled.http.push({ ...pooled.http[0]!, requestFrame: 40, time: new Date(T0 + 30_000).toISOString() });
+    const early = inbound({});
+    const laterOne = inbound({ timeMs: T0 + 29_999 });
+    const cp = corr([pooled], [early, laterOne]);
+    expect(cp.recordLocalLeg.get(early)).toMatchObject({ exchange: 0, by: 'time-route' });
+    expect(cp.recordLocalLeg.get(laterOne)).toMatchObject({ exchange: 1, by: 'time-route' });
     // A leg that carries a different request id is another request.
     const r3 = inbound({ requestId: 'mine' });
     expect(corr([localLeg({ port: 40001, requestId: 'theirs' })], [r3]).recordLocalLeg.has(r3)).toBe(false);
