@@ -10,7 +10,7 @@ import { decideRequest } from '../../src/envoy/decide.js';
 import type { Decision } from '../../src/model/decision.js';
 import type { RequestAttrs } from '../../src/model/attrs.js';
 import type { AccessRecord } from '../../src/model/records.js';
-import { SHARED, hasShared } from '../helpers/cli.js';
+import { SHARED, hasShared, describeShared } from '../helpers/cli.js';
 
 const ALLOWED_MTLS =
   '[2020-11-25T21:26:18.409Z] "GET /status/418 HTTP/1.1" 418 - via_upstream - "-" 0 135 3 1 "-" "curl/7.73.0-DEV" "84961386-6d84-929d-98bd-c5aee93b5c88" "httpbin:8000" "127.0.0.1:80" inbound|8000|| 127.0.0.1:41854 10.44.1.27:80 10.44.1.23:37652 outbound_.8000_._.httpbin.foo.svc.cluster.local default';
@@ -263,7 +263,7 @@ describe('choosing the dump of the record\'s proxy', () => {
   });
 });
 
-describe.skipIf(!hasShared)('replay through the real engine on the authz fixture (needs ../shared)', () => {
+describeShared('replay through the real engine on the authz fixture (needs ../shared)', () => {
   it('reproduces Envoy\'s verdicts: plaintext [none] deny agrees; TCP deny-all agrees; mTLS without logged identity is undecidable; a foreign policy is drift', async () => {
     const { dumps } = await loadConfigDumps([SHARED + 'fixtures/istio/istioctl/pkg/authz/testdata/configdump.yaml']);
     const decide = deciderOver(dumps, (dump, req, o) => decideRequest(dump, req, { unknown: o.unknown }));

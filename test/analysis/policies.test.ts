@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfigDump, loadConfigDumps } from '../../src/readers/configdump/index.js';
 import { analyzePolicies, summarizeRbac, authzCheckSummary } from '../../src/analysis/policies.js';
-import { SHARED, hasShared } from '../helpers/cli.js';
+import { SHARED, hasShared, describeShared } from '../helpers/cli.js';
 
 const T = 'type.googleapis.com/';
 const RBAC = `${T}envoy.extensions.filters.http.rbac.v3.RBAC`;
@@ -113,7 +113,7 @@ describe('per-route RBAC overrides (RBACPerRoute in typed_per_filter_config)', (
   });
 });
 
-describe.skipIf(!hasShared)('RDS resolution on a real dump (needs ../shared)', () => {
+describeShared('RDS resolution on a real dump (needs ../shared)', () => {
   it('productpage 1.1: the outbound 0.0.0.0_9080 HCM resolves RDS route 9080', async () => {
     const { dumps } = await loadConfigDumps([`${SHARED}fixtures/istio/istioctl/cmd/testdata/authz/productpage_config_dump.json`]);
     const l = dumps[0]!.listeners.find((x) => x.name === '0.0.0.0_9080')!;

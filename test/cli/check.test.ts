@@ -2,7 +2,7 @@ import { describe, expect, it, beforeAll } from 'vitest';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCli, SHARED, hasShared } from '../helpers/cli.js';
+import { runCli, SHARED, hasShared, describeShared } from '../helpers/cli.js';
 
 let dir = '';
 const rbac = {
@@ -102,7 +102,7 @@ describe('meshsleuth check (bare RBAC configs)', () => {
   });
 });
 
-describe.skipIf(!hasShared)('meshsleuth check on real fixture dumps (needs ../shared)', () => {
+describeShared('meshsleuth check on real fixture dumps (needs ../shared)', () => {
   const dump = `${SHARED}fixtures/istio/istioctl/pkg/authz/testdata/configdump.yaml`;
   it('plaintext GET /info to port 80 of the httpbin sidecar is denied, with the closest miss', async () => {
     const r = await runCli(['check', dump, '--plaintext', '--dest-ip', '10.244.0.5', '--port', '80', '--method', 'GET', '--path', '/info']);

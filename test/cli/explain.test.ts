@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCli, SHARED, hasShared } from '../helpers/cli.js';
+import { runCli, SHARED, hasShared, describeShared } from '../helpers/cli.js';
 
 const DUMP = SHARED + 'fixtures/istio/istioctl/pkg/authz/testdata/configdump.yaml';
 
@@ -22,7 +22,7 @@ function logFile(lines = LINES): string {
   return f;
 }
 
-describe.skipIf(!hasShared)('meshsleuth explain (needs ../shared)', () => {
+describeShared('meshsleuth explain (needs ../shared)', () => {
   it('prints a table grouped by decision and policy, the disagreements, and the summary line', async () => {
     const log = logFile();
     const r = await runCli(['explain', DUMP, log]);

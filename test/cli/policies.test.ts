@@ -4,7 +4,7 @@ import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { runCli as runCliOnce, SHARED, hasShared, REPO, type CliResult } from '../helpers/cli.js';
+import { runCli as runCliOnce, SHARED, hasShared, REPO, type CliResult, describeShared } from '../helpers/cli.js';
 
 /**
  * Other areas' test runs rebuild dist/ concurrently (vitest globalSetup runs tsc); a CLI started while
@@ -74,7 +74,7 @@ describe('meshsleuth policies', () => {
   });
 });
 
-describe.skipIf(!hasShared)('meshsleuth policies on real dumps (needs ../shared)', () => {
+describeShared('meshsleuth policies on real dumps (needs ../shared)', () => {
   it('--summary reproduces the istioctl x authz check golden for configdump.yaml', async () => {
     const r = await runCli(['policies', AUTHZ, '--summary']);
     expect(r.stderr).toBe('');

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { SHARED, hasShared } from '../helpers/cli.js';
+import { SHARED, hasShared, describeShared } from '../helpers/cli.js';
 import { parseConfigDump } from '../../src/readers/configdump/index.js';
 import { decideRequest, composeDecision } from '../../src/envoy/decide.js';
 import { parseRbacFilter } from '../../src/rbac/index.js';
@@ -32,7 +32,7 @@ describe('composeDecision', () => {
   });
 });
 
-describe.skipIf(!hasShared)('decideRequest on the authz fixture dump (needs ../shared)', () => {
+describeShared('decideRequest on the authz fixture dump (needs ../shared)', () => {
   const file = `${SHARED}fixtures/istio/istioctl/pkg/authz/testdata/configdump.yaml`;
   const dump = parseConfigDump(JSON.parse(readFileSync(file, 'utf8')), file);
   const base = (over: Partial<RequestAttrs>): RequestAttrs => ({ source: { address: '10.244.0.9', port: 40000 }, destination: { address: '10.244.0.5', port: 80 }, ...over });
@@ -61,7 +61,7 @@ describe.skipIf(!hasShared)('decideRequest on the authz fixture dump (needs ../s
   });
 });
 
-describe.skipIf(!hasShared)('STRICT: plaintext finds no filter chain (needs ../shared)', () => {
+describeShared('STRICT: plaintext finds no filter chain (needs ../shared)', () => {
   it('the authz dump made STRICT (raw_buffer chains removed, as Istio renders STRICT): filter_chain_not_found', () => {
     const file = `${SHARED}fixtures/istio/istioctl/pkg/authz/testdata/configdump.yaml`;
     const raw = JSON.parse(readFileSync(file, 'utf8')) as { configs: { dynamic_listeners?: { name: string; active_state: { listener: { filter_chains: { filter_chain_match?: { transport_protocol?: string } }[] } } }[] }[] };
@@ -90,7 +90,7 @@ describe.skipIf(!hasShared)('STRICT: plaintext finds no filter chain (needs ../s
   });
 });
 
-describe.skipIf(!hasShared)('legacy Istio 1.2 dump: v1alpha1 RBAC through istio_authn metadata (needs ../shared)', () => {
+describeShared('legacy Istio 1.2 dump: v1alpha1 RBAC through istio_authn metadata (needs ../shared)', () => {
   const file = `${SHARED}fixtures/istio/istioctl/cmd/testdata/describe/ratings-v1-f745cf57b-vfwcv.json`;
   const dump = parseConfigDump(JSON.parse(readFileSync(file, 'utf8')), file);
   const reviews = { uriSans: ['spiffe://cluster.local/ns/bookinfo/sa/bookinfo-reviews'], dnsSans: [], subject: '', peerCertificateValidated: true };
@@ -143,7 +143,7 @@ describe('per-route overrides in a hand-written dump', () => {
   });
 });
 
-describe.skipIf(!hasShared)('legacy Istio 1.1 productpage dump: v2 `regex` string matchers (needs ../shared)', () => {
+describeShared('legacy Istio 1.1 productpage dump: v2 `regex` string matchers (needs ../shared)', () => {
   const file = `${SHARED}fixtures/istio/istioctl/cmd/testdata/authz/productpage_config_dump.json`;
   const dump = parseConfigDump(JSON.parse(readFileSync(file, 'utf8')), file);
   it('service-viewer allows GET from the default namespace over mTLS, not from prod', () => {

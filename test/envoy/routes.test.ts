@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parseConfigDump } from '../../src/readers/configdump/index.js';
 import { matchRoute, matchVirtualHost, re2FullMatch } from '../../src/envoy/routes.js';
 import type { RouteConfiguration } from '../../src/envoy/model.js';
-import { SHARED, hasShared } from '../helpers/cli.js';
+import { SHARED, hasShared, describeShared } from '../helpers/cli.js';
 import { loadConfigDumps } from '../../src/readers/configdump/index.js';
 
 function rc(virtualHosts: unknown[]): RouteConfiguration {
@@ -91,7 +91,7 @@ describe('route matching', () => {
   });
 });
 
-describe.skipIf(!hasShared)('gateway routes fixture (needs ../shared)', () => {
+describeShared('gateway routes fixture (needs ../shared)', () => {
   it('GET /get/x on httpbin.example.com hits the VirtualService httpbin.default route', async () => {
     const { dumps } = await loadConfigDumps([`${SHARED}fixtures/istio/istioctl/pkg/writer/envoy/configdump/testdata/routes/istio-gateway-http-route-prefix/configdump.json`]);
     const m = matchRoute(dumps[0]!.routeConfigs.get('http.8080')!, H('/get/x', 'httpbin.example.com'))!;

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { parseConfigDump, loadConfigDumps } from '../../src/readers/configdump/index.js';
 import { selectFilterChain } from '../../src/envoy/select.js';
 import type { ConnectionAttrs, PeerTls } from '../../src/model/attrs.js';
-import { SHARED, hasShared } from '../helpers/cli.js';
+import { SHARED, hasShared, describeShared } from '../helpers/cli.js';
 
 const TLS: PeerTls = { uriSans: ['spiffe://cluster.local/ns/foo/sa/sleep'], dnsSans: [], subject: '', peerCertificateValidated: true };
 const T = 'type.googleapis.com/';
@@ -172,7 +172,7 @@ describe('hand-written Istio dumps', () => {
   });
 });
 
-describe.skipIf(!hasShared)('real dumps (needs ../shared)', () => {
+describeShared('real dumps (needs ../shared)', () => {
   it('configdump.yaml: port 80 mTLS → 0.0.0.0_80 tls chain; plaintext → its raw_buffer twin', async () => {
     const { dumps } = await loadConfigDumps([`${SHARED}fixtures/istio/istioctl/pkg/authz/testdata/configdump.yaml`]);
     const d = dumps[0]!;

@@ -1,4 +1,5 @@
 /** Runs the CLI from source (through vitest's node, via tsx-free dynamic import in a child process). */
+import { describe, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { existsSync } from 'node:fs';
@@ -34,4 +35,13 @@ export function runCli(args: string[], opts: { input?: string | Buffer; cwd?: st
     if (opts.input !== undefined) child.stdin.end(opts.input);
     else child.stdin.end();
   });
+}
+
+/**
+ * A suite that reads ../shared: registered normally when ../shared is present; otherwise one visibly
+ * skipped test, without running the suite body (which may read fixtures at collection time).
+ */
+export function describeShared(name: string, body: () => void): void {
+  if (hasShared) describe(name, body);
+  else describe.skip(`${name} — skipped: ../shared is absent`, () => it('needs ../shared', () => undefined));
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync, readdirSync } from 'node:fs';
 import { parse } from 'yaml';
-import { SHARED, hasShared } from '../helpers/cli.js';
+import { SHARED, hasShared, describeShared } from '../helpers/cli.js';
 import { parseRbacFilter, evaluateRbacFilter, closestMiss } from '../../src/rbac/index.js';
 import { composeDecision } from '../../src/envoy/decide.js';
 import { toSnakeCase } from '../../src/envoy/normalize.js';
@@ -11,7 +11,7 @@ const BUILDER = `${SHARED}fixtures/istio/pilot/pkg/security/authz/builder/testda
 const load = (rel: string) => parse(readFileSync(BUILDER + rel, 'utf8')) as { name: string; typedConfig: Record<string, unknown> };
 const filter = (rel: string) => parseRbacFilter(load(rel), { kind: 'http' });
 
-describe.skipIf(!hasShared)('Istio builder goldens (needs ../shared)', () => {
+describeShared('Istio builder goldens (needs ../shared)', () => {
   it('every golden RBAC output parses (camelCase, http and tcp)', () => {
     let n = 0;
     for (const dir of ['http', 'tcp']) {
@@ -112,7 +112,7 @@ describe.skipIf(!hasShared)('Istio builder goldens (needs ../shared)', () => {
   });
 });
 
-describe.skipIf(!hasShared)('authz config dump RBAC filters (needs ../shared)', () => {
+describeShared('authz config dump RBAC filters (needs ../shared)', () => {
   const dump = JSON.parse(readFileSync(`${SHARED}fixtures/istio/istioctl/pkg/authz/testdata/configdump.yaml`, 'utf8')) as { configs: Record<string, unknown>[] };
   const listeners = dump.configs.flatMap((c) => ((c.dynamic_listeners as { name: string; active_state: { listener: Record<string, unknown> } }[]) ?? []));
   const vi = listeners.find((l) => l.name === 'virtualInbound')!.active_state.listener as { filter_chains: { name: string; filters: { name: string; typed_config: Record<string, unknown> }[] }[] };

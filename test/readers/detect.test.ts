@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync, mkdirSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { detectContent, detectFile, detectInputs } from '../../src/readers/detect.js';
-import { SHARED, hasShared, REPO } from '../helpers/cli.js';
+import { SHARED, hasShared, REPO, describeShared } from '../helpers/cli.js';
 
 const b = (s: string) => Buffer.from(s, 'utf8');
 
@@ -63,7 +63,7 @@ describe('detect by content', () => {
   });
 });
 
-describe.skipIf(!hasShared)('detect on the shared fixtures and captures (needs ../shared)', () => {
+describeShared('detect on the shared fixtures and captures (needs ../shared)', () => {
   it('detects real captures, dumps and logs', async () => {
     expect((await detectFile(SHARED + 'captures/zeek-tls-client-certificate.pcap')).kind).toBe('capture');
     expect((await detectFile(SHARED + 'captures/zeek-pcapng-multi-interface.pcapng')).format).toBe('pcapng');

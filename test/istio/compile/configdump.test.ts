@@ -10,7 +10,7 @@ import { parseK8sObjects } from '../../../src/readers/k8s.js';
 import { compileToConfigDump, type WorkloadSpec } from '../../../src/istio/compile/index.js';
 import { parseConfigDump } from '../../../src/readers/configdump/index.js';
 import { inboundMtlsModes } from '../../../src/istio/mtls.js';
-import { hasShared, SHARED } from '../../helpers/cli.js';
+import { hasShared, SHARED, describeShared } from '../../helpers/cli.js';
 
 const DIR = fileURLToPath(new URL('./scenarios/', import.meta.url));
 const load = (...files: string[]) => files.flatMap((f) => parseK8sObjects(readFileSync(DIR + f, 'utf8'), f).objects);
@@ -67,7 +67,7 @@ describe('compileToConfigDump', () => {
   });
 });
 
-describe.skipIf(!hasShared)('synthetic virtualInbound vs a real sidecar dump (needs ../shared)', () => {
+describeShared('synthetic virtualInbound vs a real sidecar dump (needs ../shared)', () => {
   it('has the same chains (name, match, TLS termination) as the istioctl authz fixture for PERMISSIVE + HTTP port 80', () => {
     const real = JSON.parse(readFileSync(`${SHARED}fixtures/istio/istioctl/pkg/authz/testdata/configdump.yaml`, 'utf8')) as J;
     const realVi = ((real.configs as J[])[0]!.dynamic_listeners as J[]).find((l) => l.name === 'virtualInbound')!.active_state as J;
@@ -89,7 +89,7 @@ describe.skipIf(!hasShared)('synthetic virtualInbound vs a real sidecar dump (ne
   });
 });
 
-describe.skipIf(!hasShared)('RBAC filters vs a real sidecar dump (needs ../shared)', () => {
+describeShared('RBAC filters vs a real sidecar dump (needs ../shared)', () => {
   it('the istio.io example policy compiled for 1.19 equals the ALLOW filters in the authz fixture (HTTP and TCP)', () => {
     const real = JSON.parse(readFileSync(`${SHARED}fixtures/istio/istioctl/pkg/authz/testdata/configdump.yaml`, 'utf8')) as J;
     const chains = (((real.configs as J[])[0]!.dynamic_listeners as J[]).find((l) => l.name === 'virtualInbound')!.active_state as J).listener as J;

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync, readdirSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import { hasShared, SHARED } from '../../helpers/cli.js';
+import { hasShared, SHARED, describeShared } from '../../helpers/cli.js';
 import { parseK8sObjects } from '../../../src/readers/k8s.js';
 import { compileForWorkload, type CompileOptions, type ExtensionProvider } from '../../../src/istio/compile/index.js';
 import { toSnakeCase } from '../../../src/envoy/normalize.js';
@@ -83,7 +83,7 @@ function want(dir: string, name: string): unknown {
   return toSnakeCase(parseYaml(readFileSync(`${DIR}${dir}/${name}`, 'utf8')));
 }
 
-describe.skipIf(!hasShared)('istiod builder goldens (needs ../shared)', () => {
+describeShared('istiod builder goldens (needs ../shared)', () => {
   for (const [dir, cases] of [['http', httpCases], ['tcp', tcpCases]] as const) {
     describe(dir, () => {
       for (const c of cases) {

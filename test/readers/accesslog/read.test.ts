@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Readable } from 'node:stream';
 import { readAccessLogs, newStats, isAccessLog, type ReadOptions } from '../../../src/readers/accesslog/index.js';
 import type { AccessRecord } from '../../../src/model/records.js';
-import { SHARED, hasShared } from '../../helpers/cli.js';
+import { SHARED, hasShared, describeShared } from '../../helpers/cli.js';
 
 /** Real lines quoted in ../shared/research/istio.md §4.5 (istio.io docs, istio/istio#40944, #41204). */
 export const ISTIO_ALLOWED =
@@ -70,7 +70,7 @@ describe('Istio default format: real lines (istio.md §4.5)', () => {
   });
 });
 
-describe.skipIf(!hasShared)('fixtures/accesslogs (needs ../shared)', () => {
+describeShared('fixtures/accesslogs (needs ../shared)', () => {
   const dir = SHARED + 'fixtures/accesslogs/';
   it('reads the grpc-bridge Envoy default-format lines (4 lines, 11 fields after the request line)', async () => {
     const stats = newStats();

@@ -8,7 +8,7 @@ import type { Diagnostic } from '../../../src/model/errors.js';
 import { InputError } from '../../../src/model/errors.js';
 import { PcapWriter } from '../../../src/synth/pcap-writer.js';
 import { PcapngWriter } from '../../../src/synth/pcapng-writer.js';
-import { SHARED, hasShared } from '../../helpers/cli.js';
+import { SHARED, hasShared, describeShared } from '../../helpers/cli.js';
 
 const require = createRequire(import.meta.url);
 // pcap-parser is CommonJS: parse(pathOrStream) → EventEmitter of globalHeader/packet/end/error.
@@ -80,7 +80,7 @@ describe('classic pcap agrees with pcap-parser (independent reference)', () => {
     });
   }
 
-  describe.skipIf(!hasShared)('every classic µs pcap in ../shared/captures (needs ../shared)', () => {
+  describeShared('every classic µs pcap in ../shared/captures (needs ../shared)', () => {
     const dir = SHARED + 'captures/';
     const files = hasShared ? readdirSync(dir).filter((f) => f.endsWith('.pcap')) : [];
     for (const f of files) {

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it, beforeAll } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { SHARED, hasShared } from '../../helpers/cli.js';
+import { SHARED, hasShared, describeShared } from '../../helpers/cli.js';
 import { loadConfigDumps } from '../../../src/readers/configdump/index.js';
 import type { ConfigDump, FilterChain } from '../../../src/envoy/model.js';
 import { analyzePolicies, authzCheckSummary, type ProxyPolicies } from '../../../src/analysis/policies.js';
@@ -31,7 +31,7 @@ async function one(path: string): Promise<ConfigDump> {
 
 const allChains = (d: ConfigDump): FilterChain[] => d.listeners.flatMap((l) => [...l.filterChains, ...(l.defaultFilterChain ? [l.defaultFilterChain] : [])]);
 
-describe.skipIf(!hasShared)('real Istio config dumps (needs ../shared)', () => {
+describeShared('real Istio config dumps (needs ../shared)', () => {
   it('loads every dump under fixtures/istio without throwing', async () => {
     const files = [AUTHZ, WAYPOINT, PRODUCTPAGE, RATINGS, PP13, PP14, ECHO, COMPARE, COMPARE_DIFF,
       `${W}configdump.json`, `${W}bootstrapdump.json`, `${W}secret/istio/config_dump.json`, `${W}secret/spire/config_dump.json`,
