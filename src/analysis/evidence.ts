@@ -51,6 +51,8 @@ export interface GatherOptions {
   onProgress?: (message: string) => void;
   /** Limit on diagnostics kept per input (the count stays exact). */
   maxDiagnosticsPerInput?: number;
+  /** Config dumps that come from elsewhere than the evidence files (e.g. policy manifests compiled for a workload). */
+  extraDumps?: ConfigDump[];
 }
 
 type DecideFn = (dump: ConfigDump, req: RequestAttrs, opts: { unknown: string[]; kind: 'http' | 'network' }) => Decision;
@@ -96,7 +98,7 @@ export async function gatherEvidence(paths: string[], opts: GatherOptions = {}):
   const diagnostics: Diagnostic[] = [];
   const flows: Flow[] = [];
   const records: AccessRecord[] = [];
-  const dumps: ConfigDump[] = [];
+  const dumps: ConfigDump[] = [...(opts.extraDumps ?? [])];
   const policies: PolicyDoc[] = [];
   let inventory: Inventory | null = null;
 

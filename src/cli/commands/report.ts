@@ -14,8 +14,11 @@ import { renderHtml } from '../../report/html.js';
 import { renderSarif } from '../../report/sarif.js';
 import { renderReportJson } from '../../report/report-json.js';
 import { renderReportTable } from '../../report/report-table.js';
+import { parseConfigDump } from '../../readers/configdump/index.js';
+import type { ConfigDump } from '../../envoy/model.js';
+import { policiesToConfigDump, policyInputOptions, type PolicyInputFlags } from './compile.js';
 
-interface ReportArgs {
+interface ReportArgs extends PolicyInputFlags {
   evidence: string[];
   output?: string;
   'fail-on'?: string[];
@@ -62,7 +65,7 @@ export const reportCommand: CommandModule<object, ReportArgs> = {
   command: 'report <evidence..>',
   describe: 'incident report over config dumps, access logs, captures and a Kubernetes inventory (kinds detected by content)',
   builder: (y: Argv) =>
-    y
+    policyInputOptions(y)
       .positional('evidence', { type: 'string', array: true, demandOption: true, describe: 'files or directories (recursed)' })
       .option('output', { alias: 'o', type: 'string', describe: 'out.html | out.json | out.sarif (kind by extension); default: a table on stdout' })
       .option('fail-on', { type: 'string', coerce: asList, describe: `exit 1 when a finding of these kinds exists: ${Object.keys(FAIL_ON).join(',')}` })
@@ -70,13 +73,22 @@ export const reportCommand: CommandModule<object, ReportArgs> = {
       .option('show-secrets', { type: 'boolean', default: false, describe: 'show Authorization/Cookie/token values instead of redacting them' })
       .example('$0 report samples/bank-breach', 'findings table on stdout')
       .example('$0 report evidence/ -o incident.html', 'self-contained HTML report')
-      .example('$0 report evidence/ -o results.sarif --fail-on plaintext,identity', 'SARIF for CI; exit 1 on plaintext or stolen identity') as unknown as Argv<ReportArgs>,
+      .example('$0 report evidence/ -o results.sarif --fail-on plaintext,identity', 'SARIF for CI; exit 1 on plaintext or stolen identity')
+      .example('$0 report logs/ captures/ --policies proposed.yaml --workload foo/httpbin --inventory pods.json', 'replay the evidence against policy manifests instead of a dump') as unknown as Argv<ReportArgs>,
   handler: (args) =>
     runCommand(async () => {
       const target = outputTarget(args.output);
       const failOn = parseFailOn(args['fail-on'], Object.keys(FAIL_ON));
       const skewMs = parseSkew(args.skew);
-      const ev = await gatherEvidence(args.evidence, { skewMs, onProgress: (m) => progress(m) });
+      // --policies: the manifests, compiled for the workload, stand in for its config dump; the manifest
+      // files themselves are evidence too (hashed in the manifest, read for policy findings).
+      const extraDumps: ConfigDump[] = [];
+      if (args.policies?.length) {
+        const compiled = await policiesToConfigDump(args);
+        for (const d of compiled.diagnostics) warn(d.message);
+        extraDumps.push(parseConfigDump(compiled.configDump, compiled.source));
+      }
+      const ev = await gatherEvidence([...args.evidence, ...(args.policies ?? [])], { skewMs, extraDumps, onProgress: (m) => progress(m) });
       progressDone();
       for (const i of ev.inputs) {
         if (i.kind === 'unknown') warn(`skipped ${i.path}: ${i.reason ?? 'unknown kind'}`);
