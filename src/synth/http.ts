@@ -5,10 +5,9 @@
  * per RFC 7540 §3.2 with an HPACK encoder (hpack.js).
  */
 import * as http2 from 'node:http2';
-import { Duplex } from 'node:stream';
 import hpack from 'hpack.js';
 import type { Dir } from './tcp.js';
-import type { WireMessage } from './tls-session.js';
+import { wirePair, type WireMessage } from './wire.js';
 
 export interface SynthRequest {
   method?: string;
@@ -82,28 +81,6 @@ export function http1Conversation(exchanges: readonly SynthExchange[], o: { pipe
   ]);
 }
 
-class Wire extends Duplex {
-  peer: Wire | null = null;
-  constructor(
-    private readonly dir: Dir,
-    private readonly log: WireMessage[],
-  ) {
-    super();
-  }
-  override _read(): void {}
-  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
-    this.log.push({ dir: this.dir, bytes: Buffer.from(chunk) });
-    const peer = this.peer!;
-    setImmediate(() => peer.push(chunk));
-    cb();
-  }
-  override _final(cb: (err?: Error | null) => void): void {
-    const peer = this.peer!;
-    setImmediate(() => peer.push(null));
-    cb();
-  }
-}
-
 const DATE = 'Thu, 01 Jan 2026 00:00:00 GMT';
 
 /**
@@ -113,10 +90,7 @@ const DATE = 'Thu, 01 Jan 2026 00:00:00 GMT';
  */
 export async function h2Conversation(exchanges: readonly SynthExchange[], o: { authority?: string } = {}): Promise<WireMessage[]> {
   const log: WireMessage[] = [];
-  const cw = new Wire('c2s', log);
-  const sw = new Wire('s2c', log);
-  cw.peer = sw;
-  sw.peer = cw;
+  const { client: cw, server: sw } = wirePair(log, { deferred: true });
   const server = http2.createServer();
   const queue = [...exchanges];
   server.on('stream', (stream) => {

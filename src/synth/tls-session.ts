@@ -12,15 +12,11 @@
  * is deterministic. Bundled samples commit their output for that reason.
  */
 import { constants as cryptoConstants, createHash } from 'node:crypto';
-import { Duplex } from 'node:stream';
 import * as tls from 'node:tls';
-import type { Dir } from './tcp.js';
+import { wirePair, type WireMessage } from './wire.js';
 import { TEST_CA_CERT, identity, type TestIdentity } from './pki/index.js';
 
-export interface WireMessage {
-  dir: Dir;
-  bytes: Uint8Array;
-}
+export type { WireMessage } from './wire.js';
 
 export const ISTIO_ALPN = {
   http11: ['istio-http/1.1', 'istio', 'http/1.1'],
@@ -72,26 +68,6 @@ export interface TlsSessionResult {
   resumed: boolean;
   /** The client certificate the server received (URI SANs), if any. */
   peerCertificateSeen: boolean;
-}
-
-class Wire extends Duplex {
-  peer: Wire | null = null;
-  constructor(
-    private readonly dir: Dir,
-    private readonly log: WireMessage[],
-  ) {
-    super();
-  }
-  override _read(): void {}
-  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
-    this.log.push({ dir: this.dir, bytes: Buffer.from(chunk) });
-    this.peer!.push(chunk);
-    cb();
-  }
-  override _final(cb: (err?: Error | null) => void): void {
-    this.peer!.push(null);
-    cb();
-  }
 }
 
 function once<T>(emitter: NodeJS.EventEmitter, event: string): Promise<T> {
@@ -147,10 +123,7 @@ const tick = () => new Promise<void>((r) => setImmediate(r));
 
 export async function runTlsSession(o: TlsSessionOptions): Promise<TlsSessionResult> {
   const log: WireMessage[] = [];
-  const cw = new Wire('c2s', log);
-  const sw = new Wire('s2c', log);
-  cw.peer = sw;
-  sw.peer = cw;
+  const { client: cw, server: sw } = wirePair(log);
   const srvId: TestIdentity = identity(o.server);
   const cliId: TestIdentity | undefined = o.client ? identity(o.client) : undefined;
   const requestCert = o.requestCert ?? cliId !== undefined;
