@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { fromFirstApplicationRecord } from '../helpers/tls-messages.js';
 import { createStreamDecoder } from '../../src/protocols/index.js';
 import { HRR_RANDOM, parseClientHello } from '../../src/protocols/tls/handshake.js';
 import { rfc2253, splitSubjectAltName } from '../../src/protocols/tls/x509.js';
@@ -237,7 +238,7 @@ describe('TLS seen only in part', () => {
   it('a capture that starts after the handshake: TLS by content, nothing guessed, said so', async () => {
     const r = await runTlsSession({ version: 'TLSv1.2', server: 'foo/httpbin', client: 'foo/sleep', alpn: ISTIO_ALPN.http11, app });
     // keep only what follows the handshake: the application-data records
-    const tail = r.messages.filter((m) => m.bytes[0] === 23);
+    const tail = fromFirstApplicationRecord(r.messages);
     expect(tail.length).toBeGreaterThan(0);
     const f = feed(steps(tail));
     expect(f.protocol).toBe('tls');
