@@ -6,6 +6,17 @@
  * the listener-level `NR` log), plus a Bootstrap section with the real node id and the SDS secrets.
  */
 import type { JsonValue } from '../model/attrs.js';
+import * as chains from '../istio/compile/chains.js';
+
+// The listener pieces istiod renders, shared with the policy compiler (its JSON is the same data, typed loosely).
+const { ALL_ISTIO_MTLS_ALPNS, MTLS_HTTP_ALPNS, MTLS_TCP_WITH_MXC_ALPNS, PLAINTEXT_HTTP_ALPNS } = chains;
+const ISTIO_AUTHN = chains.ISTIO_AUTHN as unknown as Json;
+const METADATA_EXCHANGE = chains.METADATA_EXCHANGE as unknown as Json;
+const STATS = chains.STATS as unknown as Json;
+const inboundTls = (alpn: string[], trustDomain: string): Json => chains.inboundTls(alpn, trustDomain) as Json;
+
+/** The sample mesh's trust domain. */
+const TRUST_DOMAIN = 'cluster.local';
 
 type Json = { [k: string]: JsonValue };
 
@@ -29,10 +40,6 @@ export interface Workload {
 export const ROOT_NAMESPACE = 'istio-system';
 export const ISTIO_VERSION = '1.19.3';
 
-const MTLS_HTTP_ALPNS = ['istio-http/1.0', 'istio-http/1.1', 'istio-h2'];
-const PLAINTEXT_HTTP_ALPNS = ['http/1.1', 'h2c'];
-const MTLS_TCP_MX_ALPNS = ['istio-peer-exchange', 'istio'];
-const ALL_ISTIO_ALPNS = ['istio', 'istio-peer-exchange', 'istio-http/1.0', 'istio-http/1.1', 'istio-h2'];
 
 /** Istio's default TEXT access-log format (1.24+ spelling with UPSTREAM_CLUSTER_RAW). */
 export const ISTIO_TEXT_FORMAT =
@@ -52,53 +59,6 @@ export type MtlsMode = 'STRICT' | 'PERMISSIVE' | 'DISABLE';
 // ---------------------------------------------------------------------------------------------------------------
 // Listener pieces
 
-function sds(name: string): Json {
-  return {
-    name,
-    sds_config: {
-      api_config_source: {
-        api_type: 'GRPC',
-        grpc_services: [{ envoy_grpc: { cluster_name: 'sds-grpc' } }],
-        set_node_on_first_message_only: true,
-        transport_api_version: 'V3',
-      },
-      initial_fetch_timeout: '0s',
-      resource_api_version: 'V3',
-    },
-  };
-}
-
-function downstreamTls(alpn: string[]): Json {
-  const v = sds('ROOTCA');
-  return {
-    name: 'envoy.transport_sockets.tls',
-    typed_config: {
-      '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext',
-      common_tls_context: {
-        tls_params: {
-          tls_minimum_protocol_version: 'TLSv1_2',
-          tls_maximum_protocol_version: 'TLSv1_3',
-          cipher_suites: [
-            'ECDHE-ECDSA-AES256-GCM-SHA384',
-            'ECDHE-RSA-AES256-GCM-SHA384',
-            'ECDHE-ECDSA-AES128-GCM-SHA256',
-            'ECDHE-RSA-AES128-GCM-SHA256',
-            'AES256-GCM-SHA384',
-            'AES128-GCM-SHA256',
-          ],
-        },
-        alpn_protocols: alpn,
-        tls_certificate_sds_secret_configs: [sds('default')],
-        combined_validation_context: {
-          default_validation_context: { match_subject_alt_names: [{ prefix: 'spiffe://cluster.local/' }] },
-          validation_context_sds_secret_config: v,
-        },
-      },
-      require_client_certificate: true,
-    },
-  };
-}
-
 function fileAccessLog(): Json {
   return {
     name: 'envoy.access_loggers.file',
@@ -109,16 +69,6 @@ function fileAccessLog(): Json {
     },
   };
 }
-
-const ISTIO_AUTHN: Json = {
-  name: 'istio_authn',
-  typed_config: { '@type': 'type.googleapis.com/udpa.type.v1.TypedStruct', type_url: 'type.googleapis.com/io.istio.network.authn.Config' },
-};
-const TCP_MX: Json = {
-  name: 'istio.metadata_exchange',
-  typed_config: { '@type': 'type.googleapis.com/envoy.tcp.metadataexchange.config.MetadataExchange', protocol: 'istio-peer-exchange' },
-};
-const STATS: Json = { name: 'istio.stats', typed_config: { '@type': 'type.googleapis.com/stats.PluginConfig', disable_host_header_fallback: true } };
 
 function tcpProxy(cluster: string): Json {
   return {
@@ -192,14 +142,14 @@ function hcm(authz: CompiledAuthz, statPrefix: string, cluster: string, vhost: s
 
 /** Network filters of a TCP chain; like istiod 1.19, every inbound chain carries the metadata-exchange filter. */
 function tcpFilters(authz: CompiledAuthz, cluster: string): Json[] {
-  return [ISTIO_AUTHN, TCP_MX, ...authz.tcpFilters, STATS, tcpProxy(cluster)];
+  return [ISTIO_AUTHN, METADATA_EXCHANGE, ...authz.tcpFilters, STATS, tcpProxy(cluster)];
 }
 
 function inboundChains(authz: CompiledAuthz, w: Workload): Json[] {
   const chains: Json[] = [
     {
       filter_chain_match: { destination_port: 15006 },
-      filters: [TCP_MX, STATS, { name: 'envoy.filters.network.tcp_proxy', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy', stat_prefix: 'BlackHoleCluster', cluster: 'BlackHoleCluster' } }],
+      filters: [METADATA_EXCHANGE, STATS, { name: 'envoy.filters.network.tcp_proxy', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy', stat_prefix: 'BlackHoleCluster', cluster: 'BlackHoleCluster' } }],
       name: 'virtualInbound-blackhole',
     },
   ];
@@ -212,8 +162,8 @@ function inboundChains(authz: CompiledAuthz, w: Workload): Json[] {
     filter_chain_match: tls
       ? { prefix_ranges: any, transport_protocol: 'tls', application_protocols: MTLS_HTTP_ALPNS }
       : { prefix_ranges: any, transport_protocol: 'raw_buffer', application_protocols: PLAINTEXT_HTTP_ALPNS },
-    filters: [ISTIO_AUTHN, TCP_MX, hcm(authz, pt, pt, 'inbound|http|0', ':0/*')],
-    ...(tls ? { transport_socket: downstreamTls(['h2', 'http/1.1']) } : {}),
+    filters: [ISTIO_AUTHN, METADATA_EXCHANGE, hcm(authz, pt, pt, 'inbound|http|0', ':0/*')],
+    ...(tls ? { transport_socket: inboundTls(['h2', 'http/1.1'], TRUST_DOMAIN) } : {}),
     name: 'virtualInbound-catchall-http',
   });
   if (mode !== 'DISABLE') chains.push(catchHttp(true));
@@ -222,15 +172,15 @@ function inboundChains(authz: CompiledAuthz, w: Workload): Json[] {
     chains.push({
       filter_chain_match: { prefix_ranges: any, transport_protocol: 'tls' },
       filters: tcpFilters(authz, pt),
-      transport_socket: downstreamTls(['istio-peer-exchange', 'h2', 'http/1.1']),
+      transport_socket: inboundTls(['istio-peer-exchange', 'h2', 'http/1.1'], TRUST_DOMAIN),
       name: 'virtualInbound',
     });
   } else {
     if (mode === 'PERMISSIVE')
       chains.push({
-        filter_chain_match: { prefix_ranges: any, transport_protocol: 'tls', application_protocols: MTLS_TCP_MX_ALPNS },
+        filter_chain_match: { prefix_ranges: any, transport_protocol: 'tls', application_protocols: MTLS_TCP_WITH_MXC_ALPNS },
         filters: tcpFilters(authz, pt),
-        transport_socket: downstreamTls(['istio-peer-exchange', 'h2', 'http/1.1']),
+        transport_socket: inboundTls(['istio-peer-exchange', 'h2', 'http/1.1'], TRUST_DOMAIN),
         name: 'virtualInbound',
       });
     chains.push({ filter_chain_match: { prefix_ranges: any, transport_protocol: 'raw_buffer' }, filters: tcpFilters(authz, pt), name: 'virtualInbound' });
@@ -247,16 +197,16 @@ function inboundChains(authz: CompiledAuthz, w: Workload): Json[] {
     const http = p.protocol === 'HTTP';
     const filtersFor = (tls: boolean): Json[] =>
       http
-        ? [ISTIO_AUTHN, TCP_MX, hcm(authz, `inbound_0.0.0.0_${p.port}`, cluster, `inbound|http|${p.servicePort}`, `${p.service}.${w.namespace}.svc.cluster.local:${p.servicePort}/*`)]
+        ? [ISTIO_AUTHN, METADATA_EXCHANGE, hcm(authz, `inbound_0.0.0.0_${p.port}`, cluster, `inbound|http|${p.servicePort}`, `${p.service}.${w.namespace}.svc.cluster.local:${p.servicePort}/*`)]
         : tcpFilters(authz, cluster);
-    const tlsSocket = downstreamTls(http ? ['h2', 'http/1.1'] : ['istio-peer-exchange', 'h2', 'http/1.1']);
+    const tlsSocket = inboundTls(http ? ['h2', 'http/1.1'] : ['istio-peer-exchange', 'h2', 'http/1.1'], TRUST_DOMAIN);
     if (pm === 'STRICT') {
       chains.push({ filter_chain_match: { destination_port: p.port, transport_protocol: 'tls' }, filters: filtersFor(true), transport_socket: tlsSocket, name });
       continue;
     }
     if (pm === 'PERMISSIVE') {
       chains.push({
-        filter_chain_match: { destination_port: p.port, transport_protocol: 'tls', application_protocols: ALL_ISTIO_ALPNS },
+        filter_chain_match: { destination_port: p.port, transport_protocol: 'tls', application_protocols: ALL_ISTIO_MTLS_ALPNS },
         filters: filtersFor(true),
         transport_socket: tlsSocket,
         name,

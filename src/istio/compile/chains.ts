@@ -6,11 +6,12 @@
 import type { Json } from './matcher.js';
 import type { EnvoyFilter } from './builder.js';
 import type { MtlsMode } from './types.js';
+import { ISTIO_MTLS_ALPNS } from '../traffic.js';
 
 export const MTLS_HTTP_ALPNS = ['istio-http/1.0', 'istio-http/1.1', 'istio-h2'];
 export const PLAINTEXT_HTTP_ALPNS = ['http/1.1', 'h2c'];
 export const MTLS_TCP_WITH_MXC_ALPNS = ['istio-peer-exchange', 'istio'];
-export const ALL_ISTIO_MTLS_ALPNS = ['istio', 'istio-peer-exchange', 'istio-http/1.0', 'istio-http/1.1', 'istio-h2'];
+export const ALL_ISTIO_MTLS_ALPNS: string[] = [...ISTIO_MTLS_ALPNS];
 
 export type PortProtocol = 'http' | 'tcp' | 'auto';
 
@@ -61,15 +62,15 @@ export function inboundTls(alpn: string[], trustDomain: string): Json {
   };
 }
 
-const METADATA_EXCHANGE: EnvoyFilter = {
+export const METADATA_EXCHANGE: EnvoyFilter = {
   name: 'istio.metadata_exchange',
   typed_config: { '@type': 'type.googleapis.com/envoy.tcp.metadataexchange.config.MetadataExchange', protocol: 'istio-peer-exchange' },
 };
-const ISTIO_AUTHN: EnvoyFilter = {
+export const ISTIO_AUTHN: EnvoyFilter = {
   name: 'istio_authn',
   typed_config: { '@type': 'type.googleapis.com/udpa.type.v1.TypedStruct', type_url: 'type.googleapis.com/io.istio.network.authn.Config' },
 };
-const STATS: EnvoyFilter = { name: 'istio.stats', typed_config: { '@type': 'type.googleapis.com/stats.PluginConfig', disable_host_header_fallback: true } };
+export const STATS: EnvoyFilter = { name: 'istio.stats', typed_config: { '@type': 'type.googleapis.com/stats.PluginConfig', disable_host_header_fallback: true } };
 
 function tcpProxy(cluster: string): EnvoyFilter {
   return { name: 'envoy.filters.network.tcp_proxy', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy', stat_prefix: cluster, cluster } };
