@@ -4,7 +4,19 @@ import { hideBin } from 'yargs/helpers';
 import { commands } from './commands/index.js';
 import { VERSION } from '../version.js';
 
-export async function main(argv: string[]): Promise<void> {
+/**
+ * yargs drops a bare `-` (standard input) from positional arguments. The shell carries it through the
+ * parser as this token and a middleware turns it back into `-` before any command sees its arguments.
+ */
+const STDIN_TOKEN = '\u0000stdin';
+
+function restoreStdin(value: unknown): unknown {
+  if (value === STDIN_TOKEN) return '-';
+  return Array.isArray(value) ? value.map(restoreStdin) : value;
+}
+
+export async function main(argv0: string[]): Promise<void> {
+  const argv = argv0.map((a) => (a === '-' ? STDIN_TOKEN : a));
   // `meshsleuth … | head`: a reader that closes the pipe ends the command quietly, for every verb.
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
     if (e.code === 'EPIPE') process.exit(0);
@@ -16,6 +28,9 @@ export async function main(argv: string[]): Promise<void> {
     .version(VERSION)
     .strict()
     .demandCommand(1, 'name a command (see --help)')
+    .middleware((args) => {
+      for (const k of Object.keys(args)) args[k] = restoreStdin(args[k]);
+    }, true)
     .recommendCommands()
     .completion('completion', 'print a bash/zsh completion script')
     .wrap(Math.min(120, process.stdout.columns || 100))

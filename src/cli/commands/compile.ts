@@ -204,8 +204,7 @@ export const compileCommand: CommandModule<object, CompileArgs> = {
   handler: (args) =>
     runCommand(async () => {
       const failOn = parseFailOn(args['fail-on'], ['invalid', 'dropped']);
-      // yargs drops a bare `-` from positionals: an empty list means standard input.
-      const paths = args.policies.length > 0 ? args.policies : ['-'];
+      const paths = args.policies;
       const read = await readK8sPaths(paths, async () => {
         const chunks: Buffer[] = [];
         for await (const c of process.stdin) chunks.push(c as Buffer);

@@ -161,9 +161,6 @@ export const explainCommand: CommandModule<object, ExplainArgs> = {
     runCommand(async () => {
       const failOn = parseFailOn(argv['fail-on'], FAIL_ON);
       const positional = [...(argv.dump ? [argv.dump] : []), ...(argv.inputs ?? [])];
-      // yargs drops a lone '-' (stdin) from positionals
-      const raw = process.argv.slice(process.argv.indexOf('explain') + 1);
-      for (let i = 0; i < raw.length; i++) if (raw[i] === '-' && !/^-/.test(raw[i - 1] ?? '') ) positional.push('-');
       const fromPolicies = (argv.policies?.length ?? 0) > 0;
       if (fromPolicies && argv.config) throw new UsageError('give either --config or --policies as the proposed configuration, not both');
       const proposed = argv.config ?? (fromPolicies ? 'policies' : undefined);

@@ -190,9 +190,7 @@ export const flowsCommand: CommandModule<object, FlowsArgs> = {
       const failOn = parseFailOn(list(argv['fail-on']), FAIL_ON);
       const configs = list(argv.config);
       const hosts = list(argv.host).flatMap((h) => String(h).split(','));
-      // yargs drops a bare `-` from positionals: take it back from the raw arguments.
       const captures = [...(argv.captures ?? [])];
-      if (process.argv.slice(2).includes('-') && !captures.includes('-')) captures.push('-');
       if (captures.length === 0) throw new UsageError('name at least one capture file (pcap or pcapng), or `-` for standard input');
       const args: FlowsArgs = { ...argv, security, captures, port: ports, host: hosts };
       const proxies = configs.length ? await loadProxies(configs) : [];

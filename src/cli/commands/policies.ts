@@ -143,9 +143,7 @@ export const policiesCommand: CommandModule<object, PoliciesArgs> = {
     ) as unknown as Argv<PoliciesArgs>,
   handler: (args) =>
     runCommand(async () => {
-      // yargs drops a bare '-' from array positionals: restore it (standard input).
       const paths = [...(args.config ?? [])];
-      if (process.argv.slice(2).includes('-') && !paths.includes('-')) paths.push('-');
       if (paths.length === 0) throw new UsageError('policies: name at least one config dump file or directory (or - for standard input)');
       const { dumps, diagnostics } = await loadConfigDumps(paths);
       for (const d of diagnostics) warn(d.message || formatLocation(d.location));
