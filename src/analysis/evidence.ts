@@ -10,6 +10,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
+import { Transform } from 'node:stream';
 import { readFile } from 'node:fs/promises';
 import type { AccessRecord, Explanation, Flow } from '../model/records.js';
 import type { RequestAttrs } from '../model/attrs.js';
@@ -20,7 +21,7 @@ import { detectInputs, type DetectedInput } from '../readers/detect.js';
 import { emptyInventory, readInventory, type Inventory } from '../readers/inventory.js';
 import { loadConfigDumps } from '../readers/configdump/index.js';
 import { readAccessLogs, newStats } from '../readers/accesslog/index.js';
-import { captureFile, newCaptureStats } from '../readers/capture/index.js';
+import { captureFile, newCaptureStats, type CaptureSource } from '../readers/capture/index.js';
 import { parseK8sObjects } from '../readers/k8s.js';
 import { createStreamDecoder } from '../protocols/index.js';
 import { flowsFromCapture } from './flows.js';
@@ -35,13 +36,66 @@ import type { PolicyDoc } from './findings.js';
 
 /** Streams a file through sha256. */
 export function sha256File(path: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const h = createHash('sha256');
-    const s = createReadStream(path);
-    s.on('data', (d) => h.update(d));
-    s.on('error', reject);
-    s.on('end', () => resolve(h.digest('hex')));
-  });
+  return new FileHash(path).digest();
+}
+
+/**
+ * The sha256 of a file, computed from the bytes a reader pulls through it as it parses (captures and logs
+ * may be many GB: one read instead of two). Whatever the reader left unread (it stopped at damage) is
+ * hashed by `digest()`, so the manifest always covers the whole file.
+ */
+class FileHash {
+  private readonly h = createHash('sha256');
+  private bytes = 0;
+  constructor(private readonly path: string) {}
+
+  update(b: Uint8Array): void {
+    this.h.update(b);
+    this.bytes += b.length;
+  }
+
+  async digest(): Promise<string> {
+    await new Promise<void>((resolve, reject) => {
+      const rest = createReadStream(this.path, { start: this.bytes });
+      rest.on('data', (d) => this.update(d as Buffer));
+      rest.on('error', reject);
+      rest.on('end', () => resolve());
+    });
+    return this.h.digest('hex');
+  }
+
+  /** A capture source that hashes the bytes as the capture reader reads them (sequentially from 0). */
+  capture(): CaptureSource {
+    const src = captureFile(this.path);
+    return {
+      name: src.name,
+      open: () => {
+        const inner = src.open();
+        if (!('readInto' in inner)) return inner;
+        return {
+          readInto: async (buf: Buffer, offset: number, length: number): Promise<number> => {
+            const n = await inner.readInto(buf, offset, length);
+            this.update(buf.subarray(offset, offset + n));
+            return n;
+          },
+          close: () => inner.close?.() ?? Promise.resolve(),
+        };
+      },
+    };
+  }
+
+  /** The file as a stream for the log reader, hashed as it is read. */
+  stream(): NodeJS.ReadableStream & Transform {
+    const tap = new Transform({
+      transform: (chunk: Buffer, _enc, cb) => {
+        this.update(chunk);
+        cb(null, chunk);
+      },
+    });
+    const file = createReadStream(this.path);
+    file.on('error', (e) => tap.destroy(e));
+    return file.pipe(tap);
+  }
 }
 
 export interface GatherOptions {
@@ -110,9 +164,12 @@ export async function gatherEvidence(paths: string[], opts: GatherOptions = {}):
 
   for (const input of inputs) {
     const p = input.path;
-    if (input.bytes > 0 || input.kind !== 'unknown' || input.reason === 'empty file') {
+    // Captures and logs are hashed in the same pass that parses them; everything else first.
+    const hashInPass = input.kind === 'capture' || input.kind === 'access-log';
+    const fileHash = new FileHash(p);
+    if (!hashInPass && (input.bytes > 0 || input.kind !== 'unknown' || input.reason === 'empty file')) {
       try {
-        hashes.set(p, await sha256File(p));
+        hashes.set(p, await fileHash.digest());
       } catch (e) {
         if (input.kind !== 'unknown') unreadable.set(p, describeError(e));
         hashes.set(p, null);
@@ -132,7 +189,7 @@ export async function gatherEvidence(paths: string[], opts: GatherOptions = {}):
         case 'access-log': {
           const stats = newStats();
           let n = 0;
-          for await (const r of readAccessLogs(p, { stats, maxDiagnostics: maxDiag })) {
+          for await (const r of readAccessLogs({ path: p, stream: fileHash.stream() }, { stats, maxDiagnostics: maxDiag })) {
             records.push(r);
             n++;
           }
@@ -145,7 +202,7 @@ export async function gatherEvidence(paths: string[], opts: GatherOptions = {}):
           const ds: Diagnostic[] = [];
           let n = 0;
           const stats = newCaptureStats(p);
-          for await (const f of flowsFromCapture(captureFile(p), { decoder: createStreamDecoder, onDiagnostic: (d) => ds.push(d) }, stats)) {
+          for await (const f of flowsFromCapture(fileHash.capture(), { decoder: createStreamDecoder, onDiagnostic: (d) => ds.push(d) }, stats)) {
             flows.push(f);
             n++;
           }
@@ -174,6 +231,7 @@ export async function gatherEvidence(paths: string[], opts: GatherOptions = {}):
       unreadable.set(p, describeError(e));
       diagnostics.push({ severity: 'error', location: { file: p }, message: `input skipped: ${describeError(e)}` });
     }
+    if (hashInPass) hashes.set(p, await fileHash.digest().catch(() => null));
   }
 
   const proxies: ProxyView[] = dumps.map((d) =>
