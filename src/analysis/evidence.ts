@@ -142,7 +142,7 @@ function toPolicyDocs(text: string, file: string): { docs: PolicyDoc[]; diagnost
   return { docs, diagnostics: res.diagnostics };
 }
 
-export async function gatherEvidence(paths: string[], opts: GatherOptions = {}): Promise<Evidence & { dumps: ConfigDump[]; replayAvailable: boolean }> {
+export async function gatherEvidence(paths: string[], opts: GatherOptions = {}): Promise<Evidence & { dumps: ConfigDump[] }> {
   const maxDiag = opts.maxDiagnosticsPerInput ?? 20;
   const inputs: DetectedInput[] = await detectInputs(paths);
   const hashes = new Map<string, string | null>();
@@ -258,7 +258,7 @@ export async function gatherEvidence(paths: string[], opts: GatherOptions = {}):
     }
   }
 
-  return { inputs, hashes, items, problems, unreadable, flows, records, explanations, proxies, inventory, policies, diagnostics, dumps, replayAvailable: true };
+  return { inputs, hashes, items, problems, unreadable, flows, records, explanations, proxies, inventory, policies, diagnostics, dumps };
 }
 
 export { formatLocation };

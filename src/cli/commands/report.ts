@@ -96,7 +96,6 @@ export const reportCommand: CommandModule<object, ReportArgs> = {
       }
       const usable = ev.inputs.filter((i) => i.kind !== 'unknown' && !ev.unreadable.has(i.path));
       if (usable.length === 0) throw new UsageError(`no usable evidence in ${args.evidence.join(', ')} (every input was skipped; see above)`);
-      if (ev.records.length > 0 && ev.proxies.length > 0 && !ev.replayAvailable) warn('this build has no RBAC decision engine: access records are not replayed (no verdict-mismatch / dry-run findings)');
       const model = buildReportModel(ev, { skewMs, showSecrets: args['show-secrets'] });
       const text = renderReport(model, target.format);
       if (target.file) {
