@@ -292,11 +292,13 @@ export function decideRequest(dump: ConfigDump, req0: RequestAttrs, opts: Decide
       } else if (isHttpExtAuthz(hf)) {
         const pcfg = pfu?.config ?? null;
         steps.push({ type: 'ext_authz', kind: 'http', name: hf.name, config: hf.config, disabledOnRoute: pcfg?.disabled === true, path: hf.jsonPath });
-      } else if (istioHttpFilterEffect(hf, req)) {
-        const effect = istioHttpFilterEffect(hf, req)!;
-        req = effect.req;
-        reasons.push(effect.reason);
       } else {
+        const effect = istioHttpFilterEffect(hf, req);
+        if (effect) {
+          req = effect.req;
+          reasons.push(effect.reason);
+          continue;
+        }
         const c = classifyHttpFilter(hf.name, hf.typeUrl);
         if (c.note && c.kind === 'other') reasons.push(`HTTP filter ${hf.name}: ${c.note}`);
         if (c.kind === 'jwt_authn' && !req.metadata?.['envoy.filters.http.jwt_authn']) reasons.push('jwt_authn runs before RBAC: give its payload as metadata["envoy.filters.http.jwt_authn"] to model an authenticated JWT');
