@@ -13,7 +13,7 @@ import { parseRequestAttrs, parseRbacFilter, explainText, RbacConfigError, type 
 import { decideRequest, decideWithFilter } from '../../envoy/decide.js';
 import { readStructuredFile } from '../../readers/structured.js';
 import { isConfigDump, dumpsFromDocuments, parseConfigDump } from '../../readers/configdump/index.js';
-import { policiesToConfigDump, policyInputOptions, type PolicyInputFlags } from './compile.js';
+import { policiesToConfigDump, policyInputOptions, type PolicyInputFlags } from '../policy-input.js';
 import type { ConfigDump } from '../../envoy/model.js';
 import { toJson, toYaml } from '../../report/serialize.js';
 import { isSecretHeader, redactValue } from '../../report/redact.js';

@@ -2,16 +2,13 @@
  * `meshsleuth compile <policies...> --workload <ns>/<name>`: what istiod would push to that sidecar
  * for these AuthorizationPolicy / PeerAuthentication manifests (RBAC filters, mTLS per port, chains).
  */
-import { readFile } from 'node:fs/promises';
 import type { Argv, CommandModule } from 'yargs';
-import { parse as parseYaml } from 'yaml';
-import { EXIT_FAIL_ON, outputOption, parseFailOn, runCommand, UsageError, warn, writeOut, asList } from '../common.js';
-import { formatLocation, type Diagnostic } from '../../model/errors.js';
+import { EXIT_FAIL_ON, outputOption, parseFailOn, runCommand, warn, writeOut, asList } from '../common.js';
 import { readK8sPaths } from '../../readers/k8s.js';
-import { compileForWorkload, compileToConfigDump, type CompileOptions, type CompiledWorkload, type ExtensionProvider, type WorkloadSpec } from '../../istio/compile/index.js';
-import { deriveWorkload, parseLabelsFlag, parsePortsFlag } from '../../istio/compile/workload.js';
-import { DEFAULT_ISTIO_VERSION, parseIstioVersion } from '../../istio/compile/version.js';
+import { compileForWorkload, compileToConfigDump, type CompiledWorkload } from '../../istio/compile/index.js';
+import { DEFAULT_ISTIO_VERSION } from '../../istio/compile/version.js';
 import { toCamelCase } from '../../envoy/normalize.js';
+import { compileOptionsFromArgs, formatDiagnostic, readMeshConfig, resolveWorkload } from '../policy-input.js';
 import { toJson, toYaml } from '../../report/serialize.js';
 import { renderTable } from '../../report/table.js';
 
@@ -32,65 +29,6 @@ interface CompileArgs {
   summary?: boolean;
   'fail-on'?: string[];
   output: string;
-}
-
-const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
-
-/** MeshConfig YAML, or the `istio` ConfigMap whose `data.mesh` holds it. */
-export async function readMeshConfig(file: string): Promise<{ extensionProviders?: ExtensionProvider[]; trustDomain?: string; trustDomainAliases?: string[]; rootNamespace?: string }> {
-  let doc: unknown = parseYaml(await readFile(file, 'utf8'));
-  if (isRecord(doc) && doc.kind === 'ConfigMap' && isRecord(doc.data) && typeof doc.data.mesh === 'string') doc = parseYaml(doc.data.mesh);
-  if (!isRecord(doc)) throw new UsageError(`${file}: expected a MeshConfig (mapping) or the istio ConfigMap with data.mesh`);
-  const eps = doc.extensionProviders;
-  if (eps !== undefined && !Array.isArray(eps)) throw new UsageError(`${file}: extensionProviders: expected a list`);
-  return {
-    extensionProviders: eps as ExtensionProvider[] | undefined,
-    trustDomain: typeof doc.trustDomain === 'string' ? doc.trustDomain : undefined,
-    trustDomainAliases: Array.isArray(doc.trustDomainAliases) ? doc.trustDomainAliases.map(String) : undefined,
-    rootNamespace: typeof doc.rootNamespace === 'string' ? doc.rootNamespace : undefined,
-  };
-}
-
-export function formatDiagnostic(d: Diagnostic): string {
-  const where = formatLocation(d.location);
-  return `${d.severity}: ${where ? `${where}: ` : ''}${d.message}`;
-}
-
-/** Resolves the workload from flags and/or Kubernetes objects (inventory files and the policy files themselves). */
-export async function resolveWorkload(args: { workload: string; labels?: string; sa?: string; ports?: string; ip?: string[]; inventory?: string[] }, policyObjects: Awaited<ReturnType<typeof readK8sPaths>>['objects']): Promise<WorkloadSpec> {
-  const m = /^([^/\s]+)\/([^/\s]+)$/.exec(args.workload) ?? /^([^/\s]+)$/.exec(args.workload);
-  if (!m) throw new UsageError(`--workload: expected <namespace>/<name>, found '${args.workload}'`);
-  const namespace = m[2] !== undefined ? m[1]! : 'default';
-  const name = m[2] ?? m[1]!;
-  const inv = args.inventory?.length ? (await readK8sPaths(args.inventory)).objects : [];
-  const derived = deriveWorkload([...inv, ...policyObjects], namespace, name);
-  if (args.inventory?.length && !derived && !args.labels) throw new UsageError(`--inventory: no Pod or Deployment/StatefulSet/DaemonSet named ${namespace}/${name} in ${args.inventory.join(', ')}`);
-  let labels: Record<string, string>;
-  let ports;
-  try {
-    labels = args.labels !== undefined ? parseLabelsFlag(args.labels) : derived?.spec.labels ?? { app: name };
-    ports = args.ports !== undefined ? parsePortsFlag(args.ports) : derived?.spec.ports ?? [];
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
-  if (!derived && args.labels === undefined) warn(`no --labels and no Pod/Deployment for ${namespace}/${name} found: assuming labels app=${name}`);
-  const ips = args.ip?.length ? args.ip.flatMap((x) => x.split(',')).map((x) => x.trim()).filter(Boolean) : derived?.spec.ips;
-  return { namespace, name, labels, serviceAccount: args.sa ?? derived?.spec.serviceAccount, ports, ...(ips?.length ? { ips } : {}) };
-}
-
-export function compileOptionsFromArgs(args: Pick<CompileArgs, 'istio-version' | 'trust-domain' | 'trust-domain-alias' | 'root-namespace'>, mesh: Awaited<ReturnType<typeof readMeshConfig>> | undefined): CompileOptions {
-  try {
-    parseIstioVersion(args['istio-version']);
-  } catch (e) {
-    throw new UsageError(`--istio-version: ${(e as Error).message}`);
-  }
-  return {
-    istioVersion: args['istio-version'],
-    trustDomain: args['trust-domain'] ?? mesh?.trustDomain,
-    trustDomainAliases: args['trust-domain-alias'] ?? mesh?.trustDomainAliases,
-    rootNamespace: args['root-namespace'] ?? mesh?.rootNamespace,
-    extensionProviders: mesh?.extensionProviders,
-  };
 }
 
 function rbacSummary(f: { name: string; typed_config: Record<string, unknown> }): string[] {
@@ -130,52 +68,6 @@ function chainText(protocol: string, mode: string): string {
 }
 
 /** The flags other commands (check, explain, report) take to read policy manifests instead of a config dump. */
-export interface PolicyInputFlags {
-  policies?: string[];
-  workload?: string;
-  labels?: string;
-  sa?: string;
-  ports?: string;
-  ip?: string[];
-  inventory?: string[];
-  'istio-version'?: string;
-  'trust-domain'?: string;
-  'trust-domain-alias'?: string[];
-  'root-namespace'?: string;
-  'mesh-config'?: string;
-}
-
-/** Adds `--policies <files|dirs> --workload ns/name [--labels --sa --ports --inventory --istio-version …]` to a command. */
-export function policyInputOptions<T>(y: Argv<T>): Argv<T & PolicyInputFlags> {
-  return y
-    .option('policies', { type: 'string', coerce: asList, describe: 'AuthorizationPolicy/PeerAuthentication manifests (files or directories) to compile instead of a config dump' })
-    .option('workload', { type: 'string', describe: 'with --policies: the sidecar, <namespace>/<name>' })
-    .option('labels', { type: 'string', describe: 'with --policies: workload labels k=v,...' })
-    .option('sa', { type: 'string', describe: 'with --policies: workload service account' })
-    .option('ports', { type: 'string', describe: 'with --policies: inbound ports, e.g. 9080/http,9000/tcp' })
-    .option('inventory', { type: 'string', coerce: asList, describe: 'with --policies: Kubernetes objects describing the workload' })
-    .option('ip', { type: 'string', coerce: asList, describe: 'with --policies: the pod IP(s)' })
-    .option('istio-version', { type: 'string', describe: `with --policies: render as this Istio release (default ${DEFAULT_ISTIO_VERSION})` })
-    .option('trust-domain', { type: 'string', describe: 'with --policies: mesh trust domain' })
-    .option('trust-domain-alias', { type: 'string', coerce: asList, describe: 'with --policies: trust domain aliases' })
-    .option('root-namespace', { type: 'string', describe: 'with --policies: mesh root namespace' })
-    .option('mesh-config', { type: 'string', describe: 'with --policies: MeshConfig YAML (extensionProviders, trustDomain)' }) as unknown as Argv<T & PolicyInputFlags>;
-}
-
-/**
- * Reads policy manifests and compiles them into the synthetic `/config_dump` of one sidecar.
- * Diagnostics (rejected policies, rules dropped on TCP) are returned for the caller to print.
- */
-export async function policiesToConfigDump(flags: PolicyInputFlags): Promise<{ configDump: Record<string, unknown>; compiled: CompiledWorkload; diagnostics: Diagnostic[]; source: string }> {
-  if (!flags.policies?.length) throw new UsageError('--policies: name at least one manifest file or directory');
-  if (!flags.workload) throw new UsageError('--policies needs --workload <namespace>/<name>');
-  const read = await readK8sPaths(flags.policies);
-  const mesh = flags['mesh-config'] ? await readMeshConfig(flags['mesh-config']) : undefined;
-  const workload = await resolveWorkload({ workload: flags.workload, labels: flags.labels, sa: flags.sa, ports: flags.ports, ip: flags.ip, inventory: flags.inventory }, read.objects);
-  const opts = compileOptionsFromArgs({ 'istio-version': flags['istio-version'] ?? DEFAULT_ISTIO_VERSION, 'trust-domain': flags['trust-domain'], 'trust-domain-alias': flags['trust-domain-alias'], 'root-namespace': flags['root-namespace'] }, mesh);
-  const { configDump, compiled } = compileToConfigDump(read.objects, workload, opts);
-  return { configDump, compiled, diagnostics: [...read.diagnostics, ...compiled.diagnostics], source: `compiled:${workload.namespace}/${workload.name ?? ''}` };
-}
 
 export const compileCommand: CommandModule<object, CompileArgs> = {
   command: 'compile <policies...>',

@@ -11,7 +11,7 @@ import {
   deciderOver, type Decider, type DumpDecider, type DecisionChange, type ExplainFilter,
 } from '../../analysis/explain.js';
 import { loadConfigDumps, parseConfigDump } from '../../readers/configdump/index.js';
-import { policiesToConfigDump, policyInputOptions, type PolicyInputFlags } from './compile.js';
+import { policiesToConfigDump, policyInputOptions, type PolicyInputFlags } from '../policy-input.js';
 import { renderTable } from '../../report/table.js';
 import { redactHeaders } from '../../report/redact.js';
 

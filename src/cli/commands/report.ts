@@ -16,7 +16,7 @@ import { renderReportJson } from '../../report/report-json.js';
 import { renderReportTable } from '../../report/report-table.js';
 import { parseConfigDump } from '../../readers/configdump/index.js';
 import type { ConfigDump } from '../../envoy/model.js';
-import { policiesToConfigDump, policyInputOptions, type PolicyInputFlags } from './compile.js';
+import { policiesToConfigDump, policyInputOptions, type PolicyInputFlags } from '../policy-input.js';
 
 interface ReportArgs extends PolicyInputFlags {
   evidence: string[];
