@@ -19,7 +19,6 @@ import {
 } from '../rbac/index.js';
 import { buildContext } from '../rbac/context.js';
 import { MetadataMatcher } from '../rbac/metadata-matcher.js';
-import { RbacConfigError } from '../rbac/errors.js';
 import type { ConfigDump, FilterChain, HttpFilter, ProtoObject, Route, RouteConfiguration, VirtualHost } from './model.js';
 import { selectFilterChain } from './select.js';
 import { matchRoute } from './routes.js';

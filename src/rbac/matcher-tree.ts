@@ -7,7 +7,7 @@
  */
 import type { TraceNode } from '../model/decision.js';
 import { RbacConfigError } from './errors.js';
-import { asArr, asObj, enumValue, isObj, jp, oneof, optStr, typedConfig, type Obj } from './cfg.js';
+import { asArr, asObj, enumValue, jp, oneof, optStr, typedConfig, type Obj } from './cfg.js';
 import { CidrRange, formatIp, parseIp } from './cidr.js';
 import { joinHeader, type EvalContext } from './context.js';
 import { StringMatcher } from './string-matcher.js';

@@ -6,7 +6,7 @@
 import type { TraceNode } from '../model/decision.js';
 import type { JsonValue } from '../model/attrs.js';
 import { RbacConfigError } from './errors.js';
-import { asArr, asObj, describe as describeValue, enumValue, isObj, jp, oneof, optBool, optInt, optStr, typedConfig, type Obj } from './cfg.js';
+import { asArr, asObj, describe as describeValue, enumValue, jp, oneof, optBool, optInt, optStr, typedConfig, type Obj } from './cfg.js';
 import { CidrRange, parseIp } from './cidr.js';
 import { headerAttr, type AddrView, type EvalContext } from './context.js';
 import { HeaderMatcher } from './header-matcher.js';
