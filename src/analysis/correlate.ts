@@ -18,6 +18,7 @@ import type { AccessRecord, Explanation, Flow, HttpExchange } from '../model/rec
 import type { JsonValue } from '../model/attrs.js';
 import { WorkloadIndex, emptyInventory, normalizeIp, type Inventory, type WorkloadRef } from '../readers/inventory.js';
 import { inForceAt, type ProxyView } from './proxies.js';
+import { isLoopbackAddress } from './scope.js';
 
 export const DEFAULT_SKEW_MS = 2000;
 
@@ -115,10 +116,8 @@ function fieldStr(r: AccessRecord, ...names: string[]): string | undefined {
   return typeof v === 'string' && v !== '-' && v !== '' ? v : undefined;
 }
 
-export function isLoopback(ip: string | undefined): boolean {
-  if (!ip) return false;
-  return ip.startsWith('127.') || ip === '::1';
-}
+/** A loopback address (127.0.0.0/8, ::1); see scope.ts. */
+export const isLoopback = isLoopbackAddress;
 
 function hostPortOf(e: { address: string; port?: number } | undefined): HostPort | undefined {
   if (!e) return undefined;

@@ -16,6 +16,7 @@ import { fmtAddr, isLoopback, type Correlation, type HostPort } from './correlat
 import { inferSecurity } from './explain.js';
 import { redactPath } from './redact-url.js';
 import { modeForPort, type ProxyView, type RbacFilterSite } from './proxies.js';
+import { legScope, leftThePod, type LegScope } from './scope.js';
 
 export const FINDING_IDS = [
   'plaintext-flow',
@@ -181,7 +182,8 @@ export function computeFindings(input: FindingsInput): Finding[] {
   for (const f of flows) {
     const cw = c.resolve(f.client.ip);
     const sw = c.resolve(f.server.ip);
-    const local = f.sidecarLocal || isLoopback(f.client.ip) || isLoopback(f.server.ip);
+    const scope = legScope(f, c.resolve);
+    const local = !leftThePod(scope);
     const serverProxy = c.proxyForIp(f.server.ip, f.startMs);
     const mode = serverProxy ? modeForPort(serverProxy, f.server.port) : undefined;
     if (f.security === 'plaintext' && !local) {
@@ -198,9 +200,9 @@ export function computeFindings(input: FindingsInput): Finding[] {
         const key = `${wlName(cw, f.client.ip)}>${wlName(sw, f.server.ip)}:${f.server.port}`;
         const grp = g.add('plaintext-flow', key, () => ({
           severity: 'high',
-          summary: `Plaintext ${f.protocol} from ${wlName(cw, f.client.ip)} to ${wlName(sw, f.server.ip)} port ${f.server.port}`,
+          summary: `Plaintext ${f.protocol} from ${wlName(cw, f.client.ip)} to ${wlName(sw, f.server.ip)} port ${f.server.port}${unattributedNote(scope, cw, sw)}`,
           fix: `Require mTLS for ${wlName(sw, f.server.ip)}: a PeerAuthentication with mtls.mode STRICT in namespace ${sw?.namespace ?? '<server namespace>'}${cw && cw.sidecar === false ? `, and inject a sidecar into ${wlName(cw, f.client.ip)} (it has none)` : ''}; check that no DestinationRule sets tls.mode DISABLE for this host.`,
-          data: { client: wlDetails(cw, f.client.ip), server: wlDetails(sw, f.server.ip, f.server.port), protocol: f.protocol, sourceNamespace: cw?.namespace ?? null, sourceWorkload: cw?.name ?? null },
+          data: { client: wlDetails(cw, f.client.ip), server: wlDetails(sw, f.server.ip, f.server.port), protocol: f.protocol, scope, sourceNamespace: cw?.namespace ?? null, sourceWorkload: cw?.name ?? null },
         }), [flowRef(f)], f.startMs);
         grp.data.connections = grp.count;
         if (mode && mode.mode === 'PERMISSIVE' && answered) {
@@ -265,7 +267,8 @@ export function computeFindings(input: FindingsInput): Finding[] {
     }
 
     const wc = wire.client;
-    if (dir === 'inbound' && !nr && peer.security === 'plaintext' && wc && !isLoopback(wc.ip)) {
+    const wireScope = wc ? legScope({ client: wc, server: wire.server ?? { ip: proxy?.ips[0] ?? '' } }, c.resolve) : undefined;
+    if (dir === 'inbound' && !nr && peer.security === 'plaintext' && wc && wireScope && leftThePod(wireScope)) {
       const mode = proxy ? modeForPort(proxy, port) : undefined;
       const reached = (r.responseCode ?? 0) > 0 || (r.bytesReceived ?? 0) > 0 || (r.bytesSent ?? 0) > 0 || r.kind === 'tcp';
       if (reached && mode?.mode !== 'STRICT') {
@@ -280,9 +283,9 @@ export function computeFindings(input: FindingsInput): Finding[] {
         if (!linked) {
           const grp = g.add('plaintext-flow', `${clientName}>${serverName}:${port ?? ''}`, () => ({
             severity: 'high',
-            summary: `Plaintext ${r.kind === 'http' ? 'HTTP' : 'TCP'} from ${clientName} to ${serverName}${port ? ` port ${port}` : ''} (logged by the receiving sidecar)`,
+            summary: `Plaintext ${r.kind === 'http' ? 'HTTP' : 'TCP'} from ${clientName} to ${serverName}${port ? ` port ${port}` : ''} (logged by the receiving sidecar)${unattributedNote(wireScope, cw, sw)}`,
             fix: `Require mTLS for ${serverName}: a PeerAuthentication with mtls.mode STRICT in namespace ${sw?.namespace ?? '<server namespace>'}; inject a sidecar into ${clientName}.`,
-            data: { client: wlDetails(cw, wc.ip, wc.port), server: wire.server ? wlDetails(sw, wire.server.ip, port) : null, sourceNamespace: cw?.namespace ?? null, sourceWorkload: cw?.name ?? null, source: 'access-log' },
+            data: { client: wlDetails(cw, wc.ip, wc.port), server: wire.server ? wlDetails(sw, wire.server.ip, port) : null, scope: wireScope, sourceNamespace: cw?.namespace ?? null, sourceWorkload: cw?.name ?? null, source: 'access-log' },
           }), [recordRef(r)], r.timeMs);
           grp.data.requests = grp.count;
         }
@@ -420,6 +423,13 @@ export function computeFindings(input: FindingsInput): Finding[] {
   }
   out.sort((a, b) => SEVERITY_ORDER.indexOf(a.severity) - SEVERITY_ORDER.indexOf(b.severity) || FINDING_IDS.indexOf(a.id as FindingId) - FINDING_IDS.indexOf(b.id as FindingId) || a.summary.localeCompare(b.summary));
   return out;
+}
+
+/** For plaintext that left the pod but whose ends are not both known workloads (analysis/scope.ts). */
+function unattributedNote(scope: LegScope | undefined, cw: WorkloadRef | undefined, sw: WorkloadRef | undefined): string {
+  if (scope !== 'unattributed') return '';
+  const ends = [cw ? '' : 'client', sw ? '' : 'server'].filter(Boolean);
+  return ` (left the pod; ${ends.length === 2 ? 'neither end is' : `the ${ends[0] ?? 'address'} is not`} a known workload: no inventory or config dump names ${ends.length === 2 ? 'these addresses' : 'that address'})`;
 }
 
 function proxyName(p: ProxyView): string {

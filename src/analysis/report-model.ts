@@ -18,6 +18,7 @@ import { correlate, fmtAddr, isLoopback, type Correlation } from './correlate.js
 import { computeFindings, FINDING_IDS, SEVERITY_ORDER, loggedRbacDeny, recordPeer, type PolicyDoc } from './findings.js';
 import { buildTimeline, nodeIdFor, type TimelineEvent } from './timeline.js';
 import type { ProxyView } from './proxies.js';
+import { legScope, leftThePod, type LegScope } from './scope.js';
 
 export const REPORT_SCHEMA = 'meshsleuth.report/v1';
 
@@ -143,7 +144,20 @@ export interface ProxySummary {
 export interface ReportSummary {
   inputs: Record<string, number>;
   skipped: number;
-  flows: { total: number; mtls: number; tls: number; plaintext: number; unknown: number; sidecarLocal: number; plaintextBetweenWorkloads: number };
+  flows: {
+    total: number;
+    mtls: number;
+    tls: number;
+    plaintext: number;
+    unknown: number;
+    sidecarLocal: number;
+    /** Plaintext connections by scope (analysis/scope.ts); `plaintextLeftPod` = between workloads + unattributed. */
+    plaintextLeftPod: number;
+    plaintextBetweenWorkloads: number;
+    plaintextUnattributed: number;
+    plaintextLoopback: number;
+    plaintextSidecarLocal: number;
+  };
   records: { total: number; http: number; tcp: number; denied: number; rejected: number; correlatedWithCapture: number };
   explanations: { agrees: number; disagrees: number; undecidable: number };
   findings: { total: number; bySeverity: Record<Severity, number>; byId: Record<string, number> };
@@ -318,11 +332,15 @@ export function buildReportModel(ev: Evidence, opts: BuildOptions): ReportModel 
   };
 
   const flowViews: FlowView[] = [];
+  const plainByScope: Record<LegScope, number> = { 'sidecar-local': 0, loopback: 0, 'between-workloads': 0, unattributed: 0 };
   for (const f of ev.flows) {
     const recs = c.flowRecords.get(f) ?? [];
     let cn: string | null = null;
     let sn: string | null = null;
-    if (!f.sidecarLocal) {
+    // The graph draws only what left the pod (scope.ts): sidecar-local and loopback legs are no edge.
+    const scope = legScope(f, c.resolve);
+    if (f.security === 'plaintext') plainByScope[scope]++;
+    if (leftThePod(scope)) {
       cn = ensureNode(f.client.ip);
       sn = ensureNode(f.server.ip);
       if (cn && sn) edge(cn, sn, f.server.port).flows[f.security]++;
@@ -344,7 +362,7 @@ export function buildReportModel(ev: Evidence, opts: BuildOptions): ReportModel 
     const deny = loggedRbacDeny(r);
     const nr = /(^|,)NR(,|$)/.test(r.responseFlags ?? '');
     const peer = dir === 'inbound' ? recordPeer(r) : { security: 'unknown' as FlowSecurity, principal: undefined };
-    const local = isLoopback(wire.client?.ip) && isLoopback(wire.server?.ip);
+    const local = !wire.client || !wire.server || !leftThePod(legScope({ client: wire.client, server: wire.server }, c.resolve));
     let cn: string | null = null;
     let sn: string | null = null;
     if (!local && wire.client && wire.server) {
@@ -506,7 +524,11 @@ export function buildReportModel(ev: Evidence, opts: BuildOptions): ReportModel 
         plaintext: ev.flows.filter((f) => f.security === 'plaintext').length,
         unknown: ev.flows.filter((f) => f.security === 'unknown').length,
         sidecarLocal: ev.flows.filter((f) => f.sidecarLocal).length,
-        plaintextBetweenWorkloads: ev.flows.filter((f) => f.security === 'plaintext' && !f.sidecarLocal && !isLoopback(f.client.ip) && !isLoopback(f.server.ip)).length,
+        plaintextLeftPod: plainByScope['between-workloads'] + plainByScope.unattributed,
+        plaintextBetweenWorkloads: plainByScope['between-workloads'],
+        plaintextUnattributed: plainByScope.unattributed,
+        plaintextLoopback: plainByScope.loopback,
+        plaintextSidecarLocal: plainByScope['sidecar-local'],
       },
       records: {
         total: ev.records.length,

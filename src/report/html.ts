@@ -282,7 +282,7 @@ export function renderHtml(m: ReportModel): string {
 <main>
 <section id="summary"><h2>Summary</h2>
 <div class="cards">${sevCards}</div>
-<div class="cards" style="margin-top:10px">${card('connections captured', s.flows.total)}${card('mTLS', s.flows.mtls, SEC_COLOR.mtls)}${card('TLS (one-way)', s.flows.tls, SEC_COLOR.tls)}${card('plaintext between workloads', s.flows.plaintextBetweenWorkloads, SEC_COLOR.plaintext)}${card('sidecar-local legs (plaintext by design)', s.flows.sidecarLocal)}${card('log records', s.records.total)}${card('RBAC denied', s.records.denied, '#c62828')}${card('NR (no filter chain)', s.records.rejected)}${card('replay disagrees', s.explanations.disagrees, s.explanations.disagrees ? '#c62828' : undefined)}${card('proxies (dumps)', s.proxies)}</div>
+<div class="cards" style="margin-top:10px">${card('connections captured', s.flows.total)}${card('mTLS', s.flows.mtls, SEC_COLOR.mtls)}${card('TLS (one-way)', s.flows.tls, SEC_COLOR.tls)}${card('plaintext that left the pod', s.flows.plaintextLeftPod, SEC_COLOR.plaintext)}${card('sidecar-local legs (plaintext by design)', s.flows.sidecarLocal)}${card('log records', s.records.total)}${card('RBAC denied', s.records.denied, '#c62828')}${card('NR (no filter chain)', s.records.rejected)}${card('replay disagrees', s.explanations.disagrees, s.explanations.disagrees ? '#c62828' : undefined)}${card('proxies (dumps)', s.proxies)}</div>
 </section>
 <section id="findings"><h2>Findings (${esc(m.findings.length)})</h2>
 ${m.findings.length === 0 ? '<p>No findings.</p>' : m.findings.filter((f) => f.severity !== 'info').map(renderFinding).join('\n')}

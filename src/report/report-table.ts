@@ -10,13 +10,20 @@ function truncMiddle(s: string, n: number): string {
   return `${s.slice(0, n - tail - 1)}…${s.slice(-tail)}`;
 }
 
+/** `6 left the pod: 4 between workloads, 2 unattributed; 5 loopback, 3 sidecar-local` (analysis/scope.ts). */
+export function plaintextScopes(f: ReportModel['summary']['flows']): string {
+  const left = [f.plaintextBetweenWorkloads ? `${f.plaintextBetweenWorkloads} between workloads` : '', f.plaintextUnattributed ? `${f.plaintextUnattributed} unattributed` : ''].filter(Boolean);
+  const stayed = [f.plaintextLoopback ? `${f.plaintextLoopback} loopback` : '', f.plaintextSidecarLocal ? `${f.plaintextSidecarLocal} sidecar-local` : ''].filter(Boolean);
+  return `${f.plaintextLeftPod} left the pod${left.length ? `: ${left.join(', ')}` : ''}${stayed.length ? `; ${stayed.join(', ')}` : ''}`;
+}
+
 export function renderReportTable(m: ReportModel): string {
   const s = m.summary;
   const lines: string[] = [];
   const range = m.manifest.timeRange.start ? `${m.manifest.timeRange.start} .. ${m.manifest.timeRange.end}` : 'no timed events';
   lines.push(`meshsleuth ${m.manifest.tool.version} report: ${m.manifest.inputs.length} input(s) (${Object.entries(s.inputs).map(([k, v]) => `${v} ${k}`).join(', ') || 'none'}), ${s.skipped} skipped`);
   lines.push(`time range: ${range} (clock-skew window ±${m.manifest.skewMs} ms)`);
-  lines.push(`flows: ${s.flows.total} (mTLS ${s.flows.mtls}, TLS ${s.flows.tls}, plaintext ${s.flows.plaintext} (${s.flows.plaintextBetweenWorkloads} between workloads), unknown ${s.flows.unknown}; sidecar-local ${s.flows.sidecarLocal})   records: ${s.records.total} (denied ${s.records.denied}, NR ${s.records.rejected}, matched to captures ${s.records.correlatedWithCapture})   replayed: ${s.explanations.agrees} agree, ${s.explanations.disagrees} disagree, ${s.explanations.undecidable} undecidable`);
+  lines.push(`flows: ${s.flows.total} (mTLS ${s.flows.mtls}, TLS ${s.flows.tls}, plaintext ${s.flows.plaintext} (${plaintextScopes(s.flows)}), unknown ${s.flows.unknown}; sidecar-local ${s.flows.sidecarLocal})   records: ${s.records.total} (denied ${s.records.denied}, NR ${s.records.rejected}, matched to captures ${s.records.correlatedWithCapture})   replayed: ${s.explanations.agrees} agree, ${s.explanations.disagrees} disagree, ${s.explanations.undecidable} undecidable`);
   lines.push('');
   if (m.findings.length === 0) lines.push('No findings.');
   else {

@@ -21,7 +21,7 @@ interface RuleInfo {
 
 /** One line per finding id: what it means and why it matters. */
 export const RULES: Record<(typeof FINDING_IDS)[number], RuleInfo> = {
-  'plaintext-flow': { name: 'PlaintextFlow', short: 'Cleartext traffic between workloads', full: 'A TCP connection between two workloads (not the sidecar-local leg inside a pod) carried no TLS: anyone on the path can read and alter it.', severity: 'high', tags: ['security', 'mtls'] },
+  'plaintext-flow': { name: 'PlaintextFlow', short: 'Cleartext traffic that left the pod', full: 'A TCP connection that left the pod (not the sidecar-local leg inside a pod, not a loopback address) carried no TLS: anyone on the path can read and alter it.', severity: 'high', tags: ['security', 'mtls'] },
   'plaintext-accepted': { name: 'PlaintextAccepted', short: 'Plaintext accepted on a PERMISSIVE port', full: 'A sidecar in PERMISSIVE mode accepted a plaintext connection. Under STRICT mTLS no filter chain would have matched (NR filter_chain_not_found) and the connection would have been refused.', severity: 'high', tags: ['security', 'mtls'] },
   'cleartext-secret': { name: 'CleartextSecret', short: 'Credentials seen in cleartext', full: 'An Authorization, Cookie or token header crossed the network in cleartext. The value must be treated as disclosed.', severity: 'critical', tags: ['security', 'credentials'] },
   'rbac-denied': { name: 'RbacDenied', short: 'Requests denied by RBAC', full: 'Envoy RBAC denied requests or connections; the finding names who was denied, by which policy and condition, and how often.', severity: 'medium', tags: ['security', 'authorization'] },

@@ -14,6 +14,7 @@ import { toJson, toYaml } from '../../report/serialize.js';
 import { redactHeaders } from '../../report/redact.js';
 import { loadConfigDumps } from '../../readers/configdump/index.js';
 import { inboundMtlsModes } from '../../istio/mtls.js';
+import { legScope, leftThePod, isPlaintextThatLeftThePod, type LegScope } from '../../analysis/scope.js';
 
 const SECURITIES: readonly FlowSecurity[] = ['mtls', 'tls', 'plaintext', 'unknown'];
 const FAIL_ON = ['plaintext', 'tls', 'unknown', 'not-mtls', 'config-mismatch'] as const;
@@ -39,11 +40,17 @@ function endpoint(e: { ip: string; port: number }): string {
   return e.ip.includes(':') ? `[${e.ip}]:${e.port}` : `${e.ip}:${e.port}`;
 }
 
-/** The JSON form of a flow (DESIGN.md contract), with secrets redacted unless asked. */
-export function flowJson(f: Flow, showSecrets: boolean): Flow {
-  if (showSecrets || f.http.length === 0) return f;
+/**
+ * The JSON form of a flow (DESIGN.md contract) with its `scope` (analysis/scope.ts: sidecar-local,
+ * loopback or unattributed; `flows` has no inventory, so no address is a workload), secrets redacted
+ * unless asked.
+ */
+export function flowJson(f: Flow, showSecrets: boolean): Flow & { scope: LegScope } {
+  const scope = legScope(f);
+  if (showSecrets || f.http.length === 0) return { ...f, scope };
   return {
     ...f,
+    scope,
     http: f.http.map((x) => ({
       ...x,
       headers: redactHeaders(x.headers),
@@ -55,7 +62,8 @@ export function flowJson(f: Flow, showSecrets: boolean): Flow {
 function securityCell(f: Flow): string {
   let s: string = f.security;
   if (f.inferred) s += '*';
-  if (f.sidecarLocal) s += ' (sidecar-local)';
+  const scope = legScope(f);
+  if (!leftThePod(scope)) s += ` (${scope})`;
   return s;
 }
 
@@ -102,22 +110,28 @@ export class FlowCounts {
   total = 0;
   by: Record<FlowSecurity, number> = { mtls: 0, tls: 0, plaintext: 0, unknown: 0 };
   sidecarPlain = 0;
+  loopbackPlain = 0;
   inferred = 0;
-  add(f: Pick<Flow, 'security' | 'sidecarLocal' | 'inferred'>): void {
+  add(f: Pick<Flow, 'security' | 'sidecarLocal' | 'inferred' | 'client' | 'server'>): void {
     this.total++;
     this.by[f.security]++;
-    if (f.security === 'plaintext' && f.sidecarLocal) this.sidecarPlain++;
+    if (f.security === 'plaintext') {
+      const scope = legScope(f);
+      if (scope === 'sidecar-local') this.sidecarPlain++;
+      else if (scope === 'loopback') this.loopbackPlain++;
+    }
     if (f.inferred) this.inferred++;
   }
 }
 
-/** `37 flows: 30 mtls, 2 tls, 5 plaintext (3 sidecar-local)` */
+/** `37 flows: 30 mtls, 2 tls, 5 plaintext (3 sidecar-local, 1 loopback)`: the plaintext not in parentheses left the pod. */
 export function summaryLine(c: FlowCounts): string {
   const n = c.by;
   const parts: string[] = [];
   if (n.mtls) parts.push(`${n.mtls} mtls${c.inferred ? ` (${c.inferred} inferred)` : ''}`);
   if (n.tls) parts.push(`${n.tls} tls`);
-  if (n.plaintext) parts.push(`${n.plaintext} plaintext${c.sidecarPlain ? ` (${c.sidecarPlain} sidecar-local)` : ''}`);
+  const stayed = [c.sidecarPlain ? `${c.sidecarPlain} sidecar-local` : '', c.loopbackPlain ? `${c.loopbackPlain} loopback` : ''].filter(Boolean);
+  if (n.plaintext) parts.push(`${n.plaintext} plaintext${stayed.length ? ` (${stayed.join(', ')})` : ''}`);
   if (n.unknown) parts.push(`${n.unknown} unknown`);
   return `${c.total} flow${c.total === 1 ? '' : 's'}${parts.length ? ': ' + parts.join(', ') : ''}`;
 }
@@ -125,7 +139,7 @@ export function summaryLine(c: FlowCounts): string {
 function matches(f: Flow, a: FlowsArgs): boolean {
   if (a.security?.length) {
     const want = a.security;
-    const ok = want.some((s) => (s === 'sidecar-local' ? f.sidecarLocal : s === f.security));
+    const ok = want.some((s) => (s === 'sidecar-local' || s === 'loopback' ? legScope(f) === s : s === f.security));
     if (!ok) return false;
   }
   if (a.port?.length && !a.port.some((p) => p === f.server.port || p === f.client.port)) return false;
@@ -137,11 +151,11 @@ function matches(f: Flow, a: FlowsArgs): boolean {
 }
 
 function failOnHit(f: Flow, conds: Set<string>): boolean {
-  const local = f.sidecarLocal; // the app↔sidecar leg is plaintext by design, not a finding
-  if (conds.has('plaintext') && f.security === 'plaintext' && !local) return true;
+  // Only traffic that left the pod counts (analysis/scope.ts): sidecar-local and loopback legs never do.
+  if (conds.has('plaintext') && isPlaintextThatLeftThePod(f)) return true;
   if (conds.has('tls') && f.security === 'tls') return true;
   if (conds.has('unknown') && f.security === 'unknown') return true;
-  if (conds.has('not-mtls') && f.security !== 'mtls' && !local) return true;
+  if (conds.has('not-mtls') && f.security !== 'mtls' && leftThePod(legScope(f))) return true;
   if (conds.has('config-mismatch') && f.configCheck?.consistent === false) return true;
   return false;
 }
@@ -167,10 +181,10 @@ export const flowsCommand: CommandModule<object, FlowsArgs> = {
   builder: (y: Argv) =>
     outputOption(y, ['table', 'json', 'ndjson', 'yaml'])
       .positional('captures', { type: 'string', array: true, describe: 'pcap or pcapng files; `-` for standard input' })
-      .option('security', { type: 'string', describe: 'only flows with this verdict (mtls, tls, plaintext, unknown, sidecar-local); repeatable or comma-separated' })
+      .option('security', { type: 'string', describe: 'only flows with this verdict (mtls, tls, plaintext, unknown) or scope (sidecar-local, loopback); repeatable or comma-separated' })
       .option('port', { type: 'number', describe: 'only flows with this client or server port' })
       .option('host', { type: 'string', describe: 'only flows whose client/server IP, SNI or HTTP authority is this host (or a subdomain of it)' })
-      .option('fail-on', { type: 'string', describe: `exit 1 when a listed flow exists: ${FAIL_ON.join(', ')} (sidecar-local legs never count as plaintext)` })
+      .option('fail-on', { type: 'string', describe: `exit 1 when a listed flow exists: ${FAIL_ON.join(', ')} (plaintext and not-mtls count only traffic that left the pod: never sidecar-local or loopback legs)` })
       .option('config', { type: 'string', describe: 'config dump(s) of the destination proxy: check each verdict against the port\'s mTLS mode' })
       .option('show-secrets', { type: 'boolean', default: false, describe: 'do not redact Authorization, Cookie and token headers' })
       .option('include-sidecar-local', { type: 'boolean', default: true, describe: 'list app↔sidecar legs (use --no-include-sidecar-local to hide them)' })
@@ -181,7 +195,7 @@ export const flowsCommand: CommandModule<object, FlowsArgs> = {
     runCommand(async () => {
       const security = list(argv.security).flatMap((s) => String(s).split(',')).map((s) => s.trim()).filter(Boolean);
       for (const s of security) {
-        if (!(SECURITIES as readonly string[]).includes(s) && s !== 'sidecar-local') throw new UsageError(`--security: unknown verdict '${s}' (expected one of ${[...SECURITIES, 'sidecar-local'].join(', ')})`);
+        if (!(SECURITIES as readonly string[]).includes(s) && s !== 'sidecar-local' && s !== 'loopback') throw new UsageError(`--security: unknown verdict '${s}' (expected one of ${[...SECURITIES, 'sidecar-local', 'loopback'].join(', ')})`);
       }
       const ports = list(argv.port).flatMap((p) => String(p).split(',')).map((p) => Number(p));
       for (const p of ports) {
