@@ -2,11 +2,10 @@ import { createWriteStream, readFileSync, type WriteStream } from 'node:fs';
 import type { CommandModule } from 'yargs';
 import { runCommand, UsageError, warn, asList } from '../common.js';
 import { AlsCollector } from '../../readers/accesslog/collector.js';
-import type { AlsLine } from '../../readers/accesslog/als.js';
-import { alsLineToRecord } from '../../readers/accesslog/als.js';
+import { MAX_LOG_LINE_LENGTH, type AlsLine } from '../../readers/accesslog/als.js';
 import { loadDecider } from './explain.js';
-import { explainRecord, type Decider } from '../../analysis/explain.js';
-import type { JsonValue } from '../../model/attrs.js';
+import type { Decider } from '../../analysis/explain.js';
+import { EntrySink } from '../../analysis/als-sink.js';
 
 interface CollectArgs {
   listen: string;
@@ -63,36 +62,32 @@ export const collectCommand: CommandModule<object, CollectArgs> = {
       let decide: Decider | null = null;
       if (argv.config && argv.config.length) decide = await loadDecider(argv.config);
 
-      const out: WriteStream | NodeJS.WriteStream = argv.out ? createWriteStream(argv.out, { flags: 'a' }) : process.stdout;
-      let outError: Error | null = null;
-      out.on('error', (e: Error) => {
-        outError = e;
-      });
+      // 0600: the entries carry request headers. The mode applies when the file is created.
+      const out: WriteStream | NodeJS.WriteStream = argv.out ? createWriteStream(argv.out, { flags: 'a', mode: 0o600 }) : process.stdout;
+      const sink = new EntrySink(out, decide);
+      let failed: (() => void) | null = null;
+      const writeFailed = new Promise<void>((resolve) => (failed = resolve));
       const collector = new AlsCollector({
         listen: argv.listen,
         tls,
-        onEntry: (line: AlsLine) => {
-          if (decide) {
-            const rec = alsLineToRecord(line, { file: 'als' });
-            const e = explainRecord(rec, decide);
-            (line as Record<string, JsonValue>).explanation = {
-              verdict: e.verdict,
-              reason: e.reason,
-              decision: e.decision?.decision ?? null,
-              policy: e.decision?.policy ?? null,
-              logged: e.logged ?? null,
-              security: e.security ?? null,
-            };
-          }
-          out.write(JSON.stringify(line) + '\n');
-        },
+        onEntry: (line: AlsLine) => sink.push(line),
+        pressure: () => sink.pressure(),
         onEvent: (e) => {
+          if (e.type === 'entry-error') warn(`entry ${e.index} on ${e.stream}: ${e.message}`);
           if (argv.quiet) return;
           if (e.type === 'stream-open') warn(`stream ${e.stream} opened`);
           else if (e.type === 'stream-end') warn(`stream ${e.stream} ended (${e.status}, ${e.entries} entries)`);
-          else warn(`rejected: ${e.message}`);
+          else if (e.type === 'rejected') warn(`rejected: ${e.message}`);
         },
       });
+      sink.onTooLong = (line, length) =>
+        warn(`entry ${line.index} on ${line.stream} not written: ${length} characters as JSON, over the ${MAX_LOG_LINE_LENGTH} that explain and report read`);
+      sink.onError = (err) => {
+        const reason = `cannot write ${argv.out ?? 'stdout'}: ${err.message}`;
+        warn(`${reason}; ending every stream with UNAVAILABLE so Envoy keeps what was not written`);
+        collector.fail(reason);
+        failed?.();
+      };
       // Signal handlers first, so a signal that arrives right after the "listening" line is not fatal.
       const stopped = new Promise<void>((resolve) => {
         const stop = (): void => {
@@ -110,16 +105,18 @@ export const collectCommand: CommandModule<object, CollectArgs> = {
         throw new UsageError(`cannot listen on ${argv.listen}: ${(e as Error).message}`);
       }
       warn(`ALS collector listening on ${argv.listen.replace(/:\d+$/, `:${port}`)}${tls ? (tls.ca ? ' (mTLS)' : ' (TLS)') : ''}; Ctrl-C to stop`);
-      await stopped;
+      await Promise.race([stopped, writeFailed]);
       await collector.shutdown(argv.grace);
-      if (out !== process.stdout) {
-        await new Promise<void>((resolve) => (out as WriteStream).end(resolve));
-      } else {
-        await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
-      }
+      await sink.close();
       const s = collector.stats;
-      warn(`stopped: ${s.entries} entries from ${s.streams} streams (${s.messages} messages, ${s.rejected} rejected)${argv.out ? ` written to ${argv.out}` : ''}`);
-      if (outError) throw new UsageError(`writing ${argv.out ?? 'stdout'}: ${(outError as Error).message}`);
+      const where = argv.out ? ` to ${argv.out}` : '';
+      warn(
+        `stopped: ${s.entries} entries from ${s.streams} streams (${s.messages} messages, ${s.rejected} rejected); ` +
+          `${sink.written} written${where}` +
+          (sink.tooLong ? `, ${sink.tooLong} too long to write` : '') +
+          (sink.error ? `, ${s.entries - sink.written - sink.tooLong} NOT written (${sink.error.message})` : ''),
+      );
+      if (sink.error) throw new UsageError(`writing ${argv.out ?? 'stdout'}: ${sink.error.message}`);
       return 0;
     }),
 };

@@ -73,6 +73,18 @@ export interface AlsLine {
   [extra: string]: JsonValue;
 }
 
+/**
+ * The longest NDJSON line the collector writes and the access-log reader accepts (UTF-16 code units): one
+ * limit on both sides, so whatever `collect` wrote, `explain` and `report` read back. The collector's gRPC
+ * receive limit is ALS_MAX_MESSAGE_BYTES; JSON can be longer than the protobuf bytes (field names, escapes),
+ * so a line gets twice that, and an entry whose line would be longer still is refused by the collector.
+ */
+export const ALS_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
+export const MAX_LOG_LINE_LENGTH = 2 * ALS_MAX_MESSAGE_BYTES;
+
+/** An ALS entry field outside what its protobuf type can hold (e.g. a Timestamp past year 9999). */
+export class AlsFieldError extends Error {}
+
 export function isAlsLine(obj: Record<string, JsonValue>): boolean {
   return obj.type === 'als' && (obj.kind === 'http' || obj.kind === 'tcp') && typeof obj.entry === 'object' && obj.entry !== null;
 }
@@ -138,11 +150,18 @@ export function responseFlagsString(v: JsonValue | undefined): string | undefine
   return out.length ? out.join(',') : undefined;
 }
 
-function timestamp(v: JsonValue | undefined): { time: string; timeMs: number } | undefined {
+/** google.protobuf.Timestamp's range: 0001-01-01T00:00:00Z .. 9999-12-31T23:59:59.999999999Z. */
+const TIMESTAMP_MIN_SECONDS = -62135596800;
+const TIMESTAMP_MAX_SECONDS = 253402300799;
+
+function timestamp(v: JsonValue | undefined, field: string): { time: string; timeMs: number } | undefined {
   const t = o(v);
   if (!t) return undefined;
   const secs = n(t.seconds) ?? 0;
   const nanos = n(t.nanos) ?? 0;
+  if (!Number.isInteger(secs) || secs < TIMESTAMP_MIN_SECONDS || secs > TIMESTAMP_MAX_SECONDS)
+    throw new AlsFieldError(`${field}.seconds = ${String(t.seconds)} is outside google.protobuf.Timestamp's range (years 0001..9999)`);
+  if (!Number.isInteger(nanos) || nanos < 0 || nanos > 999_999_999) throw new AlsFieldError(`${field}.nanos = ${String(t.nanos)} is outside 0..999999999`);
   const ms = secs * 1000 + nanos / 1e6;
   const iso = new Date(secs * 1000).toISOString().slice(0, 19);
   const frac = nanos ? '.' + String(nanos).padStart(9, '0').replace(/0+$/, '') : '';
@@ -208,7 +227,7 @@ export function alsEntryToRecord(kind: 'http' | 'tcp', entry: Obj, ref: Evidence
   if (node) rec.node = node;
   if (logName) rec.logName = logName;
 
-  const t = timestamp(common.start_time);
+  const t = timestamp(common.start_time, 'entry.common_properties.start_time');
   if (t) {
     rec.time = normalizeTime(t.time).time;
     rec.timeMs = t.timeMs;

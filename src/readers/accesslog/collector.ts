@@ -5,10 +5,23 @@
  * and log name from the stream's first message. A malformed message ends that stream with
  * INVALID_ARGUMENT; entries already received are kept. `shutdown()` stops accepting, lets open
  * streams finish for a grace period, then closes them; nothing delivered to `onEntry` is lost.
+ *
+ * No client input can stop the server: a message is counted on the wire before it is decoded (at most
+ * MAX_ENTRIES_PER_MESSAGE entries, else RESOURCE_EXHAUSTED), an exception from `onEntry` is reported and the
+ * stream goes on, `pressure()` pauses every stream while the consumer catches up, and `fail()` ends every
+ * stream with UNAVAILABLE (and refuses new ones) when the consumer can no longer keep what it receives.
  */
 import * as grpc from '@grpc/grpc-js';
 import type { JsonValue } from '../../model/attrs.js';
-import { alsTypes, messageToJson, type AlsLine } from './als.js';
+import protobuf from 'protobufjs';
+import { ALS_MAX_MESSAGE_BYTES, alsTypes, messageToJson, type AlsLine } from './als.js';
+
+/**
+ * Entries one StreamAccessLogsMessage may carry. Envoy flushes its buffer at `buffer_size_bytes` (16 KiB by
+ * default), so real messages carry tens to hundreds; a message of millions of empty entries is an attack on
+ * the collector's memory (each decoded entry costs far more than its 2 bytes on the wire).
+ */
+export const MAX_ENTRIES_PER_MESSAGE = 100_000;
 
 export interface CollectorTls {
   cert: Buffer;
@@ -24,12 +37,16 @@ export interface CollectorOptions {
   onEntry: (line: AlsLine) => void;
   /** Stream lifecycle and rejected messages, for stderr. */
   onEvent?: (e: CollectorEvent) => void;
+  /** Backpressure: a promise while the consumer is saturated (streams pause until it settles), else null. */
+  pressure?: () => Promise<void> | null;
 }
 
 export type CollectorEvent =
   | { type: 'stream-open'; stream: string; peer: string }
   | { type: 'stream-end'; stream: string; entries: number; status: 'ok' | 'cancelled' | 'rejected' | 'shutdown' }
-  | { type: 'rejected'; stream: string; message: string };
+  | { type: 'rejected'; stream: string; message: string }
+  /** `onEntry` threw for one entry; the entry is counted and the stream goes on. */
+  | { type: 'entry-error'; stream: string; index: number; message: string };
 
 export interface CollectorStats {
   streams: number;
@@ -53,6 +70,7 @@ export class AlsCollector {
   private server: grpc.Server | null = null;
   private readonly open = new Set<OpenStream>();
   private closing = false;
+  private failure: string | null = null;
   private boundPort = 0;
 
   constructor(opts: CollectorOptions) {
@@ -67,7 +85,7 @@ export class AlsCollector {
   async start(): Promise<number> {
     const types = alsTypes();
     const emptyResponse = Buffer.from(types.response.encode(types.response.create({})).finish());
-    const server = new grpc.Server({ 'grpc.max_receive_message_length': 64 * 1024 * 1024 });
+    const server = new grpc.Server({ 'grpc.max_receive_message_length': ALS_MAX_MESSAGE_BYTES });
     const definition: grpc.ServiceDefinition = {
       StreamAccessLogs: {
         path: METHOD_PATH,
@@ -98,6 +116,10 @@ export class AlsCollector {
   private handle(call: grpc.ServerReadableStream<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>, empty: Buffer): void {
     const types = alsTypes();
     const id = `${call.getPeer()}#${++this.stats.streams}`;
+    if (this.failure !== null) {
+      callback({ code: grpc.status.UNAVAILABLE, details: this.failure } as grpc.ServiceError, null);
+      return;
+    }
     const st: OpenStream = { call, callback, done: false };
     this.open.add(st);
     this.stats.openStreams++;
@@ -119,14 +141,19 @@ export class AlsCollector {
         /* the call may already be gone */
       }
     };
-    const reject = (message: string): void => {
+    const reject = (message: string, code: grpc.status = grpc.status.INVALID_ARGUMENT): void => {
       this.stats.rejected++;
       this.opts.onEvent?.({ type: 'rejected', stream: id, message });
-      finish('rejected', { code: grpc.status.INVALID_ARGUMENT, details: message });
+      finish('rejected', { code, details: message });
       call.destroy?.();
     };
     call.on('data', (buf: Buffer) => {
       if (st.done) return;
+      const count = entriesOnWire(buf);
+      if (count > MAX_ENTRIES_PER_MESSAGE) {
+        reject(`message ${this.stats.messages + 1} on ${id} carries ${count} entries; at most ${MAX_ENTRIES_PER_MESSAGE} per message are accepted`, grpc.status.RESOURCE_EXHAUSTED);
+        return;
+      }
       let msg: Record<string, JsonValue>;
       try {
         msg = messageToJson(types.message, types.message.decode(buf));
@@ -159,12 +186,45 @@ export class AlsCollector {
       const received = new Date().toISOString();
       for (const entry of list) {
         this.stats.entries++;
-        this.opts.onEntry({ type: 'als', kind, node, logName, stream: id, index: index++, received, entry: entry as Record<string, JsonValue> });
+        const at = index++;
+        try {
+          this.opts.onEntry({ type: 'als', kind, node, logName, stream: id, index: at, received, entry: entry as Record<string, JsonValue> });
+        } catch (e) {
+          this.opts.onEvent?.({ type: 'entry-error', stream: id, index: at, message: (e as Error).message });
+        }
+      }
+      const wait = this.opts.pressure?.();
+      if (wait) {
+        call.pause();
+        void wait.then(() => {
+          if (!st.done) call.resume();
+        });
       }
     });
     call.on('end', () => finish(this.closing ? 'shutdown' : 'ok'));
     call.on('cancelled', () => finish('cancelled'));
     call.on('error', () => finish('cancelled'));
+  }
+
+  /**
+   * The consumer can no longer keep entries (e.g. the output file's disk is full): every open stream ends with
+   * UNAVAILABLE at once, so Envoy keeps (and retries) what it has not delivered, and new streams are refused.
+   */
+  fail(reason: string): void {
+    if (this.failure !== null) return;
+    this.failure = reason;
+    for (const st of [...this.open]) {
+      if (st.done) continue;
+      st.done = true;
+      this.open.delete(st);
+      this.stats.openStreams--;
+      try {
+        st.callback({ code: grpc.status.UNAVAILABLE, details: reason } as grpc.ServiceError, null);
+      } catch {
+        /* gone */
+      }
+      st.call.destroy?.();
+    }
   }
 
   /**
@@ -203,4 +263,35 @@ export class AlsCollector {
     });
     this.server = null;
   }
+}
+
+/**
+ * Entries in a StreamAccessLogsMessage, counted on the wire without decoding them: field 2 (http_logs) or 3
+ * (tcp_logs) holds a message whose repeated field 1 is the entries. Malformed bytes count as 0 (the decoder then
+ * says what is wrong).
+ */
+export function entriesOnWire(buf: Uint8Array): number {
+  let count = 0;
+  try {
+    const r = protobuf.Reader.create(buf);
+    while (r.pos < r.len) {
+      const tag = r.uint32();
+      const field = tag >>> 3;
+      const wire = tag & 7;
+      if ((field === 2 || field === 3) && wire === 2) {
+        const len = r.uint32();
+        const end = r.pos + len;
+        const inner = protobuf.Reader.create(buf.subarray(r.pos, end));
+        while (inner.pos < inner.len) {
+          const t = inner.uint32();
+          if (t >>> 3 === 1) count++;
+          inner.skipType(t & 7);
+        }
+        r.pos = end;
+      } else r.skipType(wire);
+    }
+  } catch {
+    return count;
+  }
+  return count;
 }

@@ -14,7 +14,7 @@ import { BUILTIN_FORMATS, builtinFormat } from './builtin.js';
 import { FormatError, TextFormat } from './format.js';
 import { JsonFormat, JsonRecordBuilder } from './json.js';
 import { buildRecord, planFor, type RecordPlan } from './record.js';
-import { alsLineToRecord, isAlsLine } from './als.js';
+import { AlsFieldError, alsLineToRecord, isAlsLine, MAX_LOG_LINE_LENGTH } from './als.js';
 
 export { TextFormat, FormatError, tokenizeFormat, splitAddress } from './format.js';
 export { BUILTIN_FORMATS, ISTIO_TEXT, ISTIO_TEXT_1_9, ISTIO_TEXT_PRE_1_9, ENVOY_DEFAULT, ISTIO_JSON } from './builtin.js';
@@ -49,7 +49,7 @@ export interface ReadOptions {
   onDiagnostic?: (d: Diagnostic) => void;
   /** How many diagnostics to keep in stats (default 5). */
   maxDiagnostics?: number;
-  /** Longest line accepted (default 1 MiB); longer lines are skipped and reported. */
+  /** Longest line accepted (default MAX_LOG_LINE_LENGTH, the collector's own limit); longer lines are skipped and reported. */
   maxLineLength?: number;
 }
 
@@ -167,7 +167,7 @@ export async function* readAccessLogBatches(inputs: string[] | LogInput | LogInp
   const fmt = resolveFormat(opts.format);
   const stats = opts.stats ?? newStats();
   const maxDiag = opts.maxDiagnostics ?? 5;
-  const maxLen = opts.maxLineLength ?? 1 << 20;
+  const maxLen = opts.maxLineLength ?? MAX_LOG_LINE_LENGTH;
   const jsonBuilder = new JsonRecordBuilder(fmt.json ?? null);
   let candidates = fmt.text ? [...fmt.text] : [];
 
@@ -217,7 +217,7 @@ export async function* readAccessLogBatches(inputs: string[] | LogInput | LogInp
               const start = pendingStart;
               pending = null;
               const rec = parseJsonEntry(text, file, start, jsonBuilder);
-              if (rec === null) skip(file, start, 'multi-line JSON object does not parse');
+              if (rec === null || typeof rec === 'string') skip(file, start, rec ?? 'multi-line JSON object does not parse');
               else {
                 stats.records++;
                 stats.formats[rec.format ?? 'json'] = (stats.formats[rec.format ?? 'json'] ?? 0) + 1;
@@ -253,8 +253,8 @@ export async function* readAccessLogBatches(inputs: string[] | LogInput | LogInp
               continue;
             }
             const rec = parseJsonEntry(line, file, lineNo, jsonBuilder);
-            if (rec === null) {
-              skip(file, lineNo, 'line starts with "{" but is not a JSON object');
+            if (rec === null || typeof rec === 'string') {
+              skip(file, lineNo, rec ?? 'line starts with "{" but is not a JSON object');
               continue;
             }
             if (node) rec.node = node;
@@ -304,7 +304,8 @@ export async function* readAccessLogBatches(inputs: string[] | LogInput | LogInp
   }
 }
 
-function parseJsonEntry(text: string, file: string, line: number, builder: JsonRecordBuilder): AccessRecord | null {
+/** The record, null when the text is not a JSON object, or why an ALS entry could not be read. */
+function parseJsonEntry(text: string, file: string, line: number, builder: JsonRecordBuilder): AccessRecord | string | null {
   let obj: unknown;
   try {
     obj = JSON.parse(text);
@@ -316,8 +317,8 @@ function parseJsonEntry(text: string, file: string, line: number, builder: JsonR
   if (isAlsLine(o)) {
     try {
       return alsLineToRecord(o, { file, line });
-    } catch {
-      return null;
+    } catch (e) {
+      return e instanceof AlsFieldError ? `ALS entry: ${e.message}` : `ALS entry could not be read: ${(e as Error).message}`;
     }
   }
   return builder.build(o, { file, line });
@@ -335,7 +336,7 @@ export function isAccessLog(sample: string | Buffer): boolean {
     const end = text.search(/\n\}\s*(\n|$)/);
     if (end > 0) {
       const r = parseJsonEntry(text.slice(0, end + 2), '', 0, builder);
-      if (r && (r.format === 'als' || looksLikeAccessJson(r))) return true;
+      if (typeof r === 'string' || (r && (r.format === 'als' || looksLikeAccessJson(r)))) return true;
     }
   }
   const ls = text.split('\n');
@@ -350,7 +351,8 @@ export function isAccessLog(sample: string | Buffer): boolean {
     if (!raw.trim() || OWN_LOG.test(raw)) continue;
     if (raw.startsWith('{')) {
       const r = parseJsonEntry(raw, '', 0, builder);
-      if (r && (r.format === 'als' || looksLikeAccessJson(r))) good++;
+      // an ALS line whose entry cannot be read is still an ALS line (its diagnostic comes when it is read)
+      if (typeof r === 'string' || (r && (r.format === 'als' || looksLikeAccessJson(r)))) good++;
       else bad++;
       continue;
     }
