@@ -118,6 +118,9 @@ const AFTER_RBAC = new Set([
   'response_timeout', 'upstream_per_try_timeout', 'upstream_per_try_idle_timeout', 'overload', 'low_version',
 ]);
 
+/** Local replies of the HTTP connection manager itself, sent before any HTTP filter (RBAC never ran). */
+const HCM_LOCAL_REPLIES = new Set(['path_normalization_failed']);
+
 export interface Logged {
   outcome: LoggedOutcome;
   policy?: string;
@@ -137,6 +140,7 @@ export function loggedOutcome(rec: AccessRecord): Logged {
   if (rcd === 'filter_chain_not_found' || ctd === 'filter_chain_not_found') return { outcome: 'no-filter-chain', detail: 'filter_chain_not_found' };
   if (rec.kind === 'tcp' && rec.responseFlags?.split(',').includes('NR')) return { outcome: 'no-filter-chain', detail: 'response flag NR on a connection' };
   if (rec.kind === 'http') {
+    if (rcd && HCM_LOCAL_REPLIES.has(rcd)) return { outcome: 'rejected', detail: `${rec.responseCode ?? ''} ${rcd} (the HTTP connection manager answered before any HTTP filter)`.trim() };
     if (rcd) {
       if (AFTER_RBAC.has(rcd) || rcd.startsWith('upstream_') || rcd.startsWith('via_')) return { outcome: 'allowed', detail: rcd };
       if (/^(ext_authz|jwt_authn)/.test(rcd)) return { outcome: 'not-evaluated', detail: `${rcd} (a filter before RBAC answered)` };
@@ -259,7 +263,17 @@ function judge(decision: Decision, logged: Logged, inf: Inferred): Judgement {
     if (missing.length) e.missing = missing;
     return e;
   }
+  if (decision.localReply) {
+    const lr = decision.localReply;
+    if (logged.outcome === 'rejected') return { verdict: 'agrees', reason: `rejected by the HTTP connection manager (${lr.status} ${lr.details}) before RBAC, as logged` };
+    if (logged.outcome === 'allowed' || logged.outcome === 'denied' || logged.outcome === 'no-filter-chain') {
+      return { verdict: 'disagrees', reason: `Envoy logged ${logged.detail} but the config's HTTP connection manager answers ${lr.status} ${lr.details} before any filter (${lr.reason}): the proxy's path settings differ from the dump's (config drift)` };
+    }
+  }
   switch (logged.outcome) {
+    case 'rejected':
+      // The log shows :path after Envoy changed it (e.g. unescaped), so the rejection itself cannot be replayed.
+      return { verdict: 'undecidable', reason: `Envoy rejected the request in the HTTP connection manager (${logged.detail}); RBAC never ran, and the logged :path is the one after Envoy's own rewriting, so the rejection cannot be replayed from it` };
     case 'denied': {
       if (noChain(decision)) {
         return ({ verdict: 'disagrees', reason: `Envoy's RBAC denied (${logged.detail}) but in this config no filter chain takes the connection: config drift (e.g. mTLS mode changed) or the log's TLS facts differ` });
@@ -371,6 +385,8 @@ export interface ExplainSummary {
   deniedBy: Record<string, number>;
   /** Connections no filter chain takes (filter_chain_not_found: e.g. plaintext to a STRICT port). */
   noChain: number;
+  /** Requests the HTTP connection manager answered itself before any filter (400/307 path_normalization_failed). */
+  rejected: number;
   undecidable: number;
   agrees: number;
   disagreements: number;
@@ -396,6 +412,8 @@ export function refString(rec: AccessRecord): string {
 export function outcomeOf(e: Explanation): { decision: string; policy: string } {
   const d = e.decision;
   if (d && noChain(d)) return { decision: 'NO CHAIN', policy: '-' };
+  if (d?.localReply) return { decision: `REJECTED ${d.localReply.status}`, policy: d.localReply.details };
+  if (e.logged === 'rejected' && (!d || d.decision === 'UNDECIDABLE' || e.verdict === 'undecidable')) return { decision: 'REJECTED (logged)', policy: '-' };
   if (d && d.decision !== 'UNDECIDABLE') return { decision: d.decision, policy: d.decision === 'DENY' ? d.policy ?? 'none' : d.policy ?? '-' };
   if (e.logged === 'denied') return { decision: 'DENY (logged)', policy: e.loggedPolicy ?? 'none' };
   if (e.logged === 'allowed') return { decision: 'ALLOW (logged)', policy: '-' };
@@ -404,7 +422,7 @@ export function outcomeOf(e: Explanation): { decision: string; policy: string } 
 }
 
 export class ExplainAggregator {
-  readonly summary: ExplainSummary = { records: 0, allowed: 0, denied: 0, deniedBy: {}, noChain: 0, undecidable: 0, agrees: 0, disagreements: 0 };
+  readonly summary: ExplainSummary = { records: 0, allowed: 0, denied: 0, deniedBy: {}, noChain: 0, rejected: 0, undecidable: 0, agrees: 0, disagreements: 0 };
   private readonly groups = new Map<string, ExplainGroup>();
 
   add(e: Explanation): void {
@@ -417,6 +435,7 @@ export class ExplainAggregator {
     const o = outcomeOf(e);
     if (d === 'ALLOW' || (e.verdict === 'agrees' && e.logged === 'allowed')) s.allowed++;
     else if (d === 'DENY' && noChain(e.decision!)) s.noChain++;
+    else if ((d === 'DENY' && e.decision!.localReply) || (e.logged === 'rejected' && e.verdict === 'undecidable')) s.rejected++;
     else if (d === 'DENY') {
       s.denied++;
       const p = e.decision!.policy ?? 'none';
@@ -444,6 +463,7 @@ export function summaryLine(s: ExplainSummary): string {
   let line = `${fmtN(s.records)} record${s.records === 1 ? '' : 's'}: ${fmtN(s.allowed)} allowed, ${fmtN(s.denied)} denied`;
   if (by.length) line += ` (${by.join(', ')})`;
   if (s.noChain) line += `, ${fmtN(s.noChain)} rejected with no filter chain`;
+  if (s.rejected) line += `, ${fmtN(s.rejected)} rejected by the HTTP connection manager before RBAC`;
   if (s.undecidable) line += `, ${fmtN(s.undecidable)} undecidable`;
   line += `; ${fmtN(s.disagreements)} disagreement${s.disagreements === 1 ? '' : 's'}`;
   return line;

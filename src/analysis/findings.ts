@@ -298,7 +298,8 @@ export function computeFindings(input: FindingsInput): Finding[] {
 
     const deny = loggedRbacDeny(r);
     const ex = c.explanationFor.get(r);
-    const engineDeny = ex?.decision?.decision === 'DENY' ? ex.decision : null;
+    // A local reply of the HTTP connection manager (path_normalization_failed) is not an RBAC denial.
+    const engineDeny = ex?.decision?.decision === 'DENY' && !ex.decision.localReply ? ex.decision : null;
     if (deny || (engineDeny && !r.responseCodeDetails && !r.connectionTerminationDetails && r.responseCode === undefined)) {
       const policy = deny?.policy ?? engineDeny?.policy ?? 'none';
       const wireSan = c.recordFlow.get(r)?.flow.tls?.uriSans?.[0];

@@ -5,7 +5,7 @@
  * matching. The first deny wins. ext_authz (Istio CUSTOM) cannot be decided offline: when the request
  * would reach it we say so and the decision is UNDECIDABLE (unless something before it denies).
  */
-import type { Decision, FilterDecision } from '../model/decision.js';
+import type { Decision, FilterDecision, TraceNode } from '../model/decision.js';
 import type { JsonValue, RequestAttrs } from '../model/attrs.js';
 import {
   closestMiss,
@@ -24,6 +24,8 @@ import { selectFilterChain } from './select.js';
 import { matchRoute } from './routes.js';
 import { assumedIstioClientAlpn, customProviderOf, istioHttpFilterEffect, istioNetworkFilterEffect } from '../istio/sidecar-filters.js';
 import { classifyHttpFilter, classifyNetworkFilter, isHttpExtAuthz, isHttpRbac, isNetworkExtAuthz, isNetworkRbac } from './filters.js';
+import { canonicalPath, hcmPathSettings, mergeSlashes, normalizeRequestPath, stripsDotSegmentParameters, unescapeSlashes } from './hcm/path.js';
+import { istioPathNormalization } from '../istio/path-normalization.js';
 
 /** One step of a chain, in order: an RBAC filter (with its per-route override), or an ext_authz filter. */
 export type ChainStep =
@@ -165,6 +167,10 @@ export function composeDecision(steps: ChainStep[], req: RequestAttrs, opts: Com
 export function decideWithFilter(filter: RbacFilter, req: RequestAttrs, opts: ComposeOptions = {}): Decision {
   const d = composeDecision([{ type: 'rbac', filter }], req, opts);
   if (filter.kind === 'http' && !req.http) d.reasons = [...(d.reasons ?? []), 'the request has no http part: headers and paths are absent'];
+  const p = filter.kind === 'http' ? req.http?.path : undefined;
+  if (p !== undefined && (canonicalPath(p) !== p || mergeSlashes(p) !== p || unescapeSlashes(p) !== null)) {
+    d.reasons = [...(d.reasons ?? []), `:path ${JSON.stringify(p)} was evaluated as given: a bare RBAC filter config has no HTTP connection manager, whose normalize_path / merge_slashes / path_with_escaped_slashes_action may rewrite it before RBAC (give a full config dump to apply them)`];
+  }
   return d;
 }
 
@@ -262,8 +268,16 @@ export function decideRequest(dump: ConfigDump, req0: RequestAttrs, opts: Decide
     }
   }
   const hcm = hcmIndex >= 0 ? chain.filters[hcmIndex]!.hcm! : null;
+  let pathRewrite: Decision['pathRewrite'];
   if (hcm) {
     if (!req.http) reasons.push('the chain is HTTP but the request has no http part: HTTP RBAC filters see no headers or path');
+    const pre = hcmRequestPath(chain.filters[hcmIndex]!.config, req, dump, opts.unknown);
+    reasons.push(...pre.notes);
+    if (pre.localReply) {
+      return { decision: 'DENY', policy: null, responseCodeDetails: pre.localReply.details, ...base, filters: [], localReply: pre.localReply, ...(pre.pathRewrite ? { pathRewrite: pre.pathRewrite } : {}), reasons };
+    }
+    req = pre.req;
+    pathRewrite = pre.pathRewrite;
     const rc = hcm.routeConfig;
     let vh: VirtualHost | null = null;
     let route: Route | null = null;
@@ -317,5 +331,82 @@ export function decideRequest(dump: ConfigDump, req0: RequestAttrs, opts: Decide
   if (d.closestMiss) out.closestMiss = d.closestMiss;
   const all = [...(d.reasons ?? []), ...reasons];
   if (all.length) out.reasons = all;
+  if (pathRewrite) {
+    out.pathRewrite = pathRewrite;
+    annotatePathLeaves(out, pathRewrite.original);
+  }
   return out;
+}
+
+/** Path leaves of every trace say what the client sent when the HCM rewrote it (in place, once per node). */
+function annotatePathLeaves(d: Decision, original: string): void {
+  const seen = new Set<TraceNode>();
+  const cut = (p: string): string => p.split(/[?#]/)[0]!;
+  const edits: [string, string][] = [];
+  const visit = (n: TraceNode): void => {
+    if (seen.has(n)) return;
+    seen.add(n);
+    if ((n.attribute === 'path' || n.attribute === ':path') && typeof n.actual === 'string') {
+      const from = n.attribute === 'path' ? cut(original) : original;
+      if (from !== n.actual) {
+        const head = `${n.attribute}: ${JSON.stringify(n.actual)}`;
+        const annotated = `${head} (rewritten by the HTTP connection manager from ${JSON.stringify(from)})`;
+        if (n.detail.startsWith(head)) {
+          const before = n.detail;
+          n.detail = annotated + n.detail.slice(head.length);
+          edits.push([before, n.detail]);
+        }
+      }
+    }
+    for (const c of n.children ?? []) visit(c);
+  };
+  const visitFilter = (f: FilterDecision): void => {
+    for (const p of f.policies) {
+      visit(p.trace);
+      for (const x of p.failing ?? []) visit(x);
+    }
+    if (f.shadowDecision) visitFilter(f.shadowDecision);
+  };
+  d.filters.forEach(visitFilter);
+  for (const m of d.closestMiss ?? []) {
+    m.failing.forEach(visit);
+    for (const [a, b] of edits) m.summary = m.summary.split(a).join(b);
+  }
+}
+
+function isUnknownAttr(unknown: Iterable<string> | undefined, attr: string): boolean {
+  for (const u of unknown ?? []) if (u === attr || attr.startsWith(u + '.')) return true;
+  return false;
+}
+
+/**
+ * The HTTP connection manager's path handling before routing and the HTTP filters
+ * (`maybeNormalizePath`, see hcm/path.ts), from the chain's own HCM config: the request the filters
+ * see, a local reply (400/307) instead of any filter, and notes saying what changed and why.
+ */
+function hcmRequestPath(hcmConfig: ProtoObject, req: RequestAttrs, dump: ConfigDump, unknown: Iterable<string> | undefined): { req: RequestAttrs; notes: string[]; pathRewrite?: Decision['pathRewrite']; localReply?: Decision['localReply'] } {
+  const path = req.http?.path;
+  if (!req.http || path === undefined || isUnknownAttr(unknown, 'http.path')) return { req, notes: [] };
+  const settings = hcmPathSettings(hcmConfig);
+  const notes: string[] = [];
+  const istio = dump.node?.istioVersion || dump.node?.proxyType ? istioPathNormalization(settings) : null;
+  const fields = [`normalize_path ${settings.normalizePath}`, `merge_slashes ${settings.mergeSlashes}`, `path_with_escaped_slashes_action ${settings.escapedSlashesAction}`].join(', ');
+  const how = `${fields}${istio ? `; Istio pathNormalization ${istio}` : ''}`;
+  const strips = stripsDotSegmentParameters(dump.node?.envoyVersion);
+  const grpc = (req.http.headers['content-type'] ?? []).some((v) => v.startsWith('application/grpc'));
+  const r = normalizeRequestPath(path, settings, { grpc, stripDotSegmentParameters: strips ?? true });
+  if (settings.normalizePath && strips === null && /(^|\/)\.\.?;/.test(path.split(/[?#]/)[0]!)) {
+    notes.push(`the Envoy version is not in the dump: assumed it strips ;parameters from . and .. segments (CVE-2026-73551 fix, Envoy 1.36.10/1.37.6/1.38.4/1.39.1 and later); older Envoy keeps them`);
+  }
+  if (settings.headerValidator) notes.push(`the HCM has typed_header_validation_config (${settings.headerValidator}): its own path normalisation is not modelled; the HCM fields were applied`);
+  const rewrite = r.steps.length ? { original: path, path: r.path, steps: r.steps.map((s) => s.step) } : undefined;
+  if (r.action !== 'continue') {
+    const localReply: NonNullable<Decision['localReply']> = { by: 'http_connection_manager', status: r.status!, details: r.details!, reason: `${r.reason!} (${how})` };
+    if (r.action === 'redirect') localReply.location = r.path;
+    notes.push(`the HTTP connection manager answers ${r.status} ${r.details} before any HTTP filter: ${localReply.reason}; no RBAC filter runs`);
+    return { req, notes, ...(rewrite ? { pathRewrite: rewrite } : {}), localReply };
+  }
+  if (!rewrite) return { req, notes };
+  notes.push(`the HTTP connection manager rewrote :path ${JSON.stringify(path)} to ${JSON.stringify(r.path)} (${rewrite.steps.join(', ')}; ${how}): routes and RBAC see the rewritten path`);
+  return { req: { ...req, http: { ...req.http, path: r.path } }, notes, pathRewrite: rewrite };
 }

@@ -77,4 +77,15 @@ export interface Decision {
   filterChain?: string | null;
   /** Why the decision is UNDECIDABLE, or other notes (e.g. CUSTOM → sent to ext_authz provider). */
   reasons?: string[];
+  /**
+   * The HTTP connection manager rewrote `:path` before routing and the HTTP filters (normalize_path,
+   * merge_slashes, path_with_escaped_slashes_action): RBAC saw `path`, the client sent `original`.
+   */
+  pathRewrite?: { original: string; path: string; steps: string[] };
+  /**
+   * The HTTP connection manager answered the request itself before any HTTP filter ran (e.g. 400 or 307
+   * `path_normalization_failed`): not an RBAC result. `decision` is then DENY (the request is not served)
+   * with no filters and no policy.
+   */
+  localReply?: { by: 'http_connection_manager'; status: number; details: string; reason: string; location?: string };
 }

@@ -181,8 +181,12 @@ export interface Explanation {
   reason: string;
   /** Which evidence told plaintext from mTLS (e.g. `requested-server-name`, `peer-uri-san`). */
   identityEvidence: string[];
-  /** What Envoy logged, classified: `allowed`, `denied` (with `loggedPolicy`), `no-filter-chain`, `not-evaluated`, `unknown`. */
-  logged?: 'allowed' | 'denied' | 'no-filter-chain' | 'not-evaluated' | 'unknown';
+  /**
+   * What Envoy logged, classified: `allowed`, `denied` (with `loggedPolicy`), `no-filter-chain`,
+   * `rejected` (the HTTP connection manager answered before any filter, e.g. `path_normalization_failed`),
+   * `not-evaluated`, `unknown`.
+   */
+  logged?: 'allowed' | 'denied' | 'no-filter-chain' | 'rejected' | 'not-evaluated' | 'unknown';
   /** The policy id from `rbac_access_denied_matched_policy[...]` (`none` when no ALLOW policy matched). */
   loggedPolicy?: string;
   /** Downstream security inferred for the record. */

@@ -48,6 +48,13 @@ export function explainText(decision: Decision | FilterDecision): string {
   const d = decision;
   const lines: string[] = [];
   const where = d.listener ? ` (listener ${d.listener}${d.filterChain ? `, chain ${d.filterChain}` : ''})` : '';
+  if (d.localReply) {
+    const lr = d.localReply;
+    lines.push(`${d.decision} ${lr.status} ${lr.details}${where}`);
+    lines.push(`  ${lr.status === 307 ? `redirected to ${lr.location ?? '?'}` : 'rejected'} by the HTTP connection manager before any HTTP filter (not an RBAC result): ${lr.reason}`);
+    for (const r of d.reasons ?? []) if (!r.startsWith('the HTTP connection manager answers')) lines.push(`  note: ${r}`);
+    return lines.join('\n');
+  }
   lines.push(`${d.decision}${d.responseCodeDetails ? ` ${d.responseCodeDetails}` : d.connectionTerminationDetails ? ` ${d.connectionTerminationDetails}` : ''}${where}`);
   const f = d.decision === 'ALLOW' ? undefined : deciding(d);
   if (f) {
