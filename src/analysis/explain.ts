@@ -257,7 +257,10 @@ function judge(decision: Decision, logged: Logged, inf: Inferred): Judgement {
     let why = notes.length ? notes[0]! : (decision.reasons ?? []).join('; ') || 'the engine could not decide';
     if (missing.length) {
       const identity = missing.some((m) => m === 'filterState' || m.startsWith('tls.'));
-      why = `the log does not carry ${missing.join(', ')}${identity && inf.security === 'mtls' ? ' (the caller\'s identity: log %DOWNSTREAM_PEER_URI_SAN% or use ALS)' : ''} — ${why}`;
+      const xff = missing.includes('source') && inf.attrs.remote && !inf.attrs.source
+        ? ` (the logged downstream remote address ${inf.attrs.remote.address} has port 0: it came from X-Forwarded-For, so it is the remote address remote_ip reads, not the connection peer source_ip reads)`
+        : '';
+      why = `the log does not carry ${missing.join(', ')}${identity && inf.security === 'mtls' ? ' (the caller\'s identity: log %DOWNSTREAM_PEER_URI_SAN% or use ALS)' : ''}${xff} — ${why}`;
     }
     const e: Judgement = { verdict: 'undecidable', reason: why };
     if (missing.length) e.missing = missing;

@@ -237,8 +237,11 @@ export function alsEntryToRecord(kind: 'http' | 'tcp', entry: Obj, ref: Evidence
   const direct = addressOf(common.downstream_direct_remote_address);
   const local = addressOf(common.downstream_local_address);
   if (remote) {
-    attrs.source = remote;
     attrs.remote = remote;
+    // Port 0 on an HTTP entry: the HCM took the address from X-Forwarded-For; source_ip's connection peer is not logged.
+    // (protobuf JSON omits port_value 0, so an IP without a port is the same case).
+    if (kind === 'http' && (remote.port ?? 0) === 0 && /^[0-9a-f:.]+$/i.test(remote.address)) rec.unknown.push(ATTR.source);
+    else attrs.source = remote;
   } else rec.unknown.push(ATTR.source, ATTR.remote);
   if (direct) attrs.directRemote = direct;
   else rec.unknown.push(ATTR.directRemote);

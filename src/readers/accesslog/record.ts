@@ -364,11 +364,18 @@ export function buildRecord(plan: RecordPlan, values: Record<string, JsonValue>,
   const isHttp = method !== undefined || path !== undefined || protocol !== undefined || authority !== undefined;
   rec.kind = isHttp ? 'http' : (has.has('method') || has.has('protocol')) ? 'tcp' : (has.has('code') && (rec.responseCode ?? 0) > 0 ? 'http' : 'tcp');
 
+  // An HTTP %DOWNSTREAM_REMOTE_ADDRESS% with port 0 was set by the HCM from X-Forwarded-For (use_remote_address /
+  // xff_num_trusted_hops) or an original-IP detection extension: it is the remote address (remote_ip), not the
+  // connection peer that source_ip reads, which the record then does not carry.
+  if (rec.kind === 'http' && attrs.remote?.port === 0) {
+    delete attrs.source;
+    unknown.push(ATTR.source);
+  }
   // directRemote: logged, or equal to remote when nothing could have rewritten it (TCP; HTTP without XFF).
   if (directIp !== undefined) attrs.directRemote = directPort === undefined ? { address: directIp } : { address: directIp, port: directPort };
   else if (has.has('direct') || has.has('directIp')) {
     /* logged as absent */
-  } else if (attrs.remote && (rec.kind === 'tcp' || (plan.logsXff && xff === undefined))) {
+  } else if (attrs.remote && attrs.remote.port !== 0 && (rec.kind === 'tcp' || (plan.logsXff && xff === undefined))) {
     attrs.directRemote = attrs.remote;
   } else {
     unknown.push(ATTR.directRemote);
