@@ -33,6 +33,7 @@ import { lastXfccElement } from '../protocols/xfcc.js';
 import { proxyView, type ProxyView } from './proxies.js';
 import type { Evidence } from './report-model.js';
 import type { PolicyDoc } from './findings.js';
+import { appendAll } from '../model/arrays.js';
 
 /** Streams a file through sha256. */
 export function sha256File(path: string): Promise<string> {
@@ -158,7 +159,7 @@ export async function gatherEvidence(paths: string[], opts: GatherOptions = {}):
 
   const note = (path: string, list: Diagnostic[], total = list.length): void => {
     problems.set(path, (problems.get(path) ?? 0) + total);
-    diagnostics.push(...list.slice(0, maxDiag));
+    appendAll(diagnostics, list.slice(0, maxDiag));
     if (total > maxDiag) diagnostics.push({ severity: 'warning', location: { file: path }, message: `${total - maxDiag} more problem(s) in this input not listed` });
   };
 
@@ -181,7 +182,7 @@ export async function gatherEvidence(paths: string[], opts: GatherOptions = {}):
       switch (input.kind) {
         case 'config-dump': {
           const res = await loadConfigDumps([p]);
-          dumps.push(...res.dumps);
+          appendAll(dumps, res.dumps);
           items.set(p, res.dumps.length);
           note(p, res.diagnostics);
           break;
@@ -221,7 +222,7 @@ export async function gatherEvidence(paths: string[], opts: GatherOptions = {}):
         case 'istio-policy': {
           const text = await readFile(p, 'utf8');
           const res = toPolicyDocs(text, p);
-          policies.push(...res.docs);
+          appendAll(policies, res.docs);
           items.set(p, res.docs.length);
           note(p, res.diagnostics);
           break;

@@ -12,6 +12,7 @@ import { isHttpExtAuthz, isHttpRbac, isNetworkExtAuthz, isNetworkRbac } from '..
 import { isObj } from '../envoy/tls.js';
 import { CUSTOM_PREFIX, MATCH_NOTHING, parsePolicyId, type PolicyId } from '../istio/policy-id.js';
 import { chainSecurity, inboundMtlsModes, type ChainSecurity, type PortMtls } from '../istio/mtls.js';
+import { appendAll } from '../model/arrays.js';
 
 export type RbacAction = 'ALLOW' | 'DENY' | 'LOG';
 /** The Istio AuthorizationPolicy action a policy comes from. */
@@ -360,7 +361,7 @@ function chainPolicies(l: Listener, c: FilterChain): ChainPolicies {
         rbacNames.push(hf.name);
       } else if (isHttpExtAuthz(hf)) filters.push(summarizeExtAuthz('http', hf, j));
     });
-    perRoute.push(...perRouteOverrides(nf.hcm.routeConfig, rbacNames));
+    appendAll(perRoute, perRouteOverrides(nf.hcm.routeConfig, rbacNames));
   }
   const tls = c.transportSocket?.tls ?? null;
   return {

@@ -34,6 +34,7 @@ import { cidrContains, cidrKey, isLoopback, parseIp, type ParsedIp } from './ip.
 import { isObj } from './tls.js';
 import { canonicalFilterName } from './filters.js';
 import { INBOUND_NOT_CAPTURED } from '../istio/ports.js';
+import { maxOf } from '../model/arrays.js';
 
 export interface SelectOptions {
   /** Use this listener (by name or display name) instead of choosing one. */
@@ -243,7 +244,7 @@ function byLongestPrefix(cands: FilterChain[], get: (c: FilterChain) => CidrRang
   if (entries.length === 0) return null;
   // An empty list stands for 0.0.0.0/0 + ::/0; it merges with explicit /0 ranges of the same family.
   const norm = entries.map((e) => (e.key === '*' ? { ...e, key: `${ip.family}:0/0`, len: 0 } : e));
-  const best = Math.max(...norm.map((e) => e.len));
+  const best = maxOf(norm.map((e) => e.len));
   const bestEntry = norm.find((e) => e.len === best)!;
   return { next: unique(norm.filter((e) => e.key === bestEntry.key).map((e) => e.chain)), note: best > 0 ? `${what} in ${bestEntry.label} (longest prefix)` : '' };
 }

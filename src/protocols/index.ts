@@ -10,6 +10,7 @@ import { looksLikeTlsRecord } from './tls/records.js';
 import { Http1Decoder, METHODS } from './http1/decoder.js';
 import { Http2Decoder } from './http2/decoder.js';
 import { PREFACE } from './http2/frames.js';
+import { appendAll, maxOf } from '../model/arrays.js';
 
 export type { Direction, SegmentMeta, StreamDecoder, StreamFacts, StreamProtocol } from './stream.js';
 export { TlsAnalyzer } from './tls/analyzer.js';
@@ -19,7 +20,7 @@ export { certificateInfo } from './tls/x509.js';
 
 export type Sniffed = 'tls' | 'http1-request' | 'http1-response' | 'h2-preface' | 'tcp';
 
-const MAX_METHOD = Math.max(...METHODS.map((m) => m.length));
+const MAX_METHOD = maxOf(METHODS.map((m) => m.length));
 
 /**
  * What the first bytes of a direction are; `undefined` = too few bytes to tell yet. When
@@ -331,8 +332,8 @@ class ContentDispatcher implements StreamDecoder {
     } else if (this.missing.c2s + this.missing.s2c > 0) {
       notes.push(`payload not captured: ${this.missing.c2s} byte(s) client→server and ${this.missing.s2c} byte(s) server→client missing`);
     }
-    if (this.tls) notes.push(...this.tls.allNotes());
-    notes.push(...this.sink.notes);
+    if (this.tls) appendAll(notes, this.tls.allNotes());
+    appendAll(notes, this.sink.notes);
     if (this.sink.dropped > 0) notes.push(`${this.sink.dropped} further HTTP exchange(s) not kept (limit reached)`);
     let opaque = false;
     if (protocol === 'tcp' && this.protocol === 'tcp') {

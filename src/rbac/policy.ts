@@ -36,6 +36,7 @@ export function requiredExactValues(m: Matcher, header: string): Set<string> | n
 }
 import { composite, failingLeaves, leaf } from './trace.js';
 import { F, T, U, triToPublic, type Tri } from './tri.js';
+import { appendAll } from '../model/arrays.js';
 
 /**
  * Leaves of kind `pick` one of which must match for `m` to match (OR → union, AND → the first
@@ -49,7 +50,7 @@ export function requiredLeaves(m: Matcher, pick: (x: Matcher) => boolean): Match
     for (const c of m.children) {
       const s = requiredLeaves(c, pick);
       if (s === null) return null;
-      out.push(...s);
+      appendAll(out, s);
     }
     return out;
   }

@@ -1,6 +1,7 @@
 /** Building blocks for explanation traces (model/decision.ts TraceNode). */
 import type { TraceNode } from '../model/decision.js';
 import { T, U, triToPublic, type Tri } from './tri.js';
+import { appendAll } from '../model/arrays.js';
 
 export type Actual = string | number | boolean | null | string[];
 
@@ -48,7 +49,7 @@ export function failingLeaves(n: TraceNode): TraceNode[] {
     default: {
       // and_rules / and_ids / policy / any other conjunction: every failing child must change.
       const out: TraceNode[] = [];
-      for (const c of kids) if (c.matched !== true) out.push(...failingLeaves(c));
+      for (const c of kids) if (c.matched !== true) appendAll(out, failingLeaves(c));
       return out.length > 0 ? out : [n];
     }
   }

@@ -7,6 +7,7 @@ import { readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LineCounter, parseAllDocuments, isMap, isSeq, type Document, type Node as YamlNode } from 'yaml';
 import { InputError, type Diagnostic } from '../model/errors.js';
+import { appendAll } from '../model/arrays.js';
 
 export interface K8sSource {
   file: string;
@@ -151,14 +152,14 @@ export async function readK8sPaths(paths: string[], stdin?: () => Promise<string
       continue;
     }
     const st = await stat(p);
-    if (st.isDirectory()) files.push(...(await listManifests(p)));
+    if (st.isDirectory()) appendAll(files, await listManifests(p));
     else files.push(p);
   }
   for (const f of files) {
     const text = f === '-' ? (stdin ? await stdin() : '') : await readFile(f, 'utf8');
     const r = parseK8sObjects(text, f === '-' ? '<stdin>' : f);
-    out.objects.push(...r.objects);
-    out.diagnostics.push(...r.diagnostics);
+    appendAll(out.objects, r.objects);
+    appendAll(out.diagnostics, r.diagnostics);
     out.skipped += r.skipped;
   }
   return out;
@@ -169,7 +170,7 @@ async function listManifests(dir: string): Promise<string[]> {
   const out: string[] = [];
   for (const e of entries) {
     const p = join(dir, e.name);
-    if (e.isDirectory()) out.push(...(await listManifests(p)));
+    if (e.isDirectory()) appendAll(out, await listManifests(p));
     else if (MANIFEST_EXT.test(e.name)) out.push(p);
   }
   return out;

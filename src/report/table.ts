@@ -1,4 +1,5 @@
 /** Plain-text table rendering for people (the default `-o table`). */
+import { maxOf } from '../model/arrays.js';
 
 export interface TableOptions {
   /** Column headers; upper-cased as istioctl does. */
@@ -10,7 +11,7 @@ export interface TableOptions {
 
 export function renderTable({ headers, rows, gap = 3 }: TableOptions): string {
   const cells = [headers, ...rows.map((r) => r.map((c) => (c === null || c === undefined ? '' : String(c))))];
-  const widths = headers.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
+  const widths = headers.map((_, i) => maxOf(cells.map((r) => (r[i] ?? '').length)));
   const pad = ' '.repeat(gap);
   return (
     cells

@@ -13,6 +13,7 @@ import { pemToDer, type KeyAndCert } from './pki.js';
 import { stringify } from 'yaml';
 import type { K8sObject, Workload } from './istio-render.js';
 import type { AppStep, WireChunk } from './tls-session.js';
+import { appendAll } from '../model/arrays.js';
 
 export interface PodDef {
   name: string;
@@ -270,7 +271,7 @@ export class BundleBuilder {
     for (const leg of legs) {
       const pk = this.packets.get(leg.netns)!;
       const r = frameConversationTimed({ iface: leg.iface, client, server, local: leg.local, startUs, latencyUs, isn, segments });
-      pk.push(...r.packets);
+      appendAll(pk, r.packets);
       times ??= r.times;
     }
     // nobody captured it: still compute the times (MSS does not change them)

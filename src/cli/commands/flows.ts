@@ -15,6 +15,7 @@ import { redactHeaders } from '../../report/redact.js';
 import { loadConfigDumps } from '../../readers/configdump/index.js';
 import { inboundMtlsModes } from '../../istio/mtls.js';
 import { legScope, leftThePod, isPlaintextThatLeftThePod, type LegScope } from '../../analysis/scope.js';
+import { appendAll } from '../../model/arrays.js';
 
 const SECURITIES: readonly FlowSecurity[] = ['mtls', 'tls', 'plaintext', 'unknown'];
 const FAIL_ON = ['plaintext', 'tls', 'unknown', 'not-mtls', 'config-mismatch'] as const;
@@ -266,7 +267,7 @@ export const flowsCommand: CommandModule<object, FlowsArgs> = {
         progressDone();
         // Flows come out as connections end; list them in capture order (first packet).
         const mine = kept.splice(fileStart).sort((a, b) => (a.stream ?? 0) - (b.stream ?? 0));
-        kept.push(...mine);
+        appendAll(kept, mine);
         if (stats.reader.diagnostics.some((d) => d.severity === 'error')) unreadable++;
         const skipped = stats.decode.skipped;
         const notTcp = skipped['non-tcp'] + skipped['non-ip'];

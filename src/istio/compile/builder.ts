@@ -8,6 +8,7 @@ import type { Json } from './matcher.js';
 import { generatePolicy, GenerateError, migrateTrustDomain, newModel, policyMatchNever, type RbacAction } from './model.js';
 import type { AuthorizationPolicy } from './types.js';
 import type { RenderFeatures } from './version.js';
+import { appendAll } from '../../model/arrays.js';
 
 export const HTTP_RBAC = 'envoy.filters.http.rbac';
 export const TCP_RBAC = 'envoy.filters.network.rbac';
@@ -207,7 +208,7 @@ export function buildFilters(p: PoliciesByAction, forTCP: boolean, opts: BuildOp
   const out: EnvoyFilter[] = [];
   if (p.custom.length > 0) {
     const b = buildRules(p.custom, 'DENY', forTCP, true, opts, diags);
-    if (b) out.push(...translateCustom(b, forTCP, opts, processExtensionProviders(opts.extensionProviders), diags, p.custom[0]!));
+    if (b) appendAll(out, translateCustom(b, forTCP, opts, processExtensionProviders(opts.extensionProviders), diags, p.custom[0]!));
   }
   const groups: [AuthorizationPolicy[], RbacAction][] = [
     [p.audit, 'LOG'],

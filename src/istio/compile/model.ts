@@ -29,6 +29,7 @@ import {
 } from './matcher.js';
 import type { RenderFeatures } from './version.js';
 import type { Rule } from './types.js';
+import { appendAll } from '../../model/arrays.js';
 
 export type RbacAction = 'ALLOW' | 'DENY' | 'LOG';
 
@@ -476,7 +477,7 @@ export function replaceTrustDomainAliases(principals: string[], tds: string[]): 
         const np = tdSuffixMatch(t, td) ? p : `${t}/${parts.slice(1).join('/')}`;
         if (!forAliases.includes(np)) forAliases.push(np);
       }
-      out.push(...forAliases);
+      appendAll(out, forAliases);
     } else {
       out.push(p);
     }

@@ -14,6 +14,7 @@ import type { ConfigDump } from '../../envoy/model.js';
 import { describeValue, parseStructured, readStructuredFile } from '../structured.js';
 import { isSingleDump, parseConfigDump, type ParsedConfigDump } from './parse.js';
 import { isObj } from '../../envoy/tls.js';
+import { appendAll } from '../../model/arrays.js';
 
 export { parseConfigDump, isSingleDump } from './parse.js';
 export type { ParsedConfigDump } from './parse.js';
@@ -79,7 +80,7 @@ async function listFiles(dir: string): Promise<string[]> {
   const out: string[] = [];
   for (const e of entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
     const p = join(dir, e.name);
-    if (e.isDirectory()) out.push(...(await listFiles(p)));
+    if (e.isDirectory()) appendAll(out, await listFiles(p));
     else if (e.isFile() && /\.(json|ya?ml)$/i.test(e.name)) out.push(p);
   }
   return out;
@@ -99,7 +100,7 @@ export async function loadConfigDumps(paths: string[]): Promise<{ dumps: ConfigD
       for await (const c of process.stdin) chunks.push(c as Buffer);
       const parsed = dumpsFromDocuments(parseStructured(Buffer.concat(chunks), '<stdin>'), '<stdin>');
       for (const d of parsed) {
-        diagnostics.push(...d.diagnostics);
+        appendAll(diagnostics, d.diagnostics);
         dumps.push(d);
       }
       continue;
@@ -112,7 +113,7 @@ export async function loadConfigDumps(paths: string[]): Promise<{ dumps: ConfigD
         try {
           const parsed = dumpsFromDocuments(await readStructuredFile(f), f);
           for (const d of parsed) {
-            diagnostics.push(...d.diagnostics);
+            appendAll(diagnostics, d.diagnostics);
             dumps.push(d);
           }
           found += parsed.length;
@@ -126,7 +127,7 @@ export async function loadConfigDumps(paths: string[]): Promise<{ dumps: ConfigD
       const parsed = dumpsFromDocuments(await readStructuredFile(p), p);
       if (parsed.length === 0) throw new InputError({ file: p }, 'an Envoy config dump', 'an empty document');
       for (const d of parsed) {
-        diagnostics.push(...d.diagnostics);
+        appendAll(diagnostics, d.diagnostics);
         dumps.push(d);
       }
     }

@@ -49,6 +49,7 @@ import {
 } from '../../envoy/tls.js';
 import { describeValue, jsonPathJoin } from '../structured.js';
 import { classifyHttpFilter, classifyNetworkFilter, classifyListenerFilter } from '../../envoy/filters.js';
+import { appendAll } from '../../model/arrays.js';
 
 /** ConfigDump as returned by the parser: adds the per-resource problems that were skipped. */
 export interface ParsedConfigDump extends ConfigDump {
@@ -603,7 +604,7 @@ function parseSecret(ctx: Ctx, entry: ProtoObject, path: string, state: Secret['
     if (text) {
       const r = parseCertificates(text);
       out.certificates = r.certificates;
-      out.errors.push(...r.errors);
+      appendAll(out.errors, r.errors);
     }
   } else if (isObj(s.validation_context)) {
     out.kind = 'validation_context';
@@ -613,7 +614,7 @@ function parseSecret(ctx: Ctx, entry: ProtoObject, path: string, state: Secret['
     if (text) {
       const r = parseCertificates(text);
       out.certificates = r.certificates;
-      out.errors.push(...r.errors);
+      appendAll(out.errors, r.errors);
     }
     const cvc = vc.custom_validator_config;
     if (isObj(cvc) && isObj(cvc.typed_config) && Array.isArray(cvc.typed_config.trust_domains)) {
@@ -622,7 +623,7 @@ function parseSecret(ctx: Ctx, entry: ProtoObject, path: string, state: Secret['
         const b = dataSourceText(td.trust_bundle);
         const r = b.text ? parseCertificates(b.text) : { certificates: [], errors: [] };
         out.trustDomains.push({ name: str(td.name) ?? '', certificates: r.certificates });
-        out.errors.push(...r.errors.map((e) => `trust domain ${String(td.name)}: ${e}`));
+        appendAll(out.errors, r.errors.map((e) => `trust domain ${String(td.name)}: ${e}`));
       }
     } else if (isObj(cvc)) {
       ctx.nu(jsonPathJoin(jsonPathJoin(sp, 'validation_context'), 'custom_validator_config'), 'field', str(cvc.name) ?? 'custom_validator_config', 'custom certificate validator not understood');
