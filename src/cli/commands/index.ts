@@ -6,6 +6,7 @@ import { flowsCommand } from './flows.js';
 import { reportCommand } from './report.js';
 import { collectCommand } from './collect.js';
 import { compileCommand } from './compile.js';
+import { reachCommand } from './reach.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- yargs command modules have heterogeneous argument types
 export const commands: CommandModule<any, any>[] = [
@@ -16,4 +17,5 @@ export const commands: CommandModule<any, any>[] = [
   reportCommand,
   collectCommand,
   compileCommand,
+  reachCommand,
 ];

@@ -1,0 +1,236 @@
+/**
+ * `reach`: every policy layer's verdict for one connection, or NetworkPolicy's connectivity map of
+ * all workload pairs. Analysis asks each layer in packet-path order and never knows its internals:
+ *   source node (NetworkPolicy egress, Calico egress) → destination node (NetworkPolicy ingress,
+ *   Calico ingress) → destination sidecar (Istio PeerAuthentication, then AuthorizationPolicy).
+ * The node-level layers see the pod IPs and the application's container port (a sidecar redirects
+ * inside the pod, after the node); in ambient mode pod-to-pod traffic is HBONE on 15008.
+ */
+import type { Cluster, ClusterPod, L4Protocol } from '../model/cluster.js';
+import type { Diagnostic } from '../model/errors.js';
+import type { LayerDecision, LayerVerdict, DecidedBy } from '../model/layers.js';
+import type { RequestAttrs } from '../model/attrs.js';
+import type { K8sObject } from '../readers/k8s.js';
+import { buildCluster, findPod } from '../readers/manifests/cluster.js';
+import { isNetworkPolicyObject, parseNetworkPolicy } from '../netpol/parse.js';
+import { NetpolEngine, type NetpolConnection, type Peer } from '../netpol/engine.js';
+import type { NetworkPolicy } from '../netpol/types.js';
+import { connectivityMap, type ConnectivityMap } from '../netpol/connectivity.js';
+import { compileToConfigDump } from '../istio/compile/index.js';
+import { deriveWorkload } from '../istio/compile/workload.js';
+import { parseConfigDump } from '../readers/configdump/index.js';
+import { decideRequest } from '../envoy/decide.js';
+import { parsePolicyId } from '../istio/policy-id.js';
+import { parseIpValue } from '../netpol/ipnet.js';
+import { CalicoModel, isCalicoObject } from '../calico/parse.js';
+import { CalicoEngine } from '../calico/engine.js';
+
+export interface ReachInputs {
+  cluster: Cluster;
+  networkPolicies: NetworkPolicy[];
+  calico: CalicoModel | null;
+  /** Istio security objects (AuthorizationPolicy, PeerAuthentication), for the compiler. */
+  istioObjects: K8sObject[];
+  /** Every object, for deriving workloads' Istio ports from Services. */
+  objects: K8sObject[];
+  diagnostics: Diagnostic[];
+  counts: Record<string, number>;
+}
+
+const ISTIO_KINDS = new Set(['AuthorizationPolicy', 'PeerAuthentication']);
+
+/** Sorts the objects into the layers' inputs and counts what is read and what is ignored. */
+export function reachInputs(objects: K8sObject[], opts: { trustDomain?: string } = {}): ReachInputs {
+  const { cluster, diagnostics } = buildCluster(objects);
+  const networkPolicies: NetworkPolicy[] = [];
+  const calicoObjects: K8sObject[] = [];
+  const istioObjects: K8sObject[] = [];
+  const counts: Record<string, number> = {};
+  for (const o of objects) {
+    counts[o.kind] = (counts[o.kind] ?? 0) + 1;
+    if (isNetworkPolicyObject(o)) {
+      const p = parseNetworkPolicy(o, diagnostics);
+      if (p) networkPolicies.push(p);
+    } else if (isCalicoObject(o)) calicoObjects.push(o);
+    else if (ISTIO_KINDS.has(o.kind) && o.apiVersion.startsWith('security.istio.io/')) istioObjects.push(o);
+  }
+  const calico = calicoObjects.length ? CalicoModel.fromObjects(calicoObjects, networkPolicies, diagnostics) : null;
+  void opts;
+  return { cluster, networkPolicies, calico, istioObjects, objects, diagnostics, counts };
+}
+
+export interface ReachQuery {
+  from: string;
+  to: string;
+  port: number;
+  protocol: L4Protocol;
+  /** SPIFFE id the source presents instead of its own (a stolen key). */
+  identity?: string;
+  method?: string;
+  path?: string;
+  /** Calico application layer policy (Dikastes) is in force. Default: on when Istio sidecars are present. */
+  alp?: boolean;
+  trustDomain?: string;
+}
+
+export interface ReachEndpoint {
+  ref: string;
+  kind: 'pod' | 'ip';
+  namespace?: string;
+  pod?: string;
+  workload?: string;
+  ips: string[];
+  serviceAccount?: string;
+  sidecar?: boolean;
+  ambient?: boolean;
+  hostNetwork?: boolean;
+}
+
+export interface ReachResult {
+  source: ReachEndpoint;
+  destination: ReachEndpoint & { port: number; protocol: L4Protocol };
+  identity: string | null;
+  verdict: LayerVerdict;
+  /** The first layer that denied, or null. */
+  deniedBy: string | null;
+  layers: LayerDecision[];
+  notes: string[];
+}
+
+export class ReachError extends Error {}
+
+function resolvePeer(cluster: Cluster, ref: string, what: string): Peer {
+  if (parseIpValue(ref)) {
+    const owner = cluster.pods.find((p) => !p.hostNetwork && p.ips.includes(ref));
+    return owner ? { kind: 'pod', pod: owner } : { kind: 'ip', ip: ref };
+  }
+  const pods = findPod(cluster, ref).filter((p) => p.phase !== 'Succeeded' && p.phase !== 'Failed');
+  if (pods.length === 0) throw new ReachError(`${what} ${ref}: no pod or workload of that name in the inputs (expected <namespace>/<pod> or an IP address)`);
+  return { kind: 'pod', pod: pods[0]! };
+}
+
+function endpoint(p: Peer, ref: string): ReachEndpoint {
+  if (p.kind === 'ip') return { ref, kind: 'ip', ips: [p.ip] };
+  const x = p.pod;
+  return { ref, kind: 'pod', namespace: x.namespace, pod: x.name, workload: `${x.workload.name}[${x.workload.kind}]`, ips: x.ips, serviceAccount: x.serviceAccount, sidecar: x.sidecar, ambient: x.ambient, hostNetwork: x.hostNetwork };
+}
+
+const spiffe = (td: string, pod: ClusterPod) => `spiffe://${td}/ns/${pod.namespace}/sa/${pod.serviceAccount}`;
+
+/** Per-layer verdicts for one connection. */
+export function analyzeReach(inputs: ReachInputs, q: ReachQuery): ReachResult {
+  const td = q.trustDomain ?? 'cluster.local';
+  const src = resolvePeer(inputs.cluster, q.from, '--from');
+  const dst = resolvePeer(inputs.cluster, q.to, '--to');
+  const notes: string[] = [];
+  const srcPod = src.kind === 'pod' ? src.pod : null;
+  const dstPod = dst.kind === 'pod' ? dst.pod : null;
+  // The identity the source presents: its own when it has a sidecar (or is ambient), or the one given.
+  const identity = q.identity ?? (srcPod && (srcPod.sidecar || srcPod.ambient) ? spiffe(td, srcPod) : null);
+  if (q.identity && srcPod && q.identity !== spiffe(td, srcPod)) notes.push(`${q.from} presents ${q.identity}, not its own identity ${spiffe(td, srcPod)}`);
+
+  // What the node-level layers see.
+  let l4Port = q.port;
+  let view = '';
+  if (dstPod?.ambient && (srcPod?.ambient || !srcPod)) {
+    l4Port = 15008;
+    view = `ambient: ztunnel carries the connection as HBONE, so the node sees TCP ${dstPod.ips[0] ?? dstPod.name}:15008, not :${q.port}`;
+  } else if (dstPod?.sidecar) view = `sidecar: the node sees the application port ${q.port}; the redirect to 15006 happens inside the pod`;
+  const conn: NetpolConnection = { src, dst, protocol: q.protocol, port: l4Port };
+  const layers: LayerDecision[] = [];
+
+  const np = new NetpolEngine(inputs.networkPolicies, inputs.cluster).decide(conn);
+  if (view) np.saw = { ...np.saw!, note: view };
+  if (inputs.networkPolicies.length === 0) {
+    np.explanation = `no NetworkPolicy in the inputs: ${np.explanation}`;
+  }
+  layers.push(np);
+  layers.push({ layer: 'adminnetworkpolicy', verdict: 'not-applicable', decidedBy: null, explanation: countAdmin(inputs) ? `${countAdmin(inputs)} AdminNetworkPolicy/BaselineAdminNetworkPolicy object(s) in the inputs are not evaluated by this version` : 'no AdminNetworkPolicy or BaselineAdminNetworkPolicy in the inputs' });
+  if (countAdmin(inputs)) layers[layers.length - 1]!.verdict = 'undecidable';
+
+  if (inputs.calico) {
+    const alp = q.alp ?? inputs.cluster.pods.some((p) => p.sidecar);
+    layers.push(new CalicoEngine(inputs.calico, inputs.cluster).decide({ ...conn, identity, method: q.method, path: q.path, alp }));
+  } else layers.push({ layer: 'calico', verdict: 'not-applicable', decidedBy: null, explanation: 'no Calico policy objects in the inputs' });
+
+  layers.push(...istioLayers(inputs, q, src, dstPod, identity, td));
+  const order: LayerVerdict[] = ['deny', 'implementation-defined', 'undecidable'];
+  const applicable = layers.filter((l) => l.verdict !== 'not-applicable');
+  const verdict: LayerVerdict = order.find((v) => applicable.some((l) => l.verdict === v)) ?? (applicable.length ? 'allow' : 'allow');
+  const denied = layers.find((l) => l.verdict === 'deny');
+  return {
+    source: endpoint(src, q.from),
+    destination: { ...endpoint(dst, q.to), port: q.port, protocol: q.protocol },
+    identity,
+    verdict,
+    deniedBy: denied?.layer ?? null,
+    layers,
+    notes,
+  };
+}
+
+function countAdmin(inputs: ReachInputs): number {
+  return (inputs.counts.AdminNetworkPolicy ?? 0) + (inputs.counts.BaselineAdminNetworkPolicy ?? 0) + (inputs.counts.ClusterNetworkPolicy ?? 0);
+}
+
+/** Istio PeerAuthentication and AuthorizationPolicy at the destination sidecar, by the compiler and the RBAC engine. */
+function istioLayers(inputs: ReachInputs, q: ReachQuery, src: Peer, dstPod: ClusterPod | null, identity: string | null, td: string): LayerDecision[] {
+  const na = (layer: 'istio-peerauthentication' | 'istio-authorization', why: string): LayerDecision => ({ layer, verdict: 'not-applicable', decidedBy: null, explanation: why });
+  if (inputs.istioObjects.length === 0) return [na('istio-peerauthentication', 'no Istio PeerAuthentication/AuthorizationPolicy in the inputs'), na('istio-authorization', 'no Istio PeerAuthentication/AuthorizationPolicy in the inputs')];
+  if (!dstPod || !dstPod.sidecar) {
+    const why = !dstPod ? 'the destination is not a pod' : dstPod.ambient ? 'the destination is in ambient mode: ztunnel/waypoint enforce (not modelled by reach)' : 'the destination has no Istio sidecar';
+    return [na('istio-peerauthentication', why), na('istio-authorization', why)];
+  }
+  const derived = deriveWorkload(inputs.objects, dstPod.namespace, dstPod.workload.kind === 'Pod' ? dstPod.name : dstPod.workload.kind === 'ReplicaSet' ? dstPod.name : dstPod.workload.name) ?? deriveWorkload(inputs.objects, dstPod.namespace, dstPod.name);
+  const workload = derived?.spec ?? { namespace: dstPod.namespace, name: dstPod.name, labels: dstPod.labels, serviceAccount: dstPod.serviceAccount, ports: dstPod.ports.filter((p) => p.protocol === 'TCP').map((p) => ({ port: p.containerPort, protocol: 'auto' })) };
+  if (dstPod.ips.length && !workload.ips) workload.ips = dstPod.ips;
+  const { configDump, compiled } = compileToConfigDump(inputs.istioObjects, workload, { trustDomain: td });
+  inputs.diagnostics.push(...compiled.diagnostics);
+  const portMtls = compiled.mtls.ports.find((p) => p.port === q.port);
+  const mode = portMtls?.mode ?? compiled.mtls.workload;
+  const paBy: DecidedBy | null = compiled.mtls.appliedPeerAuthentications.length
+    ? (() => {
+        const [ns, name] = compiled.mtls.appliedPeerAuthentications[compiled.mtls.appliedPeerAuthentications.length - 1]!.split('/');
+        return { kind: 'PeerAuthentication', namespace: ns, name: name! };
+      })()
+    : null;
+  const tls = identity !== null;
+  const pa: LayerDecision = {
+    layer: 'istio-peerauthentication',
+    verdict: mode === 'STRICT' && !tls ? 'deny' : 'allow',
+    decidedBy: paBy,
+    explanation:
+      mode === 'STRICT' && !tls
+        ? `mTLS mode STRICT on port ${q.port}: a plaintext connection matches no filter chain (filter_chain_not_found)`
+        : `mTLS mode ${mode} on port ${q.port}${paBy ? '' : ' (no PeerAuthentication: PERMISSIVE default)'}: ${tls ? `the source presents ${identity}` : 'plaintext accepted'}`,
+  };
+  if (pa.verdict === 'deny') return [pa, na('istio-authorization', 'the connection is refused before authorization (PeerAuthentication)')];
+  const srcIp = src.kind === 'pod' ? src.pod.ips[0] : src.ip;
+  const dstIp = dstPod.ips[0] ?? workload.ips?.[0] ?? '10.0.0.2';
+  const req: RequestAttrs = {
+    ...(srcIp ? { source: { address: srcIp, port: 40000 }, directRemote: { address: srcIp }, remote: { address: srcIp } } : {}),
+    destination: { address: dstIp, port: q.port },
+    ...(tls ? { tls: { uriSans: [identity!], dnsSans: [], subject: '', peerCertificateValidated: true } } : {}),
+    ...(q.method || q.path ? { http: { method: q.method ?? 'GET', path: q.path ?? '/', authority: `${dstPod.workload.name}:${q.port}`, headers: {} } } : {}),
+  } as RequestAttrs;
+  const d = decideRequest(parseConfigDump(configDump, `compiled:${workload.namespace}/${workload.name ?? ''}`), req);
+  const id = d.policy ? parsePolicyId(d.policy) : null;
+  const verdict: LayerVerdict = d.decision === 'ALLOW' ? 'allow' : d.decision === 'DENY' ? 'deny' : 'undecidable';
+  const filterNote = d.filters.length === 0 ? 'no AuthorizationPolicy applies to the workload' : `${d.filters.length} RBAC filter(s) from ${compiled.policies.map((p) => `${p.namespace}/${p.name} (${p.action})`).join(', ') || 'no policy'}`;
+  return [
+    pa,
+    {
+      layer: 'istio-authorization',
+      verdict,
+      decidedBy: id && id.namespace && id.policy ? { kind: 'AuthorizationPolicy', namespace: id.namespace, name: id.policy, ...(id.rule !== null ? { rule: id.rule } : {}) } : null,
+      explanation: `${d.decision}${d.responseCodeDetails ? ` ${d.responseCodeDetails}` : d.connectionTerminationDetails ? ` ${d.connectionTerminationDetails}` : ''}: ${filterNote}${!q.method && !q.path ? ' (no --method/--path: evaluated as a connection, HTTP-only rules as Envoy renders them on TCP chains)' : ''}`,
+      ...(d.closestMiss?.[0] ? { closestMiss: d.closestMiss[0] } : {}),
+      ...(d.reasons?.length ? { notes: d.reasons } : {}),
+    },
+  ];
+}
+
+/** The NetworkPolicy connectivity map of all workload pairs. */
+export function analyzeConnectivity(inputs: ReachInputs, opts: { includeEmpty?: boolean } = {}): ConnectivityMap {
+  return connectivityMap(new NetpolEngine(inputs.networkPolicies, inputs.cluster), opts);
+}

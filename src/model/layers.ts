@@ -1,0 +1,46 @@
+/**
+ * One verdict per policy layer for one connection (NetworkPolicy, Admin/Baseline tiers, Calico,
+ * Istio PeerAuthentication and AuthorizationPolicy). Every layer uses the same trace and closest-miss
+ * shapes as the RBAC engine (model/decision.ts).
+ */
+import type { ClosestMiss, TraceNode } from './decision.js';
+
+export type LayerName = 'networkpolicy' | 'adminnetworkpolicy' | 'calico' | 'istio-peerauthentication' | 'istio-authorization';
+
+/**
+ * `implementation-defined`: the specification leaves the outcome to the CNI (ipBlock over pod IPs,
+ * hostNetwork pods, loopback); `undecidable`: the evidence lacks something the layer reads.
+ */
+export type LayerVerdict = 'allow' | 'deny' | 'implementation-defined' | 'undecidable' | 'not-applicable';
+
+export interface DecidedBy {
+  kind: string;
+  namespace?: string;
+  name: string;
+  /** 0-based index of the deciding rule in its list, when a rule decided. */
+  rule?: number;
+  direction?: 'ingress' | 'egress';
+  tier?: string;
+}
+
+/** What the layer saw: the addresses and port after the mesh's redirections. */
+export interface LayerView {
+  source: string;
+  destination: string;
+  protocol: string;
+  note?: string;
+}
+
+export interface LayerDecision {
+  layer: LayerName;
+  verdict: LayerVerdict;
+  decidedBy: DecidedBy | null;
+  /** Further objects that took part (e.g. the egress rule when the ingress rule is `decidedBy`). */
+  alsoDecidedBy?: DecidedBy[];
+  explanation: string;
+  saw?: LayerView;
+  trace?: TraceNode;
+  closestMiss?: ClosestMiss;
+  /** Why the outcome is implementation-defined or undecidable, or other caveats. */
+  notes?: string[];
+}
