@@ -105,7 +105,12 @@ export function selectListener(dump: ConfigDump, conn: ConnectionAttrs, opts: Se
   const dst = conn.destination;
   const port = dst?.port;
   if (port === undefined) {
-    trace.push('no destination port given: cannot choose a listener');
+    const bound = ls.filter((l) => l.address !== null && !l.internal && l.bindToPort);
+    if (bound.length === 1) {
+      trace.push(`no destination port given: the config has one listener, ${bound[0]!.displayName} (${fmtAddr(bound[0]!.address?.address, bound[0]!.address?.port)})`);
+      return { listener: bound[0]!, trace };
+    }
+    trace.push(`no destination port given: cannot choose a listener${bound.length > 1 ? ` (${bound.length} listeners)` : ''}`);
     return { listener: null, trace };
   }
   const nodeIps = dump.node?.ips ?? [];

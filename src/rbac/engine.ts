@@ -11,6 +11,7 @@ import { buildContext, type EvalContext } from './context.js';
 import { PolicyMatcher, compareUtf8 } from './policy.js';
 import { parseMatcherTree, type MatcherTree, type RbacAction, type TreeAction } from './matcher-tree.js';
 import { T, U } from './tri.js';
+import { protectMatchMaps } from '../envoy/xds-matcher.js';
 
 export type { RbacAction } from './matcher-tree.js';
 
@@ -55,19 +56,6 @@ export interface RbacPerRoute {
 const HTTP_TYPES = ['envoy.extensions.filters.http.rbac.v3.RBAC', 'envoy.config.filter.http.rbac.v2.RBAC'];
 const NET_TYPES = ['envoy.extensions.filters.network.rbac.v3.RBAC', 'envoy.config.filter.network.rbac.v2.RBAC'];
 const PER_ROUTE_TYPES = ['envoy.extensions.filters.http.rbac.v3.RBACPerRoute', 'envoy.config.filter.http.rbac.v2.RBACPerRoute'];
-
-/** xds MatchMap keys are data; keep them verbatim through key normalisation. */
-function protectMatchMaps(v: unknown, parentKey = ''): unknown {
-  if (Array.isArray(v)) return v.map((x) => protectMatchMaps(x, parentKey));
-  if (!isObj(v)) return v;
-  const out: Obj = {};
-  const inMap = /^(exact_match_map|exactMatchMap|prefix_match_map|prefixMatchMap)$/.test(parentKey);
-  for (const [k, x] of Object.entries(v)) {
-    if (inMap && k === 'map' && isObj(x)) out[k] = { __entries: Object.entries(x).map(([mk, mv]) => [mk, protectMatchMaps(mv, '')]) };
-    else out[k] = protectMatchMaps(x, k);
-  }
-  return out;
-}
 
 export function normalizeRbacConfig(config: unknown): unknown {
   return toSnakeCase(protectMatchMaps(config));

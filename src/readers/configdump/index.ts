@@ -2,7 +2,8 @@
  * Loading config dumps from files and directories: one ConfigDump per proxy.
  *
  * A file may hold one dump (JSON or YAML, snake_case or camelCase, whole or one section or an istioctl
- * resource array), several YAML documents (one dump each), or a bundle: a JSON array of dumps, or an
+ * resource array), an Envoy bootstrap file (static_resources), an xDS response / LDS-RDS-CDS file
+ * (`resources: [...]`), several YAML documents (one dump each), or a bundle: a JSON array of dumps, or an
  * object mapping proxy names to dumps. Directories are walked recursively; in a directory, files that
  * are not config dumps are skipped with a diagnostic (a directory of evidence holds other kinds too),
  * whereas a file named explicitly that is not a dump is an InputError.
@@ -42,13 +43,17 @@ function bundleEntries(doc: unknown): { key: string; doc: unknown; path: string 
   return null;
 }
 
-/** Parses every dump found in the documents of one file. */
-export function dumpsFromDocuments(docs: unknown[], file: string): ParsedConfigDump[] {
+/**
+ * Parses every dump found in the documents of one file. With `explicit` (a file the user named), an empty
+ * resource list `[]` (an RDS/LDS file with nothing in it) loads as an empty dump with a warning; in a
+ * directory walk it is not taken for a config.
+ */
+export function dumpsFromDocuments(docs: unknown[], file: string, opts: { explicit?: boolean } = {}): ParsedConfigDump[] {
   const out: ParsedConfigDump[] = [];
   const multi = docs.length > 1;
   docs.forEach((doc, di) => {
     const base = multi ? `${file}#${di}` : file;
-    if (isSingleDump(doc)) {
+    if (isSingleDump(doc) || (opts.explicit && Array.isArray(doc) && doc.length === 0)) {
       out.push(parseConfigDump(doc, base));
       return;
     }
@@ -98,7 +103,7 @@ export async function loadConfigDumps(paths: string[]): Promise<{ dumps: ConfigD
     if (p === '-') {
       const chunks: Buffer[] = [];
       for await (const c of process.stdin) chunks.push(c as Buffer);
-      const parsed = dumpsFromDocuments(parseStructured(Buffer.concat(chunks), '<stdin>'), '<stdin>');
+      const parsed = dumpsFromDocuments(parseStructured(Buffer.concat(chunks), '<stdin>'), '<stdin>', { explicit: true });
       for (const d of parsed) {
         appendAll(diagnostics, d.diagnostics);
         dumps.push(d);
@@ -124,7 +129,7 @@ export async function loadConfigDumps(paths: string[]): Promise<{ dumps: ConfigD
       }
       if (found === 0) throw new InputError({ file: p }, 'a directory containing at least one Envoy config dump (.json/.yaml)', files.length ? `${files.length} JSON/YAML files, none of them a config dump` : 'no JSON/YAML files');
     } else {
-      const parsed = dumpsFromDocuments(await readStructuredFile(p), p);
+      const parsed = dumpsFromDocuments(await readStructuredFile(p), p, { explicit: true });
       if (parsed.length === 0) throw new InputError({ file: p }, 'an Envoy config dump', 'an empty document');
       for (const d of parsed) {
         appendAll(diagnostics, d.diagnostics);

@@ -676,23 +676,62 @@ function emptyDump(source: string): ParsedConfigDump {
   };
 }
 
-type ResourceKind = 'listener' | 'cluster' | 'route' | null;
+type ResourceKind = 'listener' | 'cluster' | 'route' | 'secret' | 'endpoints' | null;
 
-/** Classifies a bare resource object (istioctl `proxy-config <kind> -o json` items). */
+/** Classifies a bare resource object (istioctl `proxy-config <kind> -o json` items, xDS response resources). */
 export function resourceKind(v: unknown): ResourceKind {
   if (!isObj(v)) return null;
   const has = (k: string) => field(v, k).v !== undefined;
   const t = typeof v['@type'] === 'string' ? (v['@type'] as string) : '';
-  if (t.endsWith('.Listener') || has('filter_chains') || has('listener_filters') || (has('address') && has('traffic_direction'))) return 'listener';
+  if (t.endsWith('.Secret')) return 'secret';
+  if (t.endsWith('.ClusterLoadAssignment')) return 'endpoints';
+  if (
+    t.endsWith('.Listener') ||
+    has('filter_chains') ||
+    has('default_filter_chain') ||
+    has('filter_chain_matcher') ||
+    has('listener_filters') ||
+    (has('address') && has('traffic_direction'))
+  )
+    return 'listener';
   if (t.endsWith('.RouteConfiguration') || has('virtual_hosts')) return 'route';
   if (t.endsWith('.Cluster') || has('connect_timeout') || has('eds_cluster_config') || has('load_assignment') || has('transport_socket_matches') || (has('name') && has('type') && has('lb_policy'))) return 'cluster';
   return null;
+}
+
+/** An Envoy bootstrap file (`envoy -c FILE`): `static_resources` and/or `dynamic_resources` at the top. */
+export function isBootstrapFile(doc: unknown): boolean {
+  return isObj(doc) && !('configs' in doc) && (isObj(field(doc, 'static_resources').v) || isObj(field(doc, 'dynamic_resources').v));
+}
+
+const XDS_RESOURCE_WRAPPER = /\.service\.discovery\.v[23]\.Resource$/;
+
+/** The resource inside an xDS `Resource` wrapper (delta xDS, `{name, resource: {...}}`), or the item itself. */
+function unwrapXdsResource(v: unknown): unknown {
+  if (isObj(v) && typeof v['@type'] === 'string' && XDS_RESOURCE_WRAPPER.test(v['@type']) && isObj(v.resource)) return v.resource;
+  return v;
+}
+
+/**
+ * An xDS DiscoveryResponse or an LDS/RDS/CDS/EDS/SDS file as Envoy's path-based config source reads it:
+ * `{version_info?, resources: [{"@type": …}, …], type_url?}`.
+ */
+export function isXdsResponse(doc: unknown): boolean {
+  if (!isObj(doc) || 'configs' in doc) return false;
+  const r = doc.resources;
+  if (!Array.isArray(r)) return false;
+  if (r.length === 0) return typeof field(doc, 'type_url').v === 'string';
+  return r.every((x) => {
+    const u = unwrapXdsResource(x);
+    return resourceKind(u) !== null || (isObj(u) && typeof u['@type'] === 'string');
+  });
 }
 
 /** True when `doc` is one proxy's dump (whole, one section, bootstrap, or an istioctl resource array). */
 export function isSingleDump(doc: unknown): boolean {
   if (Array.isArray(doc)) return doc.length > 0 && doc.every((d) => resourceKind(d) !== null);
   if (!isObj(doc)) return false;
+  if (isBootstrapFile(doc) || isXdsResponse(doc)) return true;
   if ('configs' in doc) return Array.isArray(doc.configs) || isObj(doc.configs);
   if (sectionOf(doc['@type'])) return true;
   if (isObj(doc.bootstrap) && Object.keys(doc).every((k) => k === 'bootstrap' || k === 'last_updated' || k === 'lastUpdated' || k === '@type')) return true;
@@ -700,7 +739,7 @@ export function isSingleDump(doc: unknown): boolean {
 }
 
 const EXPECTED =
-  'an Envoy config dump (an object with "configs", one config-dump section with an envoy.admin "@type", or an array of listeners/clusters/route configurations)';
+  'an Envoy config (an admin config dump with "configs", one config-dump section with an envoy.admin "@type", a bootstrap file with static_resources, an xDS response with "resources", or an array of listeners/clusters/route configurations)';
 
 export function parseConfigDump(doc: unknown, source: string): ParsedConfigDump {
   const ctx: Ctx = new Ctx(source);
@@ -709,7 +748,13 @@ export function parseConfigDump(doc: unknown, source: string): ParsedConfigDump 
   const sections: { type: string; obj: ProtoObject; path: string }[] = [];
 
   if (Array.isArray(doc)) {
-    if (doc.length === 0) ctx.fail('$', EXPECTED, doc);
+    if (doc.length === 0) {
+      // An empty resource list (e.g. an RDS golden with no route configurations): loads, with nothing in it.
+      ctx.diagnostics.push({ severity: 'warning', location: { file: source, path: '$' }, message: `${source}: an empty resource list: no listeners, routes or clusters to analyse` });
+      dump.notUnderstood = ctx.notUnderstood;
+      dump.diagnostics = ctx.diagnostics;
+      return dump;
+    }
     doc.forEach((item, i) => {
       const k = resourceKind(item);
       if (!k) ctx.fail(`$[${i}]`, 'a Listener, Cluster or RouteConfiguration (every item of an istioctl proxy-config array)', item);
@@ -738,6 +783,12 @@ export function parseConfigDump(doc: unknown, source: string): ParsedConfigDump 
       sections.push({ type: sectionOf(doc['@type'])!, obj: doc, path: '$' });
     } else if (isObj(doc.bootstrap)) {
       sections.push({ type: 'bootstrap', obj: doc, path: '$' });
+    } else if (isBootstrapFile(doc)) {
+      sections.push({ type: 'bootstrap_file', obj: doc, path: '$' });
+    } else if (isXdsResponse(doc)) {
+      const rk = field(doc, 'resources');
+      const items = (doc.resources as unknown[]).map(unwrapXdsResource);
+      sections.push({ type: 'array', obj: { items, xds: true, versionInfo: str(field(doc, 'version_info').v) }, path: jsonPathJoin('$', rk.key) });
     } else if (resourceKind(doc)) {
       sections.push({ type: 'array', obj: { items: [doc], single: true }, path: '$' });
     } else {
@@ -771,6 +822,45 @@ export function parseConfigDump(doc: unknown, source: string): ParsedConfigDump 
         if (!isObj(v)) ctx.fail(jsonPathJoin(s.path, key), 'a Bootstrap object', v);
         const node = field(v, 'node');
         dump.node = parseNode(node.v, jsonPathJoin(jsonPathJoin(s.path, key), node.key));
+        break;
+      }
+      case 'bootstrap_file': {
+        const node = field(o, 'node');
+        if (node.v !== undefined) dump.node = parseNode(node.v, jsonPathJoin(s.path, node.key));
+        const sr = field(o, 'static_resources');
+        const srp = jsonPathJoin(s.path, sr.key);
+        if (sr.v !== undefined && !isObj(sr.v)) ctx.fail(srp, 'a static_resources object', sr.v);
+        const res = isObj(sr.v) ? sr.v : {};
+        const lf = field(res, 'listeners');
+        arrOrFail(ctx, lf.v, jsonPathJoin(srp, lf.key), 'listeners').forEach((e, i) => {
+          const l = parseListener(ctx, dump.ecdsFilters, e, jsonPathJoin(jsonPathJoin(srp, lf.key), i), 'static', { versionInfo: null, lastUpdated: null }, pending);
+          if (l) dump.listeners.push(l);
+        });
+        const cf = field(res, 'clusters');
+        arrOrFail(ctx, cf.v, jsonPathJoin(srp, cf.key), 'clusters').forEach((e, i) => {
+          const c = parseCluster(ctx, e, jsonPathJoin(jsonPathJoin(srp, cf.key), i), 'static');
+          if (c) dump.clusters.push(c);
+        });
+        const sf = field(res, 'secrets');
+        arrOrFail(ctx, sf.v, jsonPathJoin(srp, sf.key), 'secrets').forEach((e, i) => {
+          const p = jsonPathJoin(jsonPathJoin(srp, sf.key), i);
+          if (!isObj(e)) return ctx.skip(p, 'a Secret object', e, 'secret');
+          const sec2 = parseSecret(ctx, { name: e.name ?? null, secret: e } as ProtoObject, p, 'static');
+          if (sec2) dump.secrets.push(sec2);
+        });
+        for (const [k, sec2] of [['listeners', 'listeners'], ['clusters', 'clusters'], ['secrets', 'secrets']] as const) {
+          if (field(res, k).v !== undefined && !dump.sections.includes(sec2)) dump.sections.push(sec2);
+        }
+        const dr = field(o, 'dynamic_resources');
+        if (isObj(dr.v)) {
+          const srcs = ['lds_config', 'cds_config', 'ads_config'].filter((k) => field(dr.v as ProtoObject, k).v !== undefined);
+          ctx.nu(
+            jsonPathJoin(s.path, dr.key),
+            'dynamic_resources',
+            srcs.join(', ') || 'dynamic_resources',
+            `resources fetched at run time (${srcs.join(', ') || 'xDS'}) are not in this file: not evaluable offline; only static_resources are analysed (give an admin /config_dump for the live config)`,
+          );
+        }
         break;
       }
       case 'listeners': {
@@ -885,10 +975,26 @@ export function parseConfigDump(doc: unknown, source: string): ParsedConfigDump 
       case 'array': {
         const items = o.items as unknown[];
         items.forEach((item, i) => {
-          const p = o.single ? '$' : `$[${i}]`;
+          const p = o.single ? '$' : o.xds ? jsonPathJoin(s.path, i) : `$[${i}]`;
           const k = resourceKind(item);
+          if (k === 'secret') {
+            const sec2 = parseSecret(ctx, { name: isObj(item) ? (item.name ?? null) : null, secret: item } as ProtoObject, p, 'active');
+            if (sec2) dump.secrets.push(sec2);
+            if (!dump.sections.includes('secrets')) dump.sections.push('secrets');
+            return;
+          }
+          if (k === 'endpoints') {
+            parseEndpoints(ctx, item, p, dump.endpoints);
+            if (!dump.sections.includes('endpoints')) dump.sections.push('endpoints');
+            return;
+          }
+          if (k === null) {
+            const t = isObj(item) ? str(item['@type']) : null;
+            ctx.nu(p, 'resource', t ?? 'resource', 'xDS resource type not modelled: kept raw, not analysed');
+            return;
+          }
           if (k === 'listener') {
-            const l = parseListener(ctx, dump.ecdsFilters, item, p, 'active', { versionInfo: null, lastUpdated: null }, pending);
+            const l = parseListener(ctx, dump.ecdsFilters, item, p, 'active', { versionInfo: str(o.versionInfo) ?? null, lastUpdated: null }, pending);
             if (l) dump.listeners.push(l);
             if (!dump.sections.includes('listeners')) dump.sections.push('listeners');
           } else if (k === 'cluster') {
@@ -896,7 +1002,7 @@ export function parseConfigDump(doc: unknown, source: string): ParsedConfigDump 
             if (c) dump.clusters.push(c);
             if (!dump.sections.includes('clusters')) dump.sections.push('clusters');
           } else if (k === 'route') {
-            const rc = parseRouteConfig(ctx, ctx.norm(item) as ProtoObject, p, 'dynamic', null);
+            const rc = parseRouteConfig(ctx, ctx.norm(item) as ProtoObject, p, 'dynamic', str(o.versionInfo) ?? null);
             dump.routeConfigs.set(rc.name, rc);
             if (!dump.sections.includes('routes')) dump.sections.push('routes');
           }
