@@ -33,6 +33,8 @@ export const UNKNOWN_INPUT: unique symbol = Symbol('Unknown');
 /** A structured value (DynamicMetadataInput's Struct) or the request itself (the CEL input). */
 export interface StructuredData {
   json: JsonValue | undefined;
+  /** How the trace shows it when it is not a JSON value (the CEL input: the request). */
+  display?: string;
 }
 export type InputData = string | null | StructuredData | typeof NOT_AVAILABLE | typeof UNKNOWN_INPUT;
 
@@ -125,6 +127,7 @@ function dataText(d: InputData): { actual: string | null; text?: string } {
   if (d === UNKNOWN_INPUT) return { actual: null, text: 'unknown' };
   if (d === null) return { actual: null, text: 'absent' };
   if (typeof d === 'string') return { actual: d };
+  if (d.display !== undefined) return { actual: null, text: d.display };
   if (d.json === undefined) return { actual: null, text: 'absent' };
   return { actual: typeof d.json === 'string' ? d.json : JSON.stringify(d.json) };
 }

@@ -117,7 +117,7 @@ function parseInput(type: string, cfg: Obj, tp: string, kind: 'http' | 'network'
     }
     case CEL_INPUT:
       // The CEL matcher reads the request's attributes itself.
-      return { label: 'request attributes (CEL)', get: () => ({ json: undefined }) };
+      return { label: 'CEL', get: () => ({ json: undefined, display: 'the request attributes' }) };
     default:
       if (type === `${NET}NetworkNamespaceInput`) {
         return { label: 'network namespace', get: () => UNKNOWN_INPUT };

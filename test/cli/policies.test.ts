@@ -105,7 +105,7 @@ describe('meshsleuth policies: bad input exits 2 with one line and no stack trac
   const dir = mkdtempSync(join(tmpdir(), 'meshsleuth-policies-'));
   const cases: [string, string | Buffer, RegExp][] = [
     ['capture.pcap', Buffer.from([0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 1, 0, 0, 0]), /capture\.pcap, offset 0: expected a JSON or YAML document, found a pcap capture \(binary\)$/],
-    ['random.json', '{"kind": "Pod", "metadata": {"name": "x"}}', /random\.json, at \$: expected an Envoy config dump .*, found an object with keys "kind", "metadata"$/],
+    ['random.json', '{"kind": "Pod", "metadata": {"name": "x"}}', /random\.json, at \$: expected an Envoy config \(an admin config dump .*, found an object with keys "kind", "metadata"$/],
     ['truncated.json', '{"configs": [{"@type": "type.googleapis.com/envoy.admin.v3.ListenersConfigDump", "dynamic_listeners": [{"na', /truncated\.json, line 1, offset \d+: expected valid JSON, found the end of the file \(truncated JSON\)$/],
     ['wrong.yaml', 'configs:\n  - "@type": type.googleapis.com/envoy.admin.v3.ListenersConfigDump\n    static_listeners: {a: 1}\n', /wrong\.yaml, at \$\.configs\[0\]\.static_listeners: expected an array of static listeners, found an object with keys "a"$/],
   ];

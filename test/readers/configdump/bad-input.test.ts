@@ -24,7 +24,7 @@ describe('bad config-dump input', () => {
 
   it('random JSON names what it found at $', () => {
     expect(err(() => parseDump('{"hello": "world", "n": 1}'))).toBe(
-      'f.json, at $: expected an Envoy config dump (an object with "configs", one config-dump section with an envoy.admin "@type", or an array of listeners/clusters/route configurations), found an object with keys "hello", "n"',
+      'f.json, at $: expected an Envoy config (an admin config dump with "configs", one config-dump section with an envoy.admin "@type", a bootstrap file with static_resources, an xDS response with "resources", or an array of listeners/clusters/route configurations), found an object with keys "hello", "n"',
     );
     expect(err(() => parseDump('[1, 2, 3]'))).toBe('f.json, at $[0]: expected a Listener, Cluster or RouteConfiguration (every item of an istioctl proxy-config array), found the number 1');
   });
