@@ -18,6 +18,7 @@
  */
 import type { JsonValue } from '../model/attrs.js';
 import type { TraceNode } from '../model/decision.js';
+import { maxOf } from '../model/arrays.js';
 import { RbacConfigError } from '../rbac/errors.js';
 import { asArr, asObj, jp, oneof, optBool, typedConfig, type Obj } from '../rbac/cfg.js';
 import { CidrRange, parseIp } from '../rbac/cidr.js';
@@ -340,7 +341,7 @@ class Parser<C, A> {
         const ip = parseIp(v);
         // Longest matching prefix first, then declaration order (Envoy's LC-trie range matcher).
         const hits = rms
-          .map((rm) => ({ rm, len: Math.max(-1, ...rm.ranges.filter((r) => r.contains(ip)).map((r) => r.prefixLen)) }))
+          .map((rm) => ({ rm, len: maxOf(rm.ranges.filter((r) => r.contains(ip)).map((r) => r.prefixLen), -1) }))
           .filter((h) => h.len >= 0)
           .sort((a, b) => b.len - a.len || a.rm.index - b.rm.index);
         if (hits.length === 0) trace?.push(leaf('ip_matcher', F, input.label, v, `one of ${rms.flatMap((rm) => rm.ranges.map(String)).join(', ')}`));
