@@ -7,6 +7,8 @@
 import { open, readdir, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
+import { InputError } from '../model/errors.js';
+import { yamlToJs, YAML_MAX_ALIAS_COUNT } from './structured.js';
 import { isInventory } from './inventory.js';
 import { isAccessLog } from './accesslog/index.js';
 import { isConfigDump } from './configdump/index.js';
@@ -309,7 +311,13 @@ function yamlKind(text: string, complete: boolean): ContentKind {
       const yamlish = /^(apiVersion|kind|configs):/m.test(text);
       return { kind: 'unknown', reason: yamlish ? `invalid YAML (${(d.errors[0]?.message.split('\n')[0] ?? 'parse error').replace(/:$/, '')})` : 'text that is not a config dump, access log, inventory or Istio policy' };
     }
-    const v: unknown = d.toJS();
+    let v: unknown;
+    try {
+      v = yamlToJs(d, '', text);
+    } catch (e) {
+      if (e instanceof InputError) return { kind: 'unknown', reason: `YAML whose aliases expand beyond ${YAML_MAX_ALIAS_COUNT} (a "billion laughs" document?)` };
+      throw e;
+    }
     if (v !== null && v !== undefined) values.push(v);
   }
   if (values.length === 0) return { kind: 'unknown', reason: 'empty YAML' };

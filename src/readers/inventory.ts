@@ -6,7 +6,8 @@
  */
 import { createReadStream } from 'node:fs';
 import { parseAllDocuments } from 'yaml';
-import type { Diagnostic } from '../model/errors.js';
+import { InputError, type Diagnostic } from '../model/errors.js';
+import { yamlToJs } from './structured.js';
 import type { EvidenceRef } from '../model/records.js';
 
 export interface InventoryPod {
@@ -233,7 +234,14 @@ export async function readInventory(file: string, diagnostics: Diagnostic[] = []
       diagnostics.push({ severity: 'error', location: { file, line: d.errors[0]?.linePos?.[0]?.line }, message: `expected YAML: ${d.errors[0]?.message ?? ''}` });
       continue;
     }
-    const js: unknown = d.toJS();
+    let js: unknown;
+    try {
+      js = yamlToJs(d, file, text);
+    } catch (e) {
+      if (!(e instanceof InputError)) throw e;
+      diagnostics.push({ severity: 'error', location: e.location, message: e.message });
+      continue;
+    }
     if (js !== null && js !== undefined) parseInventory(js, file, diagnostics, into);
   }
   return into;

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { LineCounter, parseAllDocuments, isMap, isSeq, type Document, type Node as YamlNode } from 'yaml';
 import { InputError, type Diagnostic } from '../model/errors.js';
 import { appendAll } from '../model/arrays.js';
+import { yamlToJs } from './structured.js';
 
 export interface K8sSource {
   file: string;
@@ -67,7 +68,7 @@ export function parseK8sObjects(text: string, file: string): K8sReadResult {
       const pos = e.linePos?.[0];
       throw new InputError({ file, line: pos?.line, path: `doc[${di}]` }, 'valid YAML', e.message.split('\n')[0]!.replace(/:\s*$/, ''));
     }
-    const value: unknown = doc.toJS({ maxAliasCount: 1000 });
+    const value = yamlToJs(doc, file, text);
     if (value === null || value === undefined) return; // empty document (e.g. trailing ---)
     const lineOf = (node: YamlNode | null | undefined) => (node?.range ? lineCounter.linePos(node.range[0]).line : undefined);
     visit(value, doc.contents as YamlNode | null, `doc[${di}]`);

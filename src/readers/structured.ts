@@ -5,7 +5,7 @@
  * by name (pcap, pcapng, gzip) instead of producing a confusing parser message.
  */
 import { readFile } from 'node:fs/promises';
-import { parseAllDocuments } from 'yaml';
+import { parseAllDocuments, type Document } from 'yaml';
 import jsYaml from 'js-yaml';
 import { InputError } from '../model/errors.js';
 
@@ -91,12 +91,47 @@ export function parseJsonText(text: string, file: string): unknown {
 }
 
 /**
+ * YAML aliases expand to copies of their anchor's value, so a few kilobytes of nested aliases ("billion
+ * laughs") become gigabytes once walked. Evidence is parsed with at most this many alias expansions, counted
+ * by the `yaml` package as it resolves them (an alias to a large node counts for each node in it), and a
+ * document over it is refused with its file and line.
+ */
+export const YAML_MAX_ALIAS_COUNT = 100;
+
+/** An anchor (`&name`) outside quotes: only then can a document contain aliases. */
+const ANCHOR = /(?:^|[\s[{,:-])&[^\s,[\]{}]+/;
+
+/** Line (1-based) of the first alias (`*name`) in the text, for the alias-limit message. */
+function firstAliasLine(text: string): number | undefined {
+  const m = /(?:^|[\s[{,:-])\*[^\s,[\]{}]+/m.exec(text);
+  if (!m) return undefined;
+  return text.slice(0, m.index + 1).split('\n').length;
+}
+
+/**
+ * A parsed `yaml` document as plain values, with aliases bounded by YAML_MAX_ALIAS_COUNT. Throws InputError
+ * naming the file and the first alias's line when the document expands more than that.
+ */
+export function yamlToJs(doc: Document.Parsed | Document, file: string, text: string): unknown {
+  try {
+    return doc.toJS({ maxAliasCount: YAML_MAX_ALIAS_COUNT });
+  } catch (e) {
+    if (e instanceof ReferenceError && /alias/i.test(e.message)) {
+      throw new InputError({ file, line: firstAliasLine(text) }, `YAML with at most ${YAML_MAX_ALIAS_COUNT} alias expansions`, 'aliases that expand far beyond that (a "billion laughs" document?)');
+    }
+    throw e;
+  }
+}
+
+/**
  * Parses YAML text (one or more documents); syntax errors carry the line.
  * js-yaml does the work (about 10× faster than `yaml` on multi-MB `istioctl … -o yaml` dumps), with
  * the YAML 1.2 core schema so that timestamps stay strings; when it fails, `yaml` re-parses the text
  * to name the error and its position.
  */
 export function parseYamlText(text: string, file: string): unknown[] {
+  // js-yaml has no alias limit: text with anchors goes to `yaml`, which counts alias expansions
+  if (ANCHOR.test(text)) return parseYamlTextStrict(text, file);
   try {
     return jsYaml.loadAll(text, undefined, { schema: jsYaml.CORE_SCHEMA, json: true }).filter((v) => v !== null && v !== undefined);
   } catch {
@@ -115,7 +150,7 @@ function parseYamlTextStrict(text: string, file: string): unknown[] {
       const { line } = lineOf(text, pos);
       throw new InputError({ file, line, offset: byteOffset(text, pos) }, 'valid YAML', `${e.code.toLowerCase().replace(/_/g, ' ')}: ${e.message.split('\n')[0]}`);
     }
-    const v: unknown = d.toJS({ maxAliasCount: 1000 });
+    const v = yamlToJs(d, file, text);
     if (v !== null && v !== undefined) out.push(v);
   }
   return out;
