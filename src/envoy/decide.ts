@@ -163,9 +163,21 @@ export function composeDecision(steps: ChainStep[], req: RequestAttrs, opts: Com
   return finish({ decision: 'ALLOW', policy: allowPolicy, responseCodeDetails: null });
 }
 
+function readsRouteMetadata(n: TraceNode): boolean {
+  if (n.matched === 'undecidable' && n.attribute?.startsWith('route metadata')) return true;
+  return (n.children ?? []).some(readsRouteMetadata);
+}
+
 /** Decision for a bare RBAC filter config (what `check` does when <config> is not a full dump). */
 export function decideWithFilter(filter: RbacFilter, req: RequestAttrs, opts: ComposeOptions = {}): Decision {
-  const d = composeDecision([{ type: 'rbac', filter }], req, opts);
+  // No route table here: the matched route's metadata (sourced_metadata ROUTE) comes with the request, else it is unknown.
+  const routeKnown = opts.routeMetadata !== undefined || req.routeMetadata !== undefined;
+  const routeMetadata = opts.routeMetadata !== undefined ? opts.routeMetadata : (req.routeMetadata ?? null);
+  const unknown = routeKnown || filter.kind !== 'http' ? opts.unknown : [...(opts.unknown ?? []), 'routeMetadata'];
+  const d = composeDecision([{ type: 'rbac', filter }], req, { ...opts, routeMetadata, unknown });
+  if (!routeKnown && d.filters.some((f) => f.policies.some((p) => p.matched === 'undecidable' && readsRouteMetadata(p.trace)))) {
+    d.reasons = [...(d.reasons ?? []), 'sourced_metadata ROUTE reads the matched route\'s metadata: a bare RBAC filter config has no route table, so give it as routeMetadata in the request (null = no route matched), or give a full config dump'];
+  }
   if (filter.kind === 'http' && !req.http) d.reasons = [...(d.reasons ?? []), 'the request has no http part: headers and paths are absent'];
   const p = filter.kind === 'http' ? req.http?.path : undefined;
   if (p !== undefined && (canonicalPath(p) !== p || mergeSlashes(p) !== p || unescapeSlashes(p) !== null)) {
@@ -224,6 +236,7 @@ function defaultAlpn(req: RequestAttrs): { alpn: string[]; note: string | null }
 export function decideRequest(dump: ConfigDump, req0: RequestAttrs, opts: DecideOptions = {}): Decision {
   const reasons: string[] = [];
   let req = req0;
+  if (req.routeMetadata !== undefined) reasons.push('routeMetadata in the request is ignored: with a full config dump the matched route supplies it');
   const da = defaultAlpn(req);
   if (da) {
     req = { ...req, alpn: da.alpn };
@@ -246,6 +259,8 @@ export function decideRequest(dump: ConfigDump, req0: RequestAttrs, opts: Decide
   const chain: FilterChain = sel.chain;
   const steps: ChainStep[] = [];
   let routeMetadata: Record<string, JsonValue> | null = null;
+  /** Why the matched route (and so its metadata, for sourced_metadata ROUTE) is not known. */
+  const routeUnknown: string[] = [];
   // Network filters in order; the HCM's HTTP filters run after all network filters let the data through.
   let hcmIndex = -1;
   chain.filters.forEach((nf, i) => {
@@ -283,6 +298,10 @@ export function decideRequest(dump: ConfigDump, req0: RequestAttrs, opts: Decide
     let route: Route | null = null;
     if (rc && req.http) {
       const m = matchRoute(rc, req.http, req.tls ?? null);
+      // The route the HCM matched is known only when the record carries what route matching reads.
+      const unreadable = ['http.path', 'http.authority'].filter((a) => isUnknownAttr(opts.unknown, a));
+      if (unreadable.length) routeUnknown.push(`the evidence does not carry ${unreadable.join(' and ')}, so the matched route is unknown`);
+      else if (m?.uncertain) routeUnknown.push(`route choice uncertain (${m.unevaluated.join('; ')})`);
       if (m) {
         vh = m.virtualHost;
         route = m.route;
@@ -290,7 +309,10 @@ export function decideRequest(dump: ConfigDump, req0: RequestAttrs, opts: Decide
         const fm = route.metadata?.filter_metadata;
         if (fm && typeof fm === 'object') routeMetadata = fm as Record<string, JsonValue>;
       }
-    } else if (!rc && hcm.rdsName) reasons.push(`route configuration ${hcm.rdsName} is not in the dump: per-route overrides unknown`);
+    } else if (!rc && hcm.rdsName) {
+      reasons.push(`route configuration ${hcm.rdsName} is not in the dump: per-route overrides unknown`);
+      routeUnknown.push(`route configuration ${hcm.rdsName} is not in the dump`);
+    }
     for (const hf of hcm.httpFilters as HttpFilter[]) {
       const pf = perFilterConfig(hf.name, rc, vh, route);
       const pfu = pf ? unwrapFilterConfig(pf.cfg) : null;
@@ -318,7 +340,11 @@ export function decideRequest(dump: ConfigDump, req0: RequestAttrs, opts: Decide
       }
     }
   }
-  const d = composeDecision(steps, req, { trace: opts.trace, unknown: opts.unknown, routeMetadata });
+  const unknown = routeUnknown.length ? [...(opts.unknown ?? []), 'routeMetadata'] : opts.unknown;
+  const d = composeDecision(steps, req, { trace: opts.trace, unknown, routeMetadata: routeUnknown.length ? null : routeMetadata });
+  if (routeUnknown.length && d.filters.some((f) => f.policies.some((p) => p.matched === 'undecidable' && readsRouteMetadata(p.trace)))) {
+    reasons.push(`sourced_metadata ROUTE reads the matched route's metadata: ${routeUnknown.join('; ')}`);
+  }
   const out: Decision = {
     decision: d.decision,
     policy: d.policy,

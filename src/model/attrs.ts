@@ -60,4 +60,10 @@ export interface ConnectionAttrs {
 export interface RequestAttrs extends ConnectionAttrs {
   /** Present for HTTP requests, absent for a TCP connection. */
   http?: HttpAttrs;
+  /**
+   * Metadata of the route the request matched (`filter_metadata`: namespace → Struct), what `sourced_metadata`
+   * with `metadata_source: ROUTE` reads; null = no route matched. Only used with a bare RBAC filter config (a full
+   * dump's matched route supplies it); absent there = not known (UNDECIDABLE for ROUTE matchers).
+   */
+  routeMetadata?: Record<string, JsonValue> | null;
 }

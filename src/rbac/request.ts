@@ -47,7 +47,7 @@ function endpoint(v: unknown, loc: Loc, path: string): Endpoint {
   return e;
 }
 
-const TOP = ['source', 'directRemote', 'remote', 'destination', 'sni', 'tls', 'http', 'metadata', 'filterState', 'alpn', 'transportProtocol'];
+const TOP = ['source', 'directRemote', 'remote', 'destination', 'sni', 'tls', 'http', 'metadata', 'filterState', 'routeMetadata', 'alpn', 'transportProtocol'];
 
 export function parseRequestAttrs(input: unknown, loc: Loc = {}): RequestAttrs {
   const o = obj(input, loc, '$');
@@ -105,5 +105,21 @@ export function parseRequestAttrs(input: unknown, loc: Loc = {}): RequestAttrs {
     r.metadata = m as Record<string, JsonValue>;
   }
   if (o.filterState !== undefined) r.filterState = obj(o.filterState, loc, '$.filterState') as Record<string, JsonValue>;
+  if (o.routeMetadata !== undefined) {
+    // The matched route's metadata (what sourced_metadata ROUTE reads): filter namespace → Struct, or a Metadata
+    // message with filter_metadata; null = no route matched.
+    if (o.routeMetadata === null) r.routeMetadata = null;
+    else {
+      let m = obj(o.routeMetadata, loc, '$.routeMetadata');
+      let at = '$.routeMetadata';
+      const fm = m.filter_metadata ?? m.filterMetadata;
+      if (fm !== undefined) {
+        at = `$.routeMetadata.${m.filter_metadata !== undefined ? 'filter_metadata' : 'filterMetadata'}`;
+        m = obj(fm, loc, at);
+      }
+      for (const [k, v] of Object.entries(m)) obj(v, loc, `${at}[${JSON.stringify(k)}]`);
+      r.routeMetadata = m as Record<string, JsonValue>;
+    }
+  }
   return r;
 }
