@@ -49,8 +49,67 @@ export interface AccessRecord {
   fields: Record<string, JsonValue>;
   /** Header names the log carries (`http.headers` is otherwise unknown). */
   knownHeaders?: string[];
-  /** Name of the format the entry was read with (`istio`, `envoy`, `json`, `als`, `custom`). */
+  /** Name of the format the entry was read with (`istio`, `envoy`, `json`, `als`, `custom`, `ztunnel`, `ztunnel-json`, `ztunnel-legacy`). */
   format?: string;
+  /** For ztunnel (Istio ambient) access-log lines: what ztunnel logged. */
+  ztunnel?: ZtunnelLogFacts;
+}
+
+/** What ztunnel's cause for a failed connection means (the `error` field, classified). */
+export type ZtunnelErrorCause =
+  | 'policy-rejection'
+  | 'policy-change'
+  | 'network-policy-timeout'
+  | 'cert-revoked'
+  | 'tls'
+  | 'identity'
+  | 'http2-handshake'
+  | 'h2'
+  | 'http-status'
+  | 'ip-mismatch'
+  | 'unknown-waypoint'
+  | 'no-healthy-upstream'
+  | 'connection-failed'
+  | 'io'
+  | 'dns'
+  | 'routing'
+  | 'drain'
+  | 'other';
+
+export interface ZtunnelError {
+  /** The `error` value as logged. */
+  text: string;
+  cause: ZtunnelErrorCause;
+  /** For `policy-rejection`: ztunnel's reason (`AuthorizationRejectionError`). */
+  rejection?: 'explicitly-denied' | 'not-allowed' | 'workload-not-found' | 'workload-mismatch' | 'unspecified';
+  /** For `explicitly-denied`: the DENY policy `ns/name`. */
+  policy?: string;
+  /** For `http-status`: the status code the peer answered the CONNECT with. */
+  status?: number;
+  /** One line for people. */
+  meaning: string;
+}
+
+/** A ztunnel access-log entry (scope `access`), or a pre-1.22 proxy span line, as facts. */
+export interface ZtunnelLogFacts {
+  /** `connection opened` / `connection complete` / `connection failed`, or the legacy message. */
+  message: string;
+  level?: string;
+  direction?: 'inbound' | 'outbound';
+  srcWorkload?: string;
+  srcNamespace?: string;
+  /** Present only with mTLS. */
+  srcIdentity?: string;
+  dstAddr?: string;
+  /** The HBONE target (`ip:port` or `host:port`): the real destination when dst.addr is :15008. */
+  dstHboneAddr?: string;
+  dstService?: string;
+  dstWorkload?: string;
+  dstNamespace?: string;
+  dstIdentity?: string;
+  error?: ZtunnelError;
+  /** Pre-1.22 lines: the span id that ties a connection's lines together. */
+  connectionId?: string;
 }
 
 export type FlowSecurity = 'mtls' | 'tls' | 'plaintext' | 'unknown';

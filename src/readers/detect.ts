@@ -12,8 +12,9 @@ import { yamlToJs, YAML_MAX_ALIAS_COUNT } from './structured.js';
 import { isInventory } from './inventory.js';
 import { isAccessLog } from './accesslog/index.js';
 import { isConfigDump } from './configdump/index.js';
+import { isZtunnelConfigDump, isZtunnelPolicyArray } from './configdump/ztunnel.js';
 
-export type InputKind = 'config-dump' | 'access-log' | 'capture' | 'inventory' | 'istio-policy' | 'unknown';
+export type InputKind = 'config-dump' | 'ztunnel-config' | 'access-log' | 'capture' | 'inventory' | 'istio-policy' | 'unknown';
 
 export interface DetectedInput {
   path: string;
@@ -220,6 +221,8 @@ function isAccessLogObject(doc: unknown): 'json' | 'als' | null {
 }
 
 function jsonDocKind(doc: unknown): ContentKind {
+  // ztunnel (ambient) config dump: `istioctl ztunnel-config all -o json` / ztunnel's /config_dump.
+  if (isZtunnelConfigDump(doc) || isZtunnelPolicyArray(doc)) return { kind: 'ztunnel-config', format: 'json' };
   if (isConfigDumpDoc(doc) || isConfigDump(doc)) return { kind: 'config-dump', format: 'json' };
   if (isBundleOfDumps(doc)) return { kind: 'config-dump', format: 'json-bundle' };
   if (isIstioPolicy(doc)) return { kind: 'istio-policy', format: 'json' };
@@ -273,6 +276,7 @@ function jsonLinesKind(text: string): ContentKind | null {
 
 /** Textual sniffing for a JSON file too large to parse in the head. */
 function jsonTextKind(text: string): ContentKind {
+  if (/^\s*\{\s*"workloads"\s*:\s*\{/.test(text) && /"workloadIps"\s*:/.test(text) && /"(trustDomain|serviceAccount)"\s*:/.test(text)) return { kind: 'ztunnel-config', format: 'json' };
   if (/"@type"\s*:\s*"type\.googleapis\.com\/envoy\.admin\.v[23]\.\w*ConfigDump"/.test(text)) return { kind: 'config-dump', format: 'json' };
   if (/"apiVersion"\s*:\s*"security\.istio\.io\//.test(text) && /"kind"\s*:\s*"(AuthorizationPolicy|PeerAuthentication|RequestAuthentication)"/.test(text)) return { kind: 'istio-policy', format: 'json' };
   if (/"kind"\s*:\s*"(Pod|Service|ServiceAccount|PodList|ServiceList|ServiceAccountList)"/.test(text) && /"apiVersion"\s*:\s*"v1"/.test(text)) return { kind: 'inventory', format: 'json' };
@@ -322,6 +326,7 @@ function yamlKind(text: string, complete: boolean): ContentKind {
   }
   if (values.length === 0) return { kind: 'unknown', reason: 'empty YAML' };
   if (values.some((v) => isConfigDumpDoc(v) || isBundleOfDumps(v) || isConfigDump(v))) return { kind: 'config-dump', format: 'yaml' };
+  if (values.length === 1 && (isZtunnelConfigDump(values[0]) || isZtunnelPolicyArray(values[0]))) return { kind: 'ztunnel-config', format: 'yaml' };
   if (values.some((v) => isIstioPolicy(v))) {
     return { kind: 'istio-policy', format: 'yaml' };
   }

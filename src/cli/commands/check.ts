@@ -18,6 +18,9 @@ import type { ConfigDump } from '../../envoy/model.js';
 import { toJson, toYaml } from '../../report/serialize.js';
 import { isSecretHeader, redactValue } from '../../report/redact.js';
 import type { TraceNode } from '../../model/decision.js';
+import { isZtunnelConfigDump, isZtunnelPolicyArray, parseZtunnelConfig } from '../../readers/configdump/ztunnel.js';
+import { decideZtunnel } from '../../ztunnel/state.js';
+import type { ZtunnelConfig } from '../../ztunnel/model.js';
 
 interface CheckArgs extends PolicyInputFlags {
   config?: string;
@@ -39,10 +42,12 @@ interface CheckArgs extends PolicyInputFlags {
   trace?: boolean;
 }
 
-type Target = { type: 'filter'; filter: RbacFilter } | { type: 'dump'; dump: ConfigDump };
+type Target = { type: 'filter'; filter: RbacFilter } | { type: 'dump'; dump: ConfigDump } | { type: 'ztunnel'; config: ZtunnelConfig };
 
 async function loadTarget(file: string, kind: 'http' | 'network'): Promise<Target> {
   const docs = await readStructuredFile(file);
+  // ztunnel (ambient) config dump: `istioctl ztunnel-config all -o json` / ztunnel's /config_dump.
+  if (docs.length === 1 && (isZtunnelConfigDump(docs[0]) || isZtunnelPolicyArray(docs[0]))) return { type: 'ztunnel', config: parseZtunnelConfig(docs[0], file) };
   if (docs.length === 1 && isConfigDump(docs[0])) {
     const dumps = dumpsFromDocuments(docs, file);
     if (dumps.length !== 1) throw new InputError({ file }, 'one proxy config dump', `${dumps.length} dumps (a bundle); pass one proxy's dump`);
@@ -142,6 +147,7 @@ function readStdin(): Promise<string> {
 function decide(target: Target, req: RequestAttrs, a: CheckArgs): Decision {
   const trace = a.trace !== false;
   if (target.type === 'filter') return decideWithFilter(target.filter, req, { trace });
+  if (target.type === 'ztunnel') return decideZtunnel(target.config, req, { trace });
   return decideRequest(target.dump, req, { listener: a.listener, trace });
 }
 
@@ -205,12 +211,12 @@ function render(d: Decision, a: CheckArgs): string {
 
 export const checkCommand: CommandModule<object, CheckArgs> = {
   command: 'check [config]',
-  describe: 'decide one request (or one per NDJSON line) as Envoy RBAC would, and explain it',
+  describe: 'decide one request (or one per NDJSON line) as Envoy RBAC (or, with a ztunnel config dump, ambient ztunnel) would, and explain it',
   builder: (y: Argv) =>
     policyInputOptions(outputOption(y, ['text', 'table', 'json', 'ndjson', 'yaml'], 'text'))
       .example('$0 check config_dump.json --from cluster.local/ns/default/sa/sleep --port 9080 --method GET --path /details/0', 'why was this request denied?')
       .example('$0 check --policies policies.yaml --workload default/details-v1 --ports 9080/http --plaintext --port 9080 --method GET', 'what would this policy do, before applying it?')
-      .positional('config', { type: 'string', describe: 'a full config dump, or a bare RBAC filter config (HTTP/network typed config or a rules object), JSON or YAML' })
+      .positional('config', { type: 'string', describe: 'a full config dump, a bare RBAC filter config (HTTP/network typed config or a rules object), or a ztunnel config dump (istioctl ztunnel-config all -o json), JSON or YAML' })
       .option('request', { alias: 'r', type: 'string', describe: 'request JSON, @file (one JSON or NDJSON), or @- for stdin' })
       .option('from', { type: 'string', describe: 'peer principal / SPIFFE id: mTLS with that URI SAN' })
       .option('plaintext', { type: 'boolean', describe: 'no TLS on the connection' })

@@ -14,6 +14,9 @@ import { loadConfigDumps, parseConfigDump } from '../../readers/configdump/index
 import { policiesToConfigDump, policyInputOptions, type PolicyInputFlags } from '../policy-input.js';
 import { renderTable } from '../../report/table.js';
 import { redactHeaders } from '../../report/redact.js';
+import { readZtunnelConfig } from '../../readers/configdump/ztunnel.js';
+import { explainZtunnelRecord, mismatchedExplanation } from '../../analysis/ztunnel.js';
+import type { ZtunnelConfig } from '../../ztunnel/model.js';
 
 interface ExplainArgs extends PolicyInputFlags {
   dump?: string;
@@ -175,7 +178,15 @@ export const explainCommand: CommandModule<object, ExplainArgs> = {
         source: argv.source,
         policy: argv.policy,
       };
-      const decide = fromPolicies ? await policiesDecider(argv) : await loadDecider(configPaths);
+      // A ztunnel (ambient) config dump is told apart by content; its records are replayed by the ztunnel engine.
+      const ztConfigs: ZtunnelConfig[] = [];
+      if (!fromPolicies) for (const p of configPaths) {
+        const z = await readZtunnelConfig(p);
+        if (z) ztConfigs.push(z);
+      }
+      const decide: Decider | null = fromPolicies ? await policiesDecider(argv) : ztConfigs.length ? null : await loadDecider(configPaths);
+      const explainOne = (rec: AccessRecord): Explanation =>
+        rec.ztunnel ? (ztConfigs.length ? explainZtunnelRecord(rec, ztConfigs) : mismatchedExplanation(rec, 'envoy')) : decide ? explainRecord(rec, decide) : mismatchedExplanation(rec, 'ztunnel');
       const stats = newStats();
       const agg = new ExplainAggregator();
       const inputs = logs.map((p) => (p === '-' ? { path: 'stdin', stream: process.stdin } : p));
@@ -195,7 +206,7 @@ export const explainCommand: CommandModule<object, ExplainArgs> = {
       let n = 0;
       for await (const batch of readAccessLogBatches(inputs as never, { format: argv['log-format'], stats })) for (const rec of batch) {
         if (!recordPasses(rec, filter)) continue;
-        const e = explainRecord(rec, decide);
+        const e = explainOne(rec);
         if (!explanationPasses(e, filter)) continue;
         if (++n % 10000 === 0) progress(`${n.toLocaleString('en-US')} records replayed`);
         if (proposed) {
@@ -234,6 +245,8 @@ export const explainCommand: CommandModule<object, ExplainArgs> = {
       for (const d of stats.diagnostics) warn(`${formatLocation(d.location)}: ${d.message}`);
       if (stats.skipped > stats.diagnostics.length) warn(`... ${stats.skipped - stats.diagnostics.length} more lines skipped`);
       if (stats.skipped || stats.other) warn(`${stats.lines.toLocaleString('en-US')} lines read: ${stats.records.toLocaleString('en-US')} records, ${stats.skipped} skipped (did not fit)${stats.other ? `, ${stats.other} proxy log lines ignored` : ''}`);
+      const unknownZt = Object.entries(stats.ztunnelUnknown);
+      if (unknownZt.length) warn(`ztunnel access lines with unknown messages: ${unknownZt.map(([m, c]) => `"${m}" ×${c}`).join(', ')}`);
       if (stats.records === 0) throw new UsageError(`no access-log records found in ${logs.join(', ')}${stats.skipped ? ` (${stats.skipped} lines did not fit any format; try --log-format)` : ''}`);
 
       const s = agg.summary;

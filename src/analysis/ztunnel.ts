@@ -1,0 +1,79 @@
+/**
+ * Replays ztunnel (ambient) access-log records against a ztunnel config dump: the destination
+ * ztunnel's inbound authorization (src/ztunnel) is computed from the record's facts and compared
+ * with what ztunnel logged (`error` = policy rejection with its reason, or a completed connection).
+ * Records that do not carry an authorization outcome (outbound, opened, failures for other causes)
+ * are undecidable with the reason.
+ */
+import type { AccessRecord, Explanation } from '../model/records.js';
+import type { Decision } from '../model/decision.js';
+import type { ZtunnelConfig } from '../ztunnel/model.js';
+import { decideZtunnel, findWorkloadByIp, POLICY_REJECTION_PREFIX, REJECTION } from '../ztunnel/state.js';
+
+export function isZtunnelRecord(r: AccessRecord): boolean {
+  return r.ztunnel !== undefined;
+}
+
+/** What ztunnel logged about authorization for this record. */
+function loggedOf(r: AccessRecord): { outcome: NonNullable<Explanation['logged']>; policy?: string; text: string } {
+  const z = r.ztunnel!;
+  const e = z.error;
+  if (e?.cause === 'policy-rejection') {
+    if (e.rejection === 'explicitly-denied') return { outcome: 'denied', policy: e.policy!, text: e.text };
+    if (e.rejection === 'not-allowed') return { outcome: 'denied', policy: 'none', text: e.text };
+    return { outcome: 'denied', text: e.text };
+  }
+  if (e) return { outcome: 'not-evaluated', text: e.text };
+  if (z.message === 'connection complete') return { outcome: 'allowed', text: 'connection complete without error' };
+  return { outcome: 'unknown', text: z.message };
+}
+
+/** Explains one ztunnel record against one ztunnel config (the destination node's ztunnel). */
+export function explainZtunnelRecord(r: AccessRecord, cfgs: ZtunnelConfig[]): Explanation {
+  const z = r.ztunnel!;
+  const logged = loggedOf(r);
+  const security: Explanation['security'] = r.attrs.tls ? 'mtls' : r.unknown.includes('tls') ? 'unknown' : 'plaintext';
+  const evidence = r.attrs.tls ? ['src.identity'] : [];
+  const base = { record: r, identityEvidence: evidence, logged: logged.outcome, security, ...(logged.policy !== undefined ? { loggedPolicy: logged.policy } : {}) };
+  if (z.error && logged.outcome === 'not-evaluated') {
+    return { ...base, decision: null, verdict: 'undecidable', reason: `the connection failed before or apart from authorization: ${z.error.meaning}` };
+  }
+  if (z.direction === 'outbound') {
+    return { ...base, decision: null, verdict: 'undecidable', reason: 'outbound record: L4 policy is enforced by the destination ztunnel; replay its inbound record', missing: ['the destination ztunnel\'s inbound record'] };
+  }
+  if (z.error?.rejection === 'workload-not-found' || z.error?.rejection === 'workload-mismatch') {
+    return { ...base, decision: null, verdict: 'undecidable', reason: `ztunnel rejected it before evaluating policies (${z.error.text}); a config dump does not show ztunnel's state at that moment` };
+  }
+  const dstIp = r.attrs.destination?.address;
+  const cfg = dstIp ? cfgs.find((c) => findWorkloadByIp(c, dstIp).length > 0) ?? (cfgs.length === 1 ? cfgs[0] : undefined) : cfgs.length === 1 ? cfgs[0] : undefined;
+  if (!cfg) return { ...base, decision: null, verdict: 'undecidable', reason: `no ztunnel config knows the destination ${dstIp ?? '(not logged)'}`, missing: ['a ztunnel config dump with the destination workload'] };
+  const d: Decision = decideZtunnel(cfg, r.attrs, { unknown: r.unknown });
+  if (d.decision === 'UNDECIDABLE') return { ...base, decision: d, verdict: 'undecidable', reason: d.reasons?.join('; ') ?? 'undecidable', ...(r.unknown.length ? { missing: r.unknown } : {}) };
+  if (logged.outcome === 'unknown') return { ...base, decision: d, verdict: 'undecidable', reason: `"${z.message}" does not say whether the connection was authorized (ztunnel would ${d.decision === 'ALLOW' ? 'allow' : 'reject'} it)` };
+  const want = d.decision === 'ALLOW' ? 'allowed' : 'denied';
+  if (want !== logged.outcome) {
+    return { ...base, decision: d, verdict: 'disagrees', reason: `ztunnel logged ${logged.outcome === 'denied' ? `"${logged.text}"` : 'a completed connection'}, the config ${d.decision === 'ALLOW' ? `allows it${d.policy ? ` (${d.policy})` : ''}` : `rejects it: ${d.connectionTerminationDetails}`} (policy changed since, or the dump is from another time)` };
+  }
+  if (want === 'denied') {
+    const predicted = d.policy ?? 'none';
+    if (logged.policy !== undefined && logged.policy !== predicted) {
+      return { ...base, decision: d, verdict: 'disagrees', reason: `ztunnel logged "${logged.text}", the config predicts "${d.connectionTerminationDetails}"` };
+    }
+    const why = d.policy ? `DENY policy ${d.policy} matches` : `${REJECTION.notAllowed}${d.closestMiss?.[0] ? ` (closest: ${d.closestMiss[0].summary})` : ''}`;
+    return { ...base, decision: d, verdict: 'agrees', reason: `rejected: ${why}${logged.policy === undefined ? ' (this ztunnel version does not log the reason)' : ''}` };
+  }
+  return { ...base, decision: d, verdict: 'agrees', reason: d.policy ? `allowed by ALLOW policy ${d.policy}` : d.filters.find((f) => f.action === 'ALLOW')?.note === 'no ALLOW policies: allow' ? 'allowed: no ALLOW policy applies and no DENY policy matches' : 'allowed' };
+}
+
+
+/** An Envoy record met a ztunnel config, or a ztunnel record met Envoy configs: say so instead of guessing. */
+export function mismatchedExplanation(r: AccessRecord, have: 'ztunnel' | 'envoy'): Explanation {
+  return {
+    record: r,
+    decision: null,
+    verdict: 'undecidable',
+    reason: have === 'ztunnel' ? 'an Envoy access-log record, but the config is a ztunnel config dump' : 'a ztunnel access-log record: give a ztunnel config dump (istioctl ztunnel-config all -o json)',
+    identityEvidence: [],
+    missing: [have === 'ztunnel' ? 'the Envoy config dump of the proxy that logged it' : 'a ztunnel config dump'],
+  };
+}
