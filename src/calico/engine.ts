@@ -25,6 +25,7 @@ import { labelSelectorMatches } from '../netpol/selector.js';
 import { parseSpiffe } from '../readers/inventory.js';
 import { byOrderThenName, type CalicoModel } from './parse.js';
 import { formatSelector, selectorMatches, type SelectorNode } from './selector.js';
+import { matchHttpMethods, matchHttpPaths } from './http.js';
 import type { CalicoPolicy, CalicoPort, EntityRule, Rule } from './types.js';
 
 export interface CalicoConnection extends NetpolConnection {
@@ -206,18 +207,17 @@ export class CalicoEngine {
     if (h.methods?.length && !h.methods.includes('*')) {
       if (conn.method === undefined) kids.push(leaf('methods', 'u', `HTTP method not given (--method) — needs one of ${h.methods.join(', ')}`, ':method', null, h.methods.join(', ')));
       else {
-        const m = h.methods.includes(conn.method);
+        const m = matchHttpMethods(h.methods, conn.method);
         kids.push(leaf('methods', m, `:method ${conn.method} — ${m ? 'matches' : 'needs'} one of ${h.methods.join(', ')} (exact, case-sensitive)`, ':method', conn.method, h.methods.join(', ')));
       }
     }
     if (h.paths?.length) {
       const want = h.paths.map((p) => ('exact' in p ? `exact ${p.exact}` : `prefix ${p.prefix}`)).join(', ');
       if (conn.path === undefined) kids.push(leaf('paths', 'u', `HTTP path not given (--path) — needs ${want}`, ':path', null, want));
-      else if (!conn.path.startsWith('/')) kids.push(leaf('paths', false, `:path ${conn.path} does not start with '/': Dikastes answers INVALID_ARGUMENT`, ':path', conn.path, want));
       else {
-        const p = conn.path.split('?')[0]!.split('#')[0]!;
-        const m = h.paths.some((x) => ('exact' in x ? p === x.exact : p.startsWith(x.prefix)));
-        kids.push(leaf('paths', m, `:path ${p} — ${m ? 'matches' : 'needs'} ${want}`, ':path', p, want));
+        const r = matchHttpPaths(h.paths, conn.path);
+        const seen = r.normalized === null ? `${conn.path} (refused: not an absolute path after normalisation, or an encoded separator/dot/NUL remains)` : r.normalized === conn.path ? conn.path : `${conn.path} (normalised ${r.normalized})`;
+        kids.push(leaf('paths', r.ok, `:path ${seen} — ${r.ok ? 'matches' : 'needs'} ${want}`, ':path', conn.path, want));
       }
     }
     const m = kids.reduce<Tri>((a, k) => and3(a, k.matched === 'undecidable' ? 'u' : k.matched), true);

@@ -141,5 +141,8 @@ export function findPod(cluster: Cluster, ref: string): ClusterPod[] {
   const name = m ? m[2]! : ref;
   const exact = cluster.pods.filter((p) => p.namespace === ns && p.name === name);
   if (exact.length) return exact;
-  return cluster.pods.filter((p) => p.namespace === ns && p.workload.name === name);
+  const owned = cluster.pods.filter((p) => p.namespace === ns && p.workload.name === name);
+  if (owned.length) return owned;
+  // A Deployment's pods are owned by ReplicaSet `<name>-<hash>`.
+  return cluster.pods.filter((p) => p.namespace === ns && p.workload.kind === 'ReplicaSet' && p.workload.name.replace(/-[a-z0-9]{5,10}$/, '') === name);
 }
