@@ -129,6 +129,8 @@ export interface HttpExchange {
   responseHeaders?: HeaderMap;
   /** HTTP/2 stream id. */
   streamId?: number;
+  /** Some header fields were not kept: the decoded header list exceeded the decoder's limit (HPACK amplification). */
+  headersTruncated?: boolean;
 }
 
 /** One X.509 certificate as seen in a TLS ≤ 1.2 handshake (parsed with Node's crypto.X509Certificate). */

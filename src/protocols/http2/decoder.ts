@@ -12,8 +12,23 @@ import { FLAG, FRAME, FRAME_NAMES, FrameReader, type Frame, type FrameEvent } fr
 /** Largest header block (HEADERS + CONTINUATIONs) we assemble. */
 const MAX_HEADER_BLOCK = 1 << 20;
 
+/**
+ * Largest decoded header list we keep per block, counted as RFC 9113 §6.5.2 counts SETTINGS_MAX_HEADER_LIST_SIZE
+ * (name + value + 32 per field). HPACK references make a few bytes decode into a copy of a dynamic-table entry
+ * of up to the table's size, so a 1 MB block can decode to gigabytes; past this the block is still decoded to
+ * keep the dynamic table right, but fields are dropped and the exchange is marked truncated. Envoy's own
+ * default limit is 60 KiB (max_request_headers_kb), its maximum 8 MiB.
+ */
+export const MAX_HEADER_LIST_SIZE = 1 << 20;
+
+interface DecodedBlock {
+  headers: Array<[string, string]>;
+  /** fields dropped because the list exceeded MAX_HEADER_LIST_SIZE */
+  dropped: number;
+}
+
 interface HpackLike {
-  decode(block: Uint8Array): Array<[string, string]>;
+  decode(block: Uint8Array): DecodedBlock;
 }
 
 function newHpack(): HpackLike {
@@ -24,13 +39,26 @@ function newHpack(): HpackLike {
   // Drive hpack.js's decoder directly rather than through its stream interface (write/execute/
   // read), which costs more than the decoding itself: same code path, headers collected here.
   let sink: Array<[string, string]> = [];
+  let size = 0;
+  let dropped = 0;
+  const pseudoSeen = new Set<string>();
   d.push = (h: { name: string; value: string } | null) => {
-    if (h) sink.push([h.name, h.value]);
+    if (!h) return true;
+    size += h.name.length + h.value.length + 32;
+    // the first of each pseudo-header is always kept (method, path, status say what the exchange was)
+    const pseudo = h.name.startsWith(':') && !pseudoSeen.has(h.name) && h.value.length <= MAX_HEADER_LIST_SIZE;
+    if (size <= MAX_HEADER_LIST_SIZE || pseudo) {
+      if (h.name.startsWith(':')) pseudoSeen.add(h.name);
+      sink.push([h.name, h.value]);
+    } else dropped++;
     return true;
   };
   return {
     decode(block) {
       sink = [];
+      size = 0;
+      dropped = 0;
+      pseudoSeen.clear();
       d._decoder.push(Buffer.from(block.buffer, block.byteOffset, block.length));
       try {
         while (!d._decoder.isEmpty()) d._execute();
@@ -39,7 +67,7 @@ function newHpack(): HpackLike {
         d._decoder = hpack.decoder.create();
         throw err instanceof Error ? err : new Error(String(err));
       }
-      return sink;
+      return { headers: sink, dropped };
     },
   };
 }
@@ -198,11 +226,17 @@ export class Http2Decoder {
     const b = d.block!;
     d.block = null;
     let headers: Array<[string, string]>;
+    let dropped: number;
     try {
-      headers = d.hpack.decode(Buffer.concat(b.parts, b.size));
+      ({ headers, dropped } = d.hpack.decode(Buffer.concat(b.parts, b.size)));
     } catch (err) {
       this.breakHpack(dir, `HPACK error in the header block at frame ${b.frame}: ${(err as Error).message}`);
       return;
+    }
+    if (dropped > 0) {
+      this.sink.notes.push(
+        `h2 ${dir}: header block at frame ${b.frame} decodes to more than ${MAX_HEADER_LIST_SIZE} bytes of header list; ${dropped} field(s) beyond that not kept (HPACK amplification?)`,
+      );
     }
     const pseudo: Record<string, string> = {};
     const regular: Record<string, string[]> = {};
@@ -219,6 +253,7 @@ export class Http2Decoder {
         requestFrame: b.frame,
         time,
         headers: regular,
+        ...(dropped > 0 ? { headersTruncated: true } : {}),
         ...(pseudo[':method'] !== undefined ? { method: pseudo[':method'] } : {}),
         ...(pseudo[':path'] !== undefined ? { path: pseudo[':path'] } : {}),
         ...(pseudo[':authority'] !== undefined ? { authority: pseudo[':authority'] } : regular['host'] ? { authority: regular['host'][0]! } : {}),
@@ -239,6 +274,7 @@ export class Http2Decoder {
         x.status = status;
         x.responseHeaders = regular;
         x.responseFrame = b.frame;
+        if (dropped > 0) x.headersTruncated = true;
       }
     }
     // otherwise: trailers
