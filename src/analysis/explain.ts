@@ -174,8 +174,9 @@ function policiesIn(d: Decision): Set<string> {
 const MISSING_HINTS: [RegExp, string][] = [
   [/filter state|peer_principal/i, 'filterState'],
   [/URI SAN|uriSans|authenticated|peer certificate|principal_name/i, 'tls.uriSans'],
-  [/DNS SAN|dnsSans/i, 'tls.dnsSans'],
-  [/subject/i, 'tls.subject'],
+  // the authenticated matcher compares URI SANs, DNS SANs and the subject: its leaf says "the peer certificate"
+  [/DNS SAN|dnsSans|the peer certificate/i, 'tls.dnsSans'],
+  [/subject|the peer certificate/i, 'tls.subject'],
   [/dynamic metadata|metadata/i, 'metadata'],
   [/header/i, 'http.headers'],
   [/whether the connection used TLS|\btls\b/i, 'tls'],
@@ -193,7 +194,8 @@ function undecidableNotes(d: Decision): string[] {
 
 /** The attributes the record did not carry that the decision needed. */
 function missingAttrs(d: Decision, unknown: string[]): string[] {
-  const text = [...(d.reasons ?? []), ...undecidableNotes(d)].join(' ');
+  // Notes about attributes an assumption settled (Istio-issued certificates) name them but do not lack them.
+  const text = [...(d.reasons ?? []).filter((r) => !r.includes('assumed an Istio-issued workload certificate')), ...undecidableNotes(d)].join(' ');
   const out = new Set<string>();
   for (const u of unknown) if (text.includes(u)) out.add(u);
   for (const [re, attr] of MISSING_HINTS) if (re.test(text) && unknown.some((u) => u === attr || attr.startsWith(u + '.') || u.startsWith(attr + '.'))) out.add(attr);

@@ -26,6 +26,7 @@ import { assumedIstioClientAlpn, customProviderOf, istioHttpFilterEffect, istioN
 import { classifyHttpFilter, classifyNetworkFilter, isHttpExtAuthz, isHttpRbac, isNetworkExtAuthz, isNetworkRbac } from './filters.js';
 import { canonicalPath, hcmPathSettings, mergeSlashes, normalizeRequestPath, stripsDotSegmentParameters, unescapeSlashes } from './hcm/path.js';
 import { istioPathNormalization } from '../istio/path-normalization.js';
+import { assumeIstioPeerCertificate } from '../istio/peer-certificate.js';
 
 /** One step of a chain, in order: an RBAC filter (with its per-route override), or an ext_authz filter. */
 export type ChainStep =
@@ -237,6 +238,14 @@ export function decideRequest(dump: ConfigDump, req0: RequestAttrs, opts: Decide
   const reasons: string[] = [];
   let req = req0;
   if (req.routeMetadata !== undefined) reasons.push('routeMetadata in the request is ignored: with a full config dump the matched route supplies it');
+  if (opts.unknown && (dump.node?.istioVersion || dump.node?.proxyType)) {
+    const assumed = assumeIstioPeerCertificate(req, [...opts.unknown]);
+    if (assumed) {
+      req = assumed.req;
+      opts = { ...opts, unknown: assumed.unknown };
+      reasons.push(assumed.note);
+    }
+  }
   const da = defaultAlpn(req);
   if (da) {
     req = { ...req, alpn: da.alpn };
