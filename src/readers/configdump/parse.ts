@@ -153,12 +153,18 @@ function arrOrFail(ctx: Ctx, v: unknown, path: string, what: string): unknown[] 
 }
 
 const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
-const num = (v: unknown): number | null => {
-  if (typeof v === 'number') return v;
+/**
+ * An unsigned integer field (ports, prefix lengths): a number, its protobuf-JSON string form, or a wrapped
+ * UInt32Value; null when absent. A fractional, negative or non-finite number is not a value protobuf would have
+ * parsed (Envoy rejects the config), so it is an input error naming the JSON path, never a guess.
+ */
+function uint(ctx: Ctx, v: unknown, path: string): number | null {
+  if (isObj(v) && 'value' in v) return uint(ctx, v.value, jsonPathJoin(path, 'value')); // wrapped UInt32Value
   if (typeof v === 'string' && /^\d+$/.test(v)) return Number(v);
-  if (isObj(v) && typeof v.value === 'number') return v.value; // wrapped UInt32Value written as object
-  return null;
-};
+  if (typeof v !== 'number') return null;
+  if (!Number.isSafeInteger(v) || v < 0) ctx.fail(path, 'an unsigned integer', v);
+  return v;
+}
 
 // --- node -----------------------------------------------------------------------------------------
 
@@ -247,19 +253,23 @@ function checkFields(ctx: Ctx, o: ProtoObject, known: Set<string>, path: string,
   return unknown;
 }
 
-function parseAddress(v: unknown): SocketAddress | null {
+function parseAddress(ctx: Ctx, v: unknown, path: string): SocketAddress | null {
   if (!isObj(v)) return null;
   const sa = v.socket_address;
   if (isObj(sa)) {
-    const port = num(sa.port_value) ?? 0;
+    const port = uint(ctx, sa.port_value, `${path}.socket_address.port_value`) ?? 0;
     return { address: str(sa.address) ?? '', port, ...(typeof sa.protocol === 'string' ? { protocol: sa.protocol } : {}) };
   }
   return null;
 }
 
-function parseCidrs(v: unknown): CidrRange[] {
+function parseCidrs(ctx: Ctx, v: unknown, path: string): CidrRange[] {
   if (!Array.isArray(v)) return [];
-  return v.filter(isObj).map((c) => ({ addressPrefix: str(c.address_prefix) ?? '', prefixLen: num(c.prefix_len) ?? 0 }));
+  const out: CidrRange[] = [];
+  v.forEach((c, i) => {
+    if (isObj(c)) out.push({ addressPrefix: str(c.address_prefix) ?? '', prefixLen: uint(ctx, c.prefix_len, `${path}[${i}].prefix_len`) ?? 0 });
+  });
+  return out;
 }
 
 function parseMatch(ctx: Ctx, raw: unknown, path: string): { match: FilterChainMatch; unknown: string[] } {
@@ -268,14 +278,14 @@ function parseMatch(ctx: Ctx, raw: unknown, path: string): { match: FilterChainM
   const st = str(m.source_type);
   return {
     match: {
-      destinationPort: num(m.destination_port),
-      prefixRanges: parseCidrs(m.prefix_ranges),
+      destinationPort: uint(ctx, m.destination_port, jsonPathJoin(path, 'destination_port')),
+      prefixRanges: parseCidrs(ctx, m.prefix_ranges, jsonPathJoin(path, 'prefix_ranges')),
       addressSuffix: str(m.address_suffix),
-      suffixLen: num(m.suffix_len),
-      directSourcePrefixRanges: parseCidrs(m.direct_source_prefix_ranges),
+      suffixLen: uint(ctx, m.suffix_len, jsonPathJoin(path, 'suffix_len')),
+      directSourcePrefixRanges: parseCidrs(ctx, m.direct_source_prefix_ranges, jsonPathJoin(path, 'direct_source_prefix_ranges')),
       sourceType: st === 'SAME_IP_OR_LOOPBACK' || st === 'EXTERNAL' ? st : st === 'LOCAL' ? 'SAME_IP_OR_LOOPBACK' : 'ANY',
-      sourcePrefixRanges: parseCidrs(m.source_prefix_ranges),
-      sourcePorts: Array.isArray(m.source_ports) ? m.source_ports.map(num).filter((x): x is number => x !== null) : [],
+      sourcePrefixRanges: parseCidrs(ctx, m.source_prefix_ranges, jsonPathJoin(path, 'source_prefix_ranges')),
+      sourcePorts: Array.isArray(m.source_ports) ? m.source_ports.map((x, i) => uint(ctx, x, `${path}.source_ports[${i}]`)).filter((x): x is number => x !== null) : [],
       serverNames: Array.isArray(m.server_names) ? m.server_names.filter((s): s is string => typeof s === 'string').map((s) => s.toLowerCase()) : [],
       transportProtocol: str(m.transport_protocol) ?? '',
       applicationProtocols: Array.isArray(m.application_protocols) ? m.application_protocols.filter((s): s is string => typeof s === 'string') : [],
@@ -486,7 +496,7 @@ function parseListener(
   }
   const l = ctx.norm(raw) as ProtoObject;
   checkFields(ctx, l, LISTENER_FIELDS, path, 'listener');
-  const address = parseAddress(l.address);
+  const address = parseAddress(ctx, l.address, jsonPathJoin(path, 'address'));
   const name = str(l.name) ?? meta.name ?? '';
   const chains: FilterChain[] = [];
   const fcs = l.filter_chains;
@@ -519,7 +529,7 @@ function parseListener(
     displayName: name || (address ? `${address.address}_${address.port}` : '(unnamed)'),
     address,
     additionalAddresses: (Array.isArray(l.additional_addresses) ? l.additional_addresses : [])
-      .map((a) => (isObj(a) ? parseAddress(a.address) : null))
+      .map((a, i) => (isObj(a) ? parseAddress(ctx, a.address, `${path}.additional_addresses[${i}].address`) : null))
       .filter((a): a is SocketAddress => a !== null),
     internal: isObj(l.internal_listener) || (isObj(l.address) && isObj(l.address.envoy_internal_address)),
     state,
@@ -643,7 +653,7 @@ function parseEndpoints(ctx: Ctx, raw: unknown, path: string, out: EndpointInfo[
       if (!isObj(lb)) return;
       const ep = isObj(lb.endpoint) ? lb.endpoint : {};
       const addr = isObj(ep.address) ? ep.address : {};
-      const sa = parseAddress(addr);
+      const sa = parseAddress(ctx, addr, `${path}.endpoints[${i}].lb_endpoints[${j}].endpoint.address`);
       const internal = isObj(addr.envoy_internal_address) ? addr.envoy_internal_address : null;
       out.push({
         cluster,
