@@ -177,25 +177,47 @@ export function connectivityMap(engine: NetpolEngine, opts: MapOptions = {}): Co
   const ruleMatches = (r: CompiledRule, other: Other, interp: Interpretation) =>
     other.kind === 'pod' ? ruleMatchesPod(r, other, interp) : r.peers.length === 0 || r.peers.some((pe) => peerMatch(pe, r.policy.namespace, other, interp));
 
-  const unionCache = new Map<string, ConnSet>();
+  // Union of the matched rules' ports, cached per rule list by the bitmask of matched rules
+  // (and the destination, when a named port makes the set depend on it).
+  const unionCache = new WeakMap<CompiledRule[], Map<number | string, ConnSet>>();
+  const matchedBuf: CompiledRule[] = [];
   const direction = (rules: CompiledRule[] | null, other: Other, dstPod: ClusterPod | null, dstIndex: number, interp: Interpretation): ConnSet => {
     if (rules === null) return ConnSet.ALL;
-    let key = '';
+    let mask = 0;
+    let skey = '';
+    const wide = rules.length > 30;
     let named = false;
-    for (const r of rules) {
+    matchedBuf.length = 0;
+    for (let i = 0; i < rules.length; i++) {
+      const r = rules[i]!;
       if (ruleMatches(r, other, interp)) {
-        key += `${r.key},`;
+        if (wide) skey += `${i},`;
+        else mask |= 1 << i;
+        matchedBuf.push(r);
         if (!r.staticPorts) named = true;
       }
     }
-    if (key === '') return ConnSet.NONE;
-    if (named) key += `@${dstIndex}`;
-    let c = unionCache.get(key);
+    if (matchedBuf.length === 0) return ConnSet.NONE;
+    const key: number | string = wide ? `${skey}@${named ? dstIndex : ''}` : named ? mask * 65536 + dstIndex + 1 : mask * 65536;
+    let cache = unionCache.get(rules);
+    if (!cache) unionCache.set(rules, (cache = new Map()));
+    let c = cache.get(key);
     if (!c) {
       c = ConnSet.NONE;
-      for (const r of rules) if (ruleMatches(r, other, interp)) c = c.union(r.staticPorts ?? portsToConns(r.ports, dstPod));
-      unionCache.set(key, c);
+      for (const r of matchedBuf) c = c.union(r.staticPorts ?? portsToConns(r.ports, dstPod));
+      cache.set(key, c);
     }
+    return c;
+  };
+  // Intersections of the (identity-stable, cached) direction sets.
+  const meet = new Map<ConnSet, Map<ConnSet, ConnSet>>();
+  const intersect = (a: ConnSet, b: ConnSet): ConnSet => {
+    if (a === ConnSet.ALL) return b;
+    if (b === ConnSet.ALL) return a;
+    let m = meet.get(a);
+    if (!m) meet.set(a, (m = new Map()));
+    let c = m.get(b);
+    if (!c) m.set(b, (c = a.intersect(b)));
     return c;
   };
 
@@ -219,7 +241,7 @@ export function connectivityMap(engine: NetpolEngine, opts: MapOptions = {}): Co
       return eg;
     }
     const ing = direction(rulesTable(ingressRules, 'ingress', interp)[dst.index]!, src, dst.pod, dst.index, interp);
-    return eg.intersect(ing);
+    return intersect(eg, ing);
   };
 
   const pairs: ConnectivityPair[] = [];
@@ -235,13 +257,19 @@ export function connectivityMap(engine: NetpolEngine, opts: MapOptions = {}): Co
     if (conns.isEmpty() && !opts.includeEmpty && !alternative) return;
     pairs.push({ src: sp, dst: dp, conns, ...(alternative ? { alternative } : {}) });
   };
+  // Pairs in np-guard's line order: sources sorted by display, destinations likewise.
   const podOthers: Other[] = reps.map((pod, index) => ({ kind: 'pod', pod, index }));
-  for (const r of srcAtoms) for (let j = 0; j < reps.length; j++) evaluate({ kind: 'range', range: r }, podOthers[j]!, extPeer(r), wpeers[j]!);
-  for (let i = 0; i < reps.length; i++) {
-    for (let j = 0; j < reps.length; j++) if (i !== j) evaluate(podOthers[i]!, podOthers[j]!, wpeers[i]!, wpeers[j]!);
-    for (const r of dstAtoms) evaluate(podOthers[i]!, { kind: 'range', range: r }, wpeers[i]!, extPeer(r));
+  type Node = { other: Other; peer: MapPeer };
+  const byDisplay = (a: Node, b: Node) => cmp(a.peer.display, b.peer.display);
+  const workloadNodes: Node[] = podOthers.map((o, i) => ({ other: o, peer: wpeers[i]! }));
+  const srcNodes: Node[] = [...srcAtoms.map((r): Node => ({ other: { kind: 'range', range: r }, peer: extPeer(r) })), ...workloadNodes].sort(byDisplay);
+  const dstNodes: Node[] = [...dstAtoms.map((r): Node => ({ other: { kind: 'range', range: r }, peer: extPeer(r) })), ...workloadNodes].sort(byDisplay);
+  for (const s of srcNodes) {
+    for (const d of dstNodes) {
+      if (s === d || (s.other.kind === 'range' && d.other.kind === 'range')) continue;
+      evaluate(s.other, d.other, s.peer, d.peer);
+    }
   }
-  pairs.sort((a, b) => cmp(a.src.display, b.src.display) || cmp(a.dst.display, b.dst.display));
   const hasPolicies = engine.policies.some((p) => effectivePolicyTypes(p.spec).length > 0);
   if (!hasPolicies) notes.push('no NetworkPolicy in the inputs: every pair is allowed');
   return { peers: [...srcAtoms.map(extPeer), ...wpeers], pairs, notes: [...new Set(notes)] };
