@@ -173,6 +173,8 @@ function policiesIn(d: Decision): Set<string> {
 
 const MISSING_HINTS: [RegExp, string][] = [
   [/filter state|peer_principal/i, 'filterState'],
+  // Istio's peer principal is the client certificate's URI SAN: logging that decides it.
+  [/io\.istio\.peer_principal/, 'tls.uriSans'],
   [/URI SAN|uriSans|authenticated|peer certificate|principal_name/i, 'tls.uriSans'],
   // the authenticated matcher compares URI SANs, DNS SANs and the subject: its leaf says "the peer certificate"
   [/DNS SAN|dnsSans|the peer certificate/i, 'tls.dnsSans'],

@@ -9,7 +9,9 @@
  */
 import type { AccessRecord, EvidenceRef, Explanation, Finding, Flow, Severity } from '../model/records.js';
 import type { JsonValue } from '../model/attrs.js';
-import type { Decision, FilterDecision } from '../model/decision.js';
+import type { ClosestMiss, Decision, FilterDecision } from '../model/decision.js';
+import { closestMiss } from '../rbac/explain.js';
+import { UNKNOWN_NOT_LOGGED } from '../rbac/trace.js';
 import { isSecretHeader, redactValue } from '../report/redact.js';
 import { normalizeIp, parseSpiffe, type WorkloadRef } from '../readers/inventory.js';
 import { fmtAddr, isLoopback, type Correlation, type HostPort } from './correlate.js';
@@ -305,13 +307,15 @@ export function computeFindings(input: FindingsInput): Finding[] {
       const wireSan = c.recordFlow.get(r)?.flow.tls?.uriSans?.[0];
       const who = peer.principal ?? (wire.client ? `${clientName}${wireSan ? ` presenting ${wireSan} (client certificate in the capture)` : ''}` : 'unknown');
       const what = r.kind === 'http' ? `${r.attrs.http?.method ?? ''} ${redactPath(r.attrs.http?.path ?? '', input.showSecrets ?? false)}`.trim() : 'TCP connection';
-      const grp = g.add('rbac-denied', `${policy}|${who}|${serverName}:${port ?? ''}`, () => ({
+      const miss = policy === 'none' && ex?.decision ? deniedClosestMiss(ex.decision) : null;
+      const nothing = policy === 'none' && !miss && ex?.decision ? allowNothingPolicies(ex.decision) : null;
+      const grp = g.add('rbac-denied', `${policy}|${who}|${serverName}:${port ?? ''}|${miss ? missText(miss) : nothing ? `never:${nothing.join(',')}` : ''}`, () => ({
         severity: 'medium',
-        summary: `${who} was denied at ${serverName}${port ? ` port ${port}` : ''}: ${policy === 'none' ? 'no ALLOW policy matched (rbac_access_denied_matched_policy[none])' : `DENY by ${describePolicyId(policy)}`}`,
+        summary: `${who} was denied at ${serverName}${port ? ` port ${port}` : ''}: ${policy === 'none' ? 'no ALLOW policy matched (rbac_access_denied_matched_policy[none])' : `DENY by ${describePolicyId(policy)}`}${miss ? `; closest miss ${missText(miss)}` : nothing ? `; no closest miss: ${nothing.length ? `every ALLOW policy in force can never match (${nothing.join(', ')})` : 'the enforcing ALLOW filter has no policies (allows nothing)'}` : ''}`,
         fix: policy === 'none'
           ? `No ALLOW policy matched: if ${who} should be allowed, add it to the ALLOW AuthorizationPolicy selecting ${serverName} (check the closest miss below for the condition that failed).`
           : `The DENY rule ${describePolicyId(policy)} matched: if this traffic is legitimate, narrow that rule (or add a notPrincipals/notPaths exception).`,
-        data: { policy, policyDecoded: describePolicyId(policy), principal: peer.principal ?? null, client: wire.client ? wlDetails(cw, wire.client.ip, wire.client.port) : null, server: wire.server ? wlDetails(sw, wire.server.ip, port) : null, layer: deny?.layer ?? (r.kind === 'http' ? 'http' : 'network'), examples: [] },
+        data: { policy, policyDecoded: describePolicyId(policy), principal: peer.principal ?? (peer.security === 'plaintext' ? null : UNKNOWN_NOT_LOGGED), ...(miss ? { closestMiss: missJson(miss) } : {}), ...(nothing ? { closestMiss: null, neverMatchingPolicies: nothing } : {}), client: wire.client ? wlDetails(cw, wire.client.ip, wire.client.port) : null, server: wire.server ? wlDetails(sw, wire.server.ip, port) : null, layer: deny?.layer ?? (r.kind === 'http' ? 'http' : 'network'), examples: [] },
       }), [recordRef(r)], r.timeMs);
       grp.data.count = grp.count;
       const exs = grp.data.examples as JsonValue[];
@@ -458,6 +462,54 @@ function identityCheck(g: Grouper, c: Correlation, sans: string[], client: HostP
       },
     }), [ref], timeMs);
   }
+}
+
+/**
+ * The closest miss behind a `[none]` deny: the decision's own, else (when the replay could not decide,
+ * e.g. the log lacks the peer identity, but Envoy logged that no ALLOW policy matched) the ranking over
+ * the enforcing ALLOW filter's policies, whose unknown attributes show as `unknown (not logged)`.
+ */
+function deniedClosestMiss(d: Decision): ClosestMiss | null {
+  if (d.closestMiss?.length) return d.closestMiss[0]!;
+  if (d.decision === 'ALLOW') return null;
+  const f = d.filters.find((x) => x.enforcing !== false && !x.shadow && x.action === 'ALLOW' && x.result !== 'ALLOW' && !x.effectivePolicy && x.policies[0]?.trace.node !== 'matcher');
+  return f ? closestMiss(f, 1)[0] ?? null : null;
+}
+
+/**
+ * When the deciding ALLOW filter allows nothing, so that no policy can be a closest miss: its policies
+ * (each one can never match: allow-nothing / deny-all), or [] when it has none at all; else null.
+ */
+function allowNothingPolicies(d: Decision): string[] | null {
+  const f = d.filters.find((x) => x.enforcing !== false && !x.shadow && x.action === 'ALLOW' && x.result === 'DENY' && !x.effectivePolicy);
+  if (!f || f.policies[0]?.trace.node === 'matcher' || !f.policies.every((p) => p.neverMatches)) return null;
+  return f.policies.map((p) => p.name);
+}
+
+/** `ns[default]-policy[details-viewer]-rule[0] (1 failing: path: "/ping" — needs prefix "/details/")`. */
+function missText(m: ClosestMiss): string {
+  const failed = m.failing.filter((f) => f.matched === false);
+  const unknown = m.failing.filter((f) => f.matched === 'undecidable');
+  const parts = [
+    ...(failed.length ? [`${failed.length} failing: ${failed.map((f) => f.detail).join('; ')}`] : []),
+    ...(unknown.length ? [`${unknown.length} not decidable from the evidence: ${unknown.map((f) => f.detail).join('; ')}`] : []),
+  ];
+  return `${m.policy} (${parts.join('; ')})`;
+}
+
+function missJson(m: ClosestMiss): Record<string, JsonValue> {
+  return {
+    policy: m.policy,
+    policyDecoded: describePolicyId(m.policy),
+    failedConditions: m.failedConditions,
+    failing: m.failing.map((f) => ({
+      condition: f.detail,
+      attribute: f.attribute ?? null,
+      actual: f.matched === 'undecidable' && (f.actual === null || f.actual === undefined || (Array.isArray(f.actual) && f.actual.length === 0)) ? UNKNOWN_NOT_LOGGED : (f.actual ?? null),
+      expected: f.expected ?? null,
+      result: f.matched === 'undecidable' ? 'unknown' : 'failed',
+    })),
+  };
 }
 
 /** Names the condition behind a deny, from the reconstructed decision. */

@@ -30,6 +30,8 @@ export interface PolicyEvaluation {
   /** When not matched: the failing leaves, for "closest miss" and one-line explanations. */
   failing?: TraceNode[];
   undecidableReason?: string;
+  /** Set when no request can match the policy, by its structure alone (Istio's allow-nothing `not any`): never a closest miss. */
+  neverMatches?: boolean;
 }
 
 export interface FilterDecision {

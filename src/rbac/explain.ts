@@ -14,11 +14,13 @@ export function connectionTerminationDetails(policyId: string | null | undefined
 
 /**
  * When a filter matched no policy (Envoy logs `[none]` for ALLOW), ranks its policies by how few
- * leaves failed, and returns the best `limit` with their failing leaves.
+ * leaves failed, and returns the best `limit` with their failing leaves. A policy that can never
+ * match (Istio's allow-nothing / deny-all: `not_rule`/`not_id` of `any`) is no miss at all: no
+ * request could have matched it, so it is left out.
  */
 export function closestMiss(decision: FilterDecision, limit = 3): ClosestMiss[] {
   const misses = decision.policies
-    .filter((p) => p.matched !== true)
+    .filter((p) => p.matched !== true && !p.neverMatches)
     .map((p) => {
       const failing = (p.failing ?? []).filter((f) => f.matched !== true);
       return { policy: p.name, failedConditions: failing.length, failing, summary: `${p.name}: ${failing.length} failing condition${failing.length === 1 ? '' : 's'}${failing.length ? ' — ' + failing.map((f) => f.detail).join('; ') : ''}` };

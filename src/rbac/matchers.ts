@@ -87,6 +87,32 @@ export class NotMatcher implements Matcher {
   }
 }
 
+/**
+ * What a matcher yields whatever the request, when its structure alone decides it: `any` always
+ * matches, `not_rule`/`not_id` of a constant is the opposite constant, an AND with a never-matching
+ * child never matches (all constant-true: always), an OR with an always-matching child always matches
+ * (all constant-false: never). Every other matcher reads the request: null. Istio's allow-nothing
+ * (`{not_rule: {any: true}}`) is the case that matters: such a policy can never match.
+ */
+export function constantMatch(m: Matcher): boolean | null {
+  if (m instanceof AlwaysMatcher) return true;
+  if (m instanceof NotMatcher) {
+    const c = constantMatch(m.child);
+    return c === null ? null : !c;
+  }
+  if (m instanceof AndMatcher || m instanceof OrMatcher) {
+    const and = m instanceof AndMatcher;
+    let all = true;
+    for (const c of m.children) {
+      const x = constantMatch(c);
+      if (x === !and) return !and;
+      if (x === null) all = false;
+    }
+    return all ? and : null;
+  }
+  return null;
+}
+
 function fromPublic(m: boolean | 'undecidable'): Tri {
   return m === 'undecidable' ? U : m ? T : F;
 }

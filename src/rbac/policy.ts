@@ -7,7 +7,7 @@ import { RbacConfigError } from './errors.js';
 import { asArr, asObj, jp } from './cfg.js';
 import type { EvalContext } from './context.js';
 import { parseCelCondition, type CelCondition } from './cel.js';
-import { combineAnd, AndMatcher, AuthenticatedMatcher, HeaderMatcherRule, OrMatcher, PathMatcherRule, createPermission, createPrincipal, type Matcher, type ParseOptions } from './matchers.js';
+import { combineAnd, constantMatch, AndMatcher, AuthenticatedMatcher, HeaderMatcherRule, OrMatcher, PathMatcherRule, createPermission, createPrincipal, type Matcher, type ParseOptions } from './matchers.js';
 
 /**
  * A necessary condition read from the config: the set of exact values `header` must have for `m` to
@@ -68,6 +68,8 @@ export class PolicyMatcher {
   private readonly gates: Matcher[][];
   /** `:method` values this policy can match at all (null: unconstrained). */
   private readonly methods: Set<string> | null;
+  /** True when the policy's structure alone rules out every request (e.g. Istio's allow-nothing `not any`). */
+  readonly neverMatches: boolean;
 
   constructor(
     readonly name: string,
@@ -78,6 +80,7 @@ export class PolicyMatcher {
     readonly path: string,
   ) {
     this.methods = requiredExactValues(permissions, ':method');
+    this.neverMatches = constantMatch(permissions) === false || constantMatch(principals) === false;
     this.gates = [
       requiredLeaves(permissions, (x) => x instanceof PathMatcherRule),
       requiredLeaves(principals, (x) => x instanceof AuthenticatedMatcher),
@@ -151,6 +154,7 @@ export class PolicyMatcher {
     const trace = composite('policy', r, `policy ${this.name}`, children);
     const out: PolicyEvaluation = { name: this.name, matched: triToPublic(r), trace };
     if (r !== T) out.failing = failingLeaves(trace).filter((n) => n.matched !== true);
+    if (this.neverMatches) out.neverMatches = true;
     if (undecidableReason) out.undecidableReason = undecidableReason;
     return out;
   }

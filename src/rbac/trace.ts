@@ -12,9 +12,17 @@ export function fmtActual(a: Actual | undefined): string {
   return String(a);
 }
 
-/** A leaf: the attribute read, its value, what was expected and the result. */
+/** What a leaf shows for an attribute the evidence does not carry (never "none" or "absent": that would be a fact). */
+export const UNKNOWN_NOT_LOGGED = 'unknown (not logged)';
+
+/**
+ * A leaf: the attribute read, its value, what was expected and the result. An undecidable leaf with no
+ * value read is an attribute the evidence lacks: it shows as `unknown (not logged)`, whatever text the
+ * matcher gives for a value known to be absent.
+ */
 export function leaf(node: string, r: Tri, attribute: string, actual: Actual, expected: string, actualText?: string, reason?: string): TraceNode {
-  const a = actualText ?? fmtActual(actual);
+  const lacking = r === U && (actual === null || actual === undefined || (Array.isArray(actual) && actual.length === 0)) && !(actualText ?? '').startsWith('unknown');
+  const a = lacking ? UNKNOWN_NOT_LOGGED : actualText ?? fmtActual(actual);
   const verb = r === T ? 'matches' : r === U ? 'cannot decide' : 'needs';
   const detail = r === U && reason ? `${attribute}: ${a} — cannot decide ${expected}: ${reason}` : `${attribute}: ${a} — ${verb} ${expected}`;
   return { node, matched: triToPublic(r), detail, attribute, actual, expected };

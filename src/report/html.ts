@@ -81,12 +81,21 @@ function detailsJson(d: Record<string, JsonValue> | undefined): string {
   return `<details><summary>details</summary><pre>${esc(JSON.stringify(d, null, 2))}</pre></details>`;
 }
 
+/** The closest miss an `rbac-denied` finding carries: the policy and each failing condition. */
+function closestMissHtml(f: Finding): string {
+  const m = f.details?.closestMiss;
+  if (!m || typeof m !== 'object' || Array.isArray(m)) return '';
+  const failing = Array.isArray(m.failing) ? m.failing : [];
+  const items = failing.map((x) => (x && typeof x === 'object' && !Array.isArray(x) ? `<li class="mono">${esc(String(x.condition ?? ''))}</li>` : '')).join('');
+  return `<div class="miss"><b>Closest miss:</b> <code>${esc(String(m.policy ?? ''))}</code><ul>${items}</ul></div>\n`;
+}
+
 function renderFinding(f: Finding): string {
   return `<div class="finding" style="border-left-color:${SEV_COLOR[f.severity] ?? '#999'}" data-finding="${esc(f.id)}">
 <h3>${sevBadge(f.severity)} ${esc(f.summary)}</h3>
 <div class="id">${esc(f.id)}</div>
 ${f.fix ? `<div class="fix"><b>Fix:</b> ${esc(f.fix)}</div>` : ''}
-<details${f.evidence.length <= 3 ? ' open' : ''}><summary>evidence (${f.evidence.length}${typeof f.details?.occurrences === 'number' && f.details.occurrences > f.evidence.length ? ` of ${f.details.occurrences}` : ''})</summary>${refList(f.evidence)}</details>
+${closestMissHtml(f)}<details${f.evidence.length <= 3 ? ' open' : ''}><summary>evidence (${f.evidence.length}${typeof f.details?.occurrences === 'number' && f.details.occurrences > f.evidence.length ? ` of ${f.details.occurrences}` : ''})</summary>${refList(f.evidence)}</details>
 ${detailsJson(f.details)}
 </div>`;
 }

@@ -220,6 +220,42 @@ describe('CEL condition (faithful subset)', () => {
   });
 });
 
+describe('a policy that can never match is never a closest miss', () => {
+  // Istio renders an AuthorizationPolicy with an empty spec (allow-nothing / deny-all) as `not any`.
+  const allowNothing = { permissions: [{ not_rule: { any: true } }], principals: [{ not_id: { any: true } }] };
+  const viewer = { permissions: [{ header: { name: ':method', string_match: { exact: 'GET' } } }], principals: [{ authenticated: { principal_name: { exact: 'spiffe://cluster.local/ns/default/sa/bookinfo-productpage' } } }] };
+  it('leaves out allow-nothing (not_rule/not_id of any) and keeps the policy that could have matched', () => {
+    const f = parseRbacFilter({ rules: { policies: { 'ns[default]-policy[deny-all]-rule[0]': allowNothing, 'ns[default]-policy[viewer]-rule[0]': viewer } } }, { kind: 'http' });
+    const d = evaluateRbacFilter(f, { http: http('GET', '/'), tls: tls(['spiffe://cluster.local/ns/default/sa/sleep']) });
+    expect(d.result).toBe('DENY');
+    expect(d.policies.find((p) => p.name.includes('deny-all'))!.neverMatches).toBe(true);
+    expect(d.policies.find((p) => p.name.includes('viewer'))!.neverMatches).toBeUndefined();
+    expect(closestMiss(d).map((m) => m.policy)).toEqual(['ns[default]-policy[viewer]-rule[0]']);
+    expect(explainText(d)).not.toContain('deny-all');
+  });
+  it('decides "never" from the structure alone: an AND with a never child, an OR of nevers, not of an always-OR', () => {
+    const never = (permissions: unknown[]) => parseRbacFilter({ rules: { policies: { p: { permissions, principals: [{ any: true }] } } } }, { kind: 'http' });
+    const nm = (permissions: unknown[]) => evaluateRbacFilter(never(permissions), { http: http('GET', '/') }).policies[0]!.neverMatches ?? false;
+    expect(nm([{ and_rules: { rules: [{ destination_port: 80 }, { not_rule: { any: true } }] } }])).toBe(true);
+    expect(nm([{ or_rules: { rules: [{ not_rule: { any: true } }, { not_rule: { any: true } }] } }])).toBe(true);
+    expect(nm([{ not_rule: { or_rules: { rules: [{ destination_port: 80 }, { any: true }] } } }])).toBe(true);
+    expect(nm([{ not_rule: { not_rule: { any: true } } }])).toBe(false);
+    expect(nm([{ or_rules: { rules: [{ not_rule: { any: true } }, { destination_port: 80 }] } }])).toBe(false);
+    expect(nm([{ not_rule: { destination_port: 80 } }])).toBe(false);
+  });
+  it('an attribute the evidence lacks reads "unknown (not logged)" in the failing conditions, never "none"', () => {
+    const fs = parseRbacFilter({ rules: { policies: { v: { permissions: [{ any: true }], principals: [{ filter_state: { key: 'io.istio.peer_principal', string_match: { exact: 'spiffe://cluster.local/ns/default/sa/bookinfo-productpage' } } }] } } } }, { kind: 'http' });
+    const d = evaluateRbacFilter(fs, { http: http('GET', '/') }, { unknown: ['filterState'] });
+    expect(d.result).toBe('UNDECIDABLE');
+    const leafDetail = closestMiss(d)[0]!.failing[0]!.detail;
+    expect(leafDetail).toContain('unknown (not logged)');
+    expect(leafDetail).not.toContain('none');
+    // known absent (no authenticated peer) stays a fact
+    const known = evaluateRbacFilter(fs, { http: http('GET', '/') });
+    expect(closestMiss(known)[0]!.failing[0]!.detail).toContain('none (no authenticated peer)');
+  });
+});
+
 describe('undecidable attributes, closest miss and text', () => {
   const f = parseRbacFilter({ rules: { policies: {
     'ns[default]-policy[a]-rule[0]': { permissions: [{ header: { name: ':method', string_match: { exact: 'GET' } } }], principals: [{ authenticated: { principal_name: { exact: 'spiffe://cluster.local/ns/default/sa/bookinfo-productpage' } } }] },
