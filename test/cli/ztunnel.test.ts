@@ -41,3 +41,21 @@ describe('meshsleuth explain with ztunnel logs', () => {
     expect(j.records[0]!.reason).toMatch(/ztunnel config dump/);
   });
 });
+
+describe('meshsleuth compile --ambient', () => {
+  it('renders ztunnel policies with istiod\'s status and leaves targetRef policies to the waypoint', async () => {
+    const r = await runCli(['compile', '--ambient', 'test/fixtures/ztunnel/policies.yaml', '-o', 'json', '--workload', 'pay/ledger-0', '--labels', 'app=ledger']);
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.stdout) as { policies: { name: string; rules: unknown[] }[]; notForZtunnel: { policy: string }[]; workload: { authorizationPolicies: string[] } };
+    expect(j.policies.map((p) => [p.name, p.rules.length])).toEqual([['ledger-allow-get', 0], ['deny-legacy', 1]]);
+    expect(j.notForZtunnel.map((n) => n.policy)).toEqual(['pay/waypoint-only-get']);
+    expect(j.workload.authorizationPolicies).toEqual(['pay/ledger-allow-get']);
+    expect(r.stderr).toMatch(/ledger-allow-get: ztunnel does not support HTTP attributes \(found: methods\)/);
+  });
+  it('--fail-on dropped trips on a status warning; --workload stays required without --ambient', async () => {
+    expect((await runCli(['compile', '--ambient', 'test/fixtures/ztunnel/policies.yaml', '--fail-on', 'dropped'])).code).toBe(1);
+    const r = await runCli(['compile', 'test/fixtures/ztunnel/policies.yaml']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--workload/);
+  });
+});

@@ -3,7 +3,7 @@
  * for these AuthorizationPolicy / PeerAuthentication manifests (RBAC filters, mTLS per port, chains).
  */
 import type { Argv, CommandModule } from 'yargs';
-import { EXIT_FAIL_ON, outputOption, parseFailOn, runCommand, warn, writeOut, asList } from '../common.js';
+import { EXIT_FAIL_ON, outputOption, parseFailOn, runCommand, warn, writeOut, asList, UsageError } from '../common.js';
 import { readK8sPaths } from '../../readers/k8s.js';
 import { compileForWorkload, compileToConfigDump, type CompiledWorkload } from '../../istio/compile/index.js';
 import { DEFAULT_ISTIO_VERSION } from '../../istio/compile/version.js';
@@ -11,6 +11,19 @@ import { toCamelCase } from '../../envoy/normalize.js';
 import { compileOptionsFromArgs, formatDiagnostic, readMeshConfig, resolveWorkload } from '../policy-input.js';
 import { toJson, toYaml } from '../../report/serialize.js';
 import { renderTable } from '../../report/table.js';
+import { compileAmbientFromObjects, selectorPoliciesFor, type AmbientCompiled } from '../../istio/compile/ambient.js';
+
+/** `compile --ambient` as a table: the ztunnel policies (istioctl ztunnel-config policy columns) and istiod's status messages. */
+function renderAmbient(c: AmbientCompiled, attached: string[] | null): string {
+  let out = renderTable({
+    headers: ['NAMESPACE', 'POLICY NAME', 'ACTION', 'SCOPE', 'RULES'],
+    rows: c.policies.map((p) => [p.namespace, p.name, p.action + (p.dryRun ? ' (dry-run)' : ''), p.scope, p.rules.length === 0 ? '0 (matches nothing)' : p.rules.length]),
+  });
+  if (attached) out += `\nattached to the workload (authorizationPolicies): ${attached.join(', ') || 'none'}\n`;
+  if (c.notForZtunnel.length) out += '\n' + renderTable({ headers: ['NOT SENT TO ZTUNNEL', 'WHY'], rows: c.notForZtunnel.map((n) => [n.policy, n.why]) });
+  if (c.status.length) out += '\n' + renderTable({ headers: ['POLICY', 'STATUS (istiod)'], rows: c.status.map((s) => [s.policy, `${s.reason}: ${s.message}`]) });
+  return out;
+}
 
 interface CompileArgs {
   policies: string[];
@@ -28,6 +41,7 @@ interface CompileArgs {
   'config-dump'?: boolean;
   summary?: boolean;
   'fail-on'?: string[];
+  ambient?: boolean;
   output: string;
 }
 
@@ -76,7 +90,8 @@ export const compileCommand: CommandModule<object, CompileArgs> = {
     outputOption(
       y
         .positional('policies', { type: 'string', array: true, demandOption: true, describe: 'YAML/JSON manifests or directories (multi-document, kubectl lists; `-` for stdin)' })
-        .option('workload', { type: 'string', demandOption: true, describe: 'the sidecar to compile for, <namespace>/<name>' })
+        .option('workload', { type: 'string', describe: 'the sidecar to compile for, <namespace>/<name> (required except with --ambient)' })
+        .option('ambient', { type: 'boolean', default: false, describe: 'render the policies for ztunnel (ambient L4) as istiod does, in the shape of the ztunnel config dump\'s policies, with istiod\'s status warnings' })
         .option('labels', { type: 'string', describe: 'workload labels k=v,... (default: from --inventory or the manifests)' })
         .option('sa', { type: 'string', describe: 'workload service account' })
         .option('ports', { type: 'string', describe: 'inbound (container) ports, e.g. 9080/http,9000/tcp,8080 (bare = auto-detect)' })
@@ -103,7 +118,25 @@ export const compileCommand: CommandModule<object, CompileArgs> = {
         return Buffer.concat(chunks).toString('utf8');
       });
       const mesh = args['mesh-config'] ? await readMeshConfig(args['mesh-config']) : undefined;
-      const workload = await resolveWorkload(args, read.objects);
+      if (args.ambient) {
+        if (args['config-dump']) throw new UsageError('--ambient prints ztunnel policies; --config-dump is for sidecars');
+        const root = args['root-namespace'] ?? mesh?.rootNamespace ?? 'istio-system';
+        const c = compileAmbientFromObjects(read.objects, { rootNamespace: root, istioVersion: args['istio-version'] });
+        for (const d of [...read.diagnostics, ...c.diagnostics]) warn(formatDiagnostic(d));
+        const wl = args.workload ? await resolveWorkload(args, read.objects) : null;
+        const attached = wl ? selectorPoliciesFor(c, wl, root) : null;
+        if (args.output === 'table' || args.summary) await writeOut(renderAmbient(c, attached));
+        else {
+          const doc = { policies: c.policies, status: c.status, notForZtunnel: c.notForZtunnel, ...(wl ? { workload: { namespace: wl.namespace, name: wl.name, authorizationPolicies: attached } } : {}) };
+          await writeOut(args.output === 'json' ? toJson(doc) : toYaml(doc));
+        }
+        for (const s of c.status) warn(`${s.file ? `${s.file}${s.line ? `:${s.line}` : ''}: ` : ''}AuthorizationPolicy ${s.policy}: ${s.message}`);
+        const invalid = c.diagnostics.some((d) => d.severity === 'error');
+        if ((failOn.has('invalid') && invalid) || (failOn.has('dropped') && c.status.length > 0)) return EXIT_FAIL_ON;
+        return 0;
+      }
+      if (!args.workload) throw new UsageError('--workload <namespace>/<name> is required (except with --ambient)');
+      const workload = await resolveWorkload({ ...args, workload: args.workload }, read.objects);
       const opts = compileOptionsFromArgs(args, mesh);
       for (const d of read.diagnostics) warn(formatDiagnostic(d));
       let compiled: CompiledWorkload;

@@ -5,6 +5,23 @@ import { analyzePolicies, authzCheckSummary, type ChainPolicies, type ListenerPo
 import { renderTable } from '../../report/table.js';
 import { toJson, toYaml } from '../../report/serialize.js';
 import { formatLocation } from '../../model/errors.js';
+import { readZtunnelConfig } from '../../readers/configdump/ztunnel.js';
+import { ztunnelPolicies, type ZtPoliciesView } from '../../analysis/ztunnel-policies.js';
+
+/** The ztunnel view: `istioctl ztunnel-config policy` columns, then who each applies to, then per workload. */
+export function renderZtunnelPolicies(v: ZtPoliciesView): string {
+  let out = `ZTUNNEL ${v.source}\n`;
+  out += renderTable({
+    headers: ['NAMESPACE', 'POLICY NAME', 'ACTION', 'SCOPE', 'RULES', 'APPLIES TO', 'EFFECT'],
+    rows: v.policies.map((p) => [p.namespace, p.name, p.action + (p.dryRun ? ' (dry-run)' : ''), p.scope, p.rules, p.appliesTo.length ? (p.appliesTo.length > 3 ? `${p.appliesTo.slice(0, 3).join(', ')} +${p.appliesTo.length - 3}` : p.appliesTo.join(', ')) : 'none', p.effect]),
+  });
+  out += '\n';
+  out += renderTable({
+    headers: ['WORKLOAD', 'ADDRESS', 'PROTOCOL', 'WAYPOINT', 'POLICIES', 'EFFECTIVE'],
+    rows: v.workloads.map((w) => [w.workload, w.key, w.protocol, w.waypoint ?? '-', w.policies.join(', ') || '-', `${w.effective}: ${w.note}`]),
+  });
+  return out;
+}
 
 interface PoliciesArgs {
   config: string[];
@@ -145,6 +162,21 @@ export const policiesCommand: CommandModule<object, PoliciesArgs> = {
     runCommand(async () => {
       const paths = [...(args.config ?? [])];
       if (paths.length === 0) throw new UsageError('policies: name at least one config dump file or directory (or - for standard input)');
+      // ztunnel (ambient) config dumps are told apart by content and listed their own way.
+      const zt: ZtPoliciesView[] = [];
+      const envoyPaths: string[] = [];
+      for (const p of paths) {
+        const z = p === '-' ? null : await readZtunnelConfig(p);
+        if (z) zt.push(ztunnelPolicies(z));
+        else envoyPaths.push(p);
+      }
+      if (zt.length && envoyPaths.length === 0) {
+        if (args.output === 'json') await writeOut(toJson({ ztunnels: zt }));
+        else if (args.output === 'yaml') await writeOut(toYaml({ ztunnels: zt }));
+        else await writeOut(zt.map(renderZtunnelPolicies).join('\n'));
+        return;
+      }
+      if (zt.length) throw new UsageError('policies: give ztunnel config dumps and Envoy config dumps in separate runs');
       const { dumps, diagnostics } = await loadConfigDumps(paths);
       for (const d of diagnostics) warn(d.message || formatLocation(d.location));
       const proxies = dumps.map(analyzePolicies);
