@@ -14,6 +14,7 @@ const MAP_FIELDS = new Set([
   'typed_per_filter_config',
   'typed_filter_metadata',
   'clusters_weights',
+  'map', // xds MatchMap.map (exact_match_map / prefix_match_map): keys are matched values
 ]);
 
 /** Fields whose value is free-form (Struct / Value / opaque) and must be kept verbatim. */

@@ -16,7 +16,8 @@
  *      `virtualInbound` has no `use_original_dst`: its chains match the original destination port directly.
  *    - without a capture listener (gateways, dumps without iptables), the bound listener at ip:port, then 0.0.0.0:port.
  *    Only active and static listeners take connections (warming/draining ones do not).
- * 2. Filter chain: Envoy's `FilterChainManagerImpl::findFilterChain` precedence, level by level, each level
+ * 2. Filter chain: with `filter_chain_matcher`, that xDS matcher (filter-chain-matcher.ts); otherwise
+ *    Envoy's `FilterChainManagerImpl::findFilterChain` precedence, level by level, each level
  *    preferring the most specific entry and never backtracking to a less specific one once chosen:
  *    destination port (a port-specific subtree with no match falls to the default chain, not to the
  *    port-less chains) → destination IP (longest prefix) → server name (exact, then `*.suffix` from the
@@ -34,6 +35,7 @@ import { cidrContains, cidrKey, isLoopback, parseIp, type ParsedIp } from './ip.
 import { isObj } from './tls.js';
 import { canonicalFilterName } from './filters.js';
 import { INBOUND_NOT_CAPTURED } from '../istio/ports.js';
+import { selectWithChainMatcher } from './filter-chain-matcher.js';
 import { maxOf } from '../model/arrays.js';
 
 export interface SelectOptions {
@@ -275,10 +277,6 @@ export function selectChainInListener(
   trace: string[] = [],
   fallbackDestinationIp?: string,
 ): { chain: FilterChain | null; reason: ChainSelection['reason']; trace: string[]; transportMismatch?: ChainSelection['transportMismatch'] } {
-  if (listener.filterChainMatcher) {
-    trace.push(`listener ${listener.displayName} selects chains with an xDS matcher tree (filter_chain_matcher), which is not evaluated`);
-    return { chain: null, reason: 'undecidable', trace };
-  }
   const port = conn.destination?.port;
   const dstIpStr = conn.destination?.address ?? fallbackDestinationIp;
   const dstIp = dstIpStr !== undefined ? parseIp(dstIpStr) : null;
@@ -315,6 +313,27 @@ export function selectChainInListener(
   const directSrcIp = directSrc !== undefined ? parseIp(directSrc) : null;
   const srcIp = src !== undefined ? parseIp(src) : null;
   const srcPort = conn.source?.port;
+
+  if (listener.filterChainMatcher) {
+    trace.push(`listener ${listener.displayName} selects chains with filter_chain_matcher (filter_chain_match fields are ignored)`);
+    const sel = selectWithChainMatcher(
+      listener,
+      {
+        destinationIp: dstIpStr,
+        destinationPort: port,
+        sourceIp: src,
+        sourcePort: srcPort,
+        directSourceIp: directSrc,
+        sourceLocal: srcIp === null ? undefined : isLoopback(srcIp) || (dstIp !== null && srcIp.family === dstIp.family && srcIp.value === dstIp.value),
+        serverName: sni,
+        transportProtocol: transport,
+        applicationProtocols: alpn,
+      },
+      trace,
+    );
+    if (!sel.chain) return { chain: null, reason: sel.reason, trace };
+    return withTransportCheck(sel.chain, sel.reason, isTls, trace);
+  }
 
   const levels: [string, Level][] = [
     [
@@ -431,7 +450,17 @@ export function selectChainInListener(
     return { chain, reason: 'undecidable', trace };
   }
   trace.push(`selected ${chainId(chain)} of ${listener.displayName}`);
-  const out: { chain: FilterChain; reason: 'matched'; trace: string[]; transportMismatch?: ChainSelection['transportMismatch'] } = { chain, reason: 'matched', trace };
+  return withTransportCheck(chain, 'matched', isTls, trace);
+}
+
+/** Whether the chosen chain can complete the client's transport (TLS handshake or pass-through). */
+function withTransportCheck(
+  chain: FilterChain,
+  reason: ChainSelection['reason'],
+  isTls: boolean,
+  trace: string[],
+): { chain: FilterChain; reason: ChainSelection['reason']; trace: string[]; transportMismatch?: ChainSelection['transportMismatch'] } {
+  const out: { chain: FilterChain; reason: ChainSelection['reason']; trace: string[]; transportMismatch?: ChainSelection['transportMismatch'] } = { chain, reason, trace };
   if (chain.transportSocket?.tls && !isTls) {
     trace.push('the chain terminates TLS but the client speaks plaintext: the TLS handshake fails and the connection is closed');
     out.transportMismatch = 'tls-handshake-fails';

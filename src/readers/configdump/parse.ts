@@ -521,9 +521,6 @@ function parseListener(
   let bindToPort = true;
   if (typeof l.bind_to_port === 'boolean') bindToPort = l.bind_to_port;
   else if (isObj(l.deprecated_v1) && l.deprecated_v1.bind_to_port === false) bindToPort = false;
-  if (isObj(l.filter_chain_matcher)) {
-    ctx.nu(jsonPathJoin(path, 'filter_chain_matcher'), 'field', 'filter_chain_matcher', 'xDS matcher tree for filter-chain selection is not evaluated; selection on this listener is undecidable');
-  }
   return {
     name,
     displayName: name || (address ? `${address.address}_${address.port}` : '(unnamed)'),
