@@ -8,6 +8,7 @@ import { SHARED, hasShared, describeShared } from '../../helpers/cli.js';
 import { loadConfigDumps } from '../../../src/readers/configdump/index.js';
 import type { ConfigDump, FilterChain } from '../../../src/envoy/model.js';
 import { analyzePolicies, authzCheckSummary, type ProxyPolicies } from '../../../src/analysis/policies.js';
+import { selectFilterChain } from '../../../src/envoy/select.js';
 import { inboundMtlsModes } from '../../../src/istio/mtls.js';
 import { renderTable } from '../../../src/report/table.js';
 
@@ -301,8 +302,23 @@ describeShared('real Istio config dumps (needs ../shared)', () => {
       expect([st.name, st.displayName, st.address?.port]).toEqual(['', '0.0.0.0_15021', 15021]);
       expect(d.routeConfigs.size).toBe(1);
       expect(d.endpoints).toHaveLength(2);
-      // main_internal selects chains with an xDS matcher tree: reported, not silently ignored
-      expect(d.notUnderstood.some((n) => n.name === 'filter_chain_matcher')).toBe(true);
+      // main_internal selects chains with an xDS matcher tree, which is evaluated (not reported as not understood)
+      expect(d.notUnderstood.some((n) => n.name === 'filter_chain_matcher')).toBe(false);
+    });
+
+    it('waypoint main_internal: filter_chain_matcher picks the chain by VIP (IPMatcher) → port, and the workload IP by ALPN', async () => {
+      const d = await one(WAYPOINT);
+      const pick = (address: string, port: number, alpn?: string[]) => {
+        const s = selectFilterChain(d, { source: { address: '10.0.0.5', port: 40000 }, destination: { address, port }, ...(alpn ? { alpn } : {}) }, { listener: 'main_internal' });
+        return `${s.reason} ${s.chain?.name ?? '-'}`;
+      };
+      expect(pick('10.104.171.68', 8000)).toBe('matched inbound-vip|8000||httpbin.default.svc.cluster.local-http');
+      expect(pick('10.104.171.68', 8100)).toBe('matched inbound-vip|8100||httpbin.default.svc.cluster.local-http');
+      expect(pick('192.168.195.248', 8080, ['http/1.1'])).toBe('matched direct-http');
+      expect(pick('192.168.195.248', 8080)).toBe('matched direct-tcp');
+      // a VIP port the waypoint does not serve, and an unknown destination: no chain (main_internal has no default chain)
+      expect(pick('10.104.171.68', 9999)).toBe('filter_chain_not_found -');
+      expect(pick('10.1.1.1', 8000)).toBe('filter_chain_not_found -');
     });
 
     it('waypoint secrets: default (expired 2023-05-16, serial 6fbee254…) and ROOTCA (CA until 2033-05-02); private key never kept', async () => {
