@@ -1,6 +1,9 @@
 /** Shared CLI plumbing: output writing, exit codes, error reporting. The CLI is a thin shell. */
 import type { Argv } from 'yargs';
+import { open, stat } from 'node:fs/promises';
 import { InputError } from '../model/errors.js';
+import { detectInputs, type InputKind } from '../readers/detect.js';
+import { sniffBinary } from '../readers/structured.js';
 
 /** Exit codes from DESIGN.md: 0 success, 1 a --fail-on condition met, 2 bad usage or unreadable input. */
 export const EXIT_OK = 0;
@@ -81,11 +84,64 @@ export function parseFailOn(value: string[] | string | undefined, allowed: reado
   return new Set(items);
 }
 
+/** Marks the arrays `asList` returns, so the shell's "last option wins" rule keeps them whole. */
+const REPEATABLE = Symbol('meshsleuth.repeatable');
+
 /**
  * Coercion for repeatable options (`--inventory a --inventory b`): always an array. Used instead of
  * yargs' `array: true`, which is greedy and would swallow the positional arguments that follow
- * (`--inventory pods.json app.log` would take the log as a second inventory).
+ * (`--inventory pods.json app.log` would take the log as a second inventory). Every other option given
+ * twice keeps its last value (cli/shell.ts).
  */
 export function asList(v: string | string[]): string[] {
-  return Array.isArray(v) ? v.map(String) : [String(v)];
+  const out = Array.isArray(v) ? v.map(String) : [String(v)];
+  Object.defineProperty(out, REPEATABLE, { value: true });
+  return out;
+}
+
+/** True for an array produced by `asList` (a repeatable option's values). */
+export function isRepeatable(v: unknown): boolean {
+  return Array.isArray(v) && (v as unknown as Record<symbol, unknown>)[REPEATABLE] === true;
+}
+
+/**
+ * Directory arguments (DESIGN.md: files may be given as directories) → the files inside them of the
+ * kind a command reads, detected by content as `report` does; other files there are named on stderr
+ * as skipped. Files and `-` are passed through as given, so their own errors stay precise.
+ */
+export async function expandDirectories(paths: string[], kind: InputKind, what: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const p of paths) {
+    let dir = false;
+    if (p !== '-') {
+      try {
+        dir = (await stat(p)).isDirectory();
+      } catch {
+        dir = false; // the command's reader names the missing file
+      }
+    }
+    if (!dir) {
+      out.push(p);
+      continue;
+    }
+    const found = await detectInputs([p]);
+    const mine = found.filter((f) => f.kind === kind);
+    const others = found.length - mine.length;
+    if (others > 0 && mine.length > 0) warn(`${p}: ${others} other file(s) skipped (not ${what})`);
+    if (mine.length === 0) throw new InputError({ file: p }, `a directory holding ${what}`, found.length ? `none among its ${found.length} file(s)` : 'an empty directory');
+    out.push(...mine.map((f) => f.path));
+  }
+  return out;
+}
+
+/** What a file certainly is when it is binary (pcap, gzip, NUL bytes…), from its first 4 KiB; null for text. */
+export async function binaryHead(path: string): Promise<string | null> {
+  const fh = await open(path, 'r');
+  try {
+    const buf = Buffer.alloc(4096);
+    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+    return sniffBinary(buf.subarray(0, bytesRead));
+  } finally {
+    await fh.close();
+  }
 }

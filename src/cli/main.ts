@@ -2,6 +2,7 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { commands } from './commands/index.js';
+import { withShellRules } from './shell.js';
 import { VERSION } from '../version.js';
 
 /**
@@ -39,7 +40,7 @@ export async function main(argv0: string[]): Promise<void> {
       process.stderr.write(`meshsleuth: ${msg}\nRun 'meshsleuth --help' for usage.\n`);
       process.exit(2);
     });
-  for (const c of commands) y = y.command(c);
+  for (const c of commands) y = y.command(withShellRules(c));
   await y.help().alias('help', 'h').parseAsync();
 }
 

@@ -30,6 +30,17 @@ export async function readMeshConfig(file: string): Promise<{ extensionProviders
   };
 }
 
+/**
+ * Manifests given on the command line that hold no Kubernetes object at all (an empty file, a file of
+ * something else) are an input error: compiling "no policies" from them would answer a question nobody asked.
+ */
+export function requireObjects(read: Awaited<ReturnType<typeof readK8sPaths>>, paths: string[], flag: string): void {
+  if (read.objects.length > 0) return;
+  const first = read.diagnostics.find((d) => d.severity === 'error') ?? read.diagnostics[0];
+  const why = first ? ` (${formatDiagnostic(first)})` : '';
+  throw new UsageError(`${flag}no Kubernetes objects (AuthorizationPolicy, PeerAuthentication, ...) in ${paths.map((p) => (p === '-' ? 'standard input' : p)).join(', ')}${why}`);
+}
+
 export function formatDiagnostic(d: Diagnostic): string {
   const where = formatLocation(d.location);
   return `${d.severity}: ${where ? `${where}: ` : ''}${d.message}`;
@@ -113,6 +124,7 @@ export async function policiesToConfigDump(flags: PolicyInputFlags): Promise<{ c
   if (!flags.policies?.length) throw new UsageError('--policies: name at least one manifest file or directory');
   if (!flags.workload) throw new UsageError('--policies needs --workload <namespace>/<name>');
   const read = await readK8sPaths(flags.policies);
+  requireObjects(read, flags.policies, '--policies: ');
   const mesh = flags['mesh-config'] ? await readMeshConfig(flags['mesh-config']) : undefined;
   const workload = await resolveWorkload({ workload: flags.workload, labels: flags.labels, sa: flags.sa, ports: flags.ports, ip: flags.ip, inventory: flags.inventory }, read.objects);
   const opts = compileOptionsFromArgs({ 'istio-version': flags['istio-version'] ?? DEFAULT_ISTIO_VERSION, 'trust-domain': flags['trust-domain'], 'trust-domain-alias': flags['trust-domain-alias'], 'root-namespace': flags['root-namespace'] }, mesh);

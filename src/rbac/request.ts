@@ -2,7 +2,7 @@
  * The `check` request JSON (DESIGN.md) → RequestAttrs, strictly: every malformed field is an
  * InputError naming its JSON path. Absent fields mean "not present on the connection".
  */
-import type { Endpoint, HeaderMap, JsonValue, PeerTls, RequestAttrs } from '../model/attrs.js';
+import type { HeaderMap, JsonValue, PeerTls, RequestAttrs } from '../model/attrs.js';
 import { InputError, type InputErrorLocation } from '../model/errors.js';
 
 type Loc = Omit<InputErrorLocation, 'path'>;
@@ -34,7 +34,8 @@ function port(v: unknown, loc: Loc, path: string): number {
   if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > 65535) fail(loc, path, 'a port number 0-65535', v);
   return n as number;
 }
-function endpoint(v: unknown, loc: Loc, path: string): Endpoint {
+/** An endpoint as given: the address may be absent (`{"port": 9080}`), every field being optional. */
+function endpoint(v: unknown, loc: Loc, path: string): { address?: string; port?: number } {
   if (typeof v === 'string') {
     // Accept "ip:port" / "[v6]:port" / "ip" shorthand.
     const m = /^\[([^\]]+)\]:(\d+)$/.exec(v) ?? /^([^:]+):(\d+)$/.exec(v);
@@ -42,18 +43,43 @@ function endpoint(v: unknown, loc: Loc, path: string): Endpoint {
   }
   const o = obj(v, loc, path);
   for (const k of Object.keys(o)) if (k !== 'address' && k !== 'port') fail(loc, `${path}.${k}`, 'only "address" and "port"', k);
-  const e: Endpoint = { address: str(o.address, loc, `${path}.address`) };
-  if (o.port !== undefined) e.port = port(o.port, loc, `${path}.port`);
+  const e: { address?: string; port?: number } = {};
+  if (o.address !== undefined && o.address !== null) e.address = str(o.address, loc, `${path}.address`);
+  if (o.port !== undefined && o.port !== null) e.port = port(o.port, loc, `${path}.port`);
   return e;
 }
 
 const TOP = ['source', 'directRemote', 'remote', 'destination', 'sni', 'tls', 'http', 'metadata', 'filterState', 'routeMetadata', 'alpn', 'transportProtocol'];
 
-export function parseRequestAttrs(input: unknown, loc: Loc = {}): RequestAttrs {
+export interface RequestDefaults {
+  /**
+   * The address a destination given without one stands for (a proxy's own address); without it the
+   * destination is `0.0.0.0`, so that its port can still be matched. Either way a note says so.
+   */
+  destinationAddress?: string;
+  /** Receives one line per assumption the parser made (e.g. the destination address). */
+  notes?: string[];
+}
+
+/**
+ * Every field is optional: an absent field (or an endpoint without an address, other than the
+ * destination) is "not present on the connection"; a malformed one is an InputError at its JSON path.
+ */
+export function parseRequestAttrs(input: unknown, loc: Loc = {}, defaults: RequestDefaults = {}): RequestAttrs {
   const o = obj(input, loc, '$');
   for (const k of Object.keys(o)) if (!TOP.includes(k)) fail(loc, `$.${k}`, `a known request field (${TOP.join(', ')})`, k);
   const r: RequestAttrs = {};
-  for (const k of ['source', 'directRemote', 'remote', 'destination'] as const) if (o[k] !== undefined && o[k] !== null) r[k] = endpoint(o[k], loc, `$.${k}`);
+  for (const k of ['source', 'directRemote', 'remote', 'destination'] as const) {
+    if (o[k] === undefined || o[k] === null) continue;
+    const e = endpoint(o[k], loc, `$.${k}`);
+    if (e.address !== undefined) r[k] = e.port === undefined ? { address: e.address } : { address: e.address, port: e.port };
+    else if (k === 'destination') {
+      if (e.port === undefined) continue;
+      const address = defaults.destinationAddress ?? '0.0.0.0';
+      r.destination = { address, port: e.port };
+      defaults.notes?.push(`destination address not given: assumed ${address}${defaults.destinationAddress ? " (the proxy's address)" : ''}`);
+    } else if (e.port !== undefined) defaults.notes?.push(`${k}.port without ${k}.address: the ${k} address is not present, its port is ignored`);
+  }
   if (o.sni !== undefined && o.sni !== null) r.sni = str(o.sni, loc, '$.sni');
   if (o.alpn !== undefined) r.alpn = strList(o.alpn, loc, '$.alpn');
   if (o.transportProtocol !== undefined) r.transportProtocol = str(o.transportProtocol, loc, '$.transportProtocol');

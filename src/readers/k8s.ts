@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { LineCounter, parseAllDocuments, isMap, isSeq, type Document, type Node as YamlNode } from 'yaml';
 import { InputError, type Diagnostic } from '../model/errors.js';
 import { appendAll } from '../model/arrays.js';
-import { yamlToJs } from './structured.js';
+import { sniffBinary, yamlToJs } from './structured.js';
 
 export interface K8sSource {
   file: string;
@@ -157,7 +157,14 @@ export async function readK8sPaths(paths: string[], stdin?: () => Promise<string
     else files.push(p);
   }
   for (const f of files) {
-    const text = f === '-' ? (stdin ? await stdin() : '') : await readFile(f, 'utf8');
+    let text: string;
+    if (f === '-') text = stdin ? await stdin() : '';
+    else {
+      const buf = await readFile(f);
+      const bin = sniffBinary(buf);
+      if (bin) throw new InputError({ file: f, offset: 0 }, 'Kubernetes manifests (YAML or JSON)', bin);
+      text = buf.toString('utf8');
+    }
     const r = parseK8sObjects(text, f === '-' ? '<stdin>' : f);
     appendAll(out.objects, r.objects);
     appendAll(out.diagnostics, r.diagnostics);

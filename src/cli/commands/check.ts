@@ -4,15 +4,16 @@
  * output selection only; the engines decide.
  */
 import type { Argv, CommandModule } from 'yargs';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
+import { isIP } from 'node:net';
 import { outputOption, runCommand, UsageError, warn, writeOut, asList } from '../common.js';
-import { InputError } from '../../model/errors.js';
+import { InputError, formatLocation } from '../../model/errors.js';
 import type { Decision } from '../../model/decision.js';
 import type { RequestAttrs } from '../../model/attrs.js';
 import { parseRequestAttrs, parseRbacFilter, explainText, RbacConfigError, type RbacFilter } from '../../rbac/index.js';
 import { decideRequest, decideWithFilter } from '../../envoy/decide.js';
-import { readStructuredFile } from '../../readers/structured.js';
-import { isConfigDump, dumpsFromDocuments, parseConfigDump } from '../../readers/configdump/index.js';
+import { parseStructured, readStructuredFile, sniffBinary } from '../../readers/structured.js';
+import { isConfigDump, dumpsFromDocuments, loadConfigDumps, parseConfigDump } from '../../readers/configdump/index.js';
 import { policiesToConfigDump, policyInputOptions, type PolicyInputFlags } from '../policy-input.js';
 import type { ConfigDump } from '../../envoy/model.js';
 import { toJson, toYaml } from '../../report/serialize.js';
@@ -21,6 +22,7 @@ import type { TraceNode } from '../../model/decision.js';
 import { isZtunnelConfigDump, isZtunnelPolicyArray, parseZtunnelConfig } from '../../readers/configdump/ztunnel.js';
 import { decideZtunnel } from '../../ztunnel/state.js';
 import type { ZtunnelConfig } from '../../ztunnel/model.js';
+import { peerIdentity, trustDomainOf, type PeerIdentity, type TrustDomain } from '../../istio/trust-domain.js';
 
 interface CheckArgs extends PolicyInputFlags {
   config?: string;
@@ -42,20 +44,28 @@ interface CheckArgs extends PolicyInputFlags {
   trace?: boolean;
 }
 
-type Target = { type: 'filter'; filter: RbacFilter } | { type: 'dump'; dump: ConfigDump } | { type: 'ztunnel'; config: ZtunnelConfig };
+/** What `check` decides against, with the trust domain `--from ns/sa` expands in. */
+type Target = ({ type: 'filter'; filter: RbacFilter } | { type: 'dump'; dump: ConfigDump } | { type: 'ztunnel'; config: ZtunnelConfig }) & { trustDomain: TrustDomain; file: string };
 
 async function loadTarget(file: string, kind: 'http' | 'network'): Promise<Target> {
-  const docs = await readStructuredFile(file);
+  if (file !== '-' && (await stat(file)).isDirectory()) {
+    // A directory (DESIGN: files may be given as directories) stands for the one dump it holds.
+    const { dumps, diagnostics } = await loadConfigDumps([file]);
+    for (const d of diagnostics) warn(d.message || formatLocation(d.location));
+    if (dumps.length !== 1) throw new InputError({ file }, 'a directory holding one proxy config dump', dumps.length === 0 ? 'none' : `${dumps.length} dumps (${dumps.slice(0, 4).map((d) => d.source).join(', ')}${dumps.length > 4 ? ', …' : ''}); name one`);
+    return { type: 'dump', dump: dumps[0]!, trustDomain: trustDomainOf(dumps[0]!, null), file };
+  }
+  const docs = file === '-' ? parseStructured(Buffer.from(await readStdin(), 'utf8'), 'stdin') : await readStructuredFile(file);
   // ztunnel (ambient) config dump: `istioctl ztunnel-config all -o json` / ztunnel's /config_dump.
-  if (docs.length === 1 && (isZtunnelConfigDump(docs[0]) || isZtunnelPolicyArray(docs[0]))) return { type: 'ztunnel', config: parseZtunnelConfig(docs[0], file) };
+  if (docs.length === 1 && (isZtunnelConfigDump(docs[0]) || isZtunnelPolicyArray(docs[0]))) return { type: 'ztunnel', config: parseZtunnelConfig(docs[0], file), trustDomain: trustDomainOf(null, docs[0]), file };
   if (docs.length === 1 && isConfigDump(docs[0])) {
     const dumps = dumpsFromDocuments(docs, file);
     if (dumps.length !== 1) throw new InputError({ file }, 'one proxy config dump', `${dumps.length} dumps (a bundle); pass one proxy's dump`);
-    return { type: 'dump', dump: dumps[0]! };
+    return { type: 'dump', dump: dumps[0]!, trustDomain: trustDomainOf(dumps[0]!, docs[0]), file };
   }
   if (docs.length !== 1) throw new InputError({ file }, 'one YAML/JSON document (an RBAC filter config or a config dump)', `${docs.length} documents`);
   try {
-    return { type: 'filter', filter: parseRbacFilter(docs[0], { kind }) };
+    return { type: 'filter', filter: parseRbacFilter(docs[0], { kind }), trustDomain: trustDomainOf(null, docs[0]), file };
   } catch (e) {
     if (e instanceof RbacConfigError) {
       const err = new RbacConfigError(e.location.path ?? '$', e.reason, { file });
@@ -65,12 +75,31 @@ async function loadTarget(file: string, kind: 'http' | 'network'): Promise<Targe
   }
 }
 
+/** Flags that cannot be given together (exit 2): a plaintext connection has no peer certificate and no SNI. */
+function checkConflicts(a: CheckArgs): void {
+  if (a.plaintext) {
+    for (const f of ['from', 'sni'] as const) if (a[f] !== undefined) throw new UsageError(`--plaintext and --${f} contradict each other (a plaintext connection has no ${f === 'from' ? 'peer certificate' : 'SNI'}); give one`);
+  }
+  for (const f of ['source-ip', 'dest-ip'] as const) {
+    const v = a[f];
+    if (v !== undefined && isIP(v.replace(/^\[(.*)\]$/, '$1')) === 0) throw new UsageError(`--${f}: expected an IPv4 or IPv6 address, found '${v}'`);
+  }
+}
+
+/** `--listener` must name a listener of the dump (a typo would otherwise read as "no listener takes this connection"). */
+function checkListener(target: Target, listener: string | undefined): void {
+  if (listener === undefined) return;
+  if (target.type !== 'dump') throw new UsageError(`--listener applies to a full config dump; ${target.file} is a bare RBAC filter config`);
+  const names = [...new Set(target.dump.listeners.flatMap((l) => [l.name, l.displayName].filter((n): n is string => !!n)))];
+  if (!names.includes(listener)) throw new UsageError(`--listener ${listener}: no such listener in ${target.file} (listeners: ${names.slice(0, 12).join(', ')}${names.length > 12 ? `, … ${names.length - 12} more` : ''})`);
+}
+
 /** The convenience flags, applied over the request JSON (flags win). */
-function applyFlags(base: RequestAttrs, a: CheckArgs, defaultDest: string | null, notes: string[]): RequestAttrs {
+function applyFlags(base: RequestAttrs, a: CheckArgs, peer: PeerIdentity | null, defaultDest: string | null, notes: string[]): RequestAttrs {
   const r: RequestAttrs = structuredClone(base);
-  if (a.from !== undefined) {
-    const id = a.from.includes('://') ? a.from : `spiffe://${a.from.replace(/^\/+/, '')}`;
-    r.tls = { uriSans: [id], dnsSans: [], subject: '', peerCertificateValidated: true };
+  if (peer) {
+    r.tls = { uriSans: [peer.id], dnsSans: [], subject: '', peerCertificateValidated: true };
+    notes.push(`--from: ${peer.note}`);
   }
   if (a.plaintext) delete r.tls;
   if (a['source-ip'] !== undefined) r.source = { ...(r.source ?? {}), address: a['source-ip'] };
@@ -108,18 +137,29 @@ async function readRequests(spec: string | undefined): Promise<{ value: unknown;
   let file: string | undefined;
   if (spec.startsWith('@')) {
     file = spec.slice(1) === '-' ? 'stdin' : spec.slice(1);
-    text = spec === '@-' ? await readStdin() : await readFile(file, 'utf8');
+    if (spec !== '@-' && (await stat(file)).isDirectory()) throw new InputError({ file }, 'a file of request JSON (one object, a list, or NDJSON)', 'a directory');
+    const buf = spec === '@-' ? Buffer.from(await readStdin(), 'utf8') : await readFile(file);
+    const bin = sniffBinary(buf);
+    if (bin) throw new InputError({ file, offset: 0 }, 'request JSON (one object, a list, or NDJSON)', bin);
+    text = buf.toString('utf8');
   } else text = spec;
   const trimmed = text.trim();
   if (trimmed === '') throw new InputError({ file: file ?? '--request' }, 'a request JSON object', 'nothing');
   // One JSON document (possibly multi-line), or NDJSON (one object per line).
+  let whole: { v: unknown } | null = null;
   try {
-    const v: unknown = JSON.parse(trimmed);
-    // A JSON array of requests is a batch too.
-    if (Array.isArray(v)) return v.map((value, i) => ({ value, file: `${file ?? '--request'}[${i}]` }));
-    return [{ value: v, file }];
+    whole = { v: JSON.parse(trimmed) as unknown };
   } catch {
     /* not a single document: try NDJSON */
+  }
+  if (whole) {
+    const v = whole.v;
+    // A JSON array of requests is a batch too.
+    if (Array.isArray(v)) {
+      if (v.length === 0) throw new InputError({ file: file ?? '--request', path: '$' }, 'at least one request', 'an empty list');
+      return v.map((value, i) => ({ value, file: `${file ?? '--request'}[${i}]` }));
+    }
+    return [{ value: v, file }];
   }
   const out: { value: unknown; file?: string; line?: number }[] = [];
   const lines = text.split('\n');
@@ -157,7 +197,8 @@ async function resolveTarget(a: CheckArgs): Promise<Target> {
     if (a.config !== undefined) throw new UsageError('give either <config> or --policies, not both');
     const compiled = await policiesToConfigDump(a);
     for (const d of compiled.diagnostics) warn(d.message);
-    return { type: 'dump', dump: parseConfigDump(compiled.configDump, compiled.source) };
+    const dump = parseConfigDump(compiled.configDump, compiled.source);
+    return { type: 'dump', dump, trustDomain: trustDomainOf(dump, compiled.configDump), file: compiled.source };
   }
   if (a.config === undefined) throw new UsageError('name a config dump or RBAC filter config, or pass --policies <files> --workload <ns>/<name>');
   return loadTarget(a.config, a.kind === 'network' ? 'network' : 'http');
@@ -234,8 +275,14 @@ export const checkCommand: CommandModule<object, CheckArgs> = {
       .option('trace', { type: 'boolean', default: true, describe: 'per-policy traces (--no-trace: decision only, faster)' }) as unknown as Argv<CheckArgs>,
   handler: (a) =>
     runCommand(async () => {
+      checkConflicts(a);
+      if (a.config === '-' && a.request === '@-') throw new UsageError('standard input can hold the config or the requests, not both (<config> is -, --request is @-)');
       const target = await resolveTarget(a);
+      checkListener(target, a.listener);
       const defaultDest = target.type === 'dump' ? (target.dump.node?.ip ?? null) : null;
+      const peer = a.from !== undefined ? peerIdentity(a.from, target.trustDomain) : null;
+      if (peer?.warning) warn(peer.warning);
+      if (peer && target.trustDomain.assumed && peer.id.startsWith(`spiffe://${target.trustDomain.trustDomain}/`) && !a.from!.includes('://')) warn(`--from: trust domain ${target.trustDomain.trustDomain} assumed (${target.trustDomain.from})`);
       const entries = await readRequests(a.request);
       let skipped = 0;
       let out = '';
@@ -243,7 +290,13 @@ export const checkCommand: CommandModule<object, CheckArgs> = {
         try {
           if (e.value instanceof InputError) throw e.value;
           const notes: string[] = [];
-          const req = applyFlags(parseRequestAttrs(e.value, { file: e.file ?? (a.request?.startsWith('@') ? undefined : '--request'), line: e.line }), a, defaultDest, notes);
+          const loc = { file: e.file ?? (a.request?.startsWith('@') ? undefined : '--request'), line: e.line };
+          const req = applyFlags(parseRequestAttrs(e.value, loc, { destinationAddress: defaultDest ?? undefined, notes }), a, peer, defaultDest, notes);
+          // A dump's listener and filter chain are chosen by the destination port: without one there is no question to answer.
+          if (target.type === 'dump' && req.destination?.port === undefined && a.listener === undefined) {
+            if (entries.length === 1) throw new UsageError(`${a.config ?? target.file} is a config dump: name the destination port that selects the listener and filter chain (--port, or destination.port in --request)`);
+            throw new InputError({ ...loc, file: loc.file ?? a.request ?? '--request', path: '$.destination.port' }, 'a destination port to choose the listener and filter chain (--port, or destination.port in --request)', 'none');
+          }
           const d = decide(target, req, a);
           if (notes.length) d.reasons = [...(d.reasons ?? []), ...notes];
           const text = render(d, a);

@@ -8,7 +8,7 @@ import { readK8sPaths } from '../../readers/k8s.js';
 import { compileForWorkload, compileToConfigDump, type CompiledWorkload } from '../../istio/compile/index.js';
 import { DEFAULT_ISTIO_VERSION } from '../../istio/compile/version.js';
 import { toCamelCase } from '../../envoy/normalize.js';
-import { compileOptionsFromArgs, formatDiagnostic, readMeshConfig, resolveWorkload } from '../policy-input.js';
+import { compileOptionsFromArgs, formatDiagnostic, readMeshConfig, requireObjects, resolveWorkload } from '../policy-input.js';
 import { toJson, toYaml } from '../../report/serialize.js';
 import { renderTable } from '../../report/table.js';
 import { compileAmbientFromObjects, selectorPoliciesFor, type AmbientCompiled } from '../../istio/compile/ambient.js';
@@ -117,6 +117,7 @@ export const compileCommand: CommandModule<object, CompileArgs> = {
         for await (const c of process.stdin) chunks.push(c as Buffer);
         return Buffer.concat(chunks).toString('utf8');
       });
+      requireObjects(read, paths, '');
       const mesh = args['mesh-config'] ? await readMeshConfig(args['mesh-config']) : undefined;
       if (args.ambient) {
         if (args['config-dump']) throw new UsageError('--ambient prints ztunnel policies; --config-dump is for sidecars');

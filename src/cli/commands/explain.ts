@@ -1,5 +1,5 @@
 import type { CommandModule } from 'yargs';
-import { progress, progressDone, runCommand, UsageError, warn, writeOut, parseFailOn, EXIT_FAIL_ON, asList } from '../common.js';
+import { binaryHead, expandDirectories, progress, progressDone, runCommand, UsageError, warn, writeOut, parseFailOn, EXIT_FAIL_ON, EXIT_USAGE, asList } from '../common.js';
 import { readAccessLogBatches, newStats } from '../../readers/accesslog/index.js';
 import { formatLocation } from '../../model/errors.js';
 import type { AccessRecord, Explanation } from '../../model/records.js';
@@ -189,7 +189,18 @@ export const explainCommand: CommandModule<object, ExplainArgs> = {
         rec.ztunnel ? (ztConfigs.length ? explainZtunnelRecord(rec, ztConfigs) : mismatchedExplanation(rec, 'envoy')) : decide ? explainRecord(rec, decide) : mismatchedExplanation(rec, 'ztunnel');
       const stats = newStats();
       const agg = new ExplainAggregator();
-      const inputs = logs.map((p) => (p === '-' ? { path: 'stdin', stream: process.stdin } : p));
+      // A binary file among the logs (a capture, a gzip, junk) is named and left out; the others are replayed.
+      const logFiles: string[] = [];
+      let unreadable = 0;
+      for (const p of await expandDirectories(logs, 'access-log', 'access logs')) {
+        const bin = p === '-' ? null : await binaryHead(p).catch(() => null);
+        if (bin) {
+          warn(`${p}, offset 0: expected an access log (text or JSON lines), found ${bin}`);
+          unreadable++;
+        } else logFiles.push(p);
+      }
+      if (logFiles.length === 0) throw new UsageError(`no access log to replay in ${logs.join(', ')}`);
+      const inputs = logFiles.map((p) => (p === '-' ? { path: 'stdin', stream: process.stdin } : p));
       const out = argv.output;
       const disagreements: Explanation[] = [];
       const changes: DecisionChange[] = [];
@@ -264,7 +275,7 @@ export const explainCommand: CommandModule<object, ExplainArgs> = {
         } else if (out === 'json') {
           await writeOut(JSON.stringify({ summary: { ...changeCounts, records: s.records, line }, changes: jsonRecords }, null, 2) + '\n');
         } else warn(line);
-        return 0;
+        return unreadable > 0 ? EXIT_USAGE : 0;
       }
       const line = summaryLine(s);
       if (out === 'table') {
@@ -283,6 +294,7 @@ export const explainCommand: CommandModule<object, ExplainArgs> = {
       } else if (out === 'json') {
         await writeOut(JSON.stringify({ summary: { ...s, line }, groups: agg.groupList() as unknown as JsonValue, records: jsonRecords }, null, 2) + '\n');
       } else warn(line);
+      if (unreadable > 0) return EXIT_USAGE;
       return failed ? EXIT_FAIL_ON : 0;
     }),
 };

@@ -3,7 +3,7 @@
  * plaintext, unknown), its evidence, protocol, SNI/ALPN, identities and first requests.
  */
 import type { Argv, CommandModule } from 'yargs';
-import { EXIT_FAIL_ON, EXIT_OK, EXIT_USAGE, outputOption, parseFailOn, progress, progressDone, runCommand, UsageError, warn, writeOut } from '../common.js';
+import { asList, expandDirectories, EXIT_FAIL_ON, EXIT_OK, EXIT_USAGE, outputOption, parseFailOn, progress, progressDone, runCommand, UsageError, warn, writeOut } from '../common.js';
 import { captureFile, newCaptureStats } from '../../readers/capture/index.js';
 import { checkAgainstConfig, flowsFromCapture, type ProxyPorts } from '../../analysis/flows.js';
 import { createStreamDecoder } from '../../protocols/index.js';
@@ -182,11 +182,11 @@ export const flowsCommand: CommandModule<object, FlowsArgs> = {
   builder: (y: Argv) =>
     outputOption(y, ['table', 'json', 'ndjson', 'yaml'])
       .positional('captures', { type: 'string', array: true, describe: 'pcap or pcapng files; `-` for standard input' })
-      .option('security', { type: 'string', describe: 'only flows with this verdict (mtls, tls, plaintext, unknown) or scope (sidecar-local, loopback); repeatable or comma-separated' })
-      .option('port', { type: 'number', describe: 'only flows with this client or server port' })
-      .option('host', { type: 'string', describe: 'only flows whose client/server IP, SNI or HTTP authority is this host (or a subdomain of it)' })
-      .option('fail-on', { type: 'string', describe: `exit 1 when a listed flow exists: ${FAIL_ON.join(', ')} (plaintext and not-mtls count only traffic that left the pod: never sidecar-local or loopback legs)` })
-      .option('config', { type: 'string', describe: 'config dump(s) of the destination proxy: check each verdict against the port\'s mTLS mode' })
+      .option('security', { type: 'string', coerce: asList, describe: 'only flows with this verdict (mtls, tls, plaintext, unknown) or scope (sidecar-local, loopback); repeatable or comma-separated' })
+      .option('port', { type: 'string', coerce: asList, describe: 'only flows with this client or server port' })
+      .option('host', { type: 'string', coerce: asList, describe: 'only flows whose client/server IP, SNI or HTTP authority is this host (or a subdomain of it)' })
+      .option('fail-on', { type: 'string', coerce: asList, describe: `exit 1 when a listed flow exists: ${FAIL_ON.join(', ')} (plaintext and not-mtls count only traffic that left the pod: never sidecar-local or loopback legs)` })
+      .option('config', { type: 'string', coerce: asList, describe: 'config dump(s) of the destination proxy: check each verdict against the port\'s mTLS mode' })
       .option('show-secrets', { type: 'boolean', default: false, describe: 'do not redact Authorization, Cookie and token headers' })
       .option('include-sidecar-local', { type: 'boolean', default: true, describe: 'list app↔sidecar legs (use --no-include-sidecar-local to hide them)' })
       .example('$0 flows capture.pcap', 'table of flows and verdicts')
@@ -198,15 +198,16 @@ export const flowsCommand: CommandModule<object, FlowsArgs> = {
       for (const s of security) {
         if (!(SECURITIES as readonly string[]).includes(s) && s !== 'sidecar-local' && s !== 'loopback') throw new UsageError(`--security: unknown verdict '${s}' (expected one of ${[...SECURITIES, 'sidecar-local', 'loopback'].join(', ')})`);
       }
-      const ports = list(argv.port).flatMap((p) => String(p).split(',')).map((p) => Number(p));
-      for (const p of ports) {
-        if (!Number.isInteger(p) || p < 0 || p > 65535) throw new UsageError(`--port: expected a port number 0-65535, found ${String(p)}`);
+      const portTexts = list(argv.port).flatMap((p) => String(p).split(',')).map((p) => p.trim());
+      for (const p of portTexts) {
+        if (!/^\d{1,5}$/.test(p) || Number(p) > 65535) throw new UsageError(`--port: expected a port number 0-65535, found '${p}'`);
       }
+      const ports = portTexts.map(Number);
       const failOn = parseFailOn(list(argv['fail-on']), FAIL_ON);
       const configs = list(argv.config);
       const hosts = list(argv.host).flatMap((h) => String(h).split(','));
-      const captures = [...(argv.captures ?? [])];
-      if (captures.length === 0) throw new UsageError('name at least one capture file (pcap or pcapng), or `-` for standard input');
+      if ((argv.captures ?? []).length === 0) throw new UsageError('name at least one capture file (pcap or pcapng), or `-` for standard input');
+      const captures = await expandDirectories(argv.captures, 'capture', 'pcap or pcapng captures');
       const args: FlowsArgs = { ...argv, security, captures, port: ports, host: hosts };
       const proxies = configs.length ? await loadProxies(configs) : [];
       if (failOn.has('config-mismatch') && !configs.length) throw new UsageError('--fail-on config-mismatch needs --config');
