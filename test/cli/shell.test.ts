@@ -22,6 +22,7 @@ const COMMANDS: { name: string; args: string[]; outputs: [string, string] }[] = 
   { name: 'explain', args: ['explain', DUMP, LOG], outputs: ['json', 'table'] },
   { name: 'flows', args: ['flows', PCAP], outputs: ['json', 'table'] },
   { name: 'report', args: ['report', PCAP, LOG, DUMP], outputs: ['json', 'html'] },
+  { name: 'reach', args: ['reach', `${S}/inventory.json`, `${S}/policies.yaml`], outputs: ['json', 'table'] },
   { name: 'compile', args: ['compile', `${S}/policies.yaml`, '--workload', 'default/details-v1', '--labels', 'app=details'], outputs: ['json', 'table'] },
 ];
 
