@@ -19,7 +19,7 @@
  *    (`payload-not-captured`, snap length).
  */
 import type { Diagnostic } from '../model/errors.js';
-import type { Flow, FlowConfigCheck, FlowSecurity, FlowTls } from '../model/records.js';
+import type { Flow, FlowConfigCheck, FlowSecurity, FlowTls, FlowTunnel, TunnelLayer } from '../model/records.js';
 import type { StreamDecoder, StreamFacts } from '../protocols/stream.js';
 import {
   newCaptureStats,
@@ -27,6 +27,7 @@ import {
   TcpTable,
   type CaptureSource,
   type CaptureStats,
+  type Encapsulation,
   type TcpConnection,
 } from '../readers/capture/index.js';
 import { isIstioAlpn, isLoopbackInterfaceName, parseIstioSni, sidecarLocalReason } from '../istio/traffic.js';
@@ -135,6 +136,32 @@ export function rfc3339(sec: number, nsec: number, precision: number): string {
   return `${base}.${String(nsec).padStart(9, '0').slice(0, Math.min(9, precision))}Z`;
 }
 
+/** The flow's encapsulation, oriented so that each layer's outer.src is the client's side. */
+export function flowTunnel(e: Encapsulation, fromClient: boolean): FlowTunnel {
+  const layers: TunnelLayer[] = e.tunnels.map((t) => {
+    const outer = fromClient
+      ? { ...t.outer }
+      : {
+          src: t.outer.dst,
+          dst: t.outer.src,
+          ...(t.outer.dstPort !== undefined ? { srcPort: t.outer.dstPort } : {}),
+          ...(t.outer.srcPort !== undefined ? { dstPort: t.outer.srcPort } : {}),
+        };
+    return { ...t, outer };
+  });
+  return { ...layers[layers.length - 1]!, layers };
+}
+
+/** A short name for one capture path: "vxlan 4096 (10.0.0.1-10.0.0.2)", "eth0", "if 3". */
+function pathName(encap: Encapsulation | null, view: number, ifaces: InterfaceNames): string {
+  const iface = Math.floor(view / 65536) % 65536;
+  const ifIndex = view % 65536;
+  const where = ifaces.names[iface] ?? (ifIndex ? `ifindex ${ifIndex}` : `interface ${iface}`);
+  if (!encap) return where;
+  const t = encap.tunnels.map((l) => `${l.kind}${l.vni !== undefined ? ` ${l.vni}` : l.key !== undefined ? ` key ${l.key}` : l.session !== undefined ? ` session ${l.session}` : ''} (${l.outer.src}-${l.outer.dst})`);
+  return `${t.join(' in ')} on ${where}`;
+}
+
 export interface InterfaceNames {
   /** pcapng interface names by file-level interface index. */
   names: (string | undefined)[];
@@ -184,6 +211,12 @@ export function buildFlow(conn: TcpConnection, file: string, ifaces: InterfaceNa
   };
   if (names.length) flow.interface = names.join(',');
   else if (conn.loopback) flow.interface = 'loopback';
+  flow.tunnel = conn.encap ? flowTunnel(conn.encap, conn.encapC2s) : null;
+  if (conn.views && conn.views.size > 1) {
+    flow.views = [...conn.views].map(([view, v]) => ({ path: pathName(v.encap, view, ifaces), packets: v.packets }));
+    flow.duplicatePackets = conn.duplicates;
+    if (conn.duplicates) notes.push(`the same packets were captured on ${conn.views.size} paths (${flow.views.map((v) => v.path).join('; ')}): ${conn.duplicates} copies folded into one flow`);
+  }
   return flow;
 }
 

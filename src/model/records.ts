@@ -177,6 +177,50 @@ export interface FlowTls {
   frames?: { clientHello?: number; serverHello?: number; certificateRequest?: number; clientCertificate?: number; serverCertificate?: number };
 }
 
+/** Encapsulations meshsleuth decapsulates (flow.tunnel.kind). */
+export type TunnelKind =
+  | 'vxlan'
+  | 'vxlan-gpe'
+  | 'geneve'
+  | 'gre'
+  | 'gre-in-udp'
+  | 'erspan-i'
+  | 'erspan-ii'
+  | 'erspan-iii'
+  | 'ipip'
+  | '6in4'
+  | '4in6'
+  | '6in6'
+  | 'mpls-in-udp'
+  | 'mpls-in-ip'
+  | 'nsh'
+  | 'teredo'
+  | 'wccp'
+  | 'pptp';
+
+/** One encapsulation around a packet: its kind, the outer IP header and its identifiers. */
+export interface TunnelLayer {
+  kind: TunnelKind;
+  /** The enclosing IP packet's addresses (and UDP ports for UDP-based tunnels); on a flow, src is the client's side. */
+  outer: { src: string; dst: string; srcPort?: number; dstPort?: number };
+  /** VXLAN / VXLAN-GPE / Geneve network identifier. */
+  vni?: number;
+  /** GRE key (PPTP: the call id). */
+  key?: number;
+  /** ERSPAN session id, and the mirrored frame's VLAN when set. */
+  session?: number;
+  vlan?: number;
+  /** Geneve options (class, type, data length in bytes). */
+  options?: { class: number; type: number; length: number }[];
+  /** NSH service path id. */
+  servicePath?: number;
+}
+
+/** How a flow was carried: the innermost encapsulation's fields, and every layer outermost first. */
+export interface FlowTunnel extends TunnelLayer {
+  layers: TunnelLayer[];
+}
+
 /** A flow's security verdict checked against the mTLS mode its destination port has in a config dump. */
 export interface FlowConfigCheck {
   /** The config dump (proxy) used. */
@@ -218,6 +262,15 @@ export interface Flow {
   http: HttpExchange[];
   sidecarLocal: boolean;
   interface?: string;
+  /** The encapsulation the flow was captured in (VXLAN, Geneve, GRE, ...); null when none. */
+  tunnel?: FlowTunnel | null;
+  /**
+   * When the same packets were captured on more than one path (a pod's veth and the node's
+   * overlay, or several interfaces of `tcpdump -i any`): packets per path. Copies are counted
+   * once in `packets` and `bytes`; `duplicatePackets` says how many copies were folded in.
+   */
+  views?: { path: string; packets: number }[];
+  duplicatePackets?: number;
   notes: string[];
 }
 

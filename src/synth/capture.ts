@@ -6,6 +6,7 @@ import { DEFAULT_DST_MAC, DEFAULT_SRC_MAC, frame, LINKTYPE, type LinkOptions } f
 import { PcapWriter, type CapturedPacket } from './pcap-writer.js';
 import { PcapngWriter } from './pcapng-writer.js';
 import type { TcpPacket } from './tcp.js';
+import { wrap, type WrapKind } from './encap.js';
 
 export type CaptureFormat = 'pcap' | 'pcap-ns' | 'pcapng';
 
@@ -21,6 +22,8 @@ export interface CaptureFlow {
   linkByDir?: Partial<Record<'c2s' | 's2c', Partial<LinkOptions>>>;
   /** pcapng interface name (e.g. "eth0", "lo"). */
   interfaceName?: string;
+  /** Write the flow's packets inside this encapsulation (./encap.ts) instead of plain framing. */
+  encap?: WrapKind;
 }
 
 export interface CaptureOptions {
@@ -45,13 +48,13 @@ export function buildCapture(flows: readonly CaptureFlow[], o: CaptureOptions = 
   const all: Array<{ pkt: CapturedPacket; key: string; linkType: number; name: string | undefined; order: number }> = [];
   let order = 0;
   for (const f of flows) {
-    const linkType = f.link?.linkType ?? defaultLink;
+    const linkType = f.encap === 'nflog' ? 239 : f.encap ? 1 : (f.link?.linkType ?? defaultLink);
     if (format !== 'pcapng' && linkType !== defaultLink) {
       throw new Error('synth: classic pcap has one link type per file');
     }
     for (const p of f.packets) {
       all.push({
-        pkt: { timeNs: p.timeNs, data: frame(p.ip, linkFor(f, p.dir, linkType)) },
+        pkt: { timeNs: p.timeNs, data: f.encap ? wrap(p.ip, f.encap, p.dir).frame : frame(p.ip, linkFor(f, p.dir, linkType)) },
         key: `${linkType}/${f.interfaceName ?? ''}`,
         linkType,
         name: f.interfaceName,

@@ -11,6 +11,7 @@ import { tcpConversation, type Message, type TcpConversationOptions, type TcpPac
 import { runTlsSession, type TlsSessionOptions, type TlsSessionResult, type WireMessage } from './tls-session.js';
 
 export * from './capture.js';
+export * from './encap.js';
 export * from './http.js';
 export * from './link.js';
 export * from './pcap-writer.js';

@@ -40,10 +40,13 @@ describe('meshsleuth flows', () => {
     expect(r.stderr).toBe('');
   });
 
-  it('-o json follows the DESIGN.md flows contract and redacts secrets', async () => {
+  it('-o json follows the DESIGN.md flows contract (flows, UDP conversations, per-file frame accounting) and redacts secrets', async () => {
     const r = await runCli(['flows', pod, '-o', 'json']);
     expect(r.code).toBe(0);
-    const flows = JSON.parse(r.stdout) as Array<Record<string, unknown>>;
+    const doc = JSON.parse(r.stdout) as { flows: Array<Record<string, unknown>>; udp: unknown[]; stats: Array<{ frames: number; tcpFrames: number }> };
+    const flows = doc.flows;
+    expect(doc.udp).toEqual([]);
+    expect(doc.stats[0]).toMatchObject({ tcpFrames: doc.stats[0]!.frames });
     expect(flows).toHaveLength(3);
     const f = flows[0]!;
     for (const k of ['client', 'server', 'security', 'evidence', 'tls', 'protocol', 'http', 'sidecarLocal', 'frames']) expect(f).toHaveProperty(k);
@@ -124,7 +127,7 @@ describe('meshsleuth flows', () => {
     const r = await runCli(['flows', SHARED + 'captures/derived-cut-mid-packet.pcap', '-o', 'json']);
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/warning: .*derived-cut-mid-packet\.pcap, frame 15, offset 9079: file cut short/);
-    const flows = JSON.parse(r.stdout) as Array<{ security: string; evidence: string[]; packets: number }>;
+    const flows = (JSON.parse(r.stdout) as { flows: Array<{ security: string; evidence: string[]; packets: number }> }).flows;
     expect(flows).toHaveLength(1);
     expect(flows[0]).toMatchObject({ security: 'tls', evidence: ['certificate-request', 'handshake-incomplete'], packets: 14 });
   });
@@ -141,7 +144,7 @@ describe('meshsleuth flows', () => {
     // options before and after the capture: repeated options must not swallow positionals
     const r = await runCli(['flows', '--config', dump, pod, '-o', 'json', '--security', 'plaintext', '--fail-on', 'config-mismatch']);
     expect(r.code).toBe(0);
-    const flows = JSON.parse(r.stdout) as Array<{ client: { port: number }; sidecarLocal: boolean; configCheck?: { mode: string; port: number | string; consistent: boolean | null; note: string; matchedBy: string } }>;
+    const flows = (JSON.parse(r.stdout) as { flows: Array<{ client: { port: number }; sidecarLocal: boolean; configCheck?: { mode: string; port: number | string; consistent: boolean | null; note: string; matchedBy: string } }> }).flows;
     expect(flows).toHaveLength(2);
     const leaked = flows.find((f) => f.client.port === 40003)!;
     expect(leaked.configCheck).toMatchObject({ mode: 'PERMISSIVE', port: 80, consistent: true, matchedBy: 'only-dump' });
@@ -150,5 +153,29 @@ describe('meshsleuth flows', () => {
     const table = await runCli(['flows', pod, '--config', dump]);
     expect(table.stdout).toMatch(/PORT MODE/);
     expect(table.stdout).toMatch(/10\.44\.9\.9:40003\s+10\.44\.1\.27:80\s+plaintext\s+cleartext-http\s+PERMISSIVE/);
+  });
+  it.skipIf(!hasShared)('a DNS-only capture lists its UDP conversations (Zeek conn.log style) instead of a bare "0 flows"; stderr accounts for every frame (needs ../shared)', async () => {
+    const f = SHARED + 'captures/zeek-pcapng-multi-interface.pcapng';
+    const r = await runCli(['flows', f]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/UDP conversations \(listed, not judged for security\)/);
+    expect(r.stdout).toMatch(/172\.17\.0\.2:36343\s+1\.1\.1\.1:53\s+dns\s+\S+\s+0\.014s\s+1\/1\s+54\/172\s+SF/);
+    expect(r.stdout).toMatch(/^0 flows; 3 UDP conversations \(listed, not judged\)$/m);
+    expect(r.stderr).toMatch(/zeek-pcapng-multi-interface\.pcapng: 6 frames, 0 TCP; not analysed: 6 UDP \(3 conversations\)/);
+    const j = JSON.parse((await runCli(['flows', f, '-o', 'json'])).stdout) as { flows: unknown[]; udp: Array<{ connState: string; service: string | null; bytes: { clientToServer: number; serverToClient: number } }>; stats: Array<{ frames: number; skipped: Record<string, number> }> };
+    expect(j.flows).toEqual([]);
+    expect(j.udp.map((u) => `${u.service} ${u.connState} ${u.bytes.clientToServer}/${u.bytes.serverToClient}`)).toEqual(['dns SF 54/172', 'dns SF 28/124', 'dns SF 28/140']);
+    expect(j.stats[0]).toMatchObject({ frames: 6, tcpFrames: 0, skipped: { udp: 6 } });
+  });
+
+  it.skipIf(!hasShared)('an overlay capture: flows come out of the tunnel, stderr names what was decapsulated and what was not analysed (needs ../shared)', async () => {
+    const r = await runCli(['flows', SHARED + 'external/captures/zeek-erspan.pcap', '-o', 'json']);
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.stdout) as { flows: Array<{ tunnel: { kind: string; key?: number; outer: { src: string; dst: string } } | null }>; stats: Array<{ frames: number; tcpFrames: number; skipped: Record<string, number> }> };
+    expect(j.flows).toHaveLength(5);
+    for (const f of j.flows) expect(f.tunnel?.kind).toBe('gre');
+    const s = j.stats[0]!;
+    expect(s.tcpFrames + Object.values(s.skipped).reduce((a, b) => a + b, 0)).toBe(s.frames);
+    expect(r.stderr).toMatch(/287 frames, 106 TCP; decapsulated: 248 gre; not analysed: 10 ARP, 48 UDP \(9 conversations\), 84 ICMP; 55 IP fragments reassembled into 16 datagrams/);
   });
 });

@@ -6,6 +6,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { asList, expandDirectories, EXIT_FAIL_ON, EXIT_OK, EXIT_USAGE, outputOption, parseFailOn, progress, progressDone, runCommand, UsageError, warn, writeOut } from '../common.js';
 import { captureFile, newCaptureStats } from '../../readers/capture/index.js';
 import { checkAgainstConfig, flowsFromCapture, type ProxyPorts } from '../../analysis/flows.js';
+import { accountingLine, captureAccounting, udpRecords, type CaptureAccounting, type UdpConversationRecord } from '../../analysis/capture-stats.js';
 import { createStreamDecoder } from '../../protocols/index.js';
 import type { Flow, FlowSecurity } from '../../model/records.js';
 import { InputError, formatLocation, type Diagnostic } from '../../model/errors.js';
@@ -106,6 +107,27 @@ function tableOf(flows: Flow[], withConfig: boolean): string {
   return renderTable({ headers: headers.map((h) => h.toUpperCase()), rows });
 }
 
+/** UDP conversations shown in the table at most (`-o json` lists them all). */
+const UDP_TABLE_ROWS = 20;
+
+/** UDP conversations, Zeek conn.log style: they are listed, not judged. */
+function udpTableOf(convs: UdpConversationRecord[]): string {
+  const headers = ['ORIGINATOR', 'RESPONDER', 'SERVICE', 'START', 'DURATION', 'PKTS O/R', 'BYTES O/R', 'CONN_STATE', 'TUNNEL'];
+  const rows = convs.slice(0, UDP_TABLE_ROWS).map((c) => [
+    endpoint(c.client),
+    endpoint(c.server),
+    c.service ?? '-',
+    c.start,
+    `${c.duration.toFixed(3)}s`,
+    `${c.packets.clientToServer}/${c.packets.serverToClient}`,
+    `${c.bytes.clientToServer}/${c.bytes.serverToClient}`,
+    c.connState,
+    c.tunnel ? c.tunnel.map((t) => t.kind).join('/') : '',
+  ]);
+  const more = convs.length > UDP_TABLE_ROWS ? `… ${convs.length - UDP_TABLE_ROWS} more (-o json lists all)\n` : '';
+  return `UDP conversations (listed, not judged for security):\n${renderTable({ headers, rows })}${more}`;
+}
+
 /** Verdict counts for the summary line (kept as counters so streaming output stays bounded). */
 export class FlowCounts {
   total = 0;
@@ -148,6 +170,13 @@ function matches(f: Flow, a: FlowsArgs): boolean {
     const hay = [f.client.ip, f.server.ip, f.tls?.sni ?? '', ...f.http.map((h) => h.authority ?? '')].map((s) => s.toLowerCase());
     if (!a.host.some((h) => hay.some((x) => x === h.toLowerCase() || (x !== '' && x.split(':')[0] === h.toLowerCase()) || (h.includes('.') && x.endsWith('.' + h.toLowerCase()))))) return false;
   }
+  return true;
+}
+
+/** --port and --host apply to UDP conversations too (--security does not: they are not judged). */
+function udpMatches(c: UdpConversationRecord, a: FlowsArgs): boolean {
+  if (a.port?.length && !a.port.some((p) => p === c.server.port || p === c.client.port)) return false;
+  if (a.host?.length && !a.host.some((h) => h.toLowerCase() === c.client.ip || h.toLowerCase() === c.server.ip)) return false;
   return true;
 }
 
@@ -213,6 +242,8 @@ export const flowsCommand: CommandModule<object, FlowsArgs> = {
       if (failOn.has('config-mismatch') && !configs.length) throw new UsageError('--fail-on config-mismatch needs --config');
       const fmt = argv.output;
       const kept: Flow[] = [];
+      const udp: UdpConversationRecord[] = [];
+      const accounting: CaptureAccounting[] = [];
       /** Verdicts of every listed flow (ndjson streams flows without keeping them). */
       const listed = new FlowCounts();
       let total = 0;
@@ -270,25 +301,29 @@ export const flowsCommand: CommandModule<object, FlowsArgs> = {
         const mine = kept.splice(fileStart).sort((a, b) => (a.stream ?? 0) - (b.stream ?? 0));
         appendAll(kept, mine);
         if (stats.reader.diagnostics.some((d) => d.severity === 'error')) unreadable++;
-        const skipped = stats.decode.skipped;
-        const notTcp = skipped['non-tcp'] + skipped['non-ip'];
-        const bad = skipped['truncated-header'] + skipped['bad-ip-header'] + skipped['fragment-dropped'] + skipped['unsupported-link-type'];
         const fr = stats.decode.fragments;
         if (fr.dropped > 0) warn(`${path}: ${fr.dropped} IP fragment(s) could not be reassembled (${fr.reassembled} datagram(s) reassembled from ${fr.seen} fragments)`);
-        if (bad > 0) {
-          warn(`${path}: ${bad} frame(s) skipped (${Object.entries(skipped).filter(([k, v]) => v > 0 && k !== 'non-tcp' && k !== 'non-ip' && k !== 'fragment-pending').map(([k, v]) => `${v} ${k}`).join(', ')})${notTcp ? `; ${notTcp} non-TCP frame(s) ignored` : ''}`);
-        }
+        // Never silent: every frame that gave no TCP segment is accounted for by reason.
+        const acc = captureAccounting(path, stats);
+        accounting.push(acc);
+        const line = accountingLine(acc);
+        if (line) warn(line);
+        if (fmt !== 'ndjson' && !args.security?.length) udp.push(...udpRecords(path, stats).filter((c) => udpMatches(c, args)));
       }
-      if (fmt === 'json') await writeOut(toJson(kept.map((f) => flowJson(f, argv['show-secrets']))));
-      else if (fmt === 'yaml') await writeOut(toYaml(kept.map((f) => flowJson(f, argv['show-secrets']))));
+      const doc = () => ({ flows: kept.map((f) => flowJson(f, argv['show-secrets'])), udp, stats: accounting });
+      const udpCount = accounting.reduce((n, a) => n + a.udp.conversations, 0);
+      const udpNote = udpCount ? `; ${udpCount} UDP conversation${udpCount === 1 ? '' : 's'} (listed, not judged)` : '';
+      if (fmt === 'json') await writeOut(toJson(doc()));
+      else if (fmt === 'yaml') await writeOut(toYaml(doc()));
       else if (fmt === 'table') {
         if (kept.length) await writeOut(tableOf(kept, proxies.length > 0));
-        const sum = summaryLine(listed);
+        if (udp.length) await writeOut(`${kept.length ? '\n' : ''}${udpTableOf(udp)}`);
+        const sum = summaryLine(listed) + udpNote;
         const filtered = listed.total !== total ? ` (of ${total} in the capture${captures.length > 1 ? 's' : ''})` : '';
         const inferred = kept.some((f) => f.inferred) ? '\n* inferred from the Istio ClientHello (ALPN istio*/SNI outbound_.*): TLS 1.3 and resumed sessions hide the client certificate' : '';
-        await writeOut(`${kept.length ? '\n' : ''}${sum}${filtered}${inferred}\n`);
+        await writeOut(`${kept.length || udp.length ? '\n' : ''}${sum}${filtered}${inferred}\n`);
       }
-      if (fmt !== 'table') process.stderr.write(`${summaryLine(listed)}\n`);
+      if (fmt !== 'table') process.stderr.write(`${summaryLine(listed)}${udpNote}\n`);
       if (unreadable > 0) return EXIT_USAGE;
       return failHit ? EXIT_FAIL_ON : EXIT_OK;
     }),

@@ -269,9 +269,11 @@ export function parseServerHello(body: Uint8Array): ServerHello {
     sh.legacyVersion = r.u16();
     sh.random = r.bytes(32);
     sh.helloRetryRequest = Buffer.from(sh.random).equals(HRR_RANDOM);
-    sh.sessionId = r.vec(1).buf;
+    // TLS 1.3 drafts before 22 (version 0x7f00 + draft) had no session id and no compression method
+    const earlyDraft = sh.legacyVersion >> 8 === 0x7f && (sh.legacyVersion & 0xff) < 22;
+    if (!earlyDraft) sh.sessionId = r.vec(1).buf;
     sh.cipherSuite = r.u16();
-    r.u8(); // compression method
+    if (!earlyDraft) r.u8(); // compression method
     parseExtensions(r, (e) => {
       sh.extensions.push(e);
       switch (e.type) {

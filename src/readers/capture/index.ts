@@ -5,12 +5,14 @@
  */
 import { open as openFile } from 'node:fs/promises';
 import type { Diagnostic } from '../../model/errors.js';
-import { createDecoder, type DecodeStats, type TcpSegment, LINKTYPE_NAMES } from './decode.js';
+import { createDecoder, type DecodeStats, type TcpSegment, LINKTYPE_NAMES, SUPPORTED_LINKTYPES } from './decode.js';
+import { UdpTable } from './udp.js';
 import { newFrameReaderState, readFrames, type ByteInput, type FrameReaderState, type RawFrame } from './frames.js';
 
 export * from './frames.js';
 export * from './decode.js';
 export * from './tcp.js';
+export * from './udp.js';
 
 /** Where capture bytes come from. `open()` may be called once. */
 export interface CaptureSource {
@@ -63,6 +65,8 @@ export interface CaptureStats {
   file: string;
   reader: FrameReaderState;
   decode: DecodeStats;
+  /** UDP conversations (datagrams that are not tunnels). */
+  udp: UdpTable;
 }
 
 export interface ReadCaptureOptions {
@@ -77,13 +81,14 @@ export async function* readCaptureFrames(src: CaptureSource, opts: ReadCaptureOp
 }
 
 /**
- * Batches of TCP segments. Frames that are not TCP over IPv4/IPv6 are counted in `stats.decode`;
+ * Batches of TCP segments. Frames that are not TCP over IPv4/IPv6 are counted in `stats.decode`
+ * (UDP datagrams also go to `stats.udp` as conversations);
  * an unsupported link type is reported once (warning with the first frame number).
  * Segment payloads are views valid until the next batch.
  */
 export async function* readTcpSegments(src: CaptureSource, opts: ReadCaptureOptions = {}, stats?: CaptureStats): AsyncGenerator<TcpSegment[]> {
   const reader = stats?.reader ?? newFrameReaderState();
-  const dec = createDecoder();
+  const dec = createDecoder({ udp: stats?.udp ?? new UdpTable() });
   if (stats) stats.decode = dec.stats;
   const onDiag = opts.onDiagnostic;
   const reported = new Set<number>();
@@ -100,7 +105,7 @@ export async function* readTcpSegments(src: CaptureSource, opts: ReadCaptureOpti
         const d: Diagnostic = {
           severity: 'warning',
           location: { file: src.name, frame },
-          message: `unsupported link type ${lt}${LINKTYPE_NAMES[lt] ? ` (${LINKTYPE_NAMES[lt]})` : ''}: frames with it are skipped (supported: NULL, EN10MB, RAW, LOOP, LINUX_SLL, LINUX_SLL2, IPV4, IPV6)`,
+          message: `unsupported link type ${lt}${LINKTYPE_NAMES[lt] ? ` (${LINKTYPE_NAMES[lt]})` : ''}: frames with it are skipped (supported: ${SUPPORTED_LINKTYPES})`,
         };
         reader.diagnostics.push(d);
         onDiag?.(d);
@@ -112,5 +117,5 @@ export async function* readTcpSegments(src: CaptureSource, opts: ReadCaptureOpti
 }
 
 export function newCaptureStats(file: string): CaptureStats {
-  return { file, reader: newFrameReaderState(), decode: createDecoder().stats };
+  return { file, reader: newFrameReaderState(), decode: createDecoder().stats, udp: new UdpTable() };
 }

@@ -9,13 +9,20 @@
  * are trimmed to the bytes not yet delivered, holes that can no longer be filled become `gap`s.
  * Snaplen-truncated payload is reported as a gap ("payload not captured"), never as data.
  *
+ * The same packet captured on two paths (a pod's veth and the node's VXLAN overlay, or two
+ * interfaces of `tcpdump -i any`) is one packet: a segment identical to a recent one of the same
+ * connection (direction, seq, ack, flags, length) that arrived on another path (`view`) within a
+ * second is folded in as a copy (frame listed, not counted again, not reassembled again).
+ *
  * Once the decoder no longer `wants` a direction, its bytes are only counted. A SYN on a key whose
- * connection has ended (FIN/RST) or carries another ISN starts a new connection (port reuse).
+ * connection has ended (FIN/RST) or carries another ISN starts a new connection (port reuse); a
+ * SYN with the connection's own ISN (seen in its SYN, or acknowledged by its SYN-ACK) is a
+ * retransmission of it, even after it closed.
  * Ended connections linger briefly (capture time) to collect final ACKs, then are handed to
  * `onClose`; everything still open is handed over by `finish()`.
  */
 import type { Direction, StreamDecoder, StreamFacts } from '../../protocols/stream.js';
-import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type TcpSegment } from './decode.js';
+import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type Encapsulation, type TcpSegment } from './decode.js';
 
 export interface Endpoint {
   ip: string;
@@ -97,6 +104,8 @@ export class TcpConnection {
   readonly family: 4 | 6;
   synSeen = false;
   synAckSeen = false;
+  /** The client's ISN as the SYN-ACK acknowledges it (ack - 1), when the SYN itself was not seen first. */
+  isnFromSynAck: number | null = null;
   rstSeen = false;
   /** Direction was guessed (no SYN or SYN-ACK seen). */
   directionGuessed = false;
@@ -123,6 +132,18 @@ export class TcpConnection {
   loopback = false;
   truncatedPackets = 0;
   notes: string[] = [];
+  /** The path of the first packet (see TcpSegment.view). */
+  readonly view0: number;
+  /** Packets per path, once a second path was seen. */
+  views: Map<number, { encap: Encapsulation | null; packets: number }> | null = null;
+  /** The first encapsulation seen, and whether it came from a client→server packet. */
+  encap: Encapsulation | null;
+  encapC2s = true;
+  /** Copies of packets already seen on another path. */
+  duplicates = 0;
+  /** Recent segments (ring of RING entries × 6 numbers: seq, ack, flags|dir<<8|used<<9, len, view, time ms). */
+  readonly recent = new Float64Array(RING * 6);
+  recentNext = 0;
 
   constructor(id: number, key: ConnKey, client: Endpoint, server: Endpoint, family: 4 | 6, seg: TcpSegment, decoder: StreamDecoder) {
     this.id = id;
@@ -136,6 +157,9 @@ export class TcpConnection {
     this.startNsec = this.endNsec = seg.nsec;
     this.precision = seg.precision;
     this.decoder = decoder;
+    this.view0 = seg.view;
+    this.encap = seg.encap;
+    this.encapC2s = seg.src === client.ip && seg.sport === client.port;
   }
 
   get startMs(): number {
@@ -152,6 +176,11 @@ export class TcpConnection {
     return this.finalFacts ?? this.decoder.facts();
   }
 }
+
+/** Recent segments kept per connection to recognise the copy of a packet seen on another path. */
+const RING = 32;
+/** How far apart (capture time) two copies of one packet may be. */
+const COPY_WINDOW_MS = 1000;
 
 /** Ports below this are well known; ports from EPHEMERAL_MIN up are what OSes hand out to clients. */
 const WELL_KNOWN_MAX = 1024;
@@ -240,10 +269,15 @@ export class TcpTable {
     const syn = (seg.flags & TCP_SYN) !== 0;
     const ackf = (seg.flags & TCP_ACK) !== 0;
     let c = this.conns.get(ka, kb, ports);
+    if (c && (c.views !== null || seg.view !== c.view0) && this.isCopy(c, seg)) return;
     if (c && syn && !ackf) {
       // A new SYN: a retransmitted SYN of this connection, or port reuse.
       const sameClient = c.client.ip === src && c.client.port === sport;
-      if (c.ended || !sameClient || (c.c2s.isn !== null && c.c2s.isn !== seg.seq) || (!c.synSeen && !c.synAckSeen && c.packets > 0)) {
+      const isn = c.c2s.isn ?? c.isnFromSynAck;
+      // The same ISN from the same client is this connection's SYN again (a retransmission, or the
+      // original arriving late), even after the connection closed: not a second flow.
+      const sameSyn = sameClient && isn !== null && isn === seg.seq;
+      if (!sameSyn && (c.ended || !sameClient || isn !== null || (!c.synSeen && !c.synAckSeen && c.packets > 0))) {
         this.close(c);
         c = undefined;
       }
@@ -258,6 +292,37 @@ export class TcpTable {
       this.sinceSweep = 0;
       this.sweep();
     }
+  }
+
+  /**
+   * Is `seg` the copy of a recent packet of `c` seen on another path? Records the path either
+   * way; a copy is listed (frame) but not processed again.
+   */
+  private isCopy(c: TcpConnection, seg: TcpSegment): boolean {
+    if (c.views === null) {
+      c.views = new Map([[c.view0, { encap: c.encap, packets: c.packets }]]);
+    }
+    const dir = seg.src === c.client.ip && seg.sport === c.client.port ? 0 : 1;
+    const t = seg.sec * 1000 + seg.nsec / 1e6;
+    const r = c.recent;
+    const fl = seg.flags | (dir << 8);
+    for (let i = 0; i < RING * 6; i += 6) {
+      if (r[i + 4] === seg.view || r[i + 3] !== seg.payloadLen || r[i] !== seg.seq || r[i + 1] !== seg.ack || r[i + 2] !== fl) continue;
+      if (Math.abs(r[i + 5]! - t) > COPY_WINDOW_MS) continue;
+      r[i + 2] = fl | 512; // used: one copy per original
+      c.duplicates++;
+      c.frames.length < this.maxFrames ? c.frames.push(seg.frame) : c.framesDropped++;
+      c.lastFrame = seg.frame;
+      const v = c.views.get(seg.view);
+      if (v) v.packets++;
+      else c.views.set(seg.view, { encap: seg.encap, packets: 1 });
+      if (!c.encap && seg.encap) {
+        c.encap = seg.encap;
+        c.encapC2s = dir === 0;
+      }
+      return true;
+    }
+    return false;
   }
 
   private create(key: ConnKey, seg: TcpSegment): TcpConnection {
@@ -286,6 +351,27 @@ export class TcpTable {
 
   private onSegment(c: TcpConnection, seg: TcpSegment): void {
     c.packets++;
+    const d: Direction = seg.src === c.client.ip && seg.sport === c.client.port ? 'c2s' : 's2c';
+    {
+      const r = c.recent;
+      const i = c.recentNext;
+      r[i] = seg.seq;
+      r[i + 1] = seg.ack;
+      r[i + 2] = seg.flags | (d === 'c2s' ? 0 : 256);
+      r[i + 3] = seg.payloadLen;
+      r[i + 4] = seg.view;
+      r[i + 5] = seg.sec * 1000 + seg.nsec / 1e6;
+      c.recentNext = i + 6 === RING * 6 ? 0 : i + 6;
+    }
+    if (c.views !== null) {
+      const v = c.views.get(seg.view);
+      if (v) v.packets++;
+      else c.views.set(seg.view, { encap: seg.encap, packets: 1 });
+      if (!c.encap && seg.encap) {
+        c.encap = seg.encap;
+        c.encapC2s = d === 'c2s';
+      }
+    }
     if (c.frames.length < this.maxFrames) c.frames.push(seg.frame);
     else c.framesDropped++;
     c.lastFrame = seg.frame;
@@ -300,13 +386,15 @@ export class TcpTable {
     c.ifaces.add(seg.iface);
     if (seg.loopback) c.loopback = true;
     if (seg.payload.length < seg.payloadLen) c.truncatedPackets++;
-    const d: Direction = seg.src === c.client.ip && seg.sport === c.client.port ? 'c2s' : 's2c';
     const ds = c.dir(d);
     ds.packets++;
     const flags = seg.flags;
     if (flags & TCP_SYN) {
       if (d === 'c2s' && !(flags & TCP_ACK)) c.synSeen = true;
-      if (d === 's2c' && flags & TCP_ACK) c.synAckSeen = true;
+      if (d === 's2c' && flags & TCP_ACK) {
+        c.synAckSeen = true;
+        c.isnFromSynAck ??= (seg.ack - 1) >>> 0;
+      }
       if (ds.isn === null || ds.nextSeq === null || ds.delivered === 0) {
         ds.isn = seg.seq;
         ds.nextSeq = (seg.seq + 1) >>> 0;
