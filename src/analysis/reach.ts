@@ -16,6 +16,8 @@ import { isNetworkPolicyObject, parseNetworkPolicy } from '../netpol/parse.js';
 import { NetpolEngine, type NetpolConnection, type Peer } from '../netpol/engine.js';
 import type { NetworkPolicy } from '../netpol/types.js';
 import { connectivityMap, type ConnectivityMap } from '../netpol/connectivity.js';
+import { AdminEngine, isAdminPolicyObject, parseAdminPolicy, type AdminPolicy } from '../netpol/admin.js';
+import { decideTiers } from '../netpol/tiers.js';
 import { compileToConfigDump } from '../istio/compile/index.js';
 import { deriveWorkload } from '../istio/compile/workload.js';
 import { parseConfigDump } from '../readers/configdump/index.js';
@@ -28,6 +30,8 @@ import { CalicoEngine } from '../calico/engine.js';
 export interface ReachInputs {
   cluster: Cluster;
   networkPolicies: NetworkPolicy[];
+  /** AdminNetworkPolicy / BaselineAdminNetworkPolicy (policy.networking.k8s.io). */
+  adminPolicies: AdminPolicy[];
   calico: CalicoModel | null;
   /** Istio security objects (AuthorizationPolicy, PeerAuthentication), for the compiler. */
   istioObjects: K8sObject[];
@@ -43,6 +47,7 @@ const ISTIO_KINDS = new Set(['AuthorizationPolicy', 'PeerAuthentication']);
 export function reachInputs(objects: K8sObject[], opts: { trustDomain?: string } = {}): ReachInputs {
   const { cluster, diagnostics } = buildCluster(objects);
   const networkPolicies: NetworkPolicy[] = [];
+  const adminPolicies: AdminPolicy[] = [];
   const calicoObjects: K8sObject[] = [];
   const istioObjects: K8sObject[] = [];
   const counts: Record<string, number> = {};
@@ -51,12 +56,16 @@ export function reachInputs(objects: K8sObject[], opts: { trustDomain?: string }
     if (isNetworkPolicyObject(o)) {
       const p = parseNetworkPolicy(o, diagnostics);
       if (p) networkPolicies.push(p);
+    } else if (isAdminPolicyObject(o)) {
+      const a = parseAdminPolicy(o, diagnostics);
+      if (a) adminPolicies.push(a);
     } else if (isCalicoObject(o)) calicoObjects.push(o);
     else if (ISTIO_KINDS.has(o.kind) && o.apiVersion.startsWith('security.istio.io/')) istioObjects.push(o);
   }
+  if (counts.ClusterNetworkPolicy) diagnostics.push({ severity: 'warning', location: {}, message: `${counts.ClusterNetworkPolicy} ClusterNetworkPolicy (policy.networking.k8s.io/v1alpha2) object(s) not evaluated: only AdminNetworkPolicy/BaselineAdminNetworkPolicy v1alpha1 are modelled` });
   const calico = calicoObjects.length ? CalicoModel.fromObjects(calicoObjects, networkPolicies, diagnostics) : null;
   void opts;
-  return { cluster, networkPolicies, calico, istioObjects, objects, diagnostics, counts };
+  return { cluster, networkPolicies, adminPolicies, calico, istioObjects, objects, diagnostics, counts };
 }
 
 export interface ReachQuery {
@@ -139,15 +148,20 @@ export function analyzeReach(inputs: ReachInputs, q: ReachQuery): ReachResult {
   const conn: NetpolConnection = { src, dst, protocol: q.protocol, port: l4Port };
   const layers: LayerDecision[] = [];
 
-  const np = new NetpolEngine(inputs.networkPolicies, inputs.cluster).decide(conn);
-  if (view) np.saw = { ...np.saw!, note: view };
-  if (inputs.networkPolicies.length === 0) {
-    np.explanation = `no NetworkPolicy in the inputs: ${np.explanation}`;
+  const npEngine = new NetpolEngine(inputs.networkPolicies, inputs.cluster);
+  let np: LayerDecision;
+  let admin: LayerDecision;
+  if (inputs.adminPolicies.length) {
+    const t = decideTiers(npEngine, new AdminEngine(inputs.adminPolicies, inputs.cluster, inputs.diagnostics), conn);
+    np = t.networkpolicy;
+    admin = t.adminnetworkpolicy;
+  } else {
+    np = npEngine.decide(conn);
+    admin = { layer: 'adminnetworkpolicy', verdict: 'not-applicable', decidedBy: null, explanation: 'no AdminNetworkPolicy or BaselineAdminNetworkPolicy in the inputs' };
   }
-  layers.push(np);
-  layers.push({ layer: 'adminnetworkpolicy', verdict: 'not-applicable', decidedBy: null, explanation: countAdmin(inputs) ? `${countAdmin(inputs)} AdminNetworkPolicy/BaselineAdminNetworkPolicy object(s) in the inputs are not evaluated by this version` : 'no AdminNetworkPolicy or BaselineAdminNetworkPolicy in the inputs' });
-  if (countAdmin(inputs)) layers[layers.length - 1]!.verdict = 'undecidable';
-
+  if (view && np.saw) np.saw = { ...np.saw, note: view };
+  if (inputs.networkPolicies.length === 0 && np.verdict !== 'not-applicable') np.explanation = `no NetworkPolicy in the inputs: ${np.explanation}`;
+  layers.push(np, admin);
   if (inputs.calico) {
     const alp = q.alp ?? inputs.cluster.pods.some((p) => p.sidecar);
     layers.push(new CalicoEngine(inputs.calico, inputs.cluster).decide({ ...conn, identity, method: q.method, path: q.path, alp }));
@@ -169,9 +183,6 @@ export function analyzeReach(inputs: ReachInputs, q: ReachQuery): ReachResult {
   };
 }
 
-function countAdmin(inputs: ReachInputs): number {
-  return (inputs.counts.AdminNetworkPolicy ?? 0) + (inputs.counts.BaselineAdminNetworkPolicy ?? 0) + (inputs.counts.ClusterNetworkPolicy ?? 0);
-}
 
 /** Istio PeerAuthentication and AuthorizationPolicy at the destination sidecar, by the compiler and the RBAC engine. */
 function istioLayers(inputs: ReachInputs, q: ReachQuery, src: Peer, dstPod: ClusterPod | null, identity: string | null, td: string): LayerDecision[] {
@@ -232,5 +243,5 @@ function istioLayers(inputs: ReachInputs, q: ReachQuery, src: Peer, dstPod: Clus
 
 /** The NetworkPolicy connectivity map of all workload pairs. */
 export function analyzeConnectivity(inputs: ReachInputs, opts: { includeEmpty?: boolean } = {}): ConnectivityMap {
-  return connectivityMap(new NetpolEngine(inputs.networkPolicies, inputs.cluster), opts);
+  return connectivityMap(new NetpolEngine(inputs.networkPolicies, inputs.cluster), opts, inputs.adminPolicies.length ? new AdminEngine(inputs.adminPolicies, inputs.cluster, inputs.diagnostics) : undefined);
 }

@@ -11,6 +11,7 @@ import { ConnSet } from './connset.js';
 import { LITERAL, NetpolEngine, type Interpretation, type Peer } from './engine.js';
 import { ALL_V4, ALL_V6, atomize, formatRange, parseCidr, parseIpValue, rangeContains, rangeCovers, type IpRange } from './ipnet.js';
 import { labelSelectorMatches } from './selector.js';
+import type { AdminEngine } from './admin.js';
 import { effectivePolicyTypes, type NetworkPolicy, type NetworkPolicyPeer, type NetworkPolicyPort } from './types.js';
 
 export interface MapPeer {
@@ -66,7 +67,8 @@ export interface MapOptions {
   includeEmpty?: boolean;
 }
 
-export function connectivityMap(engine: NetpolEngine, opts: MapOptions = {}): ConnectivityMap {
+export function connectivityMap(engine: NetpolEngine, opts: MapOptions = {}, admin?: AdminEngine): ConnectivityMap {
+  const tiers = admin && !admin.empty ? admin : null;
   const cluster = engine.cluster;
   const notes: string[] = [];
   // Workloads: the first pod of each (namespace, kind, name) represents it.
@@ -231,8 +233,21 @@ export function connectivityMap(engine: NetpolEngine, opts: MapOptions = {}): Co
   const ALT_IPB: Interpretation = { ...LITERAL, ipBlockMatchesPods: false };
   const ALT_HOST: Interpretation = { ...LITERAL, hostNetworkAsPod: true };
 
+  const asPeer = (o: Other): Peer | { kind: 'range'; range: IpRange } => (o.kind === 'pod' ? { kind: 'pod', pod: o.pod } : o);
+  /** AdminNetworkPolicy → NetworkPolicy (if it isolates) → BaselineAdminNetworkPolicy → allow, as sets. */
+  const tiered = (dir: 'ingress' | 'egress', src: Other, dst: Other, npRules: CompiledRule[] | null, np: () => ConnSet): ConnSet => {
+    if (!tiers) return np();
+    const subject = dir === 'ingress' ? dst : src;
+    if (subject.kind !== 'pod') return ConnSet.ALL;
+    const a = tiers.directionSets('admin', dir, asPeer(src), asPeer(dst));
+    const undecided = ConnSet.ALL.subtract(a.allow).subtract(a.deny);
+    if (npRules !== null) return a.allow.union(undecided.intersect(np()));
+    const b = tiers.directionSets('baseline', dir, asPeer(src), asPeer(dst));
+    return a.allow.union(undecided.subtract(b.deny));
+  };
   const pairConns = (src: Other, dst: Other, interp: Interpretation): ConnSet => {
-    const eg = src.kind === 'pod' ? direction(rulesTable(egressRules, 'egress', interp)[src.index]!, dst, dst.kind === 'pod' ? dst.pod : null, dst.kind === 'pod' ? dst.index : -1, interp) : ConnSet.ALL;
+    const egRules = src.kind === 'pod' ? rulesTable(egressRules, 'egress', interp)[src.index]! : null;
+    const eg = src.kind === 'pod' ? tiered('egress', src, dst, egRules, () => direction(egRules, dst, dst.kind === 'pod' ? dst.pod : null, dst.kind === 'pod' ? dst.index : -1, interp)) : ConnSet.ALL;
     if (eg.isEmpty()) return eg;
     if (dst.kind !== 'pod') return eg;
     // Ingress from the destination's own node (a hostNetwork source on the same node) is always allowed.
@@ -240,7 +255,8 @@ export function connectivityMap(engine: NetpolEngine, opts: MapOptions = {}): Co
       usedAlt = true;
       return eg;
     }
-    const ing = direction(rulesTable(ingressRules, 'ingress', interp)[dst.index]!, src, dst.pod, dst.index, interp);
+    const ingRules = rulesTable(ingressRules, 'ingress', interp)[dst.index]!;
+    const ing = tiered('ingress', src, dst, ingRules, () => direction(ingRules, src, dst.pod, dst.index, interp));
     return intersect(eg, ing);
   };
 
