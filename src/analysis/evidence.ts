@@ -11,7 +11,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { Transform } from 'node:stream';
-import { readFile } from 'node:fs/promises';
+import { readWholeText } from '../readers/files.js';
 import type { AccessRecord, Explanation, Flow } from '../model/records.js';
 import type { RequestAttrs } from '../model/attrs.js';
 import type { Decision } from '../model/decision.js';
@@ -220,7 +220,7 @@ export async function gatherEvidence(paths: string[], opts: GatherOptions = {}):
           break;
         }
         case 'istio-policy': {
-          const text = await readFile(p, 'utf8');
+          const text = await readWholeText(p);
           const res = toPolicyDocs(text, p);
           appendAll(policies, res.docs);
           items.set(p, res.docs.length);

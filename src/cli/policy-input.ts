@@ -3,12 +3,12 @@
  * compiled into one sidecar's synthetic config dump, wherever a command takes a dump (compile, check,
  * explain, report).
  */
-import { readFile } from 'node:fs/promises';
 import type { Argv } from 'yargs';
 import { UsageError, asList, warn } from './common.js';
 import { formatLocation, type Diagnostic } from '../model/errors.js';
 import { readK8sPaths } from '../readers/k8s.js';
 import { parseStructured } from '../readers/structured.js';
+import { readWholeText } from '../readers/files.js';
 import { compileToConfigDump, type CompileOptions, type CompiledWorkload, type ExtensionProvider, type WorkloadSpec } from '../istio/compile/index.js';
 import { deriveWorkload, parseLabelsFlag, parsePortsFlag } from '../istio/compile/workload.js';
 import { DEFAULT_ISTIO_VERSION, parseIstioVersion } from '../istio/compile/version.js';
@@ -17,7 +17,7 @@ const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typ
 
 /** MeshConfig YAML, or the `istio` ConfigMap whose `data.mesh` holds it. */
 export async function readMeshConfig(file: string): Promise<{ extensionProviders?: ExtensionProvider[]; trustDomain?: string; trustDomainAliases?: string[]; rootNamespace?: string }> {
-  let doc: unknown = parseStructured(await readFile(file, 'utf8'), file)[0];
+  let doc: unknown = parseStructured(await readWholeText(file), file)[0];
   if (isRecord(doc) && doc.kind === 'ConfigMap' && isRecord(doc.data) && typeof doc.data.mesh === 'string') doc = parseStructured(doc.data.mesh, `${file} data.mesh`)[0];
   if (!isRecord(doc)) throw new UsageError(`${file}: expected a MeshConfig (mapping) or the istio ConfigMap with data.mesh`);
   const eps = doc.extensionProviders;

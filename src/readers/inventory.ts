@@ -4,10 +4,10 @@
  * in JSON or YAML. It maps IP addresses to pods, namespaces, service accounts and labels so that
  * the report can name the workloads behind the addresses seen in captures and logs.
  */
-import { createReadStream } from 'node:fs';
 import { parseAllDocuments } from 'yaml';
 import { InputError, type Diagnostic } from '../model/errors.js';
 import { yamlToJs } from './structured.js';
+import { readWholeText } from './files.js';
 import type { EvidenceRef } from '../model/records.js';
 
 export interface InventoryPod {
@@ -215,9 +215,7 @@ export function parseInventory(doc: unknown, file: string, diagnostics: Diagnost
 
 /** Reads an inventory file (JSON, or YAML with one or more documents). */
 export async function readInventory(file: string, diagnostics: Diagnostic[] = [], into: Inventory = emptyInventory()): Promise<Inventory> {
-  const chunks: Buffer[] = [];
-  for await (const c of createReadStream(file)) chunks.push(c as Buffer);
-  const text = Buffer.concat(chunks).toString('utf8');
+  const text = await readWholeText(file);
   const trimmed = text.trimStart();
   if (trimmed.startsWith('{') || trimmed.startsWith('[')) {
     let doc: unknown;

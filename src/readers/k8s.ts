@@ -3,12 +3,13 @@
  * lists (`kind: List` / `*List` with `items`), and JSON. Every object remembers where it came from
  * (file, 1-based line, a path like `doc[1].items[0]`) so later complaints can name it.
  */
-import { readFile, readdir, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LineCounter, parseAllDocuments, isMap, isSeq, type Document, type Node as YamlNode } from 'yaml';
 import { InputError, type Diagnostic } from '../model/errors.js';
 import { appendAll } from '../model/arrays.js';
 import { sniffBinary, yamlToJs } from './structured.js';
+import { readWholeFile } from './files.js';
 
 export interface K8sSource {
   file: string;
@@ -160,7 +161,7 @@ export async function readK8sPaths(paths: string[], stdin?: () => Promise<string
     let text: string;
     if (f === '-') text = stdin ? await stdin() : '';
     else {
-      const buf = await readFile(f);
+      const buf = await readWholeFile(f);
       const bin = sniffBinary(buf);
       if (bin) throw new InputError({ file: f, offset: 0 }, 'Kubernetes manifests (YAML or JSON)', bin);
       text = buf.toString('utf8');

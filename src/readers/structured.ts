@@ -4,10 +4,10 @@
  * shape error, plus what was expected and what was found. Binary files are recognised and refused
  * by name (pcap, pcapng, gzip) instead of producing a confusing parser message.
  */
-import { readFile } from 'node:fs/promises';
 import { parseAllDocuments, type Document } from 'yaml';
 import jsYaml from 'js-yaml';
 import { InputError } from '../model/errors.js';
+import { readWholeFile } from './files.js';
 
 /** Describes what a value is, for "found …" messages. */
 export function describeValue(v: unknown): string {
@@ -176,7 +176,7 @@ export function parseStructured(buf: Uint8Array | string, file: string): unknown
 
 /** Reads and parses a JSON/YAML file. */
 export async function readStructuredFile(path: string): Promise<unknown[]> {
-  const buf = await readFile(path);
+  const buf = await readWholeFile(path);
   return parseStructured(buf, path);
 }
 

@@ -4,7 +4,7 @@
  * output selection only; the engines decide.
  */
 import type { Argv, CommandModule } from 'yargs';
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { outputOption, runCommand, UsageError, warn, writeOut, asList } from '../common.js';
 import { InputError, formatLocation } from '../../model/errors.js';
@@ -13,6 +13,7 @@ import type { RequestAttrs } from '../../model/attrs.js';
 import { parseRequestAttrs, parseRbacFilter, explainText, RbacConfigError, type RbacFilter } from '../../rbac/index.js';
 import { decideRequest, decideWithFilter } from '../../envoy/decide.js';
 import { parseStructured, readStructuredFile, sniffBinary } from '../../readers/structured.js';
+import { readWholeFile } from '../../readers/files.js';
 import { isConfigDump, dumpsFromDocuments, loadConfigDumps, parseConfigDump } from '../../readers/configdump/index.js';
 import { policiesToConfigDump, policyInputOptions, type PolicyInputFlags } from '../policy-input.js';
 import type { ConfigDump } from '../../envoy/model.js';
@@ -55,7 +56,7 @@ async function loadTarget(file: string, kind: 'http' | 'network'): Promise<Targe
     if (dumps.length !== 1) throw new InputError({ file }, 'a directory holding one proxy config dump', dumps.length === 0 ? 'none' : `${dumps.length} dumps (${dumps.slice(0, 4).map((d) => d.source).join(', ')}${dumps.length > 4 ? ', …' : ''}); name one`);
     return { type: 'dump', dump: dumps[0]!, trustDomain: trustDomainOf(dumps[0]!, null), file };
   }
-  const docs = file === '-' ? parseStructured(Buffer.from(await readStdin(), 'utf8'), 'stdin') : await readStructuredFile(file);
+  const docs = file === '-' ? parseStructured(await readWholeFile('-'), 'stdin') : await readStructuredFile(file);
   // ztunnel (ambient) config dump: `istioctl ztunnel-config all -o json` / ztunnel's /config_dump.
   if (docs.length === 1 && (isZtunnelConfigDump(docs[0]) || isZtunnelPolicyArray(docs[0]))) return { type: 'ztunnel', config: parseZtunnelConfig(docs[0], file), trustDomain: trustDomainOf(null, docs[0]), file };
   if (docs.length === 1 && isConfigDump(docs[0])) {
@@ -138,7 +139,7 @@ async function readRequests(spec: string | undefined): Promise<{ value: unknown;
   if (spec.startsWith('@')) {
     file = spec.slice(1) === '-' ? 'stdin' : spec.slice(1);
     if (spec !== '@-' && (await stat(file)).isDirectory()) throw new InputError({ file }, 'a file of request JSON (one object, a list, or NDJSON)', 'a directory');
-    const buf = spec === '@-' ? Buffer.from(await readStdin(), 'utf8') : await readFile(file);
+    const buf = await readWholeFile(spec === '@-' ? '-' : file);
     const bin = sniffBinary(buf);
     if (bin) throw new InputError({ file, offset: 0 }, 'request JSON (one object, a list, or NDJSON)', bin);
     text = buf.toString('utf8');
@@ -173,15 +174,6 @@ async function readRequests(spec: string | undefined): Promise<{ value: unknown;
   });
   if (out.length === 1 && out[0]!.value instanceof InputError) throw out[0]!.value;
   return out;
-}
-
-function readStdin(): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    process.stdin.on('data', (c: Buffer) => chunks.push(c));
-    process.stdin.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    process.stdin.on('error', reject);
-  });
 }
 
 function decide(target: Target, req: RequestAttrs, a: CheckArgs): Decision {
