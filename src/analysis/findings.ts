@@ -18,6 +18,7 @@ import { fmtAddr, isLoopback, type Correlation, type HostPort } from './correlat
 import { inferSecurity } from './explain.js';
 import { redactPath } from './redact-url.js';
 import { modeForPort, type ProxyView, type RbacFilterSite } from './proxies.js';
+import { isAmbientKubeletProbe } from '../ztunnel/hbone.js';
 import { legScope, leftThePod, type LegScope } from './scope.js';
 
 export const FINDING_IDS = [
@@ -188,7 +189,8 @@ export function computeFindings(input: FindingsInput): Finding[] {
     const local = !leftThePod(scope);
     const serverProxy = c.proxyForIp(f.server.ip, f.startMs);
     const mode = serverProxy ? modeForPort(serverProxy, f.server.port) : undefined;
-    if (f.security === 'plaintext' && !local) {
+    // Ambient: kubelet probes arrive SNATed from 169.254.7.127 and bypass ztunnel by design (src/ztunnel/hbone.ts).
+    if (f.security === 'plaintext' && !local && !isAmbientKubeletProbe(f.client.ip)) {
       const answered = f.bytes.serverToClient > 0 || f.http.some((x) => x.status !== undefined);
       if (mode?.mode === 'STRICT') {
         const key = `${wlName(cw, f.client.ip)}>${wlName(sw, f.server.ip)}:${f.server.port}`;

@@ -31,6 +31,7 @@ import {
   type TcpConnection,
 } from '../readers/capture/index.js';
 import { isIstioAlpn, isLoopbackInterfaceName, parseIstioSni, sidecarLocalReason } from '../istio/traffic.js';
+import { hboneEvidence, isAmbientKubeletProbe } from '../ztunnel/hbone.js';
 
 export interface Verdict {
   security: FlowSecurity;
@@ -65,6 +66,8 @@ export interface ConnFacts {
   /** Bytes missing from the capture (lost segments, capture start or end). */
   lost: { c2s: number; s2c: number };
   midStream: boolean;
+  /** The server's port (HBONE is recognised on 15008). */
+  serverPort?: number;
 }
 
 /** The security verdict for one flow. Pure: facts in, verdict out. */
@@ -110,6 +113,11 @@ export function judge(facts: StreamFacts, conn: ConnFacts): Verdict {
     if (istio.length) {
       notes.push('mTLS inferred from the Istio sidecar ClientHello; the client certificate itself is not visible');
       return { security: 'mtls', evidence: [...istio, ...why], inferred: true, notes };
+    }
+    const hbone = conn.serverPort !== undefined ? hboneEvidence(tls, conn.serverPort) : null;
+    if (hbone) {
+      notes.push('Istio ambient HBONE (TLS 1.3 to 15008, ALPN h2, no SNI): mTLS inferred; the peer identities are encrypted, see the ztunnel access log (dst.hbone_addr) for them');
+      return { security: 'mtls', evidence: [...hbone, ...why], inferred: true, notes };
     }
     return { security: 'tls', evidence: why, inferred: false, notes };
   }
@@ -176,12 +184,14 @@ export function buildFlow(conn: TcpConnection, file: string, ifaces: InterfaceNa
     notCaptured: { c2s: conn.c2s.notCaptured, s2c: conn.s2c.notCaptured },
     lost: { c2s: conn.c2s.lost, s2c: conn.s2c.lost },
     midStream: !conn.synSeen,
+    serverPort: conn.server.port,
   });
   const names = [...conn.ifaces].map((i) => ifaces.names[i]).filter((n): n is string => !!n);
   const loopbackIface = conn.loopback || names.some(isLoopbackInterfaceName);
   const sidecar = sidecarLocalReason({ client: conn.client, server: conn.server, loopbackInterface: loopbackIface, tls: facts.tls !== null });
   const notes = [...v.notes, ...facts.notes, ...conn.notes];
   if (sidecar) notes.push(`sidecar-local: ${sidecar}`);
+  if (isAmbientKubeletProbe(conn.client.ip)) notes.push('ambient kubelet probe (source 169.254.7.127): bypasses ztunnel by design, not a mesh bypass');
   if (conn.directionGuessed) notes.push('no SYN seen (capture started mid-stream): client and server were guessed');
   if (conn.truncatedPackets) notes.push(`${conn.truncatedPackets} packets cut by the snap length`);
   const lost = conn.c2s.lost + conn.s2c.lost;
