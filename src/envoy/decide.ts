@@ -25,6 +25,7 @@ import { matchRoute } from './routes.js';
 import { assumedIstioClientAlpn, customProviderOf, istioHttpFilterEffect, istioNetworkFilterEffect } from '../istio/sidecar-filters.js';
 import { classifyHttpFilter, classifyNetworkFilter, isHttpExtAuthz, isHttpRbac, isNetworkExtAuthz, isNetworkRbac } from './filters.js';
 import { canonicalPath, hcmPathSettings, mergeSlashes, normalizeRequestPath, stripsDotSegmentParameters, unescapeSlashes } from './hcm/path.js';
+import { hcmRemoteAddressSettings, remoteFromXff } from './hcm/xff.js';
 import { istioPathNormalization } from '../istio/path-normalization.js';
 import { assumeIstioPeerCertificate } from '../istio/peer-certificate.js';
 
@@ -302,6 +303,9 @@ export function decideRequest(dump: ConfigDump, req0: RequestAttrs, opts: Decide
     }
     req = pre.req;
     pathRewrite = pre.pathRewrite;
+    const xff = hcmRemote(chain.filters[hcmIndex]!.config, req, opts.unknown);
+    req = xff.req;
+    reasons.push(...xff.notes);
     const rc = hcm.routeConfig;
     let vh: VirtualHost | null = null;
     let route: Route | null = null;
@@ -407,6 +411,27 @@ function annotatePathLeaves(d: Decision, original: string): void {
     m.failing.forEach(visit);
     for (const [a, b] of edits) m.summary = m.summary.split(a).join(b);
   }
+}
+
+/**
+ * The remote address (remote_ip) as the HCM sets it from X-Forwarded-For, when the request does not give
+ * `remote` itself (a log record's remote address is already Envoy's). source_ip keeps the connection peer.
+ */
+function hcmRemote(hcmConfig: ProtoObject, req: RequestAttrs, unknown: Iterable<string> | undefined): { req: RequestAttrs; notes: string[] } {
+  if (!req.http || req.remote !== undefined || isUnknownAttr(unknown, 'remote')) return { req, notes: [] };
+  const s = hcmRemoteAddressSettings(hcmConfig);
+  const vals = req.http.headers['x-forwarded-for'];
+  const xffHeader = vals && vals.length ? vals.filter((v) => v !== '').join(',') : undefined;
+  if (s.detectionExtensions.length) {
+    return { req, notes: [`original_ip_detection_extensions (${s.detectionExtensions.join(', ')}) set the remote address and are not modelled: remote_ip reads the connection peer here`] };
+  }
+  const ip = remoteFromXff(s, xffHeader);
+  if (ip === null) return { req, notes: [] };
+  const how = `use_remote_address ${s.useRemoteAddress}, xff_num_trusted_hops ${s.xffNumTrustedHops}`;
+  return {
+    req: { ...req, remote: { address: ip, port: 0 } },
+    notes: [`the HTTP connection manager took the remote address ${ip} from X-Forwarded-For ${JSON.stringify(xffHeader)} (${how}): remote_ip reads it; source_ip and direct_remote_ip read the connection peer`],
+  };
 }
 
 function isUnknownAttr(unknown: Iterable<string> | undefined, attr: string): boolean {
