@@ -55,6 +55,7 @@ export interface RbacPerRoute {
 
 const HTTP_TYPES = ['envoy.extensions.filters.http.rbac.v3.RBAC', 'envoy.config.filter.http.rbac.v2.RBAC'];
 const NET_TYPES = ['envoy.extensions.filters.network.rbac.v3.RBAC', 'envoy.config.filter.network.rbac.v2.RBAC'];
+const TYPED_STRUCT = /^(udpa\.type\.v1|xds\.type\.v3)\.TypedStruct$/;
 const PER_ROUTE_TYPES = ['envoy.extensions.filters.http.rbac.v3.RBACPerRoute', 'envoy.config.filter.http.rbac.v2.RBACPerRoute'];
 
 export function normalizeRbacConfig(config: unknown): unknown {
@@ -134,6 +135,17 @@ export function parseRbacFilter(config: unknown, opts: { kind: 'http' | 'network
     name ??= optStr(o, 'name', path);
     path = jp(path, 'typed_config');
     o = o.typed_config as Obj;
+  } else if (isObj(o.config) && !['rules', 'policies', 'matcher', 'shadow_rules', 'shadow_matcher'].some((k) => present(o, k))) {
+    // The legacy v2 form `{name, config: {...}}` (a Struct, as istio.io's troubleshooting page prints it).
+    name ??= optStr(o, 'name', path);
+    path = jp(path, 'config');
+    o = asObj(normalizeRbacConfig(o.config), path, 'an RBAC filter config');
+  }
+  if (TYPED_STRUCT.test(shortType(o))) {
+    // udpa.type.v1.TypedStruct / xds.type.v3.TypedStruct: {type_url, value}.
+    const inner = optStr(o, 'type_url', path) ?? '';
+    path = jp(path, 'value');
+    o = { ...asObj(o.value ?? {}, path, 'a TypedStruct value'), '@type': inner };
   }
   let kind = opts.kind;
   const type = shortType(o);
@@ -165,6 +177,11 @@ export function parseRbacPerRoute(config: unknown, opts: { name?: string; path?:
   if (shortType(o) === 'envoy.config.route.v3.FilterConfig' && isObj(o.config)) {
     p = jp(path, 'config');
     o = o.config as Obj;
+  }
+  if (TYPED_STRUCT.test(shortType(o))) {
+    const inner = optStr(o, 'type_url', p) ?? '';
+    p = jp(p, 'value');
+    o = { ...asObj(o.value ?? {}, p, 'a TypedStruct value'), '@type': inner };
   }
   const type = shortType(o);
   if (type && !PER_ROUTE_TYPES.includes(type)) throw new RbacConfigError(jp(p, '@type'), `expected ${PER_ROUTE_TYPES[0]}, found ${describeValue(o['@type'])}`);

@@ -13,7 +13,7 @@ import fc from 'fast-check';
 import { SHARED, describeShared } from '../../helpers/cli.js';
 import { loadConfigDumps, parseConfigDump, isConfigDump } from '../../../src/readers/configdump/index.js';
 import { parseRbacFilter } from '../../../src/rbac/index.js';
-import { decideRequest } from '../../../src/envoy/decide.js';
+import { decideRequest, decideWithFilter } from '../../../src/envoy/decide.js';
 import { toCamelCase } from '../../../src/envoy/normalize.js';
 import type { RequestAttrs } from '../../../src/model/attrs.js';
 
@@ -151,7 +151,7 @@ const CONTAINERS: Record<string, (l: Record<string, unknown>) => unknown> = {
 };
 
 describe('the same RBAC config in every form and container decides identically (fast-check)', () => {
-  it('bootstrap, admin dump, LDS response and listener list × typed_config, TypedStruct, v2 and legacy forms', () => {
+  it('bootstrap, admin dump, LDS response, listener list and the bare filter × typed_config, TypedStruct, v2 and legacy forms', () => {
     const seen = new Set<string>();
     fc.assert(
       fc.property(arbRules, fc.array(arbReq, { minLength: 1, maxLength: 4 }), (rules, reqs) => {
@@ -166,6 +166,15 @@ describe('the same RBAC config in every form and container decides identically (
             });
             expect(got.every((g) => !g.startsWith('UNDECIDABLE')), `${cname}/${fname}: ${got.join('; ')}`).toBe(true);
             got.forEach((g) => seen.add(g.split(' ')[0]!));
+            if (cname === 'bootstrap') {
+              // The same filter pasted on its own (check <filter.yaml>) decides the same.
+              const filter = parseRbacFilter(form(rules), { kind: 'http' });
+              const bare = reqs.map((q) => {
+                const dec = decideWithFilter(filter, { source: { address: q.ip, port: 1234 }, destination: { address: '10.9.9.9', port: 10000 }, http: { method: q.method, path: q.path, headers: {} } });
+                return `${dec.decision} ${dec.policy ?? '-'}`;
+              });
+              expect(bare, `bare ${fname}`).toEqual(got);
+            }
             if (reference === null) reference = got;
             else expect(got, `${cname}/${fname}`).toEqual(reference);
           }
