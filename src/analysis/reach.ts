@@ -233,7 +233,16 @@ function istioLayers(inputs: ReachInputs, q: ReachQuery, src: Peer, dstPod: Clus
     {
       layer: 'istio-authorization',
       verdict,
-      decidedBy: id && id.namespace && id.policy ? { kind: 'AuthorizationPolicy', namespace: id.namespace, name: id.policy, ...(id.rule !== null ? { rule: id.rule } : {}) } : null,
+      decidedBy:
+        id && id.namespace && id.policy
+          ? { kind: 'AuthorizationPolicy', namespace: id.namespace, name: id.policy, ...(id.rule !== null ? { rule: id.rule } : {}) }
+          : verdict === 'deny'
+            ? (() => {
+                // Denied because no ALLOW policy matched: the allow-list that was in force decided.
+                const allow = compiled.policies.find((p) => p.action === 'ALLOW' && !p.dryRun);
+                return allow ? { kind: 'AuthorizationPolicy', namespace: allow.namespace, name: allow.name } : null;
+              })()
+            : null,
       explanation: `${d.decision}${d.responseCodeDetails ? ` ${d.responseCodeDetails}` : d.connectionTerminationDetails ? ` ${d.connectionTerminationDetails}` : ''}: ${filterNote}${!q.method && !q.path ? ' (no --method/--path: evaluated as a connection, HTTP-only rules as Envoy renders them on TCP chains)' : ''}`,
       ...(d.closestMiss?.[0] ? { closestMiss: d.closestMiss[0] } : {}),
       ...(d.reasons?.length ? { notes: d.reasons } : {}),
@@ -243,5 +252,66 @@ function istioLayers(inputs: ReachInputs, q: ReachQuery, src: Peer, dstPod: Clus
 
 /** The NetworkPolicy connectivity map of all workload pairs. */
 export function analyzeConnectivity(inputs: ReachInputs, opts: { includeEmpty?: boolean } = {}): ConnectivityMap {
-  return connectivityMap(new NetpolEngine(inputs.networkPolicies, inputs.cluster), opts, inputs.adminPolicies.length ? new AdminEngine(inputs.adminPolicies, inputs.cluster, inputs.diagnostics) : undefined);
+  const m = connectivityMap(new NetpolEngine(inputs.networkPolicies, inputs.cluster), opts, inputs.adminPolicies.length ? new AdminEngine(inputs.adminPolicies, inputs.cluster, inputs.diagnostics) : undefined);
+  if (inputs.calico) m.notes.push(`the map covers the Kubernetes NetworkPolicy API (NetworkPolicy, AdminNetworkPolicy, BaselineAdminNetworkPolicy); the ${inputs.calico.policies.filter((p) => !p.k8s).length} Calico policies are evaluated per connection (--from/--to)`);
+  if (inputs.istioObjects.length) m.notes.push('Istio policies are evaluated per connection (--from/--to), not in the map');
+  return m;
+}
+
+export interface ReachFinding {
+  id: 'gnp-serviceaccount-any-namespace' | 'unselected-in-locked-namespace' | 'blocks-mesh-port';
+  severity: 'high' | 'medium' | 'low';
+  summary: string;
+  object?: string;
+}
+
+/**
+ * Lints only the joined view can give: Calico serviceAccounts rules that any namespace can satisfy,
+ * pods left open in a namespace whose other pods NetworkPolicy isolates, and NetworkPolicy that stops
+ * the mesh's own traffic (HBONE 15008 into ambient pods, istiod 15012/15017 from meshed pods).
+ */
+export function lintNetworkLayers(inputs: ReachInputs): ReachFinding[] {
+  const out: ReachFinding[] = [];
+  for (const p of inputs.calico?.policies ?? []) {
+    if (p.kind !== 'GlobalNetworkPolicy') continue;
+    for (const [dir, rules] of [['ingress', p.ingress], ['egress', p.egress]] as const) {
+      rules.forEach((r, i) => {
+        for (const side of ['source', 'destination'] as const) {
+          const e = r[side];
+          if (e.serviceAccounts?.names?.length && !e.namespaceSelector && r.action === 'Allow') {
+            out.push({ id: 'gnp-serviceaccount-any-namespace', severity: 'high', object: `GlobalNetworkPolicy ${p.name} ${dir}[${i}]`, summary: `GlobalNetworkPolicy ${p.name} ${dir}[${i}] allows ${side}.serviceAccounts.names {${e.serviceAccounts.names.join(', ')}} with no namespaceSelector: anyone who can create a service account of that name in any namespace passes, no stolen key needed (add ${side}.namespaceSelector)` });
+          }
+        }
+      });
+    }
+  }
+  const engine = new NetpolEngine(inputs.networkPolicies, inputs.cluster);
+  const byNs = new Map<string, ClusterPod[]>();
+  for (const p of inputs.cluster.pods) if (!p.hostNetwork && p.phase !== 'Succeeded' && p.phase !== 'Failed') byNs.set(p.namespace, [...(byNs.get(p.namespace) ?? []), p]);
+  for (const [ns, pods] of byNs) {
+    const isolated = pods.filter((p) => engine.isolating(p, 'Ingress').length > 0);
+    const open = pods.filter((p) => engine.isolating(p, 'Ingress').length === 0);
+    if (isolated.length && open.length) {
+      const names = [...new Set(open.map((p) => `${p.workload.name}[${p.workload.kind}]`))];
+      out.push({ id: 'unselected-in-locked-namespace', severity: 'medium', object: `namespace ${ns}`, summary: `namespace ${ns}: NetworkPolicy isolates ${[...new Set(isolated.map((p) => p.workload.name))].join(', ')} for ingress, but no policy selects ${names.join(', ')}: they accept connections from anywhere` });
+    }
+  }
+  const istiod = inputs.cluster.pods.find((p) => p.labels.app === 'istiod' || p.labels.istio === 'pilot');
+  for (const p of inputs.cluster.pods) {
+    if (p.hostNetwork) continue;
+    if (p.ambient && engine.isolating(p, 'Ingress').length) {
+      const src: Peer = { kind: 'ip', ip: '240.0.0.1' };
+      const ok = engine.evaluateDirection('ingress', { src, dst: { kind: 'pod', pod: p }, protocol: 'TCP', port: 15008 });
+      if (!ok.ok) out.push({ id: 'blocks-mesh-port', severity: 'high', object: `${p.namespace}/${p.name}`, summary: `${p.namespace}/${p.name} is in ambient mode and isolated for ingress by ${ok.isolatedBy.map((x) => x.name).join(', ')}, which does not allow TCP 15008 (HBONE): meshed clients cannot reach it` });
+      const probe = engine.evaluateDirection('ingress', { src: { kind: 'ip', ip: '169.254.7.127' }, dst: { kind: 'pod', pod: p }, protocol: 'TCP', port: p.ports[0]?.containerPort ?? 8080 });
+      if (!probe.ok) out.push({ id: 'blocks-mesh-port', severity: 'medium', object: `${p.namespace}/${p.name}`, summary: `${p.namespace}/${p.name} is in ambient mode: kubelet probes arrive from 169.254.7.127, which its ingress policies do not allow (add an ipBlock 169.254.7.127/32)` });
+    }
+    if ((p.sidecar || p.ambient) && istiod && engine.isolating(p, 'Egress').length) {
+      for (const port of [15012, 15017]) {
+        const r = engine.evaluateDirection('egress', { src: { kind: 'pod', pod: p }, dst: { kind: 'pod', pod: istiod }, protocol: 'TCP', port });
+        if (!r.ok) out.push({ id: 'blocks-mesh-port', severity: 'high', object: `${p.namespace}/${p.name}`, summary: `${p.namespace}/${p.name} is meshed and isolated for egress by ${r.isolatedBy.map((x) => x.name).join(', ')}, which does not allow TCP ${port} to istiod (${istiod.namespace}/${istiod.name})` });
+      }
+    }
+  }
+  return out;
 }

@@ -6,7 +6,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { outputOption, runCommand, UsageError, warn, writeOut } from '../common.js';
 import { readK8sPaths } from '../../readers/k8s.js';
-import { analyzeConnectivity, analyzeReach, reachInputs, ReachError } from '../../analysis/reach.js';
+import { analyzeConnectivity, analyzeReach, lintNetworkLayers, reachInputs, ReachError } from '../../analysis/reach.js';
 import { mapJson, renderMapDot, renderMapText, renderReachTable } from '../../report/reach.js';
 import { toJson, toYaml } from '../../report/serialize.js';
 import { formatDiagnostic } from '../policy-input.js';
@@ -71,16 +71,19 @@ export const reachCommand: CommandModule<object, ReachArgs> = {
           throw e;
         }
         // The Istio compiler's diagnostics are added during the analysis.
-        for (const d of inputs.diagnostics.slice(before)) warn(formatDiagnostic(d));
+        for (const m of new Set(inputs.diagnostics.slice(before).map(formatDiagnostic))) warn(m);
         if (a.output === 'json') await writeOut(toJson(r));
         else if (a.output === 'yaml') await writeOut(toYaml(r));
         else await writeOut(renderReachTable(r));
         return 0;
       }
       const m = analyzeConnectivity(inputs, { includeEmpty: a['include-empty'] });
+      const findings = lintNetworkLayers(inputs);
       for (const n of m.notes) warn(n);
-      if (a.output === 'json') await writeOut(toJson(mapJson(m)));
-      else if (a.output === 'yaml') await writeOut(toYaml(mapJson(m)));
+      // The text form stays np-guard's line format on stdout; findings go to stderr there.
+      if (a.output === 'table' || a.output === 'dot') for (const f of findings) warn(`${f.severity}: ${f.summary}`);
+      if (a.output === 'json') await writeOut(toJson({ ...mapJson(m), findings }));
+      else if (a.output === 'yaml') await writeOut(toYaml({ ...mapJson(m), findings }));
       else if (a.output === 'dot') await writeOut(renderMapDot(m));
       else await writeOut(renderMapText(m));
       return 0;
