@@ -24,11 +24,14 @@ function isLoopback(listen: string): boolean {
 }
 
 function readPem(path: string, what: string): Buffer {
+  let buf: Buffer;
   try {
-    return readFileSync(path);
+    buf = readFileSync(path);
   } catch (e) {
-    throw new UsageError(`${what} ${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+    throw new UsageError(`${what} ${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as NodeJS.ErrnoException).code === 'EISDIR' ? 'a directory, not a PEM file' : (e as Error).message}`);
   }
+  if (!buf.includes('-----BEGIN ')) throw new UsageError(`${what} ${path}: expected PEM (-----BEGIN …-----), found ${buf.length === 0 ? 'an empty file' : 'no PEM block'}`);
+  return buf;
 }
 
 export const collectCommand: CommandModule<object, CollectArgs> = {

@@ -163,6 +163,7 @@ export const explainCommand: CommandModule<object, ExplainArgs> = {
   handler: (argv) =>
     runCommand(async () => {
       const failOn = parseFailOn(argv['fail-on'], FAIL_ON);
+      if (!Number.isInteger(argv.limit) || argv.limit < 0) throw new UsageError(`--limit: expected a whole number of rows (0 or more), found ${argv.limit}`);
       const positional = [...(argv.dump ? [argv.dump] : []), ...(argv.inputs ?? [])];
       const fromPolicies = (argv.policies?.length ?? 0) > 0;
       if (fromPolicies && argv.config) throw new UsageError('give either --config or --policies as the proposed configuration, not both');

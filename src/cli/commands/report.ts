@@ -3,7 +3,11 @@
  * inventories and Istio policies (kinds detected by content; directories recursed).
  * Output by the `-o` file's extension (.html, .json, .sarif), or a table on stdout by default.
  */
-import { writeFile } from 'node:fs/promises';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { createWriteStream, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import type { Argv, CommandModule } from 'yargs';
 import { EXIT_FAIL_ON, parseFailOn, progress, progressDone, runCommand, UsageError, warn, writeOut, asList } from '../common.js';
 import { gatherEvidence } from '../../analysis/evidence.js';
@@ -48,6 +52,20 @@ export function parseSkew(v: string): number {
   return Math.round(unit === 'ms' ? n : unit === 'm' ? n * 60_000 : n * 1000);
 }
 
+/**
+ * `-` (standard input) as evidence: its kind is detected by content and it may be read more than once,
+ * so it is streamed to a private temporary file first (removed when the process ends).
+ */
+async function spoolStdin(paths: string[]): Promise<string[]> {
+  if (!paths.includes('-')) return paths;
+  if (paths.filter((p) => p === '-').length > 1) throw new UsageError('- (standard input) can be given once');
+  const dir = await mkdtemp(join(tmpdir(), 'meshsleuth-stdin-'));
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'stdin');
+  await pipeline(process.stdin, createWriteStream(file, { mode: 0o600 }));
+  return paths.map((p) => (p === '-' ? file : p));
+}
+
 export function renderReport(model: ReportModel, format: ReportFormat): string {
   switch (format) {
     case 'html':
@@ -88,7 +106,8 @@ export const reportCommand: CommandModule<object, ReportArgs> = {
         for (const d of compiled.diagnostics) warn(d.message);
         extraDumps.push(parseConfigDump(compiled.configDump, compiled.source));
       }
-      const ev = await gatherEvidence([...args.evidence, ...(args.policies ?? [])], { skewMs, extraDumps, onProgress: (m) => progress(m) });
+      const evidence = await spoolStdin(args.evidence);
+      const ev = await gatherEvidence([...evidence, ...(args.policies ?? [])], { skewMs, extraDumps, onProgress: (m) => progress(m) });
       progressDone();
       for (const i of ev.inputs) {
         if (i.kind === 'unknown') warn(`skipped ${i.path}: ${i.reason ?? 'unknown kind'}`);
