@@ -18,7 +18,8 @@ import type { AccessRecord, Explanation, Flow, HttpExchange } from '../model/rec
 import type { JsonValue } from '../model/attrs.js';
 import { WorkloadIndex, emptyInventory, normalizeIp, type Inventory, type WorkloadRef } from '../readers/inventory.js';
 import { inForceAt, type ProxyView } from './proxies.js';
-import { isLoopbackAddress } from './scope.js';
+import { isLoopbackAddress, legScope, leftThePod } from './scope.js';
+import { groupRequestEvents, recordSecurity, type EventSecurity, type RequestEvent } from './request-events.js';
 
 export const DEFAULT_SKEW_MS = 2000;
 
@@ -74,6 +75,17 @@ export interface Correlation {
   /** Inbound HTTP records whose forwarded request (with XFCC) was found on a sidecar-local leg. */
   recordLocalLeg: Map<AccessRecord, LocalLegLink>;
   explanationFor: Map<AccessRecord, Explanation>;
+  /** Each request/connection on one hop once, with every record and the flow that saw it (request-events.ts). */
+  events: RequestEvent[];
+  recordEvent: Map<AccessRecord, RequestEvent>;
+  /** The events a captured flow carried (empty when no record was joined to it). */
+  flowEvents: Map<Flow, RequestEvent[]>;
+  /** A flow that is another capture's view of a connection already captured (same 4-tuple, overlapping time, another file) → the first flow. */
+  copyOf: Map<Flow, Flow>;
+  /** The first flow of a connection → its copies in other captures. */
+  copies: Map<Flow, Flow[]>;
+  /** The security of the connection a record was carried on: the joined flow's proof beats the log's inference. */
+  securityOf(r: AccessRecord): EventSecurity;
   /** Offsets between matched records and flows: how far the clocks seem apart. */
   observedSkew: { n: number; medianMs: number | null; minMs: number | null; maxMs: number | null };
   resolve(ip: string | undefined): WorkloadRef | undefined;
@@ -253,6 +265,33 @@ export function correlate(flows: Flow[], records: AccessRecord[], explanations: 
     });
   }
 
+  // The same connection captured at both ends (in the client's and the server's pod) is one
+  // connection: the later capture's flow is a copy of the first, counted once and never joined itself.
+  const copyOf = new Map<Flow, Flow>();
+  for (const list of byTuple.values()) {
+    if (list.length < 2) continue;
+    const firsts: Flow[] = [];
+    for (const f of list) {
+      // Legs inside a pod (sidecar-local, loopback) in two captures are two pods' legs, never one connection.
+      if (!leftThePod(legScope(f))) continue;
+      const first = firsts.find((g) => g.file !== f.file && f.startMs <= g.endMs + skewMs && g.startMs <= f.endMs + skewMs);
+      if (first) copyOf.set(f, first);
+      else firsts.push(f);
+    }
+  }
+  if (copyOf.size > 0) {
+    for (const [k, list] of byTuple) byTuple.set(k, list.filter((f) => !copyOf.has(f)));
+    for (const [id, hit] of byRequestId) {
+      const first = copyOf.get(hit.flow);
+      if (first) {
+        const j = first.http.findIndex((x) => requestIdOf(x) === id);
+        if (j >= 0) byRequestId.set(id, { flow: first, exchange: j });
+      }
+    }
+  }
+  const copies = new Map<Flow, Flow[]>();
+  for (const [copy, first] of copyOf) copies.set(first, [...(copies.get(first) ?? []), copy]);
+
   const links: RecordLink[] = [];
   const flowRecords = new Map<Flow, AccessRecord[]>();
   const recordFlow = new Map<AccessRecord, RecordLink>();
@@ -330,9 +369,17 @@ export function correlate(flows: Flow[], records: AccessRecord[], explanations: 
     maxMs: offsets.length ? offsets[offsets.length - 1]! : null,
   };
 
+  const grouped = groupRequestEvents({ records, recordFlow, recordWire, recordDirection: recordDirectionMap, skewMs });
+
   return {
     skewMs,
     workloads,
+    copyOf,
+    copies,
+    events: grouped.events,
+    recordEvent: grouped.recordEvent,
+    flowEvents: grouped.flowEvents,
+    securityOf: (r) => recordSecurity(r, recordDirectionMap.get(r) ?? 'unknown', recordFlow.get(r)?.flow),
     recordProxy,
     recordDirection: recordDirectionMap,
     recordWire,

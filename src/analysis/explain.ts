@@ -29,6 +29,12 @@ export interface Inferred {
   unknown: string[];
   security: Security;
   evidence: string[];
+  /**
+   * True when the verdict is a guess from conventions (an Istio SNI means mTLS, an empty SNI means
+   * plaintext), false when the record logged the fact itself (a peer URI SAN, a TLS version or `-`).
+   * A captured connection's proof beats such a guess (see request-events.ts).
+   */
+  inferred: boolean;
 }
 
 /**
@@ -85,27 +91,27 @@ function inferSecurityRaw(rec: AccessRecord): Inferred {
   const a = rec.attrs;
   const unknown = rec.unknown;
   if (a.tls) {
-    if (a.tls.uriSans.length) return { attrs: a, unknown, security: 'mtls', evidence: ['peer-uri-san'] };
+    if (a.tls.uriSans.length) return { attrs: a, unknown, security: 'mtls', evidence: ['peer-uri-san'], inferred: false };
     if (!unknown.includes('tls.uriSans')) {
-      return { attrs: a, unknown, security: 'tls', evidence: [rec.format === 'als' ? 'als-tls-properties (no peer URI SAN)' : 'peer-uri-san: none logged'] };
+      return { attrs: a, unknown, security: 'tls', evidence: [rec.format === 'als' ? 'als-tls-properties (no peer URI SAN)' : 'peer-uri-san: none logged'], inferred: false };
     }
-    return { attrs: a, unknown, security: parseIstioSni(a.sni) ? 'mtls' : 'tls', evidence: ['tls-version'] };
+    return { attrs: a, unknown, security: parseIstioSni(a.sni) ? 'mtls' : 'tls', evidence: ['tls-version'], inferred: true };
   }
   if (!unknown.includes('tls')) {
-    return { attrs: a, unknown, security: 'plaintext', evidence: [rec.format === 'als' ? 'als-tls-properties: none' : 'tls-version: -'] };
+    return { attrs: a, unknown, security: 'plaintext', evidence: [rec.format === 'als' ? 'als-tls-properties: none' : 'tls-version: -'], inferred: false };
   }
-  if (unknown.includes('sni')) return { attrs: a, unknown, security: 'unknown', evidence: ['no TLS field logged'] };
+  if (unknown.includes('sni')) return { attrs: a, unknown, security: 'unknown', evidence: ['no TLS field logged'], inferred: false };
   if (a.sni) {
     // A requested server name comes from a TLS ClientHello. The ALPN is left to the engine, which
     // assumes an Istio client's for the record's protocol.
     const istio = parseIstioSni(a.sni);
     const attrs = withTls(a, INFERRED_TLS, 'tls');
     const u = withoutTls(unknown).concat(TLS_DETAIL);
-    if (istio) return { attrs, unknown: u, security: 'mtls', evidence: ['istio-sni (mTLS inferred; peer identity not logged)'] };
-    return { attrs, unknown: u, security: 'tls', evidence: ['requested-server-name (TLS; client certificate not logged)'] };
+    if (istio) return { attrs, unknown: u, security: 'mtls', evidence: ['istio-sni (mTLS inferred; peer identity not logged)'], inferred: true };
+    return { attrs, unknown: u, security: 'tls', evidence: ['requested-server-name (TLS; client certificate not logged)'], inferred: true };
   }
   // SNI logged as "-": no TLS ClientHello with SNI. Istio clients always send one, so plaintext (inferred).
-  return { attrs: withTls(a, undefined, 'raw_buffer'), unknown: withoutTls(unknown), security: 'plaintext', evidence: PLAIN_INFERRED };
+  return { attrs: withTls(a, undefined, 'raw_buffer'), unknown: withoutTls(unknown), security: 'plaintext', evidence: PLAIN_INFERRED, inferred: true };
 }
 
 export type LoggedOutcome = NonNullable<Explanation['logged']>;

@@ -111,6 +111,8 @@ export function recordPeer(r: AccessRecord): { security: 'mtls' | 'tls' | 'plain
 interface Group {
   key: string;
   count: number;
+  /** The request events (request-events.ts) already counted: a request seen in a capture and a log counts once. */
+  units?: Set<string>;
   evidence: EvidenceRef[];
   firstMs?: number;
   lastMs?: number;
@@ -123,14 +125,27 @@ interface Group {
 
 class Grouper {
   readonly groups = new Map<string, Group>();
-  add(id: FindingId, key: string, init: () => Omit<Group, 'key' | 'count' | 'evidence' | 'id'>, ev: EvidenceRef[], timeMs?: number): Group {
+  /**
+   * Adds one occurrence. With `units` (the request events it is evidence of), the count grows only by
+   * the events not counted yet, so a request seen in a capture and in a log counts once; the evidence
+   * of both is kept.
+   */
+  add(id: FindingId, key: string, init: () => Omit<Group, 'key' | 'count' | 'evidence' | 'id'>, ev: EvidenceRef[], timeMs?: number, units?: string[]): Group {
     const k = `${id}|${key}`;
     let g = this.groups.get(k);
     if (!g) {
       g = { ...init(), id, key: k, count: 0, evidence: [] };
       this.groups.set(k, g);
     }
-    g.count++;
+    if (!units) g.count++;
+    else {
+      g.units ??= new Set();
+      for (const u of units) {
+        if (g.units.has(u)) continue;
+        g.units.add(u);
+        g.count++;
+      }
+    }
     for (const e of ev) if (g.evidence.length < MAX_EVIDENCE) g.evidence.push(e);
     if (timeMs !== undefined) {
       g.firstMs = g.firstMs === undefined ? timeMs : Math.min(g.firstMs, timeMs);
@@ -187,6 +202,10 @@ export function computeFindings(input: FindingsInput): Finding[] {
     const sw = c.resolve(f.server.ip);
     const scope = legScope(f, c.resolve);
     const local = !leftThePod(scope);
+    // The request events this connection carried (a copy from another capture counts as its first flow).
+    const first = c.copyOf.get(f) ?? f;
+    const flowUnits = (c.flowEvents.get(first) ?? []).map((e) => e.id);
+    if (flowUnits.length === 0) flowUnits.push(`flow:${first.id}`);
     const serverProxy = c.proxyForIp(f.server.ip, f.startMs);
     const mode = serverProxy ? modeForPort(serverProxy, f.server.port) : undefined;
     // Ambient: kubelet probes arrive SNATed from 169.254.7.127 and bypass ztunnel by design (src/ztunnel/hbone.ts).
@@ -199,7 +218,7 @@ export function computeFindings(input: FindingsInput): Finding[] {
           summary: `STRICT mTLS on ${wlName(sw, f.server.ip)} port ${f.server.port} met plaintext from ${wlName(cw, f.client.ip)}`,
           fix: `The client ${wlName(cw, f.client.ip)} speaks plaintext to a STRICT port: inject an Istio sidecar into it (or route it through one), or if it is outside the mesh, call through an ingress gateway.`,
           data: { client: wlDetails(cw, f.client.ip), server: wlDetails(sw, f.server.ip, f.server.port), mode: 'STRICT', dump: serverProxy!.source, source: 'capture' },
-        }), [flowRef(f)], f.startMs);
+        }), [flowRef(f)], f.startMs, flowUnits);
       } else {
         const key = `${wlName(cw, f.client.ip)}>${wlName(sw, f.server.ip)}:${f.server.port}`;
         const grp = g.add('plaintext-flow', key, () => ({
@@ -207,7 +226,7 @@ export function computeFindings(input: FindingsInput): Finding[] {
           summary: `Plaintext ${f.protocol} from ${wlName(cw, f.client.ip)} to ${wlName(sw, f.server.ip)} port ${f.server.port}${unattributedNote(scope, cw, sw)}`,
           fix: `Require mTLS for ${wlName(sw, f.server.ip)}: a PeerAuthentication with mtls.mode STRICT in namespace ${sw?.namespace ?? '<server namespace>'}${cw && cw.sidecar === false ? `, and inject a sidecar into ${wlName(cw, f.client.ip)} (it has none)` : ''}; check that no DestinationRule sets tls.mode DISABLE for this host.`,
           data: { client: wlDetails(cw, f.client.ip), server: wlDetails(sw, f.server.ip, f.server.port), protocol: f.protocol, scope, sourceNamespace: cw?.namespace ?? null, sourceWorkload: cw?.name ?? null },
-        }), [flowRef(f)], f.startMs);
+        }), [flowRef(f)], f.startMs, [`flow:${first.id}`]);
         grp.data.connections = grp.count;
         if (mode && mode.mode === 'PERMISSIVE' && answered) {
           g.add('plaintext-accepted', `${wlName(sw, f.server.ip)}:${f.server.port}<${wlName(cw, f.client.ip)}`, () => ({
@@ -215,12 +234,12 @@ export function computeFindings(input: FindingsInput): Finding[] {
             summary: `Plaintext from ${wlName(cw, f.client.ip)} was accepted on PERMISSIVE port ${f.server.port} of ${wlName(sw, f.server.ip)}; under STRICT it would have been refused (no filter chain matches: NR filter_chain_not_found)`,
             fix: `Set a PeerAuthentication with mtls.mode STRICT for ${wlName(sw, f.server.ip)} (portLevelMtls for port ${f.server.port} if only this port) once every client has a sidecar.`,
             data: { client: wlDetails(cw, f.client.ip), server: wlDetails(sw, f.server.ip, f.server.port), mode: 'PERMISSIVE', modeFrom: `${serverProxy!.source} (${mode.listener})`, underStrict: 'rejected: NR filter_chain_not_found', source: 'capture' },
-          }), [flowRef(f)], f.startMs);
+          }), [flowRef(f)], f.startMs, flowUnits);
         }
       }
     }
     if (!local && (f.security === 'plaintext' || f.security === 'unknown')) {
-      for (const x of f.http) {
+      for (const [xi, x] of f.http.entries()) {
         for (const [name, values] of Object.entries(x.headers)) {
           if (!isSecretHeader(name)) continue;
           const key = `${wlName(cw, f.client.ip)}>${wlName(sw, f.server.ip)}:${f.server.port}|${name.toLowerCase()}`;
@@ -229,7 +248,7 @@ export function computeFindings(input: FindingsInput): Finding[] {
             summary: `${name} header sent in cleartext from ${wlName(cw, f.client.ip)} to ${wlName(sw, f.server.ip)} port ${f.server.port}`,
             fix: `Treat the ${name} value(s) as compromised and rotate them; require mTLS (PeerAuthentication STRICT) so credentials never cross the network in cleartext.`,
             data: { header: name.toLowerCase(), client: wlDetails(cw, f.client.ip), server: wlDetails(sw, f.server.ip, f.server.port), values: [] },
-          }), [flowRef(f, x.requestFrame)], x.time ? Date.parse(x.time) : f.startMs);
+          }), [flowRef(f, x.requestFrame)], x.time ? Date.parse(x.time) : f.startMs, [`flow:${first.id}#${xi}`]);
           const shown = grp.data.values as JsonValue[];
           for (const v of values) {
             const s = input.showSecrets ? v : redactValue(name, v);
@@ -241,9 +260,9 @@ export function computeFindings(input: FindingsInput): Finding[] {
       }
     }
     // Identity presented vs the address that presented it (client certificate visible: TLS ≤ 1.2).
-    if (f.tls && f.tls.uriSans.length > 0 && !local) identityCheck(g, c, f.tls.uriSans, { ip: normalizeIp(f.client.ip), port: f.client.port }, flowRef(f), f.startMs, 'capture (client certificate)');
+    if (f.tls && f.tls.uriSans.length > 0 && !local) identityCheck(g, c, f.tls.uriSans, { ip: normalizeIp(f.client.ip), port: f.client.port }, flowRef(f), f.startMs, 'capture (client certificate)', [`flow:${first.id}`]);
     // The server side too: a server certificate whose identity is not the one of the pod at that address.
-    if (f.tls && f.tls.serverUriSans && f.tls.serverUriSans.length > 0 && !local) identityCheck(g, c, f.tls.serverUriSans, { ip: normalizeIp(f.server.ip), port: f.server.port }, flowRef(f), f.startMs, 'capture (server certificate)');
+    if (f.tls && f.tls.serverUriSans && f.tls.serverUriSans.length > 0 && !local) identityCheck(g, c, f.tls.serverUriSans, { ip: normalizeIp(f.server.ip), port: f.server.port }, flowRef(f), f.startMs, 'capture (server certificate)', [`flow:${first.id}`]);
   }
 
   // ---- Access records.
@@ -260,6 +279,9 @@ export function computeFindings(input: FindingsInput): Finding[] {
     const details = `${r.responseCodeDetails ?? ''} ${r.connectionTerminationDetails ?? ''}`;
     const nr = /(^|,)NR(,|$)/.test(flags) || details.includes('filter_chain_not_found');
     const peer = recordPeer(r);
+    const recordUnit = [c.recordEvent.get(r)?.id ?? `record:${r.ref.file}:${r.ref.line ?? r.ref.index ?? ''}`];
+    // The connection's security: a joined capture's proof beats the log's inference (request-events.ts).
+    const carried = c.securityOf(r);
 
     if (nr && dir !== 'outbound' && details.includes('filter_chain_not_found')) {
       g.add('strict-rejected-plaintext', `${clientName}>${serverName}:${port ?? ''}`, () => ({
@@ -267,12 +289,12 @@ export function computeFindings(input: FindingsInput): Finding[] {
         summary: `${serverName}${port ? ` port ${port}` : ''} refused a connection from ${clientName}: no filter chain matched (NR filter_chain_not_found), as STRICT mTLS does for plaintext`,
         fix: `The client ${clientName} does not speak Istio mTLS: inject a sidecar into it, or, if it must stay outside the mesh, reach ${serverName} through an ingress gateway (or a port-level PERMISSIVE exception, knowingly).`,
         data: { client: wire.client ? wlDetails(cw, wire.client.ip, wire.client.port) : null, server: wire.server ? wlDetails(sw, wire.server.ip, port) : null, responseFlags: flags, source: 'access-log' },
-      }), [recordRef(r)], r.timeMs);
+      }), [recordRef(r)], r.timeMs, recordUnit);
     }
 
     const wc = wire.client;
     const wireScope = wc ? legScope({ client: wc, server: wire.server ?? { ip: proxy?.ips[0] ?? '' } }, c.resolve) : undefined;
-    if (dir === 'inbound' && !nr && peer.security === 'plaintext' && wc && wireScope && leftThePod(wireScope)) {
+    if (dir === 'inbound' && !nr && carried.security === 'plaintext' && wc && wireScope && leftThePod(wireScope)) {
       const mode = proxy ? modeForPort(proxy, port) : undefined;
       const reached = (r.responseCode ?? 0) > 0 || (r.bytesReceived ?? 0) > 0 || (r.bytesSent ?? 0) > 0 || r.kind === 'tcp';
       if (reached && mode?.mode !== 'STRICT') {
@@ -281,7 +303,7 @@ export function computeFindings(input: FindingsInput): Finding[] {
           summary: `Plaintext from ${clientName} was accepted by the sidecar of ${serverName}${port ? ` on port ${port}` : ''} (${mode ? `mode ${mode.mode}` : 'no TLS on the inbound connection'}); under STRICT it would have been refused (NR filter_chain_not_found)`,
           fix: `Set a PeerAuthentication with mtls.mode STRICT for ${serverName}${port ? ` (or portLevelMtls for ${port})` : ''} once every client has a sidecar; ${clientName} must get a sidecar first.`,
           data: { client: wlDetails(cw, wc.ip, wc.port), server: wire.server ? wlDetails(sw, wire.server.ip, port) : null, mode: mode?.mode ?? 'PERMISSIVE or DISABLE (inferred: the inbound sidecar logged a plaintext request)', underStrict: 'rejected: NR filter_chain_not_found', source: 'access-log' },
-        }), [recordRef(r)], r.timeMs);
+        }), [recordRef(r)], r.timeMs, recordUnit);
         // Logged plaintext between workloads is a plaintext flow too (when no capture already showed it).
         const linked = c.recordFlow.get(r);
         if (!linked) {
@@ -297,7 +319,8 @@ export function computeFindings(input: FindingsInput): Finding[] {
     }
 
     if (dir !== 'outbound' && peer.principal && wire.client && !isLoopback(wire.client.ip)) {
-      identityCheck(g, c, [peer.principal], wire.client, recordRef(r), r.timeMs, 'access-log');
+      const joined = c.recordFlow.get(r)?.flow;
+      identityCheck(g, c, [peer.principal], wire.client, recordRef(r), r.timeMs, 'access-log', joined ? [`flow:${joined.id}`] : recordUnit);
     }
 
     const deny = loggedRbacDeny(r);
@@ -317,8 +340,8 @@ export function computeFindings(input: FindingsInput): Finding[] {
         fix: policy === 'none'
           ? `No ALLOW policy matched: if ${who} should be allowed, add it to the ALLOW AuthorizationPolicy selecting ${serverName} (check the closest miss below for the condition that failed).`
           : `The DENY rule ${describePolicyId(policy)} matched: if this traffic is legitimate, narrow that rule (or add a notPrincipals/notPaths exception).`,
-        data: { policy, policyDecoded: describePolicyId(policy), principal: peer.principal ?? (peer.security === 'plaintext' ? null : UNKNOWN_NOT_LOGGED), ...(miss ? { closestMiss: missJson(miss) } : {}), ...(nothing ? { closestMiss: null, neverMatchingPolicies: nothing } : {}), client: wire.client ? wlDetails(cw, wire.client.ip, wire.client.port) : null, server: wire.server ? wlDetails(sw, wire.server.ip, port) : null, layer: deny?.layer ?? (r.kind === 'http' ? 'http' : 'network'), examples: [] },
-      }), [recordRef(r)], r.timeMs);
+        data: { policy, policyDecoded: describePolicyId(policy), principal: peer.principal ?? (carried.security === 'plaintext' ? null : UNKNOWN_NOT_LOGGED), ...(miss ? { closestMiss: missJson(miss) } : {}), ...(nothing ? { closestMiss: null, neverMatchingPolicies: nothing } : {}), client: wire.client ? wlDetails(cw, wire.client.ip, wire.client.port) : null, server: wire.server ? wlDetails(sw, wire.server.ip, port) : null, layer: deny?.layer ?? (r.kind === 'http' ? 'http' : 'network'), examples: [] },
+      }), [recordRef(r)], r.timeMs, recordUnit);
       grp.data.count = grp.count;
       const exs = grp.data.examples as JsonValue[];
       if (exs.length < 5 && !exs.includes(what)) exs.push(what);
@@ -443,7 +466,7 @@ function proxyName(p: ProxyView): string {
   return p.pod ? `${p.namespace ? `${p.namespace}/` : ''}${p.pod}` : p.nodeId ?? p.source;
 }
 
-function identityCheck(g: Grouper, c: Correlation, sans: string[], client: HostPort, ref: EvidenceRef, timeMs: number | undefined, source: string): void {
+function identityCheck(g: Grouper, c: Correlation, sans: string[], client: HostPort, ref: EvidenceRef, timeMs: number | undefined, source: string, units?: string[]): void {
   const w = c.resolve(client.ip);
   if (!w || (w.kind !== 'pod' && w.kind !== 'proxy') || !w.serviceAccount || !w.namespace) return;
   for (const san of sans) {
@@ -462,7 +485,7 @@ function identityCheck(g: Grouper, c: Correlation, sans: string[], client: HostP
         addressOwner: { namespace: w.namespace ?? null, pod: w.pod ?? null, workload: w.name, serviceAccount: w.serviceAccount ?? null, resolvedFrom: w.source },
         source,
       },
-    }), [ref], timeMs);
+    }), [ref], timeMs, units);
   }
 }
 

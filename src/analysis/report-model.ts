@@ -14,8 +14,9 @@ import { isSecretHeader, redactHeaders, redactValue } from '../report/redact.js'
 import { VERSION } from '../version.js';
 import { redactPath } from './redact-url.js';
 import { explainText } from '../rbac/index.js';
-import { correlate, fmtAddr, isLoopback, type Correlation } from './correlate.js';
-import { computeFindings, FINDING_IDS, SEVERITY_ORDER, loggedRbacDeny, recordPeer, type PolicyDoc } from './findings.js';
+import { correlate, fmtAddr, isLoopback, type Correlation, type Direction } from './correlate.js';
+import { eventSecurity } from './request-events.js';
+import { computeFindings, FINDING_IDS, SEVERITY_ORDER, loggedRbacDeny, type PolicyDoc } from './findings.js';
 import { buildTimeline, nodeIdFor, type TimelineEvent } from './timeline.js';
 import type { ProxyView } from './proxies.js';
 import { legScope, leftThePod, type LegScope } from './scope.js';
@@ -76,9 +77,13 @@ export interface GraphEdge {
   port: number | null;
   /** Connections seen in captures, by security verdict. */
   flows: Record<FlowSecurity, number>;
-  /** Requests/connections seen in logs: allowed, denied by RBAC, rejected (NR), and the TLS state logged by the receiver. */
+  /**
+   * Requests (HTTP) or connections (TCP) seen in logs, each once however many logs and captures saw it
+   * (analysis/request-events.ts): allowed, denied by RBAC, rejected (NR).
+   */
   requests: { allowed: number; denied: number; rejected: number };
-  loggedSecurity: Record<FlowSecurity, number>;
+  /** The same requests by the security of the connection that carried them: the joined capture's verdict, else the receiving log's. */
+  requestSecurity: Record<FlowSecurity, number>;
   /** What the edge is drawn as; `denied` when any was denied. */
   marks: EdgeMark[];
   /** The dominant mark for styling: plaintext > tls > mtls > unknown. */
@@ -90,6 +95,8 @@ export interface FlowView extends Omit<Flow, 'http'> {
   clientNode: string | null;
   serverNode: string | null;
   records: EvidenceRef[];
+  /** Set when this flow is another capture's view of a connection already listed (counted once, there). */
+  sameConnectionAs: EvidenceRef | null;
 }
 
 export interface RequestView {
@@ -110,8 +117,13 @@ export interface RequestView {
   responseCodeDetails: string | null;
   connectionTerminationDetails: string | null;
   responseFlags: string | null;
+  /** The security of the connection that carried it: the joined capture's proof beats the log's inference. */
   peerSecurity: FlowSecurity;
+  /** Which source decided peerSecurity (null when unknown). */
+  securityFrom: 'capture' | 'access-log' | null;
   principal: string | null;
+  /** The request event it belongs to (records of one request on one hop share it). */
+  event: string | null;
   /** The capture evidence of the same connection (5-tuple + time, or request id). */
   flow: EvidenceRef | null;
   correlatedBy: string | null;
@@ -145,7 +157,10 @@ export interface ReportSummary {
   inputs: Record<string, number>;
   skipped: number;
   flows: {
+    /** Distinct connections (the counts below are over these). */
     total: number;
+    /** Flows that are another capture's view of a connection counted already (captured at both ends). */
+    capturedTwice: number;
     mtls: number;
     tls: number;
     plaintext: number;
@@ -158,7 +173,8 @@ export interface ReportSummary {
     plaintextLoopback: number;
     plaintextSidecarLocal: number;
   };
-  records: { total: number; http: number; tcp: number; denied: number; rejected: number; correlatedWithCapture: number };
+  /** `requests`: distinct requests/connections (request events: a request logged by both sidecars and captured is one). */
+  records: { total: number; requests: number; http: number; tcp: number; denied: number; rejected: number; correlatedWithCapture: number };
   explanations: { agrees: number; disagrees: number; undecidable: number };
   findings: { total: number; bySeverity: Record<Severity, number>; byId: Record<string, number> };
   proxies: number;
@@ -325,7 +341,7 @@ export function buildReportModel(ev: Evidence, opts: BuildOptions): ReportModel 
     const k = `${from}|${to}|${port ?? ''}`;
     let e = edges.get(k);
     if (!e) {
-      e = { from, to, port, flows: emptySec(), requests: { allowed: 0, denied: 0, rejected: 0 }, loggedSecurity: emptySec(), marks: [], security: 'unknown' };
+      e = { from, to, port, flows: emptySec(), requests: { allowed: 0, denied: 0, rejected: 0 }, requestSecurity: emptySec(), marks: [], security: 'unknown' };
       edges.set(k, e);
     }
     return e;
@@ -339,48 +355,47 @@ export function buildReportModel(ev: Evidence, opts: BuildOptions): ReportModel 
     let sn: string | null = null;
     // The graph draws only what left the pod (scope.ts): sidecar-local and loopback legs are no edge.
     const scope = legScope(f, c.resolve);
-    if (f.security === 'plaintext') plainByScope[scope]++;
+    // A connection captured at both ends counts once (correlate.ts copyOf).
+    const copy = c.copyOf.has(f);
+    if (f.security === 'plaintext' && !copy) plainByScope[scope]++;
     if (leftThePod(scope)) {
       cn = ensureNode(f.client.ip);
       sn = ensureNode(f.server.ip);
-      if (cn && sn) edge(cn, sn, f.server.port).flows[f.security]++;
+      if (cn && sn && !copy) edge(cn, sn, f.server.port).flows[f.security]++;
     } else {
       cn = nodeIdFor(c, f.client.ip) ?? null;
       sn = nodeIdFor(c, f.server.ip) ?? null;
     }
-    flowViews.push({ ...f, http: f.http.map((x) => redactExchange(x, opts.showSecrets)), clientNode: cn, serverNode: sn, records: recs.map((r) => r.ref) });
+    const firstCapture = c.copyOf.get(f);
+    flowViews.push({ ...f, http: f.http.map((x) => redactExchange(x, opts.showSecrets)), clientNode: cn, serverNode: sn, records: recs.map((r) => r.ref), sameConnectionAs: firstCapture ? { file: firstCapture.file, frame: firstCapture.frames[0] } : null });
   }
 
-  const seenRequestIds = new Set<string>();
+  // ---- Requests: each request event (request-events.ts) counts once on its edge, with its connection's
+  // security (a joined capture's proof beats the log's inference).
+  const dirOf = (r: AccessRecord): Direction => c.recordDirection.get(r) ?? 'unknown';
+  for (const evt of c.events) {
+    const wired = evt.records.map((r) => c.recordWire.get(r) ?? {}).find((w) => w.client && w.server);
+    const leg = wired?.client && wired.server ? { client: wired.client, server: wired.server } : evt.flow ? { client: evt.flow.client, server: evt.flow.server } : undefined;
+    if (!leg || !leftThePod(legScope(leg, c.resolve))) continue;
+    const cn = ensureNode(leg.client.ip);
+    const sn = ensureNode(leg.server.ip);
+    if (!cn || !sn) continue;
+    const e = edge(cn, sn, leg.server.port ?? null);
+    if (evt.records.some((r) => loggedRbacDeny(r))) e.requests.denied++;
+    else if (evt.records.some((r) => /(^|,)NR(,|$)/.test(r.responseFlags ?? ''))) e.requests.rejected++;
+    else e.requests.allowed++;
+    e.requestSecurity[eventSecurity(evt, dirOf).security]++;
+  }
+
   const requestViews: RequestView[] = [];
-  // Inbound first so that a request logged on both sides counts once on its edge.
-  const ordered = [...ev.records].sort((a, b) => (c.recordDirection.get(a) === 'inbound' ? 0 : 1) - (c.recordDirection.get(b) === 'inbound' ? 0 : 1));
   const viewByRecord = new Map<AccessRecord, RequestView>();
-  for (const r of ordered) {
+  for (const r of ev.records) {
     const wire = c.recordWire.get(r) ?? {};
-    const dir = c.recordDirection.get(r) ?? 'unknown';
-    const deny = loggedRbacDeny(r);
-    const nr = /(^|,)NR(,|$)/.test(r.responseFlags ?? '');
-    const peer = dir === 'inbound' ? recordPeer(r) : { security: 'unknown' as FlowSecurity, principal: undefined };
+    const dir = dirOf(r);
+    const peer = c.securityOf(r);
     const local = !wire.client || !wire.server || !leftThePod(legScope({ client: wire.client, server: wire.server }, c.resolve));
-    let cn: string | null = null;
-    let sn: string | null = null;
-    if (!local && wire.client && wire.server) {
-      cn = ensureNode(wire.client.ip);
-      sn = ensureNode(wire.server.ip);
-    } else {
-      cn = nodeIdFor(c, wire.client?.ip) ?? null;
-      sn = nodeIdFor(c, wire.server?.ip) ?? null;
-    }
-    const dupe = r.requestId ? seenRequestIds.has(r.requestId) : false;
-    if (r.requestId) seenRequestIds.add(r.requestId);
-    if (cn && sn && !local && !dupe && nodes.has(cn) && nodes.has(sn)) {
-      const e = edge(cn, sn, wire.server?.port ?? null);
-      if (deny) e.requests.denied++;
-      else if (nr) e.requests.rejected++;
-      else e.requests.allowed++;
-      if (dir === 'inbound') e.loggedSecurity[peer.security]++;
-    }
+    const cn = (local ? nodeIdFor(c, wire.client?.ip) : ensureNode(wire.client?.ip)) ?? null;
+    const sn = (local ? nodeIdFor(c, wire.server?.ip) : ensureNode(wire.server?.ip)) ?? null;
     const link = c.recordFlow.get(r);
     const ex = c.explanationFor.get(r);
     const view: RequestView = {
@@ -402,7 +417,9 @@ export function buildReportModel(ev: Evidence, opts: BuildOptions): ReportModel 
       connectionTerminationDetails: r.connectionTerminationDetails ?? null,
       responseFlags: r.responseFlags ?? null,
       peerSecurity: peer.security,
+      securityFrom: peer.security === 'unknown' ? null : peer.from,
       principal: peer.principal ?? null,
+      event: c.recordEvent.get(r)?.id ?? null,
       flow: link ? { file: link.flow.file, frame: link.exchange !== undefined ? link.flow.http[link.exchange]?.requestFrame ?? link.flow.frames[0] : link.flow.frames[0] } : null,
       correlatedBy: link?.by ?? null,
       explanation: ex ? explanationView(ex, opts.showSecrets) : null,
@@ -416,7 +433,7 @@ export function buildReportModel(ev: Evidence, opts: BuildOptions): ReportModel 
 
   for (const e of edges.values()) {
     const marks: EdgeMark[] = [];
-    for (const s of ['mtls', 'tls', 'plaintext', 'unknown'] as const) if (e.flows[s] + e.loggedSecurity[s] > 0) marks.push(s);
+    for (const s of ['mtls', 'tls', 'plaintext', 'unknown'] as const) if (e.flows[s] + e.requestSecurity[s] > 0) marks.push(s);
     if (e.requests.denied + e.requests.rejected > 0) marks.push('denied');
     e.marks = marks;
     e.security = marks.includes('plaintext') ? 'plaintext' : marks.includes('tls') ? 'tls' : marks.includes('mtls') ? 'mtls' : 'unknown';
@@ -463,6 +480,8 @@ export function buildReportModel(ev: Evidence, opts: BuildOptions): ReportModel 
     manifestInputs.push({ path: i.path, kind: i.kind, format: i.format ?? null, bytes: i.bytes, sha256: ev.hashes.get(i.path) ?? null, items: ev.items.get(i.path) ?? 0, problems: ev.problems.get(i.path) ?? 0 });
   }
 
+  /** Distinct connections: a connection captured at both ends is one. */
+  const connections = ev.flows.filter((f) => !c.copyOf.has(f));
   const byKind: Record<string, number> = {};
   for (const i of manifestInputs) byKind[i.kind] = (byKind[i.kind] ?? 0) + 1;
   const bySeverity = Object.fromEntries(SEVERITY_ORDER.map((s) => [s, 0])) as Record<Severity, number>;
@@ -518,12 +537,13 @@ export function buildReportModel(ev: Evidence, opts: BuildOptions): ReportModel 
       inputs: byKind,
       skipped: skipped.length,
       flows: {
-        total: ev.flows.length,
-        mtls: ev.flows.filter((f) => f.security === 'mtls').length,
-        tls: ev.flows.filter((f) => f.security === 'tls').length,
-        plaintext: ev.flows.filter((f) => f.security === 'plaintext').length,
-        unknown: ev.flows.filter((f) => f.security === 'unknown').length,
-        sidecarLocal: ev.flows.filter((f) => f.sidecarLocal).length,
+        total: connections.length,
+        capturedTwice: ev.flows.length - connections.length,
+        mtls: connections.filter((f) => f.security === 'mtls').length,
+        tls: connections.filter((f) => f.security === 'tls').length,
+        plaintext: connections.filter((f) => f.security === 'plaintext').length,
+        unknown: connections.filter((f) => f.security === 'unknown').length,
+        sidecarLocal: connections.filter((f) => f.sidecarLocal).length,
         plaintextLeftPod: plainByScope['between-workloads'] + plainByScope.unattributed,
         plaintextBetweenWorkloads: plainByScope['between-workloads'],
         plaintextUnattributed: plainByScope.unattributed,
@@ -532,6 +552,7 @@ export function buildReportModel(ev: Evidence, opts: BuildOptions): ReportModel 
       },
       records: {
         total: ev.records.length,
+        requests: c.events.length,
         http: ev.records.filter((r) => r.kind === 'http').length,
         tcp: ev.records.filter((r) => r.kind === 'tcp').length,
         denied: ev.records.filter((r) => loggedRbacDeny(r)).length,

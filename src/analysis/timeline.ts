@@ -5,8 +5,9 @@
  * stated skew window is what correlation tolerated between sources.
  */
 import type { AccessRecord, EvidenceRef, Finding, Flow, FlowSecurity } from '../model/records.js';
-import { fmtAddr, isLoopback, type Correlation } from './correlate.js';
-import { loggedRbacDeny, recordPeer } from './findings.js';
+import { fmtAddr, isLoopback, type Correlation, type Direction } from './correlate.js';
+import { loggedRbacDeny } from './findings.js';
+import { eventSecurity } from './request-events.js';
 import { redactPath } from './redact-url.js';
 
 export interface TimelineEvent {
@@ -23,8 +24,10 @@ export interface TimelineEvent {
   ref: EvidenceRef;
   /** Finding ids that cite this evidence. */
   findings: string[];
-  /** The other source's evidence for the same connection/request (correlated). */
+  /** The captured evidence of the same request (its connection, or its cleartext exchange). */
   correlated?: EvidenceRef;
+  /** The other log records of the same request (e.g. the client sidecar's when the server's is `ref`). */
+  also?: EvidenceRef[];
 }
 
 export function refKey(r: EvidenceRef): string {
@@ -39,6 +42,13 @@ export function nodeIdFor(c: Correlation, ip: string | undefined): string | unde
   return isLoopback(ip) ? 'local' : `ip:${ip}`;
 }
 
+/**
+ * One event per request (request-events.ts): the log records of a request on one hop (client and
+ * server sidecar) and the captured connection or exchange that carried it are one row, with the
+ * connection's security (capture proof beats the log's inference) and every source's evidence. A
+ * captured connection that carried no logged request is its own row ("connection"), and so is a
+ * cleartext exchange no record describes.
+ */
 export function buildTimeline(flows: Flow[], records: AccessRecord[], findings: Finding[], c: Correlation, showSecrets = false): { events: TimelineEvent[]; untimed: number } {
   const cited = new Map<string, Set<string>>();
   for (const f of findings) {
@@ -49,75 +59,102 @@ export function buildTimeline(flows: Flow[], records: AccessRecord[], findings: 
       cited.set(k, s);
     }
   }
-  const citedBy = (r: EvidenceRef): string[] => [...(cited.get(refKey(r)) ?? [])].sort();
-  const events: TimelineEvent[] = [];
-  for (const f of flows) {
+  const citedBy = (...refs: EvidenceRef[]): string[] => [...new Set(refs.flatMap((r) => [...(cited.get(refKey(r)) ?? [])]))].sort();
+  const flowRefs = (f: Flow): EvidenceRef[] => {
     const ref: EvidenceRef = { file: f.file, frame: f.frames[0] };
     const fref: EvidenceRef = { file: f.file, frame: f.frames[0] };
     if (f.frames.length > 1) fref.frames = [f.frames[0]!, f.frames[f.frames.length - 1]!];
-    const ids = new Set([...citedBy(ref), ...citedBy(fref)]);
-    const from = nodeIdFor(c, f.client.ip);
-    const to = nodeIdFor(c, f.server.ip);
+    return [fref, ref];
+  };
+  const exchangeRef = (f: Flow, i: number): EvidenceRef => ({ file: f.file, frame: f.http[i]?.requestFrame ?? f.frames[0] });
+  const connText = (f: Flow): string => {
     const tls = f.tls ? ` ${f.tls.version ?? 'TLS'}${f.tls.sni ? ` SNI ${f.tls.sni}` : ''}` : '';
-    const linked = c.flowRecords.get(f)?.[0];
-    events.push({
-      timeMs: f.startMs,
-      time: f.start,
-      source: 'capture',
-      kind: f.bytes.serverToClient === 0 && f.security === 'plaintext' && !f.sidecarLocal && f.http.every((x) => x.status === undefined) ? 'rejected' : 'connection',
-      summary: `${f.security.toUpperCase()} ${f.protocol} ${fmtAddr(f.client.ip, f.client.port)} → ${fmtAddr(f.server.ip, f.server.port)}${tls}${f.sidecarLocal ? ' (sidecar-local leg)' : ''}, ${f.packets} packets`,
-      from,
-      to,
-      security: f.security,
-      ref: fref,
-      findings: [...ids].sort(),
-      ...(linked ? { correlated: linked.ref } : {}),
-    });
-    for (const x of f.http) {
-      if (!x.time) continue;
+    return `${f.security.toUpperCase()} ${f.protocol} ${fmtAddr(f.client.ip, f.client.port)} → ${fmtAddr(f.server.ip, f.server.port)}${tls}`;
+  };
+  const events: TimelineEvent[] = [];
+  /** The other captures of the same connection (captured at both ends): one row, their evidence attached. */
+  const copyRefs = (f: Flow): EvidenceRef[] => (c.copies.get(f) ?? []).flatMap(flowRefs);
+  for (const f of flows) {
+    if (c.copyOf.has(f)) continue;
+    const carried = c.flowEvents.get(f) ?? [];
+    const [fref, ref] = flowRefs(f);
+    const copies = copyRefs(f);
+    if (carried.length === 0) {
+      events.push({
+        timeMs: f.startMs,
+        time: f.start,
+        source: 'capture',
+        kind: f.bytes.serverToClient === 0 && f.security === 'plaintext' && !f.sidecarLocal && f.http.every((x) => x.status === undefined) ? 'rejected' : 'connection',
+        summary: `${connText(f)}${f.sidecarLocal ? ' (sidecar-local leg)' : ''}, ${f.packets} packets`,
+        from: nodeIdFor(c, f.client.ip),
+        to: nodeIdFor(c, f.server.ip),
+        security: f.security,
+        ref: fref!,
+        findings: citedBy(ref!, fref!, ...copies),
+        ...(copies.length ? { also: copies.filter((_, i) => i % 2 === 0) } : {}),
+      });
+    }
+    const claimed = new Set(carried.map((e) => e.exchange).filter((x): x is number => x !== undefined));
+    f.http.forEach((x, i) => {
+      if (!x.time || claimed.has(i)) return;
       const t = Date.parse(x.time);
-      if (!Number.isFinite(t)) continue;
-      const xref: EvidenceRef = { file: f.file, frame: x.requestFrame ?? f.frames[0] };
+      if (!Number.isFinite(t)) return;
+      const xref = exchangeRef(f, i);
       events.push({
         timeMs: t,
         time: x.time,
         source: 'capture',
         kind: 'exchange',
         summary: `${x.method ?? ''} ${redactPath(x.path ?? '', showSecrets)}${x.authority ? ` (host ${x.authority})` : ''}${x.status !== undefined ? ` → ${x.status}` : ''} in ${f.security} ${x.version ?? f.protocol}`,
-        from,
-        to,
+        from: nodeIdFor(c, f.client.ip),
+        to: nodeIdFor(c, f.server.ip),
         security: f.security,
         ref: xref,
         findings: citedBy(xref),
       });
-    }
+    });
   }
   let untimed = 0;
-  for (const r of records) {
-    if (r.timeMs === undefined || !r.time) {
-      untimed++;
+  const dirOf = (r: AccessRecord): Direction => c.recordDirection.get(r) ?? 'unknown';
+  for (const evt of c.events) {
+    const timed = evt.records.filter((r) => r.timeMs !== undefined && r.time);
+    if (timed.length === 0) {
+      untimed += evt.records.length;
       continue;
     }
+    // When the request started: the earliest record (the client sidecar's, when both logged it).
+    const first = timed.reduce((a, b) => (b.timeMs! < a.timeMs! ? b : a));
+    const r = evt.records[0]!; // inbound first: the receiving sidecar's view names the decision
     const wire = c.recordWire.get(r) ?? {};
-    const dir = c.recordDirection.get(r) ?? 'unknown';
-    const deny = loggedRbacDeny(r);
-    const nr = /(^|,)NR(,|$)/.test(r.responseFlags ?? '');
-    const what = r.kind === 'http' ? `${r.attrs.http?.method ?? '-'} ${redactPath(r.attrs.http?.path ?? '-', showSecrets)} → ${r.responseCode ?? '-'}` : `TCP ${r.bytesReceived ?? 0}/${r.bytesSent ?? 0} bytes`;
-    const det = r.responseCodeDetails ?? r.connectionTerminationDetails;
-    const peer = dir === 'inbound' ? recordPeer(r) : undefined;
-    const link = c.recordFlow.get(r);
+    const dir = dirOf(r);
+    const deny = evt.records.map(loggedRbacDeny).find((d) => d !== null) ?? null;
+    const nr = evt.records.some((x) => /(^|,)NR(,|$)/.test(x.responseFlags ?? ''));
+    const shown = evt.records.find((x) => loggedRbacDeny(x)) ?? r;
+    const what = shown.kind === 'http' ? `${shown.attrs.http?.method ?? '-'} ${redactPath(shown.attrs.http?.path ?? '-', showSecrets)} → ${shown.responseCode ?? '-'}` : `TCP ${shown.bytesReceived ?? 0}/${shown.bytesSent ?? 0} bytes`;
+    const det = shown.responseCodeDetails ?? shown.connectionTerminationDetails;
+    const sec = eventSecurity(evt, dirOf);
+    const others = evt.records.filter((x) => x !== r);
+    const seenBy = [others.length ? `also logged ${others.map((x) => dirOf(x)).join(', ')}` : '', evt.flow ? `captured: ${connText(evt.flow)}` : ''].filter(Boolean).join('; ');
+    const refs: EvidenceRef[] = evt.records.map((x) => x.ref);
+    let correlated: EvidenceRef | undefined;
+    if (evt.flow) {
+      const [fref, ref] = flowRefs(evt.flow);
+      correlated = evt.exchange !== undefined ? exchangeRef(evt.flow, evt.exchange) : ref!;
+      refs.push(fref!, ref!, correlated, ...copyRefs(evt.flow));
+    }
     events.push({
-      timeMs: r.timeMs,
-      time: r.time,
+      timeMs: first.timeMs!,
+      time: first.time!,
       source: 'access-log',
       kind: deny ? 'denied' : nr ? 'rejected' : 'request',
-      summary: `${dir !== 'unknown' ? `${dir} ` : ''}${what}${det ? ` ${det}` : ''}${r.responseFlags && r.responseFlags !== '-' ? ` [${r.responseFlags}]` : ''}${wire.client ? ` from ${fmtAddr(wire.client.ip, wire.client.port)}` : ''}${wire.server ? ` to ${fmtAddr(wire.server.ip, wire.server.port)}` : ''}${peer?.principal ? ` as ${peer.principal}` : ''}${r.node ? ` (${r.node})` : ''}`,
+      summary: `${dir !== 'unknown' ? `${dir} ` : ''}${what}${det ? ` ${det}` : ''}${shown.responseFlags && shown.responseFlags !== '-' ? ` [${shown.responseFlags}]` : ''}${wire.client ? ` from ${fmtAddr(wire.client.ip, wire.client.port)}` : ''}${wire.server ? ` to ${fmtAddr(wire.server.ip, wire.server.port)}` : ''}${sec.principal ? ` as ${sec.principal}` : ''}${r.node ? ` (${r.node})` : ''}${seenBy ? ` — ${seenBy}` : ''}`,
       from: nodeIdFor(c, wire.client?.ip),
       to: nodeIdFor(c, wire.server?.ip),
-      ...(peer && peer.security !== 'unknown' ? { security: peer.security } : {}),
+      ...(sec.security !== 'unknown' ? { security: sec.security } : {}),
       ref: r.ref,
-      findings: citedBy(r.ref),
-      ...(link ? { correlated: { file: link.flow.file, frame: link.exchange !== undefined ? link.flow.http[link.exchange]?.requestFrame ?? link.flow.frames[0] : link.flow.frames[0] } } : {}),
+      findings: citedBy(...refs),
+      ...(correlated ? { correlated } : {}),
+      ...(others.length ? { also: others.map((x) => x.ref) } : {}),
     });
   }
   events.sort((a, b) => a.timeMs - b.timeMs || (a.source < b.source ? -1 : a.source > b.source ? 1 : 0) || refKey(a.ref).localeCompare(refKey(b.ref), 'en', { numeric: true }));

@@ -23,7 +23,7 @@ export function renderReportTable(m: ReportModel): string {
   const range = m.manifest.timeRange.start ? `${m.manifest.timeRange.start} .. ${m.manifest.timeRange.end}` : 'no timed events';
   lines.push(`meshsleuth ${m.manifest.tool.version} report: ${m.manifest.inputs.length} input(s) (${Object.entries(s.inputs).map(([k, v]) => `${v} ${k}`).join(', ') || 'none'}), ${s.skipped} skipped`);
   lines.push(`time range: ${range} (clock-skew window ±${m.manifest.skewMs} ms)`);
-  lines.push(`flows: ${s.flows.total} (mTLS ${s.flows.mtls}, TLS ${s.flows.tls}, plaintext ${s.flows.plaintext} (${plaintextScopes(s.flows)}), unknown ${s.flows.unknown}; sidecar-local ${s.flows.sidecarLocal})   records: ${s.records.total} (denied ${s.records.denied}, NR ${s.records.rejected}, matched to captures ${s.records.correlatedWithCapture})   replayed: ${s.explanations.agrees} agree, ${s.explanations.disagrees} disagree, ${s.explanations.undecidable} undecidable`);
+  lines.push(`flows: ${s.flows.total} (mTLS ${s.flows.mtls}, TLS ${s.flows.tls}, plaintext ${s.flows.plaintext} (${plaintextScopes(s.flows)}), unknown ${s.flows.unknown}; sidecar-local ${s.flows.sidecarLocal}${s.flows.capturedTwice ? `; ${s.flows.capturedTwice} more captured at both ends` : ''})   records: ${s.records.total} (${s.records.requests} requests, denied ${s.records.denied}, NR ${s.records.rejected}, matched to captures ${s.records.correlatedWithCapture})   replayed: ${s.explanations.agrees} agree, ${s.explanations.disagrees} disagree, ${s.explanations.undecidable} undecidable`);
   lines.push('');
   if (m.findings.length === 0) lines.push('No findings.');
   else {

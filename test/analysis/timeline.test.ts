@@ -16,20 +16,29 @@ describe('timeline', () => {
   const { events, untimed: n } = buildTimeline([f], [late, early, untimed], findings, c);
 
   it('puts captures and logs on one clock, in time order, counting records without a time', () => {
-    expect(events.map((e) => e.timeMs)).toEqual([T0 - 1000, T0, T0 + 5, T0 + 10]);
-    expect(events.map((e) => e.kind)).toEqual(['request', 'connection', 'exchange', 'denied']);
+    // The denied record and the captured exchange it was joined to are one request: one event.
+    expect(events.map((e) => e.timeMs)).toEqual([T0 - 1000, T0 + 10]);
+    expect(events.map((e) => e.kind)).toEqual(['request', 'denied']);
     expect(n).toBe(1);
   });
 
-  it('links each event to its evidence, the correlated evidence and the findings citing it', () => {
-    const conn = events.find((e) => e.kind === 'connection')!;
-    expect(conn.ref).toMatchObject({ file: 'cap.pcap', frame: 1 });
-    expect(conn.findings).toContain('plaintext-flow');
-    expect(conn.from).toBe('legacy/sleep');
-    expect(conn.to).toBe('default/details');
+  it('a record joined to a captured flow is one event with both sources\' evidence, the connection\'s verdict and every citing finding', () => {
     const deny = events.find((e) => e.kind === 'denied')!;
-    expect(deny.findings).toContain('rbac-denied');
+    expect(deny.ref).toMatchObject({ file: late.ref.file, line: late.ref.line });
     expect(deny.correlated).toMatchObject({ file: 'cap.pcap' });
+    expect(deny.security).toBe('plaintext');
+    expect(deny.findings).toEqual(expect.arrayContaining(['plaintext-flow', 'rbac-denied']));
+    expect(deny.from).toBe('legacy/sleep');
+    expect(deny.to).toBe('default/details');
     expect(deny.summary).toContain('rbac_access_denied_matched_policy[none]');
+    expect(deny.summary).toContain('captured: PLAINTEXT');
+  });
+
+  it('a captured connection that carried no logged request stays a connection event', () => {
+    const lone = flow({ client: '10.0.0.5:40001', server: '10.0.0.7:9080', startMs: T0 + 100 });
+    const c2 = correlate([lone], [], [], [], INV, { skewMs: 2000 });
+    const t = buildTimeline([lone], [], [], c2).events;
+    expect(t.map((e) => e.kind)).toEqual(['connection']);
+    expect(t[0]!.security).toBe(lone.security);
   });
 });

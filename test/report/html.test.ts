@@ -29,7 +29,7 @@ describe('HTML escaping (no browser needed)', () => {
         { id: 'a/x', label: 'x', namespace: 'a', kind: 'workload', serviceAccount: 'x', pods: [], ips: ['10.0.0.1'], sidecar: true, findings: [] },
         { id: 'b/<y>', label: '<y>', namespace: 'b', kind: 'workload', serviceAccount: null, pods: [], ips: ['10.0.0.2'], sidecar: false, findings: ['plaintext-flow'] },
       ],
-      [{ from: 'a/x', to: 'b/<y>', port: 80, flows: { mtls: 0, tls: 0, plaintext: 2, unknown: 0 }, requests: { allowed: 1, denied: 1, rejected: 0 }, loggedSecurity: { mtls: 0, tls: 0, plaintext: 0, unknown: 0 }, marks: ['plaintext', 'denied'], security: 'plaintext' }],
+      [{ from: 'a/x', to: 'b/<y>', port: 80, flows: { mtls: 0, tls: 0, plaintext: 2, unknown: 0 }, requests: { allowed: 1, denied: 1, rejected: 0 }, requestSecurity: { mtls: 0, tls: 0, plaintext: 0, unknown: 0 }, marks: ['plaintext', 'denied'], security: 'plaintext' }],
     );
     expect(svg).toContain('data-security="plaintext"');
     expect(svg).toContain('stroke-dasharray');

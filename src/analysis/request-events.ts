@@ -1,0 +1,143 @@
+/**
+ * One request, one event, one verdict.
+ *
+ * The same request (HTTP) or connection (TCP) on one hop can be seen up to three times: in the
+ * client sidecar's log (outbound), in the server sidecar's log (inbound), and in a capture of the
+ * connection between them. They are one event: it is counted once in the graph, the findings and
+ * the timeline, and every source's evidence is attached to it.
+ *
+ * Grouping (after correlate.ts has joined records to flows):
+ *  - records joined to the same captured flow: the same `x-request-id` (HTTP), the same exchange of a
+ *    cleartext flow, or — for TCP records, one per side of a connection — the flow itself;
+ *  - records not joined to a capture: the same wire leg (client ip:port → server ip:port, as the
+ *    server's DOWNSTREAM_REMOTE/LOCAL_ADDRESS and the client's UPSTREAM_LOCAL_ADDRESS/UPSTREAM_HOST
+ *    give it) and the same `x-request-id`, or for TCP the same leg within the clock-skew window.
+ *  A request id alone never groups: Istio propagates it to every hop of a call chain.
+ *
+ * The event's security: a captured connection's proof (a client certificate seen, cleartext bytes)
+ * beats the log's fact, which beats the capture's inference (Istio ClientHello markers), which beats
+ * the log's inference (an `outbound_.*` SNI, an empty SNI). The log's guess never overrides the
+ * capture's proof: a stolen certificate presented without Istio's SNI is still mTLS.
+ */
+import type { AccessRecord, Flow, FlowSecurity } from '../model/records.js';
+import type { Direction, HostPort, RecordLink } from './correlate.js';
+import { inferSecurity } from './explain.js';
+
+export interface RequestEvent {
+  /** Stable within one correlation: `e<n>` in record order. */
+  id: string;
+  /** The log records that describe it (inbound first), at least one. */
+  records: AccessRecord[];
+  /** The captured connection that carried it, when joined. */
+  flow?: Flow;
+  /** Index into flow.http when a cleartext exchange was identified. */
+  exchange?: number;
+}
+
+/** A connection's or request's security with where it comes from. */
+export interface EventSecurity {
+  security: FlowSecurity;
+  /** The peer identity: a logged peer URI SAN or filter-state principal, else the captured client certificate's URI SAN. */
+  principal?: string;
+  /** `capture` when the joined flow's verdict decided it, `access-log` when the record's did. */
+  from: 'capture' | 'access-log';
+  /** True when the deciding verdict rests on conventions, not on a seen or logged fact. */
+  inferred: boolean;
+}
+
+/** What the record says about its downstream peer: meaningful on the receiving (inbound) side only. */
+export function loggedPeer(r: AccessRecord, dir: Direction): EventSecurity {
+  if (dir !== 'inbound') return { security: 'unknown', from: 'access-log', inferred: false };
+  const inf = inferSecurity(r);
+  const fsP = r.attrs.filterState?.['io.istio.peer_principal'];
+  const principal = r.attrs.tls?.uriSans?.[0] ?? (typeof fsP === 'string' ? fsP : undefined);
+  return { security: inf.security, from: 'access-log', inferred: inf.inferred, ...(principal !== undefined ? { principal } : {}) };
+}
+
+/**
+ * The security of the connection a record was carried on: capture proof > log fact > capture
+ * inference > log inference (see the module comment). `flow` is the record's joined wire leg.
+ */
+export function recordSecurity(r: AccessRecord, dir: Direction, flow: Flow | undefined): EventSecurity {
+  const log = loggedPeer(r, dir);
+  const captured = flow && flow.security !== 'unknown' ? flow : undefined;
+  const fromCapture = (f: Flow): EventSecurity => {
+    const principal = log.principal ?? f.tls?.uriSans?.[0];
+    return { security: f.security, from: 'capture', inferred: f.inferred === true, ...(principal !== undefined ? { principal } : {}) };
+  };
+  if (captured && captured.inferred !== true) return fromCapture(captured);
+  if (log.security !== 'unknown' && !log.inferred) return log;
+  if (captured) return fromCapture(captured);
+  return log;
+}
+
+/** The security of an event: its flow's and its receiving record's, by the same precedence. */
+export function eventSecurity(e: RequestEvent, dirOf: (r: AccessRecord) => Direction): EventSecurity {
+  const primary = e.records.find((r) => dirOf(r) === 'inbound') ?? e.records[0]!;
+  return recordSecurity(primary, dirOf(primary), e.flow);
+}
+
+export interface GroupInput {
+  records: AccessRecord[];
+  recordFlow: Map<AccessRecord, RecordLink>;
+  recordWire: Map<AccessRecord, { client?: HostPort; server?: HostPort }>;
+  recordDirection: Map<AccessRecord, Direction>;
+  skewMs: number;
+}
+
+function legKey(w: { client?: HostPort; server?: HostPort } | undefined): string | undefined {
+  if (!w?.client?.port || !w.server?.port) return undefined;
+  return `${w.client.ip}:${w.client.port}>${w.server.ip}:${w.server.port}`;
+}
+
+/** Groups records (and their joined flows) into request events; see the module comment. */
+export function groupRequestEvents(input: GroupInput): { events: RequestEvent[]; recordEvent: Map<AccessRecord, RequestEvent>; flowEvents: Map<Flow, RequestEvent[]> } {
+  const events: RequestEvent[] = [];
+  const recordEvent = new Map<AccessRecord, RequestEvent>();
+  const byKey = new Map<string, RequestEvent[]>();
+  const inboundFirst = (e: RequestEvent): void => {
+    e.records.sort((a, b) => (input.recordDirection.get(a) === 'inbound' ? 0 : 1) - (input.recordDirection.get(b) === 'inbound' ? 0 : 1));
+  };
+  const close = (a: AccessRecord, b: AccessRecord): boolean => {
+    if (a.timeMs === undefined || b.timeMs === undefined) return true;
+    const span = Math.max(a.durationMs ?? 0, b.durationMs ?? 0);
+    return Math.abs(a.timeMs - b.timeMs) <= input.skewMs + span;
+  };
+  for (const r of input.records) {
+    const link = input.recordFlow.get(r);
+    let key: string | undefined;
+    if (link) {
+      if (r.requestId) key = `flow|${link.flow.id}|rid|${r.requestId}`;
+      else if (link.exchange !== undefined) key = `flow|${link.flow.id}|x|${link.exchange}`;
+      else if (r.kind === 'tcp') key = `flow|${link.flow.id}|tcp`;
+    } else {
+      const leg = legKey(input.recordWire.get(r));
+      if (leg && r.requestId) key = `leg|${leg}|rid|${r.requestId}`;
+      else if (leg && r.kind === 'tcp') key = `leg|${leg}|tcp`;
+    }
+    let ev: RequestEvent | undefined;
+    if (key) {
+      const cands = byKey.get(key) ?? [];
+      // Never two records of the same side in one event (a retry re-sends the id on a new request).
+      const dir = input.recordDirection.get(r);
+      ev = cands.find((c) => close(c.records[0]!, r) && !c.records.some((x) => dir !== undefined && dir !== 'unknown' && input.recordDirection.get(x) === dir));
+      if (!ev) {
+        ev = { id: `e${events.length}`, records: [], ...(link ? { flow: link.flow } : {}) };
+        events.push(ev);
+        byKey.set(key, [...cands, ev]);
+      }
+    } else {
+      ev = { id: `e${events.length}`, records: [], ...(link ? { flow: link.flow } : {}) };
+      events.push(ev);
+    }
+    ev.records.push(r);
+    if (link && link.exchange !== undefined && ev.exchange === undefined) ev.exchange = link.exchange;
+    recordEvent.set(r, ev);
+  }
+  const flowEvents = new Map<Flow, RequestEvent[]>();
+  for (const e of events) {
+    inboundFirst(e);
+    if (e.flow) flowEvents.set(e.flow, [...(flowEvents.get(e.flow) ?? []), e]);
+  }
+  return { events, recordEvent, flowEvents };
+}
