@@ -55,7 +55,8 @@ describeShared('flows and report agree on --fail-on plaintext (../shared/capture
     expect(flows.stdout).toContain('24 flows: 13 mtls (9 inferred), 6 tls, 5 plaintext (5 loopback)');
     expect(report.stdout).toContain('plaintext 5 (0 left the pod; 5 loopback)');
     const json = await runCli(['flows', cap, '-o', 'json', '--security', 'plaintext']);
-    const list = JSON.parse(json.stdout) as { scope: string }[];
+    const parsed = JSON.parse(json.stdout) as { flows: { scope: string }[] } | { scope: string }[];
+    const list = Array.isArray(parsed) ? parsed : parsed.flows;
     expect(list.map((f) => f.scope)).toEqual(['loopback', 'loopback', 'loopback', 'loopback', 'loopback']);
   });
 
