@@ -26,6 +26,7 @@ import { assumedIstioClientAlpn, customProviderOf, istioHttpFilterEffect, istioN
 import { classifyHttpFilter, classifyNetworkFilter, isHttpExtAuthz, isHttpRbac, isNetworkExtAuthz, isNetworkRbac } from './filters.js';
 import { canonicalPath, hcmPathSettings, mergeSlashes, normalizeRequestPath, stripsDotSegmentParameters, unescapeSlashes } from './hcm/path.js';
 import { hcmRemoteAddressSettings, remoteFromXff } from './hcm/xff.js';
+import { hcmHostSettings, normalizeHost } from './hcm/host.js';
 import { istioPathNormalization } from '../istio/path-normalization.js';
 import { assumeIstioPeerCertificate } from '../istio/peer-certificate.js';
 
@@ -413,6 +414,15 @@ function annotatePathLeaves(d: Decision, original: string): void {
   }
 }
 
+/** `maybeNormalizeHost`: the HCM's :authority rewriting (hcm/host.ts), with a note when it changes. */
+function hostOnly(hcmConfig: ProtoObject, req: RequestAttrs, unknown: Iterable<string> | undefined): { req: RequestAttrs; notes: string[] } {
+  const authority = req.http?.authority;
+  if (!req.http || authority === undefined || isUnknownAttr(unknown, 'http.authority')) return { req, notes: [] };
+  const host = normalizeHost(authority, hcmHostSettings(hcmConfig), req.destination?.port);
+  if (host === authority) return { req, notes: [] };
+  return { req: { ...req, http: { ...req.http, authority: host } }, notes: [`the HTTP connection manager rewrote :authority ${JSON.stringify(authority)} to ${JSON.stringify(host)} (strip_trailing_host_dot / strip_*_host_port): routes and RBAC see the rewritten host`] };
+}
+
 /**
  * The remote address (remote_ip) as the HCM sets it from X-Forwarded-For, when the request does not give
  * `remote` itself (a log record's remote address is already Envoy's). source_ip keeps the connection peer.
@@ -445,8 +455,9 @@ function isUnknownAttr(unknown: Iterable<string> | undefined, attr: string): boo
  * see, a local reply (400/307) instead of any filter, and notes saying what changed and why.
  */
 function hcmRequestPath(hcmConfig: ProtoObject, req: RequestAttrs, dump: ConfigDump, unknown: Iterable<string> | undefined): { req: RequestAttrs; notes: string[]; pathRewrite?: Decision['pathRewrite']; localReply?: Decision['localReply'] } {
-  const path = req.http?.path;
-  if (!req.http || path === undefined || isUnknownAttr(unknown, 'http.path')) return { req, notes: [] };
+  if (!req.http) return { req, notes: [] };
+  const path = isUnknownAttr(unknown, 'http.path') ? undefined : req.http.path;
+  if (path === undefined) return hostOnly(hcmConfig, req, unknown);
   const settings = hcmPathSettings(hcmConfig);
   const notes: string[] = [];
   const istio = dump.node?.istioVersion || dump.node?.proxyType ? istioPathNormalization(settings) : null;
@@ -466,7 +477,12 @@ function hcmRequestPath(hcmConfig: ProtoObject, req: RequestAttrs, dump: ConfigD
     notes.push(`the HTTP connection manager answers ${r.status} ${r.details} before any HTTP filter: ${localReply.reason}; no RBAC filter runs`);
     return { req, notes, ...(rewrite ? { pathRewrite: rewrite } : {}), localReply };
   }
-  if (!rewrite) return { req, notes };
-  notes.push(`the HTTP connection manager rewrote :path ${JSON.stringify(path)} to ${JSON.stringify(r.path)} (${rewrite.steps.join(', ')}; ${how}): routes and RBAC see the rewritten path`);
-  return { req: { ...req, http: { ...req.http, path: r.path } }, notes, pathRewrite: rewrite };
+  let out = req;
+  if (rewrite) {
+    notes.push(`the HTTP connection manager rewrote :path ${JSON.stringify(path)} to ${JSON.stringify(r.path)} (${rewrite.steps.join(', ')}; ${how}): routes and RBAC see the rewritten path`);
+    out = { ...req, http: { ...req.http, path: r.path } };
+  }
+  // maybeNormalizeHost runs next (strip_trailing_host_dot, strip_any_host_port / strip_matching_host_port).
+  const host = hostOnly(hcmConfig, out, unknown);
+  return { req: host.req, notes: [...notes, ...host.notes], ...(rewrite ? { pathRewrite: rewrite } : {}) };
 }

@@ -115,3 +115,18 @@ describe('bare RBAC filter configs have no HCM', () => {
     expect(decideWithFilter(f, req('/details/0')).reasons ?? []).toEqual([]);
   });
 });
+
+describe('host normalisation from the chain HCM (maybeNormalizeHost)', () => {
+  it('strip_trailing_host_dot and strip_matching_host_port rewrite :authority before RBAC header matchers', () => {
+    const withHost = withHcm({ normalize_path: true, strip_trailing_host_dot: true, strip_matching_host_port: true });
+    const notes = (d: ReturnType<typeof decideRequest>) => d.reasons!.join(" ");
+    const r = { ...req('/details/0'), http: { method: 'GET', path: '/details/0', authority: 'details.:9080', headers: {} } };
+    const d = decideRequest(withHost, r);
+    expect(notes(d)).toContain('rewrote :authority "details.:9080" to "details"');
+    const other = { ...r, http: { ...r.http, authority: 'details:8080' } };
+    expect(decideRequest(withHost, other).reasons!.join(' ')).not.toContain(':authority');
+    const any = withHcm({ normalize_path: true, strip_any_host_port: true });
+    expect(decideRequest(any, other).reasons!.join(' ')).toContain('rewrote :authority "details:8080" to "details"');
+    expect(decideRequest(details, r).reasons!.join(' ')).not.toContain(':authority');
+  });
+});
