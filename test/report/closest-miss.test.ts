@@ -16,7 +16,7 @@ const DUMP = `${SAMPLE}/config_dumps/details-v1-5f4d584748-vn4cx.default.json`;
 interface Miss { policy: string; failedConditions: number; failing: { condition: string; attribute: string | null; actual: unknown; result: string }[] }
 interface Finding { id: string; summary: string; details: { closestMiss?: Miss | null; neverMatchingPolicies?: string[]; principal?: unknown; examples?: string[] } }
 
-describe.skipIf(!existsSync(join(REPO, SAMPLE)))('the closest miss reaches the report (details-path)', () => {
+describe.skipIf(!existsSync(join(REPO, SAMPLE)))('the closest miss reaches the report (needs samples/details-path)', () => {
   it('rbac-denied findings carry the policy and failing conditions in JSON, table, HTML and SARIF', async () => {
     const out = mkdtempSync(join(tmpdir(), 'meshsleuth-miss-'));
     for (const ext of ['json', 'sarif', 'html']) {

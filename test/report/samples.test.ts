@@ -33,7 +33,7 @@ interface Report {
 
 for (const [sample, story] of Object.entries(STORIES)) {
   const dir = join('samples', sample);
-  describe.skipIf(!existsSync(join(REPO, dir)))(`report over ${dir}`, () => {
+  describe.skipIf(!existsSync(join(REPO, dir)))(`report over ${dir} (needs ${dir})`, () => {
     it(`shows ${story.ids.join(', ')} in JSON, SARIF and HTML`, async () => {
       const out = mkdtempSync(join(tmpdir(), `meshsleuth-sample-${sample}-`));
       for (const ext of ['json', 'sarif', 'html']) {

@@ -89,7 +89,7 @@ describe('sample captures', () => {
   }
 
   const tshark = spawnSync('tshark', ['-v']).status === 0;
-  it.skipIf(!tshark)('tshark reads every capture without malformed packets, bad checksums or TCP warnings other than the intended resets (skipped without tshark)', () => {
+  it.skipIf(!tshark)('tshark reads every capture without malformed packets, bad checksums or TCP warnings other than the intended resets (needs /usr/bin/tshark)', () => {
     for (const path of captures) {
       const out = execFileSync('tshark', ['-r', path, '-o', 'tcp.check_checksum:TRUE', '-Y', '(_ws.malformed || _ws.expert.severity >= warning || tcp.checksum.status == 2) && !tcp.flags.reset', '-T', 'fields', '-e', 'frame.number'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
       expect(out.trim(), path).toBe('');

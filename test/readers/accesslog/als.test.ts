@@ -16,7 +16,7 @@ function officialType() {
 
 const toJson = { longs: String, enums: String, bytes: String, defaults: false } as const;
 
-describe.skipIf(!hasOfficialProtos)('wire compatibility with the official Envoy protos (@grpc/grpc-js-xds deps)', () => {
+describe.skipIf(!hasOfficialProtos)('wire compatibility with the official Envoy protos (needs @grpc/grpc-js-xds and its protos)', () => {
   for (const [name, make] of [['HTTP', () => sampleHttpMessage(5)], ['TCP', () => sampleTcpMessage(1)]] as const) {
     it(`${name}: encoded with Envoy's protos, decoded with ours, field for field`, () => {
       const official = officialType();
