@@ -209,6 +209,8 @@ export function buildFlow(conn: TcpConnection, file: string, ifaces: InterfaceNa
     endMs: conn.endMs,
     packets: conn.packets,
     bytes: { clientToServer: wire.c2s, serverToClient: wire.s2c },
+    duration: Number(((conn.endMs - conn.startMs) / 1000).toFixed(Math.min(9, Math.max(0, conn.precision)))),
+    connState: conn.zeek.connState(wire.c2s, wire.s2c),
     frames: conn.frames,
     security: v.security,
     evidence: v.evidence,

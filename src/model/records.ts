@@ -173,6 +173,11 @@ export interface FlowTls {
   resumptionOffered?: boolean;
   /** Negotiated cipher suite (IANA number) when the ServerHello was seen. */
   cipherSuite?: number | null;
+  /** Its IANA name (e.g. TLS_AES_128_GCM_SHA256), or its hex code when not in the registry table. */
+  cipherSuiteName?: string | null;
+  /** Client fingerprints of the (first, complete) ClientHello: JA3 (MD5 hex) and JA4 (FoxIO). */
+  ja3?: string | null;
+  ja4?: string | null;
   /** Frames of the key handshake messages, for evidence. */
   frames?: { clientHello?: number; serverHello?: number; certificateRequest?: number; clientCertificate?: number; serverCertificate?: number };
 }
@@ -247,6 +252,13 @@ export interface Flow {
   endMs: number;
   packets: number;
   bytes: { clientToServer: number; serverToClient: number };
+  /** Seconds from the first to the last packet. */
+  duration?: number;
+  /**
+   * Zeek's conn.log conn_state: S0, S1, SF, REJ, S2, S3, RSTO, RSTR, RSTOS0, RSTRH, SH, SHR, OTH
+   * (e.g. RSTR right after a ClientHello: the server refused the handshake).
+   */
+  connState?: string;
   /** 1-based frame numbers in the capture file. */
   frames: number[];
   security: FlowSecurity;

@@ -91,9 +91,22 @@ function requests(f: Flow): string {
   return reqs.join('; ') + more;
 }
 
-function tableOf(flows: Flow[], withConfig: boolean): string {
+/** How a flow was carried, for tables: "vxlan 4096 192.168.10.1→192.168.10.2" (outermost first when nested). */
+function tunnelCell(f: Flow): string {
+  const t = f.tunnel;
+  if (!t) return '';
+  return t.layers
+    .map((l) => `${l.kind}${l.vni !== undefined ? ` ${l.vni}` : l.key !== undefined ? ` key ${l.key}` : l.session !== undefined ? ` session ${l.session}` : ''} ${l.outer.src}→${l.outer.dst}`)
+    .join(' / ');
+}
+
+function tableOf(flows: Flow[], withConfig: boolean, wide: boolean): string {
   const headers = ['client', 'server', 'security', 'evidence', 'protocol', 'sni / alpn', 'identities', 'requests', 'frames'];
   if (withConfig) headers.splice(4, 0, 'port mode');
+  // the tunnel column only when a flow came out of one; wide adds what a tshark/Zeek user expects
+  const tunnels = flows.some((f) => f.tunnel);
+  if (tunnels) headers.push('tunnel');
+  if (wide) headers.push('duration', 'bytes c→s/s→c', 'conn_state', 'cipher', 'ja4', 'ja3');
   const rows = flows.map((f) => {
     const sniAlpn = f.tls ? [f.tls.sni ?? '-', f.tls.alpnSelected ?? (f.tls.alpn.length ? f.tls.alpn.join(',') : '-')].join(' / ') : '';
     const frames = f.frames.length ? `${f.frames[0]}-${f.frames[f.frames.length - 1]}` : '';
@@ -101,6 +114,17 @@ function tableOf(flows: Flow[], withConfig: boolean): string {
     if (withConfig) {
       const c = f.configCheck;
       row.splice(4, 0, c ? `${c.mode}${c.consistent === false ? ' MISMATCH' : ''}` : '-');
+    }
+    if (tunnels) row.push(tunnelCell(f));
+    if (wide) {
+      row.push(
+        f.duration !== undefined ? `${f.duration.toFixed(3)}s` : '',
+        `${f.bytes.clientToServer}/${f.bytes.serverToClient}`,
+        f.connState ?? '',
+        f.tls?.cipherSuiteName ?? '',
+        f.tls?.ja4 ?? '',
+        f.tls?.ja3 ?? '',
+      );
     }
     return row;
   });
@@ -209,7 +233,7 @@ export const flowsCommand: CommandModule<object, FlowsArgs> = {
   command: 'flows [captures...]',
   describe: 'one row per TCP flow in pcap/pcapng captures with its security verdict: mtls, tls, plaintext or unknown (`-` reads stdin)',
   builder: (y: Argv) =>
-    outputOption(y, ['table', 'json', 'ndjson', 'yaml'])
+    outputOption(y, ['table', 'wide', 'json', 'ndjson', 'yaml'])
       .positional('captures', { type: 'string', array: true, describe: 'pcap or pcapng files; `-` for standard input' })
       .option('security', { type: 'string', coerce: asList, describe: 'only flows with this verdict (mtls, tls, plaintext, unknown) or scope (sidecar-local, loopback); repeatable or comma-separated' })
       .option('port', { type: 'string', coerce: asList, describe: 'only flows with this client or server port' })
@@ -315,15 +339,15 @@ export const flowsCommand: CommandModule<object, FlowsArgs> = {
       const udpNote = udpCount ? `; ${udpCount} UDP conversation${udpCount === 1 ? '' : 's'} (listed, not judged)` : '';
       if (fmt === 'json') await writeOut(toJson(doc()));
       else if (fmt === 'yaml') await writeOut(toYaml(doc()));
-      else if (fmt === 'table') {
-        if (kept.length) await writeOut(tableOf(kept, proxies.length > 0));
+      else if (fmt === 'table' || fmt === 'wide') {
+        if (kept.length) await writeOut(tableOf(kept, proxies.length > 0, fmt === 'wide'));
         if (udp.length) await writeOut(`${kept.length ? '\n' : ''}${udpTableOf(udp)}`);
         const sum = summaryLine(listed) + udpNote;
         const filtered = listed.total !== total ? ` (of ${total} in the capture${captures.length > 1 ? 's' : ''})` : '';
         const inferred = kept.some((f) => f.inferred) ? '\n* inferred from the Istio ClientHello (ALPN istio*/SNI outbound_.*): TLS 1.3 and resumed sessions hide the client certificate' : '';
         await writeOut(`${kept.length || udp.length ? '\n' : ''}${sum}${filtered}${inferred}\n`);
       }
-      if (fmt !== 'table') process.stderr.write(`${summaryLine(listed)}${udpNote}\n`);
+      if (fmt !== 'table' && fmt !== 'wide') process.stderr.write(`${summaryLine(listed)}${udpNote}\n`);
       if (unreadable > 0) return EXIT_USAGE;
       return failHit ? EXIT_FAIL_ON : EXIT_OK;
     }),

@@ -5,6 +5,8 @@
  * session resumption. One `proc*` method per handshake message, as Zeek does. Facts only: the
  * mTLS verdict is made by the capture pipeline from these facts.
  */
+import { cipherSuiteName } from './cipher-suites.js';
+import { ja3, ja4 } from './fingerprints.js';
 import type { FlowTls } from '../../model/records.js';
 import type { Direction, SegmentMeta } from '../stream.js';
 import {
@@ -403,6 +405,10 @@ export class TlsAnalyzer {
       resumed,
       helloRetryRequest: this.hrr !== null,
       cipherSuite: sh?.cipherSuite ?? null,
+      cipherSuiteName: sh?.cipherSuite != null ? cipherSuiteName(sh.cipherSuite) : null,
+      // fingerprints of a whole ClientHello only (a cut one would give another client's)
+      ja3: ch && !ch.truncated ? ja3(ch) : null,
+      ja4: ch && !ch.truncated ? ja4(ch) : null,
       frames: { ...this.frames },
     };
     if (this.clientCertMessage) out.clientChain = this.clientCertMessage.certificates;

@@ -7,12 +7,14 @@ import { open as openFile } from 'node:fs/promises';
 import type { Diagnostic } from '../../model/errors.js';
 import { createDecoder, type DecodeStats, type TcpSegment, LINKTYPE_NAMES, SUPPORTED_LINKTYPES } from './decode.js';
 import { UdpTable } from './udp.js';
+import { decompress, sniffCompression } from './compressed.js';
 import { newFrameReaderState, readFrames, type ByteInput, type FrameReaderState, type RawFrame } from './frames.js';
 
 export * from './frames.js';
 export * from './decode.js';
 export * from './tcp.js';
 export * from './udp.js';
+export * from './compressed.js';
 
 /** Where capture bytes come from. `open()` may be called once. */
 export interface CaptureSource {
@@ -21,34 +23,93 @@ export interface CaptureSource {
   open(): ByteInput;
 }
 
-/** A capture file (read straight into the reader's buffer), or standard input when `path` is `-`. */
+/**
+ * A capture file (read straight into the reader's buffer), or standard input when `path` is `-`.
+ * gzip and Zstandard compression are recognised by their first bytes and decompressed on the fly.
+ */
 export function captureFile(path: string): CaptureSource {
-  if (path === '-') return { name: '-', open: () => process.stdin };
+  if (path === '-') return { name: '-', open: () => maybeDecompressed(process.stdin, '-') };
   return {
     name: path,
     open: () => {
       let fh: Awaited<ReturnType<typeof openFile>> | null = null;
       let closed = false;
+      /** Set once the first bytes showed a compressed file: decompressed chunks from here on. */
+      let inflated: AsyncIterator<Uint8Array> | null = null;
+      let pending: Uint8Array | null = null;
+      let sniffed = false;
+      const rawChunks = async function* (first: Uint8Array): AsyncGenerator<Uint8Array> {
+        yield first;
+        for (;;) {
+          const b = Buffer.allocUnsafe(1 << 20);
+          const { bytesRead } = await fh!.read(b, 0, b.length, null);
+          if (bytesRead === 0) return;
+          yield b.subarray(0, bytesRead);
+        }
+      };
       return {
         async readInto(buf: Buffer, offset: number, length: number): Promise<number> {
           if (closed) return 0;
           fh ??= await openFile(path, 'r');
-          // position null: read on from the current position, which also works for FIFOs
-          // (`<(tcpdump -w - ...)`, /dev/stdin) where positional reads fail
-          const { bytesRead } = await fh.read(buf, offset, length, null);
-          if (bytesRead === 0) {
-            closed = true;
-            await fh.close();
+          if (!sniffed) {
+            sniffed = true;
+            // position null: read on from the current position, which also works for FIFOs
+            // (`<(tcpdump -w - ...)`, /dev/stdin) where positional reads fail
+            const { bytesRead } = await fh.read(buf, offset, length, null);
+            const kind = sniffCompression(buf.subarray(offset, offset + bytesRead));
+            if (!kind) return finish(bytesRead);
+            inflated = decompress(kind, rawChunks(Buffer.from(buf.subarray(offset, offset + bytesRead))), path)[Symbol.asyncIterator]();
           }
-          return bytesRead;
+          if (inflated) {
+            while (!pending || pending.length === 0) {
+              const r = await inflated.next();
+              if (r.done) return finish(0);
+              pending = r.value;
+            }
+            const n = Math.min(length, pending.length);
+            buf.set(pending.subarray(0, n), offset);
+            pending = pending.subarray(n);
+            return n;
+          }
+          const { bytesRead } = await fh.read(buf, offset, length, null);
+          return finish(bytesRead);
         },
         async close(): Promise<void> {
+          if (inflated?.return) await inflated.return(undefined);
           if (fh && !closed) await fh.close();
           closed = true;
         },
       };
+      async function finish(n: number): Promise<number> {
+        if (n === 0 && !closed) {
+          closed = true;
+          await fh!.close();
+        }
+        return n;
+      }
     },
   };
+}
+
+/** A byte stream, decompressed when its first bytes say gzip or Zstandard. */
+export async function* maybeDecompressed(src: AsyncIterable<Uint8Array>, name: string): AsyncGenerator<Uint8Array> {
+  const it = src[Symbol.asyncIterator]();
+  let head = Buffer.alloc(0);
+  while (head.length < 4) {
+    const r = await it.next();
+    if (r.done) break;
+    head = Buffer.concat([head, r.value]);
+  }
+  const rest = (async function* () {
+    if (head.length) yield head;
+    for (;;) {
+      const r = await it.next();
+      if (r.done) return;
+      yield r.value;
+    }
+  })();
+  const kind = sniffCompression(head);
+  yield* kind ? decompress(kind, rest, name) : rest;
 }
 
 /** An in-memory capture (tests, generated data), delivered in chunks of `chunk` bytes. */

@@ -23,6 +23,7 @@
  */
 import type { Direction, StreamDecoder, StreamFacts } from '../../protocols/stream.js';
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type Encapsulation, type TcpSegment } from './decode.js';
+import { ZeekTcpState } from './conn-state.js';
 
 export interface Endpoint {
   ip: string;
@@ -141,6 +142,8 @@ export class TcpConnection {
   encapC2s = true;
   /** Copies of packets already seen on another path. */
   duplicates = 0;
+  /** Zeek's endpoint states, for conn_state. */
+  readonly zeek = new ZeekTcpState();
   /** Recent segments (ring of RING entries × 6 numbers: seq, ack, flags|dir<<8|used<<9, len, view, time ms). */
   readonly recent = new Float64Array(RING * 6);
   recentNext = 0;
@@ -389,6 +392,7 @@ export class TcpTable {
     const ds = c.dir(d);
     ds.packets++;
     const flags = seg.flags;
+    c.zeek.update(d === 'c2s', flags, seg.payloadLen);
     if (flags & TCP_SYN) {
       if (d === 'c2s' && !(flags & TCP_ACK)) c.synSeen = true;
       if (d === 's2c' && flags & TCP_ACK) {

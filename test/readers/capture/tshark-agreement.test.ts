@@ -113,6 +113,7 @@ describe.skipIf(!hasShared)('flows agree with tshark on every shared capture (ne
           }
           if (t.tls.version !== null) expect(f.tls!.version, where).toBe(versionName(t.tls.version));
           if (t.tls.cipher !== null) expect(f.tls!.cipherSuite, where).toBe(t.tls.cipher);
+          if (t.tls.ja3 !== null) expect(f.tls!.ja3, `${where}: JA3`).toBe(t.tls.ja3);
           if (t.tls.clientCertBytes) expect(f.security, where).toBe('mtls');
           else expect(['tls', 'mtls'], where).toContain(f.security);
         } else if (t.httpRequests) {
