@@ -13,6 +13,7 @@ import { isObj } from '../envoy/tls.js';
 import { CUSTOM_PREFIX, MATCH_NOTHING, parsePolicyId, type PolicyId } from '../istio/policy-id.js';
 import { chainSecurity, inboundMtlsModes, type ChainSecurity, type PortMtls } from '../istio/mtls.js';
 import { appendAll } from '../model/arrays.js';
+import { RbacConfigError, normalizeRbacConfig, parseMatcherTree, summarizeMatcherTree, lintRbacConfig, type RbacLint } from '../rbac/index.js';
 
 export type RbacAction = 'ALLOW' | 'DENY' | 'LOG';
 /** The Istio AuthorizationPolicy action a policy comes from. */
@@ -63,6 +64,8 @@ export interface RbacFilterSummary {
   /** HTTP filter `disabled: true` (off unless a route enables it). */
   disabled: boolean;
   policies: PolicySummary[];
+  /** What Envoy accepts but rarely means (CIDR without prefix_len, unescaped dots, `:path` headers, shadowed policies). */
+  lints: RbacLint[];
   jsonPath: string;
 }
 
@@ -93,6 +96,7 @@ export interface PerRouteRbac {
   /** `disabled` (RBACPerRoute without rbac) or the override's rules summary. */
   disabled: boolean;
   summary: string;
+  lints: RbacLint[];
   jsonPath: string;
 }
 
@@ -109,6 +113,12 @@ export interface ChainPolicies {
   security: ChainSecurity;
   terminatesTls: boolean;
   requireClientCertificate: boolean;
+  /**
+   * When the chain terminates TLS: `required` (mTLS), `optional` (a trusted CA is configured but
+   * `require_client_certificate` is false: a certificate is requested and validated if sent, optional mTLS),
+   * `not-requested`; null when it does not terminate TLS.
+   */
+  clientCertificate: 'required' | 'optional' | 'not-requested' | null;
   serverAlpn: string[];
   sdsCerts: string[];
   certFiles: string[];
@@ -208,8 +218,32 @@ function policiesOf(r: unknown, enforced: boolean): PolicySummary[] {
   });
 }
 
+/** JSON path of a filter's config (its typed_config, legacy config or TypedStruct value). */
+function configPath(f: { jsonPath: string; configSource?: string }): string {
+  switch (f.configSource) {
+    case 'typed_config':
+      return `${f.jsonPath}.typed_config`;
+    case 'typed_struct':
+      return `${f.jsonPath}.typed_config.value`;
+    case 'config':
+      return `${f.jsonPath}.config`;
+    default:
+      return f.jsonPath;
+  }
+}
+
+/** A matcher tree's actions with the conditions that lead to each (or why it cannot be read). */
+function matcherSummary(kind: 'http' | 'network', m: unknown): string {
+  try {
+    return summarizeMatcherTree(parseMatcherTree(normalizeRbacConfig(m), '$', kind).tree);
+  } catch (e) {
+    if (e instanceof RbacConfigError) return `matcher tree Envoy would reject (${e.location.path ?? '$'}: ${e.reason})`;
+    throw e;
+  }
+}
+
 /** Summarises one RBAC filter config (HTTP or network; snake_case). */
-export function summarizeRbac(kind: 'http' | 'network', f: { name: string; typeUrl: string; config: ProtoObject; jsonPath: string; disabled?: boolean }, position: number): RbacFilterSummary {
+export function summarizeRbac(kind: 'http' | 'network', f: { name: string; typeUrl: string; config: ProtoObject; jsonPath: string; disabled?: boolean; configSource?: string }, position: number): RbacFilterSummary {
   const cfg = f.config;
   let rules = rulesSummary(cfg.rules);
   let shadowRules = rulesSummary(cfg.shadow_rules);
@@ -223,7 +257,7 @@ export function summarizeRbac(kind: 'http' | 'network', f: { name: string; typeU
   const enforcedCustomBad = policies.some((p) => p.enforced && p.badCustom);
   if (rules?.matcherTree) {
     role = 'enforce';
-    summary = 'matcher tree (not summarised here; evaluate with `check`)';
+    summary = matcherSummary(kind, cfg.matcher);
   } else if (rules) {
     const act = rules.action === 'LOG' ? 'AUDIT (LOG: never denies)' : rules.action;
     if (rules.policyCount === 0) {
@@ -240,7 +274,7 @@ export function summarizeRbac(kind: 'http' | 'network', f: { name: string; typeU
   if (shadowRules) {
     const shadowCustom = policies.some((p) => !p.enforced && p.istioAction === 'CUSTOM');
     const s = shadowRules.matcherTree
-      ? 'shadow matcher tree'
+      ? `shadow ${matcherSummary(kind, cfg.shadow_matcher)} (never enforced)`
       : shadowCustom
         ? `CUSTOM marker: ${shadowRules.policyCount} shadow ${shadowRules.action} polic${shadowRules.policyCount === 1 ? 'y' : 'ies'} select requests for ext_authz`
         : `dry-run ${shadowRules.action === 'LOG' ? 'AUDIT' : shadowRules.action}: ${shadowRules.policyCount} shadow polic${shadowRules.policyCount === 1 ? 'y' : 'ies'} (never enforced)`;
@@ -264,6 +298,7 @@ export function summarizeRbac(kind: 'http' | 'network', f: { name: string; typeU
     summary,
     disabled: f.disabled === true,
     policies,
+    lints: lintRbacConfig(normalizeRbacConfig(cfg), configPath(f)),
     jsonPath: f.jsonPath,
   };
 }
@@ -324,9 +359,9 @@ function perRouteOverrides(rc: RouteConfiguration | null, rbacNames: string[]): 
       const v = isObj(raw.config) && String(raw['@type'] ?? '').endsWith('.FilterConfig') ? raw.config : raw;
       if (isObj(v.rbac)) {
         const s = summarizeRbac('http', { name: n, typeUrl: String(v.rbac['@type'] ?? ''), config: v.rbac, jsonPath }, 0);
-        out.push({ routeConfig: rc.name, virtualHost: vh, route, disabled: false, summary: `override: ${s.summary}`, jsonPath });
+        out.push({ routeConfig: rc.name, virtualHost: vh, route, disabled: false, summary: `override: ${s.summary}`, lints: s.lints, jsonPath });
       } else {
-        out.push({ routeConfig: rc.name, virtualHost: vh, route, disabled: true, summary: 'RBAC disabled on this route (RBACPerRoute without rbac)', jsonPath });
+        out.push({ routeConfig: rc.name, virtualHost: vh, route, disabled: true, summary: 'RBAC disabled on this route (RBACPerRoute without rbac)', lints: [], jsonPath });
       }
     }
   };
@@ -375,6 +410,7 @@ function chainPolicies(l: Listener, c: FilterChain): ChainPolicies {
     security: chainSecurity(c),
     terminatesTls: tls !== null,
     requireClientCertificate: tls?.requireClientCertificate ?? false,
+    clientCertificate: tls ? (tls.requireClientCertificate ? 'required' : tls.requestClientCertificate ? 'optional' : 'not-requested') : null,
     serverAlpn: tls?.alpn ?? [],
     sdsCerts: tls?.sdsCerts ?? [],
     certFiles: tls?.certFiles ?? [],

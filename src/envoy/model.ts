@@ -89,6 +89,11 @@ export interface FilterChainMatch {
 /** What a DownstreamTlsContext (or legacy `tls_context`) says. */
 export interface DownstreamTls {
   requireClientCertificate: boolean;
+  /**
+   * The server sends a CertificateRequest: a client certificate is required, or a trusted CA is configured
+   * (then, with `require_client_certificate: false`, a certificate is validated when sent: optional mTLS).
+   */
+  requestClientCertificate: boolean;
   /** ALPN the server offers (`common_tls_context.alpn_protocols`). */
   alpn: string[];
   /** SDS secret names of the server certificate(s). */

@@ -62,6 +62,8 @@ interface CommonTlsFacts {
   trustedCaFiles: string[];
   matchSubjectAltNames: ProtoObject[];
   tlsParams: ProtoObject | null;
+  /** A trusted CA is configured (file, inline, SDS validation context): the server asks for a client certificate. */
+  hasTrustedCa: boolean;
 }
 
 /** Reads `common_tls_context` (v2 and v3 spellings of the validation context). */
@@ -76,8 +78,10 @@ export function commonTlsFacts(ctc: unknown): CommonTlsFacts {
   const validationSds: string[] = [];
   const trustedCaFiles: string[] = [];
   const matchSubjectAltNames: ProtoObject[] = [];
+  let hasTrustedCa = false;
   const readValidation = (vc: unknown) => {
     if (!isObj(vc)) return;
+    if (isObj(vc.trusted_ca)) hasTrustedCa = true;
     if (isObj(vc.trusted_ca) && typeof vc.trusted_ca.filename === 'string') trustedCaFiles.push(vc.trusted_ca.filename);
     for (const m of arr(vc.match_subject_alt_names)) if (isObj(m)) matchSubjectAltNames.push(m);
     for (const m of arr(vc.match_typed_subject_alt_names)) if (isObj(m)) matchSubjectAltNames.push(m);
@@ -95,14 +99,17 @@ export function commonTlsFacts(ctc: unknown): CommonTlsFacts {
       validationSds.push(cvc.validation_context_sds_secret_config.name);
     }
   }
-  return { alpn, sdsCerts, validationSds, certFiles, trustedCaFiles, matchSubjectAltNames, tlsParams: isObj(c.tls_params) ? c.tls_params : null };
+  if (validationSds.length) hasTrustedCa = true;
+  return { alpn, sdsCerts, validationSds, certFiles, trustedCaFiles, matchSubjectAltNames, tlsParams: isObj(c.tls_params) ? c.tls_params : null, hasTrustedCa };
 }
 
 /** Summarises a DownstreamTlsContext (v3 typed_config or v2 `tls_context`). */
 export function downstreamTls(cfg: ProtoObject, legacy: boolean): DownstreamTls {
   const f = commonTlsFacts(cfg.common_tls_context);
+  const requireClientCertificate = boolValue(cfg.require_client_certificate);
   return {
-    requireClientCertificate: boolValue(cfg.require_client_certificate),
+    requireClientCertificate,
+    requestClientCertificate: requireClientCertificate || f.hasTrustedCa,
     alpn: f.alpn,
     sdsCerts: f.sdsCerts,
     validationSds: f.validationSds,

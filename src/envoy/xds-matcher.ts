@@ -73,17 +73,33 @@ export interface XdsMatcher<C, A> {
   /** Every action the tree can yield, in config order. */
   readonly actions: A[];
   eval(ctx: C, trace: TraceNode[] | null): XdsOutcome<A>;
+  /** Every way through the tree to an action, in evaluation order (for summaries). */
+  branches(): XdsBranch<A>[];
 }
 
 type PredResult = Tri | 'insufficient';
 
 interface Predicate<C> {
+  /** The condition in words (for summaries). */
+  text: string;
   eval(ctx: C, trace: TraceNode[] | null): { r: PredResult; reason?: string };
+}
+
+/** One way through the matcher: the conditions met on the way (in order) and the action it yields. */
+export interface XdsBranch<A> {
+  when: string[];
+  action: A;
 }
 
 interface OnMatch<C, A> {
   keepMatching: boolean;
   eval(ctx: C, trace: TraceNode[] | null): XdsOutcome<A>;
+  branches(): XdsBranch<A>[];
+}
+
+interface MatcherNode<C, A> {
+  eval(ctx: C, trace: TraceNode[] | null): XdsOutcome<A>;
+  branches(): XdsBranch<A>[];
 }
 
 const IP_INPUT_MATCHER = 'envoy.extensions.matching.input_matchers.ip.v3.Ip';
@@ -103,7 +119,7 @@ function genericInputMatcher<C>(type: string, cfg: Obj, tp: string): XdsInputMat
     const ranges = parseCidrList(cfg.cidr_ranges, tp, 'cidr_ranges', 'IpValidationError.CidrRanges');
     return {
       match: (d) => (typeof d === 'string' && ranges.some((r) => r.contains(parseIp(d))) ? T : F),
-      describe: () => `ip in ${ranges.map(String).join(' or ')}`,
+      describe: () => `in ${ranges.map(String).join(' or ')}`,
     };
   }
   if (type === METADATA_INPUT_MATCHER) {
@@ -168,6 +184,7 @@ class Parser<C, A> {
             })()
           : this.customMatch(s.custom_match, jp(sp, 'custom_match'));
       return {
+        text: `${input.label} ${vm.describe()}`,
         eval(ctx, trace) {
           const d = input.get(ctx);
           let r: PredResult;
@@ -192,6 +209,7 @@ class Parser<C, A> {
     if (w === 'not_matcher') {
       const inner = this.predicate(o[w], jp(path, w));
       return {
+        text: `not (${inner.text})`,
         eval(ctx, trace) {
           const x = inner.eval(ctx, trace);
           return { r: x.r === 'insufficient' || x.r === U ? x.r : x.r === T ? F : T, reason: x.reason };
@@ -204,6 +222,7 @@ class Parser<C, A> {
     const preds = list.map((p, i) => this.predicate(p, jp(lp, i)));
     const isAnd = w === 'and_matcher';
     return {
+      text: preds.map((p) => (/ (and|or) /.test(p.text) && !p.text.startsWith('not (') ? `(${p.text})` : p.text)).join(isAnd ? ' and ' : ' or '),
       eval(ctx, trace) {
         let acc: Tri = isAnd ? T : F;
         let reason: string | undefined;
@@ -231,13 +250,17 @@ class Parser<C, A> {
       const a = this.spec.action(o.action, jp(path, 'action'));
       this.actions.push(a);
       const d = this.spec.describeAction(a);
-      return { keepMatching, eval: (_ctx, trace) => (trace?.push({ node: 'action', matched: true, detail: `action ${d}`, expected: d }), { t: 'match', action: a }) };
+      return {
+        keepMatching,
+        eval: (_ctx, trace) => (trace?.push({ node: 'action', matched: true, detail: `action ${d}`, expected: d }), { t: 'match', action: a }),
+        branches: () => [{ when: [], action: a }],
+      };
     }
     const m = this.node(o.matcher, jp(path, 'matcher'));
-    return { keepMatching, eval: (ctx, trace) => m(ctx, trace) };
+    return { keepMatching, eval: (ctx, trace) => m.eval(ctx, trace), branches: () => m.branches() };
   }
 
-  node(v: unknown, path: string): (ctx: C, trace: TraceNode[] | null) => XdsOutcome<A> {
+  node(v: unknown, path: string): MatcherNode<C, A> {
     const o = asObj(v, path);
     const onNoMatch = o.on_no_match !== undefined && o.on_no_match !== null ? this.onMatch(o.on_no_match, jp(path, 'on_no_match')) : null;
     const noMatch = (ctx: C, trace: TraceNode[] | null): XdsOutcome<A> => {
@@ -248,13 +271,14 @@ class Parser<C, A> {
       trace?.push({ node: 'on_no_match', matched: true, detail: 'no matcher matched: on_no_match' });
       return onNoMatch.eval(ctx, trace);
     };
+    const otherwise = (): XdsBranch<A>[] => (onNoMatch ? onNoMatch.branches().map((b) => ({ when: ['otherwise', ...b.when], action: b.action })) : []);
     const w = oneof(o, ['matcher_list', 'matcher_tree'], path, 'matcher_type');
-    if (!w) return noMatch;
-    if (w === 'matcher_list') return this.list(o, path, noMatch);
-    return this.tree(o, path, noMatch);
+    if (!w) return { eval: noMatch, branches: () => (onNoMatch ? onNoMatch.branches() : []) };
+    const r = w === 'matcher_list' ? this.list(o, path, noMatch) : this.tree(o, path, noMatch);
+    return { eval: r.eval, branches: () => [...r.branches(), ...otherwise()] };
   }
 
-  private list(o: Obj, path: string, noMatch: (ctx: C, trace: TraceNode[] | null) => XdsOutcome<A>): (ctx: C, trace: TraceNode[] | null) => XdsOutcome<A> {
+  private list(o: Obj, path: string, noMatch: (ctx: C, trace: TraceNode[] | null) => XdsOutcome<A>): MatcherNode<C, A> {
     const lp = jp(jp(path, 'matcher_list'), 'matchers');
     const list = asArr(asObj(o.matcher_list, jp(path, 'matcher_list')).matchers ?? [], lp);
     if (list.length === 0) throw new RbacConfigError(lp, 'Matcher_MatcherListValidationError.Matchers: value must contain at least 1 item(s)');
@@ -304,10 +328,13 @@ class Parser<C, A> {
       }
       return noMatch(ctx, trace);
     };
-    return (ctx, trace) => from(0, ctx, trace);
+    return {
+      eval: (ctx, trace) => from(0, ctx, trace),
+      branches: () => fms.flatMap((fm) => (fm.onMatch.keepMatching ? [] : fm.onMatch.branches().map((b) => ({ when: [fm.pred.text, ...b.when], action: b.action })))),
+    };
   }
 
-  private tree(o: Obj, path: string, noMatch: (ctx: C, trace: TraceNode[] | null) => XdsOutcome<A>): (ctx: C, trace: TraceNode[] | null) => XdsOutcome<A> {
+  private tree(o: Obj, path: string, noMatch: (ctx: C, trace: TraceNode[] | null) => XdsOutcome<A>): MatcherNode<C, A> {
     const tp = jp(path, 'matcher_tree');
     const t = asObj(o.matcher_tree, tp);
     if (t.input === undefined) throw new RbacConfigError(jp(tp, 'input'), 'Matcher_MatcherTreeValidationError.Input: value is required');
@@ -335,7 +362,7 @@ class Parser<C, A> {
         if (r.on_match === undefined) throw new RbacConfigError(jp(p, 'on_match'), 'IPMatcher_IPRangeMatcherValidationError.OnMatch: value is required');
         return { ranges, exclusive: r.exclusive === true, onMatch: this.onMatch(r.on_match, jp(p, 'on_match')), index: i };
       });
-      return (ctx, trace) => {
+      const evalIp = (ctx: C, trace: TraceNode[] | null): XdsOutcome<A> => {
         const v = pre(ctx, trace);
         if (typeof v !== 'string') return v;
         const ip = parseIp(v);
@@ -353,6 +380,10 @@ class Parser<C, A> {
         }
         return noMatch(ctx, trace);
       };
+      return {
+        eval: evalIp,
+        branches: () => rms.flatMap((rm) => rm.onMatch.branches().map((b) => ({ when: [`${input.label} in ${rm.ranges.map(String).join(', ')}`, ...b.when], action: b.action }))),
+      };
     }
     const mp = jp(jp(tp, tw), 'map');
     const rawMap = asObj(asObj(t[tw], jp(tp, tw)).map ?? {}, mp);
@@ -361,7 +392,8 @@ class Parser<C, A> {
     if (mapEntries.length === 0) throw new RbacConfigError(mp, 'Matcher_MatcherTree_MatchMapValidationError.Map: value must contain at least 1 pair(s)');
     for (const [k, om] of mapEntries) entries.set(k, this.onMatch(om, jp(mp, k)));
     const keysByLen = [...entries.keys()].sort((a, b) => b.length - a.length);
-    return (ctx, trace) => {
+    const kind = tw === 'exact_match_map' ? '=' : 'starts with';
+    const evalMap = (ctx: C, trace: TraceNode[] | null): XdsOutcome<A> => {
       const v = pre(ctx, trace);
       if (typeof v !== 'string') return v;
       const candidates = tw === 'exact_match_map' ? (entries.has(v) ? [v] : []) : keysByLen.filter((k) => v.startsWith(k));
@@ -372,6 +404,10 @@ class Parser<C, A> {
       }
       if (candidates.length === 0) trace?.push(leaf(tw, F, input.label, v, `one of ${[...entries.keys()].map((k) => JSON.stringify(k)).join(', ')}`));
       return noMatch(ctx, trace);
+    };
+    return {
+      eval: evalMap,
+      branches: () => [...entries].flatMap(([k, om]) => om.branches().map((b) => ({ when: [`${input.label} ${kind} ${JSON.stringify(k)}`, ...b.when], action: b.action }))),
     };
   }
 }
@@ -399,7 +435,7 @@ export function protectMatchMaps(v: unknown, parentKey = ''): unknown {
 export function parseXdsMatcher<C, A>(v: unknown, path: string, spec: XdsMatcherSpec<C, A>): XdsMatcher<C, A> {
   const p = new Parser(spec);
   const root = p.node(v, path);
-  return { actions: p.actions, eval: root };
+  return { actions: p.actions, eval: (ctx, trace) => root.eval(ctx, trace), branches: () => root.branches() };
 }
 
 /** DynamicMetadataInput (`{filter, path: [{key}]}`) over a metadata map: the Struct value, or undefined. */

@@ -14,3 +14,7 @@ export { createPermission, createPrincipal, removeQueryAndFragment, uriTemplateT
 export type { Matcher } from './matchers.js';
 export { FullMatchRegex } from './regex.js';
 export { parseRequestAttrs } from './request.js';
+export { parseMatcherTree, summarizeMatcherTree } from './matcher-tree.js';
+export type { MatcherTree, TreeAction } from './matcher-tree.js';
+export { lintRbacConfig } from './lint.js';
+export type { RbacLint } from './lint.js';

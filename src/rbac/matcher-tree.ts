@@ -21,6 +21,7 @@ import {
   type InputData,
   type XdsInput,
   type XdsInputMatcher,
+  type XdsBranch,
   type XdsOutcome,
 } from '../envoy/xds-matcher.js';
 
@@ -170,6 +171,8 @@ export type MatchOutcome = XdsOutcome<TreeAction>;
 export interface MatcherTree {
   hasLog: boolean;
   eval(ctx: EvalContext, trace: TraceNode[] | null): MatchOutcome;
+  /** Every way through the tree to an action (conditions in order), for summaries. */
+  branches(): XdsBranch<TreeAction>[];
 }
 
 export function parseMatcherTree(v: unknown, path: string, kind: 'http' | 'network'): { tree: MatcherTree; actions: TreeAction[] } {
@@ -182,5 +185,26 @@ export function parseMatcherTree(v: unknown, path: string, kind: 'http' | 'netwo
     sameAction: (a, b) => a.name === b.name && a.action === b.action,
   });
   const hasLog = m.actions.some((a) => a.action === 'LOG');
-  return { tree: { hasLog, eval: (ctx, trace) => m.eval(ctx, trace) }, actions: m.actions };
+  return { tree: { hasLog, eval: (ctx, trace) => m.eval(ctx, trace), branches: () => m.branches() }, actions: m.actions };
+}
+
+/**
+ * A matcher tree in a few words, each action with the conditions that lead to it, in evaluation order:
+ * `DENY [deny-1] if source.ip in 10.0.0.0/8; otherwise ALLOW [default]`. A tree that can yield no action on
+ * some path ends with `otherwise: denied (no action)`.
+ */
+export function summarizeMatcherTree(tree: MatcherTree, maxBranches = 6): string {
+  const bs = tree.branches();
+  const parts = bs.slice(0, maxBranches).map((b) => {
+    const when = b.when.filter((w) => w !== 'otherwise');
+    const what = `${b.action.action} [${b.action.name}]`;
+    if (when.length === 0) return b.when.length ? `otherwise ${what}` : `always ${what}`;
+    const cond = when.join(' and then ');
+    return `${b.when[0] === 'otherwise' ? 'otherwise ' : ''}${what} if ${cond.length > 140 ? `${cond.slice(0, 137)}...` : cond}`;
+  });
+  if (bs.length > maxBranches) parts.push(`… ${bs.length - maxBranches} more branch${bs.length - maxBranches === 1 ? '' : 'es'}`);
+  const hasDefault = bs.some((b) => b.when.length === 0 || b.when[0] === 'otherwise');
+  if (!hasDefault) parts.push('otherwise no action: denied');
+  const actions = new Set(bs.map((b) => b.action.action));
+  return `matcher${actions.size > 1 ? ` (mixed: ${[...actions].join('/')})` : ''}: ${parts.join('; ')}`;
 }

@@ -46,7 +46,7 @@ function transportLabel(c: ChainPolicies): string {
     case 'mtls':
       return 'mTLS';
     case 'tls':
-      return 'TLS (no client cert)';
+      return c.clientCertificate === 'optional' ? 'optional mTLS (client cert requested, not required)' : 'TLS (no client cert)';
     case 'tls-passthrough':
       return 'TLS passthrough';
     case 'plaintext':
@@ -107,6 +107,17 @@ export function renderPoliciesTable(p: ProxyPolicies, all: boolean): string {
   }
   out += renderTable({ headers: ['LISTENER', 'CHAIN', 'PORT', 'MATCH', 'TRANSPORT', 'FILTER', 'ACTION', 'MODE', 'POLICIES'], rows });
   if (hidden > 0) out += `(${hidden} other chains without RBAC, TLS termination or inbound role${hiddenListeners ? `, on ${hiddenListeners} listeners,` : ''} not shown; --all shows them)\n`;
+
+  const lints = p.listeners.flatMap((l) =>
+    l.chains.flatMap((ch) => [
+      ...ch.filters.flatMap((f) => (f.type === 'rbac' ? f.lints : []).map((x) => ({ where: `${l.name} ${chainLabel(ch)} ${f.kind} rbac`, x }))),
+      ...ch.perRoute.flatMap((pr) => pr.lints.map((x) => ({ where: `${l.name} ${chainLabel(ch)} route ${pr.route ?? pr.virtualHost}`, x }))),
+    ]),
+  );
+  if (lints.length) {
+    out += `\nLINTS (${lints.length})\n`;
+    for (const { where, x } of lints) out += `  ${x.severity === 'warning' ? 'warning' : 'note'} ${x.id}: ${where} ${x.path}: ${x.message}\n`;
+  }
 
   if (p.authorizationPolicies.length) {
     out += '\n';
