@@ -10,9 +10,8 @@ import type { Decision, TraceNode } from '../model/decision.js';
 import type { HeaderMap, JsonValue } from '../model/attrs.js';
 import type { Inventory } from '../readers/inventory.js';
 import type { DetectedInput, InputKind } from '../readers/detect.js';
-import { isSecretHeader, redactHeaders, redactValue } from '../report/redact.js';
+import { isSecretHeader, redactDeep, redactHeaders, redactPath } from '../model/redact.js';
 import { VERSION } from '../version.js';
-import { redactPath } from './redact-url.js';
 import { explainText } from '../rbac/index.js';
 import { correlate, fmtAddr, isLoopback, type Correlation, type Direction } from './correlate.js';
 import { eventSecurity } from './request-events.js';
@@ -227,30 +226,9 @@ export function generationTime(): string {
   return new Date().toISOString();
 }
 
-const secretFieldCache = new Map<string, string | null>();
-
-/** The header a logged field carries when it is a secret one (`REQ(AUTHORIZATION)`, `authorization`, `x_api_key`...), else null. */
-function secretFieldHeader(k: string): string | null {
-  let v = secretFieldCache.get(k);
-  if (v === undefined) {
-    const inner = /\(([^)?:]+)/.exec(k)?.[1] ?? k;
-    const name = inner.toLowerCase().replace(/_/g, '-');
-    v = isSecretHeader(name) ? name : null;
-    secretFieldCache.set(k, v);
-  }
-  return v;
-}
-
+/** Every field as logged, with credentials redacted at any depth (JSON logs nest header maps). */
 function redactFields(fields: Record<string, JsonValue>, show: boolean): Record<string, JsonValue> {
-  if (show) return fields;
-  const out: Record<string, JsonValue> = {};
-  for (const [k, v] of Object.entries(fields)) {
-    const name = secretFieldHeader(k);
-    if (name !== null && typeof v === 'string' && v !== '-') out[k] = redactValue(name, v);
-    else if (typeof v === 'string' && /path/i.test(k) && v.includes('?')) out[k] = redactPath(v, false);
-    else out[k] = v;
-  }
-  return out;
+  return redactDeep(fields, show);
 }
 
 function redactTrace(n: TraceNode): TraceNode {

@@ -8,7 +8,7 @@ import type { AccessRecord, EvidenceRef, Finding, Flow, FlowSecurity } from '../
 import { fmtAddr, isLoopback, type Correlation, type Direction } from './correlate.js';
 import { loggedRbacDeny } from './findings.js';
 import { eventSecurity } from './request-events.js';
-import { redactPath } from './redact-url.js';
+import { redactPath } from '../model/redact.js';
 
 export interface TimelineEvent {
   timeMs: number;

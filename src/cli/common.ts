@@ -4,6 +4,7 @@ import { open, stat } from 'node:fs/promises';
 import { InputError } from '../model/errors.js';
 import { detectInputs, type InputKind } from '../readers/detect.js';
 import { sniffBinary } from '../readers/structured.js';
+import { escapeBidi, redactText } from '../model/redact.js';
 
 /** Exit codes from DESIGN.md: 0 success, 1 a --fail-on condition met, 2 bad usage or unreadable input. */
 export const EXIT_OK = 0;
@@ -19,15 +20,30 @@ export class UsageError extends Error {
   }
 }
 
+let showSecrets = false;
+
+/** Set once per run by the CLI shell from `--show-secrets`. */
+export function setShowSecrets(show: boolean): void {
+  showSecrets = show;
+}
+
+/**
+ * Everything a command prints or writes passes here: query-string credentials redacted in any format (unless
+ * --show-secrets) and bidirectional controls escaped, whatever the reporter already did.
+ */
+export function safeOutput(text: string): string {
+  return escapeBidi(redactText(text, showSecrets));
+}
+
 export function writeOut(text: string): Promise<void> {
   return new Promise((resolve, reject) => {
     if (text.length === 0) return resolve();
-    process.stdout.write(text, (err) => (err ? reject(err) : resolve()));
+    process.stdout.write(safeOutput(text), (err) => (err ? reject(err) : resolve()));
   });
 }
 
 export function warn(message: string): void {
-  process.stderr.write(`meshsleuth: ${message}\n`);
+  process.stderr.write(`meshsleuth: ${safeOutput(message)}\n`);
 }
 
 /** Progress only on a TTY (DESIGN.md). */

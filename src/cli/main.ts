@@ -4,6 +4,7 @@ import { hideBin } from 'yargs/helpers';
 import { commands } from './commands/index.js';
 import { withShellRules } from './shell.js';
 import { VERSION } from '../version.js';
+import { setShowSecrets } from './common.js';
 
 /**
  * yargs drops a bare `-` (standard input) from positional arguments. The shell carries it through the
@@ -32,6 +33,7 @@ export async function main(argv0: string[]): Promise<void> {
     .middleware((args) => {
       for (const k of Object.keys(args)) args[k] = restoreStdin(args[k]);
     }, true)
+    .middleware((args) => setShowSecrets(args['show-secrets'] === true))
     .recommendCommands()
     .completion('completion', 'print a bash/zsh completion script')
     .wrap(Math.min(120, process.stdout.columns || 100))

@@ -23,7 +23,9 @@ export function esc(s: unknown): string {
     .replace(/"/g, '&quot;')
     .replace(/'/g, '&#39;')
     // C0 controls (except tab/newline) would make the document invalid; show them as escapes.
-    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)
+    // bidirectional controls would reorder what the reader sees (captured text reversing the tool's own words)
+    .replace(/[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 const SEC_COLOR: Record<string, string> = { mtls: '#2e7d32', tls: '#1565c0', plaintext: '#c62828', unknown: '#757575' };

@@ -18,7 +18,7 @@ import { isConfigDump, dumpsFromDocuments, loadConfigDumps, parseConfigDump } fr
 import { policiesToConfigDump, policyInputOptions, type PolicyInputFlags } from '../policy-input.js';
 import type { ConfigDump } from '../../envoy/model.js';
 import { toJson, toYaml } from '../../report/serialize.js';
-import { isSecretHeader, redactValue } from '../../report/redact.js';
+import { isSecretHeader, redactValue } from '../../model/redact.js';
 import type { TraceNode } from '../../model/decision.js';
 import { isZtunnelConfigDump, isZtunnelPolicyArray, parseZtunnelConfig } from '../../readers/configdump/ztunnel.js';
 import { decideZtunnel } from '../../ztunnel/state.js';

@@ -13,7 +13,7 @@ import {
 import { loadConfigDumps, parseConfigDump } from '../../readers/configdump/index.js';
 import { policiesToConfigDump, policyInputOptions, type PolicyInputFlags } from '../policy-input.js';
 import { renderTable } from '../../report/table.js';
-import { redactHeaders } from '../../report/redact.js';
+import { redactHeaders } from '../../model/redact.js';
 import { readZtunnelConfig } from '../../readers/configdump/ztunnel.js';
 import { explainZtunnelRecord, mismatchedExplanation } from '../../analysis/ztunnel.js';
 import type { ZtunnelConfig } from '../../ztunnel/model.js';

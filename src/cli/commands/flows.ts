@@ -12,7 +12,7 @@ import type { Flow, FlowSecurity } from '../../model/records.js';
 import { InputError, formatLocation, type Diagnostic } from '../../model/errors.js';
 import { renderTable } from '../../report/table.js';
 import { toJson, toYaml } from '../../report/serialize.js';
-import { redactHeaders } from '../../report/redact.js';
+import { redactHeaders } from '../../model/redact.js';
 import { loadConfigDumps } from '../../readers/configdump/index.js';
 import { inboundMtlsModes } from '../../istio/mtls.js';
 import { legScope, leftThePod, isPlaintextThatLeftThePod, type LegScope } from '../../analysis/scope.js';

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Argv, CommandModule } from 'yargs';
-import { EXIT_FAIL_ON, parseFailOn, progress, progressDone, runCommand, UsageError, warn, writeOut, asList } from '../common.js';
+import { EXIT_FAIL_ON, parseFailOn, progress, progressDone, runCommand, safeOutput, UsageError, warn, writeOut, asList } from '../common.js';
 import { gatherEvidence } from '../../analysis/evidence.js';
 import { buildReportModel, type ReportModel } from '../../analysis/report-model.js';
 import { DEFAULT_SKEW_MS } from '../../analysis/correlate.js';
@@ -118,7 +118,7 @@ export const reportCommand: CommandModule<object, ReportArgs> = {
       const model = buildReportModel(ev, { skewMs, showSecrets: args['show-secrets'] });
       const text = renderReport(model, target.format);
       if (target.file) {
-        await writeFile(target.file, text);
+        await writeFile(target.file, safeOutput(text));
         const bySev = Object.entries(model.summary.findings.bySeverity).filter(([, n]) => n > 0).map(([s, n]) => `${n} ${s}`).join(', ');
         warn(`wrote ${target.file}: ${model.findings.length} finding(s)${bySev ? ` (${bySev})` : ''} from ${usable.length} input(s)${model.manifest.skipped.length ? `, ${model.manifest.skipped.length} skipped` : ''}`);
       } else {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { redactPath, isSecretParam } from '../../src/analysis/redact-url.js';
+import { redactPath, isSecretParam } from '../../src/model/redact.js';
 
 describe('query-string credential redaction', () => {
   it('redacts token-like parameters and keeps the rest', () => {
