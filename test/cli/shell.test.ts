@@ -49,7 +49,7 @@ describe('a repeated option: the last one wins, in every command', () => {
   it('repeatable options still collect every value (flows --security mtls --security plaintext)', async () => {
     const r = await runCli(['flows', PCAP, '--security', 'mtls', '--security', 'plaintext', '-o', 'json']);
     expect(r.code, r.stderr).toBe(0);
-    const flows = JSON.parse(r.stdout) as { security: string }[];
+    const { flows } = JSON.parse(r.stdout) as { flows: { security: string }[] };
     expect(new Set(flows.map((f) => f.security))).toEqual(new Set(['mtls', 'plaintext']));
   });
 
