@@ -136,7 +136,7 @@ function celMatcher(cfg: Obj, tp: string): XdsInputMatcher<EvalContext> {
   if (!key) {
     if (typeof em.cel_expr_string === 'string') {
       const text = em.cel_expr_string;
-      return { match: () => U, describe: () => `CEL ${text}`, reason: () => 'CEL given as a string (cel_expr_string) is not evaluated offline' };
+      return { match: () => U, describe: () => text, reason: () => 'CEL given as a string (cel_expr_string) is not evaluated offline' };
     }
     throw new RbacConfigError(ep, 'CelMatcher: expr_match needs cel_expr_parsed, parsed_expr, cel_expr_checked or checked_expr');
   }
@@ -149,7 +149,7 @@ function celMatcher(cfg: Obj, tp: string): XdsInputMatcher<EvalContext> {
       last = r.reason;
       return r.r;
     },
-    describe: () => `CEL ${cond.text}`,
+    describe: () => cond.text,
     reason: () => last ?? cond.unsupported ?? undefined,
   };
 }
@@ -196,11 +196,12 @@ export function parseMatcherTree(v: unknown, path: string, kind: 'http' | 'netwo
 export function summarizeMatcherTree(tree: MatcherTree, maxBranches = 6): string {
   const bs = tree.branches();
   const parts = bs.slice(0, maxBranches).map((b) => {
-    const when = b.when.filter((w) => w !== 'otherwise');
+    const first = b.when[0] === 'otherwise';
+    const when = (first ? b.when.slice(1) : b.when).map((w) => (w === 'otherwise' ? 'no nested matcher matched' : w));
     const what = `${b.action.action} [${b.action.name}]`;
-    if (when.length === 0) return b.when.length ? `otherwise ${what}` : `always ${what}`;
+    if (when.length === 0) return first ? `otherwise ${what}` : `always ${what}`;
     const cond = when.join(' and then ');
-    return `${b.when[0] === 'otherwise' ? 'otherwise ' : ''}${what} if ${cond.length > 140 ? `${cond.slice(0, 137)}...` : cond}`;
+    return `${first ? 'otherwise ' : ''}${what} if ${cond.length > 140 ? `${cond.slice(0, 137)}...` : cond}`;
   });
   if (bs.length > maxBranches) parts.push(`… ${bs.length - maxBranches} more branch${bs.length - maxBranches === 1 ? '' : 'es'}`);
   const hasDefault = bs.some((b) => b.when.length === 0 || b.when[0] === 'otherwise');

@@ -57,6 +57,13 @@ export function dumpsFromDocuments(docs: unknown[], file: string, opts: { explic
       out.push(parseConfigDump(doc, base));
       return;
     }
+    const bare = opts.explicit ? bareFilterListener(doc) : null;
+    if (bare) {
+      const d = parseConfigDump([bare.listener], base);
+      d.notUnderstood.push({ path: '$', kind: 'bare_filter', name: bare.filterName, note: `a bare ${bare.kind} RBAC filter, not a listener: shown on a synthetic listener "${BARE_LISTENER}" with no address, port or TLS facts (check decides requests against it directly)` });
+      out.push(d);
+      return;
+    }
     const entries = bundleEntries(doc);
     if (entries) {
       for (const e of entries) {
@@ -78,6 +85,42 @@ export function dumpsFromDocuments(docs: unknown[], file: string, opts: { explic
     throw new InputError({ file, path: '$' }, 'an Envoy config dump', describeValue(doc));
   });
   return out;
+}
+
+const BARE_LISTENER = '(bare filter)';
+const RBAC_TYPES: Record<string, 'http' | 'network'> = {
+  'envoy.extensions.filters.http.rbac.v3.RBAC': 'http',
+  'envoy.config.filter.http.rbac.v2.RBAC': 'http',
+  'envoy.extensions.filters.network.rbac.v3.RBAC': 'network',
+  'envoy.config.filter.network.rbac.v2.RBAC': 'network',
+};
+
+/**
+ * A bare RBAC filter as Envoy's tests and issues show it (`{name, typed_config: {@type: …rbac…}}`, or the
+ * typed config alone), wrapped in a synthetic listener so `policies`/`report` can list it; null otherwise.
+ */
+function bareFilterListener(doc: unknown): { listener: Record<string, unknown>; kind: 'http' | 'network'; filterName: string } | null {
+  if (!isObj(doc)) return null;
+  const tc = isObj(doc.typed_config) ? doc.typed_config : isObj(doc.typedConfig) ? doc.typedConfig : '@type' in doc ? doc : null;
+  if (!tc) return null;
+  let t = String(tc['@type'] ?? '').replace(/^.*\//, '');
+  if (/\.TypedStruct$/.test(t)) t = String(tc.type_url ?? tc.typeUrl ?? '').replace(/^.*\//, '');
+  const kind = RBAC_TYPES[t];
+  if (!kind) return null;
+  const filterName = typeof doc.name === 'string' && tc !== doc ? doc.name : `envoy.filters.${kind}.rbac`;
+  const filter = { name: filterName, typed_config: tc };
+  const chain =
+    kind === 'network'
+      ? { filters: [filter] }
+      : {
+          filters: [
+            {
+              name: 'envoy.filters.network.http_connection_manager',
+              typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager', stat_prefix: 'bare', http_filters: [filter] },
+            },
+          ],
+        };
+  return { listener: { name: BARE_LISTENER, filter_chains: [chain] }, kind, filterName };
 }
 
 async function listFiles(dir: string): Promise<string[]> {

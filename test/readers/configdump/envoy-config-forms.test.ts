@@ -25,9 +25,15 @@ describeShared('every config in ../shared/external/configs loads (needs ../share
   for (const f of files) {
     it(f, async () => {
       if (/^envoy-rbac-(net-)?it\//.test(f)) {
-        // Bare HTTP / network filter configs, as the integration tests add them.
-        const filter = parseRbacFilter(load(readFileSync(join(DIR, f), 'utf8')), { kind: f.includes('net-it') ? 'network' : 'http' });
+        // Bare HTTP / network filter configs, as the integration tests add them: check parses the filter itself
+        // (it is not a config by content), policies shows it on a synthetic listener and says so.
+        const doc = load(readFileSync(join(DIR, f), 'utf8'));
+        const filter = parseRbacFilter(doc, { kind: f.includes('net-it') ? 'network' : 'http' });
         expect(filter.enforced ?? filter.shadow).not.toBeNull();
+        expect(isConfigDump(doc)).toBe(false);
+        const { dumps } = await loadConfigDumps([join(DIR, f)]);
+        expect(dumps[0]!.listeners.map((l) => l.name)).toEqual(['(bare filter)']);
+        expect(dumps[0]!.notUnderstood.map((n) => n.kind)).toEqual(['bare_filter']);
         return;
       }
       const { dumps } = await loadConfigDumps([join(DIR, f)]);
