@@ -33,6 +33,9 @@ import { lastXfccElement } from '../protocols/xfcc.js';
 import { proxyView, type ProxyView } from './proxies.js';
 import type { Evidence } from './report-model.js';
 import type { PolicyDoc } from './findings.js';
+import type { ZtunnelConfig } from '../ztunnel/model.js';
+import { readZtunnelConfig } from '../readers/configdump/ztunnel.js';
+import { explainZtunnelRecord } from './ztunnel.js';
 import { appendAll } from '../model/arrays.js';
 
 /** Streams a file through sha256. */
@@ -155,6 +158,7 @@ export async function gatherEvidence(paths: string[], opts: GatherOptions = {}):
   const records: AccessRecord[] = [];
   const dumps: ConfigDump[] = [...(opts.extraDumps ?? [])];
   const policies: PolicyDoc[] = [];
+  const ztunnels: ZtunnelConfig[] = [];
   let inventory: Inventory | null = null;
 
   const note = (path: string, list: Diagnostic[], total = list.length): void => {
@@ -185,6 +189,14 @@ export async function gatherEvidence(paths: string[], opts: GatherOptions = {}):
           appendAll(dumps, res.dumps);
           items.set(p, res.dumps.length);
           note(p, res.diagnostics);
+          break;
+        }
+        case 'ztunnel-config': {
+          const z = await readZtunnelConfig(p);
+          if (z) {
+            ztunnels.push(z);
+            items.set(p, z.workloads.length + z.policies.length);
+          }
           break;
         }
         case 'access-log': {
@@ -248,6 +260,7 @@ export async function gatherEvidence(paths: string[], opts: GatherOptions = {}):
     const pre = correlate(flows, records, [], proxies, null, { skewMs: opts.skewMs ?? 2000 });
     let i = 0;
     for (const r of records) {
+      if (r.ztunnel) continue;
       const proxy = pre.recordProxy.get(r);
       if (!proxy || pre.recordDirection.get(r) !== 'inbound') continue;
       const link = pre.recordFlow.get(r);
@@ -259,7 +272,10 @@ export async function gatherEvidence(paths: string[], opts: GatherOptions = {}):
     }
   }
 
-  return { inputs, hashes, items, problems, unreadable, flows, records, explanations, proxies, inventory, policies, diagnostics, dumps };
+  // ztunnel (ambient) records are replayed against the ztunnel config dumps.
+  if (ztunnels.length) for (const r of records) if (r.ztunnel && r.ztunnel.direction === 'inbound') explanations.push(explainZtunnelRecord(r, ztunnels));
+
+  return { inputs, hashes, items, problems, unreadable, flows, records, explanations, proxies, inventory, policies, diagnostics, dumps, ztunnels };
 }
 
 export { formatLocation };

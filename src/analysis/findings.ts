@@ -18,6 +18,8 @@ import { fmtAddr, isLoopback, type Correlation, type HostPort } from './correlat
 import { inferSecurity } from './explain.js';
 import { modeForPort, type ProxyView, type RbacFilterSite } from './proxies.js';
 import { isAmbientKubeletProbe } from '../ztunnel/hbone.js';
+import { ambientFindings } from './ztunnel-findings.js';
+import type { ZtunnelConfig } from '../ztunnel/model.js';
 import { legScope, leftThePod, type LegScope } from './scope.js';
 
 export const FINDING_IDS = [
@@ -31,13 +33,16 @@ export const FINDING_IDS = [
   'allow-nothing-in-effect',
   'dry-run-would-deny',
   'strict-rejected-plaintext',
+  'ztunnel-policy-rejected',
+  'ambient-allow-http-fields',
+  'hbone-blocked',
 ] as const;
 export type FindingId = (typeof FINDING_IDS)[number];
 
 /** `--fail-on` conditions and the finding ids that trip each. */
 export const FAIL_ON: Record<string, FindingId[]> = {
   plaintext: ['plaintext-flow', 'plaintext-accepted', 'cleartext-secret'],
-  denied: ['rbac-denied', 'strict-rejected-plaintext'],
+  denied: ['rbac-denied', 'strict-rejected-plaintext', 'ztunnel-policy-rejected'],
   mismatch: ['verdict-mismatch'],
   identity: ['identity-address-mismatch'],
 };
@@ -64,6 +69,8 @@ export interface FindingsInput {
   policies: PolicyDoc[];
   correlation: Correlation;
   showSecrets?: boolean;
+  /** ztunnel (ambient) config dumps among the evidence. */
+  ztunnels?: ZtunnelConfig[];
 }
 
 /** How many evidence references a finding lists (the count is always complete). */
@@ -266,6 +273,8 @@ export function computeFindings(input: FindingsInput): Finding[] {
 
   // ---- Access records.
   for (const r of records) {
+    // ztunnel (ambient) records have their own findings (ztunnel-findings.ts).
+    if (r.ztunnel) continue;
     const dir = c.recordDirection.get(r) ?? 'unknown';
     const wire = c.recordWire.get(r) ?? {};
     const proxy = c.recordProxy.get(r);
@@ -450,6 +459,7 @@ export function computeFindings(input: FindingsInput): Finding[] {
     if (grp.evidence.length < grp.count && grp.evidence.length >= MAX_EVIDENCE) details.evidenceTruncated = true;
     out.push({ id: grp.id, severity: grp.severity, summary: grp.count > 1 && !/×\d+$/.test(grp.summary) ? `${grp.summary} (×${grp.count})` : grp.summary, evidence: grp.evidence, fix: grp.fix, details });
   }
+  out.push(...ambientFindings({ records, explanations: input.explanations, policies: input.policies, ztunnels: input.ztunnels }));
   out.sort((a, b) => SEVERITY_ORDER.indexOf(a.severity) - SEVERITY_ORDER.indexOf(b.severity) || FINDING_IDS.indexOf(a.id as FindingId) - FINDING_IDS.indexOf(b.id as FindingId) || a.summary.localeCompare(b.summary));
   return out;
 }

@@ -18,6 +18,7 @@ import { eventSecurity } from './request-events.js';
 import { computeFindings, FINDING_IDS, SEVERITY_ORDER, loggedRbacDeny, type PolicyDoc } from './findings.js';
 import { buildTimeline, nodeIdFor, type TimelineEvent } from './timeline.js';
 import type { ProxyView } from './proxies.js';
+import type { ZtunnelConfig } from '../ztunnel/model.js';
 import { legScope, leftThePod, type LegScope } from './scope.js';
 
 export const REPORT_SCHEMA = 'meshsleuth.report/v1';
@@ -211,6 +212,8 @@ export interface Evidence {
   inventory: Inventory | null;
   policies: PolicyDoc[];
   diagnostics: Diagnostic[];
+  /** ztunnel (ambient) config dumps. */
+  ztunnels?: ZtunnelConfig[];
 }
 
 export interface BuildOptions {
@@ -276,7 +279,7 @@ const emptySec = (): Record<FlowSecurity, number> => ({ mtls: 0, tls: 0, plainte
 /** Builds the whole report model from gathered evidence. Pure: no I/O. */
 export function buildReportModel(ev: Evidence, opts: BuildOptions): ReportModel {
   const c = correlate(ev.flows, ev.records, ev.explanations, ev.proxies, ev.inventory, { skewMs: opts.skewMs });
-  const findings = computeFindings({ flows: ev.flows, records: ev.records, explanations: ev.explanations, proxies: ev.proxies, policies: ev.policies, correlation: c, showSecrets: opts.showSecrets });
+  const findings = computeFindings({ flows: ev.flows, records: ev.records, explanations: ev.explanations, proxies: ev.proxies, policies: ev.policies, correlation: c, showSecrets: opts.showSecrets, ztunnels: ev.ztunnels });
   const { events, untimed } = buildTimeline(ev.flows, ev.records, findings, c, opts.showSecrets);
 
   // Which findings cite which evidence / nodes.
