@@ -30,6 +30,7 @@ beforeAll(() => {
   writeFileSync(f('broken.ndjson'), '{"destination": {"port": 9080}}\n{"destination": \n');
   writeFileSync(f('dump.json.gz'), gzipSync(readFileSync(DUMP)));
   writeFileSync(f('not-pem.pem'), 'hello\n');
+  writeFileSync(f('wrong-types.ndjson'), '{"start_time": 5, "response_code": 200, "downstream_local_address": "10.0.0.2:9080"}\n{"start_time": "2026-11-22T14:00:20Z", "response_code": "OK"}\n');
 });
 
 interface Case {
@@ -77,6 +78,7 @@ const CASES: Record<string, Case[]> = {
     { name: 'a missing log', args: () => ['explain', DUMP, f('missing.log')], names: () => f('missing.log') },
     { name: 'an unparsable --since', args: () => ['explain', DUMP, LOG, '--since', 'yesterday'], names: () => '--since' },
     { name: 'a negative --limit', args: () => ['explain', DUMP, LOG, '--limit', '-5'], names: () => '--limit' },
+    { name: 'JSON log lines whose fields have the wrong type', args: () => ['explain', DUMP, f('wrong-types.ndjson')], names: () => f('wrong-types.ndjson'), place: /line 1: field "start_time" \(%START_TIME%\): expected an RFC 3339 time, found 5[^]*line 2: field "response_code" \(%RESPONSE_CODE%\): expected a whole number, found "OK"/ },
     { name: 'an unknown --log-format name', args: () => ['explain', DUMP, LOG, '--log-format', 'istio-9'], names: () => '--log-format' },
   ],
   flows: [

@@ -12,7 +12,7 @@ import { InputError } from '../../model/errors.js';
 import type { AccessRecord } from '../../model/records.js';
 import { BUILTIN_FORMATS, builtinFormat } from './builtin.js';
 import { FormatError, TextFormat } from './format.js';
-import { JsonFormat, JsonRecordBuilder } from './json.js';
+import { JsonFieldError, JsonFormat, JsonRecordBuilder } from './json.js';
 import { buildRecord, planFor, type RecordPlan } from './record.js';
 import { AlsFieldError, alsLineToRecord, isAlsLine, MAX_LOG_LINE_LENGTH } from './als.js';
 import { parseZtunnelLine, ztunnelRecord, type ZtunnelLine } from './ztunnel.js';
@@ -345,7 +345,12 @@ function parseJsonEntry(text: string, file: string, line: number, builder: JsonR
       return e instanceof AlsFieldError ? `ALS entry: ${e.message}` : `ALS entry could not be read: ${(e as Error).message}`;
     }
   }
-  return builder.build(o, { file, line });
+  try {
+    return builder.build(o, { file, line });
+  } catch (e) {
+    if (e instanceof JsonFieldError) return e.message;
+    throw e;
+  }
 }
 
 /** Content sniffing for `report`: does this text sample look like an access log we can read? */
@@ -360,7 +365,7 @@ export function isAccessLog(sample: string | Buffer): boolean {
     const end = text.search(/\n\}\s*(\n|$)/);
     if (end > 0) {
       const r = parseJsonEntry(text.slice(0, end + 2), '', 0, builder);
-      if (typeof r === 'string' || (r && (r.format === 'als' || looksLikeAccessJson(r)))) return true;
+      if ((typeof r === 'string' && r.startsWith('ALS entry')) || (r !== null && typeof r !== 'string' && (r.format === 'als' || looksLikeAccessJson(r)))) return true;
     }
   }
   const ls = text.split('\n');
@@ -384,7 +389,7 @@ export function isAccessLog(sample: string | Buffer): boolean {
     if (raw.startsWith('{')) {
       const r = parseJsonEntry(raw, '', 0, builder);
       // an ALS line whose entry cannot be read is still an ALS line (its diagnostic comes when it is read)
-      if (typeof r === 'string' || (r && (r.format === 'als' || looksLikeAccessJson(r)))) good++;
+      if ((typeof r === 'string' && r.startsWith('ALS entry')) || (r !== null && typeof r !== 'string' && (r.format === 'als' || looksLikeAccessJson(r)))) good++;
       else bad++;
       continue;
     }

@@ -5,7 +5,8 @@
  */
 import type { JsonValue } from '../../model/attrs.js';
 import type { AccessRecord, EvidenceRef } from '../../model/records.js';
-import { makeOperator, tokenizeFormat, type FormatOperator } from './format.js';
+import { isIP } from 'node:net';
+import { looksLikeAddress, makeOperator, tokenizeFormat, type FormatOperator } from './format.js';
 import { KNOWN_JSON_KEYS } from './builtin.js';
 import { buildRecord, planFor, type RecordPlan } from './record.js';
 
@@ -70,6 +71,33 @@ function flatten(obj: Record<string, JsonValue>, prefix: string, out: [string, J
   }
 }
 
+/** A JSON log field whose value does not have its operator's type (`"response_code": "abc"`). */
+export class JsonFieldError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'JsonFieldError';
+  }
+}
+
+/** Why a JSON value does not fit its operator's type, or null when it does (Envoy writes numbers as numbers, the rest as strings). */
+function misfit(op: FormatOperator, v: JsonValue): string | null {
+  if (v === null) return null;
+  switch (op.type) {
+    case 'int':
+      if (typeof v === 'number' ? Number.isInteger(v) && v >= 0 : typeof v === 'string' && /^\d{1,16}$/.test(v)) return null;
+      return 'a whole number';
+    case 'address':
+      return typeof v === 'string' && (v === '' || looksLikeAddress(v) || isIP(v) !== 0) ? null : 'an address (ip:port)';
+    case 'time':
+      if (op.arg !== undefined) return null;
+      return typeof v === 'string' && /^\d{4}-\d\d-\d\dT/.test(v) && !Number.isNaN(Date.parse(v)) ? null : 'an RFC 3339 time';
+    case 'token':
+      return typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? null : 'a string';
+    default:
+      return null;
+  }
+}
+
 /** Converts one parsed JSON log object into a record; caches plans by key signature. */
 export class JsonRecordBuilder {
   private readonly format: JsonFormat | null;
@@ -93,6 +121,8 @@ export class JsonRecordBuilder {
     for (let i = 0; i < pairs.length; i++) {
       const op = entry.map[i];
       const v = pairs[i]![1];
+      const why = op && v !== '-' ? misfit(op, v) : null;
+      if (why) throw new JsonFieldError(`field ${JSON.stringify(pairs[i]![0])} (%${op!.key}%): expected ${why}, found ${JSON.stringify(v).slice(0, 60)}`);
       values[op ? op.key : pairs[i]![0]] = v === '-' ? null : v;
     }
     const rec = buildRecord(entry.plan, values, ref);
