@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import type { EvidenceRef, Finding, Severity } from '../model/records.js';
 import type { ReportModel } from '../analysis/report-model.js';
 import { FINDING_IDS } from '../analysis/findings.js';
+import { sep as pathSep } from 'node:path';
 
 export const SARIF_SCHEMA_URI = 'https://json.schemastore.org/sarif-2.1.0.json';
 
@@ -42,7 +43,8 @@ const SECURITY_SEVERITY: Record<Severity, string> = { critical: '9.5', high: '8.
 
 /** A relative URI reference for a path (percent-encoding what URIs may not hold). */
 export function pathToUri(p: string): string {
-  const norm = p.replace(/\\/g, '/');
+  // a backslash separates directories only on Windows; elsewhere it is part of a file name (%5C)
+  const norm = pathSep === '\\' ? p.replace(/\\/g, '/') : p;
   return norm.split('/').map((seg) => encodeURIComponent(seg)).join('/');
 }
 

@@ -3,10 +3,10 @@
  * inventories and Istio policies (kinds detected by content; directories recursed).
  * Output by the `-o` file's extension (.html, .json, .sarif), or a table on stdout by default.
  */
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { createWriteStream, rmSync } from 'node:fs';
+import { mkdtemp, realpath, stat, writeFile } from 'node:fs/promises';
+import { createWriteStream, rmSync, type Stats } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Argv, CommandModule } from 'yargs';
 import { EXIT_FAIL_ON, parseFailOn, progress, progressDone, runCommand, safeOutput, UsageError, warn, writeOut, asList } from '../common.js';
@@ -66,6 +66,35 @@ async function spoolStdin(paths: string[]): Promise<string[]> {
   return paths.map((p) => (p === '-' ? file : p));
 }
 
+/**
+ * Chain of custody: the report must never overwrite what it reports on. Refuses an output path that is one of
+ * the inputs (same file, also through a link) or an existing file inside an input directory.
+ */
+async function refuseOverwritingEvidence(out: string, inputs: string[]): Promise<void> {
+  let outStat: Stats;
+  let outReal: string;
+  try {
+    outStat = await stat(out);
+    outReal = await realpath(out);
+  } catch {
+    return; // a new file cannot be evidence
+  }
+  for (const p of inputs) {
+    if (p === '-') continue;
+    let st: Stats;
+    let real: string;
+    try {
+      st = await stat(p);
+      real = await realpath(p);
+    } catch {
+      continue; // reported when the evidence is read
+    }
+    const same = st.dev === outStat.dev && st.ino === outStat.ino;
+    const inside = st.isDirectory() && outReal.startsWith(real.endsWith(sep) ? real : real + sep);
+    if (same || inside) throw new UsageError(`--output ${out} ${same ? 'is' : 'is inside'} the evidence ${p}: refusing to overwrite it (write the report elsewhere)`);
+  }
+}
+
 export function renderReport(model: ReportModel, format: ReportFormat): string {
   switch (format) {
     case 'html':
@@ -106,6 +135,7 @@ export const reportCommand: CommandModule<object, ReportArgs> = {
         for (const d of compiled.diagnostics) warn(d.message);
         extraDumps.push(parseConfigDump(compiled.configDump, compiled.source));
       }
+      if (target.file) await refuseOverwritingEvidence(target.file, [...args.evidence, ...(args.policies ?? []), ...(args.inventory ?? [])]);
       const evidence = await spoolStdin(args.evidence);
       const ev = await gatherEvidence([...evidence, ...(args.policies ?? [])], { skewMs, extraDumps, onProgress: (m) => progress(m) });
       progressDone();
