@@ -88,3 +88,12 @@ describe('ztunnel Authorization::matches', () => {
     expect(() => pol([], { scope: 'Cluster' })).toThrow(/\$\.scope: expected Global, Namespace or WorkloadSelector/);
   });
 });
+
+describe('xDS Authorization with groups', () => {
+  it('reads groups[].rules[].matches[] as rules → clauses → matches', () => {
+    const p = parseZtunnelPolicy({ name: 'g', namespace: 'ns', scope: 'NAMESPACE', action: 'ALLOW', groups: [{ rules: [{ matches: [{ destinationPorts: [8080] }] }, { matches: [{ namespaces: [{ exact: 'default' }] }] }] }] }, '$');
+    expect(p.rules).toHaveLength(1);
+    expect(p.rules[0]).toHaveLength(2);
+    expect(evaluatePolicy(p, conn()).matched).toBe(true);
+  });
+});

@@ -159,12 +159,15 @@ export function parseZtunnelPolicy(v: unknown, path: string, file = ''): ZtPolic
   const actionRaw = o.action ?? 'Allow';
   if (typeof scopeRaw !== 'string' || !(scopeRaw in SCOPES)) throw c.err(jsonPathJoin(path, 'scope'), 'Global, Namespace or WorkloadSelector', scopeRaw);
   if (typeof actionRaw !== 'string' || !(actionRaw in ACTIONS)) throw c.err(jsonPathJoin(path, 'action'), 'Allow or Deny', actionRaw);
-  const rulesPath = jsonPathJoin(path, 'rules');
-  const rules = c.arr(o.rules, rulesPath).map((r, i) => {
+  // The dump: `rules: [[[match]]]`; xDS (istiod → ztunnel): `groups: [{rules: [{matches: []}]}]` (older: `rules: [{clauses: [{matches}]}]`).
+  const viaGroups = o.rules === undefined && o.groups !== undefined;
+  const rulesPath = jsonPathJoin(path, viaGroups ? 'groups' : 'rules');
+  const rules = c.arr(viaGroups ? o.groups : o.rules, rulesPath).map((r, i) => {
     const rp = jsonPathJoin(rulesPath, i);
-    const clauses = isObj(r) ? c.arr(r.clauses, jsonPathJoin(rp, 'clauses')) : c.arr(r, rp);
+    const inner = viaGroups ? 'rules' : 'clauses';
+    const clauses = isObj(r) ? c.arr(r[inner], jsonPathJoin(rp, inner)) : c.arr(r, rp);
     return clauses.map((cl, j) => {
-      const cp = isObj(r) ? jsonPathJoin(jsonPathJoin(rp, 'clauses'), j) : jsonPathJoin(rp, j);
+      const cp = isObj(r) ? jsonPathJoin(jsonPathJoin(rp, inner), j) : jsonPathJoin(rp, j);
       const matches = isObj(cl) ? c.arr(cl.matches, jsonPathJoin(cp, 'matches')) : c.arr(cl, cp);
       return matches.map((m, k) => rbacMatch(c, m, isObj(cl) ? jsonPathJoin(jsonPathJoin(cp, 'matches'), k) : jsonPathJoin(cp, k)));
     });
