@@ -17,7 +17,7 @@
 import type { AccessRecord, Explanation, Flow, HttpExchange } from '../model/records.js';
 import type { JsonValue } from '../model/attrs.js';
 import { WorkloadIndex, emptyInventory, normalizeIp, type Inventory, type WorkloadRef } from '../readers/inventory.js';
-import { inForceAt, type ProxyView } from './proxies.js';
+import { inForceAt, ProxyIndex, type ProxyView } from './proxies.js';
 import { isLoopbackAddress, legScope, leftThePod } from './scope.js';
 import { groupRequestEvents, recordSecurity, type EventSecurity, type RequestEvent } from './request-events.js';
 
@@ -169,19 +169,6 @@ function flowKey(cip: string, cport: number, sip: string, sport: number): string
   return `${normalizeIp(cip)}:${cport}>${normalizeIp(sip)}:${sport}`;
 }
 
-function matchProxy(r: AccessRecord, proxies: ProxyView[]): ProxyView | undefined {
-  const node = r.node;
-  if (!node) return undefined;
-  let cands = proxies.filter((p) => p.nodeId === node);
-  if (cands.length === 0) {
-    // kubectl --prefix `[pod/<pod>/istio-proxy]`, a pod name, or `<pod>.<ns>`.
-    cands = proxies.filter((p) => p.pod && (node === p.pod || node.includes(`/${p.pod}/`) || node === `${p.pod}.${p.namespace}` || node.startsWith(`${p.pod}.`) || node.endsWith(`/${p.pod}`)));
-  }
-  if (cands.length === 0) cands = proxies.filter((p) => p.ips.some((ip) => node.includes(`~${ip}~`)));
-  if (new Set(cands.map((p) => p.identity)).size !== 1) return undefined;
-  return inForceAt(cands, r.timeMs);
-}
-
 function requestIdOf(x: HttpExchange): string | undefined {
   return x.headers['x-request-id']?.[0];
 }
@@ -219,23 +206,16 @@ export function correlate(flows: Flow[], records: AccessRecord[], explanations: 
     }
   }
 
-  const proxyByIp = new Map<string, ProxyView[]>();
-  for (const p of proxies) {
-    for (const ip of p.ips) {
-      const k = normalizeIp(ip);
-      proxyByIp.set(k, [...(proxyByIp.get(k) ?? []), p]);
-    }
-  }
-  const atIp = (ip: string, timeMs: number | undefined): ProxyView | undefined => {
-    const c = proxyByIp.get(normalizeIp(ip));
-    return c ? inForceAt(c, timeMs) : undefined;
-  };
+  // Which dump wrote each record, and which of its proxy's dumps was in force then: the mechanism `explain` uses too.
+  const index = new ProxyIndex(proxies);
+  const atIp = (ip: string, timeMs: number | undefined): ProxyView | undefined => inForceAt(index.atIp(ip), timeMs);
 
   const recordProxy = new Map<AccessRecord, ProxyView>();
   const recordDirectionMap = new Map<AccessRecord, Direction>();
   const recordWire = new Map<AccessRecord, { client?: HostPort; server?: HostPort }>();
   for (const r of records) {
-    let p = matchProxy(r, proxies);
+    const named = index.named(r);
+    let p = named.length ? inForceAt(named, r.timeMs) : undefined;
     let dir = recordDirection(r, p);
     if (!p && dir === 'inbound') {
       const dst = hostPortOf(r.attrs.destination);

@@ -26,11 +26,11 @@ import { parseK8sObjects } from '../readers/k8s.js';
 import { createStreamDecoder } from '../protocols/index.js';
 import { flowsFromCapture } from './flows.js';
 import { inboundMtlsModes } from '../istio/mtls.js';
-import { explainRecord } from './explain.js';
+import { explainRecord, NotFromProxyError } from './explain.js';
 import { decideRequest } from '../envoy/decide.js';
 import { correlate, type LocalLegLink } from './correlate.js';
 import { lastXfccElement } from '../protocols/xfcc.js';
-import { proxyView, type ProxyView } from './proxies.js';
+import { notFromProxy, proxyView, type ProxyView } from './proxies.js';
 import type { Evidence } from './report-model.js';
 import type { PolicyDoc } from './findings.js';
 import type { ZtunnelConfig } from '../ztunnel/model.js';
@@ -266,7 +266,13 @@ export async function gatherEvidence(paths: string[], opts: GatherOptions = {}):
       const link = pre.recordFlow.get(r);
       let { record: rec, note: fused } = withCaptureIdentity(r, link?.flow);
       if (!fused) ({ record: rec, note: fused } = withXfccIdentity(r, pre.recordLocalLeg.get(r), proxy.dump, link?.flow));
-      const e = explainRecord(rec, (req, o) => decide(proxy.dump, req, { unknown: o.unknown, kind: o.kind }));
+      // The same ownership rule as `explain` (proxies.ts notFromProxy): a record whose local address is
+      // not this proxy's is not compared with its dump.
+      const e = explainRecord(rec, (req, o) => {
+        const not = notFromProxy(proxy, 'inbound', req.destination, req.source);
+        if (not) throw new NotFromProxyError(not);
+        return decide(proxy.dump, req, { unknown: o.unknown, kind: o.kind });
+      });
       explanations.push(fused ? { ...e, record: r, identityEvidence: [...e.identityEvidence, fused] } : e);
       if (++i % 5000 === 0) opts.onProgress?.(`replayed ${i} records`);
     }

@@ -9,6 +9,7 @@ import type { PeerTls, RequestAttrs } from '../model/attrs.js';
 import type { Decision } from '../model/decision.js';
 import type { AccessRecord, Explanation } from '../model/records.js';
 import { parseIstioSni } from '../istio/traffic.js';
+import { inForceAt, notFromProxy, proxyKeys, ProxyIndex, type DumpKeySource } from './proxies.js';
 
 export interface DeciderOptions {
   /** Attributes the record does not carry (AccessRecord.unknown vocabulary). */
@@ -227,7 +228,8 @@ export function explainRecord(rec: AccessRecord, decide: Decider): Explanation {
   try {
     decision = decide(inf.attrs, { unknown: inf.unknown, kind: rec.kind === 'http' ? 'http' : 'network', record: rec });
   } catch (e) {
-    const out: Explanation = { record: rec, decision: null, verdict: 'undecidable', reason: `could not evaluate: ${(e as Error).message}`, identityEvidence: inf.evidence, logged: logged.outcome, security: inf.security };
+    const foreign = e instanceof NotFromProxyError;
+    const out: Explanation = { record: rec, decision: null, verdict: foreign ? 'not-from-this-proxy' : 'undecidable', reason: foreign ? e.message : `could not evaluate: ${(e as Error).message}`, identityEvidence: inf.evidence, logged: logged.outcome, security: inf.security };
     if (logged.policy !== undefined) out.loggedPolicy = logged.policy;
     return out;
   }
@@ -246,6 +248,7 @@ export function explainRecord(rec: AccessRecord, decide: Decider): Explanation {
   const out: Explanation = { record: rec, decision, verdict: j.verdict, reason: j.reason, identityEvidence: inf.evidence, logged: logged.outcome, security: inf.security };
   if (logged.policy !== undefined) out.loggedPolicy = logged.policy;
   if (j.missing) out.missing = j.missing;
+  if (decision.config !== undefined) out.dump = decision.config;
   return out;
 }
 
@@ -403,6 +406,8 @@ export interface ExplainSummary {
   undecidable: number;
   agrees: number;
   disagreements: number;
+  /** Records whose local address is not their dump's proxy's (or whose proxy has no dump): not compared. */
+  notFromProxy: number;
 }
 
 export interface ExplainGroup {
@@ -413,6 +418,8 @@ export interface ExplainGroup {
   /** First record of the group, `file:line`. */
   example: string;
   reason: string;
+  /** The config dump the group's records were replayed through (several dumps: the one in force at each record's time). */
+  dump: string | null;
 }
 
 export function refString(rec: AccessRecord): string {
@@ -423,6 +430,7 @@ export function refString(rec: AccessRecord): string {
 
 /** Decision label of an explanation: the config's decision, else what Envoy logged. */
 export function outcomeOf(e: Explanation): { decision: string; policy: string } {
+  if (e.verdict === 'not-from-this-proxy') return { decision: 'NOT THIS PROXY', policy: '-' };
   const d = e.decision;
   if (d && noChain(d)) return { decision: 'NO CHAIN', policy: '-' };
   if (d?.localReply) return { decision: `REJECTED ${d.localReply.status}`, policy: d.localReply.details };
@@ -435,7 +443,7 @@ export function outcomeOf(e: Explanation): { decision: string; policy: string } 
 }
 
 export class ExplainAggregator {
-  readonly summary: ExplainSummary = { records: 0, allowed: 0, denied: 0, deniedBy: {}, noChain: 0, rejected: 0, undecidable: 0, agrees: 0, disagreements: 0 };
+  readonly summary: ExplainSummary = { records: 0, allowed: 0, denied: 0, deniedBy: {}, noChain: 0, rejected: 0, undecidable: 0, agrees: 0, disagreements: 0, notFromProxy: 0 };
   private readonly groups = new Map<string, ExplainGroup>();
 
   add(e: Explanation): void {
@@ -445,6 +453,7 @@ export class ExplainAggregator {
     if (e.verdict === 'undecidable') s.undecidable++;
     if (e.verdict === 'agrees') s.agrees++;
     if (e.verdict === 'disagrees') s.disagreements++;
+    if (e.verdict === 'not-from-this-proxy') s.notFromProxy++;
     const o = outcomeOf(e);
     if (d === 'ALLOW' || (e.verdict === 'agrees' && e.logged === 'allowed')) s.allowed++;
     else if (d === 'DENY' && noChain(e.decision!)) s.noChain++;
@@ -454,15 +463,15 @@ export class ExplainAggregator {
       const p = e.decision!.policy ?? 'none';
       s.deniedBy[p] = (s.deniedBy[p] ?? 0) + 1;
     }
-    const key = `${o.decision}\u0000${o.policy}\u0000${e.verdict}`;
+    const key = `${o.decision}\u0000${o.policy}\u0000${e.verdict}\u0000${e.dump ?? ''}`;
     const g = this.groups.get(key);
     if (g) g.count++;
-    else this.groups.set(key, { decision: o.decision, policy: o.policy, verdict: e.verdict, count: 1, example: refString(e.record), reason: e.reason });
+    else this.groups.set(key, { decision: o.decision, policy: o.policy, verdict: e.verdict, count: 1, example: refString(e.record), reason: e.reason, dump: e.dump ?? null });
   }
 
   groupList(): ExplainGroup[] {
-    const order = (x: string): number => (x.startsWith('ALLOW') ? 0 : x.startsWith('DENY') ? 1 : x.startsWith('NO') ? 2 : 3);
-    return [...this.groups.values()].sort((a, b) => order(a.decision) - order(b.decision) || b.count - a.count || a.policy.localeCompare(b.policy));
+    const order = (x: string): number => (x.startsWith('ALLOW') ? 0 : x.startsWith('DENY') ? 1 : x.startsWith('NOT ') ? 4 : x.startsWith('NO') ? 2 : 3);
+    return [...this.groups.values()].sort((a, b) => order(a.decision) - order(b.decision) || b.count - a.count || a.policy.localeCompare(b.policy) || (a.dump ?? '').localeCompare(b.dump ?? ''));
   }
 }
 
@@ -478,6 +487,7 @@ export function summaryLine(s: ExplainSummary): string {
   if (s.noChain) line += `, ${fmtN(s.noChain)} rejected with no filter chain`;
   if (s.rejected) line += `, ${fmtN(s.rejected)} rejected by the HTTP connection manager before RBAC`;
   if (s.undecidable) line += `, ${fmtN(s.undecidable)} undecidable`;
+  if (s.notFromProxy) line += `, ${fmtN(s.notFromProxy)} not from this proxy`;
   line += `; ${fmtN(s.disagreements)} disagreement${s.disagreements === 1 ? '' : 's'}`;
   return line;
 }
@@ -511,18 +521,25 @@ export function decisionChange(e: Explanation, baseline?: Explanation): Decision
 
 // ---------- wiring to the config model ----------
 
-/** The parts of a ConfigDump this module needs to pick the dump of a record's proxy. */
-export interface DumpLike {
-  source: string;
-  node: { id: string; pod: string | null; ips: string[] } | null;
-}
+/** The parts of a ConfigDump this module needs to pick the dump of a record's proxy (and the one in force at its time). */
+export type DumpLike = DumpKeySource;
+
+/**
+ * Thrown by a decider when the record cannot have been written by the proxy of the dump (its local
+ * address is not the proxy's, or none of the dumps is its proxy's): the verdict is "not from this
+ * proxy", never a disagreement.
+ */
+export class NotFromProxyError extends Error {}
 
 export type DumpDecider<D extends DumpLike> = (dump: D, req: RequestAttrs, opts: DeciderOptions) => Decision;
 
 /**
- * A decider over several proxies' dumps: the record's proxy is found by ALS node id, `kubectl logs
- * --prefix` pod name, or the record's destination address among the proxy's IPs; with a single dump,
- * that dump. A record whose proxy has no dump throws (→ undecidable, with the reason).
+ * A decider over one or several proxies' dumps, possibly several dumps per proxy taken at different
+ * times. The record's proxy is found as `report` finds it (proxies.ts `ProxyIndex`: node id, `kubectl
+ * logs --prefix` pod, the log file's name, then the proxy's own address on the record), and among its
+ * dumps the one in force at the record's time (`inForceAt`, by the listeners' `last_updated`). The
+ * decision names the dump it was made over (`Decision.config`). A record whose local address is not
+ * the proxy's, or whose proxy has none of the dumps, throws NotFromProxyError.
  */
 export function deciderOver<D extends DumpLike>(dumps: D[], decideDump: DumpDecider<D>, memo = true): Decider {
   // Decisions are memoized per distinct input. Source ports and the x-request-id header vary per
@@ -533,14 +550,18 @@ export function deciderOver<D extends DumpLike>(dumps: D[], decideDump: DumpDeci
   const keepRequestId = /x-request-id/i.test(text);
   const cache = new Map<string, Decision>();
   const pick = dumpPicker(dumps);
-  if (!memo) return (req, opts) => decideDump(pick(req, opts), req, opts);
+  const decideOne = (dump: D, req: RequestAttrs, opts: DeciderOptions): Decision => ({ ...decideDump(dump, req, opts), config: dump.source });
+  if (!memo) return (req, opts) => {
+    const dump = pick(req, opts);
+    return decideOne(dump, req, opts);
+  };
   const index = new Map<D, number>(dumps.map((d, i) => [d, i]));
   return (req, opts) => {
     const dump = pick(req, opts);
     const key = `${index.get(dump)}|${decisionKey(req, opts, keepPorts, keepRequestId)}`;
     const hit = cache.get(key);
     if (hit) return hit;
-    const d = decideDump(dump, req, opts);
+    const d = decideOne(dump, req, opts);
     if (cache.size >= 200_000) cache.clear();
     cache.set(key, d);
     return d;
@@ -588,52 +609,23 @@ export function recordDirection(rec: AccessRecord | undefined): 'inbound' | 'out
   return 'unknown';
 }
 
-function baseName(p: string): string {
-  const i = Math.max(p.lastIndexOf('/'), p.lastIndexOf('\\'));
-  return i >= 0 ? p.slice(i + 1) : p;
-}
-
 function dumpPicker<D extends DumpLike>(dumps: D[]): (req: RequestAttrs, opts: DeciderOptions) => D {
-  const byNode = new Map<string, D>();
-  const byIp = new Map<string, D>();
-  const pods: [string, D][] = [];
-  for (const d of dumps) {
-    if (!d.node) continue;
-    byNode.set(d.node.id, d);
-    if (d.node.pod) {
-      byNode.set(d.node.pod, d);
-      pods.push([d.node.pod, d]);
-    }
-    for (const ip of d.node.ips) byIp.set(ip, d);
-  }
-  pods.sort((a, b) => b[0].length - a[0].length);
-  const byFile = new Map<string, D | null>();
-  const fromFile = (file: string): D | undefined => {
-    let hit = byFile.get(file);
-    if (hit === undefined) {
-      const b = baseName(file);
-      hit = pods.find(([pod]) => b.startsWith(pod) && /^[.\-_]/.test(b.slice(pod.length)))?.[1] ?? null;
-      byFile.set(file, hit);
-    }
-    return hit ?? undefined;
-  };
+  const keyed = dumps.map((dump) => ({ ...proxyKeys(dump), dump }));
+  const index = new ProxyIndex(keyed);
+  const known = keyed.every((k) => k.ips.length > 0);
   return (req, opts) => {
-    let dump: D | undefined;
     const rec = opts.record;
-    if (dumps.length === 1) dump = dumps[0];
-    else {
-      // the proxy that wrote the record: ALS node id / kubectl --prefix pod, the log file's name
-      // (kubectl logs <pod> > <pod>.<ns>.istio-proxy.log), then the proxy's own address on the record
-      if (rec?.node) dump = byNode.get(rec.node) ?? byNode.get(rec.node.split('.')[0]!);
-      if (!dump && rec?.ref.file) dump = fromFile(rec.ref.file);
-      if (!dump) {
-        const own = recordDirection(rec) === 'outbound' ? req.source : req.destination;
-        if (own) dump = byIp.get(own.address);
-      }
+    const dir = recordDirection(rec);
+    // the proxy's own address on the record: the source of an outbound record, else the destination
+    const own = dir === 'outbound' ? req.source : req.destination;
+    const at = { node: rec?.node, timeMs: rec?.timeMs, ref: { file: rec?.ref?.file ?? '' } };
+    const chosen = index.singleProxy ? inForceAt(keyed, rec?.timeMs) : index.forRecord(at, own?.address);
+    if (!chosen) {
+      const why = `none of the ${dumps.length} config dumps is for this record's proxy (${rec?.node ? `node ${rec.node}, ` : ''}${dir === 'outbound' ? `outbound, source ${req.source?.address ?? 'unknown'}` : `destination ${req.destination?.address ?? 'unknown'}`})`;
+      throw known && own ? new NotFromProxyError(`not from these proxies: ${why}`) : new Error(why);
     }
-    if (!dump) {
-      throw new Error(`none of the ${dumps.length} config dumps is for this record's proxy (${rec?.node ? `node ${rec.node}, ` : ''}${recordDirection(rec) === 'outbound' ? `outbound, source ${req.source?.address ?? 'unknown'}` : `destination ${req.destination?.address ?? 'unknown'}`})`);
-    }
-    return dump;
+    const not = notFromProxy(chosen, dir, req.destination, req.source);
+    if (not) throw new NotFromProxyError(not);
+    return chosen.dump;
   };
 }

@@ -6,6 +6,7 @@
  */
 import type { ConfigDump, FilterChain, Listener, ProtoObject } from '../envoy/model.js';
 import { HCM_NAMES, HTTP_RBAC_NAMES, NETWORK_RBAC_NAMES } from '../envoy/model.js';
+import { normalizeIp } from '../readers/inventory.js';
 
 export type MtlsMode = 'STRICT' | 'PERMISSIVE' | 'DISABLE' | 'UNKNOWN';
 
@@ -48,21 +49,12 @@ export interface EndpointAddress {
   workload?: string;
 }
 
-export interface ProxyView {
-  source: string;
-  nodeId: string | null;
-  pod: string | null;
-  namespace: string | null;
+export interface ProxyView extends ProxyKeys {
   /** Istio node `cluster` app name (`<app>.<ns>` → app). */
   app: string | null;
-  ips: string[];
   mtls: PortMtls[];
   rbac: RbacFilterSite[];
   endpoints: EndpointAddress[];
-  /** The newest `last_updated` of the dump's listeners (epoch ms): the config is known to be in force from then. */
-  asOfMs: number | null;
-  /** Groups dumps of the same proxy taken at different times: node id, else pod.namespace, else the source. */
-  identity: string;
   dump: ConfigDump;
 }
 
@@ -154,23 +146,11 @@ function endpointsOf(dump: ConfigDump): EndpointAddress[] {
 
 /** Builds the proxy summary. `modes` comes from the Istio mTLS-mode derivation (src/istio/mtls.ts). */
 export function proxyView(dump: ConfigDump, modes: PortMtls[]): ProxyView {
-  const n = dump.node;
-  const cluster = n?.cluster ?? null;
+  const cluster = dump.node?.cluster ?? null;
   const app = cluster ? cluster.split('.')[0] ?? null : null;
-  let asOf: number | null = null;
-  for (const l of dump.listeners) {
-    const t = l.lastUpdated ? Date.parse(l.lastUpdated) : NaN;
-    if (Number.isFinite(t) && (asOf === null || t > asOf)) asOf = t;
-  }
   return {
-    source: dump.source,
-    asOfMs: asOf,
-    identity: n?.id ?? (n?.pod ? `${n.pod}.${n.namespace ?? ''}` : dump.source),
-    nodeId: n?.id ?? null,
-    pod: n?.pod ?? null,
-    namespace: n?.namespace ?? null,
+    ...proxyKeys(dump),
     app,
-    ips: n?.ips ?? (n?.ip ? [n.ip] : []),
     mtls: modes,
     rbac: rbacSites(dump),
     endpoints: endpointsOf(dump),
@@ -187,13 +167,176 @@ export function modeForPort(p: ProxyView, port: number | undefined): PortMtls | 
   return p.mtls.find((m) => m.port === null);
 }
 
+// ---------- which dump wrote a record, and which of a proxy's dumps was in force ----------
+
+/**
+ * What `report` (correlate.ts) and `explain` (explain.ts `deciderOver`) both need to find the dump of
+ * the proxy that wrote an access record, and the one of its dumps in force at the record's time.
+ */
+export interface ProxyKeys {
+  source: string;
+  /** Groups dumps of the same proxy taken at different times: node id, else pod.namespace, else the source. */
+  identity: string;
+  nodeId: string | null;
+  pod: string | null;
+  namespace: string | null;
+  ips: string[];
+  /** The newest `last_updated` of the dump's listeners (epoch ms): the config is known to be in force from then. */
+  asOfMs: number | null;
+}
+
+/** The parts of a dump the keys are read from (a ConfigDump, or a test double). */
+export interface DumpKeySource {
+  source: string;
+  node: { id: string; pod: string | null; namespace?: string | null; ip?: string | null; ips: string[] } | null;
+  listeners?: ReadonlyArray<{ lastUpdated: string | null }>;
+}
+
+/** The newest `last_updated` among the listeners (null when none says). */
+export function dumpAsOfMs(listeners: ReadonlyArray<{ lastUpdated: string | null }> | undefined): number | null {
+  let asOf: number | null = null;
+  for (const l of listeners ?? []) {
+    const t = l.lastUpdated ? Date.parse(l.lastUpdated) : NaN;
+    if (Number.isFinite(t) && (asOf === null || t > asOf)) asOf = t;
+  }
+  return asOf;
+}
+
+export function proxyKeys(dump: DumpKeySource): ProxyKeys {
+  const n = dump.node;
+  return {
+    source: dump.source,
+    identity: n?.id ?? (n?.pod ? `${n.pod}.${n.namespace ?? ''}` : dump.source),
+    nodeId: n?.id ?? null,
+    pod: n?.pod ?? null,
+    namespace: n?.namespace ?? null,
+    ips: n?.ips.length ? n.ips : n?.ip ? [n.ip] : [],
+    asOfMs: dumpAsOfMs(dump.listeners),
+  };
+}
+
+function baseName(p: string): string {
+  const i = Math.max(p.lastIndexOf('/'), p.lastIndexOf('\\'));
+  return i >= 0 ? p.slice(i + 1) : p;
+}
+
+/** What the picker reads from a record (a subset of AccessRecord). */
+export interface RecordKeys {
+  node?: string;
+  timeMs?: number;
+  ref: { file: string };
+}
+
+/**
+ * The proxies (config dumps, possibly several per proxy) indexed by the names a record can carry and
+ * by address. One mechanism for `report` and `explain`:
+ *  1. the proxy that names itself on the record: ALS node id, `kubectl logs --prefix` pod, `<pod>.<ns>`,
+ *     the node id's `~<ip>~`, else the log file's name (`kubectl logs <pod> > <pod>.<ns>.istio-proxy.log`);
+ *  2. else the proxy whose own address the record shows (the caller gives it: destination inbound,
+ *     source / upstream local address outbound);
+ *  3. then, among that proxy's dumps, the one in force at the record's time (`inForceAt`).
+ */
+export class ProxyIndex<P extends ProxyKeys> {
+  private readonly byIp = new Map<string, P[]>();
+  private readonly byFile = new Map<string, P[] | null>();
+  private readonly podsByLength: P[];
+
+  constructor(readonly proxies: readonly P[]) {
+    for (const p of proxies) {
+      for (const ip of p.ips) {
+        const k = normalizeIp(ip);
+        const list = this.byIp.get(k);
+        if (list) list.push(p);
+        else this.byIp.set(k, [p]);
+      }
+    }
+    this.podsByLength = proxies.filter((p) => p.pod).sort((a, b) => b.pod!.length - a.pod!.length);
+  }
+
+  /** True when every dump is of one proxy (then every record is taken as that proxy's). */
+  get singleProxy(): boolean {
+    return this.proxies.length > 0 && this.proxies.every((p) => p.identity === this.proxies[0]!.identity);
+  }
+
+  /** The dumps of the proxy that names itself on the record (node, pod prefix, file name), or []. */
+  named(r: RecordKeys): P[] {
+    const node = r.node;
+    let cands: P[] = [];
+    if (node) {
+      cands = this.proxies.filter((p) => p.nodeId === node);
+      if (cands.length === 0) {
+        // kubectl --prefix `[pod/<pod>/istio-proxy]`, a pod name, or `<pod>.<ns>`.
+        cands = this.proxies.filter((p) => p.pod && (node === p.pod || node.includes(`/${p.pod}/`) || node === `${p.pod}.${p.namespace}` || node.startsWith(`${p.pod}.`) || node.endsWith(`/${p.pod}`)));
+      }
+      if (cands.length === 0) cands = this.proxies.filter((p) => p.ips.some((ip) => node.includes(`~${ip}~`)));
+    }
+    if (cands.length === 0 && r.ref.file) cands = this.fromFile(r.ref.file);
+    return new Set(cands.map((p) => p.identity)).size === 1 ? cands : [];
+  }
+
+  private fromFile(file: string): P[] {
+    let hit = this.byFile.get(file);
+    if (hit === undefined) {
+      const b = baseName(file);
+      const p = this.podsByLength.find((x) => b.startsWith(x.pod!) && /^[.\-_]/.test(b.slice(x.pod!.length)));
+      hit = p ? this.proxies.filter((x) => x.identity === p.identity) : null;
+      this.byFile.set(file, hit);
+    }
+    return hit ?? [];
+  }
+
+  /** The dumps of the proxy at this address (all of one identity), or []. */
+  atIp(ip: string | undefined): P[] {
+    if (!ip) return [];
+    const c = this.byIp.get(normalizeIp(ip)) ?? [];
+    return c;
+  }
+
+  /** The dump of the record's proxy in force at the record's time: by its names, else by `ownIp`. */
+  forRecord(r: RecordKeys, ownIp: string | undefined): P | undefined {
+    const named = this.named(r);
+    if (named.length) return inForceAt(named, r.timeMs);
+    return inForceAt(this.atIp(ownIp), r.timeMs);
+  }
+}
+
+/**
+ * Why a record cannot have been written by this proxy, or null when it can (or the dump does not say
+ * the proxy's addresses). Envoy logs a connection on the listener that accepted it: inbound, the
+ * record's local (destination) address is one of the proxy's; outbound, the downstream peer is the
+ * application in the same pod, so the record's source is. `local`/`peer` are the record's addresses.
+ */
+export function notFromProxy(p: ProxyKeys, direction: 'inbound' | 'outbound' | 'unknown', local: { address: string; port?: number } | undefined, peer: { address: string; port?: number } | undefined): string | null {
+  if (p.ips.length === 0) return null;
+  const own = new Set(p.ips.map(normalizeIp));
+  const mine = (e: { address: string } | undefined): boolean | null => (e ? own.has(normalizeIp(e.address)) || isLoopbackIp(e.address) || isWildcardIp(e.address) : null);
+  const fmt = (e: { address: string; port?: number }): string => (e.port !== undefined ? `${e.address.includes(':') ? `[${e.address}]` : e.address}:${e.port}` : e.address);
+  const ips = p.ips.join(', ');
+  if (direction === 'inbound') {
+    return mine(local) === false ? `not from this proxy: the record's local address ${fmt(local!)} is not this proxy's (${ips}; ${p.source})` : null;
+  }
+  if (direction === 'outbound') {
+    return mine(peer) === false ? `not from this proxy: the outbound record's source ${fmt(peer!)} is not this proxy's workload (${ips}; ${p.source})` : null;
+  }
+  if (mine(local) === false && mine(peer) === false) return `not from this proxy: neither ${fmt(local!)} nor ${fmt(peer!)} is this proxy's address (${ips}; ${p.source})`;
+  return null;
+}
+
+function isLoopbackIp(ip: string): boolean {
+  return ip.startsWith('127.') || ip === '::1';
+}
+
+function isWildcardIp(ip: string): boolean {
+  return ip === '0.0.0.0' || ip === '::';
+}
+
 /**
  * Among dumps of the same proxy, the one in force at `timeMs`: the newest whose `asOfMs` is not
  * after it; when every dump is newer (or times are unknown), the oldest known / the first.
  */
-export function inForceAt(cands: ProxyView[], timeMs: number | undefined): ProxyView | undefined {
+export function inForceAt<T extends { asOfMs: number | null }>(cands: readonly T[], timeMs: number | undefined): T | undefined {
   if (cands.length <= 1 || timeMs === undefined) return latest(cands);
-  let best: ProxyView | undefined;
+  let best: T | undefined;
   for (const p of cands) {
     if (p.asOfMs === null || p.asOfMs > timeMs) continue;
     if (!best || (best.asOfMs ?? -Infinity) < p.asOfMs) best = p;
@@ -203,8 +346,8 @@ export function inForceAt(cands: ProxyView[], timeMs: number | undefined): Proxy
 }
 
 /** The newest dump (by asOfMs; ties and unknown times keep input order). */
-export function latest(cands: ProxyView[]): ProxyView | undefined {
-  let best: ProxyView | undefined;
+export function latest<T extends { asOfMs: number | null }>(cands: readonly T[]): T | undefined {
+  let best: T | undefined;
   for (const p of cands) if (!best || (p.asOfMs ?? -Infinity) > (best.asOfMs ?? -Infinity)) best = p;
   return best;
 }

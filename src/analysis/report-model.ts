@@ -175,7 +175,8 @@ export interface ReportSummary {
   };
   /** `requests`: distinct requests/connections (request events: a request logged by both sidecars and captured is one). */
   records: { total: number; requests: number; http: number; tcp: number; denied: number; rejected: number; correlatedWithCapture: number };
-  explanations: { agrees: number; disagrees: number; undecidable: number };
+  /** Replay verdicts; `notFromThisProxy`: records whose local address is not their dump's proxy's (not compared). */
+  explanations: { agrees: number; disagrees: number; undecidable: number; notFromThisProxy: number };
   findings: { total: number; bySeverity: Record<Severity, number>; byId: Record<string, number> };
   proxies: number;
   workloads: number;
@@ -471,8 +472,8 @@ export function buildReportModel(ev: Evidence, opts: BuildOptions): ReportModel 
     bySeverity[f.severity]++;
     byId[f.id] = (byId[f.id] ?? 0) + 1;
   }
-  const exCounts = { agrees: 0, disagrees: 0, undecidable: 0 };
-  for (const e of ev.explanations) exCounts[e.verdict]++;
+  const exCounts = { agrees: 0, disagrees: 0, undecidable: 0, notFromThisProxy: 0 };
+  for (const e of ev.explanations) exCounts[e.verdict === 'not-from-this-proxy' ? 'notFromThisProxy' : e.verdict]++;
 
   const proxies: ProxySummary[] = ev.proxies.map((p: ProxyView) => ({
     source: p.source,

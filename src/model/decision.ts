@@ -74,6 +74,8 @@ export interface Decision {
   connectionTerminationDetails?: string | null;
   filters: FilterDecision[];
   closestMiss?: ClosestMiss[];
+  /** The config dump (its source file) the decision was made over, when chosen among several (explain). */
+  config?: string;
   /** Listener / filter chain chosen when evaluated over a full config dump. */
   listener?: string | null;
   filterChain?: string | null;

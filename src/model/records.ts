@@ -303,7 +303,8 @@ export interface Finding {
 export interface Explanation {
   record: AccessRecord;
   decision: Decision | null;
-  verdict: 'agrees' | 'disagrees' | 'undecidable';
+  /** `not-from-this-proxy`: the record's local address is not the proxy's (or no dump is its proxy's): nothing to compare. */
+  verdict: 'agrees' | 'disagrees' | 'undecidable' | 'not-from-this-proxy';
   reason: string;
   /** Which evidence told plaintext from mTLS (e.g. `requested-server-name`, `peer-uri-san`). */
   identityEvidence: string[];
@@ -319,4 +320,6 @@ export interface Explanation {
   security?: 'mtls' | 'tls' | 'plaintext' | 'unknown';
   /** Attributes the record lacked that the decision needed (when undecidable). */
   missing?: string[];
+  /** The config dump the record was replayed through (the one in force at its time, among several). */
+  dump?: string;
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Readable } from 'node:stream';
 import {
-  decisionChange, deciderOver, explainRecord, explanationPasses, ExplainAggregator, inferSecurity, loggedOutcome,
+  decisionChange, deciderOver, explainRecord, NotFromProxyError, explanationPasses, ExplainAggregator, inferSecurity, loggedOutcome,
   recordPasses, sanitizePolicyId, summaryLine, type Decider, type DeciderOptions,
 } from '../../src/analysis/explain.js';
 import { readAccessLogs } from '../../src/readers/accesslog/index.js';
@@ -230,11 +230,13 @@ describe('choosing the dump of the record\'s proxy', () => {
     });
     const rec = (file: string, cluster: string) => ({ ref: { file }, upstreamCluster: cluster }) as AccessRecord;
     const req: RequestAttrs = { source: { address: '10.0.0.1', port: 5000 }, destination: { address: '10.0.0.2', port: 80 } };
-    d(req, { unknown: [], kind: 'http', record: rec('logs/b-1.ns.istio-proxy.log', 'outbound|80||b.ns.svc.cluster.local') });
+    const fromB: RequestAttrs = { source: { address: '10.0.0.2', port: 5000 }, destination: { address: '10.96.0.9', port: 80 } };
+    d(fromB, { unknown: [], kind: 'http', record: rec('logs/b-1.ns.istio-proxy.log', 'outbound|80||x.ns.svc.cluster.local') });
     d(req, { unknown: [], kind: 'http', record: rec('x.log', 'outbound|80||b.ns.svc.cluster.local') });
     d(req, { unknown: [], kind: 'http', record: rec('x.log', 'inbound|80||') });
-    // the same attributes on two proxies are decided twice (the memo is per dump); the third is a memo hit on b
-    expect(used).toEqual(['b.json', 'a.json']);
+    expect(used).toEqual(['b.json', 'a.json', 'b.json']);
+    // b's log, but an outbound record whose source is a's workload: b did not write it
+    expect(() => d(req, { unknown: [], kind: 'http', record: rec('logs/b-1.ns.istio-proxy.log', 'outbound|80||b.ns.svc.cluster.local') })).toThrow(NotFromProxyError);
   });
 
   it('memoizes decisions, leaving source ports and request ids out of the key', () => {

@@ -1,4 +1,6 @@
 import type { CommandModule } from 'yargs';
+import { stat } from 'node:fs/promises';
+import { detectFile } from '../../readers/detect.js';
 import { binaryHead, expandDirectories, progress, progressDone, runCommand, UsageError, warn, writeOut, parseFailOn, EXIT_FAIL_ON, EXIT_USAGE, asList } from '../common.js';
 import { readAccessLogBatches, newStats } from '../../readers/accesslog/index.js';
 import { formatLocation } from '../../model/errors.js';
@@ -56,6 +58,18 @@ async function policiesDecider(flags: PolicyInputFlags): Promise<Decider> {
   return deciderFor([parseConfigDump(compiled.configDump, compiled.source)]);
 }
 
+/** Splits inputs into config dump files (detected by content) and the rest (logs, directories, stdin). */
+async function splitConfigDumps(paths: string[]): Promise<{ dumps: string[]; logs: string[] }> {
+  const dumps: string[] = [];
+  const logs: string[] = [];
+  for (const p of paths) {
+    const st = p === '-' ? null : await stat(p).catch(() => null);
+    if (st?.isFile() && (await detectFile(p, st.size)).kind === 'config-dump') dumps.push(p);
+    else logs.push(p);
+  }
+  return { dumps, logs };
+}
+
 function endpointStr(e: { address: string; port?: number } | undefined): string | null {
   if (!e) return null;
   const a = e.address.includes(':') ? `[${e.address}]` : e.address;
@@ -105,6 +119,7 @@ export function explanationJson(e: Explanation, showSecrets = false): Record<str
       : null,
     verdict: e.verdict,
     reason: e.reason,
+    dump: e.dump ?? null,
     security: e.security ?? null,
     identityEvidence: e.identityEvidence,
     unknown: r.unknown,
@@ -143,7 +158,7 @@ export const explainCommand: CommandModule<object, ExplainArgs> = {
   describe: 'replay access-log records through a config and say whether it explains what Envoy logged',
   builder: (y) =>
     policyInputOptions(y)
-      .positional('dump', { type: 'string', describe: 'config dump (file or directory); with --config this is the first log' })
+      .positional('dump', { type: 'string', describe: 'config dump (file or directory); with --config this is the first log. Further config dumps among the inputs are used too: each record is replayed through its proxy\'s dump in force at the record\'s time' })
       .positional('inputs', { type: 'string', array: true, default: [] as string[], describe: 'access logs: text/JSON files, kubectl logs output, collect NDJSON' })
       .option('config', { type: 'string', describe: 'replay against this (proposed) config instead: list the requests whose decision would change' })
       .option('log-format', { type: 'string', describe: 'istio | istio-1.9 | istio-pre-1.9 | envoy | istio-json | json | an Envoy format string (default: detect)' })
@@ -168,8 +183,15 @@ export const explainCommand: CommandModule<object, ExplainArgs> = {
       const fromPolicies = (argv.policies?.length ?? 0) > 0;
       if (fromPolicies && argv.config) throw new UsageError('give either --config or --policies as the proposed configuration, not both');
       const proposed = argv.config ?? (fromPolicies ? 'policies' : undefined);
-      const configPaths = argv.config ? [argv.config] : fromPolicies ? [] : positional.slice(0, 1);
-      const logs = proposed ? positional : positional.slice(1);
+      let configPaths = argv.config ? [argv.config] : fromPolicies ? [] : positional.slice(0, 1);
+      let logs = proposed ? positional : positional.slice(1);
+      if (!proposed) {
+        // Further config dumps among the inputs (by content): several dumps of one proxy taken at
+        // different times, or of several proxies; each record is replayed through the one in force.
+        const split = await splitConfigDumps(logs);
+        configPaths = [...configPaths, ...split.dumps];
+        logs = split.logs;
+      }
       if (configPaths.length === 0 && !fromPolicies) throw new UsageError('name a config dump (explain <config> <logs...>, or --config <proposed> <logs...>)');
       if (logs.length === 0) throw new UsageError('name at least one access-log file (or - for stdin)');
       const filter: ExplainFilter = {
@@ -281,10 +303,17 @@ export const explainCommand: CommandModule<object, ExplainArgs> = {
       const line = summaryLine(s);
       if (out === 'table') {
         const groups = agg.groupList();
-        await writeOut(renderTable({
-          headers: ['DECISION', 'POLICY', 'VERDICT', 'COUNT', 'EXAMPLE', 'REASON'],
-          rows: groups.map((g) => [g.decision, g.policy, g.verdict, g.count.toLocaleString('en-US'), g.example, g.reason]),
-        }));
+        // Several dumps: say which one (the one in force at the records' time) each group was replayed through.
+        const dumps = new Set(groups.map((g) => g.dump).filter((d) => d !== null));
+        await writeOut(renderTable(dumps.size > 1
+          ? {
+              headers: ['DECISION', 'POLICY', 'VERDICT', 'COUNT', 'DUMP', 'EXAMPLE', 'REASON'],
+              rows: groups.map((g) => [g.decision, g.policy, g.verdict, g.count.toLocaleString('en-US'), g.dump ?? '-', g.example, g.reason]),
+            }
+          : {
+              headers: ['DECISION', 'POLICY', 'VERDICT', 'COUNT', 'EXAMPLE', 'REASON'],
+              rows: groups.map((g) => [g.decision, g.policy, g.verdict, g.count.toLocaleString('en-US'), g.example, g.reason]),
+            }));
         if (disagreements.length) {
           await writeOut('\nDisagreements:\n' + renderTable({
             headers: ['RECORD', 'REQUEST', 'LOGGED', 'CONFIG', 'WHY'],
