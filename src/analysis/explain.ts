@@ -513,7 +513,8 @@ export function decisionChange(e: Explanation, baseline?: Explanation): Decision
   } else if (e.logged === 'denied') before = { decision: 'DENY', policy: e.loggedPolicy ?? 'none', source: 'log' };
   else if (e.logged === 'allowed') before = { decision: 'ALLOW', policy: null, source: 'log' };
   else return null;
-  const afterPolicy = after.decision === 'DENY' ? sanitizePolicyId(after.policy ?? 'none') : null;
+  // An HCM local reply (path_normalization_failed) is named by its details, not as an RBAC policy.
+  const afterPolicy = after.decision === 'DENY' ? (after.localReply ? after.localReply.details : sanitizePolicyId(after.policy ?? 'none')) : null;
   const beforePolicy = before.policy === null ? null : sanitizePolicyId(before.policy);
   if (before.decision === after.decision && beforePolicy === afterPolicy) return null;
   return { record: e.record, before, after: { decision: after.decision, policy: afterPolicy }, explanation: e };

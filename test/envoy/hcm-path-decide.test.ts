@@ -130,3 +130,16 @@ describe('host normalisation from the chain HCM (maybeNormalizeHost)', () => {
     expect(decideRequest(details, r).reasons!.join(' ')).not.toContain(':authority');
   });
 });
+
+describe('replaying logs against a config whose HCM rejects the path', () => {
+  it('a served request that the proposed HCM would reject is a change to its 400, not to an RBAC policy', async () => {
+    const { decisionChange, explainRecord } = await import('../../src/analysis/explain.js');
+    const rej = withHcm({ normalize_path: true, path_with_escaped_slashes_action: 'REJECT_REQUEST' });
+    const rec = {
+      ref: { file: 'details.log', line: 1 }, kind: 'http' as const, attrs: req('/details/a%2Fb'), unknown: [], fields: {},
+      responseCode: 200, responseCodeDetails: 'via_upstream', upstreamHost: '10.244.2.72:9080',
+    };
+    const c = decisionChange(explainRecord(rec, (r, o) => decideRequest(rej, r, { unknown: o.unknown })));
+    expect(c).toMatchObject({ before: { decision: 'ALLOW', source: 'log' }, after: { decision: 'DENY', policy: 'path_normalization_failed' } });
+  });
+});
