@@ -66,8 +66,8 @@ export function trustDomainOf(dump: ConfigDump | null, raw: unknown): TrustDomai
 export interface PeerIdentity {
   /** The SPIFFE id (or, for a bare word, the value as given) used as the peer certificate's URI SAN. */
   id: string;
-  /** How the value was read, for the decision's notes. */
-  note: string;
+  /** How a short form was expanded (trust domain and where it came from), for the decision's notes; absent when the value was a full id. */
+  note?: string;
   /** Set when the value is not an identity form Istio issues (printed as a warning). */
   warning?: string;
 }
@@ -82,9 +82,9 @@ export interface PeerIdentity {
 export function peerIdentity(value: string, td: TrustDomain): PeerIdentity {
   const v = value.trim();
   const tdNote = `trust domain ${td.trustDomain} from ${td.from}`;
-  if (v.includes('://')) return { id: v, note: `peer URI SAN ${v}` };
+  if (v.includes('://')) return { id: v };
   const s = v.replace(/^\/+/, '');
-  if (/^[^/]+\/ns\/[^/]+\/sa\/[^/]+$/.test(s) && !s.startsWith('ns/')) return { id: `spiffe://${s}`, note: `peer ${s} → spiffe://${s}` };
+  if (/^[^/]+\/ns\/[^/]+\/sa\/[^/]+$/.test(s) && !s.startsWith('ns/')) return { id: `spiffe://${s}` };
   let m = /^ns\/([^/]+)\/sa\/([^/]+)$/.exec(s);
   if (m) {
     const id = `spiffe://${td.trustDomain}/ns/${m[1]}/sa/${m[2]}`;
@@ -104,7 +104,6 @@ export function peerIdentity(value: string, td: TrustDomain): PeerIdentity {
   }
   return {
     id: `spiffe://${s}`,
-    note: `peer spiffe://${s}`,
     warning: `--from ${JSON.stringify(value)}: not Istio's <trust-domain>/ns/<ns>/sa/<sa> or <namespace>/<service-account> form; used as spiffe://${s}`,
   };
 }

@@ -100,7 +100,7 @@ function applyFlags(base: RequestAttrs, a: CheckArgs, peer: PeerIdentity | null,
   const r: RequestAttrs = structuredClone(base);
   if (peer) {
     r.tls = { uriSans: [peer.id], dnsSans: [], subject: '', peerCertificateValidated: true };
-    notes.push(`--from: ${peer.note}`);
+    if (peer.note) notes.push(`--from: ${peer.note}`);
   }
   if (a.plaintext) delete r.tls;
   if (a['source-ip'] !== undefined) r.source = { ...(r.source ?? {}), address: a['source-ip'] };
