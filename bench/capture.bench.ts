@@ -10,6 +10,10 @@
  * time. Mix by connection: 30% mTLS 1.2, 30% mTLS 1.3, 5% mTLS TCP, 8% one-way TLS, 17% HTTP/1.1,
  * 5% h2c, 5% other plaintext (as research/captures.md's generator).
  *
+ * The same traffic is then written again inside a VXLAN overlay (UDP 4789, VNI 4096, node
+ * addresses outside) and measured the same way: decapsulation must not cost the plain path, and
+ * the overlay copy is reported beside it.
+ *
  * Env: MESHSLEUTH_BENCH_CAPTURE_MB (default 200).
  * Measurement runs in a child process so peak RSS (maxRSS) is the pipeline's alone.
  */
@@ -20,6 +24,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { tcpConversation, type Message } from '../src/synth/tcp.js';
 import { frame } from '../src/synth/link.js';
+import { wrap, type WrapKind } from '../src/synth/encap.js';
 import { runTlsSession, ISTIO_ALPN, istioSni, type WireMessage } from '../src/synth/tls-session.js';
 import { http1Conversation, h2Conversation } from '../src/synth/http.js';
 
@@ -74,7 +79,7 @@ async function templates(): Promise<Template[]> {
 }
 
 /** Writes a classic µs pcap of at least `targetBytes`; returns packets and connections written. */
-export async function buildCapture(path: string, targetBytes: number): Promise<{ packets: number; conns: number; bytes: number }> {
+export async function buildCapture(path: string, targetBytes: number, encap?: WrapKind): Promise<{ packets: number; conns: number; bytes: number }> {
   const tpl = await templates();
   const total = tpl.reduce((s, t) => s + t.weight, 0);
   const fd = openSync(path, 'w');
@@ -108,7 +113,7 @@ export async function buildCapture(path: string, targetBytes: number): Promise<{
       const server = { ip: `10.2.0.${1 + (conns % 50)}`, port: tp.kind === 'http' ? 8000 : tp.kind === 'h2c' ? 9090 : tp.kind === 'other' ? 6379 : 15006 };
       const msgs: Message[] = tp.messages.map((m) => ({ dir: m.dir, bytes: m.bytes }));
       const pk = tcpConversation(msgs, { client, server, startMs: t + k * 0.37, mss: 1160, stepMs: 0.05, seed: conns + 1 });
-      for (const p of pk) group.push({ timeNs: p.timeNs, data: frame(p.ip, { linkType: 1 }) });
+      for (const p of pk) group.push({ timeNs: p.timeNs, data: encap ? wrap(p.ip, encap, p.dir).frame : frame(p.ip, { linkType: 1 }) });
       conns++;
     }
     group.sort((a, b) => (a.timeNs < b.timeNs ? -1 : a.timeNs > b.timeNs ? 1 : 0));
@@ -190,15 +195,14 @@ function hasTshark(): boolean {
   return spawnSync('tshark', ['--version'], { stdio: 'ignore' }).status === 0;
 }
 
-export default async function (): Promise<void> {
-  const targetMb = Number(process.env.MESHSLEUTH_BENCH_CAPTURE_MB ?? 200);
-  const path = join(tmpdir(), `meshsleuth-bench-${process.pid}.pcap`);
+async function measureVariant(label: string, targetMb: number, encap?: WrapKind): Promise<void> {
+  const path = join(tmpdir(), `meshsleuth-bench-${process.pid}${encap ? '-' + encap : ''}.pcap`);
   try {
     const g0 = Date.now();
-    const built = await buildCapture(path, targetMb * MB);
+    const built = await buildCapture(path, targetMb * MB, encap);
     const size = statSync(path).size;
     process.stdout.write(
-      `capture: ${path}: ${(size / MB).toFixed(1)} MB, ${built.packets} packets (avg ${(size / built.packets).toFixed(0)} B), ${built.conns} connections; generated in ${((Date.now() - g0) / 1000).toFixed(1)} s\n`,
+      `${label}: ${path}: ${(size / MB).toFixed(1)} MB, ${built.packets} packets (avg ${(size / built.packets).toFixed(0)} B), ${built.conns} connections; generated in ${((Date.now() - g0) / 1000).toFixed(1)} s\n`,
     );
     // Warm the page cache so both tools read from memory.
     execFileSync('cat', [path], { stdio: ['ignore', 'ignore', 'ignore'], maxBuffer: 1 });
@@ -213,11 +217,11 @@ export default async function (): Promise<void> {
     const best = runs.reduce((a, b) => (b.seconds < a.seconds ? b : a));
     const ours = size / MB / best.seconds;
     process.stdout.write(
-      `flows (reader + reassembly + TLS/HTTP decoders + verdicts + NDJSON): best of 2 ${best.seconds.toFixed(2)} s wall, ${ours.toFixed(0)} MB/s, ${(best.frames / best.seconds / 1000).toFixed(0)} k packets/s; ` +
+      `  flows (reader + ${encap ? encap + ' decapsulation + ' : ''}reassembly + TLS/HTTP decoders + verdicts + NDJSON): best of 2 ${best.seconds.toFixed(2)} s wall, ${ours.toFixed(0)} MB/s, ${(best.frames / best.seconds / 1000).toFixed(0)} k packets/s; ` +
         `CPU ${Number.isFinite(ourCpu) ? ourCpu.toFixed(2) + ' s (incl. Node start-up) = ' + (size / MB / ourCpu).toFixed(0) + ' MB/s of CPU' : 'n/a'}; peak RSS ${Math.max(...runs.map((r) => r.maxRssMb)).toFixed(0)} MB (target < 300 MB); ${best.flows} flows ${JSON.stringify(best.bySecurity)}\n`,
     );
     if (!hasTshark()) {
-      process.stdout.write('tshark: not installed, comparison skipped (Debian: apt-get install tshark)\n');
+      process.stdout.write('  tshark: not installed, comparison skipped (Debian: apt-get install tshark)\n');
       return;
     }
     const ver = spawnSync('tshark', ['--version'], { encoding: 'utf8' }).stdout.split('\n')[0];
@@ -232,7 +236,7 @@ export default async function (): Promise<void> {
       const c1 = childrenCpuSeconds();
       if (c0 !== null && c1 !== null) tcpu = Math.min(tcpu, c1 - c0);
       if (r.status !== 0) {
-        process.stdout.write(`tshark: exited ${r.status}, comparison skipped\n`);
+        process.stdout.write(`  tshark: exited ${r.status}, comparison skipped\n`);
         return;
       }
       tbest = Math.min(tbest, s);
@@ -240,8 +244,8 @@ export default async function (): Promise<void> {
     const theirs = size / MB / tbest;
     const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
     process.stdout.write(
-      `tshark -T fields (TLS fields pass, ${ver}): best of 2 ${tbest.toFixed(2)} s wall, ${theirs.toFixed(0)} MB/s, ${(built.packets / tbest / 1000).toFixed(0)} k packets/s; CPU ${Number.isFinite(tcpu) ? tcpu.toFixed(2) + ' s' : 'n/a'}\n` +
-        `ratio: flows is ${(ours / theirs).toFixed(1)}x tshark by wall clock` +
+      `  tshark -T fields (TLS fields pass, ${ver}): best of 2 ${tbest.toFixed(2)} s wall, ${theirs.toFixed(0)} MB/s, ${(built.packets / tbest / 1000).toFixed(0)} k packets/s; CPU ${Number.isFinite(tcpu) ? tcpu.toFixed(2) + ' s' : 'n/a'}\n` +
+        `  ratio: flows is ${(ours / theirs).toFixed(1)}x tshark by wall clock` +
         (Number.isFinite(tcpu) && Number.isFinite(ourCpu) ? `, ${(tcpu / ourCpu).toFixed(1)}x by CPU time` : '') +
         ` (target >= 5x); load average ${load}\n`,
     );
@@ -252,6 +256,12 @@ export default async function (): Promise<void> {
       /* already gone */
     }
   }
+}
+
+export default async function (): Promise<void> {
+  const targetMb = Number(process.env.MESHSLEUTH_BENCH_CAPTURE_MB ?? 200);
+  await measureVariant('capture (plain EN10MB/IPv4)', targetMb);
+  await measureVariant('capture (the same traffic in a VXLAN overlay)', targetMb, 'vxlan');
 }
 
 if (process.argv[2] === '--measure' && import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

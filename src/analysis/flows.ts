@@ -213,7 +213,8 @@ export function buildFlow(conn: TcpConnection, file: string, ifaces: InterfaceNa
     connState: conn.zeek.connState(wire.c2s, wire.s2c),
     frames: conn.frames,
     security: v.security,
-    evidence: v.evidence,
+    // TLS after a cleartext step: the preamble (STARTTLS, SSLRequest, CONNECT, ...) is evidence, not the verdict
+    evidence: facts.upgrade ? [...v.evidence, facts.upgrade.kind] : v.evidence,
     inferred: v.inferred,
     tls: facts.tls,
     protocol: facts.protocol,

@@ -10,6 +10,7 @@ import { looksLikeTlsRecord } from './tls/records.js';
 import { Http1Decoder, METHODS } from './http1/decoder.js';
 import { Http2Decoder } from './http2/decoder.js';
 import { PREFACE } from './http2/frames.js';
+import { clientHelloAt, preambleKind, UPGRADE_SCAN_LIMIT } from './upgrade.js';
 import { appendAll, maxOf } from '../model/arrays.js';
 
 export type { Direction, SegmentMeta, StreamDecoder, StreamFacts, StreamProtocol } from './stream.js';
@@ -106,6 +107,10 @@ class ContentDispatcher implements StreamDecoder {
   /** First bytes of each direction of a `tcp` stream. */
   private readonly sample: Record<Direction, Uint8Array[]> = { c2s: [], s2c: [] };
   private readonly sampled: Record<Direction, number> = { c2s: 0, s2c: 0 };
+  /** TLS that started after cleartext: the preamble kept so far (bounded), and what it was. */
+  private readonly preamble: Record<Direction, Uint8Array[]> = { c2s: [], s2c: [] };
+  private readonly preambleBytes: Record<Direction, number> = { c2s: 0, s2c: 0 };
+  private upgrade: { kind: string; detail: string | null; frame: number } | null = null;
 
   data(dir: Direction, bytes: Uint8Array, meta: SegmentMeta): void {
     if (bytes.length === 0) return;
@@ -138,6 +143,19 @@ class ContentDispatcher implements StreamDecoder {
 
   wants(dir: Direction): boolean {
     if (this.protocol === null) return true;
+    if (this.upgrade) return this.tls!.wants(dir);
+    // cleartext that may still turn into TLS (STARTTLS, SSLRequest, CONNECT): keep looking
+    if (this.scanning(dir)) return true;
+    return this.decoderWants(dir);
+  }
+
+  /** Cleartext so far, short enough that a ClientHello may still follow (never once TLS or h2c was seen). */
+  private scanning(dir: Direction): boolean {
+    return !this.tls && !this.h2 && this.preambleBytes[dir] < UPGRADE_SCAN_LIMIT;
+  }
+
+  /** Whether the decoder chosen for the stream wants more bytes of `dir`. */
+  private decoderWants(dir: Direction): boolean {
     const c = this.cleartextDir[dir];
     if (c === 'other') return false;
     if (c) return c.wants(dir);
@@ -254,6 +272,19 @@ class ContentDispatcher implements StreamDecoder {
   }
 
   private route(dir: Direction, bytes: Uint8Array, meta: SegmentMeta): void {
+    if (this.upgrade) return this.routeTls(dir, bytes, meta);
+    if (this.scanning(dir)) {
+      if (dir === 'c2s') {
+        const at = clientHelloAt(bytes);
+        if (at >= 0) {
+          if (at > 0) this.keepPreamble(dir, bytes.subarray(0, at));
+          return this.startTls(bytes.subarray(at), meta);
+        }
+      }
+      this.keepPreamble(dir, bytes);
+      // delivered only because a ClientHello might follow: the decoder itself is done
+      if (!this.decoderWants(dir)) return;
+    }
     const c = this.cleartextDir[dir];
     if (c) {
       if (c !== 'other') c.data(dir, bytes, meta);
@@ -286,7 +317,37 @@ class ContentDispatcher implements StreamDecoder {
     }
   }
 
+  private keepPreamble(dir: Direction, bytes: Uint8Array): void {
+    const take = bytes.subarray(0, Math.max(0, UPGRADE_SCAN_LIMIT - this.preambleBytes[dir]));
+    if (take.length) this.preamble[dir].push(Buffer.from(take));
+    this.preambleBytes[dir] += bytes.length;
+  }
+
+  /** The client sent a ClientHello after cleartext: TLS from here on, the cleartext was its preamble. */
+  private startTls(hello: Uint8Array, meta: SegmentMeta): void {
+    const p = preambleKind(Buffer.concat(this.preamble.c2s), Buffer.concat(this.preamble.s2c));
+    this.upgrade = { ...p, frame: meta.frame };
+    this.tls = new TlsAnalyzer();
+    this.protocol = 'tls';
+    this.cleartext = false;
+    this.cleartextDir = {};
+    this.preamble.c2s = [];
+    this.preamble.s2c = [];
+    this.routeTls('c2s', hello, meta);
+  }
+
+  private routeTls(dir: Direction, bytes: Uint8Array, meta: SegmentMeta): void {
+    const c = this.cleartextDir[dir];
+    if (c) {
+      if (c !== 'other') c.data(dir, bytes, meta);
+      return;
+    }
+    this.tls!.data(dir, bytes, meta);
+    if (this.tls!.notTls(dir)) this.switchToCleartext(dir, bytes, meta);
+  }
+
   private routeGap(dir: Direction, length: number, meta: SegmentMeta): void {
+    if (this.upgrade) return this.tls!.gap(dir, length, meta);
     const c = this.cleartextDir[dir];
     if (c) {
       if (c !== 'other') c.gap(dir, length, meta);
@@ -357,6 +418,11 @@ class ContentDispatcher implements StreamDecoder {
     };
     const h2 = this.h2 ?? this.http1?.h2 ?? null;
     if (h2) out.http2 = h2.summary();
+    if (this.upgrade) {
+      out.upgrade = { ...this.upgrade };
+      out.protocol = 'tls';
+      notes.unshift(`TLS after a cleartext ${this.upgrade.kind}${this.upgrade.detail ? ` (${this.upgrade.detail})` : ''} preamble: ClientHello at frame ${this.upgrade.frame}`);
+    }
     if (opaque) out.opaque = true;
     return out;
   }

@@ -52,6 +52,12 @@ export interface StreamFacts {
   missing: Record<Direction, number>;
   /** Human-readable notes (e.g. "ClientHello truncated: payload not captured"). */
   notes: string[];
+  /**
+   * TLS that started after a cleartext step (STARTTLS, SSLRequest, CONNECT, SOCKS, ...): what the
+   * preamble was and the frame of the ClientHello. `protocol` is then `tls` and the verdict comes
+   * from the handshake; the preamble is evidence.
+   */
+  upgrade?: { kind: string; detail: string | null; frame: number };
   /** HTTP/2 cleartext details when h2c was seen: client preface, h2c upgrade, frame counts. */
   http2?: {
     preface: boolean;
