@@ -202,9 +202,11 @@ export function renderGraphSvg(nodes: GraphNode[], edges: GraphEdge[]): string {
     const counts: string[] = [];
     for (const s of ['mtls', 'tls', 'plaintext', 'unknown'] as const) if (e.flows[s]) counts.push(`${e.flows[s]} ${s}`);
     const req = e.requests.allowed + e.requests.denied + e.requests.rejected;
-    const label = `${e.port !== null ? `:${e.port} ` : ''}${e.marks.filter((m) => m !== 'denied' && m !== 'unknown').join('+') || 'unknown'}${e.requests.allowed ? ` · ${e.requests.allowed} allowed` : ''}${denied ? ` ✕ ${e.requests.denied + e.requests.rejected} denied` : ''}`;
+    const label = `${e.port !== null ? `:${e.port} ` : ''}${e.marks.filter((m) => m !== 'denied' && m !== 'unknown').join('+') || 'unknown'}`;
+    // The requests, each counted once, on a second line: `2 allowed ✕ 1 denied`.
+    const reqLabel = [e.requests.allowed ? `${e.requests.allowed} allowed` : '', denied ? `✕ ${e.requests.denied + e.requests.rejected} denied` : ''].filter(Boolean).join(' ');
     const title = `${e.from} → ${e.to}${e.port !== null ? ` port ${e.port}` : ''}: connections ${counts.join(', ') || 'none captured'}; requests ${req}, each counted once (allowed ${e.requests.allowed}, denied ${e.requests.denied}, rejected ${e.requests.rejected})`;
-    parts.push(`<g class="edge" data-security="${esc(e.security)}" data-marks="${esc(e.marks.join(' '))}"><title>${esc(title)}</title><path d="${d}" fill="none" stroke="${color}" stroke-width="${e.security === 'plaintext' ? 2.6 : 1.8}"${denied ? ' stroke-dasharray="6 4"' : ''} marker-end="url(#arrow-${esc(e.security in SEC_COLOR ? e.security : 'unknown')})"/><text x="${lx.toFixed(1)}" y="${ly.toFixed(1)}" font-size="11" text-anchor="middle" fill="${denied ? '#b71c1c' : color}" stroke="#fff" stroke-width="3" paint-order="stroke">${esc(label)}</text></g>`);
+    parts.push(`<g class="edge" data-security="${esc(e.security)}" data-marks="${esc(e.marks.join(' '))}"><title>${esc(title)}</title><path d="${d}" fill="none" stroke="${color}" stroke-width="${e.security === 'plaintext' ? 2.6 : 1.8}"${denied ? ' stroke-dasharray="6 4"' : ''} marker-end="url(#arrow-${esc(e.security in SEC_COLOR ? e.security : 'unknown')})"/><text x="${lx.toFixed(1)}" y="${ly.toFixed(1)}" font-size="11" text-anchor="middle" fill="${denied ? '#b71c1c' : color}" stroke="#fff" stroke-width="3" paint-order="stroke">${reqLabel ? `<tspan x="${lx.toFixed(1)}" y="${(ly - 12).toFixed(1)}">${esc(label)}</tspan><tspan x="${lx.toFixed(1)}" y="${ly.toFixed(1)}">${esc(reqLabel)}</tspan>` : esc(label)}</text></g>`);
   }
   for (const p of placed.values()) {
     const n = p.node;

@@ -54,7 +54,8 @@ describe('the capture\'s proof beats a log\'s inference', () => {
     expect(mine).toHaveLength(3);
     for (const r of mine) expect(r).toMatchObject({ peerSecurity: 'mtls', securityFrom: 'capture', principal: 'spiffe://cluster.local/ns/bank/sa/account-summary' });
     const html = renderGraphSvg(m.graph.nodes, m.graph.edges);
-    expect(html).toContain(':8080 mtls · 2 allowed ✕ 1 denied');
+    expect(html).toMatch(/<title>ops\/toolbox → bank\/database port 8080:[^<]*allowed 2, denied 1/);
+    expect(html).toMatch(/>:8080 mtls<\/tspan><tspan [^>]*>2 allowed ✕ 1 denied<\/tspan>/);
   });
 });
 
