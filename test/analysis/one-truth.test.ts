@@ -43,7 +43,7 @@ describe('the capture\'s proof beats a log\'s inference', () => {
     expect(c.securityOf(r)).toMatchObject({ security: 'tls', from: 'access-log', inferred: false });
   });
 
-  it.skipIf(!sampleDir('bank-breach'))('bank-breach: the attacker\'s edge is mTLS (stolen certificate), never "TLS (no client cert)", and shows its 2 allowed requests', async () => {
+  it.skipIf(!sampleDir('bank-breach'))('bank-breach: the attacker\'s edge is mTLS (stolen certificate), never "TLS (no client cert)", and shows its 2 allowed requests (needs samples/bank-breach)', async () => {
     const m = await report('bank-breach');
     const e = edge(m, 'ops/toolbox', 'bank/database');
     expect(e.security).toBe('mtls');
@@ -60,7 +60,7 @@ describe('the capture\'s proof beats a log\'s inference', () => {
 });
 
 describe('every request counts once, everywhere', () => {
-  it.skipIf(!sampleDir('bookinfo-authz'))('bookinfo-authz: productpage→reviews and reviews→ratings count their logged requests and denials (x-request-id is shared along the call chain)', async () => {
+  it.skipIf(!sampleDir('bookinfo-authz'))('bookinfo-authz: productpage→reviews and reviews→ratings count their logged requests and denials (x-request-id is shared along the call chain) (needs samples/bookinfo-authz)', async () => {
     const m = await report('bookinfo-authz');
     expect(edge(m, 'default/productpage', 'default/reviews').requests).toEqual({ allowed: 3, denied: 1, rejected: 0 });
     expect(edge(m, 'default/reviews', 'default/ratings').requests).toEqual({ allowed: 2, denied: 1, rejected: 0 });
@@ -72,7 +72,7 @@ describe('every request counts once, everywhere', () => {
     expect(m.graph.edges.reduce((n, e) => n + e.requests.allowed + e.requests.denied + e.requests.rejected, 0)).toBe(17);
   });
 
-  it.skipIf(!sampleDir('legacy-plaintext'))('legacy-plaintext: plaintext-accepted counts 3 requests once each, citing both the capture and the log', async () => {
+  it.skipIf(!sampleDir('legacy-plaintext'))('legacy-plaintext: plaintext-accepted counts 3 requests once each, citing both the capture and the log (needs samples/legacy-plaintext)', async () => {
     const m = await report('legacy-plaintext');
     const acc = m.findings.find((f) => f.id === 'plaintext-accepted' && f.summary.includes('bar/httpbin'))!;
     expect(acc.details!.occurrences).toBe(3);
@@ -81,7 +81,7 @@ describe('every request counts once, everywhere', () => {
     expect(acc.evidence.filter((e) => e.line !== undefined)).toHaveLength(3);
   });
 
-  it.skipIf(!sampleDir('legacy-plaintext'))('legacy-plaintext: the timeline has one event per request, carrying the capture\'s verdict and evidence', async () => {
+  it.skipIf(!sampleDir('legacy-plaintext'))('legacy-plaintext: the timeline has one event per request, carrying the capture\'s verdict and evidence (needs samples/legacy-plaintext)', async () => {
     const m = await report('legacy-plaintext');
     const logged = m.timeline.filter((e) => e.source === 'access-log');
     expect(logged).toHaveLength(m.summary.records.requests);
@@ -96,7 +96,7 @@ describe('every request counts once, everywhere', () => {
     expect(m.timeline.filter((e) => e.source === 'capture' && e.from === 'legacy/sleep' && e.to === 'bar/httpbin')).toHaveLength(0);
   });
 
-  it.skipIf(!sampleDir('tcp-echo'))('tcp-echo: a connection captured in both pods and logged by both sidecars is one connection', async () => {
+  it.skipIf(!sampleDir('tcp-echo'))('tcp-echo: a connection captured in both pods and logged by both sidecars is one connection (needs samples/tcp-echo)', async () => {
     const m = await report('tcp-echo');
     const e = m.graph.edges.find((x) => x.to === 'foo/tcp-echo' && x.port === 9002)!;
     expect(e.flows.plaintext).toBe(5);

@@ -18,7 +18,7 @@ const LOG = `${B}/logs/${D}.istio-proxy.log`;
 
 interface Rec { ref: string; time: string; verdict: string; dump: string | null; reason: string; decision: { config?: string } | null }
 
-describe.skipIf(!existsSync(join(REPO, B)))('explain with several dumps of one proxy (bookinfo-authz)', () => {
+describe.skipIf(!existsSync(join(REPO, B)))('explain with several dumps of one proxy (needs samples/bookinfo-authz)', () => {
   it('replays each record through the dump in force at its time and names it: no drift left', async () => {
     // given in any order, the final dump first
     const r = await runCli(['explain', FINAL, ...STAGES.slice().reverse(), LOG, '-o', 'json']);
