@@ -22,7 +22,7 @@ import { emptyInventory, readInventory, type Inventory } from '../readers/invent
 import { loadConfigDumps } from '../readers/configdump/index.js';
 import { readAccessLogs, newStats } from '../readers/accesslog/index.js';
 import { captureFile, newCaptureStats, type CaptureSource } from '../readers/capture/index.js';
-import { parseK8sObjects } from '../readers/k8s.js';
+import { parseK8sObjects, type K8sObject } from '../readers/k8s.js';
 import { createStreamDecoder } from '../protocols/index.js';
 import { flowsFromCapture } from './flows.js';
 import { inboundMtlsModes } from '../istio/mtls.js';
@@ -159,6 +159,8 @@ export async function gatherEvidence(paths: string[], opts: GatherOptions = {}):
   const dumps: ConfigDump[] = [...(opts.extraDumps ?? [])];
   const policies: PolicyDoc[] = [];
   const ztunnels: ZtunnelConfig[] = [];
+  /** Kubernetes objects of inventory and network-policy inputs, for the network policy layers. */
+  const k8sObjects: K8sObject[] = [];
   let inventory: Inventory | null = null;
 
   const note = (path: string, list: Diagnostic[], total = list.length): void => {
@@ -229,6 +231,15 @@ export async function gatherEvidence(paths: string[], opts: GatherOptions = {}):
           inventory = await readInventory(p, ds, inventory ?? emptyInventory());
           items.set(p, inventory.pods.length + inventory.services.length + inventory.serviceAccounts.length - before);
           note(p, ds);
+          // The same file may carry namespaces and policies for the network layers.
+          appendAll(k8sObjects, parseK8sObjects(await readWholeText(p), p).objects);
+          break;
+        }
+        case 'network-policy': {
+          const res = parseK8sObjects(await readWholeText(p), p);
+          appendAll(k8sObjects, res.objects);
+          items.set(p, res.objects.length);
+          note(p, res.diagnostics);
           break;
         }
         case 'istio-policy': {
@@ -281,7 +292,7 @@ export async function gatherEvidence(paths: string[], opts: GatherOptions = {}):
   // ztunnel (ambient) records are replayed against the ztunnel config dumps.
   if (ztunnels.length) for (const r of records) if (r.ztunnel && r.ztunnel.direction === 'inbound') explanations.push(explainZtunnelRecord(r, ztunnels));
 
-  return { inputs, hashes, items, problems, unreadable, flows, records, explanations, proxies, inventory, policies, diagnostics, dumps, ztunnels };
+  return { inputs, hashes, items, problems, unreadable, flows, records, explanations, proxies, inventory, policies, k8sObjects, diagnostics, dumps, ztunnels };
 }
 
 export { formatLocation };

@@ -36,6 +36,9 @@ export const FINDING_IDS = [
   'ztunnel-policy-rejected',
   'ambient-allow-http-fields',
   'hbone-blocked',
+  // Computed by network-layers.ts (NetworkPolicy / admin tiers / Calico on observed flows).
+  'network-policy-not-enforced',
+  'network-policy-explains-unanswered',
 ] as const;
 export type FindingId = (typeof FINDING_IDS)[number];
 

@@ -9,6 +9,9 @@ import type { Diagnostic } from '../model/errors.js';
 import type { Decision, TraceNode } from '../model/decision.js';
 import type { HeaderMap, JsonValue } from '../model/attrs.js';
 import type { Inventory } from '../readers/inventory.js';
+import type { K8sObject } from '../readers/k8s.js';
+import { networkLayerFindings } from './network-layers.js';
+import { appendAll } from '../model/arrays.js';
 import type { DetectedInput, InputKind } from '../readers/detect.js';
 import { isSecretHeader, redactDeep, redactHeaders, redactPath } from '../model/redact.js';
 import { VERSION } from '../version.js';
@@ -212,6 +215,8 @@ export interface Evidence {
   proxies: ProxyView[];
   inventory: Inventory | null;
   policies: PolicyDoc[];
+  /** Kubernetes objects read from inventories and policy manifests (NetworkPolicy, Calico, ...), for the network layers. */
+  k8sObjects?: K8sObject[];
   diagnostics: Diagnostic[];
   /** ztunnel (ambient) config dumps. */
   ztunnels?: ZtunnelConfig[];
@@ -281,6 +286,11 @@ const emptySec = (): Record<FlowSecurity, number> => ({ mtls: 0, tls: 0, plainte
 export function buildReportModel(ev: Evidence, opts: BuildOptions): ReportModel {
   const c = correlate(ev.flows, ev.records, ev.explanations, ev.proxies, ev.inventory, { skewMs: opts.skewMs });
   const findings = computeFindings({ flows: ev.flows, records: ev.records, explanations: ev.explanations, proxies: ev.proxies, policies: ev.policies, correlation: c, showSecrets: opts.showSecrets, ztunnels: ev.ztunnels });
+  if (ev.k8sObjects?.length) {
+    // Observed flows against NetworkPolicy / admin tiers / Calico (findings stay in severity order).
+    appendAll(findings, networkLayerFindings(ev.flows, ev.k8sObjects));
+    findings.sort((a, b) => SEVERITY_ORDER.indexOf(a.severity) - SEVERITY_ORDER.indexOf(b.severity));
+  }
   const { events, untimed } = buildTimeline(ev.flows, ev.records, findings, c, opts.showSecrets);
 
   // Which findings cite which evidence / nodes.

@@ -44,3 +44,11 @@ export interface LayerDecision {
   /** Why the outcome is implementation-defined or undecidable, or other caveats. */
   notes?: string[];
 }
+
+/** `NetworkPolicy default/x ingress[0]`, `Tier default (ingress)`, `-` when nothing decided. */
+export function formatDecidedBy(d: DecidedBy | null): string {
+  if (!d) return '-';
+  const name = d.namespace ? `${d.namespace}/${d.name}` : d.name;
+  const rule = d.rule !== undefined ? ` ${d.direction ?? 'rule'}[${d.rule}]` : d.direction ? ` (${d.direction})` : '';
+  return `${d.kind} ${name}${rule}`;
+}

@@ -14,7 +14,7 @@ import { isAccessLog } from './accesslog/index.js';
 import { isConfigDump } from './configdump/index.js';
 import { isZtunnelConfigDump, isZtunnelPolicyArray } from './configdump/ztunnel.js';
 
-export type InputKind = 'config-dump' | 'ztunnel-config' | 'access-log' | 'capture' | 'inventory' | 'istio-policy' | 'unknown';
+export type InputKind = 'config-dump' | 'ztunnel-config' | 'access-log' | 'capture' | 'inventory' | 'istio-policy' | 'network-policy' | 'unknown';
 
 export interface DetectedInput {
   path: string;
@@ -210,6 +210,20 @@ function isIstioPolicy(doc: unknown): boolean {
   return false;
 }
 
+const CALICO_KINDS = new Set(['NetworkPolicy', 'GlobalNetworkPolicy', 'Tier']);
+
+/** NetworkPolicy, AdminNetworkPolicy/BaselineAdminNetworkPolicy or Calico policy objects (or a List holding one). */
+function isNetworkPolicyDoc(doc: unknown): boolean {
+  if (!isObj(doc)) return false;
+  const api = typeof doc.apiVersion === 'string' ? doc.apiVersion : '';
+  const kind = String(doc.kind);
+  if (kind === 'NetworkPolicy' && api.startsWith('networking.k8s.io/')) return true;
+  if ((kind === 'AdminNetworkPolicy' || kind === 'BaselineAdminNetworkPolicy') && api.startsWith('policy.networking.k8s.io/')) return true;
+  if (CALICO_KINDS.has(kind) && /^(crd\.)?projectcalico\.org\//.test(api)) return true;
+  if (kind.endsWith('List') && Array.isArray(doc.items)) return doc.items.some((i) => isNetworkPolicyDoc(i));
+  return false;
+}
+
 function isAccessLogObject(doc: unknown): 'json' | 'als' | null {
   if (!isObj(doc)) return null;
   if (doc.type === 'als' && (doc.kind === 'http' || doc.kind === 'tcp') && isObj(doc.entry)) return 'als';
@@ -227,6 +241,7 @@ function jsonDocKind(doc: unknown): ContentKind {
   if (isBundleOfDumps(doc)) return { kind: 'config-dump', format: 'json-bundle' };
   if (isIstioPolicy(doc)) return { kind: 'istio-policy', format: 'json' };
   if (isInventory(doc)) return { kind: 'inventory', format: 'json' };
+  if (isNetworkPolicyDoc(doc)) return { kind: 'network-policy', format: 'json' };
   const log = isAccessLogObject(doc);
   if (log) return { kind: 'access-log', format: log === 'als' ? 'als-ndjson' : 'json' };
   if (Array.isArray(doc) && doc.length > 0 && doc.every((d) => isAccessLogObject(d))) return { kind: 'access-log', format: 'json-array' };
@@ -331,6 +346,7 @@ function yamlKind(text: string, complete: boolean): ContentKind {
     return { kind: 'istio-policy', format: 'yaml' };
   }
   if (values.some((v) => isInventory(v))) return { kind: 'inventory', format: 'yaml' };
+  if (values.some((v) => isNetworkPolicyDoc(v))) return { kind: 'network-policy', format: 'yaml' };
   const first = values[0];
   if (isObj(first) && typeof first.kind === 'string') return { kind: 'unknown', reason: `Kubernetes object of kind ${first.kind} (not a Pod, Service, ServiceAccount or Istio security policy)` };
   if (values.every((v) => typeof v !== 'object' || v === null)) return { kind: 'unknown', reason: 'text that is not a config dump, access log, inventory or Istio policy' };

@@ -1,15 +1,10 @@
 /** Output for `reach`: per-layer verdicts of one connection, and the connectivity map (txt, JSON, dot). */
 import type { ReachResult } from '../analysis/reach.js';
 import type { ConnectivityMap } from '../netpol/connectivity.js';
-import type { DecidedBy } from '../model/layers.js';
-import { renderTable } from './table.js';
+import { formatDecidedBy } from '../model/layers.js';
 
-export function formatDecidedBy(d: DecidedBy | null): string {
-  if (!d) return '-';
-  const name = d.namespace ? `${d.namespace}/${d.name}` : d.name;
-  const rule = d.rule !== undefined ? ` ${d.direction ?? 'rule'}[${d.rule}]` : d.direction ? ` (${d.direction})` : '';
-  return `${d.kind} ${name}${rule}`;
-}
+export { formatDecidedBy };
+import { renderTable } from './table.js';
 
 export function renderReachTable(r: ReachResult): string {
   const ep = (e: ReachResult['source']) => (e.kind === 'pod' ? `${e.namespace}/${e.pod} (${[e.ips.join(',') || 'no IP', `sa ${e.serviceAccount}`, e.sidecar ? 'sidecar' : e.ambient ? 'ambient' : '', e.hostNetwork ? 'hostNetwork' : ''].filter(Boolean).join(', ')})` : e.ref);
