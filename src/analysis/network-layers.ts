@@ -46,7 +46,8 @@ export function networkLayerFindings(flows: Flow[], objects: K8sObject[]): Findi
     if (calico) layers.push(calico.decide({ ...conn, identity: null, alp: false }));
     const deny = layers.find((l) => l.verdict === 'deny');
     if (!deny) continue;
-    const answered = f.bytes.serverToClient > 0;
+    // Zeek's S0: a connection attempt the server never answered (no SYN-ACK).
+    const answered = f.connState !== undefined ? f.connState !== 'S0' : f.bytes.serverToClient > 0;
     const key = `${answered}|${deny.layer}|${name(src)}|${name(dst)}|${f.server.port}|${formatDecidedBy(deny.decidedBy)}`;
     const g = groups.get(key) ?? { flows: [], layer: deny, answered, src: name(src), dst: name(dst), port: f.server.port };
     g.flows.push(f);
