@@ -35,7 +35,7 @@ import type { Evidence } from './report-model.js';
 import type { PolicyDoc } from './findings.js';
 import type { ZtunnelConfig } from '../ztunnel/model.js';
 import { readZtunnelConfig } from '../readers/configdump/ztunnel.js';
-import { explainZtunnelRecord } from './ztunnel.js';
+import { explainZtunnelRecord, joinHboneFlows } from './ztunnel.js';
 import { appendAll } from '../model/arrays.js';
 
 /** Streams a file through sha256. */
@@ -289,6 +289,8 @@ export async function gatherEvidence(paths: string[], opts: GatherOptions = {}):
     }
   }
 
+  // Ambient: HBONE flows get the identities the ztunnel log shows for them.
+  if (records.some((r) => r.ztunnel)) joinHboneFlows(flows, records, opts.skewMs ?? 2000);
   // ztunnel (ambient) records are replayed against the ztunnel config dumps.
   if (ztunnels.length) for (const r of records) if (r.ztunnel && r.ztunnel.direction === 'inbound') explanations.push(explainZtunnelRecord(r, ztunnels));
 

@@ -5,7 +5,7 @@
  * Records that do not carry an authorization outcome (outbound, opened, failures for other causes)
  * are undecidable with the reason.
  */
-import type { AccessRecord, Explanation } from '../model/records.js';
+import type { AccessRecord, Explanation, Flow } from '../model/records.js';
 import type { Decision } from '../model/decision.js';
 import type { ZtunnelConfig } from '../ztunnel/model.js';
 import { decideZtunnel, findWorkloadByIp, POLICY_REJECTION_PREFIX, REJECTION } from '../ztunnel/state.js';
@@ -76,4 +76,36 @@ export function mismatchedExplanation(r: AccessRecord, have: 'ztunnel' | 'envoy'
     identityEvidence: [],
     missing: [have === 'ztunnel' ? 'the Envoy config dump of the proxy that logged it' : 'a ztunnel config dump'],
   };
+}
+
+/**
+ * Joins HBONE flows (evidence `istio-hbone`) to the ztunnel records of the tunnels they carried: same
+ * client pod IP, `dst.addr` = the flow's server `ip:15008`, record time within the flow (± skew).
+ * HBONE connections are pooled, so one flow may carry several records. Adds a note naming the
+ * identities the log shows (the capture cannot: TLS 1.3 encrypts the certificates). Returns the
+ * number of flows joined.
+ */
+export function joinHboneFlows(flows: Flow[], records: AccessRecord[], skewMs = 2000): number {
+  const byDst = new Map<string, AccessRecord[]>();
+  for (const r of records) {
+    const z = r.ztunnel;
+    if (!z?.dstAddr || r.timeMs === undefined) continue;
+    const list = byDst.get(z.dstAddr) ?? [];
+    list.push(r);
+    byDst.set(z.dstAddr, list);
+  }
+  let joined = 0;
+  for (const f of flows) {
+    if (!f.evidence.includes('istio-hbone')) continue;
+    const key = f.server.ip.includes(':') ? `[${f.server.ip}]:${f.server.port}` : `${f.server.ip}:${f.server.port}`;
+    const hits = (byDst.get(key) ?? []).filter((r) => r.attrs.source?.address === f.client.ip && r.timeMs! >= f.startMs - skewMs && r.timeMs! <= f.endMs + skewMs);
+    if (hits.length === 0) continue;
+    joined++;
+    const shown = hits.slice(0, 3).map((r) => {
+      const z = r.ztunnel!;
+      return `${r.ref.file}:${r.ref.line ?? '?'} ${z.direction ?? ''} ${z.srcIdentity ?? 'no src identity'} → ${z.dstIdentity ?? z.dstWorkload ?? '?'} (${z.dstHboneAddr ?? '?'})${z.error ? ` error: ${z.error.text}` : ''}`;
+    });
+    f.notes.push(`ztunnel log: ${hits.length} tunnel record(s) on this HBONE connection: ${shown.join('; ')}${hits.length > 3 ? '; …' : ''}`);
+  }
+  return joined;
 }
