@@ -478,23 +478,57 @@ function proxyName(p: ProxyView): string {
   return p.pod ? `${p.namespace ? `${p.namespace}/` : ''}${p.pod}` : p.nodeId ?? p.source;
 }
 
+/**
+ * A SPIFFE identity presented from an address whose owner runs as another service account. IP ownership
+ * has a time: the inventory's pod owns the address only between its start (creation) and its deletion
+ * (readers/inventory.ts `ownerAt`). CRITICAL only when the event falls inside that lifetime; outside it,
+ * or when the owner has no lifetime (no start time; an address known only from a config dump), the finding
+ * says who owned the address at that time is unverified, and is not CRITICAL.
+ */
 function identityCheck(g: Grouper, c: Correlation, sans: string[], client: HostPort, ref: EvidenceRef, timeMs: number | undefined, source: string, units?: string[]): void {
-  const w = c.resolve(client.ip);
+  const owned = c.workloads.ownerAt(client.ip, timeMs);
+  const w = owned?.ref ?? c.resolve(client.ip);
   if (!w || (w.kind !== 'pod' && w.kind !== 'proxy') || !w.serviceAccount || !w.namespace) return;
+  const verified = owned?.ownership === 'inside';
+  const life = owned?.lifetime;
+  const at = timeMs !== undefined ? ` at ${new Date(timeMs).toISOString()}` : '';
+  const podName = `${w.namespace}/${w.pod ?? w.name}`;
+  const why = !owned
+    ? `the address is known only from a config dump, which gives no lifetime`
+    : owned.ownership === 'before'
+      ? `pod ${podName} started only at ${new Date(life!.fromMs!).toISOString()}, after the event`
+      : owned.ownership === 'after'
+        ? `pod ${podName} was gone by ${new Date(life!.untilMs!).toISOString()} (${life!.basis}), before the event`
+        : timeMs === undefined
+          ? 'the event has no time'
+          : `the inventory gives pod ${podName} no creation or start time`;
   for (const san of sans) {
     const id = parseSpiffe(san);
     if (!id) continue;
     if (id.namespace === w.namespace && id.serviceAccount === w.serviceAccount) continue;
-    g.add('identity-address-mismatch', `${san}|${client.ip}`, () => ({
-      severity: 'critical',
-      summary: `Identity ${san} was presented from ${client.ip}, which belongs to pod ${w.namespace}/${w.pod ?? w.name} running as service account ${w.serviceAccount} — a stolen or leaked workload certificate?`,
-      fix: `Treat the key of ${id.namespace}/${id.serviceAccount} as compromised: find how pod ${w.namespace}/${w.pod ?? w.name} obtained it, rotate it (restart the owning workloads, rotate the mesh CA intermediate if needed), and restrict access to its Secret/SDS socket.`,
+    const ownership: Record<string, JsonValue> = {
+      verified,
+      from: life && life.fromMs !== null ? new Date(life.fromMs).toISOString() : null,
+      until: life && life.untilMs !== null ? new Date(life.untilMs).toISOString() : null,
+      basis: life?.basis ?? `no lifetime (resolved from ${w.source})`,
+      ...(c.workloads.inventory.asOfMs !== undefined ? { inventoryAsOf: new Date(c.workloads.inventory.asOfMs).toISOString() } : {}),
+      ...(verified ? {} : { unverifiedBecause: why }),
+    };
+    g.add('identity-address-mismatch', `${san}|${client.ip}|${verified ? 'owned' : `unverified:${podName}`}`, () => ({
+      severity: verified ? 'critical' : 'high',
+      summary: verified
+        ? `Identity ${san} was presented from ${client.ip}, which belongs to pod ${podName} running as service account ${w.serviceAccount} — a stolen or leaked workload certificate?`
+        : `Identity ${san} was presented from ${client.ip}${at}; who owned that address then is unverified: ${why} (that pod runs as service account ${w.serviceAccount})`,
+      fix: verified
+        ? `Treat the key of ${id.namespace}/${id.serviceAccount} as compromised: find how pod ${podName} obtained it, rotate it (restart the owning workloads, rotate the mesh CA intermediate if needed), and restrict access to its Secret/SDS socket.`
+        : `Establish which pod held ${client.ip} at the time (an inventory taken during the incident, the CNI's IPAM records, kubectl get events): if it did not run as ${id.namespace}/${id.serviceAccount}, treat that key as compromised.`,
       data: {
         presentedIdentity: san,
         presentedNamespace: id.namespace,
         presentedServiceAccount: id.serviceAccount,
         address: client.port !== undefined ? fmtAddr(client.ip, client.port) : client.ip,
         addressOwner: { namespace: w.namespace ?? null, pod: w.pod ?? null, workload: w.name, serviceAccount: w.serviceAccount ?? null, resolvedFrom: w.source },
+        ownership,
         source,
       },
     }), [ref], timeMs, units);

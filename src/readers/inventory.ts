@@ -24,6 +24,14 @@ export interface InventoryPod {
   phase?: string;
   /** Whether the pod carries an Istio sidecar (container `istio-proxy` or the sidecar status annotation). */
   sidecar: boolean;
+  /** `metadata.creationTimestamp` (epoch ms). */
+  createdMs?: number;
+  /** `status.startTime`: when the kubelet took the pod (its sandbox and IP come after; epoch ms). */
+  startedMs?: number;
+  /** `metadata.deletionTimestamp`: the pod is (being) deleted; its IP is released by then (epoch ms). */
+  deletedMs?: number;
+  /** A Succeeded/Failed pod: the newest container `state.terminated.finishedAt` (its IP is released; epoch ms). */
+  finishedMs?: number;
   ref: EvidenceRef;
 }
 
@@ -54,6 +62,12 @@ export interface Inventory {
   pods: InventoryPod[];
   services: InventoryService[];
   serviceAccounts: InventoryServiceAccount[];
+  /**
+   * The inventory's own time: the newest timestamp its objects carry (creation, start, deletion,
+   * conditions, container states). `kubectl get -o json` does not record when it ran, so this is a
+   * lower bound: every pod listed without a deletion was running at least until then.
+   */
+  asOfMs?: number;
 }
 
 /** What an address resolves to. */
@@ -186,8 +200,11 @@ export function parseInventory(doc: unknown, file: string, diagnostics: Diagnost
         hostNetwork: spec.hostNetwork === true,
         phase: str(status.phase),
         sidecar,
+        ...podTimes(meta, status),
         ref,
       });
+      const newest = newestTime(item);
+      if (newest !== undefined && (into.asOfMs === undefined || newest > into.asOfMs)) into.asOfMs = newest;
     } else if (k === 'Service') {
       const ips = new Set<string>();
       if (Array.isArray(spec.clusterIPs)) for (const ip of spec.clusterIPs) if (typeof ip === 'string' && ip !== 'None') ips.add(ip);
@@ -211,6 +228,77 @@ export function parseInventory(doc: unknown, file: string, diagnostics: Diagnost
     }
   }
   return into;
+}
+
+function timeOf(v: unknown): number | undefined {
+  if (typeof v !== 'string') return undefined;
+  const t = Date.parse(v);
+  return Number.isFinite(t) ? t : undefined;
+}
+
+/** A pod's lifetime facts (see InventoryPod). */
+function podTimes(meta: Obj, status: Obj): Pick<InventoryPod, 'createdMs' | 'startedMs' | 'deletedMs' | 'finishedMs'> {
+  const out: Pick<InventoryPod, 'createdMs' | 'startedMs' | 'deletedMs' | 'finishedMs'> = {};
+  const created = timeOf(meta.creationTimestamp);
+  const started = timeOf(status.startTime);
+  const deleted = timeOf(meta.deletionTimestamp);
+  if (created !== undefined) out.createdMs = created;
+  if (started !== undefined) out.startedMs = started;
+  if (deleted !== undefined) out.deletedMs = deleted;
+  if (status.phase === 'Succeeded' || status.phase === 'Failed') {
+    let fin: number | undefined;
+    for (const c of Array.isArray(status.containerStatuses) ? status.containerStatuses : []) {
+      const term = isObj(c) && isObj(c.state) && isObj(c.state.terminated) ? c.state.terminated : undefined;
+      const t = term ? timeOf(term.finishedAt) : undefined;
+      if (t !== undefined && (fin === undefined || t > fin)) fin = t;
+    }
+    if (fin !== undefined) out.finishedMs = fin;
+  }
+  return out;
+}
+
+const TIME_KEYS = new Set(['creationTimestamp', 'deletionTimestamp', 'startTime', 'lastTransitionTime', 'lastProbeTime', 'startedAt', 'finishedAt', 'time']);
+
+/** The newest RFC 3339 time anywhere in an object under a Kubernetes time field name. */
+function newestTime(v: unknown, depth = 0): number | undefined {
+  if (depth > 8 || typeof v !== 'object' || v === null) return undefined;
+  let best: number | undefined;
+  const consider = (t: number | undefined): void => {
+    if (t !== undefined && (best === undefined || t > best)) best = t;
+  };
+  if (Array.isArray(v)) for (const x of v) consider(newestTime(x, depth + 1));
+  else for (const [k, x] of Object.entries(v)) consider(TIME_KEYS.has(k) ? timeOf(x) : newestTime(x, depth + 1));
+  return best;
+}
+
+/** When a pod held its IP, from the inventory: from its start (else creation) until its deletion or finish. */
+export interface PodLifetime {
+  /** null: the inventory gives no creation/start time. */
+  fromMs: number | null;
+  /** null: no deletion or finish recorded (running when the inventory was taken). */
+  untilMs: number | null;
+  /** What the bounds rest on, for people. */
+  basis: string;
+}
+
+export function podLifetime(p: InventoryPod): PodLifetime {
+  const fromMs = p.startedMs ?? p.createdMs ?? null;
+  const untilMs = p.deletedMs ?? p.finishedMs ?? null;
+  const from = p.startedMs !== undefined ? 'status.startTime' : p.createdMs !== undefined ? 'metadata.creationTimestamp' : 'no creation or start time';
+  const until = p.deletedMs !== undefined ? 'metadata.deletionTimestamp' : p.finishedMs !== undefined ? `${p.phase} (containers finished)` : 'no deletionTimestamp: running when the inventory was taken';
+  return { fromMs, untilMs, basis: `${from} → ${until}` };
+}
+
+/**
+ * Whether the pod owned its IP at `timeMs`: `inside` its lifetime, `before` it started, `after` it was
+ * deleted/finished, or `unknown` (no event time, or the inventory gives no start).
+ */
+export function ownershipAt(p: InventoryPod, timeMs: number | undefined): 'inside' | 'before' | 'after' | 'unknown' {
+  const l = podLifetime(p);
+  if (timeMs === undefined || l.fromMs === null) return 'unknown';
+  if (timeMs < l.fromMs) return 'before';
+  if (l.untilMs !== null && timeMs > l.untilMs) return 'after';
+  return 'inside';
 }
 
 /** Reads an inventory file (JSON, or YAML with one or more documents). */
@@ -314,6 +402,22 @@ export class WorkloadIndex {
 
   lookup(ip: string): WorkloadRef | undefined {
     return this.byIp.get(normalizeIp(ip));
+  }
+
+  /**
+   * The pod that owned `ip` at `timeMs` (IP ownership has a time: a pod holds its address only between
+   * its start and its deletion): the pod whose lifetime contains the time, else the one the address
+   * resolves to now with how the time falls outside its lifetime. null when no pod of the inventory
+   * has the address (e.g. it is known only from a config dump).
+   */
+  ownerAt(ip: string, timeMs: number | undefined): { pod: InventoryPod; ref: WorkloadRef; ownership: 'inside' | 'before' | 'after' | 'unknown'; lifetime: PodLifetime } | null {
+    const k = normalizeIp(ip);
+    const pods = this.inventory.pods.filter((p) => !p.hostNetwork && p.ips.some((x) => normalizeIp(x) === k));
+    if (pods.length === 0) return null;
+    const inside = pods.find((p) => ownershipAt(p, timeMs) === 'inside');
+    const current = this.byIp.get(k);
+    const pod = inside ?? pods.find((p) => current?.pod === p.name && current.namespace === p.namespace) ?? pods[0]!;
+    return { pod, ref: this.podRef(pod), ownership: ownershipAt(pod, timeMs), lifetime: podLifetime(pod) };
   }
 
   /** Adds an address learned elsewhere (e.g. a proxy's own IP from its config dump) unless the inventory knows it. */

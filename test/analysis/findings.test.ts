@@ -15,11 +15,13 @@ function run(p: { flows?: Flow[]; records?: AccessRecord[]; explanations?: Expla
   return computeFindings({ flows, records, explanations, proxies, policies: p.policies ?? [], correlation: c, showSecrets: p.showSecrets ?? false });
 }
 
+// Every pod started well before the events of these tests (T0 - 1 h): they own their IPs throughout.
+const STARTED = { createdMs: T0 - 3_600_000 };
 const INV = inventory([
-  pod('sleep-7f9c-abcde', 'legacy', '10.0.0.5', 'sleep', 'sleep', { sidecar: false }),
-  pod('details-v1-5f4d-xyz12', 'default', '10.0.0.7', 'bookinfo-details', 'details'),
-  pod('productpage-v1-1234-aaaaa', 'default', '10.0.0.8', 'bookinfo-productpage', 'productpage'),
-  pod('debug-shell-99', 'default', '10.0.0.9', 'default', 'debug-shell'),
+  pod('sleep-7f9c-abcde', 'legacy', '10.0.0.5', 'sleep', 'sleep', { sidecar: false, ...STARTED }),
+  pod('details-v1-5f4d-xyz12', 'default', '10.0.0.7', 'bookinfo-details', 'details', STARTED),
+  pod('productpage-v1-1234-aaaaa', 'default', '10.0.0.8', 'bookinfo-productpage', 'productpage', STARTED),
+  pod('debug-shell-99', 'default', '10.0.0.9', 'default', 'debug-shell', STARTED),
 ]);
 
 const ids = (fs: Finding[]): string[] => fs.map((f) => f.id);
@@ -193,11 +195,52 @@ describe('identity-address-mismatch (stolen keys)', () => {
     expect(ids(run({ flows: [own, unknownIp], inventory: INV }))).not.toContain('identity-address-mismatch');
   });
 
+  it('IP ownership has a time: outside the pod\'s lifetime the finding is not CRITICAL and says ownership is unverified', () => {
+    const f = flow({ client: '10.0.0.9:51000', server: '10.0.0.7:9080', security: 'mtls', tls: tls({ uriSans: [stolen] }) });
+    const at = f.startMs!;
+    const later = inventory([pod('debug-shell-99', 'default', '10.0.0.9', 'default', 'debug-shell', { createdMs: at + 60_000 })]);
+    const before = run({ flows: [f], inventory: later }).find((x) => x.id === 'identity-address-mismatch')!;
+    expect(before.severity).toBe('high');
+    expect(before.summary).toContain('who owned that address then is unverified');
+    expect(before.summary).toContain('started only at');
+    expect(before.details?.ownership).toMatchObject({ verified: false, basis: 'metadata.creationTimestamp → no deletionTimestamp: running when the inventory was taken' });
+    const gone = inventory([pod('debug-shell-99', 'default', '10.0.0.9', 'default', 'debug-shell', { createdMs: at - 3_600_000, deletedMs: at - 60_000 })]);
+    const after = run({ flows: [f], inventory: gone }).find((x) => x.id === 'identity-address-mismatch')!;
+    expect(after.severity).toBe('high');
+    expect(after.details?.ownership).toMatchObject({ verified: false });
+    expect(String((after.details?.ownership as Record<string, unknown>).unverifiedBecause)).toContain('was gone by');
+    const timeless = inventory([pod('debug-shell-99', 'default', '10.0.0.9', 'default', 'debug-shell')]);
+    expect(run({ flows: [f], inventory: timeless }).find((x) => x.id === 'identity-address-mismatch')!.severity).toBe('high');
+    // inside the lifetime (status.startTime wins over creation): CRITICAL
+    const inside = inventory([pod('debug-shell-99', 'default', '10.0.0.9', 'default', 'debug-shell', { createdMs: at - 120_000, startedMs: at - 60_000 })]);
+    const hit = run({ flows: [f], inventory: inside }).find((x) => x.id === 'identity-address-mismatch')!;
+    expect(hit.severity).toBe('critical');
+    expect(hit.details?.ownership).toMatchObject({ verified: true, basis: 'status.startTime → no deletionTimestamp: running when the inventory was taken' });
+  });
+
+  it('a reused IP is judged against the pod that held it at the time', () => {
+    const f = flow({ client: '10.0.0.9:51000', server: '10.0.0.7:9080', security: 'mtls', tls: tls({ uriSans: [stolen] }) });
+    const at = f.startMs!;
+    // productpage held 10.0.0.9 until a minute after the connection; the debug shell got it later
+    const reused = inventory([
+      pod('productpage-v1-old', 'default', '10.0.0.9', 'bookinfo-productpage', 'productpage', { createdMs: at - 3_600_000, deletedMs: at + 60_000, phase: 'Running' }),
+      pod('debug-shell-99', 'default', '10.0.0.9', 'default', 'debug-shell', { createdMs: at + 120_000 }),
+    ]);
+    expect(ids(run({ flows: [f], inventory: reused }))).not.toContain('identity-address-mismatch');
+    const g = flow({ client: '10.0.0.9:51000', server: '10.0.0.7:9080', security: 'mtls', tls: tls({ uriSans: [stolen] }), startMs: at + 600_000 });
+    const hit = run({ flows: [g], inventory: reused }).find((x) => x.id === 'identity-address-mismatch')!;
+    expect(hit.severity).toBe('critical');
+    expect(hit.details?.addressOwner).toMatchObject({ pod: 'debug-shell-99' });
+  });
+
   it('uses the service account from the config dump node metadata when there is no inventory', () => {
     const p = proxyOf({ source: 'debug.json', ip: '10.0.0.9', pod: 'debug-shell-99', namespace: 'default', sa: 'default' });
     const f = flow({ client: '10.0.0.9:51000', server: '10.0.0.7:9080', security: 'mtls', tls: tls({ uriSans: [stolen] }) });
     const hit = run({ flows: [f], proxies: [p] }).find((x) => x.id === 'identity-address-mismatch')!;
     expect(hit.details?.addressOwner).toMatchObject({ resolvedFrom: 'config-dump', serviceAccount: 'default' });
+    // a config dump says who had the address, not since when: ownership at the time is unverified
+    expect(hit.severity).toBe('high');
+    expect(hit.details?.ownership).toMatchObject({ verified: false });
   });
 });
 
