@@ -7,7 +7,7 @@
  */
 
 /** Bytes of a direction searched for a ClientHello before the stream counts as plain cleartext. */
-export const UPGRADE_SCAN_LIMIT = 16 * 1024;
+export const UPGRADE_SCAN_LIMIT = 4096;
 
 /**
  * Offset of a TLS record carrying a ClientHello in `b` (record type 22, version 3.x, a handshake
