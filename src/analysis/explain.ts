@@ -549,7 +549,7 @@ export function deciderOver<D extends DumpLike>(dumps: D[], decideDump: DumpDeci
   const text = memo ? dumps.map((d) => safeStringify(d)).join('\n') : '';
   const keepPorts = /SourcePortInput|source_port|source\.port/.test(text);
   const keepRequestId = /x-request-id/i.test(text);
-  const cache = new Map<string, Decision>();
+  const cache = new DecisionCache();
   const pick = dumpPicker(dumps);
   const decideOne = (dump: D, req: RequestAttrs, opts: DeciderOptions): Decision => ({ ...decideDump(dump, req, opts), config: dump.source });
   if (!memo) return (req, opts) => {
@@ -563,10 +563,70 @@ export function deciderOver<D extends DumpLike>(dumps: D[], decideDump: DumpDeci
     const hit = cache.get(key);
     if (hit) return hit;
     const d = decideOne(dump, req, opts);
-    if (cache.size >= 200_000) cache.clear();
     cache.set(key, d);
     return d;
   };
+}
+
+/**
+ * Memoized decisions bounded by their estimated size, not their count: a decision's traces grow with the
+ * policies it evaluated, so 200k cached decisions could hold gigabytes. The oldest entries go first (Map keeps
+ * insertion order); a hit costs nothing, a miss is only recomputed.
+ */
+export class DecisionCache {
+  private readonly map = new Map<string, { d: Decision; bytes: number }>();
+  private bytes = 0;
+  constructor(readonly maxBytes = 32 * 1024 * 1024) {}
+
+  get size(): number {
+    return this.map.size;
+  }
+
+  get estimatedBytes(): number {
+    return this.bytes;
+  }
+
+  get(key: string): Decision | undefined {
+    return this.map.get(key)?.d;
+  }
+
+  set(key: string, d: Decision): void {
+    const bytes = 2 * key.length + decisionBytes(d);
+    if (bytes > this.maxBytes) return;
+    const old = this.map.get(key);
+    if (old) {
+      this.bytes -= old.bytes;
+      this.map.delete(key);
+    }
+    this.map.set(key, { d, bytes });
+    this.bytes += bytes;
+    for (const [k, v] of this.map) {
+      if (this.bytes <= this.maxBytes) break;
+      this.map.delete(k);
+      this.bytes -= v.bytes;
+    }
+  }
+}
+
+/** Rough heap size of a decision: a fixed cost per object plus its strings, walked once when cached. */
+function decisionBytes(v: unknown): number {
+  let total = 0;
+  const stack: unknown[] = [v];
+  while (stack.length > 0) {
+    const x = stack.pop();
+    if (typeof x === 'string') total += 16 + 2 * x.length;
+    else if (Array.isArray(x)) {
+      total += 32 + 8 * x.length;
+      for (const y of x) stack.push(y);
+    } else if (x !== null && typeof x === 'object') {
+      total += 64;
+      for (const y of Object.values(x)) {
+        total += 16;
+        stack.push(y);
+      }
+    } else total += 8;
+  }
+  return total;
 }
 
 function safeStringify(v: unknown): string {
