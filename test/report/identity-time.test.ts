@@ -24,7 +24,7 @@ async function report(dir: string): Promise<Finding[]> {
   return (JSON.parse(readFileSync(out, 'utf8')) as { findings: Finding[] }).findings.filter((f) => f.id === 'identity-address-mismatch');
 }
 
-describe.skipIf(!existsSync(SAMPLE))('identity-address-mismatch and the owning pod\'s lifetime (bank-breach)', () => {
+describe.skipIf(!existsSync(SAMPLE))('identity-address-mismatch and the owning pod\'s lifetime (needs samples/bank-breach)', () => {
   it('the inventory reader keeps creation/start/deletion times and the inventory\'s own time', async () => {
     const inv = await readInventory(join(SAMPLE, 'inventory.json'));
     const toolbox = inv.pods.find((p) => p.name.startsWith('toolbox'))!;
