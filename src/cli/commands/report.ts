@@ -71,26 +71,20 @@ async function spoolStdin(paths: string[]): Promise<string[]> {
  * the inputs (same file, also through a link) or an existing file inside an input directory.
  */
 async function refuseOverwritingEvidence(out: string, inputs: string[]): Promise<void> {
-  let outStat: Stats;
-  let outReal: string;
-  try {
-    outStat = await stat(out);
-    outReal = await realpath(out);
-  } catch {
-    return; // a new file cannot be evidence
-  }
-  for (const p of inputs) {
-    if (p === '-') continue;
-    let st: Stats;
-    let real: string;
+  const located = async (p: string): Promise<{ st: Stats; real: string } | null> => {
     try {
-      st = await stat(p);
-      real = await realpath(p);
+      return { st: await stat(p), real: await realpath(p) };
     } catch {
-      continue; // reported when the evidence is read
+      return null; // a new output file cannot be evidence; a missing input is reported when the evidence is read
     }
-    const same = st.dev === outStat.dev && st.ino === outStat.ino;
-    const inside = st.isDirectory() && outReal.startsWith(real.endsWith(sep) ? real : real + sep);
+  };
+  const o = await located(out);
+  if (!o) return;
+  for (const p of inputs) {
+    const i = p === '-' ? null : await located(p);
+    if (!i) continue;
+    const same = i.st.dev === o.st.dev && i.st.ino === o.st.ino;
+    const inside = i.st.isDirectory() && o.real.startsWith(i.real.endsWith(sep) ? i.real : i.real + sep);
     if (same || inside) throw new UsageError(`--output ${out} ${same ? 'is' : 'is inside'} the evidence ${p}: refusing to overwrite it (write the report elsewhere)`);
   }
 }

@@ -214,16 +214,21 @@ export class AlsCollector {
     if (this.failure !== null) return;
     this.failure = reason;
     for (const st of [...this.open]) {
-      if (st.done) continue;
-      st.done = true;
-      this.open.delete(st);
-      this.stats.openStreams--;
-      try {
-        st.callback({ code: grpc.status.UNAVAILABLE, details: reason } as grpc.ServiceError, null);
-      } catch {
-        /* gone */
-      }
+      this.endUnavailable(st, reason);
       st.call.destroy?.();
+    }
+  }
+
+  /** Ends one open stream with UNAVAILABLE (Envoy keeps what it has not delivered and reconnects). */
+  private endUnavailable(st: OpenStream, details: string): void {
+    if (st.done) return;
+    st.done = true;
+    this.open.delete(st);
+    this.stats.openStreams--;
+    try {
+      st.callback({ code: grpc.status.UNAVAILABLE, details } as grpc.ServiceError, null);
+    } catch {
+      /* gone */
     }
   }
 
@@ -239,17 +244,7 @@ export class AlsCollector {
       let settled = false;
       const timer = setTimeout(() => {
         if (settled) return;
-        for (const st of [...this.open]) {
-          if (st.done) continue;
-          st.done = true;
-          this.open.delete(st);
-          this.stats.openStreams--;
-          try {
-            st.callback({ code: grpc.status.UNAVAILABLE, details: 'collector shutting down' } as grpc.ServiceError, null);
-          } catch {
-            /* gone */
-          }
-        }
+        for (const st of [...this.open]) this.endUnavailable(st, 'collector shutting down');
         server.forceShutdown();
         settled = true;
         resolve();
