@@ -31,6 +31,9 @@ export interface CaptureOptions {
   linkType?: number;
   snaplen?: number;
   bigEndian?: boolean;
+  /** pcapng: timestamp resolution (default 9) and if_tsoffset written into every interface block. */
+  tsresol?: number;
+  tsoffset?: bigint;
 }
 
 function linkFor(f: CaptureFlow, dir: 'c2s' | 's2c', linkType: number): LinkOptions {
@@ -73,7 +76,8 @@ export function buildCapture(flows: readonly CaptureFlow[], o: CaptureOptions = 
           linkType: a.linkType,
           ...(a.name !== undefined ? { name: a.name } : {}),
           ...(o.snaplen !== undefined ? { snaplen: o.snaplen } : {}),
-          tsresol: 9,
+          tsresol: o.tsresol ?? 9,
+          ...(o.tsoffset !== undefined ? { tsoffset: o.tsoffset } : {}),
         });
         ids.set(a.key, id);
       }

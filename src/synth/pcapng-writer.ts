@@ -9,8 +9,10 @@ export interface PcapngInterface {
   linkType: number;
   name?: string;
   snaplen?: number;
-  /** Decimal exponent of the timestamp unit: 6 = µs (default), 9 = ns. */
+  /** Decimal exponent of the timestamp unit: 6 = µs (default), 9 = ns, 0 = seconds. */
   tsresol?: number;
+  /** if_tsoffset: seconds the reader adds to every timestamp (signed 64-bit; timestamps are written without it). */
+  tsoffset?: bigint;
 }
 
 export interface PcapngWriterOptions {
@@ -52,6 +54,12 @@ export class PcapngWriter {
     const opts: Array<[number, Buffer]> = [];
     if (iface.name !== undefined) opts.push([2, Buffer.from(iface.name, 'utf8')]);
     if (iface.tsresol !== undefined && iface.tsresol !== 6) opts.push([9, Buffer.from([iface.tsresol])]);
+    if (iface.tsoffset !== undefined) {
+      const v = Buffer.alloc(8);
+      if (this.le) v.writeBigInt64LE(iface.tsoffset);
+      else v.writeBigInt64BE(iface.tsoffset);
+      opts.push([14, v]);
+    }
     this.block(1, body, this.options(opts));
     this.interfaces.push(iface);
     return this.interfaces.length - 1;
@@ -63,7 +71,7 @@ export class PcapngWriter {
     if (!iface) throw new Error(`pcapng writer: no interface ${ifId} in this section`);
     const snap = iface.snaplen ?? 262144;
     const capLen = Math.min(pkt.data.length, snap === 0 ? pkt.data.length : snap);
-    const units = iface.tsresol === 9 ? pkt.timeNs : pkt.timeNs / 10n ** BigInt(9 - (iface.tsresol ?? 6));
+    const units = (iface.tsresol === 9 ? pkt.timeNs : pkt.timeNs / 10n ** BigInt(9 - (iface.tsresol ?? 6))) & 0xffffffffffffffffn;
     const body = Buffer.alloc(20 + capLen + pad4(capLen));
     this.u32(body, ifId, 0);
     this.u32(body, Number(units >> 32n), 4);

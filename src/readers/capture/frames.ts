@@ -35,6 +35,11 @@ export interface RawFrame {
   origLen: number;
   /** Interface index within the file (pcapng; 0 for pcap). */
   iface: number;
+  /**
+   * True when the file's timestamp (after if_tsresol/if_tsoffset) is outside the representable
+   * range [1970, 9999]: sec/nsec then repeat the previous good timestamp (0 before any).
+   */
+  badTime?: boolean;
 }
 
 export interface InterfaceInfo {
@@ -57,12 +62,16 @@ export interface FrameReaderState {
   diagnostics: Diagnostic[];
   /** True when the file was not read to its end because of damage. */
   stoppedEarly: boolean;
+  /** Frames kept whose timestamp was out of range (see RawFrame.badTime). */
+  badTimestamps: number;
 }
 
 /** libpcap's largest snap length (MAXIMUM_SNAPLEN); no valid record is longer unless the header says so. */
 export const MAX_SNAPLEN = 262_144;
 /** Hard cap on any record/block we will buffer (pcapng blocks may legally be larger than a snaplen). */
 export const MAX_RECORD = 16 * 1024 * 1024;
+/** Last second a timestamp may name (9999-12-31T23:59:59Z): beyond it dates cannot be printed. */
+export const MAX_TIME_SEC = 253_402_300_799;
 /** Frames per batch: small enough that a batch dies young (cheap for the GC). */
 const BATCH = 512;
 
@@ -192,7 +201,7 @@ export async function* readFrames(
 }
 
 export function newFrameReaderState(): FrameReaderState {
-  return { format: null, interfaces: [], frames: 0, bytes: 0, diagnostics: [], stoppedEarly: false };
+  return { format: null, interfaces: [], frames: 0, bytes: 0, diagnostics: [], stoppedEarly: false, badTimestamps: 0 };
 }
 
 function diag(state: FrameReaderState, opts: ReadFramesOptions, d: Diagnostic): void {
@@ -297,6 +306,11 @@ async function* readPcapng(r: Rolling, opts: ReadFramesOptions, state: FrameRead
   let frame = state.frames;
   let sawShb = false;
   let need = 12;
+  /** Last in-range timestamp: what a frame with an out-of-range one is given. */
+  let lastSec = 0;
+  let lastNsec = 0;
+  let firstBad: { offset: number; frame: number; sec: number } | null = null;
+  try {
   for (;;) {
     await r.fill(need);
     const batch: RawFrame[] = [];
@@ -313,7 +327,7 @@ async function* readPcapng(r: Rolling, opts: ReadFramesOptions, state: FrameRead
         if (bom === BOM) le = true;
         else if (bom === 0x4d3c2b1a) le = false;
         else {
-          fatal(state, opts, r.base + pos, frame, `pcapng section header with an unknown byte-order magic ${buf.subarray(pos + 8, pos + 12).toString('hex')}`);
+          fatal(state, opts, r.base + pos, frame, `pcapng section header with an unknown byte-order magic ${buf.subarray(pos + 8, pos + 12).toString('hex')}`, frame);
           stop = 'fatal';
           break;
         }
@@ -321,13 +335,19 @@ async function* readPcapng(r: Rolling, opts: ReadFramesOptions, state: FrameRead
         type = buf.readUInt32BE(pos);
       }
       if (!sawShb && type !== PCAPNG_SHB) {
-        fatal(state, opts, r.base + pos, frame, 'pcapng file does not start with a section header block');
+        fatal(state, opts, r.base + pos, frame, 'pcapng file does not start with a section header block', frame);
         stop = 'fatal';
         break;
       }
       const blen = le ? buf.readUInt32LE(pos + 4) : buf.readUInt32BE(pos + 4);
       if (blen < 12 || blen % 4 !== 0 || blen > MAX_RECORD) {
-        fatal(state, opts, r.base + pos, frame + 1, `corrupt pcapng block: total length ${blen} (must be a multiple of 4 between 12 and ${MAX_RECORD})`);
+        fatal(state, opts, r.base + pos, frame + 1, `corrupt pcapng block: total length ${blen} (must be a multiple of 4 between 12 and ${MAX_RECORD})`, frame);
+        stop = 'fatal';
+        break;
+      }
+      const min = MIN_BLOCK[type] ?? 12;
+      if (blen < min) {
+        fatal(state, opts, r.base + pos, frame + 1, `corrupt pcapng ${BLOCK_NAME[type] ?? 'block'}: total length ${blen} is shorter than the ${min} bytes this block type needs`, frame);
         stop = 'fatal';
         break;
       }
@@ -337,7 +357,7 @@ async function* readPcapng(r: Rolling, opts: ReadFramesOptions, state: FrameRead
       }
       const trailer = le ? buf.readUInt32LE(pos + blen - 4) : buf.readUInt32BE(pos + blen - 4);
       if (trailer !== blen) {
-        fatal(state, opts, r.base + pos, frame + 1, `corrupt pcapng block: leading length ${blen} and trailing length ${trailer} differ`);
+        fatal(state, opts, r.base + pos, frame + 1, `corrupt pcapng block: leading length ${blen} and trailing length ${trailer} differ`, frame);
         stop = 'fatal';
         break;
       }
@@ -350,7 +370,7 @@ async function* readPcapng(r: Rolling, opts: ReadFramesOptions, state: FrameRead
           sawShb = true;
           const major = u16(body + 4);
           if (major !== 1) {
-            fatal(state, opts, r.base + pos, frame, `unsupported pcapng version ${major}.${u16(body + 6)}`);
+            fatal(state, opts, r.base + pos, frame, `unsupported pcapng version ${major}.${u16(body + 6)}`, frame);
             stop = 'fatal';
           }
           section = [];
@@ -379,6 +399,7 @@ async function* readPcapng(r: Rolling, opts: ReadFramesOptions, state: FrameRead
               const res = buf[v]!;
               if (res & 0x80) {
                 tsBinary = res & 0x7f;
+                if (tsBinary === 0) tsDiv = 1; // 2^0: whole seconds
                 info.precision = Math.min(9, Math.ceil((res & 0x7f) * Math.LOG10E * Math.LN2));
               } else {
                 tsDiv = 10 ** res;
@@ -407,23 +428,36 @@ async function* readPcapng(r: Rolling, opts: ReadFramesOptions, state: FrameRead
           const caplen = u32(body + 12);
           const origLen = u32(body + 16);
           if (body + 20 + caplen > bodyEnd) {
-            fatal(state, opts, r.base + pos, frame + 1, `corrupt pcapng packet block: captured length ${caplen} does not fit in a block of ${blen} bytes`);
+            fatal(state, opts, r.base + pos, frame + 1, `corrupt pcapng packet block: captured length ${caplen} does not fit in a block of ${blen} bytes`, frame);
             stop = 'fatal';
             break;
           }
           frame++;
           const t = tsUnits.get(iface)!;
-          const [sec, nsec] = splitTimestamp(hi, lo, t.div, t.binary);
+          const [rawSec, rawNsec] = splitTimestamp(hi, lo, t.div, t.binary);
+          let sec = rawSec + t.offset;
+          let nsec = rawNsec;
+          let badTime = false;
+          if (!(sec >= 0 && sec <= MAX_TIME_SEC)) {
+            badTime = true;
+            if (state.badTimestamps++ === 0) firstBad = { offset: r.base + pos, frame, sec };
+            sec = lastSec;
+            nsec = lastNsec;
+          } else {
+            lastSec = sec;
+            lastNsec = nsec;
+          }
           batch.push({
             frame,
             offset: r.base + pos,
-            sec: sec + t.offset,
+            sec,
             nsec,
             precision: iface.precision,
             linkType: iface.linkType,
             data: new Uint8Array(buf.buffer, buf.byteOffset + body + 20, caplen),
             origLen,
             iface: iface.index,
+            ...(badTime ? { badTime } : {}),
           });
           state.bytes += blen;
           break;
@@ -478,17 +512,33 @@ async function* readPcapng(r: Rolling, opts: ReadFramesOptions, state: FrameRead
       need = le ? r.buf.readUInt32LE(r.pos + 4) : r.buf.readUInt32BE(r.pos + 4);
     }
   }
+  } finally {
+    if (firstBad) {
+      const n = state.badTimestamps;
+      const first = Number.isFinite(firstBad.sec) ? `${firstBad.sec} s` : 'not a number';
+      diag(state, opts, {
+        severity: 'warning',
+        location: { file: opts.name, offset: firstBad.offset, frame: firstBad.frame },
+        message: `${n} frame${n === 1 ? '' : 's'} with a timestamp out of range (first: ${first} after if_tsresol/if_tsoffset; expected 1970..9999): kept, each given the previous frame's time`,
+      });
+    }
+  }
 }
 
 const tsUnits = new WeakMap<InterfaceInfo, { div: number; binary: number; offset: number }>();
 
-function fatal(state: FrameReaderState, opts: ReadFramesOptions, offset: number, frame: number, message: string): void {
-  diag(state, opts, { severity: 'error', location: { file: opts.name, offset, frame }, message: `${message}; stopped reading, ${state.frames} complete frames kept` });
+/** Smallest total length of each pcapng block type (header 8 + fixed body + trailer 4). */
+const MIN_BLOCK: Record<number, number> = { [PCAPNG_SHB]: 28, 1: 20, 2: 32, 3: 16, 5: 24, 6: 32 };
+const BLOCK_NAME: Record<number, string> = { [PCAPNG_SHB]: 'section header block', 1: 'interface description block', 2: 'packet block', 3: 'simple packet block', 5: 'interface statistics block', 6: 'enhanced packet block' };
+
+/** `kept`: frames read before the damage (the caller's running count; state.frames lags within a batch). */
+function fatal(state: FrameReaderState, opts: ReadFramesOptions, offset: number, frame: number, message: string, kept: number): void {
+  diag(state, opts, { severity: 'error', location: { file: opts.name, offset, frame }, message: `${message}; stopped reading, ${kept} complete frames kept` });
 }
 
 /** Splits a 64-bit pcapng timestamp (hi, lo) in units of 1/div s (or 2^-binary s) into (sec, nsec). */
 export function splitTimestamp(hi: number, lo: number, div: number, binary: number): [number, number] {
-  if (binary === 0 && div <= 1e6) {
+  if (binary === 0 && div <= 1e6 && hi < 0x200000) {
     const ts = hi * 4294967296 + lo; // < 2^53 for µs timestamps until year 2255
     const sec = Math.floor(ts / div);
     const frac = ts - sec * div;
