@@ -5,7 +5,7 @@
  * conversations, listed like Zeek's conn.log.
  */
 import type { TunnelLayer } from '../model/records.js';
-import { SKIP_REASONS, LINKTYPE_NAMES, type CaptureStats, type SkipReason, type UdpConversation } from '../readers/capture/index.js';
+import { SKIP_REASONS, LINKTYPE_NAMES, type CaptureStats, type FragmentDropReason, type SkipReason, type UdpConversation } from '../readers/capture/index.js';
 import { rfc3339 } from './flows.js';
 
 /** A UDP conversation (Zeek conn.log fields under meshsleuth's names). */
@@ -42,7 +42,7 @@ export interface CaptureAccounting {
   /** Frames decapsulated, by encapsulation. */
   tunnels: Record<string, number>;
   udp: { datagrams: number; conversations: number; notListed: number };
-  fragments: { seen: number; reassembled: number; dropped: number };
+  fragments: { seen: number; reassembled: number; dropped: number; droppedBy: Partial<Record<FragmentDropReason, number>> };
   truncatedFrames: number;
 }
 
@@ -83,7 +83,7 @@ export function captureAccounting(file: string, stats: CaptureStats): CaptureAcc
     unsupportedLinkTypes: [...d.unsupportedLinkTypes].map(([linkType, firstFrame]) => ({ linkType, name: LINKTYPE_NAMES[linkType] ?? null, firstFrame })),
     tunnels: { ...d.tunnels } as Record<string, number>,
     udp: { datagrams: stats.udp.datagrams, conversations: stats.udp.size, notListed: stats.udp.overflowDatagrams },
-    fragments: { ...d.fragments },
+    fragments: { ...d.fragments, droppedBy: { ...d.fragments.droppedBy } },
     truncatedFrames: d.truncatedFrames,
   };
 }

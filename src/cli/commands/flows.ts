@@ -4,7 +4,7 @@
  */
 import type { Argv, CommandModule } from 'yargs';
 import { asList, expandDirectories, EXIT_FAIL_ON, EXIT_OK, EXIT_USAGE, outputOption, parseFailOn, progress, progressDone, runCommand, UsageError, warn, writeOut } from '../common.js';
-import { captureFile, newCaptureStats } from '../../readers/capture/index.js';
+import { captureFile, FRAGMENT_DROP_TEXT, newCaptureStats, type FragmentDropReason } from '../../readers/capture/index.js';
 import { checkAgainstConfig, flowsFromCapture, type ProxyPorts } from '../../analysis/flows.js';
 import { accountingLine, captureAccounting, udpRecords, type CaptureAccounting, type UdpConversationRecord } from '../../analysis/capture-stats.js';
 import { createStreamDecoder } from '../../protocols/index.js';
@@ -326,7 +326,10 @@ export const flowsCommand: CommandModule<object, FlowsArgs> = {
         appendAll(kept, mine);
         if (stats.reader.diagnostics.some((d) => d.severity === 'error')) unreadable++;
         const fr = stats.decode.fragments;
-        if (fr.dropped > 0) warn(`${path}: ${fr.dropped} IP fragment(s) could not be reassembled (${fr.reassembled} datagram(s) reassembled from ${fr.seen} fragments)`);
+        if (fr.dropped > 0) {
+          const why = Object.entries(fr.droppedBy).map(([k, n]) => `${n} ${FRAGMENT_DROP_TEXT[k as FragmentDropReason]}`);
+          warn(`${path}: ${fr.dropped} IP fragment(s) could not be reassembled (${why.join(', ')}; ${fr.reassembled} datagram(s) reassembled from ${fr.seen} fragments)`);
+        }
         // Never silent: every frame that gave no TCP segment is accounted for by reason.
         const acc = captureAccounting(path, stats);
         accounting.push(acc);

@@ -23,7 +23,7 @@ import type { UdpTable } from './udp.js';
 
 export { LINKTYPE, LINKTYPE_NAMES, SUPPORTED_LINKTYPES } from './packet/link.js';
 export { SKIP_REASONS, type SkipReason, type TunnelKind, type TunnelLayer } from './packet/context.js';
-export { FragmentTable, newDecodeStats, type DecodeStats } from './packet/fragments.js';
+export { FragmentTable, FRAGMENT_DROP_TEXT, newDecodeStats, type DecodeStats, type FragmentDropReason } from './packet/fragments.js';
 export { ipv6String } from './packet/address.js';
 
 /**

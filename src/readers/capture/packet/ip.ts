@@ -8,7 +8,7 @@
  */
 import { ipv4String, ipv6String } from './address.js';
 import { A, IP_PROTOCOL_NAMES, type AnalyzerId, type PacketCtx, enterTunnel, stop } from './context.js';
-import type { DecodeStats, FragmentTable } from './fragments.js';
+import { FRAGMENT_DROP_TEXT, type DecodeStats, type FragmentTable } from './fragments.js';
 
 export interface IpEnv {
   frags: FragmentTable;
@@ -63,6 +63,7 @@ export function ipv4(ctx: PacketCtx, env: IpEnv): AnalyzerId {
     }
     const whole = env.frags.add(key, fragOff, more, d.subarray(o + ihl, ipEnd), ctx.sec, env.stats);
     if (!whole) return stop(ctx, 'fragment-pending');
+    if (typeof whole === 'string') return stop(ctx, 'fragment-dropped', `${FRAGMENT_DROP_TEXT[whole]} IP fragment`);
     ctx.d = whole;
     ctx.o = 0;
     ctx.end = whole.length;
@@ -115,6 +116,7 @@ export function ipv6(ctx: PacketCtx, env: IpEnv): AnalyzerId {
     const key = `6 ${src} ${dst} ${frag.id}`;
     const whole = env.frags.add(key, frag.off, frag.more, d.subarray(p, ipEnd), ctx.sec, env.stats);
     if (!whole) return stop(ctx, 'fragment-pending');
+    if (typeof whole === 'string') return stop(ctx, 'fragment-dropped', `${FRAGMENT_DROP_TEXT[whole]} IP fragment`);
     ctx.d = whole;
     ctx.o = 0;
     ctx.end = whole.length;
