@@ -20,6 +20,13 @@
  * retransmission of it, even after it closed.
  * Ended connections linger briefly (capture time) to collect final ACKs, then are handed to
  * `onClose`; everything still open is handed over by `finish()`.
+ *
+ * Memory does not grow with the capture: a connection with no packet for `idleSec` of capture time
+ * (1 h: longer than Zeek's 5 min tcp_inactivity_timeout, because real sessions idle for 15 min and
+ * tshark lists them as one stream) is handed over unfinished, as Zeek would log it (its conn_state
+ * says how far it got: S0, S1, OTH, ...), and when more than `maxOpen` connections are
+ * open the least recently active tenth are handed over the same way. Either way a note on the
+ * connection says so, and a later packet of the same 5-tuple starts a new connection.
  */
 import type { Direction, StreamDecoder, StreamFacts } from '../../protocols/stream.js';
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type Encapsulation, type TcpSegment } from './decode.js';
@@ -48,6 +55,10 @@ export interface TcpTableOptions {
    * it holds) while the connection lingers (default false: tests inspect the decoder).
    */
   releaseDecoders?: boolean;
+  /** Capture-time seconds without a packet after which an open connection is handed over unfinished (default 3600). */
+  idleSec?: number;
+  /** Open connections kept; beyond this the least recently active are handed over unfinished (default 50 000). */
+  maxOpen?: number;
 }
 
 /** What an ended connection's decoder is replaced with when decoders are released. */
@@ -67,6 +78,66 @@ interface Pending {
   data: Uint8Array;
   /** Length in sequence space (payload length per the IP header). */
   len: number;
+  /** Arrival order: segments with the same seq leave in the order they came. */
+  order: number;
+}
+
+/** a comes before b: lower seq (32-bit wrap-around), then earlier arrival. */
+function before(a: Pending, b: Pending): boolean {
+  const d = sdiff(a.seq, b.seq);
+  return d < 0 || (d === 0 && a.order < b.order);
+}
+
+/**
+ * Out-of-order segments of one direction as a binary min-heap by sequence number: O(log n) to
+ * buffer one and to take the first, so a long hole costs O(n log n) whatever the buffer holds.
+ * (All buffered segments lie within the reorder cap of the next expected byte, so wrap-around
+ * comparison is consistent.)
+ */
+export class PendingQueue {
+  private readonly h: Pending[] = [];
+  private n = 0;
+  get length(): number {
+    return this.h.length;
+  }
+  first(): Pending | undefined {
+    return this.h[0];
+  }
+  push(seq: number, data: Uint8Array, len: number): void {
+    const h = this.h;
+    const p: Pending = { seq, data, len, order: this.n++ };
+    let i = h.length;
+    h.push(p);
+    while (i > 0) {
+      const up = (i - 1) >> 1;
+      if (!before(p, h[up]!)) break;
+      h[i] = h[up]!;
+      i = up;
+    }
+    h[i] = p;
+  }
+  shift(): Pending | undefined {
+    const h = this.h;
+    const top = h[0];
+    const last = h.pop();
+    if (top === undefined || last === undefined || h.length === 0) return top;
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= h.length) break;
+      const r = l + 1;
+      const m = r < h.length && before(h[r]!, h[l]!) ? r : l;
+      if (!before(h[m]!, last)) break;
+      h[i] = h[m]!;
+      i = m;
+    }
+    h[i] = last;
+    return top;
+  }
+  /** Empties the queue, returning what it held (in no particular order). */
+  clear(): Pending[] {
+    return this.h.splice(0);
+  }
 }
 
 export class DirState {
@@ -77,7 +148,8 @@ export class DirState {
   finSeq: number | null = null;
   finSeen = false;
   ended = false;
-  pending: Pending[] = [];
+  pending = new PendingQueue();
+  /** Sequence space the buffered segments cover (captured or not: counted toward the reorder caps). */
   pendingBytes = 0;
   /** Payload bytes per the IP headers (what was on the wire). */
   wireBytes = 0;
@@ -242,6 +314,8 @@ export class TcpTable {
   private readonly maxTotal: number;
   private readonly maxFrames: number;
   private readonly lingerSec: number;
+  private readonly idleSec: number;
+  private readonly maxOpen: number;
   private pendingTotal = 0;
   private latestSec = 0;
   private sinceSweep = 0;
@@ -251,12 +325,17 @@ export class TcpTable {
   bufferOverflows = 0;
   /** Connections whose decoder threw. */
   decoderErrors = 0;
+  /** Open connections handed over unfinished: idle for idleSec, or the least recently active beyond maxOpen. */
+  evictedIdle = 0;
+  evictedOverCap = 0;
 
   constructor(private readonly opts: TcpTableOptions) {
     this.maxDir = opts.maxBufferPerDirection ?? 1 << 20;
     this.maxTotal = opts.maxBufferTotal ?? 64 << 20;
     this.maxFrames = opts.maxFramesPerConnection ?? 100_000;
     this.lingerSec = opts.lingerSec ?? 5;
+    this.idleSec = opts.idleSec ?? 3600;
+    this.maxOpen = Math.max(1, opts.maxOpen ?? 50_000);
   }
 
   get open(): number {
@@ -273,6 +352,11 @@ export class TcpTable {
     const ackf = (seg.flags & TCP_ACK) !== 0;
     let c = this.conns.get(ka, kb, ports);
     if (c && (c.views !== null || seg.view !== c.view0) && this.isCopy(c, seg)) return;
+    if (c && !c.ended && seg.sec - c.endSec > this.idleSec) {
+      // Idle longer than the timeout (capture time): that connection is over, this is a new one.
+      this.evictIdle(c);
+      c = undefined;
+    }
     if (c && syn && !ackf) {
       // A new SYN: a retransmitted SYN of this connection, or port reuse.
       const sameClient = c.client.ip === src && c.client.port === sport;
@@ -286,6 +370,7 @@ export class TcpTable {
       }
     }
     if (!c) {
+      if (this.conns.size >= this.maxOpen) this.evictLeastActive();
       c = this.create({ a: ka, b: kb, ports }, seg);
       this.conns.set(c);
     }
@@ -455,14 +540,11 @@ export class TcpTable {
       this.drain(c, d, ds, seg);
     } else {
       ds.outOfOrder++;
-      // Buffer a copy, kept sorted by sequence number.
-      const p: Pending = { seq, data: data.slice(), len };
-      const arr = ds.pending;
-      let i = arr.length;
-      while (i > 0 && sdiff(arr[i - 1]!.seq, seq) > 0) i--;
-      arr.splice(i, 0, p);
-      ds.pendingBytes += data.length;
-      this.pendingTotal += data.length;
+      // Buffer a copy. The caps count sequence space, not captured bytes: with a short snap length
+      // a hole would otherwise be waited for until the end of the capture.
+      ds.pending.push(seq, data.slice(), len);
+      ds.pendingBytes += len;
+      this.pendingTotal += len;
       if (ds.pendingBytes > this.maxDir || this.pendingTotal > this.maxTotal) {
         this.bufferOverflows++;
         this.forceGap(c, d, ds, seg);
@@ -494,14 +576,13 @@ export class TcpTable {
   }
 
   private drain(c: TcpConnection, d: Direction, ds: DirState, seg: { frame: number; sec: number; nsec: number }): void {
-    const arr = ds.pending;
-    while (arr.length) {
-      const p = arr[0]!;
+    const q = ds.pending;
+    for (let p = q.first(); p !== undefined; p = q.first()) {
       const rel = sdiff(p.seq, ds.nextSeq!);
       if (rel > 0) break;
-      arr.shift();
-      ds.pendingBytes -= p.data.length;
-      this.pendingTotal -= p.data.length;
+      q.shift();
+      ds.pendingBytes -= p.len;
+      this.pendingTotal -= p.len;
       const skip = -rel;
       if (skip >= p.len) {
         ds.retransmitted += p.len;
@@ -515,7 +596,7 @@ export class TcpTable {
   /** Gives up the hole before the first buffered segment: reports it as a gap and drains. */
   private forceGap(c: TcpConnection, d: Direction, ds: DirState, seg: { frame: number; sec: number; nsec: number }): void {
     while (ds.pending.length) {
-      const first = ds.pending[0]!;
+      const first = ds.pending.first()!;
       const hole = sdiff(first.seq, ds.nextSeq!);
       if (hole > 0) {
         const meta = { frame: seg.frame, timeMs: seg.sec * 1000 + seg.nsec / 1e6 };
@@ -535,11 +616,10 @@ export class TcpTable {
   }
 
   private dropPending(ds: DirState): void {
-    for (const p of ds.pending) {
-      this.pendingTotal -= p.data.length;
+    for (const p of ds.pending.clear()) {
+      this.pendingTotal -= p.len;
       ds.skipped += p.len;
     }
-    ds.pending = [];
     ds.pendingBytes = 0;
   }
 
@@ -611,13 +691,42 @@ export class TcpTable {
     this.opts.onClose(c);
   }
 
-  /** Hands over connections that ended more than lingerSec ago (capture time). */
+  /**
+   * Hands over connections that ended more than lingerSec ago, and open ones idle for more than
+   * idleSec (capture time).
+   */
   sweep(): void {
     const expired: TcpConnection[] = [];
+    const idle: TcpConnection[] = [];
     for (const c of this.conns.values()) {
-      if (c.ended && this.latestSec - c.endSec > this.lingerSec) expired.push(c);
+      const quiet = this.latestSec - c.endSec;
+      if (c.ended) {
+        if (quiet > this.lingerSec) expired.push(c);
+      } else if (quiet > this.idleSec) idle.push(c);
     }
     for (const c of expired) this.close(c);
+    if (idle.length === 0) return;
+    idle.sort((a, b) => a.firstFrame - b.firstFrame);
+    for (const c of idle) this.evictIdle(c);
+  }
+
+  private evictIdle(c: TcpConnection): void {
+    c.notes.push(`no packet for more than ${this.idleSec} s of capture time: handed over unfinished (a later packet of this 5-tuple starts a new flow)`);
+    this.evictedIdle++;
+    this.close(c);
+  }
+
+  /** maxOpen reached: hands over the least recently active tenth of the open connections. */
+  private evictLeastActive(): void {
+    const all = [...this.conns.values()].sort((a, b) => a.endMs - b.endMs || a.firstFrame - b.firstFrame);
+    const victims = all.slice(0, Math.max(1, Math.ceil(all.length / 10))).sort((a, b) => a.firstFrame - b.firstFrame);
+    for (const c of victims) {
+      if (!c.ended) {
+        c.notes.push(`more than ${this.maxOpen} connections open at once: handed over unfinished as one of the least recently active (a later packet of this 5-tuple starts a new flow)`);
+        this.evictedOverCap++;
+      }
+      this.close(c);
+    }
   }
 
   /** End of capture: every connection is complete. Returned in first-frame order. */

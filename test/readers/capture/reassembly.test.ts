@@ -143,7 +143,7 @@ describe('TCP reassembly', () => {
     expect(dec().seen.s2c).toBe(2000); // two segments delivered, then the decoder said "enough"
     expect(conns[0]!.s2c.wireBytes).toBe(bigBody.length);
     expect(conns[0]!.s2c.skipped).toBe(bigBody.length - 2000);
-    expect(conns[0]!.s2c.pending).toEqual([]);
+    expect(conns[0]!.s2c.pending.length).toBe(0);
   });
 
   it('gives up a hole as a gap when the out-of-order buffer is full', async () => {
