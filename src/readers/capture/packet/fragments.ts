@@ -129,18 +129,22 @@ export class FragmentTable {
       if (next && next.off === off && next.bytes.length === len) return this.reject('duplicate', stats);
       if (!more && e.totalLen < 0 && parts.length && parts[parts.length - 1]!.off + parts[parts.length - 1]!.bytes.length > end) return this.reject('inconsistent', stats);
       // Overlaps keep the data that came first (as Wireshark does): only the uncovered gaps are added.
-      const pieces: { off: number; bytes: Uint8Array }[] = [];
+      // Gaps [start, end) not yet held; the walk stops as soon as the part cap would be passed.
+      const gaps: number[] = [];
+      const room = this.maxParts - parts.length;
       let i = lo > 0 && parts[lo - 1]!.off + parts[lo - 1]!.bytes.length > off ? lo - 1 : lo;
       const first = i;
       let at = off;
-      for (; i < parts.length && parts[i]!.off < end; i++) {
+      for (; i < parts.length && parts[i]!.off < end && gaps.length <= 2 * room; i++) {
         const p = parts[i]!;
-        if (p.off > at) pieces.push({ off: at, bytes: Uint8Array.from(bytes.subarray(at - off, p.off - off)) });
+        if (p.off > at) gaps.push(at, p.off);
         at = Math.max(at, p.off + p.bytes.length);
       }
-      if (at < end) pieces.push({ off: at, bytes: Uint8Array.from(bytes.subarray(at - off)) });
-      if (pieces.length === 0 && len > 0) return this.reject('overlap', stats);
-      if (parts.length + pieces.length > this.maxParts) return this.reject('too-many-parts', stats);
+      if (at < end) gaps.push(at, end);
+      if (gaps.length === 0 && len > 0) return this.reject('overlap', stats);
+      if (gaps.length > 2 * room) return this.reject('too-many-parts', stats);
+      const pieces: { off: number; bytes: Uint8Array }[] = [];
+      for (let g = 0; g < gaps.length; g += 2) pieces.push({ off: gaps[g]!, bytes: Uint8Array.from(bytes.subarray(gaps[g]! - off, gaps[g + 1]! - off)) });
       let added = 0;
       for (const p of pieces) added += p.bytes.length;
       this.makeRoom(added, key, sec, stats);
