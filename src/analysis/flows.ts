@@ -272,6 +272,7 @@ export async function* flowsFromCapture(src: CaptureSource, opts: FlowAnalysisOp
     }
   }
   table.finish();
+  stats.tcp = { evictedIdle: table.evictedIdle, evictedOverCap: table.evictedOverCap };
   syncNames();
   for (const c of done.splice(0)) yield buildFlow(c, src.name, ifaces);
 }

@@ -99,6 +99,7 @@ describe('connections that never close', () => {
     }
     expect(seen.size).toBe(200_000);
     expect(s0).toBe(200_000);
+    expect(r.stderr).toMatch(/TCP connection\(s\) listed unfinished to bound memory \(\d+ least recently active while more than 50,000 were open\)/);
   }, 300_000);
 });
 

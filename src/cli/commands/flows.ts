@@ -330,6 +330,11 @@ export const flowsCommand: CommandModule<object, FlowsArgs> = {
           const why = Object.entries(fr.droppedBy).map(([k, n]) => `${n} ${FRAGMENT_DROP_TEXT[k as FragmentDropReason]}`);
           warn(`${path}: ${fr.dropped} IP fragment(s) could not be reassembled (${why.join(', ')}; ${fr.reassembled} datagram(s) reassembled from ${fr.seen} fragments)`);
         }
+        const ev = stats.tcp;
+        if (ev.evictedIdle + ev.evictedOverCap > 0) {
+          const why = [ev.evictedIdle ? `${ev.evictedIdle} idle for an hour of capture time` : '', ev.evictedOverCap ? `${ev.evictedOverCap} least recently active while more than 50,000 were open` : ''].filter(Boolean);
+          warn(`${path}: ${ev.evictedIdle + ev.evictedOverCap} TCP connection(s) listed unfinished to bound memory (${why.join('; ')}): a later packet of one starts a new flow`);
+        }
         // Never silent: every frame that gave no TCP segment is accounted for by reason.
         const acc = captureAccounting(path, stats);
         accounting.push(acc);

@@ -128,6 +128,8 @@ export interface CaptureStats {
   decode: DecodeStats;
   /** UDP conversations (datagrams that are not tunnels). */
   udp: UdpTable;
+  /** TCP connections handed over unfinished to bound memory (see TcpTable), filled by flowsFromCapture. */
+  tcp: { evictedIdle: number; evictedOverCap: number };
 }
 
 export interface ReadCaptureOptions {
@@ -178,5 +180,5 @@ export async function* readTcpSegments(src: CaptureSource, opts: ReadCaptureOpti
 }
 
 export function newCaptureStats(file: string): CaptureStats {
-  return { file, reader: newFrameReaderState(), decode: createDecoder().stats, udp: new UdpTable() };
+  return { file, reader: newFrameReaderState(), decode: createDecoder().stats, udp: new UdpTable(), tcp: { evictedIdle: 0, evictedOverCap: 0 } };
 }
