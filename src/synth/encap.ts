@@ -7,7 +7,8 @@
  * encapsulation and compared with its plain form.
  */
 import { ipBytes } from './tcp.js';
-import { DEFAULT_DST_MAC, DEFAULT_SRC_MAC } from './link.js';
+import { DEFAULT_DST_MAC, DEFAULT_SRC_MAC, ethernetFrame } from './link.js';
+
 
 const cat = (...parts: Uint8Array[]): Uint8Array => Buffer.concat(parts);
 
@@ -46,22 +47,6 @@ export function udpDatagram(payload: Uint8Array, sport: number, dport: number): 
   h.writeUInt16BE(sport, 0);
   h.writeUInt16BE(dport, 2);
   h.writeUInt16BE(8 + payload.length, 4);
-  return cat(h, payload);
-}
-
-/** An Ethernet II frame (with 802.1Q tags, outermost first; two or more tags use 802.1ad for the outer one). */
-export function ethernetFrame(payload: Uint8Array, ethertype: number, o: { vlans?: number[]; src?: Uint8Array; dst?: Uint8Array } = {}): Uint8Array {
-  const vlans = o.vlans ?? [];
-  const h = Buffer.alloc(14 + 4 * vlans.length);
-  h.set(o.dst ?? DEFAULT_DST_MAC, 0);
-  h.set(o.src ?? DEFAULT_SRC_MAC, 6);
-  let off = 12;
-  vlans.forEach((id, i) => {
-    h.writeUInt16BE(i === 0 && vlans.length > 1 ? 0x88a8 : 0x8100, off);
-    h.writeUInt16BE(id & 0x0fff, off + 2);
-    off += 4;
-  });
-  h.writeUInt16BE(ethertype, off);
   return cat(h, payload);
 }
 

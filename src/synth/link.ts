@@ -57,21 +57,8 @@ export function frame(ip: Uint8Array, opts: LinkOptions): Uint8Array {
       b.set(ip, 4);
       return b;
     }
-    case LINKTYPE.EN10MB: {
-      const vlans = opts.vlans ?? [];
-      const b = Buffer.alloc(14 + 4 * vlans.length + ip.length);
-      b.set(opts.dstMac ?? DEFAULT_DST_MAC, 0);
-      b.set(opts.srcMac ?? DEFAULT_SRC_MAC, 6);
-      let off = 12;
-      vlans.forEach((id, i) => {
-        b.writeUInt16BE(i === 0 && vlans.length > 1 ? 0x88a8 : 0x8100, off);
-        b.writeUInt16BE(id & 0x0fff, off + 2);
-        off += 4;
-      });
-      b.writeUInt16BE(et, off);
-      b.set(ip, off + 2);
-      return b;
-    }
+    case LINKTYPE.EN10MB:
+      return ethernetFrame(ip, et, { vlans: opts.vlans, src: opts.srcMac, dst: opts.dstMac });
     case LINKTYPE.LINUX_SLL: {
       const b = Buffer.alloc(16 + ip.length);
       b.writeUInt16BE(opts.packetType ?? 0, 0);
@@ -97,4 +84,21 @@ export function frame(ip: Uint8Array, opts: LinkOptions): Uint8Array {
     default:
       throw new Error(`synth: cannot frame link type ${opts.linkType}`);
   }
+}
+
+/** An Ethernet II frame (with 802.1Q tags, outermost first; two or more tags use 802.1ad for the outer one). */
+export function ethernetFrame(payload: Uint8Array, ethertype: number, o: { vlans?: number[]; src?: Uint8Array; dst?: Uint8Array } = {}): Uint8Array {
+  const vlans = o.vlans ?? [];
+  const h = Buffer.alloc(14 + 4 * vlans.length + payload.length);
+  h.set(o.dst ?? DEFAULT_DST_MAC, 0);
+  h.set(o.src ?? DEFAULT_SRC_MAC, 6);
+  let off = 12;
+  vlans.forEach((id, i) => {
+    h.writeUInt16BE(i === 0 && vlans.length > 1 ? 0x88a8 : 0x8100, off);
+    h.writeUInt16BE(id & 0x0fff, off + 2);
+    off += 4;
+  });
+  h.writeUInt16BE(ethertype, off);
+  h.set(payload, off + 2);
+  return h;
 }

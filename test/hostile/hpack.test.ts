@@ -6,17 +6,11 @@ import { join } from 'node:path';
 import { buildCapture, tcpConversation, type Message } from '../../src/synth/index.js';
 import { MAX_HEADER_LIST_SIZE } from '../../src/protocols/http2/decoder.js';
 import { runCli } from '../helpers/cli.js';
+import { h2Frame } from '../helpers/h2.js';
 
 const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
 
-function frame(type: number, flags: number, stream: number, payload: Buffer): Buffer {
-  const h = Buffer.alloc(9);
-  h.writeUIntBE(payload.length, 0, 3);
-  h[3] = type;
-  h[4] = flags;
-  h.writeUInt32BE(stream, 5);
-  return Buffer.concat([h, payload]);
-}
+const frame = h2Frame;
 
 /** HPACK integer with an N-bit prefix (RFC 7541 §5.1), first byte's high bits from `mask`. */
 function hpackInt(value: number, prefix: number, mask: number): Buffer {

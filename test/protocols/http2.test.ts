@@ -3,6 +3,7 @@ import hpack from 'hpack.js';
 import { h2Conversation, h2cUpgradeConversation, type SynthExchange } from '../../src/synth/http.js';
 import type { WireMessage } from '../../src/synth/tls-session.js';
 import { c2s, feed, s2c, type Step } from './feed.js';
+import { h2Frame } from '../helpers/h2.js';
 
 const steps = (m: WireMessage[]): Step[] => m.map((x) => ({ dir: x.dir, bytes: x.bytes }));
 const H = (k: string, v: string): [string, string] => [k, v];
@@ -13,14 +14,7 @@ const exchanges: SynthExchange[] = [
   { request: { path: '/bytes/0', host: 'grpc-echo.foo.svc.cluster.local:9090', headers: [H('x-request-id', 'r-3'), H('authorization', 'Bearer abc')] }, response: { status: 200 } },
 ];
 
-function frame(type: number, flags: number, sid: number, payload: Buffer): Buffer {
-  const h = Buffer.alloc(9);
-  h.writeUIntBE(payload.length, 0, 3);
-  h[3] = type;
-  h[4] = flags;
-  h.writeUInt32BE(sid, 5);
-  return Buffer.concat([h, payload]);
-}
+const frame = h2Frame;
 
 describe('HTTP/2 cleartext decoder', () => {
   it('prior knowledge (bytes recorded from Node http2): per-stream exchanges, HPACK dynamic table across requests', async () => {
