@@ -172,7 +172,8 @@ export async function gatherEvidence(paths: string[], opts: GatherOptions = {}):
   for (const input of inputs) {
     const p = input.path;
     // Captures and logs are hashed in the same pass that parses them; everything else first.
-    const hashInPass = input.kind === 'capture' || input.kind === 'access-log';
+    // (a compressed capture's reader pulls decompressed bytes: its file is hashed first)
+    const hashInPass = (input.kind === 'capture' && !input.compressed) || input.kind === 'access-log';
     const fileHash = new FileHash(p);
     if (!hashInPass && (input.bytes > 0 || input.kind !== 'unknown' || input.reason === 'empty file')) {
       try {
@@ -217,7 +218,7 @@ export async function gatherEvidence(paths: string[], opts: GatherOptions = {}):
           const ds: Diagnostic[] = [];
           let n = 0;
           const stats = newCaptureStats(p);
-          for await (const f of flowsFromCapture(fileHash.capture(), { decoder: createStreamDecoder, onDiagnostic: (d) => ds.push(d) }, stats)) {
+          for await (const f of flowsFromCapture(input.compressed ? captureFile(p) : fileHash.capture(), { decoder: createStreamDecoder, onDiagnostic: (d) => ds.push(d) }, stats)) {
             flows.push(f);
             n++;
           }

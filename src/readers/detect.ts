@@ -13,6 +13,7 @@ import { isInventory } from './inventory.js';
 import { isAccessLog } from './accesslog/index.js';
 import { isConfigDump } from './configdump/index.js';
 import { isZtunnelConfigDump, isZtunnelPolicyArray } from './configdump/ztunnel.js';
+import { decompress, sniffCompression, type Compression } from './capture/compressed.js';
 
 export type InputKind = 'config-dump' | 'ztunnel-config' | 'access-log' | 'capture' | 'inventory' | 'istio-policy' | 'network-policy' | 'unknown';
 
@@ -24,6 +25,8 @@ export interface DetectedInput {
   bytes: number;
   /** For `unknown` (and unreadable) inputs: why it was skipped. */
   reason?: string;
+  /** The file is compressed (gzip or Zstandard); `kind` and `format` describe what is inside. */
+  compressed?: Compression;
 }
 
 /** How much of a file is looked at to decide its kind. */
@@ -93,6 +96,8 @@ export async function detectFile(path: string, size?: number): Promise<DetectedI
     const buf = Buffer.alloc(Math.min(SNIFF_BYTES, bytes));
     const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
     const head = buf.subarray(0, bytesRead);
+    const compression = sniffCompression(head);
+    if (compression) return { path, bytes, ...(await detectCompressed(compression, head, bytesRead >= bytes, path)) };
     const d = detectContent(head, bytesRead >= bytes);
     return { path, bytes, ...d };
   } catch (e) {
@@ -100,6 +105,35 @@ export async function detectFile(path: string, size?: number): Promise<DetectedI
   } finally {
     await fh.close();
   }
+}
+
+/**
+ * A gzip or Zstandard file is judged by the head of what it decompresses to: captures are read
+ * compressed (the capture reader decompresses on the fly); other kinds are parsed whole or as text,
+ * so they are named and skipped with the reason.
+ */
+async function detectCompressed(kind: Compression, head: Buffer, complete: boolean, path: string): Promise<ContentKind & { compressed: Compression }> {
+  const parts: Uint8Array[] = [];
+  let got = 0;
+  let cut = false;
+  try {
+    for await (const c of decompress(kind, (async function* () {
+      yield head;
+    })(), path)) {
+      parts.push(c);
+      got += c.length;
+      if (got >= SNIFF_BYTES) break;
+    }
+  } catch {
+    // the head ends mid-stream (a longer file), or the data is damaged: judge what came out
+    cut = true;
+  }
+  const name = kind === 'gzip' ? 'gzip' : 'Zstandard';
+  if (got === 0) return { kind: 'unknown', compressed: kind, reason: `${name}-compressed data that does not decompress${complete && cut ? ' (damaged or cut short)' : ''}` };
+  const inner = detectContent(Buffer.concat(parts).subarray(0, SNIFF_BYTES), complete && !cut && got < SNIFF_BYTES);
+  if (inner.kind === 'capture') return { ...inner, compressed: kind };
+  const what = inner.kind === 'unknown' ? inner.reason ?? 'unrecognised data' : `a ${inner.kind}`;
+  return { kind: 'unknown', compressed: kind, reason: `${name}-compressed ${what}: only captures are read compressed, decompress it first (e.g. ${kind === 'gzip' ? 'gunzip' : 'unzstd'})` };
 }
 
 export interface ContentKind {

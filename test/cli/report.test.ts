@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync, writeFileSync, copyFileSync, readFileSync, mkdirSync, existsSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, copyFileSync, readFileSync, mkdirSync, existsSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO, runCli } from '../helpers/cli.js';
@@ -54,6 +56,26 @@ describe('meshsleuth report', () => {
     expect(m.manifest.inputs).toHaveLength(3);
     expect(m.findings.map((f) => f.id)).toContain('identity-address-mismatch');
     expect(r.stderr).toContain(`skipped ${join(dir, 'notes.md')}:`);
+  });
+
+  it('reads gzip and Zstandard captures like plain ones (same flows, the manifest hashes the compressed file)', async () => {
+    const plainDir = evidenceDir();
+    const gzDir = evidenceDir();
+    const raw = readFileSync(join(gzDir, 'capture.pcap'));
+    rmSync(join(gzDir, 'capture.pcap'));
+    writeFileSync(join(gzDir, 'capture.pcap.gz'), gzipSync(raw));
+    writeFileSync(join(gzDir, 'notes.json.gz'), gzipSync('{"hello": "world"}'));
+    const a = await runCli(['report', plainDir, '-o', 'json']);
+    const b = await runCli(['report', gzDir, '-o', 'json']);
+    expect(b.code, b.stderr).toBe(0);
+    type M = { manifest: { inputs: { path: string; kind: string; sha256: string }[]; skipped: { path: string; reason: string }[] }; findings: { id: string }[] };
+    const ma = JSON.parse(a.stdout) as M;
+    const mb = JSON.parse(b.stdout) as M;
+    expect(mb.findings.map((f) => f.id)).toEqual(ma.findings.map((f) => f.id));
+    const cap = mb.manifest.inputs.find((i) => i.path.endsWith('capture.pcap.gz'))!;
+    expect(cap.kind).toBe('capture');
+    expect(cap.sha256).toBe(createHash('sha256').update(readFileSync(join(gzDir, 'capture.pcap.gz'))).digest('hex'));
+    expect(mb.manifest.skipped.find((s) => s.path.endsWith('notes.json.gz'))!.reason).toMatch(/gzip-compressed .*only captures are read compressed/);
   });
 
   it('chooses the output kind by the -o extension; HTML and SARIF are written to the file', async () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync, writeFileSync, mkdirSync, symlinkSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, mkdirSync, symlinkSync, readFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { detectContent, detectFile, detectInputs } from '../../src/readers/detect.js';
@@ -44,6 +45,19 @@ describe('detect by content', () => {
     expect(detectContent(b('# notes\n\nsome: text: here\n - x\n'), true).reason).toMatch(/not a config dump, access log, inventory or Istio policy/);
     expect(detectContent(b(JSON.stringify({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'x' } })), true).reason).toMatch(/kind Deployment/);
     expect(detectContent(b('{"hello": "world"}'), true).kind).toBe('unknown');
+  });
+
+  it('judges gzip and Zstandard files by what they decompress to: captures are read, other kinds named and skipped', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'meshsleuth-detect-gz-'));
+    const pcap = Buffer.from('d4c3b2a1020004000000000000000000ffff000001000000', 'hex');
+    writeFileSync(join(dir, 'a.pcap.gz'), gzipSync(pcap));
+    writeFileSync(join(dir, 'b.zst'), readFileSync(join(REPO, 'test/fixtures/capture/overlay-http.pcapng.zst')));
+    writeFileSync(join(dir, 'c.json.gz'), gzipSync(JSON.stringify({ configs: [{ '@type': 'type.googleapis.com/envoy.admin.v3.ListenersConfigDump' }] })));
+    writeFileSync(join(dir, 'd.gz'), Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0]));
+    expect(await detectFile(join(dir, 'a.pcap.gz'))).toMatchObject({ kind: 'capture', format: 'pcap', compressed: 'gzip' });
+    expect(await detectFile(join(dir, 'b.zst'))).toMatchObject({ kind: 'capture', format: 'pcapng', compressed: 'zstd' });
+    expect((await detectFile(join(dir, 'c.json.gz'))).reason).toMatch(/^gzip-compressed a config-dump: only captures are read compressed/);
+    expect((await detectFile(join(dir, 'd.gz'))).reason).toMatch(/gzip-compressed data that does not decompress/);
   });
 
   it('walks directories recursively in sorted order, once per file (symlink loops too)', async () => {
