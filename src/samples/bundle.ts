@@ -6,13 +6,13 @@
  */
 import { createHash, X509Certificate } from 'node:crypto';
 import type { JsonValue } from '../model/attrs.js';
-import { frameConversationTimed, writePcap, type NetIface, type Packet, type Segment } from './pcap.js';
-import type { Prng } from './prng.js';
+import { frameConversationTimed, writePcap, type NetIface, type Packet, type Segment } from './conversation.js';
+import type { Prng } from '../synth/rng.js';
 import type { Recording } from './recording.js';
-import { pemToDer, type KeyAndCert } from './pki.js';
+import { pemToDer, type KeyAndCert } from '../synth/pki/index.js';
 import { stringify } from 'yaml';
 import type { K8sObject, Workload } from './istio-render.js';
-import type { AppStep, WireChunk } from './tls-session.js';
+import type { AppStep, WireChunk } from './recording.js';
 import { appendAll } from '../model/arrays.js';
 
 export interface PodDef {

@@ -11,7 +11,7 @@ import { BundleBuilder, type RenderDump, type Scenario } from './bundle.js';
 import { renderConfigDump, type CompiledAuthz, type MtlsMode } from './istio-render.js';
 import { compileForWorkload } from '../istio/compile/index.js';
 import { parseK8sObjects } from '../readers/k8s.js';
-import { Prng } from './prng.js';
+import { Prng } from '../synth/rng.js';
 import { Recording } from './recording.js';
 import { SCENARIOS } from './scenarios/index.js';
 

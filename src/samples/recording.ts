@@ -5,9 +5,61 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { issueRoot, issueWorkload, type KeyAndCert } from './pki.js';
-import type { Prng } from './prng.js';
-import { runTlsSession, type Side, type TlsSessionSpec, type WireChunk } from './tls-session.js';
+import { issueRoot, issueWorkload, type KeyAndCert } from '../synth/pki/index.js';
+import type { Prng } from '../synth/rng.js';
+import { runTlsSession, type SessionStep } from '../synth/tls-session.js';
+
+export type Side = 'client' | 'server';
+
+/** One step of the application conversation carried inside the TLS session (src/synth's scripted steps). */
+export type AppStep = { send: Side; data: Buffer } | { end: Side } | { abort: Side };
+
+/** A sample TLS session; its JSON (data in base64) is the recording's key, so the shape must stay as it is. */
+export interface TlsSessionSpec {
+  ca: string;
+  server: KeyAndCert;
+  /** client certificate; null = one-way TLS */
+  client: KeyAndCert | null;
+  sni?: string;
+  clientAlpn: string[];
+  serverAlpn: string[];
+  minVersion: 'TLSv1.2' | 'TLSv1.3';
+  maxVersion: 'TLSv1.2' | 'TLSv1.3';
+  steps: AppStep[];
+}
+
+/** Bytes one side wrote (consecutive writes of one step joined into a flight), or its FIN. */
+export type WireChunk = ({ from: Side; data: Buffer } | { from: Side; fin: true }) & {
+  /** index of the app step during which the bytes were written (-1 = handshake) */
+  step: number;
+};
+
+/** Runs the session with src/synth's real Node TLS sockets and groups what each side wrote into flights. */
+async function recordSession(spec: TlsSessionSpec): Promise<{ wire: WireChunk[]; version: string; alpn: string | false }> {
+  if (spec.minVersion !== spec.maxVersion) throw new Error('sample TLS session: one TLS version per session');
+  const r = await runTlsSession({
+    version: spec.minVersion,
+    ca: spec.ca,
+    server: { cert: spec.server.certPem, key: spec.server.keyPem },
+    ...(spec.client ? { client: { cert: spec.client.certPem, key: spec.client.keyPem } } : {}),
+    requestCert: true,
+    verifyPeers: true,
+    ...(spec.sni ? { sni: spec.sni } : {}),
+    alpn: spec.clientAlpn,
+    serverAlpn: spec.serverAlpn,
+    steps: spec.steps as SessionStep[],
+  });
+  const wire: WireChunk[] = [];
+  for (const m of r.messages) {
+    const from: Side = m.dir === 'c2s' ? 'client' : 'server';
+    const step = m.step ?? -1;
+    const last = wire[wire.length - 1];
+    if (m.fin) wire.push({ from, fin: true, step });
+    else if (last && last.from === from && 'data' in last && last.step === step) last.data = Buffer.concat([last.data, m.bytes]);
+    else wire.push({ from, data: Buffer.from(m.bytes), step });
+  }
+  return { wire, version: r.version ?? '', alpn: r.alpn ?? false };
+}
 
 interface StoredSession {
   version: string;
@@ -68,7 +120,7 @@ export class Recording {
     this.used.add(key);
     let s = this.data.sessions[key];
     if (!s) {
-      const r = await runTlsSession(spec);
+      const r = await recordSession(spec);
       s = { version: r.version, alpn: r.alpn, wire: r.wire.map((c) => [c.from, 'data' in c ? c.data.toString('base64') : null, c.step]) };
       this.data.sessions[key] = s;
       this.recorded++;

@@ -102,34 +102,51 @@ interface SegSpec {
   mssOption?: number;
 }
 
-function buildPacket(src: Endpoint, dst: Endpoint, seg: SegSpec, ipId: number, ttl: number): Uint8Array {
-  const opts = seg.mssOption !== undefined ? 4 : 0;
-  const tcpLen = 20 + opts + seg.payload.length;
+/** One TCP segment in its IP datagram, with valid checksums (IPv4 or IPv6 by the addresses). */
+export interface TcpSegmentSpec {
+  /** TCP flags (TCP_FLAGS bits) */
+  flags: number;
+  seq: number;
+  /** written only when ACK is set */
+  ack: number;
+  payload: Uint8Array;
+  /** TCP options, already padded to a multiple of 4 bytes */
+  options?: Uint8Array;
+  /** receive window (default 65535) */
+  window?: number;
+  ipId: number;
+  ttl?: number;
+  /** IPv4 Don't Fragment (default true) */
+  dontFragment?: boolean;
+}
+
+export const TCP_FLAGS = { FIN, SYN, RST, PSH, ACK } as const;
+
+export function tcpSegment(src: Endpoint, dst: Endpoint, seg: TcpSegmentSpec): Uint8Array {
+  const opts = seg.options ?? new Uint8Array(0);
+  const hdrLen = 20 + opts.length;
+  const tcpLen = hdrLen + seg.payload.length;
+  const ttl = seg.ttl ?? 64;
   const tcp = Buffer.alloc(tcpLen);
   tcp.writeUInt16BE(src.port, 0);
   tcp.writeUInt16BE(dst.port, 2);
   tcp.writeUInt32BE(seg.seq >>> 0, 4);
   tcp.writeUInt32BE(seg.flags & ACK ? seg.ack >>> 0 : 0, 8);
-  tcp.writeUInt8(((20 + opts) / 4) << 4, 12);
+  tcp.writeUInt8((hdrLen / 4) << 4, 12);
   tcp.writeUInt8(seg.flags, 13);
-  tcp.writeUInt16BE(65535, 14);
-  if (seg.mssOption !== undefined) {
-    tcp.writeUInt8(2, 20);
-    tcp.writeUInt8(4, 21);
-    tcp.writeUInt16BE(seg.mssOption, 22);
-  }
-  tcp.set(seg.payload, 20 + opts);
+  tcp.writeUInt16BE(seg.window ?? 65535, 14);
+  tcp.set(opts, 20);
+  tcp.set(seg.payload, hdrLen);
   const s = ipBytes(src.ip);
   const d = ipBytes(dst.ip);
-  let pseudo = sum16(s) + sum16(d) + 6 + tcpLen;
-  if (s.length === 16) pseudo = sum16(s) + sum16(d) + tcpLen + 6;
+  const pseudo = sum16(s) + sum16(d) + 6 + tcpLen;
   tcp.writeUInt16BE(fold(sum16(tcp, 0, tcpLen, pseudo)), 16);
   if (s.length === 4) {
     const ip = Buffer.alloc(20 + tcpLen);
     ip.writeUInt8(0x45, 0);
     ip.writeUInt16BE(20 + tcpLen, 2);
-    ip.writeUInt16BE(ipId & 0xffff, 4);
-    ip.writeUInt16BE(0x4000, 6);
+    ip.writeUInt16BE(seg.ipId & 0xffff, 4);
+    ip.writeUInt16BE(seg.dontFragment === false ? 0 : 0x4000, 6);
     ip.writeUInt8(ttl, 8);
     ip.writeUInt8(6, 9);
     ip.set(s, 12);
@@ -147,6 +164,11 @@ function buildPacket(src: Endpoint, dst: Endpoint, seg: SegSpec, ipId: number, t
   ip.set(d, 24);
   ip.set(tcp, 40);
   return ip;
+}
+
+function buildPacket(src: Endpoint, dst: Endpoint, seg: SegSpec, ipId: number, ttl: number): Uint8Array {
+  const options = seg.mssOption !== undefined ? Uint8Array.from([2, 4, seg.mssOption >> 8, seg.mssOption & 0xff]) : undefined;
+  return tcpSegment(src, dst, { flags: seg.flags, seq: seg.seq, ack: seg.ack, payload: seg.payload, ipId, ttl, ...(options ? { options } : {}) });
 }
 
 /** Epoch ms (fractional) → ns; exact to the double's precision (≈ 0.25 µs at today's epoch). */

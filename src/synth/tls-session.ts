@@ -11,7 +11,8 @@
  * seeded, so the record bytes differ from run to run; everything else (framing, timing, ports)
  * is deterministic. Bundled samples commit their output for that reason.
  */
-import { constants as cryptoConstants, createHash } from 'node:crypto';
+import { constants as cryptoConstants, createHash, X509Certificate } from 'node:crypto';
+import type { Duplex } from 'node:stream';
 import * as tls from 'node:tls';
 import { wirePair, type WireMessage } from './wire.js';
 import { TEST_CA_CERT, identity, type TestIdentity } from './pki/index.js';
@@ -29,12 +30,34 @@ export function istioSni(port: number, host: string, subset = ''): string {
   return `outbound_.${port}_.${subset}_.${host}`;
 }
 
+/** A certificate and its key (PEM), e.g. one issued by ./pki/issue.ts. */
+export interface TlsKeyPair {
+  cert: string;
+  key: string;
+}
+
+/**
+ * One scripted step of the conversation inside the session (alternative to `app`): a side sends bytes; a side
+ * closes gracefully (close_notify then FIN, and the peer answers with its own); or a side drops the connection
+ * without close_notify (Envoy closing on a network RBAC deny).
+ */
+export type SessionStep = { send: 'client' | 'server'; data: Uint8Array } | { end: 'client' | 'server' } | { abort: 'client' | 'server' };
+
 export interface TlsSessionOptions {
   version: 'TLSv1.2' | 'TLSv1.3';
-  /** Server certificate identity (ns/sa or "partner/api"). */
-  server: string;
-  /** Client certificate identity; omitted = no client certificate. */
-  client?: string;
+  /** Server certificate: a test identity (ns/sa or "partner/api") or a key pair. */
+  server: string | TlsKeyPair;
+  /** Client certificate (test identity or key pair); omitted = no client certificate. */
+  client?: string | TlsKeyPair;
+  /** Trust anchor both sides use (PEM); default the test CA of ./pki. */
+  ca?: string;
+  /**
+   * Check after the handshake that each certificate presented was issued by `ca`, leaving the validity period
+   * out (OpenSSL would check it against today's clock, and a bare server-side socket never checks the client).
+   */
+  verifyPeers?: boolean;
+  /** Scripted conversation (messages carry `step` and both FINs are logged); replaces `app` and `close`. */
+  steps?: readonly SessionStep[];
   /** Server asks for a client certificate (CertificateRequest). Default: true when `client` is set. */
   requestCert?: boolean;
   sni?: string;
@@ -121,16 +144,47 @@ function sessionCacheServer(name: string): tls.Server {
 
 const tick = () => new Promise<void>((r) => setImmediate(r));
 
+function keyPair(id: string | TlsKeyPair): TlsKeyPair {
+  if (typeof id !== 'string') return id;
+  const t: TestIdentity = identity(id);
+  return { cert: t.cert, key: t.key };
+}
+
+/** Polls until `cond` holds (scripted steps wait for delivery, FINs and ends). */
+function waitFor(cond: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const start = Date.now();
+    const poll = (): void => {
+      if (cond()) resolve();
+      else if (Date.now() - start > timeoutMs) reject(new Error(`synth TLS session: timed out waiting for ${what}`));
+      else setTimeout(poll, 1);
+    };
+    poll();
+  });
+}
+
+function issuedBy(what: string, sock: tls.TLSSocket, caPem: string): void {
+  const raw = sock.getPeerCertificate(false).raw as Buffer | undefined;
+  if (!raw || raw.length === 0) throw new Error(`synth TLS session: no ${what}`);
+  const cert = new X509Certificate(raw);
+  const ca = new X509Certificate(caPem);
+  if (!cert.checkIssued(ca) || !cert.verify(ca.publicKey)) throw new Error(`synth TLS session: ${what} was not issued by the session's CA`);
+}
+
 export async function runTlsSession(o: TlsSessionOptions): Promise<TlsSessionResult> {
   const log: WireMessage[] = [];
-  const { client: cw, server: sw } = wirePair(log);
-  const srvId: TestIdentity = identity(o.server);
-  const cliId: TestIdentity | undefined = o.client ? identity(o.client) : undefined;
+  let step = -1;
+  const scripted = o.steps !== undefined;
+  const { client: cw, server: sw } = wirePair(log, scripted ? { deferred: true, fins: true, step: () => step } : {});
+  const srvId = keyPair(o.server);
+  const cliId: TlsKeyPair | undefined = o.client ? keyPair(o.client) : undefined;
+  const caPem = o.ca ?? TEST_CA_CERT;
+  const serverName = typeof o.server === 'string' ? o.server : createHash('sha256').update(o.server.cert).digest('hex');
   const requestCert = o.requestCert ?? cliId !== undefined;
   const serverCtx = tls.createSecureContext({
     key: srvId.key,
     cert: srvId.cert,
-    ca: TEST_CA_CERT,
+    ca: caPem,
     minVersion: o.version,
     maxVersion: o.version,
     ...(o.helloRetry ? { ecdhCurve: 'P-256' } : {}),
@@ -138,7 +192,7 @@ export async function runTlsSession(o: TlsSessionOptions): Promise<TlsSessionRes
     // OpenSSL refuses to resume sessions with client authentication unless this is set
     sessionIdContext: 'meshsleuth-synth',
     // fixed per server identity so a later session can resume with the ticket
-    ticketKeys: createHash('sha384').update(`meshsleuth synth ticket keys ${o.server}`).digest(),
+    ticketKeys: createHash('sha384').update(`meshsleuth synth ticket keys ${serverName}`).digest(),
   });
   // Envoy (BoringSSL) carries on without ALPN when nothing overlaps; OpenSSL would send a fatal
   // no_application_protocol alert, so the server only offers ALPN when there is an overlap.
@@ -147,7 +201,7 @@ export async function runTlsSession(o: TlsSessionOptions): Promise<TlsSessionRes
   const byId = o.resumption === 'session-id';
   const server = new tls.TLSSocket(sw, {
     isServer: true,
-    ...(byId ? { server: sessionCacheServer(o.server) } : {}),
+    ...(byId ? { server: sessionCacheServer(serverName) } : {}),
     secureContext: serverCtx,
     requestCert,
     rejectUnauthorized: false,
@@ -159,7 +213,7 @@ export async function runTlsSession(o: TlsSessionOptions): Promise<TlsSessionRes
     ...(o.sni ? { servername: o.sni } : {}),
     ...(o.alpn ? { ALPNProtocols: [...o.alpn] } : {}),
     ...(cliId ? { key: cliId.key, cert: cliId.cert } : {}),
-    ca: TEST_CA_CERT,
+    ca: caPem,
     rejectUnauthorized: false,
     checkServerIdentity: () => undefined,
     minVersion: o.version,
@@ -177,6 +231,16 @@ export async function runTlsSession(o: TlsSessionOptions): Promise<TlsSessionRes
   const alpn = client.alpnProtocol;
   const resumed = server.isSessionReused();
   const peerCertificateSeen = Object.keys(server.getPeerCertificate() ?? {}).length > 0;
+  if (o.verifyPeers) {
+    issuedBy('server certificate', client, caPem);
+    if (cliId) issuedBy('client certificate', server, caPem);
+  }
+  if (o.steps) {
+    await runSteps(o.steps, client, server, cw, sw, log, (i) => (step = i));
+    client.destroy();
+    server.destroy();
+    return { messages: log, session: session ?? client.getSession(), version, alpn: alpn ?? null, resumed, peerCertificateSeen };
+  }
   for (const m of o.app ?? []) {
     const [from, to] = m.dir === 'c2s' ? [client, server] : [server, client];
     const got = receive(to, m.bytes.length);
@@ -194,4 +258,55 @@ export async function runTlsSession(o: TlsSessionOptions): Promise<TlsSessionRes
   client.destroy();
   server.destroy();
   return { messages: log, session: session ?? client.getSession(), version, alpn: alpn ?? null, resumed, peerCertificateSeen };
+}
+
+/** Plays scripted steps through an established session; the log gets each side's FIN in wire order. */
+async function runSteps(
+  steps: readonly SessionStep[],
+  client: tls.TLSSocket,
+  server: tls.TLSSocket,
+  cw: Duplex,
+  sw: Duplex,
+  log: readonly WireMessage[],
+  setStep: (i: number) => void,
+): Promise<void> {
+  type Side = 'client' | 'server';
+  const received: Record<Side, number> = { client: 0, server: 0 };
+  const ended: Record<Side, boolean> = { client: false, server: false };
+  let failure: Error | null = null;
+  client.on('data', (d: Buffer) => (received.client += d.length));
+  server.on('data', (d: Buffer) => (received.server += d.length));
+  client.on('end', () => (ended.client = true));
+  server.on('end', () => (ended.server = true));
+  client.on('error', (e: Error) => (failure ??= e));
+  server.on('error', (e: Error) => (failure ??= e));
+  const sent: Record<Side, number> = { client: 0, server: 0 };
+  const sock = (s: Side): tls.TLSSocket => (s === 'client' ? client : server);
+  const other = (s: Side): Side => (s === 'client' ? 'server' : 'client');
+  const dirOf = (s: Side): 'c2s' | 's2c' => (s === 'client' ? 'c2s' : 's2c');
+  const finned = (s: Side): boolean => log.some((m) => m.dir === dirOf(s) && m.fin);
+  for (const [index, st] of steps.entries()) {
+    setStep(index);
+    if ('send' in st) {
+      sock(st.send).write(st.data);
+      sent[st.send] += st.data.length;
+      const to = other(st.send);
+      await waitFor(() => received[to] >= sent[st.send], `delivery to ${to}`);
+    } else if ('end' in st) {
+      const s = st.end;
+      const o = other(s);
+      sock(s).end();
+      await waitFor(() => finned(s), `${s} FIN`);
+      await waitFor(() => ended[o] || failure !== null, `${o} sees end`);
+      // the peer answers with its own close (Envoy and Node both close their half when they read EOF)
+      if (!finned(o)) sock(o).end();
+      await waitFor(() => finned(o), `${o} FIN`);
+    } else {
+      // drop the session without close_notify: end the raw transport
+      const s = st.abort;
+      (s === 'client' ? cw : sw).end();
+      await waitFor(() => finned(s), `${s} FIN`);
+    }
+  }
+  setStep(-1);
 }

@@ -17,3 +17,5 @@ export function identity(name: string): TestIdentity {
 export function spiffeId(ns: string, sa: string, trustDomain = 'cluster.local'): string {
   return `spiffe://${trustDomain}/ns/${ns}/sa/${sa}`;
 }
+
+export { issueRoot, issueWorkload, pemToDer, type KeyAndCert } from './issue.js';

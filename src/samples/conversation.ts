@@ -1,13 +1,14 @@
 /**
  * Frames recorded conversations as a `tcpdump -i any` capture taken inside a pod's network namespace:
  * classic microsecond pcap, link type LINUX_SLL2 (276), IPv4/TCP with real checksums, MSS-sized segments,
- * delayed ACKs and FIN/RST teardown. The TCP timing model is ours (segment delays tie the legs of one request
- * together); link framing and the file writer are src/synth's. `eth0` packets carry the sending MAC and packet type HOST/OUTGOING; `lo`
+ * delayed ACKs and FIN/RST teardown. The TCP timing model is the samples' own (segment delays tie the legs of one
+ * request together); segments, link framing and the file writer are src/synth's. `eth0` packets carry the sending MAC and packet type HOST/OUTGOING; `lo`
  * packets appear once with type HOST, ARPHRD_LOOPBACK and a zero address, as the kernel reports them.
  */
 import { frame, LINKTYPE } from '../synth/link.js';
 import { writePcap as writeClassicPcap } from '../synth/pcap-writer.js';
-import type { Side } from './tls-session.js';
+import { TCP_FLAGS, tcpSegment, type Endpoint } from '../synth/tcp.js';
+import type { Side } from './recording.js';
 
 export interface NetIface {
   index: number;
@@ -19,10 +20,7 @@ export interface NetIface {
   mss: number;
 }
 
-export interface Endpoint {
-  ip: string;
-  port: number;
-}
+export type { Endpoint } from '../synth/tcp.js';
 
 /** What one side sends; `delayUs` is extra time before it (the peer's think time). */
 export type Segment = ({ from: Side; data: Buffer } | { from: Side; fin: true } | { from: Side; rst: true }) & { delayUs?: number };
@@ -48,23 +46,7 @@ export interface Packet {
   data: Buffer;
 }
 
-function ipBytes(ip: string): Buffer {
-  return Buffer.from(ip.split('.').map(Number));
-}
-
-function csum(buf: Buffer, initial = 0): number {
-  let sum = initial;
-  for (let i = 0; i + 1 < buf.length; i += 2) sum += buf.readUInt16BE(i);
-  if (buf.length % 2 === 1) sum += buf[buf.length - 1]! << 8;
-  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
-  return sum;
-}
-
-const FIN = 0x01;
-const SYN = 0x02;
-const RST = 0x04;
-const PSH = 0x08;
-const ACK = 0x10;
+const { FIN, SYN, RST, PSH, ACK } = TCP_FLAGS;
 
 function tcpOptions(syn: boolean, mss: number, tsval: number, tsecr: number): Buffer {
   if (syn) {
@@ -116,34 +98,20 @@ export function frameConversationTimed(spec: ConversationSpec): { packets: Packe
     const rst = (flags & RST) !== 0;
     const opts = rst ? Buffer.alloc(0) : tcpOptions(syn, iface.loopback ? 65495 : 1460, tsval(from), lastTs[other(from)]);
     lastTs[from] = tsval(from);
-    const tcpLen = 20 + opts.length;
-    const tcp = Buffer.alloc(tcpLen + payload.length);
-    tcp.writeUInt16BE(h.ep.port, 0);
-    tcp.writeUInt16BE(to.ep.port, 2);
-    tcp.writeUInt32BE(h.seq >>> 0, 4);
-    tcp.writeUInt32BE((flags & ACK) !== 0 ? h.ack >>> 0 : 0, 8);
-    tcp.writeUInt8((tcpLen / 4) << 4, 12);
-    tcp.writeUInt8(flags, 13);
-    tcp.writeUInt16BE(syn ? 64240 : rst ? 0 : 502, 14);
-    opts.copy(tcp, 20);
-    payload.copy(tcp, tcpLen);
-    const src = ipBytes(h.ep.ip);
-    const dst = ipBytes(to.ep.ip);
-    const pseudo = Buffer.concat([src, dst, Buffer.from([0, 6, (tcp.length >> 8) & 0xff, tcp.length & 0xff])]);
-    tcp.writeUInt16BE(~csum(tcp, csum(pseudo)) & 0xffff, 16);
-    const ip = Buffer.alloc(20);
-    ip.writeUInt8(0x45, 0);
-    ip.writeUInt16BE(20 + tcp.length, 2);
-    ip.writeUInt16BE(h.ipId, 4);
+    const datagram = tcpSegment(h.ep, to.ep, {
+      flags,
+      seq: h.seq,
+      ack: h.ack,
+      payload,
+      options: opts,
+      window: syn ? 64240 : rst ? 0 : 502,
+      ipId: h.ipId,
+      ttl: 64,
+      dontFragment: !rst,
+    });
     h.ipId = (h.ipId + 1) & 0xffff;
-    ip.writeUInt16BE(rst ? 0 : 0x4000, 6);
-    ip.writeUInt8(64, 8);
-    ip.writeUInt8(6, 9);
-    src.copy(ip, 12);
-    dst.copy(ip, 16);
-    ip.writeUInt16BE(~csum(ip) & 0xffff, 10);
     const outgoing = from === spec.local;
-    const framed = frame(Buffer.concat([ip, tcp]), {
+    const framed = frame(datagram, {
       linkType: LINKTYPE.LINUX_SLL2,
       ifIndex: iface.index,
       arphrd: iface.loopback ? 772 : 1,

@@ -1,10 +1,11 @@
 /**
+ * Issues certificates at run time (the sample generator records what it issues, see src/samples/recording.ts).
  * A throwaway mesh CA issuing workload certificates shaped like istiod's: an `O=cluster.local` root,
  * leaves with an empty subject, a critical URI SAN holding the SPIFFE id, 24 h validity, ECDSA P-256.
  */
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { bits, bool, ctx, integer, namedBits, octets, oid, printable, seq, set, tlv, utcTime } from './der.js';
-import type { Prng } from './prng.js';
+import type { Prng } from '../rng.js';
 
 export interface KeyAndCert {
   keyPem: string;
