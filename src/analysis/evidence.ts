@@ -247,6 +247,8 @@ export async function gatherEvidence(paths: string[], opts: GatherOptions = {}):
           const text = await readWholeText(p);
           const res = toPolicyDocs(text, p);
           appendAll(policies, res.docs);
+          // Istio's layers (PeerAuthentication, AuthorizationPolicy) per observed flow, beside the network layers.
+          appendAll(k8sObjects, parseK8sObjects(text, p).objects);
           items.set(p, res.docs.length);
           note(p, res.diagnostics);
           break;

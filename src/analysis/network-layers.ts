@@ -1,71 +1,154 @@
 /**
- * The network policy layers on observed evidence: every captured TCP flow between known addresses is
- * asked of NetworkPolicy (with the admin tiers) and Calico, as `reach` does for one connection. A flow
- * the server answered although a layer denies it means the plugin does not enforce that policy (or the
- * policy was not in force then); an attempt nobody answered that a layer denies is explained by it.
- * Pure: no I/O.
+ * Every policy layer on observed evidence: each captured TCP flow between known addresses is asked of
+ * NetworkPolicy (with the admin tiers), Calico and Istio (PeerAuthentication, AuthorizationPolicy) as
+ * `reach` asks them for one connection, with the identity the client presented on the wire. A flow the
+ * server answered although a network layer denies it means the plugin does not enforce that policy (or
+ * the policy was not in force then); an attempt nobody answered that a network layer denies is
+ * explained by it. Pure: no I/O.
  */
 import type { Finding, Flow } from '../model/records.js';
 import { flowRef } from './findings.js';
-import { formatDecidedBy, type LayerDecision } from '../model/layers.js';
+import { formatDecidedBy, type FlowLayerVerdict, type FlowNetworkLayers, type LayerDecision, type LayerName } from '../model/layers.js';
 import type { K8sObject } from '../readers/k8s.js';
-import { reachInputs } from './reach.js';
-import { NetpolEngine, type Peer } from '../netpol/engine.js';
-import { AdminEngine } from '../netpol/admin.js';
-import { decideTiers } from '../netpol/tiers.js';
-import { CalicoEngine } from '../calico/engine.js';
+import { analyzeReach, reachInputs, type ReachInputs } from './reach.js';
 import { normalizeIp } from '../readers/inventory.js';
 
 const MAX_EVIDENCE = 50;
+/** Distinct connections (source, destination, port, identity, request line) remembered per evaluator. */
+const MAX_CACHED = 20_000;
 
 export const NETWORK_FINDING_IDS = ['network-policy-not-enforced', 'network-policy-explains-unanswered'] as const;
 
-export function networkLayerFindings(flows: Flow[], objects: K8sObject[]): Finding[] {
-  const inputs = reachInputs(objects);
-  if (!inputs.networkPolicies.length && !inputs.adminPolicies.length && !inputs.calico) return [];
-  const np = new NetpolEngine(inputs.networkPolicies, inputs.cluster);
-  const admin = inputs.adminPolicies.length ? new AdminEngine(inputs.adminPolicies, inputs.cluster) : null;
-  const calico = inputs.calico ? new CalicoEngine(inputs.calico, inputs.cluster) : null;
-  const byIp = new Map<string, Peer>();
-  for (const p of inputs.cluster.pods) if (!p.hostNetwork && p.phase !== 'Succeeded' && p.phase !== 'Failed') for (const ip of p.ips) byIp.set(normalizeIp(ip), { kind: 'pod', pod: p });
-  const peer = (ip: string): Peer => byIp.get(normalizeIp(ip)) ?? { kind: 'ip', ip };
-  const name = (p: Peer) => (p.kind === 'pod' ? `${p.pod.namespace}/${p.pod.workload.name}` : p.ip);
-  const groups = new Map<string, { flows: Flow[]; layer: LayerDecision; answered: boolean; src: string; dst: string; port: number }>();
+/** The layers enforced at the nodes, below any proxy: these are the ones a capture can contradict. */
+const NODE_LAYERS: ReadonlySet<LayerName> = new Set(['networkpolicy', 'adminnetworkpolicy', 'calico']);
+
+const SPIFFE = /^spiffe:\/\/[^/]+\/ns\/[^/]+\/sa\/[^/]+$/;
+
+/**
+ * The identity the client presented, as the capture shows it: a SPIFFE id from its certificate;
+ * `undefined` when the flow is mTLS but the certificate is not visible (TLS 1.3, resumption: the
+ * source pod's own identity is assumed, with a note); null for plaintext and server-only TLS.
+ */
+function presentedIdentity(f: Flow): { identity: string | null | undefined; note?: string } {
+  if (f.security !== 'mtls') return { identity: f.security === 'unknown' ? undefined : null, ...(f.security === 'unknown' ? { note: 'the capture does not show whether the client presented a certificate: its own identity is assumed' } : {}) };
+  const san = f.tls?.clientChain?.[0]?.uriSans.find((u) => SPIFFE.test(u));
+  if (san) return { identity: san };
+  return { identity: undefined, note: 'mTLS with the client certificate not visible in the capture: the source pod\'s own identity is assumed' };
+}
+
+export class FlowLayerEvaluator {
+  private readonly podIps: Set<string>;
+  private readonly cache = new Map<string, FlowNetworkLayers>();
+  private readonly dataplane = new Map<string, FlowLayerVerdict | null>();
+
+  private constructor(readonly inputs: ReachInputs) {
+    this.podIps = new Set();
+    for (const p of inputs.cluster.pods) if (!p.hostNetwork && p.phase !== 'Succeeded' && p.phase !== 'Failed') for (const ip of p.ips) this.podIps.add(normalizeIp(ip));
+  }
+
+  /**
+   * null when the objects hold no pods (nothing to resolve addresses to) or no policy of any layer;
+   * with `nodeLayersOnly`, also when no node-level policy (NetworkPolicy, admin tiers, Calico) is there:
+   * `report` reads Istio's layers from the dumps in force at the time, and adds the manifests' view of
+   * Istio only beside a network layer.
+   */
+  static fromObjects(objects: K8sObject[], opts: { nodeLayersOnly?: boolean } = {}): FlowLayerEvaluator | null {
+    const inputs = reachInputs(objects);
+    if (inputs.cluster.pods.length === 0) return null;
+    const node = inputs.networkPolicies.length > 0 || inputs.adminPolicies.length > 0 || inputs.calico !== null;
+    if (!node && (opts.nodeLayersOnly || !inputs.istioObjects.length)) return null;
+    return new FlowLayerEvaluator(inputs);
+  }
+
+  /** Every layer's verdict on the flow; null for sidecar-local legs and flows touching no known pod. */
+  decide(f: Flow): FlowNetworkLayers | null {
+    if (f.sidecarLocal) return null;
+    const srcIp = normalizeIp(f.client.ip);
+    const dstIp = normalizeIp(f.server.ip);
+    if (!this.podIps.has(srcIp) && !this.podIps.has(dstIp)) return null;
+    const { identity, note } = presentedIdentity(f);
+    // Layers that read HTTP see the first request when the capture shows it in cleartext.
+    const req = f.http.find((x) => x.method !== undefined);
+    const key = `${srcIp}|${dstIp}|${f.server.port}|${identity === undefined ? '?' : identity ?? '-'}|${req?.method ?? ''}|${req?.path ?? ''}`;
+    const hit = this.cache.get(key);
+    if (hit) return hit;
+    const r = analyzeReach(this.inputs, { from: srcIp, to: dstIp, port: f.server.port, protocol: 'TCP', identity, ...(req?.method ? { method: req.method } : {}), ...(req?.path ? { path: req.path } : {}) });
+    const name = (e: typeof r.source) => (e.kind === 'pod' ? `${e.namespace}/${e.workload?.replace(/\[.*\]$/, '')}` : e.ips[0] ?? e.ref);
+    const out: FlowNetworkLayers = {
+      source: name(r.source),
+      destination: name(r.destination),
+      identity: r.identity,
+      verdict: r.verdict,
+      deniedBy: (r.deniedBy as LayerName | null) ?? null,
+      layers: r.layers.map(flat),
+      ...(note || r.notes.length ? { notes: [...(note ? [note] : []), ...r.notes] } : {}),
+    };
+    if (this.cache.size >= MAX_CACHED) this.cache.delete(this.cache.keys().next().value as string);
+    this.cache.set(key, out);
+    return out;
+  }
+
+  /**
+   * The first node-level layer (NetworkPolicy, admin tiers, Calico's dataplane) that drops the flow.
+   * This is the dataplane's view: addresses only, no certificate, no application layer policy (which
+   * rejects inside an answered connection), so it is what a capture can contradict.
+   */
+  dataplaneDenial(f: Flow): FlowLayerVerdict | null {
+    if (f.sidecarLocal) return null;
+    const srcIp = normalizeIp(f.client.ip);
+    const dstIp = normalizeIp(f.server.ip);
+    if (!this.podIps.has(srcIp) && !this.podIps.has(dstIp)) return null;
+    const key = `${srcIp}|${dstIp}|${f.server.port}`;
+    let hit = this.dataplane.get(key);
+    if (hit === undefined) {
+      const r = analyzeReach(this.inputs, { from: srcIp, to: dstIp, port: f.server.port, protocol: 'TCP', identity: null, alp: false });
+      const l = r.layers.find((x) => NODE_LAYERS.has(x.layer) && x.verdict === 'deny');
+      hit = l ? flat(l) : null;
+      if (this.dataplane.size >= MAX_CACHED) this.dataplane.delete(this.dataplane.keys().next().value as string);
+      this.dataplane.set(key, hit);
+    }
+    return hit;
+  }
+}
+
+function flat(l: LayerDecision): FlowLayerVerdict {
+  return { layer: l.layer, verdict: l.verdict, decidedBy: formatDecidedBy(l.decidedBy), explanation: l.explanation, ...(l.closestMiss ? { closestMiss: l.closestMiss.summary } : {}) };
+}
+
+/** Sets `networkLayers` on each flow the objects say something about. */
+export function annotateNetworkLayers(flows: Iterable<Flow>, evaluator: FlowLayerEvaluator): void {
   for (const f of flows) {
-    if (f.sidecarLocal) continue;
-    const src = peer(f.client.ip);
-    const dst = peer(f.server.ip);
-    if (src.kind !== 'pod' && dst.kind !== 'pod') continue;
-    const conn = { src, dst, protocol: 'TCP' as const, port: f.server.port };
-    const layers: LayerDecision[] = [];
-    if (admin) {
-      const t = decideTiers(np, admin, conn);
-      layers.push(t.adminnetworkpolicy, t.networkpolicy);
-    } else layers.push(np.decide(conn));
-    // The dataplane's view: the capture shows addresses, not which certificate the peer presented.
-    if (calico) layers.push(calico.decide({ ...conn, identity: null, alp: false }));
-    const deny = layers.find((l) => l.verdict === 'deny');
+    const v = evaluator.decide(f);
+    if (v) f.networkLayers = v;
+  }
+}
+
+export function networkLayerFindings(flows: Flow[], objects: K8sObject[], evaluator: FlowLayerEvaluator | null = FlowLayerEvaluator.fromObjects(objects)): Finding[] {
+  if (!evaluator) return [];
+  const groups = new Map<string, { flows: Flow[]; layer: LayerName; by: string; explanation: string; miss?: string; answered: boolean; src: string; dst: string; port: number }>();
+  for (const f of flows) {
+    const deny = evaluator.dataplaneDenial(f);
     if (!deny) continue;
+    const v = f.networkLayers ?? evaluator.decide(f)!;
     // Zeek's S0: a connection attempt the server never answered (no SYN-ACK).
     const answered = f.connState !== undefined ? f.connState !== 'S0' : f.bytes.serverToClient > 0;
-    const key = `${answered}|${deny.layer}|${name(src)}|${name(dst)}|${f.server.port}|${formatDecidedBy(deny.decidedBy)}`;
-    const g = groups.get(key) ?? { flows: [], layer: deny, answered, src: name(src), dst: name(dst), port: f.server.port };
+    const key = `${answered}|${deny.layer}|${v.source}|${v.destination}|${f.server.port}|${deny.decidedBy}`;
+    const g = groups.get(key) ?? { flows: [], layer: deny.layer, by: deny.decidedBy, explanation: deny.explanation, miss: deny.closestMiss, answered, src: v.source, dst: v.destination, port: f.server.port };
     g.flows.push(f);
     groups.set(key, g);
   }
   const out: Finding[] = [];
   for (const g of groups.values()) {
-    const by = formatDecidedBy(g.layer.decidedBy);
     const n = g.flows.length;
     out.push({
       id: g.answered ? 'network-policy-not-enforced' : 'network-policy-explains-unanswered',
       severity: g.answered ? 'high' : 'low',
       summary: g.answered
-        ? `${n} connection(s) ${g.src} → ${g.dst}:${g.port} were answered although ${g.layer.layer} denies them (${by}): the network plugin does not enforce it, or the policy was not in force then`
-        : `${n} connection attempt(s) ${g.src} → ${g.dst}:${g.port} got no answer; ${g.layer.layer} drops them (${by})`,
+        ? `${n} connection(s) ${g.src} → ${g.dst}:${g.port} were answered although ${g.layer} denies them (${g.by}): the network plugin does not enforce it, or the policy was not in force then`
+        : `${n} connection attempt(s) ${g.src} → ${g.dst}:${g.port} got no answer; ${g.layer} drops them (${g.by})`,
       evidence: g.flows.slice(0, MAX_EVIDENCE).map((f) => flowRef(f)),
-      ...(g.answered ? { fix: `check that the CNI enforces ${g.layer.layer === 'calico' ? 'Calico policy' : 'NetworkPolicy'} on these nodes and when the policy was applied; ${g.layer.closestMiss ? `closest allowing rule: ${g.layer.closestMiss.summary}` : ''}`.trim() } : {}),
-      details: { layer: g.layer.layer, decidedBy: by, explanation: g.layer.explanation, flows: n, source: g.src, destination: `${g.dst}:${g.port}` },
+      ...(g.answered ? { fix: `check that the CNI enforces ${g.layer === 'calico' ? 'Calico policy' : 'NetworkPolicy'} on these nodes and when the policy was applied${g.miss ? `; closest allowing rule: ${g.miss}` : ''}` } : {}),
+      details: { layer: g.layer, decidedBy: g.by, explanation: g.explanation, flows: n, source: g.src, destination: `${g.dst}:${g.port}` },
     });
   }
   return out;

@@ -73,8 +73,8 @@ export interface ReachQuery {
   to: string;
   port: number;
   protocol: L4Protocol;
-  /** SPIFFE id the source presents instead of its own (a stolen key). */
-  identity?: string;
+  /** SPIFFE id the source presents instead of its own (a stolen key); null: it presents none (plaintext). */
+  identity?: string | null;
   method?: string;
   path?: string;
   /** Calico application layer policy (Dikastes) is in force. Default: on when Istio sidecars are present. */
@@ -126,6 +126,27 @@ function endpoint(p: Peer, ref: string): ReachEndpoint {
 
 const spiffe = (td: string, pod: ClusterPod) => `spiffe://${td}/ns/${pod.namespace}/sa/${pod.serviceAccount}`;
 
+interface Engines {
+  np: NetpolEngine;
+  admin: AdminEngine | null;
+  calico: CalicoEngine | null;
+}
+const engineCache = new WeakMap<ReachInputs, Engines>();
+
+/** The layers' engines for a set of inputs, built once (a capture asks for thousands of connections). */
+function enginesOf(inputs: ReachInputs): Engines {
+  let e = engineCache.get(inputs);
+  if (!e) {
+    e = {
+      np: new NetpolEngine(inputs.networkPolicies, inputs.cluster),
+      admin: inputs.adminPolicies.length ? new AdminEngine(inputs.adminPolicies, inputs.cluster, inputs.diagnostics) : null,
+      calico: inputs.calico ? new CalicoEngine(inputs.calico, inputs.cluster) : null,
+    };
+    engineCache.set(inputs, e);
+  }
+  return e;
+}
+
 /** Per-layer verdicts for one connection. */
 export function analyzeReach(inputs: ReachInputs, q: ReachQuery): ReachResult {
   const td = q.trustDomain ?? 'cluster.local';
@@ -135,7 +156,7 @@ export function analyzeReach(inputs: ReachInputs, q: ReachQuery): ReachResult {
   const srcPod = src.kind === 'pod' ? src.pod : null;
   const dstPod = dst.kind === 'pod' ? dst.pod : null;
   // The identity the source presents: its own when it has a sidecar (or is ambient), or the one given.
-  const identity = q.identity ?? (srcPod && (srcPod.sidecar || srcPod.ambient) ? spiffe(td, srcPod) : null);
+  const identity = q.identity !== undefined ? q.identity : (srcPod && (srcPod.sidecar || srcPod.ambient) ? spiffe(td, srcPod) : null);
   if (q.identity && srcPod && q.identity !== spiffe(td, srcPod)) notes.push(`${q.from} presents ${q.identity}, not its own identity ${spiffe(td, srcPod)}`);
 
   // What the node-level layers see.
@@ -148,15 +169,15 @@ export function analyzeReach(inputs: ReachInputs, q: ReachQuery): ReachResult {
   const conn: NetpolConnection = { src, dst, protocol: q.protocol, port: l4Port };
   const layers: LayerDecision[] = [];
 
-  const npEngine = new NetpolEngine(inputs.networkPolicies, inputs.cluster);
+  const engines = enginesOf(inputs);
   let np: LayerDecision;
   let admin: LayerDecision;
-  if (inputs.adminPolicies.length) {
-    const t = decideTiers(npEngine, new AdminEngine(inputs.adminPolicies, inputs.cluster, inputs.diagnostics), conn);
+  if (engines.admin) {
+    const t = decideTiers(engines.np, engines.admin, conn);
     np = t.networkpolicy;
     admin = t.adminnetworkpolicy;
   } else {
-    np = npEngine.decide(conn);
+    np = engines.np.decide(conn);
     admin = { layer: 'adminnetworkpolicy', verdict: 'not-applicable', decidedBy: null, explanation: 'no AdminNetworkPolicy or BaselineAdminNetworkPolicy in the inputs' };
   }
   if (view && np.saw) np.saw = { ...np.saw, note: view };
@@ -164,7 +185,7 @@ export function analyzeReach(inputs: ReachInputs, q: ReachQuery): ReachResult {
   layers.push(np, admin);
   if (inputs.calico) {
     const alp = q.alp ?? inputs.cluster.pods.some((p) => p.sidecar);
-    layers.push(new CalicoEngine(inputs.calico, inputs.cluster).decide({ ...conn, identity, method: q.method, path: q.path, alp }));
+    layers.push(engines.calico!.decide({ ...conn, identity, method: q.method, path: q.path, alp }));
   } else layers.push({ layer: 'calico', verdict: 'not-applicable', decidedBy: null, explanation: 'no Calico policy objects in the inputs' });
 
   layers.push(...istioLayers(inputs, q, src, dstPod, identity, td));
@@ -184,6 +205,28 @@ export function analyzeReach(inputs: ReachInputs, q: ReachQuery): ReachResult {
 }
 
 
+const compileCache = new WeakMap<ReachInputs, Map<string, ReturnType<typeof compileWorkload>>>();
+
+/** The destination sidecar's inbound config as istiod would render it from the inputs' policies. */
+function compileWorkload(inputs: ReachInputs, dstPod: ClusterPod, td: string) {
+  const derived = deriveWorkload(inputs.objects, dstPod.namespace, dstPod.workload.kind === 'Pod' ? dstPod.name : dstPod.workload.kind === 'ReplicaSet' ? dstPod.name : dstPod.workload.name) ?? deriveWorkload(inputs.objects, dstPod.namespace, dstPod.name);
+  const workload = derived?.spec ?? { namespace: dstPod.namespace, name: dstPod.name, labels: dstPod.labels, serviceAccount: dstPod.serviceAccount, ports: dstPod.ports.filter((p) => p.protocol === 'TCP').map((p) => ({ port: p.containerPort, protocol: 'auto' })) };
+  if (dstPod.ips.length && !workload.ips) workload.ips = dstPod.ips;
+  const { configDump, compiled } = compileToConfigDump(inputs.istioObjects, workload, { trustDomain: td });
+  inputs.diagnostics.push(...compiled.diagnostics);
+  return { workload, dump: parseConfigDump(configDump, `compiled:${workload.namespace}/${workload.name ?? ''}`), compiled };
+}
+
+/** Compiled once per destination pod and trust domain (the compiler's diagnostics are reported once). */
+function compiledFor(inputs: ReachInputs, dstPod: ClusterPod, td: string): ReturnType<typeof compileWorkload> {
+  let m = compileCache.get(inputs);
+  if (!m) compileCache.set(inputs, (m = new Map()));
+  const key = `${td}|${dstPod.namespace}/${dstPod.name}`;
+  let c = m.get(key);
+  if (!c) m.set(key, (c = compileWorkload(inputs, dstPod, td)));
+  return c;
+}
+
 /** Istio PeerAuthentication and AuthorizationPolicy at the destination sidecar, by the compiler and the RBAC engine. */
 function istioLayers(inputs: ReachInputs, q: ReachQuery, src: Peer, dstPod: ClusterPod | null, identity: string | null, td: string): LayerDecision[] {
   const na = (layer: 'istio-peerauthentication' | 'istio-authorization', why: string): LayerDecision => ({ layer, verdict: 'not-applicable', decidedBy: null, explanation: why });
@@ -192,11 +235,7 @@ function istioLayers(inputs: ReachInputs, q: ReachQuery, src: Peer, dstPod: Clus
     const why = !dstPod ? 'the destination is not a pod' : dstPod.ambient ? 'the destination is in ambient mode: ztunnel/waypoint enforce (not modelled by reach)' : 'the destination has no Istio sidecar';
     return [na('istio-peerauthentication', why), na('istio-authorization', why)];
   }
-  const derived = deriveWorkload(inputs.objects, dstPod.namespace, dstPod.workload.kind === 'Pod' ? dstPod.name : dstPod.workload.kind === 'ReplicaSet' ? dstPod.name : dstPod.workload.name) ?? deriveWorkload(inputs.objects, dstPod.namespace, dstPod.name);
-  const workload = derived?.spec ?? { namespace: dstPod.namespace, name: dstPod.name, labels: dstPod.labels, serviceAccount: dstPod.serviceAccount, ports: dstPod.ports.filter((p) => p.protocol === 'TCP').map((p) => ({ port: p.containerPort, protocol: 'auto' })) };
-  if (dstPod.ips.length && !workload.ips) workload.ips = dstPod.ips;
-  const { configDump, compiled } = compileToConfigDump(inputs.istioObjects, workload, { trustDomain: td });
-  inputs.diagnostics.push(...compiled.diagnostics);
+  const { workload, dump, compiled } = compiledFor(inputs, dstPod, td);
   const portMtls = compiled.mtls.ports.find((p) => p.port === q.port);
   const mode = portMtls?.mode ?? compiled.mtls.workload;
   const paBy: DecidedBy | null = compiled.mtls.appliedPeerAuthentications.length
@@ -224,7 +263,7 @@ function istioLayers(inputs: ReachInputs, q: ReachQuery, src: Peer, dstPod: Clus
     ...(tls ? { tls: { uriSans: [identity!], dnsSans: [], subject: '', peerCertificateValidated: true } } : {}),
     ...(q.method || q.path ? { http: { method: q.method ?? 'GET', path: q.path ?? '/', authority: `${dstPod.workload.name}:${q.port}`, headers: {} } } : {}),
   } as RequestAttrs;
-  const d = decideRequest(parseConfigDump(configDump, `compiled:${workload.namespace}/${workload.name ?? ''}`), req);
+  const d = decideRequest(dump, req);
   const id = d.policy ? parsePolicyId(d.policy) : null;
   const verdict: LayerVerdict = d.decision === 'ALLOW' ? 'allow' : d.decision === 'DENY' ? 'deny' : 'undecidable';
   const filterNote = d.filters.length === 0 ? 'no AuthorizationPolicy applies to the workload' : `${d.filters.length} RBAC filter(s) from ${compiled.policies.map((p) => `${p.namespace}/${p.name} (${p.action})`).join(', ') || 'no policy'}`;

@@ -10,7 +10,7 @@ import type { Decision, TraceNode } from '../model/decision.js';
 import type { HeaderMap, JsonValue } from '../model/attrs.js';
 import type { Inventory } from '../readers/inventory.js';
 import type { K8sObject } from '../readers/k8s.js';
-import { networkLayerFindings } from './network-layers.js';
+import { annotateNetworkLayers, FlowLayerEvaluator, networkLayerFindings } from './network-layers.js';
 import { appendAll } from '../model/arrays.js';
 import type { DetectedInput, InputKind } from '../readers/detect.js';
 import { isSecretHeader, redactDeep, redactHeaders, redactPath } from '../model/redact.js';
@@ -284,11 +284,14 @@ const emptySec = (): Record<FlowSecurity, number> => ({ mtls: 0, tls: 0, plainte
 
 /** Builds the whole report model from gathered evidence. Pure: no I/O. */
 export function buildReportModel(ev: Evidence, opts: BuildOptions): ReportModel {
+  // Every policy layer's verdict on each observed flow, from the Kubernetes/Calico/Istio objects given.
+  const layers = ev.k8sObjects?.length ? FlowLayerEvaluator.fromObjects(ev.k8sObjects, { nodeLayersOnly: true }) : null;
+  if (layers) annotateNetworkLayers(ev.flows, layers);
   const c = correlate(ev.flows, ev.records, ev.explanations, ev.proxies, ev.inventory, { skewMs: opts.skewMs });
   const findings = computeFindings({ flows: ev.flows, records: ev.records, explanations: ev.explanations, proxies: ev.proxies, policies: ev.policies, correlation: c, showSecrets: opts.showSecrets, ztunnels: ev.ztunnels });
-  if (ev.k8sObjects?.length) {
+  if (layers) {
     // Observed flows against NetworkPolicy / admin tiers / Calico (findings stay in severity order).
-    appendAll(findings, networkLayerFindings(ev.flows, ev.k8sObjects));
+    appendAll(findings, networkLayerFindings(ev.flows, ev.k8sObjects ?? [], layers));
     findings.sort((a, b) => SEVERITY_ORDER.indexOf(a.severity) - SEVERITY_ORDER.indexOf(b.severity));
   }
   const { events, untimed } = buildTimeline(ev.flows, ev.records, findings, c, opts.showSecrets);

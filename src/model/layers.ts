@@ -52,3 +52,32 @@ export function formatDecidedBy(d: DecidedBy | null): string {
   const rule = d.rule !== undefined ? ` ${d.direction ?? 'rule'}[${d.rule}]` : d.direction ? ` (${d.direction})` : '';
   return `${d.kind} ${name}${rule}`;
 }
+
+/** One layer's verdict on an observed flow, flattened for tables and JSON. */
+export interface FlowLayerVerdict {
+  layer: LayerName;
+  verdict: LayerVerdict;
+  /** `formatDecidedBy` text, `-` when nothing decided. */
+  decidedBy: string;
+  explanation: string;
+  /** The closest rule that would have allowed it, when the layer denies. */
+  closestMiss?: string;
+}
+
+/**
+ * Every policy layer's verdict on one observed flow (`flows --config <manifests>`, `report`): the
+ * addresses resolved to pods, the identity the client presented on the wire, and each layer.
+ */
+export interface FlowNetworkLayers {
+  /** `namespace/workload` or the IP address when no pod owns it. */
+  source: string;
+  destination: string;
+  /** SPIFFE id the client presented (from its certificate or Istio's conventions); null: none (plaintext/TLS). */
+  identity: string | null;
+  /** The strictest applicable verdict (deny > implementation-defined > undecidable > allow). */
+  verdict: LayerVerdict;
+  /** The first layer that denies, in packet-path order; null when none. */
+  deniedBy: LayerName | null;
+  layers: FlowLayerVerdict[];
+  notes?: string[];
+}

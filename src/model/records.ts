@@ -3,6 +3,7 @@
  */
 import type { Decision } from './decision.js';
 import type { HeaderMap, JsonValue, RequestAttrs } from './attrs.js';
+import type { FlowNetworkLayers } from './layers.js';
 
 /** Where a record came from: `file:line`, an ALS stream index, or `file#frame`. */
 export interface EvidenceRef {
@@ -269,6 +270,8 @@ export interface Flow {
   stream?: number;
   /** With `flows --config`: the verdict checked against the destination port's inbound mTLS mode. */
   configCheck?: FlowConfigCheck;
+  /** With Kubernetes/Calico/Istio objects (`flows --config`, `report`): every policy layer's verdict on this flow. */
+  networkLayers?: FlowNetworkLayers;
   tls: FlowTls | null;
   protocol: string;
   http: HttpExchange[];

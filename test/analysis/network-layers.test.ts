@@ -15,6 +15,16 @@ describe('report: observed flows against the network policy layers', () => {
     expect(f!.details).toMatchObject({ layer: 'networkpolicy', decidedBy: 'NetworkPolicy default/ratings-deny-all (ingress)', destination: 'default/ratings-v1-85c74b6cb4-8nl5t:9080' });
     expect(f!.evidence[0]!.file).toContain('ratings-v1-85c74b6cb4-8nl5t.default.pcap');
     expect(f!.evidence[0]!.frame).toBeGreaterThan(0);
+    // Each flow carries every layer's verdict; Istio's from the manifests, beside the network layer.
+    const toRatings = (j as unknown as { flows: { server: { port: number }; networkLayers?: { destination: string; deniedBy: string; layers: { layer: string }[] } }[] }).flows.filter((x) => x.networkLayers?.destination.startsWith('default/ratings'));
+    expect(toRatings.length).toBeGreaterThan(0);
+    expect(toRatings[0]!.networkLayers!.deniedBy).toBe('networkpolicy');
+    expect(toRatings[0]!.networkLayers!.layers.map((l) => l.layer)).toEqual(['networkpolicy', 'adminnetworkpolicy', 'calico', 'istio-peerauthentication', 'istio-authorization']);
+  });
+  it('without a node-level policy the report adds no per-flow layers (Istio is read from the dumps in force)', async () => {
+    const r = await runCli(['report', 'samples/tcp-echo', '-o', 'json']);
+    const j = JSON.parse(r.stdout) as { flows: { networkLayers?: unknown }[] };
+    expect(j.flows.every((f) => f.networkLayers === undefined)).toBe(true);
   });
   it('NetworkPolicy and Calico manifests are detected by content', () => {
     expect(detectContent(Buffer.from('apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: x}\nspec: {podSelector: {}}\n'), true).kind).toBe('network-policy');

@@ -13,13 +13,12 @@ import { InputError, formatLocation, type Diagnostic } from '../../model/errors.
 import { renderTable } from '../../report/table.js';
 import { toJson, toYaml } from '../../report/serialize.js';
 import { redactHeaders } from '../../model/redact.js';
-import { loadConfigDumps } from '../../readers/configdump/index.js';
-import { inboundMtlsModes } from '../../istio/mtls.js';
+import { loadFlowConfig } from '../../analysis/flow-config.js';
 import { legScope, leftThePod, isPlaintextThatLeftThePod, type LegScope } from '../../analysis/scope.js';
 import { appendAll } from '../../model/arrays.js';
 
 const SECURITIES: readonly FlowSecurity[] = ['mtls', 'tls', 'plaintext', 'unknown'];
-const FAIL_ON = ['plaintext', 'tls', 'unknown', 'not-mtls', 'config-mismatch'] as const;
+const FAIL_ON = ['plaintext', 'tls', 'unknown', 'not-mtls', 'config-mismatch', 'policy-deny'] as const;
 
 interface FlowsArgs {
   captures: string[];
@@ -100,9 +99,20 @@ function tunnelCell(f: Flow): string {
     .join(' / ');
 }
 
+/** `allow`, or `deny networkpolicy: NetworkPolicy ns/name ingress[0]` (the first layer that denies). */
+function layersCell(f: Flow): string {
+  const v = f.networkLayers;
+  if (!v) return '-';
+  if (!v.deniedBy) return v.verdict;
+  const l = v.layers.find((x) => x.layer === v.deniedBy);
+  return `deny ${v.deniedBy}: ${l?.decidedBy ?? '-'}`;
+}
+
 function tableOf(flows: Flow[], withConfig: boolean, wide: boolean): string {
   const headers = ['client', 'server', 'security', 'evidence', 'protocol', 'sni / alpn', 'identities', 'requests', 'frames'];
   if (withConfig) headers.splice(4, 0, 'port mode');
+  const layers = flows.some((f) => f.networkLayers);
+  if (layers) headers.splice(withConfig ? 5 : 4, 0, 'policy layers');
   // the tunnel column only when a flow came out of one; wide adds what a tshark/Zeek user expects
   const tunnels = flows.some((f) => f.tunnel);
   if (tunnels) headers.push('tunnel');
@@ -115,6 +125,7 @@ function tableOf(flows: Flow[], withConfig: boolean, wide: boolean): string {
       const c = f.configCheck;
       row.splice(4, 0, c ? `${c.mode}${c.consistent === false ? ' MISMATCH' : ''}` : '-');
     }
+    if (layers) row.splice(withConfig ? 5 : 4, 0, layersCell(f));
     if (tunnels) row.push(tunnelCell(f));
     if (wide) {
       row.push(
@@ -211,22 +222,13 @@ function failOnHit(f: Flow, conds: Set<string>): boolean {
   if (conds.has('unknown') && f.security === 'unknown') return true;
   if (conds.has('not-mtls') && f.security !== 'mtls' && leftThePod(legScope(f))) return true;
   if (conds.has('config-mismatch') && f.configCheck?.consistent === false) return true;
+  if (conds.has('policy-deny') && f.networkLayers?.verdict === 'deny') return true;
   return false;
 }
 
 function diagLine(d: Diagnostic): string {
   const where = formatLocation(d.location);
   return `${d.severity}: ${where ? where + ': ' : ''}${d.message}`;
-}
-
-async function loadProxies(paths: string[]): Promise<ProxyPorts[]> {
-  const { dumps, diagnostics } = await loadConfigDumps(paths);
-  for (const d of diagnostics) warn(diagLine(d));
-  return dumps.map((d) => ({
-    proxy: d.node?.id ?? d.source,
-    ips: d.node?.ips ?? [],
-    ports: inboundMtlsModes(d).map((p) => ({ listener: p.listener, port: p.port, mode: p.mode, note: p.note })),
-  }));
 }
 
 export const flowsCommand: CommandModule<object, FlowsArgs> = {
@@ -239,7 +241,7 @@ export const flowsCommand: CommandModule<object, FlowsArgs> = {
       .option('port', { type: 'string', coerce: asList, describe: 'only flows with this client or server port' })
       .option('host', { type: 'string', coerce: asList, describe: 'only flows whose client/server IP, SNI or HTTP authority is this host (or a subdomain of it)' })
       .option('fail-on', { type: 'string', coerce: asList, describe: `exit 1 when a listed flow exists: ${FAIL_ON.join(', ')} (plaintext and not-mtls count only traffic that left the pod: never sidecar-local or loopback legs)` })
-      .option('config', { type: 'string', coerce: asList, describe: 'config dump(s) of the destination proxy: check each verdict against the port\'s mTLS mode' })
+      .option('config', { type: 'string', coerce: asList, describe: 'config dump(s) of the destination proxy (each verdict checked against the port\'s mTLS mode) and/or Kubernetes, Calico and Istio objects (inventory, NetworkPolicy, Calico policy, AuthorizationPolicy, PeerAuthentication: every policy layer\'s verdict per flow); files or directories' })
       .option('show-secrets', { type: 'boolean', default: false, describe: 'do not redact Authorization, Cookie and token headers' })
       .option('include-sidecar-local', { type: 'boolean', default: true, describe: 'list app↔sidecar legs (use --no-include-sidecar-local to hide them)' })
       .example('$0 flows capture.pcap', 'table of flows and verdicts')
@@ -262,8 +264,13 @@ export const flowsCommand: CommandModule<object, FlowsArgs> = {
       if ((argv.captures ?? []).length === 0) throw new UsageError('name at least one capture file (pcap or pcapng), or `-` for standard input');
       const captures = await expandDirectories(argv.captures, 'capture', 'pcap or pcapng captures');
       const args: FlowsArgs = { ...argv, security, captures, port: ports, host: hosts };
-      const proxies = configs.length ? await loadProxies(configs) : [];
-      if (failOn.has('config-mismatch') && !configs.length) throw new UsageError('--fail-on config-mismatch needs --config');
+      const config = configs.length ? await loadFlowConfig(configs) : null;
+      for (const d of config?.diagnostics ?? []) warn(diagLine(d));
+      const proxies = config?.proxies ?? [];
+      const layers = config?.layers ?? null;
+      const layerDiagnostics = layers?.inputs.diagnostics.length ?? 0;
+      if (failOn.has('config-mismatch') && !proxies.length) throw new UsageError('--fail-on config-mismatch needs --config with a config dump');
+      if (failOn.has('policy-deny') && !layers) throw new UsageError('--fail-on policy-deny needs --config with Kubernetes objects: pods (an inventory) and policies');
       const fmt = argv.output;
       const kept: Flow[] = [];
       const udp: UdpConversationRecord[] = [];
@@ -297,6 +304,10 @@ export const flowsCommand: CommandModule<object, FlowsArgs> = {
             if (proxies.length) {
               const c = checkAgainstConfig(f, proxies);
               if (c) f.configCheck = c;
+            }
+            if (layers) {
+              const v = layers.decide(f);
+              if (v) f.networkLayers = v;
             }
             total++;
             if (!args['include-sidecar-local'] && f.sidecarLocal) continue;
@@ -342,6 +353,8 @@ export const flowsCommand: CommandModule<object, FlowsArgs> = {
         if (line) warn(line);
         if (fmt !== 'ndjson' && !args.security?.length) udp.push(...udpRecords(path, stats).filter((c) => udpMatches(c, args)));
       }
+      // The Istio compiler's diagnostics appear as destinations are first compiled.
+      for (const m of new Set((layers?.inputs.diagnostics ?? []).slice(layerDiagnostics).map(diagLine))) warn(m);
       const doc = () => ({ flows: kept.map((f) => flowJson(f, argv['show-secrets'])), udp, stats: accounting });
       const udpCount = accounting.reduce((n, a) => n + a.udp.conversations, 0);
       const udpNote = udpCount ? `; ${udpCount} UDP conversation${udpCount === 1 ? '' : 's'} (listed, not judged)` : '';
@@ -356,7 +369,7 @@ export const flowsCommand: CommandModule<object, FlowsArgs> = {
         await writeOut(`${kept.length || udp.length ? '\n' : ''}${sum}${filtered}${inferred}\n`);
       }
       if (fmt !== 'table' && fmt !== 'wide') process.stderr.write(`${summaryLine(listed)}${udpNote}\n`);
-      if (unreadable > 0) return EXIT_USAGE;
+      if (unreadable > 0 || (config?.unusable ?? 0) > 0) return EXIT_USAGE;
       return failHit ? EXIT_FAIL_ON : EXIT_OK;
     }),
 };
