@@ -249,6 +249,10 @@ export interface Cluster {
   /** Istio auto-mTLS: `tlsMode-istio` (UpstreamTlsContext) / `tlsMode-disabled` (raw_buffer). */
   transportSocketMatches: { name: string; match: ProtoObject; transportSocket: ClusterTransportSocket | null }[];
   metadata: ProtoObject | null;
+  /** Endpoints given inline (`load_assignment`: STATIC / STRICT_DNS clusters, BlackHoleCluster has none). */
+  loadAssignment: EndpointInfo[];
+  /** The cluster's config, snake_case, private keys removed (upstream HTTP protocol options, lb policy, ...). */
+  config: ProtoObject;
   jsonPath: string;
 }
 
@@ -285,6 +289,7 @@ export interface Secret {
 }
 
 export interface EndpointInfo {
+  /** The ClusterLoadAssignment's `cluster_name` (an EDS service name), or the cluster's name for `load_assignment`. */
   cluster: string;
   address: string;
   port: number | null;

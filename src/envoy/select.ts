@@ -267,7 +267,8 @@ function chainId(c: FilterChain): string {
 export function selectFilterChain(dump: ConfigDump, conn: ConnectionAttrs, opts: SelectOptions = {}): ChainSelection {
   const { listener, trace } = selectListener(dump, conn, opts);
   if (!listener) return { listener: null, chain: null, reason: 'no_listener', trace };
-  return { listener, ...selectChainInListener(listener, conn, trace, dump.node?.ip ?? undefined) };
+  // Without a destination address an inbound connection is to the node's own IP; an outbound one's is unknown.
+  return { listener, ...selectChainInListener(listener, conn, trace, opts.direction === 'outbound' ? undefined : (dump.node?.ip ?? undefined)) };
 }
 
 /** Chain selection within a given listener (exported for callers that already know the listener). */

@@ -7,6 +7,7 @@ import { reportCommand } from './report.js';
 import { collectCommand } from './collect.js';
 import { compileCommand } from './compile.js';
 import { reachCommand } from './reach.js';
+import { routeCommand } from './route.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- yargs command modules have heterogeneous argument types
 export const commands: CommandModule<any, any>[] = [
@@ -18,4 +19,5 @@ export const commands: CommandModule<any, any>[] = [
   collectCommand,
   compileCommand,
   reachCommand,
+  routeCommand,
 ];

@@ -575,6 +575,11 @@ function parseCluster(ctx: Ctx, raw: unknown, path: string, state: Cluster['stat
     transportSocket: clusterSocket(ctx, m.transport_socket, jsonPathJoin(jsonPathJoin(jsonPathJoin(path, 'transport_socket_matches'), i), 'transport_socket')),
   }));
   const ct = isObj(c.cluster_type) ? str(c.cluster_type.name) : null;
+  const loadAssignment: EndpointInfo[] = [];
+  if (isObj(c.load_assignment)) {
+    const la = c.load_assignment.cluster_name === undefined ? { ...c.load_assignment, cluster_name: str(c.name) ?? '' } : c.load_assignment;
+    parseEndpoints(ctx, la, jsonPathJoin(path, 'load_assignment'), loadAssignment);
+  }
   return {
     name: str(c.name) ?? '',
     state,
@@ -583,6 +588,8 @@ function parseCluster(ctx: Ctx, raw: unknown, path: string, state: Cluster['stat
     transportSocket,
     transportSocketMatches: tsm,
     metadata: isObj(c.metadata) ? c.metadata : null,
+    loadAssignment,
+    config: scrubPrivateKeys(c),
     jsonPath: path,
   };
 }
