@@ -26,9 +26,9 @@ import { parseK8sObjects, type K8sObject } from '../readers/k8s.js';
 import { createStreamDecoder } from '../protocols/index.js';
 import { flowsFromCapture } from './flows.js';
 import { inboundMtlsModes } from '../istio/mtls.js';
-import { explainRecord, NotFromProxyError } from './explain.js';
+import { DecisionCache, explainRecord, memoizedDumpDecider, NotFromProxyError, type Decider } from './explain.js';
 import { decideRequest } from '../envoy/decide.js';
-import { correlate, type LocalLegLink } from './correlate.js';
+import { correlate, type Correlation, type LocalLegLink } from './correlate.js';
 import { lastXfccElement } from '../protocols/xfcc.js';
 import { notFromProxy, proxyView, type ProxyView } from './proxies.js';
 import type { Evidence } from './report-model.js';
@@ -270,8 +270,22 @@ export async function gatherEvidence(paths: string[], opts: GatherOptions = {}):
 
   // Replay inbound records whose proxy has a dump (outbound records are not subject to the server's RBAC).
   const explanations: Explanation[] = [];
+  /** The correlation the replay used, handed to the report (built once: it is the biggest index). */
+  let pre: Correlation | undefined;
   if (proxies.length > 0 && records.length > 0) {
-    const pre = correlate(flows, records, [], proxies, null, { skewMs: opts.skewMs ?? 2000 });
+    pre = correlate(flows, records, [], proxies, inventory, { skewMs: opts.skewMs ?? 2000 });
+    // Decisions memoized per dump (as `explain` does): records that differ only in source port or request id
+    // share one decision, computed once. One size-bounded cache for all dumps.
+    const cache = new DecisionCache();
+    const deciders = new Map<ConfigDump, Decider>();
+    const deciderFor = (dump: ConfigDump): Decider => {
+      let d = deciders.get(dump);
+      if (!d) {
+        d = memoizedDumpDecider(dump, (dd: ConfigDump, req, o) => decide(dd, req, { unknown: o.unknown, kind: o.kind }), cache, `${deciders.size}|`);
+        deciders.set(dump, d);
+      }
+      return d;
+    };
     let i = 0;
     for (const r of records) {
       if (r.ztunnel) continue;
@@ -285,7 +299,7 @@ export async function gatherEvidence(paths: string[], opts: GatherOptions = {}):
       const e = explainRecord(rec, (req, o) => {
         const not = notFromProxy(proxy, 'inbound', req.destination, req.source);
         if (not) throw new NotFromProxyError(not);
-        return decide(proxy.dump, req, { unknown: o.unknown, kind: o.kind });
+        return deciderFor(proxy.dump)(req, o);
       });
       explanations.push(fused ? { ...e, record: r, identityEvidence: [...e.identityEvidence, fused] } : e);
       if (++i % 5000 === 0) opts.onProgress?.(`replayed ${i} records`);
@@ -297,7 +311,8 @@ export async function gatherEvidence(paths: string[], opts: GatherOptions = {}):
   // ztunnel (ambient) records are replayed against the ztunnel config dumps.
   if (ztunnels.length) for (const r of records) if (r.ztunnel && r.ztunnel.direction === 'inbound') explanations.push(explainZtunnelRecord(r, ztunnels));
 
-  return { inputs, hashes, items, problems, unreadable, flows, records, explanations, proxies, inventory, policies, k8sObjects, diagnostics, dumps, ztunnels };
+  if (pre) for (const e of explanations) pre.explanationFor.set(e.record, e);
+  return { inputs, hashes, items, problems, unreadable, flows, records, explanations, proxies, inventory, policies, k8sObjects, diagnostics, dumps, ztunnels, ...(pre ? { correlation: pre } : {}) };
 }
 
 export { formatLocation };

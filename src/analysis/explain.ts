@@ -569,6 +569,24 @@ export function deciderOver<D extends DumpLike>(dumps: D[], decideDump: DumpDeci
 }
 
 /**
+ * One dump's decisions memoized by the same key and bounded cache as `deciderOver` (for callers that pick
+ * the dump themselves, e.g. `report`, which joins records to proxies through correlation).
+ */
+export function memoizedDumpDecider<D>(dump: D, decideDump: (dump: D, req: RequestAttrs, opts: DeciderOptions) => Decision, cache = new DecisionCache(), keyPrefix = ''): Decider {
+  const text = safeStringify(dump);
+  const keepPorts = /SourcePortInput|source_port|source\.port/.test(text);
+  const keepRequestId = /x-request-id/i.test(text);
+  return (req, opts) => {
+    const key = keyPrefix + decisionKey(req, opts, keepPorts, keepRequestId);
+    const hit = cache.get(key);
+    if (hit) return hit;
+    const d = decideDump(dump, req, opts);
+    cache.set(key, d);
+    return d;
+  };
+}
+
+/**
  * Memoized decisions bounded by their estimated size, not their count: a decision's traces grow with the
  * policies it evaluated, so 200k cached decisions could hold gigabytes. The oldest entries go first (Map keeps
  * insertion order); a hit costs nothing, a miss is only recomputed.

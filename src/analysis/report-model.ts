@@ -19,7 +19,7 @@ import { explainText } from '../rbac/index.js';
 import { correlate, fmtAddr, isLoopback, type Correlation, type Direction } from './correlate.js';
 import { eventSecurity } from './request-events.js';
 import { computeFindings, FINDING_IDS, SEVERITY_ORDER, loggedRbacDeny, type PolicyDoc } from './findings.js';
-import { buildTimeline, nodeIdFor, type TimelineEvent } from './timeline.js';
+import { buildTimeline, nodeIdFor, TIMELINE_LIMITS, type TimelineEvent, type TimelineLimits } from './timeline.js';
 import type { ProxyView } from './proxies.js';
 import type { ZtunnelConfig } from '../ztunnel/model.js';
 import { legScope, leftThePod, type LegScope } from './scope.js';
@@ -144,6 +144,12 @@ export interface RequestView {
    * agree; null for the rest (the log file itself, hashed in the manifest, keeps them).
    */
   fields: Record<string, JsonValue> | null;
+  /**
+   * Set on the last listed record of a kind when a large report lists exemplars (see RequestLimits):
+   * `count` more records like this one (same proxy, direction, ends, request, answer and replay verdict)
+   * were not listed; the last of them at `until`, its evidence `last`.
+   */
+  more?: { count: number; until: string | null; last: EvidenceRef };
 }
 
 export interface ProxySummary {
@@ -183,8 +189,14 @@ export interface ReportSummary {
   findings: { total: number; bySeverity: Record<Severity, number>; byId: Record<string, number> };
   proxies: number;
   workloads: number;
+  /** Every timeline event, listed or counted in an aggregate. */
   timelineEvents: number;
   recordsWithoutTime: number;
+  /**
+   * Present when the evidence was too large to list every record and event: how many the report lists
+   * (exemplars; every count above stays exact). See RequestLimits and TimelineLimits.
+   */
+  aggregated?: { requests: { listed: number; total: number }; timeline: { listed: number; total: number } };
 }
 
 export interface ReportModel {
@@ -220,11 +232,34 @@ export interface Evidence {
   diagnostics: Diagnostic[];
   /** ztunnel (ambient) config dumps. */
   ztunnels?: ZtunnelConfig[];
+  /**
+   * The correlation of these flows and records already built while gathering (with the inventory, and
+   * `explanationFor` filled with `explanations`); built here when absent.
+   */
+  correlation?: Correlation;
 }
+
+/**
+ * How the request list stays readable and bounded on large evidence: up to `listAll` records are all
+ * listed; beyond that records cited by a finding are always listed, and of the rest each kind (same
+ * proxy, direction, ends, method, path, answer and replay verdict) lists its first `perKind` records in
+ * input order (`perKindUnexplained` when the replay did not agree) and counts the rest on the last one
+ * listed (`more`); at most `max` uncited records are listed in all.
+ */
+export interface RequestLimits {
+  listAll: number;
+  perKind: number;
+  perKindUnexplained: number;
+  max: number;
+}
+
+export const REQUEST_LIMITS: RequestLimits = { listAll: 1000, perKind: 3, perKindUnexplained: 20, max: 2000 };
 
 export interface BuildOptions {
   skewMs: number;
   showSecrets: boolean;
+  /** Exemplar limits for large evidence (defaults REQUEST_LIMITS, TIMELINE_LIMITS). */
+  limits?: { requests?: RequestLimits; timeline?: TimelineLimits };
   /** Overrides the generation time (default: SOURCE_DATE_EPOCH or now). */
   generatedAt?: string;
 }
@@ -287,14 +322,15 @@ export function buildReportModel(ev: Evidence, opts: BuildOptions): ReportModel 
   // Every policy layer's verdict on each observed flow, from the Kubernetes/Calico/Istio objects given.
   const layers = ev.k8sObjects?.length ? FlowLayerEvaluator.fromObjects(ev.k8sObjects, { nodeLayersOnly: true }) : null;
   if (layers) annotateNetworkLayers(ev.flows, layers);
-  const c = correlate(ev.flows, ev.records, ev.explanations, ev.proxies, ev.inventory, { skewMs: opts.skewMs });
+  const c = ev.correlation && ev.correlation.skewMs === opts.skewMs ? ev.correlation : correlate(ev.flows, ev.records, ev.explanations, ev.proxies, ev.inventory, { skewMs: opts.skewMs });
   const findings = computeFindings({ flows: ev.flows, records: ev.records, explanations: ev.explanations, proxies: ev.proxies, policies: ev.policies, correlation: c, showSecrets: opts.showSecrets, ztunnels: ev.ztunnels });
   if (layers) {
     // Observed flows against NetworkPolicy / admin tiers / Calico (findings stay in severity order).
     appendAll(findings, networkLayerFindings(ev.flows, ev.k8sObjects ?? [], layers));
     findings.sort((a, b) => SEVERITY_ORDER.indexOf(a.severity) - SEVERITY_ORDER.indexOf(b.severity));
   }
-  const { events, untimed } = buildTimeline(ev.flows, ev.records, findings, c, opts.showSecrets);
+  const timeline = buildTimeline(ev.flows, ev.records, findings, c, opts.showSecrets, opts.limits?.timeline ?? TIMELINE_LIMITS);
+  const { events, untimed } = timeline;
 
   // Which findings cite which evidence / nodes.
   const citeKey = (r: EvidenceRef): string => `${r.file}|${r.line ?? ''}|${r.frame ?? ''}`;
@@ -383,7 +419,11 @@ export function buildReportModel(ev: Evidence, opts: BuildOptions): ReportModel 
   }
 
   const requestViews: RequestView[] = [];
-  const viewByRecord = new Map<AccessRecord, RequestView>();
+  const rl = opts.limits?.requests ?? REQUEST_LIMITS;
+  const listAll = ev.records.length <= rl.listAll;
+  const kinds = new Map<string, { listed: RequestView[]; rest: number; last: AccessRecord | null }>();
+  let uncitedListed = 0;
+  let requestsAggregated = 0;
   for (const r of ev.records) {
     const wire = c.recordWire.get(r) ?? {};
     const dir = dirOf(r);
@@ -393,6 +433,26 @@ export function buildReportModel(ev: Evidence, opts: BuildOptions): ReportModel 
     const sn = (local ? nodeIdFor(c, wire.server?.ip) : ensureNode(wire.server?.ip)) ?? null;
     const link = c.recordFlow.get(r);
     const ex = c.explanationFor.get(r);
+    const cited = cites.get(citeKey(r.ref));
+    let kind: { listed: RequestView[]; rest: number; last: AccessRecord | null } | undefined;
+    if (!listAll && !cited) {
+      // An exemplar of its kind, or counted on the last exemplar listed.
+      const verdict = ex?.verdict ?? '';
+      const k = `${c.recordProxy.get(r)?.source ?? ''}|${dir}|${r.kind}|${cn}|${sn}|${wire.server ? fmtAddr(wire.server.ip, wire.server.port) : ''}|${r.attrs.http?.method ?? ''}|${r.attrs.http?.path !== undefined ? redactPath(r.attrs.http.path, opts.showSecrets) : ''}|${r.responseCode ?? ''}|${r.responseCodeDetails ?? ''}|${r.connectionTerminationDetails ?? ''}|${r.responseFlags ?? ''}|${peer.security}|${peer.principal ?? ''}|${verdict}|${ex?.reason ?? ''}`;
+      kind = kinds.get(k);
+      if (!kind) {
+        kind = { listed: [], rest: 0, last: null };
+        kinds.set(k, kind);
+      }
+      const cap = verdict === '' || verdict === 'agrees' ? rl.perKind : rl.perKindUnexplained;
+      if (kind.listed.length >= cap || uncitedListed >= rl.max) {
+        kind.rest++;
+        kind.last = r;
+        requestsAggregated++;
+        continue;
+      }
+      uncitedListed++;
+    }
     const view: RequestView = {
       ref: r.ref,
       time: r.time ?? null,
@@ -418,13 +478,18 @@ export function buildReportModel(ev: Evidence, opts: BuildOptions): ReportModel 
       flow: link ? { file: link.flow.file, frame: link.exchange !== undefined ? link.flow.http[link.exchange]?.requestFrame ?? link.flow.frames[0] : link.flow.frames[0] } : null,
       correlatedBy: link?.by ?? null,
       explanation: ex ? explanationView(ex, opts.showSecrets) : null,
-      findings: [...(cites.get(citeKey(r.ref)) ?? [])].sort(),
+      findings: [...(cited ?? [])].sort(),
       fields: null,
     };
     if (view.findings.length > 0 || (ex && ex.verdict !== 'agrees')) view.fields = redactFields(r.fields, opts.showSecrets);
-    viewByRecord.set(r, view);
+    kind?.listed.push(view);
+    requestViews.push(view);
   }
-  for (const r of ev.records) requestViews.push(viewByRecord.get(r)!);
+  for (const k of kinds.values()) {
+    if (k.rest === 0 || !k.last) continue;
+    const tail = k.listed[k.listed.length - 1];
+    if (tail) tail.more = { count: k.rest, until: k.last.time ?? null, last: k.last.ref };
+  }
 
   for (const e of edges.values()) {
     const marks: EdgeMark[] = [];
@@ -558,8 +623,11 @@ export function buildReportModel(ev: Evidence, opts: BuildOptions): ReportModel 
       findings: { total: findings.length, bySeverity, byId },
       proxies: ev.proxies.length,
       workloads: nodeList.filter((n) => n.kind === 'workload').length,
-      timelineEvents: events.length,
+      timelineEvents: timeline.total,
       recordsWithoutTime: untimed,
+      ...(listAll && timeline.aggregated === 0
+        ? {}
+        : { aggregated: { requests: { listed: requestViews.length, total: ev.records.length }, timeline: { listed: events.length, total: timeline.total } } }),
     },
     findings,
     graph: { nodes: nodeList, edges: edgeList },

@@ -28,6 +28,107 @@ export interface TimelineEvent {
   correlated?: EvidenceRef;
   /** The other log records of the same request (e.g. the client sidecar's when the server's is `ref`). */
   also?: EvidenceRef[];
+  /**
+   * Set on the last listed event of a kind when a large timeline was aggregated (see TimelineLimits):
+   * `count` more events like this one (same kind, source, ends, security and what was asked/answered)
+   * were not listed; the last of them at `until`, its evidence `last`.
+   */
+  more?: { count: number; until: string; last: EvidenceRef };
+}
+
+/**
+ * How a large timeline stays readable and bounded: up to `listAll` events are all listed; beyond that
+ * each kind of event (its signature: kind, source, ends, security, method/path/answer) lists its
+ * `perSignature` earliest events and counts the rest on the last one listed (`more`), events cited by a
+ * finding are always listed, and at most `max` uncited events are listed in all (the rest counted).
+ */
+export interface TimelineLimits {
+  listAll: number;
+  perSignature: number;
+  max: number;
+}
+
+export const TIMELINE_LIMITS: TimelineLimits = { listAll: 2000, perSignature: 5, max: 5000 };
+
+export interface Timeline {
+  events: TimelineEvent[];
+  /** Records without a usable time (not on the timeline). */
+  untimed: number;
+  /** Every event, listed or counted. */
+  total: number;
+  /** Events counted but not listed (in some event's `more`, or beyond `max`). */
+  aggregated: number;
+}
+
+const order = (a: TimelineEvent, b: TimelineEvent): number =>
+  a.timeMs - b.timeMs || (a.source < b.source ? -1 : a.source > b.source ? 1 : 0) || refKey(a.ref).localeCompare(refKey(b.ref), 'en', { numeric: true });
+
+/**
+ * Collects timeline events in bounded memory once there are more than `listAll`: per signature the
+ * `perSignature` earliest, plus the count and the latest of the rest.
+ */
+class TimelineCollector {
+  private all: { e: TimelineEvent; sig: string }[] | null = [];
+  private readonly cited: TimelineEvent[] = [];
+  private readonly sigs = new Map<string, { kept: TimelineEvent[]; rest: number; last: TimelineEvent | null }>();
+  total = 0;
+  constructor(private readonly limits: TimelineLimits) {}
+
+  add(e: TimelineEvent, sig: string): void {
+    this.total++;
+    if (this.all) {
+      this.all.push({ e, sig });
+      if (this.all.length <= this.limits.listAll) return;
+      const all = this.all;
+      this.all = null;
+      for (const x of all) this.aggregate(x.e, x.sig);
+      return;
+    }
+    this.aggregate(e, sig);
+  }
+
+  private aggregate(e: TimelineEvent, sig: string): void {
+    if (e.findings.length > 0) {
+      this.cited.push(e);
+      return;
+    }
+    let s = this.sigs.get(sig);
+    if (!s) {
+      s = { kept: [], rest: 0, last: null };
+      this.sigs.set(sig, s);
+    }
+    // Keep the earliest `perSignature` (sorted insert); the one pushed out is counted.
+    let out: TimelineEvent = e;
+    if (s.kept.length < this.limits.perSignature || order(e, s.kept[s.kept.length - 1]!) < 0) {
+      let i = s.kept.length;
+      while (i > 0 && order(e, s.kept[i - 1]!) < 0) i--;
+      s.kept.splice(i, 0, e);
+      if (s.kept.length <= this.limits.perSignature) return;
+      out = s.kept.pop()!;
+    }
+    s.rest++;
+    if (!s.last || order(out, s.last) > 0) s.last = out;
+  }
+
+  finish(): { events: TimelineEvent[]; aggregated: number } {
+    if (this.all) return { events: this.all.map((x) => x.e).sort(order), aggregated: 0 };
+    let aggregated = 0;
+    const uncited: TimelineEvent[] = [];
+    for (const s of this.sigs.values()) {
+      if (s.rest > 0 && s.last) {
+        const tail = s.kept[s.kept.length - 1]!;
+        tail.more = { count: s.rest, until: s.last.time, last: s.last.ref };
+        aggregated += s.rest;
+      }
+      for (const e of s.kept) uncited.push(e);
+    }
+    uncited.sort(order);
+    if (uncited.length > this.limits.max) {
+      for (const e of uncited.slice(this.limits.max)) aggregated += 1 + (e.more?.count ?? 0);
+      uncited.length = this.limits.max;
+    }
+    return { events: [...this.cited, ...uncited].sort(order), aggregated };
+  }
 }
 
 export function refKey(r: EvidenceRef): string {
@@ -49,7 +150,7 @@ export function nodeIdFor(c: Correlation, ip: string | undefined): string | unde
  * captured connection that carried no logged request is its own row ("connection"), and so is a
  * cleartext exchange no record describes.
  */
-export function buildTimeline(flows: Flow[], records: AccessRecord[], findings: Finding[], c: Correlation, showSecrets = false): { events: TimelineEvent[]; untimed: number } {
+export function buildTimeline(flows: Flow[], records: AccessRecord[], findings: Finding[], c: Correlation, showSecrets = false, limits: TimelineLimits = TIMELINE_LIMITS): Timeline {
   const cited = new Map<string, Set<string>>();
   for (const f of findings) {
     for (const e of f.evidence) {
@@ -71,7 +172,7 @@ export function buildTimeline(flows: Flow[], records: AccessRecord[], findings: 
     const tls = f.tls ? ` ${f.tls.version ?? 'TLS'}${f.tls.sni ? ` SNI ${f.tls.sni}` : ''}` : '';
     return `${f.security.toUpperCase()} ${f.protocol} ${fmtAddr(f.client.ip, f.client.port)} → ${fmtAddr(f.server.ip, f.server.port)}${tls}`;
   };
-  const events: TimelineEvent[] = [];
+  const events = new TimelineCollector(limits);
   /** The other captures of the same connection (captured at both ends): one row, their evidence attached. */
   const copyRefs = (f: Flow): EvidenceRef[] => (c.copies.get(f) ?? []).flatMap(flowRefs);
   for (const f of flows) {
@@ -80,11 +181,13 @@ export function buildTimeline(flows: Flow[], records: AccessRecord[], findings: 
     const [fref, ref] = flowRefs(f);
     const copies = copyRefs(f);
     if (carried.length === 0) {
-      events.push({
+      const kind = f.bytes.serverToClient === 0 && f.security === 'plaintext' && !f.sidecarLocal && f.http.every((x) => x.status === undefined) ? 'rejected' : 'connection';
+      const sig = `conn|${kind}|${nodeIdFor(c, f.client.ip)}|${nodeIdFor(c, f.server.ip)}|${fmtAddr(f.server.ip, f.server.port)}|${f.security}|${f.protocol}|${f.tls?.version ?? ''}|${f.tls?.sni ?? ''}|${f.sidecarLocal}`;
+      events.add({
         timeMs: f.startMs,
         time: f.start,
         source: 'capture',
-        kind: f.bytes.serverToClient === 0 && f.security === 'plaintext' && !f.sidecarLocal && f.http.every((x) => x.status === undefined) ? 'rejected' : 'connection',
+        kind,
         summary: `${connText(f)}${f.sidecarLocal ? ' (sidecar-local leg)' : ''}, ${f.packets} packets`,
         from: nodeIdFor(c, f.client.ip),
         to: nodeIdFor(c, f.server.ip),
@@ -92,7 +195,7 @@ export function buildTimeline(flows: Flow[], records: AccessRecord[], findings: 
         ref: fref!,
         findings: citedBy(ref!, fref!, ...copies),
         ...(copies.length ? { also: copies.filter((_, i) => i % 2 === 0) } : {}),
-      });
+      }, sig);
     }
     const claimed = new Set(carried.map((e) => e.exchange).filter((x): x is number => x !== undefined));
     f.http.forEach((x, i) => {
@@ -100,7 +203,8 @@ export function buildTimeline(flows: Flow[], records: AccessRecord[], findings: 
       const t = Date.parse(x.time);
       if (!Number.isFinite(t)) return;
       const xref = exchangeRef(f, i);
-      events.push({
+      const sig = `x|${nodeIdFor(c, f.client.ip)}|${nodeIdFor(c, f.server.ip)}|${f.security}|${x.method ?? ''}|${redactPath(x.path ?? '', showSecrets)}|${x.authority ?? ''}|${x.status ?? ''}|${x.version ?? f.protocol}`;
+      events.add({
         timeMs: t,
         time: x.time,
         source: 'capture',
@@ -111,7 +215,7 @@ export function buildTimeline(flows: Flow[], records: AccessRecord[], findings: 
         security: f.security,
         ref: xref,
         findings: citedBy(xref),
-      });
+      }, sig);
     });
   }
   let untimed = 0;
@@ -142,11 +246,13 @@ export function buildTimeline(flows: Flow[], records: AccessRecord[], findings: 
       correlated = evt.exchange !== undefined ? exchangeRef(evt.flow, evt.exchange) : ref!;
       refs.push(fref!, ref!, correlated, ...copyRefs(evt.flow));
     }
-    events.push({
+    const kind = deny ? 'denied' : nr ? 'rejected' : 'request';
+    const sig = `log|${kind}|${dir}|${shown.kind === 'http' ? `${shown.attrs.http?.method ?? '-'} ${redactPath(shown.attrs.http?.path ?? '-', showSecrets)} → ${shown.responseCode ?? '-'}` : 'TCP'}|${det ?? ''}|${shown.responseFlags ?? ''}|${nodeIdFor(c, wire.client?.ip)}|${nodeIdFor(c, wire.server?.ip)}|${wire.server ? fmtAddr(wire.server.ip, wire.server.port) : ''}|${sec.security}|${sec.principal ?? ''}|${r.node ?? ''}|${others.map((x) => dirOf(x)).join(',')}|${evt.flow ? `${evt.flow.security} ${evt.flow.protocol}` : ''}`;
+    events.add({
       timeMs: first.timeMs!,
       time: first.time!,
       source: 'access-log',
-      kind: deny ? 'denied' : nr ? 'rejected' : 'request',
+      kind,
       summary: `${dir !== 'unknown' ? `${dir} ` : ''}${what}${det ? ` ${det}` : ''}${shown.responseFlags && shown.responseFlags !== '-' ? ` [${shown.responseFlags}]` : ''}${wire.client ? ` from ${fmtAddr(wire.client.ip, wire.client.port)}` : ''}${wire.server ? ` to ${fmtAddr(wire.server.ip, wire.server.port)}` : ''}${sec.principal ? ` as ${sec.principal}` : ''}${r.node ? ` (${r.node})` : ''}${seenBy ? ` — ${seenBy}` : ''}`,
       from: nodeIdFor(c, wire.client?.ip),
       to: nodeIdFor(c, wire.server?.ip),
@@ -155,8 +261,9 @@ export function buildTimeline(flows: Flow[], records: AccessRecord[], findings: 
       findings: citedBy(...refs),
       ...(correlated ? { correlated } : {}),
       ...(others.length ? { also: others.map((x) => x.ref) } : {}),
-    });
+    }, sig);
   }
-  events.sort((a, b) => a.timeMs - b.timeMs || (a.source < b.source ? -1 : a.source > b.source ? 1 : 0) || refKey(a.ref).localeCompare(refKey(b.ref), 'en', { numeric: true }));
-  return { events, untimed };
+  const total = events.total;
+  const done = events.finish();
+  return { events: done.events, untimed, total, aggregated: done.aggregated };
 }

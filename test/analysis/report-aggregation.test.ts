@@ -1,0 +1,83 @@
+/**
+ * Large evidence stays readable: the report lists exemplar records and timeline events with exact
+ * counts, and every count (summary, graph, findings) is the same as when everything is listed.
+ */
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { gatherEvidence } from '../../src/analysis/evidence.js';
+import { buildReportModel, type ReportModel } from '../../src/analysis/report-model.js';
+import { writeFleetEvidence } from '../../src/synth/fleet.js';
+
+const SAMPLE = join(import.meta.dirname, '../../samples/bookinfo-authz');
+const LINES = 600;
+const SMALL = { requests: { listAll: 50, perKind: 2, perKindUnexplained: 4, max: 10_000 }, timeline: { listAll: 40, perSignature: 2, max: 10_000 } };
+const HUGE = { requests: { listAll: 1e9, perKind: 1e9, perKindUnexplained: 1e9, max: 1e9 }, timeline: { listAll: 1e9, perSignature: 1e9, max: 1e9 } };
+
+describe.skipIf(!existsSync(SAMPLE))('report on large evidence: exemplars with exact counts (needs samples/bookinfo-authz)', () => {
+  let dir: string;
+  let full: ReportModel;
+  let agg: ReportModel;
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'meshsleuth-agg-'));
+    await writeFleetEvidence(dir, { lines: LINES, sample: SAMPLE });
+    const ev = await gatherEvidence([dir]);
+    const opts = { skewMs: 2000, showSecrets: false, generatedAt: '2026-01-01T00:00:00.000Z' };
+    full = buildReportModel(ev, { ...opts, limits: HUGE });
+    agg = buildReportModel(ev, { ...opts, limits: SMALL });
+  }, 120_000);
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('lists every record and event when under the limits (no aggregate in the summary)', () => {
+    expect(full.requests).toHaveLength(LINES);
+    expect(full.summary.aggregated).toBeUndefined();
+    expect(full.timeline).toHaveLength(full.summary.timelineEvents);
+  });
+
+  it('counts stay exact: summary, graph and findings are those of the full listing', () => {
+    const { aggregated, ...rest } = agg.summary;
+    expect(rest).toEqual(full.summary);
+    expect(agg.graph).toEqual(full.graph);
+    expect(agg.findings).toEqual(full.findings);
+    expect(aggregated).toEqual({ requests: { listed: agg.requests.length, total: LINES }, timeline: { listed: agg.timeline.length, total: full.timeline.length } });
+  });
+
+  it('every record is listed or counted on an exemplar of its kind; every record a finding cites is listed', () => {
+    expect(agg.requests.length).toBeLessThan(LINES / 4);
+    const counted = agg.requests.reduce((n, r) => n + 1 + (r.more?.count ?? 0), 0);
+    expect(counted).toBe(LINES);
+    const cited = full.requests.filter((r) => r.findings.length > 0).map((r) => `${r.ref.file}:${r.ref.line}`);
+    const listed = new Set(agg.requests.map((r) => `${r.ref.file}:${r.ref.line}`));
+    for (const k of cited) expect(listed.has(k), k).toBe(true);
+    // An exemplar is the record itself, as the full listing shows it.
+    const byRef = new Map(full.requests.map((r) => [`${r.ref.file}:${r.ref.line}`, r]));
+    for (const r of agg.requests) {
+      const { more, ...view } = r;
+      expect(view).toEqual(byRef.get(`${r.ref.file}:${r.ref.line}`));
+      if (more) expect(Date.parse(more.until ?? '')).toBeGreaterThanOrEqual(Date.parse(r.time ?? ''));
+    }
+  });
+
+  it('every timeline event is listed or counted; per kind the earliest are listed, the last counted one is named', () => {
+    expect(agg.timeline.length).toBeLessThan(full.timeline.length / 2);
+    expect(agg.timeline.reduce((n, e) => n + 1 + (e.more?.count ?? 0), 0)).toBe(full.timeline.length);
+    const times = agg.timeline.map((e) => e.timeMs);
+    expect(times).toEqual([...times].sort((a, b) => a - b));
+    const last = full.timeline[full.timeline.length - 1]!;
+    const same = (a: { file: string; line?: number }): boolean => a.file === last.ref.file && a.line === last.ref.line;
+    expect(agg.timeline.some((e) => same(e.ref) || (e.more !== undefined && same(e.more.last)))).toBe(true);
+    for (const e of agg.timeline.filter((x) => x.findings.length > 0)) expect(full.timeline.some((x) => x.ref.file === e.ref.file && x.ref.line === e.ref.line)).toBe(true);
+  });
+
+  it('a global cap bounds the listing whatever the number of kinds, and says how many were left out', () => {
+    const ev = { requests: { ...SMALL.requests, max: 5 }, timeline: { ...SMALL.timeline, max: 3 } };
+    return gatherEvidence([dir]).then((g) => {
+      const m = buildReportModel(g, { skewMs: 2000, showSecrets: false, limits: ev });
+      expect(m.requests.filter((r) => r.findings.length === 0).length).toBeLessThanOrEqual(5);
+      expect(m.timeline.filter((e) => e.findings.length === 0).length).toBeLessThanOrEqual(3);
+      expect(m.summary.aggregated?.requests.total).toBe(LINES);
+      expect(m.summary.timelineEvents).toBe(full.timeline.length);
+    });
+  }, 60_000);
+});
