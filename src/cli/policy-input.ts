@@ -16,7 +16,7 @@ import { DEFAULT_ISTIO_VERSION, parseIstioVersion } from '../istio/compile/versi
 const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
 /** MeshConfig YAML, or the `istio` ConfigMap whose `data.mesh` holds it. */
-export async function readMeshConfig(file: string): Promise<{ extensionProviders?: ExtensionProvider[]; trustDomain?: string; trustDomainAliases?: string[]; rootNamespace?: string }> {
+export async function readMeshConfig(file: string): Promise<{ extensionProviders?: ExtensionProvider[]; trustDomain?: string; trustDomainAliases?: string[]; rootNamespace?: string; enableAutoMtls?: boolean }> {
   let doc: unknown = parseStructured(await readWholeText(file), file)[0];
   if (isRecord(doc) && doc.kind === 'ConfigMap' && isRecord(doc.data) && typeof doc.data.mesh === 'string') doc = parseStructured(doc.data.mesh, `${file} data.mesh`)[0];
   if (!isRecord(doc)) throw new UsageError(`${file}: expected a MeshConfig (mapping) or the istio ConfigMap with data.mesh`);
@@ -27,6 +27,7 @@ export async function readMeshConfig(file: string): Promise<{ extensionProviders
     trustDomain: typeof doc.trustDomain === 'string' ? doc.trustDomain : undefined,
     trustDomainAliases: Array.isArray(doc.trustDomainAliases) ? doc.trustDomainAliases.map(String) : undefined,
     rootNamespace: typeof doc.rootNamespace === 'string' ? doc.rootNamespace : undefined,
+    enableAutoMtls: typeof doc.enableAutoMtls === 'boolean' ? doc.enableAutoMtls : undefined,
   };
 }
 
@@ -80,6 +81,7 @@ export function compileOptionsFromArgs(args: { 'istio-version'?: string; 'trust-
     trustDomainAliases: args['trust-domain-alias'] ?? mesh?.trustDomainAliases,
     rootNamespace: args['root-namespace'] ?? mesh?.rootNamespace,
     extensionProviders: mesh?.extensionProviders,
+    ...(mesh?.enableAutoMtls !== undefined ? { enableAutoMtls: mesh.enableAutoMtls } : {}),
   };
 }
 

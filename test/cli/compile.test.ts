@@ -32,8 +32,11 @@ describe('meshsleuth compile', () => {
   it('--config-dump prints a synthetic /config_dump that check can decide requests against', async () => {
     const dump = await runCli(['compile', `${S}deny-all-details.yaml`, '--workload', 'default/details-v1', '--inventory', `${S}bookinfo-workloads.yaml`, '--ip', '10.244.0.21', '--config-dump', '-o', 'json']);
     expect(dump.code).toBe(0);
-    const d = JSON.parse(dump.stdout) as { configs: { '@type': string }[] };
-    expect(d.configs.map((c) => c['@type'])).toEqual(['type.googleapis.com/envoy.admin.v3.BootstrapConfigDump', 'type.googleapis.com/envoy.admin.v3.ListenersConfigDump']);
+    const d = JSON.parse(dump.stdout) as { configs: { '@type': string; dynamic_active_clusters?: { cluster: { name: string; transport_socket_matches?: unknown[] } }[] }[] };
+    // the inventory's Services give the sidecar its outbound clusters (auto mTLS: no DestinationRule)
+    expect(d.configs.map((c) => c['@type'])).toEqual(['type.googleapis.com/envoy.admin.v3.BootstrapConfigDump', 'type.googleapis.com/envoy.admin.v3.ListenersConfigDump', 'type.googleapis.com/envoy.admin.v3.ClustersConfigDump', 'type.googleapis.com/envoy.admin.v3.EndpointsConfigDump']);
+    const clusters = d.configs[2]!.dynamic_active_clusters!.map((c) => c.cluster);
+    expect(clusters.some((c) => c.name === 'outbound|9080||details.default.svc.cluster.local' && c.transport_socket_matches?.length === 2)).toBe(true);
     const file = join(mkdtempSync(join(tmpdir(), 'ms-compile-')), 'proposed.json');
     writeFileSync(file, dump.stdout);
     const deny = await runCli(['check', file, '--from', 'spiffe://cluster.local/ns/default/sa/bookinfo-productpage', '--dest-ip', '10.244.0.21', '--port', '9080', '--method', 'GET', '--path', '/health', '-o', 'json']);

@@ -5,7 +5,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { EXIT_FAIL_ON, outputOption, parseFailOn, runCommand, warn, writeOut, asList, UsageError } from '../common.js';
 import { readK8sPaths } from '../../readers/k8s.js';
-import { compileForWorkload, compileToConfigDump, type CompiledWorkload } from '../../istio/compile/index.js';
+import { compileForWorkload, compileToConfigDump, servicesFromObjects, type CompiledWorkload } from '../../istio/compile/index.js';
 import { DEFAULT_ISTIO_VERSION } from '../../istio/compile/version.js';
 import { toCamelCase } from '../../envoy/normalize.js';
 import { compileOptionsFromArgs, formatDiagnostic, readMeshConfig, requireObjects, resolveWorkload } from '../policy-input.js';
@@ -42,6 +42,7 @@ interface CompileArgs {
   summary?: boolean;
   'fail-on'?: string[];
   ambient?: boolean;
+  'auto-mtls'?: boolean;
   output: string;
 }
 
@@ -68,6 +69,12 @@ export function renderSummary(c: CompiledWorkload): string {
     ...c.tcpFilters.map((f) => ['tcp', ...rbacSummary(f)]),
   ];
   out += frows.length ? renderTable({ headers: ['CHAINS', 'FILTER', 'ENFORCED', 'SHADOW', 'SHADOW PREFIX'], rows: frows }) : 'no RBAC filters (no AuthorizationPolicy applies: everything is allowed)\n';
+  if (c.outbound) {
+    out += '\n' + renderTable({
+      headers: ['OUTBOUND CLUSTER', 'SENDS', 'SNI', 'ALPN', 'DESTINATIONRULE', 'WHY'],
+      rows: c.outbound.tls.map((t) => [t.cluster, t.mode, t.sni ?? '-', t.alpn.join(',') || '-', t.destinationRule ?? '-', t.reason]),
+    });
+  }
   if (c.policies.length) {
     out += '\n' + renderTable({ headers: ['POLICY', 'ACTION', 'DRY-RUN', 'FILE'], rows: c.policies.map((p) => [`${p.name}.${p.namespace}`, p.action + (p.provider ? ` (${p.provider})` : ''), p.dryRun ? 'yes' : 'no', p.file ?? '-']) });
   }
@@ -85,7 +92,7 @@ function chainText(protocol: string, mode: string): string {
 
 export const compileCommand: CommandModule<object, CompileArgs> = {
   command: 'compile <policies...>',
-  describe: 'compile AuthorizationPolicy/PeerAuthentication manifests into the Envoy RBAC filters and inbound chains istiod would give a sidecar',
+  describe: 'compile AuthorizationPolicy/PeerAuthentication (and legacy Policy/MeshPolicy) manifests into the RBAC filters and inbound chains, and DestinationRules + auto mTLS into the outbound clusters, istiod would give a sidecar',
   builder: (y: Argv<object>) =>
     outputOption(
       y
@@ -102,7 +109,8 @@ export const compileCommand: CommandModule<object, CompileArgs> = {
         .option('trust-domain-alias', { type: 'string', coerce: asList, describe: 'trust domain aliases' })
         .option('root-namespace', { type: 'string', describe: 'mesh root namespace (default istio-system)' })
         .option('mesh-config', { type: 'string', describe: 'MeshConfig YAML (or the istio ConfigMap) for extensionProviders, trustDomain, rootNamespace' })
-        .option('config-dump', { type: 'boolean', default: false, describe: 'print the synthetic /config_dump (virtualInbound) instead of the filters' })
+        .option('config-dump', { type: 'boolean', default: false, describe: 'print the synthetic /config_dump (virtualInbound, and the outbound clusters/endpoints when Services are known) instead of the filters' })
+        .option('auto-mtls', { type: 'boolean', describe: 'MeshConfig enableAutoMtls for the outbound clusters (default: the mesh config, else on from Istio 1.5)' })
         .option('summary', { type: 'boolean', default: false, describe: 'print the per-port chain/mTLS and filter summary table (same as -o table)' })
         .option('fail-on', { type: 'string', coerce: asList, describe: 'exit 1 when: invalid (a manifest istiod would reject), dropped (a rule dropped on TCP chains)' }),
       ['yaml', 'json', 'table'],
@@ -139,6 +147,10 @@ export const compileCommand: CommandModule<object, CompileArgs> = {
       if (!args.workload) throw new UsageError('--workload <namespace>/<name> is required (except with --ambient)');
       const workload = await resolveWorkload({ ...args, workload: args.workload }, read.objects);
       const opts = compileOptionsFromArgs(args, mesh);
+      if (args['auto-mtls'] !== undefined) opts.enableAutoMtls = args['auto-mtls'];
+      // outbound clusters: the Services (and Pods as endpoints) of the manifests and the inventory
+      const inventory = args.inventory?.length ? (await readK8sPaths(args.inventory)).objects : [];
+      opts.services = servicesFromObjects([...inventory, ...read.objects], opts.trustDomain);
       for (const d of read.diagnostics) warn(formatDiagnostic(d));
       let compiled: CompiledWorkload;
       if (args['config-dump']) {
@@ -154,6 +166,7 @@ export const compileCommand: CommandModule<object, CompileArgs> = {
             istioVersion: compiled.istioVersion,
             mtls: compiled.mtls,
             policies: compiled.policies,
+            ...(compiled.outbound ? { outbound: compiled.outbound.tls } : {}),
             httpFilters: toCamelCase(compiled.httpFilters),
             tcpFilters: toCamelCase(compiled.tcpFilters),
             diagnostics: compiled.diagnostics.map(formatDiagnostic),

@@ -29,7 +29,8 @@ export interface ChainOptions {
   istioAuthnFilter: boolean;
 }
 
-const SDS = (name: string): Json => ({
+/** `ConstructSdsSecretConfig`: an SDS secret (`default`, `ROOTCA`, `file-root:…`) fetched from the agent over `sds-grpc`. */
+export const SDS = (name: string): Json => ({
   name,
   sds_config: {
     api_config_source: { api_type: 'GRPC', grpc_services: [{ envoy_grpc: { cluster_name: 'sds-grpc' } }], set_node_on_first_message_only: true, transport_api_version: 'V3' },

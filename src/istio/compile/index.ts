@@ -13,11 +13,14 @@ import type { ExtensionProvider } from './extauthz.js';
 import { parsePolicies } from './policies.js';
 import type { AuthorizationPolicy, MtlsMode, PeerAuthentication } from './types.js';
 import { features, parseIstioVersion, type IstioVersion } from './version.js';
+import { compileOutbound, servicesFromObjects, type OutboundCompiled, type OutboundService } from './outbound.js';
 
 export type { EnvoyFilter } from './builder.js';
 export type { ExtensionProvider } from './extauthz.js';
 export type { AuthorizationPolicy, PeerAuthentication, MtlsMode } from './types.js';
 export { DEFAULT_ISTIO_VERSION, parseIstioVersion } from './version.js';
+export { compileOutbound, servicesFromObjects, type ClusterTls, type OutboundCompiled, type OutboundService, type WireTls } from './outbound.js';
+export { parseDestinationRules, selectDestinationRule, type DestinationRule } from './destination-rule.js';
 
 export interface WorkloadPort {
   port: number;
@@ -44,6 +47,13 @@ export interface CompileOptions {
   extensionProviders?: ExtensionProvider[];
   /** Namespace assumed for objects without metadata.namespace. Default: the workload's namespace. */
   defaultNamespace?: string;
+  /** MeshConfig.enableAutoMtls (default: on from Istio 1.5). */
+  enableAutoMtls?: boolean;
+  /**
+   * The services the sidecar can reach, for its outbound clusters (DestinationRule TLS, auto mTLS). Default:
+   * the Services (and Pods as their endpoints) among the objects; none = no outbound clusters.
+   */
+  services?: OutboundService[];
 }
 
 export interface PortMtls {
@@ -81,6 +91,8 @@ export interface CompiledWorkload {
     appliedPeerAuthentications: string[];
   };
   policies: AppliedPolicy[];
+  /** The client half: outbound clusters with their transport sockets; null when no service is known. */
+  outbound: OutboundCompiled | null;
   diagnostics: Diagnostic[];
 }
 
@@ -140,7 +152,7 @@ export function compileForWorkload(objects: K8sObject[], workload: WorkloadSpec,
   const f = features(version);
   const root = opts.rootNamespace ?? 'istio-system';
   const td = opts.trustDomain ?? 'cluster.local';
-  const parsed = parsePolicies(objects, f, opts.defaultNamespace ?? workload.namespace);
+  const parsed = parsePolicies(objects, f, opts.defaultNamespace ?? workload.namespace, root);
   const diagnostics: Diagnostic[] = [...parsed.diagnostics];
   const selected = selectPolicies(parsed.authorizationPolicies, workload, root, diagnostics);
   const byAction: PoliciesByAction = { custom: [], audit: [], deny: [], allow: [] };
@@ -169,7 +181,18 @@ export function compileForWorkload(objects: K8sObject[], workload: WorkloadSpec,
     ...(p.spec.provider?.name ? { provider: p.spec.provider.name } : {}),
     ...(p.source ? { file: p.source.file } : {}),
   }));
-  return { workload, istioVersion: version.label, httpFilters, tcpFilters, mtls: { workload: pa.mode, ports, appliedPeerAuthentications: pa.applied }, policies, diagnostics };
+  const services = opts.services ?? servicesFromObjects(objects, td);
+  let outbound: OutboundCompiled | null = null;
+  if (services.length) {
+    outbound = compileOutbound(objects, parsed.peerAuthentications, { namespace: workload.namespace, labels: workload.labels }, services, {
+      istioVersion: opts.istioVersion,
+      rootNamespace: root,
+      trustDomain: td,
+      ...(opts.enableAutoMtls !== undefined ? { enableAutoMtls: opts.enableAutoMtls } : {}),
+    });
+    diagnostics.push(...outbound.diagnostics);
+  }
+  return { workload, istioVersion: version.label, httpFilters, tcpFilters, mtls: { workload: pa.mode, ports, appliedPeerAuthentications: pa.applied }, policies, outbound, diagnostics };
 }
 
 /** The synthetic admin `/config_dump` holding `virtualInbound` as istiod would render it for this workload. */
@@ -208,6 +231,12 @@ export function compileToConfigDump(objects: K8sObject[], workload: WorkloadSpec
         '@type': 'type.googleapis.com/envoy.admin.v3.ListenersConfigDump',
         dynamic_listeners: [{ name: 'virtualInbound', active_state: { version_info: 'meshsleuth-compile', listener } }],
       },
+      ...(compiled.outbound
+        ? [
+            { '@type': 'type.googleapis.com/envoy.admin.v3.ClustersConfigDump', dynamic_active_clusters: compiled.outbound.clusters.map((cluster) => ({ version_info: 'meshsleuth-compile', cluster: { '@type': 'type.googleapis.com/envoy.config.cluster.v3.Cluster', ...cluster } })) },
+            { '@type': 'type.googleapis.com/envoy.admin.v3.EndpointsConfigDump', dynamic_endpoint_configs: compiled.outbound.endpoints.map((endpoint_config) => ({ endpoint_config: { '@type': 'type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment', ...endpoint_config } })) },
+          ]
+        : []),
     ],
   };
   return { configDump, compiled };

@@ -8,6 +8,7 @@ import type { K8sObject } from '../../readers/k8s.js';
 import { isIPv4, isIPv6, MATCH_ANY_TEMPLATE, MATCH_ONE_TEMPLATE } from './matcher.js';
 import type { AuthorizationPolicy, AuthzAction, MtlsMode, PeerAuthentication, Rule } from './types.js';
 import type { RenderFeatures } from './version.js';
+import { isLegacyAuthnPolicy, legacyToPeerAuthentications } from './legacy-authn.js';
 
 const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
@@ -116,7 +117,7 @@ export interface ParsedPolicies {
  * istiod would reject is left out, with an error diagnostic naming file, line and path.
  * `defaultNamespace` stands in for a missing metadata.namespace (kubectl's current namespace).
  */
-export function parsePolicies(objects: K8sObject[], f: RenderFeatures, defaultNamespace = 'default'): ParsedPolicies {
+export function parsePolicies(objects: K8sObject[], f: RenderFeatures, defaultNamespace = 'default', rootNamespace = 'istio-system'): ParsedPolicies {
   const out: ParsedPolicies = { authorizationPolicies: [], peerAuthentications: [], ignored: [], diagnostics: [] };
   // Like `kubectl apply` of all files in order: a later object with the same kind/namespace/name replaces an earlier one.
   const last = new Map<string, K8sObject>();
@@ -152,6 +153,10 @@ export function parsePolicies(objects: K8sObject[], f: RenderFeatures, defaultNa
         if (!(e instanceof SchemaError)) throw e;
         out.diagnostics.push({ severity: 'error', location: loc(o, e.path), message: `PeerAuthentication ${o.metadata.name}: ${e.message} (skipped)` });
       }
+    } else if (isLegacyAuthnPolicy(o)) {
+      const legacy = legacyToPeerAuthentications(o, objects, rootNamespace, defaultNamespace);
+      out.peerAuthentications.push(...legacy.peerAuthentications);
+      out.diagnostics.push(...legacy.diagnostics);
     } else {
       out.ignored.push(o);
     }
