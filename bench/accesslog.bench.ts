@@ -28,7 +28,7 @@ function rng(seed: number): () => number {
   };
 }
 
-async function generate(path: string, n: number): Promise<void> {
+export async function generate(path: string, n: number): Promise<void> {
   const f = new TextFormat(ISTIO_TEXT);
   const r = rng(42);
   const out = createWriteStream(path);

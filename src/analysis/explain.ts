@@ -442,6 +442,12 @@ export function outcomeOf(e: Explanation): { decision: string; policy: string } 
   return { decision: 'UNDECIDABLE', policy: '-' };
 }
 
+/** One group of an aggregator with its key (see ExplainAggregator.groupStates). */
+export interface ExplainGroupState {
+  key: string;
+  group: ExplainGroup;
+}
+
 export class ExplainAggregator {
   readonly summary: ExplainSummary = { records: 0, allowed: 0, denied: 0, deniedBy: {}, noChain: 0, rejected: 0, undecidable: 0, agrees: 0, disagreements: 0, notFromProxy: 0 };
   private readonly groups = new Map<string, ExplainGroup>();
@@ -467,6 +473,34 @@ export class ExplainAggregator {
     const g = this.groups.get(key);
     if (g) g.count++;
     else this.groups.set(key, { decision: o.decision, policy: o.policy, verdict: e.verdict, count: 1, example: refString(e.record), reason: e.reason, dump: e.dump ?? null });
+  }
+
+  /** The groups in first-seen order with their keys (to merge aggregators of consecutive parts of the records). */
+  groupStates(): ExplainGroupState[] {
+    return [...this.groups].map(([key, group]) => ({ key, group }));
+  }
+
+  /**
+   * Adds the summary and groups of the records that follow this aggregator's (another aggregator's
+   * `summary` and `groupStates()`): the result is what one aggregator over all the records would hold.
+   */
+  merge(summary: ExplainSummary, groups: ExplainGroupState[]): void {
+    const s = this.summary;
+    s.records += summary.records;
+    s.allowed += summary.allowed;
+    s.denied += summary.denied;
+    for (const [p, n] of Object.entries(summary.deniedBy)) s.deniedBy[p] = (s.deniedBy[p] ?? 0) + n;
+    s.noChain += summary.noChain;
+    s.rejected = (s.rejected ?? 0) + (summary.rejected ?? 0);
+    s.undecidable += summary.undecidable;
+    s.agrees += summary.agrees;
+    s.disagreements += summary.disagreements;
+    s.notFromProxy = (s.notFromProxy ?? 0) + (summary.notFromProxy ?? 0);
+    for (const { key, group } of groups) {
+      const g = this.groups.get(key);
+      if (g) g.count += group.count;
+      else this.groups.set(key, { ...group });
+    }
   }
 
   groupList(): ExplainGroup[] {

@@ -1,23 +1,21 @@
 import type { CommandModule } from 'yargs';
 import { stat } from 'node:fs/promises';
 import { detectFile } from '../../readers/detect.js';
-import { binaryHead, expandDirectories, progress, progressDone, runCommand, UsageError, warn, writeOut, parseFailOn, EXIT_FAIL_ON, EXIT_USAGE, asList } from '../common.js';
-import { readAccessLogBatches, newStats } from '../../readers/accesslog/index.js';
+import { binaryHead, expandDirectories, runCommand, UsageError, warn, writeOut, parseFailOn, EXIT_FAIL_ON, EXIT_USAGE, asList } from '../common.js';
+import { resolveFormat } from '../../readers/accesslog/index.js';
+import { knownSize, startProgress } from '../progress.js';
+import { runTasks, threadSetting, threadsOption, workerCount } from '../parallel.js';
+import { deciderFor, endpointStr, explainChunkEvents, explainOneWith, ExplainMerge, splitLog, type DeciderSpec, type ExplainChunk, type ExplainEvent, type ExplainSetup } from '../explain-run.js';
+import { deserializeError } from '../../analysis/capture-events.js';
+import { appendAll } from '../../model/arrays.js';
 import { formatLocation } from '../../model/errors.js';
 import type { AccessRecord, Explanation } from '../../model/records.js';
 import type { JsonValue } from '../../model/attrs.js';
-import { decideRequest } from '../../envoy/decide.js';
-import type { ConfigDump } from '../../envoy/model.js';
-import {
-  decisionChange, explainRecord, explanationPasses, ExplainAggregator, recordPasses, refString, summaryLine,
-  deciderOver, type Decider, type DumpDecider, type DecisionChange, type ExplainFilter,
-} from '../../analysis/explain.js';
+import { refString, summaryLine, type Decider, type ExplainFilter } from '../../analysis/explain.js';
 import { loadConfigDumps, parseConfigDump } from '../../readers/configdump/index.js';
 import { policiesToConfigDump, policyInputOptions, type PolicyInputFlags } from '../policy-input.js';
 import { renderTable } from '../../report/table.js';
-import { redactHeaders } from '../../model/redact.js';
 import { readZtunnelConfig } from '../../readers/configdump/ztunnel.js';
-import { explainZtunnelRecord, mismatchedExplanation } from '../../analysis/ztunnel.js';
 import type { ZtunnelConfig } from '../../ztunnel/model.js';
 
 interface ExplainArgs extends PolicyInputFlags {
@@ -35,6 +33,7 @@ interface ExplainArgs extends PolicyInputFlags {
   'fail-on'?: string[];
   'show-secrets'?: boolean;
   limit: number;
+  threads?: string;
 }
 
 /** Loads config dumps and returns a decider that picks the dump of the record's proxy. */
@@ -46,16 +45,11 @@ export async function loadDecider(paths: string[]): Promise<Decider> {
   return deciderFor(dumps);
 }
 
-function deciderFor(dumps: ConfigDump[]): Decider {
-  const one: DumpDecider<ConfigDump> = (dump, req, opts) => decideRequest(dump, req, { unknown: opts.unknown });
-  return deciderOver(dumps, one);
-}
-
 /** `--policies … --workload …`: the manifests compiled into that sidecar's dump, as the proposed config. */
-async function policiesDecider(flags: PolicyInputFlags): Promise<Decider> {
+async function policiesDecider(flags: PolicyInputFlags): Promise<{ decide: Decider; spec: DeciderSpec }> {
   const compiled = await policiesToConfigDump(flags);
   for (const d of compiled.diagnostics) warn(d.message);
-  return deciderFor([parseConfigDump(compiled.configDump, compiled.source)]);
+  return { decide: deciderFor([parseConfigDump(compiled.configDump, compiled.source)]), spec: { kind: 'compiled', configDump: compiled.configDump, source: compiled.source } };
 }
 
 /** Splits inputs into config dump files (detected by content) and the rest (logs, directories, stdin). */
@@ -70,63 +64,7 @@ async function splitConfigDumps(paths: string[]): Promise<{ dumps: string[]; log
   return { dumps, logs };
 }
 
-function endpointStr(e: { address: string; port?: number } | undefined): string | null {
-  if (!e) return null;
-  const a = e.address.includes(':') ? `[${e.address}]` : e.address;
-  return e.port === undefined ? e.address : `${a}:${e.port}`;
-}
-
-/** Compact per-record JSON (the full trace stays available through `check`). */
-export function explanationJson(e: Explanation, showSecrets = false): Record<string, JsonValue> {
-  const r = e.record;
-  const a = r.attrs;
-  const d = e.decision;
-  const out: Record<string, JsonValue> = {
-    ref: refString(r),
-    time: r.time ?? null,
-    node: r.node ?? null,
-    kind: r.kind,
-    format: r.format ?? null,
-    request: {
-      source: endpointStr(a.source),
-      destination: endpointStr(a.destination),
-      sni: a.sni ?? null,
-      peerUriSans: a.tls?.uriSans ?? null,
-      method: a.http?.method ?? null,
-      path: a.http?.path ?? null,
-      authority: a.http?.authority ?? null,
-      headers: a.http ? (redactHeaders(a.http.headers, showSecrets) as Record<string, JsonValue>) : null,
-    },
-    logged: {
-      outcome: e.logged ?? null,
-      policy: e.loggedPolicy ?? null,
-      responseCode: r.responseCode ?? null,
-      responseCodeDetails: r.responseCodeDetails ?? null,
-      connectionTerminationDetails: r.connectionTerminationDetails ?? null,
-      responseFlags: r.responseFlags ?? null,
-    },
-    decision: d
-      ? {
-          decision: d.decision,
-          policy: d.policy,
-          responseCodeDetails: d.responseCodeDetails,
-          connectionTerminationDetails: d.connectionTerminationDetails ?? null,
-          listener: d.listener ?? null,
-          filterChain: d.filterChain ?? null,
-          filters: d.filters.map((f) => ({ name: f.name, kind: f.kind, action: f.action, shadow: f.shadow, result: f.result, effectivePolicy: f.effectivePolicy })),
-          reasons: d.reasons ?? [],
-        }
-      : null,
-    verdict: e.verdict,
-    reason: e.reason,
-    dump: e.dump ?? null,
-    security: e.security ?? null,
-    identityEvidence: e.identityEvidence,
-    unknown: r.unknown,
-  };
-  if (e.missing) out.missing = e.missing;
-  return out;
-}
+export { explanationJson } from '../explain-run.js';
 
 function parseTime(v: string | undefined, flag: string): number | undefined {
   if (v === undefined) return undefined;
@@ -171,6 +109,7 @@ export const explainCommand: CommandModule<object, ExplainArgs> = {
       .option('fail-on', { type: 'string', coerce: asList, describe: `exit 1 when any record matches: ${FAIL_ON.join(', ')}` })
       .option('show-secrets', { type: 'boolean', describe: 'do not redact Authorization/Cookie/token headers' })
       .option('limit', { type: 'number', default: 20, describe: 'table: how many disagreements / changes to list' })
+      .option('threads', threadsOption.spec)
       .example('$0 explain config_dump.json istio-proxy.log', 'replay a sidecar log through its config')
       .example('$0 explain dump.json app.log --denied -o ndjson', 'one JSON line per denied request')
       .example('$0 explain --config proposed.json old.log', 'which requests would change decision under proposed.json')
@@ -207,11 +146,15 @@ export const explainCommand: CommandModule<object, ExplainArgs> = {
         const z = await readZtunnelConfig(p);
         if (z) ztConfigs.push(z);
       }
-      const decide: Decider | null = fromPolicies ? await policiesDecider(argv) : ztConfigs.length ? null : await loadDecider(configPaths);
-      const explainOne = (rec: AccessRecord): Explanation =>
-        rec.ztunnel ? (ztConfigs.length ? explainZtunnelRecord(rec, ztConfigs) : mismatchedExplanation(rec, 'envoy')) : decide ? explainRecord(rec, decide) : mismatchedExplanation(rec, 'ztunnel');
-      const stats = newStats();
-      const agg = new ExplainAggregator();
+      let decide: Decider | null = null;
+      let deciderSpec: DeciderSpec;
+      if (fromPolicies) ({ decide, spec: deciderSpec } = await policiesDecider(argv));
+      else if (ztConfigs.length) deciderSpec = { kind: 'ztunnel', paths: configPaths };
+      else {
+        decide = await loadDecider(configPaths);
+        deciderSpec = { kind: 'dumps', paths: configPaths };
+      }
+      const explainOne = explainOneWith(decide, ztConfigs);
       // A binary file among the logs (a capture, a gzip, junk) is named and left out; the others are replayed.
       const logFiles: string[] = [];
       let unreadable = 0;
@@ -223,13 +166,58 @@ export const explainCommand: CommandModule<object, ExplainArgs> = {
         } else logFiles.push(p);
       }
       if (logFiles.length === 0) throw new UsageError(`no access log to replay in ${logs.join(', ')}`);
-      const inputs = logFiles.map((p) => (p === '-' ? { path: 'stdin', stream: process.stdin } : p));
+      resolveFormat(argv['log-format']); // an unusable --log-format is an error before anything is read
       const out = argv.output;
-      const disagreements: Explanation[] = [];
-      const changes: DecisionChange[] = [];
-      const changeCounts = { allowedToDenied: 0, deniedToAllowed: 0, otherPolicy: 0, undecidable: 0 };
-      const jsonRecords: Record<string, JsonValue>[] = [];
-      let failed = false;
+      const setup: ExplainSetup = {
+        decider: deciderSpec,
+        filter,
+        ...(argv['log-format'] !== undefined ? { format: argv['log-format'] } : {}),
+        ...(proposed !== undefined ? { proposed } : {}),
+        output: out,
+        limit: argv.limit,
+        showSecrets: argv['show-secrets'] === true,
+        failOn: [...failOn],
+      };
+      // Chunks: every file whole, or (in parallel) a large file as byte ranges on line boundaries.
+      const size = await knownSize(logFiles);
+      const threads = workerCount(threadSetting(argv.threads), logFiles.includes('-') ? 0 : Math.max(2, logFiles.length), size ?? 0);
+      const chunks: ExplainChunk[] = [];
+      for (const p of logFiles) {
+        const st = threads > 0 ? await stat(p).catch(() => null) : null;
+        if (st?.isFile()) chunks.push(...(await splitLog(p, st.size, threads)));
+        else chunks.push({ path: p, first: true });
+      }
+      const merged = new ExplainMerge(argv.limit);
+      const prog = startProgress({ label: 'explain', totalBytes: size, unit: 'records' });
+      const chunkBytes = chunks.map(() => 0);
+      const chunkRecords = chunks.map(() => 0);
+      const showProgress = (): void => prog.update({ bytes: chunkBytes.reduce((a, b) => a + b, 0), records: chunkRecords.reduce((a, b) => a + b, 0) + merged.agg.summary.records });
+      // Line numbers of a byte range: the lines of the ranges before it in its file, as they are counted.
+      const lineCounts: (number | undefined)[] = chunks.map(() => undefined);
+      const pool = threads > 0
+        ? runTasks(chunks.map((chunk) => ({ kind: 'explain-chunk' as const, chunk, setup })), threads, out === 'ndjson' ? 64 : Infinity, (id, msg) => {
+            const m = msg as ExplainEvent;
+            if (m.t === 'progress') {
+              chunkBytes[id] = m.bytes;
+              chunkRecords[id] = m.records;
+              showProgress();
+            }
+            if (m.t !== 'lines') return;
+            lineCounts[id] = m.count;
+            // signal every range whose predecessors in its file are all counted
+            for (let k = 0; k < chunks.length; k++) {
+              if (chunks[k]!.first || lineCounts[k] === undefined) continue;
+              let base = 0;
+              let j = k - 1;
+              for (; j >= 0; j--) {
+                if (lineCounts[j] === undefined) break;
+                base += lineCounts[j]!;
+                if (chunks[j]!.first) break;
+              }
+              if (j >= 0 && lineCounts[j] !== undefined && chunks[j]!.first) pool!.streams[k]!.signal(base);
+            }
+          })
+        : null;
       let buffered = '';
       const flush = async (): Promise<void> => {
         if (buffered) {
@@ -237,45 +225,37 @@ export const explainCommand: CommandModule<object, ExplainArgs> = {
           buffered = '';
         }
       };
-      let n = 0;
-      for await (const batch of readAccessLogBatches(inputs as never, { format: argv['log-format'], stats })) for (const rec of batch) {
-        if (!recordPasses(rec, filter)) continue;
-        const e = explainOne(rec);
-        if (!explanationPasses(e, filter)) continue;
-        if (++n % 10000 === 0) progress(`${n.toLocaleString('en-US')} records replayed`);
-        if (proposed) {
-          const c = decisionChange(e);
-          if (e.verdict === 'undecidable' && e.decision?.decision !== 'ALLOW' && e.decision?.decision !== 'DENY') changeCounts.undecidable++;
-          agg.add(e);
-          if (!c) continue;
-          if (c.before.decision === 'ALLOW') changeCounts.allowedToDenied++;
-          else if (c.after.decision === 'ALLOW') changeCounts.deniedToAllowed++;
-          else changeCounts.otherPolicy++;
-          if (failOn.has('denied') && c.after.decision === 'DENY') failed = true;
-          if (out === 'table') {
-            if (changes.length < argv.limit) changes.push(c);
-          } else {
-            const j = { ...explanationJson(e, argv['show-secrets']), before: c.before, after: c.after } as Record<string, JsonValue>;
-            if (out === 'ndjson') {
-              buffered += JSON.stringify(j) + '\n';
-              if (buffered.length > 1 << 16) await flush();
-            } else jsonRecords.push(j);
+      try {
+        for (const [index, chunk] of chunks.entries()) {
+          let linesBefore = 0;
+          const events = (pool ? pool.streams[index]! : explainChunkEvents(chunk, setup, explainOne, async () => linesBefore)) as AsyncIterable<ExplainEvent>;
+          for await (const ev of events) {
+            if (ev.t === 'out') {
+              for (const l of ev.lines) {
+                buffered += l;
+                if (buffered.length > 1 << 16) await flush();
+              }
+            } else if (ev.t === 'json') appendAll(merged.jsonRecords, ev.records);
+            else if (ev.t === 'progress') {
+              if (!pool) {
+                chunkBytes[index] = ev.bytes;
+                chunkRecords[index] = ev.records;
+                showProgress();
+              }
+            } else if (ev.t === 'error') throw deserializeError(ev.error);
+            else if (ev.t === 'end') {
+              merged.add(chunk, ev.result);
+              chunkRecords[index] = 0;
+            } else linesBefore = ev.count;
           }
-          continue;
         }
-        agg.add(e);
-        if (failOn.has('disagreement') && e.verdict === 'disagrees') failed = true;
-        if (failOn.has('undecidable') && e.verdict === 'undecidable') failed = true;
-        if (failOn.has('denied') && (e.decision?.decision === 'DENY' || e.logged === 'denied')) failed = true;
-        if (out === 'table') {
-          if (e.verdict === 'disagrees' && disagreements.length < argv.limit) disagreements.push(e);
-        } else if (out === 'ndjson') {
-          buffered += JSON.stringify(explanationJson(e, argv['show-secrets'])) + '\n';
-          if (buffered.length > 1 << 16) await flush();
-        } else jsonRecords.push(explanationJson(e, argv['show-secrets']));
+      } finally {
+        prog.done();
+        await pool?.close();
       }
-      progressDone();
       await flush();
+      const { stats, agg, disagreements, changes, changeCounts, jsonRecords } = merged;
+      const failed = merged.failed;
       for (const d of stats.diagnostics) warn(`${formatLocation(d.location)}: ${d.message}`);
       if (stats.skipped > stats.diagnostics.length) warn(`... ${stats.skipped - stats.diagnostics.length} more lines skipped`);
       if (stats.skipped || stats.other) warn(`${stats.lines.toLocaleString('en-US')} lines read: ${stats.records.toLocaleString('en-US')} records, ${stats.skipped} skipped (did not fit)${stats.other ? `, ${stats.other} proxy log lines ignored` : ''}`);

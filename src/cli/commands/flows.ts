@@ -3,11 +3,13 @@
  * plaintext, unknown), its evidence, protocol, SNI/ALPN, identities and first requests.
  */
 import type { Argv, CommandModule } from 'yargs';
-import { asList, expandDirectories, EXIT_FAIL_ON, EXIT_OK, EXIT_USAGE, outputOption, parseFailOn, progress, progressDone, runCommand, UsageError, warn, writeOut } from '../common.js';
-import { captureFile, FRAGMENT_DROP_TEXT, newCaptureStats, type FragmentDropReason } from '../../readers/capture/index.js';
-import { checkAgainstConfig, flowsFromCapture, type ProxyPorts } from '../../analysis/flows.js';
-import { accountingLine, captureAccounting, udpRecords, type CaptureAccounting, type UdpConversationRecord } from '../../analysis/capture-stats.js';
-import { createStreamDecoder } from '../../protocols/index.js';
+import { asList, expandDirectories, EXIT_FAIL_ON, EXIT_OK, EXIT_USAGE, outputOption, parseFailOn, runCommand, UsageError, warn, writeOut } from '../common.js';
+import { startProgress, knownSize } from '../progress.js';
+import { runTasks, threadSetting, threadsOption, workerCount } from '../parallel.js';
+import { captureEvents, deserializeError, type CaptureEvent, type CaptureFileSummary } from '../../analysis/capture-events.js';
+import { FRAGMENT_DROP_TEXT, type FragmentDropReason } from '../../readers/capture/index.js';
+import { checkAgainstConfig, type ProxyPorts } from '../../analysis/flows.js';
+import { accountingLine, type CaptureAccounting, type UdpConversationRecord } from '../../analysis/capture-stats.js';
 import type { Flow, FlowSecurity } from '../../model/records.js';
 import { InputError, formatLocation, type Diagnostic } from '../../model/errors.js';
 import { renderTable } from '../../report/table.js';
@@ -30,6 +32,7 @@ interface FlowsArgs {
   config?: string[];
   'show-secrets': boolean;
   'include-sidecar-local': boolean;
+  threads?: string;
 }
 
 /** Options given once are scalars, repeated ones arrays (yargs): always an array here; commas split. */
@@ -235,7 +238,7 @@ export const flowsCommand: CommandModule<object, FlowsArgs> = {
   command: 'flows [captures...]',
   describe: 'one row per TCP flow in pcap/pcapng captures with its security verdict: mtls, tls, plaintext or unknown (`-` reads stdin)',
   builder: (y: Argv) =>
-    outputOption(y, ['table', 'wide', 'json', 'ndjson', 'yaml'])
+    threadsOption(outputOption(y, ['table', 'wide', 'json', 'ndjson', 'yaml']))
       .positional('captures', { type: 'string', array: true, describe: 'pcap or pcapng files; `-` for standard input' })
       .option('security', { type: 'string', coerce: asList, describe: 'only flows with this verdict (mtls, tls, plaintext, unknown) or scope (sidecar-local, loopback); repeatable or comma-separated' })
       .option('port', { type: 'string', coerce: asList, describe: 'only flows with this client or server port' })
@@ -280,78 +283,83 @@ export const flowsCommand: CommandModule<object, FlowsArgs> = {
       let total = 0;
       let unreadable = 0;
       let failHit = false;
-      for (const path of captures) {
-        const src = captureFile(path);
-        const stats = newCaptureStats(path);
-        const fileStart = kept.length;
-        const t0 = Date.now();
-        let lastProgress = 0;
-        try {
-          for await (const f of flowsFromCapture(src, {
-            decoder: createStreamDecoder,
-            onDiagnostic: (d) => {
-              progressDone();
-              warn(diagLine(d));
-            },
-            onProgress: (bytes, frames) => {
-              const now = Date.now();
-              if (now - lastProgress > 250) {
-                lastProgress = now;
-                progress(`${path}: ${(bytes / 1e6).toFixed(1)} MB, ${frames} frames, ${((bytes / 1e6) / Math.max(0.001, (now - t0) / 1000)).toFixed(0)} MB/s`);
+      const size = await knownSize(captures);
+      const prog = startProgress({ label: 'flows', totalBytes: size, unit: 'frames' });
+      const threads = workerCount(threadSetting(argv.threads), captures.includes('-') ? 0 : captures.length, size ?? 0);
+      // In parallel: each capture in a worker, consumed here in input order (the output is the same).
+      // ndjson writes flows as it goes, so a capture whose turn has not come is held to a window.
+      const pool = threads > 0 ? runTasks(captures.map((path) => ({ kind: 'flows-capture' as const, path })), threads, fmt === 'ndjson' ? 64 : Infinity) : null;
+      let doneBytes = 0;
+      let doneFrames = 0;
+      try {
+        for (const [index, path] of captures.entries()) {
+          const events = (pool ? pool.streams[index]! : captureEvents(path)) as AsyncIterable<CaptureEvent>;
+          const fileStart = kept.length;
+          let fileBytes = 0;
+          let fileFrames = 0;
+          let summary: CaptureFileSummary | null = null;
+          for await (const ev of events) {
+            if (ev.t === 'progress') {
+              fileBytes = ev.bytes;
+              fileFrames = ev.frames;
+              prog.update({ bytes: doneBytes + fileBytes, records: doneFrames + fileFrames, detail: captures.length > 1 ? `${index + 1}/${captures.length}` : undefined });
+            } else if (ev.t === 'diag') {
+              prog.clear();
+              warn(diagLine(ev.d));
+            } else if (ev.t === 'error') {
+              prog.clear();
+              const err = deserializeError(ev.error);
+              if (err instanceof InputError) warn(err.message);
+              else if (isFsError(err)) warn(`${path}: ${err.code === 'ENOENT' ? 'no such file or directory' : err.message}`);
+              else throw err;
+              unreadable++;
+            } else if (ev.t === 'end') summary = ev.summary;
+            else for (const f of ev.flows) {
+              if (proxies.length) {
+                const c = checkAgainstConfig(f, proxies);
+                if (c) f.configCheck = c;
               }
-            },
-          }, stats)) {
-            if (proxies.length) {
-              const c = checkAgainstConfig(f, proxies);
-              if (c) f.configCheck = c;
+              if (layers) {
+                const v = layers.decide(f);
+                if (v) f.networkLayers = v;
+              }
+              total++;
+              if (!args['include-sidecar-local'] && f.sidecarLocal) continue;
+              if (!matches(f, args)) continue;
+              listed.add(f);
+              if (failOnHit(f, failOn)) failHit = true;
+              if (fmt === 'ndjson') await writeOut(JSON.stringify(flowJson(f, argv['show-secrets'])) + '\n');
+              else kept.push(f);
             }
-            if (layers) {
-              const v = layers.decide(f);
-              if (v) f.networkLayers = v;
-            }
-            total++;
-            if (!args['include-sidecar-local'] && f.sidecarLocal) continue;
-            if (!matches(f, args)) continue;
-            listed.add(f);
-            if (failOnHit(f, failOn)) failHit = true;
-            if (fmt === 'ndjson') await writeOut(JSON.stringify(flowJson(f, argv['show-secrets'])) + '\n');
-            else kept.push(f);
           }
-        } catch (err) {
-          progressDone();
-          if (err instanceof InputError) {
-            warn(err.message);
-            unreadable++;
-            continue;
+          doneBytes += fileBytes;
+          doneFrames += fileFrames;
+          if (!summary) continue;
+          prog.clear();
+          // Flows come out as connections end; list them in capture order (first packet).
+          const mine = kept.splice(fileStart).sort((a, b) => (a.stream ?? 0) - (b.stream ?? 0));
+          appendAll(kept, mine);
+          if (summary.hadError) unreadable++;
+          const fr = summary.fragments;
+          if (fr.dropped > 0) {
+            const why = Object.entries(fr.droppedBy).map(([k, n]) => `${n} ${FRAGMENT_DROP_TEXT[k as FragmentDropReason]}`);
+            warn(`${path}: ${fr.dropped} IP fragment(s) could not be reassembled (${why.join(', ')}; ${fr.reassembled} datagram(s) reassembled from ${fr.seen} fragments)`);
           }
-          if (isFsError(err)) {
-            warn(`${path}: ${err.code === 'ENOENT' ? 'no such file or directory' : err.message}`);
-            unreadable++;
-            continue;
+          const ev = summary.tcp;
+          if (ev.evictedIdle + ev.evictedOverCap > 0) {
+            const why = [ev.evictedIdle ? `${ev.evictedIdle} idle for an hour of capture time` : '', ev.evictedOverCap ? `${ev.evictedOverCap} least recently active while more than 50,000 were open` : ''].filter(Boolean);
+            warn(`${path}: ${ev.evictedIdle + ev.evictedOverCap} TCP connection(s) listed unfinished to bound memory (${why.join('; ')}): a later packet of one starts a new flow`);
           }
-          throw err;
+          // Never silent: every frame that gave no TCP segment is accounted for by reason.
+          const acc = summary.accounting;
+          accounting.push(acc);
+          const line = accountingLine(acc);
+          if (line) warn(line);
+          if (fmt !== 'ndjson' && !args.security?.length) udp.push(...summary.udp.filter((c) => udpMatches(c, args)));
         }
-        progressDone();
-        // Flows come out as connections end; list them in capture order (first packet).
-        const mine = kept.splice(fileStart).sort((a, b) => (a.stream ?? 0) - (b.stream ?? 0));
-        appendAll(kept, mine);
-        if (stats.reader.diagnostics.some((d) => d.severity === 'error')) unreadable++;
-        const fr = stats.decode.fragments;
-        if (fr.dropped > 0) {
-          const why = Object.entries(fr.droppedBy).map(([k, n]) => `${n} ${FRAGMENT_DROP_TEXT[k as FragmentDropReason]}`);
-          warn(`${path}: ${fr.dropped} IP fragment(s) could not be reassembled (${why.join(', ')}; ${fr.reassembled} datagram(s) reassembled from ${fr.seen} fragments)`);
-        }
-        const ev = stats.tcp;
-        if (ev.evictedIdle + ev.evictedOverCap > 0) {
-          const why = [ev.evictedIdle ? `${ev.evictedIdle} idle for an hour of capture time` : '', ev.evictedOverCap ? `${ev.evictedOverCap} least recently active while more than 50,000 were open` : ''].filter(Boolean);
-          warn(`${path}: ${ev.evictedIdle + ev.evictedOverCap} TCP connection(s) listed unfinished to bound memory (${why.join('; ')}): a later packet of one starts a new flow`);
-        }
-        // Never silent: every frame that gave no TCP segment is accounted for by reason.
-        const acc = captureAccounting(path, stats);
-        accounting.push(acc);
-        const line = accountingLine(acc);
-        if (line) warn(line);
-        if (fmt !== 'ndjson' && !args.security?.length) udp.push(...udpRecords(path, stats).filter((c) => udpMatches(c, args)));
+      } finally {
+        prog.done();
+        await pool?.close();
       }
       // The Istio compiler's diagnostics appear as destinations are first compiled.
       for (const m of new Set((layers?.inputs.diagnostics ?? []).slice(layerDiagnostics).map(diagLine))) warn(m);

@@ -55,6 +55,11 @@ export interface ReadOptions {
   maxDiagnostics?: number;
   /** Longest line accepted (default MAX_LOG_LINE_LENGTH, the collector's own limit); longer lines are skipped and reported. */
   maxLineLength?: number;
+  /**
+   * The line number of the first line read (default 1): a byte range of a file read on its own (the
+   * parallel `explain`, src/cli/explain-run.ts) numbers its lines as the whole file would.
+   */
+  firstLine?: number;
 }
 
 export function newStats(): ReadStats {
@@ -193,7 +198,7 @@ export async function* readAccessLogBatches(inputs: string[] | LogInput | LogInp
       const file = typeof input === 'string' ? input : input.path;
       const stream = typeof input === 'string' ? createReadStream(input) : input.stream;
       stats.files++;
-      let lineNo = 0;
+      let lineNo = (opts.firstLine ?? 1) - 1;
       // Pretty-printed JSON objects spanning several lines are gathered (bounded) and parsed once complete.
       let pending: string[] | null = null;
       let pendingStart = 0;

@@ -1,0 +1,100 @@
+/**
+ * One capture file as a sequence of events: its flows as they complete, its diagnostics, progress, and at
+ * the end what it held besides TCP flows (accounting, UDP conversations, fragment and eviction counts), or
+ * the error that stopped it. `flows` consumes these events whether the file was read on the main thread or
+ * in a worker thread (src/cli/worker.ts), so both paths print the same.
+ *
+ * Every event is plain data (structured-clone safe).
+ */
+import { captureFile, newCaptureStats, type CaptureStats, type FragmentDropReason } from '../readers/capture/index.js';
+import { flowsFromCapture } from './flows.js';
+import { captureAccounting, udpRecords, type CaptureAccounting, type UdpConversationRecord } from './capture-stats.js';
+import { createStreamDecoder } from '../protocols/index.js';
+import { InputError, type Diagnostic, type InputErrorLocation } from '../model/errors.js';
+import type { Flow } from '../model/records.js';
+
+/** What a capture held besides its flows, once read to its end. */
+export interface CaptureFileSummary {
+  /** An error diagnostic was reported while reading (damage stopped the file). */
+  hadError: boolean;
+  fragments: { seen: number; reassembled: number; dropped: number; droppedBy: Partial<Record<FragmentDropReason, number>> };
+  tcp: CaptureStats['tcp'];
+  accounting: CaptureAccounting;
+  udp: UdpConversationRecord[];
+}
+
+/** An error that stopped a file, as data: an input error (exit 2), a file-system error, or a bug. */
+export type SerializedError =
+  | { kind: 'input'; location: InputErrorLocation; expected: string; found?: string }
+  | { kind: 'fs'; code: string; message: string; path?: string; syscall?: string }
+  | { kind: 'internal'; message: string; stack?: string };
+
+export type CaptureEvent =
+  | { t: 'flows'; flows: Flow[] }
+  | { t: 'diag'; d: Diagnostic }
+  | { t: 'progress'; bytes: number; frames: number }
+  | { t: 'error'; error: SerializedError }
+  | { t: 'end'; summary: CaptureFileSummary };
+
+export function serializeError(err: unknown): SerializedError {
+  if (err instanceof InputError) return { kind: 'input', location: err.location, expected: err.expected, ...(err.found !== undefined ? { found: err.found } : {}) };
+  if (err instanceof Error && typeof (err as NodeJS.ErrnoException).code === 'string' && 'syscall' in err) {
+    const e = err as NodeJS.ErrnoException;
+    return { kind: 'fs', code: e.code!, message: e.message, ...(e.path !== undefined ? { path: e.path } : {}), ...(e.syscall !== undefined ? { syscall: e.syscall } : {}) };
+  }
+  const e = err instanceof Error ? err : new Error(String(err));
+  return { kind: 'internal', message: e.message, ...(e.stack !== undefined ? { stack: e.stack } : {}) };
+}
+
+/** The error again, as the single-threaded path would have caught it. */
+export function deserializeError(s: SerializedError): Error {
+  if (s.kind === 'input') return new InputError(s.location, s.expected, s.found);
+  if (s.kind === 'fs') {
+    const e = new Error(s.message) as NodeJS.ErrnoException;
+    e.code = s.code;
+    if (s.path !== undefined) e.path = s.path;
+    e.syscall = s.syscall ?? 'read';
+    return e;
+  }
+  const e = new Error(s.message);
+  if (s.stack !== undefined) e.stack = s.stack;
+  return e;
+}
+
+export function captureFileSummary(path: string, stats: CaptureStats): CaptureFileSummary {
+  const fr = stats.decode.fragments;
+  return {
+    hadError: stats.reader.diagnostics.some((d) => d.severity === 'error'),
+    fragments: { seen: fr.seen, reassembled: fr.reassembled, dropped: fr.dropped, droppedBy: { ...fr.droppedBy } },
+    tcp: { ...stats.tcp },
+    accounting: captureAccounting(path, stats),
+    udp: udpRecords(path, stats),
+  };
+}
+
+/**
+ * The events of one capture (a path, or `-` for standard input). Flows come one per event, as soon as
+ * they complete (live captures stream); `progress` after every batch of frames; an `error` event ends the
+ * file early (no `end`).
+ */
+export async function* captureEvents(path: string): AsyncGenerator<CaptureEvent> {
+  const src = captureFile(path);
+  const stats = newCaptureStats(path);
+  const pending: CaptureEvent[] = [];
+  try {
+    for await (const f of flowsFromCapture(src, {
+      decoder: createStreamDecoder,
+      onDiagnostic: (d) => pending.push({ t: 'diag', d }),
+      onProgress: (bytes, frames) => pending.push({ t: 'progress', bytes, frames }),
+    }, stats)) {
+      if (pending.length) yield* pending.splice(0);
+      yield { t: 'flows', flows: [f] };
+    }
+  } catch (err) {
+    if (pending.length) yield* pending.splice(0);
+    yield { t: 'error', error: serializeError(err) };
+    return;
+  }
+  if (pending.length) yield* pending.splice(0);
+  yield { t: 'end', summary: captureFileSummary(path, stats) };
+}

@@ -1,0 +1,191 @@
+/**
+ * Both cores: tasks (a capture file, a byte range of an access log) run in worker threads, and their
+ * results are consumed on the main thread strictly in task order, so a command's output is the same as a
+ * single-threaded run's (test/cli/threads.test.ts compares them byte for byte).
+ *
+ * - `--threads N` / MESHSLEUTH_THREADS=N: N = 1 is the single-threaded path (no worker); N > 1 uses up to N
+ *   workers whatever the input size; unset (`auto`) uses os.availableParallelism() workers only when there
+ *   is more than one task and the inputs are large enough to pay for the workers' start-up.
+ * - Workers are loaded from the built `dist/src/cli/worker.js` next to this module (the installed CLI and
+ *   the tests both run from dist/; a source-mode import maps to dist/ too).
+ * - Flow control: a worker may have at most `window` unconsumed messages per task (credits returned as the
+ *   main thread consumes), so a task whose turn has not come cannot fill memory while an earlier one is
+ *   being written out.
+ */
+import { Worker } from 'node:worker_threads';
+import { availableParallelism } from 'node:os';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { UsageError } from './common.js';
+
+/** What a task asks a worker to do (see worker.ts). */
+export type TaskSpec = { kind: 'flows-capture'; path: string } | { kind: 'explain-chunk'; chunk: unknown; setup: unknown };
+
+/** A message a worker sends for a task: its `t` says what it is; the pool only looks at `t === 'done'`. */
+export interface TaskMessage {
+  t: string;
+}
+
+/** Main → worker. */
+export type ToWorker =
+  | { type: 'task'; id: number; spec: TaskSpec; window: number }
+  | { type: 'credit'; id: number; n: number }
+  | { type: 'signal'; id: number; value: unknown };
+
+/** Worker → main. `done` ends a task (after its last message). */
+export interface FromWorker {
+  id: number;
+  msg: TaskMessage;
+}
+
+/** Inputs smaller than this in total run in-thread under `auto` (workers cost ~50-100 ms to start). */
+export const AUTO_MIN_BYTES = 16 * 1024 * 1024;
+
+export type ThreadSetting = number | 'auto';
+
+/** `--threads` (wins) or MESHSLEUTH_THREADS; a whole number ≥ 1, or `auto`/unset. */
+export function threadSetting(flag: unknown, env: string | undefined = process.env.MESHSLEUTH_THREADS): ThreadSetting {
+  const from = (v: unknown, name: string): ThreadSetting | undefined => {
+    if (v === undefined || v === null || v === '') return undefined;
+    if (v === 'auto' || v === 0 || v === '0') return 'auto';
+    const n = typeof v === 'number' ? v : /^\d+$/.test(String(v).trim()) ? Number(String(v).trim()) : NaN;
+    if (!Number.isInteger(n) || n < 1) throw new UsageError(`${name}: expected a number of threads (1 = single-threaded) or auto, found '${String(v)}'`);
+    return n;
+  };
+  return from(flag, '--threads') ?? from(env, 'MESHSLEUTH_THREADS') ?? 'auto';
+}
+
+/** How many workers to use for `tasks` tasks of `bytes` total (0 = run in-thread). */
+export function workerCount(setting: ThreadSetting, tasks: number, bytes: number): number {
+  if (tasks < 1) return 0;
+  if (setting === 'auto') {
+    if (tasks < 2 || bytes < AUTO_MIN_BYTES) return 0;
+    return Math.min(availableParallelism(), tasks) >= 2 ? Math.min(availableParallelism(), tasks) : 0;
+  }
+  if (setting <= 1) return 0;
+  return Math.min(setting, tasks);
+}
+
+/** The worker entry in dist/ (also when this module runs from src/ under a test runner). */
+export function workerUrl(): URL {
+  const here = new URL('./worker.js', import.meta.url);
+  if (import.meta.url.endsWith('.js') && existsSync(fileURLToPath(here))) return here;
+  // running from src/*.ts: the built worker is under dist/src/cli/
+  return new URL('../../dist/src/cli/worker.js', import.meta.url);
+}
+
+/** One task's messages, in order, as the main thread consumes them. */
+export class TaskStream implements AsyncIterable<TaskMessage> {
+  private readonly queue: TaskMessage[] = [];
+  private waiting: { resolve: () => void } | null = null;
+  private ended = false;
+  private failure: Error | null = null;
+  private consumed = 0;
+  worker: Worker | null = null;
+
+  constructor(readonly id: number) {}
+
+  push(m: TaskMessage): void {
+    if (m.t === 'done') this.ended = true;
+    else this.queue.push(m);
+    this.wake();
+  }
+
+  fail(err: Error): void {
+    this.failure = err;
+    this.ended = true;
+    this.wake();
+  }
+
+  /** Signals the worker running this task (e.g. explain's first line number). */
+  signal(value: unknown): void {
+    this.worker?.postMessage({ type: 'signal', id: this.id, value } satisfies ToWorker);
+  }
+
+  private wake(): void {
+    const w = this.waiting;
+    this.waiting = null;
+    w?.resolve();
+  }
+
+  async *[Symbol.asyncIterator](): AsyncGenerator<TaskMessage> {
+    for (;;) {
+      while (this.queue.length) {
+        const m = this.queue.shift()!;
+        // return credit in small batches
+        if (++this.consumed % 8 === 0) this.worker?.postMessage({ type: 'credit', id: this.id, n: 8 } satisfies ToWorker);
+        yield m;
+      }
+      if (this.failure) throw this.failure;
+      if (this.ended) return;
+      await new Promise<void>((resolve) => (this.waiting = { resolve }));
+    }
+  }
+}
+
+/**
+ * Runs `specs` on `threads` workers (each worker takes the next task when it finishes one, in task
+ * order) and returns one stream per task. `window` bounds the unconsumed messages per task.
+ * `close()` ends the workers.
+ */
+export function runTasks(
+  specs: TaskSpec[],
+  threads: number,
+  window = 64,
+  /** Sees every message when it arrives (before its turn), e.g. to signal a later task or draw progress. */
+  onArrival?: (id: number, msg: TaskMessage) => void,
+): { streams: TaskStream[]; close: () => Promise<void> } {
+  const streams = specs.map((_, i) => new TaskStream(i));
+  let next = 0;
+  const workers: Worker[] = [];
+  const url = workerUrl();
+  const startNext = (w: Worker): void => {
+    if (next >= specs.length) return;
+    const id = next++;
+    streams[id]!.worker = w;
+    w.postMessage({ type: 'task', id, spec: specs[id]!, window } satisfies ToWorker);
+    current.set(w, id);
+  };
+  const current = new Map<Worker, number>();
+  for (let k = 0; k < Math.min(threads, specs.length); k++) {
+    const w = new Worker(url);
+    workers.push(w);
+    w.on('message', (m: FromWorker) => {
+      const s = streams[m.id];
+      if (!s) return;
+      onArrival?.(m.id, m.msg);
+      s.push(m.msg);
+      if (m.msg.t === 'done') startNext(w);
+    });
+    w.on('error', (err: Error) => {
+      const id = current.get(w);
+      const e = new Error(`worker thread: ${err.message}`);
+      e.stack = err.stack;
+      if (id !== undefined) streams[id]!.fail(e);
+      // tasks not started yet fail too rather than hang
+      for (let i = next; i < streams.length; i++) streams[i]!.fail(e);
+      next = specs.length;
+    });
+    w.on('exit', (code) => {
+      const id = current.get(w);
+      if (code !== 0 && id !== undefined) streams[id]!.fail(new Error(`worker thread exited with code ${code}`));
+    });
+    startNext(w);
+  }
+  return {
+    streams,
+    close: async () => {
+      for (const w of workers) w.removeAllListeners('exit');
+      await Promise.all(workers.map((w) => w.terminate()));
+    },
+  };
+}
+
+/** The `--threads` option of the commands that read inputs in parallel. */
+export function threadsOption<T>(y: import('yargs').Argv<T>) {
+  return y.option('threads', threadsOption.spec);
+}
+threadsOption.spec = {
+  type: 'string',
+  describe: 'worker threads reading the inputs in parallel: a number (1 = single-threaded) or auto (default: MESHSLEUTH_THREADS, else auto = every core when the inputs are large); the output is the same either way',
+} as const;

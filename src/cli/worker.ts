@@ -1,0 +1,107 @@
+/**
+ * The worker thread of src/cli/parallel.ts: runs one task at a time (a capture file for `flows`, a byte
+ * range of an access log for `explain`) and posts its events back in order, at most `window` ahead of
+ * what the main thread has consumed. Errors are events (the main thread words them exactly as the
+ * single-threaded path does); a bug in a task is posted as an internal error.
+ */
+import { parentPort } from 'node:worker_threads';
+import type { FromWorker, TaskMessage, ToWorker } from './parallel.js';
+import type { Flow } from '../model/records.js';
+
+const port = parentPort;
+if (!port) throw new Error('src/cli/worker.ts runs only as a worker thread');
+
+interface TaskState {
+  credit: number;
+  wakeCredit: (() => void) | null;
+  signal: { value: unknown } | null;
+  wakeSignal: (() => void) | null;
+}
+const tasks = new Map<number, TaskState>();
+
+/** What a task sees of the pool. */
+export interface TaskContext {
+  /** Posts a message, waiting first for credit (the main thread consuming earlier ones). */
+  send(msg: TaskMessage): Promise<void>;
+  /** Waits for the main thread's signal for this task (sent once). */
+  signal(): Promise<unknown>;
+}
+
+function context(id: number, st: TaskState): TaskContext {
+  return {
+    async send(msg) {
+      while (st.credit <= 0) await new Promise<void>((r) => (st.wakeCredit = r));
+      st.credit--;
+      port!.postMessage({ id, msg } satisfies FromWorker);
+    },
+    async signal() {
+      while (!st.signal) await new Promise<void>((r) => (st.wakeSignal = r));
+      return st.signal.value;
+    },
+  };
+}
+
+async function runFlows(path: string, ctx: TaskContext): Promise<void> {
+  const { captureEvents } = await import('../analysis/capture-events.js');
+  let flows: Flow[] = [];
+  let lastProgress = 0;
+  const flush = async (): Promise<void> => {
+    if (!flows.length) return;
+    const batch = flows;
+    flows = [];
+    await ctx.send({ t: 'flows', flows: batch } as TaskMessage);
+  };
+  for await (const ev of captureEvents(path)) {
+    if (ev.t === 'flows') {
+      for (const f of ev.flows) flows.push(f);
+      if (flows.length >= 256) await flush();
+      continue;
+    }
+    await flush();
+    if (ev.t === 'progress') {
+      const now = Date.now();
+      if (now - lastProgress < 50) continue;
+      lastProgress = now;
+    }
+    await ctx.send(ev);
+  }
+  await flush();
+}
+
+async function run(m: Extract<ToWorker, { type: 'task' }>): Promise<void> {
+  const st: TaskState = { credit: m.window, wakeCredit: null, signal: null, wakeSignal: null };
+  tasks.set(m.id, st);
+  const ctx = context(m.id, st);
+  try {
+    if (m.spec.kind === 'flows-capture') await runFlows(m.spec.path, ctx);
+    else {
+      const { runExplainChunk } = await import('./explain-run.js');
+      await runExplainChunk(m.spec.chunk, m.spec.setup, ctx);
+    }
+  } catch (err) {
+    const { serializeError } = await import('../analysis/capture-events.js');
+    port!.postMessage({ id: m.id, msg: { t: 'error', error: serializeError(err) } as TaskMessage } satisfies FromWorker);
+  }
+  tasks.delete(m.id);
+  port!.postMessage({ id: m.id, msg: { t: 'done' } } satisfies FromWorker);
+}
+
+port.on('message', (m: ToWorker) => {
+  if (m.type === 'task') {
+    void run(m);
+    return;
+  }
+  const st = tasks.get(m.id);
+  if (!st) return;
+  if (m.type === 'credit') {
+    st.credit += m.n;
+    const w = st.wakeCredit;
+    st.wakeCredit = null;
+    w?.();
+  } else {
+    st.signal = { value: m.value };
+    const w = st.wakeSignal;
+    st.wakeSignal = null;
+    w?.();
+  }
+});
