@@ -1,0 +1,108 @@
+/**
+ * `--threads N` (worker threads) prints exactly what the single-threaded path prints: stdout, stderr and the
+ * exit code, byte for byte, on the real captures of ../shared and the samples' captures and logs.
+ */
+import { describe, expect, it } from 'vitest';
+import { readdirSync, writeFileSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describeShared, runCli, REPO, SHARED, type CliResult } from '../helpers/cli.js';
+
+const samples = (sample: string, dir: string): string[] =>
+  readdirSync(join(REPO, 'samples', sample, dir)).sort().map((f) => join('samples', sample, dir, f));
+
+async function both(args: string[], env: Record<string, string> = {}): Promise<[CliResult, CliResult]> {
+  const one = await runCli([...args, '--threads', '1'], { env });
+  const two = await runCli([...args, '--threads', '2'], { env });
+  return [one, two];
+}
+
+function expectSame([one, two]: [CliResult, CliResult]): void {
+  expect(two.code).toBe(one.code);
+  expect(two.stderr).toBe(one.stderr);
+  expect(two.stdout).toBe(one.stdout);
+}
+
+describe('flows --threads: the same output as one thread', () => {
+  const captures = ['bank-breach', 'bookinfo-authz', 'legacy-plaintext', 'tcp-echo', 'details-path'].flatMap((s) => samples(s, 'captures'));
+
+  it('every sample capture in one run, -o ndjson / json / wide', async () => {
+    for (const o of ['ndjson', 'json', 'wide']) {
+      const r = await both(['flows', ...captures, '-o', o]);
+      expect(r[0].code).toBe(0);
+      expect(r[0].stdout.length).toBeGreaterThan(1000);
+      expectSame(r);
+    }
+  });
+
+  it('with filters, a config check and --fail-on (exit 1 either way)', async () => {
+    const r = await both(['flows', ...samples('bank-breach', 'captures'), ...samples('legacy-plaintext', 'captures'), '--config', 'samples/legacy-plaintext/config_dumps', '--security', 'plaintext,mtls', '--fail-on', 'plaintext']);
+    expect(r[0].code).toBe(1);
+    expectSame(r);
+  });
+
+  it('a damaged or missing capture among good ones: the same one-line message, exit 2, the rest listed', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'meshsleuth-threads-'));
+    const good = readFileSync(join(REPO, samples('tcp-echo', 'captures')[0]!));
+    const bad = join(dir, 'cut.pcap');
+    // a classic pcap header, then a record claiming 100 MB
+    const b = Buffer.from(good.subarray(0, 24 + 16));
+    b.writeUInt32LE(100_000_000, 24 + 8);
+    writeFileSync(bad, b);
+    const r = await both(['flows', samples('tcp-echo', 'captures')[0]!, bad, join(dir, 'missing.pcap'), samples('tcp-echo', 'captures')[1]!, '-o', 'ndjson']);
+    expect(r[0].code).toBe(2);
+    expect(r[0].stderr).toContain('cut.pcap');
+    expect(r[0].stderr).toContain('missing.pcap: no such file or directory');
+    expect(r[0].stdout.trim().split('\n').length).toBeGreaterThan(2);
+    expectSame(r);
+  });
+});
+
+describeShared('flows --threads on the real captures of ../shared', () => {
+  it('all of them in one run (-o json), and each alone in the table', async () => {
+    const caps = readdirSync(join(SHARED, 'captures')).filter((f) => /\.pcap(ng)?$/.test(f)).sort().map((f) => join(SHARED, 'captures', f));
+    expect(caps.length).toBeGreaterThan(10);
+    expectSame(await both(['flows', ...caps, '-o', 'json']));
+    expectSame(await both(['flows', ...caps]));
+  });
+});
+
+describe('explain --threads: the same output as one thread, also when a log is split into byte ranges', () => {
+  const dump = 'samples/bookinfo-authz/stages/02-productpage-viewer/config_dumps/details-v1-5f4d584748-2w7mh.default.json';
+  const logs = samples('bookinfo-authz', 'logs');
+  // tiny ranges, so every log is cut into several (line numbers must still be the file's)
+  const split = { MESHSLEUTH_CHUNK_BYTES: '2048' };
+
+  it('-o ndjson / json / table over every bookinfo log, split and not', async () => {
+    for (const env of [{}, split]) {
+      for (const o of ['ndjson', 'json', 'table']) {
+        const r = await both(['explain', dump, ...logs, '-o', o], env);
+        expect(r[0].code).toBe(0);
+        expectSame(r);
+      }
+    }
+  });
+
+  it('several dumps in force at different times, --until, --fail-on (exit 1 either way)', async () => {
+    const dumps = ['samples/bookinfo-authz/config_dumps/details-v1-5f4d584748-2w7mh.default.json', ...['00-no-policy', '01-allow-nothing', '02-productpage-viewer', '03-details-reviews-viewer'].map((s) => `samples/bookinfo-authz/stages/${s}/config_dumps/details-v1-5f4d584748-2w7mh.default.json`)];
+    const r = await both(['explain', ...dumps, 'samples/bookinfo-authz/logs/details-v1-5f4d584748-2w7mh.default.istio-proxy.log', '--until', '2026-11-22T10:14:59Z', '--fail-on', 'denied', '-o', 'ndjson'], split);
+    expect(r[0].code).toBe(1);
+    expectSame(r);
+  });
+
+  it('against a proposed config (--config): the same changes', async () => {
+    const r = await both(['explain', '--config', dump, ...samples('bank-breach', 'logs'), ...logs, '-o', 'json'], split);
+    expectSame(r);
+  });
+
+  it('bad lines in a split log: the same first diagnostics and counts, with the file\'s line numbers', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'meshsleuth-threads-'));
+    const text = readFileSync(join(REPO, logs[0]!), 'utf8').split('\n');
+    const withJunk = text.flatMap((l, i) => (i % 7 === 3 ? ['this is not an access log line', l] : [l])).join('\n');
+    const f = join(dir, 'junk.log');
+    writeFileSync(f, withJunk);
+    const r = await both(['explain', dump, f, '-o', 'ndjson'], split);
+    expect(r[0].stderr).toMatch(/junk\.log, line \d+/);
+    expectSame(r);
+  });
+});
