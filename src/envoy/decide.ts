@@ -29,6 +29,8 @@ import { hcmRemoteAddressSettings, remoteFromXff } from './hcm/xff.js';
 import { hcmHostSettings, normalizeHost } from './hcm/host.js';
 import { istioPathNormalization } from '../istio/path-normalization.js';
 import { assumeIstioPeerCertificate } from '../istio/peer-certificate.js';
+import { HBONE_PORT } from '../istio/ports.js';
+import { enterConnectTunnel, findConnectTunnel, type TunnelEntry } from './connect-tunnel.js';
 
 /** One step of a chain, in order: an RBAC filter (with its per-route override), or an ext_authz filter. */
 export type ChainStep =
@@ -248,12 +250,18 @@ export function decideRequest(dump: ConfigDump, req0: RequestAttrs, opts: Decide
       reasons.push(assumed.note);
     }
   }
+  const beforeAlpn = req;
+  const reasonsBeforeAlpn = reasons.length;
   const da = defaultAlpn(req);
   if (da) {
     req = { ...req, alpn: da.alpn };
     if (da.note) reasons.push(da.note);
   }
   const sel = selectFilterChain(dump, req, { listener: opts.listener });
+  if (sel.reason === 'no_listener' && opts.listener === undefined && req.destination?.port !== undefined && req.destination.port !== HBONE_PORT) {
+    const entry = findConnectTunnel(dump, HBONE_PORT);
+    if (entry) return decideInTunnel(dump, entry, beforeAlpn, reasons.slice(0, reasonsBeforeAlpn), opts);
+  }
   const listener = sel.listener ? sel.listener.displayName || sel.listener.name : null;
   const chainName = sel.chain ? sel.chain.name || (sel.chain.isDefault ? '(default)' : `#${sel.chain.index}`) : null;
   const base = { listener, filterChain: chainName };
@@ -376,6 +384,20 @@ export function decideRequest(dump: ConfigDump, req0: RequestAttrs, opts: Decide
     annotatePathLeaves(out, pathRewrite.original);
   }
   return out;
+}
+
+/**
+ * A request that no listener takes directly but that the proxy accepts inside an HTTP CONNECT tunnel (Istio
+ * HBONE to a waypoint): the terminating listener's TLS, the filter state it shares, then the decision on the
+ * internal listener with the inner (plaintext) connection.
+ */
+function decideInTunnel(dump: ConfigDump, entry: TunnelEntry, req: RequestAttrs, reasons: string[], opts: DecideOptions): Decision {
+  const t = enterConnectTunnel(entry, req, HBONE_PORT, opts.unknown ?? []);
+  const base = { listener: entry.listener.displayName, filterChain: entry.chain.name || null };
+  if (t.t === 'handshake-fails') return { decision: 'DENY', policy: null, responseCodeDetails: null, ...base, filters: [], reasons: [...reasons, ...t.notes] };
+  if (t.t === 'undecidable') return { decision: 'UNDECIDABLE', policy: null, responseCodeDetails: null, ...base, filters: [], reasons: [...reasons, ...t.notes] };
+  const d = decideRequest(dump, t.req, { ...opts, listener: entry.inner.name, unknown: t.unknown });
+  return { ...d, reasons: [...reasons, ...t.notes, ...(d.reasons ?? [])] };
 }
 
 /** Path leaves of every trace say what the client sent when the HCM rewrote it (in place, once per node). */

@@ -9,9 +9,11 @@
  * application_protocol/config.cc): destination/source IP (IPv6 without brackets) and port, direct source IP,
  * `SourceTypeInput` ("local" for the same IP or loopback, otherwise no value), server name (no value when
  * empty), transport protocol (what the listener filters detected, `raw_buffer` by default), application
- * protocols (`'h2','http/1.1'`), filter state (not in the evidence: unknown).
+ * protocols (`'h2','http/1.1'`), filter state (known only where the evidence or a tunnel's set_filter_state
+ * gives the key; otherwise unknown).
  */
 import type { TraceNode } from '../model/decision.js';
+import type { JsonValue } from '../model/attrs.js';
 import type { FilterChain, Listener } from './model.js';
 import { RbacConfigError } from '../rbac/errors.js';
 import { asObj, jp, optStr, type Obj } from '../rbac/cfg.js';
@@ -32,6 +34,11 @@ export interface ChainMatchData {
   transportProtocol: string;
   /** [] = no ALPN. */
   applicationProtocols?: string[];
+  /**
+   * Filter state shared with this connection (e.g. by the HCM that terminated a CONNECT tunnel into an
+   * internal listener), string-serialized; a key that is not here is unknown.
+   */
+  filterState?: Record<string, JsonValue>;
 }
 
 const NET = 'envoy.extensions.matching.common_inputs.network.v3.';
@@ -69,8 +76,19 @@ function input(type: string, cfg: Obj, tp: string): XdsInput<ChainMatchData> {
       return known('transport protocol', (d) => d.transportProtocol, (v) => (v === '' ? null : v));
     case `${NET}ApplicationProtocolInput`:
       return known('application protocols', (d) => d.applicationProtocols, (v) => (v.length ? `'${v.join("','")}'` : null));
-    case `${NET}FilterStateInput`:
-      return { label: `filter state ${optStr(cfg, 'key', tp) ?? ''}`, get: () => UNKNOWN_INPUT };
+    case `${NET}FilterStateInput`: {
+      // FilterStateInput: the object's serializeAsString(); no object under the key → no value. Offline we only
+      // know the keys the evidence (or a tunnel's set_filter_state) gives.
+      const key = optStr(cfg, 'key', tp) ?? '';
+      return {
+        label: `filter state ${key}`,
+        get: (d) => {
+          const v = d.filterState?.[key];
+          if (v === undefined) return UNKNOWN_INPUT;
+          return typeof v === 'string' ? v : JSON.stringify(v);
+        },
+      };
+    }
     case `${NET}NetworkNamespaceInput`:
       return { label: 'network namespace', get: () => UNKNOWN_INPUT };
     default:

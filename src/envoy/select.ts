@@ -329,6 +329,7 @@ export function selectChainInListener(
         serverName: sni,
         transportProtocol: transport,
         applicationProtocols: alpn,
+        ...(conn.filterState ? { filterState: conn.filterState } : {}),
       },
       trace,
     );

@@ -12,6 +12,18 @@ import { compileOptionsFromArgs, formatDiagnostic, readMeshConfig, requireObject
 import { toJson, toYaml } from '../../report/serialize.js';
 import { renderTable } from '../../report/table.js';
 import { compileAmbientFromObjects, selectorPoliciesFor, type AmbientCompiled } from '../../istio/compile/ambient.js';
+import { compileWaypoints, waypointConfigDump, type WaypointCompileResult } from '../../istio/compile/waypoint.js';
+
+/** The waypoints' RBAC per service (targetRefs policies) and istiod's WaypointAccepted conditions. */
+function renderWaypoints(w: WaypointCompileResult): string {
+  let out = '';
+  const rows = w.waypoints.flatMap((wp) =>
+    wp.services.map((s) => [`${wp.waypoint.namespace}/${wp.waypoint.name}`, `${s.service.hostname} ${s.service.ports.map((p) => `${p.port}/${p.protocol}`).join(',')}`, s.policies.join(', ') || '-', s.httpFilters.map((f) => rbacSummary(f)[1]).join('; ') || 'no RBAC'])
+  );
+  if (rows.length) out += '\n' + renderTable({ headers: ['WAYPOINT', 'SERVICE', 'POLICIES (targetRefs)', 'HTTP RBAC (peer identity: filter_state io.istio.peer_principal)'], rows });
+  if (w.status.length) out += '\n' + renderTable({ headers: ['POLICY', 'TARGET', 'WAYPOINT STATUS (istiod)'], rows: w.status.map((s) => [s.policy, s.ancestor, `${s.reason}: ${s.message}`]) });
+  return out;
+}
 
 /** `compile --ambient` as a table: the ztunnel policies (istioctl ztunnel-config policy columns) and istiod's status messages. */
 function renderAmbient(c: AmbientCompiled, attached: string[] | null): string {
@@ -43,6 +55,7 @@ interface CompileArgs {
   'fail-on'?: string[];
   ambient?: boolean;
   'auto-mtls'?: boolean;
+  waypoint?: string;
   output: string;
 }
 
@@ -99,6 +112,7 @@ export const compileCommand: CommandModule<object, CompileArgs> = {
         .positional('policies', { type: 'string', array: true, demandOption: true, describe: 'YAML/JSON manifests or directories (multi-document, kubectl lists; `-` for stdin)' })
         .option('workload', { type: 'string', describe: 'the sidecar to compile for, <namespace>/<name> (required except with --ambient)' })
         .option('ambient', { type: 'boolean', default: false, describe: 'render the policies for ztunnel (ambient L4) as istiod does, in the shape of the ztunnel config dump\'s policies, with istiod\'s status warnings' })
+        .option('waypoint', { type: 'string', describe: 'with --ambient: the waypoint <namespace>/<name> whose RBAC (targetRefs policies) to render; with --config-dump, its listeners' })
         .option('labels', { type: 'string', describe: 'workload labels k=v,... (default: from --inventory or the manifests)' })
         .option('sa', { type: 'string', describe: 'workload service account' })
         .option('ports', { type: 'string', describe: 'inbound (container) ports, e.g. 9080/http,9000/tcp,8080 (bare = auto-detect)' })
@@ -128,18 +142,28 @@ export const compileCommand: CommandModule<object, CompileArgs> = {
       requireObjects(read, paths, '');
       const mesh = args['mesh-config'] ? await readMeshConfig(args['mesh-config']) : undefined;
       if (args.ambient) {
-        if (args['config-dump']) throw new UsageError('--ambient prints ztunnel policies; --config-dump is for sidecars');
         const root = args['root-namespace'] ?? mesh?.rootNamespace ?? 'istio-system';
+        const inventory = args.inventory ? (await readK8sPaths(args.inventory, async () => '')).objects : [];
+        const wpc = compileWaypoints([...read.objects, ...inventory], { rootNamespace: root, istioVersion: args['istio-version'], trustDomain: args['trust-domain'] ?? mesh?.trustDomain, ...(args.waypoint ? { waypoint: args.waypoint } : {}) });
+        if (args['config-dump']) {
+          if (!args.waypoint || wpc.waypoints.length !== 1) throw new UsageError('--ambient --config-dump prints one waypoint\'s listeners: give --waypoint <namespace>/<name>');
+          for (const d of [...read.diagnostics, ...wpc.diagnostics]) warn(formatDiagnostic(d));
+          const dump = waypointConfigDump(wpc.waypoints[0]!, { trustDomain: args['trust-domain'] ?? mesh?.trustDomain, istioVersion: args['istio-version'], ...(args.ip?.[0] ? { ip: args.ip[0] } : {}) });
+          await writeOut(args.output === 'yaml' ? toYaml(dump) : toJson(dump));
+          return 0;
+        }
         const c = compileAmbientFromObjects(read.objects, { rootNamespace: root, istioVersion: args['istio-version'] });
-        for (const d of [...read.diagnostics, ...c.diagnostics]) warn(formatDiagnostic(d));
+        for (const d of [...read.diagnostics, ...c.diagnostics, ...wpc.diagnostics]) warn(formatDiagnostic(d));
         const wl = args.workload ? await resolveWorkload(args, read.objects) : null;
         const attached = wl ? selectorPoliciesFor(c, wl, root) : null;
-        if (args.output === 'table' || args.summary) await writeOut(renderAmbient(c, attached));
+        if (args.output === 'table' || args.summary) await writeOut(renderAmbient(c, attached) + renderWaypoints(wpc));
         else {
-          const doc = { policies: c.policies, status: c.status, notForZtunnel: c.notForZtunnel, ...(wl ? { workload: { namespace: wl.namespace, name: wl.name, authorizationPolicies: attached } } : {}) };
+          const waypoints = wpc.waypoints.map((w) => ({ waypoint: w.waypoint, services: w.services.map((s) => ({ service: s.service, policies: s.policies, httpFilters: s.httpFilters, tcpFilters: s.tcpFilters })) }));
+          const doc = { policies: c.policies, status: c.status, notForZtunnel: c.notForZtunnel, waypoints, waypointStatus: wpc.status, ...(wl ? { workload: { namespace: wl.namespace, name: wl.name, authorizationPolicies: attached } } : {}) };
           await writeOut(args.output === 'json' ? toJson(doc) : toYaml(doc));
         }
         for (const s of c.status) warn(`${s.file ? `${s.file}${s.line ? `:${s.line}` : ''}: ` : ''}AuthorizationPolicy ${s.policy}: ${s.message}`);
+        for (const s of wpc.status) if (!s.bound) warn(`${s.file ? `${s.file}${s.line ? `:${s.line}` : ''}: ` : ''}AuthorizationPolicy ${s.policy}: ${s.ancestor}: ${s.reason}: ${s.message}`);
         const invalid = c.diagnostics.some((d) => d.severity === 'error');
         if ((failOn.has('invalid') && invalid) || (failOn.has('dropped') && c.status.length > 0)) return EXIT_FAIL_ON;
         return 0;
