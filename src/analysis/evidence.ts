@@ -111,6 +111,21 @@ export interface GatherOptions {
   maxDiagnosticsPerInput?: number;
   /** Config dumps that come from elsewhere than the evidence files (e.g. policy manifests compiled for a workload). */
   extraDumps?: ConfigDump[];
+  /**
+   * `--since` / `--until` (epoch ms, inclusive), applied while reading: a record outside it (or without a
+   * time) is counted and dropped at once; a captured flow is kept when its span comes within the skew window
+   * of it (so the records inside can still be joined to it).
+   */
+  window?: { sinceMs?: number; untilMs?: number };
+}
+
+/** What a --since/--until window left out, per kind of evidence. */
+export interface WindowCounts {
+  sinceMs: number | null;
+  untilMs: number | null;
+  recordsOutside: number;
+  recordsWithoutTime: number;
+  flowsOutside: number;
 }
 
 type DecideFn = (dump: ConfigDump, req: RequestAttrs, opts: { unknown: string[]; kind: 'http' | 'network' }) => Decision;
@@ -163,6 +178,31 @@ export async function gatherEvidence(paths: string[], opts: GatherOptions = {}):
   const k8sObjects: K8sObject[] = [];
   let inventory: Inventory | null = null;
 
+  const win = opts.window && (opts.window.sinceMs !== undefined || opts.window.untilMs !== undefined) ? opts.window : undefined;
+  const windowCounts: WindowCounts | undefined = win ? { sinceMs: win.sinceMs ?? null, untilMs: win.untilMs ?? null, recordsOutside: 0, recordsWithoutTime: 0, flowsOutside: 0 } : undefined;
+  const skew = opts.skewMs ?? 2000;
+  /** Whether a record is inside the window (counted when not). */
+  const recordIn = (r: AccessRecord): boolean => {
+    if (!win || !windowCounts) return true;
+    if (r.timeMs === undefined) {
+      windowCounts.recordsWithoutTime++;
+      return false;
+    }
+    if ((win.sinceMs !== undefined && r.timeMs < win.sinceMs) || (win.untilMs !== undefined && r.timeMs > win.untilMs)) {
+      windowCounts.recordsOutside++;
+      return false;
+    }
+    return true;
+  };
+  const flowIn = (f: Flow): boolean => {
+    if (!win || !windowCounts) return true;
+    if ((win.sinceMs !== undefined && f.endMs < win.sinceMs - skew) || (win.untilMs !== undefined && f.startMs > win.untilMs + skew)) {
+      windowCounts.flowsOutside++;
+      return false;
+    }
+    return true;
+  };
+
   const note = (path: string, list: Diagnostic[], total = list.length): void => {
     problems.set(path, (problems.get(path) ?? 0) + total);
     appendAll(diagnostics, list.slice(0, maxDiag));
@@ -206,8 +246,8 @@ export async function gatherEvidence(paths: string[], opts: GatherOptions = {}):
           const stats = newStats();
           let n = 0;
           for await (const r of readAccessLogs({ path: p, stream: fileHash.stream() }, { stats, maxDiagnostics: maxDiag })) {
-            records.push(r);
             n++;
+            if (recordIn(r)) records.push(r);
           }
           items.set(p, n);
           note(p, stats.diagnostics, stats.skipped);
@@ -219,8 +259,8 @@ export async function gatherEvidence(paths: string[], opts: GatherOptions = {}):
           let n = 0;
           const stats = newCaptureStats(p);
           for await (const f of flowsFromCapture(input.compressed ? captureFile(p) : fileHash.capture(), { decoder: createStreamDecoder, onDiagnostic: (d) => ds.push(d) }, stats)) {
-            flows.push(f);
             n++;
+            if (flowIn(f)) flows.push(f);
           }
           items.set(p, n);
           note(p, ds);
@@ -312,7 +352,7 @@ export async function gatherEvidence(paths: string[], opts: GatherOptions = {}):
   if (ztunnels.length) for (const r of records) if (r.ztunnel && r.ztunnel.direction === 'inbound') explanations.push(explainZtunnelRecord(r, ztunnels));
 
   if (pre) for (const e of explanations) pre.explanationFor.set(e.record, e);
-  return { inputs, hashes, items, problems, unreadable, flows, records, explanations, proxies, inventory, policies, k8sObjects, diagnostics, dumps, ztunnels, ...(pre ? { correlation: pre } : {}) };
+  return { inputs, hashes, items, problems, unreadable, flows, records, explanations, proxies, inventory, policies, k8sObjects, diagnostics, dumps, ztunnels, ...(pre ? { correlation: pre } : {}), ...(windowCounts ? { window: windowCounts } : {}) };
 }
 
 export { formatLocation };

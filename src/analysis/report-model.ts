@@ -13,6 +13,7 @@ import type { K8sObject } from '../readers/k8s.js';
 import { annotateNetworkLayers, FlowLayerEvaluator, networkLayerFindings } from './network-layers.js';
 import { appendAll } from '../model/arrays.js';
 import type { DetectedInput, InputKind } from '../readers/detect.js';
+import type { WindowCounts } from './evidence.js';
 import { isSecretHeader, redactDeep, redactHeaders, redactPath } from '../model/redact.js';
 import { VERSION } from '../version.js';
 import { explainText } from '../rbac/index.js';
@@ -57,6 +58,12 @@ export interface Manifest {
   skewMs: number;
   observedSkew: Correlation['observedSkew'];
   secretsShown: boolean;
+  /**
+   * Present when the report was limited to a time window (`--since` / `--until`, RFC 3339 UTC, null when
+   * open): the records outside it or without a time, and the captured connections outside it (± the skew
+   * window), were read and hashed but left out of the analysis.
+   */
+  window?: { since: string | null; until: string | null; recordsOutside: number; recordsWithoutTime: number; flowsOutside: number };
 }
 
 export interface GraphNode {
@@ -232,6 +239,8 @@ export interface Evidence {
   diagnostics: Diagnostic[];
   /** ztunnel (ambient) config dumps. */
   ztunnels?: ZtunnelConfig[];
+  /** The --since/--until window applied while reading, and what it left out. */
+  window?: WindowCounts;
   /**
    * The correlation of these flows and records already built while gathering (with the inventory, and
    * `explanationFor` filled with `explanations`); built here when absent.
@@ -592,6 +601,17 @@ export function buildReportModel(ev: Evidence, opts: BuildOptions): ReportModel 
       skewMs: opts.skewMs,
       observedSkew: c.observedSkew,
       secretsShown: opts.showSecrets,
+      ...(ev.window
+        ? {
+            window: {
+              since: ev.window.sinceMs !== null ? new Date(ev.window.sinceMs).toISOString() : null,
+              until: ev.window.untilMs !== null ? new Date(ev.window.untilMs).toISOString() : null,
+              recordsOutside: ev.window.recordsOutside,
+              recordsWithoutTime: ev.window.recordsWithoutTime,
+              flowsOutside: ev.window.flowsOutside,
+            },
+          }
+        : {}),
     },
     summary: {
       inputs: byKind,

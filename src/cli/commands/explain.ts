@@ -8,6 +8,7 @@ import { runTasks, threadSetting, threadsOption, workerCount } from '../parallel
 import { deciderFor, endpointStr, explainChunkEvents, explainOneWith, ExplainMerge, splitLog, type DeciderSpec, type ExplainChunk, type ExplainEvent, type ExplainSetup } from '../explain-run.js';
 import { deserializeError } from '../../analysis/capture-events.js';
 import { appendAll } from '../../model/arrays.js';
+import { parseTimeWindow } from '../time-window.js';
 import { formatLocation } from '../../model/errors.js';
 import type { AccessRecord, Explanation } from '../../model/records.js';
 import type { JsonValue } from '../../model/attrs.js';
@@ -66,13 +67,6 @@ async function splitConfigDumps(paths: string[]): Promise<{ dumps: string[]; log
 
 export { explanationJson } from '../explain-run.js';
 
-function parseTime(v: string | undefined, flag: string): number | undefined {
-  if (v === undefined) return undefined;
-  const ms = Date.parse(v);
-  if (Number.isNaN(ms)) throw new UsageError(`${flag}: expected an RFC 3339 time (e.g. 2024-05-01T10:00:00Z), found '${v}'`);
-  return ms;
-}
-
 /** The enforcing filter that denied, for a one-line "why" when there is no closest miss. */
 function denyingFilter(e: Explanation): string {
   const f = e.decision?.filters.find((x) => !x.shadow && x.result === 'DENY');
@@ -101,8 +95,8 @@ export const explainCommand: CommandModule<object, ExplainArgs> = {
       .option('config', { type: 'string', describe: 'replay against this (proposed) config instead: list the requests whose decision would change' })
       .option('log-format', { type: 'string', describe: 'istio | istio-1.9 | istio-pre-1.9 | envoy | istio-json | json | an Envoy format string (default: detect)' })
       .option('denied', { type: 'boolean', describe: 'only records that Envoy or the config denied' })
-      .option('since', { type: 'string', describe: 'only records at or after this RFC 3339 time' })
-      .option('until', { type: 'string', describe: 'only records at or before this RFC 3339 time' })
+      .option('since', { type: 'string', describe: 'only records at or after this time: RFC 3339 or a duration before now (2h, 30m, 1d)' })
+      .option('until', { type: 'string', describe: 'only records at or before this time (same forms as --since)' })
       .option('source', { type: 'string', describe: 'only records from this IP, CIDR or identity (SPIFFE id substring)' })
       .option('policy', { type: 'string', describe: 'only records whose logged or decided policy id contains this' })
       .option('output', { alias: 'o', type: 'string', choices: ['table', 'json', 'ndjson'], default: 'table', describe: 'output format' })
@@ -135,8 +129,7 @@ export const explainCommand: CommandModule<object, ExplainArgs> = {
       if (logs.length === 0) throw new UsageError('name at least one access-log file (or - for stdin)');
       const filter: ExplainFilter = {
         denied: argv.denied,
-        sinceMs: parseTime(argv.since, '--since'),
-        untilMs: parseTime(argv.until, '--until'),
+        ...parseTimeWindow(argv.since, argv.until, Date.now()),
         source: argv.source,
         policy: argv.policy,
       };
