@@ -34,7 +34,7 @@ describe('meshsleuth compile', () => {
     expect(dump.code).toBe(0);
     const d = JSON.parse(dump.stdout) as { configs: { '@type': string; dynamic_active_clusters?: { cluster: { name: string; transport_socket_matches?: unknown[] } }[] }[] };
     // the inventory's Services give the sidecar its outbound clusters (auto mTLS: no DestinationRule)
-    expect(d.configs.map((c) => c['@type'])).toEqual(['type.googleapis.com/envoy.admin.v3.BootstrapConfigDump', 'type.googleapis.com/envoy.admin.v3.ListenersConfigDump', 'type.googleapis.com/envoy.admin.v3.ClustersConfigDump', 'type.googleapis.com/envoy.admin.v3.EndpointsConfigDump']);
+    expect(d.configs.map((c) => c['@type'])).toEqual(['type.googleapis.com/envoy.admin.v3.BootstrapConfigDump', 'type.googleapis.com/envoy.admin.v3.ListenersConfigDump', 'type.googleapis.com/envoy.admin.v3.ClustersConfigDump', 'type.googleapis.com/envoy.admin.v3.RoutesConfigDump', 'type.googleapis.com/envoy.admin.v3.EndpointsConfigDump']);
     const clusters = d.configs[2]!.dynamic_active_clusters!.map((c) => c.cluster);
     expect(clusters.some((c) => c.name === 'outbound|9080||details.default.svc.cluster.local' && c.transport_socket_matches?.length === 2)).toBe(true);
     const file = join(mkdtempSync(join(tmpdir(), 'ms-compile-')), 'proposed.json');

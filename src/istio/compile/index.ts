@@ -13,13 +13,13 @@ import type { ExtensionProvider } from './extauthz.js';
 import { parsePolicies } from './policies.js';
 import type { AuthorizationPolicy, MtlsMode, PeerAuthentication } from './types.js';
 import { features, parseIstioVersion, type IstioVersion } from './version.js';
-import { compileOutbound, servicesFromObjects, type OutboundCompiled, type OutboundService } from './outbound.js';
+import { compileOutbound, outboundListeners, passthroughClusters, servicesFromObjects, type OutboundCompiled, type OutboundService } from './outbound.js';
 
 export type { EnvoyFilter } from './builder.js';
 export type { ExtensionProvider } from './extauthz.js';
 export type { AuthorizationPolicy, PeerAuthentication, MtlsMode } from './types.js';
 export { DEFAULT_ISTIO_VERSION, parseIstioVersion } from './version.js';
-export { compileOutbound, servicesFromObjects, type ClusterTls, type OutboundCompiled, type OutboundService, type WireTls } from './outbound.js';
+export { compileOutbound, outboundListeners, passthroughClusters, servicesFromObjects, type ClusterTls, type OutboundCompiled, type OutboundService, type WireTls } from './outbound.js';
 export { parseDestinationRules, selectDestinationRule, type DestinationRule } from './destination-rule.js';
 
 export interface WorkloadPort {
@@ -206,6 +206,7 @@ export function compileToConfigDump(objects: K8sObject[], workload: WorkloadSpec
     { trustDomain: opts.trustDomain ?? 'cluster.local', istioAuthnFilter: f.tcpPrincipal === 'filter_state' },
   );
   const podName = workload.name ?? 'workload';
+  const out = compiled.outbound ? outboundListeners(opts.services ?? servicesFromObjects(objects, opts.trustDomain ?? 'cluster.local')) : null;
   const configDump = {
     configs: [
       {
@@ -229,11 +230,15 @@ export function compileToConfigDump(objects: K8sObject[], workload: WorkloadSpec
       },
       {
         '@type': 'type.googleapis.com/envoy.admin.v3.ListenersConfigDump',
-        dynamic_listeners: [{ name: 'virtualInbound', active_state: { version_info: 'meshsleuth-compile', listener } }],
+        dynamic_listeners: [
+          { name: 'virtualInbound', active_state: { version_info: 'meshsleuth-compile', listener } },
+          ...(out ? out.listeners.map((l) => ({ name: l.name, active_state: { version_info: 'meshsleuth-compile', listener: l } })) : []),
+        ],
       },
-      ...(compiled.outbound
+      ...(compiled.outbound && out
         ? [
-            { '@type': 'type.googleapis.com/envoy.admin.v3.ClustersConfigDump', dynamic_active_clusters: compiled.outbound.clusters.map((cluster) => ({ version_info: 'meshsleuth-compile', cluster: { '@type': 'type.googleapis.com/envoy.config.cluster.v3.Cluster', ...cluster } })) },
+            { '@type': 'type.googleapis.com/envoy.admin.v3.ClustersConfigDump', dynamic_active_clusters: [...passthroughClusters(), ...compiled.outbound.clusters].map((cluster) => ({ version_info: 'meshsleuth-compile', cluster: { '@type': 'type.googleapis.com/envoy.config.cluster.v3.Cluster', ...cluster } })) },
+            { '@type': 'type.googleapis.com/envoy.admin.v3.RoutesConfigDump', dynamic_route_configs: out.routes.map((route_config) => ({ version_info: 'meshsleuth-compile', route_config })) },
             { '@type': 'type.googleapis.com/envoy.admin.v3.EndpointsConfigDump', dynamic_endpoint_configs: compiled.outbound.endpoints.map((endpoint_config) => ({ endpoint_config: { '@type': 'type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment', ...endpoint_config } })) },
           ]
         : []),

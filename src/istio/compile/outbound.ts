@@ -349,3 +349,90 @@ export function servicesFromObjects(objects: K8sObject[], trustDomain = 'cluster
   }
   return out;
 }
+
+const isHttpProtocol = (p: string): boolean => /^(http|http2|grpc|grpc-web|http\/1\.1)$/i.test(p);
+
+/**
+ * The outbound listeners istiod gives a sidecar for these services (listener.go, `buildSidecarOutboundListeners`):
+ * a TCP port of a ClusterIP service gets `<clusterIP>_<port>` whose tcp_proxy goes to the service's cluster; an
+ * HTTP port gets the shared `0.0.0.0_<port>` listener whose HCM takes route `<port>` from RDS, where one virtual
+ * host per service (`<host>:<port>`, domains host, host:port, the short names and the ClusterIP) routes to it.
+ * Plus `virtualOutbound` (15001): unmatched destinations go to PassthroughCluster. Headless services are not
+ * given a listener here.
+ */
+export function outboundListeners(services: OutboundService[], domainSuffix = 'cluster.local'): { listeners: Json[]; routes: Json[] } {
+  const listeners: Json[] = [];
+  const httpPorts = new Map<number, Json[]>();
+  const tcpProxy = (cluster: string): Json => ({ name: 'envoy.filters.network.tcp_proxy', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy', stat_prefix: cluster, cluster } });
+  for (const svc of [...services].sort((a, b) => `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`))) {
+    const host = svc.hostname ?? `${svc.name}.${svc.namespace}.svc.${domainSuffix}`;
+    for (const p of [...svc.ports].sort((a, b) => a.port - b.port)) {
+      const cluster = `outbound|${p.port}||${host}`;
+      if (isHttpProtocol(p.protocol)) {
+        const domains = [host, `${host}:${p.port}`, svc.name, `${svc.name}:${p.port}`, `${svc.name}.${svc.namespace}`, `${svc.name}.${svc.namespace}:${p.port}`, `${svc.name}.${svc.namespace}.svc`, `${svc.name}.${svc.namespace}.svc:${p.port}`];
+        if (svc.clusterIP) domains.push(svc.clusterIP, `${svc.clusterIP}:${p.port}`);
+        const vh = { name: `${host}:${p.port}`, domains, routes: [{ match: { prefix: '/' }, route: { cluster, timeout: '0s' }, decorator: { operation: `${host}:${p.port}/*` }, name: 'default' }], include_request_attempt_count: true };
+        httpPorts.set(p.port, [...(httpPorts.get(p.port) ?? []), vh]);
+      } else if (svc.clusterIP && svc.resolution !== 'passthrough') {
+        listeners.push({
+          '@type': 'type.googleapis.com/envoy.config.listener.v3.Listener',
+          name: `${svc.clusterIP}_${p.port}`,
+          address: { socket_address: { address: svc.clusterIP, port_value: p.port } },
+          filter_chains: [{ filters: [tcpProxy(cluster)] }],
+          bind_to_port: false,
+          traffic_direction: 'OUTBOUND',
+        });
+      }
+    }
+  }
+  const routes: Json[] = [];
+  for (const [port, vhosts] of [...httpPorts.entries()].sort(([a], [b]) => a - b)) {
+    listeners.push({
+      '@type': 'type.googleapis.com/envoy.config.listener.v3.Listener',
+      name: `0.0.0.0_${port}`,
+      address: { socket_address: { address: '0.0.0.0', port_value: port } },
+      filter_chains: [
+        {
+          filter_chain_match: { transport_protocol: 'raw_buffer', application_protocols: ['http/1.1', 'h2c'] },
+          filters: [
+            {
+              name: 'envoy.filters.network.http_connection_manager',
+              typed_config: {
+                '@type': 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
+                stat_prefix: `outbound_0.0.0.0_${port}`,
+                rds: { config_source: { ads: {}, initial_fetch_timeout: '0s', resource_api_version: 'V3' }, route_config_name: String(port) },
+                http_filters: [{ name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } }],
+              },
+            },
+          ],
+          name: `0.0.0.0_${port}`,
+        },
+      ],
+      default_filter_chain: { filters: [tcpProxy('PassthroughCluster')], name: 'PassthroughFilterChain' },
+      listener_filters: [{ name: 'envoy.filters.listener.http_inspector', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.listener.http_inspector.v3.HttpInspector' } }],
+      bind_to_port: false,
+      traffic_direction: 'OUTBOUND',
+    });
+    routes.push({ '@type': 'type.googleapis.com/envoy.config.route.v3.RouteConfiguration', name: String(port), virtual_hosts: [...vhosts, { name: 'allow_any', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster: 'PassthroughCluster', timeout: '0s' }, name: 'allow_any' }], include_request_attempt_count: true }], validate_clusters: false });
+  }
+  listeners.push({
+    '@type': 'type.googleapis.com/envoy.config.listener.v3.Listener',
+    name: 'virtualOutbound',
+    address: { socket_address: { address: '0.0.0.0', port_value: 15001 } },
+    filter_chains: [
+      { filter_chain_match: { destination_port: 15001 }, filters: [{ name: 'envoy.filters.network.tcp_proxy', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy', stat_prefix: 'BlackHoleCluster', cluster: 'BlackHoleCluster' } }], name: 'virtualOutbound-blackhole' },
+      { filters: [tcpProxy('PassthroughCluster')], name: 'virtualOutbound-catchall-tcp' },
+    ],
+    use_original_dst: true,
+    traffic_direction: 'OUTBOUND',
+  });
+  return { listeners, routes };
+}
+
+/** istiod's fixed outbound clusters: PassthroughCluster (ORIGINAL_DST, plaintext as the app sent it) and BlackHoleCluster. */
+export function passthroughClusters(): Json[] {
+  return [
+    { name: 'BlackHoleCluster', type: 'STATIC', connect_timeout: '10s' },
+    { name: 'PassthroughCluster', type: 'ORIGINAL_DST', connect_timeout: '10s', lb_policy: 'CLUSTER_PROVIDED', circuit_breakers: { thresholds: [{ max_connections: 4294967295, max_pending_requests: 4294967295, max_requests: 4294967295, max_retries: 4294967295, track_remaining: true }] }, typed_extension_protocol_options: { 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': { '@type': 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions', use_downstream_protocol_config: { http_protocol_options: {}, http2_protocol_options: {} } } }, filters: [{ name: 'istio.metadata_exchange', typed_config: { '@type': 'type.googleapis.com/udpa.type.v1.TypedStruct', type_url: 'type.googleapis.com/envoy.tcp.metadataexchange.config.MetadataExchange', value: { protocol: 'istio-peer-exchange' } } }] },
+  ];
+}

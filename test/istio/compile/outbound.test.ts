@@ -11,6 +11,8 @@ import { compileOutbound, type OutboundService } from '../../../src/istio/compil
 import { parsePolicies } from '../../../src/istio/compile/policies.js';
 import { features, parseIstioVersion } from '../../../src/istio/compile/version.js';
 import { parseConfigDump } from '../../../src/readers/configdump/parse.js';
+import { dumpsFromDocuments } from '../../../src/readers/configdump/index.js';
+import { listClusterTls } from '../../../src/analysis/route.js';
 
 type J = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -248,7 +250,60 @@ ${DR(`  host: "*.${NS}.svc.cluster.local"\n  trafficPolicy:\n    tls:\n      mod
     expect(JSON.stringify(configDump)).toContain('envoy.admin.v3.ClustersConfigDump');
   });
 
+  it('route reads the compiled dump: the ClusterIP listener sends to the cluster, with the TLS compile said', async () => {
+    const { configDump } = compileToConfigDump(objects, { namespace: NS, name: 'wordpress', labels: { app: 'wordpress' }, ports: [] }, { istioVersion: '1.19' });
+    const listeners = JSON.stringify((configDump.configs as J[]).find((c) => c['@type'].endsWith('ListenersConfigDump')));
+    expect(listeners).toContain('"name":"10.96.14.7_3306"');
+    expect(listeners).toContain('"name":"virtualOutbound"');
+  });
+
   it('without Services there are no outbound clusters', () => {
     expect(compileForWorkload([], { namespace: NS, labels: {}, ports: [] }).outbound).toBeNull();
   });
+});
+
+describe('agreement with the dump reader (route): what compile renders is what route reads back', () => {
+  const svc = `apiVersion: v1
+kind: Service
+metadata: {name: mariadb, namespace: ${NS}}
+spec:
+  selector: {app: mariadb}
+  clusterIP: 10.96.14.7
+  ports: [{name: mysql, port: 3306}, {name: grpc-admin, port: 7070}, {name: http-metrics, port: 9104}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: mariadb-0, namespace: ${NS}, labels: {app: mariadb, version: v1, security.istio.io/tlsMode: istio}}
+spec: {serviceAccountName: mariadb}
+status: {podIP: 10.244.1.20}
+---
+`;
+  const cases: Array<[string, string, { enableAutoMtls?: boolean }]> = [
+    ['auto mTLS', '', {}],
+    ['auto mTLS off', '', { enableAutoMtls: false }],
+    ['ISTIO_MUTUAL wildcard', DR(`  host: "*.${NS}.svc.cluster.local"\n  trafficPolicy:\n    tls: {mode: ISTIO_MUTUAL}\n`), {}],
+    ['DISABLE', DR(`  host: mariadb\n  trafficPolicy:\n    tls: {mode: DISABLE}\n`), {}],
+    ['SIMPLE', DR(`  host: mariadb\n  trafficPolicy:\n    tls: {mode: SIMPLE, caCertificates: /etc/ca.pem}\n`), {}],
+    ['MUTUAL', DR(`  host: mariadb\n  trafficPolicy:\n    tls: {mode: MUTUAL, clientCertificate: c.pem, privateKey: k.pem}\n`), {}],
+    ['subsets and port levels', DR(`  host: mariadb\n  trafficPolicy:\n    tls: {mode: ISTIO_MUTUAL}\n    portLevelSettings:\n    - port: {number: 9104}\n      tls: {mode: DISABLE}\n  subsets:\n  - name: v1\n    labels: {version: v1}\n    trafficPolicy: {tls: {mode: SIMPLE}}\n`), {}],
+  ];
+  for (const [name, dr, o] of cases) {
+    it(`${name}: every cluster's mode, SNI, ALPN and DestinationRule agree`, () => {
+      const objects = parseK8sObjects(svc + dr, 'm.yaml').objects;
+      const { configDump, compiled } = compileToConfigDump(objects, { namespace: NS, name: 'wordpress', labels: { app: 'wordpress' }, ports: [] }, { istioVersion: '1.19', ...o });
+      const dump = dumpsFromDocuments([JSON.parse(JSON.stringify(configDump))], 'compiled.json')[0]!;
+      const read = new Map(listClusterTls(dump).clusters.map((c) => [c.cluster, c]));
+      expect(compiled.outbound!.tls.length).toBeGreaterThanOrEqual(3);
+      for (const t of compiled.outbound!.tls) {
+        const r = read.get(t.cluster)!;
+        expect(r, t.cluster).toBeDefined();
+        expect(r.mode, t.cluster).toBe(t.mode);
+        expect(r.destinationRule ? `${r.destinationRule.namespace}/${r.destinationRule.name}` : null, t.cluster).toBe(t.destinationRule);
+        if (r.tls && t.mode !== 'plaintext') {
+          expect(r.tls.sni ?? null, t.cluster).toBe(t.sni);
+          expect(r.tls.alpn, t.cluster).toEqual(t.alpn);
+        }
+      }
+    });
+  }
 });
