@@ -6,6 +6,7 @@
  *
  * Every event is plain data (structured-clone safe).
  */
+import type { KeyLog } from '../protocols/tls/keylog.js';
 import { captureFile, newCaptureStats, type CaptureStats, type FragmentDropReason } from '../readers/capture/index.js';
 import { flowsFromCapture } from './flows.js';
 import { captureAccounting, udpRecords, type CaptureAccounting, type UdpConversationRecord } from './capture-stats.js';
@@ -77,13 +78,13 @@ export function captureFileSummary(path: string, stats: CaptureStats): CaptureFi
  * they complete (live captures stream); `progress` after every batch of frames; an `error` event ends the
  * file early (no `end`).
  */
-export async function* captureEvents(path: string): AsyncGenerator<CaptureEvent> {
+export async function* captureEvents(path: string, keys?: KeyLog): AsyncGenerator<CaptureEvent> {
   const src = captureFile(path);
   const stats = newCaptureStats(path);
   const pending: CaptureEvent[] = [];
   try {
     for await (const f of flowsFromCapture(src, {
-      decoder: createStreamDecoder,
+      decoder: keys ? () => createStreamDecoder({ keys }) : createStreamDecoder,
       onDiagnostic: (d) => pending.push({ t: 'diag', d }),
       onProgress: (bytes, frames) => pending.push({ t: 'progress', bytes, frames }),
     }, stats)) {

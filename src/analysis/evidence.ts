@@ -18,6 +18,7 @@ import type { Decision } from '../model/decision.js';
 import { InputError, formatLocation, type Diagnostic } from '../model/errors.js';
 import type { ConfigDump } from '../envoy/model.js';
 import { detectInputs, type DetectedInput } from '../readers/detect.js';
+import type { KeyLog } from '../protocols/tls/keylog.js';
 import { emptyInventory, readInventory, type Inventory } from '../readers/inventory.js';
 import { loadConfigDumps } from '../readers/configdump/index.js';
 import { readAccessLogs, newStats } from '../readers/accesslog/index.js';
@@ -117,6 +118,8 @@ export interface GatherOptions {
    * of it (so the records inside can still be joined to it).
    */
   window?: { sinceMs?: number; untilMs?: number };
+  /** Key-log secrets (`--keylog`): the captures' TLS sessions found in it are decrypted. */
+  keys?: KeyLog;
 }
 
 /** What a --since/--until window left out, per kind of evidence. */
@@ -163,6 +166,7 @@ function toPolicyDocs(text: string, file: string): { docs: PolicyDoc[]; diagnost
 
 export async function gatherEvidence(paths: string[], opts: GatherOptions = {}): Promise<Evidence & { dumps: ConfigDump[] }> {
   const maxDiag = opts.maxDiagnosticsPerInput ?? 20;
+  const keys = opts.keys;
   const inputs: DetectedInput[] = await detectInputs(paths);
   const hashes = new Map<string, string | null>();
   const items = new Map<string, number>();
@@ -258,7 +262,7 @@ export async function gatherEvidence(paths: string[], opts: GatherOptions = {}):
           const ds: Diagnostic[] = [];
           let n = 0;
           const stats = newCaptureStats(p);
-          for await (const f of flowsFromCapture(input.compressed ? captureFile(p) : fileHash.capture(), { decoder: createStreamDecoder, onDiagnostic: (d) => ds.push(d) }, stats)) {
+          for await (const f of flowsFromCapture(input.compressed ? captureFile(p) : fileHash.capture(), { decoder: keys ? () => createStreamDecoder({ keys }) : createStreamDecoder, onDiagnostic: (d) => ds.push(d) }, stats)) {
             n++;
             if (flowIn(f)) flows.push(f);
           }

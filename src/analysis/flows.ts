@@ -97,7 +97,8 @@ export function judge(facts: StreamFacts, conn: ConnFacts): Verdict {
     }
     const istio = istioMarkers(tls);
     const tls12Full = isTls12OrOlder(tls.version) && tls.resumed !== true;
-    if (tls12Full && tls.clientCertificateRequested === false) {
+    // (TLS 1.3: known only when the encrypted server flight was decrypted with a key log)
+    if ((tls12Full || isTls13(tls.version)) && tls.clientCertificateRequested === false) {
       // The server's flight was seen without a CertificateRequest: one-way, whatever the ClientHello says.
       if (istio.length) notes.push(`Istio client markers (${istio.join(', ')}) but the server did not request a client certificate`);
       return { security: 'tls', evidence: ['no-certificate-request'], inferred: false, notes };
@@ -214,7 +215,8 @@ export function buildFlow(conn: TcpConnection, file: string, ifaces: InterfaceNa
     frames: conn.frames,
     security: v.security,
     // TLS after a cleartext step: the preamble (STARTTLS, SSLRequest, CONNECT, ...) is evidence, not the verdict
-    evidence: facts.upgrade ? [...v.evidence, facts.upgrade.kind] : v.evidence,
+    // …and so is decryption with a key log (what made the encrypted handshake and content visible)
+    evidence: [...v.evidence, ...(facts.upgrade ? [facts.upgrade.kind] : []), ...(facts.tls?.decryption?.status === 'decrypted' ? ['decrypted'] : [])],
     inferred: v.inferred,
     tls: facts.tls,
     protocol: facts.protocol,

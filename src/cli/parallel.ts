@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { UsageError } from './common.js';
 
 /** What a task asks a worker to do (see worker.ts). */
-export type TaskSpec = { kind: 'flows-capture'; path: string } | { kind: 'explain-chunk'; chunk: unknown; setup: unknown };
+export type TaskSpec = { kind: 'flows-capture'; path: string; keylog?: string[] } | { kind: 'explain-chunk'; chunk: unknown; setup: unknown };
 
 /** A message a worker sends for a task: its `t` says what it is; the pool only looks at `t === 'done'`. */
 export interface TaskMessage {

@@ -4,6 +4,7 @@
  * what the main thread has consumed. Errors are events (the main thread words them exactly as the
  * single-threaded path does); a bug in a task is posted as an internal error.
  */
+import type { KeyLog } from '../protocols/tls/keylog.js';
 import { parentPort } from 'node:worker_threads';
 import type { FromWorker, TaskMessage, ToWorker } from './parallel.js';
 import type { Flow } from '../model/records.js';
@@ -41,8 +42,22 @@ function context(id: number, st: TaskState): TaskContext {
   };
 }
 
-async function runFlows(path: string, ctx: TaskContext): Promise<void> {
+/** Key logs read once per worker (every capture task of a run names the same files). */
+let keyLogCache: { paths: string; keys: KeyLog } | null = null;
+
+async function keyLogOf(paths: readonly string[] | undefined): Promise<KeyLog | undefined> {
+  if (!paths?.length) return undefined;
+  const id = paths.join('\0');
+  if (keyLogCache?.paths !== id) {
+    const { readKeyLogs } = await import('../readers/keylog.js');
+    keyLogCache = { paths: id, keys: (await readKeyLogs(paths)).keys };
+  }
+  return keyLogCache.keys;
+}
+
+async function runFlows(path: string, ctx: TaskContext, keylog?: string[]): Promise<void> {
   const { captureEvents } = await import('../analysis/capture-events.js');
+  const keys = await keyLogOf(keylog);
   let flows: Flow[] = [];
   let lastProgress = 0;
   const flush = async (): Promise<void> => {
@@ -51,7 +66,7 @@ async function runFlows(path: string, ctx: TaskContext): Promise<void> {
     flows = [];
     await ctx.send({ t: 'flows', flows: batch } as TaskMessage);
   };
-  for await (const ev of captureEvents(path)) {
+  for await (const ev of captureEvents(path, keys)) {
     if (ev.t === 'flows') {
       for (const f of ev.flows) flows.push(f);
       if (flows.length >= 256) await flush();
@@ -73,7 +88,7 @@ async function run(m: Extract<ToWorker, { type: 'task' }>): Promise<void> {
   tasks.set(m.id, st);
   const ctx = context(m.id, st);
   try {
-    if (m.spec.kind === 'flows-capture') await runFlows(m.spec.path, ctx);
+    if (m.spec.kind === 'flows-capture') await runFlows(m.spec.path, ctx, m.spec.keylog);
     else {
       const { runExplainChunk } = await import('./explain-run.js');
       await runExplainChunk(m.spec.chunk, m.spec.setup, ctx);

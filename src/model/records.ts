@@ -181,6 +181,30 @@ export interface FlowTls {
   ja4?: string | null;
   /** Frames of the key handshake messages, for evidence. */
   frames?: { clientHello?: number; serverHello?: number; certificateRequest?: number; clientCertificate?: number; serverCertificate?: number };
+  /** With a key log (`--keylog`): what record decryption achieved for this session. */
+  decryption?: TlsDecryption;
+}
+
+/**
+ * Record decryption with key-log secrets. `decrypted`: records opened (TLS 1.3: the encrypted
+ * handshake, so the client Certificate is seen); `no-key`: the key log has no secrets for this
+ * ClientHello.random; `failed`: the secrets did not open the records (authentication failed);
+ * `unsupported`: a cipher suite or version not decrypted.
+ */
+export interface TlsDecryption {
+  status: 'decrypted' | 'no-key' | 'failed' | 'unsupported';
+  reason?: string;
+  /** ClientHello.random (hex), the key log's lookup key. */
+  clientRandom?: string;
+  /** Records opened, per direction. */
+  records: { c2s: number; s2c: number };
+  /** Application-data plaintext bytes, per direction. */
+  plaintextBytes: { c2s: number; s2c: number };
+  /** Records that failed to open (tag mismatch) or could not be read (not captured). */
+  failed: number;
+  notCaptured: number;
+  /** The protocol inside (`http/1.1`, `h2`, `tcp`, ...), when application data was decrypted. */
+  protocol?: string;
 }
 
 /** Encapsulations meshsleuth decapsulates (flow.tunnel.kind). */

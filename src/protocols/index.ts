@@ -12,12 +12,19 @@ import { Http2Decoder } from './http2/decoder.js';
 import { PREFACE } from './http2/frames.js';
 import { clientHelloAt, preambleKind, UPGRADE_SCAN_LIMIT } from './upgrade.js';
 import { appendAll, maxOf } from '../model/arrays.js';
+import type { KeyLog } from './tls/keylog.js';
 
 export type { Direction, SegmentMeta, StreamDecoder, StreamFacts, StreamProtocol } from './stream.js';
 export { TlsAnalyzer } from './tls/analyzer.js';
 export { Http1Decoder } from './http1/decoder.js';
 export { Http2Decoder } from './http2/decoder.js';
 export { certificateInfo } from './tls/x509.js';
+export { KeyLog, parseKeyLog } from './tls/keylog.js';
+
+export interface StreamDecoderOptions {
+  /** Key-log secrets: TLS sessions found in it are decrypted and their content decoded. */
+  keys?: KeyLog;
+}
 
 export type Sniffed = 'tls' | 'http1-request' | 'http1-response' | 'h2-preface' | 'tcp';
 
@@ -90,9 +97,31 @@ const MAX_NOTES = 20;
 const SERVER_FIRST_LIMIT = 4096;
 
 class ContentDispatcher implements StreamDecoder {
+  /** Decrypted TLS application data is decoded by a nested dispatcher (HTTP/1.x, h2, ...). */
+  private inner: ContentDispatcher | null = null;
+
+  constructor(
+    private readonly opts: StreamDecoderOptions = {},
+    sink?: ExchangeSink,
+  ) {
+    // a nested (decrypted) stream's exchanges are the flow's
+    this.sink = sink ?? { exchanges: [], dropped: 0, notes: [] };
+  }
+
+  private newTls(): TlsAnalyzer {
+    if (!this.opts.keys) return new TlsAnalyzer();
+    return new TlsAnalyzer({
+      keys: this.opts.keys,
+      onPlaintext: (dir, bytes, meta) => {
+        this.inner ??= new ContentDispatcher({}, this.sink);
+        this.inner.data(dir, bytes, meta);
+      },
+    });
+  }
+
   private readonly seen: Record<Direction, number> = { c2s: 0, s2c: 0 };
   private readonly missing: Record<Direction, number> = { c2s: 0, s2c: 0 };
-  private readonly sink: ExchangeSink = { exchanges: [], dropped: 0, notes: [] };
+  private readonly sink: ExchangeSink;
   private pending: Pending[] = [];
   private readonly pendingBytes: Record<Direction, number> = { c2s: 0, s2c: 0 };
   private protocol: StreamProtocol | null = null;
@@ -138,6 +167,7 @@ class ContentDispatcher implements StreamDecoder {
   end(): void {
     if (this.ended) return;
     this.ended = true;
+    this.inner?.end();
     if (this.protocol === null) this.trySniff();
   }
 
@@ -232,7 +262,7 @@ class ContentDispatcher implements StreamDecoder {
     switch (s) {
       case 'tls':
         this.protocol = 'tls';
-        this.tls = new TlsAnalyzer();
+        this.tls = this.newTls();
         break;
       case 'http1-request':
       case 'http1-response':
@@ -327,7 +357,7 @@ class ContentDispatcher implements StreamDecoder {
   private startTls(hello: Uint8Array, meta: SegmentMeta): void {
     const p = preambleKind(Buffer.concat(this.preamble.c2s), Buffer.concat(this.preamble.s2c));
     this.upgrade = { ...p, frame: meta.frame };
-    this.tls = new TlsAnalyzer();
+    this.tls = this.newTls();
     this.protocol = 'tls';
     this.cleartext = false;
     this.cleartextDir = {};
@@ -424,10 +454,17 @@ class ContentDispatcher implements StreamDecoder {
       notes.unshift(`TLS after a cleartext ${this.upgrade.kind}${this.upgrade.detail ? ` (${this.upgrade.detail})` : ''} preamble: ClientHello at frame ${this.upgrade.frame}`);
     }
     if (opaque) out.opaque = true;
+    if (this.inner && out.tls?.decryption) {
+      const i = this.inner.facts();
+      out.tls.decryption.protocol = i.protocol === 'h2c' ? 'h2' : i.protocol;
+      if (i.http2) out.http2 = i.http2;
+      // the nested stream's exchanges went to this sink; its other notes are about the plaintext
+      for (const n of i.notes) if (!notes.includes(n)) notes.push(`decrypted: ${n}`);
+    }
     return out;
   }
 }
 
-export function createStreamDecoder(): StreamDecoder {
-  return new ContentDispatcher();
+export function createStreamDecoder(opts: StreamDecoderOptions = {}): StreamDecoder {
+  return new ContentDispatcher(opts);
 }

@@ -78,6 +78,8 @@ export interface TlsSessionOptions {
   app?: readonly WireMessage[];
   /** Close with close_notify from both sides (default true). */
   close?: boolean;
+  /** Restricts the cipher suites (OpenSSL names: `ECDHE-RSA-CHACHA20-POLY1305` for TLS 1.2, `TLS_CHACHA20_POLY1305_SHA256` for 1.3). */
+  cipher?: string;
 }
 
 export interface TlsSessionResult {
@@ -91,6 +93,8 @@ export interface TlsSessionResult {
   resumed: boolean;
   /** The client certificate the server received (URI SANs), if any. */
   peerCertificateSeen: boolean;
+  /** The session's secrets in NSS key log format, as the client logged them (Node's 'keylog' event). */
+  keylog: string;
 }
 
 function once<T>(emitter: NodeJS.EventEmitter, event: string): Promise<T> {
@@ -188,6 +192,7 @@ export async function runTlsSession(o: TlsSessionOptions): Promise<TlsSessionRes
     minVersion: o.version,
     maxVersion: o.version,
     ...(o.helloRetry ? { ecdhCurve: 'P-256' } : {}),
+    ...(o.cipher ? { ciphers: o.cipher } : {}),
     ...(o.resumption === 'session-id' ? { secureOptions: cryptoConstants.SSL_OP_NO_TICKET } : {}),
     // OpenSSL refuses to resume sessions with client authentication unless this is set
     sessionIdContext: 'meshsleuth-synth',
@@ -222,6 +227,8 @@ export async function runTlsSession(o: TlsSessionOptions): Promise<TlsSessionRes
     ...(o.helloRetry ? { ecdhCurve: 'X25519:P-256' } : {}),
   });
   client.on('session', (s: Buffer) => (session = s));
+  const keylog: Buffer[] = [];
+  client.on('keylog', (line: Buffer) => keylog.push(line));
   const serverSecure = once<void>(server, 'secure');
   await once<void>(client, 'secureConnect');
   await serverSecure;
@@ -239,7 +246,7 @@ export async function runTlsSession(o: TlsSessionOptions): Promise<TlsSessionRes
     await runSteps(o.steps, client, server, cw, sw, log, (i) => (step = i));
     client.destroy();
     server.destroy();
-    return { messages: log, session: session ?? client.getSession(), version, alpn: alpn ?? null, resumed, peerCertificateSeen };
+    return { messages: log, session: session ?? client.getSession(), version, alpn: alpn ?? null, resumed, peerCertificateSeen, keylog: Buffer.concat(keylog).toString('latin1') };
   }
   for (const m of o.app ?? []) {
     const [from, to] = m.dir === 'c2s' ? [client, server] : [server, client];
@@ -257,7 +264,7 @@ export async function runTlsSession(o: TlsSessionOptions): Promise<TlsSessionRes
   }
   client.destroy();
   server.destroy();
-  return { messages: log, session: session ?? client.getSession(), version, alpn: alpn ?? null, resumed, peerCertificateSeen };
+  return { messages: log, session: session ?? client.getSession(), version, alpn: alpn ?? null, resumed, peerCertificateSeen, keylog: Buffer.concat(keylog).toString('latin1') };
 }
 
 /** Plays scripted steps through an established session; the log gets each side's FIN in wire order. */

@@ -18,6 +18,7 @@ import { redactHeaders } from '../../model/redact.js';
 import { loadFlowConfig } from '../../analysis/flow-config.js';
 import { legScope, leftThePod, isPlaintextThatLeftThePod, type LegScope } from '../../analysis/scope.js';
 import { appendAll } from '../../model/arrays.js';
+import { DecryptionCounts, decryptionLine, loadKeyLog } from '../keylog.js';
 
 const SECURITIES: readonly FlowSecurity[] = ['mtls', 'tls', 'plaintext', 'unknown'];
 const FAIL_ON = ['plaintext', 'tls', 'unknown', 'not-mtls', 'config-mismatch', 'policy-deny'] as const;
@@ -33,6 +34,7 @@ interface FlowsArgs {
   'show-secrets': boolean;
   'include-sidecar-local': boolean;
   threads?: string;
+  keylog?: string[];
 }
 
 /** Options given once are scalars, repeated ones arrays (yargs): always an array here; commas split. */
@@ -247,9 +249,11 @@ export const flowsCommand: CommandModule<object, FlowsArgs> = {
       .option('config', { type: 'string', coerce: asList, describe: 'config dump(s) of the destination proxy (each verdict checked against the port\'s mTLS mode) and/or Kubernetes, Calico and Istio objects (inventory, NetworkPolicy, Calico policy, AuthorizationPolicy, PeerAuthentication: every policy layer\'s verdict per flow); files or directories' })
       .option('show-secrets', { type: 'boolean', default: false, describe: 'do not redact Authorization, Cookie and token headers' })
       .option('include-sidecar-local', { type: 'boolean', default: true, describe: 'list app↔sidecar legs (use --no-include-sidecar-local to hide them)' })
+      .option('keylog', { type: 'string', coerce: asList, describe: 'NSS key log file(s) (SSLKEYLOGFILE, Envoy key_log): decrypt TLS 1.2/1.3 sessions, show the TLS 1.3 client certificate and the HTTP inside' })
       .example('$0 flows capture.pcap', 'table of flows and verdicts')
       .example('tcpdump -i any -w - | $0 flows - -o ndjson', 'stream from a live capture')
-      .example('$0 flows pod.pcap --security plaintext --fail-on plaintext', 'CI gate: fail on cleartext that left the pod') as unknown as Argv<FlowsArgs>,
+      .example('$0 flows pod.pcap --security plaintext --fail-on plaintext', 'CI gate: fail on cleartext that left the pod')
+      .example('$0 flows pod.pcap --keylog sslkeys.log', 'decrypt TLS sessions: proven mTLS and the HTTP inside') as unknown as Argv<FlowsArgs>,
   handler: (argv) =>
     runCommand(async () => {
       const security = list(argv.security).flatMap((s) => String(s).split(',')).map((s) => s.trim()).filter(Boolean);
@@ -274,6 +278,10 @@ export const flowsCommand: CommandModule<object, FlowsArgs> = {
       const layerDiagnostics = layers?.inputs.diagnostics.length ?? 0;
       if (failOn.has('config-mismatch') && !proxies.length) throw new UsageError('--fail-on config-mismatch needs --config with a config dump');
       if (failOn.has('policy-deny') && !layers) throw new UsageError('--fail-on policy-deny needs --config with Kubernetes objects: pods (an inventory) and policies');
+      const keylogs = list(argv.keylog).flatMap((k) => String(k).split(',')).filter(Boolean);
+      // read here first: a bad key log is a usage error before any capture is read (workers read it again)
+      const keys = await loadKeyLog(keylogs);
+      const decryption = new DecryptionCounts();
       const fmt = argv.output;
       const kept: Flow[] = [];
       const udp: UdpConversationRecord[] = [];
@@ -288,12 +296,12 @@ export const flowsCommand: CommandModule<object, FlowsArgs> = {
       const threads = workerCount(threadSetting(argv.threads), captures.includes('-') ? 0 : captures.length, size ?? 0);
       // In parallel: each capture in a worker, consumed here in input order (the output is the same).
       // ndjson writes flows as it goes, so a capture whose turn has not come is held to a window.
-      const pool = threads > 0 ? runTasks(captures.map((path) => ({ kind: 'flows-capture' as const, path })), threads, fmt === 'ndjson' ? 64 : Infinity) : null;
+      const pool = threads > 0 ? runTasks(captures.map((path) => ({ kind: 'flows-capture' as const, path, ...(keylogs.length ? { keylog: keylogs } : {}) })), threads, fmt === 'ndjson' ? 64 : Infinity) : null;
       let doneBytes = 0;
       let doneFrames = 0;
       try {
         for (const [index, path] of captures.entries()) {
-          const events = (pool ? pool.streams[index]! : captureEvents(path)) as AsyncIterable<CaptureEvent>;
+          const events = (pool ? pool.streams[index]! : captureEvents(path, keys ?? undefined)) as AsyncIterable<CaptureEvent>;
           const fileStart = kept.length;
           let fileBytes = 0;
           let fileFrames = 0;
@@ -327,6 +335,7 @@ export const flowsCommand: CommandModule<object, FlowsArgs> = {
               if (!args['include-sidecar-local'] && f.sidecarLocal) continue;
               if (!matches(f, args)) continue;
               listed.add(f);
+              decryption.add(f);
               if (failOnHit(f, failOn)) failHit = true;
               if (fmt === 'ndjson') await writeOut(JSON.stringify(flowJson(f, argv['show-secrets'])) + '\n');
               else kept.push(f);
@@ -363,7 +372,12 @@ export const flowsCommand: CommandModule<object, FlowsArgs> = {
       }
       // The Istio compiler's diagnostics appear as destinations are first compiled.
       for (const m of new Set((layers?.inputs.diagnostics ?? []).slice(layerDiagnostics).map(diagLine))) warn(m);
-      const doc = () => ({ flows: kept.map((f) => flowJson(f, argv['show-secrets'])), udp, stats: accounting });
+      const doc = () => ({
+        flows: kept.map((f) => flowJson(f, argv['show-secrets'])),
+        udp,
+        stats: accounting,
+        ...(keys ? { decryption: { sessions: decryption.total, decrypted: decryption.decrypted, noKey: decryption.noKey, failed: decryption.failed, unsupported: decryption.unsupported } } : {}),
+      });
       const udpCount = accounting.reduce((n, a) => n + a.udp.conversations, 0);
       const udpNote = udpCount ? `; ${udpCount} UDP conversation${udpCount === 1 ? '' : 's'} (listed, not judged)` : '';
       if (fmt === 'json') await writeOut(toJson(doc()));
@@ -377,6 +391,7 @@ export const flowsCommand: CommandModule<object, FlowsArgs> = {
         await writeOut(`${kept.length || udp.length ? '\n' : ''}${sum}${filtered}${inferred}\n`);
       }
       if (fmt !== 'table' && fmt !== 'wide') process.stderr.write(`${summaryLine(listed)}${udpNote}\n`);
+      if (keys) warn(decryptionLine(decryption));
       if (unreadable > 0 || (config?.unusable ?? 0) > 0) return EXIT_USAGE;
       return failHit ? EXIT_FAIL_ON : EXIT_OK;
     }),

@@ -11,6 +11,7 @@ import { pipeline } from 'node:stream/promises';
 import type { Argv, CommandModule } from 'yargs';
 import { EXIT_FAIL_ON, parseFailOn, progress, progressDone, runCommand, safeOutput, UsageError, warn, writeOut, asList } from '../common.js';
 import { gatherEvidence } from '../../analysis/evidence.js';
+import { DecryptionCounts, decryptionLine, loadKeyLog } from '../keylog.js';
 import { buildReportModel, type ReportModel } from '../../analysis/report-model.js';
 import { DEFAULT_SKEW_MS } from '../../analysis/correlate.js';
 import { FAIL_ON, failOnHits } from '../../analysis/findings.js';
@@ -31,6 +32,7 @@ interface ReportArgs extends PolicyInputFlags {
   'show-secrets': boolean;
   since?: string;
   until?: string;
+  keylog?: string[];
 }
 
 export type ReportFormat = 'html' | 'json' | 'sarif' | 'table';
@@ -117,6 +119,7 @@ export const reportCommand: CommandModule<object, ReportArgs> = {
       .option('show-secrets', { type: 'boolean', default: false, describe: 'show Authorization/Cookie/token values instead of redacting them' })
       .option('since', { type: 'string', describe: 'only evidence at or after this time: RFC 3339 (2026-11-22T10:00:00Z) or a duration before now (2h, 30m, 1d)' })
       .option('until', { type: 'string', describe: 'only evidence at or before this time (same forms as --since)' })
+      .option('keylog', { type: 'string', coerce: asList, describe: 'NSS key log file(s) (SSLKEYLOGFILE, Envoy key_log): decrypt the captures\' TLS 1.2/1.3 sessions (proven mTLS identities, HTTP inside)' })
       .example('$0 report samples/bank-breach', 'findings table on stdout')
       .example('$0 report evidence/ -o incident.html', 'self-contained HTML report')
       .example('$0 report evidence/ -o results.sarif --fail-on plaintext,identity', 'SARIF for CI; exit 1 on plaintext or stolen identity')
@@ -138,7 +141,13 @@ export const reportCommand: CommandModule<object, ReportArgs> = {
       }
       if (target.file) await refuseOverwritingEvidence(target.file, [...args.evidence, ...(args.policies ?? []), ...(args.inventory ?? [])]);
       const evidence = await spoolStdin(args.evidence);
-      const ev = await gatherEvidence([...evidence, ...(args.policies ?? [])], { skewMs, extraDumps, window, onProgress: (m) => progress(m) });
+      const keys = await loadKeyLog(args.keylog ?? []);
+      const ev = await gatherEvidence([...evidence, ...(args.policies ?? [])], { skewMs, extraDumps, window, onProgress: (m) => progress(m), ...(keys ? { keys } : {}) });
+      if (keys) {
+        const dc = new DecryptionCounts();
+        for (const f of ev.flows) dc.add(f);
+        warn(decryptionLine(dc));
+      }
       progressDone();
       if (ev.window) {
         const w = ev.window;

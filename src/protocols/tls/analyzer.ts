@@ -7,7 +7,9 @@
  */
 import { cipherSuiteName } from './cipher-suites.js';
 import { ja3, ja4 } from './fingerprints.js';
-import type { FlowTls } from '../../model/records.js';
+import type { FlowTls, TlsDecryption } from '../../model/records.js';
+import type { KeyLog, SessionSecrets } from './keylog.js';
+import { nextTrafficSecret, RecordCipher, suiteParams, tls12Keys, tls13Keys, type SuiteParams } from './decrypt.js';
 import type { Direction, SegmentMeta } from '../stream.js';
 import {
   HS,
@@ -15,6 +17,7 @@ import {
   parseCertificate,
   parseCertificateRequest,
   parseClientHello,
+  parseEncryptedExtensions,
   parseServerHello,
   versionName,
   type ClientHello,
@@ -72,11 +75,40 @@ interface DirState {
   afterLeadingHole: boolean;
 }
 
+export interface TlsAnalyzerOptions {
+  /** Key-log secrets: records are decrypted when the session's ClientHello.random is in it. */
+  keys?: KeyLog;
+  /** Decrypted application data, in order per direction. */
+  onPlaintext?: (dir: Direction, bytes: Uint8Array, meta: SegmentMeta) => void;
+}
+
+/** One direction's record protection once keys are known. */
+interface DirCrypto {
+  cipher: RecordCipher;
+  /** TLS 1.3: the current traffic secret (for KeyUpdate). */
+  secret: Buffer | null;
+}
+
 export class TlsAnalyzer {
-  private readonly dirs: Record<Direction, DirState> = {
-    c2s: this.newDir(),
-    s2c: this.newDir(),
-  };
+  private readonly dirs: Record<Direction, DirState>;
+  private readonly keys: KeyLog | null;
+  private readonly onPlaintext: TlsAnalyzerOptions['onPlaintext'];
+  /** Decryption state: keys per direction (null until that direction is protected and keyed). */
+  private readonly crypto: Record<Direction, DirCrypto | null> = { c2s: null, s2c: null };
+  private suite: SuiteParams | null = null;
+  private secrets: SessionSecrets | null = null;
+  /** TLS 1.2 write keys, switched on by each direction's ChangeCipherSpec. */
+  private pending12: { c2s: RecordCipher; s2c: RecordCipher } | null = null;
+  private decryption: TlsDecryption | null = null;
+  /** TLS 1.3 Finished seen (decrypted), per direction: that side's handshake is complete and visible. */
+  private readonly finished: Record<Direction, boolean> = { c2s: false, s2c: false };
+  private readonly lastTime: Record<Direction, number> = { c2s: 0, s2c: 0 };
+
+  constructor(opts: TlsAnalyzerOptions = {}) {
+    this.keys = opts.keys ?? null;
+    this.onPlaintext = opts.onPlaintext;
+    this.dirs = { c2s: this.newDir(), s2c: this.newDir() };
+  }
   readonly notes: string[] = [];
   private readonly clientHellos: ClientHello[] = [];
   private serverHello: ServerHello | null = null;
@@ -90,10 +122,13 @@ export class TlsAnalyzer {
   private abbreviated = false;
   private readonly frames: NonNullable<FlowTls['frames']> = {};
   private truncatedHello = false;
+  /** TLS 1.3 ALPN selected by the server (EncryptedExtensions, seen when decrypted). */
+  private alpn13: string | null = null;
 
   private newDir(): DirState {
     return {
-      records: new RecordReader(),
+      // with keys, application_data bodies are kept to be decrypted
+      records: new RecordReader(this.keys !== null),
       handshake: new HandshakeReader(),
       recordCount: 0,
       ccs: false,
@@ -120,6 +155,7 @@ export class TlsAnalyzer {
   data(dir: Direction, bytes: Uint8Array, meta: SegmentMeta): void {
     const d = this.dirs[dir];
     if (d.notTls || d.lost) return;
+    this.lastTime[dir] = meta.timeMs;
     if (!d.started) {
       d.started = true;
       if (d.afterLeadingHole && looksLikeTlsRecord(bytes) === false) {
@@ -148,7 +184,19 @@ export class TlsAnalyzer {
 
   wants(dir: Direction): boolean {
     const d = this.dirs[dir];
-    return !(d.encrypted || d.notTls || d.lost);
+    if (d.notTls || d.lost) return false;
+    // with keys: every record until decryption is known to be impossible for this session
+    if (this.keys && this.decryptable(dir)) return true;
+    return !d.encrypted;
+  }
+
+  /** Records of `dir` may still be decrypted (keys in hand, or the handshake has not said yet). */
+  private decryptable(dir: Direction): boolean {
+    if (this.crypto[dir]) return true;
+    const st = this.decryption;
+    if (!st) return true;
+    // TLS 1.2 keys switch on at the direction's ChangeCipherSpec
+    return st.status === 'decrypted' && this.pending12 !== null && !this.dirs[dir].ccs;
   }
 
   /** The direction's first bytes were not TLS: the caller may decode them as something else. */
@@ -179,6 +227,16 @@ export class TlsAnalyzer {
 
   private onRecord(dir: Direction, r: TlsRecord): void {
     const d = this.dirs[dir];
+    // protected records: TLS 1.3 carries them all as application_data; in TLS ≤ 1.2 everything
+    // after the direction's ChangeCipherSpec is protected
+    if (this.crypto[dir] && r.type !== CONTENT_TYPE.change_cipher_spec && (r.type === CONTENT_TYPE.application_data || !this.tls13)) {
+      if (r.type === CONTENT_TYPE.application_data) {
+        d.appData++;
+        d.encrypted = true;
+      }
+      this.decryptRecord(dir, r);
+      return;
+    }
     switch (r.type) {
       case CONTENT_TYPE.handshake: {
         if (d.encrypted || d.handshake.lost) return;
@@ -240,11 +298,24 @@ export class TlsAnalyzer {
         case HS.client_key_exchange:
           this.clientKeyExchange = true;
           return;
+        case HS.finished:
+          return this.procFinished(dir);
+        case HS.key_update:
+          return this.procKeyUpdate(dir, m);
         default:
           return;
       }
     }
     switch (m.type) {
+      case HS.encrypted_extensions: {
+        const ee = parseEncryptedExtensions(m.body);
+        if (ee.alpn !== null) this.alpn13 = ee.alpn;
+        return;
+      }
+      case HS.finished:
+        return this.procFinished(dir);
+      case HS.key_update:
+        return this.procKeyUpdate(dir, m);
       case HS.server_hello:
         return this.procServerHello(m);
       case HS.certificate:
@@ -284,6 +355,146 @@ export class TlsAnalyzer {
     this.frames.serverHello = m.frame;
     // TLS 1.3: everything the server sends after its ServerHello is encrypted.
     if (this.tls13) this.dirs.s2c.encrypted = true;
+    if (this.keys) this.setUpKeys(sh);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Decryption with key-log secrets
+
+  private newDecryption(status: TlsDecryption['status'], reason?: string): TlsDecryption {
+    const ch = this.clientHellos[0];
+    return {
+      status,
+      ...(reason ? { reason } : {}),
+      ...(ch && ch.random.length === 32 ? { clientRandom: Buffer.from(ch.random).toString('hex') } : {}),
+      records: { c2s: 0, s2c: 0 },
+      plaintextBytes: { c2s: 0, s2c: 0 },
+      failed: 0,
+      notCaptured: 0,
+    };
+  }
+
+  /** At the ServerHello: the session's secrets from the key log, and the record keys they give. */
+  private setUpKeys(sh: ServerHello): void {
+    const ch = this.clientHellos[0];
+    if (!ch || ch.random.length !== 32) {
+      this.decryption = this.newDecryption('no-key', 'ClientHello not seen: no client random to look the key log up by');
+      return;
+    }
+    const secrets = this.keys!.get(ch.random);
+    if (!secrets) {
+      this.decryption = this.newDecryption('no-key', 'no key for client_random');
+      return;
+    }
+    if (sh.cipherSuite === null || sh.random.length !== 32) {
+      this.decryption = this.newDecryption('unsupported', 'ServerHello incomplete: cipher suite or server random unknown');
+      return;
+    }
+    const p = suiteParams(sh.cipherSuite);
+    if ('unsupported' in p) {
+      this.decryption = this.newDecryption('unsupported', p.unsupported);
+      return;
+    }
+    this.suite = p;
+    this.secrets = secrets;
+    if (this.tls13) {
+      if (!secrets.clientHandshake || !secrets.serverHandshake) {
+        this.decryption = this.newDecryption('no-key', 'the key log has no TLS 1.3 handshake traffic secrets for this client_random');
+        return;
+      }
+      this.decryption = this.newDecryption('decrypted');
+      this.crypto.s2c = { cipher: new RecordCipher(p, tls13Keys(p, secrets.serverHandshake), true), secret: secrets.serverHandshake };
+      this.crypto.c2s = { cipher: new RecordCipher(p, tls13Keys(p, secrets.clientHandshake), true), secret: secrets.clientHandshake };
+      return;
+    }
+    if (!secrets.master) {
+      this.decryption = this.newDecryption('no-key', 'the key log has no CLIENT_RANDOM master secret for this client_random');
+      return;
+    }
+    if (this.version !== 0x0303) {
+      this.decryption = this.newDecryption('unsupported', `${versionName(this.version)} records are not decrypted (TLS 1.2 and 1.3 only)`);
+      return;
+    }
+    const k = tls12Keys(p, secrets.master, ch.random, sh.random);
+    this.decryption = this.newDecryption('decrypted');
+    this.pending12 = { c2s: new RecordCipher(p, k.client, false), s2c: new RecordCipher(p, k.server, false) };
+  }
+
+  private decryptRecord(dir: Direction, r: TlsRecord): void {
+    const c = this.crypto[dir]!;
+    const st = this.decryption!;
+    if (r.fragment === null) {
+      c.cipher.skip();
+      st.notCaptured++;
+      return;
+    }
+    const res = c.cipher.open(r.type, r.version, r.fragment);
+    if (!res.ok) {
+      st.failed++;
+      if (st.records[dir] === 0) {
+        // the very first protected record does not open: these are not this session's keys
+        this.crypto[dir] = null;
+        if (st.records.c2s + st.records.s2c === 0) {
+          st.status = 'failed';
+          st.reason = `${dir === 'c2s' ? 'client' : 'server'} record at frame ${r.frame}: ${res.reason}`;
+        }
+        this.notes.push(`${dir}: decryption failed at frame ${r.frame}: ${res.reason}; stopped decrypting this direction`);
+      } else if (st.failed <= 3) {
+        this.notes.push(`${dir}: record at frame ${r.frame} did not decrypt: ${res.reason}`);
+      }
+      return;
+    }
+    st.records[dir]++;
+    switch (res.type) {
+      case CONTENT_TYPE.handshake: {
+        if (this.dirs[dir].handshake.lost) return;
+        // TLS ≤ 1.2: Finished (and renegotiation), nothing the verdict needs
+        if (!this.tls13) return;
+        const hev: HandshakeEvent[] = [];
+        this.dirs[dir].handshake.push(res.plaintext, r.frame, hev);
+        for (const h of hev) {
+          if (h.kind === 'desync') this.notes.push(`${dir}: payload not captured at frame ${h.frame}: ${h.reason}`);
+          else this.onHandshake(dir, h.message);
+        }
+        return;
+      }
+      case CONTENT_TYPE.application_data:
+        st.plaintextBytes[dir] += res.plaintext.length;
+        if (res.plaintext.length) this.onPlaintext?.(dir, res.plaintext, { frame: r.frame, timeMs: this.lastTime[dir] });
+        return;
+      case CONTENT_TYPE.alert:
+        if (res.plaintext.length === 2) {
+          const level = res.plaintext[0] === 2 ? 'fatal' : res.plaintext[0] === 1 ? 'warning' : `level ${res.plaintext[0]}`;
+          const desc = res.plaintext[1]!;
+          this.notes.push(`${dir === 'c2s' ? 'client' : 'server'} sent alert (decrypted): ${level} ${ALERTS[desc] ?? 'unknown'} (${desc}) at frame ${r.frame}`);
+        }
+        return;
+      default:
+        return;
+    }
+  }
+
+  /** TLS 1.3 Finished: that side's handshake keys give way to its application traffic keys. */
+  private procFinished(dir: Direction): void {
+    if (!this.tls13 || !this.crypto[dir] || this.finished[dir]) return;
+    this.finished[dir] = true;
+    const secret = dir === 'c2s' ? this.secrets?.clientTraffic0 : this.secrets?.serverTraffic0;
+    if (!secret) {
+      this.notes.push(`the key log has no ${dir === 'c2s' ? 'CLIENT' : 'SERVER'}_TRAFFIC_SECRET_0 for this session: ${dir === 'c2s' ? 'client' : 'server'} application data not decrypted`);
+      this.crypto[dir] = null;
+      return;
+    }
+    this.crypto[dir] = { cipher: new RecordCipher(this.suite!, tls13Keys(this.suite!, secret), true), secret };
+  }
+
+  /** TLS 1.3 KeyUpdate: the sender's next records use the next traffic secret. */
+  private procKeyUpdate(dir: Direction, m: HandshakeMessage): void {
+    const c = this.crypto[dir];
+    if (!this.tls13 || !c || !c.secret || !this.finished[dir]) return;
+    const next = nextTrafficSecret(this.suite!.hash, c.secret);
+    c.secret = next;
+    c.cipher.rekey(tls13Keys(this.suite!, next));
+    this.notes.push(`${dir === 'c2s' ? 'client' : 'server'} KeyUpdate at frame ${m.frame}: keys updated`);
   }
 
   private procServerCertificate(m: HandshakeMessage): void {
@@ -299,6 +510,7 @@ export class TlsAnalyzer {
   private procCertificateRequest(m: HandshakeMessage): void {
     this.certificateRequested = true;
     this.frames.certificateRequest = m.frame;
+    if (this.tls13) return; // context and extensions: nothing more to check
     const cr = parseCertificateRequest(m.body, this.version === 0x0303);
     if (cr.truncated && m.missing === 0) this.notes.push(`CertificateRequest malformed at frame ${m.frame}: ${cr.truncated}`);
   }
@@ -329,7 +541,10 @@ export class TlsAnalyzer {
     }
     // After CCS in TLS ≤ 1.2 the direction's handshake messages (Finished) are encrypted; in
     // TLS 1.3 the CCS is a compatibility dummy and encryption shows as application_data records.
-    if (v !== null && !this.tls13) d.encrypted = true;
+    if (v !== null && !this.tls13) {
+      d.encrypted = true;
+      if (this.pending12) this.crypto[dir] = { cipher: this.pending12[dir], secret: null };
+    }
   }
 
   private certInfos(ders: Uint8Array[], who: string): CertificateInfo[] {
@@ -376,7 +591,12 @@ export class TlsAnalyzer {
     }
     let requested: boolean | null = null;
     let sent: boolean | null = null;
-    if (!tls13 && resumed !== true) {
+    if (tls13 && resumed !== true && this.finished.s2c) {
+      // decrypted: the server's whole flight was seen, and the client's answer to it
+      requested = this.certificateRequested;
+      if (this.clientCertMessage) sent = this.clientCertMessage.count > 0;
+      else if (this.finished.c2s || !this.certificateRequested) sent = false;
+    } else if (!tls13 && resumed !== true) {
       // a TLS ≤ 1.2 client sends a Certificate message only when asked for one
       if (this.certificateRequested || this.clientCertMessage) requested = true;
       else if (this.serverHelloDone) requested = false;
@@ -394,7 +614,7 @@ export class TlsAnalyzer {
       version: versionName(v),
       sni: ch?.sni ?? null,
       alpn: ch?.alpn ?? [],
-      alpnSelected: sh?.alpn ?? null,
+      alpnSelected: sh?.alpn ?? this.alpn13,
       clientCertificateRequested: requested,
       clientCertificateSent: sent,
       uriSans: leaf?.uriSans ?? [],
@@ -414,7 +634,15 @@ export class TlsAnalyzer {
     if (this.clientCertMessage) out.clientChain = this.clientCertMessage.certificates;
     if (this.serverChain.length) out.serverChain = this.serverChain;
     if (offered !== undefined) out.resumptionOffered = offered;
+    if (this.keys && this.seen) out.decryption = this.decryptionFacts();
     return out;
+  }
+
+  /** What decryption achieved; a session whose ServerHello was never seen has no keys to use. */
+  private decryptionFacts(): TlsDecryption {
+    const st = this.decryption;
+    if (!st) return this.newDecryption('no-key', this.serverHello ? 'no key for client_random' : 'no ServerHello seen: cipher suite and server random unknown');
+    return { ...st, records: { ...st.records }, plaintextBytes: { ...st.plaintextBytes } };
   }
 }
 

@@ -20,6 +20,7 @@ export const HS = {
   certificate_verify: 15,
   client_key_exchange: 16,
   finished: 20,
+  key_update: 24,
 } as const;
 
 export const EXT = {
@@ -298,6 +299,20 @@ export function parseServerHello(body: Uint8Array): ServerHello {
     sh.truncated = err.message;
   }
   return sh;
+}
+
+/** TLS 1.3 EncryptedExtensions (RFC 8446 §4.3.1): what of it matters here, the selected ALPN. */
+export function parseEncryptedExtensions(body: Uint8Array): { alpn: string | null; truncated: string | null } {
+  const out: { alpn: string | null; truncated: string | null } = { alpn: null, truncated: null };
+  try {
+    parseExtensions(new ByteReader(body, 'EncryptedExtensions'), (e) => {
+      if (e.type === EXT.alpn) out.alpn = alpnList(e.data)[0] ?? null;
+    });
+  } catch (err) {
+    if (!(err instanceof ParseError)) throw err;
+    out.truncated = err.message;
+  }
+  return out;
 }
 
 export interface CertificateMessage {
