@@ -165,6 +165,8 @@ export interface ProxySummary {
   pod: string | null;
   namespace: string | null;
   ips: string[];
+  /** The newest `last_updated` of the dump's listeners (RFC 3339 UTC): the config is known to be in force from then; null when none says. */
+  asOf: string | null;
   mtls: { port: number | null; mode: string; listener: string }[];
   rbacFilters: { listener: string; chain: string; port: number | null; kind: string; action: string | null; shadowAction: string | null; policies: string[]; shadowPolicies: string[]; jsonPath: string }[];
 }
@@ -568,6 +570,7 @@ export function buildReportModel(ev: Evidence, opts: BuildOptions): ReportModel 
     pod: p.pod,
     namespace: p.namespace,
     ips: p.ips,
+    asOf: p.asOfMs !== null && Number.isFinite(p.asOfMs) ? new Date(p.asOfMs).toISOString() : null,
     mtls: p.mtls.map((m) => ({ port: m.port, mode: m.mode, listener: m.listener })),
     rbacFilters: p.rbac.map((s) => ({
       listener: s.listener,

@@ -1,81 +1,132 @@
 /**
- * `report -o out.html`: ONE self-contained file. Nothing is fetched when it is viewed (no scripts,
- * no external styles, fonts or images; a Content-Security-Policy forbids them all), and every
- * byte that came from the evidence is HTML-escaped. Sections: summary, findings, the service graph
- * (inline SVG: workloads as nodes, edges marked mTLS / TLS / plaintext / denied), the timeline,
- * per-request explanation traces, flows, and the chain-of-custody manifest.
+ * `report --out out.html`: ONE self-contained file a responder can navigate. Nothing is fetched or
+ * run when it is viewed (no scripts, no external styles, fonts or images; a Content-Security-Policy
+ * forbids them all), and every byte that came from the evidence is HTML-escaped (html-escape.ts).
+ *
+ * Navigation without script: a table of contents; every finding links to the rows that show its
+ * evidence (log record, captured connection, timeline entry, explanation trace; config and policy
+ * evidence under "other cited evidence") and every such row links back (html-anchors.ts); filters
+ * are CSS `:target` rules (per severity and namespace for findings, per kind for the timeline);
+ * long tables scroll inside their section. Sections: summary cards (coloured by value), findings,
+ * the time-axis plot (html-timeplot.ts), the service graph (html-graph.ts, dagre layout), the
+ * timeline (one expandable row per request or connection: outbound log, capture, inbound log),
+ * requests and their explanation traces, captured connections, other cited evidence, chain of
+ * custody. Sidecar-local legs (plaintext by design) are muted everywhere. Times are shown at one
+ * precision (milliseconds, UTC); the as-recorded value is in each time's tooltip.
  */
-import type { EvidenceRef, Finding } from '../model/records.js';
+import type { EvidenceRef, Finding, FlowSecurity } from '../model/records.js';
 import type { JsonValue } from '../model/attrs.js';
 import type { Decision, TraceNode } from '../model/decision.js';
-import type { GraphEdge, GraphNode, ReportModel, RequestView } from '../analysis/report-model.js';
+import type { FlowView, ReportModel, RequestView } from '../analysis/report-model.js';
+import type { TimelineEvent } from '../analysis/timeline.js';
 import { formatRef } from '../analysis/report-model.js';
+import { esc, fmtClock, fmtTimeMs, fmtTimeString } from './html-escape.js';
+import { ReportAnchors, type EvidenceTargets } from './html-anchors.js';
+import { renderGraphSvg, SEC_COLOR } from './html-graph.js';
+import { renderTimePlot } from './html-timeplot.js';
 
-/** Rows shown per long section (the JSON report has everything). */
+export { esc } from './html-escape.js';
+export { renderGraphSvg, layoutGraph } from './html-graph.js';
+
+/** Rows shown per long section (the JSON report has everything); rows a finding links to are always shown. */
 export const HTML_LIMITS = { timeline: 2000, requests: 500, flows: 2000 };
 
-/** Escapes text for HTML element content and attribute values. */
-export function esc(s: unknown): string {
-  return String(s ?? '')
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;')
-    .replace(/'/g, '&#39;')
-    // C0 controls (except tab/newline) would make the document invalid; show them as escapes.
-    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)
-    // bidirectional controls would reorder what the reader sees (captured text reversing the tool's own words)
-    .replace(/[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-}
-
-const SEC_COLOR: Record<string, string> = { mtls: '#2e7d32', tls: '#1565c0', plaintext: '#c62828', unknown: '#757575' };
 const SEV_COLOR: Record<string, string> = { critical: '#7b1fa2', high: '#c62828', medium: '#ef6c00', low: '#1565c0', info: '#546e7a' };
+const SEVERITIES = ['critical', 'high', 'medium', 'low', 'info'] as const;
+const LOCAL_COLOR = '#90a4ae';
+const TL_FILTERS = [
+  ['denied', 'denied'],
+  ['rejected', 'rejected'],
+  ['cited', 'cited by a finding'],
+  ['nolocal', 'without sidecar-local legs'],
+] as const;
 
 const CSS = `
 *{box-sizing:border-box}
-body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#1d2430;background:#f5f6f8}
-header{background:#1d2430;color:#fff;padding:18px 28px}
+html{scroll-padding-top:92px}
+body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#1d2430;background:#f5f6f8;overflow-wrap:anywhere}
+header{background:#1d2430;color:#fff;padding:16px 24px}
 header h1{margin:0 0 4px;font-size:22px}
-header .meta{opacity:.8;font-size:13px}
-main{padding:18px 28px;max-width:1500px}
-section{background:#fff;border:1px solid #dde1e7;border-radius:8px;padding:14px 18px;margin:0 0 18px}
+header .meta{opacity:.85;font-size:13px}
+nav.toc{position:sticky;top:0;z-index:5;background:#fff;border-bottom:1px solid #dde1e7;padding:6px 24px;display:flex;flex-wrap:wrap;gap:4px 14px;font-size:13px}
+nav.toc a{color:#1d2430;text-decoration:none;white-space:nowrap}
+nav.toc a:hover{text-decoration:underline}
+nav.toc b{font-weight:600;color:#546e7a}
+main{padding:16px 24px;max-width:1500px}
+section{background:#fff;border:1px solid #dde1e7;border-radius:8px;padding:14px 16px;margin:0 0 16px;min-width:0}
 h2{font-size:17px;margin:0 0 10px}
-.cards{display:flex;flex-wrap:wrap;gap:10px}
-.card{border:1px solid #dde1e7;border-radius:6px;padding:8px 12px;min-width:130px}
+h3{font-size:14px;margin:12px 0 6px}
+a{color:#0b57d0}
+:target{outline:3px solid #ffb300;outline-offset:2px}
+.ftarget:target{outline:none}
+.cards{display:flex;flex-wrap:wrap;gap:8px;margin:0 0 8px}
+.card{display:block;border:1px solid #dde1e7;border-radius:6px;padding:7px 11px;min-width:118px;color:#1d2430;text-decoration:none;background:#fff}
 .card b{display:block;font-size:20px}
+.card.zero{color:#78909c;background:#f7f8fa}
+.card.zero b{color:#90a4ae}
+.card:hover{box-shadow:0 1px 4px rgba(0,0,0,.15)}
 .sev{display:inline-block;color:#fff;border-radius:4px;padding:1px 7px;font-size:12px;font-weight:600;text-transform:uppercase}
-.finding{border-left:4px solid #999;padding:8px 12px;margin:0 0 10px;background:#fafbfc}
-.finding h3{margin:0 0 4px;font-size:15px}
-.finding .id{font-family:ui-monospace,Menlo,monospace;color:#455;font-size:12px}
+.fbar{display:flex;flex-wrap:wrap;gap:4px 6px;margin:0 0 10px;font-size:12.5px;align-items:center}
+.fbar a{border:1px solid #cfd6de;border-radius:12px;padding:1px 9px;text-decoration:none;color:#1d2430;background:#fff}
+.fbar .lbl{color:#546e7a;margin-left:6px}
+.ftarget{display:block;height:0;overflow:hidden}
+details.finding{border-left:4px solid #999;padding:6px 12px;margin:0 0 10px;background:#fafbfc;border-radius:0 6px 6px 0}
+details.finding>summary{font-weight:600;font-size:15px}
+details.finding .id{font-family:ui-monospace,Menlo,monospace;color:#455;font-size:12px;font-weight:400}
 .fix{margin:4px 0}
+.evidence{margin:4px 0}
+.evidence li{margin:2px 0}
+.evidence a,.back a,.legs a{font-size:12px;margin-right:6px}
+.back{font-size:12px;color:#546e7a}
 code,.mono,pre{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12px}
 pre{white-space:pre-wrap;word-break:break-all;background:#f0f2f5;padding:6px 8px;border-radius:4px;margin:4px 0}
+.scroll{overflow-x:auto;max-width:100%}
 table{border-collapse:collapse;width:100%}
 th,td{text-align:left;border-bottom:1px solid #eceff3;padding:4px 6px;vertical-align:top}
-th{background:#f0f2f5;font-weight:600;font-size:12px}
-td{font-size:12.5px}
-.pill{display:inline-block;border-radius:10px;padding:0 7px;font-size:11px;color:#fff;margin-right:3px}
+th{background:#f0f2f5;font-weight:600;font-size:12px;position:sticky;top:0}
+td{font-size:12.5px;min-width:4em}
+tr.local td,details.local>summary,.ev.local>summary{color:#78909c}
+.pill{display:inline-block;border-radius:10px;padding:0 7px;font-size:11px;color:#fff;margin-right:3px;white-space:nowrap}
+.pill.local{background:${LOCAL_COLOR}}
+a.pill{text-decoration:none}
 details{margin:3px 0}
 summary{cursor:pointer}
 ul.trace{list-style:none;padding-left:16px;margin:2px 0}
 ul.trace li{margin:1px 0}
 .m-true{color:#2e7d32}.m-false{color:#c62828}.m-undecidable{color:#ef6c00}
-.legend span{margin-right:14px;font-size:12px}
+.legend{margin:0 0 6px}
+.legend span{margin-right:14px;font-size:12px;display:inline-block}
 .muted{color:#667}
 svg text{font-family:system-ui,sans-serif}
+svg.plot{display:block}
+.day{font-weight:600;font-size:12.5px;margin:10px 0 2px;color:#455a64;border-bottom:1px solid #dde1e7}
+.ev{margin:0;border-bottom:1px solid #f0f2f5}
+.ev>summary{padding:2px 0;font-size:12.5px}
+.ev .t{font-family:ui-monospace,Menlo,monospace;font-size:12px;color:#455a64;margin-right:4px}
+.ev .k{display:inline-block;min-width:80px;font-size:11.5px;color:#455a64}
+.ev.k-denied .k,.ev.k-rejected .k{color:#b71c1c;font-weight:600}
+.legs{margin:2px 0 6px 22px;font-size:12.5px}
+.legs div{margin:1px 0}
+.legs .role{display:inline-block;min-width:92px;color:#546e7a;font-size:12px}
+.changes ul{margin:4px 0;padding-left:20px;font-size:12.5px}
 `;
 
 function sevBadge(sev: string): string {
   return `<span class="sev" style="background:${SEV_COLOR[sev] ?? '#555'}">${esc(sev)}</span>`;
 }
 
-function secPill(sec: string): string {
+const LOCAL_TITLE = 'the app↔sidecar leg inside a pod: plaintext by design, not a finding';
+
+/** A security pill; a sidecar-local leg gets a muted `sidecar-local` pill, never a red `plaintext` one. */
+function secPill(sec: FlowSecurity | undefined, local: boolean): string {
+  if (local) return `<span class="pill local" title="${esc(LOCAL_TITLE)}">sidecar-local</span>`;
+  if (!sec) return '';
   return `<span class="pill" style="background:${SEC_COLOR[sec] ?? '#555'}">${esc(sec)}</span>`;
 }
 
-function refList(refs: EvidenceRef[]): string {
-  if (refs.length === 0) return '';
-  return `<ul class="mono">${refs.map((r) => `<li>${esc(formatRef(r))}</li>`).join('')}</ul>`;
+function timeHtml(ms: number | null | undefined, recorded: string | null | undefined, clockOnly = false): string {
+  const shown = ms !== null && ms !== undefined && Number.isFinite(ms) ? (clockOnly ? fmtClock(ms) : fmtTimeMs(ms)) : fmtTimeString(recorded);
+  return `<span class="t mono"${recorded ? ` title="${esc(`as recorded: ${recorded}`)}"` : ''}>${esc(shown)}</span>`;
 }
 
 function detailsJson(d: Record<string, JsonValue> | undefined): string {
@@ -90,139 +141,6 @@ function closestMissHtml(f: Finding): string {
   const failing = Array.isArray(m.failing) ? m.failing : [];
   const items = failing.map((x) => (x && typeof x === 'object' && !Array.isArray(x) ? `<li class="mono">${esc(String(x.condition ?? ''))}</li>` : '')).join('');
   return `<div class="miss"><b>Closest miss:</b> <code>${esc(String(m.policy ?? ''))}</code><ul>${items}</ul></div>\n`;
-}
-
-function renderFinding(f: Finding): string {
-  return `<div class="finding" style="border-left-color:${SEV_COLOR[f.severity] ?? '#999'}" data-finding="${esc(f.id)}">
-<h3>${sevBadge(f.severity)} ${esc(f.summary)}</h3>
-<div class="id">${esc(f.id)}</div>
-${f.fix ? `<div class="fix"><b>Fix:</b> ${esc(f.fix)}</div>` : ''}
-${closestMissHtml(f)}<details${f.evidence.length <= 3 ? ' open' : ''}><summary>evidence (${f.evidence.length}${typeof f.details?.occurrences === 'number' && f.details.occurrences > f.evidence.length ? ` of ${f.details.occurrences}` : ''})</summary>${refList(f.evidence)}</details>
-${detailsJson(f.details)}
-</div>`;
-}
-
-// ---- Service graph (inline SVG, deterministic layered layout).
-
-interface Placed {
-  node: GraphNode;
-  x: number;
-  y: number;
-}
-
-const NODE_W = 190;
-const NODE_H = 48;
-const COL_GAP = 120;
-const ROW_GAP = 34;
-
-export function layoutGraph(nodes: GraphNode[], edges: GraphEdge[]): { placed: Map<string, Placed>; width: number; height: number } {
-  const layer = new Map<string, number>(nodes.map((n) => [n.id, 0]));
-  const maxLayer = Math.max(0, Math.min(nodes.length - 1, 5));
-  for (let i = 0; i < nodes.length; i++) {
-    let changed = false;
-    for (const e of edges) {
-      if (e.from === e.to) continue;
-      const lu = layer.get(e.from) ?? 0;
-      const lv = layer.get(e.to) ?? 0;
-      if (lv < lu + 1 && lu + 1 <= maxLayer) {
-        layer.set(e.to, lu + 1);
-        changed = true;
-      }
-    }
-    if (!changed) break;
-  }
-  const cols = new Map<number, GraphNode[]>();
-  for (const n of nodes) {
-    const l = layer.get(n.id) ?? 0;
-    cols.set(l, [...(cols.get(l) ?? []), n]);
-  }
-  const placed = new Map<string, Placed>();
-  let height = 0;
-  const layers = [...cols.keys()].sort((a, b) => a - b);
-  layers.forEach((l, ci) => {
-    const col = cols.get(l)!.sort((a, b) => (a.namespace ?? '~').localeCompare(b.namespace ?? '~') || a.label.localeCompare(b.label));
-    col.forEach((n, ri) => {
-      const p = { node: n, x: 20 + ci * (NODE_W + COL_GAP), y: 30 + ri * (NODE_H + ROW_GAP) };
-      placed.set(n.id, p);
-      height = Math.max(height, p.y + NODE_H + 30);
-    });
-  });
-  const width = 40 + layers.length * NODE_W + Math.max(0, layers.length - 1) * COL_GAP;
-  return { placed, width: Math.max(width, 400), height: Math.max(height + 60, 120) };
-}
-
-export function renderGraphSvg(nodes: GraphNode[], edges: GraphEdge[]): string {
-  if (nodes.length === 0) return '<p class="muted">No workload-to-workload traffic in the evidence.</p>';
-  const { placed, width, height } = layoutGraph(nodes, edges);
-  const parts: string[] = [];
-  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" id="service-graph" role="img" aria-label="service graph" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">`);
-  parts.push('<defs>');
-  for (const [k, c] of Object.entries(SEC_COLOR)) parts.push(`<marker id="arrow-${k}" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="${c}"/></marker>`);
-  parts.push('</defs>');
-  // Parallel edges between the same pair get spread apart.
-  const pairCount = new Map<string, number>();
-  for (const e of edges) {
-    const a = placed.get(e.from);
-    const b = placed.get(e.to);
-    if (!a || !b) continue;
-    const pk = `${e.from}|${e.to}`;
-    const k = pairCount.get(pk) ?? 0;
-    pairCount.set(pk, k + 1);
-    const color = SEC_COLOR[e.security] ?? '#757575';
-    const denied = e.marks.includes('denied');
-    let d: string;
-    let lx: number;
-    let ly: number;
-    if (e.from === e.to) {
-      const x = a.x + NODE_W - 30;
-      const y = a.y;
-      d = `M${x},${y} C${x + 20},${y - 40} ${x + 60},${y - 10} ${a.x + NODE_W},${y + 12}`;
-      lx = x + 20;
-      ly = y - 28;
-    } else {
-      const forward = b.x > a.x;
-      const x1 = forward ? a.x + NODE_W : a.x + NODE_W / 2;
-      const y1 = forward ? a.y + NODE_H / 2 + k * 8 : a.y + (b.y > a.y ? NODE_H : 0);
-      const x2 = forward ? b.x : b.x + NODE_W / 2 + k * 8;
-      const y2 = forward ? b.y + NODE_H / 2 + k * 8 : b.y + (b.y > a.y ? 0 : NODE_H);
-      const bend = forward ? (x2 - x1) / 2 : 60 + k * 20;
-      const c1x = x1 + bend;
-      const c2x = forward ? x2 - bend : x2 + bend;
-      // An edge that skips a column dips below the nodes in between instead of crossing them.
-      const skips = forward && b.x - a.x > NODE_W + COL_GAP + 1;
-      const c1y = skips ? Math.max(a.y, b.y) + NODE_H + 50 + k * 16 : y1;
-      const c2y = skips ? c1y : y2;
-      d = `M${x1},${y1} C${c1x},${c1y} ${c2x},${c2y} ${x2},${y2}`;
-      // Label a third of the way along the curve (half-way on a dip), where edges from different sources are apart.
-      const t = skips ? 0.5 : 0.3;
-      const u = 1 - t;
-      lx = u * u * u * x1 + 3 * u * u * t * c1x + 3 * u * t * t * c2x + t * t * t * x2;
-      ly = u * u * u * y1 + 3 * u * u * t * c1y + 3 * u * t * t * c2y + t * t * t * y2 - 5 + k * 13;
-    }
-    const counts: string[] = [];
-    for (const s of ['mtls', 'tls', 'plaintext', 'unknown'] as const) if (e.flows[s]) counts.push(`${e.flows[s]} ${s}`);
-    const req = e.requests.allowed + e.requests.denied + e.requests.rejected;
-    const label = `${e.port !== null ? `:${e.port} ` : ''}${e.marks.filter((m) => m !== 'denied' && m !== 'unknown').join('+') || 'unknown'}`;
-    // The requests, each counted once, on a second line: `2 allowed ✕ 1 denied`.
-    const reqLabel = [e.requests.allowed ? `${e.requests.allowed} allowed` : '', denied ? `✕ ${e.requests.denied + e.requests.rejected} denied` : ''].filter(Boolean).join(' ');
-    const title = `${e.from} → ${e.to}${e.port !== null ? ` port ${e.port}` : ''}: connections ${counts.join(', ') || 'none captured'}; requests ${req}, each counted once (allowed ${e.requests.allowed}, denied ${e.requests.denied}, rejected ${e.requests.rejected})`;
-    parts.push(`<g class="edge" data-security="${esc(e.security)}" data-marks="${esc(e.marks.join(' '))}"><title>${esc(title)}</title><path d="${d}" fill="none" stroke="${color}" stroke-width="${e.security === 'plaintext' ? 2.6 : 1.8}"${denied ? ' stroke-dasharray="6 4"' : ''} marker-end="url(#arrow-${esc(e.security in SEC_COLOR ? e.security : 'unknown')})"/><text x="${lx.toFixed(1)}" y="${ly.toFixed(1)}" font-size="11" text-anchor="middle" fill="${denied ? '#b71c1c' : color}" stroke="#fff" stroke-width="3" paint-order="stroke">${reqLabel ? `<tspan x="${lx.toFixed(1)}" y="${(ly - 12).toFixed(1)}">${esc(label)}</tspan><tspan x="${lx.toFixed(1)}" y="${ly.toFixed(1)}">${esc(reqLabel)}</tspan>` : esc(label)}</text></g>`);
-  }
-  for (const p of placed.values()) {
-    const n = p.node;
-    const hasFinding = n.findings.length > 0;
-    const fill = n.kind === 'workload' ? '#e8f0fe' : n.kind === 'service' ? '#f3e5f5' : '#f1f1f1';
-    const stroke = hasFinding ? '#c62828' : '#90a4ae';
-    const sub = n.kind === 'workload' ? `${n.namespace ?? ''}${n.serviceAccount ? ` · sa ${n.serviceAccount}` : ''}` : n.kind === 'address' ? 'unresolved address' : n.kind;
-    const title = `${n.id}${n.pods.length ? `\npods: ${n.pods.join(', ')}` : ''}${n.ips.length ? `\nIPs: ${n.ips.join(', ')}` : ''}${n.sidecar === false ? '\nno sidecar' : ''}${hasFinding ? `\nfindings: ${n.findings.join(', ')}` : ''}`;
-    parts.push(`<g class="node" data-node="${esc(n.id)}"><title>${esc(title)}</title><rect x="${p.x}" y="${p.y}" width="${NODE_W}" height="${NODE_H}" rx="7" fill="${fill}" stroke="${stroke}" stroke-width="${hasFinding ? 2 : 1}"/><text x="${p.x + 10}" y="${p.y + 19}" font-size="13" font-weight="600" fill="#1d2430">${esc(truncate(n.label, 24))}${n.sidecar === false ? ' ⚠' : ''}</text><text x="${p.x + 10}" y="${p.y + 36}" font-size="11" fill="#546e7a">${esc(truncate(sub, 30))}</text></g>`);
-  }
-  parts.push('</svg>');
-  return parts.join('\n');
-}
-
-function truncate(s: string, n: number): string {
-  return s.length > n ? `${s.slice(0, n - 1)}…` : s;
 }
 
 // ---- Explanation traces.
@@ -245,40 +163,355 @@ function renderDecision(d: Decision): string {
   return out.join('\n');
 }
 
-function requestLine(r: RequestView): string {
+function requestWhat(r: RequestView): string {
   const what = r.kind === 'http' ? `${r.method ?? '-'} ${r.path ?? '-'} → ${r.responseCode ?? '-'}` : 'TCP connection';
-  return `${r.time ?? ''} ${r.direction} ${what} ${r.responseCodeDetails ?? r.connectionTerminationDetails ?? ''} ${r.client ?? '?'} → ${r.server ?? '?'}`;
+  return `${r.direction} ${what} ${r.responseCodeDetails ?? r.connectionTerminationDetails ?? ''} ${r.client ?? '?'} → ${r.server ?? '?'}`;
 }
 
-function renderRequest(r: RequestView): string {
-  const verdict = r.explanation ? r.explanation.verdict : null;
-  const badge = verdict ? `<span class="pill" style="background:${verdict === 'agrees' ? '#2e7d32' : verdict === 'disagrees' ? '#c62828' : '#ef6c00'}">${esc(verdict)}</span>` : '';
-  const fields = Object.entries(r.fields ?? {}).map(([k, v]) => `<tr><td class="mono">${esc(k)}</td><td class="mono">${esc(typeof v === 'string' ? v : JSON.stringify(v))}</td></tr>`).join('');
-  return `<details class="request"><summary>${badge}${r.findings.map((f) => `<span class="pill" style="background:#455a64">${esc(f)}</span>`).join('')} <span class="mono">${esc(requestLine(r))}</span></summary>
-<div class="mono">evidence: ${esc(formatRef(r.ref))}${r.flow ? ` · capture: ${esc(formatRef(r.flow))} (${esc(r.correlatedBy ?? '')})` : ''}${r.proxy ? ` · dump: ${esc(r.proxy)}` : ''}${r.principal ? ` · peer: ${esc(r.principal)}` : ''} · peer TLS: ${esc(r.peerSecurity)}</div>
-${r.explanation ? `<div>${esc(r.explanation.reason)}</div>${r.explanation.identityEvidence.length ? `<div class="muted">identity evidence: ${esc(r.explanation.identityEvidence.join('; '))}</div>` : ''}${r.explanation.text ? `<pre>${esc(r.explanation.text)}</pre>` : ''}${r.explanation.decision ? `<details><summary>full trace</summary>${renderDecision(r.explanation.decision)}</details>` : ''}` : `<div class="muted">not replayed (${r.direction === 'inbound' ? 'no config dump for this proxy' : 'only inbound records are replayed'})</div>`}
-${fields ? `<details><summary>logged fields</summary><table>${fields}</table></details>` : ''}
+/** Everything the page renders, with the cross-references between its parts. */
+class Page {
+  readonly a: ReportAnchors;
+  /** graph node id → namespace (from the graph; `ns/name` ids otherwise). */
+  private readonly nsOfNode = new Map<string, string>();
+  /** namespace → index (ids and class names never carry evidence text). */
+  readonly namespaces: string[];
+  readonly findingNs: number[][];
+  readonly shownRequests: Set<number>;
+  readonly shownFlows: Set<number>;
+  readonly shownTimeline: Set<number>;
+  private readonly labelOf = new Map<string, string>();
+
+  constructor(readonly m: ReportModel) {
+    this.a = new ReportAnchors(m);
+    for (const n of m.graph.nodes) {
+      if (n.namespace) this.nsOfNode.set(n.id, n.namespace);
+      this.labelOf.set(n.id, n.kind === 'workload' && n.namespace ? `${n.namespace}/${n.label}` : n.label);
+    }
+    const nsSet = new Set<string>();
+    const perFinding = m.findings.map((f, fi) => {
+      const s = new Set<string>();
+      for (const t of this.a.findingTargets[fi] ?? []) {
+        const r = t.request ? m.requests[Number(t.request.slice(4))] : undefined;
+        const fl = t.flow ? m.flows[Number(t.flow.slice(5))] : undefined;
+        const ev = t.timeline ? m.timeline[Number(t.timeline.slice(3))] : undefined;
+        for (const id of [r?.clientNode, r?.serverNode, fl?.clientNode, fl?.serverNode, ev?.from, ev?.to]) {
+          const ns = this.nodeNamespace(id);
+          if (ns) s.add(ns);
+        }
+      }
+      for (const v of detailStrings(f.details)) {
+        const ns = this.nsOfNode.get(v);
+        if (ns) s.add(ns);
+      }
+      const dns = f.details?.namespace;
+      if (typeof dns === 'string' && dns) s.add(dns);
+      for (const x of s) nsSet.add(x);
+      return s;
+    });
+    this.namespaces = [...nsSet].sort();
+    this.findingNs = perFinding.map((s) => [...s].map((ns) => this.namespaces.indexOf(ns)).sort((x, y) => x - y));
+    const firstN = (n: number, limit: number, cited: Set<number>): Set<number> => {
+      const out = new Set(cited);
+      for (let i = 0; i < Math.min(n, limit); i++) out.add(i);
+      return out;
+    };
+    // Requests cited by findings or disagreeing first, then the rest in order (see renderRequests).
+    this.shownRequests = new Set(this.requestOrder().slice(0, HTML_LIMITS.requests));
+    for (const i of this.a.citedIndices('req')) this.shownRequests.add(i);
+    this.shownFlows = firstN(m.flows.length, HTML_LIMITS.flows, this.a.citedIndices('flow'));
+    this.shownTimeline = firstN(m.timeline.length, HTML_LIMITS.timeline, this.a.citedIndices('tl'));
+  }
+
+  private nodeNamespace(id: string | null | undefined): string | null {
+    if (!id || id === 'local' || id.startsWith('ip:')) return null;
+    return this.nsOfNode.get(id) ?? (id.includes('/') ? id.slice(0, id.indexOf('/')) : null);
+  }
+
+  nodeLabel(id: string): string {
+    return this.labelOf.get(id) ?? (id.startsWith('ip:') ? id.slice(3) : id);
+  }
+
+  requestOrder(): number[] {
+    const rank = (r: RequestView): number => (r.findings.length > 0 ? 0 : r.explanation?.verdict === 'disagrees' ? 1 : 2);
+    return this.m.requests.map((_, i) => i).sort((x, y) => rank(this.m.requests[x]!) - rank(this.m.requests[y]!) || x - y);
+  }
+
+  flowIsLocal(f: FlowView | undefined): boolean {
+    return !!f && (f.sidecarLocal || f.clientNode === 'local' || f.serverNode === 'local');
+  }
+
+  eventIsLocal = (e: TimelineEvent): boolean => {
+    if (e.from === 'local' || e.to === 'local') return true;
+    return this.flowIsLocal(this.a.flowOf(e.source === 'capture' ? e.ref : e.correlated));
+  };
+
+  requestIsLocal(r: RequestView): boolean {
+    return r.clientNode === 'local' || r.serverNode === 'local' || this.flowIsLocal(this.a.flowOf(r.flow ?? undefined));
+  }
+
+  /** Links to the findings citing element `id`. */
+  back(id: string): string {
+    return this.backList(this.a.findingsCiting(id));
+  }
+
+  backList(fs: number[]): string {
+    if (fs.length === 0) return '';
+    return `<span class="back">↩ ${fs.map((i) => `<a href="#finding-${i}" class="pill" style="background:${SEV_COLOR[this.m.findings[i]!.severity] ?? '#455a64'}" title="${esc(this.m.findings[i]!.summary)}">${esc(this.m.findings[i]!.id)}</a>`).join('')}</span>`;
+  }
+
+  reqLink(ref: EvidenceRef | null | undefined, text?: string): string {
+    if (!ref) return '';
+    const i = this.a.requestIndex(ref);
+    return i !== undefined && this.shownRequests.has(i) ? `<a href="#req-${i}">${esc(text ?? formatRef(ref))}</a>` : `<span class="mono">${esc(text ?? formatRef(ref))}</span>`;
+  }
+
+  flowLink(ref: EvidenceRef | null | undefined, text?: string): string {
+    if (!ref) return '';
+    const i = this.a.flowIndex(ref);
+    return i !== undefined && this.shownFlows.has(i) ? `<a href="#flow-${i}">${esc(text ?? formatRef(ref))}</a>` : `<span class="mono">${esc(text ?? formatRef(ref))}</span>`;
+  }
+
+  tlLink(ref: EvidenceRef | null | undefined): string {
+    if (!ref) return '';
+    const i = this.a.timelineIndex(ref);
+    return i !== undefined && this.shownTimeline.has(i) ? `<a href="#tl-${i}">timeline</a>` : '';
+  }
+}
+
+/** String values inside a finding's details (to find the workloads it names). */
+function detailStrings(d: JsonValue | undefined, depth = 0, out: string[] = []): string[] {
+  if (d === null || d === undefined || depth > 4 || out.length > 200) return out;
+  if (typeof d === 'string') out.push(d);
+  else if (Array.isArray(d)) for (const x of d) detailStrings(x, depth + 1, out);
+  else if (typeof d === 'object') for (const x of Object.values(d)) detailStrings(x, depth + 1, out);
+  return out;
+}
+
+// ---- Findings.
+
+function evidenceItem(t: EvidenceTargets, r: RequestView | undefined): string {
+  const links: string[] = [];
+  if (t.request) links.push(`<a href="#${t.request}">log record</a>`);
+  if (t.request && r?.explanation?.decision) links.push(`<a href="#${t.request}-trace">trace</a>`);
+  if (t.flow) links.push(`<a href="#${t.flow}">connection</a>`);
+  if (t.timeline) links.push(`<a href="#${t.timeline}">timeline</a>`);
+  if (t.other) links.push(`<a href="#${t.other}">cited evidence</a>`);
+  return `<li><span class="mono">${esc(formatRef(t.ref))}</span> ${links.join('')}</li>`;
+}
+
+function renderFinding(p: Page, f: Finding, i: number): string {
+  const targets = p.a.findingTargets[i] ?? [];
+  const occ = typeof f.details?.occurrences === 'number' ? f.details.occurrences : null;
+  const nsClasses = (p.findingNs[i] ?? []).map((n) => ` ns-${n}`).join('');
+  const seen = typeof f.details?.firstSeen === 'string' ? ` · ${esc(fmtTimeString(f.details.firstSeen))}${typeof f.details?.lastSeen === 'string' && f.details.lastSeen !== f.details.firstSeen ? ` – ${esc(fmtTimeString(f.details.lastSeen))}` : ''}` : '';
+  const items = targets.map((t) => evidenceItem(t, t.request ? p.m.requests[Number(t.request.slice(4))] : undefined));
+  const shownItems = items.length > 12 ? `${items.slice(0, 12).join('')}</ul><details><summary>${items.length - 12} more</summary><ul>${items.slice(12).join('')}</ul></details><ul>` : items.join('');
+  return `<details class="finding sev-${esc(f.severity)}${nsClasses}" id="finding-${i}" data-finding="${esc(f.id)}" style="border-left-color:${SEV_COLOR[f.severity] ?? '#999'}"${f.severity !== 'info' ? ' open' : ''}>
+<summary>${sevBadge(f.severity)} ${esc(f.summary)} <span class="id">${esc(f.id)}${occ !== null ? ` · ×${esc(occ)}` : ''}${seen}</span></summary>
+${f.fix ? `<div class="fix"><b>Fix:</b> ${esc(f.fix)}</div>` : ''}
+${closestMissHtml(f)}<div class="evidence"><b>Evidence</b> (${esc(f.evidence.length)}${occ !== null && occ > f.evidence.length ? ` of ${esc(occ)} occurrences` : ''}):<ul>${shownItems}</ul></div>
+${detailsJson(f.details)}
 </details>`;
 }
 
+function renderFindings(p: Page): string {
+  const m = p.m;
+  if (m.findings.length === 0) return '<p>No findings.</p>';
+  const sevCount = (s: string): number => m.findings.filter((f) => f.severity === s).length;
+  const targets = [...SEVERITIES.filter((s) => sevCount(s) > 0).map((s) => `ff-sev-${s}`), ...p.namespaces.map((_, i) => `ff-ns-${i}`)];
+  const bar = `<div class="fbar"><span class="lbl">show:</span><a href="#ff-all">all (${m.findings.length})</a>${SEVERITIES.filter((s) => sevCount(s) > 0).map((s) => `<a href="#ff-sev-${s}" style="border-color:${SEV_COLOR[s]}">${s} (${sevCount(s)})</a>`).join('')}${p.namespaces.length ? `<span class="lbl">namespace:</span>${p.namespaces.map((ns, i) => `<a href="#ff-ns-${i}">${esc(ns)} (${p.findingNs.filter((x) => x.includes(i)).length})</a>`).join('')}` : ''}</div>`;
+  return `${['ff-all', ...targets].map((t) => `<span class="ftarget" id="${t}"></span>`).join('')}
+${bar}
+<div class="flist">
+${m.findings.map((f, i) => renderFinding(p, f, i)).join('\n')}
+</div>`;
+}
+
+/** The :target filter rules (generated from fixed names and indices only). */
+function filterCss(p: Page): string {
+  const rules: string[] = [];
+  for (const s of SEVERITIES) {
+    rules.push(`#ff-sev-${s}:target~.flist>.finding:not(.sev-${s}){display:none}`);
+    rules.push(`#ff-sev-${s}:target~.fbar a[href="#ff-sev-${s}"]{background:#1d2430;color:#fff}`);
+  }
+  p.namespaces.forEach((_, i) => {
+    rules.push(`#ff-ns-${i}:target~.flist>.finding:not(.ns-${i}){display:none}`);
+    rules.push(`#ff-ns-${i}:target~.fbar a[href="#ff-ns-${i}"]{background:#1d2430;color:#fff}`);
+  });
+  for (const [k] of TL_FILTERS) rules.push(`#tlf-${k}:target~.fbar a[href="#tlf-${k}"]{background:#1d2430;color:#fff}`);
+  rules.push('#tlf-denied:target~.tl .ev:not(.k-denied){display:none}');
+  rules.push('#tlf-rejected:target~.tl .ev:not(.k-rejected){display:none}');
+  rules.push('#tlf-cited:target~.tl .ev:not(.cited){display:none}');
+  rules.push('#tlf-nolocal:target~.tl .ev.local{display:none}');
+  return rules.join('\n');
+}
+
+// ---- Timeline: one row per request or connection; it expands to the records and capture behind it.
+
+function renderTimeline(p: Page): string {
+  const m = p.m;
+  // A cleartext exchange on a connection that has its own row (the connection, or the request it carried)
+  // is shown inside that row: one row per connection or request.
+  const flowOfEvent = (e: TimelineEvent): number | undefined => p.a.flowIndex(e.source === 'capture' ? e.ref : (e.correlated ?? e.ref));
+  const rowOfFlow = new Map<number, number>();
+  m.timeline.forEach((e, i) => {
+    if (e.kind === 'exchange') return;
+    const fi = flowOfEvent(e);
+    if (fi !== undefined && !rowOfFlow.has(fi)) rowOfFlow.set(fi, i);
+  });
+  const children = new Map<number, number[]>();
+  const nested = new Set<number>();
+  m.timeline.forEach((e, i) => {
+    if (e.kind !== 'exchange') return;
+    const fi = flowOfEvent(e);
+    const parent = fi !== undefined ? rowOfFlow.get(fi) : undefined;
+    if (parent === undefined) return;
+    nested.add(i);
+    const c = children.get(parent) ?? [];
+    c.push(i);
+    children.set(parent, c);
+  });
+  const out: string[] = [];
+  let day = '';
+  let skipped = 0;
+  m.timeline.forEach((e, i) => {
+    if (nested.has(i)) return;
+    const kids = children.get(i) ?? [];
+    if (!p.shownTimeline.has(i) && !kids.some((k) => p.shownTimeline.has(k))) {
+      skipped++;
+      return;
+    }
+    if (skipped) {
+      out.push(`<div class="muted">… ${skipped} event(s) not shown …</div>`);
+      skipped = 0;
+    }
+    const d = fmtTimeMs(e.timeMs).slice(0, 10);
+    if (d !== day) {
+      day = d;
+      out.push(`<div class="day">${esc(d || 'no date')}</div>`);
+    }
+    const local = p.eventIsLocal(e);
+    const cited = [i, ...kids].some((k) => p.a.findingsCiting(`tl-${k}`).length > 0);
+    const cut = e.summary.indexOf(' — ');
+    let head = cut > 0 ? e.summary.slice(0, cut) : e.summary;
+    if (e.kind === 'connection' && kids.length) {
+      const x = m.timeline[kids[0]!]!.summary;
+      head += ` · ${x.replace(/ in \S+ \S+$/, '')}${kids.length > 1 ? ` (+${kids.length - 1} more)` : ''}`;
+    }
+    const back = [...new Set([i, ...kids].flatMap((k) => p.a.findingsCiting(`tl-${k}`)))].sort((a, b) => a - b);
+    const kidRows = kids
+      .map((k) => {
+        const x = m.timeline[k]!;
+        return `<div id="tl-${k}"><span class="role">HTTP exchange</span>${p.flowLink(x.ref)} ${timeHtml(x.timeMs, x.time, true)} <span class="mono">${esc(x.summary)}</span> ${p.back(`tl-${k}`)}</div>`;
+      })
+      .join('');
+    out.push(`<details class="ev k-${esc(e.kind)}${local ? ' local' : ''}${cited ? ' cited' : ''}" id="tl-${i}"><summary>${timeHtml(e.timeMs, e.time, true)}<span class="k">${esc(e.kind)}</span>${secPill(e.security, local)}<span class="mono">${esc(head)}</span> ${p.backList(back)}</summary><div class="legs">${timelineLegs(p, e)}${kidRows}</div></details>`);
+  });
+  if (skipped) out.push(`<div class="muted">… ${skipped} event(s) not shown …</div>`);
+  const filters = `${TL_FILTERS.map(([k]) => `<span class="ftarget" id="tlf-${k}"></span>`).join('')}<span class="ftarget" id="tlf-all"></span>
+<div class="fbar"><span class="lbl">show:</span><a href="#tlf-all">all</a>${TL_FILTERS.map(([k, label]) => `<a href="#tlf-${k}">${esc(label)}</a>`).join('')}</div>`;
+  return `${filters}<div class="tl">${out.join('\n')}</div>`;
+}
+
+/** The parts of one timeline row: outbound log record(s), the capture, inbound log record(s). */
+function timelineLegs(p: Page, e: TimelineEvent): string {
+  const m = p.m;
+  const rows: { order: number; html: string }[] = [];
+  const flowPart = (ref: EvidenceRef, role: string, order: number): void => {
+    const f = p.a.flowOf(ref);
+    const text = f ? `${f.security.toUpperCase()} ${f.protocol} ${f.client.ip}:${f.client.port} → ${f.server.ip}:${f.server.port}${f.tls?.sni ? ` SNI ${f.tls.sni}` : ''}` : '';
+    rows.push({ order, html: `<div><span class="role">${esc(role)}</span>${p.flowLink(ref)} ${f ? secPill(f.security, p.flowIsLocal(f)) : ''}<span class="mono">${esc(text)}</span></div>` });
+  };
+  if (e.source === 'access-log') {
+    for (const ref of [e.ref, ...(e.also ?? [])]) {
+      const ri = p.a.requestIndex(ref);
+      const r = ri !== undefined ? m.requests[ri] : undefined;
+      const dir = r?.direction ?? 'unknown';
+      const order = dir === 'outbound' ? 0 : dir === 'inbound' ? 2 : 3;
+      rows.push({ order, html: `<div><span class="role">log ${esc(dir)}</span>${p.reqLink(ref)} <span class="mono">${r ? `${timeHtml(r.time ? Date.parse(r.time) : null, r.time)} ${esc(requestWhat(r))}${r.proxy ? ` · ${esc(r.proxy)}` : ''}` : ''}</span></div>` });
+    }
+    if (e.correlated) flowPart(e.correlated, 'capture', 1);
+    const cut = e.summary.indexOf(' — ');
+    if (cut > 0) rows.push({ order: 4, html: `<div class="muted">${esc(e.summary.slice(cut + 3))}</div>` });
+  } else {
+    flowPart(e.ref, e.kind === 'exchange' ? 'capture (HTTP)' : 'capture', 1);
+    for (const ref of e.also ?? []) flowPart(ref, 'also captured', 2);
+    const f = p.a.flowOf(e.ref);
+    if (f && f.records.length) rows.push({ order: 3, html: `<div><span class="role">log records</span>${f.records.map((r) => p.reqLink(r)).join(' ')}</div>` });
+  }
+  return rows.sort((x, y) => x.order - y.order).map((r) => r.html).join('');
+}
+
+// ---- Requests and traces.
+
+function renderRequest(p: Page, r: RequestView, i: number): string {
+  const verdict = r.explanation ? r.explanation.verdict : null;
+  const local = p.requestIsLocal(r);
+  const badge = verdict ? `<span class="pill" style="background:${verdict === 'agrees' ? '#2e7d32' : verdict === 'disagrees' ? '#c62828' : '#ef6c00'}">${esc(verdict)}</span>` : '';
+  const fields = Object.entries(r.fields ?? {}).map(([k, v]) => `<tr><td class="mono">${esc(k)}</td><td class="mono">${esc(typeof v === 'string' ? v : JSON.stringify(v))}</td></tr>`).join('');
+  const tl = p.tlLink(r.ref);
+  return `<details class="request${local ? ' local' : ''}" id="req-${i}"><summary>${badge}${secPill(r.peerSecurity === 'unknown' ? undefined : r.peerSecurity, local)} ${timeHtml(r.time ? Date.parse(r.time) : null, r.time)} <span class="mono">${esc(requestWhat(r))}</span> ${p.back(`req-${i}`)}</summary>
+<div class="mono">evidence: ${esc(formatRef(r.ref))}${r.flow ? ` · capture: ${p.flowLink(r.flow)} (${esc(r.correlatedBy ?? '')})` : ''}${tl ? ` · ${tl}` : ''}${r.proxy ? ` · dump: ${esc(r.proxy)}` : ''}${r.principal ? ` · peer: ${esc(r.principal)}` : ''} · peer TLS: ${esc(local ? 'sidecar-local leg' : r.peerSecurity)}</div>
+${r.explanation ? `<div>${esc(r.explanation.reason)}</div>${r.explanation.identityEvidence.length ? `<div class="muted">identity evidence: ${esc(r.explanation.identityEvidence.join('; '))}</div>` : ''}${r.explanation.text ? `<pre>${esc(r.explanation.text)}</pre>` : ''}${r.explanation.decision ? `<details><summary>full trace</summary><div id="req-${i}-trace">${renderDecision(r.explanation.decision)}</div></details>` : ''}` : `<div class="muted">not replayed (${r.direction === 'inbound' ? 'no config dump for this proxy' : 'only inbound records are replayed'})</div>`}
+${fields ? `<details><summary>logged fields</summary><div class="scroll"><table>${fields}</table></div></details>` : ''}
+</details>`;
+}
+
+function renderFlows(p: Page): string {
+  const m = p.m;
+  const rows: string[] = [];
+  m.flows.forEach((f, i) => {
+    if (!p.shownFlows.has(i)) return;
+    const local = p.flowIsLocal(f);
+    const http = `${f.http.slice(0, 5).map((x) => `${esc(x.method ?? '')} ${esc(x.path ?? '')}${x.status !== undefined ? ` → ${esc(x.status)}` : ''}${Object.entries(x.headers).filter(([k]) => k !== 'x-request-id').slice(0, 6).map(([k, v]) => `<br><span class="muted">${esc(k)}: ${esc(v.join(', '))}</span>`).join('')}`).join('<br>')}${f.http.length > 5 ? `<br>… ${f.http.length - 5} more` : ''}`;
+    const recs = f.records.map((r) => p.reqLink(r, r.line !== undefined ? `:${r.line}` : formatRef(r))).join(' ');
+    const tl = p.tlLink({ file: f.file, frame: f.frames[0] });
+    rows.push(`<tr id="flow-${i}"${local ? ' class="local"' : ''}><td>${timeHtml(f.startMs, f.start)}</td><td class="mono">${esc(f.client.ip)}:${esc(f.client.port)}</td><td class="mono">${esc(f.server.ip)}:${esc(f.server.port)}</td><td>${secPill(f.security, local)}${local ? `<br><span class="muted">${esc(f.security)}</span>` : ''}</td><td class="mono">${esc(f.protocol)}${f.tls?.sni ? `<br>SNI ${esc(f.tls.sni)}` : ''}${f.tls?.uriSans.length ? `<br>${esc(f.tls.uriSans.join(', '))}` : ''}</td><td class="mono">${esc(f.evidence.join(', '))}</td><td class="mono">${http}</td><td class="mono">${esc(f.file)}#${esc(f.frames[0] ?? '')}${f.frames.length > 1 ? `-${esc(f.frames[f.frames.length - 1])}` : ''}${f.sameConnectionAs ? `<br><span class="muted">same connection as ${p.flowLink(f.sameConnectionAs)}</span>` : ''}</td><td>${recs}${tl ? ` ${tl}` : ''} ${p.back(`flow-${i}`)}</td></tr>`);
+  });
+  if (m.flows.length === 0) return '<p class="muted">No captures.</p>';
+  return `<div class="scroll"><table><thead><tr><th>start (UTC)</th><th>client</th><th>server</th><th>security</th><th>protocol</th><th>evidence</th><th>cleartext HTTP</th><th>frames</th><th>links</th></tr></thead><tbody>${rows.join('\n')}</tbody></table></div>`;
+}
+
+function renderOthers(p: Page): string {
+  if (p.a.others.length === 0) return '<p class="muted">Every cited piece of evidence is a row above.</p>';
+  const inputIdx = new Map(p.m.manifest.inputs.map((x, i) => [x.path, i]));
+  const rows = p.a.others.map(({ id, ref }) => {
+    const ii = inputIdx.get(ref.file);
+    const input = ii !== undefined ? p.m.manifest.inputs[ii]! : undefined;
+    return `<tr id="${id}"><td class="mono">${esc(formatRef(ref))}</td><td>${input ? `<a href="#input-${ii}">${esc(input.kind)}</a>` : ''}</td><td>${p.back(id)}</td></tr>`;
+  });
+  return `<div class="scroll"><table><thead><tr><th>evidence</th><th>input</th><th>cited by</th></tr></thead><tbody>${rows.join('\n')}</tbody></table></div>`;
+}
+
 export function renderHtml(m: ReportModel): string {
+  const p = new Page(m);
   const s = m.summary;
-  const range = m.manifest.timeRange.start ? `${m.manifest.timeRange.start} – ${m.manifest.timeRange.end}` : 'no timed events';
-  const card = (label: string, value: string | number, color?: string): string => `<div class="card"${color ? ` style="border-color:${color}"` : ''}><b${color ? ` style="color:${color}"` : ''}>${esc(value)}</b>${esc(label)}</div>`;
-  const sevCards = (['critical', 'high', 'medium', 'low', 'info'] as const).map((sv) => card(`${sv} findings`, s.findings.bySeverity[sv], SEV_COLOR[sv])).join('');
-
-  const timelineRows = m.timeline.slice(0, HTML_LIMITS.timeline).map((e) => `<tr data-kind="${esc(e.kind)}"${e.summary.includes('(sidecar-local leg)') ? ' class="muted"' : ''}><td class="mono">${esc(e.time)}</td><td>${esc(e.source)}</td><td>${e.security ? secPill(e.security) : ''}${esc(e.kind)}</td><td class="mono">${esc(e.summary)}</td><td class="mono">${esc(formatRef(e.ref))}${(e.also ?? []).map((a) => `<br><span class="muted">+ ${esc(formatRef(a))}</span>`).join('')}${e.correlated ? `<br><span class="muted">↔ ${esc(formatRef(e.correlated))}</span>` : ''}</td><td>${e.findings.map((f) => `<span class="pill" style="background:#455a64">${esc(f)}</span>`).join('')}</td></tr>`).join('\n');
-
-  // Requests: the ones cited by findings or disagreeing first.
-  const reqs = [...m.requests].sort((a, b) => (b.findings.length > 0 ? 1 : 0) - (a.findings.length > 0 ? 1 : 0) || (b.explanation?.verdict === 'disagrees' ? 1 : 0) - (a.explanation?.verdict === 'disagrees' ? 1 : 0));
-  const reqHtml = reqs.slice(0, HTML_LIMITS.requests).map(renderRequest).join('\n');
-
-  const flowRows = m.flows.slice(0, HTML_LIMITS.flows).map((f) => `<tr><td class="mono">${esc(f.start)}</td><td class="mono">${esc(f.client.ip)}:${esc(f.client.port)}</td><td class="mono">${esc(f.server.ip)}:${esc(f.server.port)}</td><td>${secPill(f.security)}${f.sidecarLocal ? ' <span class="muted">sidecar-local</span>' : ''}</td><td class="mono">${esc(f.protocol)}${f.tls?.sni ? `<br>SNI ${esc(f.tls.sni)}` : ''}${f.tls?.uriSans.length ? `<br>${esc(f.tls.uriSans.join(', '))}` : ''}</td><td class="mono">${esc(f.evidence.join(', '))}</td><td class="mono">${f.http.slice(0, 5).map((x) => `${esc(x.method ?? '')} ${esc(x.path ?? '')}${x.status !== undefined ? ` → ${esc(x.status)}` : ''}${Object.entries(x.headers).filter(([k]) => k !== 'x-request-id').slice(0, 6).map(([k, v]) => `<br><span class="muted">${esc(k)}: ${esc(v.join(', '))}</span>`).join('')}`).join('<br>')}${f.http.length > 5 ? `<br>… ${f.http.length - 5} more` : ''}</td><td class="mono">${esc(f.file)}#${esc(f.frames[0] ?? '')}</td></tr>`).join('\n');
-
-  const inputsRows = m.manifest.inputs.map((i) => `<tr><td class="mono">${esc(i.path)}</td><td>${esc(i.kind)}${i.format ? ` (${esc(i.format)})` : ''}</td><td>${esc(i.bytes)}</td><td>${esc(i.items)}</td><td>${esc(i.problems)}</td><td class="mono">${esc(i.sha256 ?? '')}</td></tr>`).join('\n');
+  const tr = m.manifest.timeRange;
+  const range = tr.start ? `${fmtTimeString(tr.start)} – ${fmtTimeString(tr.end)}` : 'no timed events';
+  type Tone = 'bad' | 'good' | 'neutral';
+  const card = (label: string, value: number, tone: Tone, href: string, color?: string): string => {
+    const zero = value === 0 && tone !== 'neutral';
+    const c = color ?? (tone === 'good' ? SEC_COLOR.mtls : undefined);
+    const style = !zero && c && tone !== 'neutral' ? ` style="border-color:${c};background:${c}14"` : '';
+    return `<a class="card${zero ? ' zero' : ''}" href="${href}"${style}><b${!zero && c && tone !== 'neutral' ? ` style="color:${c}"` : ''}>${esc(value)}</b>${esc(label)}</a>`;
+  };
+  const sevCards = SEVERITIES.map((sv) => card(`${sv} findings`, s.findings.bySeverity[sv], sv === 'info' ? 'neutral' : 'bad', s.findings.bySeverity[sv] ? `#ff-sev-${sv}` : '#findings', SEV_COLOR[sv])).join('');
+  const requestsShown = p.requestOrder().filter((i) => p.shownRequests.has(i));
+  const more = (n: number, shown: number, what: string): string => (n > shown ? `<p class="muted">Showing ${shown} of ${n} ${what} (every one a finding cites, then the first); the JSON report (--out report.json) has all of them.</p>` : '');
+  const inputsRows = m.manifest.inputs.map((i, k) => `<tr id="input-${k}"><td class="mono">${esc(i.path)}</td><td>${esc(i.kind)}${i.format ? ` (${esc(i.format)})` : ''}</td><td>${esc(i.bytes)}</td><td>${esc(i.items)}</td><td>${esc(i.problems)}</td><td class="mono">${esc(i.sha256 ?? '')}</td></tr>`).join('\n');
   const skippedRows = m.manifest.skipped.map((k) => `<tr><td class="mono">${esc(k.path)}</td><td>${esc(k.reason)}</td></tr>`).join('\n');
   const diagRows = m.diagnostics.slice(0, 500).map((d) => `<tr><td>${esc(d.severity)}</td><td class="mono">${esc(d.where)}</td><td>${esc(d.message)}</td></tr>`).join('\n');
-  const more = (n: number, limit: number, what: string): string => (n > limit ? `<p class="muted">Showing the first ${limit} of ${n} ${what}; the JSON report (-o report.json) has all of them.</p>` : '');
+  const toc: [string, string][] = [
+    ['summary', 'Summary'],
+    ['findings', `Findings (${m.findings.length})`],
+    ['time-axis', 'Time axis'],
+    ['graph', 'Service graph'],
+    ['timeline', `Timeline (${m.timeline.length})`],
+    ['requests', `Requests (${m.requests.length})`],
+    ['flows', `Connections (${m.flows.length})`],
+    ['cited', `Other cited evidence (${p.a.others.length})`],
+    ['custody', 'Chain of custody'],
+  ];
 
   return `<!DOCTYPE html>
 <html lang="en">
@@ -288,42 +521,50 @@ export function renderHtml(m: ReportModel): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="generator" content="meshsleuth ${esc(m.manifest.tool.version)}">
 <title>meshsleuth incident report — ${esc(range)}</title>
-<style>${CSS}</style>
+<style>${CSS}
+${filterCss(p)}</style>
 </head>
 <body>
-<header><h1>meshsleuth incident report</h1><div class="meta">${esc(range)} · ${esc(m.manifest.inputs.length)} inputs · generated ${esc(m.manifest.generatedAt)} by meshsleuth ${esc(m.manifest.tool.version)} · clock-skew window ±${esc(m.manifest.skewMs)} ms${m.manifest.secretsShown ? ' · <b>SECRETS SHOWN</b>' : ' · secrets redacted'}</div></header>
+<header><h1>meshsleuth incident report</h1><div class="meta">${esc(range)} · ${esc(m.manifest.inputs.length)} inputs · generated ${esc(m.manifest.generatedAt)} by meshsleuth ${esc(m.manifest.tool.version)} · clock-skew window ±${esc(m.manifest.skewMs)} ms · times in UTC at millisecond precision${m.manifest.secretsShown ? ' · <b>SECRETS SHOWN</b>' : ' · secrets redacted'}</div></header>
+<nav class="toc" aria-label="contents">${toc.map(([id, label]) => `<a href="#${id}">${esc(label)}</a>`).join('')}</nav>
 <main>
 <section id="summary"><h2>Summary</h2>
 <div class="cards">${sevCards}</div>
-<div class="cards" style="margin-top:10px">${card('connections captured', s.flows.total)}${card('mTLS', s.flows.mtls, SEC_COLOR.mtls)}${card('TLS (one-way)', s.flows.tls, SEC_COLOR.tls)}${card('plaintext that left the pod', s.flows.plaintextLeftPod, SEC_COLOR.plaintext)}${card('sidecar-local legs (plaintext by design)', s.flows.sidecarLocal)}${card('log records', s.records.total)}${card('RBAC denied', s.records.denied, '#c62828')}${card('NR (no filter chain)', s.records.rejected)}${card('replay disagrees', s.explanations.disagrees, s.explanations.disagrees ? '#c62828' : undefined)}${card('proxies (dumps)', s.proxies)}</div>
+<div class="cards">${card('connections captured', s.flows.total, 'neutral', '#flows')}${card('mTLS', s.flows.mtls, 'good', '#flows')}${card('TLS (one-way)', s.flows.tls, 'bad', '#flows', SEC_COLOR.tls)}${card('plaintext that left the pod', s.flows.plaintextLeftPod, 'bad', '#findings', SEC_COLOR.plaintext)}${card('sidecar-local legs (plaintext by design)', s.flows.sidecarLocal, 'neutral', '#flows')}</div>
+<div class="cards">${card('log records', s.records.total, 'neutral', '#requests')}${card('RBAC denied', s.records.denied, 'bad', '#tlf-denied', '#c62828')}${card('NR (no filter chain)', s.records.rejected, 'bad', '#tlf-rejected', '#ef6c00')}${card('replay disagrees', s.explanations.disagrees, 'bad', '#requests', '#c62828')}${card('replay undecidable', s.explanations.undecidable, 'bad', '#requests', '#ef6c00')}${card('proxies (dumps)', s.proxies, 'neutral', '#custody')}</div>
 </section>
 <section id="findings"><h2>Findings (${esc(m.findings.length)})</h2>
-${m.findings.length === 0 ? '<p>No findings.</p>' : m.findings.filter((f) => f.severity !== 'info').map(renderFinding).join('\n')}
-${m.findings.some((f) => f.severity === 'info') ? `<details id="info-findings"><summary>${esc(m.findings.filter((f) => f.severity === 'info').length)} informational finding(s): configuration facts without observed impact</summary>${m.findings.filter((f) => f.severity === 'info').map(renderFinding).join('\n')}</details>` : ''}
+${renderFindings(p)}
+</section>
+<section id="time-axis"><h2>Time axis: traffic per workload pair, and config changes</h2>
+${renderTimePlot(m, p.eventIsLocal, (id) => p.nodeLabel(id))}
 </section>
 <section id="graph"><h2>Service graph</h2>
-<div class="legend"><span style="color:${SEC_COLOR.mtls}">━ mTLS</span><span style="color:${SEC_COLOR.tls}">━ TLS (no client cert)</span><span style="color:${SEC_COLOR.plaintext}">━ plaintext</span><span style="color:${SEC_COLOR.unknown}">━ unknown</span><span style="color:#b71c1c">┅ denied / rejected</span><span>red outline: involved in a finding · ⚠ no sidecar</span></div>
-<div style="overflow-x:auto">${renderGraphSvg(m.graph.nodes, m.graph.edges)}</div>
+<div class="legend"><span style="color:${SEC_COLOR.mtls}">━ mTLS</span><span style="color:${SEC_COLOR.tls}">━ TLS (no client cert)</span><span style="color:${SEC_COLOR.plaintext}">━ plaintext</span><span style="color:${SEC_COLOR.unknown}">━ unknown</span><span style="color:#b71c1c">┅ denied / rejected</span><span>colour from the strongest evidence (captured connections, else the requests' connection security); mixed edges list each count</span><span>red outline: involved in a finding · ⚠ no sidecar</span></div>
+<div class="scroll">${renderGraphSvg(m.graph.nodes, m.graph.edges)}</div>
 </section>
 <section id="timeline"><h2>Timeline (${esc(m.timeline.length)} events${s.recordsWithoutTime ? `; ${esc(s.recordsWithoutTime)} records without a time not shown` : ''})</h2>
-${more(m.timeline.length, HTML_LIMITS.timeline, 'events')}
-<table><thead><tr><th>time (UTC)</th><th>source</th><th>kind</th><th>event</th><th>evidence</th><th>findings</th></tr></thead><tbody>
-${timelineRows}
-</tbody></table>
+<p class="muted">One row per request or connection: open it for the outbound log record, the capture and the inbound log record behind it.</p>
+${more(m.timeline.length, p.shownTimeline.size, 'events')}
+${renderTimeline(p)}
 </section>
 <section id="requests"><h2>Requests and explanation traces (${esc(m.requests.length)})</h2>
-${more(m.requests.length, HTML_LIMITS.requests, 'records')}
-${reqHtml || '<p class="muted">No access-log records.</p>'}
+${more(m.requests.length, p.shownRequests.size, 'records')}
+${requestsShown.map((i) => renderRequest(p, m.requests[i]!, i)).join('\n') || '<p class="muted">No access-log records.</p>'}
 </section>
 <section id="flows"><h2>Captured connections (${esc(m.flows.length)})</h2>
-${more(m.flows.length, HTML_LIMITS.flows, 'flows')}
-${m.flows.length ? `<table><thead><tr><th>start</th><th>client</th><th>server</th><th>security</th><th>protocol</th><th>evidence</th><th>cleartext HTTP</th><th>frames</th></tr></thead><tbody>${flowRows}</tbody></table>` : '<p class="muted">No captures.</p>'}
+${more(m.flows.length, p.shownFlows.size, 'flows')}
+${renderFlows(p)}
+</section>
+<section id="cited"><h2>Other cited evidence</h2>
+<p class="muted">Config dumps, policy files and other evidence findings cite that is not a row above.</p>
+${renderOthers(p)}
 </section>
 <section id="custody"><h2>Chain of custody</h2>
 <p>meshsleuth ${esc(m.manifest.tool.version)} · generated ${esc(m.manifest.generatedAt)} · evidence time range ${esc(range)} · observed log↔capture offset: ${m.manifest.observedSkew.n ? `median ${esc(m.manifest.observedSkew.medianMs)} ms over ${esc(m.manifest.observedSkew.n)} matches` : 'no matches'}</p>
-<table><thead><tr><th>input</th><th>kind</th><th>bytes</th><th>items</th><th>problems</th><th>sha256</th></tr></thead><tbody>${inputsRows}</tbody></table>
-${skippedRows ? `<h3>Skipped inputs</h3><table><thead><tr><th>path</th><th>reason</th></tr></thead><tbody>${skippedRows}</tbody></table>` : ''}
-${diagRows ? `<h3>Input problems (${esc(m.diagnostics.length)})</h3><table><thead><tr><th>severity</th><th>where</th><th>message</th></tr></thead><tbody>${diagRows}</tbody></table>` : ''}
+<div class="scroll"><table><thead><tr><th>input</th><th>kind</th><th>bytes</th><th>items</th><th>problems</th><th>sha256</th></tr></thead><tbody>${inputsRows}</tbody></table></div>
+${skippedRows ? `<h3>Skipped inputs</h3><div class="scroll"><table><thead><tr><th>path</th><th>reason</th></tr></thead><tbody>${skippedRows}</tbody></table></div>` : ''}
+${diagRows ? `<h3>Input problems (${esc(m.diagnostics.length)})</h3><div class="scroll"><table><thead><tr><th>severity</th><th>where</th><th>message</th></tr></thead><tbody>${diagRows}</tbody></table></div>` : ''}
 </section>
 </main>
 </body>
