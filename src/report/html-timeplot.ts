@@ -88,8 +88,13 @@ export function renderTimePlot(m: ReportModel, localFlow: (e: TimelineEvent) => 
   laneList.sort((a, b) => a.first - b.first || a.from.localeCompare(b.from) || a.to.localeCompare(b.to));
 
   // Time range: the traffic, widened to config changes no further than one span away (others listed).
-  let lo = Math.min(...shown.map((e) => e.timeMs));
-  let hi = Math.max(...shown.map((e) => e.timeMs));
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const e of shown) {
+    const until = e.more ? Date.parse(e.more.until) : NaN;
+    lo = Math.min(lo, e.timeMs);
+    hi = Math.max(hi, e.timeMs, Number.isFinite(until) ? until : -Infinity);
+  }
   const span0 = Math.max(hi - lo, 1000);
   const inRange = changes.filter((c) => c.timeMs >= lo - span0 && c.timeMs <= hi + span0);
   for (const c of inRange) {
@@ -110,7 +115,7 @@ export function renderTimePlot(m: ReportModel, localFlow: (e: TimelineEvent) => 
     const full = `${laneLabel(l.from)} → ${laneLabel(l.to)}`;
     // Too long with namespaces: the workload names alone (the tooltip has both ids).
     const name = full.length <= 40 ? full : `${laneLabel(l.from).replace(/^[^/]*\//, '')} → ${laneLabel(l.to).replace(/^[^/]*\//, '')}`;
-    p.push(`<g class="lane"><rect x="0" y="${y}" width="${W}" height="${LANE_H}" fill="${i % 2 ? '#fafbfc' : '#fff'}"/><text x="${LABEL_W}" y="${y + 16}" font-size="11.5" text-anchor="end" fill="#1d2430"><title>${esc(`${l.from} → ${l.to}: ${l.events.length} event(s)`)}</title>${esc(truncate(name, 40))}</text></g>`);
+    p.push(`<g class="lane"><rect x="0" y="${y}" width="${W}" height="${LANE_H}" fill="${i % 2 ? '#fafbfc' : '#fff'}"/><text x="${LABEL_W}" y="${y + 16}" font-size="11.5" text-anchor="end" fill="#1d2430"><title>${esc(`${l.from} → ${l.to}: ${l.events.reduce((n, e) => n + 1 + (e.more?.count ?? 0), 0)} event(s)`)}</title>${esc(truncate(name, 40))}</text></g>`);
   });
   // Time axis.
   const step = tickStep(hi - lo);
@@ -132,14 +137,23 @@ export function renderTimePlot(m: ReportModel, localFlow: (e: TimelineEvent) => 
   laneList.forEach((l, i) => {
     const y = TOP + i * LANE_H;
     const bins = new Map<number, { n: Record<Outcome, number>; sec: Record<FlowSecurity, number>; t0: number; t1: number }>();
-    for (const e of l.events) {
-      const b = Math.floor((x(e.timeMs) - PLOT_X0) / BIN_PX);
+    const add = (t: number, e: TimelineEvent, n: number): void => {
+      const b = Math.floor((x(t) - PLOT_X0) / BIN_PX);
       let bin = bins.get(b);
-      if (!bin) bins.set(b, (bin = { n: { allowed: 0, denied: 0, rejected: 0 }, sec: { mtls: 0, tls: 0, plaintext: 0, unknown: 0 }, t0: e.timeMs, t1: e.timeMs }));
-      bin.n[outcomeOf(e)]++;
-      bin.sec[e.security ?? 'unknown']++;
-      bin.t0 = Math.min(bin.t0, e.timeMs);
-      bin.t1 = Math.max(bin.t1, e.timeMs);
+      if (!bin) bins.set(b, (bin = { n: { allowed: 0, denied: 0, rejected: 0 }, sec: { mtls: 0, tls: 0, plaintext: 0, unknown: 0 }, t0: t, t1: t }));
+      bin.n[outcomeOf(e)] += n;
+      bin.sec[e.security ?? 'unknown'] += n;
+      bin.t0 = Math.min(bin.t0, t);
+      bin.t1 = Math.max(bin.t1, t);
+    };
+    for (const e of l.events) {
+      add(e.timeMs, e, 1);
+      // An exemplar standing for more events like it: a band to the last of them, which is counted there.
+      const until = e.more ? Date.parse(e.more.until) : NaN;
+      if (e.more && Number.isFinite(until)) {
+        add(until, e, e.more.count);
+        p.push(`<rect class="span" x="${x(e.timeMs).toFixed(1)}" y="${y + LANE_H / 2 - 1.5}" width="${Math.max(x(until) - x(e.timeMs), 1).toFixed(1)}" height="3" fill="${e.kind === 'denied' || e.kind === 'rejected' ? DENIED : SEC_COLOR[e.security ?? 'unknown']}" fill-opacity="0.45"><title>${esc(`${e.more.count} more like the event at ${fmtTimeMs(e.timeMs)}, until ${fmtTimeMs(until)} (counted; the last one marked there)`)}</title></rect>`);
+      }
     }
     for (const [b, bin] of [...bins.entries()].sort((a2, b2) => a2[0] - b2[0])) {
       const bx = PLOT_X0 + b * BIN_PX;

@@ -20,7 +20,7 @@ import type { Decision, TraceNode } from '../model/decision.js';
 import type { FlowView, ReportModel, RequestView } from '../analysis/report-model.js';
 import type { TimelineEvent } from '../analysis/timeline.js';
 import { formatRef } from '../analysis/report-model.js';
-import { esc, fmtClock, fmtTimeMs, fmtTimeString } from './html-escape.js';
+import { esc, fmtClock, fmtTimeMs, fmtTimeString, truncate } from './html-escape.js';
 import { ReportAnchors, type EvidenceTargets } from './html-anchors.js';
 import { renderGraphSvg, SEC_COLOR } from './html-graph.js';
 import { renderTimePlot } from './html-timeplot.js';
@@ -88,6 +88,7 @@ td{font-size:12.5px;min-width:4em}
 tr.local td,details.local>summary,.ev.local>summary{color:#78909c}
 .pill{display:inline-block;border-radius:10px;padding:0 7px;font-size:11px;color:#fff;margin-right:3px;white-space:nowrap}
 .pill.local{background:${LOCAL_COLOR}}
+.pill.more{background:#546e7a}
 a.pill{text-decoration:none}
 details{margin:3px 0}
 summary{cursor:pointer}
@@ -180,6 +181,9 @@ class Page {
   readonly shownFlows: Set<number>;
   readonly shownTimeline: Set<number>;
   private readonly labelOf = new Map<string, string>();
+  /** request index → id of its (shared) explanation trace. */
+  readonly traceOf = new Map<number, string>();
+  readonly traces: { id: string; html: string; requests: number[] }[];
 
   constructor(readonly m: ReportModel) {
     this.a = new ReportAnchors(m);
@@ -219,6 +223,18 @@ class Page {
     this.shownRequests = new Set(this.requestOrder().slice(0, HTML_LIMITS.requests));
     for (const i of this.a.citedIndices('req')) this.shownRequests.add(i);
     this.shownFlows = firstN(m.flows.length, HTML_LIMITS.flows, this.a.citedIndices('flow'));
+    // Identical explanation traces (the same decision over the same config) are shown once and shared.
+    const byHtml = new Map<string, { id: string; html: string; requests: number[] }>();
+    for (const i of this.requestOrder()) {
+      const d = this.shownRequests.has(i) ? m.requests[i]!.explanation?.decision : null;
+      if (!d) continue;
+      const html = renderDecision(d);
+      let t = byHtml.get(html);
+      if (!t) byHtml.set(html, (t = { id: `trace-${byHtml.size}`, html, requests: [] }));
+      t.requests.push(i);
+      this.traceOf.set(i, t.id);
+    }
+    this.traces = [...byHtml.values()];
     this.shownTimeline = firstN(m.timeline.length, HTML_LIMITS.timeline, this.a.citedIndices('tl'));
   }
 
@@ -256,7 +272,7 @@ class Page {
 
   backList(fs: number[]): string {
     if (fs.length === 0) return '';
-    return `<span class="back">↩ ${fs.map((i) => `<a href="#finding-${i}" class="pill" style="background:${SEV_COLOR[this.m.findings[i]!.severity] ?? '#455a64'}" title="${esc(this.m.findings[i]!.summary)}">${esc(this.m.findings[i]!.id)}</a>`).join('')}</span>`;
+    return `<span class="back">↩ ${fs.map((i) => `<a href="#finding-${i}" class="pill" style="background:${SEV_COLOR[this.m.findings[i]!.severity] ?? '#455a64'}" title="${esc(truncate(this.m.findings[i]!.summary, 140))}">${esc(this.m.findings[i]!.id)}</a>`).join('')}</span>`;
   }
 
   reqLink(ref: EvidenceRef | null | undefined, text?: string): string {
@@ -289,10 +305,10 @@ function detailStrings(d: JsonValue | undefined, depth = 0, out: string[] = []):
 
 // ---- Findings.
 
-function evidenceItem(t: EvidenceTargets, r: RequestView | undefined): string {
+function evidenceItem(t: EvidenceTargets, trace: string | undefined): string {
   const links: string[] = [];
   if (t.request) links.push(`<a href="#${t.request}">log record</a>`);
-  if (t.request && r?.explanation?.decision) links.push(`<a href="#${t.request}-trace">trace</a>`);
+  if (trace) links.push(`<a href="#${trace}">trace</a>`);
   if (t.flow) links.push(`<a href="#${t.flow}">connection</a>`);
   if (t.timeline) links.push(`<a href="#${t.timeline}">timeline</a>`);
   if (t.other) links.push(`<a href="#${t.other}">cited evidence</a>`);
@@ -304,7 +320,7 @@ function renderFinding(p: Page, f: Finding, i: number): string {
   const occ = typeof f.details?.occurrences === 'number' ? f.details.occurrences : null;
   const nsClasses = (p.findingNs[i] ?? []).map((n) => ` ns-${n}`).join('');
   const seen = typeof f.details?.firstSeen === 'string' ? ` · ${esc(fmtTimeString(f.details.firstSeen))}${typeof f.details?.lastSeen === 'string' && f.details.lastSeen !== f.details.firstSeen ? ` – ${esc(fmtTimeString(f.details.lastSeen))}` : ''}` : '';
-  const items = targets.map((t) => evidenceItem(t, t.request ? p.m.requests[Number(t.request.slice(4))] : undefined));
+  const items = targets.map((t) => evidenceItem(t, t.request ? p.traceOf.get(Number(t.request.slice(4))) : undefined));
   const shownItems = items.length > 12 ? `${items.slice(0, 12).join('')}</ul><details><summary>${items.length - 12} more</summary><ul>${items.slice(12).join('')}</ul></details><ul>` : items.join('');
   return `<details class="finding sev-${esc(f.severity)}${nsClasses}" id="finding-${i}" data-finding="${esc(f.id)}" style="border-left-color:${SEV_COLOR[f.severity] ?? '#999'}"${f.severity !== 'info' ? ' open' : ''}>
 <summary>${sevBadge(f.severity)} ${esc(f.summary)} <span class="id">${esc(f.id)}${occ !== null ? ` · ×${esc(occ)}` : ''}${seen}</span></summary>
@@ -405,7 +421,7 @@ function renderTimeline(p: Page): string {
         return `<div id="tl-${k}"><span class="role">HTTP exchange</span>${p.flowLink(x.ref)} ${timeHtml(x.timeMs, x.time, true)} <span class="mono">${esc(x.summary)}</span> ${p.back(`tl-${k}`)}</div>`;
       })
       .join('');
-    out.push(`<details class="ev k-${esc(e.kind)}${local ? ' local' : ''}${cited ? ' cited' : ''}" id="tl-${i}"><summary>${timeHtml(e.timeMs, e.time, true)}<span class="k">${esc(e.kind)}</span>${secPill(e.security, local)}<span class="mono">${esc(head)}</span> ${p.backList(back)}</summary><div class="legs">${timelineLegs(p, e)}${kidRows}</div></details>`);
+    out.push(`<details class="ev k-${esc(e.kind)}${local ? ' local' : ''}${cited ? ' cited' : ''}" id="tl-${i}"><summary>${timeHtml(e.timeMs, e.time, true)}<span class="k">${esc(e.kind)}</span>${secPill(e.security, local)}<span class="mono">${esc(head)}</span>${e.more ? ` <span class="pill more" title="${esc(`${e.more.count} more events like this one, counted, not listed`)}">+${esc(e.more.count)} more until ${esc(fmtClock(Date.parse(e.more.until)))}</span>` : ''} ${p.backList(back)}</summary><div class="legs">${timelineLegs(p, e)}${kidRows}${e.more ? moreLine(p, e.more) : ''}</div></details>`);
   });
   if (skipped) out.push(`<div class="muted">… ${skipped} event(s) not shown …</div>`);
   const filters = `${TL_FILTERS.map(([k]) => `<span class="ftarget" id="tlf-${k}"></span>`).join('')}<span class="ftarget" id="tlf-all"></span>
@@ -442,7 +458,24 @@ function timelineLegs(p: Page, e: TimelineEvent): string {
   return rows.sort((x, y) => x.order - y.order).map((r) => r.html).join('');
 }
 
+/** An exemplar's `more`: how many like it were counted but not listed, until when, and the last one's evidence. */
+function moreLine(p: Page, more: { count: number; until: string | null; last: EvidenceRef }): string {
+  const last = p.a.requestIndex(more.last) !== undefined ? p.reqLink(more.last) : p.a.flowIndex(more.last) !== undefined ? p.flowLink(more.last) : `<span class="mono">${esc(formatRef(more.last))}</span>`;
+  return `<div class="more"><span class="role">and ${esc(more.count)} more</span>like this one, counted, not listed${more.until ? `, the last at ${timeHtml(Date.parse(more.until), more.until)}` : ''}: ${last}</div>`;
+}
+
 // ---- Requests and traces.
+
+function renderTraces(p: Page): string {
+  if (p.traces.length === 0) return '';
+  const items = p.traces.map((t, k) => {
+    const d = p.m.requests[t.requests[0]!]!.explanation!.decision!;
+    const back = [...new Set(t.requests.flatMap((i) => p.a.findingsCiting(`req-${i}`)))].sort((a, b) => a - b);
+    const used = t.requests.slice(0, 20).map((i) => `<a href="#req-${i}">${esc(formatRef(p.m.requests[i]!.ref).replace(/^.*\//, ''))}</a>`).join(' ');
+    return `<details class="trace"><summary>T${k + 1}: <b>${esc(d.decision)}</b>${d.policy ? ` by <code>${esc(d.policy)}</code>` : ''}${d.responseCodeDetails ? ` <code>${esc(d.responseCodeDetails)}</code>` : ''} <span class="muted">— ${esc(t.requests.length)} record(s)</span></summary><div id="${t.id}"><div class="back">records: ${used}${t.requests.length > 20 ? ` … ${t.requests.length - 20} more` : ''} ${p.backList(back)}</div>${t.html}</div></details>`;
+  });
+  return `<h3 id="traces">Explanation traces (${p.traces.length} distinct; identical decisions are shown once)</h3>\n${items.join('\n')}`;
+}
 
 function renderRequest(p: Page, r: RequestView, i: number): string {
   const verdict = r.explanation ? r.explanation.verdict : null;
@@ -450,9 +483,9 @@ function renderRequest(p: Page, r: RequestView, i: number): string {
   const badge = verdict ? `<span class="pill" style="background:${verdict === 'agrees' ? '#2e7d32' : verdict === 'disagrees' ? '#c62828' : '#ef6c00'}">${esc(verdict)}</span>` : '';
   const fields = Object.entries(r.fields ?? {}).map(([k, v]) => `<tr><td class="mono">${esc(k)}</td><td class="mono">${esc(typeof v === 'string' ? v : JSON.stringify(v))}</td></tr>`).join('');
   const tl = p.tlLink(r.ref);
-  return `<details class="request${local ? ' local' : ''}" id="req-${i}"><summary>${badge}${secPill(r.peerSecurity === 'unknown' ? undefined : r.peerSecurity, local)} ${timeHtml(r.time ? Date.parse(r.time) : null, r.time)} <span class="mono">${esc(requestWhat(r))}</span> ${p.back(`req-${i}`)}</summary>
+  return `<details class="request${local ? ' local' : ''}" id="req-${i}"><summary>${badge}${secPill(r.peerSecurity === 'unknown' ? undefined : r.peerSecurity, local)} ${timeHtml(r.time ? Date.parse(r.time) : null, r.time)} <span class="mono">${esc(requestWhat(r))}</span>${r.more ? ` <span class="pill more">+${esc(r.more.count)} more like this</span>` : ''} ${p.back(`req-${i}`)}</summary>${r.more ? `<div class="legs">${moreLine(p, r.more)}</div>` : ''}
 <div class="mono">evidence: ${esc(formatRef(r.ref))}${r.flow ? ` · capture: ${p.flowLink(r.flow)} (${esc(r.correlatedBy ?? '')})` : ''}${tl ? ` · ${tl}` : ''}${r.proxy ? ` · dump: ${esc(r.proxy)}` : ''}${r.principal ? ` · peer: ${esc(r.principal)}` : ''} · peer TLS: ${esc(local ? 'sidecar-local leg' : r.peerSecurity)}</div>
-${r.explanation ? `<div>${esc(r.explanation.reason)}</div>${r.explanation.identityEvidence.length ? `<div class="muted">identity evidence: ${esc(r.explanation.identityEvidence.join('; '))}</div>` : ''}${r.explanation.text ? `<pre>${esc(r.explanation.text)}</pre>` : ''}${r.explanation.decision ? `<details><summary>full trace</summary><div id="req-${i}-trace">${renderDecision(r.explanation.decision)}</div></details>` : ''}` : `<div class="muted">not replayed (${r.direction === 'inbound' ? 'no config dump for this proxy' : 'only inbound records are replayed'})</div>`}
+${r.explanation ? `<div>${esc(r.explanation.reason)}</div>${r.explanation.identityEvidence.length ? `<div class="muted">identity evidence: ${esc(r.explanation.identityEvidence.join('; '))}</div>` : ''}${r.explanation.text ? `<pre>${esc(r.explanation.text)}</pre>` : ''}${p.traceOf.has(i) ? `<div><a href="#${p.traceOf.get(i)}">full trace</a></div>` : ''}` : `<div class="muted">not replayed (${r.direction === 'inbound' ? 'no config dump for this proxy' : 'only inbound records are replayed'})</div>`}
 ${fields ? `<details><summary>logged fields</summary><div class="scroll"><table>${fields}</table></div></details>` : ''}
 </details>`;
 }
@@ -506,8 +539,8 @@ export function renderHtml(m: ReportModel): string {
     ['findings', `Findings (${m.findings.length})`],
     ['time-axis', 'Time axis'],
     ['graph', 'Service graph'],
-    ['timeline', `Timeline (${m.timeline.length})`],
-    ['requests', `Requests (${m.requests.length})`],
+    ['timeline', `Timeline (${s.timelineEvents})`],
+    ['requests', `Requests (${s.records.total})`],
     ['flows', `Connections (${m.flows.length})`],
     ['cited', `Other cited evidence (${p.a.others.length})`],
     ['custody', 'Chain of custody'],
@@ -543,14 +576,15 @@ ${renderTimePlot(m, p.eventIsLocal, (id) => p.nodeLabel(id))}
 <div class="legend"><span style="color:${SEC_COLOR.mtls}">━ mTLS</span><span style="color:${SEC_COLOR.tls}">━ TLS (no client cert)</span><span style="color:${SEC_COLOR.plaintext}">━ plaintext</span><span style="color:${SEC_COLOR.unknown}">━ unknown</span><span style="color:#b71c1c">┅ denied / rejected</span><span>colour from the strongest evidence (captured connections, else the requests' connection security); mixed edges list each count</span><span>red outline: involved in a finding · ⚠ no sidecar</span></div>
 <div class="scroll">${renderGraphSvg(m.graph.nodes, m.graph.edges)}</div>
 </section>
-<section id="timeline"><h2>Timeline (${esc(m.timeline.length)} events${s.recordsWithoutTime ? `; ${esc(s.recordsWithoutTime)} records without a time not shown` : ''})</h2>
+<section id="timeline"><h2>Timeline (${esc(s.timelineEvents)} events${s.aggregated ? `, ${esc(s.aggregated.timeline.listed)} listed as exemplars with counts` : ''}${s.recordsWithoutTime ? `; ${esc(s.recordsWithoutTime)} records without a time not shown` : ''})</h2>
 <p class="muted">One row per request or connection: open it for the outbound log record, the capture and the inbound log record behind it.</p>
 ${more(m.timeline.length, p.shownTimeline.size, 'events')}
 ${renderTimeline(p)}
 </section>
-<section id="requests"><h2>Requests and explanation traces (${esc(m.requests.length)})</h2>
+<section id="requests"><h2>Requests and explanation traces (${esc(s.records.total)} records${s.aggregated ? `, ${esc(s.aggregated.requests.listed)} listed as exemplars with counts` : ''})</h2>
 ${more(m.requests.length, p.shownRequests.size, 'records')}
 ${requestsShown.map((i) => renderRequest(p, m.requests[i]!, i)).join('\n') || '<p class="muted">No access-log records.</p>'}
+${renderTraces(p)}
 </section>
 <section id="flows"><h2>Captured connections (${esc(m.flows.length)})</h2>
 ${more(m.flows.length, p.shownFlows.size, 'flows')}

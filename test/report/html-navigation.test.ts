@@ -22,6 +22,7 @@ import { buildReportModel, type GraphEdge, type ReportModel } from '../../src/an
 import { renderHtml } from '../../src/report/html.js';
 import { edgeEvidence, edgeLabelLines, layoutGraph } from '../../src/report/html-graph.js';
 import { configChanges } from '../../src/report/html-timeplot.js';
+import { writeFleetEvidence } from '../../src/synth/fleet.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const hasChromium = existsSync(CHROMIUM);
@@ -105,6 +106,28 @@ describe('every finding\'s evidence has an element (no browser needed)', () => {
     const m = await model(sample);
     for (let i = 0; i < m.findings.length; i++) expect(ids.has(`finding-${i}`)).toBe(true);
   });
+});
+
+describe.skipIf(!SAMPLES.includes('bookinfo-authz'))('a large report listing exemplars with counts (fleet evidence from samples/bookinfo-authz)', () => {
+  it('shows each exemplar\'s count and the last one\'s time, draws the aggregated span on the time axis, and every link still resolves', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'meshsleuth-html-agg-'));
+    await writeFleetEvidence(dir, { lines: 600, sample: join(REPO, 'samples', 'bookinfo-authz') });
+    const ev = await gatherEvidence([dir]);
+    const limits = { requests: { listAll: 50, perKind: 2, perKindUnexplained: 4, max: 10_000 }, timeline: { listAll: 40, perSignature: 2, max: 10_000 } };
+    const m = buildReportModel(ev, { skewMs: 2000, showSecrets: false, generatedAt: '2026-01-01T00:00:00.000Z', limits });
+    expect(m.summary.aggregated).toBeDefined();
+    const html = renderHtml(m);
+    const withMore = m.timeline.filter((e) => e.more);
+    expect(withMore.length).toBeGreaterThan(0);
+    const e = withMore[0]!;
+    expect(html).toContain(`+${e.more!.count} more until`);
+    expect(html).toContain(`Timeline (${m.summary.timelineEvents} events, ${m.timeline.length} listed as exemplars with counts`);
+    expect(html).toMatch(/<rect class="span"/);
+    const rMore = m.requests.find((r) => r.more)!;
+    expect(html).toContain(`+${rMore.more!.count} more like this`);
+    const ids = new Set([...html.matchAll(/\sid="([^"]+)"/g)].map((x) => x[1]!));
+    expect([...html.matchAll(/\shref="#([^"]*)"/g)].map((x) => x[1]!).filter((h) => !ids.has(h))).toEqual([]);
+  }, 120_000);
 });
 
 describe.skipIf(!hasChromium)(`the report of samples/${LARGEST} in headless Chromium (needs /usr/bin/chromium)`, () => {
