@@ -14,4 +14,6 @@ export default function setup(): void {
     if (process.env.CI) throw new Error('TypeScript build failed (see errors above)');
     process.stderr.write('global-setup: tsc reported errors; continuing with what it emitted (CI would fail)\n');
   }
+  // chmod the bin and write the completion spec (src/cli/spec.ts), as `npm run build` does
+  execFileSync(process.execPath, [root + 'scripts/postbuild.mjs'], { stdio: 'inherit' });
 }

@@ -1,6 +1,7 @@
 /** Shared CLI plumbing: output writing, exit codes, error reporting. The CLI is a thin shell. */
 import type { Argv } from 'yargs';
-import { open, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
+import { inputBytes } from '../readers/files.js';
 import { InputError } from '../model/errors.js';
 import { detectInputs, type InputKind } from '../readers/detect.js';
 import { sniffBinary } from '../readers/structured.js';
@@ -42,38 +43,76 @@ export function writeOut(text: string): Promise<void> {
   });
 }
 
+/**
+ * How much goes to stderr, set once per run by the CLI shell from `-q/--quiet` and `-v/--verbose` (every
+ * command takes both): `quiet` keeps only the one-line error that ends a command (the exit code still tells
+ * the rest); `verbose` adds what each step read and how long the command took.
+ */
+export type Verbosity = 'quiet' | 'normal' | 'verbose';
+let verbosity: Verbosity = 'normal';
+
+export function setVerbosity(v: Verbosity): void {
+  verbosity = v;
+}
+
+export function isQuiet(): boolean {
+  return verbosity === 'quiet';
+}
+
+export function isVerbose(): boolean {
+  return verbosity === 'verbose';
+}
+
+/** A warning or note on stderr (skipped inputs, counts, assumptions): hidden by `-q`. */
 export function warn(message: string): void {
+  if (verbosity !== 'quiet') process.stderr.write(`meshsleuth: ${safeOutput(message)}\n`);
+}
+
+/** The error that ends a command: printed even with `-q`. */
+export function fatal(message: string): void {
   process.stderr.write(`meshsleuth: ${safeOutput(message)}\n`);
 }
 
-/** Progress only on a TTY (DESIGN.md). */
+/** A line the user needs even with `-q` (e.g. the address `collect` listens on). */
+export function notice(message: string): void {
+  process.stderr.write(`meshsleuth: ${safeOutput(message)}\n`);
+}
+
+/** Detail only `-v/--verbose` shows (files read, kinds detected, elapsed time). */
+export function debug(message: string): void {
+  if (verbosity === 'verbose') process.stderr.write(`meshsleuth: ${safeOutput(message)}\n`);
+}
+
+/** Progress only on a TTY (DESIGN.md), and not with `-q`. */
 export function progress(message: string): void {
-  if (process.stderr.isTTY) process.stderr.write(`\r\x1b[K${message}`);
+  if (process.stderr.isTTY && verbosity !== 'quiet') process.stderr.write(`\r\x1b[K${message}`);
 }
 
 export function progressDone(): void {
-  if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
+  if (process.stderr.isTTY && verbosity !== 'quiet') process.stderr.write('\r\x1b[K');
 }
 
 /** Runs a command body and maps errors to exit codes; user errors are one line, never a stack trace. */
 export async function runCommand(body: () => Promise<number | void>): Promise<void> {
+  const t0 = performance.now();
   try {
     const code = await body();
     process.exitCode = code ?? EXIT_OK;
   } catch (err) {
     if (err instanceof InputError || err instanceof UsageError) {
-      warn(err.message);
+      fatal(err.message);
       process.exitCode = EXIT_USAGE;
     } else if (isNodeFsError(err)) {
-      warn(`${err.path ?? ''}: ${err.code === 'ENOENT' ? 'no such file or directory' : err.message}`);
+      fatal(`${err.path ?? ''}: ${err.code === 'ENOENT' ? 'no such file or directory' : err.message}`);
       process.exitCode = EXIT_USAGE;
     } else {
       const e = err instanceof Error ? err : new Error(String(err));
-      warn(`internal error: ${e.message}`);
+      fatal(`internal error: ${e.message}${process.env.MESHSLEUTH_DEBUG ? '' : ' (MESHSLEUTH_DEBUG=1 prints its stack)'}`);
       if (process.env.MESHSLEUTH_DEBUG) process.stderr.write(`${e.stack ?? ''}\n`);
       process.exitCode = EXIT_INTERNAL;
     }
   }
+  debug(`exit ${String(process.exitCode)} after ${((performance.now() - t0) / 1000).toFixed(2)} s, peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`);
 }
 
 function isNodeFsError(err: unknown): err is NodeJS.ErrnoException {
@@ -115,6 +154,22 @@ export function asList(v: string | string[]): string[] {
   return out;
 }
 
+/**
+ * `asList` for an option whose values are enumerated (`--fail-on`, `--security`): the same coercion, carrying
+ * the values so shell completion offers them (cli/spec.ts). Commas split in the command, as before.
+ */
+export function asListOf(values: readonly string[]): ((v: string | string[]) => string[]) & { values: readonly string[]; list: true } {
+  return Object.assign((v: string | string[]) => asList(v), { values, list: true as const });
+}
+
+/**
+ * A coercion that leaves a single value as given but tells completion its usual values, for an option that
+ * also takes other forms (report's `-o FILE`, deprecated) so yargs' `choices` would be too strict.
+ */
+export function suggestValues(values: readonly string[]): ((v: string) => string) & { values: readonly string[] } {
+  return Object.assign((v: string) => v, { values });
+}
+
 /** True for an array produced by `asList` (a repeatable option's values). */
 export function isRepeatable(v: unknown): boolean {
   return Array.isArray(v) && (v as unknown as Record<symbol, unknown>)[REPEATABLE] === true;
@@ -142,6 +197,7 @@ export async function expandDirectories(paths: string[], kind: InputKind, what: 
     }
     const found = await detectInputs([p]);
     const mine = found.filter((f) => f.kind === kind);
+    debug(`${p}: ${found.length} file(s), ${mine.length} read as ${what}`);
     const others = found.length - mine.length;
     if (others > 0 && mine.length > 0) warn(`${p}: ${others} other file(s) skipped (not ${what})`);
     if (mine.length === 0) throw new InputError({ file: p }, `a directory holding ${what}`, found.length ? `none among its ${found.length} file(s)` : 'an empty directory');
@@ -150,14 +206,18 @@ export async function expandDirectories(paths: string[], kind: InputKind, what: 
   return out;
 }
 
-/** What a file certainly is when it is binary (pcap, gzip, NUL bytes…), from its first 4 KiB; null for text. */
+/**
+ * What a file certainly is when it is binary (pcap, NUL bytes…), from its first 4 KiB, null for text; a gzip
+ * or Zstandard file is judged by what it holds (readers/files.ts decompresses it).
+ */
 export async function binaryHead(path: string): Promise<string | null> {
-  const fh = await open(path, 'r');
-  try {
-    const buf = Buffer.alloc(4096);
-    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
-    return sniffBinary(buf.subarray(0, bytesRead));
-  } finally {
-    await fh.close();
+  const chunks: Buffer[] = [];
+  let n = 0;
+  const src = inputBytes(path);
+  for await (const c of src) {
+    chunks.push(c);
+    n += c.length;
+    if (n >= 4096) break;
   }
+  return sniffBinary(Buffer.concat(chunks).subarray(0, 4096));
 }

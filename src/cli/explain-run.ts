@@ -8,6 +8,8 @@
  * the count of the lines before it (src/cli/parallel.ts signals it) before reading.
  */
 import { createReadStream } from 'node:fs';
+import { openInputStream } from '../readers/files.js';
+import { sniffCompression } from '../readers/capture/compressed.js';
 import { open } from 'node:fs/promises';
 import type { JsonValue } from '../model/attrs.js';
 import type { AccessRecord, Explanation } from '../model/records.js';
@@ -203,9 +205,8 @@ export async function* explainChunkEvents(chunk: ExplainChunk, setup: ExplainSet
       yield { t: 'lines', count: await countLines(chunk.path, chunk.start, chunk.end) };
       if (!chunk.first) firstLine = (await lineBase()) + 1;
     }
-    const stream = chunk.path === '-'
-      ? process.stdin
-      : createReadStream(chunk.path, chunk.start !== undefined && chunk.end !== undefined ? { start: chunk.start, end: chunk.end - 1 } : {});
+    // a whole file or stdin may be gzip/Zstandard-compressed (readers/files.ts); a byte range never is (splitLog)
+    const stream = chunk.start !== undefined && chunk.end !== undefined ? createReadStream(chunk.path, { start: chunk.start, end: chunk.end - 1 }) : await openInputStream(chunk.path, 'access-log data');
     const input = { path: chunk.path === '-' ? 'stdin' : chunk.path, stream };
     const bytesRead = (): number => (stream as { bytesRead?: number }).bytesRead ?? 0;
     let records = 0;
@@ -327,6 +328,12 @@ export async function splitLog(path: string, size: number, threads: number): Pro
   if (size < 2 * target) return [{ path, first: true }];
   const cuts: number[] = [0];
   const fh = await open(path, 'r');
+  // a compressed log is read whole (its byte ranges are not line ranges)
+  const magic = Buffer.alloc(4);
+  if (sniffCompression(magic.subarray(0, (await fh.read(magic, 0, 4, 0)).bytesRead))) {
+    await fh.close();
+    return [{ path, first: true }];
+  }
   try {
     const buf = Buffer.allocUnsafe(1 << 16);
     for (let pos = target; pos < size - target / 2; pos += target) {

@@ -9,9 +9,11 @@
  * - **A value option needs its value**: `-o` at the end of the line, or followed by another option, is a
  *   usage error (exit 2) rather than an empty string the command may read as "not given".
  * - **A number option gets a number**: `--limit ten` is a usage error, not NaN handed to the command.
+ * - **An unknown option gets a "did you mean"**: the command's options are remembered here for the message.
  */
 import type { Argv, CommandModule, Options } from 'yargs';
 import { isRepeatable, UsageError } from './common.js';
+import { closest } from './suggest.js';
 
 type AnyArgs = Record<string, unknown>;
 
@@ -73,9 +75,34 @@ export function variadicPositionals(command: string | readonly string[] | undefi
   return cmds.flatMap((c) => [...c.matchAll(/[<[]([^\]>]+?)\.\.\.?[\]>]/g)].flatMap((m) => m[1]!.split('|').map((n) => n.trim())));
 }
 
+/** The options (and aliases) of the command being parsed, for "did you mean" on an unknown one. */
+let knownOptions: string[] = [];
+
+/**
+ * yargs' "Unknown argument(s): secrity" with a suggestion per unknown option from the command's own options:
+ * `Unknown argument: --secrity (did you mean --security?)`.
+ */
+export function withSuggestions(msg: string, argv: readonly string[]): string {
+  const m = /^Unknown arguments?: (.+)$/.exec(msg);
+  if (!m) return msg;
+  const flag = (n: string): string => (n.length === 1 ? `-${n}` : `--${n}`);
+  const given = (n: string): boolean => argv.some((a) => a === flag(n) || a.startsWith(`${flag(n)}=`) || (n.length === 1 && /^-[^-]/.test(a) && a.includes(n)));
+  const unknown = m[1]!.split(', ').map((u) => u.replace(/^-+/, ''));
+  const options = unknown.filter(given);
+  const extra = unknown.filter((u) => !given(u));
+  const parts = options.map((name) => {
+    const hit = closest(name, knownOptions.filter((k) => k.length > 1 || name.length === 1));
+    return `${flag(name)}${hit ? ` (did you mean ${flag(hit)}?)` : ''}`;
+  });
+  const out: string[] = [];
+  if (parts.length) out.push(`unknown option${parts.length > 1 ? 's' : ''}: ${parts.join(', ')}`);
+  if (extra.length) out.push(`unexpected argument${extra.length > 1 ? 's' : ''}: ${extra.join(', ')}`);
+  return out.join('; ');
+}
+
 /** The command with the shell's rules added after its own builder. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- yargs command modules have heterogeneous argument types
-export function withShellRules(c: CommandModule<any, any>): CommandModule<any, any> {
+export function withShellRules(c: CommandModule<any, any>, after?: (y: Argv<AnyArgs>) => Argv<AnyArgs>): CommandModule<any, any> {
   const own = c.builder;
   return {
     ...c,
@@ -83,9 +110,11 @@ export function withShellRules(c: CommandModule<any, any>): CommandModule<any, a
       let y: Argv<AnyArgs> = y0;
       if (typeof own === 'function') y = ((own as (a: Argv<AnyArgs>) => Argv<AnyArgs> | void)(y0) ?? y0) as Argv<AnyArgs>;
       else if (own) y = y0.options(own as Record<string, Options>) as Argv<AnyArgs>;
+      if (after) y = after(y);
       const values = valueOptionKeys(y);
       if (values.length) y = y.requiresArg(values);
       const parser = y;
+      knownOptions = Object.keys((hints(y) as { key?: Record<string, unknown> }).key ?? {}).filter((k) => !k.includes('-') || !/[A-Z]/.test(k));
       const variadic = variadicPositionals(c.command);
       return y.middleware((argv) => {
         lastOptionWins(argv as AnyArgs, new Set([...arrayKeys(parser), ...variadic]));

@@ -1,10 +1,63 @@
 /**
+ * Opening inputs the same way everywhere: a file, `-` (standard input), and gzip or Zstandard compression
+ * decided by content (`dump.json.gz`, `access.log.gz`, `pods.yaml.zst` read as their plain forms).
+ *
  * Whole-file reads for structured inputs (config dumps, manifests, inventories, request files), bounded: JSON
  * and YAML are parsed in one piece, so their size is capped rather than letting `/dev/zero`, a FIFO or a
  * multi-GB file grow memory until the process dies. Logs and captures stream and have no such limit.
  */
 import { open } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { Readable } from 'node:stream';
 import { InputError } from '../model/errors.js';
+import { decompress, sniffCompression } from './capture/compressed.js';
+
+/** The bytes of a file or of `-` (standard input), decompressed when they start gzip or Zstandard. */
+export async function* inputBytes(path: string, what = 'data'): AsyncGenerator<Buffer> {
+  const src: AsyncIterable<Buffer> = path === '-' ? process.stdin : createReadStream(path);
+  const it = src[Symbol.asyncIterator]();
+  let head = Buffer.alloc(0);
+  // enough bytes to see a magic number (a pipe may deliver fewer in its first chunk)
+  while (head.length < 4) {
+    const n = await it.next();
+    if (n.done) break;
+    head = Buffer.concat([head, n.value]);
+  }
+  const rest = (async function* () {
+    try {
+      if (head.length) yield head;
+      for (;;) {
+        const n = await it.next();
+        if (n.done) return;
+        yield n.value;
+      }
+    } finally {
+      await it.return?.(); // closes the file when the reader stops early
+    }
+  })();
+  const kind = sniffCompression(head);
+  if (!kind) return yield* rest;
+  for await (const c of decompress(kind, rest, path === '-' ? '<stdin>' : path, what)) yield Buffer.from(c.buffer, c.byteOffset, c.byteLength);
+}
+
+/**
+ * A readable stream of a file's (or standard input's) bytes, decompressed when compressed. A plain file is
+ * the file's own read stream, exactly as before compression was recognised.
+ */
+export async function openInputStream(path: string, what = 'data'): Promise<Readable> {
+  if (path !== '-') {
+    const fh = await open(path, 'r');
+    let head: Buffer;
+    try {
+      const b = Buffer.alloc(4);
+      head = b.subarray(0, (await fh.read(b, 0, 4, 0)).bytesRead);
+    } finally {
+      await fh.close();
+    }
+    if (!sniffCompression(head)) return createReadStream(path);
+  }
+  return Readable.from(inputBytes(path, what), { objectMode: false });
+}
 
 /**
  * Largest structured input read whole (bytes). Parsing JSON costs several times its size in memory and V8's
@@ -17,17 +70,20 @@ function tooLarge(file: string, found: string, limit: number): InputError {
   return new InputError({ file, offset: limit }, `at most ${limit} bytes (structured input is parsed whole)`, found);
 }
 
-/** Reads a whole file (or `-`, standard input) into memory, refusing more than `limit` bytes. */
+/**
+ * Reads a whole file (or `-`, standard input) into memory, refusing more than `limit` bytes (after
+ * decompression, for a gzip or Zstandard file).
+ */
 export async function readWholeFile(path: string, limit = MAX_STRUCTURED_BYTES): Promise<Buffer> {
-  if (path === '-') return readWholeStream(process.stdin, '<stdin>', limit);
+  if (path === '-') return readWholeStream(inputBytes('-', 'structured data'), '<stdin>', limit);
   const fh = await open(path, 'r');
   try {
     const st = await fh.stat();
     if (st.isFile() && st.size > limit) throw tooLarge(path, `${st.size} bytes`, limit);
-    return await readWholeStream(fh.createReadStream({ autoClose: false }), path, limit);
   } finally {
     await fh.close();
   }
+  return readWholeStream(inputBytes(path, 'structured data'), path, limit);
 }
 
 /** Reads a stream to its end, refusing more than `limit` bytes (devices and pipes have no size to check first). */

@@ -139,11 +139,11 @@ function stringMap(v: unknown): Record<string, string> | undefined {
   return out;
 }
 
-const MANIFEST_EXT = /\.(ya?ml|json)$/i;
+const MANIFEST_EXT = /\.(ya?ml|json)(\.(gz|zst))?$/i;
 
 /**
- * Reads files and directories (recursively, `*.yaml|*.yml|*.json`, sorted) into objects.
- * `-` reads standard input. Unreadable paths throw (the CLI maps them to exit 2).
+ * Reads files and directories (recursively, `*.yaml|*.yml|*.json`, also gzip/Zstandard-compressed, sorted)
+ * into objects. `-` reads standard input. Unreadable paths throw (the CLI maps them to exit 2).
  */
 export async function readK8sPaths(paths: string[], stdin?: () => Promise<string>): Promise<K8sReadResult> {
   const out: K8sReadResult = { objects: [], diagnostics: [], skipped: 0 };
@@ -159,7 +159,7 @@ export async function readK8sPaths(paths: string[], stdin?: () => Promise<string
   }
   for (const f of files) {
     let text: string;
-    if (f === '-') text = stdin ? await stdin() : '';
+    if (f === '-' && stdin) text = await stdin();
     else {
       const buf = await readWholeFile(f);
       const bin = sniffBinary(buf);

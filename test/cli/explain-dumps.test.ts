@@ -44,7 +44,7 @@ describe.skipIf(!existsSync(join(REPO, B)))('explain with several dumps of one p
 
   it('report picks the same dump for the same record (one mechanism)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'meshsleuth-dumps-'));
-    const rep = await runCli(['report', B, '-o', join(dir, 'r.json')]);
+    const rep = await runCli(['report', B, '--out', join(dir, 'r.json')]);
     expect(rep.code, rep.stderr).toBe(0);
     const m = JSON.parse(readFileSync(join(dir, 'r.json'), 'utf8')) as { requests: { ref: { file: string; line: number }; proxy: string | null }[] };
     const fromReport = Object.fromEntries(m.requests.filter((x) => x.ref.file === LOG).map((x) => [`${x.ref.file}:${x.ref.line}`, x.proxy]));

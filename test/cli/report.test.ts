@@ -44,7 +44,7 @@ describe('meshsleuth report', () => {
     mkdirSync(join(dir, 'sub'));
     writeFileSync(join(dir, 'sub', 'empty.log'), '');
     const out = join(dir, 'report.json');
-    const r = await runCli(['report', dir, join(dir, 'missing.pcap'), '-o', out]);
+    const r = await runCli(['report', dir, join(dir, 'missing.pcap'), '--out', out]);
     expect(r.code, r.stderr).toBe(0);
     const m = JSON.parse(readFileSync(out, 'utf8')) as { manifest: { skipped: { path: string; reason: string }[]; inputs: { path: string }[] }; findings: { id: string }[] };
     const reasons = Object.fromEntries(m.manifest.skipped.map((s) => [s.path.slice(dir.length + 1), s.reason]));
@@ -78,18 +78,31 @@ describe('meshsleuth report', () => {
     expect(mb.manifest.skipped.find((s) => s.path.endsWith('notes.json.gz'))!.reason).toMatch(/gzip-compressed .*only captures are read compressed/);
   });
 
-  it('chooses the output kind by the -o extension; HTML and SARIF are written to the file', async () => {
+  it('chooses the output kind by the --out extension; HTML and SARIF are written to the file', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'meshsleuth-report-out-'));
     for (const [name, start] of [['r.html', '<!DOCTYPE html>'], ['r.sarif', '{'], ['r.json', '{']] as const) {
-      const r = await runCli(['report', FIXTURE, '-o', join(dir, name)]);
+      const r = await runCli(['report', FIXTURE, '--out', join(dir, name)]);
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout).toBe('');
       expect(readFileSync(join(dir, name), 'utf8').startsWith(start)).toBe(true);
       expect(r.stderr).toMatch(/wrote .*: 6 finding\(s\)/);
+      expect(r.stderr).not.toMatch(/deprecated/);
     }
-    const bad = await runCli(['report', FIXTURE, '-o', join(dir, 'r.txt')]);
+    const bad = await runCli(['report', FIXTURE, '--out', join(dir, 'r.txt')]);
     expect(bad.code).toBe(2);
     expect(existsSync(join(dir, 'r.txt'))).toBe(false);
+    // -o names the format when the file name does not
+    const named = await runCli(['report', FIXTURE, '-o', 'sarif', '--out', join(dir, 'r.txt')]);
+    expect(named.code, named.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(join(dir, 'r.txt'), 'utf8')).version).toBe('2.1.0');
+  });
+
+  it('-o FILE (before --out existed) still writes the file, with a deprecation warning', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'meshsleuth-report-old-'));
+    const r = await runCli(['report', FIXTURE, '-o', join(dir, 'r.html')]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(readFileSync(join(dir, 'r.html'), 'utf8').startsWith('<!DOCTYPE html>')).toBe(true);
+    expect(r.stderr).toContain(`-o ${join(dir, 'r.html')}: writing a file with -o is deprecated; use --out ${join(dir, 'r.html')}`);
   });
 
   it('--show-secrets reveals the cleartext token; it is redacted otherwise', async () => {
@@ -117,8 +130,13 @@ describe('meshsleuth report', () => {
 
   it('parses -o targets and skew durations', () => {
     expect(outputTarget(undefined)).toEqual({ format: 'table', file: null });
-    expect(outputTarget('x/y.SARIF')).toEqual({ format: 'sarif', file: 'x/y.SARIF' });
-    expect(outputTarget('out.sarif.json')).toEqual({ format: 'sarif', file: 'out.sarif.json' });
+    expect(outputTarget(undefined, 'x/y.SARIF')).toEqual({ format: 'sarif', file: 'x/y.SARIF' });
+    expect(outputTarget(undefined, 'out.sarif.json')).toEqual({ format: 'sarif', file: 'out.sarif.json' });
+    expect(outputTarget('json', 'out.txt')).toEqual({ format: 'json', file: 'out.txt' });
+    expect(() => outputTarget(undefined, 'out.txt')).toThrow(/--out out.txt: expected a file ending in .html, .json or .sarif/);
+    expect(() => outputTarget('x.html', 'y.html')).toThrow(/-o x.html: expected one of table, json, html, sarif/);
+    // -o FILE, the option's meaning before --out: still writes the file, flagged for a deprecation warning
+    expect(outputTarget('x/y.SARIF')).toEqual({ format: 'sarif', file: 'x/y.SARIF', deprecated: true });
     expect(outputTarget('json')).toEqual({ format: 'json', file: null });
     expect(parseSkew('2s')).toBe(2000);
     expect(parseSkew('500ms')).toBe(500);

@@ -31,12 +31,12 @@ describe('report output and its evidence', () => {
       [[log, dump], join(dir, 'link.json')],
       [[join(dir, 'ev')], join(dir, 'ev', 'dump.json')],
     ] as const) {
-      const r = await runCli(['report', ...args, '-o', out]);
+      const r = await runCli(['report', ...args, '--out', out]);
       expect(r.code, r.stderr).toBe(2);
       expect(r.stderr).toMatch(/refusing to overwrite it/);
     }
     expect([sha(log), sha(dump)]).toEqual(before);
-    const ok = await runCli(['report', join(dir, 'ev'), '-o', join(dir, 'report.json')]);
+    const ok = await runCli(['report', join(dir, 'ev'), '--out', join(dir, 'report.json')]);
     expect(ok.code, ok.stderr).toBe(0);
   });
 

@@ -88,7 +88,7 @@ describe('secrets in every output', () => {
     copyFileSync(DUMP, join(ev, 'dump.json'));
     for (const ext of ['json', 'html', 'sarif']) {
       const out = join(dir, `r.${ext}`);
-      const r = await runCli(['report', ev, '-o', out]);
+      const r = await runCli(['report', ev, '--out', out]);
       expect(r.code, r.stderr).not.toBe(3);
       const text = readFileSync(out, 'utf8');
       expect(text, ext).not.toMatch(SECRET);

@@ -20,7 +20,7 @@ describe.skipIf(!existsSync(join(REPO, SAMPLE)))('the closest miss reaches the r
   it('rbac-denied findings carry the policy and failing conditions in JSON, table, HTML and SARIF', async () => {
     const out = mkdtempSync(join(tmpdir(), 'meshsleuth-miss-'));
     for (const ext of ['json', 'sarif', 'html']) {
-      const r = await runCli(['report', SAMPLE, '-o', join(out, `r.${ext}`)]);
+      const r = await runCli(['report', SAMPLE, '--out', join(out, `r.${ext}`)]);
       expect(r.code, r.stderr).toBe(0);
     }
     const m = JSON.parse(readFileSync(join(out, 'r.json'), 'utf8')) as { findings: Finding[] };

@@ -25,7 +25,7 @@ describe('report golden files', () => {
 
   it('JSON (-o report.json) is stable', async () => {
     const out = join(dir, 'r.json');
-    const r = await runCli(['report', FIXTURE, '-o', out], { env: ENV });
+    const r = await runCli(['report', FIXTURE, '--out', out], { env: ENV });
     expect(r.code, r.stderr).toBe(0);
     const text = readFileSync(out, 'utf8');
     const again = await runCli(['report', FIXTURE, '-o', 'json'], { env: ENV });
@@ -41,7 +41,7 @@ describe('report golden files', () => {
 
   it('SARIF (-o report.sarif) is stable', async () => {
     const out = join(dir, 'r.sarif');
-    const r = await runCli(['report', FIXTURE, '-o', out], { env: ENV });
+    const r = await runCli(['report', FIXTURE, '--out', out], { env: ENV });
     expect(r.code, r.stderr).toBe(0);
     check('incident.sarif', readFileSync(out, 'utf8'));
   });

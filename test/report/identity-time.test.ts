@@ -19,7 +19,7 @@ interface Finding { id: string; severity: string; summary: string; evidence: { f
 
 async function report(dir: string): Promise<Finding[]> {
   const out = join(mkdtempSync(join(tmpdir(), 'meshsleuth-idtime-')), 'r.json');
-  const r = await runCli(['report', dir, '-o', out]);
+  const r = await runCli(['report', dir, '--out', out]);
   expect(r.code, r.stderr).toBe(0);
   return (JSON.parse(readFileSync(out, 'utf8')) as { findings: Finding[] }).findings.filter((f) => f.id === 'identity-address-mismatch');
 }

@@ -37,7 +37,7 @@ for (const [sample, story] of Object.entries(STORIES)) {
     it(`shows ${story.ids.join(', ')} in JSON, SARIF and HTML`, async () => {
       const out = mkdtempSync(join(tmpdir(), `meshsleuth-sample-${sample}-`));
       for (const ext of ['json', 'sarif', 'html']) {
-        const r = await runCli(['report', dir, '-o', join(out, `r.${ext}`)]);
+        const r = await runCli(['report', dir, '--out', join(out, `r.${ext}`)]);
         expect(r.code, r.stderr).toBe(0);
       }
       const m = JSON.parse(readFileSync(join(out, 'r.json'), 'utf8')) as Report;

@@ -23,7 +23,7 @@ function validator() {
 describe('SARIF 2.1.0', () => {
   it('the report over the incident fixture validates against the 2.1.0 schema', async () => {
     const out = join(mkdtempSync(join(tmpdir(), 'meshsleuth-sarif-')), 'r.sarif');
-    const r = await runCli(['report', 'test/report/fixtures/incident', '-o', out]);
+    const r = await runCli(['report', 'test/report/fixtures/incident', '--out', out]);
     expect(r.code, r.stderr).toBe(0);
     const log = JSON.parse(readFileSync(out, 'utf8')) as { version: string; runs: { results: { ruleId: string; level: string; locations: { physicalLocation: { artifactLocation: { uri: string }; region?: { startLine: number } } }[] }[]; artifacts: { hashes: Record<string, string> }[]; tool: { driver: { rules: { id: string }[] } } }[] };
     const validate = validator();

@@ -188,7 +188,7 @@ describe('bank-breach', () => {
 
   it('meshsleuth report raises identity-address-mismatch for the attacker, with the capture frames as evidence', async () => {
     const out = join(mkdtempSync(join(tmpdir(), 'bank-report-')), 'report.json');
-    const r = await runCli(['report', join(SAMPLES, sc.name), '-o', out]);
+    const r = await runCli(['report', join(SAMPLES, sc.name), '--out', out]);
     expect(r.code, r.stderr).toBe(0);
     const report = JSON.parse(readFileSync(out, 'utf8')) as { findings: Array<{ id: string; severity: string; summary: string; evidence: Array<{ file: string; frame?: number }>; details?: Record<string, unknown> }> };
     const f = report.findings.filter((x) => x.id === 'identity-address-mismatch');

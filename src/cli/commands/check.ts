@@ -243,8 +243,6 @@ function render(d: Decision, a: CheckArgs): string {
 }
 
 export const checkCommand: CommandModule<object, CheckArgs> = {
-  command: 'check [config]',
-  describe: 'decide one request (or one per NDJSON line) as Envoy RBAC (or, with a ztunnel config dump, ambient ztunnel) would, and explain it',
   builder: (y: Argv) =>
     policyInputOptions(outputOption(y, ['text', 'table', 'json', 'ndjson', 'yaml'], 'text'))
       .example('$0 check config_dump.json --from cluster.local/ns/default/sa/sleep --port 9080 --method GET --path /details/0', 'why was this request denied?')

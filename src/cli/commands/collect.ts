@@ -1,6 +1,6 @@
 import { createWriteStream, readFileSync, type WriteStream } from 'node:fs';
 import type { CommandModule } from 'yargs';
-import { runCommand, UsageError, warn, asList } from '../common.js';
+import { runCommand, UsageError, warn, asList, notice } from '../common.js';
 import { AlsCollector } from '../../readers/accesslog/collector.js';
 import { MAX_LOG_LINE_LENGTH, type AlsLine } from '../../readers/accesslog/als.js';
 import { loadDecider } from './explain.js';
@@ -35,8 +35,6 @@ function readPem(path: string, what: string): Buffer {
 }
 
 export const collectCommand: CommandModule<object, CollectArgs> = {
-  command: 'collect',
-  describe: 'run an Envoy Access Log Service (gRPC) server; writes one NDJSON record per entry',
   builder: (y) =>
     y
       .option('listen', { type: 'string', default: '127.0.0.1:9001', describe: 'host:port to listen on (loopback by default)' })
@@ -46,7 +44,6 @@ export const collectCommand: CommandModule<object, CollectArgs> = {
       .option('tls-ca', { type: 'string', describe: 'CA bundle (PEM): require and verify client certificates (mTLS)' })
       .option('config', { type: 'string', coerce: asList, describe: 'config dump(s): explain each entry as it arrives' })
       .option('grace', { type: 'number', default: 2000, describe: 'ms to let open streams finish on SIGINT/SIGTERM' })
-      .option('quiet', { alias: 'q', type: 'boolean', describe: 'no stream open/close messages on stderr' })
       .example('$0 collect --listen 127.0.0.1:9001 --out als.ndjson', 'collect entries from Envoy gRPC access loggers')
       .example('$0 explain config_dump.json als.ndjson', 'replay the collected entries later'),
   handler: (argv) =>
@@ -107,13 +104,14 @@ export const collectCommand: CommandModule<object, CollectArgs> = {
       } catch (e) {
         throw new UsageError(`cannot listen on ${argv.listen}: ${(e as Error).message}`);
       }
-      warn(`ALS collector listening on ${argv.listen.replace(/:\d+$/, `:${port}`)}${tls ? (tls.ca ? ' (mTLS)' : ' (TLS)') : ''}; Ctrl-C to stop`);
+      notice(`ALS collector listening on ${argv.listen.replace(/:\d+$/, `:${port}`)}${tls ? (tls.ca ? ' (mTLS)' : ' (TLS)') : ''}; Ctrl-C to stop`);
       await Promise.race([stopped, writeFailed]);
       await collector.shutdown(argv.grace);
       await sink.close();
       const s = collector.stats;
       const where = argv.out ? ` to ${argv.out}` : '';
-      warn(
+      // the accounting of what was written is printed even with -q
+      notice(
         `stopped: ${s.entries} entries from ${s.streams} streams (${s.messages} messages, ${s.rejected} rejected); ` +
           `${sink.written} written${where}` +
           (sink.tooLong ? `, ${sink.tooLong} too long to write` : '') +

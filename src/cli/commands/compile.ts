@@ -3,7 +3,7 @@
  * for these AuthorizationPolicy / PeerAuthentication manifests (RBAC filters, mTLS per port, chains).
  */
 import type { Argv, CommandModule } from 'yargs';
-import { EXIT_FAIL_ON, outputOption, parseFailOn, runCommand, warn, writeOut, asList, UsageError } from '../common.js';
+import { EXIT_FAIL_ON, outputOption, parseFailOn, runCommand, warn, writeOut, asList, asListOf, UsageError } from '../common.js';
 import { readK8sPaths } from '../../readers/k8s.js';
 import { compileForWorkload, compileToConfigDump, servicesFromObjects, type CompiledWorkload } from '../../istio/compile/index.js';
 import { DEFAULT_ISTIO_VERSION } from '../../istio/compile/version.js';
@@ -104,8 +104,6 @@ function chainText(protocol: string, mode: string): string {
 /** The flags other commands (check, explain, report) take to read policy manifests instead of a config dump. */
 
 export const compileCommand: CommandModule<object, CompileArgs> = {
-  command: 'compile <policies...>',
-  describe: 'compile AuthorizationPolicy/PeerAuthentication (and legacy Policy/MeshPolicy) manifests into the RBAC filters and inbound chains, and DestinationRules + auto mTLS into the outbound clusters, istiod would give a sidecar',
   builder: (y: Argv<object>) =>
     outputOption(
       y
@@ -126,7 +124,7 @@ export const compileCommand: CommandModule<object, CompileArgs> = {
         .option('config-dump', { type: 'boolean', default: false, describe: 'print the synthetic /config_dump (virtualInbound, and the outbound clusters/endpoints when Services are known) instead of the filters' })
         .option('auto-mtls', { type: 'boolean', describe: 'MeshConfig enableAutoMtls for the outbound clusters (default: the mesh config, else on from Istio 1.5)' })
         .option('summary', { type: 'boolean', default: false, describe: 'print the per-port chain/mTLS and filter summary table (same as -o table)' })
-        .option('fail-on', { type: 'string', coerce: asList, describe: 'exit 1 when: invalid (a manifest istiod would reject), dropped (a rule dropped on TCP chains)' }),
+        .option('fail-on', { type: 'string', coerce: asListOf(['invalid', 'dropped']), describe: 'exit 1 when: invalid (a manifest istiod would reject), dropped (a rule dropped on TCP chains)' }),
       ['yaml', 'json', 'table'],
       'yaml',
     ) as unknown as Argv<CompileArgs>,
@@ -134,11 +132,7 @@ export const compileCommand: CommandModule<object, CompileArgs> = {
     runCommand(async () => {
       const failOn = parseFailOn(args['fail-on'], ['invalid', 'dropped']);
       const paths = args.policies;
-      const read = await readK8sPaths(paths, async () => {
-        const chunks: Buffer[] = [];
-        for await (const c of process.stdin) chunks.push(c as Buffer);
-        return Buffer.concat(chunks).toString('utf8');
-      });
+      const read = await readK8sPaths(paths);
       requireObjects(read, paths, '');
       const mesh = args['mesh-config'] ? await readMeshConfig(args['mesh-config']) : undefined;
       if (args.ambient) {

@@ -1,7 +1,7 @@
 import type { CommandModule } from 'yargs';
 import { stat } from 'node:fs/promises';
 import { detectFile } from '../../readers/detect.js';
-import { binaryHead, expandDirectories, runCommand, UsageError, warn, writeOut, parseFailOn, EXIT_FAIL_ON, EXIT_USAGE, asList } from '../common.js';
+import { binaryHead, expandDirectories, runCommand, UsageError, warn, writeOut, parseFailOn, EXIT_FAIL_ON, EXIT_USAGE, asList, asListOf } from '../common.js';
 import { resolveFormat } from '../../readers/accesslog/index.js';
 import { knownSize, startProgress } from '../progress.js';
 import { runTasks, threadSetting, threadsOption, workerCount } from '../parallel.js';
@@ -86,8 +86,6 @@ function requestLabel(r: AccessRecord): string {
 }
 
 export const explainCommand: CommandModule<object, ExplainArgs> = {
-  command: 'explain [dump] [inputs..]',
-  describe: 'replay access-log records through a config and say whether it explains what Envoy logged',
   builder: (y) =>
     policyInputOptions(y)
       .positional('dump', { type: 'string', describe: 'config dump (file or directory); with --config this is the first log. Further config dumps among the inputs are used too: each record is replayed through its proxy\'s dump in force at the record\'s time' })
@@ -100,7 +98,7 @@ export const explainCommand: CommandModule<object, ExplainArgs> = {
       .option('source', { type: 'string', describe: 'only records from this IP, CIDR or identity (SPIFFE id substring)' })
       .option('policy', { type: 'string', describe: 'only records whose logged or decided policy id contains this' })
       .option('output', { alias: 'o', type: 'string', choices: ['table', 'json', 'ndjson'], default: 'table', describe: 'output format' })
-      .option('fail-on', { type: 'string', coerce: asList, describe: `exit 1 when any record matches: ${FAIL_ON.join(', ')}` })
+      .option('fail-on', { type: 'string', coerce: asListOf(FAIL_ON), describe: `exit 1 when any record matches: ${FAIL_ON.join(', ')}` })
       .option('show-secrets', { type: 'boolean', describe: 'do not redact Authorization/Cookie/token headers' })
       .option('limit', { type: 'number', default: 20, describe: 'table: how many disagreements / changes to list' })
       .option('threads', threadsOption.spec)

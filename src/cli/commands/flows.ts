@@ -3,7 +3,7 @@
  * plaintext, unknown), its evidence, protocol, SNI/ALPN, identities and first requests.
  */
 import type { Argv, CommandModule } from 'yargs';
-import { asList, expandDirectories, EXIT_FAIL_ON, EXIT_OK, EXIT_USAGE, outputOption, parseFailOn, runCommand, UsageError, warn, writeOut } from '../common.js';
+import { asList, asListOf, expandDirectories, EXIT_FAIL_ON, EXIT_OK, EXIT_USAGE, outputOption, parseFailOn, runCommand, UsageError, warn, writeOut } from '../common.js';
 import { startProgress, knownSize } from '../progress.js';
 import { runTasks, threadSetting, threadsOption, workerCount } from '../parallel.js';
 import { captureEvents, deserializeError, type CaptureEvent, type CaptureFileSummary } from '../../analysis/capture-events.js';
@@ -237,15 +237,13 @@ function diagLine(d: Diagnostic): string {
 }
 
 export const flowsCommand: CommandModule<object, FlowsArgs> = {
-  command: 'flows [captures...]',
-  describe: 'one row per TCP flow in pcap/pcapng captures with its security verdict: mtls, tls, plaintext or unknown (`-` reads stdin)',
   builder: (y: Argv) =>
     threadsOption(outputOption(y, ['table', 'wide', 'json', 'ndjson', 'yaml']))
       .positional('captures', { type: 'string', array: true, describe: 'pcap or pcapng files; `-` for standard input' })
-      .option('security', { type: 'string', coerce: asList, describe: 'only flows with this verdict (mtls, tls, plaintext, unknown) or scope (sidecar-local, loopback); repeatable or comma-separated' })
+      .option('security', { type: 'string', coerce: asListOf([...SECURITIES, 'sidecar-local', 'loopback']), describe: 'only flows with this verdict (mtls, tls, plaintext, unknown) or scope (sidecar-local, loopback); repeatable or comma-separated' })
       .option('port', { type: 'string', coerce: asList, describe: 'only flows with this client or server port' })
       .option('host', { type: 'string', coerce: asList, describe: 'only flows whose client/server IP, SNI or HTTP authority is this host (or a subdomain of it)' })
-      .option('fail-on', { type: 'string', coerce: asList, describe: `exit 1 when a listed flow exists: ${FAIL_ON.join(', ')} (plaintext and not-mtls count only traffic that left the pod: never sidecar-local or loopback legs)` })
+      .option('fail-on', { type: 'string', coerce: asListOf(FAIL_ON), describe: `exit 1 when a listed flow exists: ${FAIL_ON.join(', ')} (plaintext and not-mtls count only traffic that left the pod: never sidecar-local or loopback legs)` })
       .option('config', { type: 'string', coerce: asList, describe: 'config dump(s) of the destination proxy (each verdict checked against the port\'s mTLS mode) and/or Kubernetes, Calico and Istio objects (inventory, NetworkPolicy, Calico policy, AuthorizationPolicy, PeerAuthentication: every policy layer\'s verdict per flow); files or directories' })
       .option('show-secrets', { type: 'boolean', default: false, describe: 'do not redact Authorization, Cookie and token headers' })
       .option('include-sidecar-local', { type: 'boolean', default: true, describe: 'list app↔sidecar legs (use --no-include-sidecar-local to hide them)' })

@@ -155,8 +155,6 @@ export function renderPoliciesTable(p: ProxyPolicies, all: boolean): string {
 }
 
 export const policiesCommand: CommandModule<object, PoliciesArgs> = {
-  command: 'policies <config...>',
-  describe: 'list every RBAC / ext_authz filter per listener and filter chain, with Istio policies decoded and the inbound mTLS mode per port',
   builder: (y: Argv) =>
     outputOption(
       y

@@ -33,8 +33,6 @@ export function parseTo(v: string): { target: string; port: number; protocol: L4
 }
 
 export const reachCommand: CommandModule<object, ReachArgs> = {
-  command: 'reach <inputs...>',
-  describe: 'per-layer verdicts (NetworkPolicy, Calico, Istio) for one connection, or the connectivity map of all workload pairs',
   builder: (y: Argv) =>
     outputOption(
       y

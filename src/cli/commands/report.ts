@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Argv, CommandModule } from 'yargs';
-import { EXIT_FAIL_ON, parseFailOn, progress, progressDone, runCommand, safeOutput, UsageError, warn, writeOut, asList } from '../common.js';
+import { EXIT_FAIL_ON, parseFailOn, progress, progressDone, runCommand, safeOutput, UsageError, warn, writeOut, asListOf, suggestValues } from '../common.js';
 import { gatherEvidence } from '../../analysis/evidence.js';
 import { DecryptionCounts, decryptionLine, loadKeyLog } from '../keylog.js';
 import { buildReportModel, type ReportModel } from '../../analysis/report-model.js';
@@ -27,6 +27,7 @@ import { policiesToConfigDump, policyInputOptions, type PolicyInputFlags } from 
 interface ReportArgs extends PolicyInputFlags {
   evidence: string[];
   output?: string;
+  out?: string;
   'fail-on'?: string[];
   skew: string;
   'show-secrets': boolean;
@@ -37,15 +38,35 @@ interface ReportArgs extends PolicyInputFlags {
 
 export type ReportFormat = 'html' | 'json' | 'sarif' | 'table';
 
-/** `-o` value → format and destination (a file, or stdout for the bare format names). */
-export function outputTarget(o: string | undefined): { format: ReportFormat; file: string | null } {
+const STDOUT_FORMATS: readonly ReportFormat[] = ['table', 'json', 'html', 'sarif'];
+
+/** The report format a file name announces (.html/.htm, .sarif/.sarif.json, .json), or null. */
+export function formatOfFile(path: string): Exclude<ReportFormat, 'table'> | null {
+  const lower = path.toLowerCase();
+  if (lower.endsWith('.html') || lower.endsWith('.htm')) return 'html';
+  if (lower.endsWith('.sarif') || lower.endsWith('.sarif.json')) return 'sarif';
+  if (lower.endsWith('.json')) return 'json';
+  return null;
+}
+
+/**
+ * `-o FORMAT` and `--out FILE` → format and destination (a file, or stdout). With `--out` the format comes
+ * from the file's extension unless `-o` names one. `-o FILE` (the option's meaning before `--out` existed)
+ * still writes the file, flagged `deprecated` so the command can say so.
+ */
+export function outputTarget(o: string | undefined, out?: string): { format: ReportFormat; file: string | null; deprecated?: true } {
+  if (out !== undefined) {
+    if (o !== undefined && !STDOUT_FORMATS.includes(o as ReportFormat)) throw new UsageError(`-o ${o}: expected one of ${STDOUT_FORMATS.join(', ')} (the file goes to --out)`);
+    const format = (o as ReportFormat | undefined) ?? formatOfFile(out);
+    if (format === null) throw new UsageError(`--out ${out}: expected a file ending in .html, .json or .sarif (or name the format with -o html|json|sarif)`);
+    if (format === 'table') throw new UsageError('-o table: the table goes to stdout; --out takes html, json or sarif');
+    return { format, file: out };
+  }
   if (o === undefined || o === '' || o === 'table') return { format: 'table', file: null };
-  if (o === 'json' || o === 'html' || o === 'sarif') return { format: o, file: null };
-  const lower = o.toLowerCase();
-  if (lower.endsWith('.html') || lower.endsWith('.htm')) return { format: 'html', file: o };
-  if (lower.endsWith('.sarif') || lower.endsWith('.sarif.json')) return { format: 'sarif', file: o };
-  if (lower.endsWith('.json')) return { format: 'json', file: o };
-  throw new UsageError(`-o ${o}: expected a file ending in .html, .json or .sarif (or one of table, json, html, sarif for stdout)`);
+  if (STDOUT_FORMATS.includes(o as ReportFormat)) return { format: o as ReportFormat, file: null };
+  const format = formatOfFile(o);
+  if (format) return { format, file: o, deprecated: true };
+  throw new UsageError(`-o ${o}: expected one of ${STDOUT_FORMATS.join(', ')} (or --out FILE ending in .html, .json or .sarif)`);
 }
 
 /** `2s`, `500ms`, `1.5s`, `1m`, or a bare number of seconds → milliseconds. */
@@ -90,7 +111,7 @@ async function refuseOverwritingEvidence(out: string, inputs: string[]): Promise
     if (!i) continue;
     const same = i.st.dev === o.st.dev && i.st.ino === o.st.ino;
     const inside = i.st.isDirectory() && o.real.startsWith(i.real.endsWith(sep) ? i.real : i.real + sep);
-    if (same || inside) throw new UsageError(`--output ${out} ${same ? 'is' : 'is inside'} the evidence ${p}: refusing to overwrite it (write the report elsewhere)`);
+    if (same || inside) throw new UsageError(`--out ${out} ${same ? 'is' : 'is inside'} the evidence ${p}: refusing to overwrite it (write the report elsewhere)`);
   }
 }
 
@@ -108,26 +129,26 @@ export function renderReport(model: ReportModel, format: ReportFormat): string {
 }
 
 export const reportCommand: CommandModule<object, ReportArgs> = {
-  command: 'report <evidence..>',
-  describe: 'incident report over config dumps, access logs, captures and a Kubernetes inventory (kinds detected by content)',
   builder: (y: Argv) =>
     policyInputOptions(y)
       .positional('evidence', { type: 'string', array: true, demandOption: true, describe: 'files or directories (recursed)' })
-      .option('output', { alias: 'o', type: 'string', describe: 'out.html | out.json | out.sarif (kind by extension); default: a table on stdout' })
-      .option('fail-on', { type: 'string', coerce: asList, describe: `exit 1 when a finding of these kinds exists: ${Object.keys(FAIL_ON).join(',')}` })
+      .option('output', { alias: 'o', type: 'string', coerce: suggestValues(STDOUT_FORMATS), describe: 'format: table (default), json, html or sarif (to stdout, or to --out)' })
+      .option('out', { type: 'string', describe: 'write the report to this file, its format from the extension: .html, .json, .sarif' })
+      .option('fail-on', { type: 'string', coerce: asListOf(Object.keys(FAIL_ON)), describe: `exit 1 when a finding of these kinds exists: ${Object.keys(FAIL_ON).join(',')}` })
       .option('skew', { type: 'string', default: `${DEFAULT_SKEW_MS / 1000}s`, describe: 'clock-skew window tolerated between captures and logs (e.g. 2s, 500ms)' })
       .option('show-secrets', { type: 'boolean', default: false, describe: 'show Authorization/Cookie/token values instead of redacting them' })
       .option('since', { type: 'string', describe: 'only evidence at or after this time: RFC 3339 (2026-11-22T10:00:00Z) or a duration before now (2h, 30m, 1d)' })
       .option('until', { type: 'string', describe: 'only evidence at or before this time (same forms as --since)' })
       .option('keylog', { type: 'string', coerce: asList, describe: 'NSS key log file(s) (SSLKEYLOGFILE, Envoy key_log): decrypt the captures\' TLS 1.2/1.3 sessions (proven mTLS identities, HTTP inside)' })
       .example('$0 report samples/bank-breach', 'findings table on stdout')
-      .example('$0 report evidence/ -o incident.html', 'self-contained HTML report')
-      .example('$0 report evidence/ -o results.sarif --fail-on plaintext,identity', 'SARIF for CI; exit 1 on plaintext or stolen identity')
+      .example('$0 report evidence/ --out incident.html', 'self-contained HTML report')
+      .example('$0 report evidence/ --out results.sarif --fail-on plaintext,identity', 'SARIF for CI; exit 1 on plaintext or stolen identity')
       .example('$0 report logs/ captures/ --since 2h', 'only the last two hours of logs and captures (read once, filtered while reading)')
       .example('$0 report logs/ captures/ --policies proposed.yaml --workload foo/httpbin --inventory pods.json', 'replay the evidence against policy manifests instead of a dump') as unknown as Argv<ReportArgs>,
   handler: (args) =>
     runCommand(async () => {
-      const target = outputTarget(args.output);
+      const target = outputTarget(args.output, args.out);
+      if (target.deprecated) warn(`-o ${args.output}: writing a file with -o is deprecated; use --out ${args.output}`);
       const failOn = parseFailOn(args['fail-on'], Object.keys(FAIL_ON));
       const skewMs = parseSkew(args.skew);
       const window = parseTimeWindow(args.since, args.until, Date.now());

@@ -28,8 +28,6 @@ export function parseRouteTo(v: string): { host: string; port: number } {
 }
 
 export const routeCommand: CommandModule<object, RouteArgs> = {
-  command: 'route <dump>',
-  describe: "a client sidecar's outbound path to a destination and what it sends on the wire (mTLS, TLS, plaintext, passthrough) and why",
   builder: (y: Argv) =>
     outputOption(
       y

@@ -4,7 +4,6 @@
  * Streams line by line with bounded memory; a line that does not fit is counted and reported
  * with file:line (the first few kept), and reading continues.
  */
-import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import type { JsonValue } from '../../model/attrs.js';
 import type { Diagnostic } from '../../model/errors.js';
@@ -15,6 +14,7 @@ import { FormatError, TextFormat } from './format.js';
 import { JsonFieldError, JsonFormat, JsonRecordBuilder } from './json.js';
 import { buildRecord, planFor, type RecordPlan } from './record.js';
 import { AlsFieldError, alsLineToRecord, isAlsLine, MAX_LOG_LINE_LENGTH } from './als.js';
+import { openInputStream } from '../files.js';
 import { parseZtunnelLine, ztunnelRecord, type ZtunnelLine } from './ztunnel.js';
 
 export { TextFormat, FormatError, tokenizeFormat, splitAddress } from './format.js';
@@ -196,7 +196,7 @@ export async function* readAccessLogBatches(inputs: string[] | LogInput | LogInp
   try {
     for (const input of list) {
       const file = typeof input === 'string' ? input : input.path;
-      const stream = typeof input === 'string' ? createReadStream(input) : input.stream;
+      const stream = typeof input === 'string' ? await openInputStream(input, 'access-log data') : input.stream;
       stats.files++;
       let lineNo = (opts.firstLine ?? 1) - 1;
       // Pretty-printed JSON objects spanning several lines are gathered (bounded) and parsed once complete.

@@ -19,7 +19,7 @@ export function sniffCompression(head: Uint8Array): Compression | null {
 }
 
 /** Decompressed chunks of a compressed byte stream; corrupt or cut input is an InputError naming the file. */
-export async function* decompress(kind: Compression, raw: AsyncIterable<Uint8Array>, file: string): AsyncGenerator<Uint8Array> {
+export async function* decompress(kind: Compression, raw: AsyncIterable<Uint8Array>, file: string, what = 'capture data'): AsyncGenerator<Uint8Array> {
   let consumed = 0;
   const counted = (async function* () {
     for await (const c of raw) {
@@ -29,7 +29,7 @@ export async function* decompress(kind: Compression, raw: AsyncIterable<Uint8Arr
   })();
   const fail = (err: unknown): never => {
     const msg = err instanceof Error ? err.message : String(err);
-    throw new InputError({ file, offset: consumed }, `${kind === 'gzip' ? 'gzip' : 'Zstandard'}-compressed capture data`, `a damaged or cut-short ${kind} stream (${msg})`);
+    throw new InputError({ file, offset: consumed }, `${kind === 'gzip' ? 'gzip' : 'Zstandard'}-compressed ${what}`, `a damaged or cut-short ${kind} stream (${msg})`);
   };
   if (kind === 'gzip') {
     const gunzip = Readable.from(counted).pipe(createGunzip());

@@ -16,6 +16,7 @@ import { describeValue, parseStructured, readStructuredFile } from '../structure
 import { isSingleDump, parseConfigDump, type ParsedConfigDump } from './parse.js';
 import { isObj } from '../../envoy/tls.js';
 import { appendAll } from '../../model/arrays.js';
+import { readWholeFile } from '../files.js';
 
 export { parseConfigDump, isSingleDump } from './parse.js';
 export type { ParsedConfigDump } from './parse.js';
@@ -129,7 +130,7 @@ async function listFiles(dir: string): Promise<string[]> {
   for (const e of entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
     const p = join(dir, e.name);
     if (e.isDirectory()) appendAll(out, await listFiles(p));
-    else if (e.isFile() && /\.(json|ya?ml)$/i.test(e.name)) out.push(p);
+    else if (e.isFile() && /\.(json|ya?ml)(\.(gz|zst))?$/i.test(e.name)) out.push(p);
   }
   return out;
 }
@@ -144,9 +145,7 @@ export async function loadConfigDumps(paths: string[]): Promise<{ dumps: ConfigD
   const diagnostics: Diagnostic[] = [];
   for (const p of paths) {
     if (p === '-') {
-      const chunks: Buffer[] = [];
-      for await (const c of process.stdin) chunks.push(c as Buffer);
-      const parsed = dumpsFromDocuments(parseStructured(Buffer.concat(chunks), '<stdin>'), '<stdin>', { explicit: true });
+      const parsed = dumpsFromDocuments(parseStructured(await readWholeFile('-'), '<stdin>'), '<stdin>', { explicit: true });
       for (const d of parsed) {
         appendAll(diagnostics, d.diagnostics);
         dumps.push(d);
