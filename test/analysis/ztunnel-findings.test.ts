@@ -15,7 +15,7 @@ for (const f of ['config_dump.json', 'ztunnel.log', 'policies.yaml']) copyFileSy
 describe('report on ambient evidence', () => {
   it('detects the kinds, replays ztunnel records and names the ambient findings', async () => {
     const out = join(dir, 'report.json');
-    const r = await runCli(['report', dir, '-o', out]);
+    const r = await runCli(['report', dir, '--out', out]);
     expect(r.code).toBe(0);
     const j = JSON.parse(readFileSync(out, 'utf8')) as { findings: { id: string; severity: string; summary: string }[]; manifest: { inputs: { kind: string }[] } };
     expect(j.manifest.inputs.map((i) => i.kind).sort()).toEqual(['access-log', 'istio-policy', 'ztunnel-config']);

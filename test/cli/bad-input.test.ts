@@ -28,7 +28,7 @@ beforeAll(() => {
   writeFileSync(f('not-json.json'), 'not json {\n');
   writeFileSync(f('truncated.json'), '{"configs": [{"@type": "type.googleapis.com/envoy.admin.v3.ListenersConfigDump", "dynamic_listeners": [');
   writeFileSync(f('broken.ndjson'), '{"destination": {"port": 9080}}\n{"destination": \n');
-  writeFileSync(f('dump.json.gz'), gzipSync(readFileSync(DUMP)));
+  writeFileSync(f('dump.json.gz'), gzipSync(readFileSync(DUMP)).subarray(0, 300));
   writeFileSync(f('not-pem.pem'), 'hello\n');
   writeFileSync(f('wrong-types.ndjson'), '{"start_time": 5, "response_code": 200, "downstream_local_address": "10.0.0.2:9080"}\n{"start_time": "2026-11-22T14:00:20Z", "response_code": "OK"}\n');
 });
@@ -51,7 +51,7 @@ const CASES: Record<string, Case[]> = {
     { name: 'JSON that is not a dump', args: () => ['policies', f('object.json')], names: () => f('object.json'), place: /at \$/ },
     { name: 'truncated JSON', args: () => ['policies', f('truncated.json')], names: () => f('truncated.json'), place: /line 1, offset \d+: .*truncated/ },
     { name: 'a capture given as a dump', args: () => ['policies', PCAP], names: () => PCAP, place: /offset 0: .*pcap capture/ },
-    { name: 'a gzip file', args: () => ['policies', f('dump.json.gz')], names: () => f('dump.json.gz'), place: /gzip/ },
+    { name: 'a cut-short gzip file', args: () => ['policies', f('dump.json.gz')], names: () => f('dump.json.gz'), place: /offset \d+: expected gzip-compressed structured data, found a damaged or cut-short gzip stream/ },
     { name: 'a missing file', args: () => ['policies', f('missing.json')], names: () => f('missing.json') },
     { name: 'empty standard input', args: () => ['policies', '-'], names: () => 'stdin' },
   ],
