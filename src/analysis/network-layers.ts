@@ -10,14 +10,14 @@ import type { Finding, Flow } from '../model/records.js';
 import { flowRef } from './findings.js';
 import { formatDecidedBy, type FlowLayerVerdict, type FlowNetworkLayers, type LayerDecision, type LayerName } from '../model/layers.js';
 import type { K8sObject } from '../readers/k8s.js';
-import { analyzeReach, reachInputs, type ReachInputs } from './reach.js';
-import { normalizeIp } from '../readers/inventory.js';
+import { analyzeReach, lintNetworkLayers, reachInputs, type ReachInputs } from './reach.js';
+import { normalizeIp, workloadName } from '../readers/inventory.js';
 
 const MAX_EVIDENCE = 50;
 /** Distinct connections (source, destination, port, identity, request line) remembered per evaluator. */
 const MAX_CACHED = 20_000;
 
-export const NETWORK_FINDING_IDS = ['network-policy-not-enforced', 'network-policy-explains-unanswered'] as const;
+export const NETWORK_FINDING_IDS = ['network-policy-not-enforced', 'network-policy-explains-unanswered', 'gnp-serviceaccount-any-namespace', 'unselected-in-locked-namespace', 'blocks-mesh-port'] as const;
 
 /** The layers enforced at the nodes, below any proxy: these are the ones a capture can contradict. */
 const NODE_LAYERS: ReadonlySet<LayerName> = new Set(['networkpolicy', 'adminnetworkpolicy', 'calico']);
@@ -36,14 +36,52 @@ function presentedIdentity(f: Flow): { identity: string | null | undefined; note
   return { identity: undefined, note: 'mTLS with the client certificate not visible in the capture: the source pod\'s own identity is assumed' };
 }
 
+/** Kinds whose creation time says when a policy came into force. */
+const POLICY_KINDS = new Set(['NetworkPolicy', 'AdminNetworkPolicy', 'BaselineAdminNetworkPolicy', 'GlobalNetworkPolicy', 'Tier', 'AuthorizationPolicy', 'PeerAuthentication']);
+
+/** `metadata.creationTimestamp` of a policy object in ms, or null when absent/unreadable. */
+function createdMs(o: K8sObject): number | null {
+  if (!POLICY_KINDS.has(o.kind)) return null;
+  const meta = o.raw.metadata as Record<string, unknown> | undefined;
+  const t = typeof meta?.creationTimestamp === 'string' ? Date.parse(meta.creationTimestamp) : NaN;
+  return Number.isFinite(t) ? t : null;
+}
+
 export class FlowLayerEvaluator {
-  private readonly podIps: Set<string>;
+  /** Pod IP → `namespace/workload` (Istio's canonical name, as the other findings name workloads). */
+  private readonly podIps: Map<string, string>;
   private readonly cache = new Map<string, FlowNetworkLayers>();
   private readonly dataplane = new Map<string, FlowLayerVerdict | null>();
+  /** Policy objects with a creation time, oldest first; the inputs per point in time, built on demand. */
+  private readonly timed: { ms: number; object: K8sObject }[];
+  private readonly untimed: K8sObject[];
+  private readonly byEpoch = new Map<number, ReachInputs>();
 
-  private constructor(readonly inputs: ReachInputs) {
-    this.podIps = new Set();
-    for (const p of inputs.cluster.pods) if (!p.hostNetwork && p.phase !== 'Succeeded' && p.phase !== 'Failed') for (const ip of p.ips) this.podIps.add(normalizeIp(ip));
+  private constructor(readonly inputs: ReachInputs, objects: K8sObject[]) {
+    this.podIps = new Map();
+    for (const p of inputs.cluster.pods) {
+      if (p.hostNetwork || p.phase === 'Succeeded' || p.phase === 'Failed') continue;
+      const name = `${p.namespace}/${workloadName(p.labels, {}, p.workload.kind === 'Pod' ? p.name : p.workload.name)}`;
+      for (const ip of p.ips) this.podIps.set(normalizeIp(ip), name);
+    }
+    this.timed = [];
+    this.untimed = [];
+    // One object per kind/namespace/name (a bundle holds the same policy in several files: the last
+    // copy read is used); its creation time is the earliest any copy states.
+    const key = (o: K8sObject) => `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`;
+    const last = new Map<string, K8sObject>();
+    const created = new Map<string, number>();
+    for (const o of objects) {
+      last.set(key(o), o);
+      const ms = createdMs(o);
+      if (ms !== null) created.set(key(o), Math.min(ms, created.get(key(o)) ?? Infinity));
+    }
+    for (const [k, o] of last) {
+      const ms = created.get(k);
+      if (ms === undefined) this.untimed.push(o);
+      else this.timed.push({ ms, object: o });
+    }
+    this.timed.sort((a, b) => a.ms - b.ms);
   }
 
   /**
@@ -57,7 +95,26 @@ export class FlowLayerEvaluator {
     if (inputs.cluster.pods.length === 0) return null;
     const node = inputs.networkPolicies.length > 0 || inputs.adminPolicies.length > 0 || inputs.calico !== null;
     if (!node && (opts.nodeLayersOnly || !inputs.istioObjects.length)) return null;
-    return new FlowLayerEvaluator(inputs);
+    return new FlowLayerEvaluator(inputs, objects);
+  }
+
+  /**
+   * The inputs as they stood when the flow started: a policy whose `creationTimestamp` is later was
+   * not in force yet (kubectl output carries it). Deletions leave no trace in manifests, so a policy
+   * deleted before the flow still counts: the result says how many policies it left out.
+   */
+  private inputsAt(ms: number): { inputs: ReachInputs; later: number } {
+    if (!this.timed.length || !Number.isFinite(ms)) return { inputs: this.inputs, later: 0 };
+    let n = 0;
+    while (n < this.timed.length && this.timed[n]!.ms <= ms) n++;
+    const later = this.timed.length - n;
+    if (later === 0) return { inputs: this.inputs, later };
+    let inputs = this.byEpoch.get(n);
+    if (!inputs) {
+      inputs = reachInputs([...this.untimed, ...this.timed.slice(0, n).map((t) => t.object)]);
+      this.byEpoch.set(n, inputs);
+    }
+    return { inputs, later };
   }
 
   /** Every layer's verdict on the flow; null for sidecar-local legs and flows touching no known pod. */
@@ -69,19 +126,19 @@ export class FlowLayerEvaluator {
     const { identity, note } = presentedIdentity(f);
     // Layers that read HTTP see the first request when the capture shows it in cleartext.
     const req = f.http.find((x) => x.method !== undefined);
-    const key = `${srcIp}|${dstIp}|${f.server.port}|${identity === undefined ? '?' : identity ?? '-'}|${req?.method ?? ''}|${req?.path ?? ''}`;
+    const at = this.inputsAt(f.startMs);
+    const key = `${at.later}|${srcIp}|${dstIp}|${f.server.port}|${identity === undefined ? '?' : identity ?? '-'}|${req?.method ?? ''}|${req?.path ?? ''}`;
     const hit = this.cache.get(key);
     if (hit) return hit;
-    const r = analyzeReach(this.inputs, { from: srcIp, to: dstIp, port: f.server.port, protocol: 'TCP', identity, ...(req?.method ? { method: req.method } : {}), ...(req?.path ? { path: req.path } : {}) });
-    const name = (e: typeof r.source) => (e.kind === 'pod' ? `${e.namespace}/${e.workload?.replace(/\[.*\]$/, '')}` : e.ips[0] ?? e.ref);
+    const r = analyzeReach(at.inputs, { from: srcIp, to: dstIp, port: f.server.port, protocol: 'TCP', identity, ...(req?.method ? { method: req.method } : {}), ...(req?.path ? { path: req.path } : {}) });
     const out: FlowNetworkLayers = {
-      source: name(r.source),
-      destination: name(r.destination),
+      source: this.podIps.get(srcIp) ?? srcIp,
+      destination: this.podIps.get(dstIp) ?? dstIp,
       identity: r.identity,
       verdict: r.verdict,
       deniedBy: (r.deniedBy as LayerName | null) ?? null,
       layers: r.layers.map(flat),
-      ...(note || r.notes.length ? { notes: [...(note ? [note] : []), ...r.notes] } : {}),
+      ...(note || r.notes.length || at.later ? { notes: [...(note ? [note] : []), ...r.notes, ...(at.later ? [`${at.later} policy object(s) created after this flow started left out (metadata.creationTimestamp)`] : [])] } : {}),
     };
     if (this.cache.size >= MAX_CACHED) this.cache.delete(this.cache.keys().next().value as string);
     this.cache.set(key, out);
@@ -98,10 +155,11 @@ export class FlowLayerEvaluator {
     const srcIp = normalizeIp(f.client.ip);
     const dstIp = normalizeIp(f.server.ip);
     if (!this.podIps.has(srcIp) && !this.podIps.has(dstIp)) return null;
-    const key = `${srcIp}|${dstIp}|${f.server.port}`;
+    const at = this.inputsAt(f.startMs);
+    const key = `${at.later}|${srcIp}|${dstIp}|${f.server.port}`;
     let hit = this.dataplane.get(key);
     if (hit === undefined) {
-      const r = analyzeReach(this.inputs, { from: srcIp, to: dstIp, port: f.server.port, protocol: 'TCP', identity: null, alp: false });
+      const r = analyzeReach(at.inputs, { from: srcIp, to: dstIp, port: f.server.port, protocol: 'TCP', identity: null, alp: false });
       const l = r.layers.find((x) => NODE_LAYERS.has(x.layer) && x.verdict === 'deny');
       hit = l ? flat(l) : null;
       if (this.dataplane.size >= MAX_CACHED) this.dataplane.delete(this.dataplane.keys().next().value as string);
@@ -152,4 +210,19 @@ export function networkLayerFindings(flows: Flow[], objects: K8sObject[], evalua
     });
   }
   return out;
+}
+
+/**
+ * The joined view's lints (`reach`'s) as report findings: Calico serviceAccounts rules any namespace
+ * satisfies, workloads left open in a namespace NetworkPolicy locks down, policy blocking the mesh's
+ * own ports. Judged on the policies as given (the latest state); the evidence is where they are written.
+ */
+export function networkLintFindings(evaluator: FlowLayerEvaluator): Finding[] {
+  return lintNetworkLayers(evaluator.inputs).map((l) => ({
+    id: l.id,
+    severity: l.severity,
+    summary: l.summary,
+    evidence: l.evidence ?? [],
+    details: { ...(l.object ? { object: l.object } : {}) },
+  }));
 }

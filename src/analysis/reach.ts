@@ -302,7 +302,12 @@ export interface ReachFinding {
   severity: 'high' | 'medium' | 'low';
   summary: string;
   object?: string;
+  /** Where the policies involved are written (file, line, document path). */
+  evidence?: { file: string; line?: number; path: string }[];
 }
+
+const sourceOf = (p: { source?: { file: string; line?: number; path: string } }): { file: string; line?: number; path: string }[] =>
+  p.source ? [{ file: p.source.file, ...(p.source.line !== undefined ? { line: p.source.line } : {}), path: p.source.path }] : [];
 
 /**
  * Lints only the joined view can give: Calico serviceAccounts rules that any namespace can satisfy,
@@ -318,7 +323,7 @@ export function lintNetworkLayers(inputs: ReachInputs): ReachFinding[] {
         for (const side of ['source', 'destination'] as const) {
           const e = r[side];
           if (e.serviceAccounts?.names?.length && !e.namespaceSelector && r.action === 'Allow') {
-            out.push({ id: 'gnp-serviceaccount-any-namespace', severity: 'high', object: `GlobalNetworkPolicy ${p.name} ${dir}[${i}]`, summary: `GlobalNetworkPolicy ${p.name} ${dir}[${i}] allows ${side}.serviceAccounts.names {${e.serviceAccounts.names.join(', ')}} with no namespaceSelector: anyone who can create a service account of that name in any namespace passes, no stolen key needed (add ${side}.namespaceSelector)` });
+            out.push({ id: 'gnp-serviceaccount-any-namespace', severity: 'high', evidence: sourceOf(p), object: `GlobalNetworkPolicy ${p.name} ${dir}[${i}]`, summary: `GlobalNetworkPolicy ${p.name} ${dir}[${i}] allows ${side}.serviceAccounts.names {${e.serviceAccounts.names.join(', ')}} with no namespaceSelector: anyone who can create a service account of that name in any namespace passes, no stolen key needed (add ${side}.namespaceSelector)` });
           }
         }
       });
@@ -332,7 +337,8 @@ export function lintNetworkLayers(inputs: ReachInputs): ReachFinding[] {
     const open = pods.filter((p) => engine.isolating(p, 'Ingress').length === 0);
     if (isolated.length && open.length) {
       const names = [...new Set(open.map((p) => `${p.workload.name}[${p.workload.kind}]`))];
-      out.push({ id: 'unselected-in-locked-namespace', severity: 'medium', object: `namespace ${ns}`, summary: `namespace ${ns}: NetworkPolicy isolates ${[...new Set(isolated.map((p) => p.workload.name))].join(', ')} for ingress, but no policy selects ${names.join(', ')}: they accept connections from anywhere` });
+      const policies = [...new Map(isolated.flatMap((p) => engine.isolating(p, 'Ingress')).map((p) => [`${p.namespace}/${p.name}`, p])).values()];
+      out.push({ id: 'unselected-in-locked-namespace', severity: 'medium', evidence: policies.flatMap(sourceOf), object: `namespace ${ns}`, summary: `namespace ${ns}: NetworkPolicy isolates ${[...new Set(isolated.map((p) => p.workload.name))].join(', ')} for ingress, but no policy selects ${names.join(', ')}: they accept connections from anywhere` });
     }
   }
   const istiod = inputs.cluster.pods.find((p) => p.labels.app === 'istiod' || p.labels.istio === 'pilot');
@@ -341,14 +347,14 @@ export function lintNetworkLayers(inputs: ReachInputs): ReachFinding[] {
     if (p.ambient && engine.isolating(p, 'Ingress').length) {
       const src: Peer = { kind: 'ip', ip: '240.0.0.1' };
       const ok = engine.evaluateDirection('ingress', { src, dst: { kind: 'pod', pod: p }, protocol: 'TCP', port: 15008 });
-      if (!ok.ok) out.push({ id: 'blocks-mesh-port', severity: 'high', object: `${p.namespace}/${p.name}`, summary: `${p.namespace}/${p.name} is in ambient mode and isolated for ingress by ${ok.isolatedBy.map((x) => x.name).join(', ')}, which does not allow TCP 15008 (HBONE): meshed clients cannot reach it` });
+      if (!ok.ok) out.push({ id: 'blocks-mesh-port', severity: 'high', evidence: ok.isolatedBy.flatMap(sourceOf), object: `${p.namespace}/${p.name}`, summary: `${p.namespace}/${p.name} is in ambient mode and isolated for ingress by ${ok.isolatedBy.map((x) => x.name).join(', ')}, which does not allow TCP 15008 (HBONE): meshed clients cannot reach it` });
       const probe = engine.evaluateDirection('ingress', { src: { kind: 'ip', ip: '169.254.7.127' }, dst: { kind: 'pod', pod: p }, protocol: 'TCP', port: p.ports[0]?.containerPort ?? 8080 });
-      if (!probe.ok) out.push({ id: 'blocks-mesh-port', severity: 'medium', object: `${p.namespace}/${p.name}`, summary: `${p.namespace}/${p.name} is in ambient mode: kubelet probes arrive from 169.254.7.127, which its ingress policies do not allow (add an ipBlock 169.254.7.127/32)` });
+      if (!probe.ok) out.push({ id: 'blocks-mesh-port', severity: 'medium', evidence: probe.isolatedBy.flatMap(sourceOf), object: `${p.namespace}/${p.name}`, summary: `${p.namespace}/${p.name} is in ambient mode: kubelet probes arrive from 169.254.7.127, which its ingress policies do not allow (add an ipBlock 169.254.7.127/32)` });
     }
     if ((p.sidecar || p.ambient) && istiod && engine.isolating(p, 'Egress').length) {
       for (const port of [15012, 15017]) {
         const r = engine.evaluateDirection('egress', { src: { kind: 'pod', pod: p }, dst: { kind: 'pod', pod: istiod }, protocol: 'TCP', port });
-        if (!r.ok) out.push({ id: 'blocks-mesh-port', severity: 'high', object: `${p.namespace}/${p.name}`, summary: `${p.namespace}/${p.name} is meshed and isolated for egress by ${r.isolatedBy.map((x) => x.name).join(', ')}, which does not allow TCP ${port} to istiod (${istiod.namespace}/${istiod.name})` });
+        if (!r.ok) out.push({ id: 'blocks-mesh-port', severity: 'high', evidence: r.isolatedBy.flatMap(sourceOf), object: `${p.namespace}/${p.name}`, summary: `${p.namespace}/${p.name} is meshed and isolated for egress by ${r.isolatedBy.map((x) => x.name).join(', ')}, which does not allow TCP ${port} to istiod (${istiod.namespace}/${istiod.name})` });
       }
     }
   }

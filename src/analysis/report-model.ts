@@ -10,7 +10,7 @@ import type { Decision, TraceNode } from '../model/decision.js';
 import type { HeaderMap, JsonValue } from '../model/attrs.js';
 import type { Inventory } from '../readers/inventory.js';
 import type { K8sObject } from '../readers/k8s.js';
-import { annotateNetworkLayers, FlowLayerEvaluator, networkLayerFindings } from './network-layers.js';
+import { annotateNetworkLayers, FlowLayerEvaluator, networkLayerFindings, networkLintFindings } from './network-layers.js';
 import { appendAll } from '../model/arrays.js';
 import type { DetectedInput, InputKind } from '../readers/detect.js';
 import type { WindowCounts } from './evidence.js';
@@ -338,6 +338,7 @@ export function buildReportModel(ev: Evidence, opts: BuildOptions): ReportModel 
   if (layers) {
     // Observed flows against NetworkPolicy / admin tiers / Calico (findings stay in severity order).
     appendAll(findings, networkLayerFindings(ev.flows, ev.k8sObjects ?? [], layers));
+    appendAll(findings, networkLintFindings(layers));
     findings.sort((a, b) => SEVERITY_ORDER.indexOf(a.severity) - SEVERITY_ORDER.indexOf(b.severity));
   }
   const timeline = buildTimeline(ev.flows, ev.records, findings, c, opts.showSecrets, opts.limits?.timeline ?? TIMELINE_LIMITS);

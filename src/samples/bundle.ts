@@ -46,8 +46,10 @@ export interface StageDef {
   start: string;
   /** YAML applied at this stage (empty for the initial state) */
   applied: string;
-  /** every policy object in effect during the stage */
+  /** every Istio policy object in effect during the stage */
   objects: K8sObject[];
+  /** every network policy object (NetworkPolicy, Calico) in effect during the stage */
+  network?: K8sObject[];
 }
 
 export type Target = { service: string; port: number } | { pod: string; port: number };
@@ -74,12 +76,21 @@ export interface HttpCall {
   userAgent: string;
   headers?: Array<[string, string]>;
   body?: string;
-  /** what the server sidecar did: forward to the app (its answer), deny by RBAC, or find no filter chain */
-  outcome: AppResponse | { rbac: string } | { noFilterChain: true };
+  /**
+   * what the server sidecar did: forward to the app (its answer), deny by RBAC, or find no filter chain;
+   * or `dropped`: the network (NetworkPolicy at the destination's node) dropped the SYN, so the client
+   * retransmits it until its connect timeout and the server never sees the connection
+   */
+  outcome: AppResponse | { rbac: string } | { noFilterChain: true } | { dropped: string };
   /** the app's own processing time (ms) */
   appMs?: number;
   /** a client that holds a (stolen) workload certificate and speaks TLS itself, without a sidecar */
   impersonate?: { spiffeId: string; sni: string; alpn: string[]; tlsVersion: 'TLSv1.2' | 'TLSv1.3' };
+  /**
+   * a shell in the client pod calls the server pod directly, in plaintext: nothing redirects it to a
+   * proxy (an ingress gateway pod is not injected, so its Envoy never sees the call)
+   */
+  direct?: boolean;
   /** calls with the same label share one x-request-id (the first one's; later ones propagate it, as bookinfo does) */
   requestLabel?: string;
 }
@@ -265,12 +276,12 @@ export class BundleBuilder {
   private static readonly LO: NetIface = { index: 1, loopback: true, mac: Buffer.alloc(6), peerMac: Buffer.alloc(6), mss: 65483 };
 
   /** Frames one TCP connection into every captured netns that sees it; returns the segments' send times. */
-  private frame(legs: Leg[], client: { ip: string; port: number }, server: { ip: string; port: number }, startUs: number, latencyUs: number, segments: Segment[]): number[] {
+  private frame(legs: Leg[], client: { ip: string; port: number }, server: { ip: string; port: number }, startUs: number, latencyUs: number, segments: Segment[], unansweredSynRetransmitsUs?: number[]): number[] {
     const isn = { client: this.prng.bytes(4).readUInt32BE(0), server: this.prng.bytes(4).readUInt32BE(0) };
     let times: number[] | null = null;
     for (const leg of legs) {
       const pk = this.packets.get(leg.netns)!;
-      const r = frameConversationTimed({ iface: leg.iface, client, server, local: leg.local, startUs, latencyUs, isn, segments });
+      const r = frameConversationTimed({ iface: leg.iface, client, server, local: leg.local, startUs, latencyUs, isn, segments, ...(unansweredSynRetransmitsUs ? { unansweredSynRetransmitsUs } : {}) });
       appendAll(pk, r.packets);
       times ??= r.times;
     }
@@ -309,7 +320,7 @@ export class BundleBuilder {
     const body = call.body ?? '';
     const appHeaders: Array<[string, string]> = [['Host', call.authority], ['User-Agent', call.userAgent], ['Accept', '*/*'], ...(propagated ? [['x-request-id', rid] as [string, string]] : []), ...(call.headers ?? [])];
     if (body) appHeaders.push(['Content-Length', String(Buffer.byteLength(body))]);
-    const viaSidecar = client.sidecar && !call.impersonate;
+    const viaSidecar = client.sidecar && !call.impersonate && !call.direct;
     const mtls = viaSidecar || call.impersonate !== undefined;
     const sameNode = client.node === server.node;
     const lat = sameNode ? 40 : 180;
@@ -317,6 +328,7 @@ export class BundleBuilder {
 
     const pa = this.ephemeral(client.ip); // app → 15001
     const pb = this.ephemeral(client.ip); // client sidecar (or bare client) → server pod
+    if ('dropped' in call.outcome) return this.httpDropped(call, t0, client, server, port, svc, svcPort, pa, pb, rid, propagated);
     const pc = this.ephemeral('127.0.0.6'); // server sidecar → app
     const traceId = this.prng.hex(32);
     const spanId = this.prng.hex(16);
@@ -375,7 +387,7 @@ export class BundleBuilder {
     const serverWorkUs = appResp ? 4 * loLat + 250 + appMs * 1000 : 80;
 
     // --- leg B: client (sidecar) → server pod
-    const legB = this.netnsLegs(viaSidecar ? client : null, server);
+    const legB = this.netnsLegs(viaSidecar || call.direct ? client : null, server);
     const tB = t0 + (viaSidecar ? 3 * loLat + 250 : 0);
     let segsB: Segment[];
     let reqIdx = 0;
@@ -427,7 +439,8 @@ export class BundleBuilder {
     if (viaSidecar) {
       const reqA = t0 + 3 * loLat;
       this.frame(
-        this.packets.has(client.name) ? [{ netns: client.name, iface: BundleBuilder.LO, local: 'client' }] : [],
+        // a gateway has no app in its pod: its downstream is the outside world, not a local leg
+        this.packets.has(client.name) && !client.gateway ? [{ netns: client.name, iface: BundleBuilder.LO, local: 'client' }] : [],
         { ip: client.ip, port: pa },
         { ip: '127.0.0.1', port: 15001 },
         t0,
@@ -463,6 +476,43 @@ export class BundleBuilder {
       const ust = ms(respAtClient - tB);
       this.log(client, t0, `[${iso(t0)}] ${reqLine} ${status} - via_upstream - "-" ${bytesIn} ${bytesSent} ${clientDur} ${ust} "-" ${q(call.userAgent)} ${q(rid)} ${q(call.authority)} "${server.ip}:${port}" outbound|${svcPort}||${fqdn} ${client.ip}:${pb} ${svc.clusterIP}:${svcPort} ${client.ip}:${pa} - default`);
     }
+  }
+
+  /**
+   * A request whose connection the network dropped (NetworkPolicy at the destination's node): the
+   * client's SYN and its retransmissions (Linux backoff 1 s, 2 s, 4 s) until Envoy's 10 s connect
+   * timeout, seen only where the client was captured; the client sidecar answers its app 503 UF.
+   * Nothing reaches the server pod, its capture or its sidecar's log.
+   */
+  private httpDropped(call: HttpCall, t0: number, client: PodDef, server: PodDef, port: number, svc: ServiceDef | null, svcPort: number, pa: number, pb: number, rid: string, propagated: boolean): void {
+    const viaSidecar = client.sidecar && !call.impersonate && !call.direct;
+    const connectTimeoutUs = 10_000_000;
+    const loLat = 15;
+    const tB = t0 + (viaSidecar ? 3 * loLat + 250 : 0);
+    const legs = this.netnsLegs(client, server).filter((l) => l.netns === client.name);
+    this.frame(legs, { ip: client.ip, port: pb }, { ip: server.ip, port }, tB, 40, [], [1_000_000, 3_000_000, 7_000_000]);
+    if (!viaSidecar || !svc) return;
+    const fqdn = `${svc.name}.${svc.namespace}.svc.cluster.local`;
+    const body = 'upstream connect error or disconnect/reset before headers. reset reason: connection timeout';
+    const endUs = tB + connectTimeoutUs;
+    const appHeaders: Array<[string, string]> = [['Host', call.authority], ['User-Agent', call.userAgent], ['Accept', '*/*'], ...(propagated ? [['x-request-id', rid] as [string, string]] : []), ...(call.headers ?? [])];
+    const resp = response(503, [['content-length', String(body.length)], ['content-type', 'text/plain'], ['date', httpDate(endUs)], ['server', 'envoy']], body, 'Service Unavailable');
+    this.frame(
+      this.packets.has(client.name) && !client.gateway ? [{ netns: client.name, iface: BundleBuilder.LO, local: 'client' }] : [],
+      { ip: client.ip, port: pa },
+      { ip: '127.0.0.1', port: 15001 },
+      t0,
+      loLat,
+      [
+        { from: 'client', data: request(call.method, call.path, appHeaders, call.body ?? '') },
+        { from: 'server', data: resp, delayUs: endUs - t0 },
+        { from: 'client', fin: true },
+        { from: 'server', fin: true },
+      ],
+    );
+    const q = (v: string | undefined): string => `"${v ?? '-'}"`;
+    const dur = Math.round((endUs - t0) / 1000);
+    this.log(client, t0, `[${iso(t0)}] "${call.method} ${call.path} HTTP/1.1" 503 UF upstream_reset_before_response_started{connection_timeout} - "-" ${Buffer.byteLength(call.body ?? '')} ${body.length} ${dur} - "-" ${q(call.userAgent)} ${q(rid)} ${q(call.authority)} "${server.ip}:${port}" outbound|${svcPort}||${fqdn} - ${svc.clusterIP}:${svcPort} ${client.ip}:${pa} - default`);
   }
 
   async tcp(call: TcpCall): Promise<void> {
@@ -595,6 +645,11 @@ export class BundleBuilder {
     this.sc.stages.forEach((st, i) => {
       const dir = `stages/${String(i).padStart(2, '0')}-${st.id}`;
       if (st.applied) this.files.set(`${dir}/applied.yaml`, Buffer.from(st.applied));
+      if (st.network?.length) {
+        const np = Buffer.from(st.network.map((o) => stringify(o)).join('---\n'));
+        this.files.set(`${dir}/networkpolicies.yaml`, np);
+        if (st === last) this.files.set('networkpolicies.yaml', np);
+      }
       const policyYaml = st.objects.map((o) => stringify(o)).join('---\n');
       if (policyYaml) {
         this.files.set(`${dir}/policies.yaml`, Buffer.from(policyYaml));

@@ -38,7 +38,11 @@ export interface ConversationSpec {
   /** initial sequence numbers and IP ids come from here */
   isn: { client: number; server: number };
   segments: Segment[];
-  /** when false the server never answers the SYN (not used by the samples yet) */
+  /**
+   * The SYN is never answered (dropped on the way): it is sent again at these offsets from the start
+   * (µs, the kernel's backoff), with the same sequence number, and nothing else happens.
+   */
+  unansweredSynRetransmitsUs?: number[];
 }
 
 export interface Packet {
@@ -124,7 +128,16 @@ export function frameConversationTimed(spec: ConversationSpec): { packets: Packe
 
   const lat = spec.latencyUs;
   // three-way handshake
+  const isn = hosts.client.seq;
   emit('client', SYN);
+  if (spec.unansweredSynRetransmitsUs) {
+    for (const off of spec.unansweredSynRetransmitsUs) {
+      t = spec.startUs + off;
+      hosts.client.seq = isn;
+      emit('client', SYN);
+    }
+    return { packets: out, times };
+  }
   hosts.server.ack = (hosts.client.seq) >>> 0;
   t += lat;
   emit('server', SYN | ACK);

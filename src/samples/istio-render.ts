@@ -23,7 +23,7 @@ type Json = { [k: string]: JsonValue };
 export interface K8sObject {
   apiVersion: string;
   kind: string;
-  metadata: { name: string; namespace: string; annotations?: Record<string, string> };
+  metadata: { name: string; namespace: string; annotations?: Record<string, string>; creationTimestamp?: string };
   spec: Json;
 }
 

@@ -12,7 +12,7 @@ describe('report: observed flows against the network policy layers', () => {
     const f = j.findings.find((x) => x.id === 'network-policy-not-enforced');
     expect(f).toBeDefined();
     expect(f!.severity).toBe('high');
-    expect(f!.details).toMatchObject({ layer: 'networkpolicy', decidedBy: 'NetworkPolicy default/ratings-deny-all (ingress)', destination: 'default/ratings-v1-85c74b6cb4-8nl5t:9080' });
+    expect(f!.details).toMatchObject({ layer: 'networkpolicy', decidedBy: 'NetworkPolicy default/ratings-deny-all (ingress)', destination: 'default/ratings:9080' });
     expect(f!.evidence[0]!.file).toContain('ratings-v1-85c74b6cb4-8nl5t.default.pcap');
     expect(f!.evidence[0]!.frame).toBeGreaterThan(0);
     // Each flow carries every layer's verdict; Istio's from the manifests, beside the network layer.

@@ -144,5 +144,9 @@ export function findPod(cluster: Cluster, ref: string): ClusterPod[] {
   const owned = cluster.pods.filter((p) => p.namespace === ns && p.workload.name === name);
   if (owned.length) return owned;
   // A Deployment's pods are owned by ReplicaSet `<name>-<hash>`.
-  return cluster.pods.filter((p) => p.namespace === ns && p.workload.kind === 'ReplicaSet' && p.workload.name.replace(/-[a-z0-9]{5,10}$/, '') === name);
+  const deployed = cluster.pods.filter((p) => p.namespace === ns && p.workload.kind === 'ReplicaSet' && p.workload.name.replace(/-[a-z0-9]{5,10}$/, '') === name);
+  if (deployed.length) return deployed;
+  // Pods listed without ownerReferences (a trimmed `kubectl get pods` inventory): Istio's canonical
+  // workload name from the labels, as the other commands name workloads.
+  return cluster.pods.filter((p) => p.namespace === ns && (p.labels['service.istio.io/canonical-name'] ?? p.labels['app.kubernetes.io/name'] ?? p.labels.app) === name);
 }
