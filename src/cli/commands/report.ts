@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Argv, CommandModule } from 'yargs';
-import { EXIT_FAIL_ON, parseFailOn, progress, progressDone, runCommand, safeOutput, UsageError, warn, writeOut, asListOf, suggestValues } from '../common.js';
+import { EXIT_FAIL_ON, parseFailOn, progress, progressDone, runCommand, safeOutput, UsageError, warn, writeOut, asList, asListOf, suggestValues } from '../common.js';
 import { gatherEvidence } from '../../analysis/evidence.js';
 import { DecryptionCounts, decryptionLine, loadKeyLog } from '../keylog.js';
 import { buildReportModel, type ReportModel } from '../../analysis/report-model.js';
