@@ -5,7 +5,7 @@
  * Ids (stable; documented in docs/readme-report.md):
  *   plaintext-flow, plaintext-accepted, cleartext-secret, rbac-denied, verdict-mismatch,
  *   identity-address-mismatch, http-only-fields-on-tcp, allow-nothing-in-effect,
- *   dry-run-would-deny, strict-rejected-plaintext
+ *   dry-run-would-deny, strict-rejected-plaintext, client-config-mismatch
  */
 import type { AccessRecord, EvidenceRef, Explanation, Finding, Flow, Severity } from '../model/records.js';
 import type { JsonValue } from '../model/attrs.js';
@@ -21,6 +21,7 @@ import { isAmbientKubeletProbe } from '../ztunnel/hbone.js';
 import { ambientFindings } from './ztunnel-findings.js';
 import type { ZtunnelConfig } from '../ztunnel/model.js';
 import { legScope, leftThePod, type LegScope } from './scope.js';
+import { bothHalves, clientModelFor, type BothHalves } from './both-halves.js';
 
 export const FINDING_IDS = [
   'plaintext-flow',
@@ -33,6 +34,7 @@ export const FINDING_IDS = [
   'allow-nothing-in-effect',
   'dry-run-would-deny',
   'strict-rejected-plaintext',
+  'client-config-mismatch',
   'ztunnel-policy-rejected',
   'ambient-allow-http-fields',
   'hbone-blocked',
@@ -46,7 +48,7 @@ export type FindingId = (typeof FINDING_IDS)[number];
 export const FAIL_ON: Record<string, FindingId[]> = {
   plaintext: ['plaintext-flow', 'plaintext-accepted', 'cleartext-secret'],
   denied: ['rbac-denied', 'strict-rejected-plaintext', 'ztunnel-policy-rejected'],
-  mismatch: ['verdict-mismatch'],
+  mismatch: ['verdict-mismatch', 'client-config-mismatch'],
   identity: ['identity-address-mismatch'],
 };
 
@@ -200,6 +202,19 @@ export function dryRunDecisions(d: Decision): { filter: FilterDecision; shadow: 
   return out;
 }
 
+/** The client half of a finding's data (both-halves.ts), empty without a client dump. */
+function halvesData(h: BothHalves | null): Record<string, JsonValue> {
+  if (!h?.client) return {};
+  return {
+    clientHalf: {
+      dump: h.client.proxy,
+      explanation: h.client.explanation,
+      paths: h.client.explaining.map((p) => ({ how: p.how, cluster: p.cluster, mode: p.mode, cause: p.cause })),
+    },
+    ...(h.fixFirst ? { fixFirst: h.fixFirst } : {}),
+  };
+}
+
 /** Computes every finding. Deterministic: the order depends only on the inputs. */
 export function computeFindings(input: FindingsInput): Finding[] {
   const { flows, records, proxies, correlation: c } = input;
@@ -217,6 +232,19 @@ export function computeFindings(input: FindingsInput): Finding[] {
     if (flowUnits.length === 0) flowUnits.push(`flow:${first.id}`);
     const serverProxy = c.proxyForIp(f.server.ip, f.startMs);
     const mode = serverProxy ? modeForPort(serverProxy, f.server.port) : undefined;
+    // Both halves (both-halves.ts): what the client's sidecar sent and why, when the client has a dump.
+    const clientProxy = local ? undefined : c.proxyForIp(f.client.ip, f.startMs);
+    const halves = clientProxy ? bothHalves(f, clientModelFor(clientProxy.dump), serverProxy && mode ? { proxy: serverProxy.source, mode: mode.mode } : null) : null;
+    const clientFirst = halves?.fixFirst === 'client' ? halves : null;
+    if (halves && halves.mismatches.length) {
+      const m = halves.mismatches[0]!;
+      g.add('client-config-mismatch', `${wlName(cw, f.client.ip)}>${wlName(sw, f.server.ip)}:${f.server.port}|${m.field}`, () => ({
+        severity: 'medium',
+        summary: `${f.security === 'plaintext' ? 'Plaintext' : 'TLS'} from ${wlName(cw, f.client.ip)} to ${wlName(sw, f.server.ip)} port ${f.server.port} is not what the client sidecar's config sends: ${m.field} ${m.observed}, expected ${m.expected}`,
+        fix: `Find out how this connection left ${wlName(cw, f.client.ip)}: it bypassed the sidecar (traffic.sidecar.istio.io/excludeOutboundPorts or -IPRanges, a process running as uid 1337, hostNetwork) or the sidecar ran another config than the dump ${clientProxy!.source} (compare the dump's time with the capture's).`,
+        data: { client: wlDetails(cw, f.client.ip), server: wlDetails(sw, f.server.ip, f.server.port), clientDump: clientProxy!.source, mismatches: halves.mismatches.map((x) => ({ field: x.field, expected: x.expected, observed: x.observed, note: x.note })), source: 'capture' },
+      }), [flowRef(f)], f.startMs, [`flow:${first.id}`]);
+    }
     // Ambient: kubelet probes arrive SNATed from 169.254.7.127 and bypass ztunnel by design (src/ztunnel/hbone.ts).
     if (f.security === 'plaintext' && !local && !isAmbientKubeletProbe(f.client.ip)) {
       const answered = f.bytes.serverToClient > 0 || f.http.some((x) => x.status !== undefined);
@@ -232,17 +260,19 @@ export function computeFindings(input: FindingsInput): Finding[] {
         const key = `${wlName(cw, f.client.ip)}>${wlName(sw, f.server.ip)}:${f.server.port}`;
         const grp = g.add('plaintext-flow', key, () => ({
           severity: 'high',
-          summary: `Plaintext ${f.protocol} from ${wlName(cw, f.client.ip)} to ${wlName(sw, f.server.ip)} port ${f.server.port}${unattributedNote(scope, cw, sw)}`,
-          fix: `Require mTLS for ${wlName(sw, f.server.ip)}: a PeerAuthentication with mtls.mode STRICT in namespace ${sw?.namespace ?? '<server namespace>'}${cw && cw.sidecar === false ? `, and inject a sidecar into ${wlName(cw, f.client.ip)} (it has none)` : ''}; check that no DestinationRule sets tls.mode DISABLE for this host.`,
-          data: { client: wlDetails(cw, f.client.ip), server: wlDetails(sw, f.server.ip, f.server.port), protocol: f.protocol, scope, sourceNamespace: cw?.namespace ?? null, sourceWorkload: cw?.name ?? null },
+          summary: `Plaintext ${f.protocol} from ${wlName(cw, f.client.ip)} to ${wlName(sw, f.server.ip)} port ${f.server.port}${unattributedNote(scope, cw, sw)}${clientFirst ? `: the ${clientFirst.client!.explanation}` : ''}`,
+          fix: clientFirst
+            ? clientFirst.remediation
+            : `Require mTLS for ${wlName(sw, f.server.ip)}: a PeerAuthentication with mtls.mode STRICT in namespace ${sw?.namespace ?? '<server namespace>'}${cw && cw.sidecar === false ? `, and inject a sidecar into ${wlName(cw, f.client.ip)} (it has none)` : ''}; check that no DestinationRule sets tls.mode DISABLE for this host.`,
+          data: { client: wlDetails(cw, f.client.ip), server: wlDetails(sw, f.server.ip, f.server.port), protocol: f.protocol, scope, sourceNamespace: cw?.namespace ?? null, sourceWorkload: cw?.name ?? null, ...halvesData(halves) },
         }), [flowRef(f)], f.startMs, [`flow:${first.id}`]);
         grp.data.connections = grp.count;
         if (mode && mode.mode === 'PERMISSIVE' && answered) {
           g.add('plaintext-accepted', `${wlName(sw, f.server.ip)}:${f.server.port}<${wlName(cw, f.client.ip)}`, () => ({
             severity: 'high',
-            summary: `Plaintext from ${wlName(cw, f.client.ip)} was accepted on PERMISSIVE port ${f.server.port} of ${wlName(sw, f.server.ip)}; under STRICT it would have been refused (no filter chain matches: NR filter_chain_not_found)`,
-            fix: `Set a PeerAuthentication with mtls.mode STRICT for ${wlName(sw, f.server.ip)} (portLevelMtls for port ${f.server.port} if only this port) once every client has a sidecar.`,
-            data: { client: wlDetails(cw, f.client.ip), server: wlDetails(sw, f.server.ip, f.server.port), mode: 'PERMISSIVE', modeFrom: `${serverProxy!.source} (${mode.listener})`, underStrict: 'rejected: NR filter_chain_not_found', source: 'capture' },
+            summary: `Plaintext from ${wlName(cw, f.client.ip)} was accepted on PERMISSIVE port ${f.server.port} of ${wlName(sw, f.server.ip)}${clientFirst ? ` (the ${clientFirst.client!.explanation})` : ''}; under STRICT it would have been refused (no filter chain matches: NR filter_chain_not_found)${clientFirst ? ': fix the client side first' : ''}`,
+            fix: clientFirst ? clientFirst.remediation : `Set a PeerAuthentication with mtls.mode STRICT for ${wlName(sw, f.server.ip)} (portLevelMtls for port ${f.server.port} if only this port) once every client has a sidecar.`,
+            data: { client: wlDetails(cw, f.client.ip), server: wlDetails(sw, f.server.ip, f.server.port), mode: 'PERMISSIVE', modeFrom: `${serverProxy!.source} (${mode.listener})`, underStrict: 'rejected: NR filter_chain_not_found', source: 'capture', ...halvesData(halves) },
           }), [flowRef(f)], f.startMs, flowUnits);
         }
       }

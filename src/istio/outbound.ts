@@ -24,12 +24,13 @@
 import type { Cluster, ClusterTransportSocket, EndpointInfo, NetworkFilter, NodeInfo, ProtoObject } from '../envoy/model.js';
 import { socketKind, TRANSPORT_SOCKET_MATCH_NS, type SocketChoice } from '../envoy/outbound.js';
 import { isObj } from '../envoy/tls.js';
+import type { OutboundTlsMode } from '../model/halves.js';
 
 /** The client TLS a cluster's socket originates, in DestinationRule terms (`hbone`: Istio's HBONE tunnel). */
 export type SocketTlsKind = 'istio-mutual' | 'mutual' | 'simple' | 'plaintext' | 'hbone' | 'unknown';
 
 /** A cluster's mode: one of the socket kinds, `auto-mtls` (per endpoint), `passthrough` (ORIGINAL_DST without TLS) or `blackhole`. */
-export type OutboundTlsMode = 'istio-mutual' | 'auto-mtls' | 'mutual' | 'simple' | 'plaintext' | 'passthrough' | 'blackhole' | 'unknown';
+export type { OutboundTlsMode };
 
 export const OUTBOUND_TLS_MODES: readonly OutboundTlsMode[] = ['istio-mutual', 'auto-mtls', 'mutual', 'simple', 'plaintext', 'passthrough', 'blackhole', 'unknown'];
 

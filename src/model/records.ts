@@ -1,6 +1,7 @@
 /**
  * Records shared between readers, analysis and reporters. See ../shared/DESIGN.md "Core records".
  */
+import type { BothHalves } from './halves.js';
 import type { Decision } from './decision.js';
 import type { HeaderMap, JsonValue, RequestAttrs } from './attrs.js';
 import type { FlowNetworkLayers } from './layers.js';
@@ -294,6 +295,8 @@ export interface Flow {
   stream?: number;
   /** With `flows --config`: the verdict checked against the destination port's inbound mTLS mode. */
   configCheck?: FlowConfigCheck;
+  /** Both halves of mTLS (`flows --config` with the client's dump too): what the client sidecar sent and why, what STRICT would do. */
+  halves?: BothHalves;
   /** With Kubernetes/Calico/Istio objects (`flows --config`, `report`): every policy layer's verdict on this flow. */
   networkLayers?: FlowNetworkLayers;
   tls: FlowTls | null;

@@ -9,6 +9,7 @@ import { runTasks, threadSetting, threadsOption, workerCount } from '../parallel
 import { captureEvents, deserializeError, type CaptureEvent, type CaptureFileSummary } from '../../analysis/capture-events.js';
 import { FRAGMENT_DROP_TEXT, type FragmentDropReason } from '../../readers/capture/index.js';
 import { checkAgainstConfig, type ProxyPorts } from '../../analysis/flows.js';
+import { flowHalves } from '../../analysis/both-halves.js';
 import { accountingLine, type CaptureAccounting, type UdpConversationRecord } from '../../analysis/capture-stats.js';
 import type { Flow, FlowSecurity } from '../../model/records.js';
 import { InputError, formatLocation, type Diagnostic } from '../../model/errors.js';
@@ -105,6 +106,15 @@ function tunnelCell(f: Flow): string {
 }
 
 /** `allow`, or `deny networkpolicy: NetworkPolicy ns/name ingress[0]` (the first layer that denies). */
+/** What the client sidecar sent and why (both halves), short: `passthrough: undeclared port 9002 …`. */
+function clientCell(f: Flow): string {
+  const c = f.halves?.client;
+  if (!c) return '-';
+  const mism = f.halves!.mismatches.length ? ' MISMATCH' : '';
+  if (!c.explaining.length) return mism ? 'not this config MISMATCH' : 'undecidable';
+  return c.explaining.map((p) => `${p.mode}: ${p.cause}`).join(' | ') + mism;
+}
+
 function layersCell(f: Flow): string {
   const v = f.networkLayers;
   if (!v) return '-';
@@ -116,8 +126,10 @@ function layersCell(f: Flow): string {
 function tableOf(flows: Flow[], withConfig: boolean, wide: boolean): string {
   const headers = ['client', 'server', 'security', 'evidence', 'protocol', 'sni / alpn', 'identities', 'requests', 'frames'];
   if (withConfig) headers.splice(4, 0, 'port mode');
+  const halves = flows.some((f) => f.halves?.client);
+  if (halves) headers.splice(withConfig ? 5 : 4, 0, 'client sent');
   const layers = flows.some((f) => f.networkLayers);
-  if (layers) headers.splice(withConfig ? 5 : 4, 0, 'policy layers');
+  if (layers) headers.splice((withConfig ? 5 : 4) + (halves ? 1 : 0), 0, 'policy layers');
   // the tunnel column only when a flow came out of one; wide adds what a tshark/Zeek user expects
   const tunnels = flows.some((f) => f.tunnel);
   if (tunnels) headers.push('tunnel');
@@ -130,7 +142,8 @@ function tableOf(flows: Flow[], withConfig: boolean, wide: boolean): string {
       const c = f.configCheck;
       row.splice(4, 0, c ? `${c.mode}${c.consistent === false ? ' MISMATCH' : ''}` : '-');
     }
-    if (layers) row.splice(withConfig ? 5 : 4, 0, layersCell(f));
+    if (halves) row.splice(withConfig ? 5 : 4, 0, clientCell(f));
+    if (layers) row.splice((withConfig ? 5 : 4) + (halves ? 1 : 0), 0, layersCell(f));
     if (tunnels) row.push(tunnelCell(f));
     if (wide) {
       row.push(
@@ -226,7 +239,7 @@ function failOnHit(f: Flow, conds: Set<string>): boolean {
   if (conds.has('tls') && f.security === 'tls') return true;
   if (conds.has('unknown') && f.security === 'unknown') return true;
   if (conds.has('not-mtls') && f.security !== 'mtls' && leftThePod(legScope(f))) return true;
-  if (conds.has('config-mismatch') && f.configCheck?.consistent === false) return true;
+  if (conds.has('config-mismatch') && (f.configCheck?.consistent === false || (f.halves?.mismatches.length ?? 0) > 0)) return true;
   if (conds.has('policy-deny') && f.networkLayers?.verdict === 'deny') return true;
   return false;
 }
@@ -324,6 +337,8 @@ export const flowsCommand: CommandModule<object, FlowsArgs> = {
               if (proxies.length) {
                 const c = checkAgainstConfig(f, proxies);
                 if (c) f.configCheck = c;
+                const h = flowHalves(f, config?.dumps ?? []);
+                if (h) f.halves = h;
               }
               if (layers) {
                 const v = layers.decide(f);
