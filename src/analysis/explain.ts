@@ -681,9 +681,14 @@ function decisionBytes(v: unknown): number {
   return total;
 }
 
+/**
+ * The dump as text for the memo's "does the config read source ports / x-request-id" test. Access-log
+ * settings are left out: every Istio sidecar's log format names %REQ(X-REQUEST-ID)%, which RBAC never
+ * reads, and keeping it made every request id a distinct key (no decision was ever reused).
+ */
 function safeStringify(v: unknown): string {
   try {
-    return JSON.stringify(v, (_k, x: unknown) => (x instanceof Map ? Object.fromEntries(x) : x)) ?? '';
+    return JSON.stringify(v, (k, x: unknown) => (/^access_?logs?$/i.test(k) ? undefined : x instanceof Map ? Object.fromEntries(x) : x)) ?? '';
   } catch {
     return '';
   }

@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { memoizedDumpDecider, type DeciderOptions } from '../../src/analysis/explain.js';
+import type { RequestAttrs } from '../../src/model/attrs.js';
+import type { Decision } from '../../src/model/decision.js';
+
+const decision = (): Decision => ({ decision: 'ALLOW', policy: null, responseCodeDetails: null, filters: [] }) as unknown as Decision;
+const req = (port: number, rid: string): RequestAttrs => ({
+  source: { address: '10.0.0.1', port },
+  destination: { address: '10.0.0.2', port: 9080 },
+  http: { method: 'GET', path: '/x', authority: 'x', headers: { 'x-request-id': [rid] } },
+});
+const OPTS: DeciderOptions = { unknown: [], kind: 'http' };
+
+describe('decision memo', () => {
+  it('an Istio access-log format naming %REQ(X-REQUEST-ID)% does not make every request id a distinct decision', () => {
+    let computed = 0;
+    const dump = { listeners: [{ name: 'virtualInbound', access_log: [{ typed_config: { log_format: { text_format: '%REQ(X-REQUEST-ID)% %DOWNSTREAM_REMOTE_ADDRESS% source_port' } } }] }] };
+    const d = memoizedDumpDecider(dump, () => (computed++, decision()));
+    const a = d(req(40000, 'a'), OPTS);
+    const b = d(req(40001, 'b'), OPTS);
+    expect(computed).toBe(1);
+    expect(b).toBe(a);
+  });
+
+  it('a config whose RBAC reads x-request-id or source ports keeps them in the key', () => {
+    let computed = 0;
+    const dump = { listeners: [{ rbac: { policies: { p: { principals: [{ header: { name: 'x-request-id' } }, { source_port: 1 }] } } } }] };
+    const d = memoizedDumpDecider(dump, () => (computed++, decision()));
+    d(req(40000, 'a'), OPTS);
+    d(req(40000, 'b'), OPTS);
+    d(req(40001, 'b'), OPTS);
+    expect(computed).toBe(3);
+  });
+});
