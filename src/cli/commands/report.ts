@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Argv, CommandModule } from 'yargs';
-import { EXIT_FAIL_ON, parseFailOn, progress, progressDone, runCommand, safeOutput, UsageError, warn, writeOut, asList, asListOf, suggestValues } from '../common.js';
+import { startProgress } from '../progress.js';
+import { EXIT_FAIL_ON, parseFailOn, runCommand, safeOutput, UsageError, warn, writeOut, asList, asListOf, suggestValues } from '../common.js';
 import { gatherEvidence } from '../../analysis/evidence.js';
 import { DecryptionCounts, decryptionLine, loadKeyLog } from '../keylog.js';
 import { buildReportModel, type ReportModel } from '../../analysis/report-model.js';
@@ -163,13 +164,18 @@ export const reportCommand: CommandModule<object, ReportArgs> = {
       if (target.file) await refuseOverwritingEvidence(target.file, [...args.evidence, ...(args.policies ?? []), ...(args.inventory ?? [])]);
       const evidence = await spoolStdin(args.evidence);
       const keys = await loadKeyLog(args.keylog ?? []);
-      const ev = await gatherEvidence([...evidence, ...(args.policies ?? [])], { skewMs, extraDumps, window, onProgress: (m) => progress(m), ...(keys ? { keys } : {}) });
+      const prog = startProgress({ label: 'report' });
+      let ev;
+      try {
+        ev = await gatherEvidence([...evidence, ...(args.policies ?? [])], { skewMs, extraDumps, window, onProgress: (m) => prog.update({ detail: m }), ...(keys ? { keys } : {}) });
+      } finally {
+        prog.done();
+      }
       if (keys) {
         const dc = new DecryptionCounts();
         for (const f of ev.flows) dc.add(f);
         warn(decryptionLine(dc));
       }
-      progressDone();
       if (ev.window) {
         const w = ev.window;
         const left = [w.recordsOutside ? `${w.recordsOutside} record(s) outside it` : '', w.recordsWithoutTime ? `${w.recordsWithoutTime} record(s) without a time` : '', w.flowsOutside ? `${w.flowsOutside} captured connection(s) outside it` : ''].filter(Boolean);
