@@ -11,7 +11,9 @@ import { captureFile, newCaptureStats, type CaptureStats, type FragmentDropReaso
 import { flowsFromCapture } from './flows.js';
 import { captureAccounting, udpRecords, type CaptureAccounting, type UdpConversationRecord } from './capture-stats.js';
 import { createStreamDecoder } from '../protocols/index.js';
-import { InputError, type Diagnostic, type InputErrorLocation } from '../model/errors.js';
+import { serializeError, type Diagnostic, type SerializedError } from '../model/errors.js';
+
+export { serializeError, deserializeError, type SerializedError } from '../model/errors.js';
 import type { Flow } from '../model/records.js';
 
 /** What a capture held besides its flows, once read to its end. */
@@ -24,43 +26,12 @@ export interface CaptureFileSummary {
   udp: UdpConversationRecord[];
 }
 
-/** An error that stopped a file, as data: an input error (exit 2), a file-system error, or a bug. */
-export type SerializedError =
-  | { kind: 'input'; location: InputErrorLocation; expected: string; found?: string }
-  | { kind: 'fs'; code: string; message: string; path?: string; syscall?: string }
-  | { kind: 'internal'; message: string; stack?: string };
-
 export type CaptureEvent =
   | { t: 'flows'; flows: Flow[] }
   | { t: 'diag'; d: Diagnostic }
   | { t: 'progress'; bytes: number; frames: number }
   | { t: 'error'; error: SerializedError }
   | { t: 'end'; summary: CaptureFileSummary };
-
-export function serializeError(err: unknown): SerializedError {
-  if (err instanceof InputError) return { kind: 'input', location: err.location, expected: err.expected, ...(err.found !== undefined ? { found: err.found } : {}) };
-  if (err instanceof Error && typeof (err as NodeJS.ErrnoException).code === 'string' && 'syscall' in err) {
-    const e = err as NodeJS.ErrnoException;
-    return { kind: 'fs', code: e.code!, message: e.message, ...(e.path !== undefined ? { path: e.path } : {}), ...(e.syscall !== undefined ? { syscall: e.syscall } : {}) };
-  }
-  const e = err instanceof Error ? err : new Error(String(err));
-  return { kind: 'internal', message: e.message, ...(e.stack !== undefined ? { stack: e.stack } : {}) };
-}
-
-/** The error again, as the single-threaded path would have caught it. */
-export function deserializeError(s: SerializedError): Error {
-  if (s.kind === 'input') return new InputError(s.location, s.expected, s.found);
-  if (s.kind === 'fs') {
-    const e = new Error(s.message) as NodeJS.ErrnoException;
-    e.code = s.code;
-    if (s.path !== undefined) e.path = s.path;
-    e.syscall = s.syscall ?? 'read';
-    return e;
-  }
-  const e = new Error(s.message);
-  if (s.stack !== undefined) e.stack = s.stack;
-  return e;
-}
 
 export function captureFileSummary(path: string, stats: CaptureStats): CaptureFileSummary {
   const fr = stats.decode.fragments;

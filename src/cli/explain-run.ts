@@ -25,7 +25,7 @@ import {
 } from '../analysis/explain.js';
 import { explainZtunnelRecord, mismatchedExplanation } from '../analysis/ztunnel.js';
 import { redactHeaders } from '../model/redact.js';
-import { serializeError, type SerializedError } from '../analysis/capture-events.js';
+import { serializeError, type SerializedError } from '../model/errors.js';
 import type { TaskContext } from './worker.js';
 
 /** How records are decided, as data a worker can rebuild the decider from. */

@@ -94,7 +94,7 @@ async function run(m: Extract<ToWorker, { type: 'task' }>): Promise<void> {
       await runExplainChunk(m.spec.chunk, m.spec.setup, ctx);
     }
   } catch (err) {
-    const { serializeError } = await import('../analysis/capture-events.js');
+    const { serializeError } = await import('../model/errors.js');
     port!.postMessage({ id: m.id, msg: { t: 'error', error: serializeError(err) } as TaskMessage } satisfies FromWorker);
   }
   tasks.delete(m.id);

@@ -50,3 +50,34 @@ export interface Diagnostic {
   location: InputErrorLocation;
   message: string;
 }
+
+/** An error that stopped an input, as data (passed from a worker thread to the main thread): an input error (exit 2), a file-system error, or a bug. */
+export type SerializedError =
+  | { kind: 'input'; location: InputErrorLocation; expected: string; found?: string }
+  | { kind: 'fs'; code: string; message: string; path?: string; syscall?: string }
+  | { kind: 'internal'; message: string; stack?: string };
+
+export function serializeError(err: unknown): SerializedError {
+  if (err instanceof InputError) return { kind: 'input', location: err.location, expected: err.expected, ...(err.found !== undefined ? { found: err.found } : {}) };
+  if (err instanceof Error && typeof (err as NodeJS.ErrnoException).code === 'string' && 'syscall' in err) {
+    const e = err as NodeJS.ErrnoException;
+    return { kind: 'fs', code: e.code!, message: e.message, ...(e.path !== undefined ? { path: e.path } : {}), ...(e.syscall !== undefined ? { syscall: e.syscall } : {}) };
+  }
+  const e = err instanceof Error ? err : new Error(String(err));
+  return { kind: 'internal', message: e.message, ...(e.stack !== undefined ? { stack: e.stack } : {}) };
+}
+
+/** The error again, as the single-threaded path would have caught it. */
+export function deserializeError(s: SerializedError): Error {
+  if (s.kind === 'input') return new InputError(s.location, s.expected, s.found);
+  if (s.kind === 'fs') {
+    const e = new Error(s.message) as NodeJS.ErrnoException;
+    e.code = s.code;
+    if (s.path !== undefined) e.path = s.path;
+    e.syscall = s.syscall ?? 'read';
+    return e;
+  }
+  const e = new Error(s.message);
+  if (s.stack !== undefined) e.stack = s.stack;
+  return e;
+}

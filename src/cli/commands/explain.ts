@@ -6,7 +6,7 @@ import { resolveFormat } from '../../readers/accesslog/index.js';
 import { knownSize, startProgress } from '../progress.js';
 import { runTasks, threadSetting, threadsOption, workerCount } from '../parallel.js';
 import { deciderFor, endpointStr, explainChunkEvents, explainOneWith, ExplainMerge, splitLog, type DeciderSpec, type ExplainChunk, type ExplainEvent, type ExplainSetup } from '../explain-run.js';
-import { deserializeError } from '../../analysis/capture-events.js';
+import { deserializeError } from '../../model/errors.js';
 import { appendAll } from '../../model/arrays.js';
 import { parseTimeWindow } from '../time-window.js';
 import { formatLocation } from '../../model/errors.js';
