@@ -83,14 +83,7 @@ export function debug(message: string): void {
   if (verbosity === 'verbose') process.stderr.write(`meshsleuth: ${safeOutput(message)}\n`);
 }
 
-/** Progress only on a TTY (DESIGN.md), and not with `-q`. */
-export function progress(message: string): void {
-  if (process.stderr.isTTY && verbosity !== 'quiet') process.stderr.write(`\r\x1b[K${message}`);
-}
-
-export function progressDone(): void {
-  if (process.stderr.isTTY && verbosity !== 'quiet') process.stderr.write('\r\x1b[K');
-}
+// Progress (on a TTY only, not with -q) is drawn by one module, src/cli/progress.ts, that commands opt into.
 
 /** Runs a command body and maps errors to exit codes; user errors are one line, never a stack trace. */
 export async function runCommand(body: () => Promise<number | void>): Promise<void> {

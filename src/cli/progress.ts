@@ -3,11 +3,13 @@
  * TTY): one line, redrawn at most ~10 times a second, with the bytes read of the inputs whose size is known
  * (and the percentage and an ETA from them), records per second and the elapsed time; cleared when the
  * command ends or before anything else is written to stderr. Nothing at all when stderr is a pipe or a
- * file, or with `-q` (the shell's quiet flag, see `setProgressQuiet`), or with MESHSLEUTH_PROGRESS=0.
+ * file, or with `-q`, or with MESHSLEUTH_PROGRESS=0.
  *
  * Commands opt in with `startProgress(...)` and call `update(...)` as often as they like (the module
  * throttles); `clear()` before writing a warning, `done()` at the end.
  */
+
+import { isQuiet } from './common.js';
 
 /** Where progress is drawn (process.stderr; tests pass a fake). */
 export interface ProgressStream {
@@ -39,9 +41,9 @@ export interface ProgressUpdate {
 /** The minimum time between two redraws (≤ 10 per second). */
 export const REDRAW_MS = 100;
 
+/** Forced quiet (tests); otherwise the shell's `-q/--quiet` (common.ts isQuiet) decides. */
 let quiet = false;
 
-/** Set by the CLI shell from `-q/--quiet`: no progress at all. */
 export function setProgressQuiet(q: boolean): void {
   quiet = q;
 }
@@ -59,7 +61,7 @@ export interface Progress {
 const NOOP: Progress = { update: () => undefined, clear: () => undefined, done: () => undefined, active: false };
 
 export function progressEnabled(stream: ProgressStream = process.stderr): boolean {
-  return stream.isTTY === true && !quiet && process.env.MESHSLEUTH_PROGRESS !== '0';
+  return stream.isTTY === true && !quiet && !isQuiet() && process.env.MESHSLEUTH_PROGRESS !== '0';
 }
 
 /** A progress line for one command; a no-op when progress is not shown. */

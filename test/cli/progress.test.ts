@@ -92,8 +92,15 @@ const withoutProgress = (tty: string): string => tty.replace(/\r\x1b\[K[^\r\n]*(
     ['flows', ['flows', 'samples/bank-breach/captures/database-0.bank.pcap', 'samples/bank-breach/captures/customer-web-5b9d7c6f8-wq4zt.bank.pcap', '-o', 'ndjson'], /flows {2}\d.* \/ .*\(\d+%\) {2}[\d,]+ frames/],
     ['flows --threads 2', ['flows', 'samples/bank-breach/captures/database-0.bank.pcap', 'samples/bank-breach/captures/customer-web-5b9d7c6f8-wq4zt.bank.pcap', '-o', 'ndjson', '--threads', '2'], /flows {2}\d.* \/ .*\(\d+%\) {2}[\d,]+ frames/],
     ['explain', ['explain', 'samples/bookinfo-authz/config_dumps/details-v1-5f4d584748-2w7mh.default.json', 'samples/bookinfo-authz/logs/details-v1-5f4d584748-2w7mh.default.istio-proxy.log', '-o', 'ndjson'], /explain {2}[\d.]+ kB \/ [\d.]+ kB \(\d+%\) {2}\d+ records/],
-    ['report', ['report', 'samples/bank-breach', '-o', '/tmp/meshsleuth-pty-report.json'], /report {2}(reading|replayed)/],
+    ['report', ['report', 'samples/bank-breach', '--out', '/tmp/meshsleuth-pty-report.json'], /report {2}(reading|replayed)/],
   ];
+  it('-q: nothing but the output, on a terminal too', () => {
+    const t = onTty(['flows', 'samples/bank-breach/captures/database-0.bank.pcap', '-o', 'ndjson', '-q']);
+    expect(t.stdout.length).toBeGreaterThan(100);
+    expect(t.tty).not.toContain('\x1b[');
+    expect(t.tty).not.toMatch(/flows {2}/);
+  });
+
   for (const [name, args, shape] of cases) {
     it(`${name}: the progress line appears, is cleared, and the rest of stderr and stdout are what a pipe gets`, async () => {
       const t = onTty(args);
