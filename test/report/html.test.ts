@@ -45,7 +45,7 @@ describe.skipIf(!hasChromium)('HTML report in headless Chromium (needs /usr/bin/
   beforeAll(async () => {
     const dir = mkdtempSync(join(tmpdir(), 'meshsleuth-html-'));
     file = join(dir, 'report.html');
-    const r = await runCli(['report', 'test/report/fixtures/incident', '-o', file]);
+    const r = await runCli(['report', 'test/report/fixtures/incident', '--out', file]);
     expect(r.code, r.stderr).toBe(0);
     browser = await chromium.launch({
       executablePath: CHROMIUM,
