@@ -8,7 +8,7 @@
 import type { PeerTls, RequestAttrs } from '../model/attrs.js';
 import type { Decision } from '../model/decision.js';
 import type { AccessRecord, Explanation } from '../model/records.js';
-import { parseIstioSni } from '../istio/traffic.js';
+import { isWaypointInboundCluster, parseIstioSni } from '../istio/traffic.js';
 import { inForceAt, notFromProxy, proxyKeys, ProxyIndex, type DumpKeySource } from './proxies.js';
 
 export interface DeciderOptions {
@@ -91,6 +91,11 @@ function withTls(a: RequestAttrs, tls: PeerTls | undefined, transportProtocol: s
 function inferSecurityRaw(rec: AccessRecord): Inferred {
   const a = rec.attrs;
   const unknown = rec.unknown;
+  if (isWaypointInboundCluster(rec.upstreamCluster) && !a.tls?.uriSans.length) {
+    // A waypoint's log of the inner request: its TLS fields describe the internal connection (never TLS); the
+    // request came through HBONE, which is mTLS with the caller's certificate (named in the client ztunnel's log).
+    return { attrs: withTls(a, INFERRED_TLS, 'tls'), unknown: withoutTls(unknown).concat(TLS_DETAIL), security: 'mtls', evidence: ['istio-waypoint (HBONE mTLS; the caller identity is in the client ztunnel log)'], inferred: true };
+  }
   if (a.tls) {
     if (a.tls.uriSans.length) return { attrs: a, unknown, security: 'mtls', evidence: ['peer-uri-san'], inferred: false };
     if (!unknown.includes('tls.uriSans')) {

@@ -189,7 +189,25 @@ export interface ProxyKeys {
 export interface DumpKeySource {
   source: string;
   node: { id: string; pod: string | null; namespace?: string | null; ip?: string | null; ips: string[] } | null;
-  listeners?: ReadonlyArray<{ lastUpdated: string | null }>;
+  listeners?: ReadonlyArray<{ lastUpdated: string | null; internal?: boolean; filterChainMatcher?: Record<string, unknown> | null }>;
+}
+
+/**
+ * The single addresses an internal listener's filter_chain_matcher selects on (a waypoint's `main_internal`
+ * serves its services' VIPs and workload IPs, which its access log shows as the local address).
+ */
+function matcherAddresses(listeners: DumpKeySource['listeners']): string[] {
+  const out = new Set<string>();
+  const walk = (v: unknown): void => {
+    if (Array.isArray(v)) v.forEach(walk);
+    else if (v && typeof v === 'object') {
+      const o = v as Record<string, unknown>;
+      if (typeof o.address_prefix === 'string' && (o.prefix_len === 32 || o.prefix_len === 128)) out.add(o.address_prefix);
+      for (const x of Object.values(o)) walk(x);
+    }
+  };
+  for (const l of listeners ?? []) if (l.internal && l.filterChainMatcher) walk(l.filterChainMatcher);
+  return [...out];
 }
 
 /** The newest `last_updated` among the listeners (null when none says). */
@@ -210,7 +228,7 @@ export function proxyKeys(dump: DumpKeySource): ProxyKeys {
     nodeId: n?.id ?? null,
     pod: n?.pod ?? null,
     namespace: n?.namespace ?? null,
-    ips: n?.ips.length ? n.ips : n?.ip ? [n.ip] : [],
+    ips: [...(n?.ips.length ? n.ips : n?.ip ? [n.ip] : []), ...(n?.id.startsWith('waypoint~') ? matcherAddresses(dump.listeners) : [])],
     asOfMs: dumpAsOfMs(dump.listeners),
   };
 }

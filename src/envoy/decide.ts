@@ -392,7 +392,20 @@ export function decideRequest(dump: ConfigDump, req0: RequestAttrs, opts: Decide
  * internal listener with the inner (plaintext) connection.
  */
 function decideInTunnel(dump: ConfigDump, entry: TunnelEntry, req: RequestAttrs, reasons: string[], opts: DecideOptions): Decision {
-  const t = enterConnectTunnel(entry, req, HBONE_PORT, opts.unknown ?? []);
+  let unknown = [...(opts.unknown ?? [])];
+  if (opts.unknown !== undefined && !req.tls?.uriSans.length) {
+    // Replayed evidence (an access-log record of this proxy at a local address only the internal listener
+    // serves) describes the inner request: it got there through the tunnel, so the tunnel's TLS handshake, with
+    // its required client certificate, succeeded; whose certificate it was is not in this record.
+    const dst = req.destination;
+    reasons = [
+      ...reasons,
+      `the record is this proxy's log of the inner request (local address ${dst?.address ?? '?'}:${dst?.port ?? '?'}, served only inside the ${entry.listener.displayName} tunnel): the tunnel was mTLS, and the caller's identity (its peer certificate) is not in this log — the client ztunnel's outbound record to this proxy (src.identity, dst.hbone_addr ${dst?.address ?? '?'}:${dst?.port ?? '?'}) has it`,
+    ];
+    req = { ...req, sni: undefined, tls: { uriSans: [], dnsSans: [], subject: '', peerCertificateValidated: true } };
+    unknown = [...unknown.filter((u) => u !== 'tls'), 'tls.uriSans', 'tls.dnsSans', 'tls.subject'];
+  }
+  const t = enterConnectTunnel(entry, req, HBONE_PORT, unknown);
   const base = { listener: entry.listener.displayName, filterChain: entry.chain.name || null };
   if (t.t === 'handshake-fails') return { decision: 'DENY', policy: null, responseCodeDetails: null, ...base, filters: [], reasons: [...reasons, ...t.notes] };
   if (t.t === 'undecidable') return { decision: 'UNDECIDABLE', policy: null, responseCodeDetails: null, ...base, filters: [], reasons: [...reasons, ...t.notes] };

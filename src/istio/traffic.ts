@@ -25,6 +25,15 @@ export interface IstioSni {
   host: string;
 }
 
+/**
+ * A waypoint's service chains and clusters are named with TrafficDirectionInboundVIP (`inbound-vip|<port>|<subset>|
+ * <host>`, model.BuildSubsetKey); only waypoints use it. A request logged there arrived through HBONE (mTLS to
+ * connect_terminate:15008) and was handled on the internal listener, whose own connection has no TLS.
+ */
+export function isWaypointInboundCluster(name: string | null | undefined): boolean {
+  return typeof name === 'string' && name.startsWith('inbound-vip|');
+}
+
 const SNI_RE = /^(outbound|inbound)_\.(\d{1,5})_\.([^.]*)_\.(.+)$/;
 
 /** Parses an Istio DNS-style subset key SNI (`outbound_.8000_._.httpbin.foo.svc.cluster.local`). */

@@ -14,6 +14,7 @@ import { parseK8sObjects } from '../readers/k8s.js';
 import { Prng } from '../synth/rng.js';
 import { Recording } from './recording.js';
 import { SCENARIOS } from './scenarios/index.js';
+import { AMBIENT_SAMPLE, buildAmbientSample } from './ambient.js';
 
 export interface GenerateOptions {
   outDir: string;
@@ -64,6 +65,15 @@ export async function generateSamples(opts: GenerateOptions): Promise<GenerateRe
     await b.build(render);
     for (const [rel, bytes] of [...b.files].sort(([a], [c]) => a.localeCompare(c))) {
       const path = join(opts.outDir, sc.name, rel);
+      mkdirSync(dirname(path), { recursive: true });
+      writeFileSync(path, bytes);
+      result.files.push({ path, bytes: bytes.length });
+    }
+  }
+  if (!opts.only || opts.only.includes(AMBIENT_SAMPLE)) {
+    const b = await buildAmbientSample(rec);
+    for (const [rel, bytes] of [...b.files].sort(([a], [c]) => a.localeCompare(c))) {
+      const path = join(opts.outDir, AMBIENT_SAMPLE, rel);
       mkdirSync(dirname(path), { recursive: true });
       writeFileSync(path, bytes);
       result.files.push({ path, bytes: bytes.length });

@@ -130,7 +130,8 @@ export function waypointInventory(objects: K8sObject[]): { waypoints: WaypointRe
     const labels = o.metadata.labels ?? {};
     const nsl = nsLabels.get(ns) ?? {};
     let wp: string | null = null;
-    const use = labels[USE_WAYPOINT] ?? nsl[USE_WAYPOINT];
+    // A waypoint's own Service (labelled with its gateway name) is not served by a waypoint.
+    const use = labels['gateway.networking.k8s.io/gateway-name'] !== undefined ? undefined : (labels[USE_WAYPOINT] ?? nsl[USE_WAYPOINT]);
     if (use && use !== 'none') wp = `${(labels[USE_WAYPOINT] !== undefined ? labels[USE_WAYPOINT_NS] : nsl[USE_WAYPOINT_NS]) ?? ns}/${use}`;
     services.push({ namespace: ns, name, hostname: `${name}.${ns}.svc.cluster.local`, vips: ips, ports, waypoint: wp });
   }
