@@ -35,6 +35,8 @@ interface Pod {
 }
 
 const NODES = { 'kind-worker': '172.18.0.3', 'kind-worker2': '172.18.0.4' } as const;
+/** Interface index of each kind-worker pod's veth on the node. */
+const VETH: Record<string, number> = { productpage: 5, details: 7, sleep: 9 };
 const ZTUNNEL = { 'kind-worker': 'ztunnel-4xk2p', 'kind-worker2': 'ztunnel-q8n7d' } as const;
 
 const PODS: Pod[] = [
@@ -402,8 +404,18 @@ export async function buildAmbientSample(rec: Recording): Promise<AmbientBundle>
       msgs.push({ dir: c.from === 'client' ? 'c2s' : 's2c', bytes: c.data, timeMs: at });
       at += 1;
     }
-    flows.push({ packets: tcpConversation(msgs, { client: { ip: leg.client.ip, port: leg.clientPort }, server: { ip: leg.server.ip, port: 15008 }, startMs: leg.startMs - 1, seed: leg.clientPort }) });
+    // Seen on the kind-worker end's veth (`tcpdump -i any` on the node): what the local pod sends arrives at the host
+    // (packet type 0), what it receives is sent by the host (4).
+    const localPod = leg.client.node === 'kind-worker' ? leg.client : leg.server;
+    const ifIndex = VETH[localPod.app] ?? 3;
+    const mac = Buffer.from([0x0a, 0x58, ...localPod.ip.split('.').map(Number)]);
+    const toLocal = localPod === leg.client ? 's2c' : 'c2s';
+    flows.push({
+      packets: tcpConversation(msgs, { client: { ip: leg.client.ip, port: leg.clientPort }, server: { ip: leg.server.ip, port: 15008 }, startMs: leg.startMs - 1, seed: leg.clientPort }),
+      link: { ifIndex, arphrd: 1 },
+      linkByDir: { [toLocal]: { packetType: 4, srcMac: Buffer.from([0xee, 0xee, 0xee, 0xee, 0xee, 0xee]) }, [toLocal === 'c2s' ? 's2c' : 'c2s']: { packetType: 0, srcMac: mac } },
+    });
   }
-  files.set('captures/kind-worker.node.pcap', buildCapture(flows, { linkType: LINKTYPE.EN10MB }));
+  files.set('captures/kind-worker.node.pcap', buildCapture(flows, { linkType: LINKTYPE.LINUX_SLL2 }));
   return { files };
 }
