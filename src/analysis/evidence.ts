@@ -26,6 +26,8 @@ import { captureFile, newCaptureStats, type CaptureSource } from '../readers/cap
 import { parseK8sObjects, type K8sObject } from '../readers/k8s.js';
 import { createStreamDecoder } from '../protocols/index.js';
 import { flowsFromCapture } from './flows.js';
+import type { CaptureEvent } from './capture-events.js';
+import { deserializeError } from '../model/errors.js';
 import { inboundMtlsModes } from '../istio/mtls.js';
 import { DecisionCache, explainRecord, memoizedDumpDecider, NotFromProxyError, type Decider } from './explain.js';
 import { decideRequest } from '../envoy/decide.js';
@@ -103,7 +105,18 @@ class FileHash {
   }
 }
 
+/** Captures read elsewhere (worker threads, src/cli/parallel.ts): each one's events, consumed in input order. */
+export interface CaptureReaders {
+  events(path: string): AsyncIterable<CaptureEvent> | undefined;
+  close(): Promise<void>;
+}
+
 export interface GatherOptions {
+  /**
+   * Called once with the captures found among the inputs: may start reading them in parallel (the CLI's
+   * worker threads). A capture it returns events for is not read here; the result is the same.
+   */
+  parallelCaptures?: (captures: { path: string; bytes: number }[]) => CaptureReaders | null;
   /** Clock-skew window for joining records to captures before replay (ms). */
   skewMs?: number;
   /** Called with a short status line (the CLI shows it on a TTY only). */
@@ -165,9 +178,18 @@ function toPolicyDocs(text: string, file: string): { docs: PolicyDoc[]; diagnost
 }
 
 export async function gatherEvidence(paths: string[], opts: GatherOptions = {}): Promise<Evidence & { dumps: ConfigDump[] }> {
+  const inputs: DetectedInput[] = await detectInputs(paths);
+  const parallel = opts.parallelCaptures?.(inputs.filter((i) => i.kind === 'capture').map((i) => ({ path: i.path, bytes: i.bytes }))) ?? null;
+  try {
+    return await gatherInputs(inputs, opts, parallel);
+  } finally {
+    await parallel?.close();
+  }
+}
+
+async function gatherInputs(inputs: DetectedInput[], opts: GatherOptions, parallel: CaptureReaders | null): Promise<Evidence & { dumps: ConfigDump[] }> {
   const maxDiag = opts.maxDiagnosticsPerInput ?? 20;
   const keys = opts.keys;
-  const inputs: DetectedInput[] = await detectInputs(paths);
   const hashes = new Map<string, string | null>();
   const items = new Map<string, number>();
   const problems = new Map<string, number>();
@@ -261,6 +283,22 @@ export async function gatherEvidence(paths: string[], opts: GatherOptions = {}):
         case 'capture': {
           const ds: Diagnostic[] = [];
           let n = 0;
+          const remote = parallel?.events(p);
+          if (remote) {
+            // read in a worker: the same flows and diagnostics; the file is hashed after (see below)
+            for await (const ev of remote) {
+              if (ev.t === 'flows') {
+                for (const f of ev.flows) {
+                  n++;
+                  if (flowIn(f)) flows.push(f);
+                }
+              } else if (ev.t === 'diag') ds.push(ev.d);
+              else if (ev.t === 'error') throw deserializeError(ev.error);
+            }
+            items.set(p, n);
+            note(p, ds);
+            break;
+          }
           const stats = newCaptureStats(p);
           for await (const f of flowsFromCapture(input.compressed ? captureFile(p) : fileHash.capture(), { decoder: keys ? () => createStreamDecoder({ keys }) : createStreamDecoder, onDiagnostic: (d) => ds.push(d) }, stats)) {
             n++;

@@ -106,3 +106,21 @@ describe('explain --threads: the same output as one thread, also when a log is s
     expectSame(r);
   });
 });
+
+describe('report --threads: captures read in workers while the main thread reads the rest, the same report', () => {
+  it('JSON and table over two sample bundles (every capture, log, dump and inventory)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'meshsleuth-threads-'));
+    const env = { SOURCE_DATE_EPOCH: '1764000000' };
+    const outs: string[] = [];
+    for (const t of ['1', '2']) {
+      const out = join(dir, `report.json`);
+      const r = await runCli(['report', 'samples/bookinfo-authz', 'samples/bank-breach', '--out', out, '--threads', t], { env });
+      expect(r.code).toBe(0);
+      outs.push(readFileSync(out, 'utf8'), r.stderr);
+    }
+    expect(outs[0]!.length).toBeGreaterThan(10_000);
+    expect(outs[2]).toBe(outs[0]);
+    expect(outs[3]).toBe(outs[1]);
+    expectSame(await both(['report', 'samples/bookinfo-authz', 'samples/bank-breach'], env));
+  });
+});

@@ -10,8 +10,10 @@ import { join, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Argv, CommandModule } from 'yargs';
 import { startProgress } from '../progress.js';
+import { runTasks, threadSetting, threadsOption, workerCount } from '../parallel.js';
+import type { CaptureEvent } from '../../analysis/capture-events.js';
 import { EXIT_FAIL_ON, parseFailOn, runCommand, safeOutput, UsageError, warn, writeOut, asList, asListOf, suggestValues } from '../common.js';
-import { gatherEvidence } from '../../analysis/evidence.js';
+import { gatherEvidence, type CaptureReaders } from '../../analysis/evidence.js';
 import { DecryptionCounts, decryptionLine, loadKeyLog } from '../keylog.js';
 import { buildReportModel, type ReportModel } from '../../analysis/report-model.js';
 import { DEFAULT_SKEW_MS } from '../../analysis/correlate.js';
@@ -35,6 +37,7 @@ interface ReportArgs extends PolicyInputFlags {
   since?: string;
   until?: string;
   keylog?: string[];
+  threads?: string;
 }
 
 export type ReportFormat = 'html' | 'json' | 'sarif' | 'table';
@@ -140,6 +143,7 @@ export const reportCommand: CommandModule<object, ReportArgs> = {
       .option('show-secrets', { type: 'boolean', default: false, describe: 'show Authorization/Cookie/token values instead of redacting them' })
       .option('since', { type: 'string', describe: 'only evidence at or after this time: RFC 3339 (2026-11-22T10:00:00Z) or a duration before now (2h, 30m, 1d)' })
       .option('until', { type: 'string', describe: 'only evidence at or before this time (same forms as --since)' })
+      .option('threads', threadsOption.spec)
       .option('keylog', { type: 'string', coerce: asList, describe: 'NSS key log file(s) (SSLKEYLOGFILE, Envoy key_log): decrypt the captures\' TLS 1.2/1.3 sessions (proven mTLS identities, HTTP inside)' })
       .example('$0 report samples/bank-breach', 'findings table on stdout')
       .example('$0 report evidence/ --out incident.html', 'self-contained HTML report')
@@ -167,7 +171,23 @@ export const reportCommand: CommandModule<object, ReportArgs> = {
       const prog = startProgress({ label: 'report' });
       let ev;
       try {
-        ev = await gatherEvidence([...evidence, ...(args.policies ?? [])], { skewMs, extraDumps, window, onProgress: (m) => prog.update({ detail: m }), ...(keys ? { keys } : {}) });
+        const setting = threadSetting(args.threads);
+        // Captures are read in worker threads (in input order, the same result) while this thread reads the rest.
+        const parallelCaptures = (caps: { path: string; bytes: number }[]): CaptureReaders | null => {
+          const n = workerCount(setting, caps.length, caps.reduce((a, c) => a + c.bytes, 0));
+          if (n === 0) return null;
+          const keylog = args.keylog?.length ? { keylog: args.keylog } : {};
+          const pool = runTasks(caps.map((c) => ({ kind: 'flows-capture' as const, path: c.path, ...keylog })), n, 64);
+          const index = new Map(caps.map((c, i) => [c.path, i]));
+          return {
+            events: (path) => {
+              const i = index.get(path);
+              return i === undefined ? undefined : (pool.streams[i] as AsyncIterable<CaptureEvent>);
+            },
+            close: pool.close,
+          };
+        };
+        ev = await gatherEvidence([...evidence, ...(args.policies ?? [])], { skewMs, extraDumps, window, parallelCaptures, onProgress: (m) => prog.update({ detail: m }), ...(keys ? { keys } : {}) });
       } finally {
         prog.done();
       }
