@@ -107,6 +107,12 @@ export interface FlowView extends Omit<Flow, 'http'> {
   records: EvidenceRef[];
   /** Set when this flow is another capture's view of a connection already listed (counted once, there). */
   sameConnectionAs: EvidenceRef | null;
+  /**
+   * Set on the last listed connection of a kind when a large capture lists exemplars (see FlowLimits):
+   * `count` more connections like this one (same ends, server port, verdict, protocol, SNI, identity and
+   * evidence) were not listed; the last of them started at `until`, its first frame `last`.
+   */
+  more?: { count: number; until: string; last: EvidenceRef };
 }
 
 export interface RequestView {
@@ -205,7 +211,7 @@ export interface ReportSummary {
    * Present when the evidence was too large to list every record and event: how many the report lists
    * (exemplars; every count above stays exact). See RequestLimits and TimelineLimits.
    */
-  aggregated?: { requests: { listed: number; total: number }; timeline: { listed: number; total: number } };
+  aggregated?: { requests: { listed: number; total: number }; timeline: { listed: number; total: number }; flows: { listed: number; total: number } };
 }
 
 export interface ReportModel {
@@ -266,11 +272,20 @@ export interface RequestLimits {
 
 export const REQUEST_LIMITS: RequestLimits = { listAll: 1000, perKind: 3, perKindUnexplained: 20, max: 2000 };
 
+/** The same for captured connections: all listed up to `listAll`; beyond, cited ones plus `perKind` of each kind, `max` in all. */
+export interface FlowLimits {
+  listAll: number;
+  perKind: number;
+  max: number;
+}
+
+export const FLOW_LIMITS: FlowLimits = { listAll: 2000, perKind: 3, max: 2000 };
+
 export interface BuildOptions {
   skewMs: number;
   showSecrets: boolean;
   /** Exemplar limits for large evidence (defaults REQUEST_LIMITS, TIMELINE_LIMITS). */
-  limits?: { requests?: RequestLimits; timeline?: TimelineLimits };
+  limits?: { requests?: RequestLimits; timeline?: TimelineLimits; flows?: FlowLimits };
   /** Overrides the generation time (default: SOURCE_DATE_EPOCH or now). */
   generatedAt?: string;
 }
@@ -391,6 +406,11 @@ export function buildReportModel(ev: Evidence, opts: BuildOptions): ReportModel 
   };
 
   const flowViews: FlowView[] = [];
+  const fl = opts.limits?.flows ?? FLOW_LIMITS;
+  const listAllFlows = ev.flows.length <= fl.listAll;
+  const flowKinds = new Map<string, { listed: FlowView[]; rest: number; last: Flow | null }>();
+  let uncitedFlows = 0;
+  let flowsAggregated = 0;
   const plainByScope: Record<LegScope, number> = { 'sidecar-local': 0, loopback: 0, 'between-workloads': 0, unattributed: 0 };
   for (const f of ev.flows) {
     const recs = c.flowRecords.get(f) ?? [];
@@ -410,7 +430,32 @@ export function buildReportModel(ev: Evidence, opts: BuildOptions): ReportModel 
       sn = nodeIdFor(c, f.server.ip) ?? null;
     }
     const firstCapture = c.copyOf.get(f);
-    flowViews.push({ ...f, http: f.http.map((x) => redactExchange(x, opts.showSecrets)), clientNode: cn, serverNode: sn, records: recs.map((r) => r.ref), sameConnectionAs: firstCapture ? { file: firstCapture.file, frame: firstCapture.frames[0] } : null });
+    let kind: { listed: FlowView[]; rest: number; last: Flow | null } | undefined;
+    if (!listAllFlows) {
+      const cited = cites.has(citeKey({ file: f.file, frame: f.frames[0] })) || f.http.some((x) => x.requestFrame !== undefined && cites.has(citeKey({ file: f.file, frame: x.requestFrame })));
+      if (!cited) {
+        const k = `${cn}|${sn}|${fmtAddr(f.server.ip, f.server.port)}|${f.security}|${f.protocol}|${f.sidecarLocal}|${f.tls?.sni ?? ''}|${f.tls?.uriSans[0] ?? ''}|${f.evidence.join(',')}|${recs.length > 0}|${firstCapture ? 1 : 0}`;
+        kind = flowKinds.get(k);
+        if (!kind) {
+          kind = { listed: [], rest: 0, last: null };
+          flowKinds.set(k, kind);
+        }
+        if (kind.listed.length >= fl.perKind || uncitedFlows >= fl.max) {
+          kind.rest++;
+          kind.last = f;
+          flowsAggregated++;
+          continue;
+        }
+        uncitedFlows++;
+      }
+    }
+    const view: FlowView = { ...f, http: f.http.map((x) => redactExchange(x, opts.showSecrets)), clientNode: cn, serverNode: sn, records: recs.map((r) => r.ref), sameConnectionAs: firstCapture ? { file: firstCapture.file, frame: firstCapture.frames[0] } : null };
+    kind?.listed.push(view);
+    flowViews.push(view);
+  }
+  for (const k of flowKinds.values()) {
+    const tail = k.listed[k.listed.length - 1];
+    if (k.rest > 0 && k.last && tail) tail.more = { count: k.rest, until: k.last.start, last: { file: k.last.file, frame: k.last.frames[0] } };
   }
 
   // ---- Requests: each request event (request-events.ts) counts once on its edge, with its connection's
@@ -649,9 +694,9 @@ export function buildReportModel(ev: Evidence, opts: BuildOptions): ReportModel 
       workloads: nodeList.filter((n) => n.kind === 'workload').length,
       timelineEvents: timeline.total,
       recordsWithoutTime: untimed,
-      ...(listAll && timeline.aggregated === 0
+      ...(listAll && timeline.aggregated === 0 && flowsAggregated === 0
         ? {}
-        : { aggregated: { requests: { listed: requestViews.length, total: ev.records.length }, timeline: { listed: events.length, total: timeline.total } } }),
+        : { aggregated: { requests: { listed: requestViews.length, total: ev.records.length }, timeline: { listed: events.length, total: timeline.total }, flows: { listed: flowViews.length, total: ev.flows.length } } }),
     },
     findings,
     graph: { nodes: nodeList, edges: edgeList },

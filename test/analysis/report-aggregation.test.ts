@@ -40,7 +40,7 @@ describe.skipIf(!existsSync(SAMPLE))('report on large evidence: exemplars with e
     expect(rest).toEqual(full.summary);
     expect(agg.graph).toEqual(full.graph);
     expect(agg.findings).toEqual(full.findings);
-    expect(aggregated).toEqual({ requests: { listed: agg.requests.length, total: LINES }, timeline: { listed: agg.timeline.length, total: full.timeline.length } });
+    expect(aggregated).toEqual({ requests: { listed: agg.requests.length, total: LINES }, timeline: { listed: agg.timeline.length, total: full.timeline.length }, flows: { listed: 0, total: 0 } });
   });
 
   it('every record is listed or counted on an exemplar of its kind; every record a finding cites is listed', () => {
@@ -79,5 +79,39 @@ describe.skipIf(!existsSync(SAMPLE))('report on large evidence: exemplars with e
       expect(m.summary.aggregated?.requests.total).toBe(LINES);
       expect(m.summary.timelineEvents).toBe(full.timeline.length);
     });
+  }, 60_000);
+});
+
+describe('report on a large capture: connections listed as exemplars with exact counts', () => {
+  it('lists the first connections of each kind, counts the rest on the last one listed, and keeps every count', async () => {
+    const { tcpConversation } = await import('../../src/synth/tcp.js');
+    const { buildCapture } = await import('../../src/synth/capture.js');
+    const { writeFileSync } = await import('node:fs');
+    const packets = [];
+    for (let i = 0; i < 300; i++) {
+      // Only the SYN of each: 200 from one client to :8080, 100 from another to :9090.
+      const client = { ip: i < 200 ? '10.1.0.1' : '10.1.0.2', port: 40000 + i };
+      packets.push(tcpConversation([], { client, server: { ip: '10.0.0.2', port: i < 200 ? 8080 : 9090 }, startMs: 1_700_000_000_000 + i, close: 'none', isnClient: i })[0]!);
+    }
+    const d = mkdtempSync(join(tmpdir(), 'meshsleuth-agg-flows-'));
+    try {
+      writeFileSync(join(d, 'syn.pcap'), buildCapture([{ packets }]));
+      const ev = await gatherEvidence([d]);
+      const opts = { skewMs: 2000, showSecrets: false, generatedAt: '2026-01-01T00:00:00.000Z' };
+      const all = buildReportModel(ev, { ...opts, limits: HUGE });
+      const m = buildReportModel(ev, { ...opts, limits: { ...HUGE, flows: { listAll: 10, perKind: 2, max: 100 } } });
+      expect(all.flows).toHaveLength(300);
+      expect(m.flows).toHaveLength(4);
+      expect(m.flows.map((f) => f.more?.count ?? 0).sort((a, b) => a - b)).toEqual([0, 0, 98, 198]);
+      expect(m.summary.aggregated?.flows).toEqual({ listed: 4, total: 300 });
+      const { aggregated, ...rest } = m.summary;
+      expect(aggregated).toBeDefined();
+      expect(rest).toEqual(all.summary);
+      expect(m.graph).toEqual(all.graph);
+      const last = m.flows.find((f) => f.more?.count === 198)!;
+      expect(last.more!.last).toEqual({ file: all.flows[199]!.file, frame: all.flows[199]!.frames[0] });
+    } finally {
+      rmSync(d, { recursive: true, force: true });
+    }
   }, 60_000);
 });
