@@ -14,6 +14,14 @@ import { stringify } from 'yaml';
 import type { K8sObject, Workload } from './istio-render.js';
 import type { AppStep, WireChunk } from './recording.js';
 import { appendAll } from '../model/arrays.js';
+import { mysqlConversation, type MysqlSessionSpec } from '../synth/mysql.js';
+import { ethernetFrame, geneveHeader, ipPacket, udpDatagram } from '../synth/index.js';
+import { LINKTYPE } from '../synth/link.js';
+import { compileOutbound, servicesFromObjects, type OutboundService } from '../istio/compile/outbound.js';
+import { compileForWorkload } from '../istio/compile/index.js';
+import { parsePolicies } from '../istio/compile/policies.js';
+import { features, parseIstioVersion } from '../istio/compile/version.js';
+import { parseK8sObjects } from '../readers/k8s.js';
 
 export interface PodDef {
   name: string;
@@ -105,7 +113,25 @@ export interface TcpCall {
   outcome: { reply: string } | { rbac: string };
 }
 
-export type Call = HttpCall | TcpCall;
+/** A MySQL session (server first): greeting, login, the queries, COM_QUIT. */
+export interface MysqlCall {
+  kind: 'mysql';
+  stage: string;
+  at: number;
+  from: string;
+  to: Target;
+  user: string;
+  password: string;
+  database: string;
+  queries: MysqlSessionSpec['queries'];
+  /**
+   * what the server sidecar did: proxy the session, or find no filter chain (a plaintext client under STRICT:
+   * the TLS inspector waits `protocolDetectionTimeout` for a ClientHello, then no chain matches raw_buffer)
+   */
+  outcome: 'ok' | 'noFilterChain';
+}
+
+export type Call = HttpCall | TcpCall | MysqlCall;
 
 export interface Scenario {
   name: string;
@@ -120,10 +146,30 @@ export interface Scenario {
   sidecars: string[];
   /** pods whose config dumps are in the bundle (default: `sidecars`) */
   dumps?: string[];
+  /** MeshConfig settings that change what the sidecars do (rendered into the dumps, and the calls follow them) */
+  mesh?: { enableAutoMtls?: boolean; protocolDetectionTimeoutMs?: number };
+  /** render the sidecars' outbound listeners, clusters (DestinationRule TLS, auto mTLS) and endpoints */
+  outbound?: boolean;
+  /**
+   * Capture on a node's overlay uplink (tcpdump on the transport node's TEP interface): pod traffic between nodes
+   * in Geneve (UDP 6081) with outer and inner headers, as NSX-T delivers it; one file per node.
+   */
+  nodeCaptures?: Array<{ node: string; file: string }>;
+  /** further files of the bundle (relative path → text), e.g. the mesh config or legacy manifests */
+  extraFiles?: Record<string, string>;
+  /** the nodes' tunnel endpoints (TEP IP and uplink MAC) and the overlay segment's VNI */
+  overlay?: { vni: number; teps: Record<string, { ip: string; mac: string }> };
 }
 
 export interface RenderDump {
-  (policyYaml: string, policyFile: string, w: Workload, opts: { lastUpdated: string; version: string; certPem: string; rootPem: string }): JsonValue;
+  (policyYaml: string, policyFile: string, w: Workload, opts: { lastUpdated: string; version: string; certPem: string; rootPem: string; outbound?: OutboundRender }): JsonValue;
+}
+
+/** What a scenario with `outbound: true` adds to each dump: the services and the mesh settings. */
+export interface OutboundRender {
+  services: OutboundService[];
+  enableAutoMtls?: boolean;
+  protocolDetectionTimeoutMs?: number;
 }
 
 export interface BundleFiles {
@@ -181,7 +227,12 @@ interface Leg {
   netns: string;
   iface: NetIface;
   local: 'client' | 'server';
+  framer?: (datagram: Uint8Array, from: 'client' | 'server') => Uint8Array;
 }
+
+/** NSX-T's distributed router virtual MAC: the inner source MAC of routed overlay traffic. */
+const NSX_DR_VMAC = Buffer.from([0x02, 0x50, 0x56, 0x56, 0x44, 0x52]);
+const macBytes = (mac: string): Buffer => Buffer.from(mac.split(':').map((h) => parseInt(h, 16)));
 
 interface LogLine {
   us: number;
@@ -204,6 +255,7 @@ export class BundleBuilder {
     this.pods = new Map(sc.pods.map((p) => [p.name, p]));
     for (const p of sc.sidecars) this.logs.set(p, []);
     for (const p of sc.captured) this.packets.set(p, []);
+    for (const n of sc.nodeCaptures ?? []) this.packets.set(`node:${n.node}`, []);
   }
 
   pod(name: string): PodDef {
@@ -281,7 +333,7 @@ export class BundleBuilder {
     let times: number[] | null = null;
     for (const leg of legs) {
       const pk = this.packets.get(leg.netns)!;
-      const r = frameConversationTimed({ iface: leg.iface, client, server, local: leg.local, startUs, latencyUs, isn, segments, ...(unansweredSynRetransmitsUs ? { unansweredSynRetransmitsUs } : {}) });
+      const r = frameConversationTimed({ iface: leg.iface, client, server, local: leg.local, startUs, latencyUs, isn, segments, ...(unansweredSynRetransmitsUs ? { unansweredSynRetransmitsUs } : {}), ...(leg.framer ? { framer: leg.framer } : {}) });
       appendAll(pk, r.packets);
       times ??= r.times;
     }
@@ -294,6 +346,54 @@ export class BundleBuilder {
     if (clientPod && this.packets.has(clientPod.name)) legs.push({ netns: clientPod.name, iface: this.eth(clientPod), local: 'client' });
     if (this.packets.has(serverPod.name)) legs.push({ netns: serverPod.name, iface: this.eth(serverPod), local: 'server' });
     return legs;
+  }
+
+  /**
+   * The node captures that see a connection between pods on two nodes: on either node's uplink it travels in
+   * Geneve from the sending node's TEP to the other's (outer Ethernet/IPv4/UDP 6081/Geneve with an NSX option,
+   * then the inner Ethernet frame routed by the distributed router, then the pod's IP packet).
+   */
+  private nodeLegs(clientPod: PodDef, serverPod: PodDef): Leg[] {
+    const ov = this.sc.overlay;
+    if (!ov || clientPod.node === serverPod.node) return [];
+    const tep = (p: PodDef): { ip: string; mac: string } => {
+      const t = ov.teps[p.node];
+      if (!t) throw new Error(`scenario ${this.sc.name}: no TEP for node ${p.node}`);
+      return t;
+    };
+    const legs: Leg[] = [];
+    for (const n of this.sc.nodeCaptures ?? []) {
+      if (n.node !== clientPod.node && n.node !== serverPod.node) continue;
+      const framer = (datagram: Uint8Array, from: 'client' | 'server'): Uint8Array => {
+        const [src, dst] = from === 'client' ? [clientPod, serverPod] : [serverPod, clientPod];
+        const inner = ethernetFrame(datagram, 0x0800, { src: NSX_DR_VMAC, dst: macOf(dst.ip) });
+        // overlays put the inner flow's hash in the UDP source port (ECMP entropy)
+        const h = createHash('sha1').update(Buffer.from(datagram.subarray(12, 24))).digest();
+        const sport = 49152 + (h.readUInt16BE(0) & 0x3fff);
+        const opt = Buffer.alloc(4);
+        opt.writeUInt32BE(0x1000 + Number(src.ip.split('.')[3]), 0); // the sending port's logical id
+        const geneve = geneveHeader(ov.vni, 0x6558, [{ class: 0x0104, type: 0x80, data: opt }]);
+        const outer = ipPacket(udpDatagram(Buffer.concat([geneve, inner]), sport, 6081), 17, tep(src).ip, tep(dst).ip);
+        return ethernetFrame(outer, 0x0800, { src: macBytes(tep(src).mac), dst: macBytes(tep(dst).mac) });
+      };
+      legs.push({ netns: `node:${n.node}`, iface: this.eth(clientPod), local: n.node === clientPod.node ? 'client' : 'server', framer });
+    }
+    return legs;
+  }
+
+  /** A sidecar-to-sidecar TCP mTLS session (TLS 1.3, ALPN istio-peer-exchange) from the recording. */
+  private istioTcpSession(client: PodDef, server: PodDef, sni: string, steps: AppStep[]): ReturnType<Recording['session']> {
+    return this.rec.session({
+      ca: this.rec.ca.certPem,
+      server: this.leaf(server),
+      client: this.leaf(client),
+      sni,
+      clientAlpn: ['istio-peer-exchange', 'istio'],
+      serverAlpn: ['istio-peer-exchange', 'h2', 'http/1.1'],
+      minVersion: 'TLSv1.3',
+      maxVersion: 'TLSv1.3',
+      steps,
+    });
   }
 
   private static toSegments(wire: WireChunk[]): Segment[] {
@@ -546,17 +646,7 @@ export class BundleBuilder {
       ];
       if (denied) steps.push({ abort: 'server' });
       else steps.push({ send: 'server', data: reply! }, { end: 'client' });
-      const sess = await this.rec.session({
-        ca: this.rec.ca.certPem,
-        server: this.leaf(server),
-        client: this.leaf(client),
-        sni: sni!,
-        clientAlpn: ['istio-peer-exchange', 'istio'],
-        serverAlpn: ['istio-peer-exchange', 'h2', 'http/1.1'],
-        minVersion: 'TLSv1.3',
-        maxVersion: 'TLSv1.3',
-        steps,
-      });
+      const sess = await this.istioTcpSession(client, server, sni!, steps);
       segsB = BundleBuilder.toSegments(sess.wire);
       dataIdx = sess.wire.findIndex((c) => c.step === 2 && c.from === 'client');
       answerIdx = sess.wire.findIndex((c) => c.step === 3 && c.from === 'server');
@@ -626,10 +716,102 @@ export class BundleBuilder {
     }
   }
 
+  /**
+   * What the stage's policies make the two sidecars do, by the project's compiler: the client's outbound cluster
+   * (DestinationRule TLS, auto mTLS) and the server port's mTLS mode (PeerAuthentication).
+   */
+  private halves(stageId: string, client: PodDef, server: PodDef, svc: ServiceDef, svcPort: number, port: number): { sends: 'mtls' | 'plaintext'; serverMode: string } {
+    const st = this.sc.stages.find((x) => x.id === stageId)!;
+    const objects = parseK8sObjects(st.objects.map((o) => stringify(o)).join('---\n'), `${stageId}/policies.yaml`).objects;
+    const version = '1.19';
+    const services = servicesFromObjects(parseK8sObjects(JSON.stringify(this.inventory()), 'inventory.json').objects);
+    const pas = parsePolicies(objects, features(parseIstioVersion(version)), client.namespace).peerAuthentications;
+    const out = compileOutbound(objects, pas, { namespace: client.namespace, labels: this.labels(client) }, services, { istioVersion: version, ...(this.sc.mesh?.enableAutoMtls !== undefined ? { enableAutoMtls: this.sc.mesh.enableAutoMtls } : {}) });
+    const fqdn = `${svc.name}.${svc.namespace}.svc.cluster.local`;
+    const c = out.tls.find((t) => t.cluster === `outbound|${svcPort}||${fqdn}`);
+    if (!c) throw new Error(`scenario ${this.sc.name}: no outbound cluster for ${fqdn}:${svcPort}`);
+    const sends = c.mode === 'istio-mutual' || (c.mode === 'auto-mtls' && server.sidecar) ? 'mtls' : c.mode === 'plaintext' ? 'plaintext' : null;
+    if (!sends) throw new Error(`scenario ${this.sc.name}: the sample does not model ${c.mode} clusters`);
+    const w = this.workload(server);
+    const compiled = compileForWorkload(objects, { namespace: server.namespace, name: server.name, labels: w.labels, ports: w.ports.map((p) => ({ port: p.port, protocol: p.protocol.toLowerCase() })) }, { istioVersion: version, services: [] });
+    const serverMode = compiled.mtls.ports.find((p) => p.port === port)?.mode ?? compiled.mtls.workload;
+    return { sends, serverMode };
+  }
+
+  async mysql(call: MysqlCall): Promise<void> {
+    const t0 = this.stageStartUs(call.stage) + call.at * 1000;
+    const client = this.pod(call.from);
+    const { server, port, svc, svcPort } = this.resolve(call.to);
+    if (!svc || !client.sidecar || !server.sidecar) throw new Error(`scenario ${this.sc.name}: mysql calls go between two sidecars through a Service`);
+    const fqdn = `${svc.name}.${svc.namespace}.svc.cluster.local`;
+    const sni = `outbound_.${svcPort}_._.${fqdn}`;
+    const { sends, serverMode } = this.halves(call.stage, client, server, svc, svcPort, port);
+    const nr = sends === 'plaintext' && serverMode === 'STRICT';
+    if ((call.outcome === 'noFilterChain') !== nr) throw new Error(`scenario ${this.sc.name}: stage ${call.stage} declares ${call.outcome} but the compiled sidecars give ${nr ? 'noFilterChain' : 'ok'} (client sends ${sends}, server port ${serverMode})`);
+    const lat = client.node === server.node ? 40 : 180;
+    const loLat = 15;
+    const pa = this.ephemeral(client.ip);
+    const pb = this.ephemeral(client.ip);
+    const pc = this.ephemeral('127.0.0.6');
+    const session = mysqlConversation({
+      serverVersion: '5.5.5-10.11.6-MariaDB-1:10.11.6+maria~ubu2204',
+      connectionId: this.prng.int(30, 900),
+      salt: Buffer.from(Array.from(this.prng.bytes(20), (b) => 0x21 + (b % 94))),
+      user: call.user,
+      password: call.password,
+      database: call.database,
+      queries: call.queries,
+    });
+    const side = (d: 'c2s' | 's2c'): 'client' | 'server' => (d === 'c2s' ? 'client' : 'server');
+    const rx = session.filter((m) => m.dir === 'c2s').reduce((n, m) => n + m.bytes.length, 0);
+    const tx = session.filter((m) => m.dir === 's2c').reduce((n, m) => n + m.bytes.length, 0);
+    // PERMISSIVE/STRICT inbound: the TLS inspector waits for the client's first bytes; MySQL's client sends none
+    // before the greeting, so a plaintext connection waits out the protocol detection timeout
+    const detectUs = sends === 'plaintext' ? (this.sc.mesh?.protocolDetectionTimeoutMs ?? 0) * 1000 : 0;
+    const appUs = 3 * loLat + 180; // the server sidecar connects to the app, which greets
+
+    const legB = this.nodeLegs(client, server);
+    const tB = t0 + 3 * loLat + 60;
+    let segs: Segment[];
+    let greetIdx = 0;
+    if (nr) {
+      segs = [{ from: 'server', fin: true, delayUs: detectUs }, { from: 'client', fin: true }];
+    } else if (sends === 'plaintext') {
+      segs = session.map((m): Segment => ({ from: side(m.dir), data: Buffer.from(m.bytes) }));
+      segs[0] = { ...segs[0]!, delayUs: detectUs + appUs };
+      segs.push({ from: 'client', fin: true }, { from: 'server', fin: true });
+    } else {
+      const steps: AppStep[] = [
+        { send: 'client', data: metadataExchange(client) },
+        { send: 'server', data: metadataExchange(server) },
+        ...session.map((m): AppStep => ({ send: side(m.dir), data: Buffer.from(m.bytes) })),
+        { end: 'client' },
+      ];
+      const sess = await this.istioTcpSession(client, server, sni, steps);
+      segs = BundleBuilder.toSegments(sess.wire);
+      greetIdx = sess.wire.findIndex((c) => c.step === 2 && c.from === 'server');
+      segs[greetIdx] = { ...segs[greetIdx]!, delayUs: appUs };
+    }
+    const timesB = this.frame(legB, { ip: client.ip, port: pb }, { ip: server.ip, port }, tB, lat, segs);
+    const acceptAtServer = timesB[0]! + lat;
+    const endB = timesB[timesB.length - 1]! + lat;
+    const ms = (us: number): number => Math.max(0, Math.round(us / 1000));
+    const upCluster = `outbound|${svcPort}||${fqdn}`;
+    if (nr) {
+      const at = acceptAtServer + detectUs;
+      this.log(server, at, `[${iso(at)}] "- - -" 0 NR filter_chain_not_found - "-" 0 0 0 - "-" "-" "-" "-" "-" - - ${server.ip}:${port} ${client.ip}:${pb} - -`);
+      this.log(client, t0, `[${iso(t0)}] "- - -" 0 - - - "-" 0 0 ${ms(endB - t0)} - "-" "-" "-" "-" "${server.ip}:${port}" ${upCluster} ${client.ip}:${pb} ${svc.clusterIP}:${svcPort} ${client.ip}:${pa} - -`);
+      return;
+    }
+    this.log(server, acceptAtServer, `[${iso(acceptAtServer)}] "- - -" 0 - - - "-" ${rx} ${tx} ${ms(endB - acceptAtServer)} - "-" "-" "-" "-" "${server.ip}:${port}" inbound|${port}|| 127.0.0.6:${pc} ${server.ip}:${port} ${client.ip}:${pb} ${sends === 'mtls' ? sni : '-'} -`);
+    this.log(client, t0, `[${iso(t0)}] "- - -" 0 - - - "-" ${rx} ${tx} ${ms(endB - t0)} - "-" "-" "-" "-" "${server.ip}:${port}" ${upCluster} ${client.ip}:${pb} ${svc.clusterIP}:${svcPort} ${client.ip}:${pa} - -`);
+  }
+
   /** Writes logs, captures, inventory, dumps and stage policies into `files`. */
   async build(render: RenderDump): Promise<void> {
     for (const c of [...this.sc.calls].sort((a, b) => this.stageStartUs(a.stage) + a.at * 1000 - (this.stageStartUs(b.stage) + b.at * 1000))) {
       if (c.kind === 'http') await this.http(c);
+      else if (c.kind === 'mysql') await this.mysql(c);
       else await this.tcp(c);
     }
     const short = (p: PodDef): string => `${p.name}.${p.namespace}`;
@@ -638,7 +820,14 @@ export class BundleBuilder {
       lines.sort((a, b) => a.us - b.us);
       this.files.set(`logs/${short(p)}.istio-proxy.log`, Buffer.from(this.startupLines(p).join('') + lines.map((l) => l.text + '\n').join('')));
     }
-    for (const [name, pk] of this.packets) this.files.set(`captures/${short(this.pod(name))}.pcap`, writePcap(pk));
+    for (const [name, pk] of this.packets) {
+      if (name.startsWith('node:')) continue;
+      this.files.set(`captures/${short(this.pod(name))}.pcap`, writePcap(pk));
+    }
+    for (const n of this.sc.nodeCaptures ?? []) this.files.set(`captures/${n.file}`, writePcap(this.packets.get(`node:${n.node}`)!, 262144, LINKTYPE.EN10MB));
+    const outbound: OutboundRender | undefined = this.sc.outbound
+      ? { services: servicesFromObjects(parseK8sObjects(JSON.stringify(this.inventory()), 'inventory.json').objects), ...(this.sc.mesh?.enableAutoMtls !== undefined ? { enableAutoMtls: this.sc.mesh.enableAutoMtls } : {}), ...(this.sc.mesh?.protocolDetectionTimeoutMs !== undefined ? { protocolDetectionTimeoutMs: this.sc.mesh.protocolDetectionTimeoutMs } : {}) }
+      : undefined;
 
     // dumps: final state at the top, earlier states under stages/
     const last = this.sc.stages[this.sc.stages.length - 1]!;
@@ -662,6 +851,7 @@ export class BundleBuilder {
           version: `${st.start.replace(/\.\d+Z$/, 'Z')}/${i + 1}`,
           certPem: this.leaf(p).certPem,
           rootPem: this.rec.ca.certPem,
+          ...(outbound ? { outbound } : {}),
         });
         const text = Buffer.from(JSON.stringify(dump, null, 1) + '\n');
         if (st === last) this.files.set(`config_dumps/${short(p)}.json`, text);
@@ -669,6 +859,7 @@ export class BundleBuilder {
       }
     });
     this.files.set('inventory.json', Buffer.from(JSON.stringify(this.inventory(), null, 2) + '\n'));
+    for (const [rel, text] of Object.entries(this.sc.extraFiles ?? {})) this.files.set(rel, Buffer.from(text));
   }
 
   /** pilot-agent's first lines in `kubectl logs <pod> -c istio-proxy`, before the access-log lines. */

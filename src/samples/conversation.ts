@@ -31,6 +31,8 @@ export interface ConversationSpec {
   server: Endpoint;
   /** which side of the conversation lives in the captured netns (decides OUTGOING vs HOST on eth0) */
   local: Side;
+  /** frames one IP datagram instead of the netns's SLL2 header (e.g. a node capture that sees it inside Geneve) */
+  framer?: (datagram: Uint8Array, from: Side) => Uint8Array;
   /** start time in microseconds since the epoch */
   startUs: number;
   /** one-way latency in microseconds */
@@ -115,7 +117,7 @@ export function frameConversationTimed(spec: ConversationSpec): { packets: Packe
     });
     h.ipId = (h.ipId + 1) & 0xffff;
     const outgoing = from === spec.local;
-    const framed = frame(datagram, {
+    const framed = spec.framer ? spec.framer(datagram, from) : frame(datagram, {
       linkType: LINKTYPE.LINUX_SLL2,
       ifIndex: iface.index,
       arphrd: iface.loopback ? 772 : 1,
@@ -210,10 +212,10 @@ export function frameConversationTimed(spec: ConversationSpec): { packets: Packe
 }
 
 /** Classic pcap (microsecond, little-endian) with link type LINUX_SLL2, in time order (src/synth's writer). */
-export function writePcap(packets: Packet[], snaplen = 262144): Buffer {
+export function writePcap(packets: Packet[], snaplen = 262144, linkType: number = LINKTYPE.LINUX_SLL2): Buffer {
   const sorted = [...packets].sort((a, b) => a.tsUs - b.tsUs);
   return writeClassicPcap(
     sorted.map((p) => ({ timeNs: BigInt(p.tsUs) * 1000n, data: p.data })),
-    { linkType: LINKTYPE.LINUX_SLL2, snaplen },
+    { linkType, snaplen },
   );
 }

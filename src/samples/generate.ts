@@ -9,7 +9,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BundleBuilder, type RenderDump, type Scenario } from './bundle.js';
 import { renderConfigDump, type CompiledAuthz, type MtlsMode } from './istio-render.js';
-import { compileForWorkload } from '../istio/compile/index.js';
+import { compileForWorkload, outboundListeners, passthroughClusters } from '../istio/compile/index.js';
 import { parseK8sObjects } from '../readers/k8s.js';
 import { Prng } from '../synth/rng.js';
 import { Recording } from './recording.js';
@@ -43,7 +43,7 @@ export const renderWithCompiler: RenderDump = (policyYaml, policyFile, w, o) => 
   const compiled = compileForWorkload(
     objects,
     { namespace: w.namespace, name: w.pod, labels: w.labels, serviceAccount: w.serviceAccount, ports: w.ports.map((p) => ({ port: p.port, protocol: p.protocol.toLowerCase() })) },
-    { istioVersion: SAMPLE_ISTIO_VERSION },
+    { istioVersion: SAMPLE_ISTIO_VERSION, services: o.outbound?.services ?? [], ...(o.outbound?.enableAutoMtls !== undefined ? { enableAutoMtls: o.outbound.enableAutoMtls } : {}) },
   );
   const errors = compiled.diagnostics.filter((d) => d.severity === 'error');
   if (errors.length) throw new Error(`${policyFile} for ${w.pod}: ${errors.map((d) => d.message).join('; ')}`);
@@ -52,7 +52,14 @@ export const renderWithCompiler: RenderDump = (policyYaml, policyFile, w, o) => 
     tcpFilters: compiled.tcpFilters as unknown as CompiledAuthz['tcpFilters'],
     mtls: { workload: compiled.mtls.workload as MtlsMode, ports: compiled.mtls.ports.map((p) => ({ port: p.port, mode: p.mode as MtlsMode })) },
   };
-  return renderConfigDump(authz, w, o);
+  const { outbound: ob, ...dumpOpts } = o;
+  if (!ob || !compiled.outbound) return renderConfigDump(authz, w, dumpOpts);
+  const lr = outboundListeners(ob.services);
+  return renderConfigDump(authz, w, {
+    ...dumpOpts,
+    ...(ob.protocolDetectionTimeoutMs ? { protocolDetectionTimeoutMs: ob.protocolDetectionTimeoutMs } : {}),
+    outbound: { listeners: lr.listeners, routes: lr.routes, clusters: [...passthroughClusters(), ...compiled.outbound.clusters], endpoints: compiled.outbound.endpoints },
+  });
 };
 
 export async function generateSamples(opts: GenerateOptions): Promise<GenerateResult> {
@@ -80,7 +87,7 @@ export async function generateSamples(opts: GenerateOptions): Promise<GenerateRe
     }
   }
   if (opts.allowRecord === false && rec.recorded > 0) throw new Error(`${rec.recorded} TLS session(s) were missing from the recording`);
-  rec.save();
+  rec.save(!opts.only);
   result.recorded = rec.recorded;
   result.replayed = rec.replayed;
   return result;

@@ -218,7 +218,7 @@ function inboundChains(authz: CompiledAuthz, w: Workload): Json[] {
   return chains;
 }
 
-function virtualInbound(authz: CompiledAuthz, w: Workload): Json {
+function virtualInbound(authz: CompiledAuthz, w: Workload, listenerFiltersTimeout = '0s'): Json {
   const httpPorts = [...new Set(w.ports.filter((p) => p.protocol === 'HTTP').map((p) => p.port))].sort((a, b) => a - b);
   const strictPorts = w.ports.filter((p) => (authz.mtls.ports.find((m) => m.port === p.port)?.mode ?? authz.mtls.workload) === 'STRICT').map((p) => p.port);
   const noInspector = [...new Set([...httpPorts, ...strictPorts, 15006])].sort((a, b) => a - b);
@@ -243,7 +243,7 @@ function virtualInbound(authz: CompiledAuthz, w: Workload): Json {
             : { or_match: { rules: noInspector.map((p) => ({ destination_port_range: { start: p, end: p + 1 } })) } },
       },
     ],
-    listener_filters_timeout: '0s',
+    listener_filters_timeout: listenerFiltersTimeout,
     traffic_direction: 'INBOUND',
     continue_on_listener_filters_timeout: true,
     access_log: [
@@ -290,6 +290,10 @@ export interface DumpOptions {
   rootPem?: string;
   /** the cluster's IPs for the bootstrap metadata */
   clusterId?: string;
+  /** MeshConfig protocolDetectionTimeout: virtualInbound's listener_filters_timeout (0 = none, Istio's default since 1.10) */
+  protocolDetectionTimeoutMs?: number;
+  /** outbound listeners, routes, clusters and EDS endpoints (from the compiler), added to the dump */
+  outbound?: { listeners: Record<string, unknown>[]; routes: Record<string, unknown>[]; clusters: Record<string, unknown>[]; endpoints: Record<string, unknown>[] };
 }
 
 /** A full `/config_dump` (snake_case, as `pilot-agent request GET config_dump` prints it) for one sidecar. */
@@ -325,11 +329,20 @@ export function renderConfigDump(authz: CompiledAuthz, w: Workload, opts: DumpOp
       '@type': 'type.googleapis.com/envoy.admin.v3.ListenersConfigDump',
       version_info: opts.version,
       dynamic_listeners: [
-        { name: 'virtualInbound', active_state: { version_info: opts.version, listener: virtualInbound(authz, w), last_updated: opts.lastUpdated } },
-        { name: 'virtualOutbound', active_state: { version_info: opts.version, listener: virtualOutbound(), last_updated: opts.lastUpdated } },
+        { name: 'virtualInbound', active_state: { version_info: opts.version, listener: virtualInbound(authz, w, opts.protocolDetectionTimeoutMs ? `${opts.protocolDetectionTimeoutMs / 1000}s` : '0s'), last_updated: opts.lastUpdated } },
+        ...(opts.outbound
+          ? opts.outbound.listeners.map((l) => ({ name: l.name as string, active_state: { version_info: opts.version, listener: l as unknown as JsonValue, last_updated: opts.lastUpdated } }))
+          : [{ name: 'virtualOutbound', active_state: { version_info: opts.version, listener: virtualOutbound(), last_updated: opts.lastUpdated } }]),
       ],
     },
   ];
+  if (opts.outbound) {
+    const o = opts.outbound;
+    configs.push(
+      { '@type': 'type.googleapis.com/envoy.admin.v3.ClustersConfigDump', version_info: opts.version, dynamic_active_clusters: o.clusters.map((c) => ({ version_info: opts.version, cluster: { '@type': 'type.googleapis.com/envoy.config.cluster.v3.Cluster', ...c } as JsonValue, last_updated: opts.lastUpdated })) },
+      { '@type': 'type.googleapis.com/envoy.admin.v3.RoutesConfigDump', dynamic_route_configs: o.routes.map((r) => ({ version_info: opts.version, route_config: r as unknown as JsonValue, last_updated: opts.lastUpdated })) },
+    );
+  }
   if (opts.certPem && opts.rootPem) {
     configs.push({
       '@type': 'type.googleapis.com/envoy.admin.v3.SecretsConfigDump',
@@ -360,5 +373,6 @@ export function renderConfigDump(authz: CompiledAuthz, w: Workload, opts: DumpOp
       ],
     });
   }
+  if (opts.outbound) configs.push({ '@type': 'type.googleapis.com/envoy.admin.v3.EndpointsConfigDump', dynamic_endpoint_configs: opts.outbound.endpoints.map((e) => ({ endpoint_config: { '@type': 'type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment', ...e } as unknown as JsonValue })) });
   return { configs };
 }

@@ -134,13 +134,16 @@ export class Recording {
     };
   }
 
-  /** Writes the recording back, dropping sessions and leaves no scenario used any more. */
-  save(): void {
+  /**
+   * Writes the recording back. `prune` (a run over every scenario) drops sessions and leaves no scenario used any
+   * more; a partial run (`--only`) keeps the other scenarios' entries.
+   */
+  save(prune = true): void {
     if (!this.path) return;
     const sessions: Record<string, StoredSession> = {};
-    for (const k of Object.keys(this.data.sessions).sort()) if (this.used.has(k)) sessions[k] = this.data.sessions[k]!;
+    for (const k of Object.keys(this.data.sessions).sort()) if (!prune || this.used.has(k)) sessions[k] = this.data.sessions[k]!;
     const leaves: Record<string, KeyAndCert> = {};
-    for (const k of Object.keys(this.data.leaves).sort()) if (this.usedLeaves.has(k)) leaves[k] = this.data.leaves[k]!;
+    for (const k of Object.keys(this.data.leaves).sort()) if (!prune || this.usedLeaves.has(k)) leaves[k] = this.data.leaves[k]!;
     const out: RecordingFile = { note: NOTE, ca: this.data.ca, leaves, sessions };
     writeFileSync(this.path, JSON.stringify(out, null, 1) + '\n');
   }

@@ -14,6 +14,7 @@ export * from './capture.js';
 export * from './encap.js';
 export * from './http.js';
 export * from './link.js';
+export * from './mysql.js';
 export * from './pcap-writer.js';
 export * from './pcapng-writer.js';
 export * from './rng.js';

@@ -55,6 +55,7 @@ describe('sample captures', () => {
   });
 
   for (const path of captures) {
+    if (/\.geneve\.pcap$/.test(path)) continue;
     it(`${path.slice(SAMPLES.length + 1)}: SLL2 framing, IPv4/TCP checksums, loopback vs eth0 legs`, async () => {
       const { linkType, packets } = await parse(path);
       expect(linkType).toBe(276);
@@ -90,6 +91,39 @@ describe('sample captures', () => {
       // a gateway pod has no app beside its Envoy, and a node capture (ambient) sees the pods' veths: no loopback leg
       if (!gateways.has(basename(path).replace(/\.pcap$/, '')) && !path.endsWith('.node.pcap')) expect(lo).toBeGreaterThan(0);
       expect(eth).toBeGreaterThan(0);
+    });
+  }
+
+  // node captures: the overlay uplink of a transport node, every pod packet inside Geneve
+  for (const path of captures.filter((p) => /\.geneve\.pcap$/.test(p))) {
+    it(`${path.slice(SAMPLES.length + 1)}: Ethernet/IPv4/UDP 6081/Geneve (TEB, VNI, option) around Ethernet/IPv4/TCP, every checksum valid`, async () => {
+      const { linkType, packets } = await parse(path);
+      expect(linkType).toBe(1);
+      expect(packets.length).toBeGreaterThan(10);
+      for (const { header, data } of packets) {
+        expect(header.capturedLength).toBe(header.originalLength);
+        expect(data.readUInt16BE(12)).toBe(0x0800);
+        const outer = data.subarray(14);
+        expect(outer[0]).toBe(0x45);
+        expect(outer[9]).toBe(17);
+        expect(sum16(outer.subarray(0, 20))).toBe(0xffff);
+        const udp = outer.subarray(20);
+        expect(udp.readUInt16BE(2)).toBe(6081);
+        expect(udp.readUInt16BE(4)).toBe(outer.readUInt16BE(2) - 20);
+        const geneve = udp.subarray(8);
+        expect(geneve[0]! >> 6).toBe(0); // version 0
+        expect(geneve.readUInt16BE(2)).toBe(0x6558);
+        const optLen = (geneve[0]! & 0x3f) * 4;
+        expect(optLen).toBeGreaterThan(0);
+        const inner = geneve.subarray(8 + optLen);
+        expect(inner.readUInt16BE(12)).toBe(0x0800);
+        const ip = inner.subarray(14);
+        expect(ip[0]).toBe(0x45);
+        expect(sum16(ip.subarray(0, 20))).toBe(0xffff);
+        const tcp = ip.subarray(20, ip.readUInt16BE(2));
+        const pseudo = Buffer.concat([ip.subarray(12, 20), Buffer.from([0, 6, tcp.length >> 8, tcp.length & 0xff])]);
+        expect(sum16(tcp, sum16(pseudo))).toBe(0xffff);
+      }
     });
   }
 

@@ -280,3 +280,40 @@ describe('bookinfo-netpol', () => {
     expect(lint?.summary).toMatch(/details.*reviews.*ratings/);
   });
 });
+
+describe('wordpress-mtls', () => {
+  const sc = scenario('wordpress-mtls');
+  const wp = podByName(sc, 'wordpress');
+  const db = podByName(sc, 'mariadb');
+  const capture = join(SAMPLES, sc.name, 'captures', 'worker-2.geneve.pcap');
+
+  it('the node capture: MySQL login and query readable in stage 00, nothing after; every flow in Geneve between the TEPs', async () => {
+    const raw = readFileSync(capture);
+    const fl = await flows(capture);
+    expect(fl.length).toBe(6);
+    expect(fl.map((f) => f.security)).toEqual(['plaintext', 'plaintext', 'unknown', 'unknown', 'mtls', 'mtls']);
+    expect(fl.every((f) => f.client.ip === wp.ip && f.server.ip === db.ip && f.server.port === 3306)).toBe(true);
+    // the query text appears exactly in the two stage-00 sessions (one and two queries), never encrypted ones
+    const q = "SELECT option_value FROM wp_options WHERE option_name = 'siteurl' LIMIT 1";
+    expect(raw.toString('latin1').split(q).length - 1).toBe(2);
+    expect(raw.includes(Buffer.from('https://blog.example.com'))).toBe(true);
+  });
+
+  it('stage 01: the client sends plaintext (no DestinationRule, auto mTLS off) and the STRICT server logs NR filter_chain_not_found', async () => {
+    const r = await runCli(['route', dumpPath(sc, `${wp.name}.${wp.namespace}`, 'strict-no-dr'), '--to', '10.96.14.7:3306', '-o', 'json']);
+    expect(JSON.parse(r.stdout).tls.mode).toBe('plaintext');
+    const nr = (await records(join(SAMPLES, sc.name, 'logs', `${db.name}.${db.namespace}.istio-proxy.log`))).filter((x) => x.responseFlags === 'NR');
+    expect(nr.length).toBe(2);
+    expect(nr.every((x) => x.responseCodeDetails === 'filter_chain_not_found' && x.attrs.source?.address === wp.ip)).toBe(true);
+    const d = decideRequest(await loadDump(dumpPath(sc, `${db.name}.${db.namespace}`, 'strict-no-dr')), plainReq(wp.ip, { ip: db.ip, port: 3306 }));
+    expect(d.responseCodeDetails).toBe('filter_chain_not_found');
+  });
+
+  it('stage 02: the DestinationRule makes the client cluster ISTIO_MUTUAL with the SNI seen in the capture', async () => {
+    const r = await runCli(['route', dumpPath(sc, `${wp.name}.${wp.namespace}`, 'dr-istio-mutual'), '--to', '10.96.14.7:3306', '-o', 'json']);
+    const j = JSON.parse(r.stdout);
+    expect(j.tls.mode).toBe('istio-mutual');
+    const fl = (await flows(capture)).filter((f) => f.security === 'mtls');
+    expect(fl.map((f) => f.tls?.sni)).toEqual([j.tls.sni, j.tls.sni]);
+  });
+});

@@ -5,6 +5,7 @@ import { bookinfoNetpol } from './bookinfo-netpol.js';
 import { detailsPath } from './details-path.js';
 import { legacyPlaintext } from './legacy-plaintext.js';
 import { tcpEcho } from './tcp-echo.js';
+import { wordpressMtls } from './wordpress-mtls.js';
 
 /** The bundled incident samples, in the order the README presents them. */
-export const SCENARIOS: Scenario[] = [bookinfoAuthz, tcpEcho, legacyPlaintext, bankBreach, detailsPath, bookinfoNetpol];
+export const SCENARIOS: Scenario[] = [bookinfoAuthz, tcpEcho, legacyPlaintext, bankBreach, detailsPath, bookinfoNetpol, wordpressMtls];
