@@ -807,7 +807,7 @@ export function tcpTraffic(dumps: ProxyView[], flows: Flow[], records: AccessRec
     if (f.sidecarLocal || !ips.has(normalizeIp(f.server.ip))) continue;
     if (f.server.port === 15008 || f.server.port === 15090 || f.server.port === 15021) continue;
     const http = f.http.length > 0 || /^(http|h2)/.test(f.protocol) || (f.tls !== null && f.tls.alpn.some((a) => HTTP_ALPNS.includes(a)));
-    if (!http && (f.protocol === 'tcp' || f.tls !== null)) out.push(flowRef(f));
+    if (!http && (f.protocol === 'tcp' || f.app !== undefined || f.tls !== null)) out.push(flowRef(f));
   }
   return out;
 }

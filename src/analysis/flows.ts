@@ -221,6 +221,7 @@ export function buildFlow(conn: TcpConnection, file: string, ifaces: InterfaceNa
     tls: facts.tls,
     protocol: facts.protocol,
     http: facts.http,
+    ...(facts.app ? { app: facts.app } : {}),
     sidecarLocal: sidecar !== null,
     notes,
   };

@@ -135,6 +135,31 @@ export interface HttpExchange {
   headersTruncated?: boolean;
 }
 
+/** One statement of a cleartext protocol (SQL text, a Redis command, a MongoDB command name). */
+export interface AppStatement {
+  frame: number;
+  kind: 'login' | 'query' | 'prepare' | 'command';
+  /** As captured (bounded); reporters redact passwords and AUTH arguments unless --show-secrets. */
+  text: string;
+}
+
+/** A cleartext database/cache protocol named on a flow, and what a responder needs from it. */
+export interface AppProtocolFacts {
+  protocol: 'mysql' | 'postgresql' | 'redis' | 'mongodb';
+  serverVersion?: string;
+  user?: string;
+  database?: string;
+  /** PostgreSQL: the authentication the server asked for (cleartext-password, md5, sasl). */
+  auth?: string;
+  /** A password (or AUTH) was sent in this session; its value is never kept. */
+  passwordSent?: boolean;
+  statements: AppStatement[];
+  /** Statements beyond the bound, counted. */
+  statementsNotKept: number;
+  /** Error responses (MySQL ERR, PostgreSQL ErrorResponse), bounded. */
+  errors?: { frame: number; text: string }[];
+}
+
 /** One X.509 certificate as seen in a TLS ≤ 1.2 handshake (parsed with Node's crypto.X509Certificate). */
 export interface CertificateInfo {
   /** Subject in RFC 2253 order ("CN=x,O=y"), "" when empty. */
@@ -302,6 +327,8 @@ export interface Flow {
   tls: FlowTls | null;
   protocol: string;
   http: HttpExchange[];
+  /** Cleartext MySQL/PostgreSQL/Redis/MongoDB: login facts and statements seen. */
+  app?: AppProtocolFacts;
   sidecarLocal: boolean;
   interface?: string;
   /** The encapsulation the flow was captured in (VXLAN, Geneve, GRE, ...); null when none. */

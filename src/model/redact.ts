@@ -117,3 +117,33 @@ const BIDI = /[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]/g;
 export function escapeBidi(text: string): string {
   return text.replace(BIDI, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
+
+/** SQL password literals: `PASSWORD 'x'`, `PASSWORD = 'x'`, `IDENTIFIED [WITH plugin] BY 'x'`, `PASSWORD('x')`. */
+const SQL_PASSWORD = /(\bPASSWORD\s*(?:=\s*|\(\s*)?|\bIDENTIFIED\s+(?:WITH\s+\S+\s+)?BY\s+)('(?:[^'\\]|\\.|'')*'|"(?:[^"\\]|\\.)*")/gi;
+
+/**
+ * A cleartext protocol's statement with its secrets replaced: SQL password literals (MySQL,
+ * PostgreSQL), Redis AUTH / HELLO … AUTH / MIGRATE … AUTH(2) arguments and CONFIG SET of
+ * requirepass/masterauth. Unchanged with `show`.
+ */
+export function redactStatement(protocol: string, text: string, show = false): string {
+  if (show) return text;
+  if (protocol === 'mysql' || protocol === 'postgresql') return text.replace(SQL_PASSWORD, (_, kw: string) => `${kw}'${REDACTED}'`);
+  if (protocol !== 'redis') return text;
+  const args = text.split(' ');
+  const cmd = args[0]!.toUpperCase();
+  if (cmd === 'AUTH') return args.length > 1 ? `AUTH ${REDACTED}` : text;
+  if (cmd === 'CONFIG' && args[1]?.toUpperCase() === 'SET') {
+    for (let i = 2; i + 1 < args.length; i += 2) if (/^(requirepass|masterauth|masteruser)$/i.test(args[i]!)) args[i + 1] = REDACTED;
+    return args.join(' ');
+  }
+  for (let i = 1; i < args.length; i++) {
+    const a = args[i]!.toUpperCase();
+    if (a === 'AUTH' && (cmd === 'HELLO' || cmd === 'MIGRATE')) {
+      // HELLO … AUTH user pass; MIGRATE … AUTH pass
+      const n = cmd === 'HELLO' ? 2 : 1;
+      for (let j = i + (cmd === 'HELLO' ? 2 : 1); j <= i + n && j < args.length; j++) args[j] = REDACTED;
+    } else if (a === 'AUTH2' && cmd === 'MIGRATE' && i + 2 < args.length) args[i + 2] = REDACTED;
+  }
+  return args.join(' ');
+}

@@ -13,6 +13,7 @@ import { PREFACE } from './http2/frames.js';
 import { clientHelloAt, preambleKind, UPGRADE_SCAN_LIMIT } from './upgrade.js';
 import { appendAll, maxOf } from '../model/arrays.js';
 import type { KeyLog } from './tls/keylog.js';
+import { AppProtocolDecoder, detectAppProtocol } from './cleartext/index.js';
 
 export type { Direction, SegmentMeta, StreamDecoder, StreamFacts, StreamProtocol } from './stream.js';
 export { TlsAnalyzer } from './tls/analyzer.js';
@@ -99,6 +100,11 @@ const SERVER_FIRST_LIMIT = 4096;
 class ContentDispatcher implements StreamDecoder {
   /** Decrypted TLS application data is decoded by a nested dispatcher (HTTP/1.x, h2, ...). */
   private inner: ContentDispatcher | null = null;
+  /** A `tcp` stream's protocol named by content (MySQL, PostgreSQL, Redis, MongoDB), once recognised. */
+  private app: AppProtocolDecoder | null = null;
+  /** While not yet recognised: the first bytes of each direction (bounded), replayed once it is. */
+  private appPending: Record<Direction, Array<{ bytes: Uint8Array; meta: SegmentMeta }>> | null = null;
+  private readonly appPendingBytes: Record<Direction, number> = { c2s: 0, s2c: 0 };
 
   constructor(
     private readonly opts: StreamDecoderOptions = {},
@@ -192,7 +198,7 @@ class ContentDispatcher implements StreamDecoder {
     if (this.tls) return this.tls.wants(dir);
     if (this.http1) return this.http1.wants(dir);
     if (this.h2) return this.h2.wants(dir);
-    if (this.protocol === 'tcp') return this.sampled[dir] < SAMPLE;
+    if (this.protocol === 'tcp') return this.sampled[dir] < SAMPLE || this.appPending !== null || (this.app?.wants(dir) ?? false);
     return false;
   }
 
@@ -278,6 +284,7 @@ class ContentDispatcher implements StreamDecoder {
       case 'tcp':
         this.protocol = 'tcp';
         this.cleartext = true;
+        this.appPending = { c2s: [], s2c: [] };
         break;
       case null:
         this.protocol = 'unknown';
@@ -345,6 +352,27 @@ class ContentDispatcher implements StreamDecoder {
       this.sample[dir].push(Buffer.from(take));
       this.sampled[dir] += take.length;
     }
+    if (this.app) this.app.data(dir, bytes, meta);
+    else if (this.appPending) this.tryApp(dir, bytes, meta);
+  }
+
+  /** Names a `tcp` stream's protocol from the first bytes of both directions, then replays them to it. */
+  private tryApp(dir: Direction, bytes: Uint8Array, meta: SegmentMeta): void {
+    const p = this.appPending!;
+    p[dir].push({ bytes: Buffer.from(bytes), meta });
+    this.appPendingBytes[dir] += bytes.length;
+    const first = (d: Direction) => Buffer.concat(p[d].map((x) => x.bytes)).subarray(0, 64);
+    const name = detectAppProtocol(first('c2s'), first('s2c'));
+    if (name) {
+      this.appPending = null;
+      this.app = new AppProtocolDecoder(name);
+      // the server's greeting first (MySQL speaks first); each direction in its own order
+      for (const d of ['s2c', 'c2s'] as const) for (const x of p[d]) this.app.data(d, x.bytes, x.meta);
+      return;
+    }
+    // both directions have shown enough (or one has shown a lot) without a protocol we name
+    const enough = (d: Direction) => this.appPendingBytes[d] >= 64;
+    if ((enough('c2s') && enough('s2c')) || this.appPendingBytes.c2s + this.appPendingBytes.s2c > SERVER_FIRST_LIMIT) this.appPending = null;
   }
 
   private keepPreamble(dir: Direction, bytes: Uint8Array): void {
@@ -361,6 +389,8 @@ class ContentDispatcher implements StreamDecoder {
     this.protocol = 'tls';
     this.cleartext = false;
     this.cleartextDir = {};
+    this.app = null;
+    this.appPending = null;
     this.preamble.c2s = [];
     this.preamble.s2c = [];
     this.routeTls('c2s', hello, meta);
@@ -386,6 +416,7 @@ class ContentDispatcher implements StreamDecoder {
     if (this.tls) return this.tls.gap(dir, length, meta);
     if (this.http1) return this.http1.gap(dir, length, meta);
     if (this.h2) return this.h2.gap(dir, length, meta);
+    this.app?.gap(dir);
   }
 
   /** A TLS stream whose other direction turned out not to be TLS (plaintext server, or a client talking cleartext). */
@@ -454,6 +485,10 @@ class ContentDispatcher implements StreamDecoder {
       notes.unshift(`TLS after a cleartext ${this.upgrade.kind}${this.upgrade.detail ? ` (${this.upgrade.detail})` : ''} preamble: ClientHello at frame ${this.upgrade.frame}`);
     }
     if (opaque) out.opaque = true;
+    if (this.app && out.protocol === 'tcp') {
+      out.protocol = this.app.protocol;
+      out.app = this.app.result();
+    }
     if (this.inner && out.tls?.decryption) {
       const i = this.inner.facts();
       out.tls.decryption.protocol = i.protocol === 'h2c' ? 'h2' : i.protocol;

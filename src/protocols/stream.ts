@@ -4,7 +4,7 @@
  * connection's bytes, in sequence order per direction, to one StreamDecoder; the decoder decides
  * by content (never by port) what the bytes are, and reports facts, not verdicts.
  */
-import type { FlowTls, HttpExchange } from '../model/records.js';
+import type { AppProtocolFacts, FlowTls, HttpExchange } from '../model/records.js';
 
 export type Direction = 'c2s' | 's2c';
 
@@ -30,7 +30,7 @@ export interface StreamDecoder {
   facts(): StreamFacts;
 }
 
-export type StreamProtocol = 'tls' | 'http/1.1' | 'http/1.0' | 'h2c' | 'tcp' | 'unknown';
+export type StreamProtocol = 'tls' | 'http/1.1' | 'http/1.0' | 'http/0.9' | 'h2c' | 'mysql' | 'postgresql' | 'redis' | 'mongodb' | 'tcp' | 'unknown';
 
 export interface StreamFacts {
   /** What the content is. `tcp` = payload seen but not a protocol we decode; `unknown` = no payload seen. */
@@ -39,6 +39,8 @@ export interface StreamFacts {
   tls: FlowTls | null;
   /** Cleartext HTTP exchanges (HTTP/1.x or h2c). */
   http: HttpExchange[];
+  /** A cleartext database/cache protocol named by content, with its login facts and statements. */
+  app?: AppProtocolFacts;
   /** True when application bytes were seen in cleartext (not TLS records). */
   cleartext: boolean;
   /**

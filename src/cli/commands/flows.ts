@@ -15,7 +15,7 @@ import type { Flow, FlowSecurity } from '../../model/records.js';
 import { InputError, formatLocation, type Diagnostic } from '../../model/errors.js';
 import { renderTable } from '../../report/table.js';
 import { toJson, toYaml } from '../../report/serialize.js';
-import { redactHeaders } from '../../model/redact.js';
+import { redactHeaders, redactStatement } from '../../model/redact.js';
 import { loadFlowConfig } from '../../analysis/flow-config.js';
 import { legScope, leftThePod, isPlaintextThatLeftThePod, type LegScope } from '../../analysis/scope.js';
 import { appendAll } from '../../model/arrays.js';
@@ -54,9 +54,11 @@ function endpoint(e: { ip: string; port: number }): string {
  */
 export function flowJson(f: Flow, showSecrets: boolean): Flow & { scope: LegScope } {
   const scope = legScope(f);
-  if (showSecrets || f.http.length === 0) return { ...f, scope };
+  if (showSecrets || (f.http.length === 0 && !f.app)) return { ...f, scope };
+  const app = f.app ? { app: { ...f.app, statements: f.app.statements.map((x) => ({ ...x, text: redactStatement(f.app!.protocol, x.text) })) } } : {};
   return {
     ...f,
+    ...app,
     scope,
     http: f.http.map((x) => ({
       ...x,
@@ -90,7 +92,20 @@ function identities(f: Flow): string {
   return parts.join(' ');
 }
 
-function requests(f: Flow): string {
+/** A cleartext database session in the requests column: `user wp db wordpress: SELECT …` (redacted). */
+function statements(f: Flow, showSecrets: boolean): string {
+  const a = f.app!;
+  const who = [a.user !== undefined ? `user ${a.user}` : '', a.database !== undefined ? `db ${a.database}` : ''].filter(Boolean).join(' ');
+  const qs = a.statements.filter((x) => x.kind !== 'login').slice(0, 2).map((x) => {
+    const t = redactStatement(a.protocol, x.text, showSecrets).replace(/\s+/g, ' ');
+    return t.length > 60 ? `${t.slice(0, 59)}…` : t;
+  });
+  const n = a.statements.filter((x) => x.kind !== 'login').length + a.statementsNotKept;
+  return `${who}${who && qs.length ? ': ' : ''}${qs.join('; ')}${n > 2 ? ` (+${n - 2})` : ''}`;
+}
+
+function requests(f: Flow, showSecrets = false): string {
+  if (f.app && f.http.length === 0) return statements(f, showSecrets);
   const reqs = f.http.filter((h) => h.method || h.path).slice(0, 2).map((h) => `${h.method ?? '?'} ${h.authority ? h.authority : ''}${h.path ?? ''}${h.status !== undefined ? ` → ${h.status}` : ''}`);
   const more = f.http.length > 2 ? ` (+${f.http.length - 2})` : '';
   return reqs.join('; ') + more;
@@ -123,7 +138,7 @@ function layersCell(f: Flow): string {
   return `deny ${v.deniedBy}: ${l?.decidedBy ?? '-'}`;
 }
 
-function tableOf(flows: Flow[], withConfig: boolean, wide: boolean): string {
+function tableOf(flows: Flow[], withConfig: boolean, wide: boolean, showSecrets = false): string {
   const headers = ['client', 'server', 'security', 'evidence', 'protocol', 'sni / alpn', 'identities', 'requests', 'frames'];
   if (withConfig) headers.splice(4, 0, 'port mode');
   const halves = flows.some((f) => f.halves?.client);
@@ -137,7 +152,7 @@ function tableOf(flows: Flow[], withConfig: boolean, wide: boolean): string {
   const rows = flows.map((f) => {
     const sniAlpn = f.tls ? [f.tls.sni ?? '-', f.tls.alpnSelected ?? (f.tls.alpn.length ? f.tls.alpn.join(',') : '-')].join(' / ') : '';
     const frames = f.frames.length ? `${f.frames[0]}-${f.frames[f.frames.length - 1]}` : '';
-    const row = [endpoint(f.client), endpoint(f.server), securityCell(f), f.evidence.join(','), f.protocol, sniAlpn, identities(f), requests(f), frames];
+    const row = [endpoint(f.client), endpoint(f.server), securityCell(f), f.evidence.join(','), f.protocol, sniAlpn, identities(f), requests(f, showSecrets), frames];
     if (withConfig) {
       const c = f.configCheck;
       row.splice(4, 0, c ? `${c.mode}${c.consistent === false ? ' MISMATCH' : ''}` : '-');
@@ -396,7 +411,7 @@ export const flowsCommand: CommandModule<object, FlowsArgs> = {
       if (fmt === 'json') await writeOut(toJson(doc()));
       else if (fmt === 'yaml') await writeOut(toYaml(doc()));
       else if (fmt === 'table' || fmt === 'wide') {
-        if (kept.length) await writeOut(tableOf(kept, proxies.length > 0, fmt === 'wide'));
+        if (kept.length) await writeOut(tableOf(kept, proxies.length > 0, fmt === 'wide', argv['show-secrets']));
         if (udp.length) await writeOut(`${kept.length ? '\n' : ''}${udpTableOf(udp)}`);
         const sum = summaryLine(listed) + udpNote;
         const filtered = listed.total !== total ? ` (of ${total} in the capture${captures.length > 1 ? 's' : ''})` : '';

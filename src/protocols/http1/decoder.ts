@@ -98,7 +98,9 @@ export class Http1Decoder {
   private readonly dirs: Record<Direction, DirState>;
   /** Requests waiting for their response, in order (pipelining). */
   private readonly pending: Array<{ x: HttpExchange | null; method: string }> = [];
-  version: 'http/1.1' | 'http/1.0' | null = null;
+  version: 'http/1.1' | 'http/1.0' | 'http/0.9' | null = null;
+  /** An HTTP/0.9 request (`GET /path`, no version, no headers): the response is the raw body. */
+  private http09: HttpExchange | null = null;
   h2: Http2Decoder | null = null;
   private upgradeRequest: HttpExchange | null = null;
   /** Client bytes after an h2c upgrade request that arrived before the server's 101. */
@@ -117,12 +119,17 @@ export class Http1Decoder {
 
   wants(dir: Direction): boolean {
     const d = this.dirs[dir];
+    if (this.http09) return dir === 's2c' && this.http09.responseFrame === undefined;
     if (d.upgraded) return this.h2 ? this.h2.wants(dir) : false;
     return !d.dead && d.body.kind !== 'tunnel';
   }
 
   data(dir: Direction, bytes: Uint8Array, meta: SegmentMeta): void {
     const d = this.dirs[dir];
+    if (this.version === 'http/0.9') {
+      if (dir === 's2c' && this.http09 && this.http09.responseFrame === undefined) this.http09.responseFrame = meta.frame;
+      return;
+    }
     let off = 0;
     while (off < bytes.length) {
       if (d.upgraded) {
@@ -156,6 +163,7 @@ export class Http1Decoder {
             } else {
               // copied: the caller may reuse its buffer once data() returns
               d.head.push(Buffer.from(chunk));
+              if (dir === 'c2s' && this.requests === 0) this.checkHttp09(d);
             }
             return;
           }
@@ -246,9 +254,34 @@ export class Http1Decoder {
     this.sink.notes.push(`HTTP/1 ${dir}: payload not captured at frame ${meta.frame} (${length} bytes) inside a message head or chunk framing; stopped parsing this direction`);
   }
 
+  /** A first request line without a version (`GET /path` CRLF, RFC 1945 §4.1 Simple-Request) is HTTP/0.9. */
+  private checkHttp09(d: DirState): void {
+    const text = Buffer.concat(d.head).toString('latin1');
+    const nl = text.indexOf('\n');
+    if (nl < 0) return;
+    const m = /^GET (\S+)\r?$/.exec(text.slice(0, nl));
+    if (!m) return;
+    this.onHttp09(d, m[1]!);
+  }
+
+  private onHttp09(d: DirState, path: string): void {
+    this.version = 'http/0.9';
+    this.requests++;
+    d.head = [];
+    d.headLen = 0;
+    d.dead = true;
+    this.dirs.s2c.dead = true;
+    this.http09 = pushExchange(this.sink, { requestFrame: d.headFrame, time: rfc3339(d.headTime), method: 'GET', path, version: 'HTTP/0.9', headers: {} });
+    this.sink.notes.push(`HTTP/0.9 request at frame ${d.headFrame}: no version, no headers; the response is the raw body`);
+  }
+
   private onHead(dir: Direction, text: string): void {
     const d = this.dirs[dir];
     const { startLine, headers } = parseHead(text);
+    if (dir === 'c2s' && this.requests === 0) {
+      const m09 = /^GET (\S+)$/.exec(startLine);
+      if (m09) return this.onHttp09(d, m09[1]!);
+    }
     if (dir === 'c2s') {
       const m = /^([A-Za-z]+) (\S+) (HTTP\/\d\.\d)$/.exec(startLine);
       if (!m) {
