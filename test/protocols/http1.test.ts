@@ -53,8 +53,9 @@ describe('HTTP/1.x decoder', () => {
     expect(f.http.map((x) => [x.method, x.status])).toEqual([['PUT', 204]]);
   });
 
-  it('non-HTTP payload is tcp, no payload is unknown, by content not port', () => {
-    expect(feed([c2s('*1\r\n$4\r\nPING\r\n'), s2c('+PONG\r\n')]).protocol).toBe('tcp');
+  it('non-HTTP payload is tcp (or a cleartext protocol named by content), no payload is unknown, by content not port', () => {
+    expect(feed([c2s('*1\r\n$4\r\nPING\r\n'), s2c('+PONG\r\n')]).protocol).toBe('redis');
+    expect(feed([c2s('SSH-2.0-OpenSSH_9.6\r\n'), s2c('SSH-2.0-OpenSSH_9.6\r\n')]).protocol).toBe('tcp');
     expect(feed([]).protocol).toBe('unknown');
     expect(feed([{ dir: 'c2s', gap: 100 }]).protocol).toBe('unknown');
     expect(feed([c2s('GE')]).protocol).toBe('tcp');

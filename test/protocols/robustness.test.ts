@@ -18,7 +18,7 @@ function run(ops: Op[]) {
   }
   d.end();
   const f = d.facts();
-  expect(['tls', 'http/1.1', 'http/1.0', 'h2c', 'tcp', 'unknown']).toContain(f.protocol);
+  expect(['tls', 'http/1.1', 'http/1.0', 'http/0.9', 'h2c', 'mysql', 'postgresql', 'redis', 'mongodb', 'tcp', 'unknown']).toContain(f.protocol);
   JSON.stringify(f);
   return f;
 }

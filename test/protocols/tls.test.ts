@@ -262,7 +262,7 @@ describe('unrecognised payload that looks encrypted', () => {
   it('text and structured binary protocols stay cleartext', () => {
     const resp = Array.from({ length: 40 }, (_, i) => `*3\r\n$3\r\nSET\r\n$5\r\nkey:${i % 10}\r\n$7\r\nvalue-${i % 10}\r\n`).join('');
     const f = feed([c2s(resp), s2c('+OK\r\n'.repeat(40))]);
-    expect(f.protocol).toBe('tcp');
+    expect(f.protocol).toBe('redis');
     expect(f.opaque).toBeUndefined();
     expect(f.cleartext).toBe(true);
     const pptp = Buffer.alloc(156);
