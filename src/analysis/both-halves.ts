@@ -156,8 +156,8 @@ function alpnAcceptable(observed: string[], expected: string[]): boolean {
  * Both halves for one flow. `client`: the client sidecar's model (its dump), null when the client has no
  * sidecar dump; `server`: the server port's inbound mode, null when unknown.
  */
-export function bothHalves(flow: FlowFacts, client: ClientModel | null, server: { proxy: string; mode: ServerMode } | null): BothHalves | null {
-  if (!client && !server) return null;
+export function bothHalves(flow: FlowFacts, client: ClientModel | null, server: { proxy: string; mode: ServerMode } | null, clientLog: ClientLogFacts | null = null): BothHalves | null {
+  if (!client && !server && !clientLog) return null;
   const out: BothHalves = { client: null, server, explanation: '', underStrict: null, fixFirst: null, remediation: '', mismatches: [] };
   const port = flow.server.port;
   const srvText = server ? serverText(server.mode, port, flow.security) : null;
@@ -180,6 +180,11 @@ export function bothHalves(flow: FlowFacts, client: ClientModel | null, server: 
       tlsChecks(flow, client, half, out.mismatches);
     }
   }
+  // Without a usable client dump, the client sidecar's own outbound log line may still name the cluster.
+  if (clientLog && flow.security === 'plaintext' && !out.client?.explaining.length) {
+    const p = logPath(clientLog, flow);
+    if (p) out.client = { proxy: clientLog.source, paths: [p], explaining: [p], explanation: `client sidecar sent plaintext because ${p.cause}` };
+  }
   // The server half and the prediction.
   if (flow.security === 'plaintext' && server) {
     out.underStrict = server.mode === 'DISABLE' || server.mode === 'PERMISSIVE' || server.mode === 'STRICT' ? 'rejected: filter_chain_not_found' : null;
@@ -196,6 +201,30 @@ export function bothHalves(flow: FlowFacts, client: ClientModel | null, server: 
   }
   out.explanation = [out.client?.explanation, srvText].filter((s): s is string => !!s).join('; ');
   return out;
+}
+
+/** The client sidecar's outbound access-log record of this connection: the upstream cluster it chose. */
+export interface ClientLogFacts {
+  /** `%UPSTREAM_CLUSTER%` as logged. */
+  cluster: string;
+  /** The log file and line, for the explanation. */
+  source: string;
+}
+
+/** What a logged upstream cluster alone says (its TLS is in the dump, not the log: only PassthroughCluster is decidable). */
+function logPath(l: ClientLogFacts, flow: FlowFacts): ClientPath | null {
+  if (l.cluster !== 'PassthroughCluster') return null;
+  const to = `${flow.server.ip}:${flow.server.port}`;
+  return {
+    how: 'direct',
+    cluster: 'PassthroughCluster',
+    mode: 'passthrough',
+    sni: null,
+    alpn: [],
+    reason: `the client sidecar's access log (${l.source}) shows upstream cluster PassthroughCluster for ${to}`,
+    cause: `undeclared port ${flow.server.port} (or the pod IP dialed instead of the Service): no outbound listener matched ${to}, so PassthroughCluster forwarded what the app sent (client sidecar access log)`,
+    fix: `declare port ${flow.server.port} in the Service that selects the server pod, or have the client call a port the Service declares through the Service name (then auto-mTLS applies)`,
+  };
 }
 
 function serverText(mode: ServerMode, port: number, security: Flow['security']): string | null {

@@ -21,7 +21,7 @@ import { isAmbientKubeletProbe } from '../ztunnel/hbone.js';
 import { ambientFindings } from './ztunnel-findings.js';
 import type { ZtunnelConfig } from '../ztunnel/model.js';
 import { legScope, leftThePod, type LegScope } from './scope.js';
-import { bothHalves, clientModelFor, type BothHalves } from './both-halves.js';
+import { bothHalves, clientModelFor, type BothHalves, type ClientLogFacts } from './both-halves.js';
 
 export const FINDING_IDS = [
   'plaintext-flow',
@@ -202,12 +202,21 @@ export function dryRunDecisions(d: Decision): { filter: FilterDecision; shadow: 
   return out;
 }
 
+/** The client sidecar's outbound record of a captured connection (its upstream cluster), when one was joined to it. */
+function clientLogOf(c: Correlation, f: Flow): ClientLogFacts | null {
+  for (const r of c.flowRecords.get(f) ?? []) {
+    if (c.recordDirection.get(r) !== 'outbound' || !r.upstreamCluster) continue;
+    return { cluster: r.upstreamCluster, source: `${r.ref.file}${r.ref.line !== undefined ? `:${r.ref.line}` : ''}` };
+  }
+  return null;
+}
+
 /** The client half of a finding's data (both-halves.ts), empty without a client dump. */
 function halvesData(h: BothHalves | null): Record<string, JsonValue> {
   if (!h?.client) return {};
   return {
     clientHalf: {
-      dump: h.client.proxy,
+      source: h.client.proxy,
       explanation: h.client.explanation,
       paths: h.client.explaining.map((p) => ({ how: p.how, cluster: p.cluster, mode: p.mode, cause: p.cause })),
     },
@@ -234,7 +243,8 @@ export function computeFindings(input: FindingsInput): Finding[] {
     const mode = serverProxy ? modeForPort(serverProxy, f.server.port) : undefined;
     // Both halves (both-halves.ts): what the client's sidecar sent and why, when the client has a dump.
     const clientProxy = local ? undefined : c.proxyForIp(f.client.ip, f.startMs);
-    const halves = clientProxy ? bothHalves(f, clientModelFor(clientProxy.dump), serverProxy && mode ? { proxy: serverProxy.source, mode: mode.mode } : null) : null;
+    const clientLog = local ? null : clientLogOf(c, first);
+    const halves = clientProxy || clientLog ? bothHalves(f, clientProxy ? clientModelFor(clientProxy.dump) : null, serverProxy && mode ? { proxy: serverProxy.source, mode: mode.mode } : null, clientLog) : null;
     const clientFirst = halves?.fixFirst === 'client' ? halves : null;
     if (halves && halves.mismatches.length) {
       const m = halves.mismatches[0]!;
@@ -270,7 +280,7 @@ export function computeFindings(input: FindingsInput): Finding[] {
         if (mode && mode.mode === 'PERMISSIVE' && answered) {
           g.add('plaintext-accepted', `${wlName(sw, f.server.ip)}:${f.server.port}<${wlName(cw, f.client.ip)}`, () => ({
             severity: 'high',
-            summary: `Plaintext from ${wlName(cw, f.client.ip)} was accepted on PERMISSIVE port ${f.server.port} of ${wlName(sw, f.server.ip)}${clientFirst ? ` (the ${clientFirst.client!.explanation})` : ''}; under STRICT it would have been refused (no filter chain matches: NR filter_chain_not_found)${clientFirst ? ': fix the client side first' : ''}`,
+            summary: `Plaintext from ${wlName(cw, f.client.ip)} was accepted on PERMISSIVE port ${f.server.port} of ${wlName(sw, f.server.ip)}${clientFirst ? ` (the client sidecar sent it in plaintext through ${[...new Set(clientFirst.client!.explaining.map((p) => p.cluster))].join(' or ')})` : ''}; under STRICT it would have been refused (no filter chain matches: NR filter_chain_not_found)${clientFirst ? ': fix the client side first' : ''}`,
             fix: clientFirst ? clientFirst.remediation : `Set a PeerAuthentication with mtls.mode STRICT for ${wlName(sw, f.server.ip)} (portLevelMtls for port ${f.server.port} if only this port) once every client has a sidecar.`,
             data: { client: wlDetails(cw, f.client.ip), server: wlDetails(sw, f.server.ip, f.server.port), mode: 'PERMISSIVE', modeFrom: `${serverProxy!.source} (${mode.listener})`, underStrict: 'rejected: NR filter_chain_not_found', source: 'capture', ...halvesData(halves) },
           }), [flowRef(f)], f.startMs, flowUnits);

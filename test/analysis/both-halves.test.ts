@@ -148,6 +148,15 @@ describe('plaintext flows, explained from the client sidecar', () => {
     expect(h.fixFirst).toBe('server');
   });
 
+  it("without clusters in the dump, the client sidecar's outbound log line naming PassthroughCluster explains it", () => {
+    const h = bothHalves(flow('10.244.2.31:9002', 'plaintext'), new ClientModel(sleepDump(false)), PERMISSIVE, { cluster: 'PassthroughCluster', source: 'sleep.log:8' })!;
+    expect(h.client!.explaining).toEqual([expect.objectContaining({ cluster: 'PassthroughCluster', mode: 'passthrough' })]);
+    expect(h.client!.explanation).toContain('undeclared port 9002 (or the pod IP dialed instead of the Service)');
+    expect(h.fixFirst).toBe('client');
+    // A logged service cluster says nothing about TLS without the dump.
+    expect(bothHalves(flow('10.244.2.31:9002', 'plaintext'), null, PERMISSIVE, { cluster: ECHO, source: 'sleep.log:8' })!.client).toBeNull();
+  });
+
   it('a client dump without clusters makes the client half UNDECIDABLE', () => {
     const h = bothHalves(flow('10.244.2.31:9002', 'plaintext'), new ClientModel(sleepDump(false)), PERMISSIVE)!;
     expect(h.client!.explanation).toContain('UNDECIDABLE');

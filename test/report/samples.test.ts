@@ -23,11 +23,24 @@ const STORIES: Record<string, { ids: string[]; check?: (m: Report) => void }> = 
     ids: ['plaintext-flow', 'plaintext-accepted', 'strict-rejected-plaintext'],
     check: (m) => expect(m.findings.find((x) => x.id === 'plaintext-flow')!.details.sourceNamespace).toBe('legacy'),
   },
-  'tcp-echo': { ids: ['http-only-fields-on-tcp', 'rbac-denied', 'plaintext-flow'] },
+  'tcp-echo': {
+    ids: ['http-only-fields-on-tcp', 'rbac-denied', 'plaintext-flow'],
+    // Issue 14: the port-9002 plaintext is the client's (undeclared port → PassthroughCluster); STRICT would break it.
+    check: (m) => {
+      for (const id of ['plaintext-flow', 'plaintext-accepted']) {
+        const f = m.findings.find((x) => x.id === id && /port 9002/.test(x.summary))!;
+        if (id === 'plaintext-flow') expect(f.summary).toContain('undeclared port 9002');
+        expect(f.summary).toContain('PassthroughCluster');
+        expect(f.fix).toMatch(/^Fix the client side first: declare port 9002 in the Service/);
+        expect(f.fix).not.toMatch(/Set a PeerAuthentication|Require mTLS/);
+        expect(f.details).toMatchObject({ fixFirst: 'client', clientHalf: { paths: [{ cluster: 'PassthroughCluster', mode: 'passthrough' }] } });
+      }
+    },
+  },
 };
 
 interface Report {
-  findings: { id: string; severity: string; details: Record<string, unknown> }[];
+  findings: { id: string; severity: string; summary: string; fix: string; details: Record<string, unknown> }[];
   manifest: { inputs: { sha256: string }[] };
 }
 
