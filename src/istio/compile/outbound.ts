@@ -115,12 +115,23 @@ function exactSans(sans: string[]): Json[] {
 }
 
 /** `buildUpstreamClusterTLSContext` for one settled ClientTLSSettings; null = no TLS (plaintext). */
-function upstreamTlsContext(tls: ClientTlsSettings, clusterName: string, h2: boolean, drHasSelector: boolean, notes: string[]): Json | null {
+function upstreamTlsContext(tls: ClientTlsSettings, clusterName: string, h2: boolean, drHasSelector: boolean, notes: string[], legacy = false): Json | null {
   const params = { tls_maximum_protocol_version: 'TLSv1_3', tls_minimum_protocol_version: 'TLSv1_2' };
   switch (tls.mode) {
     case 'DISABLE':
       return null;
     case 'ISTIO_MUTUAL':
+      // up to 1.4 (file-mounted certs, v2 API, ALPN `istio`): what the sidecars of that time received
+      if (legacy)
+        return {
+          '@type': 'type.googleapis.com/envoy.api.v2.auth.UpstreamTlsContext',
+          common_tls_context: {
+            tls_certificates: [{ certificate_chain: { filename: '/etc/certs/cert-chain.pem' }, private_key: { filename: '/etc/certs/key.pem' } }],
+            alpn_protocols: h2 ? ['istio', 'h2'] : ['istio'],
+            validation_context: { trusted_ca: { filename: '/etc/certs/root-cert.pem' }, verify_subject_alt_name: tls.subjectAltNames ?? [] },
+          },
+          sni: tls.sni ?? clusterName,
+        };
       return {
         '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext',
         common_tls_context: {
@@ -236,7 +247,8 @@ export function compileOutbound(
         const sni = `outbound_.${port.port}_.${subset.name}_.${host}`;
         const s = settle(merged.tls, sans, sni, autoMtls, !!svc.meshExternal, serviceMode, drName);
         const notes: string[] = [];
-        const ctx = s.tls ? upstreamTlsContext(s.tls, name, h2, !!dr?.workloadSelector, notes) : null;
+        const legacy = v.minor <= 4;
+        const ctx = s.tls ? upstreamTlsContext(s.tls, name, h2, !!dr?.workloadSelector, notes, legacy) : null;
         const cluster: Json = { name };
         if (passthrough) Object.assign(cluster, { type: 'ORIGINAL_DST', lb_policy: 'CLUSTER_PROVIDED' });
         else Object.assign(cluster, { type: 'EDS', eds_cluster_config: { eds_config: { ads: {}, initial_fetch_timeout: '0s', resource_api_version: 'V3' }, service_name: name } });
@@ -256,13 +268,18 @@ export function compileOutbound(
         if (hpo) cluster.typed_extension_protocol_options = hpo;
         let mode: WireTls;
         if (ctx && s.autoDetected && !passthrough) {
-          cluster.transport_socket_matches = [
-            { name: 'tlsMode-istio', match: { tlsMode: 'istio' }, transport_socket: { name: TLS_SOCKET, typed_config: ctx } },
-            { name: 'tlsMode-disabled', match: {}, transport_socket: RAW_BUFFER },
-          ];
+          cluster.transport_socket_matches = legacy
+            ? [
+                { name: 'mtls', match: { tlsMode: 'istio' }, transport_socket: { name: 'tls', typed_config: ctx } },
+                { name: 'plaintext', match: {}, transport_socket: { name: 'raw_buffer' } },
+              ]
+            : [
+                { name: 'tlsMode-istio', match: { tlsMode: 'istio' }, transport_socket: { name: TLS_SOCKET, typed_config: ctx } },
+                { name: 'tlsMode-disabled', match: {}, transport_socket: RAW_BUFFER },
+              ];
           mode = 'auto-mtls';
         } else if (ctx) {
-          cluster.transport_socket = { name: TLS_SOCKET, typed_config: ctx };
+          cluster.transport_socket = { name: legacy ? 'tls' : TLS_SOCKET, typed_config: ctx };
           mode = s.tls!.mode === 'ISTIO_MUTUAL' ? 'istio-mutual' : s.tls!.mode === 'MUTUAL' ? 'mutual' : 'simple';
         } else {
           mode = 'plaintext';
