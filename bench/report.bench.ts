@@ -61,8 +61,8 @@ export default async function (): Promise<void> {
       const res = await writeFleetEvidence(ev, { lines: n, sample });
       const logBytes = readdirSync(join(ev, 'logs')).reduce((s, f) => s + statSync(join(ev, 'logs', f)).size, 0);
       const explain = run(['explain', join(ev, 'config_dumps'), join(ev, 'logs'), '-o', 'json']);
-      const reportLogs = run(['report', ev, '-o', join(dir, `logs-${n}.json`)]);
-      const report = run(['report', ev, cap, '-o', join(dir, `report-${n}.json`)]);
+      const reportLogs = run(['report', ev, '--out', join(dir, `logs-${n}.json`)]);
+      const report = run(['report', ev, cap, '--out', join(dir, `report-${n}.json`)]);
       const outMb = statSync(join(dir, `report-${n}.json`), { throwIfNoEntry: false })?.size ?? 0;
       rows.push({ lines: n, report, explain });
       process.stdout.write(
