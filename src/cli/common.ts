@@ -6,6 +6,7 @@ import { InputError } from '../model/errors.js';
 import { detectInputs, type InputKind } from '../readers/detect.js';
 import { sniffBinary } from '../readers/structured.js';
 import { escapeBidi, redactText } from '../model/redact.js';
+import { wrap } from '../report/table.js';
 
 /** Exit codes from DESIGN.md: 0 success, 1 a --fail-on condition met, 2 bad usage or unreadable input. */
 export const EXIT_OK = 0;
@@ -36,10 +37,36 @@ export function safeOutput(text: string): string {
   return escapeBidi(redactText(text, showSecrets));
 }
 
+let proseWidth: number | null = null;
+
+/**
+ * On a terminal, for people's formats (table, text), lines of prose longer than the terminal (headers,
+ * summaries, notes) are word-wrapped with a two-space hanging indent; tables already fit (report/table.ts).
+ * Set by the CLI shell; null (piped, or a machine format) leaves output byte for byte as it is.
+ */
+export function setProseWidth(width: number | null): void {
+  proseWidth = width;
+}
+
+function wrapProse(text: string, width: number): string {
+  return text
+    .split('\n')
+    .map((line) => {
+      // (colour codes take no room on the screen)
+      if (line.replace(/\x1b\[[0-9;]*m/g, '').length <= width) return line;
+      const indent = /^ */.exec(line)![0];
+      const [first, ...rest] = wrap(line.slice(indent.length), width - indent.length);
+      const more = wrap(rest.join(' '), width - indent.length - 2);
+      return [indent + first, ...(rest.length ? more.map((l) => `${indent}  ${l}`) : [])].join('\n');
+    })
+    .join('\n');
+}
+
 export function writeOut(text: string): Promise<void> {
   return new Promise((resolve, reject) => {
     if (text.length === 0) return resolve();
-    process.stdout.write(safeOutput(text), (err) => (err ? reject(err) : resolve()));
+    const out = safeOutput(text);
+    process.stdout.write(proseWidth === null ? out : wrapProse(out, proseWidth), (err) => (err ? reject(err) : resolve()));
   });
 }
 

@@ -6,9 +6,20 @@
 import yargs from 'yargs';
 import { withShellRules, withSuggestions } from './shell.js';
 import { VERSION } from '../version.js';
-import { EXIT_USAGE, fatal, setShowSecrets, setVerbosity } from './common.js';
+import { EXIT_USAGE, fatal, setProseWidth, setShowSecrets, setVerbosity } from './common.js';
 import type { CommandEntry } from './commands/index.js';
 import { EXIT_CODES } from './fast.js';
+import { setProgressQuiet } from './progress.js';
+import { setTableStyle, type TableStyle } from '../report/table.js';
+
+/**
+ * Tables on a terminal fit its width (narrow by default, `-o wide` for every column uncut) and colour
+ * severities and verdicts unless NO_COLOR is set; piped output is the plain full table.
+ */
+export function terminalTableStyle(wide: boolean, out: { isTTY?: boolean; columns?: number } = process.stdout, env: NodeJS.ProcessEnv = process.env): TableStyle {
+  const tty = out.isTTY === true;
+  return { width: tty && !wide && out.columns ? out.columns : null, color: tty && !env.NO_COLOR };
+}
 
 /**
  * yargs drops a bare `-` (standard input) from positional arguments. The shell carries it through the
@@ -38,6 +49,13 @@ export async function parserFor(entry: CommandEntry, argv: string[]) {
     .middleware((args) => {
       setShowSecrets(args['show-secrets'] === true);
       setVerbosity(args.quiet === true ? 'quiet' : args.verbose === true ? 'verbose' : 'normal');
+      setProgressQuiet(args.quiet === true);
+      const style = terminalTableStyle(args.output === 'wide');
+      setTableStyle(style);
+      // prose wraps only in people's formats (never JSON/NDJSON/YAML, nor collect's NDJSON stream)
+      // (report's -o has no default: without -o and --out it prints its table)
+      const people = args.output === 'table' || args.output === 'text' || (entry.name === 'report' && args.output === undefined && args.out === undefined);
+      setProseWidth(people ? style.width : null);
     })
     .command(withShellRules({ ...mod, command: entry.command, describe: entry.describe }, (y) => y.epilogue(EXIT_CODES)))
     .wrap(Math.min(120, process.stdout.columns || 100))

@@ -111,15 +111,24 @@ export function withShellRules(c: CommandModule<any, any>, after?: (y: Argv<AnyA
       if (typeof own === 'function') y = ((own as (a: Argv<AnyArgs>) => Argv<AnyArgs> | void)(y0) ?? y0) as Argv<AnyArgs>;
       else if (own) y = y0.options(own as Record<string, Options>) as Argv<AnyArgs>;
       if (after) y = after(y);
+      // `-o wide` wherever there is a table: every column, uncut (cli/run.ts); a command without columns of
+      // its own for wide reads it as `table`
+      const outChoices = (hints(y) as { choices?: Record<string, unknown[]> }).choices?.output;
+      const addWide = outChoices !== undefined && outChoices.includes('table') && !outChoices.includes('wide');
+      if (addWide) y = y.choices('output', ['wide']);
       const values = valueOptionKeys(y);
       if (values.length) y = y.requiresArg(values);
       const parser = y;
       knownOptions = Object.keys((hints(y) as { key?: Record<string, unknown> }).key ?? {}).filter((k) => !k.includes('-') || !/[A-Z]/.test(k));
       const variadic = variadicPositionals(c.command);
-      return y.middleware((argv) => {
-        lastOptionWins(argv as AnyArgs, new Set([...arrayKeys(parser), ...variadic]));
-        rejectNaN(argv as AnyArgs, hints(parser).number ?? []);
-      }, true);
+      return y
+        .middleware((argv) => {
+          lastOptionWins(argv as AnyArgs, new Set([...arrayKeys(parser), ...variadic]));
+          rejectNaN(argv as AnyArgs, hints(parser).number ?? []);
+        }, true)
+        .middleware((argv) => {
+          if (addWide && argv.output === 'wide') argv.output = argv.o = 'table';
+        });
     },
   };
 }

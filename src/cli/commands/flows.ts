@@ -172,7 +172,8 @@ function tableOf(flows: Flow[], withConfig: boolean, wide: boolean, showSecrets 
     }
     return row;
   });
-  return renderTable({ headers: headers.map((h) => h.toUpperCase()), rows });
+  // a narrow terminal shows who, how secure, what protocol and which identities first (report/table.ts)
+  return renderTable({ headers: headers.map((h) => h.toUpperCase()), rows, dropFirst: ['FRAMES', 'TUNNEL', 'EVIDENCE', 'SNI / ALPN', 'REQUESTS'] });
 }
 
 /** UDP conversations shown in the table at most (`-o json` lists them all). */

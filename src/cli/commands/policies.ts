@@ -105,7 +105,7 @@ export function renderPoliciesTable(p: ProxyPolicies, all: boolean): string {
       for (const pr of ch.perRoute) rows.push(['', '', '', '', '', 'route override', '', '', `${pr.routeConfig}/${pr.virtualHost}${pr.route ? `/${pr.route}` : ''}: ${pr.summary}`]);
     }
   }
-  out += renderTable({ headers: ['LISTENER', 'CHAIN', 'PORT', 'MATCH', 'TRANSPORT', 'FILTER', 'ACTION', 'MODE', 'POLICIES'], rows });
+  out += renderTable({ headers: ['LISTENER', 'CHAIN', 'PORT', 'MATCH', 'TRANSPORT', 'FILTER', 'ACTION', 'MODE', 'POLICIES'], rows, dropFirst: ['MATCH', 'TRANSPORT', 'FILTER', 'CHAIN'] });
   if (hidden > 0) out += `(${hidden} other chains without RBAC, TLS termination or inbound role${hiddenListeners ? `, on ${hiddenListeners} listeners,` : ''} not shown; --all shows them)\n`;
 
   const lints = p.listeners.flatMap((l) =>

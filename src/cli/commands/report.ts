@@ -66,7 +66,7 @@ export function outputTarget(o: string | undefined, out?: string): { format: Rep
     if (format === 'table') throw new UsageError('-o table: the table goes to stdout; --out takes html, json or sarif');
     return { format, file: out };
   }
-  if (o === undefined || o === '' || o === 'table') return { format: 'table', file: null };
+  if (o === undefined || o === '' || o === 'table' || o === 'wide') return { format: 'table', file: null };
   if (STDOUT_FORMATS.includes(o as ReportFormat)) return { format: o as ReportFormat, file: null };
   const format = formatOfFile(o);
   if (format) return { format, file: o, deprecated: true };
