@@ -47,6 +47,18 @@ function createdMs(o: K8sObject): number | null {
   return Number.isFinite(t) ? t : null;
 }
 
+const objectKey = (o: K8sObject): string => `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`;
+
+/** One object per kind/namespace/name, the last copy read (as `kubectl apply` of the files in order would leave it). */
+function lastCopies(objects: K8sObject[]): K8sObject[] {
+  const last = new Map<string, K8sObject>();
+  for (const o of objects) {
+    last.delete(objectKey(o));
+    last.set(objectKey(o), o);
+  }
+  return [...last.values()];
+}
+
 export class FlowLayerEvaluator {
   /** Pod IP → `namespace/workload` (Istio's canonical name, as the other findings name workloads). */
   private readonly podIps: Map<string, string>;
@@ -57,7 +69,7 @@ export class FlowLayerEvaluator {
   private readonly untimed: K8sObject[];
   private readonly byEpoch = new Map<number, ReachInputs>();
 
-  private constructor(readonly inputs: ReachInputs, objects: K8sObject[]) {
+  private constructor(readonly inputs: ReachInputs, objects: K8sObject[], all: K8sObject[]) {
     this.podIps = new Map();
     for (const p of inputs.cluster.pods) {
       if (p.hostNetwork || p.phase === 'Succeeded' || p.phase === 'Failed') continue;
@@ -66,18 +78,15 @@ export class FlowLayerEvaluator {
     }
     this.timed = [];
     this.untimed = [];
-    // One object per kind/namespace/name (a bundle holds the same policy in several files: the last
-    // copy read is used); its creation time is the earliest any copy states.
-    const key = (o: K8sObject) => `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`;
-    const last = new Map<string, K8sObject>();
+    // A bundle holds the same policy in several files (one copy is used, see lastCopies); its creation
+    // time is the earliest any copy states.
     const created = new Map<string, number>();
-    for (const o of objects) {
-      last.set(key(o), o);
+    for (const o of all) {
       const ms = createdMs(o);
-      if (ms !== null) created.set(key(o), Math.min(ms, created.get(key(o)) ?? Infinity));
+      if (ms !== null) created.set(objectKey(o), Math.min(ms, created.get(objectKey(o)) ?? Infinity));
     }
-    for (const [k, o] of last) {
-      const ms = created.get(k);
+    for (const o of objects) {
+      const ms = created.get(objectKey(o));
       if (ms === undefined) this.untimed.push(o);
       else this.timed.push({ ms, object: o });
     }
@@ -90,12 +99,13 @@ export class FlowLayerEvaluator {
    * `report` reads Istio's layers from the dumps in force at the time, and adds the manifests' view of
    * Istio only beside a network layer.
    */
-  static fromObjects(objects: K8sObject[], opts: { nodeLayersOnly?: boolean } = {}): FlowLayerEvaluator | null {
+  static fromObjects(all: K8sObject[], opts: { nodeLayersOnly?: boolean } = {}): FlowLayerEvaluator | null {
+    const objects = lastCopies(all);
     const inputs = reachInputs(objects);
     if (inputs.cluster.pods.length === 0) return null;
     const node = inputs.networkPolicies.length > 0 || inputs.adminPolicies.length > 0 || inputs.calico !== null;
     if (!node && (opts.nodeLayersOnly || !inputs.istioObjects.length)) return null;
-    return new FlowLayerEvaluator(inputs, objects);
+    return new FlowLayerEvaluator(inputs, objects, all);
   }
 
   /**
@@ -131,13 +141,28 @@ export class FlowLayerEvaluator {
     const hit = this.cache.get(key);
     if (hit) return hit;
     const r = analyzeReach(at.inputs, { from: srcIp, to: dstIp, port: f.server.port, protocol: 'TCP', identity, ...(req?.method ? { method: req.method } : {}), ...(req?.path ? { path: req.path } : {}) });
+    let layers = r.layers.map(flat);
+    let verdict = r.verdict;
+    if (!req && (f.security === 'mtls' || f.security === 'tls')) {
+      // The requests are encrypted: judged as a bare connection, policies with HTTP-only rules deny it
+      // (Istio drops those rules on TCP chains), but on an HTTP port each request decides.
+      layers = layers.map((l) =>
+        l.layer === 'istio-authorization' && l.verdict === 'deny'
+          ? { ...l, verdict: 'undecidable' as const, explanation: `the capture does not show the requests (encrypted): as a bare TCP connection ${l.explanation}; on an HTTP port each request decides (see the sidecar's access log, or decrypt with --keylog)` }
+          : l,
+      );
+      const order = ['deny', 'implementation-defined', 'undecidable'] as const;
+      const applicable = layers.filter((l) => l.verdict !== 'not-applicable');
+      verdict = order.find((v) => applicable.some((l) => l.verdict === v)) ?? 'allow';
+    }
+    const denied = layers.find((l) => l.verdict === 'deny');
     const out: FlowNetworkLayers = {
       source: this.podIps.get(srcIp) ?? srcIp,
       destination: this.podIps.get(dstIp) ?? dstIp,
       identity: r.identity,
-      verdict: r.verdict,
-      deniedBy: (r.deniedBy as LayerName | null) ?? null,
-      layers: r.layers.map(flat),
+      verdict,
+      deniedBy: denied?.layer ?? null,
+      layers,
       ...(note || r.notes.length || at.later ? { notes: [...(note ? [note] : []), ...r.notes, ...(at.later ? [`${at.later} policy object(s) created after this flow started left out (metadata.creationTimestamp)`] : [])] } : {}),
     };
     if (this.cache.size >= MAX_CACHED) this.cache.delete(this.cache.keys().next().value as string);

@@ -87,9 +87,11 @@ export interface HttpCall {
   /**
    * what the server sidecar did: forward to the app (its answer), deny by RBAC, or find no filter chain;
    * or `dropped`: the network (NetworkPolicy at the destination's node) dropped the SYN, so the client
-   * retransmits it until its connect timeout and the server never sees the connection
+   * retransmits it until its connect timeout and the server never sees the connection; or `extAuthz`:
+   * the server sidecar's ext_authz filter (Calico's Dikastes with application layer policy) said
+   * PERMISSION_DENIED: 403 with an empty body, logged `UAEX ext_authz_denied`
    */
-  outcome: AppResponse | { rbac: string } | { noFilterChain: true } | { dropped: string };
+  outcome: AppResponse | { rbac: string } | { noFilterChain: true } | { dropped: string } | { extAuthz: string };
   /** the app's own processing time (ms) */
   appMs?: number;
   /** a client that holds a (stolen) workload certificate and speaks TLS itself, without a sidecar */
@@ -460,14 +462,19 @@ export class BundleBuilder {
 
     // --- the answer
     const outcome = call.outcome;
-    const denied = 'rbac' in outcome;
+    const extAuthz = 'extAuthz' in outcome;
+    const denied = 'rbac' in outcome || extAuthz;
     const nr = 'noFilterChain' in outcome;
     let appResp: Buffer | null = null;
     let sidecarResp: Buffer | null = null;
     let status = 0;
     let bytesSent = 0;
     const dateUs = t0 + appMs * 1000;
-    if (denied) {
+    if (extAuthz) {
+      status = 403;
+      bytesSent = 0;
+      sidecarResp = response(403, [['content-length', '0'], ['date', httpDate(dateUs)], ['server', 'istio-envoy'], ['x-envoy-decorator-operation', `${fqdn ?? ':0'}:${svcPort}/*`]], '');
+    } else if (denied) {
       status = 403;
       bytesSent = 19;
       sidecarResp = response(403, [['content-length', '19'], ['content-type', 'text/plain'], ['date', httpDate(dateUs)], ['server', 'istio-envoy'], ['x-envoy-decorator-operation', `${fqdn ?? ':0'}:${svcPort}/*`]], 'RBAC: access denied');
@@ -487,7 +494,7 @@ export class BundleBuilder {
     const serverWorkUs = appResp ? 4 * loLat + 250 + appMs * 1000 : 80;
 
     // --- leg B: client (sidecar) → server pod
-    const legB = this.netnsLegs(viaSidecar || call.direct ? client : null, server);
+    const legB = this.netnsLegs(client, server);
     const tB = t0 + (viaSidecar ? 3 * loLat + 250 : 0);
     let segsB: Segment[];
     let reqIdx = 0;
@@ -565,6 +572,8 @@ export class BundleBuilder {
     if (server.sidecar) {
       if (nr) {
         this.log(server, reqAtServer, `[${iso(reqAtServer)}] "- - -" 0 NR filter_chain_not_found - "-" 0 0 0 - "-" "-" "-" "-" "-" - - ${server.ip}:${port} ${client.ip}:${pb} - -`);
+      } else if (extAuthz) {
+        this.log(server, reqAtServer, `[${iso(reqAtServer)}] ${reqLine} 403 UAEX ext_authz_denied - "-" ${bytesIn} 0 ${serverDur} - "-" ${q(call.userAgent)} ${q(rid)} ${q(call.authority)} "-" ${inboundCluster} - ${server.ip}:${port} ${client.ip}:${pb} ${downstreamSni} default`);
       } else if (denied) {
         this.log(server, reqAtServer, `[${iso(reqAtServer)}] ${reqLine} 403 - rbac_access_denied_matched_policy[${(outcome as { rbac: string }).rbac}] - "-" ${bytesIn} 19 ${serverDur} - "-" ${q(call.userAgent)} ${q(rid)} ${q(call.authority)} "-" ${inboundCluster} - ${server.ip}:${port} ${client.ip}:${pb} ${downstreamSni} default`);
       } else {

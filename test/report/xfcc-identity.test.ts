@@ -47,13 +47,14 @@ describe('report: caller identity from XFCC on the sidecar-local leg', () => {
     expect(rs.filter((x) => x.now.verdict === 'disagrees')).toHaveLength(0);
   });
 
-  it('details-path: the allowed productpage request agrees; bank-breach: only the database leg captured in its pod moves', async () => {
+  it('details-path: the allowed productpage request agrees; bank-breach: only the database legs captured in its pod move', async () => {
     const dp = await replayWithAndWithoutXfcc('details-path');
     expect(dp.filter((x) => x.before.verdict === 'undecidable' && x.now.verdict === 'agrees')).toHaveLength(1);
     expect(dp.filter((x) => x.now.verdict === 'undecidable')).toHaveLength(1);
     const bank = await replayWithAndWithoutXfcc('bank-breach');
     const moved = bank.filter((x) => x.before.verdict === 'undecidable' && x.now.verdict === 'agrees');
-    expect(moved.map((m) => m.record.ref.file.split('/').pop())).toEqual(['database-0.bank.istio-proxy.log']);
+    // the account-summary → database GETs of the fix and Calico stages
+    expect(moved.map((m) => m.record.ref.file.split('/').pop())).toEqual(['database-0.bank.istio-proxy.log', 'database-0.bank.istio-proxy.log']);
     // account-summary's pod was not captured: no leg, no identity.
     const summary = bank.find((x) => x.record.ref.file.includes('account-summary') && x.record.requestId === '3457c2b0-f715-42d0-a874-81e9c16f5e0f')!;
     expect(summary.now.verdict).toBe('undecidable');

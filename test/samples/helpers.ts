@@ -135,6 +135,8 @@ export async function replayBundle(sc: Scenario): Promise<Replayed[]> {
 
 /** What the log says Envoy decided, in the decision's terms. */
 export function loggedVerdict(x: Replayed): { decision: 'ALLOW' | 'DENY'; details: string | null } {
+  // Calico's Dikastes answered through ext_authz (application layer policy): Istio's RBAC let it through.
+  if (x.logged.details === 'ext_authz_denied') return { decision: 'ALLOW', details: null };
   const det = [x.logged.details, x.logged.termination].find((d) => d && d !== '-' && d !== 'via_upstream');
   if (det) return { decision: 'DENY', details: det };
   return { decision: 'ALLOW', details: null };

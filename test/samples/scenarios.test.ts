@@ -196,8 +196,10 @@ describe('bank-breach', () => {
     expect(f[0]!.severity).toBe('critical');
     expect(f[0]!.summary).toContain(spiffe(summary));
     expect(f[0]!.summary).toContain(attacker.ip);
-    expect(f[0]!.evidence.length).toBe(3);
-    expect(f[0]!.evidence.every((e) => e.file.endsWith(`captures/${stem}.pcap`))).toBe(true);
+    // its three connections, seen in the database pod's capture and in the toolbox pod's own
+    expect(f[0]!.evidence.length).toBe(6);
+    expect(f[0]!.evidence.filter((e) => e.file.endsWith(`captures/${stem}.pcap`)).length).toBe(3);
+    expect(f[0]!.evidence.filter((e) => e.file.endsWith(`captures/${attacker.name}.${attacker.namespace}.pcap`)).length).toBe(3);
     // the legitimate account-summary pod never triggers it
     expect(JSON.stringify(f)).not.toContain(summary.ip + ':');
   });

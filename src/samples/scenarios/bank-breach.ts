@@ -3,7 +3,9 @@
  * customer-web pod reads the database directly, and an attacker pod in another namespace, holding the
  * account-summary service account's stolen key and certificate, writes a new balance over mTLS from an IP that
  * belongs to no account-summary pod. Then the fix: STRICT mTLS, the database restricted to the summary identity
- * and GET, the summary service to customer-web and GET, customer-web to GET — and what it blocks (and not).
+ * and GET, the summary service to customer-web and GET, customer-web to GET — and what it blocks (and not):
+ * a read with the stolen key still works. Last, Calico's application layer policy (the YAO Bank tutorial's
+ * GlobalNetworkPolicies) ties the account-summary identity to its pods' IPs, and the stolen key is useless.
  */
 import type { Call, HttpCall, PodDef, Scenario, ServiceDef } from '../bundle.js';
 import { BROWSER_UA, CURL_UA, stages } from './common.js';
@@ -91,6 +93,54 @@ spec:
         methods: ["GET"]
 `,
   },
+  {
+    id: 'calico',
+    title: "Calico's application layer policy (the YAO Bank tutorial's three GlobalNetworkPolicies): the database only from pods of the account-summary service account, the summary only from customer-web's, customer-web GET only (Istio's GET-only rule on customer-web is replaced by Calico's)",
+    start: '2026-11-22T14:00:00.000Z',
+    remove: ['AuthorizationPolicy/bank/customer-web-get-only'],
+    apply: `
+apiVersion: projectcalico.org/v3
+kind: GlobalNetworkPolicy
+metadata:
+  name: customer-web
+spec:
+  selector: app == 'customer-web'
+  ingress:
+  - action: Allow
+    http:
+      methods: ["GET"]
+  egress:
+  - action: Allow
+---
+apiVersion: projectcalico.org/v3
+kind: GlobalNetworkPolicy
+metadata:
+  name: account-summary
+spec:
+  selector: app == 'account-summary'
+  ingress:
+  - action: Allow
+    source:
+      serviceAccounts:
+        names: ["customer-web"]
+  egress:
+  - action: Allow
+---
+apiVersion: projectcalico.org/v3
+kind: GlobalNetworkPolicy
+metadata:
+  name: database
+spec:
+  selector: app == 'database'
+  ingress:
+  - action: Allow
+    source:
+      serviceAccounts:
+        names: ["account-summary"]
+  egress:
+  - action: Allow
+`,
+  },
 ]);
 
 const ACCOUNT = '{"account":"1234","owner":"A. Customer","balance":"2310.55","currency":"EUR"}';
@@ -139,7 +189,13 @@ export const bankBreach: Scenario = {
     { kind: 'http', stage: 'fix', at: 311_652, from: WEB, to: { service: 'database.bank', port: 8080 }, method: 'GET', path: '/accounts', authority: 'database:8080', userAgent: CURL_UA, outcome: { rbac: 'none' } },
     attackerPut('fix', 402_877, { rbac: 'none' }),
     { kind: 'http', stage: 'fix', at: 433_190, from: ATTACKER, to: { service: 'database.bank', port: 8080 }, method: 'GET', path: '/accounts/5678', authority: 'database.bank.svc.cluster.local:8080', userAgent: 'python-requests/2.31.0', impersonate: stolen, outcome: { status: 200, body: '{"account":"5678","owner":"B. Client","balance":"18200.00","currency":"EUR"}' } },
+    ...normal('calico', 64_518, 'n3'),
+    // Calico's database rule needs the account-summary identity AND a source IP of an account-summary pod:
+    // the stolen key no longer helps, the SYN from the toolbox pod is dropped at the node
+    { kind: 'http', stage: 'calico', at: 287_404, from: ATTACKER, to: { service: 'database.bank', port: 8080 }, method: 'GET', path: '/accounts/5678', authority: 'database.bank.svc.cluster.local:8080', userAgent: 'python-requests/2.31.0', impersonate: stolen, outcome: { dropped: 'GlobalNetworkPolicy database' } },
+    // customer-web takes GET only: Dikastes (ext_authz in its sidecar) refuses a POST through the gateway
+    { kind: 'http', stage: 'calico', at: 352_866, from: GW, to: { service: 'customer-web.bank', port: 8080 }, method: 'POST', path: '/accounts/1234/transfer', authority: 'bank.example.com', userAgent: BROWSER_UA, headers: [['Content-Type', 'application/json']], body: '{"to":"9012","amount":"500.00"}', outcome: { extAuthz: 'GlobalNetworkPolicy customer-web' } },
   ],
-  captured: [WEB, DB],
+  captured: [WEB, DB, ATTACKER],
   sidecars: [WEB, SUMMARY, DB],
 };
