@@ -323,7 +323,7 @@ function renderFinding(p: Page, f: Finding, i: number): string {
   const items = targets.map((t) => evidenceItem(t, t.request ? p.traceOf.get(Number(t.request.slice(4))) : undefined));
   const shownItems = items.length > 12 ? `${items.slice(0, 12).join('')}</ul><details><summary>${items.length - 12} more</summary><ul>${items.slice(12).join('')}</ul></details><ul>` : items.join('');
   return `<details class="finding sev-${esc(f.severity)}${nsClasses}" id="finding-${i}" data-finding="${esc(f.id)}" style="border-left-color:${SEV_COLOR[f.severity] ?? '#999'}"${f.severity !== 'info' ? ' open' : ''}>
-<summary>${sevBadge(f.severity)} ${esc(f.summary)} <span class="id">${esc(f.id)}${occ !== null ? ` · ×${esc(occ)}` : ''}${seen}</span></summary>
+<summary>${sevBadge(f.severity)} ${esc(f.summary)} <span class="id">${esc(f.id)}${occ !== null && !f.summary.includes(`(×${occ})`) ? ` · ×${esc(occ)}` : ''}${seen}</span></summary>
 ${f.fix ? `<div class="fix"><b>Fix:</b> ${esc(f.fix)}</div>` : ''}
 ${closestMissHtml(f)}<div class="evidence"><b>Evidence</b> (${esc(f.evidence.length)}${occ !== null && occ > f.evidence.length ? ` of ${esc(occ)} occurrences` : ''}):<ul>${shownItems}</ul></div>
 ${detailsJson(f.details)}
