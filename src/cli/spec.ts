@@ -27,7 +27,7 @@ export interface CommandSpec {
 }
 
 export interface CliSpec {
-  /** The compiled CLI files this spec was built from (name and mtime), to notice a stale spec. */
+  /** The compiled CLI files this spec was built from (name and size), to notice a stale spec. */
   stamp: string;
   commands: CommandSpec[];
 }
@@ -43,7 +43,7 @@ export const GLOBAL_OPTIONS: OptionSpec[] = [
   { names: ['--version'], takesValue: false },
 ];
 
-/** Names and mtimes of the compiled CLI modules (this directory and commands/), cheap to compute. */
+/** Names and sizes of the compiled CLI modules (this directory and commands/), cheap to compute. */
 export function cliStamp(): string {
   const parts: string[] = [];
   for (const dir of [HERE, join(HERE, 'commands')]) {
@@ -56,7 +56,8 @@ export function cliStamp(): string {
     for (const n of names.sort()) {
       if (!n.endsWith('.js') && !n.endsWith('.ts')) continue;
       if (n.endsWith('.d.ts')) continue;
-      parts.push(`${n}:${Math.trunc(statSync(join(dir, n)).mtimeMs)}`);
+      // sizes, not mtimes: `npm pack` and `npm install` reset every mtime, and a spec must survive them
+      parts.push(`${n}:${statSync(join(dir, n)).size}`);
     }
   }
   return parts.join(',');
