@@ -278,7 +278,9 @@ function judge(decision: Decision, logged: Logged, inf: Inferred): Judgement {
       const xff = missing.includes('source') && inf.attrs.remote && !inf.attrs.source
         ? ` (the logged downstream remote address ${inf.attrs.remote.address} has port 0: it came from X-Forwarded-For, so it is the remote address remote_ip reads, not the connection peer source_ip reads)`
         : '';
-      why = `the log does not carry ${missing.join(', ')}${identity && inf.security === 'mtls' ? ' (the caller\'s identity: log %DOWNSTREAM_PEER_URI_SAN% or use ALS)' : ''}${xff} — ${why}`;
+      const waypoint = inf.evidence.some((e) => e.startsWith('istio-waypoint'));
+      const hint = !identity || inf.security !== 'mtls' ? '' : waypoint ? " (the caller's identity: the client ztunnel's outbound record to this waypoint, src.identity)" : " (the caller's identity: log %DOWNSTREAM_PEER_URI_SAN% or use ALS)";
+      why = `the log does not carry ${missing.join(', ')}${hint}${xff} — ${why}`;
     }
     const e: Judgement = { verdict: 'undecidable', reason: why };
     if (missing.length) e.missing = missing;

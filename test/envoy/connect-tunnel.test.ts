@@ -122,6 +122,9 @@ describe('compileWaypoints (listener_waypoint.go, policyattachment.go, authz bui
     expect(json).toContain('{"filter_state":{"key":"io.istio.peer_principal","string_match":{"exact":"spiffe://cluster.local/ns/bookinfo/sa/bookinfo-productpage"}}}');
     expect(json).toContain('{"filter_state":{"key":"io.istio.peer_principal","string_match":{"safe_regex":{"regex":".*/ns/foo/.*"}}}}');
     expect(json).not.toContain('authenticated');
+    // TCP chains too (generator_test's -tcp cases): the Gateway-wide DENY on ratings' TCP and sniffed ports.
+    const tcp = JSON.stringify(svc('ratings').tcpFilters);
+    expect(tcp).toContain('{"filter_state":{"key":"io.istio.peer_principal","string_match":{"safe_regex":{"regex":".*/ns/foo/.*"}}}}');
   });
   it('istiod WaypointAccepted conditions, word for word', () => {
     expect(c.status.map((s) => [s.policy, s.ancestor, s.reason, s.message])).toEqual([
