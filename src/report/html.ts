@@ -490,19 +490,35 @@ ${fields ? `<details><summary>logged fields</summary><div class="scroll"><table>
 </details>`;
 }
 
+/** Every policy layer's verdict on a flow: the first layer that denies (or the overall verdict), each layer on expanding. */
+function layersHtml(f: ReportModel['flows'][number]): string {
+  const v = f.networkLayers;
+  if (!v) return '';
+  const denied = v.deniedBy ? v.layers.find((l) => l.layer === v.deniedBy) : undefined;
+  const head = denied ? `deny: ${denied.layer} (${denied.decidedBy})` : v.verdict;
+  const items = v.layers
+    .filter((l) => l.verdict !== 'not-applicable')
+    .map((l) => `<li><b>${esc(l.layer)}</b> ${esc(l.verdict)}${l.decidedBy !== '-' ? ` — ${esc(l.decidedBy)}` : ''}<br><span class="muted">${esc(l.explanation)}</span>${l.closestMiss ? `<br><span class="muted">closest miss: ${esc(l.closestMiss)}</span>` : ''}</li>`)
+    .join('');
+  const notes = (v.notes ?? []).map((n) => `<li class="muted">${esc(n)}</li>`).join('');
+  return `<details><summary>${esc(head)}</summary><ul>${items}${notes}</ul></details>`;
+}
+
 function renderFlows(p: Page): string {
   const m = p.m;
   const rows: string[] = [];
+  const withLayers = m.flows.some((f) => f.networkLayers);
   m.flows.forEach((f, i) => {
     if (!p.shownFlows.has(i)) return;
     const local = p.flowIsLocal(f);
+    const layers = withLayers ? `<td>${layersHtml(f)}</td>` : '';
     const http = `${f.http.slice(0, 5).map((x) => `${esc(x.method ?? '')} ${esc(x.path ?? '')}${x.status !== undefined ? ` → ${esc(x.status)}` : ''}${Object.entries(x.headers).filter(([k]) => k !== 'x-request-id').slice(0, 6).map(([k, v]) => `<br><span class="muted">${esc(k)}: ${esc(v.join(', '))}</span>`).join('')}`).join('<br>')}${f.http.length > 5 ? `<br>… ${f.http.length - 5} more` : ''}`;
     const recs = f.records.map((r) => p.reqLink(r, r.line !== undefined ? `:${r.line}` : formatRef(r))).join(' ');
     const tl = p.tlLink({ file: f.file, frame: f.frames[0] });
-    rows.push(`<tr id="flow-${i}"${local ? ' class="local"' : ''}><td>${timeHtml(f.startMs, f.start)}</td><td class="mono">${esc(f.client.ip)}:${esc(f.client.port)}</td><td class="mono">${esc(f.server.ip)}:${esc(f.server.port)}</td><td>${secPill(f.security, local)}${local ? `<br><span class="muted">${esc(f.security)}</span>` : ''}</td><td class="mono">${esc(f.protocol)}${f.tls?.sni ? `<br>SNI ${esc(f.tls.sni)}` : ''}${f.tls?.uriSans.length ? `<br>${esc(f.tls.uriSans.join(', '))}` : ''}</td><td class="mono">${esc(f.evidence.join(', '))}</td><td class="mono">${http}</td><td class="mono">${esc(f.file)}#${esc(f.frames[0] ?? '')}${f.frames.length > 1 ? `-${esc(f.frames[f.frames.length - 1])}` : ''}${f.sameConnectionAs ? `<br><span class="muted">same connection as ${p.flowLink(f.sameConnectionAs)}</span>` : ''}</td><td>${recs}${tl ? ` ${tl}` : ''} ${p.back(`flow-${i}`)}</td></tr>`);
+    rows.push(`<tr id="flow-${i}"${local ? ' class="local"' : ''}><td>${timeHtml(f.startMs, f.start)}</td><td class="mono">${esc(f.client.ip)}:${esc(f.client.port)}</td><td class="mono">${esc(f.server.ip)}:${esc(f.server.port)}</td><td>${secPill(f.security, local)}${local ? `<br><span class="muted">${esc(f.security)}</span>` : ''}</td><td class="mono">${esc(f.protocol)}${f.tls?.sni ? `<br>SNI ${esc(f.tls.sni)}` : ''}${f.tls?.uriSans.length ? `<br>${esc(f.tls.uriSans.join(', '))}` : ''}</td><td class="mono">${esc(f.evidence.join(', '))}</td>${layers}<td class="mono">${http}</td><td class="mono">${esc(f.file)}#${esc(f.frames[0] ?? '')}${f.frames.length > 1 ? `-${esc(f.frames[f.frames.length - 1])}` : ''}${f.sameConnectionAs ? `<br><span class="muted">same connection as ${p.flowLink(f.sameConnectionAs)}</span>` : ''}</td><td>${recs}${tl ? ` ${tl}` : ''} ${p.back(`flow-${i}`)}</td></tr>`);
   });
   if (m.flows.length === 0) return '<p class="muted">No captures.</p>';
-  return `<div class="scroll"><table><thead><tr><th>start (UTC)</th><th>client</th><th>server</th><th>security</th><th>protocol</th><th>evidence</th><th>cleartext HTTP</th><th>frames</th><th>links</th></tr></thead><tbody>${rows.join('\n')}</tbody></table></div>`;
+  return `<div class="scroll"><table><thead><tr><th>start (UTC)</th><th>client</th><th>server</th><th>security</th><th>protocol</th><th>evidence</th>${withLayers ? '<th>policy layers</th>' : ''}<th>cleartext HTTP</th><th>frames</th><th>links</th></tr></thead><tbody>${rows.join('\n')}</tbody></table></div>`;
 }
 
 function renderOthers(p: Page): string {

@@ -275,6 +275,14 @@ describe('bookinfo-netpol', () => {
     expect(j.findings.some((f) => f.id === 'network-policy-not-enforced')).toBe(false);
     expect(j.findings.filter((f) => f.id === 'plaintext-accepted').length).toBe(2);
   });
+  it('the HTML report shows every layer per connection, the deciding policy first', async () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'netpol-report-')), 'report.html');
+    const r = await runCli(['report', 'samples/bookinfo-netpol', '--out', out]);
+    expect(r.code, r.stderr).toBe(0);
+    const html = readFileSync(out, 'utf8');
+    expect(html).toContain('<th>policy layers</th>');
+    expect(html).toContain('<summary>deny: networkpolicy (NetworkPolicy default/ratings-from-reviews (ingress))</summary>');
+  });
   it('reach on the published lockdown flags the backends no policy selects', async () => {
     const r = await runCli(['reach', 'samples/bookinfo-netpol/inventory.json', 'samples/bookinfo-netpol/stages/00-lockdown/networkpolicies.yaml', '-o', 'json']);
     const j = JSON.parse(r.stdout) as { findings: { id: string; summary: string }[] };
