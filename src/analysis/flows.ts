@@ -46,7 +46,8 @@ function isTls13(v: string | null): boolean {
 }
 
 function isTls12OrOlder(v: string | null): boolean {
-  return v !== null && /(1\.[0-2]|ssl)/i.test(v);
+  // (TLS 1.0 is named `TLSv1`)
+  return v !== null && /^(TLSv1(\.[0-2])?|SSLv[23])$/.test(v);
 }
 
 /** Istio client markers in a ClientHello. */

@@ -7,6 +7,7 @@ import type { Direction, SegmentMeta, StreamDecoder, StreamFacts, StreamProtocol
 import type { ExchangeSink } from './http-common.js';
 import { TlsAnalyzer } from './tls/analyzer.js';
 import { looksLikeTlsRecord } from './tls/records.js';
+import { looksLikeSslv2ClientHello } from './tls/sslv2.js';
 import { Http1Decoder, METHODS } from './http1/decoder.js';
 import { Http2Decoder } from './http2/decoder.js';
 import { PREFACE } from './http2/frames.js';
@@ -39,6 +40,10 @@ export function sniff(b: Uint8Array, final = false): Sniffed | undefined {
   if (b.length === 0) return final ? 'tcp' : undefined;
   const tls = looksLikeTlsRecord(b);
   if (tls === true) return 'tls';
+  // an SSLv2-format ClientHello (2-byte header with the high bit set): TLS/SSL
+  const v2 = looksLikeSslv2ClientHello(b);
+  if (v2 === true) return 'tls';
+  if (v2 === undefined && !final) return undefined;
   // The h2 preface starts like an HTTP/1 request ("PRI * HTTP/2.0"): check it first.
   const n = Math.min(b.length, PREFACE.length);
   if (Buffer.from(b.buffer, b.byteOffset, n).equals(PREFACE.subarray(0, n))) {

@@ -312,3 +312,19 @@ describe('TLS after a hole at the start', () => {
     expect(g.notes.join('\n')).toMatch(/c2s: the first \d+ byte\(s\) were not captured/);
   });
 });
+
+describe('SSLv2-format ClientHello (RFC 5246 E.2)', () => {
+  // CLIENT-HELLO offering TLS 1.0: TLS_RSA_WITH_AES_128_CBC_SHA and the SSL 2.0 RC4 spec, 16-byte challenge
+  const hello = Buffer.concat([Buffer.from([0x80, 9 + 6 + 16, 1, 3, 1, 0, 6, 0, 0, 0, 16]), Buffer.from([0, 0, 0x2f, 1, 0, 0x80]), Buffer.alloc(16, 0xab)]);
+  it('is TLS with the offered version and suites, across any segmentation; no SNI, no JA3', () => {
+    for (const segment of [1, 7, 1000]) {
+      const f = feed([c2s(hello)], { segment });
+      expect(f.protocol).toBe('tls');
+      expect(f.tls).toMatchObject({ sni: null, alpn: [], ja3: null, ja4: null, frames: { clientHello: expect.any(Number) } });
+      expect(f.notes.join('\n')).toMatch(/SSLv2-format ClientHello at frame \d+ offering TLSv1 \(1 TLS cipher suite\(s\), 1 SSL 2.0 cipher spec\(s\)/);
+    }
+  });
+  it('binary that only starts with a high bit is not taken for one', () => {
+    expect(feed([c2s(Buffer.from([0x80, 0x10, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0]))]).protocol).toBe('tcp');
+  });
+});

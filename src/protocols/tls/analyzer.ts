@@ -26,6 +26,7 @@ import {
   type ServerHello,
 } from './handshake.js';
 import { CONTENT_TYPE, looksLikeTlsRecord, RecordReader, type RecordEvent, type TlsRecord } from './records.js';
+import { looksLikeSslv2ClientHello, parseSslv2ClientHello, parseSslv2ServerHello, sslv2RecordSize } from './sslv2.js';
 import { certificateInfo } from './x509.js';
 import type { CertificateInfo } from '../../model/records.js';
 
@@ -73,6 +74,8 @@ interface DirState {
   started: boolean;
   /** A leading hole: the next bytes must start with a record header, or the boundaries are unknown. */
   afterLeadingHole: boolean;
+  /** First bytes held while telling an SSLv2-format hello from a TLS record; null once decided. */
+  v2: Buffer[] | null;
 }
 
 export interface TlsAnalyzerOptions {
@@ -122,6 +125,10 @@ export class TlsAnalyzer {
   private abbreviated = false;
   private readonly frames: NonNullable<FlowTls['frames']> = {};
   private truncatedHello = false;
+  /** The ClientHello came in the SSLv2 format (RFC 5246 E.2): no extensions, no fingerprints. */
+  private sslv2Hello = false;
+  /** Real SSL 2.0: the server answered with an SSLv2 SERVER-HELLO; nothing after it is followed. */
+  private sslv2Server: { version: number } | null = null;
   /** TLS 1.3 ALPN selected by the server (EncryptedExtensions, seen when decrypted). */
   private alpn13: string | null = null;
 
@@ -138,11 +145,13 @@ export class TlsAnalyzer {
       appData: 0,
       started: false,
       afterLeadingHole: false,
+      v2: [],
     };
   }
 
   /** The negotiated version number, when the ServerHello (or HRR) said. */
   private get version(): number | null {
+    if (this.sslv2Server) return this.sslv2Server.version;
     const sh = this.serverHello ?? this.hrr;
     if (!sh) return null;
     return sh.selectedVersion ?? (sh.truncated && sh.random.length < 32 ? null : sh.legacyVersion);
@@ -154,8 +163,14 @@ export class TlsAnalyzer {
 
   data(dir: Direction, bytes: Uint8Array, meta: SegmentMeta): void {
     const d = this.dirs[dir];
-    if (d.notTls || d.lost) return;
+    if (d.notTls || d.lost || this.sslv2Server) return;
     this.lastTime[dir] = meta.timeMs;
+    if (d.v2 && !d.afterLeadingHole) {
+      const rest = this.sslv2(dir, bytes, meta);
+      if (rest === null) return;
+      bytes = rest;
+      if (bytes.length === 0 || this.sslv2Server) return;
+    }
     if (!d.started) {
       d.started = true;
       if (d.afterLeadingHole && looksLikeTlsRecord(bytes) === false) {
@@ -171,6 +186,13 @@ export class TlsAnalyzer {
 
   gap(dir: Direction, length: number, meta: SegmentMeta): void {
     const d = this.dirs[dir];
+    if (d.v2?.length) {
+      d.v2 = null;
+      d.lost = true;
+      this.notes.push(`${dir}: payload not captured at frame ${meta.frame} inside the first record`);
+      return;
+    }
+    d.v2 = null;
     if (d.notTls || d.lost) return;
     if (!d.started) {
       d.afterLeadingHole = true;
@@ -184,7 +206,7 @@ export class TlsAnalyzer {
 
   wants(dir: Direction): boolean {
     const d = this.dirs[dir];
-    if (d.notTls || d.lost) return false;
+    if (d.notTls || d.lost || this.sslv2Server) return false;
     // with keys: every record until decryption is known to be impossible for this session
     if (this.keys && this.decryptable(dir)) return true;
     return !d.encrypted;
@@ -197,6 +219,54 @@ export class TlsAnalyzer {
     if (!st) return true;
     // TLS 1.2 keys switch on at the direction's ChangeCipherSpec
     return st.status === 'decrypted' && this.pending12 !== null && !this.dirs[dir].ccs;
+  }
+
+  /**
+   * A direction's first record may be in the SSL 2.0 format: the client's SSLv2-format
+   * CLIENT-HELLO (answered in TLS by a TLS server, or in SSLv2 by an SSLv2 one), the server's
+   * SSLv2 SERVER-HELLO. Returns the bytes left for the TLS record layer, or null while the first
+   * record is still incomplete.
+   */
+  private sslv2(dir: Direction, bytes: Uint8Array, meta: SegmentMeta): Uint8Array | null {
+    const d = this.dirs[dir];
+    d.v2!.push(Buffer.from(bytes));
+    const buf = Buffer.concat(d.v2!);
+    const v2 = dir === 'c2s' ? looksLikeSslv2ClientHello(buf) : buf.length < 3 ? ((buf[0] ?? 0) & 0x80 ? undefined : false) : (buf[0]! & 0x80) !== 0 && buf[2] === 4;
+    if (v2 === undefined && buf.length < 64) return null;
+    if (v2 !== true) {
+      d.v2 = null;
+      return buf;
+    }
+    const size = sslv2RecordSize(buf)!;
+    if (buf.length < size) {
+      if (buf.length > 1 << 15) {
+        d.v2 = null;
+        d.lost = true;
+      }
+      return null;
+    }
+    d.v2 = null;
+    d.recordCount++;
+    const rec = buf.subarray(0, size);
+    if (dir === 'c2s') {
+      const { hello, sslv2Ciphers } = parseSslv2ClientHello(rec);
+      this.clientHellos.push(hello);
+      this.sslv2Hello = true;
+      this.frames.clientHello = meta.frame;
+      this.notes.push(`SSLv2-format ClientHello at frame ${meta.frame} offering ${versionName(hello.legacyVersion)} (${hello.cipherSuites.length} TLS cipher suite(s)${sslv2Ciphers ? `, ${sslv2Ciphers} SSL 2.0 cipher spec(s)` : ''}; no extensions: no SNI or ALPN)`);
+    } else {
+      const sh = parseSslv2ServerHello(rec);
+      if (!sh) return buf;
+      this.sslv2Server = { version: sh.version };
+      this.frames.serverHello = meta.frame;
+      if (sh.certificate) {
+        this.serverCertSeen = true;
+        this.frames.serverCertificate = meta.frame;
+        this.serverChain = this.certInfos([sh.certificate], 'server');
+      }
+      this.notes.push(`SSL 2.0 negotiated at frame ${meta.frame} (SERVER-HELLO${sh.sessionIdHit ? ', session resumed' : ''}): obsolete and insecure (RFC 6176); the rest of the connection is not followed`);
+    }
+    return buf.subarray(size);
   }
 
   /** The direction's first bytes were not TLS: the caller may decode them as something else. */
@@ -563,7 +633,7 @@ export class TlsAnalyzer {
   private visibilityNotes(): string[] {
     const out: string[] = [];
     if (this.clientHellos.length === 0 && this.dirs.c2s.recordCount > 0) out.push('no ClientHello seen (capture started mid-connection, or payload not captured): SNI/ALPN unknown');
-    if (!this.serverHello && !this.hrr && this.dirs.s2c.recordCount > 0) out.push('no ServerHello seen: negotiated version unknown');
+    if (!this.serverHello && !this.hrr && !this.sslv2Server && this.dirs.s2c.recordCount > 0) out.push('no ServerHello seen: negotiated version unknown');
     return out;
   }
 
@@ -574,7 +644,7 @@ export class TlsAnalyzer {
 
   /** True when anything TLS was seen. */
   get seen(): boolean {
-    return this.dirs.c2s.recordCount + this.dirs.s2c.recordCount > 0;
+    return this.dirs.c2s.recordCount + this.dirs.s2c.recordCount > 0 || this.sslv2Hello;
   }
 
   facts(): FlowTls {
@@ -627,8 +697,8 @@ export class TlsAnalyzer {
       cipherSuite: sh?.cipherSuite ?? null,
       cipherSuiteName: sh?.cipherSuite != null ? cipherSuiteName(sh.cipherSuite) : null,
       // fingerprints of a whole ClientHello only (a cut one would give another client's)
-      ja3: ch && !ch.truncated ? ja3(ch) : null,
-      ja4: ch && !ch.truncated ? ja4(ch) : null,
+      ja3: ch && !ch.truncated && !this.sslv2Hello ? ja3(ch) : null,
+      ja4: ch && !ch.truncated && !this.sslv2Hello ? ja4(ch) : null,
       frames: { ...this.frames },
     };
     if (this.clientCertMessage) out.clientChain = this.clientCertMessage.certificates;

@@ -370,6 +370,8 @@ export function versionName(v: number | null): string | null {
   switch (v) {
     case null:
       return null;
+    case 0x0002:
+      return 'SSLv2';
     case 0x0300:
       return 'SSLv3';
     case 0x0301:
