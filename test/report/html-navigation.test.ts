@@ -10,8 +10,7 @@
  * Content-Security-Policy still refuses script injected into the page.
  */
 import { describe, expect, it, beforeAll, afterAll } from 'vitest';
-import { existsSync } from 'node:fs';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -30,7 +29,8 @@ if (!hasChromium) console.warn(`test/report/html-navigation.test.ts: browser che
 
 /** The largest bundled sample (most inputs, findings, timeline rows and graph edges). */
 const LARGEST = 'bookinfo-authz';
-const SAMPLES = ['bookinfo-authz', 'bank-breach', 'tcp-echo', 'legacy-plaintext', 'details-path'].filter((s) => existsSync(join(REPO, 'samples', s)));
+/** Every bundled sample (samples/<name>/, not the generator's folder). */
+const SAMPLES = existsSync(join(REPO, 'samples')) ? readdirSync(join(REPO, 'samples'), { withFileTypes: true }).filter((d) => d.isDirectory() && !d.name.startsWith('_')).map((d) => d.name).sort() : [];
 
 const models = new Map<string, ReportModel>();
 async function model(sample: string): Promise<ReportModel> {
