@@ -60,7 +60,7 @@ export default async function (): Promise<void> {
       const ev = join(dir, `ev-${n}`);
       const res = await writeFleetEvidence(ev, { lines: n, sample });
       const logBytes = readdirSync(join(ev, 'logs')).reduce((s, f) => s + statSync(join(ev, 'logs', f)).size, 0);
-      const explain = run(['explain', join(ev, 'config_dumps'), join(ev, 'logs'), '-o', 'json']);
+      const explain = run(['explain', join(ev, 'config_dumps'), join(ev, 'logs'), '-o', 'ndjson']);
       const reportLogs = run(['report', ev, '--out', join(dir, `logs-${n}.json`)]);
       const report = run(['report', ev, cap, '--out', join(dir, `report-${n}.json`)]);
       const outMb = statSync(join(dir, `report-${n}.json`), { throwIfNoEntry: false })?.size ?? 0;

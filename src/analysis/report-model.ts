@@ -77,7 +77,16 @@ export interface GraphNode {
   sidecar: boolean | null;
   /** Finding ids that involve this node. */
   findings: string[];
+  /** On the `ip:*` node (see GRAPH_ADDRESS_LIMIT): how many distinct addresses it stands for (`ips` lists the first 100). */
+  addresses?: number;
 }
+
+/**
+ * Unresolved addresses drawn as nodes of their own, at most; the addresses met after that (a scan, a
+ * SYN flood from spoofed sources) are one node `ip:*`, "other addresses", so the graph stays drawable
+ * and its edges bounded while every connection and request is still counted on an edge.
+ */
+export const GRAPH_ADDRESS_LIMIT = 1000;
 
 export type EdgeMark = 'mtls' | 'tls' | 'plaintext' | 'unknown' | 'denied';
 
@@ -285,7 +294,7 @@ export interface BuildOptions {
   skewMs: number;
   showSecrets: boolean;
   /** Exemplar limits for large evidence (defaults REQUEST_LIMITS, TIMELINE_LIMITS). */
-  limits?: { requests?: RequestLimits; timeline?: TimelineLimits; flows?: FlowLimits };
+  limits?: { requests?: RequestLimits; timeline?: TimelineLimits; flows?: FlowLimits; graphAddresses?: number };
   /** Overrides the generation time (default: SOURCE_DATE_EPOCH or now). */
   generatedAt?: string;
 }
@@ -370,9 +379,29 @@ export function buildReportModel(ev: Evidence, opts: BuildOptions): ReportModel 
 
   // ---- Graph.
   const nodes = new Map<string, GraphNode>();
+  const addressLimit = opts.limits?.graphAddresses ?? GRAPH_ADDRESS_LIMIT;
+  let addressNodes = 0;
+  const otherAddresses = new Set<string>();
   const ensureNode = (ip: string | undefined): string | null => {
     if (!ip) return null;
-    const id = nodeIdFor(c, ip)!;
+    let id = nodeIdFor(c, ip)!;
+    if (id.startsWith('ip:') && !nodes.has(id)) {
+      if (addressNodes >= addressLimit) {
+        id = 'ip:*';
+        let o = nodes.get(id);
+        if (!o) {
+          o = { id, label: 'other addresses', namespace: null, kind: 'address', serviceAccount: null, pods: [], ips: [], sidecar: null, findings: [], addresses: 0 };
+          nodes.set(id, o);
+        }
+        if (!otherAddresses.has(ip)) {
+          otherAddresses.add(ip);
+          o.addresses = otherAddresses.size;
+          if (o.ips.length < 100) o.ips.push(ip);
+        }
+        return id;
+      }
+      addressNodes++;
+    }
     let n = nodes.get(id);
     if (!n) {
       const w = c.resolve(ip);

@@ -108,6 +108,15 @@ describe('report on a large capture: connections listed as exemplars with exact 
       expect(aggregated).toBeDefined();
       expect(rest).toEqual(all.summary);
       expect(m.graph).toEqual(all.graph);
+      // Unresolved addresses beyond the limit are one node, 'other addresses'; every connection still counts on an edge.
+      const g = buildReportModel(ev, { ...opts, limits: { ...HUGE, graphAddresses: 2 } });
+      expect(g.graph.nodes.map((n) => n.id)).toEqual(['ip:*', 'ip:10.0.0.2', 'ip:10.1.0.1']);
+      expect(g.graph.nodes[0]).toMatchObject({ label: 'other addresses', addresses: 1, ips: ['10.1.0.2'] });
+      const total = (mm: typeof g): number => mm.graph.edges.reduce((n, e) => n + Object.values(e.flows).reduce((a, b) => a + b, 0), 0);
+      expect(total(g)).toBe(300);
+      expect(total(all)).toBe(300);
+      expect(all.graph.nodes).toHaveLength(3);
+      expect(all.graph.nodes.some((n) => n.id === 'ip:*')).toBe(false);
       const last = m.flows.find((f) => f.more?.count === 198)!;
       expect(last.more!.last).toEqual({ file: all.flows[199]!.file, frame: all.flows[199]!.frames[0] });
     } finally {
