@@ -124,3 +124,16 @@ describe('report --threads: captures read in workers while the main thread reads
     expectSame(await both(['report', 'samples/bookinfo-authz', 'samples/bank-breach'], env));
   });
 });
+
+describe('explain --threads on a gzip-compressed log', () => {
+  it('is read whole by one worker (never cut into byte ranges): the same output', async () => {
+    const { gzipSync } = await import('node:zlib');
+    const dir = mkdtempSync(join(tmpdir(), 'meshsleuth-threads-'));
+    const f = join(dir, 'details.log.gz');
+    writeFileSync(f, gzipSync(readFileSync(join(REPO, 'samples/bookinfo-authz/logs/details-v1-5f4d584748-2w7mh.default.istio-proxy.log'))));
+    const r = await both(['explain', 'samples/bookinfo-authz/config_dumps/details-v1-5f4d584748-2w7mh.default.json', f, '-o', 'ndjson'], { MESHSLEUTH_CHUNK_BYTES: '64' });
+    expect(r[0].code).toBe(0);
+    expect(r[0].stdout.split('\n').length).toBeGreaterThan(3);
+    expectSame(r);
+  });
+});
