@@ -180,7 +180,7 @@ function runChild(path: string): Promise<Measured> {
 }
 
 /** CPU seconds (user + system) of this process's waited-for children, from /proc/self/stat. */
-function childrenCpuSeconds(): number | null {
+export function childrenCpuSeconds(): number | null {
   try {
     const st = readFileSync('/proc/self/stat', 'utf8');
     const f = st.slice(st.lastIndexOf(')') + 2).split(' ');

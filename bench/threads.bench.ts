@@ -22,22 +22,11 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildCapture } from './capture.bench.js';
+import { buildCapture, childrenCpuSeconds } from './capture.bench.js';
 import { generate } from './accesslog.bench.js';
 
 const MB = 1e6;
 const ENTRY = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
-
-/** CPU seconds (user + system) of this process's waited-for children, from /proc/self/stat. */
-function childrenCpuSeconds(): number | null {
-  try {
-    const st = readFileSync('/proc/self/stat', 'utf8');
-    const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[13]) + Number(f[14])) / 100;
-  } catch {
-    return null;
-  }
-}
 
 function load(): string {
   try {
