@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCli } from '../helpers/cli.js';
+import { REPO, runCli } from '../helpers/cli.js';
 import { buildCapture } from '../../src/synth/capture.js';
 import { tcpConversation } from '../../src/synth/tcp.js';
 import { http1Conversation } from '../../src/synth/http.js';
@@ -61,6 +61,14 @@ describe('--keylog', () => {
   it('report: the decrypted flow is proven in the report too', async () => {
     const r = await runCli(['report', join(dir, 'ev'), '--keylog', keylog, '-o', join(dir, 'r.json')]);
     expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('key log: 2 TLS sessions: 1 decrypted, 1 no key for client_random');
+  });
+
+  it('the README example (test/fixtures/capture/istio-tls13-details.*): one session proven, one inferred', async () => {
+    const r = await runCli(['flows', 'istio-tls13-details.pcap', '--keylog', 'istio-tls13-details.keylog'], { cwd: join(REPO, 'test/fixtures/capture') });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/10\.244\.1\.5:40000\s+10\.244\.2\.7:9080\s+mtls\s+client-certificate,decrypted .*client=ns\/default\/sa\/bookinfo-productpage server=ns\/default\/sa\/bookinfo-details\s+GET details:9080\/details\/0 → 200/);
+    expect(r.stdout).toMatch(/10\.244\.1\.7:40001\s+10\.244\.2\.7:9080\s+mtls\*/);
     expect(r.stderr).toContain('key log: 2 TLS sessions: 1 decrypted, 1 no key for client_random');
   });
 
