@@ -133,9 +133,10 @@ function directPath(r: RouteResult, servicePaths: ClientPath[]): ClientPath | nu
   if (r.cluster.name === 'PassthroughCluster') {
     const declared = servicePaths.find((p) => p.mode === 'istio-mutual');
     const port = r.to.replace(/^.*:/, '');
-    if (declared) {
+    if (servicePaths.length) {
+      // The port is a Service's: only dialing the pod IP itself bypasses the Service's listener.
       cause = `the app dialed the pod IP ${r.to} directly (no outbound listener for a pod IP): PassthroughCluster`;
-      fix = `have the client call the Service (${parseIstioClusterName(declared.cluster)?.host ?? declared.cluster}:${parseIstioClusterName(declared.cluster)?.port ?? port}) rather than the pod IP: its cluster ${declared.cluster} sends Istio mTLS`;
+      if (declared) fix = `have the client call the Service (${parseIstioClusterName(declared.cluster)?.host ?? declared.cluster}:${parseIstioClusterName(declared.cluster)?.port ?? port}) rather than the pod IP: its cluster ${declared.cluster} sends Istio mTLS`;
     } else {
       cause = `undeclared port ${port}: no Service port known to the client sidecar matches ${r.to}, so it went through PassthroughCluster`;
       fix = `declare port ${port} in the Service that selects the server pod (Istio then gives the client an outbound listener and an auto-mTLS cluster for it), or have the client use a port the Service declares`;
@@ -168,7 +169,8 @@ export function bothHalves(flow: FlowFacts, client: ClientModel | null, server: 
     const half: ClientHalf = { proxy: client.proxy, paths, explaining: [], explanation: '' };
     out.client = half;
     if (flow.security === 'plaintext') {
-      half.explaining = paths.filter((p) => PLAIN_ON_WIRE.has(p.mode));
+      // A Service's cluster first: apps dial Service names; the pod-IP path is the other possibility.
+      half.explaining = paths.filter((p) => PLAIN_ON_WIRE.has(p.mode)).sort((a, b) => (a.how === b.how ? 0 : a.how === 'service' ? -1 : 1));
       if (half.explaining.length) {
         half.explanation = `client sidecar sent plaintext because ${half.explaining.map((p) => p.cause).join(', or ')}`;
       } else {

@@ -211,6 +211,12 @@ function clientLogOf(c: Correlation, f: Flow): ClientLogFacts | null {
   return null;
 }
 
+/** A STRICT refusal whose client has a sidecar that sent plaintext: the fix is that sidecar's config. */
+function clientSideFix(clientName: string, h: BothHalves): string {
+  const fixes = [...new Set(h.client!.explaining.map((p) => p.fix).filter((f): f is string => f !== null))];
+  return `The client ${clientName} has a sidecar, but its config sent plaintext (${h.client!.explaining.map((p) => p.cause).join('; or ')})${fixes.length ? `: ${fixes.join('; or ')}` : ''}. Keep STRICT; fix the client side.`;
+}
+
 /** The client half of a finding's data (both-halves.ts), empty without a client dump. */
 function halvesData(h: BothHalves | null): Record<string, JsonValue> {
   if (!h?.client) return {};
@@ -263,8 +269,8 @@ export function computeFindings(input: FindingsInput): Finding[] {
         g.add('strict-rejected-plaintext', key, () => ({
           severity: 'medium',
           summary: `STRICT mTLS on ${wlName(sw, f.server.ip)} port ${f.server.port} met plaintext from ${wlName(cw, f.client.ip)}`,
-          fix: `The client ${wlName(cw, f.client.ip)} speaks plaintext to a STRICT port: inject an Istio sidecar into it (or route it through one), or if it is outside the mesh, call through an ingress gateway.`,
-          data: { client: wlDetails(cw, f.client.ip), server: wlDetails(sw, f.server.ip, f.server.port), mode: 'STRICT', dump: serverProxy!.source, source: 'capture' },
+          fix: clientFirst ? clientSideFix(wlName(cw, f.client.ip), clientFirst) : `The client ${wlName(cw, f.client.ip)} speaks plaintext to a STRICT port: inject an Istio sidecar into it (or route it through one), or if it is outside the mesh, call through an ingress gateway.`,
+          data: { client: wlDetails(cw, f.client.ip), server: wlDetails(sw, f.server.ip, f.server.port), mode: 'STRICT', dump: serverProxy!.source, source: 'capture', ...halvesData(halves) },
         }), [flowRef(f)], f.startMs, flowUnits);
       } else {
         const key = `${wlName(cw, f.client.ip)}>${wlName(sw, f.server.ip)}:${f.server.port}`;
@@ -335,11 +341,17 @@ export function computeFindings(input: FindingsInput): Finding[] {
     const carried = c.securityOf(r);
 
     if (nr && dir !== 'outbound' && details.includes('filter_chain_not_found')) {
+      // The client half: a client with a sidecar dump says why its sidecar sent plaintext.
+      const cp = wire.client && wire.server?.port !== undefined ? c.proxyForIp(wire.client.ip, r.timeMs) : undefined;
+      const rh = cp && wire.client && wire.server && wire.server.port !== undefined
+        ? bothHalves({ client: { ip: wire.client.ip, port: wire.client.port ?? 0 }, server: { ip: wire.server.ip, port: wire.server.port }, security: 'plaintext', tls: null, protocol: 'tcp' }, clientModelFor(cp.dump), { proxy: proxy?.source ?? serverName, mode: 'STRICT' })
+        : null;
+      const rFirst = rh?.client?.explaining.length ? rh : null;
       g.add('strict-rejected-plaintext', `${clientName}>${serverName}:${port ?? ''}`, () => ({
         severity: 'medium',
-        summary: `${serverName}${port ? ` port ${port}` : ''} refused a connection from ${clientName}: no filter chain matched (NR filter_chain_not_found), as STRICT mTLS does for plaintext`,
-        fix: `The client ${clientName} does not speak Istio mTLS: inject a sidecar into it, or, if it must stay outside the mesh, reach ${serverName} through an ingress gateway (or a port-level PERMISSIVE exception, knowingly).`,
-        data: { client: wire.client ? wlDetails(cw, wire.client.ip, wire.client.port) : null, server: wire.server ? wlDetails(sw, wire.server.ip, port) : null, responseFlags: flags, source: 'access-log' },
+        summary: `${serverName}${port ? ` port ${port}` : ''} refused a connection from ${clientName}: no filter chain matched (NR filter_chain_not_found), as STRICT mTLS does for plaintext${rFirst ? `; the ${rFirst.client!.explanation}` : ''}`,
+        fix: rFirst ? clientSideFix(clientName, rFirst) : `The client ${clientName} does not speak Istio mTLS: inject a sidecar into it, or, if it must stay outside the mesh, reach ${serverName} through an ingress gateway (or a port-level PERMISSIVE exception, knowingly).`,
+        data: { client: wire.client ? wlDetails(cw, wire.client.ip, wire.client.port) : null, server: wire.server ? wlDetails(sw, wire.server.ip, port) : null, responseFlags: flags, source: 'access-log', ...halvesData(rh) },
       }), [recordRef(r)], r.timeMs, recordUnit);
     }
 

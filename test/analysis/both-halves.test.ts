@@ -133,6 +133,14 @@ describe('plaintext flows, explained from the client sidecar', () => {
     expect(h.remediation).toContain('inject a sidecar');
   });
 
+  it('a declared port whose cluster sends plaintext: the Service cluster first, the pod-IP passthrough second (never "undeclared")', () => {
+    const h = bothHalves(flow('10.244.4.4:8080', 'plaintext'), client, PERMISSIVE)!;
+    expect(h.client!.explaining.map((p) => [p.how, p.cluster])).toEqual([['service', WEB], ['direct', 'PassthroughCluster']]);
+    expect(h.client!.explanation).not.toContain('undeclared');
+    expect(h.client!.explaining[1]!.cause).toContain('dialed the pod IP 10.244.4.4:8080 directly');
+    expect(h.client!.explaining[1]!.fix).toBeNull();
+  });
+
   it('a DestinationRule without TLS is named as the cause', () => {
     const h = bothHalves(flow('10.244.3.5:80', 'plaintext'), client, { proxy: 'legacy', mode: 'DISABLE' })!;
     const svc = h.client!.explaining.find((p) => p.how === 'service')!;

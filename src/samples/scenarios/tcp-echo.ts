@@ -134,4 +134,6 @@ export const tcpEcho: Scenario = {
   ],
   captured: [ECHO, SLEEP],
   sidecars: [ECHO, SLEEP],
+  // the sidecars' outbound listeners, clusters (auto-mTLS) and EDS endpoints: `route` and the report explain port 9002 from the client side
+  outbound: true,
 };
