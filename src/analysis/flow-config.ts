@@ -54,7 +54,8 @@ export async function loadFlowConfig(paths: string[]): Promise<FlowConfig> {
       }
     } else if (named.has(input.path)) {
       unusable++;
-      diagnostics.push({ severity: 'error', location: { file: input.path }, message: `--config: expected an Envoy config dump or Kubernetes/Calico/Istio objects, found ${input.kind === 'unknown' ? input.reason ?? 'unrecognised content' : `a ${input.kind}`}` });
+      // What was found is judged from the file's head: the place is its start.
+      diagnostics.push({ severity: 'error', location: { file: input.path, ...(input.bytes > 0 ? { offset: 0 } : {}) }, message: `--config: expected an Envoy config dump or Kubernetes/Calico/Istio objects, found ${input.kind === 'unknown' ? input.reason ?? 'unrecognised content' : `a ${input.kind}`}` });
     } else {
       // Inside a directory (e.g. a whole evidence bundle), other kinds of file are counted, not errors.
       const what = input.kind === 'unknown' ? 'unrecognised' : input.kind;

@@ -37,7 +37,7 @@ describe('flows --config with Kubernetes objects: every policy layer per flow', 
   it('a named --config file of another kind is an error naming it (exit 2); in a directory it is counted', async () => {
     const bad = await runCli(['flows', CAP, '--config', INV, '--config', NP, '--config', CAP, '-o', 'json']);
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toContain(`${CAP}: --config: expected an Envoy config dump or Kubernetes/Calico/Istio objects, found a capture`);
+    expect(bad.stderr).toContain(`${CAP}, offset 0: --config: expected an Envoy config dump or Kubernetes/Calico/Istio objects, found a capture`);
     expect((JSON.parse(bad.stdout) as { flows: Flow[] }).flows.some((f) => f.networkLayers?.verdict === 'deny')).toBe(true);
     const dir = await runCli(['flows', CAP, '--config', 'samples/bookinfo-authz', '--config', NP, '-o', 'json']);
     expect(dir.code).toBe(0);
