@@ -11,7 +11,8 @@
  * path_match_policy / URI templates, dynamic_metadata, filter_state, cel) is reported in `unevaluated`;
  * such a route is treated as not matching, and `uncertain` is set when it preceded the chosen route.
  */
-import { RE2 } from 're2-wasm';
+import type { RE2 } from 're2-wasm';
+import { re2 } from '../model/lazy.js';
 import type { HttpAttrs, PeerTls } from '../model/attrs.js';
 import type { ProtoObject, Route, RouteConfiguration, VirtualHost } from './model.js';
 import { isObj } from './tls.js';
@@ -32,7 +33,7 @@ export function re2FullMatch(pattern: string, input: string): boolean {
   let re = reCache.get(pattern);
   if (!re) {
     try {
-      re = new RE2(`^(?:${pattern})$`, 'u');
+      re = new (re2())(`^(?:${pattern})$`, 'u');
     } catch (err) {
       re = new Error(`invalid RE2 regex ${JSON.stringify(pattern)}: ${err instanceof Error ? err.message : String(err)}`);
     }

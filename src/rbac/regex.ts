@@ -1,4 +1,5 @@
-import { RE2 } from 're2-wasm';
+import type { RE2 } from 're2-wasm';
+import { re2 } from '../model/lazy.js';
 import { RbacConfigError } from './errors.js';
 
 /**
@@ -148,7 +149,7 @@ function compileFullMatch(pattern: string, path: string): RE2 {
   // The pattern alone must compile: `^(?:x)$` could otherwise accept an unbalanced x such as "a)|(b".
   let alone: RE2;
   try {
-    alone = new RE2(pattern, 'u');
+    alone = new (re2())(pattern, 'u');
   } catch (e) {
     throw new RbacConfigError(path, `Invalid regex '${pattern}': ${reason(e)}`);
   }
@@ -156,7 +157,7 @@ function compileFullMatch(pattern: string, path: string): RE2 {
   let re: RE2;
   try {
     // Anchoring the pattern in a non-capturing group gives RE2::FullMatch; `u` = UTF-8 (RE2's default).
-    re = new RE2(`^(?:${pattern})$`, 'u');
+    re = new (re2())(`^(?:${pattern})$`, 'u');
   } catch (e) {
     throw new RbacConfigError(path, `Invalid regex '${pattern}': ${reason(e)}`);
   }
@@ -195,7 +196,7 @@ export class FullMatchRegex {
 export class PartialMatchRegex {
   private readonly re: RE2;
   constructor(pattern: string) {
-    this.re = new RE2(pattern, 'u');
+    this.re = new (re2())(pattern, 'u');
   }
   test(input: string): boolean {
     return this.re.test(input);

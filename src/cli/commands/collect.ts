@@ -84,7 +84,8 @@ export const collectCommand: CommandModule<object, CollectArgs> = {
         warn(`entry ${line.index} on ${line.stream} not written: ${length} characters as JSON, over the ${MAX_LOG_LINE_LENGTH} that explain and report read`);
       sink.onError = (err) => {
         const reason = `cannot write ${argv.out ?? 'stdout'}: ${err.message}`;
-        warn(`${reason}; ending every stream with UNAVAILABLE so Envoy keeps what was not written`);
+        // an error the user must see, even with -q
+        notice(`${reason}; ending every stream with UNAVAILABLE so Envoy keeps what was not written`);
         collector.fail(reason);
         failed?.();
       };

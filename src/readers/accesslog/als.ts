@@ -7,7 +7,8 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import protobuf from 'protobufjs';
+import type protobuf from 'protobufjs';
+import { protobuf as loadProtobuf } from '../../model/lazy.js';
 import type { Endpoint, HeaderMap, JsonValue, PeerTls, RequestAttrs } from '../../model/attrs.js';
 import type { AccessRecord, EvidenceRef } from '../../model/records.js';
 import { ATTR, normalizeTime } from './record.js';
@@ -37,7 +38,7 @@ let cached: AlsTypes | undefined;
 export function alsTypes(): AlsTypes {
   if (cached) return cached;
   const base = protosDir();
-  const root = new protobuf.Root();
+  const root = new (loadProtobuf().Root)();
   root.resolvePath = (_origin: string, target: string) => (target.startsWith('google/protobuf/') ? target : join(base, target));
   root.loadSync('envoy/service/accesslog/v3/als.proto', { keepCase: true });
   root.resolveAll();
