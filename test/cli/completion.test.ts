@@ -38,7 +38,7 @@ describe('completion candidates', () => {
   });
 });
 
-describe.skipIf(!existsSync(ENTRY))('completion scripts in real shells', () => {
+describe.skipIf(!existsSync(ENTRY))('completion scripts in real shells (needs dist/ built and bash)', () => {
   it('bash: eval "$(meshsleuth completion bash)" completes values of --fail-on and -o, and falls back to files', () => {
     const script = `
 eval "$(meshsleuth completion bash)"
@@ -59,7 +59,7 @@ c meshsleuth flows sampl
     ]);
   });
 
-  it.skipIf(!shellAvailable('zsh'))('zsh: the completion function offers the same candidates (skipped without zsh)', () => {
+  it.skipIf(!shellAvailable('zsh'))('zsh: the completion function offers the same candidates (needs zsh)', () => {
     // compadd only works inside the completion system; record what the function would add instead.
     const script = `
 autoload -U compinit && compinit -u >/dev/null 2>&1

@@ -39,7 +39,7 @@ function measure(args: string[]): { node: number; cli: number; ratio: number } {
   return { ...m, ratio: m.cli / m.node };
 }
 
-describe.skipIf(!existsSync(ENTRY))('start-up time against node -e 0', () => {
+describe.skipIf(!existsSync(ENTRY))('start-up time against node -e 0 (needs dist/ built)', () => {
   for (const [name, args] of [
     ['--version', ['--version']],
     ['--help', ['--help']],

@@ -40,7 +40,7 @@ const COMMANDS: string[][] = [
   ['reach', 'samples/bookinfo-authz'],
 ];
 
-describe.skipIf(!hasScript)('tables on a terminal (pseudo-TTY via script; skipped without util-linux script)', () => {
+describe.skipIf(!hasScript)('tables on a terminal, on a pseudo-TTY (needs util-linux script)', () => {
   for (const cols of [80, 120]) {
     it(`every line of the README commands fits ${cols} columns`, () => {
       for (const args of COMMANDS) {

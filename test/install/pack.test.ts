@@ -12,7 +12,7 @@ import { REPO } from '../helpers/cli.js';
 
 const built = existsSync(join(REPO, 'dist/src/cli/main.js')) && existsSync(join(REPO, 'dist/src/cli/cli-spec.json'));
 
-describe.skipIf(!built)('npm pack → npm i -g → meshsleuth from any folder', () => {
+describe.skipIf(!built)('npm pack → npm i -g → meshsleuth from any folder (needs dist/ built and the npm registry)', () => {
   it('installs the tarball into a prefix and runs from outside the clone', () => {
     const version = (JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { version: string }).version;
     const tmp = mkdtempSync(join(tmpdir(), 'meshsleuth-pack-'));
