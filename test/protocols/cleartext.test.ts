@@ -117,7 +117,7 @@ describe('MySQL', () => {
     expect(redactStatement('mysql', f!.app!.statements[2]!.text)).toBe("CREATE USER 'bob'@'%' IDENTIFIED BY '[redacted]'");
     expect(redactStatement('mysql', f!.app!.statements[2]!.text, true)).toContain('s3cret');
   });
-  it.skipIf(!hasTshark)('tshark reads the same user, schema and queries', async () => {
+  it.skipIf(!hasTshark)('tshark reads the same user, schema and queries (needs tshark)', async () => {
     const file = join(dir, 'mysql.pcap');
     writeFileSync(file, capture(msgs, 3306));
     const rows = tshark(file, 'mysql.user || mysql.query', ['mysql.user', 'mysql.schema', 'mysql.query']);
@@ -143,7 +143,7 @@ describe('PostgreSQL', () => {
     expect(JSON.stringify(f.app)).not.toContain('hunter2');
     expect(redactStatement('postgresql', f.app!.statements[1]!.text)).toBe("ALTER ROLE app PASSWORD '[redacted]'");
   });
-  it.skipIf(!hasShared || !hasTshark)('arkime postgres-good.pcap: the startup parameters tshark reads', async () => {
+  it.skipIf(!hasShared || !hasTshark)('arkime postgres-good.pcap: the startup parameters tshark reads (needs ../shared and tshark)', async () => {
     const file = `${SHARED}external/captures/arkime-postgres-good.pcap`;
     const out: Flow[] = [];
     for await (const f of flowsFromCapture(captureFile(file), { decoder: () => createStreamDecoder() })) out.push(f);
@@ -165,7 +165,7 @@ describe('Redis RESP', () => {
     expect(f.app!.statements.map((s) => redactStatement('redis', s.text))).toEqual(['AUTH [redacted]', 'HELLO 3 AUTH default [redacted]', 'GET session:42', 'CONFIG SET requirepass [redacted]']);
     expect(f.app!.passwordSent).toBe(true);
   });
-  it.skipIf(!hasShared || !hasTshark)('tcpdump resp_1_benchmark.pcap: every flow redis, command names as tshark reads them', async () => {
+  it.skipIf(!hasShared || !hasTshark)('tcpdump resp_1_benchmark.pcap: every flow redis, command names as tshark reads them (needs ../shared and tshark)', async () => {
     const file = `${SHARED}captures/tcpdump-sll-redis-resp.pcap`;
     const out: Flow[] = [];
     for await (const f of flowsFromCapture(captureFile(file), { decoder: () => createStreamDecoder() })) out.push(f);
@@ -199,7 +199,7 @@ describe('MongoDB OP_MSG', () => {
     expect(f!.app!.database).toBe('shop');
   });
   // (tshark 4.0 takes 27017 for TLS unless told: -d tcp.port==27017,mongo)
-  it.skipIf(!hasTshark)('tshark reads the same opcode and first element names', async () => {
+  it.skipIf(!hasTshark)('tshark reads the same opcode and first element names (needs tshark)', async () => {
     const file = join(dir, 'mongo.pcap');
     writeFileSync(file, capture(msgs, 27017));
     const rows = tshark(file, 'mongo && tcp.dstport == 27017', ['mongo.opcode', 'mongo.element.name'], ['tcp.port==27017,mongo']);
@@ -222,7 +222,7 @@ describe('not named without its own bytes', () => {
     expect(f.protocol).toBe('tcp');
     expect(f.app).toBeUndefined();
   });
-  it.skipIf(!existsSync(SHARED))('MySQL/PostgreSQL that switch to TLS stay tls (the preamble is evidence)', async () => {
+  it.skipIf(!existsSync(SHARED))('MySQL/PostgreSQL that switch to TLS stay tls, the preamble is evidence (needs ../shared)', async () => {
     for (const name of ['zeek-mysql-tls-12-amazon-rds', 'zeek-postgresql-psql-aws-ssl-require']) {
       const out: Flow[] = [];
       for await (const f of flowsFromCapture(captureFile(`${SHARED}external/captures/${name}.pcap`), { decoder: () => createStreamDecoder() })) out.push(f);

@@ -60,7 +60,7 @@ describe('key log parsing', () => {
 
 describe('key schedule agrees with OpenSSL', () => {
   const skip = opensslMissing();
-  it.skipIf(skip !== null)('TLS 1.2 PRF (SHA-256 and SHA-384) and HKDF-Expand-Label equal `openssl kdf`', () => {
+  it.skipIf(skip !== null)('TLS 1.2 PRF (SHA-256 and SHA-384) and HKDF-Expand-Label equal `openssl kdf` (needs openssl)', () => {
     const secret = Buffer.from('9bbe436ba940f017b17652849a71db35', 'hex');
     const seed = Buffer.from('a0ba9f936cda311827a6f796ffd5198c', 'hex');
     for (const digest of ['sha256', 'sha384'] as const) {
@@ -169,7 +169,7 @@ describe('decrypting sessions recorded with their key log (Node TLS)', () => {
   });
 });
 
-describe.skipIf(!hasShared)('a real capture: Zeek tls12-decryption.pcap (tshark -o tls.keylog_file agrees: GET / → 301)', () => {
+describe.skipIf(!hasShared)('a real capture: Zeek tls12-decryption.pcap, tshark -o tls.keylog_file agrees: GET / → 301 (needs ../shared)', () => {
   it('TLS 1.2 ECDHE-RSA-AES256-GCM-SHA384 with its master secret decrypts to the HTTP/1.1 exchange', async () => {
     // the master secret from Zeek's own test (testing/btest/scripts/policy/protocols/ssl/decryption.zeek)
     const line = 'CLIENT_RANDOM 4d98940fb40a244b48e42eac287144b1b7393057caa131f961a78e38b0e77c1e bd01e589d105199e9ab5fc9bd758b5f288db28fd80aa02261e4765ac1357d007fd08c7bdab45450e015a01d08e5e7ca6\n';
@@ -193,7 +193,7 @@ describe.skipIf(!hasShared)('a real capture: Zeek tls12-decryption.pcap (tshark 
 describe('openssl s_client/s_server with -keylogfile', () => {
   const skip = opensslMissing();
   if (skip) it('openssl sessions', () => console.log(`skipped: ${skip}`));
-  it.skipIf(skip !== null)('TLS 1.3 with a client certificate and KeyUpdate in both directions: proven mtls, GET / listed after the rekey', async () => {
+  it.skipIf(skip !== null)('TLS 1.3 with a client certificate and KeyUpdate in both directions: proven mtls, GET / listed after the rekey (needs openssl)', async () => {
     const s = await opensslSession({ version: '-tls1_3', clientCert: true, input: ['K\n', 'GET / HTTP/1.0\r\n\r\n'] });
     const [f] = await flowsOf(s.messages, parseKeyLog(s.keylog, 'openssl.keylog').keys, 4433);
     expect(f!.tls!.decryption).toMatchObject({ status: 'decrypted', failed: 0 });
@@ -203,7 +203,7 @@ describe('openssl s_client/s_server with -keylogfile', () => {
     expect(f!.notes.join('\n')).toMatch(/server KeyUpdate at frame \d+: keys updated/);
     expect(f!.http.map((h) => `${h.method} ${h.path} ${h.status}`)).toEqual(['GET / 200']);
   }, 30000);
-  it.skipIf(skip !== null)('TLS 1.2 ECDHE-ECDSA-CHACHA20-POLY1305: GET / listed', async () => {
+  it.skipIf(skip !== null)('TLS 1.2 ECDHE-ECDSA-CHACHA20-POLY1305: GET / listed (needs openssl)', async () => {
     const s = await opensslSession({ version: '-tls1_2', cipher: 'ECDHE-ECDSA-CHACHA20-POLY1305', input: ['GET / HTTP/1.0\r\n\r\n'] });
     const [f] = await flowsOf(s.messages, parseKeyLog(s.keylog, 'openssl.keylog').keys, 4433);
     expect(f!.tls!.cipherSuiteName).toBe('TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256');
