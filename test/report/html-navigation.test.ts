@@ -86,7 +86,7 @@ describe('service graph layout and edge evidence (no browser needed)', () => {
 });
 
 describe('time-axis config changes (no browser needed)', () => {
-  it.skipIf(!SAMPLES.includes('bookinfo-authz'))('bookinfo-authz: one config change per policy stage, from the dumps\' last_updated, in time order', async () => {
+  it.skipIf(!SAMPLES.includes('bookinfo-authz'))('bookinfo-authz: one config change per policy stage, from the dumps\' last_updated, in time order (needs samples/bookinfo-authz)', async () => {
     const m = await model('bookinfo-authz');
     const c = configChanges(m);
     expect(c.map((x) => x.label)).toEqual(['C1', 'C2', 'C3', 'C4', 'C5']);
@@ -108,7 +108,7 @@ describe('every finding\'s evidence has an element (no browser needed)', () => {
   });
 });
 
-describe.skipIf(!SAMPLES.includes('bookinfo-authz'))('a large report listing exemplars with counts (fleet evidence from samples/bookinfo-authz)', () => {
+describe.skipIf(!SAMPLES.includes('bookinfo-authz'))('a large report listing exemplars with counts, fleet evidence from bookinfo-authz (needs samples/bookinfo-authz)', () => {
   it('shows each exemplar\'s count and the last one\'s time, draws the aggregated span on the time axis, and every link still resolves', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'meshsleuth-html-agg-'));
     await writeFleetEvidence(dir, { lines: 600, sample: join(REPO, 'samples', 'bookinfo-authz') });
