@@ -420,7 +420,7 @@ export class BundleBuilder {
     const sni = fqdn ? `outbound_.${svcPort}_._.${fqdn}` : null;
     const appMs = call.appMs ?? this.prng.int(1, 5);
     const body = call.body ?? '';
-    const appHeaders: Array<[string, string]> = [['Host', call.authority], ['User-Agent', call.userAgent], ['Accept', '*/*'], ...(propagated ? [['x-request-id', rid] as [string, string]] : []), ...(call.headers ?? [])];
+    const appHeaders = BundleBuilder.appHeaders(call, rid, propagated);
     if (body) appHeaders.push(['Content-Length', String(Buffer.byteLength(body))]);
     const viaSidecar = client.sidecar && !call.impersonate && !call.direct;
     const mtls = viaSidecar || call.impersonate !== undefined;
@@ -545,20 +545,7 @@ export class BundleBuilder {
     // --- leg A: app → its own sidecar (outbound capture on lo)
     if (viaSidecar) {
       const reqA = t0 + 3 * loLat;
-      this.frame(
-        // a gateway has no app in its pod: its downstream is the outside world, not a local leg
-        this.packets.has(client.name) && !client.gateway ? [{ netns: client.name, iface: BundleBuilder.LO, local: 'client' }] : [],
-        { ip: client.ip, port: pa },
-        { ip: '127.0.0.1', port: 15001 },
-        t0,
-        loLat,
-        [
-          { from: 'client', data: request(call.method, call.path, appHeaders, body) },
-          { from: 'server', data: sidecarResp!, delayUs: Math.max(0, respAtClient + 60 - reqA - loLat) },
-          { from: 'client', fin: true },
-          { from: 'server', fin: true },
-        ],
-      );
+      this.appLeg(client, pa, t0, loLat, request(call.method, call.path, appHeaders, body), sidecarResp!, Math.max(0, respAtClient + 60 - reqA - loLat));
     }
 
     // --- access logs
@@ -587,6 +574,29 @@ export class BundleBuilder {
     }
   }
 
+  /** The headers the client app sends (the request id only once a previous hop set it). */
+  private static appHeaders(call: HttpCall, rid: string, propagated: boolean): Array<[string, string]> {
+    return [['Host', call.authority], ['User-Agent', call.userAgent], ['Accept', '*/*'], ...(propagated ? [['x-request-id', rid] as [string, string]] : []), ...(call.headers ?? [])];
+  }
+
+  /** Leg A: the app → its own sidecar (port 15001, captured on lo), the sidecar's answer after `responseDelayUs`. */
+  private appLeg(client: PodDef, pa: number, t0: number, loLat: number, req: Buffer, resp: Buffer, responseDelayUs: number): void {
+    this.frame(
+      // a gateway has no app in its pod: its downstream is the outside world, not a local leg
+      this.packets.has(client.name) && !client.gateway ? [{ netns: client.name, iface: BundleBuilder.LO, local: 'client' }] : [],
+      { ip: client.ip, port: pa },
+      { ip: '127.0.0.1', port: 15001 },
+      t0,
+      loLat,
+      [
+        { from: 'client', data: req },
+        { from: 'server', data: resp, delayUs: responseDelayUs },
+        { from: 'client', fin: true },
+        { from: 'server', fin: true },
+      ],
+    );
+  }
+
   /**
    * A request whose connection the network dropped (NetworkPolicy at the destination's node): the
    * client's SYN and its retransmissions (Linux backoff 1 s, 2 s, 4 s) until Envoy's 10 s connect
@@ -604,21 +614,9 @@ export class BundleBuilder {
     const fqdn = `${svc.name}.${svc.namespace}.svc.cluster.local`;
     const body = 'upstream connect error or disconnect/reset before headers. reset reason: connection timeout';
     const endUs = tB + connectTimeoutUs;
-    const appHeaders: Array<[string, string]> = [['Host', call.authority], ['User-Agent', call.userAgent], ['Accept', '*/*'], ...(propagated ? [['x-request-id', rid] as [string, string]] : []), ...(call.headers ?? [])];
+    const appHeaders = BundleBuilder.appHeaders(call, rid, propagated);
     const resp = response(503, [['content-length', String(body.length)], ['content-type', 'text/plain'], ['date', httpDate(endUs)], ['server', 'envoy']], body, 'Service Unavailable');
-    this.frame(
-      this.packets.has(client.name) && !client.gateway ? [{ netns: client.name, iface: BundleBuilder.LO, local: 'client' }] : [],
-      { ip: client.ip, port: pa },
-      { ip: '127.0.0.1', port: 15001 },
-      t0,
-      loLat,
-      [
-        { from: 'client', data: request(call.method, call.path, appHeaders, call.body ?? '') },
-        { from: 'server', data: resp, delayUs: endUs - t0 },
-        { from: 'client', fin: true },
-        { from: 'server', fin: true },
-      ],
-    );
+    this.appLeg(client, pa, t0, loLat, request(call.method, call.path, appHeaders, call.body ?? ''), resp, endUs - t0);
     const q = (v: string | undefined): string => `"${v ?? '-'}"`;
     const dur = Math.round((endUs - t0) / 1000);
     this.log(client, t0, `[${iso(t0)}] "${call.method} ${call.path} HTTP/1.1" 503 UF upstream_reset_before_response_started{connection_timeout} - "-" ${Buffer.byteLength(call.body ?? '')} ${body.length} ${dur} - "-" ${q(call.userAgent)} ${q(rid)} ${q(call.authority)} "${server.ip}:${port}" outbound|${svcPort}||${fqdn} - ${svc.clusterIP}:${svcPort} ${client.ip}:${pa} - default`);

@@ -186,8 +186,9 @@ function alpnList(data: Uint8Array): string[] {
   return out;
 }
 
-export function parseClientHello(body: Uint8Array): ClientHello {
-  const ch: ClientHello = {
+/** A ClientHello with no field read yet (no extensions, nothing offered). */
+export function emptyClientHello(): ClientHello {
+  return {
     legacyVersion: 0,
     random: new Uint8Array(0),
     sessionId: new Uint8Array(0),
@@ -201,6 +202,10 @@ export function parseClientHello(body: Uint8Array): ClientHello {
     earlyData: false,
     truncated: null,
   };
+}
+
+export function parseClientHello(body: Uint8Array): ClientHello {
+  const ch: ClientHello = emptyClientHello();
   const r = new ByteReader(body, 'ClientHello');
   try {
     ch.legacyVersion = r.u16();

@@ -4,7 +4,7 @@
  * 2-byte header with the high bit set (no padding), CLIENT-HELLO (type 1) and SERVER-HELLO
  * (type 4). ./analyzer.ts turns them into hello facts.
  */
-import type { ClientHello } from './handshake.js';
+import { emptyClientHello, type ClientHello } from './handshake.js';
 
 export const SSL2_CLIENT_HELLO = 1;
 export const SSL2_SERVER_HELLO = 4;
@@ -64,20 +64,8 @@ export function parseSslv2ClientHello(rec: Uint8Array): { hello: ClientHello; ss
   const random = new Uint8Array(32);
   random.set(challenge, 32 - challenge.length);
   return {
-    hello: {
-      legacyVersion: (rec[3]! << 8) | rec[4]!,
-      random,
-      sessionId,
-      cipherSuites: suites,
-      extensions: [],
-      sni: null,
-      alpn: null,
-      supportedVersions: null,
-      sessionTicket: null,
-      preSharedKey: false,
-      earlyData: false,
-      truncated: null,
-    },
+    // An SSLv2-format hello carries no extensions: no SNI, no ALPN, no supported_versions.
+    hello: { ...emptyClientHello(), legacyVersion: (rec[3]! << 8) | rec[4]!, random, sessionId, cipherSuites: suites },
     sslv2Ciphers,
   };
 }

@@ -172,6 +172,21 @@ const attackerPut = (stage: string, at: number, outcome: HttpCall['outcome']): C
   outcome,
 });
 
+/** The attacker reads another customer's account with the stolen identity. */
+const attackerGet = (stage: string, at: number, outcome: HttpCall['outcome']): Call => ({
+  kind: 'http',
+  stage,
+  at,
+  from: ATTACKER,
+  to: { service: 'database.bank', port: 8080 },
+  method: 'GET',
+  path: '/accounts/5678',
+  authority: 'database.bank.svc.cluster.local:8080',
+  userAgent: 'python-requests/2.31.0',
+  impersonate: stolen,
+  outcome,
+});
+
 export const bankBreach: Scenario = {
   name: 'bank-breach',
   seed: 'meshsleuth-sample/bank-breach/v1',
@@ -188,11 +203,11 @@ export const bankBreach: Scenario = {
     ...normal('fix', 95_004, 'n2'),
     { kind: 'http', stage: 'fix', at: 311_652, from: WEB, to: { service: 'database.bank', port: 8080 }, method: 'GET', path: '/accounts', authority: 'database:8080', userAgent: CURL_UA, outcome: { rbac: 'none' } },
     attackerPut('fix', 402_877, { rbac: 'none' }),
-    { kind: 'http', stage: 'fix', at: 433_190, from: ATTACKER, to: { service: 'database.bank', port: 8080 }, method: 'GET', path: '/accounts/5678', authority: 'database.bank.svc.cluster.local:8080', userAgent: 'python-requests/2.31.0', impersonate: stolen, outcome: { status: 200, body: '{"account":"5678","owner":"B. Client","balance":"18200.00","currency":"EUR"}' } },
+    attackerGet('fix', 433_190, { status: 200, body: '{"account":"5678","owner":"B. Client","balance":"18200.00","currency":"EUR"}' }),
     ...normal('calico', 64_518, 'n3'),
     // Calico's database rule needs the account-summary identity AND a source IP of an account-summary pod:
     // the stolen key no longer helps, the SYN from the toolbox pod is dropped at the node
-    { kind: 'http', stage: 'calico', at: 287_404, from: ATTACKER, to: { service: 'database.bank', port: 8080 }, method: 'GET', path: '/accounts/5678', authority: 'database.bank.svc.cluster.local:8080', userAgent: 'python-requests/2.31.0', impersonate: stolen, outcome: { dropped: 'GlobalNetworkPolicy database' } },
+    attackerGet('calico', 287_404, { dropped: 'GlobalNetworkPolicy database' }),
     // customer-web takes GET only: Dikastes (ext_authz in its sidecar) refuses a POST through the gateway
     { kind: 'http', stage: 'calico', at: 352_866, from: GW, to: { service: 'customer-web.bank', port: 8080 }, method: 'POST', path: '/accounts/1234/transfer', authority: 'bank.example.com', userAgent: BROWSER_UA, headers: [['Content-Type', 'application/json']], body: '{"to":"9012","amount":"500.00"}', outcome: { extAuthz: 'GlobalNetworkPolicy customer-web' } },
   ],
