@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO } from '../helpers/cli.js';
+import { sampleReportModel } from '../helpers/sample-report.js';
 import { gatherEvidence } from '../../src/analysis/evidence.js';
 import { buildReportModel, type ReportModel } from '../../src/analysis/report-model.js';
 import { renderGraphSvg } from '../../src/report/html.js';
@@ -13,16 +14,7 @@ import { recordSecurity } from '../../src/analysis/request-events.js';
 import { correlate } from '../../src/analysis/correlate.js';
 import { flow, record, tls, T0 } from './report-fixtures.js';
 
-const models = new Map<string, ReportModel>();
-async function report(sample: string): Promise<ReportModel> {
-  let m = models.get(sample);
-  if (!m) {
-    const ev = await gatherEvidence([join(REPO, 'samples', sample)]);
-    m = buildReportModel(ev, { skewMs: 2000, showSecrets: false, generatedAt: '2026-01-01T00:00:00Z' });
-    models.set(sample, m);
-  }
-  return m;
-}
+const report = sampleReportModel;
 const edge = (m: ReportModel, from: string, to: string) => m.graph.edges.find((e) => e.from === from && e.to === to)!;
 const sampleDir = (s: string) => existsSync(join(REPO, 'samples', s));
 

@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
 import { REPO } from '../helpers/cli.js';
+import { sampleReportModel } from '../helpers/sample-report.js';
 import { gatherEvidence } from '../../src/analysis/evidence.js';
 import { buildReportModel, type GraphEdge, type ReportModel } from '../../src/analysis/report-model.js';
 import { renderHtml } from '../../src/report/html.js';
@@ -32,16 +33,7 @@ const LARGEST = 'bookinfo-authz';
 /** Every bundled sample (samples/<name>/, not the generator's folder). */
 const SAMPLES = existsSync(join(REPO, 'samples')) ? readdirSync(join(REPO, 'samples'), { withFileTypes: true }).filter((d) => d.isDirectory() && !d.name.startsWith('_')).map((d) => d.name).sort() : [];
 
-const models = new Map<string, ReportModel>();
-async function model(sample: string): Promise<ReportModel> {
-  let m = models.get(sample);
-  if (!m) {
-    const ev = await gatherEvidence([join(REPO, 'samples', sample)]);
-    m = buildReportModel(ev, { skewMs: 2000, showSecrets: false, generatedAt: '2026-01-01T00:00:00Z' });
-    models.set(sample, m);
-  }
-  return m;
-}
+const model = sampleReportModel;
 
 type Box = { x: number; y: number; w: number; h: number; what: string };
 const overlap = (a: Box, b: Box): boolean => a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;

@@ -303,6 +303,8 @@ export const flowsCommand: CommandModule<object, FlowsArgs> = {
       const proxies = config?.proxies ?? [];
       const layers = config?.layers ?? null;
       const layerDiagnostics = layers?.inputs.diagnostics.length ?? 0;
+      /** Flows that left a pod but touch no pod the inventory knows: no layer can judge them (counted, said). */
+      let noLayers = 0;
       if (failOn.has('config-mismatch') && !proxies.length) throw new UsageError('--fail-on config-mismatch needs --config with a config dump');
       if (failOn.has('policy-deny') && !layers) throw new UsageError('--fail-on policy-deny needs --config with Kubernetes objects: pods (an inventory) and policies');
       const keylogs = list(argv.keylog).flatMap((k) => String(k).split(',')).filter(Boolean);
@@ -359,6 +361,7 @@ export const flowsCommand: CommandModule<object, FlowsArgs> = {
               if (layers) {
                 const v = layers.decide(f);
                 if (v) f.networkLayers = v;
+                else if (!f.sidecarLocal) noLayers++;
               }
               total++;
               if (!args['include-sidecar-local'] && f.sidecarLocal) continue;
@@ -399,6 +402,7 @@ export const flowsCommand: CommandModule<object, FlowsArgs> = {
         prog.done();
         await pool?.close();
       }
+      if (noLayers) warn(`${noLayers} flow(s) between addresses no pod in the --config inventory owns: no per-layer verdict for them`);
       // The Istio compiler's diagnostics appear as destinations are first compiled.
       for (const m of new Set((layers?.inputs.diagnostics ?? []).slice(layerDiagnostics).map(diagLine))) warn(m);
       const doc = () => ({
