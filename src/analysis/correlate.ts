@@ -112,15 +112,34 @@ export function parseHostPort(s: string | undefined | null): HostPort | undefine
   return undefined;
 }
 
-/** Case-insensitive lookup of a logged field by any of its spellings. */
+/**
+ * Case-insensitive lookup of a logged field by any of its spellings: an exact key first, then (for each
+ * spelling in turn) the last key equal to it ignoring ASCII case. Allocates nothing (it runs for several
+ * fields of every record, and the miss is the common case for formats that do not log a field).
+ */
 export function field(r: AccessRecord, ...names: string[]): JsonValue | undefined {
-  for (const n of names) if (n in r.fields) return r.fields[n];
-  const lower = new Map(Object.entries(r.fields).map(([k, v]) => [k.toLowerCase(), v] as const));
+  const fields = r.fields;
+  for (const n of names) if (n in fields) return fields[n];
   for (const n of names) {
-    const v = lower.get(n.toLowerCase());
+    let v: JsonValue | undefined;
+    for (const k in fields) if (k.length === n.length && equalsIgnoreAsciiCase(k, n)) v = fields[k];
     if (v !== undefined) return v;
   }
   return undefined;
+}
+
+/** `a.toLowerCase() === b.toLowerCase()` for same-length keys, without building either lower-cased string. */
+function equalsIgnoreAsciiCase(a: string, b: string): boolean {
+  for (let i = 0; i < a.length; i++) {
+    let x = a.charCodeAt(i);
+    let y = b.charCodeAt(i);
+    if (x === y) continue;
+    if (x > 127 || y > 127) return a.toLowerCase() === b.toLowerCase();
+    if (x >= 65 && x <= 90) x += 32;
+    if (y >= 65 && y <= 90) y += 32;
+    if (x !== y) return false;
+  }
+  return true;
 }
 
 function fieldStr(r: AccessRecord, ...names: string[]): string | undefined {

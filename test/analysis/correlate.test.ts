@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { correlate, parseHostPort, recordDirection, DEFAULT_SKEW_MS } from '../../src/analysis/correlate.js';
+import { correlate, field, parseHostPort, recordDirection, DEFAULT_SKEW_MS } from '../../src/analysis/correlate.js';
+import type { AccessRecord } from '../../src/model/records.js';
 import { exchange, flow, inventory, pod, proxyOf, record, T0 } from './report-fixtures.js';
 
 const INV = inventory([pod('sleep-1', 'legacy', '10.0.0.5', 'sleep', 'sleep'), pod('details-1', 'default', '10.0.0.7', 'bookinfo-details', 'details')]);
@@ -11,6 +12,20 @@ describe('parseHostPort', () => {
     expect(parseHostPort('tcp://10.0.2.1:80')).toEqual({ ip: '10.0.2.1', port: 80 });
     expect(parseHostPort('10.0.0.1')).toEqual({ ip: '10.0.0.1' });
     expect(parseHostPort('-')).toBeUndefined();
+  });
+});
+
+describe('field', () => {
+  const rec = (fields: AccessRecord['fields']): AccessRecord => ({ fields }) as AccessRecord;
+  it('finds a logged field by an exact spelling first, then by any spelling ignoring case', () => {
+    expect(field(rec({ UPSTREAM_HOST: '10.0.0.1:80', upstream_host: 'x' }), 'upstream_host', 'UPSTREAM_HOST')).toBe('x');
+    expect(field(rec({ Upstream_Host: '10.0.0.1:80' }), 'UPSTREAM_HOST', 'upstream_host')).toBe('10.0.0.1:80');
+    expect(field(rec({ 'x-envoy-original-path?:path': '/a' }), 'X-ENVOY-ORIGINAL-PATH?:PATH')).toBe('/a');
+    // the first spelling that matches wins; among keys equal but for case, the last one logged
+    expect(field(rec({ Path: '/1', PATH: '/2', Host: 'h' }), 'host', 'path')).toBe('h');
+    expect(field(rec({ Path: '/1', PATH: '/2' }), 'path')).toBe('/2');
+    expect(field(rec({ UPSTREAM_HOSTS: 'no', UPSTREAM_HOS: 'no' }), 'upstream_host')).toBeUndefined();
+    expect(field(rec({}), 'a', 'b')).toBeUndefined();
   });
 });
 
