@@ -289,7 +289,11 @@ export function correlate(flows: Flow[], records: AccessRecord[], explanations: 
     }
   }
   const copies = new Map<Flow, Flow[]>();
-  for (const [copy, first] of copyOf) copies.set(first, [...(copies.get(first) ?? []), copy]);
+  for (const [copy, first] of copyOf) {
+    const list = copies.get(first);
+    if (list) list.push(copy);
+    else copies.set(first, [copy]);
+  }
 
   const links: RecordLink[] = [];
   const flowRecords = new Map<Flow, AccessRecord[]>();
@@ -439,7 +443,9 @@ function findLocalLegs(
       byServer.set(k, s);
       if (rid !== undefined) {
         const rk = `${k}|${rid}`;
-        byRequestId.set(rk, [...(byRequestId.get(rk) ?? []), e]);
+        const same = byRequestId.get(rk);
+        if (same) same.push(e);
+        else byRequestId.set(rk, [e]);
       }
     });
   }

@@ -34,7 +34,10 @@ import { decideRequest } from '../envoy/decide.js';
 import { correlate, type Correlation, type LocalLegLink } from './correlate.js';
 import { lastXfccElement } from '../protocols/xfcc.js';
 import { notFromProxy, proxyView, type ProxyView } from './proxies.js';
-import type { Evidence } from './report-model.js';
+import type { Evidence, ReportModel } from './report-model.js';
+import { RecordCompactor } from './compact-record.js';
+import { redactDeep } from '../model/redact.js';
+import type { JsonValue } from '../model/attrs.js';
 import type { PolicyDoc } from './findings.js';
 import type { ZtunnelConfig } from '../ztunnel/model.js';
 import { readZtunnelConfig } from '../readers/configdump/ztunnel.js';
@@ -133,6 +136,11 @@ export interface GatherOptions {
   window?: { sinceMs?: number; untilMs?: number };
   /** Key-log secrets (`--keylog`): the captures' TLS sessions found in it are decrypted. */
   keys?: KeyLog;
+  /**
+   * Keep records compact (analysis/compact-record.ts): shared strings and lists, and only the logged fields
+   * the analysis reads. The report is the same once `fillElidedFields` has re-read the fields it shows.
+   */
+  compactRecords?: boolean;
 }
 
 /** What a --since/--until window left out, per kind of evidence. */
@@ -203,6 +211,7 @@ async function gatherInputs(inputs: DetectedInput[], opts: GatherOptions, parall
   /** Kubernetes objects of inventory and network-policy inputs, for the network policy layers. */
   const k8sObjects: K8sObject[] = [];
   let inventory: Inventory | null = null;
+  const compactor = opts.compactRecords ? new RecordCompactor() : null;
 
   const win = opts.window && (opts.window.sinceMs !== undefined || opts.window.untilMs !== undefined) ? opts.window : undefined;
   const windowCounts: WindowCounts | undefined = win ? { sinceMs: win.sinceMs ?? null, untilMs: win.untilMs ?? null, recordsOutside: 0, recordsWithoutTime: 0, flowsOutside: 0 } : undefined;
@@ -273,7 +282,7 @@ async function gatherInputs(inputs: DetectedInput[], opts: GatherOptions, parall
           let n = 0;
           for await (const r of readAccessLogs({ path: p, stream: fileHash.stream() }, { stats, maxDiagnostics: maxDiag })) {
             n++;
-            if (recordIn(r)) records.push(r);
+            if (recordIn(r)) records.push(compactor ? compactor.compact(r) : r);
           }
           items.set(p, n);
           note(p, stats.diagnostics, stats.skipped);
@@ -398,6 +407,46 @@ async function gatherInputs(inputs: DetectedInput[], opts: GatherOptions, parall
 }
 
 export { formatLocation };
+
+/** An evidence reference as one string (file, line, frame, stream, index). */
+function refKey(r: { file: string; line?: number; frame?: number; stream?: string; index?: number }): string {
+  return `${r.file}|${r.line ?? ''}|${r.frame ?? ''}|${r.stream ?? ''}|${r.index ?? ''}`;
+}
+
+/**
+ * Fills `fields` of the listed requests that show them (cited by a finding, or the replay did not agree) but
+ * whose record was kept compact (`compactRecords`): each log holding one is read again and the records at
+ * those references give their fields, redacted as the report model redacts them. A reference the log no
+ * longer yields (the file changed since it was hashed) keeps `fields: null`; returns how many were filled.
+ */
+export async function fillElidedFields(model: ReportModel, showSecrets: boolean): Promise<number> {
+  const want = new Map<string, Map<string, ReportModel['requests'][number][]>>();
+  for (const v of model.requests) {
+    if (v.fields !== null || (v.findings.length === 0 && (!v.explanation || v.explanation.verdict === 'agrees'))) continue;
+    let byRef = want.get(v.ref.file);
+    if (!byRef) want.set(v.ref.file, (byRef = new Map()));
+    const k = refKey(v.ref);
+    byRef.set(k, [...(byRef.get(k) ?? []), v]);
+  }
+  let filled = 0;
+  for (const [file, byRef] of want) {
+    let left = byRef.size;
+    try {
+      for await (const r of readAccessLogs({ path: file, stream: createReadStream(file) }, { stats: newStats(), maxDiagnostics: 0 })) {
+        const views = byRef.get(refKey(r.ref));
+        if (!views) continue;
+        const fields = redactDeep(r.fields, showSecrets) as Record<string, JsonValue>;
+        for (const v of views) v.fields = fields;
+        filled += views.length;
+        byRef.delete(refKey(r.ref));
+        if (--left === 0) break;
+      }
+    } catch {
+      // unreadable now: those requests keep fields: null (the manifest holds the hash of what was read)
+    }
+  }
+  return filled;
+}
 
 /** The caller's certificate as some evidence shows it. */
 interface PeerCertificate {

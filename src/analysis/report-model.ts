@@ -567,7 +567,8 @@ export function buildReportModel(ev: Evidence, opts: BuildOptions): ReportModel 
       findings: [...(cited ?? [])].sort(),
       fields: null,
     };
-    if (view.findings.length > 0 || (ex && ex.verdict !== 'agrees')) view.fields = redactFields(r.fields, opts.showSecrets);
+    // (a compact record's fields are re-read from its log: evidence.ts fillElidedFields)
+    if (!r.fieldsElided && (view.findings.length > 0 || (ex && ex.verdict !== 'agrees'))) view.fields = redactFields(r.fields, opts.showSecrets);
     kind?.listed.push(view);
     requestViews.push(view);
   }

@@ -124,7 +124,8 @@ export function groupRequestEvents(input: GroupInput): { events: RequestEvent[];
       if (!ev) {
         ev = { id: `e${events.length}`, records: [], ...(link ? { flow: link.flow } : {}) };
         events.push(ev);
-        byKey.set(key, [...cands, ev]);
+        if (cands.length === 0) byKey.set(key, cands);
+        cands.push(ev);
       }
     } else {
       ev = { id: `e${events.length}`, records: [], ...(link ? { flow: link.flow } : {}) };
@@ -137,7 +138,10 @@ export function groupRequestEvents(input: GroupInput): { events: RequestEvent[];
   const flowEvents = new Map<Flow, RequestEvent[]>();
   for (const e of events) {
     inboundFirst(e);
-    if (e.flow) flowEvents.set(e.flow, [...(flowEvents.get(e.flow) ?? []), e]);
+    if (!e.flow) continue;
+    const list = flowEvents.get(e.flow);
+    if (list) list.push(e);
+    else flowEvents.set(e.flow, [e]);
   }
   return { events, recordEvent, flowEvents };
 }

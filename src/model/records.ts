@@ -49,6 +49,11 @@ export interface AccessRecord {
   userAgent?: string;
   /** Every field as parsed, by operator name (e.g. `REQ(:AUTHORITY)`), for display. */
   fields: Record<string, JsonValue>;
+  /**
+   * Set when `fields` keeps only the fields the analysis reads (`report` at scale, analysis/compact-record.ts):
+   * every field as logged is re-read from the log by `ref` when it is shown.
+   */
+  fieldsElided?: true;
   /** Header names the log carries (`http.headers` is otherwise unknown). */
   knownHeaders?: string[];
   /** Name of the format the entry was read with (`istio`, `envoy`, `json`, `als`, `custom`, `ztunnel`, `ztunnel-json`, `ztunnel-legacy`). */

@@ -13,7 +13,7 @@ import { startProgress } from '../progress.js';
 import { runTasks, threadSetting, threadsOption, workerCount } from '../parallel.js';
 import type { CaptureEvent } from '../../analysis/capture-events.js';
 import { EXIT_FAIL_ON, parseFailOn, runCommand, safeOutput, UsageError, warn, writeOut, asList, asListOf, suggestValues } from '../common.js';
-import { gatherEvidence, type CaptureReaders } from '../../analysis/evidence.js';
+import { fillElidedFields, gatherEvidence, type CaptureReaders } from '../../analysis/evidence.js';
 import { DecryptionCounts, decryptionLine, loadKeyLog } from '../keylog.js';
 import { buildReportModel, type ReportModel } from '../../analysis/report-model.js';
 import { DEFAULT_SKEW_MS } from '../../analysis/correlate.js';
@@ -187,7 +187,7 @@ export const reportCommand: CommandModule<object, ReportArgs> = {
             close: pool.close,
           };
         };
-        ev = await gatherEvidence([...evidence, ...(args.policies ?? [])], { skewMs, extraDumps, window, parallelCaptures, onProgress: (m) => prog.update({ detail: m }), ...(keys ? { keys } : {}) });
+        ev = await gatherEvidence([...evidence, ...(args.policies ?? [])], { skewMs, extraDumps, window, parallelCaptures, compactRecords: true, onProgress: (m) => prog.update({ detail: m }), ...(keys ? { keys } : {}) });
       } finally {
         prog.done();
       }
@@ -208,6 +208,7 @@ export const reportCommand: CommandModule<object, ReportArgs> = {
       const usable = ev.inputs.filter((i) => i.kind !== 'unknown' && !ev.unreadable.has(i.path));
       if (usable.length === 0) throw new UsageError(`no usable evidence in ${args.evidence.join(', ')} (every input was skipped; see above)`);
       const model = buildReportModel(ev, { skewMs, showSecrets: args['show-secrets'] });
+      await fillElidedFields(model, args['show-secrets']);
       const text = renderReport(model, target.format);
       if (target.file) {
         await writeFile(target.file, safeOutput(text));

@@ -1,0 +1,156 @@
+/**
+ * Keeps access records small while `report` holds them for correlation (issue 17): a record read from
+ * a log costs ~1.7 KB when kept as parsed, most of it the same few strings and arrays over and over and
+ * the map of every logged field, which the analysis reads only a handful of.
+ *
+ * `RecordCompactor.compact(r)` rewrites one record in place, changing no value the analysis sees:
+ *  - repeated strings (addresses, SNI, method, path, authority, response details, cluster, route, user
+ *    agent, node and format names) are shared through a bounded interner, so each distinct value is
+ *    stored once and no kept value pins the log chunk it was sliced from;
+ *  - the `unknown` / `knownHeaders` lists and peer SAN lists are shared between records that carry the
+ *    same ones; `remote` / `directRemote` share `source`'s object when they are the same endpoint;
+ *  - `fields` keeps only the fields the analysis reads (ANALYSIS_FIELDS: the addresses and cluster the
+ *    correlation falls back to, the original path, Istio's dry-run results) and the record is marked
+ *    `fieldsElided`. The report lists every field only for the few records it shows with their fields
+ *    (cited by a finding, or whose replay did not agree); those are re-read from the log file by their
+ *    evidence reference (evidence.ts `fillElidedFields`). The file is evidence, hashed in the manifest.
+ *
+ * Shared objects are never mutated by the analysis (it copies a record before changing it, see
+ * evidence.ts withPeerCertificate).
+ */
+import type { AccessRecord } from '../model/records.js';
+import type { Endpoint, HeaderMap, JsonValue } from '../model/attrs.js';
+
+/**
+ * Logged fields the analysis reads by name (correlate.ts `field()` looks them up case-insensitively,
+ * so they are kept under any spelling), and the pattern of Istio's dry-run fields findings.ts reads.
+ */
+export const ANALYSIS_FIELDS: ReadonlySet<string> = new Set(
+  [
+    'UPSTREAM_CLUSTER',
+    'UPSTREAM_CLUSTER_RAW',
+    'upstream_cluster',
+    'UPSTREAM_LOCAL_ADDRESS',
+    'upstream_local_address',
+    'UPSTREAM_HOST',
+    'upstream_host',
+    'DOWNSTREAM_REMOTE_ADDRESS',
+    'downstream_remote_address',
+    'DOWNSTREAM_LOCAL_ADDRESS',
+    'downstream_local_address',
+    'X-ENVOY-ORIGINAL-PATH?:PATH',
+    'REQ(X-ENVOY-ORIGINAL-PATH?:PATH)',
+    'path',
+  ].map((n) => n.toLowerCase()),
+);
+export const ANALYSIS_FIELD_PATTERN = /istio_dry_run_(allow|deny)_shadow_/;
+
+/** Whether the analysis reads this logged field (see ANALYSIS_FIELDS). */
+export function analysisField(name: string): boolean {
+  return ANALYSIS_FIELDS.has(name.toLowerCase()) || ANALYSIS_FIELD_PATTERN.test(name);
+}
+
+/** A string with its own storage (not a slice of a larger one, which would keep the larger one alive). */
+function ownCopy(s: string): string {
+  return s.length < 13 ? s : (JSON.parse(JSON.stringify(s)) as string);
+}
+
+/** Shares equal strings, up to `limit` distinct ones (past it values are kept as they are: memory only, never a different value). */
+export class Interner {
+  private readonly map = new Map<string, string>();
+  constructor(private readonly limit = 1 << 16) {}
+
+  get(s: string): string;
+  get(s: string | undefined): string | undefined;
+  get(s: string | undefined): string | undefined {
+    if (s === undefined) return s;
+    const hit = this.map.get(s);
+    if (hit !== undefined) return hit;
+    if (this.map.size >= this.limit) return s;
+    const own = ownCopy(s);
+    this.map.set(own, own);
+    return own;
+  }
+}
+
+export class RecordCompactor {
+  private readonly strings = new Interner();
+  private readonly lists = new Map<string, string[]>();
+  private readonly listLimit = 4096;
+
+  /** One shared array per distinct list of strings (bounded, like the interner). */
+  private list(a: string[]): string[] {
+    if (a.length === 0) return a;
+    const k = a.join('\u0000');
+    const hit = this.lists.get(k);
+    if (hit) return hit;
+    if (this.lists.size >= this.listLimit) return a;
+    const own = a.map((s) => this.strings.get(s));
+    this.lists.set(k, own);
+    return own;
+  }
+
+  private endpoint(e: Endpoint | undefined): Endpoint | undefined {
+    if (!e) return e;
+    e.address = this.strings.get(e.address);
+    return e;
+  }
+
+  private headers(h: HeaderMap, requestId: string | undefined): HeaderMap {
+    for (const k of Object.keys(h)) {
+      const v = h[k]!;
+      if (v.length === 1 && requestId !== undefined && v[0] === requestId) h[k] = [requestId];
+      else if (k !== 'x-request-id') h[k] = this.list(v);
+    }
+    return h;
+  }
+
+  /** Rewrites `r` in place (see the module comment) and returns it. */
+  compact(r: AccessRecord): AccessRecord {
+    const s = this.strings;
+    if (r.time !== undefined) r.time = ownCopy(r.time);
+    if (r.requestId !== undefined) r.requestId = ownCopy(r.requestId);
+    intern(r, ['node', 'logName', 'format', 'responseCodeDetails', 'connectionTerminationDetails', 'responseFlags', 'upstreamCluster', 'upstreamHost', 'routeName', 'userAgent'], s);
+    r.unknown = this.list(r.unknown);
+    if (r.knownHeaders) r.knownHeaders = this.list(r.knownHeaders);
+    const a = r.attrs;
+    this.endpoint(a.source);
+    this.endpoint(a.destination);
+    if (a.remote && a.source && a.remote !== a.source && sameEndpoint(a.remote, a.source)) a.remote = a.source;
+    else this.endpoint(a.remote);
+    if (a.directRemote && a.source && a.directRemote !== a.source && sameEndpoint(a.directRemote, a.source)) a.directRemote = a.source;
+    else this.endpoint(a.directRemote);
+    intern(a, ['sni', 'transportProtocol'], s);
+    if (a.tls) {
+      a.tls.uriSans = this.list(a.tls.uriSans);
+      a.tls.dnsSans = this.list(a.tls.dnsSans);
+      intern(a.tls, ['subject', 'version'], s);
+    }
+    if (a.alpn) a.alpn = this.list(a.alpn);
+    if (a.http) {
+      intern(a.http, ['method', 'path', 'authority', 'scheme', 'protocol'], s);
+      a.http.headers = this.headers(a.http.headers, r.requestId);
+    }
+    const kept: Record<string, JsonValue> = {};
+    for (const [k, v] of Object.entries(r.fields)) if (analysisField(k)) kept[s.get(k)] = typeof v === 'string' ? s.get(v) : v;
+    r.fields = kept;
+    r.fieldsElided = true;
+    return r;
+  }
+}
+
+function sameEndpoint(a: Endpoint, b: Endpoint): boolean {
+  if (a.address !== b.address || a.port !== b.port) return false;
+  const ka = Object.keys(a);
+  const kb = Object.keys(b);
+  return ka.length === kb.length && ka.every((k, i) => k === kb[i]);
+}
+
+/** Interns the named string properties that are present (absent ones stay absent). */
+function intern<T extends object>(o: T, keys: (keyof T & string)[], s: Interner): void {
+  const rec = o as Record<string, unknown>;
+  for (const k of keys) {
+    const v = rec[k];
+    if (typeof v === 'string') rec[k] = s.get(v);
+  }
+}

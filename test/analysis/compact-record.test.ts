@@ -1,0 +1,81 @@
+/**
+ * Golden: the report of every bundled sample is the same whether `report` keeps its records as parsed (the
+ * previous path) or compact (analysis/compact-record.ts, the fields it shows re-read from the logs).
+ */
+import { describe, expect, it } from 'vitest';
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { REPO } from '../helpers/cli.js';
+import { fillElidedFields, gatherEvidence } from '../../src/analysis/evidence.js';
+import { buildReportModel } from '../../src/analysis/report-model.js';
+import { analysisField, RecordCompactor } from '../../src/analysis/compact-record.js';
+import type { AccessRecord } from '../../src/model/records.js';
+
+const SAMPLES = readdirSync(join(REPO, 'samples')).filter((s) => !s.startsWith('_') && statSync(join(REPO, 'samples', s)).isDirectory());
+
+async function reportJson(sample: string, compact: boolean): Promise<{ json: string; filled: number; elided: number }> {
+  const ev = await gatherEvidence([join(REPO, 'samples', sample)], { compactRecords: compact });
+  const model = buildReportModel(ev, { skewMs: 2000, showSecrets: false, generatedAt: '2026-01-01T00:00:00Z' });
+  const filled = await fillElidedFields(model, false);
+  return { json: JSON.stringify(model), filled, elided: ev.records.filter((r) => r.fieldsElided).length };
+}
+
+describe('compact records in report (golden)', () => {
+  it('lists every bundled sample', () => {
+    expect(SAMPLES.length).toBeGreaterThanOrEqual(8);
+  });
+  for (const sample of SAMPLES) {
+    it(`${sample}: the report JSON is identical with compact records`, async () => {
+      const full = await reportJson(sample, false);
+      const compact = await reportJson(sample, true);
+      expect(full.elided).toBe(0);
+      expect(full.filled).toBe(0);
+      expect(compact.elided).toBeGreaterThan(0);
+      // every request shown with its fields got them back from the log
+      expect(compact.filled).toBe((full.json.match(/"fields":\{/g) ?? []).length);
+      expect(compact.json).toBe(full.json);
+    }, 60_000);
+  }
+});
+
+describe('RecordCompactor', () => {
+  const record = (port: number): AccessRecord => ({
+    ref: { file: 'a.log', line: port },
+    time: '2026-11-22T10:00:00.717Z',
+    timeMs: 1795341600717,
+    kind: 'http',
+    attrs: {
+      source: { address: '10.244.2.6', port },
+      remote: { address: '10.244.2.6', port },
+      directRemote: { address: '10.244.2.7', port },
+      destination: { address: '10.244.1.8', port: 9080 },
+      http: { method: 'GET', path: '/ratings/0', headers: { 'x-request-id': [`rid-${port}`], 'user-agent': ['curl/8'] } },
+    },
+    unknown: ['tls', 'metadata'],
+    requestId: `rid-${port}`,
+    fields: { 'REQ(:METHOD)': 'GET', Upstream_Host: '10.244.1.8:9080', DOWNSTREAM_REMOTE_ADDRESS: `10.244.2.6:${port}`, istio_dry_run_allow_shadow_engine_result: 'denied', BYTES_SENT: 19 },
+  });
+
+  it('keeps every value the analysis reads, shares repeated ones, and keeps only the fields the analysis reads', () => {
+    const c = new RecordCompactor();
+    const a = c.compact(record(50001));
+    const b = c.compact(record(50002));
+    const plain = record(50001);
+    expect({ ...a, fields: undefined, fieldsElided: undefined }).toEqual({ ...plain, fields: undefined, fieldsElided: undefined });
+    expect(a.fieldsElided).toBe(true);
+    expect(a.fields).toEqual({ Upstream_Host: '10.244.1.8:9080', DOWNSTREAM_REMOTE_ADDRESS: '10.244.2.6:50001', istio_dry_run_allow_shadow_engine_result: 'denied' });
+    expect(a.unknown).toBe(b.unknown);
+    expect(a.attrs.remote).toBe(a.attrs.source);
+    expect(a.attrs.directRemote).not.toBe(a.attrs.source);
+    expect(a.attrs.http!.headers['user-agent']).toBe(b.attrs.http!.headers['user-agent']);
+  });
+
+  it('names the fields correlation and findings read, under any spelling', () => {
+    expect(analysisField('upstream_local_address')).toBe(true);
+    expect(analysisField('UPSTREAM_CLUSTER_RAW')).toBe(true);
+    expect(analysisField('REQ(X-ENVOY-ORIGINAL-PATH?:PATH)')).toBe(true);
+    expect(analysisField('istio_dry_run_deny_shadow_effective_policy_id')).toBe(true);
+    expect(analysisField('REQ(USER-AGENT)')).toBe(false);
+    expect(analysisField('BYTES_SENT')).toBe(false);
+  });
+});
