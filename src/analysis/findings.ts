@@ -12,7 +12,7 @@ import type { JsonValue } from '../model/attrs.js';
 import type { ClosestMiss, Decision, FilterDecision } from '../model/decision.js';
 import { closestMiss } from '../rbac/explain.js';
 import { UNKNOWN_NOT_LOGGED } from '../rbac/trace.js';
-import { isSecretHeader, redactValue, redactPath } from '../model/redact.js';
+import { isSecretHeader, redactAppFacts, redactValue, redactPath } from '../model/redact.js';
 import { normalizeIp, parseSpiffe, type WorkloadRef } from '../readers/inventory.js';
 import { fmtAddr, isLoopback, type Correlation, type HostPort } from './correlate.js';
 import { inferSecurity } from './explain.js';
@@ -230,6 +230,31 @@ function halvesData(h: BothHalves | null): Record<string, JsonValue> {
   };
 }
 
+/** Cleartext statements (SQL, Redis, MongoDB commands) a plaintext finding cites per connection, at their frames. */
+export const STATEMENTS_CITED_PER_FLOW = 5;
+/** Statements listed in one finding's details, across its connections (the rest are counted in `statementsSeen`). */
+export const STATEMENTS_IN_FINDING = 10;
+
+/** The evidence refs of a flow's first cleartext statements (src/protocols/cleartext): one frame each. */
+function statementRefs(f: Flow): EvidenceRef[] {
+  return (f.app?.statements ?? []).slice(0, STATEMENTS_CITED_PER_FLOW).map((x) => flowRef(f, x.frame));
+}
+
+/**
+ * A plaintext finding's `statements` (redacted as `flows` redacts them, bounded) and `statementsSeen`
+ * (a connection captured at both ends, `copy`, is counted once).
+ */
+function citeStatements(grp: Group, f: Flow, show: boolean, copy: boolean): void {
+  if (!f.app) return;
+  const a = redactAppFacts(f.app, show, STATEMENTS_CITED_PER_FLOW);
+  const list = (grp.data.statements ??= []) as JsonValue[];
+  for (const x of a.statements) {
+    if (list.length >= STATEMENTS_IN_FINDING) break;
+    list.push({ evidence: `${f.file}#${x.frame}`, protocol: a.protocol, kind: x.kind, text: x.text });
+  }
+  if (!copy) grp.data.statementsSeen = (typeof grp.data.statementsSeen === 'number' ? grp.data.statementsSeen : 0) + f.app.statements.length + f.app.statementsNotKept;
+}
+
 /** Computes every finding. Deterministic: the order depends only on the inputs. */
 export function computeFindings(input: FindingsInput): Finding[] {
   const { flows, records, proxies, correlation: c } = input;
@@ -281,8 +306,9 @@ export function computeFindings(input: FindingsInput): Finding[] {
             ? clientFirst.remediation
             : `Require mTLS for ${wlName(sw, f.server.ip)}: a PeerAuthentication with mtls.mode STRICT in namespace ${sw?.namespace ?? '<server namespace>'}${cw && cw.sidecar === false ? `, and inject a sidecar into ${wlName(cw, f.client.ip)} (it has none)` : ''}; check that no DestinationRule sets tls.mode DISABLE for this host.`,
           data: { client: wlDetails(cw, f.client.ip), server: wlDetails(sw, f.server.ip, f.server.port), protocol: f.protocol, scope, sourceNamespace: cw?.namespace ?? null, sourceWorkload: cw?.name ?? null, ...halvesData(halves) },
-        }), [flowRef(f)], f.startMs, [`flow:${first.id}`]);
+        }), [flowRef(f), ...statementRefs(f)], f.startMs, [`flow:${first.id}`]);
         grp.data.connections = grp.count;
+        citeStatements(grp, f, input.showSecrets ?? false, c.copyOf.has(f));
         if (mode && mode.mode === 'PERMISSIVE' && answered) {
           g.add('plaintext-accepted', `${wlName(sw, f.server.ip)}:${f.server.port}<${wlName(cw, f.client.ip)}`, () => ({
             severity: 'high',

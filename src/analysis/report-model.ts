@@ -14,7 +14,7 @@ import { annotateNetworkLayers, FlowLayerEvaluator, networkLayerFindings, networ
 import { appendAll } from '../model/arrays.js';
 import type { DetectedInput, InputKind } from '../readers/detect.js';
 import type { WindowCounts } from './evidence.js';
-import { isSecretHeader, redactDeep, redactHeaders, redactPath } from '../model/redact.js';
+import { isSecretHeader, redactAppFacts, redactDeep, redactHeaders, redactPath } from '../model/redact.js';
 import { VERSION } from '../version.js';
 import { explainText } from '../rbac/index.js';
 import { correlate, fmtAddr, isLoopback, type Correlation, type Direction } from './correlate.js';
@@ -290,6 +290,13 @@ export interface FlowLimits {
 
 export const FLOW_LIMITS: FlowLimits = { listAll: 2000, perKind: 3, max: 2000 };
 
+/**
+ * Cleartext statements (SQL, Redis, MongoDB commands) kept per listed connection in the report, redacted
+ * as `flows` redacts them; the rest are counted in `app.statementsNotKept` (`flows -o json` keeps up to
+ * the decoder's bound, src/protocols/cleartext MAX_STATEMENTS).
+ */
+export const REPORT_STATEMENTS_PER_FLOW = 20;
+
 export interface BuildOptions {
   skewMs: number;
   showSecrets: boolean;
@@ -461,7 +468,7 @@ export function buildReportModel(ev: Evidence, opts: BuildOptions): ReportModel 
     const firstCapture = c.copyOf.get(f);
     let kind: { listed: FlowView[]; rest: number; last: Flow | null } | undefined;
     if (!listAllFlows) {
-      const cited = cites.has(citeKey({ file: f.file, frame: f.frames[0] })) || f.http.some((x) => x.requestFrame !== undefined && cites.has(citeKey({ file: f.file, frame: x.requestFrame })));
+      const cited = cites.has(citeKey({ file: f.file, frame: f.frames[0] })) || f.http.some((x) => x.requestFrame !== undefined && cites.has(citeKey({ file: f.file, frame: x.requestFrame }))) || (f.app?.statements.some((x) => cites.has(citeKey({ file: f.file, frame: x.frame }))) ?? false);
       if (!cited) {
         const k = `${cn}|${sn}|${fmtAddr(f.server.ip, f.server.port)}|${f.security}|${f.protocol}|${f.sidecarLocal}|${f.tls?.sni ?? ''}|${f.tls?.uriSans[0] ?? ''}|${f.evidence.join(',')}|${recs.length > 0}|${firstCapture ? 1 : 0}`;
         kind = flowKinds.get(k);
@@ -478,7 +485,7 @@ export function buildReportModel(ev: Evidence, opts: BuildOptions): ReportModel 
         uncitedFlows++;
       }
     }
-    const view: FlowView = { ...f, http: f.http.map((x) => redactExchange(x, opts.showSecrets)), clientNode: cn, serverNode: sn, records: recs.map((r) => r.ref), sameConnectionAs: firstCapture ? { file: firstCapture.file, frame: firstCapture.frames[0] } : null };
+    const view: FlowView = { ...f, http: f.http.map((x) => redactExchange(x, opts.showSecrets)), ...(f.app ? { app: redactAppFacts(f.app, opts.showSecrets, REPORT_STATEMENTS_PER_FLOW) } : {}), clientNode: cn, serverNode: sn, records: recs.map((r) => r.ref), sameConnectionAs: firstCapture ? { file: firstCapture.file, frame: firstCapture.frames[0] } : null };
     kind?.listed.push(view);
     flowViews.push(view);
   }

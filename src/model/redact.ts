@@ -9,6 +9,7 @@
  * captured path can reverse the tool's own finding text), and C0 controls in HTML.
  */
 import type { JsonValue } from './attrs.js';
+import type { AppProtocolFacts } from './records.js';
 
 export const REDACTED = '[redacted]';
 
@@ -146,4 +147,18 @@ export function redactStatement(protocol: string, text: string, show = false): s
     } else if (a === 'AUTH2' && cmd === 'MIGRATE' && i + 2 < args.length) args[i + 2] = REDACTED;
   }
   return args.join(' ');
+}
+
+/**
+ * A cleartext session's facts as every output shows them (flows, report JSON/HTML/table, findings):
+ * each statement through redactStatement, at most `max` statements kept and the rest added to
+ * `statementsNotKept`. Unchanged apart from the bound with `show`.
+ */
+export function redactAppFacts(app: AppProtocolFacts, show = false, max = Infinity): AppProtocolFacts {
+  const kept = app.statements.length > max ? app.statements.slice(0, max) : app.statements;
+  return {
+    ...app,
+    statements: kept.map((x) => ({ ...x, text: redactStatement(app.protocol, x.text, show) })),
+    statementsNotKept: app.statementsNotKept + (app.statements.length - kept.length),
+  };
 }

@@ -26,7 +26,7 @@ const captureKey = (file: string, frame: number): string => `${file}|#${frame}`;
 export class ReportAnchors {
   /** refKey of a log record → index in `requests`. */
   private readonly requestByKey = new Map<string, number>();
-  /** file|#frame (first frame, or a cleartext exchange's request/response frame) → index in `flows`. */
+  /** file|#frame (first frame, a cleartext exchange's request/response frame, or a cleartext statement's frame) → index in `flows`. */
   private readonly flowByFrame = new Map<string, number>();
   /** refKey (record or capture) → timeline indices. */
   private readonly timelineByKey = new Map<string, number[]>();
@@ -51,6 +51,7 @@ export class ReportAnchors {
       for (const x of f.http) {
         for (const fr of [x.requestFrame, x.responseFrame]) if (fr !== undefined && !this.flowByFrame.has(captureKey(f.file, fr))) this.flowByFrame.set(captureKey(f.file, fr), i);
       }
+      for (const x of f.app?.statements ?? []) if (!this.flowByFrame.has(captureKey(f.file, x.frame))) this.flowByFrame.set(captureKey(f.file, x.frame), i);
     });
     m.timeline.forEach((e, i) => {
       for (const r of [e.ref, ...(e.correlated ? [e.correlated] : []), ...(e.also ?? [])]) {
@@ -71,7 +72,7 @@ export class ReportAnchors {
     for (const ids of this.citedBy.values()) ids.splice(0, ids.length, ...[...new Set(ids)].sort((a, b) => a - b));
   }
 
-  /** The flow shown for a capture reference (its first frame, or a frame of one of its cleartext exchanges). */
+  /** The flow shown for a capture reference (its first frame, or a frame of one of its cleartext exchanges or statements). */
   flowIndex(r: EvidenceRef): number | undefined {
     if (r.frame === undefined) return undefined;
     return this.flowByFrame.get(captureKey(r.file, r.frame));

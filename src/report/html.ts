@@ -14,7 +14,7 @@
  * custody. Sidecar-local legs (plaintext by design) are muted everywhere. Times are shown at one
  * precision (milliseconds, UTC); the as-recorded value is in each time's tooltip.
  */
-import type { EvidenceRef, Finding, FlowSecurity } from '../model/records.js';
+import type { AppProtocolFacts, AppStatement, EvidenceRef, Finding, FlowSecurity } from '../model/records.js';
 import type { JsonValue } from '../model/attrs.js';
 import type { Decision, TraceNode } from '../model/decision.js';
 import type { FlowView, ReportModel, RequestView } from '../analysis/report-model.js';
@@ -80,6 +80,7 @@ details.finding .id{font-family:ui-monospace,Menlo,monospace;color:#455;font-siz
 .back{font-size:12px;color:#546e7a}
 code,.mono,pre{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12px}
 pre{white-space:pre-wrap;word-break:break-all;background:#f0f2f5;padding:6px 8px;border-radius:4px;margin:4px 0}
+code.stmt{white-space:pre-wrap;word-break:break-word;background:#fff3e0}
 .scroll{overflow-x:auto;max-width:100%}
 table{border-collapse:collapse;width:100%}
 th,td{text-align:left;border-bottom:1px solid #eceff3;padding:4px 6px;vertical-align:top}
@@ -305,14 +306,20 @@ function detailStrings(d: JsonValue | undefined, depth = 0, out: string[] = []):
 
 // ---- Findings.
 
-function evidenceItem(t: EvidenceTargets, trace: string | undefined): string {
+/** The cleartext statement a capture reference points at (its frame), as the connection row shows it (redacted). */
+function statementAt(p: Page, ref: EvidenceRef): AppStatement | undefined {
+  if (ref.frame === undefined || ref.frames) return undefined;
+  return p.a.flowOf(ref)?.app?.statements.find((x) => x.frame === ref.frame);
+}
+
+function evidenceItem(t: EvidenceTargets, trace: string | undefined, statement?: AppStatement): string {
   const links: string[] = [];
   if (t.request) links.push(`<a href="#${t.request}">log record</a>`);
   if (trace) links.push(`<a href="#${trace}">trace</a>`);
   if (t.flow) links.push(`<a href="#${t.flow}">connection</a>`);
   if (t.timeline) links.push(`<a href="#${t.timeline}">timeline</a>`);
   if (t.other) links.push(`<a href="#${t.other}">cited evidence</a>`);
-  return `<li><span class="mono">${esc(formatRef(t.ref))}</span> ${links.join('')}</li>`;
+  return `<li><span class="mono">${esc(formatRef(t.ref))}</span> ${links.join('')}${statement ? `<br><code class="stmt">${esc(truncate(statement.text, 300))}</code>` : ''}</li>`;
 }
 
 function renderFinding(p: Page, f: Finding, i: number): string {
@@ -320,7 +327,7 @@ function renderFinding(p: Page, f: Finding, i: number): string {
   const occ = typeof f.details?.occurrences === 'number' ? f.details.occurrences : null;
   const nsClasses = (p.findingNs[i] ?? []).map((n) => ` ns-${n}`).join('');
   const seen = typeof f.details?.firstSeen === 'string' ? ` · ${esc(fmtTimeString(f.details.firstSeen))}${typeof f.details?.lastSeen === 'string' && f.details.lastSeen !== f.details.firstSeen ? ` – ${esc(fmtTimeString(f.details.lastSeen))}` : ''}` : '';
-  const items = targets.map((t) => evidenceItem(t, t.request ? p.traceOf.get(Number(t.request.slice(4))) : undefined));
+  const items = targets.map((t) => evidenceItem(t, t.request ? p.traceOf.get(Number(t.request.slice(4))) : undefined, statementAt(p, t.ref)));
   const shownItems = items.length > 12 ? `${items.slice(0, 12).join('')}</ul><details><summary>${items.length - 12} more</summary><ul>${items.slice(12).join('')}</ul></details><ul>` : items.join('');
   return `<details class="finding sev-${esc(f.severity)}${nsClasses}" id="finding-${i}" data-finding="${esc(f.id)}" style="border-left-color:${SEV_COLOR[f.severity] ?? '#999'}"${f.severity !== 'info' ? ' open' : ''}>
 <summary>${sevBadge(f.severity)} ${esc(f.summary)} <span class="id">${esc(f.id)}${occ !== null && !f.summary.includes(`(×${occ})`) ? ` · ×${esc(occ)}` : ''}${seen}</span></summary>
@@ -504,6 +511,20 @@ function layersHtml(f: ReportModel['flows'][number]): string {
   return `<details><summary>${esc(head)}</summary><ul>${items}${notes}</ul></details>`;
 }
 
+/** Statements shown in a connection's row before "N more" (all the report keeps are behind it). */
+const STATEMENTS_SHOWN = 5;
+
+/** A cleartext database/cache session (src/protocols/cleartext): who logged in, and its statements (redacted in the model). */
+function appHtml(a: AppProtocolFacts): string {
+  const who = [a.serverVersion ? `server ${a.serverVersion}` : '', a.user !== undefined ? `user ${a.user}` : '', a.database !== undefined ? `db ${a.database}` : '', a.auth ? `auth ${a.auth}` : '', a.passwordSent ? 'password sent' : ''].filter(Boolean);
+  const line = (x: AppStatement): string => `<span class="muted">#${esc(x.frame)} ${esc(x.kind)}</span> <code class="stmt">${esc(truncate(x.text, 300))}</code>`;
+  const shown = a.statements.slice(0, STATEMENTS_SHOWN).map(line);
+  const rest = a.statements.slice(STATEMENTS_SHOWN).map(line);
+  const notKept = a.statementsNotKept ? `<br><span class="muted">${esc(a.statementsNotKept)} more statement(s) counted, not kept</span>` : '';
+  const errors = (a.errors ?? []).slice(0, 3).map((e) => `<br><span class="muted">#${esc(e.frame)} error</span> ${esc(truncate(e.text, 200))}`).join('');
+  return `${esc(a.protocol)}${who.length ? ` <span class="muted">${esc(who.join(', '))}</span>` : ''}${shown.map((x) => `<br>${x}`).join('')}${rest.length ? `<details><summary>${esc(rest.length)} more</summary>${rest.join('<br>')}</details>` : ''}${notKept}${errors}`;
+}
+
 function renderFlows(p: Page): string {
   const m = p.m;
   const rows: string[] = [];
@@ -515,10 +536,10 @@ function renderFlows(p: Page): string {
     const http = `${f.http.slice(0, 5).map((x) => `${esc(x.method ?? '')} ${esc(x.path ?? '')}${x.status !== undefined ? ` → ${esc(x.status)}` : ''}${Object.entries(x.headers).filter(([k]) => k !== 'x-request-id').slice(0, 6).map(([k, v]) => `<br><span class="muted">${esc(k)}: ${esc(v.join(', '))}</span>`).join('')}`).join('<br>')}${f.http.length > 5 ? `<br>… ${f.http.length - 5} more` : ''}`;
     const recs = f.records.map((r) => p.reqLink(r, r.line !== undefined ? `:${r.line}` : formatRef(r))).join(' ');
     const tl = p.tlLink({ file: f.file, frame: f.frames[0] });
-    rows.push(`<tr id="flow-${i}"${local ? ' class="local"' : ''}><td>${timeHtml(f.startMs, f.start)}</td><td class="mono">${esc(f.client.ip)}:${esc(f.client.port)}</td><td class="mono">${esc(f.server.ip)}:${esc(f.server.port)}</td><td>${secPill(f.security, local)}${local ? `<br><span class="muted">${esc(f.security)}</span>` : ''}</td><td class="mono">${esc(f.protocol)}${f.tls?.sni ? `<br>SNI ${esc(f.tls.sni)}` : ''}${f.tls?.uriSans.length ? `<br>${esc(f.tls.uriSans.join(', '))}` : ''}</td><td class="mono">${esc(f.evidence.join(', '))}</td>${layers}<td class="mono">${http}</td><td class="mono">${esc(f.file)}#${esc(f.frames[0] ?? '')}${f.frames.length > 1 ? `-${esc(f.frames[f.frames.length - 1])}` : ''}${f.sameConnectionAs ? `<br><span class="muted">same connection as ${p.flowLink(f.sameConnectionAs)}</span>` : ''}</td><td>${recs}${tl ? ` ${tl}` : ''} ${p.back(`flow-${i}`)}</td></tr>`);
+    rows.push(`<tr id="flow-${i}"${local ? ' class="local"' : ''}><td>${timeHtml(f.startMs, f.start)}</td><td class="mono">${esc(f.client.ip)}:${esc(f.client.port)}</td><td class="mono">${esc(f.server.ip)}:${esc(f.server.port)}</td><td>${secPill(f.security, local)}${local ? `<br><span class="muted">${esc(f.security)}</span>` : ''}</td><td class="mono">${esc(f.protocol)}${f.tls?.sni ? `<br>SNI ${esc(f.tls.sni)}` : ''}${f.tls?.uriSans.length ? `<br>${esc(f.tls.uriSans.join(', '))}` : ''}</td><td class="mono">${esc(f.evidence.join(', '))}</td>${layers}<td class="mono">${http}${f.app ? `${http ? '<br>' : ''}${appHtml(f.app)}` : ''}</td><td class="mono">${esc(f.file)}#${esc(f.frames[0] ?? '')}${f.frames.length > 1 ? `-${esc(f.frames[f.frames.length - 1])}` : ''}${f.sameConnectionAs ? `<br><span class="muted">same connection as ${p.flowLink(f.sameConnectionAs)}</span>` : ''}</td><td>${recs}${tl ? ` ${tl}` : ''} ${p.back(`flow-${i}`)}</td></tr>`);
   });
   if (m.flows.length === 0) return '<p class="muted">No captures.</p>';
-  return `<div class="scroll"><table><thead><tr><th>start (UTC)</th><th>client</th><th>server</th><th>security</th><th>protocol</th><th>evidence</th>${withLayers ? '<th>policy layers</th>' : ''}<th>cleartext HTTP</th><th>frames</th><th>links</th></tr></thead><tbody>${rows.join('\n')}</tbody></table></div>`;
+  return `<div class="scroll"><table><thead><tr><th>start (UTC)</th><th>client</th><th>server</th><th>security</th><th>protocol</th><th>evidence</th>${withLayers ? '<th>policy layers</th>' : ''}<th>cleartext (HTTP, statements)</th><th>frames</th><th>links</th></tr></thead><tbody>${rows.join('\n')}</tbody></table></div>`;
 }
 
 function renderOthers(p: Page): string {

@@ -17,6 +17,28 @@ export function plaintextScopes(f: ReportModel['summary']['flows']): string {
   return `${f.plaintextLeftPod} left the pod${left.length ? `: ${left.join(', ')}` : ''}${stayed.length ? `; ${stayed.join(', ')}` : ''}`;
 }
 
+/**
+ * The cleartext statements the plaintext findings cite (SQL, Redis, MongoDB commands, redacted by the
+ * model as `flows` redacts them), one row each; '' when none.
+ */
+function cleartextStatements(m: ReportModel): string {
+  const rows: string[][] = [];
+  let seen = 0;
+  for (const f of m.findings) {
+    const list = f.details?.statements;
+    if (!Array.isArray(list)) continue;
+    if (typeof f.details?.statementsSeen === 'number') seen += f.details.statementsSeen;
+    for (const x of list) {
+      if (x === null || typeof x !== 'object' || Array.isArray(x)) continue;
+      const text = String(x.text ?? '').replace(/\s+/g, ' ');
+      rows.push([String(x.evidence ?? ''), String(x.protocol ?? ''), String(x.kind ?? ''), text.length > 120 ? `${text.slice(0, 119)}…` : text]);
+    }
+  }
+  if (rows.length === 0) return '';
+  const more = seen > rows.length ? `; ${seen - rows.length} more seen, each connection's in -o report.json/.html (flows[].app)` : '';
+  return `Cleartext statements cited by the plaintext findings (redacted${more}):\n${renderTable({ headers: ['EVIDENCE', 'PROTOCOL', 'KIND', 'STATEMENT'], rows }).trimEnd()}`;
+}
+
 export function renderReportTable(m: ReportModel): string {
   const s = m.summary;
   const lines: string[] = [];
@@ -44,6 +66,8 @@ export function renderReportTable(m: ReportModel): string {
       }).trimEnd(),
     );
   }
+  const stmts = cleartextStatements(m);
+  if (stmts) lines.push('', stmts);
   if (m.manifest.skipped.length > 0) {
     lines.push('');
     lines.push('Skipped inputs:');

@@ -15,7 +15,7 @@ import type { Flow, FlowSecurity } from '../../model/records.js';
 import { InputError, formatLocation, type Diagnostic } from '../../model/errors.js';
 import { renderTable } from '../../report/table.js';
 import { toJson, toYaml } from '../../report/serialize.js';
-import { redactHeaders, redactStatement } from '../../model/redact.js';
+import { redactAppFacts, redactHeaders, redactStatement } from '../../model/redact.js';
 import { loadFlowConfig } from '../../analysis/flow-config.js';
 import { legScope, leftThePod, isPlaintextThatLeftThePod, type LegScope } from '../../analysis/scope.js';
 import { appendAll } from '../../model/arrays.js';
@@ -55,7 +55,7 @@ function endpoint(e: { ip: string; port: number }): string {
 export function flowJson(f: Flow, showSecrets: boolean): Flow & { scope: LegScope } {
   const scope = legScope(f);
   if (showSecrets || (f.http.length === 0 && !f.app)) return { ...f, scope };
-  const app = f.app ? { app: { ...f.app, statements: f.app.statements.map((x) => ({ ...x, text: redactStatement(f.app!.protocol, x.text) })) } } : {};
+  const app = f.app ? { app: redactAppFacts(f.app) } : {};
   return {
     ...f,
     ...app,
