@@ -43,6 +43,7 @@ import type { ZtunnelConfig } from '../ztunnel/model.js';
 import { readZtunnelConfig } from '../readers/configdump/ztunnel.js';
 import { explainZtunnelRecord, joinHboneFlows } from './ztunnel.js';
 import { appendAll } from '../model/arrays.js';
+import { FlowCompactor } from './compact-flow.js';
 
 /** Streams a file through sha256. */
 export function sha256File(path: string): Promise<string> {
@@ -204,6 +205,8 @@ async function gatherInputs(inputs: DetectedInput[], opts: GatherOptions, parall
   const unreadable = new Map<string, string>();
   const diagnostics: Diagnostic[] = [];
   const flows: Flow[] = [];
+  /** Flows are kept compact (shared strings and lists): a capture may hold millions of connections. */
+  const flowCompactor = new FlowCompactor();
   const records: AccessRecord[] = [];
   const dumps: ConfigDump[] = [...(opts.extraDumps ?? [])];
   const policies: PolicyDoc[] = [];
@@ -299,7 +302,7 @@ async function gatherInputs(inputs: DetectedInput[], opts: GatherOptions, parall
               if (ev.t === 'flows') {
                 for (const f of ev.flows) {
                   n++;
-                  if (flowIn(f)) flows.push(f);
+                  if (flowIn(f)) flows.push(flowCompactor.compact(f));
                 }
               } else if (ev.t === 'diag') ds.push(ev.d);
               else if (ev.t === 'error') throw deserializeError(ev.error);
@@ -311,7 +314,7 @@ async function gatherInputs(inputs: DetectedInput[], opts: GatherOptions, parall
           const stats = newCaptureStats(p);
           for await (const f of flowsFromCapture(input.compressed ? captureFile(p) : fileHash.capture(), { decoder: keys ? () => createStreamDecoder({ keys }) : createStreamDecoder, onDiagnostic: (d) => ds.push(d) }, stats)) {
             n++;
-            if (flowIn(f)) flows.push(f);
+            if (flowIn(f)) flows.push(flowCompactor.compact(f));
           }
           items.set(p, n);
           note(p, ds);

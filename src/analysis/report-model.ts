@@ -472,6 +472,12 @@ export function buildReportModel(ev: Evidence, opts: BuildOptions): ReportModel 
       if (!cited) {
         const k = `${cn}|${sn}|${fmtAddr(f.server.ip, f.server.port)}|${f.security}|${f.protocol}|${f.sidecarLocal}|${f.tls?.sni ?? ''}|${f.tls?.uriSans[0] ?? ''}|${f.evidence.join(',')}|${recs.length > 0}|${firstCapture ? 1 : 0}`;
         kind = flowKinds.get(k);
+        if (!kind && uncitedFlows >= fl.max) {
+          // A kind first seen once `max` flows are listed can list none: counted, and no entry kept for it
+          // (a capture of a million connections from as many clients has as many kinds).
+          flowsAggregated++;
+          continue;
+        }
         if (!kind) {
           kind = { listed: [], rest: 0, last: null };
           flowKinds.set(k, kind);
@@ -634,8 +640,14 @@ export function buildReportModel(ev: Evidence, opts: BuildOptions): ReportModel 
     manifestInputs.push({ path: i.path, kind: i.kind, format: i.format ?? null, bytes: i.bytes, sha256: ev.hashes.get(i.path) ?? null, items: ev.items.get(i.path) ?? 0, problems: ev.problems.get(i.path) ?? 0 });
   }
 
-  /** Distinct connections: a connection captured at both ends is one. */
-  const connections = ev.flows.filter((f) => !c.copyOf.has(f));
+  /** Distinct connections (a connection captured at both ends is one), counted without a second list of them. */
+  const connections = { length: 0, mtls: 0, tls: 0, plaintext: 0, unknown: 0, sidecarLocal: 0 };
+  for (const f of ev.flows) {
+    if (c.copyOf.has(f)) continue;
+    connections.length++;
+    connections[f.security]++;
+    if (f.sidecarLocal) connections.sidecarLocal++;
+  }
   const byKind: Record<string, number> = {};
   for (const i of manifestInputs) byKind[i.kind] = (byKind[i.kind] ?? 0) + 1;
   const bySeverity = Object.fromEntries(SEVERITY_ORDER.map((s) => [s, 0])) as Record<Severity, number>;
@@ -705,11 +717,11 @@ export function buildReportModel(ev: Evidence, opts: BuildOptions): ReportModel 
       flows: {
         total: connections.length,
         capturedTwice: ev.flows.length - connections.length,
-        mtls: connections.filter((f) => f.security === 'mtls').length,
-        tls: connections.filter((f) => f.security === 'tls').length,
-        plaintext: connections.filter((f) => f.security === 'plaintext').length,
-        unknown: connections.filter((f) => f.security === 'unknown').length,
-        sidecarLocal: connections.filter((f) => f.sidecarLocal).length,
+        mtls: connections.mtls,
+        tls: connections.tls,
+        plaintext: connections.plaintext,
+        unknown: connections.unknown,
+        sidecarLocal: connections.sidecarLocal,
         plaintextLeftPod: plainByScope['between-workloads'] + plainByScope.unattributed,
         plaintextBetweenWorkloads: plainByScope['between-workloads'],
         plaintextUnattributed: plainByScope.unattributed,
