@@ -42,6 +42,7 @@ import type { PolicyDoc } from './findings.js';
 import type { ZtunnelConfig } from '../ztunnel/model.js';
 import { readZtunnelConfig } from '../readers/configdump/ztunnel.js';
 import { explainZtunnelRecord, joinHboneFlows } from './ztunnel.js';
+import { explainWithWaypointCaller, WaypointCallerIndex } from './waypoint-callers.js';
 import { appendAll } from '../model/arrays.js';
 import { FlowCompactor } from './compact-flow.js';
 
@@ -381,6 +382,9 @@ async function gatherInputs(inputs: DetectedInput[], opts: GatherOptions, parall
       return d;
     };
     let i = 0;
+    // Ambient: a waypoint's records get their caller from the client ztunnel's records (analysis/waypoint-callers.ts).
+    const callers = new WaypointCallerIndex();
+    for (const r of records) if (r.ztunnel) callers.addRecord(r);
     for (const r of records) {
       if (r.ztunnel) continue;
       const proxy = pre.recordProxy.get(r);
@@ -390,11 +394,11 @@ async function gatherInputs(inputs: DetectedInput[], opts: GatherOptions, parall
       if (!fused) ({ record: rec, note: fused } = withXfccIdentity(r, pre.recordLocalLeg.get(r), proxy.dump, link?.flow));
       // The same ownership rule as `explain` (proxies.ts notFromProxy): a record whose local address is
       // not this proxy's is not compared with its dump.
-      const e = explainRecord(rec, (req, o) => {
+      const e = explainWithWaypointCaller(rec, callers, opts.skewMs ?? 2000, (x) => explainRecord(x, (req, o) => {
         const not = notFromProxy(proxy, 'inbound', req.destination, req.source);
         if (not) throw new NotFromProxyError(not);
         return deciderFor(proxy.dump)(req, o);
-      });
+      }));
       explanations.push(fused ? { ...e, record: r, identityEvidence: [...e.identityEvidence, fused] } : e);
       if (++i % 5000 === 0) opts.onProgress?.(`replayed ${i} records`);
     }

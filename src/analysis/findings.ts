@@ -19,6 +19,7 @@ import { inferSecurity } from './explain.js';
 import { modeForPort, type ProxyView, type RbacFilterSite } from './proxies.js';
 import { isAmbientKubeletProbe } from '../ztunnel/hbone.js';
 import { ambientFindings } from './ztunnel-findings.js';
+import { ZTUNNEL_CALLER_EVIDENCE } from './waypoint-callers.js';
 import type { ZtunnelConfig } from '../ztunnel/model.js';
 import { legScope, leftThePod, type LegScope } from './scope.js';
 import { bothHalves, clientModelFor, type BothHalves, type ClientLogFacts } from './both-halves.js';
@@ -419,13 +420,16 @@ export function computeFindings(input: FindingsInput): Finding[] {
     if (deny || (engineDeny && !r.responseCodeDetails && !r.connectionTerminationDetails && r.responseCode === undefined)) {
       const policy = deny?.policy ?? engineDeny?.policy ?? 'none';
       const wireSan = c.recordFlow.get(r)?.flow.tls?.uriSans?.[0];
+      // a waypoint's record: the caller's identity came from the client ztunnel's record (analysis/waypoint-callers.ts)
+      const ztCaller = ex?.identityEvidence.find((s) => s.startsWith(ZTUNNEL_CALLER_EVIDENCE));
       const who = peer.principal ?? (wire.client ? `${clientName}${wireSan ? ` presenting ${wireSan} (client certificate in the capture)` : ''}` : 'unknown');
+      const whoText = ztCaller && !peer.principal && wire.client && !wireSan ? `${who} (${ztCaller})` : who;
       const what = r.kind === 'http' ? `${r.attrs.http?.method ?? ''} ${redactPath(r.attrs.http?.path ?? '', input.showSecrets ?? false)}`.trim() : 'TCP connection';
       const miss = policy === 'none' && ex?.decision ? deniedClosestMiss(ex.decision) : null;
       const nothing = policy === 'none' && !miss && ex?.decision ? allowNothingPolicies(ex.decision) : null;
-      const grp = g.add('rbac-denied', `${policy}|${who}|${serverName}:${port ?? ''}|${miss ? missText(miss) : nothing ? `never:${nothing.join(',')}` : ''}`, () => ({
+      const grp = g.add('rbac-denied', `${policy}|${who}${ztCaller ? `|${ztCaller.split(' ')[1]}` : ''}|${serverName}:${port ?? ''}|${miss ? missText(miss) : nothing ? `never:${nothing.join(',')}` : ''}`, () => ({
         severity: 'medium',
-        summary: `${who} was denied at ${serverName}${port ? ` port ${port}` : ''}: ${policy === 'none' ? 'no ALLOW policy matched (rbac_access_denied_matched_policy[none])' : `DENY by ${describePolicyId(policy)}`}${miss ? `; closest miss ${missText(miss)}` : nothing ? `; no closest miss: ${nothing.length ? `every ALLOW policy in force can never match (${nothing.join(', ')})` : 'the enforcing ALLOW filter has no policies (allows nothing)'}` : ''}`,
+        summary: `${whoText} was denied at ${serverName}${port ? ` port ${port}` : ''}: ${policy === 'none' ? 'no ALLOW policy matched (rbac_access_denied_matched_policy[none])' : `DENY by ${describePolicyId(policy)}`}${miss ? `; closest miss ${missText(miss)}` : nothing ? `; no closest miss: ${nothing.length ? `every ALLOW policy in force can never match (${nothing.join(', ')})` : 'the enforcing ALLOW filter has no policies (allows nothing)'}` : ''}`,
         fix: policy === 'none'
           ? `No ALLOW policy matched: if ${who} should be allowed, add it to the ALLOW AuthorizationPolicy selecting ${serverName} (check the closest miss below for the condition that failed).`
           : `The DENY rule ${describePolicyId(policy)} matched: if this traffic is legitimate, narrow that rule (or add a notPrincipals/notPaths exception).`,

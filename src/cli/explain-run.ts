@@ -24,13 +24,14 @@ import {
   type Decider, type DecisionChange, type DumpDecider, type ExplainFilter, type ExplainGroupState,
 } from '../analysis/explain.js';
 import { explainZtunnelRecord, mismatchedExplanation } from '../analysis/ztunnel.js';
+import { explainWithWaypointCaller, WaypointCallerIndex, type WaypointCaller } from '../analysis/waypoint-callers.js';
 import { redactHeaders } from '../model/redact.js';
 import { serializeError, type SerializedError } from '../model/errors.js';
 import type { TaskContext } from './worker.js';
 
 /** How records are decided, as data a worker can rebuild the decider from. */
 export type DeciderSpec =
-  | { kind: 'dumps'; paths: string[] }
+  | { kind: 'dumps'; paths: string[]; ztunnel?: string[] }
   | { kind: 'ztunnel'; paths: string[] }
   | { kind: 'compiled'; configDump: unknown; source: string };
 
@@ -45,6 +46,10 @@ export interface ExplainSetup {
   limit: number;
   showSecrets: boolean;
   failOn: string[];
+  /** Client ztunnel records of tunnels to waypoints (the callers of waypoint records), when a waypoint dump is replayed. */
+  waypointCallers?: WaypointCaller[];
+  /** The clock skew tolerated when joining waypoint records to ztunnel records. */
+  skewMs?: number;
 }
 
 /** One unit of reading: a whole file (or stdin), or bytes [start, end) of a file. */
@@ -147,25 +152,57 @@ export function deciderFor(dumps: ConfigDump[]): Decider {
 
 export type ExplainOne = (rec: AccessRecord) => Explanation;
 
-/** The record replay for a decider and/or ztunnel configs (the main thread builds its own, with warnings). */
-export function explainOneWith(decide: Decider | null, ztConfigs: ZtunnelConfig[]): ExplainOne {
+/** The default clock skew between a waypoint's log and the client ztunnel's (as `report --skew`). */
+export const WAYPOINT_JOIN_SKEW_MS = 2000;
+
+/**
+ * The record replay for a decider and/or ztunnel configs (the main thread builds its own, with warnings). With
+ * `callers`, a waypoint's record is replayed with the caller the client ztunnel logged (analysis/waypoint-callers.ts).
+ */
+export function explainOneWith(decide: Decider | null, ztConfigs: ZtunnelConfig[], callers?: WaypointCallerIndex, skewMs = WAYPOINT_JOIN_SKEW_MS): ExplainOne {
+  const envoy = (rec: AccessRecord): Explanation => (decide ? explainRecord(rec, decide) : mismatchedExplanation(rec, 'ztunnel'));
   return (rec) =>
-    rec.ztunnel ? (ztConfigs.length ? explainZtunnelRecord(rec, ztConfigs) : mismatchedExplanation(rec, 'envoy')) : decide ? explainRecord(rec, decide) : mismatchedExplanation(rec, 'ztunnel');
+    rec.ztunnel
+      ? ztConfigs.length ? explainZtunnelRecord(rec, ztConfigs) : mismatchedExplanation(rec, 'envoy')
+      : callers?.size ? explainWithWaypointCaller(rec, callers, skewMs, envoy) : envoy(rec);
+}
+
+async function ztunnelConfigs(paths: string[]): Promise<ZtunnelConfig[]> {
+  const zt: ZtunnelConfig[] = [];
+  for (const p of paths) {
+    const z = await readZtunnelConfig(p);
+    if (z) zt.push(z);
+  }
+  return zt;
+}
+
+/**
+ * The callers of waypoint records: one pass over the logs (before the replay, since a waypoint record may come
+ * before the ztunnel record that names its caller, or in another file), keeping client ztunnel records of tunnels
+ * to waypoints inside the time window (± skew). stdin cannot be read twice and is not scanned.
+ */
+export async function collectWaypointCallers(paths: string[], format: string | undefined, window: { sinceMs?: number; untilMs?: number }, skewMs = WAYPOINT_JOIN_SKEW_MS): Promise<WaypointCallerIndex> {
+  const ix = new WaypointCallerIndex();
+  for (const path of paths) {
+    if (path === '-') continue;
+    const stream = await openInputStream(path, 'access-log data');
+    for await (const batch of readAccessLogBatches({ path, stream } as never, { format, stats: newStats(), firstLine: 1 })) {
+      for (const r of batch) {
+        if (!r.ztunnel || r.ztunnel.direction !== 'outbound') continue;
+        if (r.timeMs !== undefined && ((window.sinceMs !== undefined && r.timeMs < window.sinceMs - skewMs) || (window.untilMs !== undefined && r.timeMs - (r.durationMs ?? 0) > window.untilMs + skewMs))) continue;
+        ix.addRecord(r);
+      }
+    }
+  }
+  return ix;
 }
 
 /** Rebuilds the replay in a worker (diagnostics were already printed by the main thread). */
-async function explainOneFromSpec(spec: DeciderSpec): Promise<ExplainOne> {
-  if (spec.kind === 'compiled') return explainOneWith(deciderFor([parseConfigDump(spec.configDump, spec.source)]), []);
-  if (spec.kind === 'ztunnel') {
-    const zt: ZtunnelConfig[] = [];
-    for (const p of spec.paths) {
-      const z = await readZtunnelConfig(p);
-      if (z) zt.push(z);
-    }
-    return explainOneWith(null, zt);
-  }
+async function explainOneFromSpec(spec: DeciderSpec, callers: WaypointCallerIndex | undefined, skewMs: number | undefined): Promise<ExplainOne> {
+  if (spec.kind === 'compiled') return explainOneWith(deciderFor([parseConfigDump(spec.configDump, spec.source)]), [], callers, skewMs);
+  if (spec.kind === 'ztunnel') return explainOneWith(null, await ztunnelConfigs(spec.paths));
   const { dumps } = await loadConfigDumps(spec.paths);
-  return explainOneWith(deciderFor(dumps), []);
+  return explainOneWith(deciderFor(dumps), spec.ztunnel ? await ztunnelConfigs(spec.ztunnel) : [], callers, skewMs);
 }
 
 /** Counts the newlines of bytes [start, end) of a file. */
@@ -259,10 +296,12 @@ export async function* explainChunkEvents(chunk: ExplainChunk, setup: ExplainSet
 /** The worker side of a chunk (src/cli/worker.ts). */
 export async function runExplainChunk(chunk: unknown, setup: unknown, ctx: TaskContext): Promise<void> {
   const s = setup as ExplainSetup;
-  const key = JSON.stringify(s.decider);
+  const wc = s.waypointCallers ?? [];
+  // the callers are the same list for every chunk of a run: its length and ends identify it
+  const key = `${JSON.stringify(s.decider)}|${s.skewMs ?? ''}|${wc.length}|${wc[0]?.ref ?? ''}|${wc[wc.length - 1]?.ref ?? ''}`;
   let one = cached.get(key);
   if (!one) {
-    one = await explainOneFromSpec(s.decider);
+    one = await explainOneFromSpec(s.decider, wc.length ? WaypointCallerIndex.of(wc) : undefined, s.skewMs);
     cached.set(key, one);
   }
   let last = 0;

@@ -335,6 +335,9 @@ export async function buildAmbientSample(rec: Recording): Promise<AmbientBundle>
   const svc = (n: string) => `${n}.bookinfo.svc.cluster.local`;
   const rid = (n: number) => uid(`request/${n}`);
 
+  // A client ztunnel's outbound record logs the app's own socket (src.addr = pod IP and the app's ephemeral port,
+  // istio/ztunnel src/proxy/outbound.rs); the HBONE connection it opens (or takes from its pool) has another port, which
+  // is what the waypoint (%DOWNSTREAM_REMOTE_ADDRESS%), the destination ztunnel's inbound record and the capture see.
   // 1. productpage → reviews VIP, through the waypoint: allowed (200).
   {
     const t = T0 + 5_112;
@@ -343,7 +346,7 @@ export async function buildAmbientSample(rec: Recording): Promise<AmbientBundle>
     const resp = http1Resp(200, 'OK', body, 'server: istio-envoy\r\nx-envoy-upstream-service-time: 6\r\n');
     legs.push({ client: pp, server: WAYPOINT, clientPort: 41872, authority: `${SVC_IP.reviews}:9080`, startMs: t, inner: { request: req, response: resp } });
     legs.push({ client: WAYPOINT, server: reviews, clientPort: 52214, authority: `${reviews.ip}:9080`, startMs: t + 2, inner: { request: req, response: http1Resp(200, 'OK', body) } });
-    zlog.push({ node: 'kind-worker', at: t + 9, line: ztLine(t + 9, 214, 'info', ztFields({ pod: pp, port: 41872, identity: true }, { addr: `${WAYPOINT.ip}:15008`, hbone: `${SVC_IP.reviews}:9080`, service: svc('reviews'), pod: WAYPOINT, identity: true }, 'outbound', req.length, resp.length, 9)) });
+    zlog.push({ node: 'kind-worker', at: t + 9, line: ztLine(t + 9, 214, 'info', ztFields({ pod: pp, port: 50412, identity: true }, { addr: `${WAYPOINT.ip}:15008`, hbone: `${SVC_IP.reviews}:9080`, service: svc('reviews'), pod: WAYPOINT, identity: true }, 'outbound', req.length, resp.length, 9)) });
     zlog.push({ node: 'kind-worker2', at: t + 8, line: ztLine(t + 8, 631, 'info', ztFields({ pod: WAYPOINT, port: 52214, identity: true }, { addr: `${reviews.ip}:9080`, hbone: `${reviews.ip}:9080`, pod: reviews, identity: true }, 'inbound', body.length + 75, req.length, 6)) });
     wlog.push(ENVOY_LOG(t + 1, 'GET', '/reviews/0', 200, '-', 'via_upstream', 0, body.length, 7, '6', 'python-requests/2.31.0', rid(1), 'reviews:9080', `envoy://connect_originate/${reviews.ip}:9080`, `inbound-vip|9080|http|${svc('reviews')}`, 'envoy://internal_client_address/', `${SVC_IP.reviews}:9080`, `${pp.ip}:41872`));
   }
@@ -356,7 +359,7 @@ export async function buildAmbientSample(rec: Recording): Promise<AmbientBundle>
     legs.push({ client: pp, server: WAYPOINT, clientPort: 41880, authority: `${SVC_IP.details}:9080`, startMs: t, inner: { request: req, response: resp } });
     legs.push({ client: WAYPOINT, server: details, clientPort: 52230, authority: `${details.ip}:9080`, startMs: t + 2, inner: null });
     zlog.push({ node: 'kind-worker', at: t + 1, line: ztLine(t + 1, 902, 'error', ztFields({ pod: WAYPOINT, port: 52230, identity: true }, { addr: `${details.ip}:9080`, hbone: `${details.ip}:9080`, pod: details, identity: true }, 'inbound', 0, 0, 0, 'connection closed due to policy rejection: allow policies exist, but none allowed')) });
-    zlog.push({ node: 'kind-worker', at: t + 5, line: ztLine(t + 5, 377, 'info', ztFields({ pod: pp, port: 41880, identity: true }, { addr: `${WAYPOINT.ip}:15008`, hbone: `${SVC_IP.details}:9080`, service: svc('details'), pod: WAYPOINT, identity: true }, 'outbound', req.length, resp.length, 5)) });
+    zlog.push({ node: 'kind-worker', at: t + 5, line: ztLine(t + 5, 377, 'info', ztFields({ pod: pp, port: 50424, identity: true }, { addr: `${WAYPOINT.ip}:15008`, hbone: `${SVC_IP.details}:9080`, service: svc('details'), pod: WAYPOINT, identity: true }, 'outbound', req.length, resp.length, 5)) });
     wlog.push(ENVOY_LOG(t + 1, 'GET', '/details/0', 503, 'UF', 'upstream_reset_before_response_started{connection_termination}', 0, body.length, 3, '-', 'python-requests/2.31.0', rid(2), 'details:9080', `envoy://connect_originate/${details.ip}:9080`, `inbound-vip|9080|http|${svc('details')}`, '-', `${SVC_IP.details}:9080`, `${pp.ip}:41880`));
   }
   // 3. sleep → reviews VIP: the waypoint's RBAC denies it (403).
@@ -366,7 +369,7 @@ export async function buildAmbientSample(rec: Recording): Promise<AmbientBundle>
     const body = 'RBAC: access denied';
     const resp = http1Resp(403, 'Forbidden', body, 'server: istio-envoy\r\n');
     legs.push({ client: sleep, server: WAYPOINT, clientPort: 39456, authority: `${SVC_IP.reviews}:9080`, startMs: t, inner: { request: req, response: resp } });
-    zlog.push({ node: 'kind-worker', at: t + 3, line: ztLine(t + 3, 58, 'info', ztFields({ pod: sleep, port: 39456, identity: true }, { addr: `${WAYPOINT.ip}:15008`, hbone: `${SVC_IP.reviews}:9080`, service: svc('reviews'), pod: WAYPOINT, identity: true }, 'outbound', req.length, resp.length, 3)) });
+    zlog.push({ node: 'kind-worker', at: t + 3, line: ztLine(t + 3, 58, 'info', ztFields({ pod: sleep, port: 45880, identity: true }, { addr: `${WAYPOINT.ip}:15008`, hbone: `${SVC_IP.reviews}:9080`, service: svc('reviews'), pod: WAYPOINT, identity: true }, 'outbound', req.length, resp.length, 3)) });
     wlog.push(ENVOY_LOG(t + 1, 'GET', '/reviews/0', 403, '-', 'rbac_access_denied_matched_policy[none]', 0, body.length, 0, '-', 'curl/8.5.0', rid(3), 'reviews.bookinfo:9080', '-', `inbound-vip|9080|http|${svc('reviews')}`, '-', `${SVC_IP.reviews}:9080`, `${sleep.ip}:39456`));
   }
   // 4. sleep → ratings pod IP: no waypoint (it serves services); ztunnel at ratings denies it.
@@ -374,7 +377,7 @@ export async function buildAmbientSample(rec: Recording): Promise<AmbientBundle>
     const t = T0 + 12_240;
     legs.push({ client: sleep, server: ratings, clientPort: 39470, authority: `${ratings.ip}:9080`, startMs: t, inner: null });
     zlog.push({ node: 'kind-worker2', at: t + 1, line: ztLine(t + 1, 415, 'error', ztFields({ pod: sleep, port: 39470, identity: true }, { addr: `${ratings.ip}:9080`, hbone: `${ratings.ip}:9080`, pod: ratings, identity: true }, 'inbound', 0, 0, 0, 'connection closed due to policy rejection: explicitly denied by: bookinfo/ratings-deny-other-namespaces')) });
-    zlog.push({ node: 'kind-worker', at: t + 3, line: ztLine(t + 3, 806, 'error', ztFields({ pod: sleep, port: 39470, identity: true }, { addr: `${ratings.ip}:15008`, hbone: `${ratings.ip}:9080`, pod: ratings, identity: true }, 'outbound', 0, 0, 3, 'http status: 401 Unauthorized')) });
+    zlog.push({ node: 'kind-worker', at: t + 3, line: ztLine(t + 3, 806, 'error', ztFields({ pod: sleep, port: 45892, identity: true }, { addr: `${ratings.ip}:15008`, hbone: `${ratings.ip}:9080`, pod: ratings, identity: true }, 'outbound', 0, 0, 3, 'http status: 401 Unauthorized')) });
   }
 
   for (const node of Object.keys(NODES) as (keyof typeof NODES)[]) {

@@ -7,14 +7,19 @@ import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { runCli } from '../helpers/cli.js';
 import { SAMPLES } from './helpers.js';
+import { sampleReportModel } from '../helpers/sample-report.js';
+import { gatherEvidence } from '../../src/analysis/evidence.js';
 
 const S = join(SAMPLES, 'ambient-bookinfo');
 const ZT1 = join(S, 'config_dumps/ztunnel-4xk2p.istio-system.ztunnel.json');
 const WP = join(S, 'config_dumps/waypoint-6f9c8d7b5-k2x4n.bookinfo.json');
+const ZT2 = join(S, 'config_dumps/ztunnel-q8n7d.istio-system.ztunnel.json');
 const LOGS = ['logs/ztunnel-4xk2p.istio-system.ztunnel.log', 'logs/ztunnel-q8n7d.istio-system.ztunnel.log'].map((f) => join(S, f));
+const WP_LOG = join(S, 'logs/waypoint-6f9c8d7b5-k2x4n.bookinfo.istio-proxy.log');
+const SLEEP = 'spiffe://cluster.local/ns/default/sa/sleep';
 
 interface ExplainJson {
-  records: Array<{ verdict: string; logged: { outcome: string | null }; decision: { decision: string; policy: string | null; reasons: string[] } | null; reason: string }>;
+  records: Array<{ ref: string; verdict: string; logged: { outcome: string | null }; decision: { decision: string; policy: string | null; reasons: string[] } | null; reason: string; identityEvidence: string[] }>;
 }
 
 describe('ambient-bookinfo sample', () => {
@@ -46,6 +51,7 @@ describe('ambient-bookinfo sample', () => {
     const r = await runCli(['explain', WP, join(S, 'logs/waypoint-6f9c8d7b5-k2x4n.bookinfo.istio-proxy.log'), '-o', 'json']);
     const doc = JSON.parse(r.stdout) as ExplainJson;
     expect(doc.records.map((x) => x.verdict)).toEqual(['undecidable', 'agrees', 'undecidable']);
+    expect(doc.records[2]!.reason).toContain("the caller's identity: the client ztunnel's outbound record to this waypoint, src.identity");
   });
 
   it('the node capture shows HBONE only (TLS 1.3 to 15008, ALPN h2, no SNI), and report names the trap without plaintext false alarms', async () => {
@@ -56,10 +62,61 @@ describe('ambient-bookinfo sample', () => {
       expect(x.server.port).toBe(15008);
       expect(x.evidence).toContain('istio-hbone');
     }
+    const table = (await runCli(['flows', join(S, 'captures/kind-worker.node.pcap')])).stdout;
+    expect(table).toContain('mtls**');
+    expect(table).toContain('** istio-hbone: ambient HBONE (TLS 1.3 to port 15008, ALPN exactly h2, no SNI)');
+    expect(table).toContain('the identities are only in the ztunnel log');
+    expect(table).not.toContain('Istio ClientHello');
     const rep = await runCli(['report', S]);
     expect(rep.stdout).toContain('ambient-allow-http-fields');
     expect(rep.stdout).toMatch(/bookinfo\/details-get-only uses HTTP fields \(methods\)/);
     expect(rep.stdout).toContain('explicitly denied by: bookinfo/ratings-deny-other-namespaces');
     expect(rep.stdout).not.toMatch(/plaintext-(flow|accepted)/);
   });
+
+  it('from logs alone (both ztunnel dumps, the waypoint dump, all three logs): every decision with its policy and condition, the waypoint caller from the client ztunnel record', async () => {
+    const r = await runCli(['explain', ZT1, ZT2, WP, ...LOGS, WP_LOG, '-o', 'json']);
+    expect(r.code, r.stderr).toBe(0);
+    const doc = JSON.parse(r.stdout) as ExplainJson;
+    const at = (ref: string) => doc.records.find((x) => x.ref.endsWith(ref))!;
+    // L4 deny (ztunnel on kind-worker2): the DENY policy and the condition (source namespace not bookinfo)
+    expect(at('ztunnel-q8n7d.istio-system.ztunnel.log:3')).toMatchObject({ verdict: 'agrees', decision: { decision: 'DENY', policy: 'bookinfo/ratings-deny-other-namespaces' } });
+    // the ALLOW with HTTP fields: ztunnel's deny-all, the rule-less policy named
+    const trap = at('ztunnel-4xk2p.istio-system.ztunnel.log:3');
+    expect(trap).toMatchObject({ verdict: 'agrees', decision: { decision: 'DENY', policy: null } });
+    expect(trap.reason).toContain('bookinfo/details-get-only has no rules: it matches nothing');
+    // L7 deny at the waypoint: the caller from the ztunnel record (file:line), the failing principal condition
+    const l7 = at('waypoint-6f9c8d7b5-k2x4n.bookinfo.istio-proxy.log:3');
+    expect(l7).toMatchObject({ verdict: 'agrees', decision: { decision: 'DENY', policy: null } });
+    expect(l7.reason).toContain(`"${SLEEP}" — needs exact "spiffe://cluster.local/ns/bookinfo/sa/bookinfo-productpage"`);
+    expect(l7.reason).toContain(`caller ${SLEEP} (io.istio.peer_principal) from the client ztunnel's outbound record ${join(S, 'logs/ztunnel-4xk2p.istio-system.ztunnel.log')}:5`);
+    expect(l7.identityEvidence).toContain(`src.identity ${SLEEP} in the client ztunnel's record ${join(S, 'logs/ztunnel-4xk2p.istio-system.ztunnel.log')}:5`);
+    // the allowed request at the waypoint: its ALLOW policy, with productpage as the caller
+    expect(at('waypoint-6f9c8d7b5-k2x4n.bookinfo.istio-proxy.log:1')).toMatchObject({ verdict: 'agrees', decision: { decision: 'ALLOW', policy: 'ns[bookinfo]-policy[reviews-get-from-productpage]-rule[0]' } });
+    expect(doc.records.filter((x) => x.verdict === 'disagrees')).toEqual([]);
+    // worker threads (the logs split into chunks) get the same callers and decide the same
+    const threaded = await runCli(['explain', ZT1, ZT2, WP, ...LOGS, WP_LOG, '-o', 'json', '--threads', '2'], { env: { MESHSLEUTH_CHUNK_BYTES: '256' } });
+    expect(threaded.code, threaded.stderr).toBe(0);
+    expect((JSON.parse(threaded.stdout) as ExplainJson).records.map((x) => [x.ref, x.verdict, x.reason])).toEqual(doc.records.map((x) => [x.ref, x.verdict, x.reason]));
+    // what stays undecidable is only what no engine decides: outbound ztunnel records and the CONNECT refused with 401
+    expect(doc.records.filter((x) => x.verdict === 'undecidable').map((x) => x.ref.replace(/.*\//, ''))).toEqual([
+      'ztunnel-4xk2p.istio-system.ztunnel.log:2', 'ztunnel-4xk2p.istio-system.ztunnel.log:4', 'ztunnel-4xk2p.istio-system.ztunnel.log:5', 'ztunnel-4xk2p.istio-system.ztunnel.log:6',
+    ]);
+  });
+
+  it('from config + capture: the HBONE flow of the L7 deny is joined to the ztunnel record that names the caller, and report decides the waypoint deny with it', async () => {
+    const ev = await gatherEvidence([S]);
+    const flow = ev.flows.find((f) => f.client.ip === '10.244.1.15' && f.client.port === 39456)!;
+    expect(flow.server).toEqual({ ip: '10.244.2.30', port: 15008 });
+    expect(flow.notes.join('\n')).toMatch(new RegExp(`ztunnel-4xk2p\\.istio-system\\.ztunnel\\.log:5 outbound ${SLEEP.replace(/[/.]/g, '\\$&')} → spiffe://cluster\\.local/ns/bookinfo/sa/waypoint \\(10\\.96\\.20\\.20:9080\\)`));
+    const model = await sampleReportModel('ambient-bookinfo');
+    const denied = model.findings.find((f) => f.id === 'rbac-denied')!;
+    expect(denied.summary).toContain(`(src.identity ${SLEEP} in the client ztunnel's record`);
+    expect(denied.summary).toContain(`"${SLEEP}" — needs exact "spiffe://cluster.local/ns/bookinfo/sa/bookinfo-productpage"`);
+    expect(denied.summary).not.toContain('not decidable');
+    // every replayed record is decided; the trap is named
+    expect(ev.explanations.filter((e) => e.verdict !== 'agrees').map((e) => `${e.record.ref.file}:${e.record.ref.line}`)).toEqual([]);
+    expect(model.findings.some((f) => f.id === 'ambient-allow-http-fields')).toBe(true);
+  });
 });
+

@@ -5,7 +5,7 @@ import { binaryHead, expandDirectories, runCommand, UsageError, warn, writeOut, 
 import { resolveFormat } from '../../readers/accesslog/index.js';
 import { knownSize, startProgress } from '../progress.js';
 import { runTasks, threadSetting, threadsOption, workerCount } from '../parallel.js';
-import { deciderFor, endpointStr, explainChunkEvents, explainOneWith, ExplainMerge, splitLog, type DeciderSpec, type ExplainChunk, type ExplainEvent, type ExplainSetup } from '../explain-run.js';
+import { collectWaypointCallers, deciderFor, endpointStr, explainChunkEvents, explainOneWith, ExplainMerge, splitLog, WAYPOINT_JOIN_SKEW_MS, type DeciderSpec, type ExplainChunk, type ExplainEvent, type ExplainSetup } from '../explain-run.js';
 import { deserializeError } from '../../model/errors.js';
 import { appendAll } from '../../model/arrays.js';
 import { parseTimeWindow } from '../time-window.js';
@@ -39,11 +39,16 @@ interface ExplainArgs extends PolicyInputFlags {
 
 /** Loads config dumps and returns a decider that picks the dump of the record's proxy. */
 export async function loadDecider(paths: string[]): Promise<Decider> {
+  return (await loadDumpsDecider(paths)).decide;
+}
+
+/** loadDecider, and whether one of the dumps is a waypoint's (it terminates HBONE: `connect_terminate`). */
+async function loadDumpsDecider(paths: string[]): Promise<{ decide: Decider; waypoint: boolean }> {
   const { dumps, diagnostics } = await loadConfigDumps(paths);
   for (const d of diagnostics.slice(0, 5)) warn(`${formatLocation(d.location)}: ${d.message}`);
   if (diagnostics.length > 5) warn(`... and ${diagnostics.length - 5} more config diagnostics`);
   if (dumps.length === 0) throw new UsageError(`no config dump found in ${paths.join(', ')}`);
-  return deciderFor(dumps);
+  return { decide: deciderFor(dumps), waypoint: dumps.some((d) => d.listeners.some((l) => l.name === 'connect_terminate')) };
 }
 
 /** `--policies … --workload …`: the manifests compiled into that sidecar's dump, as the proposed config. */
@@ -59,7 +64,8 @@ async function splitConfigDumps(paths: string[]): Promise<{ dumps: string[]; log
   const logs: string[] = [];
   for (const p of paths) {
     const st = p === '-' ? null : await stat(p).catch(() => null);
-    if (st?.isFile() && (await detectFile(p, st.size)).kind === 'config-dump') dumps.push(p);
+    const kind = st?.isFile() ? (await detectFile(p, st.size)).kind : null;
+    if (kind === 'config-dump' || kind === 'ztunnel-config') dumps.push(p);
     else logs.push(p);
   }
   return { dumps, logs };
@@ -132,20 +138,26 @@ export const explainCommand: CommandModule<object, ExplainArgs> = {
         policy: argv.policy,
       };
       // A ztunnel (ambient) config dump is told apart by content; its records are replayed by the ztunnel engine.
+      // Given with Envoy dumps (e.g. a waypoint's), each record goes to the engine of its kind.
       const ztConfigs: ZtunnelConfig[] = [];
+      const ztPaths: string[] = [];
       if (!fromPolicies) for (const p of configPaths) {
         const z = await readZtunnelConfig(p);
-        if (z) ztConfigs.push(z);
+        if (z) {
+          ztConfigs.push(z);
+          ztPaths.push(p);
+        }
       }
+      const envoyPaths = configPaths.filter((p) => !ztPaths.includes(p));
       let decide: Decider | null = null;
       let deciderSpec: DeciderSpec;
+      let waypoint = false;
       if (fromPolicies) ({ decide, spec: deciderSpec } = await policiesDecider(argv));
-      else if (ztConfigs.length) deciderSpec = { kind: 'ztunnel', paths: configPaths };
+      else if (ztConfigs.length && envoyPaths.length === 0) deciderSpec = { kind: 'ztunnel', paths: configPaths };
       else {
-        decide = await loadDecider(configPaths);
-        deciderSpec = { kind: 'dumps', paths: configPaths };
+        ({ decide, waypoint } = await loadDumpsDecider(envoyPaths));
+        deciderSpec = { kind: 'dumps', paths: envoyPaths, ...(ztPaths.length ? { ztunnel: ztPaths } : {}) };
       }
-      const explainOne = explainOneWith(decide, ztConfigs);
       // A binary file among the logs (a capture, a gzip, junk) is named and left out; the others are replayed.
       const logFiles: string[] = [];
       let unreadable = 0;
@@ -158,6 +170,10 @@ export const explainCommand: CommandModule<object, ExplainArgs> = {
       }
       if (logFiles.length === 0) throw new UsageError(`no access log to replay in ${logs.join(', ')}`);
       resolveFormat(argv['log-format']); // an unusable --log-format is an error before anything is read
+      // A waypoint's records carry no caller identity: the client ztunnels' records of the tunnels name it.
+      const callers = waypoint ? await collectWaypointCallers(logFiles, argv['log-format'], filter) : undefined;
+      if (waypoint && logFiles.includes('-')) warn('stdin is read once: client ztunnel records in it are not joined to the waypoint\'s records (give the ztunnel logs as files)');
+      const explainOne = explainOneWith(decide, ztConfigs, callers);
       const out = argv.output;
       const setup: ExplainSetup = {
         decider: deciderSpec,
@@ -168,6 +184,7 @@ export const explainCommand: CommandModule<object, ExplainArgs> = {
         limit: argv.limit,
         showSecrets: argv['show-secrets'] === true,
         failOn: [...failOn],
+        ...(callers?.size ? { waypointCallers: callers.all(), skewMs: WAYPOINT_JOIN_SKEW_MS } : {}),
       };
       // Chunks: every file whole, or (in parallel) a large file as byte ranges on line boundaries.
       const size = await knownSize(logFiles);

@@ -70,7 +70,7 @@ export function flowJson(f: Flow, showSecrets: boolean): Flow & { scope: LegScop
 
 function securityCell(f: Flow): string {
   let s: string = f.security;
-  if (f.inferred) s += '*';
+  if (f.inferred) s += f.evidence.includes('istio-hbone') ? '**' : '*';
   const scope = legScope(f);
   if (!leftThePod(scope)) s += ` (${scope})`;
   return s;
@@ -420,7 +420,11 @@ export const flowsCommand: CommandModule<object, FlowsArgs> = {
         if (udp.length) await writeOut(`${kept.length ? '\n' : ''}${udpTableOf(udp)}`);
         const sum = summaryLine(listed) + udpNote;
         const filtered = listed.total !== total ? ` (of ${total} in the capture${captures.length > 1 ? 's' : ''})` : '';
-        const inferred = kept.some((f) => f.inferred) ? '\n* inferred from the Istio ClientHello (ALPN istio*/SNI outbound_.*): TLS 1.3 and resumed sessions hide the client certificate' : '';
+        // One footnote per kind of inference: a sidecar's Istio ClientHello, or ambient's HBONE (src/ztunnel/hbone.ts).
+        const hbone = kept.some((f) => f.inferred && f.evidence.includes('istio-hbone'));
+        const sidecar = kept.some((f) => f.inferred && !f.evidence.includes('istio-hbone'));
+        const inferred = (sidecar ? '\n* inferred from the Istio ClientHello (ALPN istio*/SNI outbound_.*): TLS 1.3 and resumed sessions hide the client certificate' : '')
+          + (hbone ? `\n** istio-hbone: ambient HBONE (TLS 1.3 to port 15008, ALPN exactly h2, no SNI), mutual by construction; TLS 1.3 encrypts both certificates, so the identities are only in the ztunnel log (report joins them)` : '');
         await writeOut(`${kept.length || udp.length ? '\n' : ''}${sum}${filtered}${inferred}\n`);
       }
       if (fmt !== 'table' && fmt !== 'wide') process.stderr.write(`${summaryLine(listed)}${udpNote}\n`);
