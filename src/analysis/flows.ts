@@ -29,6 +29,7 @@ import {
   type CaptureStats,
   type Encapsulation,
   type TcpConnection,
+  type TcpSegment,
 } from '../readers/capture/index.js';
 import { isIstioAlpn, isLoopbackInterfaceName, parseIstioSni, sidecarLocalReason } from '../istio/traffic.js';
 import { hboneEvidence, isAmbientKubeletProbe } from '../ztunnel/hbone.js';
@@ -252,6 +253,33 @@ export interface FlowAnalysisOptions {
  * linger, the rest at the end of the capture in first-frame order). `stats` is filled as it goes.
  */
 export async function* flowsFromCapture(src: CaptureSource, opts: FlowAnalysisOptions, stats: CaptureStats = newCaptureStats(src.name)): AsyncGenerator<Flow> {
+  const readOpts = opts.onDiagnostic ? { onDiagnostic: opts.onDiagnostic } : {};
+  yield* flowsFromSegments(src.name, readTcpSegments(src, readOpts, stats), opts, {
+    interfaceNames: () => stats.reader.interfaces.map((i) => i.name),
+    interfaceCount: () => stats.reader.interfaces.length,
+    afterBatch: () => opts.onProgress?.(stats.reader.bytes, stats.reader.frames),
+    tcp: stats.tcp,
+  });
+}
+
+/** What flowsFromSegments needs of the reader that produced its segments (src/cli/capture-pipeline.ts runs them in two threads). */
+export interface SegmentSourceState {
+  /** pcapng interface names as the reader knows them when the last batch was yielded. */
+  interfaceNames(): (string | undefined)[];
+  interfaceCount(): number;
+  /** Called after each batch was pushed (progress). */
+  afterBatch?(): void;
+  /** Filled at the end with the table's eviction counts. */
+  tcp: CaptureStats['tcp'];
+}
+
+/**
+ * The TCP half of flowsFromCapture: batches of segments (in capture order) → TCP table → flows, each
+ * batch's ended connections handed over after it. flowsFromCapture feeds it from the reader directly; the
+ * capture pipeline feeds it in a worker thread from the segments the main thread decoded, so both give the
+ * same flows in the same order.
+ */
+export async function* flowsFromSegments(name: string, batches: AsyncIterable<TcpSegment[]>, opts: FlowAnalysisOptions, source: SegmentSourceState): AsyncGenerator<Flow> {
   const done: TcpConnection[] = [];
   const table = new TcpTable({
     decoder: opts.decoder,
@@ -261,24 +289,24 @@ export async function* flowsFromCapture(src: CaptureSource, opts: FlowAnalysisOp
   });
   const ifaces: InterfaceNames = { names: [] };
   const syncNames = () => {
-    if (ifaces.names.length !== stats.reader.interfaces.length) ifaces.names = stats.reader.interfaces.map((i) => i.name);
+    if (ifaces.names.length !== source.interfaceCount()) ifaces.names = source.interfaceNames();
   };
-  const readOpts = opts.onDiagnostic ? { onDiagnostic: opts.onDiagnostic } : {};
-  for await (const batch of readTcpSegments(src, readOpts, stats)) {
+  for await (const batch of batches) {
     for (let i = 0; i < batch.length; i++) table.push(batch[i]!);
     // Hand over connections that have ended (after the linger) at every batch, so a live
     // `tcpdump -w - | meshsleuth flows - -o ndjson` prints flows as they finish.
     table.sweep();
-    opts.onProgress?.(stats.reader.bytes, stats.reader.frames);
+    source.afterBatch?.();
     if (done.length) {
       syncNames();
-      for (const c of done.splice(0)) yield buildFlow(c, src.name, ifaces);
+      for (const c of done.splice(0)) yield buildFlow(c, name, ifaces);
     }
   }
   table.finish();
-  stats.tcp = { evictedIdle: table.evictedIdle, evictedOverCap: table.evictedOverCap };
+  source.tcp.evictedIdle = table.evictedIdle;
+  source.tcp.evictedOverCap = table.evictedOverCap;
   syncNames();
-  for (const c of done.splice(0)) yield buildFlow(c, src.name, ifaces);
+  for (const c of done.splice(0)) yield buildFlow(c, name, ifaces);
 }
 
 /** One proxy's inbound mTLS modes, as `inboundMtlsModes` (src/istio/mtls.ts) derives them from a config dump. */

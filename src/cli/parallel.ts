@@ -66,12 +66,24 @@ export function workerCount(setting: ThreadSetting, tasks: number, bytes: number
   return Math.min(setting, tasks);
 }
 
-/** The worker entry in dist/ (also when this module runs from src/ under a test runner). */
-export function workerUrl(): URL {
-  const here = new URL('./worker.js', import.meta.url);
+/**
+ * A single capture at least this large is pipelined under `--threads auto` (on a machine with two cores or
+ * more): below it the worker's start-up (~0.1-0.2 s of module loading) is more than it saves.
+ */
+export const PIPELINE_MIN_BYTES = 32 * 1024 * 1024;
+
+/** Whether one capture of `bytes` (null: unknown, e.g. stdin) is read in a pipeline under `setting`. */
+export function pipelineCapture(setting: ThreadSetting, bytes: number | null): boolean {
+  if (setting === 'auto') return bytes !== null && bytes >= PIPELINE_MIN_BYTES && availableParallelism() >= 2;
+  return setting >= 2;
+}
+
+/** A worker entry (worker.js, capture-worker.js) in dist/ (also when this module runs from src/ under a test runner). */
+export function workerUrl(file = 'worker.js'): URL {
+  const here = new URL(`./${file}`, import.meta.url);
   if (import.meta.url.endsWith('.js') && existsSync(fileURLToPath(here))) return here;
   // running from src/*.ts: the built worker is under dist/src/cli/
-  return new URL('../../dist/src/cli/worker.js', import.meta.url);
+  return new URL(`../../dist/src/cli/${file}`, import.meta.url);
 }
 
 /** One task's messages, in order, as the main thread consumes them. */
@@ -182,9 +194,12 @@ export function runTasks(
 }
 
 /** The `--threads` option of the commands that read inputs in parallel. */
-export function threadsOption<T>(y: import('yargs').Argv<T>) {
-  return y.option('threads', threadsOption.spec);
+export function threadsOption<T>(y: import('yargs').Argv<T>, note?: string) {
+  return y.option('threads', note ? { ...threadsOption.spec, describe: `${threadsOption.spec.describe}; ${note}` } : threadsOption.spec);
 }
+
+/** What `flows --help` adds to --threads. */
+export const PIPELINE_HELP = 'a single capture of 32 MB or more (any size with --threads 2 or more) is read in a two-thread pipeline: frames and headers on one thread, TCP reassembly and protocol decoding on the other';
 threadsOption.spec = {
   type: 'string',
   describe: 'worker threads reading the inputs in parallel: a number (1 = single-threaded) or auto (default: MESHSLEUTH_THREADS, else auto = every core when the inputs are large); the output is the same either way',

@@ -5,7 +5,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { asList, asListOf, expandDirectories, EXIT_FAIL_ON, EXIT_OK, EXIT_USAGE, outputOption, parseFailOn, runCommand, UsageError, warn, writeOut } from '../common.js';
 import { startProgress, knownSize } from '../progress.js';
-import { runTasks, threadSetting, threadsOption, workerCount } from '../parallel.js';
+import { PIPELINE_HELP, pipelineCapture, runTasks, threadSetting, threadsOption, workerCount } from '../parallel.js';
 import { captureEvents, deserializeError, type CaptureEvent, type CaptureFileSummary } from '../../analysis/capture-events.js';
 import { FRAGMENT_DROP_TEXT, type FragmentDropReason } from '../../readers/capture/index.js';
 import { checkAgainstConfig, type ProxyPorts } from '../../analysis/flows.js';
@@ -267,7 +267,7 @@ function diagLine(d: Diagnostic): string {
 
 export const flowsCommand: CommandModule<object, FlowsArgs> = {
   builder: (y: Argv) =>
-    threadsOption(outputOption(y, ['table', 'wide', 'json', 'ndjson', 'yaml']))
+    threadsOption(outputOption(y, ['table', 'wide', 'json', 'ndjson', 'yaml']), PIPELINE_HELP)
       .positional('captures', { type: 'string', array: true, describe: 'pcap or pcapng files; `-` for standard input' })
       .option('security', { type: 'string', coerce: asListOf([...SECURITIES, 'sidecar-local', 'loopback']), describe: 'only flows with this verdict (mtls, tls, plaintext, unknown) or scope (sidecar-local, loopback); repeatable or comma-separated' })
       .option('port', { type: 'string', coerce: asList, describe: 'only flows with this client or server port' })
@@ -322,7 +322,10 @@ export const flowsCommand: CommandModule<object, FlowsArgs> = {
       let failHit = false;
       const size = await knownSize(captures);
       const prog = startProgress({ label: 'flows', totalBytes: size, unit: 'frames' });
-      const threads = workerCount(threadSetting(argv.threads), captures.includes('-') ? 0 : captures.length, size ?? 0);
+      const setting = threadSetting(argv.threads);
+      // One capture on two cores: read and decoded here, TCP and the protocol decoders in a worker.
+      const pipeline = captures.length === 1 && pipelineCapture(setting, size) ? (await import('../capture-pipeline.js')).pipelinedCaptureEvents : null;
+      const threads = pipeline ? 0 : workerCount(setting, captures.includes('-') ? 0 : captures.length, size ?? 0);
       // In parallel: each capture in a worker, consumed here in input order (the output is the same).
       // ndjson writes flows as it goes, so a capture whose turn has not come is held to a window.
       const pool = threads > 0 ? runTasks(captures.map((path) => ({ kind: 'flows-capture' as const, path, ...(keylogs.length ? { keylog: keylogs } : {}) })), threads, fmt === 'ndjson' ? 64 : Infinity) : null;
@@ -330,7 +333,7 @@ export const flowsCommand: CommandModule<object, FlowsArgs> = {
       let doneFrames = 0;
       try {
         for (const [index, path] of captures.entries()) {
-          const events = (pool ? pool.streams[index]! : captureEvents(path, keys ?? undefined)) as AsyncIterable<CaptureEvent>;
+          const events = (pool ? pool.streams[index]! : pipeline ? pipeline(path, keylogs) : captureEvents(path, keys ?? undefined)) as AsyncIterable<CaptureEvent>;
           const fileStart = kept.length;
           let fileBytes = 0;
           let fileFrames = 0;
