@@ -10,7 +10,8 @@
  *  - the `unknown` / `knownHeaders` lists and peer SAN lists are shared between records that carry the
  *    same ones; `remote` / `directRemote` share `source`'s object when they are the same endpoint;
  *  - `fields` keeps only the fields the analysis reads (ANALYSIS_FIELDS: the addresses and cluster the
- *    correlation falls back to, the original path, Istio's dry-run results) and the record is marked
+ *    correlation falls back to when the record lacks the typed attribute, the original path, Istio's
+ *    dry-run results) and the record is marked
  *    `fieldsElided`. The report lists every field only for the few records it shows with their fields
  *    (cited by a finding, or whose replay did not agree); those are re-read from the log file by their
  *    evidence reference (evidence.ts `fillElidedFields`). The file is evidence, hashed in the manifest.
@@ -132,10 +133,34 @@ export class RecordCompactor {
       a.http.headers = this.headers(a.http.headers, r.requestId);
     }
     const kept: Record<string, JsonValue> = {};
-    for (const [k, v] of Object.entries(r.fields)) if (analysisField(k)) kept[s.get(k)] = typeof v === 'string' ? s.get(v) : v;
+    for (const [k, v] of Object.entries(r.fields)) if (analysisField(k) && !redundant(r, k)) kept[s.get(k)] = typeof v === 'string' ? s.get(v) : v;
     r.fields = kept;
     r.fieldsElided = true;
     return r;
+  }
+}
+
+/**
+ * A field the correlation reads only when the record lacks the typed attribute it stands in for
+ * (correlate.ts recordDirection, recordWireLeg, findLocalLegs; `path` for exchange matching).
+ */
+function redundant(r: AccessRecord, name: string): boolean {
+  switch (name.toLowerCase()) {
+    case 'upstream_cluster':
+    case 'upstream_cluster_raw':
+      return r.upstreamCluster !== undefined;
+    case 'upstream_host':
+      return r.upstreamHost !== undefined;
+    case 'downstream_remote_address':
+      return r.attrs.directRemote !== undefined || r.attrs.source !== undefined;
+    case 'downstream_local_address':
+      return r.attrs.destination !== undefined;
+    case 'x-envoy-original-path?:path':
+    case 'req(x-envoy-original-path?:path)':
+    case 'path':
+      return r.attrs.http?.path !== undefined;
+    default:
+      return false;
   }
 }
 

@@ -20,6 +20,7 @@ import { WorkloadIndex, emptyInventory, normalizeIp, type Inventory, type Worklo
 import { inForceAt, ProxyIndex, type ProxyView } from './proxies.js';
 import { isLoopbackAddress, legScope, leftThePod } from './scope.js';
 import { groupRequestEvents, recordSecurity, type EventSecurity, type RequestEvent } from './request-events.js';
+import { RecordFacts, type RecordLookup } from './record-facts.js';
 
 export const DEFAULT_SKEW_MS = 2000;
 
@@ -65,19 +66,19 @@ export interface Correlation {
   skewMs: number;
   workloads: WorkloadIndex;
   /** The proxy (config dump) that wrote each record, when known. */
-  recordProxy: Map<AccessRecord, ProxyView>;
-  recordDirection: Map<AccessRecord, Direction>;
+  recordProxy: RecordLookup<AccessRecord, ProxyView>;
+  recordDirection: RecordLookup<AccessRecord, Direction>;
   /** The wire leg of each record (client → server as a capture would show it), when the record carries it. */
-  recordWire: Map<AccessRecord, { client?: HostPort; server?: HostPort }>;
+  recordWire: RecordLookup<AccessRecord, { client?: HostPort; server?: HostPort }>;
   links: RecordLink[];
   flowRecords: Map<Flow, AccessRecord[]>;
-  recordFlow: Map<AccessRecord, RecordLink>;
+  recordFlow: RecordLookup<AccessRecord, RecordLink>;
   /** Inbound HTTP records whose forwarded request (with XFCC) was found on a sidecar-local leg. */
-  recordLocalLeg: Map<AccessRecord, LocalLegLink>;
-  explanationFor: Map<AccessRecord, Explanation>;
+  recordLocalLeg: RecordLookup<AccessRecord, LocalLegLink>;
+  explanationFor: RecordLookup<AccessRecord, Explanation>;
   /** Each request/connection on one hop once, with every record and the flow that saw it (request-events.ts). */
   events: RequestEvent[];
-  recordEvent: Map<AccessRecord, RequestEvent>;
+  recordEvent: RecordLookup<AccessRecord, RequestEvent>;
   /** The events a captured flow carried (empty when no record was joined to it). */
   flowEvents: Map<Flow, RequestEvent[]>;
   /** A flow that is another capture's view of a connection already captured (same 4-tuple, overlapping time, another file) → the first flow. */
@@ -229,9 +230,9 @@ export function correlate(flows: Flow[], records: AccessRecord[], explanations: 
   const index = new ProxyIndex(proxies);
   const atIp = (ip: string, timeMs: number | undefined): ProxyView | undefined => inForceAt(index.atIp(ip), timeMs);
 
-  const recordProxy = new Map<AccessRecord, ProxyView>();
-  const recordDirectionMap = new Map<AccessRecord, Direction>();
-  const recordWire = new Map<AccessRecord, { client?: HostPort; server?: HostPort }>();
+  const recordProxy = new RecordFacts<AccessRecord, ProxyView>('proxy');
+  const recordDirectionMap = new RecordFacts<AccessRecord, Direction>('direction');
+  const recordWire = new RecordFacts<AccessRecord, { client?: HostPort; server?: HostPort }>('wire');
   for (const r of records) {
     const named = index.named(r);
     let p = named.length ? inForceAt(named, r.timeMs) : undefined;
@@ -297,7 +298,7 @@ export function correlate(flows: Flow[], records: AccessRecord[], explanations: 
 
   const links: RecordLink[] = [];
   const flowRecords = new Map<Flow, AccessRecord[]>();
-  const recordFlow = new Map<AccessRecord, RecordLink>();
+  const recordFlow = new RecordFacts<AccessRecord, RecordLink>('flow');
   const addLink = (l: RecordLink): void => {
     links.push(l);
     recordFlow.set(l.record, l);
@@ -356,7 +357,7 @@ export function correlate(flows: Flow[], records: AccessRecord[], explanations: 
 
   const recordLocalLeg = findLocalLegs(flows, records, recordDirectionMap, recordProxy, recordFlow, skewMs);
 
-  const explanationFor = new Map<AccessRecord, Explanation>();
+  const explanationFor = new RecordFacts<AccessRecord, Explanation>('explanation');
   for (const e of explanations) explanationFor.set(e.record, e);
 
   const offsets = links.filter((l) => l.record.timeMs !== undefined).map((l) => {
@@ -420,9 +421,9 @@ interface LocalExchange {
 function findLocalLegs(
   flows: Flow[],
   records: AccessRecord[],
-  dirs: Map<AccessRecord, Direction>,
-  proxies: Map<AccessRecord, ProxyView>,
-  wireLinks: Map<AccessRecord, RecordLink>,
+  dirs: RecordLookup<AccessRecord, Direction>,
+  proxies: RecordLookup<AccessRecord, ProxyView>,
+  wireLinks: RecordLookup<AccessRecord, RecordLink>,
   skewMs: number,
 ): Map<AccessRecord, LocalLegLink> {
   const out = new Map<AccessRecord, LocalLegLink>();

@@ -22,6 +22,7 @@
 import type { AccessRecord, Flow, FlowSecurity } from '../model/records.js';
 import type { Direction, HostPort, RecordLink } from './correlate.js';
 import { inferSecurity } from './explain.js';
+import { RecordFacts, type RecordLookup } from './record-facts.js';
 
 export interface RequestEvent {
   /** Stable within one correlation: `e<n>` in record order. */
@@ -79,9 +80,9 @@ export function eventSecurity(e: RequestEvent, dirOf: (r: AccessRecord) => Direc
 
 export interface GroupInput {
   records: AccessRecord[];
-  recordFlow: Map<AccessRecord, RecordLink>;
-  recordWire: Map<AccessRecord, { client?: HostPort; server?: HostPort }>;
-  recordDirection: Map<AccessRecord, Direction>;
+  recordFlow: RecordLookup<AccessRecord, RecordLink>;
+  recordWire: RecordLookup<AccessRecord, { client?: HostPort; server?: HostPort }>;
+  recordDirection: RecordLookup<AccessRecord, Direction>;
   skewMs: number;
 }
 
@@ -91,9 +92,9 @@ function legKey(w: { client?: HostPort; server?: HostPort } | undefined): string
 }
 
 /** Groups records (and their joined flows) into request events; see the module comment. */
-export function groupRequestEvents(input: GroupInput): { events: RequestEvent[]; recordEvent: Map<AccessRecord, RequestEvent>; flowEvents: Map<Flow, RequestEvent[]> } {
+export function groupRequestEvents(input: GroupInput): { events: RequestEvent[]; recordEvent: RecordLookup<AccessRecord, RequestEvent>; flowEvents: Map<Flow, RequestEvent[]> } {
   const events: RequestEvent[] = [];
-  const recordEvent = new Map<AccessRecord, RequestEvent>();
+  const recordEvent = new RecordFacts<AccessRecord, RequestEvent>('event');
   const byKey = new Map<string, RequestEvent[]>();
   const inboundFirst = (e: RequestEvent): void => {
     e.records.sort((a, b) => (input.recordDirection.get(a) === 'inbound' ? 0 : 1) - (input.recordDirection.get(b) === 'inbound' ? 0 : 1));

@@ -1,0 +1,34 @@
+/**
+ * What the correlation learns about each record (its proxy, direction, wire leg, event, ...), kept on the
+ * record itself rather than in one Map per fact: a Map entry costs ~36 bytes and a report holds several
+ * per record (issue 17, memory per record). Each `RecordFacts` stores its values under a private symbol,
+ * as a non-enumerable property (a copy of the record made with `{ ...r }` does not carry it; JSON and
+ * structured clones never see it). Only `get` / `has` / `set` are offered: a record's facts are looked up
+ * from the record, never listed.
+ */
+export interface RecordLookup<K extends object, V> {
+  get(k: K): V | undefined;
+  has(k: K): boolean;
+  set(k: K, v: V): this;
+}
+
+export class RecordFacts<K extends object, V> implements RecordLookup<K, V> {
+  private readonly key: symbol;
+  constructor(name: string) {
+    this.key = Symbol(name);
+  }
+
+  get(k: K): V | undefined {
+    return (k as Record<symbol, V | undefined>)[this.key];
+  }
+
+  has(k: K): boolean {
+    return Object.prototype.hasOwnProperty.call(k, this.key);
+  }
+
+  set(k: K, v: V): this {
+    if (Object.prototype.hasOwnProperty.call(k, this.key)) (k as Record<symbol, V>)[this.key] = v;
+    else Object.defineProperty(k, this.key, { value: v, writable: true, enumerable: false, configurable: true });
+    return this;
+  }
+}
