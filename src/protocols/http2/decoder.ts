@@ -21,14 +21,31 @@ const MAX_HEADER_BLOCK = 1 << 20;
  */
 export const MAX_HEADER_LIST_SIZE = 1 << 20;
 
+/**
+ * The per-block cap alone lets many small blocks each decode to MAX_HEADER_LIST_SIZE (13,000 blocks of 64
+ * one-byte references to a 16 KB entry fit in a 1 MB capture and decode to 13 GB). So each direction of a
+ * connection also keeps at most HEADER_FREE_BYTES + HEADER_RATIO × the bytes it carried of decoded header list:
+ * linear in the capture whatever the references do. Real traffic decodes to a few times what it carries (HPACK
+ * saves 50–90% on headers; bodies count too), far under the ratio.
+ */
+export const HEADER_FREE_BYTES = 64 * 1024;
+export const HEADER_RATIO = 64;
+
+/** Standard pseudo-headers: the first of each is kept past a cap when short, to say what the exchange was. */
+const PSEUDO = new Set([':method', ':scheme', ':path', ':authority', ':status', ':protocol']);
+/** Longest pseudo-header value kept past a cap (each costs at most this from a one-byte reference). */
+const PSEUDO_PAST_CAP = 256;
+
 interface DecodedBlock {
   headers: Array<[string, string]>;
-  /** fields dropped because the list exceeded MAX_HEADER_LIST_SIZE */
+  /** fields dropped because the list exceeded the limit */
   dropped: number;
+  /** header-list bytes (name + value + 32 per field) of the fields kept */
+  kept: number;
 }
 
 interface HpackLike {
-  decode(block: Uint8Array): DecodedBlock;
+  decode(block: Uint8Array, limit: number): DecodedBlock;
 }
 
 function newHpack(): HpackLike {
@@ -40,24 +57,30 @@ function newHpack(): HpackLike {
   // read), which costs more than the decoding itself: same code path, headers collected here.
   let sink: Array<[string, string]> = [];
   let size = 0;
+  let kept = 0;
   let dropped = 0;
+  let limit = MAX_HEADER_LIST_SIZE;
   const pseudoSeen = new Set<string>();
   d.push = (h: { name: string; value: string } | null) => {
     if (!h) return true;
-    size += h.name.length + h.value.length + 32;
-    // the first of each pseudo-header is always kept (method, path, status say what the exchange was)
-    const pseudo = h.name.startsWith(':') && !pseudoSeen.has(h.name) && h.value.length <= MAX_HEADER_LIST_SIZE;
-    if (size <= MAX_HEADER_LIST_SIZE || pseudo) {
+    const cost = h.name.length + h.value.length + 32;
+    size += cost;
+    // the first of each pseudo-header is kept when short (method, path, status say what the exchange was)
+    const pseudo = PSEUDO.has(h.name) && !pseudoSeen.has(h.name) && h.value.length <= PSEUDO_PAST_CAP;
+    if (size <= limit || pseudo) {
       if (h.name.startsWith(':')) pseudoSeen.add(h.name);
       sink.push([h.name, h.value]);
+      kept += cost;
     } else dropped++;
     return true;
   };
   return {
-    decode(block) {
+    decode(block, max) {
       sink = [];
       size = 0;
+      kept = 0;
       dropped = 0;
+      limit = max;
       pseudoSeen.clear();
       d._decoder.push(Buffer.from(block.buffer, block.byteOffset, block.length));
       try {
@@ -67,7 +90,7 @@ function newHpack(): HpackLike {
         d._decoder = hpack.decoder.create();
         throw err instanceof Error ? err : new Error(String(err));
       }
-      return { headers: sink, dropped };
+      return { headers: sink, dropped, kept };
     },
   };
 }
@@ -78,6 +101,11 @@ interface DirState {
   hpackBroken: boolean;
   block: { streamId: number; type: number; endStream: boolean; parts: Uint8Array[]; size: number; frame: number; timeMs: number; promised: number } | null;
   frames: number;
+  /** bytes this direction carried (captured), and decoded header-list bytes kept: the budget's two sides */
+  carried: number;
+  keptHeaders: number;
+  /** a note already said the direction's budget was spent */
+  budgetNoted: boolean;
 }
 
 export interface Http2Summary {
@@ -96,7 +124,7 @@ export class Http2Decoder {
     private readonly sink: ExchangeSink,
     private readonly opts: { upgrade?: HttpExchange } = {},
   ) {
-    const mk = (preface: boolean): DirState => ({ reader: new FrameReader(preface), hpack: newHpack(), hpackBroken: false, block: null, frames: 0 });
+    const mk = (preface: boolean): DirState => ({ reader: new FrameReader(preface), hpack: newHpack(), hpackBroken: false, block: null, frames: 0, carried: 0, keptHeaders: 0, budgetNoted: false });
     this.dirs = { c2s: mk(true), s2c: mk(false) };
     if (opts.upgrade) {
       // RFC 7540 §3.2: the upgrade request becomes stream 1, half-closed (local) for the client.
@@ -127,6 +155,7 @@ export class Http2Decoder {
   data(dir: Direction, bytes: Uint8Array, meta: SegmentMeta): void {
     const d = this.dirs[dir];
     if (d.reader.lost) return;
+    d.carried += bytes.length;
     const ev: FrameEvent[] = [];
     d.reader.push(bytes, meta.frame, ev);
     this.onEvents(dir, ev, meta);
@@ -227,16 +256,27 @@ export class Http2Decoder {
     d.block = null;
     let headers: Array<[string, string]>;
     let dropped: number;
+    let kept: number;
+    const budget = Math.max(0, HEADER_FREE_BYTES + HEADER_RATIO * d.carried - d.keptHeaders);
+    const limit = Math.min(MAX_HEADER_LIST_SIZE, budget);
     try {
-      ({ headers, dropped } = d.hpack.decode(Buffer.concat(b.parts, b.size)));
+      ({ headers, dropped, kept } = d.hpack.decode(Buffer.concat(b.parts, b.size), limit));
     } catch (err) {
       this.breakHpack(dir, `HPACK error in the header block at frame ${b.frame}: ${(err as Error).message}`);
       return;
     }
+    d.keptHeaders += kept;
     if (dropped > 0) {
-      this.sink.notes.push(
-        `h2 ${dir}: header block at frame ${b.frame} decodes to more than ${MAX_HEADER_LIST_SIZE} bytes of header list; ${dropped} field(s) beyond that not kept (HPACK amplification?)`,
-      );
+      if (limit === MAX_HEADER_LIST_SIZE) {
+        this.sink.notes.push(
+          `h2 ${dir}: header block at frame ${b.frame} decodes to more than ${MAX_HEADER_LIST_SIZE} bytes of header list; ${dropped} field(s) beyond that not kept (HPACK amplification?)`,
+        );
+      } else if (!d.budgetNoted) {
+        d.budgetNoted = true;
+        this.sink.notes.push(
+          `h2 ${dir}: from the header block at frame ${b.frame} on, header fields past ${HEADER_FREE_BYTES} bytes + ${HEADER_RATIO}× the ${d.carried} bytes carried so far are not kept (HPACK amplification?); those exchanges are marked headersTruncated`,
+        );
+      }
     }
     const pseudo: Record<string, string> = {};
     const regular: Record<string, string[]> = {};
