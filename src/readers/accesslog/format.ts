@@ -139,6 +139,8 @@ export function tokenizeFormat(format: string): Segment[] {
 /** One parsed line: values by operator key (`null` for `-`), plus trailing text the format did not describe. */
 export interface ParsedLine {
   values: Record<string, JsonValue>;
+  /** The same values in the order of the format's operators (`TextFormat.operators`), when no operator is repeated. */
+  list?: JsonValue[];
   extra?: string;
 }
 
@@ -152,6 +154,19 @@ interface Slot {
   /** Whether the value still needs the no-space check (typed values reject spaces themselves). */
   checkSpaces: boolean;
   convert: (raw: string) => JsonValue | undefined;
+  /** How the value is converted (K_*), switched on inline for the slots before the last. */
+  kind: number;
+}
+
+const K_INT = 0;
+const K_INT_HEADER = 1;
+const K_ADDRESS = 2;
+const K_TOKEN = 3;
+const K_OTHER = 4;
+
+function kindOf(op: FormatOperator): number {
+  const header = op.command === 'RESP' || op.command === 'REQ';
+  return op.type === 'int' ? (header ? K_INT_HEADER : K_INT) : op.type === 'address' ? K_ADDRESS : op.type === 'token' ? K_TOKEN : K_OTHER;
 }
 
 /** A converter specialised for one operator (no per-line dispatch on the type). */
@@ -199,13 +214,14 @@ export class TextFormat {
       const spaceDelimited = next === '' || /^\s/.test(next);
       const timeWithSpaces = op.type === 'time' && op.arg !== undefined && /\s/.test(op.arg);
       const spaces = quoted || !spaceDelimited || timeWithSpaces;
-      this.slots.push({ op, next, spaces, last, checkSpaces: !spaces && op.type !== 'int' && op.type !== 'address', convert: converterFor(op) });
+      this.slots.push({ op, next, spaces, last, checkSpaces: !spaces && op.type !== 'int' && op.type !== 'address', convert: converterFor(op), kind: kindOf(op) });
       this.operators.push(op);
     }
     if (this.operators.length === 0) throw new FormatError('the format has no %OPERATOR% in it');
     // One object literal with the format's keys, so every parsed line gets the same fast object shape.
     const keys = this.slots.map((s) => s.op.key);
     const unique = keys.every((k, i) => keys.indexOf(k) === i);
+    this.uniqueKeys = unique;
     this.makeValues = unique
       ? (new Function('a', `return {${keys.map((k, i) => `${JSON.stringify(k)}: a[${i}]`).join(', ')}};`) as (a: JsonValue[]) => Record<string, JsonValue>)
       : (a: JsonValue[]) => {
@@ -216,6 +232,8 @@ export class TextFormat {
   }
 
   private readonly makeValues: (a: JsonValue[]) => Record<string, JsonValue>;
+  /** Every operator key appears once (a repeated one keeps its last value in `values`). */
+  private readonly uniqueKeys: boolean;
 
   /** Writes a line as Envoy would for these values (absent → `-`, truncated to `:Z`); for tests and generated inputs. */
   render(values: Record<string, JsonValue | undefined>): string {
@@ -232,6 +250,7 @@ export class TextFormat {
   parse(line: string): ParsedLine | null {
     if (!line.startsWith(this.head)) return null;
     let pos = this.head.length;
+    const len = line.length;
     const values: JsonValue[] = new Array(this.slots.length);
     let extra: string | undefined;
     const slots = this.slots;
@@ -259,17 +278,60 @@ export class TextFormat {
           raw = line.slice(pos, end);
         }
       } else {
-        const end = line.indexOf(s.next, pos);
-        if (end < 0) return null;
-        raw = line.slice(pos, end);
-        pos = end + s.next.length;
+        // the value converted in place (no slice for a number or an absent value), no per-slot closure call
+        const j = line.indexOf(s.next, pos);
+        if (j < 0) return null;
+        const start = pos;
+        pos = j + s.next.length;
+        const n = j - start;
+        if (n === 0 || (n === 1 && line.charCodeAt(start) === 45 /* - */)) {
+          // absent: `-` (an empty text value stays '')
+          values[k] = n === 0 && s.kind === K_OTHER && s.op.type === 'text' ? '' : null;
+          continue;
+        }
+        switch (s.kind) {
+          case K_INT:
+          case K_INT_HEADER: {
+            let num = 0;
+            let ok = n <= 16;
+            for (let i = start; ok && i < j; i++) {
+              const c = line.charCodeAt(i);
+              if (c < 48 || c > 57) ok = false;
+              else num = num * 10 + (c - 48);
+            }
+            if (ok) values[k] = n <= 15 ? num : Number(line.slice(start, j));
+            else if (s.kind === K_INT_HEADER) values[k] = line.slice(start, j);
+            else return null;
+            break;
+          }
+          case K_ADDRESS: {
+            const raw = line.slice(start, j);
+            if (!looksLikeAddress(raw)) return null;
+            values[k] = raw;
+            break;
+          }
+          case K_TOKEN: {
+            const raw = line.slice(start, j);
+            if (raw.indexOf('"') >= 0 || (s.checkSpaces && raw.indexOf(' ') >= 0)) return null;
+            values[k] = raw;
+            break;
+          }
+          default: {
+            const raw = line.slice(start, j);
+            if (s.checkSpaces && raw.indexOf(' ') >= 0) return null;
+            const v = convertValue(s.op, raw);
+            if (v === undefined) return null;
+            values[k] = v;
+          }
+        }
+        continue;
       }
       if (s.checkSpaces && raw.indexOf(' ') >= 0) return null;
       const v = s.convert(raw);
       if (v === undefined) return null;
       values[k] = v;
     }
-    const r: ParsedLine = { values: this.makeValues(values) };
+    const r: ParsedLine = { values: this.makeValues(values), list: this.uniqueKeys ? values : undefined };
     if (extra !== undefined && extra.length > 0) r.extra = extra;
     return r;
   }
@@ -318,7 +380,14 @@ export function looksLikeAddress(s: string): boolean {
   if (s.startsWith('envoy://') || s.startsWith('/') || s.startsWith('@')) return true;
   const colon = s.lastIndexOf(':');
   if (colon <= 0) return false;
-  return isDigits(s.slice(colon + 1));
+  // isDigits(s.slice(colon + 1)) without the slice
+  const n = s.length - colon - 1;
+  if (n === 0 || n > 16) return false;
+  for (let i = colon + 1; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
 }
 
 /** Splits `ip:port` / `[v6]:port` / `tcp://ip:port` into address and port. */

@@ -316,7 +316,7 @@ export async function* readAccessLogBatches(inputs: string[] | LogInput | LogInp
             else skip(file, lineNo, fmt.auto ? `does not fit any known access-log format (${candidates.map((c) => c.name).join(', ')}); pass --log-format` : `does not fit the format "${candidates[0]!.format.source.trim()}"`);
             continue;
           }
-          const rec = buildRecord(hit.plan, parsed.values, { file, line: lineNo }, parsed.extra);
+          const rec = buildRecord(hit.plan, parsed.values, { file, line: lineNo }, parsed.extra, parsed.list);
           rec.format = hit.name;
           if (node) rec.node = node;
           stats.records++;

@@ -88,7 +88,37 @@ export interface RecordPlan {
   knownHeaders: string[];
   /** `x-forwarded-for` is logged: lets us tell when remote == directRemote. */
   logsXff: boolean;
+  /** The distinct `unknown` lists of this format's records, each one frozen array shared by every record that has it. */
+  unknownLists: UnknownNode;
 }
+
+/** A trie of `unknown` lists: a record's list is a path of attribute names from the root. */
+interface UnknownNode {
+  next: Map<string, UnknownNode> | null;
+  list: string[] | null;
+}
+
+/**
+ * The frozen list equal to `items` (a format's records have few distinct lists: one shared array each, so
+ * consumers can key work on the list's identity, and no record carries its own copy).
+ */
+function internUnknown(root: UnknownNode, items: string[]): string[] {
+  let n = root;
+  for (let i = 0; i < items.length; i++) {
+    const m = (n.next ??= new Map());
+    let c = m.get(items[i]!);
+    if (c === undefined) {
+      c = { next: null, list: null };
+      m.set(items[i]!, c);
+    }
+    n = c;
+  }
+  return (n.list ??= Object.freeze(items.slice()) as string[]);
+}
+
+/** Reused while a record is built (buildRecord is not re-entered). */
+const UNKNOWN_SCRATCH: string[] = [];
+const NO_UNKNOWN: string[] = Object.freeze([]) as string[];
 
 function roleOf(op: FormatOperator): { role: Role; header?: string } {
   switch (op.command) {
@@ -179,7 +209,7 @@ export function planFor(operators: FormatOperator[]): RecordPlan {
     has.add(r.role);
     if (r.role === 'header' && r.header && !knownHeaders.includes(r.header)) knownHeaders.push(r.header);
   }
-  return { ops, has, knownHeaders, logsXff: knownHeaders.includes('x-forwarded-for') };
+  return { ops, has, knownHeaders, logsXff: knownHeaders.includes('x-forwarded-for'), unknownLists: { next: null, list: null } };
 }
 
 function str(v: JsonValue | undefined): string | undefined {
@@ -243,11 +273,60 @@ function setPath(root: Record<string, JsonValue>, ns: string, path: string[], va
   obj[path[path.length - 1]!] = value;
 }
 
+let minutePrefix = '';
+let minuteMs = Number.NaN;
+
+const isDigit = (c: number): boolean => c >= 48 && c <= 57;
+
+/** `raw.startsWith(minutePrefix)` for a non-empty prefix, compared from the minutes back (they change first). */
+function sameMinute(raw: string): boolean {
+  if (minutePrefix.length !== 16) return false;
+  for (let i = 15; i >= 0; i--) if (raw.charCodeAt(i) !== minutePrefix.charCodeAt(i)) return false;
+  return true;
+}
+
+/**
+ * `Date.parse(raw)` for a time ending in `Z`. The usual `YYYY-MM-DDTHH:MM:SS[.fraction]Z` is computed from
+ * its minute (parsed once per minute of log: consecutive lines share it) plus its seconds and milliseconds,
+ * as Date.parse reads them (1–9 fraction digits, truncated to milliseconds); any other form goes to Date.parse.
+ */
+export function utcMs(raw: string): number {
+  const n = raw.length;
+  if (n < 20 || raw.charCodeAt(n - 1) !== 90 /* Z */ || raw.charCodeAt(10) !== 84 /* T */ || raw.charCodeAt(13) !== 58 || raw.charCodeAt(16) !== 58) return Date.parse(raw);
+  const s0 = raw.charCodeAt(17);
+  const s1 = raw.charCodeAt(18);
+  if (s0 < 48 || s0 > 53 || !isDigit(s1)) return Date.parse(raw);
+  let ms = 0;
+  if (n === 20) {
+    if (raw.charCodeAt(19) !== 90) return Date.parse(raw);
+  } else {
+    // 1 to 9 fraction digits (V8 reads 10 or more differently)
+    if (raw.charCodeAt(19) !== 46 /* . */ || n > 30) return Date.parse(raw);
+    for (let i = 20; i < n - 1; i++) {
+      const c = raw.charCodeAt(i);
+      if (!isDigit(c)) return Date.parse(raw);
+      if (i < 23) ms += (c - 48) * (i === 20 ? 100 : i === 21 ? 10 : 1);
+    }
+    if (n === 21) return Date.parse(raw); // "SS.Z": no fraction digits
+  }
+  // hour 24 is Date.parse's end of day, valid only as 24:00:00
+  if (raw.charCodeAt(11) === 50 && raw.charCodeAt(12) === 52) return Date.parse(raw);
+  if (!sameMinute(raw)) {
+    minutePrefix = raw.slice(0, 16);
+    minuteMs = Date.parse(minutePrefix + ':00Z');
+  }
+  if (Number.isNaN(minuteMs)) return Date.parse(raw);
+  return minuteMs + ((s0 - 48) * 10 + (s1 - 48)) * 1000 + ms;
+}
+
 /** RFC 3339 UTC with the log's precision; non-ISO start times (custom %START_TIME(fmt)%) are parsed when possible. */
 export function normalizeTime(raw: string): { time: string; timeMs?: number } {
+  if (raw.charCodeAt(raw.length - 1) === 90 /* Z */) {
+    const ms = utcMs(raw);
+    return Number.isNaN(ms) ? { time: raw } : { time: raw, timeMs: ms };
+  }
   const ms = Date.parse(raw);
   if (Number.isNaN(ms)) return { time: raw };
-  if (raw.charCodeAt(raw.length - 1) === 90 /* Z */) return { time: raw, timeMs: ms };
   const m = /\.(\d+)/.exec(raw);
   const frac = m ? m[1]! : '';
   const iso = new Date(ms).toISOString().slice(0, 19);
@@ -255,11 +334,11 @@ export function normalizeTime(raw: string): { time: string; timeMs?: number } {
 }
 
 /** Builds one AccessRecord from values keyed by operator key. */
-export function buildRecord(plan: RecordPlan, values: Record<string, JsonValue>, ref: EvidenceRef, extra?: string): AccessRecord {
+export function buildRecord(plan: RecordPlan, values: Record<string, JsonValue>, ref: EvidenceRef, extra?: string, list?: JsonValue[]): AccessRecord {
   const attrs: RequestAttrs = {};
   // Every optional field present from the start: one object shape for all records (fast property access).
   const rec: AccessRecord = {
-    ref, time: undefined, timeMs: undefined, node: undefined, kind: 'tcp', attrs, unknown: [],
+    ref, time: undefined, timeMs: undefined, node: undefined, kind: 'tcp', attrs, unknown: NO_UNKNOWN,
     responseCode: undefined, responseCodeDetails: undefined, connectionTerminationDetails: undefined, responseFlags: undefined,
     bytesReceived: undefined, bytesSent: undefined, durationMs: undefined, upstreamCluster: undefined, upstreamHost: undefined,
     routeName: undefined, requestId: undefined, userAgent: undefined, fields: values, knownHeaders: undefined, format: undefined,
@@ -281,8 +360,10 @@ export function buildRecord(plan: RecordPlan, values: Record<string, JsonValue>,
   let directPort: number | undefined;
   let localIp: string | undefined;
   let localPort: number | undefined;
-  for (const p of plan.ops) {
-    const v = values[p.op.key];
+  const ops = plan.ops;
+  for (let i = 0; i < ops.length; i++) {
+    const p = ops[i]!;
+    const v = list !== undefined ? list[i] : values[p.op.key];
     switch (p.r) {
       case R_time: {
         const s = str(v);
@@ -344,7 +425,8 @@ export function buildRecord(plan: RecordPlan, values: Record<string, JsonValue>,
         break;
     }
   }
-  const unknown = rec.unknown;
+  const unknown = UNKNOWN_SCRATCH;
+  unknown.length = 0;
   const has = plan.has;
 
   // Addresses.
@@ -426,6 +508,7 @@ export function buildRecord(plan: RecordPlan, values: Record<string, JsonValue>,
     if (!has.has('subject')) unknown.push(ATTR.subject);
   }
   unknown.push(ATTR.metadata, ATTR.filterState);
+  rec.unknown = internUnknown(plan.unknownLists, unknown);
   if (extra !== undefined) rec.fields = { ...values, _extra: extra };
   return rec;
 }
