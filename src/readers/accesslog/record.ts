@@ -118,7 +118,7 @@ function internUnknown(root: UnknownNode, items: string[]): string[] {
 
 /** Reused while a record is built (buildRecord is not re-entered). */
 const UNKNOWN_SCRATCH: string[] = [];
-const NO_UNKNOWN: string[] = Object.freeze([]) as string[];
+const NO_UNKNOWN: string[] = Object.freeze([] as string[]) as string[];
 
 function roleOf(op: FormatOperator): { role: Role; header?: string } {
   switch (op.command) {
