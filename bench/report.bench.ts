@@ -24,19 +24,29 @@ const sample = join(root, 'samples/bookinfo-authz');
 
 interface Run {
   wallS: number;
+  /** user + sys CPU seconds of the process (the machine may be shared: CPU time is the steadier figure). */
+  cpuS: number;
   rssMb: number;
   status: number | null;
   stderr: string;
 }
 
-/** Runs the CLI under /usr/bin/time (wall and max RSS of the process), stdout discarded. */
+const TIME_LINE = /TIME ([\d.]+) (\d+) ([\d.]+) ([\d.]+)\s*$/;
+
+/** Runs the CLI under /usr/bin/time (wall, max RSS and CPU time of the process), stdout discarded. */
 function run(args: string[]): Run {
-  const r = spawnSync('/usr/bin/time', ['-f', 'TIME %e %M', process.execPath, cli, ...args], { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 64 << 20 });
-  const m = /TIME ([\d.]+) (\d+)\s*$/.exec(r.stderr ?? '');
-  return { wallS: m ? Number(m[1]) : NaN, rssMb: m ? Number(m[2]) / 1024 : NaN, status: r.status, stderr: (r.stderr ?? '').replace(/TIME [\d.]+ \d+\s*$/, '').trim().split('\n').slice(-3).join(' | ') };
+  const r = spawnSync('/usr/bin/time', ['-f', 'TIME %e %M %U %S', process.execPath, cli, ...args], { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 64 << 20 });
+  const m = TIME_LINE.exec(r.stderr ?? '');
+  return {
+    wallS: m ? Number(m[1]) : NaN,
+    rssMb: m ? Number(m[2]) / 1024 : NaN,
+    cpuS: m ? Number(m[3]) + Number(m[4]) : NaN,
+    status: r.status,
+    stderr: (r.stderr ?? '').replace(TIME_LINE, '').trim().split('\n').slice(-3).join(' | '),
+  };
 }
 
-const fmt = (r: Run): string => `${r.wallS.toFixed(1)} s, ${r.rssMb.toFixed(0)} MB${r.status === 0 || r.status === 1 ? '' : ` (exit ${r.status}: ${r.stderr})`}`;
+const fmt = (r: Run): string => `${r.wallS.toFixed(1)} s wall, ${r.cpuS.toFixed(1)} s CPU, ${r.rssMb.toFixed(0)} MB peak RSS${r.status === 0 || r.status === 1 ? '' : ` (exit ${r.status}: ${r.stderr})`}`;
 
 export default async function (): Promise<void> {
   if (spawnSync('/usr/bin/time', ['true']).status !== 0) {
@@ -55,7 +65,7 @@ export default async function (): Promise<void> {
     process.stdout.write(`capture: ${(capBytes / 1e6).toFixed(0)} MB, ${built.packets} packets (avg ${(capBytes / built.packets).toFixed(0)} B), ${built.conns} connections\n`);
     const flows = run(['flows', cap, '-o', 'ndjson']);
     process.stdout.write(`  flows alone: ${fmt(flows)}\n`);
-    const rows: { lines: number; report: Run; explain: Run }[] = [];
+    const rows: { lines: number; report: Run; reportLogs: Run; explain: Run }[] = [];
     for (const n of sizes) {
       const ev = join(dir, `ev-${n}`);
       const res = await writeFleetEvidence(ev, { lines: n, sample });
@@ -64,7 +74,7 @@ export default async function (): Promise<void> {
       const reportLogs = run(['report', ev, '--out', join(dir, `logs-${n}.json`)]);
       const report = run(['report', ev, cap, '--out', join(dir, `report-${n}.json`)]);
       const outMb = statSync(join(dir, `report-${n}.json`), { throwIfNoEntry: false })?.size ?? 0;
-      rows.push({ lines: n, report, explain });
+      rows.push({ lines: n, report, reportLogs, explain });
       process.stdout.write(
         `${res.lines.toLocaleString('en-US')} log lines (${(logBytes / 1e6).toFixed(0)} MB, 5 proxies) + 4 dumps + inventory:\n` +
           `  explain alone: ${fmt(explain)} (${Math.round(res.lines / explain.wallS).toLocaleString('en-US')} lines/s incl. start-up)\n` +
@@ -76,6 +86,9 @@ export default async function (): Promise<void> {
     const big = rows.find((r) => r.lines === 1_000_000);
     const mid = rows.find((r) => r.lines === 100_000);
     if (big && mid) process.stdout.write(`  1M peak / 100k peak = ${(big.report.rssMb / mid.report.rssMb).toFixed(2)} (target ≤ 1.2); 1M peak ${big.report.rssMb.toFixed(0)} MB (target ≤ 1024)\n`);
+    // The curve: how peak RSS and CPU time grow with the number of records (logs only, and with the capture).
+    process.stdout.write(`  curve (lines: report logs-only peak MB / CPU s; with capture peak MB / CPU s):\n`);
+    for (const r of rows) process.stdout.write(`    ${r.lines.toLocaleString('en-US')}: ${r.reportLogs.rssMb.toFixed(0)} MB / ${r.reportLogs.cpuS.toFixed(1)} s; ${r.report.rssMb.toFixed(0)} MB / ${r.report.cpuS.toFixed(1)} s\n`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
