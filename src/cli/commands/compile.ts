@@ -18,7 +18,7 @@ import { compileWaypoints, waypointConfigDump, type WaypointCompileResult } from
 function renderWaypoints(w: WaypointCompileResult): string {
   let out = '';
   const rows = w.waypoints.flatMap((wp) =>
-    wp.services.map((s) => [`${wp.waypoint.namespace}/${wp.waypoint.name}`, `${s.service.hostname} ${s.service.ports.map((p) => `${p.port}/${p.protocol}`).join(',')}`, s.policies.join(', ') || '-', s.httpFilters.map((f) => rbacSummary(f)[1]).join('; ') || 'no RBAC'])
+    wp.services.map((s) => [`${wp.waypoint.namespace}/${wp.waypoint.name}`, `${s.service.hostname} ${s.service.ports.map((p) => `${p.port}/${p.protocol}`).join(',')}`, s.policies.join(', ') || '-', s.httpFilters.map(waypointFilterCell).join('; ') || 'no RBAC'])
   );
   if (rows.length) out += '\n' + renderTable({ headers: ['WAYPOINT', 'SERVICE', 'POLICIES (targetRefs)', 'HTTP RBAC (peer identity: filter_state io.istio.peer_principal)'], rows });
   if (w.status.length) out += '\n' + renderTable({ headers: ['POLICY', 'TARGET', 'WAYPOINT STATUS (istiod)'], rows: w.status.map((s) => [s.policy, s.ancestor, `${s.reason}: ${s.message}`]) });
@@ -57,6 +57,14 @@ interface CompileArgs {
   'auto-mtls'?: boolean;
   waypoint?: string;
   output: string;
+}
+
+/** One waypoint HTTP filter in a table cell: enforced RBAC, CUSTOM's shadow RBAC that marks requests for ext_authz, ext_authz. */
+function waypointFilterCell(f: { name: string; typed_config: Record<string, unknown> }): string {
+  const [, enforced, shadow, prefix] = rbacSummary(f);
+  if (!/rbac/.test(f.name)) return /ext_authz/.test(f.name) ? 'ext_authz (CUSTOM: the provider decides)' : f.name;
+  if (enforced !== '-') return enforced!;
+  return shadow !== '-' ? `${/ext[_-]authz/.test(prefix ?? '') ? 'CUSTOM' : 'shadow'} ${shadow!.replace(/^\S+ /, '')}` : '-';
 }
 
 function rbacSummary(f: { name: string; typed_config: Record<string, unknown> }): string[] {
@@ -138,7 +146,7 @@ export const compileCommand: CommandModule<object, CompileArgs> = {
       if (args.ambient) {
         const root = args['root-namespace'] ?? mesh?.rootNamespace ?? 'istio-system';
         const inventory = args.inventory ? (await readK8sPaths(args.inventory, async () => '')).objects : [];
-        const wpc = compileWaypoints([...read.objects, ...inventory], { rootNamespace: root, istioVersion: args['istio-version'], trustDomain: args['trust-domain'] ?? mesh?.trustDomain, ...(args.waypoint ? { waypoint: args.waypoint } : {}) });
+        const wpc = compileWaypoints([...read.objects, ...inventory], { rootNamespace: root, istioVersion: args['istio-version'], trustDomain: args['trust-domain'] ?? mesh?.trustDomain, ...(args.waypoint ? { waypoint: args.waypoint } : {}), ...(mesh?.extensionProviders ? { extensionProviders: mesh.extensionProviders } : {}) });
         if (args['config-dump']) {
           if (!args.waypoint || wpc.waypoints.length !== 1) throw new UsageError('--ambient --config-dump prints one waypoint\'s listeners: give --waypoint <namespace>/<name>');
           for (const d of [...read.diagnostics, ...wpc.diagnostics]) warn(formatDiagnostic(d));

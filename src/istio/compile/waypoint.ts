@@ -19,6 +19,7 @@ import type { Diagnostic } from '../../model/errors.js';
 import type { AuthorizationPolicy, TargetRef } from './types.js';
 import type { Json } from './matcher.js';
 import { buildFilters, type EnvoyFilter, type PoliciesByAction } from './builder.js';
+import type { ExtensionProvider } from './extauthz.js';
 import { parsePolicies } from './policies.js';
 import { features, parseIstioVersion } from './version.js';
 
@@ -81,6 +82,8 @@ export interface WaypointCompileOptions {
   trustDomain?: string;
   /** `ns/name`: compile only this waypoint. */
   waypoint?: string;
+  /** MeshConfig extensionProviders, for CUSTOM (ext_authz) policies that target the waypoint. */
+  extensionProviders?: ExtensionProvider[];
 }
 
 export interface WaypointCompileResult {
@@ -218,7 +221,7 @@ export function compileWaypoints(objects: K8sObject[], opts: WaypointCompileOpti
       diagnostics.push({ severity: 'warning', location: { path: opts.waypoint }, message: `no Gateway of class ${WAYPOINT_CLASS} named ${opts.waypoint} in the inputs: compiled with the services that name it in ${USE_WAYPOINT}` });
     }
   }
-  const buildOpts = { f, trustDomains: [td] };
+  const buildOpts = { f, trustDomains: [td], ...(opts.extensionProviders ? { extensionProviders: opts.extensionProviders } : {}) };
   const waypoints: CompiledWaypoint[] = wps.map((wp) => {
     const key = `${wp.namespace}/${wp.name}`;
     const services = inv.services
@@ -241,7 +244,53 @@ export function compileWaypoints(objects: K8sObject[], opts: WaypointCompileOpti
       });
     return { waypoint: wp, services };
   });
+  diagnostics.push(...unrenderedRouting(objects, waypoints));
   return { waypoints, status, diagnostics };
+}
+
+const ROUTE_KINDS = new Set(['HTTPRoute', 'GRPCRoute', 'TCPRoute', 'TLSRoute']);
+
+/**
+ * Routing a waypoint would apply and this compiler does not render: Gateway API routes whose parentRefs name a
+ * service the waypoint serves (or the waypoint Gateway), and VirtualServices whose hosts name such a service. Each is
+ * a warning naming the object, so a dump compiled from these inputs is never taken as complete in silence.
+ */
+function unrenderedRouting(objects: K8sObject[], waypoints: CompiledWaypoint[]): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  const served = waypoints.flatMap((w) => w.services.map((s) => ({ wp: `${w.waypoint.namespace}/${w.waypoint.name}`, svc: s.service })));
+  if (served.length === 0) return out;
+  const wpNames = new Set(waypoints.map((w) => `${w.waypoint.namespace}/${w.waypoint.name}`));
+  const loc = (o: K8sObject) => ({ ...(o.source.file ? { file: o.source.file } : {}), ...(o.source.line ? { line: o.source.line } : {}) });
+  for (const o of objects) {
+    const ns = o.metadata.namespace ?? 'default';
+    const spec = rec(o.raw.spec);
+    const hits: string[] = [];
+    if (ROUTE_KINDS.has(o.kind) && o.apiVersion.startsWith('gateway.networking.k8s.io/')) {
+      for (const p of Array.isArray(spec.parentRefs) ? (spec.parentRefs as unknown[]) : []) {
+        const r = rec(p);
+        const pns = str(r.namespace) ?? ns;
+        const kind = str(r.kind) ?? 'Gateway';
+        const group = str(r.group) ?? (kind === 'Gateway' ? 'gateway.networking.k8s.io' : '');
+        if (kind === 'Service' && (group === '' || group === 'core')) {
+          for (const s of served) if (s.svc.namespace === pns && s.svc.name === str(r.name)) hits.push(`${s.svc.hostname} (waypoint ${s.wp})`);
+        } else if (kind === 'Gateway' && group === 'gateway.networking.k8s.io' && wpNames.has(`${pns}/${str(r.name) ?? ''}`)) hits.push(`every service of waypoint ${pns}/${str(r.name)}`);
+      }
+    } else if (o.kind === 'VirtualService' && o.apiVersion.startsWith('networking.istio.io/')) {
+      const hosts = (Array.isArray(spec.hosts) ? (spec.hosts as unknown[]) : []).map(str).filter((h): h is string => h !== undefined);
+      for (const s of served) {
+        const n = s.svc;
+        const names = new Set([n.hostname, `${n.name}.${n.namespace}.svc`, `${n.name}.${n.namespace}`, ...(n.namespace === ns ? [n.name] : [])]);
+        if (hosts.some((h) => names.has(h) || h === '*' || (h.startsWith('*.') && n.hostname.endsWith(h.slice(1))))) hits.push(`${n.hostname} (waypoint ${s.wp})`);
+      }
+    }
+    if (hits.length === 0) continue;
+    out.push({
+      severity: 'warning',
+      location: { ...loc(o), path: `${o.kind}/${ns}/${o.metadata.name ?? ''}` },
+      message: `${o.kind} ${ns}/${o.metadata.name ?? ''} routes ${[...new Set(hits)].join(', ')}: routing at a waypoint is not compiled (each service chain routes to the service itself), so what depends on it (another backend, rewrites, timeouts, retries, faults) is not in the compiled waypoint`,
+    });
+  }
+  return out;
 }
 
 // ---- the waypoint's listeners (dump shape) ----
