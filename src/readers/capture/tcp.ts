@@ -216,8 +216,12 @@ export class TcpConnection {
   duplicates = 0;
   /** Zeek's endpoint states, for conn_state. */
   readonly zeek = new ZeekTcpState();
-  /** Recent segments (ring of RING entries × 6 numbers: seq, ack, flags|dir<<8|used<<9, len, view, time ms). */
-  readonly recent = new Float64Array(RING * 6);
+  /**
+   * Recent segments (ring of RING entries × 6 numbers: seq, ack, flags|dir<<8|used<<9, len, view, time ms).
+   * It starts with room for 2 and doubles up to RING as packets arrive (none is overwritten before the
+   * ring is full): most connections of a big capture (scans, SYN floods) never send more than a few.
+   */
+  recent = new Float64Array(2 * 6);
   recentNext = 0;
 
   constructor(id: number, key: ConnKey, client: Endpoint, server: Endpoint, family: 4 | 6, seg: TcpSegment, decoder: StreamDecoder) {
@@ -394,7 +398,7 @@ export class TcpTable {
     const t = seg.sec * 1000 + seg.nsec / 1e6;
     const r = c.recent;
     const fl = seg.flags | (dir << 8);
-    for (let i = 0; i < RING * 6; i += 6) {
+    for (let i = 0; i < r.length; i += 6) {
       if (r[i + 4] === seg.view || r[i + 3] !== seg.payloadLen || r[i] !== seg.seq || r[i + 1] !== seg.ack || r[i + 2] !== fl) continue;
       if (Math.abs(r[i + 5]! - t) > COPY_WINDOW_MS) continue;
       r[i + 2] = fl | 512; // used: one copy per original
@@ -449,7 +453,13 @@ export class TcpTable {
       r[i + 3] = seg.payloadLen;
       r[i + 4] = seg.view;
       r[i + 5] = seg.sec * 1000 + seg.nsec / 1e6;
-      c.recentNext = i + 6 === RING * 6 ? 0 : i + 6;
+      if (i + 6 < r.length) c.recentNext = i + 6;
+      else if (r.length < RING * 6) {
+        const grown = new Float64Array(Math.min(RING * 6, r.length * 2));
+        grown.set(r);
+        c.recent = grown;
+        c.recentNext = i + 6;
+      } else c.recentNext = 0;
     }
     if (c.views !== null) {
       const v = c.views.get(seg.view);
