@@ -9,14 +9,11 @@ import { PIPELINE_HELP, pipelineCapture, runTasks, threadSetting, threadsOption,
 import { captureEvents, deserializeError, type CaptureEvent, type CaptureFileSummary } from '../../analysis/capture-events.js';
 import { FRAGMENT_DROP_TEXT, type FragmentDropReason } from '../../readers/capture/index.js';
 import { checkAgainstConfig, type ProxyPorts } from '../../analysis/flows.js';
-import { flowHalves } from '../../analysis/both-halves.js';
 import { accountingLine, type CaptureAccounting, type UdpConversationRecord } from '../../analysis/capture-stats.js';
 import type { Flow, FlowSecurity } from '../../model/records.js';
 import { InputError, formatLocation, type Diagnostic } from '../../model/errors.js';
 import { renderTable } from '../../report/table.js';
-import { toJson, toYaml } from '../../report/serialize.js';
 import { redactAppFacts, redactHeaders, redactStatement } from '../../model/redact.js';
-import { loadFlowConfig } from '../../analysis/flow-config.js';
 import { legScope, leftThePod, isPlaintextThatLeftThePod, type LegScope } from '../../analysis/scope.js';
 import { appendAll } from '../../model/arrays.js';
 import { DecryptionCounts, decryptionLine, loadKeyLog } from '../keylog.js';
@@ -298,7 +295,9 @@ export const flowsCommand: CommandModule<object, FlowsArgs> = {
       if ((argv.captures ?? []).length === 0) throw new UsageError('name at least one capture file (pcap or pcapng), or `-` for standard input');
       const captures = await expandDirectories(argv.captures, 'capture', 'pcap or pcapng captures');
       const args: FlowsArgs = { ...argv, security, captures, port: ports, host: hosts };
-      const config = configs.length ? await loadFlowConfig(configs) : null;
+      // (the config side — dumps, Kubernetes objects, every policy engine — loads only with --config)
+      const config = configs.length ? await (await import('../../analysis/flow-config.js')).loadFlowConfig(configs) : null;
+      const flowHalves = config?.proxies.length ? (await import('../../analysis/both-halves.js')).flowHalves : null;
       for (const d of config?.diagnostics ?? []) warn(diagLine(d));
       const proxies = config?.proxies ?? [];
       const layers = config?.layers ?? null;
@@ -358,7 +357,7 @@ export const flowsCommand: CommandModule<object, FlowsArgs> = {
               if (proxies.length) {
                 const c = checkAgainstConfig(f, proxies);
                 if (c) f.configCheck = c;
-                const h = flowHalves(f, config?.dumps ?? []);
+                const h = flowHalves!(f, config?.dumps ?? []);
                 if (h) f.halves = h;
               }
               if (layers) {
@@ -416,8 +415,8 @@ export const flowsCommand: CommandModule<object, FlowsArgs> = {
       });
       const udpCount = accounting.reduce((n, a) => n + a.udp.conversations, 0);
       const udpNote = udpCount ? `; ${udpCount} UDP conversation${udpCount === 1 ? '' : 's'} (listed, not judged)` : '';
-      if (fmt === 'json') await writeOut(toJson(doc()));
-      else if (fmt === 'yaml') await writeOut(toYaml(doc()));
+      if (fmt === 'json') await writeOut((await import('../../report/serialize.js')).toJson(doc()));
+      else if (fmt === 'yaml') await writeOut((await import('../../report/serialize.js')).toYaml(doc()));
       else if (fmt === 'table' || fmt === 'wide') {
         if (kept.length) await writeOut(tableOf(kept, proxies.length > 0, fmt === 'wide', argv['show-secrets']));
         if (udp.length) await writeOut(`${kept.length ? '\n' : ''}${udpTableOf(udp)}`);

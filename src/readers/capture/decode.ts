@@ -93,29 +93,67 @@ export function createDecoder(opts: DecoderOptions = {}): Decoder {
   const env: IpEnv = { frags, stats, lastExpire: 0 };
   const ctx: PacketCtx = newPacketCtx();
   const udpTable = opts.udp;
-  /** Interned encapsulations by exact signature, and view keys by direction-free signature. */
-  const encaps = new Map<string, Encapsulation>();
+  /**
+   * Interned encapsulations: one per distinct stack of layers, equal when every layer has the same kind,
+   * outer addresses and ports, VNI, key, session and service path. Found without building a key per packet
+   * (this runs for every encapsulated frame): by the innermost layer's outer source address, then its outer
+   * ports, then compared field by field. View keys by direction-free signature (built only for a new one).
+   */
+  const encaps = new Map<string, Map<number, Encapsulation[]>>();
+  let interned = 0;
   const viewKeys = new Map<string, number>();
 
+  function sameStack(a: readonly TunnelLayer[], b: readonly TunnelLayer[]): boolean {
+    if (a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) {
+      const x = a[i]!;
+      const y = b[i]!;
+      if (
+        x.kind !== y.kind ||
+        x.outer.src !== y.outer.src ||
+        x.outer.dst !== y.outer.dst ||
+        x.outer.srcPort !== y.outer.srcPort ||
+        x.outer.dstPort !== y.outer.dstPort ||
+        x.vni !== y.vni ||
+        x.key !== y.key ||
+        x.session !== y.session ||
+        x.servicePath !== y.servicePath
+      )
+        return false;
+    }
+    return true;
+  }
+
   function intern(tunnels: TunnelLayer[]): Encapsulation {
-    let exact = '';
+    const last = tunnels[tunnels.length - 1]!;
+    const ports = (last.outer.srcPort ?? 65536) * 65537 + (last.outer.dstPort ?? 65536);
+    let byPorts = encaps.get(last.outer.src);
+    let list = byPorts?.get(ports);
+    if (list) {
+      for (let i = 0; i < list.length; i++) if (sameStack(list[i]!.tunnels, tunnels)) return list[i]!;
+    }
+    if (interned >= MAX_INTERNED) {
+      encaps.clear();
+      interned = 0;
+      byPorts = undefined;
+      list = undefined;
+    }
     let free = '';
     for (const t of tunnels) {
       const ids = `${t.vni ?? ''}/${t.key ?? ''}/${t.session ?? ''}/${t.servicePath ?? ''}`;
-      exact += `${t.kind} ${t.outer.src} ${t.outer.dst} ${t.outer.srcPort ?? ''} ${t.outer.dstPort ?? ''} ${ids};`;
       const [a, b] = t.outer.src < t.outer.dst ? [t.outer.src, t.outer.dst] : [t.outer.dst, t.outer.src];
       free += `${t.kind} ${a} ${b} ${ids};`;
     }
-    let e = encaps.get(exact);
-    if (e) return e;
-    if (encaps.size >= MAX_INTERNED) encaps.clear();
     let vk = viewKeys.get(free);
     if (vk === undefined) {
       vk = viewKeys.size + 1;
       viewKeys.set(free, vk);
     }
-    e = { tunnels: tunnels.map((t) => ({ ...t, outer: { ...t.outer } })), viewKey: vk };
-    encaps.set(exact, e);
+    const e: Encapsulation = { tunnels: tunnels.map((t) => ({ ...t, outer: { ...t.outer } })), viewKey: vk };
+    if (!byPorts) encaps.set(last.outer.src, (byPorts = new Map()));
+    if (!list) byPorts.set(ports, (list = []));
+    list.push(e);
+    interned++;
     return e;
   }
 

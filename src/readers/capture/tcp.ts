@@ -304,6 +304,10 @@ class ConnIndex {
   *values(): IterableIterator<TcpConnection> {
     for (const mb of this.m.values()) for (const mp of mb.values()) yield* mp.values();
   }
+  /** Every connection, in the order of values() (without a generator: sweep runs after every batch). */
+  forEach(fn: (c: TcpConnection) => void): void {
+    for (const mb of this.m.values()) for (const mp of mb.values()) for (const c of mp.values()) fn(c);
+  }
 }
 
 /** Signed 32-bit difference a - b in sequence space. */
@@ -322,6 +326,9 @@ export class TcpTable {
   private readonly maxOpen: number;
   private pendingTotal = 0;
   private latestSec = 0;
+  /** Lower bounds of endSec over the ended connections in the table, and over all of them (see sweep). */
+  private endedFloor = Infinity;
+  private openFloor = Infinity;
   private sinceSweep = 0;
   /** Connections handed to onClose so far. */
   closed = 0;
@@ -377,6 +384,7 @@ export class TcpTable {
       if (this.conns.size >= this.maxOpen) this.evictLeastActive();
       c = this.create({ a: ka, b: kb, ports }, seg);
       this.conns.set(c);
+      if (c.endSec < this.openFloor) this.openFloor = c.endSec;
     }
     this.onSegment(c, seg);
     if (seg.sec > this.latestSec) this.latestSec = seg.sec;
@@ -522,6 +530,7 @@ export class TcpTable {
     if (!c.ended && (c.rstSeen || (c.c2s.ended && c.s2c.ended))) {
       c.ended = true;
       c.endedAt = seg.sec;
+      if (c.endSec < this.endedFloor) this.endedFloor = c.endSec;
       this.endDecoder(c);
     }
   }
@@ -708,12 +717,24 @@ export class TcpTable {
   sweep(): void {
     const expired: TcpConnection[] = [];
     const idle: TcpConnection[] = [];
-    for (const c of this.conns.values()) {
-      const quiet = this.latestSec - c.endSec;
+    const latest = this.latestSec;
+    const linger = this.lingerSec;
+    const idleSec = this.idleSec;
+    // Nothing can have expired while every ended connection is within the linger and every one within the
+    // idle time (the floors are lower bounds of their last-packet times): the scan is skipped, same result.
+    if (latest - this.endedFloor <= linger && latest - this.openFloor <= idleSec) return;
+    let endedFloor = Infinity;
+    let openFloor = Infinity;
+    this.conns.forEach((c) => {
+      const quiet = latest - c.endSec;
       if (c.ended) {
-        if (quiet > this.lingerSec) expired.push(c);
-      } else if (quiet > this.idleSec) idle.push(c);
-    }
+        if (quiet > linger) return void expired.push(c);
+        if (c.endSec < endedFloor) endedFloor = c.endSec;
+      } else if (quiet > idleSec) return void idle.push(c);
+      if (c.endSec < openFloor) openFloor = c.endSec;
+    });
+    this.endedFloor = endedFloor;
+    this.openFloor = openFloor;
     for (const c of expired) this.close(c);
     if (idle.length === 0) return;
     idle.sort((a, b) => a.firstFrame - b.firstFrame);
