@@ -1,76 +1,38 @@
 /**
- * Capture pipeline throughput: `flows` (pcap reader → TCP reassembly → protocol decoders →
- * verdicts → NDJSON) over a generated ≥ 200 MB capture of mixed traffic with ~900-byte packets,
- * beside tshark's TLS fields pass (`tshark -T fields`) on the same file in the same run.
+ * Capture throughput: the built CLI's `flows <capture> -o ndjson` (a fresh process: Node start-up, module
+ * loading, pcap reader → headers and tunnels → TCP reassembly → TLS/HTTP decoders → verdicts → NDJSON),
+ * beside tshark's TLS fields pass (`tshark -n -r X -T fields -e frame.number -e tcp.stream -e
+ * tls.handshake.type -e tls.handshake.extensions_server_name -e tls.handshake.extensions_alpn_str`) on the
+ * same file in the same run, runs interleaved (ours, ours, tshark; twice) so load changes hit all of them.
  *
- * The capture is written into os.tmpdir() and deleted afterwards. Its conversations are real:
- * TLS 1.2/1.3 sessions recorded from Node's tls module (mTLS with SPIFFE certificates and Istio
- * ALPN/SNI, one-way TLS), HTTP/1.1 with keep-alive, h2c with prior knowledge and a RESP-like
- * plaintext protocol, framed as EN10MB/IPv4/TCP with MSS 1160 (≈ 900-byte average packets with the ACKs) and interleaved 8 connections at a
- * time. Mix by connection: 30% mTLS 1.2, 30% mTLS 1.3, 5% mTLS TCP, 8% one-way TLS, 17% HTTP/1.1,
- * 5% h2c, 5% other plaintext (as research/captures.md's generator).
+ * The capture (src/synth/mixed-capture.ts: real TLS 1.2/1.3 sessions with SPIFFE certificates, HTTP/1.1,
+ * h2c, RESP; ~900-byte packets, 8 connections interleaved) is written into os.tmpdir() and deleted
+ * afterwards: plain EN10MB/IPv4, then the same traffic inside VXLAN and inside Geneve (node addresses
+ * outside).
  *
- * The same traffic is then written again inside a VXLAN overlay (UDP 4789, VNI 4096, node
- * addresses outside) and measured the same way: decapsulation must not cost the plain path, and
- * the overlay copy is reported beside it.
+ * `flows` runs twice per round: `--threads 1` (one thread) and the default (`auto`: a capture of 32 MB or
+ * more is read in a two-thread pipeline, src/cli/capture-pipeline.ts); outputs are compared (they must be
+ * equal). Reported per tool: best wall clock of 2 (process start included), its CPU time (user + sys of
+ * the process, all threads) and peak RSS; the ratio to tshark by wall clock (the issue's target: ≥ 5×) and
+ * by CPU; the machine's load average (on a shared machine wall clock mostly measures waiting for a core).
  *
- * Env: MESHSLEUTH_BENCH_CAPTURE_MB (default 200).
- * Measurement runs in a child process so peak RSS (maxRSS) is the pipeline's alone.
+ * Env: MESHSLEUTH_BENCH_CAPTURE_MB (default 200), MESHSLEUTH_BENCH_CAPTURE_ENCAPS (default
+ * `plain,vxlan,geneve`).
  */
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { readFileSync, statSync, unlinkSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, statSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import type { WrapKind } from '../src/synth/encap.js';
 import { buildCapture } from '../src/synth/mixed-capture.js';
 
 export { buildCapture };
 
 const MB = 1e6;
-
-interface Measured {
-  seconds: number;
-  /** CPU time of the pipeline itself (no start-up). */
-  cpuSeconds: number;
-  flows: number;
-  frames: number;
-  maxRssMb: number;
-  bySecurity: Record<string, number>;
-}
-
-/** The child: runs the pipeline over the file, serializing every flow as NDJSON (as `flows -o ndjson`). */
-async function measureChild(path: string): Promise<void> {
-  const { flowsFromCapture } = await import('../src/analysis/flows.js');
-  const { captureFile, newCaptureStats } = await import('../src/readers/capture/index.js');
-  const { createStreamDecoder } = await import('../src/protocols/index.js');
-  const stats = newCaptureStats(path);
-  const t0 = process.hrtime.bigint();
-  const cpu0 = process.cpuUsage();
-  let flows = 0;
-  let out = 0;
-  const bySecurity: Record<string, number> = {};
-  for await (const f of flowsFromCapture(captureFile(path), { decoder: createStreamDecoder }, stats)) {
-    flows++;
-    out += JSON.stringify(f).length;
-    bySecurity[f.security] = (bySecurity[f.security] ?? 0) + 1;
-  }
-  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-  const cpu = process.cpuUsage(cpu0);
-  const m: Measured = { seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, flows, frames: stats.reader.frames, maxRssMb: process.resourceUsage().maxRSS / 1024, bySecurity };
-  process.stdout.write(JSON.stringify({ ...m, ndjsonBytes: out }) + '\n');
-}
-
-function runChild(path: string): Promise<Measured> {
-  return new Promise((resolve, reject) => {
-    const self = fileURLToPath(import.meta.url);
-    const child = spawn(process.execPath, [self, '--measure', path], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve(JSON.parse(out) as Measured) : reject(new Error(`measurement child exited ${code}`))));
-  });
-}
+const ENTRY = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+const TIME = '/usr/bin/time';
 
 /** CPU seconds (user + system) of this process's waited-for children, from /proc/self/stat. */
 export function childrenCpuSeconds(): number | null {
@@ -84,63 +46,104 @@ export function childrenCpuSeconds(): number | null {
   }
 }
 
-function hasTshark(): boolean {
-  return spawnSync('tshark', ['--version'], { stdio: 'ignore' }).status === 0;
+export function loadAverage(): string {
+  try {
+    return readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+  } catch {
+    return 'n/a';
+  }
 }
 
-async function measureVariant(label: string, targetMb: number, encap?: WrapKind): Promise<void> {
+export interface ToolRun {
+  wall: number;
+  /** user + sys of the child (every thread), null where /proc is absent. */
+  cpu: number | null;
+  /** Peak RSS in MB (GNU time), null without it. */
+  rssMb: number | null;
+  code: number | null;
+  digest: string;
+  stderr: string;
+}
+
+/** Runs a command to completion, stdout hashed (not kept), timing wall clock and CPU. */
+export function timed(cmd: string, args: string[]): ToolRun {
+  const gnuTime = existsSync(TIME);
+  const c0 = childrenCpuSeconds();
+  const t0 = process.hrtime.bigint();
+  const r = gnuTime
+    ? spawnSync(TIME, ['-f', '%M', cmd, ...args], { maxBuffer: 1 << 30, stdio: ['ignore', 'pipe', 'pipe'] })
+    : spawnSync(cmd, args, { maxBuffer: 1 << 30, stdio: ['ignore', 'pipe', 'pipe'] });
+  const wall = Number(process.hrtime.bigint() - t0) / 1e9;
+  const c1 = childrenCpuSeconds();
+  let stderr = r.stderr?.toString('utf8') ?? '';
+  let rssMb: number | null = null;
+  if (gnuTime) {
+    const lines = stderr.trimEnd().split('\n');
+    const kb = Number(lines.pop());
+    if (Number.isFinite(kb)) rssMb = kb / 1024;
+    stderr = lines.join('\n');
+  }
+  const digest = createHash('sha256').update(r.stdout ?? '').digest('hex').slice(0, 16);
+  return { wall, cpu: c0 !== null && c1 !== null ? c1 - c0 : null, rssMb, code: r.status, digest, stderr };
+}
+
+function hasTshark(): string | null {
+  const r = spawnSync('tshark', ['--version'], { encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.split('\n')[0]! : null;
+}
+
+const bestOf = (runs: ToolRun[]): ToolRun => runs.reduce((a, b) => (b.wall < a.wall ? b : a));
+const cpuOf = (runs: ToolRun[]): number | null => (runs.every((r) => r.cpu !== null) ? Math.min(...runs.map((r) => r.cpu!)) : null);
+const fmtCpu = (c: number | null): string => (c === null ? 'CPU n/a' : `CPU ${c.toFixed(2)} s`);
+const fmtRss = (r: ToolRun[]): string => (r[0]!.rssMb === null ? '' : `, peak RSS ${Math.max(...r.map((x) => x.rssMb ?? 0)).toFixed(0)} MB`);
+
+async function measureVariant(label: string, targetMb: number, tshark: string | null, encap?: WrapKind): Promise<void> {
   const path = join(tmpdir(), `meshsleuth-bench-${process.pid}${encap ? '-' + encap : ''}.pcap`);
   try {
     const g0 = Date.now();
     const built = await buildCapture(path, targetMb * MB, encap);
     const size = statSync(path).size;
     process.stdout.write(
-      `${label}: ${path}: ${(size / MB).toFixed(1)} MB, ${built.packets} packets (avg ${(size / built.packets).toFixed(0)} B), ${built.conns} connections; generated in ${((Date.now() - g0) / 1000).toFixed(1)} s\n`,
+      `${label}: ${(size / MB).toFixed(1)} MB, ${built.packets.toLocaleString('en-US')} packets (avg ${(size / built.packets).toFixed(0)} B), ${built.conns.toLocaleString('en-US')} connections; generated in ${((Date.now() - g0) / 1000).toFixed(1)} s\n`,
     );
-    // Warm the page cache so both tools read from memory.
-    execFileSync('cat', [path], { stdio: ['ignore', 'ignore', 'ignore'], maxBuffer: 1 });
-    const runs: Measured[] = [];
-    let ourCpu = Infinity;
+    // Warm the page cache so every tool reads from memory.
+    spawnSync('cat', [path], { stdio: 'ignore' });
+    const one: ToolRun[] = [];
+    const auto: ToolRun[] = [];
+    const theirs: ToolRun[] = [];
+    const targs = ['-n', '-r', path, '-T', 'fields', '-e', 'frame.number', '-e', 'tcp.stream', '-e', 'tls.handshake.type', '-e', 'tls.handshake.extensions_server_name', '-e', 'tls.handshake.extensions_alpn_str'];
     for (let i = 0; i < 2; i++) {
-      const c0 = childrenCpuSeconds();
-      runs.push(await runChild(path));
-      const c1 = childrenCpuSeconds();
-      if (c0 !== null && c1 !== null) ourCpu = Math.min(ourCpu, c1 - c0);
+      one.push(timed(process.execPath, [ENTRY, 'flows', path, '-o', 'ndjson', '--threads', '1']));
+      auto.push(timed(process.execPath, [ENTRY, 'flows', path, '-o', 'ndjson']));
+      if (tshark) theirs.push(timed('tshark', targs));
     }
-    const best = runs.reduce((a, b) => (b.seconds < a.seconds ? b : a));
-    const ours = size / MB / best.seconds;
-    process.stdout.write(
-      `  flows (reader + ${encap ? encap + ' decapsulation + ' : ''}reassembly + TLS/HTTP decoders + verdicts + NDJSON): best of 2 ${best.seconds.toFixed(2)} s wall, ${ours.toFixed(0)} MB/s, ${(best.frames / best.seconds / 1000).toFixed(0)} k packets/s; ` +
-        `CPU ${Number.isFinite(ourCpu) ? ourCpu.toFixed(2) + ' s (incl. Node start-up) = ' + (size / MB / ourCpu).toFixed(0) + ' MB/s of CPU' : 'n/a'}; peak RSS ${Math.max(...runs.map((r) => r.maxRssMb)).toFixed(0)} MB (target < 300 MB); ${best.flows} flows ${JSON.stringify(best.bySecurity)}\n`,
-    );
-    if (!hasTshark()) {
+    const all = [...one, ...auto];
+    if (all.some((r) => r.code !== 0)) throw new Error(`flows exited ${all.map((r) => r.code).join(',')}: ${all.find((r) => r.code !== 0)!.stderr.slice(0, 500)}`);
+    const same = all.every((r) => r.digest === all[0]!.digest);
+    if (!same) process.exitCode = 1;
+    const summary = all[0]!.stderr.trim().split('\n').pop() ?? '';
+    const b1 = bestOf(one);
+    const ba = bestOf(auto);
+    const line = (name: string, r: ToolRun[]) => {
+      const b = bestOf(r);
+      return `  ${name}: ${b.wall.toFixed(2)} s wall (${(size / MB / b.wall).toFixed(0)} MB/s, ${(built.packets / b.wall / 1000).toFixed(0)} k packets/s), ${fmtCpu(cpuOf(r))}${fmtRss(r)}\n`;
+    };
+    process.stdout.write(line('flows --threads 1', one) + line('flows (default: two-thread pipeline)', auto) + `  flows: ${summary}; outputs ${same ? 'identical' : 'DIFFERENT (a bug)'}\n`);
+    if (!tshark) {
       process.stdout.write('  tshark: not installed, comparison skipped (Debian: apt-get install tshark)\n');
       return;
     }
-    const ver = spawnSync('tshark', ['--version'], { encoding: 'utf8' }).stdout.split('\n')[0];
-    const args = ['-n', '-r', path, '-T', 'fields', '-e', 'frame.number', '-e', 'tcp.stream', '-e', 'tls.handshake.type', '-e', 'tls.handshake.extensions_server_name', '-e', 'tls.handshake.extensions_alpn_str'];
-    let tbest = Infinity;
-    let tcpu = Infinity;
-    for (let i = 0; i < 2; i++) {
-      const t0 = process.hrtime.bigint();
-      const c0 = childrenCpuSeconds();
-      const r = spawnSync('tshark', args, { stdio: ['ignore', 'ignore', 'ignore'] });
-      const s = Number(process.hrtime.bigint() - t0) / 1e9;
-      const c1 = childrenCpuSeconds();
-      if (c0 !== null && c1 !== null) tcpu = Math.min(tcpu, c1 - c0);
-      if (r.status !== 0) {
-        process.stdout.write(`  tshark: exited ${r.status}, comparison skipped\n`);
-        return;
-      }
-      tbest = Math.min(tbest, s);
+    if (theirs.some((r) => r.code !== 0)) {
+      process.stdout.write(`  tshark: exited ${theirs.map((r) => r.code).join(',')}, comparison skipped\n`);
+      return;
     }
-    const theirs = size / MB / tbest;
-    const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+    const bt = bestOf(theirs);
+    const tc = cpuOf(theirs);
+    const ratio = (ours: ToolRun, oursCpu: number | null) =>
+      `${(bt.wall / ours.wall).toFixed(1)}x by wall clock${tc !== null && oursCpu !== null ? `, ${(tc / oursCpu).toFixed(1)}x by CPU` : ''}`;
     process.stdout.write(
-      `  tshark -T fields (TLS fields pass, ${ver}): best of 2 ${tbest.toFixed(2)} s wall, ${theirs.toFixed(0)} MB/s, ${(built.packets / tbest / 1000).toFixed(0)} k packets/s; CPU ${Number.isFinite(tcpu) ? tcpu.toFixed(2) + ' s' : 'n/a'}\n` +
-        `  ratio: flows is ${(ours / theirs).toFixed(1)}x tshark by wall clock` +
-        (Number.isFinite(tcpu) && Number.isFinite(ourCpu) ? `, ${(tcpu / ourCpu).toFixed(1)}x by CPU time` : '') +
-        ` (target >= 5x); load average ${load}\n`,
+      line(`tshark -T fields (TLS fields pass, ${tshark})`, theirs) +
+        `  ratio to tshark: flows (default) ${ratio(ba, cpuOf(auto))}; --threads 1 ${ratio(b1, cpuOf(one))} (target >= 5x by wall clock); load average ${loadAverage()}\n`,
     );
   } finally {
     try {
@@ -153,10 +156,11 @@ async function measureVariant(label: string, targetMb: number, encap?: WrapKind)
 
 export default async function (): Promise<void> {
   const targetMb = Number(process.env.MESHSLEUTH_BENCH_CAPTURE_MB ?? 200);
-  await measureVariant('capture (plain EN10MB/IPv4)', targetMb);
-  await measureVariant('capture (the same traffic in a VXLAN overlay)', targetMb, 'vxlan');
-}
-
-if (process.argv[2] === '--measure' && import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  await measureChild(process.argv[3]!);
+  const encaps = (process.env.MESHSLEUTH_BENCH_CAPTURE_ENCAPS ?? 'plain,vxlan,geneve').split(',').map((s) => s.trim());
+  const tshark = hasTshark();
+  process.stdout.write(`load average ${loadAverage()} at the start\n`);
+  for (const e of encaps) {
+    if (e === 'plain') await measureVariant('capture (plain EN10MB/IPv4)', targetMb, tshark);
+    else await measureVariant(`capture (the same traffic in a ${e === 'vxlan' ? 'VXLAN' : e === 'geneve' ? 'Geneve' : e} overlay)`, targetMb, tshark, e as WrapKind);
+  }
 }

@@ -4,8 +4,9 @@
  *
  * - `flows -o ndjson` over several generated captures of ~900-byte packets (the same mix as capture.bench:
  *   mTLS 1.2/1.3, one-way TLS, HTTP/1.1, h2c, RESP), one worker per capture;
- * - `flows -o ndjson` over one capture of the same total size (a single capture is read by one thread:
- *   see the README's performance section for why it is not split);
+ * - `flows -o ndjson` over one large capture (default ~1 GB of the same traffic): `--threads 2` reads it in a
+ *   two-thread pipeline (src/cli/capture-pipeline.ts: frames and headers on the main thread, TCP and the
+ *   protocol decoders in a worker);
  * - `explain` (table and `-o ndjson`) over one large generated Istio-format log through the authz fixture's
  *   dump (../shared), split into line-aligned byte ranges across the workers.
  *
@@ -13,8 +14,9 @@
  * equal). The machine's load average is printed with each figure: on a shared machine the speedup is
  * bounded by the cores actually free.
  *
- * Env: MESHSLEUTH_BENCH_THREADS_MB (capture total, default 200), MESHSLEUTH_BENCH_THREADS_LINES (log lines,
- * default 500000).
+ * Env: MESHSLEUTH_BENCH_THREADS_MB (total of the several captures, default 200),
+ * MESHSLEUTH_BENCH_THREADS_SINGLE_MB (the one large capture, default 1000), MESHSLEUTH_BENCH_THREADS_LINES (log
+ * lines, default 500000), MESHSLEUTH_BENCH_THREADS_ONLY (`captures`, `single` or `explain`: only that part).
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -80,24 +82,34 @@ export default async function (): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'meshsleuth-threads-bench-'));
   process.stdout.write(`${availableParallelism()} core(s) available; multi-threaded runs use --threads ${threads}\n`);
   try {
+    const only = process.env.MESHSLEUTH_BENCH_THREADS_ONLY;
     const totalMb = Number(process.env.MESHSLEUTH_BENCH_THREADS_MB ?? 200);
+    const singleMb = Number(process.env.MESHSLEUTH_BENCH_THREADS_SINGLE_MB ?? 1000);
     const parts = threads * 2;
-    const files: string[] = [];
-    let packets = 0;
-    for (let i = 0; i < parts; i++) {
-      const p = join(dir, `part-${i}.pcap`);
-      packets += (await buildCapture(p, (totalMb / parts) * MB)).packets;
-      files.push(p);
+    if (!only || only === 'captures') {
+      const files: string[] = [];
+      let packets = 0;
+      for (let i = 0; i < parts; i++) {
+        const p = join(dir, `part-${i}.pcap`);
+        packets += (await buildCapture(p, (totalMb / parts) * MB)).packets;
+        files.push(p);
+      }
+      const size = files.reduce((s, f) => s + statSync(f).size, 0);
+      process.stdout.write(`flows: ${parts} captures, ${(size / MB).toFixed(0)} MB, ${packets.toLocaleString('en-US')} packets (avg ${(size / packets).toFixed(0)} B)\n`);
+      compare(`flows -o ndjson over the ${parts} captures (one worker per capture)`, ['flows', ...files, '-o', 'ndjson'], threads, { n: packets, what: 'packets' });
+      compare(`flows (table) over the ${parts} captures`, ['flows', ...files], threads, { n: packets, what: 'packets' });
+      for (const f of files) rmSync(f);
     }
-    const size = files.reduce((s, f) => s + statSync(f).size, 0);
-    process.stdout.write(`flows: ${parts} captures, ${(size / MB).toFixed(0)} MB, ${packets.toLocaleString('en-US')} packets (avg ${(size / packets).toFixed(0)} B)\n`);
-    compare(`flows -o ndjson over the ${parts} captures (one worker per capture)`, ['flows', ...files, '-o', 'ndjson'], threads, { n: packets, what: 'packets' });
-    compare(`flows (table) over the ${parts} captures`, ['flows', ...files], threads, { n: packets, what: 'packets' });
-    for (const f of files) rmSync(f);
-    const single = join(dir, 'single.pcap');
-    const built = await buildCapture(single, totalMb * MB);
-    compare(`flows -o ndjson over one ${(statSync(single).size / MB).toFixed(0)} MB capture (read by one thread either way)`, ['flows', single, '-o', 'ndjson'], threads, { n: built.packets, what: 'packets' });
-    rmSync(single);
+    if (!only || only === 'single') {
+      const single = join(dir, 'single.pcap');
+      const built = await buildCapture(single, singleMb * MB);
+      spawnSync('cat', [single], { stdio: 'ignore' }); // page cache
+      const mb = (statSync(single).size / MB).toFixed(0);
+      process.stdout.write(`flows: one capture, ${mb} MB, ${built.packets.toLocaleString('en-US')} packets\n`);
+      compare(`flows -o ndjson over one ${mb} MB capture (--threads 2+: the two-thread pipeline)`, ['flows', single, '-o', 'ndjson'], threads, { n: built.packets, what: 'packets' });
+      rmSync(single);
+    }
+    if (only && only !== 'explain') return;
 
     const dump = fileURLToPath(new URL('../../../shared/fixtures/istio/istioctl/pkg/authz/testdata/configdump.yaml', import.meta.url));
     if (!existsSync(dump)) {
