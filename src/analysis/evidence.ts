@@ -11,7 +11,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { Transform } from 'node:stream';
-import { readWholeText } from '../readers/files.js';
+import { linesUpToDamage, openInputStream, readWholeText } from '../readers/files.js';
 import type { AccessRecord, Explanation, Flow } from '../model/records.js';
 import type { RequestAttrs } from '../model/attrs.js';
 import type { Decision } from '../model/decision.js';
@@ -22,7 +22,7 @@ import type { KeyLog } from '../protocols/tls/keylog.js';
 import { emptyInventory, readInventory, type Inventory } from '../readers/inventory.js';
 import { loadConfigDumps } from '../readers/configdump/index.js';
 import { readAccessLogs, newStats } from '../readers/accesslog/index.js';
-import { captureFile, newCaptureStats, type CaptureSource } from '../readers/capture/index.js';
+import { captureFile, decompress, isDamagedCompression, newCaptureStats, type CaptureSource } from '../readers/capture/index.js';
 import { parseK8sObjects, type K8sObject } from '../readers/k8s.js';
 import { createStreamDecoder } from '../protocols/index.js';
 import { flowsFromCapture } from './flows.js';
@@ -204,6 +204,7 @@ async function gatherInputs(inputs: DetectedInput[], opts: GatherOptions, parall
   const items = new Map<string, number>();
   const problems = new Map<string, number>();
   const unreadable = new Map<string, string>();
+  const damaged = new Set<string>();
   const diagnostics: Diagnostic[] = [];
   const flows: Flow[] = [];
   /** Flows are kept compact (shared strings and lists): a capture may hold millions of connections. */
@@ -262,6 +263,7 @@ async function gatherInputs(inputs: DetectedInput[], opts: GatherOptions, parall
         hashes.set(p, null);
       }
     }
+    if (input.damaged) damaged.add(p);
     if (input.kind === 'unknown' || unreadable.has(p)) continue;
     opts.onProgress?.(`reading ${p} (${input.kind})`);
     try {
@@ -284,9 +286,23 @@ async function gatherInputs(inputs: DetectedInput[], opts: GatherOptions, parall
         case 'access-log': {
           const stats = newStats();
           let n = 0;
-          for await (const r of readAccessLogs({ path: p, stream: fileHash.stream() }, { stats, maxDiagnostics: maxDiag })) {
-            n++;
-            if (recordIn(r)) records.push(compactor ? compactor.compact(r) : r);
+          // a compressed log: the compressed bytes are hashed as they are read, the decompressed ones parsed
+          // (damaged compressed data ends the log where it breaks: the records before it are kept, then the error)
+          const raw = fileHash.stream();
+          const text = input.compressed ? linesUpToDamage(decompress(input.compressed, raw, p, 'access-log data')) : null;
+          try {
+            for await (const r of readAccessLogs({ path: p, stream: text?.stream ?? raw }, { stats, maxDiagnostics: maxDiag })) {
+              n++;
+              if (recordIn(r)) records.push(compactor ? compactor.compact(r) : r);
+            }
+          } finally {
+            raw.destroy(); // stopped at damage: nothing more flows into the hash while digest() reads the rest
+          }
+          const broken = text?.damage();
+          if (broken) {
+            items.set(p, n);
+            note(p, stats.diagnostics, stats.skipped);
+            throw broken;
           }
           items.set(p, n);
           note(p, stats.diagnostics, stats.skipped);
@@ -351,6 +367,7 @@ async function gatherInputs(inputs: DetectedInput[], opts: GatherOptions, parall
       }
     } catch (e) {
       unreadable.set(p, describeError(e));
+      if (isDamagedCompression(e)) damaged.add(p);
       diagnostics.push({ severity: 'error', location: { file: p }, message: `input skipped: ${describeError(e)}` });
     }
     if (hashInPass) hashes.set(p, await fileHash.digest().catch(() => null));
@@ -410,7 +427,7 @@ async function gatherInputs(inputs: DetectedInput[], opts: GatherOptions, parall
   if (ztunnels.length) for (const r of records) if (r.ztunnel && r.ztunnel.direction === 'inbound') explanations.push(explainZtunnelRecord(r, ztunnels));
 
   if (pre) for (const e of explanations) pre.explanationFor.set(e.record, e);
-  return { inputs, hashes, items, problems, unreadable, flows, records, explanations, proxies, inventory, policies, k8sObjects, diagnostics, dumps, ztunnels, ...(pre ? { correlation: pre } : {}), ...(windowCounts ? { window: windowCounts } : {}) };
+  return { inputs, hashes, items, problems, unreadable, damaged, flows, records, explanations, proxies, inventory, policies, k8sObjects, diagnostics, dumps, ztunnels, ...(pre ? { correlation: pre } : {}), ...(windowCounts ? { window: windowCounts } : {}) };
 }
 
 export { formatLocation };
@@ -439,7 +456,7 @@ export async function fillElidedFields(model: ReportModel, showSecrets: boolean)
   for (const [file, byRef] of want) {
     let left = byRef.size;
     try {
-      for await (const r of readAccessLogs({ path: file, stream: createReadStream(file) }, { stats: newStats(), maxDiagnostics: 0 })) {
+      for await (const r of readAccessLogs({ path: file, stream: await openInputStream(file, 'access-log data') }, { stats: newStats(), maxDiagnostics: 0 })) {
         const views = byRef.get(refKey(r.ref));
         if (!views) continue;
         const fields = redactDeep(r.fields, showSecrets) as Record<string, JsonValue>;

@@ -52,6 +52,10 @@ export async function loadFlowConfig(paths: string[]): Promise<FlowConfig> {
         unusable++;
         diagnostics.push({ severity: 'error', location: { file: input.path }, message: `--config: ${e instanceof Error ? e.message : String(e)}` });
       }
+    } else if (input.damaged) {
+      // damaged compressed data is an error wherever it was found (named, or inside a directory)
+      unusable++;
+      diagnostics.push({ severity: 'error', location: { file: input.path }, message: `--config: ${input.reason ?? 'damaged compressed data'}` });
     } else if (named.has(input.path)) {
       unusable++;
       // What was found is judged from the file's head: the place is its start.

@@ -38,6 +38,8 @@ export interface ManifestInput {
   items: number;
   /** Problems met while reading it (each listed in `diagnostics`). */
   problems: number;
+  /** The file is gzip or Zstandard-compressed (read decompressed): `bytes` and `sha256` are the compressed file's. */
+  compressed?: 'gzip' | 'zstd';
 }
 
 export interface SkippedInput {
@@ -245,6 +247,8 @@ export interface Evidence {
   problems: Map<string, number>;
   /** Inputs that were detected but could not be read at all (path → reason). */
   unreadable: Map<string, string>;
+  /** Compressed inputs whose data does not decompress to its end (damaged or cut short); what came before is used. */
+  damaged?: Set<string>;
   flows: Flow[];
   records: AccessRecord[];
   explanations: Explanation[];
@@ -637,7 +641,7 @@ export function buildReportModel(ev: Evidence, opts: BuildOptions): ReportModel 
       skipped.push({ path: i.path, reason: unreadable ?? i.reason ?? 'unknown kind', ...(ev.hashes.has(i.path) ? { sha256: ev.hashes.get(i.path) ?? null } : {}) });
       continue;
     }
-    manifestInputs.push({ path: i.path, kind: i.kind, format: i.format ?? null, bytes: i.bytes, sha256: ev.hashes.get(i.path) ?? null, items: ev.items.get(i.path) ?? 0, problems: ev.problems.get(i.path) ?? 0 });
+    manifestInputs.push({ path: i.path, kind: i.kind, format: i.format ?? null, bytes: i.bytes, sha256: ev.hashes.get(i.path) ?? null, items: ev.items.get(i.path) ?? 0, problems: ev.problems.get(i.path) ?? 0, ...(i.compressed ? { compressed: i.compressed } : {}) });
   }
 
   /** Distinct connections (a connection captured at both ends is one), counted without a second list of them. */

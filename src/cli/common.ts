@@ -216,7 +216,8 @@ export async function expandDirectories(paths: string[], kind: InputKind, what: 
       continue;
     }
     const found = await detectInputs([p]);
-    const mine = found.filter((f) => f.kind === kind);
+    // damaged compressed files go to the reader too: it names the file and the offset, and the command exits 2
+    const mine = found.filter((f) => f.kind === kind || f.damaged);
     debug(`${p}: ${found.length} file(s), ${mine.length} read as ${what}`);
     const others = found.length - mine.length;
     if (others > 0 && mine.length > 0) warn(`${p}: ${others} other file(s) skipped (not ${what})`);

@@ -8,8 +8,8 @@
  * the count of the lines before it (src/cli/parallel.ts signals it) before reading.
  */
 import { createReadStream } from 'node:fs';
-import { openInputStream } from '../readers/files.js';
-import { sniffCompression } from '../readers/capture/compressed.js';
+import { openTextInput } from '../readers/files.js';
+import { isDamagedCompression, sniffCompression } from '../readers/capture/compressed.js';
 import { open } from 'node:fs/promises';
 import type { JsonValue } from '../model/attrs.js';
 import type { AccessRecord, Explanation } from '../model/records.js';
@@ -85,6 +85,8 @@ export type ExplainEvent =
   | { t: 'json'; records: Record<string, JsonValue>[] }
   | { t: 'progress'; bytes: number; records: number }
   | { t: 'error'; error: SerializedError }
+  /** The chunk's compressed data is damaged at an offset: the records before it are in this chunk's result. */
+  | { t: 'damaged'; error: SerializedError }
   | { t: 'end'; result: ChunkResult };
 
 export function endpointStr(e: { address: string; port?: number } | undefined): string | null {
@@ -243,7 +245,9 @@ export async function* explainChunkEvents(chunk: ExplainChunk, setup: ExplainSet
       if (!chunk.first) firstLine = (await lineBase()) + 1;
     }
     // a whole file or stdin may be gzip/Zstandard-compressed (readers/files.ts); a byte range never is (splitLog)
-    const stream = chunk.start !== undefined && chunk.end !== undefined ? createReadStream(chunk.path, { start: chunk.start, end: chunk.end - 1 }) : await openInputStream(chunk.path, 'access-log data');
+    // (damaged compressed data ends the log where it breaks: the records before it are replayed, then the error)
+    const text = chunk.start !== undefined && chunk.end !== undefined ? { stream: createReadStream(chunk.path, { start: chunk.start, end: chunk.end - 1 }), damage: () => null } : await openTextInput(chunk.path, 'access-log data');
+    const stream = text.stream;
     const input = { path: chunk.path === '-' ? 'stdin' : chunk.path, stream };
     const bytesRead = (): number => (stream as { bytesRead?: number }).bytesRead ?? 0;
     let records = 0;
@@ -286,9 +290,15 @@ export async function* explainChunkEvents(chunk: ExplainChunk, setup: ExplainSet
       if (json.length) yield { t: 'json', records: json };
       yield { t: 'progress', bytes: bytesRead(), records };
     }
+    const broken = text.damage();
+    if (broken) throw broken;
   } catch (err) {
-    yield { t: 'error', error: serializeError(err) };
-    return;
+    // a damaged compressed log ends where it breaks (named, exit 2); the other logs are still replayed
+    if (!isDamagedCompression(err)) {
+      yield { t: 'error', error: serializeError(err) };
+      return;
+    }
+    yield { t: 'damaged', error: serializeError(err) };
   }
   yield { t: 'end', result: { stats, summary: agg.summary, groups: agg.groupStates(), disagreements, changes, changeCounts, failed } };
 }

@@ -27,6 +27,8 @@ export interface DetectedInput {
   reason?: string;
   /** The file is compressed (gzip or Zstandard); `kind` and `format` describe what is inside. */
   compressed?: Compression;
+  /** Compressed data that does not decompress (damaged or cut short): where decompression failed. */
+  damaged?: { offset: number };
 }
 
 /** How much of a file is looked at to decide its kind. */
@@ -108,14 +110,16 @@ export async function detectFile(path: string, size?: number): Promise<DetectedI
 }
 
 /**
- * A gzip or Zstandard file is judged by the head of what it decompresses to: captures are read
- * compressed (the capture reader decompresses on the fly); other kinds are parsed whole or as text,
- * so they are named and skipped with the reason.
+ * A gzip or Zstandard file is judged by the head of what it decompresses to, and read as that kind:
+ * captures by the capture reader, logs, config dumps, inventories and policies by their readers, each
+ * decompressing as it reads (readers/files.ts). Data that does not decompress at all is damaged: named
+ * with the offset where decompression failed.
  */
-async function detectCompressed(kind: Compression, head: Buffer, complete: boolean, path: string): Promise<ContentKind & { compressed: Compression }> {
+async function detectCompressed(kind: Compression, head: Buffer, complete: boolean, path: string): Promise<ContentKind & { compressed: Compression; damaged?: { offset: number } }> {
   const parts: Uint8Array[] = [];
   let got = 0;
   let cut = false;
+  let failure: unknown = null;
   try {
     for await (const c of decompress(kind, (async function* () {
       yield head;
@@ -124,16 +128,20 @@ async function detectCompressed(kind: Compression, head: Buffer, complete: boole
       got += c.length;
       if (got >= SNIFF_BYTES) break;
     }
-  } catch {
+  } catch (e) {
     // the head ends mid-stream (a longer file), or the data is damaged: judge what came out
     cut = true;
+    failure = e;
   }
   const name = kind === 'gzip' ? 'gzip' : 'Zstandard';
-  if (got === 0) return { kind: 'unknown', compressed: kind, reason: `${name}-compressed data that does not decompress${complete && cut ? ' (damaged or cut short)' : ''}` };
+  if (got === 0) {
+    const at = failure instanceof InputError ? failure.location.offset ?? 0 : 0;
+    const why = failure instanceof InputError && failure.found ? failure.found.replace(/^a damaged or cut-short \w+ stream ?/, '') : '';
+    return { kind: 'unknown', compressed: kind, damaged: { offset: at }, reason: `${name}-compressed data that does not decompress: damaged or cut short at offset ${at}${why ? ` ${why}` : ''}` };
+  }
   const inner = detectContent(Buffer.concat(parts).subarray(0, SNIFF_BYTES), complete && !cut && got < SNIFF_BYTES);
-  if (inner.kind === 'capture') return { ...inner, compressed: kind };
-  const what = inner.kind === 'unknown' ? inner.reason ?? 'unrecognised data' : `a ${inner.kind}`;
-  return { kind: 'unknown', compressed: kind, reason: `${name}-compressed ${what}: only captures are read compressed, decompress it first (e.g. ${kind === 'gzip' ? 'gunzip' : 'unzstd'})` };
+  if (inner.kind === 'unknown') return { kind: 'unknown', compressed: kind, reason: `${name}-compressed ${inner.reason ?? 'unrecognised data'}` };
+  return { ...inner, compressed: kind };
 }
 
 export interface ContentKind {

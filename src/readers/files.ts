@@ -60,6 +60,52 @@ export async function openInputStream(path: string, what = 'data'): Promise<Read
 }
 
 /**
+ * Decompressed text that ends at damage instead of failing: the bytes up to the last complete line before
+ * the point where decompression broke, then a normal end; `damage()` then gives the error (file and
+ * compressed offset), null when the data was whole. A reader thus keeps every record before the damage
+ * (a stream that fails drops what it had buffered) and never sees a line cut by it.
+ */
+export function linesUpToDamage(src: AsyncIterable<Uint8Array>): { stream: Readable; damage: () => InputError | null } {
+  let damage: InputError | null = null;
+  const gen = (async function* () {
+    let tail: Buffer | null = null;
+    try {
+      for await (const c of src) {
+        const b: Buffer = tail ? Buffer.concat([tail, c]) : Buffer.from(c.buffer, c.byteOffset, c.byteLength);
+        const nl = b.lastIndexOf(10);
+        tail = nl < 0 ? b : b.subarray(nl + 1);
+        if (nl >= 0) yield b.subarray(0, nl + 1);
+      }
+    } catch (e) {
+      if (!(e instanceof InputError)) throw e;
+      damage = e;
+      return;
+    }
+    if (tail?.length) yield tail;
+  })();
+  return { stream: Readable.from(gen, { objectMode: false }), damage: () => damage };
+}
+
+/**
+ * A text input (an access log) as a stream: a plain file as its own read stream; a compressed one (or `-`)
+ * decompressed, ending at damage (linesUpToDamage): check `damage()` after reading.
+ */
+export async function openTextInput(path: string, what = 'data'): Promise<{ stream: Readable; damage: () => InputError | null }> {
+  if (path !== '-') {
+    const fh = await open(path, 'r');
+    let head: Buffer;
+    try {
+      const b = Buffer.alloc(4);
+      head = b.subarray(0, (await fh.read(b, 0, 4, 0)).bytesRead);
+    } finally {
+      await fh.close();
+    }
+    if (!sniffCompression(head)) return { stream: createReadStream(path), damage: () => null };
+  }
+  return linesUpToDamage(inputBytes(path, what));
+}
+
+/**
  * Largest structured input read whole (bytes). Parsing JSON costs several times its size in memory and V8's
  * longest string is about 512 MiB, so past this a dump is refused with exit 2 (split it, e.g. with
  * `istioctl proxy-config listeners|routes|clusters … -o json` per section).

@@ -47,7 +47,7 @@ describe('detect by content', () => {
     expect(detectContent(b('{"hello": "world"}'), true).kind).toBe('unknown');
   });
 
-  it('judges gzip and Zstandard files by what they decompress to: captures are read, other kinds named and skipped', async () => {
+  it('judges gzip and Zstandard files by what they decompress to and reads them as that kind; damaged data is named with its offset', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'meshsleuth-detect-gz-'));
     const pcap = Buffer.from('d4c3b2a1020004000000000000000000ffff000001000000', 'hex');
     writeFileSync(join(dir, 'a.pcap.gz'), gzipSync(pcap));
@@ -56,8 +56,12 @@ describe('detect by content', () => {
     writeFileSync(join(dir, 'd.gz'), Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0]));
     expect(await detectFile(join(dir, 'a.pcap.gz'))).toMatchObject({ kind: 'capture', format: 'pcap', compressed: 'gzip' });
     expect(await detectFile(join(dir, 'b.zst'))).toMatchObject({ kind: 'capture', format: 'pcapng', compressed: 'zstd' });
-    expect((await detectFile(join(dir, 'c.json.gz'))).reason).toMatch(/^gzip-compressed a config-dump: only captures are read compressed/);
-    expect((await detectFile(join(dir, 'd.gz'))).reason).toMatch(/gzip-compressed data that does not decompress/);
+    expect(await detectFile(join(dir, 'c.json.gz'))).toMatchObject({ kind: 'config-dump', format: 'json', compressed: 'gzip' });
+    writeFileSync(join(dir, 'e.json.gz'), gzipSync('{"hello": "world"}'));
+    expect(await detectFile(join(dir, 'e.json.gz'))).toMatchObject({ kind: 'unknown', compressed: 'gzip', reason: 'gzip-compressed JSON that is not a config dump, access log, inventory or Istio policy' });
+    const d = await detectFile(join(dir, 'd.gz'));
+    expect(d).toMatchObject({ kind: 'unknown', compressed: 'gzip', damaged: { offset: 8 } });
+    expect(d.reason).toMatch(/^gzip-compressed data that does not decompress: damaged or cut short at offset 8/);
   });
 
   it('walks directories recursively in sorted order, once per file (symlink loops too)', async () => {

@@ -251,6 +251,10 @@ export const explainCommand: CommandModule<object, ExplainArgs> = {
                 showProgress();
               }
             } else if (ev.t === 'error') throw deserializeError(ev.error);
+            else if (ev.t === 'damaged') {
+              warn(deserializeError(ev.error).message);
+              unreadable++;
+            }
             else if (ev.t === 'end') {
               merged.add(chunk, ev.result);
               chunkRecords[index] = 0;

@@ -12,7 +12,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { startProgress } from '../progress.js';
 import { runTasks, threadSetting, threadsOption, workerCount } from '../parallel.js';
 import type { CaptureEvent } from '../../analysis/capture-events.js';
-import { EXIT_FAIL_ON, parseFailOn, runCommand, safeOutput, UsageError, warn, writeOut, asList, asListOf, suggestValues } from '../common.js';
+import { EXIT_FAIL_ON, EXIT_USAGE, parseFailOn, runCommand, safeOutput, UsageError, warn, writeOut, asList, asListOf, suggestValues } from '../common.js';
 import { fillElidedFields, gatherEvidence, type CaptureReaders } from '../../analysis/evidence.js';
 import { DecryptionCounts, decryptionLine, loadKeyLog } from '../keylog.js';
 import { buildReportModel, type ReportModel } from '../../analysis/report-model.js';
@@ -203,6 +203,8 @@ export const reportCommand: CommandModule<object, ReportArgs> = {
       }
       for (const i of ev.inputs) {
         if (i.kind === 'unknown') warn(`skipped ${i.path}: ${i.reason ?? 'unknown kind'}`);
+        // damaged compressed data: the reader's one line (file, offset, what was found), as `flows` prints it
+        else if (ev.damaged?.has(i.path)) warn(ev.unreadable.get(i.path)!);
         else if (ev.unreadable.has(i.path)) warn(`skipped ${i.path}: ${ev.unreadable.get(i.path)}`);
       }
       const usable = ev.inputs.filter((i) => i.kind !== 'unknown' && !ev.unreadable.has(i.path));
@@ -218,10 +220,9 @@ export const reportCommand: CommandModule<object, ReportArgs> = {
         await writeOut(text);
       }
       const hits = failOnHits(model.findings, failOn);
-      if (hits.length > 0) {
-        warn(`--fail-on: ${hits.map((h) => `${h} (${model.findings.filter((f) => (FAIL_ON[h] as string[]).includes(f.id)).map((f) => f.id).filter((v, i, a) => a.indexOf(v) === i).join(', ')})`).join('; ')}`);
-        return EXIT_FAIL_ON;
-      }
-      return undefined;
+      if (hits.length > 0) warn(`--fail-on: ${hits.map((h) => `${h} (${model.findings.filter((f) => (FAIL_ON[h] as string[]).includes(f.id)).map((f) => f.id).filter((v, i, a) => a.indexOf(v) === i).join(', ')})`).join('; ')}`);
+      // A damaged compressed input is unreadable input (exit 2) even though the rest was reported.
+      if (ev.damaged?.size) return EXIT_USAGE;
+      return hits.length > 0 ? EXIT_FAIL_ON : undefined;
     }),
 };

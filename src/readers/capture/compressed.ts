@@ -18,6 +18,14 @@ export function sniffCompression(head: Uint8Array): Compression | null {
   return null;
 }
 
+/**
+ * Whether an error says compressed data does not decompress (damaged or cut short), as `decompress`
+ * reports it; still true after a worker thread passed the error on as data (serializeError).
+ */
+export function isDamagedCompression(e: unknown): e is InputError {
+  return e instanceof InputError && /^(gzip|Zstandard)-compressed /.test(e.expected) && (e.found ?? '').startsWith('a damaged or cut-short ');
+}
+
 /** Decompressed chunks of a compressed byte stream; corrupt or cut input is an InputError naming the file. */
 export async function* decompress(kind: Compression, raw: AsyncIterable<Uint8Array>, file: string, what = 'capture data'): AsyncGenerator<Uint8Array> {
   let consumed = 0;
