@@ -187,7 +187,8 @@ export async function collectWaypointCallers(paths: string[], format: string | u
   const ix = new WaypointCallerIndex();
   for (const path of paths) {
     if (path === '-') continue;
-    const stream = await openInputStream(path, 'access-log data');
+    // a damaged compressed log ends at the damage here; the replay names it (exit 2)
+    const { stream } = await openTextInput(path, 'access-log data');
     for await (const batch of readAccessLogBatches({ path, stream } as never, { format, stats: newStats(), firstLine: 1 })) {
       for (const r of batch) {
         if (!r.ztunnel || r.ztunnel.direction !== 'outbound') continue;
