@@ -41,7 +41,7 @@ import type { JsonValue } from '../model/attrs.js';
 import type { PolicyDoc } from './findings.js';
 import type { ZtunnelConfig } from '../ztunnel/model.js';
 import { readZtunnelConfig } from '../readers/configdump/ztunnel.js';
-import { explainZtunnelRecord, joinHboneFlows } from './ztunnel.js';
+import { decideHboneFlows, explainZtunnelRecord, joinHboneFlows } from './ztunnel.js';
 import { explainWithWaypointCaller, WaypointCallerIndex } from './waypoint-callers.js';
 import { appendAll } from '../model/arrays.js';
 import { FlowCompactor } from './compact-flow.js';
@@ -423,6 +423,8 @@ async function gatherInputs(inputs: DetectedInput[], opts: GatherOptions, parall
 
   // Ambient: HBONE flows get the identities the ztunnel log shows for them.
   if (records.some((r) => r.ztunnel)) joinHboneFlows(flows, records, opts.skewMs ?? 2000);
+  // ... and what the ztunnel config alone decides for them (the caller is the client IP's workload).
+  if (ztunnels.length) decideHboneFlows(flows, ztunnels);
   // ztunnel (ambient) records are replayed against the ztunnel config dumps.
   if (ztunnels.length) for (const r of records) if (r.ztunnel && r.ztunnel.direction === 'inbound') explanations.push(explainZtunnelRecord(r, ztunnels));
 

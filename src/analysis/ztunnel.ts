@@ -6,9 +6,9 @@
  * are undecidable with the reason.
  */
 import type { AccessRecord, Explanation, Flow } from '../model/records.js';
-import type { Decision } from '../model/decision.js';
+import type { Decision, TraceNode } from '../model/decision.js';
 import type { ZtunnelConfig } from '../ztunnel/model.js';
-import { decideZtunnel, findWorkloadByIp, POLICY_REJECTION_PREFIX, REJECTION } from '../ztunnel/state.js';
+import { decideZtunnel, findWorkloadByIp, policiesForWorkload, policyKey, POLICY_REJECTION_PREFIX, REJECTION } from '../ztunnel/state.js';
 
 export function isZtunnelRecord(r: AccessRecord): boolean {
   return r.ztunnel !== undefined;
@@ -108,4 +108,86 @@ export function joinHboneFlows(flows: Flow[], records: AccessRecord[], skewMs = 
     f.notes.push(`ztunnel log: ${hits.length} tunnel record(s) on this HBONE connection: ${shown.join('; ')}${hits.length > 3 ? '; …' : ''}`);
   }
   return joined;
+}
+
+/** The pods that are waypoints: endpoints of the services workloads and services name as their waypoint. */
+function waypointPodIps(cfgs: ZtunnelConfig[]): Set<string> {
+  const out = new Set<string>();
+  for (const cfg of cfgs) {
+    const vips = new Set<string>();
+    for (const x of [...cfg.workloads, ...cfg.services]) if (x.waypoint) vips.add(x.waypoint.destination.slice(x.waypoint.destination.lastIndexOf('/') + 1));
+    for (const s of cfg.services) {
+      if (!s.vips.some((v) => vips.has(v.slice(v.lastIndexOf('/') + 1)))) continue;
+      for (const e of s.endpoints) {
+        const wl = cfg.workloads.find((w) => w.uid === e.workloadUid);
+        for (const ip of wl?.workloadIps ?? (e.address ? [e.address.slice(e.address.lastIndexOf('/') + 1)] : [])) out.add(ip);
+      }
+    }
+    for (const ip of vips) for (const w of findWorkloadByIp(cfg, ip)) for (const x of w.workloadIps) out.add(x);
+  }
+  return out;
+}
+
+/** The matched leaf conditions of the policy that decided (what made a DENY policy match). */
+function matchedConditions(d: Decision): string[] {
+  const out: string[] = [];
+  const walk = (n: TraceNode): void => {
+    if (n.matched !== true) return;
+    if (!n.children?.length) out.push(n.detail);
+    else n.children.forEach(walk);
+  };
+  for (const f of d.filters) for (const p of f.policies) if (p.name === d.policy && p.matched === true && p.trace) walk(p.trace);
+  return [...new Set(out)].slice(0, 3);
+}
+
+const portMatters = (p: ZtunnelConfig['policies'][number]): boolean => p.rules.some((r) => r.some((c) => c.some((m) => m.destinationPorts.length > 0 || m.notDestinationPorts.length > 0)));
+
+/**
+ * Decides HBONE flows from the capture with the ztunnel config alone (no log): the destination ztunnel authorizes
+ * the tunnel's peer, whose identity is the client workload's (ztunnel presents the source workload's certificate):
+ * the config's workload for the flow's client IP gives it. The target port is inside the encrypted CONNECT, so a
+ * flow is decided only when no policy of the destination reads the port. A tunnel to a waypoint carries its target
+ * service and request inside the TLS: the waypoint decides, which the capture cannot replay. Adds one note per
+ * HBONE flow; returns the number decided.
+ */
+export function decideHboneFlows(flows: Flow[], cfgs: ZtunnelConfig[]): number {
+  if (cfgs.length === 0) return 0;
+  const waypoints = waypointPodIps(cfgs);
+  let decided = 0;
+  for (const f of flows) {
+    if (!f.evidence.includes('istio-hbone')) continue;
+    const say = (s: string): void => void f.notes.push(`ztunnel config: ${s}`);
+    if (waypoints.has(f.server.ip)) {
+      say(`HBONE to a waypoint (${f.server.ip}): the target service and the request are inside the encrypted tunnel, so the waypoint's decision is not replayable from the capture (its log joined to the client ztunnel's record is)`);
+      continue;
+    }
+    const dstCfg = cfgs.find((c) => findWorkloadByIp(c, f.server.ip).length > 0);
+    if (!dstCfg) {
+      say(`no ztunnel config has a workload with IP ${f.server.ip}: not decided`);
+      continue;
+    }
+    const src = cfgs.map((c) => findWorkloadByIp(c, f.client.ip)[0]).find((w) => w !== undefined);
+    if (!src) {
+      say(`no ztunnel config has a workload with the client IP ${f.client.ip}: its identity (the tunnel's client certificate, encrypted) is unknown; not decided`);
+      continue;
+    }
+    const identity = `spiffe://${src.trustDomain || 'cluster.local'}/ns/${src.namespace}/sa/${src.serviceAccount}`;
+    const dst = findWorkloadByIp(dstCfg, f.server.ip)[0]!;
+    const readsPort = policiesForWorkload(dstCfg, dst).selected.filter((s) => portMatters(s.policy)).map((s) => policyKey(s.policy));
+    if (readsPort.length) {
+      say(`not decided: ${readsPort.join(', ')} read the destination port, which is inside the encrypted CONNECT (the ztunnel log's dst.hbone_addr has it)`);
+      continue;
+    }
+    const d = decideZtunnel(dstCfg, { source: { address: f.client.ip, port: f.client.port }, destination: { address: f.server.ip, port: 0 }, tls: { uriSans: [identity], dnsSans: [], subject: '', peerCertificateValidated: true } });
+    if (d.decision === 'UNDECIDABLE') {
+      say(`not decided: ${(d.reasons ?? []).join('; ')}`);
+      continue;
+    }
+    decided++;
+    const why = d.decision === 'ALLOW'
+      ? d.policy ? `ALLOW by ${d.policy}` : 'ALLOW (no ALLOW policy applies and no DENY policy matches)'
+      : d.policy ? `DENY: ${REJECTION.denied(...(d.policy.split('/') as [string, string]))}${matchedConditions(d).length ? ` (${matchedConditions(d).join('; ')})` : ''}` : `DENY: ${REJECTION.notAllowed}${d.closestMiss?.[0] ? ` (closest: ${d.closestMiss[0].summary})` : ''}`;
+    say(`${dstCfg.file || 'ztunnel config'} decides ${why} for ${src.namespace}/${src.name} → ${dst.namespace}/${dst.name} — caller ${identity} (the config's workload for ${f.client.ip}: the certificate ztunnel presents for it); no policy reads the port, which the tunnel hides`);
+  }
+  return decided;
 }

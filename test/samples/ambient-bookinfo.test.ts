@@ -109,6 +109,12 @@ describe('ambient-bookinfo sample', () => {
     const flow = ev.flows.find((f) => f.client.ip === '10.244.1.15' && f.client.port === 39456)!;
     expect(flow.server).toEqual({ ip: '10.244.2.30', port: 15008 });
     expect(flow.notes.join('\n')).toMatch(new RegExp(`ztunnel-4xk2p\\.istio-system\\.ztunnel\\.log:5 outbound ${SLEEP.replace(/[/.]/g, '\\$&')} → spiffe://cluster\\.local/ns/bookinfo/sa/waypoint \\(10\\.96\\.20\\.20:9080\\)`));
+    // config + capture without any log: the ztunnel config decides the tunnels to workloads, the caller being the
+    // config's workload for the client IP; the tunnels to the waypoint say why they are not replayable
+    const note = (port: number) => ev.flows.find((f) => f.client.port === port)!.notes.find((n) => n.startsWith('ztunnel config: '))!;
+    expect(note(39470)).toContain('decides DENY: explicitly denied by: bookinfo/ratings-deny-other-namespaces (source.namespace: "default" — matches none of [exact "bookinfo"]) for default/sleep-5b8d7f6c4-jw9zt → bookinfo/ratings-v1-8f6d5c7b9-h3n6v — caller spiffe://cluster.local/ns/default/sa/sleep');
+    expect(note(52230)).toContain('decides DENY: allow policies exist, but none allowed (closest: bookinfo/details-get-only: 1 failing condition — bookinfo/details-get-only has no rules: it matches nothing) for bookinfo/waypoint-6f9c8d7b5-k2x4n → bookinfo/details-v1-6b9d7c5f8-r7p2q — caller spiffe://cluster.local/ns/bookinfo/sa/waypoint');
+    expect(note(39456)).toContain('HBONE to a waypoint (10.244.2.30): the target service and the request are inside the encrypted tunnel');
     const model = await sampleReportModel('ambient-bookinfo');
     const denied = model.findings.find((f) => f.id === 'rbac-denied')!;
     expect(denied.summary).toContain(`(src.identity ${SLEEP} in the client ztunnel's record`);
