@@ -122,17 +122,18 @@ export function groupRequestEvents(input: GroupInput): { events: RequestEvent[];
       // Never two records of the same side in one event (a retry re-sends the id on a new request).
       const dir = input.recordDirection.get(r);
       ev = cands.find((c) => close(c.records[0]!, r) && !c.records.some((x) => dir !== undefined && dir !== 'unknown' && input.recordDirection.get(x) === dir));
-      if (!ev) {
-        ev = { id: `e${events.length}`, records: [], ...(link ? { flow: link.flow } : {}) };
+      if (ev) ev.records.push(r);
+      else {
+        // (an exact-length list: most events have one record, and `[]` then push reserves room for 17)
+        ev = { id: `e${events.length}`, records: [r], ...(link ? { flow: link.flow } : {}) };
         events.push(ev);
         if (cands.length === 0) byKey.set(key, cands);
         cands.push(ev);
       }
     } else {
-      ev = { id: `e${events.length}`, records: [], ...(link ? { flow: link.flow } : {}) };
+      ev = { id: `e${events.length}`, records: [r], ...(link ? { flow: link.flow } : {}) };
       events.push(ev);
     }
-    ev.records.push(r);
     if (link && link.exchange !== undefined && ev.exchange === undefined) ev.exchange = link.exchange;
     recordEvent.set(r, ev);
   }
