@@ -99,6 +99,8 @@ export function looksRandom(b: Uint8Array): boolean {
 
 /** Notes kept per stream (a lossy capture can damage every record). */
 const MAX_NOTES = 20;
+/** Chunks (bytes and holes) held while the protocol is not known; past it the protocol is decided from them. */
+const MAX_PENDING = 1024;
 /** Server bytes held while waiting for the client to speak (server-first protocols). */
 const SERVER_FIRST_LIMIT = 4096;
 
@@ -168,11 +170,38 @@ class ContentDispatcher implements StreamDecoder {
     if (length <= 0) return;
     this.missing[dir] += length;
     if (this.protocol === null) {
-      this.pending.push({ kind: 'gap', dir, length, meta });
+      this.pendGap(dir, length, meta);
       this.trySniff();
       return;
     }
     this.routeGap(dir, length, meta);
+  }
+
+  /**
+   * Holds a hole while the protocol is not known. A headers-only capture (`-s 54`) brings a hole with every
+   * segment and never a byte to decide by, so holes are merged: with the hole just before in the same direction,
+   * and while no byte is held, with the direction's one hole (both are skipped as leading holes). Past
+   * MAX_PENDING entries (holes alternating with a few bytes) the protocol is decided from what is held.
+   */
+  private pendGap(dir: Direction, length: number, meta: SegmentMeta): void {
+    const last = this.pending[this.pending.length - 1];
+    if (last?.kind === 'gap' && last.dir === dir) {
+      last.length += length;
+      return;
+    }
+    if (this.pendingBytes.c2s + this.pendingBytes.s2c === 0) {
+      const same = this.pending.find((p): p is Extract<Pending, { kind: 'gap' }> => p.kind === 'gap' && p.dir === dir);
+      if (same) {
+        same.length += length;
+        return;
+      }
+    }
+    this.pending.push({ kind: 'gap', dir, length, meta });
+  }
+
+  /** Nothing more will change the decision: the stream ended, or too much is held waiting for it. */
+  private get final(): boolean {
+    return this.ended || this.pending.length > MAX_PENDING;
   }
 
   end(): void {
@@ -213,7 +242,7 @@ class ContentDispatcher implements StreamDecoder {
    */
   private firstRun(dir: Direction): { bytes: Uint8Array; fixed: boolean; afterHole: boolean } {
     const parts: Uint8Array[] = [];
-    let fixed = this.ended;
+    let fixed = this.final;
     let afterHole = false;
     for (const p of this.pending) {
       if (p.dir !== dir) continue;
@@ -250,7 +279,7 @@ class ContentDispatcher implements StreamDecoder {
       if (s === 'tcp' && c.afterHole) {
         // bytes after a hole may sit in the middle of anything: let a conclusive server decide
         if (serverSays === 'tls' || serverSays === 'http1-response') return this.decide(serverSays);
-        if (this.ended || total > SERVER_FIRST_LIMIT) return this.decide('tcp');
+        if (this.final || total > SERVER_FIRST_LIMIT) return this.decide('tcp');
         return;
       }
       if (s !== undefined) return this.decide(s);
@@ -258,15 +287,15 @@ class ContentDispatcher implements StreamDecoder {
       if (!c.fixed) return;
       // the client's prefix is all there will be: the server may still be conclusive
       if (serverSays === 'tls' || serverSays === 'http1-response') return this.decide(serverSays);
-      if (this.ended || total > SERVER_FIRST_LIMIT) return this.decide(sniff(c.bytes, true) ?? 'tcp');
+      if (this.final || total > SERVER_FIRST_LIMIT) return this.decide(sniff(c.bytes, true) ?? 'tcp');
       return;
     }
     if (sv && sv.bytes.length > 0) {
       if (serverSays === 'tls' || serverSays === 'http1-response') return this.decide(serverSays);
-      if (this.ended || this.pendingBytes.s2c > SERVER_FIRST_LIMIT) return this.decide(sniff(sv.bytes, true) ?? 'tcp');
+      if (this.final || this.pendingBytes.s2c > SERVER_FIRST_LIMIT) return this.decide(sniff(sv.bytes, true) ?? 'tcp');
       return;
     }
-    if (this.ended) this.decide(this.seen.c2s + this.seen.s2c > 0 ? 'tcp' : null);
+    if (this.final) this.decide(this.seen.c2s + this.seen.s2c > 0 ? 'tcp' : null);
   }
 
   private decide(s: Sniffed | null): void {
