@@ -74,9 +74,24 @@ export function waypointCallerOf(r: AccessRecord): WaypointCaller | null {
   if (!client || r.timeMs === undefined || r.durationMs === undefined) return null;
   const ref = r.ref.line !== undefined ? `${r.ref.file}:${r.ref.line}` : r.ref.file;
   return {
-    clientIp: client, hbone: z.dstHboneAddr, via: z.dstAddr, startMs: r.timeMs - r.durationMs, endMs: r.timeMs,
-    identity: z.srcIdentity ?? null, ref, ...(z.srcWorkload ? { workload: z.srcWorkload } : {}),
+    clientIp: own(client), hbone: own(z.dstHboneAddr), via: own(z.dstAddr), startMs: r.timeMs - r.durationMs, endMs: r.timeMs,
+    identity: z.srcIdentity ? own(z.srcIdentity) : null, ref: Buffer.from(ref).toString(), ...(z.srcWorkload ? { workload: own(z.srcWorkload) } : {}),
   };
+}
+
+/**
+ * A string of its own, shared by equal values: a parsed field is a slice of the read chunk, and keeping the slice
+ * would keep the whole chunk alive for as long as the index lives (50k callers held ~240 MB of chunks before this).
+ */
+const owned = new Map<string, string>();
+function own(s: string): string {
+  let v = owned.get(s);
+  if (v === undefined) {
+    if (owned.size >= 100_000) owned.clear();
+    v = Buffer.from(s).toString();
+    owned.set(v, v);
+  }
+  return v;
 }
 
 export type CallerMatch =
