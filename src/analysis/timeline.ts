@@ -87,6 +87,33 @@ class TimelineCollector {
     this.aggregate(e, sig);
   }
 
+  /** Leaves list-everything mode (the caller knows the timeline holds more than `listAll` events). */
+  private aggregating(): void {
+    if (!this.all) return;
+    const all = this.all;
+    this.all = null;
+    for (const x of all) this.aggregate(x.e, x.sig);
+  }
+
+  /**
+   * A signature already aggregated by the caller (its `kept` earliest events in order, how many more, the
+   * latest of those), exactly as `add` would have left it; `sig` must not be added otherwise.
+   */
+  addGroup(sig: string, kept: TimelineEvent[], rest: number, last: TimelineEvent | null): void {
+    this.aggregating();
+    this.total += kept.length + rest;
+    this.sigs.set(sig, { kept, rest, last });
+  }
+
+  /** `n` uncited events that cannot be among the `max` listed (at least `max` uncited events come before each). */
+  addCounted(n: number): void {
+    this.aggregating();
+    this.total += n;
+    this.counted += n;
+  }
+
+  private counted = 0;
+
   private aggregate(e: TimelineEvent, sig: string): void {
     if (e.findings.length > 0) {
       this.cited.push(e);
@@ -112,7 +139,7 @@ class TimelineCollector {
 
   finish(): { events: TimelineEvent[]; aggregated: number } {
     if (this.all) return { events: this.all.map((x) => x.e).sort(order), aggregated: 0 };
-    let aggregated = 0;
+    let aggregated = this.counted;
     const uncited: TimelineEvent[] = [];
     for (const s of this.sigs.values()) {
       if (s.rest > 0 && s.last) {
@@ -124,10 +151,135 @@ class TimelineCollector {
     }
     uncited.sort(order);
     if (uncited.length > this.limits.max) {
-      for (const e of uncited.slice(this.limits.max)) aggregated += 1 + (e.more?.count ?? 0);
+      // (the `more` of a row not listed is already counted above)
+      aggregated += uncited.length - this.limits.max;
       uncited.length = this.limits.max;
     }
     return { events: [...this.cited, ...uncited].sort(order), aggregated };
+  }
+}
+
+/** 32-bit FNV-1a of a string, from a seed (two seeds give a 64-bit key; equal keys are checked by the string). */
+function fnv(s: string, seed: number): number {
+  let h = seed >>> 0;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h;
+}
+
+/**
+ * The rows of captured connections that carried no logged request and no finding cites, aggregated as
+ * TimelineCollector would (per signature the `perSignature` earliest, the count and the latest of the
+ * rest; `max` uncited rows listed in all) but holding 20 bytes per connection instead of a row and its
+ * signature: the flow's index, start and a 64-bit hash of its signature. At the end the connections are
+ * sorted by (hash, row order) — equal hashes are told apart by their signature strings, so the grouping
+ * is exact — and only the signatures whose earliest row can still be among the `max` earliest uncited
+ * rows are built; every other row is counted.
+ */
+class ConnRows {
+  private idx = new Uint32Array(1024);
+  private time = new Float64Array(1024);
+  private h1 = new Uint32Array(1024);
+  private h2 = new Uint32Array(1024);
+  private n = 0;
+  constructor(
+    private readonly flows: Flow[],
+    private readonly sigOf: (f: Flow) => string,
+    private readonly eventOf: (f: Flow) => TimelineEvent,
+    private readonly limits: TimelineLimits,
+  ) {}
+
+  add(i: number, f: Flow): void {
+    if (this.n === this.idx.length) {
+      const grow = <T extends Uint32Array | Float64Array>(a: T): T => {
+        const b = new (a.constructor as new (n: number) => T)(a.length * 2);
+        b.set(a);
+        return b;
+      };
+      this.idx = grow(this.idx);
+      this.time = grow(this.time);
+      this.h1 = grow(this.h1);
+      this.h2 = grow(this.h2);
+    }
+    const sig = this.sigOf(f);
+    this.idx[this.n] = i;
+    this.time[this.n] = f.startMs;
+    this.h1[this.n] = fnv(sig, 0x811c9dc5);
+    this.h2[this.n] = fnv(sig, 0x9e3779b9);
+    this.n++;
+  }
+
+  /** `order` of two rows (by position in the arrays), without building them unless their times tie. */
+  private cmp = (a: number, b: number): number => {
+    const d = this.time[a]! - this.time[b]!;
+    if (d) return d;
+    const fa = this.flows[this.idx[a]!]!;
+    const fb = this.flows[this.idx[b]!]!;
+    return refKey({ file: fa.file, frame: fa.frames[0] }).localeCompare(refKey({ file: fb.file, frame: fb.frames[0] }), 'en', { numeric: true });
+  };
+
+  into(events: TimelineCollector): void {
+    const { perSignature, max } = this.limits;
+    const n = this.n;
+    const byHash = new Uint32Array(n);
+    for (let k = 0; k < n; k++) byHash[k] = k;
+    byHash.sort((a, b) => this.h1[a]! - this.h1[b]! || this.h2[a]! - this.h2[b]! || this.cmp(a, b));
+    // Signature groups: ranges of byHash (each sorted by row order). Rows of one hash almost always share
+    // one signature; when two collided, the run is split by the strings (kept in row order).
+    const starts: number[] = [];
+    const sigAt = (k: number): string => this.sigOf(this.flows[this.idx[byHash[k]!]!]!);
+    let start = 0;
+    for (let k = 1; k <= n; k++) {
+      if (k < n && this.h1[byHash[k]!] === this.h1[byHash[start]!] && this.h2[byHash[k]!] === this.h2[byHash[start]!]) continue;
+      const first = k - start > 1 ? sigAt(start) : '';
+      let one = true;
+      for (let q = start + 1; q < k && one; q++) one = sigAt(q) === first;
+      if (one) starts.push(start);
+      else {
+        const bySig = new Map<string, number[]>();
+        for (let q = start; q < k; q++) {
+          const sig = sigAt(q);
+          const g = bySig.get(sig);
+          if (g) g.push(byHash[q]!);
+          else bySig.set(sig, [byHash[q]!]);
+        }
+        let q = start;
+        for (const g of bySig.values()) {
+          starts.push(q);
+          for (const row of g) byHash[q++] = row;
+        }
+      }
+      start = k;
+    }
+    starts.push(n);
+    const groups = starts.length - 1;
+    // The rows each signature keeps; the `max`-th earliest of them all bounds what can be listed.
+    const keptRows: number[] = [];
+    for (let g = 0; g < groups; g++) for (let k = starts[g]!; k < Math.min(starts[g]! + perSignature, starts[g + 1]!); k++) keptRows.push(byHash[k]!);
+    let bound: number | null = null;
+    if (keptRows.length > max) {
+      keptRows.sort(this.cmp);
+      bound = keptRows[max - 1]!;
+    }
+    let counted = 0;
+    const flowAt = (k: number): Flow => this.flows[this.idx[byHash[k]!]!]!;
+    for (let g = 0; g < groups; g++) {
+      const from = starts[g]!;
+      const to = starts[g + 1]!;
+      if (bound !== null && this.cmp(byHash[from]!, bound) > 0) {
+        // at least `max` kept rows come before this signature's earliest: none of its rows is listed
+        counted += to - from;
+        continue;
+      }
+      const keptN = Math.min(perSignature, to - from);
+      const kept: TimelineEvent[] = [];
+      for (let k = from; k < from + keptN; k++) kept.push(this.eventOf(flowAt(k)));
+      const rest = to - from - keptN;
+      events.addGroup(this.sigOf(flowAt(from)), kept, rest, rest > 0 ? this.eventOf(flowAt(to - 1)) : null);
+    }
+    if (counted) events.addCounted(counted);
   }
 }
 
@@ -150,7 +302,16 @@ export function nodeIdFor(c: Correlation, ip: string | undefined): string | unde
  * captured connection that carried no logged request is its own row ("connection"), and so is a
  * cleartext exchange no record describes.
  */
-export function buildTimeline(flows: Flow[], records: AccessRecord[], findings: Finding[], c: Correlation, showSecrets = false, limits: TimelineLimits = TIMELINE_LIMITS): Timeline {
+export function buildTimeline(
+  flows: Flow[],
+  records: AccessRecord[],
+  findings: Finding[],
+  c: Correlation,
+  showSecrets = false,
+  limits: TimelineLimits = TIMELINE_LIMITS,
+  /** `false`: hold every connection row until the end (the reference the compact aggregation is tested against). */
+  compactConnections = true,
+): Timeline {
   const cited = new Map<string, Set<string>>();
   for (const f of findings) {
     for (const e of f.evidence) {
@@ -175,27 +336,48 @@ export function buildTimeline(flows: Flow[], records: AccessRecord[], findings: 
   const events = new TimelineCollector(limits);
   /** The other captures of the same connection (captured at both ends): one row, their evidence attached. */
   const copyRefs = (f: Flow): EvidenceRef[] => (c.copies.get(f) ?? []).flatMap(flowRefs);
-  for (const f of flows) {
-    if (c.copyOf.has(f)) continue;
-    const carried = c.flowEvents.get(f) ?? [];
+  /** The row of a captured connection that carried no logged request, and its signature. */
+  const connSig = (f: Flow): string => {
+    const kind = f.bytes.serverToClient === 0 && f.security === 'plaintext' && !f.sidecarLocal && f.http.every((x) => x.status === undefined) ? 'rejected' : 'connection';
+    return `conn|${kind}|${nodeIdFor(c, f.client.ip)}|${nodeIdFor(c, f.server.ip)}|${fmtAddr(f.server.ip, f.server.port)}|${f.security}|${f.protocol}|${f.tls?.version ?? ''}|${f.tls?.sni ?? ''}|${f.sidecarLocal}`;
+  };
+  const connEvent = (f: Flow): TimelineEvent => {
     const [fref, ref] = flowRefs(f);
     const copies = copyRefs(f);
+    const kind = f.bytes.serverToClient === 0 && f.security === 'plaintext' && !f.sidecarLocal && f.http.every((x) => x.status === undefined) ? 'rejected' : 'connection';
+    return {
+      timeMs: f.startMs,
+      time: f.start,
+      source: 'capture',
+      kind,
+      summary: `${connText(f)}${f.sidecarLocal ? ' (sidecar-local leg)' : ''}, ${f.packets} packets`,
+      from: nodeIdFor(c, f.client.ip),
+      to: nodeIdFor(c, f.server.ip),
+      security: f.security,
+      ref: fref!,
+      findings: citedBy(ref!, fref!, ...copies),
+      ...(copies.length ? { also: copies.filter((_, i) => i % 2 === 0) } : {}),
+    };
+  };
+  // More connection rows than `listAll`: the uncited ones are aggregated without holding a row (and a
+  // signature string) per connection — a capture of a million connections from as many clients has a
+  // million signatures (connectionRows).
+  let connRows = 0;
+  for (const f of flows) if (!c.copyOf.has(f) && (c.flowEvents.get(f)?.length ?? 0) === 0) connRows++;
+  const compactConn = compactConnections && connRows > limits.listAll ? new ConnRows(flows, connSig, connEvent, limits) : null;
+  let fi = -1;
+  for (const f of flows) {
+    fi++;
+    if (c.copyOf.has(f)) continue;
+    const carried = c.flowEvents.get(f) ?? [];
     if (carried.length === 0) {
-      const kind = f.bytes.serverToClient === 0 && f.security === 'plaintext' && !f.sidecarLocal && f.http.every((x) => x.status === undefined) ? 'rejected' : 'connection';
-      const sig = `conn|${kind}|${nodeIdFor(c, f.client.ip)}|${nodeIdFor(c, f.server.ip)}|${fmtAddr(f.server.ip, f.server.port)}|${f.security}|${f.protocol}|${f.tls?.version ?? ''}|${f.tls?.sni ?? ''}|${f.sidecarLocal}`;
-      events.add({
-        timeMs: f.startMs,
-        time: f.start,
-        source: 'capture',
-        kind,
-        summary: `${connText(f)}${f.sidecarLocal ? ' (sidecar-local leg)' : ''}, ${f.packets} packets`,
-        from: nodeIdFor(c, f.client.ip),
-        to: nodeIdFor(c, f.server.ip),
-        security: f.security,
-        ref: fref!,
-        findings: citedBy(ref!, fref!, ...copies),
-        ...(copies.length ? { also: copies.filter((_, i) => i % 2 === 0) } : {}),
-      }, sig);
+      if (!compactConn) events.add(connEvent(f), connSig(f));
+      else {
+        const [fref, ref] = flowRefs(f);
+        const cites = citedBy(ref!, fref!, ...copyRefs(f));
+        if (cites.length) events.add(connEvent(f), connSig(f));
+        else compactConn.add(fi, f);
+      }
     }
     const claimed = new Set(carried.map((e) => e.exchange).filter((x): x is number => x !== undefined));
     f.http.forEach((x, i) => {
@@ -218,6 +400,7 @@ export function buildTimeline(flows: Flow[], records: AccessRecord[], findings: 
       }, sig);
     });
   }
+  compactConn?.into(events);
   let untimed = 0;
   const dirOf = (r: AccessRecord): Direction => c.recordDirection.get(r) ?? 'unknown';
   for (const evt of c.events) {

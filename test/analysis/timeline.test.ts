@@ -42,3 +42,33 @@ describe('timeline', () => {
     expect(t[0]!.security).toBe(lone.security);
   });
 });
+
+describe('timeline of many captured connections', () => {
+  /** Connections from few and from many clients, ties in time across files, some plaintext (cited by a finding). */
+  function capture(n: number, seed: number) {
+    let x = seed;
+    const rnd = (k: number) => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0), x % k);
+    const flows = [];
+    for (let i = 0; i < n; i++) {
+      const client = rnd(3) === 0 ? `10.1.${i >> 8}.${i & 255}` : `10.0.0.${1 + rnd(4)}`;
+      const file = rnd(2) ? 'a.pcap' : 'b.pcap';
+      // start times tie often (same ms), and arrive out of order
+      flows.push(flow({ client: `${client}:${30000 + i}`, server: `10.0.1.${1 + rnd(3)}:${rnd(2) ? 8080 : 9090}`, startMs: T0 + rnd(400), file, frames: [1 + i * 3, 3 + i * 3], security: rnd(5) === 0 ? 'plaintext' : 'mtls', evidence: [], protocol: rnd(4) === 0 ? 'tcp' : 'http/1.1' }));
+    }
+    return flows;
+  }
+
+  it('aggregates connection rows without holding one per connection, to the same timeline', () => {
+    for (const [n, limits] of [[3000, { listAll: 2000, perSignature: 5, max: 5000 }], [800, { listAll: 50, perSignature: 3, max: 40 }], [600, { listAll: 10, perSignature: 1, max: 500 }]] as const) {
+      const flows = capture(n, n);
+      const c = correlate(flows, [], [], [], INV, { skewMs: 2000 });
+      const findings = computeFindings({ flows, records: [], explanations: [], proxies: [], policies: [], correlation: c });
+      const compact = buildTimeline(flows, [], findings, c, false, limits);
+      const reference = buildTimeline(flows, [], findings, c, false, limits, false);
+      expect(compact.total).toBe(n);
+      expect(compact.aggregated).toBeGreaterThan(0);
+      expect(compact.aggregated + compact.events.length).toBe(n);
+      expect(JSON.stringify(compact)).toBe(JSON.stringify(reference));
+    }
+  });
+});
