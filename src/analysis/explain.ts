@@ -55,14 +55,63 @@ const PEER_PRINCIPAL = 'io.istio.peer_principal';
  * certificate. Other filter-state keys are taken as absent (Istio's policies read no others).
  */
 function settleFilterState(inf: Inferred): Inferred {
-  if (!inf.unknown.includes('filterState')) return inf;
-  if (inf.security !== 'plaintext' && (inf.unknown.includes('tls.uriSans') || !inf.attrs.tls)) return inf;
+  const facts = listFacts(inf.unknown);
+  if (!facts.filterState) return inf;
+  if (inf.security !== 'plaintext' && (facts.uriSans || !inf.attrs.tls)) return inf;
   const fs = { ...(inf.attrs.filterState ?? {}) };
   const san = inf.attrs.tls?.uriSans[0];
   if (san && !(PEER_PRINCIPAL in fs)) fs[PEER_PRINCIPAL] = san;
   const attrs = withTls(inf.attrs, inf.attrs.tls, inf.attrs.transportProtocol);
   attrs.filterState = fs;
-  return { ...inf, attrs, unknown: inf.unknown.filter((u) => u !== 'filterState') };
+  return { ...inf, attrs, unknown: facts.withoutFilterState() };
+}
+
+/**
+ * What the replay asks of a record's `unknown` list, and the lists it derives from it. A reader's list is
+ * often one frozen array shared by many records (src/readers/accesslog/record.ts): then the answers and the
+ * derived lists (frozen too) are computed once per list, and equal lists stay one object down the line (the
+ * decision and judgement memos key on it). Any other list is answered afresh.
+ */
+interface ListFacts {
+  /** `list.join(',')` (a memo key part). */
+  joined: string;
+  filterState: boolean;
+  uriSans: boolean;
+  tls: boolean;
+  sni: boolean;
+  withoutFilterState(): string[];
+  withoutTls(): string[];
+  withoutTlsPlusDetail(): string[];
+}
+
+const listMemo = new WeakMap<readonly string[], ListFacts>();
+
+/** `list.join(',')`, computed once for a shared frozen list. */
+function joinedList(list: string[]): string {
+  return Object.isFrozen(list) ? listFacts(list).joined : list.join(',');
+}
+
+function listFacts(list: string[]): ListFacts {
+  const hit = listMemo.get(list);
+  if (hit) return hit;
+  const frozen = Object.isFrozen(list);
+  const once = <T extends string[]>(f: () => T): (() => T) => {
+    if (!frozen) return f;
+    let v: T | undefined;
+    return () => (v ??= Object.freeze(f()) as T);
+  };
+  const facts: ListFacts = {
+    joined: list.join(','),
+    filterState: list.includes('filterState'),
+    uriSans: list.includes('tls.uriSans'),
+    tls: list.includes('tls'),
+    sni: list.includes('sni'),
+    withoutFilterState: once(() => list.filter((u) => u !== 'filterState')),
+    withoutTls: once(() => withoutTls(list)),
+    withoutTlsPlusDetail: once(() => withoutTls(list).concat(TLS_DETAIL)),
+  };
+  if (frozen) listMemo.set(list, facts);
+  return facts;
 }
 
 export function inferSecurity(rec: AccessRecord): Inferred {
@@ -88,41 +137,55 @@ function withTls(a: RequestAttrs, tls: PeerTls | undefined, transportProtocol: s
   return out;
 }
 
+const EV_WAYPOINT = ['istio-waypoint (HBONE mTLS; the caller identity is in the client ztunnel log)'];
+const EV_PEER_SAN = ['peer-uri-san'];
+const EV_ALS_NO_SAN = ['als-tls-properties (no peer URI SAN)'];
+const EV_NO_SAN = ['peer-uri-san: none logged'];
+const EV_TLS_VERSION = ['tls-version'];
+const EV_ALS_NO_TLS = ['als-tls-properties: none'];
+const EV_NO_TLS = ['tls-version: -'];
+const EV_NO_FIELD = ['no TLS field logged'];
+const EV_ISTIO_SNI = ['istio-sni (mTLS inferred; peer identity not logged)'];
+const EV_SNI = ['requested-server-name (TLS; client certificate not logged)'];
+
 function inferSecurityRaw(rec: AccessRecord): Inferred {
   const a = rec.attrs;
   const unknown = rec.unknown;
+  const facts = listFacts(unknown);
+  // evidence lists are shared by the records that have them (read-only)
   if (isWaypointInboundCluster(rec.upstreamCluster) && !a.tls?.uriSans.length) {
     // A waypoint's log of the inner request: its TLS fields describe the internal connection (never TLS); the
     // request came through HBONE, which is mTLS with the caller's certificate (named in the client ztunnel's log).
-    return { attrs: withTls(a, INFERRED_TLS, 'tls'), unknown: withoutTls(unknown).concat(TLS_DETAIL), security: 'mtls', evidence: ['istio-waypoint (HBONE mTLS; the caller identity is in the client ztunnel log)'], inferred: true };
+    return { attrs: withTls(a, INFERRED_TLS, 'tls'), unknown: facts.withoutTlsPlusDetail(), security: 'mtls', evidence: EV_WAYPOINT, inferred: true };
   }
   if (a.tls) {
-    if (a.tls.uriSans.length) return { attrs: a, unknown, security: 'mtls', evidence: ['peer-uri-san'], inferred: false };
-    if (!unknown.includes('tls.uriSans')) {
-      return { attrs: a, unknown, security: 'tls', evidence: [rec.format === 'als' ? 'als-tls-properties (no peer URI SAN)' : 'peer-uri-san: none logged'], inferred: false };
+    if (a.tls.uriSans.length) return { attrs: a, unknown, security: 'mtls', evidence: EV_PEER_SAN, inferred: false };
+    if (!facts.uriSans) {
+      return { attrs: a, unknown, security: 'tls', evidence: rec.format === 'als' ? EV_ALS_NO_SAN : EV_NO_SAN, inferred: false };
     }
-    return { attrs: a, unknown, security: parseIstioSni(a.sni) ? 'mtls' : 'tls', evidence: ['tls-version'], inferred: true };
+    return { attrs: a, unknown, security: parseIstioSni(a.sni) ? 'mtls' : 'tls', evidence: EV_TLS_VERSION, inferred: true };
   }
-  if (!unknown.includes('tls')) {
-    return { attrs: a, unknown, security: 'plaintext', evidence: [rec.format === 'als' ? 'als-tls-properties: none' : 'tls-version: -'], inferred: false };
+  if (!facts.tls) {
+    return { attrs: a, unknown, security: 'plaintext', evidence: rec.format === 'als' ? EV_ALS_NO_TLS : EV_NO_TLS, inferred: false };
   }
-  if (unknown.includes('sni')) return { attrs: a, unknown, security: 'unknown', evidence: ['no TLS field logged'], inferred: false };
+  if (facts.sni) return { attrs: a, unknown, security: 'unknown', evidence: EV_NO_FIELD, inferred: false };
   if (a.sni) {
     // A requested server name comes from a TLS ClientHello. The ALPN is left to the engine, which
     // assumes an Istio client's for the record's protocol.
     const istio = parseIstioSni(a.sni);
     const attrs = withTls(a, INFERRED_TLS, 'tls');
-    const u = withoutTls(unknown).concat(TLS_DETAIL);
-    if (istio) return { attrs, unknown: u, security: 'mtls', evidence: ['istio-sni (mTLS inferred; peer identity not logged)'], inferred: true };
-    return { attrs, unknown: u, security: 'tls', evidence: ['requested-server-name (TLS; client certificate not logged)'], inferred: true };
+    const u = facts.withoutTlsPlusDetail();
+    if (istio) return { attrs, unknown: u, security: 'mtls', evidence: EV_ISTIO_SNI, inferred: true };
+    return { attrs, unknown: u, security: 'tls', evidence: EV_SNI, inferred: true };
   }
   // SNI logged as "-": no TLS ClientHello with SNI. Istio clients always send one, so plaintext (inferred).
-  return { attrs: withTls(a, undefined, 'raw_buffer'), unknown: withoutTls(unknown), security: 'plaintext', evidence: PLAIN_INFERRED, inferred: true };
+  return { attrs: withTls(a, undefined, 'raw_buffer'), unknown: facts.withoutTls(), security: 'plaintext', evidence: PLAIN_INFERRED, inferred: true };
 }
 
 export type LoggedOutcome = NonNullable<Explanation['logged']>;
 
-const RBAC_DENY = /^rbac_access_denied_matched_policy\[(.*)\]$/;
+const RBAC_DENY_PREFIX = 'rbac_access_denied_matched_policy[';
+const LINE_TERMINATOR = /[\n\r\u2028\u2029]/;
 /** Details written by the router or later, i.e. after every HTTP RBAC filter let the request through. */
 const AFTER_RBAC = new Set([
   'via_upstream', 'route_not_found', 'cluster_not_found', 'direct_response', 'maintenance_mode', 'no_healthy_upstream',
@@ -144,10 +207,13 @@ export interface Logged {
 export function loggedOutcome(rec: AccessRecord): Logged {
   const rcd = rec.responseCodeDetails;
   const ctd = rec.connectionTerminationDetails;
-  for (const d of [rcd, ctd]) {
-    if (!d) continue;
-    const m = RBAC_DENY.exec(d);
-    if (m) return { outcome: 'denied', policy: m[1]!, detail: d };
+  for (let i = 0; i < 2; i++) {
+    const d = i === 0 ? rcd : ctd;
+    // RBAC_DENY without the regex: the prefix, a final `]`, and no line terminator between (`.` matches none)
+    if (!d || !d.startsWith(RBAC_DENY_PREFIX) || d.charCodeAt(d.length - 1) !== 93 /* ] */) continue;
+    const policy = d.slice(RBAC_DENY_PREFIX.length, -1);
+    if (LINE_TERMINATOR.test(policy)) continue;
+    return { outcome: 'denied', policy, detail: d };
   }
   if (rcd === 'filter_chain_not_found' || ctd === 'filter_chain_not_found') return { outcome: 'no-filter-chain', detail: 'filter_chain_not_found' };
   if (rec.kind === 'tcp' && rec.responseFlags?.split(',').includes('NR')) return { outcome: 'no-filter-chain', detail: 'response flag NR on a connection' };
@@ -223,7 +289,7 @@ interface Judgement {
 }
 
 /** Judgements are pure in (decision, what was logged, security, unknown): cached per memoized decision. */
-const judged = new WeakMap<Decision, Map<string, Judgement>>();
+const judged = new WeakMap<Decision, { byList: Map<string[] | string, Map<string, Judgement>>; size: number }>();
 
 export function explainRecord(rec: AccessRecord, decide: Decider): Explanation {
   const inf = inferSecurity(rec);
@@ -240,15 +306,26 @@ export function explainRecord(rec: AccessRecord, decide: Decider): Explanation {
   }
   let perDecision = judged.get(decision);
   if (!perDecision) {
-    perDecision = new Map();
+    perDecision = { byList: new Map(), size: 0 };
     judged.set(decision, perDecision);
   }
-  const key = `${logged.outcome}|${logged.policy ?? ''}|${logged.detail}|${inf.security}|${inf.unknown.join(',')}`;
-  const hit = perDecision.get(key);
+  // keyed by the unknown list (a shared frozen list by identity), then by what was logged (the logged policy is read from the detail)
+  const u = inf.unknown;
+  const listKey = Object.isFrozen(u) ? u : u.join(',');
+  let byLogged = perDecision.byList.get(listKey);
+  if (!byLogged) {
+    byLogged = new Map();
+    if (perDecision.size < 1000) perDecision.byList.set(listKey, byLogged);
+  }
+  const key = `${logged.outcome}|${inf.security}|${logged.detail}`;
+  const hit = byLogged.get(key);
   if (hit) j = hit;
   else {
     j = judge(decision, logged, inf);
-    if (perDecision.size < 1000) perDecision.set(key, j);
+    if (perDecision.size < 1000) {
+      byLogged.set(key, j);
+      perDecision.size++;
+    }
   }
   const out: Explanation = { record: rec, decision, verdict: j.verdict, reason: j.reason, identityEvidence: inf.evidence, logged: logged.outcome, security: inf.security };
   if (logged.policy !== undefined) out.loggedPolicy = logged.policy;
@@ -590,7 +667,6 @@ export function deciderOver<D extends DumpLike>(dumps: D[], decideDump: DumpDeci
   const text = memo ? dumps.map((d) => safeStringify(d)).join('\n') : '';
   const keepPorts = /SourcePortInput|source_port|source\.port/.test(text);
   const keepRequestId = /x-request-id/i.test(text);
-  const cache = new DecisionCache();
   const pick = dumpPicker(dumps);
   const decideOne = (dump: D, req: RequestAttrs, opts: DeciderOptions): Decision => ({ ...decideDump(dump, req, opts), config: dump.source });
   if (!memo) return (req, opts) => {
@@ -598,6 +674,7 @@ export function deciderOver<D extends DumpLike>(dumps: D[], decideDump: DumpDeci
     return decideOne(dump, req, opts);
   };
   const index = new Map<D, number>(dumps.map((d, i) => [d, i]));
+  const cache = new DecisionCache();
   return (req, opts) => {
     const dump = pick(req, opts);
     const key = `${index.get(dump)}|${decisionKey(req, opts, keepPorts, keepRequestId)}`;
@@ -632,10 +709,13 @@ export function memoizedDumpDecider<D>(dump: D, decideDump: (dump: D, req: Reque
  * policies it evaluated, so 200k cached decisions could hold gigabytes. The oldest entries go first (Map keeps
  * insertion order); a hit costs nothing, a miss is only recomputed.
  */
+/** The decision memo's budget (estimated bytes). */
+export const DECISION_MEMO_BYTES = 32 * 1024 * 1024;
+
 export class DecisionCache {
   private readonly map = new Map<string, { d: Decision; bytes: number }>();
   private bytes = 0;
-  constructor(readonly maxBytes = 32 * 1024 * 1024) {}
+  constructor(readonly maxBytes = DECISION_MEMO_BYTES) {}
 
   get size(): number {
     return this.map.size;
@@ -706,7 +786,7 @@ function ep(e: { address: string; port?: number } | undefined, port: boolean): s
 }
 
 function decisionKey(req: RequestAttrs, opts: DeciderOptions, keepPorts: boolean, keepRequestId: boolean): string {
-  let k = `${opts.kind}|${opts.unknown.join(',')}|${ep(req.source, keepPorts)}|${ep(req.remote, keepPorts)}|${ep(req.directRemote, keepPorts)}|${ep(req.destination, true)}|${req.sni ?? ''}|${req.transportProtocol ?? ''}|${req.alpn?.join(',') ?? ''}`;
+  let k = `${opts.kind}|${joinedList(opts.unknown)}|${ep(req.source, keepPorts)}|${ep(req.remote, keepPorts)}|${ep(req.directRemote, keepPorts)}|${ep(req.destination, true)}|${req.sni ?? ''}|${req.transportProtocol ?? ''}|${req.alpn?.join(',') ?? ''}`;
   const t = req.tls;
   if (t) k += `|T${t.version ?? ''}|${t.uriSans.join(',')}|${t.dnsSans.join(',')}|${t.subject}|${t.peerCertificateValidated}`;
   const h = req.http;
@@ -738,13 +818,13 @@ function dumpPicker<D extends DumpLike>(dumps: D[]): (req: RequestAttrs, opts: D
   const keyed = dumps.map((dump) => ({ ...proxyKeys(dump), dump }));
   const index = new ProxyIndex(keyed);
   const known = keyed.every((k) => k.ips.length > 0);
+  const single = index.singleProxy;
   return (req, opts) => {
     const rec = opts.record;
     const dir = recordDirection(rec);
     // the proxy's own address on the record: the source of an outbound record, else the destination
     const own = dir === 'outbound' ? req.source : req.destination;
-    const at = { node: rec?.node, timeMs: rec?.timeMs, ref: { file: rec?.ref?.file ?? '' } };
-    const chosen = index.singleProxy ? inForceAt(keyed, rec?.timeMs) : index.forRecord(at, own?.address);
+    const chosen = single ? inForceAt(keyed, rec?.timeMs) : index.forRecord({ node: rec?.node, timeMs: rec?.timeMs, ref: { file: rec?.ref?.file ?? '' } }, own?.address);
     if (!chosen) {
       const why = `none of the ${dumps.length} config dumps is for this record's proxy (${rec?.node ? `node ${rec.node}, ` : ''}${dir === 'outbound' ? `outbound, source ${req.source?.address ?? 'unknown'}` : `destination ${req.destination?.address ?? 'unknown'}`})`;
       throw known && own ? new NotFromProxyError(`not from these proxies: ${why}`) : new Error(why);

@@ -326,19 +326,27 @@ export class ProxyIndex<P extends ProxyKeys> {
  */
 export function notFromProxy(p: ProxyKeys, direction: 'inbound' | 'outbound' | 'unknown', local: { address: string; port?: number } | undefined, peer: { address: string; port?: number } | undefined): string | null {
   if (p.ips.length === 0) return null;
-  const own = new Set(p.ips.map(normalizeIp));
-  const mine = (e: { address: string } | undefined): boolean | null => (e ? own.has(normalizeIp(e.address)) || isLoopbackIp(e.address) || isWildcardIp(e.address) : null);
+  // asked for every replayed record: the proxy's address set is built once per address list
+  let own = ownIps.get(p.ips);
+  if (own === undefined) {
+    own = new Set(p.ips.map(normalizeIp));
+    ownIps.set(p.ips, own);
+  }
+  const set = own;
+  const mine = (e: { address: string } | undefined): boolean | null => (e ? set.has(normalizeIp(e.address)) || isLoopbackIp(e.address) || isWildcardIp(e.address) : null);
   const fmt = (e: { address: string; port?: number }): string => (e.port !== undefined ? `${e.address.includes(':') ? `[${e.address}]` : e.address}:${e.port}` : e.address);
-  const ips = p.ips.join(', ');
+  const ips = (): string => p.ips.join(', ');
   if (direction === 'inbound') {
-    return mine(local) === false ? `not from this proxy: the record's local address ${fmt(local!)} is not this proxy's (${ips}; ${p.source})` : null;
+    return mine(local) === false ? `not from this proxy: the record's local address ${fmt(local!)} is not this proxy's (${ips()}; ${p.source})` : null;
   }
   if (direction === 'outbound') {
-    return mine(peer) === false ? `not from this proxy: the outbound record's source ${fmt(peer!)} is not this proxy's workload (${ips}; ${p.source})` : null;
+    return mine(peer) === false ? `not from this proxy: the outbound record's source ${fmt(peer!)} is not this proxy's workload (${ips()}; ${p.source})` : null;
   }
-  if (mine(local) === false && mine(peer) === false) return `not from this proxy: neither ${fmt(local!)} nor ${fmt(peer!)} is this proxy's address (${ips}; ${p.source})`;
+  if (mine(local) === false && mine(peer) === false) return `not from this proxy: neither ${fmt(local!)} nor ${fmt(peer!)} is this proxy's address (${ips()}; ${p.source})`;
   return null;
 }
+
+const ownIps = new WeakMap<readonly string[], Set<string>>();
 
 function isLoopbackIp(ip: string): boolean {
   return ip.startsWith('127.') || ip === '::1';
