@@ -9,6 +9,7 @@ import { runCli } from '../helpers/cli.js';
 import { SAMPLES } from './helpers.js';
 import { sampleReportModel } from '../helpers/sample-report.js';
 import { gatherEvidence } from '../../src/analysis/evidence.js';
+import { buildReportModel } from '../../src/analysis/report-model.js';
 
 const S = join(SAMPLES, 'ambient-bookinfo');
 const ZT1 = join(S, 'config_dumps/ztunnel-4xk2p.istio-system.ztunnel.json');
@@ -123,6 +124,19 @@ describe('ambient-bookinfo sample', () => {
     // every replayed record is decided; the trap is named
     expect(ev.explanations.filter((e) => e.verdict !== 'agrees').map((e) => `${e.record.ref.file}:${e.record.ref.line}`)).toEqual([]);
     expect(model.findings.some((f) => f.id === 'ambient-allow-http-fields')).toBe(true);
+  });
+
+  it('config + capture alone (no log): report names the trap from the dump and decides the tunnels to workloads', async () => {
+    const ev = await gatherEvidence([join(S, 'config_dumps'), join(S, 'captures')]);
+    expect(ev.records).toEqual([]);
+    const model = buildReportModel(ev, { skewMs: 2000, showSecrets: false, generatedAt: '2026-01-01T00:00:00Z' });
+    const trap = model.findings.find((f) => f.id === 'ambient-allow-http-fields')!;
+    expect(trap.summary).toContain('bookinfo/details-get-only has no rules');
+    const notes = ev.flows.flatMap((f) => f.notes.filter((n) => n.startsWith('ztunnel config: ') && n.includes(' decides ')));
+    expect(notes.map((n) => n.replace(/.* decides (DENY: [^(]*?)( \(|$).*/, '$1'))).toEqual([
+      'DENY: allow policies exist, but none allowed',
+      'DENY: explicitly denied by: bookinfo/ratings-deny-other-namespaces',
+    ]);
   });
 });
 
