@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { parseStructured, YAML_MAX_ALIAS_COUNT } from '../../src/readers/structured.js';
 import { InputError } from '../../src/model/errors.js';
 import { runCli } from '../helpers/cli.js';
+import { yamlAliasBomb } from '../../src/synth/hostile.js';
 
 /** `levels` levels of 10 aliases each to the level below: 10^levels leaves from a few hundred bytes. */
 function laughs(prefix: string, levels: number): string {
@@ -37,16 +38,19 @@ describe('YAML alias bombs', () => {
     expect(docs[0]!.that).toEqual({ app: 'x' });
   });
 
-  for (const [cmd, args] of [
-    ['check', ['--port', '80', '--plaintext']],
-    ['policies', []],
+  for (const [cmd, size, args] of [
+    ['check', 36_000, ['--port', '80', '--plaintext']],
+    ['policies', 62_000, []],
   ] as const) {
-    it(`${cmd} on a 1 KB alias bomb exits 2 naming the file and line`, async () => {
+    it(`${cmd} on a ${size / 1000} KB alias bomb (the issue's size) exits 2 naming the file and line, in a 256 MB heap`, async () => {
       const f = join(tmp(), 'dump.yaml');
-      writeFileSync(f, laughs(DUMP_HEAD, 9));
+      const text = yamlAliasBomb(DUMP_HEAD, size);
+      expect(Math.abs(text.length - size)).toBeLessThan(1000);
+      writeFileSync(f, text);
       const r = await runCli([cmd, f, ...args], { env: { NODE_OPTIONS: '--max-old-space-size=256' } });
-      expect(r.code).toBe(2);
-      expect(r.stderr).toMatch(/dump\.yaml, line 6.*alias/);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toMatch(/dump\.yaml, line 5: expected YAML with at most 100 alias expansions/);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
     });
   }
 
