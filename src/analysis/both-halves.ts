@@ -205,6 +205,42 @@ export function bothHalves(flow: FlowFacts, client: ClientModel | null, server: 
   return out;
 }
 
+/** The client of a logged request: who it is (for the text) and whether the inventory says it has a sidecar. */
+export interface LoggedClient {
+  name: string;
+  ip: string;
+  /** From the inventory; undefined when unknown. */
+  sidecar?: boolean;
+}
+
+/**
+ * Both halves for a plaintext request or connection known only from the server sidecar's access log (no
+ * capture of it): the leg the log names (downstream remote → downstream local address). The client half
+ * comes from the client's dump when it is among the inputs (its outbound model decides what the client
+ * sidecar sends to that destination, as for a captured flow), else from the client sidecar's own outbound
+ * record (its upstream cluster); a client the inventory shows without a sidecar sent its own bytes. With
+ * none of these, or without the destination port, the client half is UNDECIDABLE and names what is missing.
+ */
+export function loggedPlaintextHalves(leg: { client: { ip: string; port?: number }; server: { ip: string; port?: number } }, who: LoggedClient, client: ClientModel | null, server: { proxy: string; mode: ServerMode } | null, clientLog: ClientLogFacts | null = null): BothHalves {
+  const port = leg.server.port;
+  if (port !== undefined && (client || clientLog)) {
+    const h = bothHalves({ client: { ip: leg.client.ip, port: leg.client.port ?? 0 }, server: { ip: leg.server.ip, port }, security: 'plaintext', tls: null, protocol: 'tcp' }, client, server, clientLog)!;
+    if (h.client) return h;
+  }
+  const out: BothHalves = { client: null, server, explanation: '', underStrict: server && server.mode !== 'UNKNOWN' ? 'rejected: filter_chain_not_found' : null, fixFirst: server && server.mode !== 'STRICT' ? 'server' : null, remediation: '', mismatches: [] };
+  if (who.sidecar === false) {
+    out.client = { proxy: '', paths: [], explaining: [], explanation: `${who.name} has no sidecar (inventory): its app sent plaintext itself, nothing on the client side encrypts` };
+  } else {
+    const missing = port === undefined
+      ? `the destination port (the server's log does not carry it), to select the client sidecar's outbound path`
+      : `the config dump of ${who.name === who.ip ? `the sidecar at ${who.ip}` : `${who.name}'s sidecar (${who.ip})`} (its /config_dump?include_eds) or its outbound access log`;
+    out.client = { proxy: '', paths: [], explaining: [], explanation: `what the client sidecar sent to ${leg.server.ip}${port !== undefined ? `:${port}` : ''} is UNDECIDABLE: missing ${missing}`, undecidable: missing };
+  }
+  const srvText = server && port !== undefined ? serverText(server.mode, port, 'plaintext') : null;
+  out.explanation = [out.client.explanation, srvText].filter((x): x is string => !!x).join('; ');
+  return out;
+}
+
 /** The client sidecar's outbound access-log record of this connection: the upstream cluster it chose. */
 export interface ClientLogFacts {
   /** `%UPSTREAM_CLUSTER%` as logged. */

@@ -22,7 +22,7 @@ import { ambientFindings } from './ztunnel-findings.js';
 import { ZTUNNEL_CALLER_EVIDENCE } from './waypoint-callers.js';
 import type { ZtunnelConfig } from '../ztunnel/model.js';
 import { legScope, leftThePod, type LegScope } from './scope.js';
-import { bothHalves, clientModelFor, type BothHalves, type ClientLogFacts } from './both-halves.js';
+import { bothHalves, clientModelFor, loggedPlaintextHalves, type BothHalves, type ClientLogFacts } from './both-halves.js';
 
 export const FINDING_IDS = [
   'plaintext-flow',
@@ -212,20 +212,41 @@ function clientLogOf(c: Correlation, f: Flow): ClientLogFacts | null {
   return null;
 }
 
+/** The client sidecar's outbound record of the same request (request-events.ts), when one was logged: its upstream cluster. */
+function clientLogOfRecord(c: Correlation, r: AccessRecord): ClientLogFacts | null {
+  for (const o of c.recordEvent.get(r)?.records ?? []) {
+    if (o === r || c.recordDirection.get(o) !== 'outbound' || !o.upstreamCluster) continue;
+    return { cluster: o.upstreamCluster, source: `${o.ref.file}${o.ref.line !== undefined ? `:${o.ref.line}` : ''}` };
+  }
+  return null;
+}
+
+/**
+ * A logged plaintext record's client half when it does not explain the plaintext, for a summary:
+ * `; what the client sidecar sent is UNDECIDABLE (missing …)`, or the client dump's disagreement (its
+ * config would not send plaintext there: the connection bypassed it); '' otherwise.
+ */
+function undecidableClientText(h: BothHalves | null): string {
+  if (h?.client?.undecidable) return `; what the client sidecar sent is UNDECIDABLE (missing ${h.client.undecidable})`;
+  if (h?.client && h.mismatches.length) return `; ${h.client.explanation}`;
+  return '';
+}
+
 /** A STRICT refusal whose client has a sidecar that sent plaintext: the fix is that sidecar's config. */
 function clientSideFix(clientName: string, h: BothHalves): string {
   const fixes = [...new Set(h.client!.explaining.map((p) => p.fix).filter((f): f is string => f !== null))];
   return `The client ${clientName} has a sidecar, but its config sent plaintext (${h.client!.explaining.map((p) => p.cause).join('; or ')})${fixes.length ? `: ${fixes.join('; or ')}` : ''}. Keep STRICT; fix the client side.`;
 }
 
-/** The client half of a finding's data (both-halves.ts), empty without a client dump. */
+/** The client half of a finding's data (both-halves.ts), empty without a client dump; `undecidable` names what would decide it. */
 function halvesData(h: BothHalves | null): Record<string, JsonValue> {
   if (!h?.client) return {};
   return {
     clientHalf: {
-      source: h.client.proxy,
+      source: h.client.proxy || null,
       explanation: h.client.explanation,
       paths: h.client.explaining.map((p) => ({ how: p.how, cluster: p.cluster, mode: p.mode, cause: p.cause })),
+      ...(h.client.undecidable ? { decision: 'UNDECIDABLE', undecidable: h.client.undecidable } : {}),
     },
     ...(h.fixFirst ? { fixFirst: h.fixFirst } : {}),
   };
@@ -368,15 +389,15 @@ export function computeFindings(input: FindingsInput): Finding[] {
     const carried = c.securityOf(r);
 
     if (nr && dir !== 'outbound' && details.includes('filter_chain_not_found')) {
-      // The client half: a client with a sidecar dump says why its sidecar sent plaintext.
-      const cp = wire.client && wire.server?.port !== undefined ? c.proxyForIp(wire.client.ip, r.timeMs) : undefined;
-      const rh = cp && wire.client && wire.server && wire.server.port !== undefined
-        ? bothHalves({ client: { ip: wire.client.ip, port: wire.client.port ?? 0 }, server: { ip: wire.server.ip, port: wire.server.port }, security: 'plaintext', tls: null, protocol: 'tcp' }, clientModelFor(cp.dump), { proxy: proxy?.source ?? serverName, mode: 'STRICT' })
-        : null;
+      // The client half: the client's dump (or its sidecar's outbound record) says why its sidecar sent
+      // plaintext; without either it is UNDECIDABLE, naming the missing dump.
+      const wcl = wire.client;
+      const cp = wcl ? c.proxyForIp(wcl.ip, r.timeMs) : undefined;
+      const rh = wcl ? loggedPlaintextHalves({ client: wcl, server: wire.server ?? { ip: proxy?.ips[0] ?? '' } }, { name: clientName, ip: wcl.ip, ...(cw?.sidecar !== undefined ? { sidecar: cw.sidecar } : {}) }, cp ? clientModelFor(cp.dump) : null, { proxy: proxy?.source ?? serverName, mode: 'STRICT' }, clientLogOfRecord(c, r)) : null;
       const rFirst = rh?.client?.explaining.length ? rh : null;
       g.add('strict-rejected-plaintext', `${clientName}>${serverName}:${port ?? ''}`, () => ({
         severity: 'medium',
-        summary: `${serverName}${port ? ` port ${port}` : ''} refused a connection from ${clientName}: no filter chain matched (NR filter_chain_not_found), as STRICT mTLS does for plaintext${rFirst ? `; the ${rFirst.client!.explanation}` : ''}`,
+        summary: `${serverName}${port ? ` port ${port}` : ''} refused a connection from ${clientName}: no filter chain matched (NR filter_chain_not_found), as STRICT mTLS does for plaintext${rFirst ? `; the ${rFirst.client!.explanation}` : undecidableClientText(rh)}`,
         fix: rFirst ? clientSideFix(clientName, rFirst) : `The client ${clientName} does not speak Istio mTLS: inject a sidecar into it, or, if it must stay outside the mesh, reach ${serverName} through an ingress gateway (or a port-level PERMISSIVE exception, knowingly).`,
         data: { client: wire.client ? wlDetails(cw, wire.client.ip, wire.client.port) : null, server: wire.server ? wlDetails(sw, wire.server.ip, port) : null, responseFlags: flags, source: 'access-log', ...halvesData(rh) },
       }), [recordRef(r)], r.timeMs, recordUnit);
@@ -388,20 +409,31 @@ export function computeFindings(input: FindingsInput): Finding[] {
       const mode = proxy ? modeForPort(proxy, port) : undefined;
       const reached = (r.responseCode ?? 0) > 0 || (r.bytesReceived ?? 0) > 0 || (r.bytesSent ?? 0) > 0 || r.kind === 'tcp';
       if (reached && mode?.mode !== 'STRICT') {
+        // Both halves of a request known from the server's log (no capture needed): the client's dump decides
+        // what its sidecar sent to this destination, else its outbound record; else UNDECIDABLE naming the dump.
+        let lh: BothHalves | undefined;
+        const halves = (): BothHalves => {
+          if (!lh) {
+            const cp = c.proxyForIp(wc.ip, r.timeMs);
+            lh = loggedPlaintextHalves({ client: wc, server: wire.server ?? { ip: proxy?.ips[0] ?? '' } }, { name: clientName, ip: wc.ip, ...(cw?.sidecar !== undefined ? { sidecar: cw.sidecar } : {}) }, cp ? clientModelFor(cp.dump) : null, proxy && mode ? { proxy: proxy.source, mode: mode.mode } : null, clientLogOfRecord(c, r));
+          }
+          return lh;
+        };
+        const first = (): BothHalves | null => (halves().fixFirst === 'client' ? halves() : null);
         g.add('plaintext-accepted', `${serverName}:${port ?? ''}<${clientName}`, () => ({
           severity: 'high',
-          summary: `Plaintext from ${clientName} was accepted by the sidecar of ${serverName}${port ? ` on port ${port}` : ''} (${mode ? `mode ${mode.mode}` : 'no TLS on the inbound connection'}); under STRICT it would have been refused (NR filter_chain_not_found)`,
-          fix: `Set a PeerAuthentication with mtls.mode STRICT for ${serverName}${port ? ` (or portLevelMtls for ${port})` : ''} once every client has a sidecar; ${clientName} must get a sidecar first.`,
-          data: { client: wlDetails(cw, wc.ip, wc.port), server: wire.server ? wlDetails(sw, wire.server.ip, port) : null, mode: mode?.mode ?? 'PERMISSIVE or DISABLE (inferred: the inbound sidecar logged a plaintext request)', underStrict: 'rejected: NR filter_chain_not_found', source: 'access-log' },
+          summary: `Plaintext from ${clientName} was accepted by the sidecar of ${serverName}${port ? ` on port ${port}` : ''} (${mode ? `mode ${mode.mode}` : 'no TLS on the inbound connection'}); under STRICT it would have been refused (NR filter_chain_not_found)${first() ? `; the ${first()!.client!.explanation}: fix the client side first` : undecidableClientText(halves())}`,
+          fix: first()?.remediation ?? `Set a PeerAuthentication with mtls.mode STRICT for ${serverName}${port ? ` (or portLevelMtls for ${port})` : ''} once every client has a sidecar; ${clientName} must get a sidecar first.`,
+          data: { client: wlDetails(cw, wc.ip, wc.port), server: wire.server ? wlDetails(sw, wire.server.ip, port) : null, mode: mode?.mode ?? 'PERMISSIVE or DISABLE (inferred: the inbound sidecar logged a plaintext request)', underStrict: 'rejected: NR filter_chain_not_found', source: 'access-log', ...halvesData(halves()) },
         }), [recordRef(r)], r.timeMs, recordUnit);
         // Logged plaintext between workloads is a plaintext flow too (when no capture already showed it).
         const linked = c.recordFlow.get(r);
         if (!linked) {
           const grp = g.add('plaintext-flow', `${clientName}>${serverName}:${port ?? ''}`, () => ({
             severity: 'high',
-            summary: `Plaintext ${r.kind === 'http' ? 'HTTP' : 'TCP'} from ${clientName} to ${serverName}${port ? ` port ${port}` : ''} (logged by the receiving sidecar)${unattributedNote(wireScope, cw, sw)}`,
-            fix: `Require mTLS for ${serverName}: a PeerAuthentication with mtls.mode STRICT in namespace ${sw?.namespace ?? '<server namespace>'}; inject a sidecar into ${clientName}.`,
-            data: { client: wlDetails(cw, wc.ip, wc.port), server: wire.server ? wlDetails(sw, wire.server.ip, port) : null, scope: wireScope, sourceNamespace: cw?.namespace ?? null, sourceWorkload: cw?.name ?? null, source: 'access-log' },
+            summary: `Plaintext ${r.kind === 'http' ? 'HTTP' : 'TCP'} from ${clientName} to ${serverName}${port ? ` port ${port}` : ''} (logged by the receiving sidecar)${unattributedNote(wireScope, cw, sw)}${first() ? `: the ${first()!.client!.explanation}` : undecidableClientText(halves())}`,
+            fix: first()?.remediation ?? `Require mTLS for ${serverName}: a PeerAuthentication with mtls.mode STRICT in namespace ${sw?.namespace ?? '<server namespace>'}; inject a sidecar into ${clientName}.`,
+            data: { client: wlDetails(cw, wc.ip, wc.port), server: wire.server ? wlDetails(sw, wire.server.ip, port) : null, scope: wireScope, sourceNamespace: cw?.namespace ?? null, sourceWorkload: cw?.name ?? null, source: 'access-log', ...halvesData(halves()) },
           }), [recordRef(r)], r.timeMs);
           grp.data.requests = grp.count;
         }

@@ -31,6 +31,11 @@ export interface ClientHalf {
   explaining: ClientPath[];
   /** One sentence: "client sidecar sent plaintext because …". */
   explanation: string;
+  /**
+   * Set when what the client sent is UNDECIDABLE from the evidence: the evidence that would decide it
+   * (e.g. `the config dump of default/sleep's sidecar (10.244.1.5)`).
+   */
+  undecidable?: string;
 }
 
 export interface ClientMismatch {
