@@ -3,8 +3,7 @@ import type { Argv } from 'yargs';
 import { stat } from 'node:fs/promises';
 import { inputBytes } from '../readers/files.js';
 import { InputError } from '../model/errors.js';
-import { detectInputs, type InputKind } from '../readers/detect.js';
-import { sniffBinary } from '../readers/structured.js';
+import type { InputKind } from '../readers/detect.js';
 import { escapeBidi, redactText } from '../model/redact.js';
 import { wrap } from '../report/table.js';
 
@@ -215,6 +214,8 @@ export async function expandDirectories(paths: string[], kind: InputKind, what: 
       out.push(p);
       continue;
     }
+    // (content detection loads every reader: only when a directory is given)
+    const { detectInputs } = await import('../readers/detect.js');
     const found = await detectInputs([p]);
     // damaged compressed files go to the reader too: it names the file and the offset, and the command exits 2
     const mine = found.filter((f) => f.kind === kind || f.damaged);
@@ -240,5 +241,7 @@ export async function binaryHead(path: string): Promise<string | null> {
     n += c.length;
     if (n >= 4096) break;
   }
+  // (readers/structured.js brings both YAML parsers: loaded when a command asks)
+  const { sniffBinary } = await import('../readers/structured.js');
   return sniffBinary(Buffer.concat(chunks).subarray(0, 4096));
 }

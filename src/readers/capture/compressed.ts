@@ -6,7 +6,6 @@
  */
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { Decompress } from 'fzstd';
 import { InputError } from '../../model/errors.js';
 
 export type Compression = 'gzip' | 'zstd';
@@ -48,6 +47,8 @@ export async function* decompress(kind: Compression, raw: AsyncIterable<Uint8Arr
     }
     return;
   }
+  // (loaded on first use: most inputs are not Zstandard)
+  const { Decompress } = await import('fzstd');
   const out: Uint8Array[] = [];
   const z = new Decompress((chunk) => {
     out.push(chunk);
