@@ -19,7 +19,7 @@
  * Shared objects are never mutated by the analysis (it copies a record before changing it, see
  * evidence.ts withPeerCertificate).
  */
-import type { AccessRecord } from '../model/records.js';
+import type { AccessRecord, Explanation } from '../model/records.js';
 import type { Endpoint, HeaderMap, JsonValue } from '../model/attrs.js';
 
 /**
@@ -104,6 +104,17 @@ export class RecordCompactor {
       else if (k !== 'x-request-id') h[k] = this.list(v);
     }
     return h;
+  }
+
+  /**
+   * Shares an explanation's strings and lists with the explanations like it (a replay's reason is built per
+   * record, yet a fleet's records have a handful of distinct ones); rewrites `e` in place and returns it.
+   */
+  explanation(e: Explanation): Explanation {
+    intern(e, ['reason', 'loggedPolicy', 'dump'], this.strings);
+    e.identityEvidence = this.list(e.identityEvidence);
+    if (e.missing) e.missing = this.list(e.missing);
+    return e;
   }
 
   /** Rewrites `r` in place (see the module comment) and returns it. */

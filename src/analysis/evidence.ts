@@ -416,7 +416,8 @@ async function gatherInputs(inputs: DetectedInput[], opts: GatherOptions, parall
         if (not) throw new NotFromProxyError(not);
         return deciderFor(proxy.dump)(req, o);
       }));
-      explanations.push(fused ? { ...e, record: r, identityEvidence: [...e.identityEvidence, fused] } : e);
+      const x = fused ? { ...e, record: r, identityEvidence: [...e.identityEvidence, fused] } : e;
+      explanations.push(compactor ? compactor.explanation(x) : x);
       if (++i % 5000 === 0) opts.onProgress?.(`replayed ${i} records`);
     }
   }
