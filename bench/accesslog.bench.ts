@@ -1,9 +1,13 @@
 /**
- * Access-log figures: parse rate of 1M generated Istio-format lines, replay rate through the RBAC
- * engine on a real Istio dump (when ../shared and the engine are present), and ALS ingest with 10
- * concurrent gRPC streams on loopback.
+ * Access-log figures at 10k, 100k and 1M generated Istio-format lines (ACCESSLOG_BENCH_SIZES, comma-separated):
+ * parse rate (lines/s), replay rate through the RBAC engine on the authz fixture's Istio dump (records/s:
+ * read + decide + compare), each by wall clock and per CPU-second (user+system; the steadier figure on a
+ * shared machine), then the built CLI's `explain --threads 1` (table and -o json) at each size under
+ * /usr/bin/time for its wall time and peak RSS; and ALS ingest with 10 concurrent gRPC streams on loopback.
  */
+import { spawnSync } from 'node:child_process';
 import { createWriteStream, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,7 +22,8 @@ import { deciderOver, explainRecord, ExplainAggregator, summaryLine, type Decide
 import { EntrySink } from '../src/analysis/als-sink.js';
 import { decideRequest } from '../src/envoy/decide.js';
 
-const LINES = Number(process.env.ACCESSLOG_BENCH_LINES ?? 1_000_000);
+const SIZES = (process.env.ACCESSLOG_BENCH_SIZES ?? process.env.ACCESSLOG_BENCH_LINES ?? '10000,100000,1000000').split(',').map(Number);
+const AUTHZ_DUMP = fileURLToPath(new URL('../../../shared/fixtures/istio/istioctl/pkg/authz/testdata/configdump.yaml', import.meta.url));
 
 function rng(seed: number): () => number {
   let s = seed >>> 0;
@@ -89,37 +94,51 @@ function rates(n: number, c: { wallMs: number; cpuMs: number }): string {
   return `${rate(n, c.wallMs)} wall, ${rate(n, c.cpuMs)} per CPU-second`;
 }
 
-async function benchParse(file: string): Promise<void> {
+const n0 = (n: number): string => n.toLocaleString('en-US');
+
+async function benchParse(file: string, lines: number): Promise<void> {
   const stats = newStats();
   const stop = clock();
   let n = 0;
   for await (const batch of readAccessLogBatches([file], { stats })) n += batch.length;
   const c = stop();
-  process.stdout.write(`parse: ${n.toLocaleString('en-US')} Istio-format lines (${(statSync(file).size / 1e6).toFixed(0)} MB) in ${(c.wallMs / 1000).toFixed(2)} s = ${rates(n, c)} (skipped ${stats.skipped})\n`);
+  process.stdout.write(`  parse: ${n0(n)} of ${n0(lines)} lines (${(statSync(file).size / 1e6).toFixed(0)} MB) in ${(c.wallMs / 1000).toFixed(2)} s wall, ${(c.cpuMs / 1000).toFixed(2)} s CPU = ${rates(n, c)} (skipped ${stats.skipped})\n`);
 }
 
 async function benchReplay(file: string): Promise<void> {
-  const shared = fileURLToPath(new URL('../../../shared/fixtures/istio/istioctl/pkg/authz/testdata/configdump.yaml', import.meta.url));
-  if (!existsSync(shared)) {
-    process.stdout.write('replay: skipped (needs ../shared/fixtures for a real Istio dump)\n');
+  if (!existsSync(AUTHZ_DUMP)) {
+    process.stdout.write('  replay: skipped (needs ../shared/fixtures for a real Istio dump)\n');
     return;
   }
-  const { dumps } = await loadConfigDumps([shared]);
+  const { dumps } = await loadConfigDumps([AUTHZ_DUMP]);
   const decide = deciderOver(dumps, (dump, req, o) => decideRequest(dump, req, { unknown: o.unknown }));
   const agg = new ExplainAggregator();
   const stop = clock();
   for await (const batch of readAccessLogBatches([file])) for (const r of batch) agg.add(explainRecord(r, decide));
   const c = stop();
-  process.stdout.write(`replay (read + decide + compare, authz fixture dump): ${rates(agg.summary.records, c)}; ${summaryLine(agg.summary)}\n`);
+  process.stdout.write(`  replay (read + decide + compare, authz fixture dump): ${(c.wallMs / 1000).toFixed(2)} s wall, ${(c.cpuMs / 1000).toFixed(2)} s CPU = ${rates(agg.summary.records, c)}; ${summaryLine(agg.summary)}\n`);
+}
+
+/** The built CLI under /usr/bin/time: wall, user+system CPU and peak RSS of the process (stdout discarded). */
+function benchCli(file: string, lines: number, args: string[]): void {
+  const cli = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+  const r = spawnSync('/usr/bin/time', ['-f', 'TIME %e %U %S %M', process.execPath, cli, 'explain', AUTHZ_DUMP, file, '--threads', '1', ...args], { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 64 << 20 });
+  const m = /TIME ([\d.]+) ([\d.]+) ([\d.]+) (\d+)\s*$/.exec(r.stderr ?? '');
+  if (!m) {
+    process.stdout.write(`  explain ${args.join(' ') || '(table)'}: no figures (exit ${r.status}: ${(r.stderr ?? '').trim().split('\n').slice(-2).join(' | ')})\n`);
+    return;
+  }
+  const wall = Number(m[1]);
+  const cpu = Number(m[2]) + Number(m[3]);
+  process.stdout.write(`  CLI explain --threads 1 ${args.join(' ') || '(table)'}: ${wall.toFixed(1)} s wall, ${cpu.toFixed(1)} s CPU (${n0(Math.round(lines / cpu))} lines per CPU-second, start-up and dump load included), peak RSS ${(Number(m[4]) / 1024).toFixed(0)} MB${r.status === 0 || r.status === 1 ? '' : ` (exit ${r.status})`}\n`);
 }
 
 async function benchAls(): Promise<void> {
   const types = alsTypes();
   const dir = mkdtempSync(join(tmpdir(), 'meshsleuth-als-bench-'));
-  const shared = fileURLToPath(new URL('../../../shared/fixtures/istio/istioctl/pkg/authz/testdata/configdump.yaml', import.meta.url));
   let decider: Decider | null = null;
-  if (existsSync(shared)) {
-    const { dumps } = await loadConfigDumps([shared]);
+  if (existsSync(AUTHZ_DUMP)) {
+    const { dumps } = await loadConfigDumps([AUTHZ_DUMP]);
     decider = deciderOver(dumps, (dump, req, o) => decideRequest(dump, req, { unknown: o.unknown }));
   } else process.stdout.write('ALS ingest with --config: skipped (needs ../shared/fixtures for a real Istio dump)\n');
   const runs: [number, Decider | null][] = [[1, null], [50, null], ...(decider ? ([[50, decider]] as [number, Decider][]) : [])];
@@ -175,15 +194,25 @@ async function benchAls(): Promise<void> {
 
 export default async function (): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'meshsleuth-accesslog-bench-'));
-  const file = join(dir, 'istio-proxy.log');
+  const timeOk = spawnSync('/usr/bin/time', ['true']).status === 0;
   try {
-    const t = performance.now();
-    await generate(file, LINES);
-    process.stdout.write(`load average ${(await import('node:os')).loadavg().map((x) => x.toFixed(1)).join(' ')} on ${(await import('node:os')).cpus().length} CPUs\n`);
-    process.stdout.write(`generated ${LINES.toLocaleString('en-US')} lines in ${((performance.now() - t) / 1000).toFixed(1)} s\n`);
-    await benchParse(file);
-    await benchReplay(file);
-    await benchAls();
+    for (const lines of SIZES) {
+      const file = join(dir, `istio-proxy-${lines}.log`);
+      const t = performance.now();
+      await generate(file, lines);
+      process.stdout.write(`${n0(lines)} lines (generated in ${((performance.now() - t) / 1000).toFixed(1)} s); load average ${loadavg().map((x) => x.toFixed(1)).join(' ')} on ${(await import('node:os')).cpus().length} CPUs\n`);
+      await benchParse(file, lines);
+      await benchReplay(file);
+      if (!existsSync(AUTHZ_DUMP)) {
+        // the CLI runs need the same dump
+      } else if (!timeOk) process.stdout.write('  CLI explain: skipped (needs /usr/bin/time; Debian: apt-get install time)\n');
+      else {
+        benchCli(file, lines, []);
+        benchCli(file, lines, ['-o', 'json']);
+      }
+      rmSync(file, { force: true });
+    }
+    if (process.env.ACCESSLOG_BENCH_ALS !== '0') await benchAls();
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -335,7 +335,6 @@ export class ExplainMerge {
   readonly disagreements: Explanation[] = [];
   readonly changes: DecisionChange[] = [];
   readonly changeCounts: ChangeCounts = { allowedToDenied: 0, deniedToAllowed: 0, otherPolicy: 0, undecidable: 0 };
-  readonly jsonRecords: Record<string, JsonValue>[] = [];
   failed = false;
 
   constructor(private readonly limit: number, private readonly maxDiagnostics = 5) {}

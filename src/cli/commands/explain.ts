@@ -7,7 +7,7 @@ import { knownSize, startProgress } from '../progress.js';
 import { runTasks, threadSetting, threadsOption, workerCount } from '../parallel.js';
 import { collectWaypointCallers, deciderFor, endpointStr, explainChunkEvents, explainOneWith, ExplainMerge, splitLog, WAYPOINT_JOIN_SKEW_MS, type DeciderSpec, type ExplainChunk, type ExplainEvent, type ExplainSetup } from '../explain-run.js';
 import { deserializeError } from '../../model/errors.js';
-import { appendAll } from '../../model/arrays.js';
+import { JsonArraySpill } from '../../report/json-spill.js';
 import { parseTimeWindow } from '../time-window.js';
 import { formatLocation } from '../../model/errors.js';
 import type { AccessRecord, Explanation } from '../../model/records.js';
@@ -226,97 +226,103 @@ export const explainCommand: CommandModule<object, ExplainArgs> = {
             }
           })
         : null;
-      let buffered = '';
-      const flush = async (): Promise<void> => {
-        if (buffered) {
-          await writeOut(buffered);
-          buffered = '';
-        }
-      };
+      // -o json: the records are printed after the summary, known at the end; kept as text, on disk past a budget
+      const spill = new JsonArraySpill();
       try {
-        for (const [index, chunk] of chunks.entries()) {
-          let linesBefore = 0;
-          const events = (pool ? pool.streams[index]! : explainChunkEvents(chunk, setup, explainOne, async () => linesBefore)) as AsyncIterable<ExplainEvent>;
-          for await (const ev of events) {
-            if (ev.t === 'out') {
-              for (const l of ev.lines) {
-                buffered += l;
-                if (buffered.length > 1 << 16) await flush();
-              }
-            } else if (ev.t === 'json') appendAll(merged.jsonRecords, ev.records);
-            else if (ev.t === 'progress') {
-              if (!pool) {
-                chunkBytes[index] = ev.bytes;
-                chunkRecords[index] = ev.records;
-                showProgress();
-              }
-            } else if (ev.t === 'error') throw deserializeError(ev.error);
-            else if (ev.t === 'damaged') {
-              warn(deserializeError(ev.error).message);
-              unreadable++;
-            }
-            else if (ev.t === 'end') {
-              merged.add(chunk, ev.result);
-              chunkRecords[index] = 0;
-            } else linesBefore = ev.count;
+        let buffered = '';
+        const flush = async (): Promise<void> => {
+          if (buffered) {
+            await writeOut(buffered);
+            buffered = '';
           }
+        };
+        try {
+          for (const [index, chunk] of chunks.entries()) {
+            let linesBefore = 0;
+            const events = (pool ? pool.streams[index]! : explainChunkEvents(chunk, setup, explainOne, async () => linesBefore)) as AsyncIterable<ExplainEvent>;
+            for await (const ev of events) {
+              if (ev.t === 'out') {
+                for (const l of ev.lines) {
+                  buffered += l;
+                  if (buffered.length > 1 << 16) await flush();
+                }
+              } else if (ev.t === 'json') await spill.add(ev.records);
+              else if (ev.t === 'progress') {
+                if (!pool) {
+                  chunkBytes[index] = ev.bytes;
+                  chunkRecords[index] = ev.records;
+                  showProgress();
+                }
+              } else if (ev.t === 'error') throw deserializeError(ev.error);
+              else if (ev.t === 'damaged') {
+                warn(deserializeError(ev.error).message);
+                unreadable++;
+              }
+              else if (ev.t === 'end') {
+                merged.add(chunk, ev.result);
+                chunkRecords[index] = 0;
+              } else linesBefore = ev.count;
+            }
+          }
+        } finally {
+          prog.done();
+          await pool?.close();
         }
-      } finally {
-        prog.done();
-        await pool?.close();
-      }
-      await flush();
-      const { stats, agg, disagreements, changes, changeCounts, jsonRecords } = merged;
-      const failed = merged.failed;
-      for (const d of stats.diagnostics) warn(`${formatLocation(d.location)}: ${d.message}`);
-      if (stats.skipped > stats.diagnostics.length) warn(`... ${stats.skipped - stats.diagnostics.length} more lines skipped`);
-      if (stats.skipped || stats.other) warn(`${stats.lines.toLocaleString('en-US')} lines read: ${stats.records.toLocaleString('en-US')} records, ${stats.skipped} skipped (did not fit)${stats.other ? `, ${stats.other} proxy log lines ignored` : ''}`);
-      const unknownZt = Object.entries(stats.ztunnelUnknown);
-      if (unknownZt.length) warn(`ztunnel access lines with unknown messages: ${unknownZt.map(([m, c]) => `"${m}" ×${c}`).join(', ')}`);
-      if (stats.records === 0) throw new UsageError(`no access-log records found in ${logs.join(', ')}${stats.skipped ? ` (${stats.skipped} lines did not fit any format; try --log-format)` : ''}`);
+        await flush();
+        const { stats, agg, disagreements, changes, changeCounts } = merged;
+        const failed = merged.failed;
+        for (const d of stats.diagnostics) warn(`${formatLocation(d.location)}: ${d.message}`);
+        if (stats.skipped > stats.diagnostics.length) warn(`... ${stats.skipped - stats.diagnostics.length} more lines skipped`);
+        if (stats.skipped || stats.other) warn(`${stats.lines.toLocaleString('en-US')} lines read: ${stats.records.toLocaleString('en-US')} records, ${stats.skipped} skipped (did not fit)${stats.other ? `, ${stats.other} proxy log lines ignored` : ''}`);
+        const unknownZt = Object.entries(stats.ztunnelUnknown);
+        if (unknownZt.length) warn(`ztunnel access lines with unknown messages: ${unknownZt.map(([m, c]) => `"${m}" ×${c}`).join(', ')}`);
+        if (stats.records === 0) throw new UsageError(`no access-log records found in ${logs.join(', ')}${stats.skipped ? ` (${stats.skipped} lines did not fit any format; try --log-format)` : ''}`);
 
-      const s = agg.summary;
-      if (proposed) {
-        const total = changeCounts.allowedToDenied + changeCounts.deniedToAllowed + changeCounts.otherPolicy;
-        const line = `${s.records.toLocaleString('en-US')} records replayed against ${proposed}: ${total.toLocaleString('en-US')} decision${total === 1 ? '' : 's'} would change (${changeCounts.allowedToDenied} allowed→denied, ${changeCounts.deniedToAllowed} denied→allowed, ${changeCounts.otherPolicy} denied by another policy)${changeCounts.undecidable ? `; ${changeCounts.undecidable} undecidable` : ''}`;
-        if (out === 'table') {
-          if (changes.length) {
-            await writeOut(renderTable({
-              headers: ['RECORD', 'REQUEST', 'BEFORE (logged)', 'AFTER (proposed)', 'WHY'],
-              rows: changes.map((c) => [refString(c.record), requestLabel(c.record), c.before.decision === 'DENY' ? `DENY ${c.before.policy}` : 'ALLOW', c.after.decision === 'DENY' ? `DENY ${c.after.policy}` : 'ALLOW', c.explanation.decision?.closestMiss?.[0]?.summary ?? denyingFilter(c.explanation)]),
-            }) + '\n');
-          }
-          await writeOut(line + '\n');
-        } else if (out === 'json') {
-          await writeOut(JSON.stringify({ summary: { ...changeCounts, records: s.records, line }, changes: jsonRecords }, null, 2) + '\n');
-        } else warn(line);
-        return unreadable > 0 ? EXIT_USAGE : 0;
-      }
-      const line = summaryLine(s);
-      if (out === 'table') {
-        const groups = agg.groupList();
-        // Several dumps: say which one (the one in force at the records' time) each group was replayed through.
-        const dumps = new Set(groups.map((g) => g.dump).filter((d) => d !== null));
-        await writeOut(renderTable(dumps.size > 1
-          ? {
-              headers: ['DECISION', 'POLICY', 'VERDICT', 'COUNT', 'DUMP', 'EXAMPLE', 'REASON'],
-              rows: groups.map((g) => [g.decision, g.policy, g.verdict, g.count.toLocaleString('en-US'), g.dump ?? '-', g.example, g.reason]),
+        const s = agg.summary;
+        if (proposed) {
+          const total = changeCounts.allowedToDenied + changeCounts.deniedToAllowed + changeCounts.otherPolicy;
+          const line = `${s.records.toLocaleString('en-US')} records replayed against ${proposed}: ${total.toLocaleString('en-US')} decision${total === 1 ? '' : 's'} would change (${changeCounts.allowedToDenied} allowed→denied, ${changeCounts.deniedToAllowed} denied→allowed, ${changeCounts.otherPolicy} denied by another policy)${changeCounts.undecidable ? `; ${changeCounts.undecidable} undecidable` : ''}`;
+          if (out === 'table') {
+            if (changes.length) {
+              await writeOut(renderTable({
+                headers: ['RECORD', 'REQUEST', 'BEFORE (logged)', 'AFTER (proposed)', 'WHY'],
+                rows: changes.map((c) => [refString(c.record), requestLabel(c.record), c.before.decision === 'DENY' ? `DENY ${c.before.policy}` : 'ALLOW', c.after.decision === 'DENY' ? `DENY ${c.after.policy}` : 'ALLOW', c.explanation.decision?.closestMiss?.[0]?.summary ?? denyingFilter(c.explanation)]),
+              }) + '\n');
             }
-          : {
-              headers: ['DECISION', 'POLICY', 'VERDICT', 'COUNT', 'EXAMPLE', 'REASON'],
-              rows: groups.map((g) => [g.decision, g.policy, g.verdict, g.count.toLocaleString('en-US'), g.example, g.reason]),
-            }));
-        if (disagreements.length) {
-          await writeOut('\nDisagreements:\n' + renderTable({
-            headers: ['RECORD', 'REQUEST', 'LOGGED', 'CONFIG', 'WHY'],
-            rows: disagreements.map((e) => [refString(e.record), requestLabel(e.record), e.logged === 'denied' ? `DENY ${e.loggedPolicy}` : (e.logged ?? '').toUpperCase(), e.decision ? `${e.decision.decision}${e.decision.decision === 'DENY' ? ' ' + (e.decision.policy ?? 'none') : ''}` : '-', e.reason]),
-          }));
+            await writeOut(line + '\n');
+          } else if (out === 'json') {
+            await spill.writeDocument({ summary: { ...changeCounts, records: s.records, line } }, 'changes', writeOut);
+          } else warn(line);
+          return unreadable > 0 ? EXIT_USAGE : 0;
         }
-        await writeOut('\n' + line + '\n');
-      } else if (out === 'json') {
-        await writeOut(JSON.stringify({ summary: { ...s, line }, groups: agg.groupList() as unknown as JsonValue, records: jsonRecords }, null, 2) + '\n');
-      } else warn(line);
-      if (unreadable > 0) return EXIT_USAGE;
-      return failed ? EXIT_FAIL_ON : 0;
+        const line = summaryLine(s);
+        if (out === 'table') {
+          const groups = agg.groupList();
+          // Several dumps: say which one (the one in force at the records' time) each group was replayed through.
+          const dumps = new Set(groups.map((g) => g.dump).filter((d) => d !== null));
+          await writeOut(renderTable(dumps.size > 1
+            ? {
+                headers: ['DECISION', 'POLICY', 'VERDICT', 'COUNT', 'DUMP', 'EXAMPLE', 'REASON'],
+                rows: groups.map((g) => [g.decision, g.policy, g.verdict, g.count.toLocaleString('en-US'), g.dump ?? '-', g.example, g.reason]),
+              }
+            : {
+                headers: ['DECISION', 'POLICY', 'VERDICT', 'COUNT', 'EXAMPLE', 'REASON'],
+                rows: groups.map((g) => [g.decision, g.policy, g.verdict, g.count.toLocaleString('en-US'), g.example, g.reason]),
+              }));
+          if (disagreements.length) {
+            await writeOut('\nDisagreements:\n' + renderTable({
+              headers: ['RECORD', 'REQUEST', 'LOGGED', 'CONFIG', 'WHY'],
+              rows: disagreements.map((e) => [refString(e.record), requestLabel(e.record), e.logged === 'denied' ? `DENY ${e.loggedPolicy}` : (e.logged ?? '').toUpperCase(), e.decision ? `${e.decision.decision}${e.decision.decision === 'DENY' ? ' ' + (e.decision.policy ?? 'none') : ''}` : '-', e.reason]),
+            }));
+          }
+          await writeOut('\n' + line + '\n');
+        } else if (out === 'json') {
+          await spill.writeDocument({ summary: { ...s, line } as unknown as JsonValue, groups: agg.groupList() as unknown as JsonValue }, 'records', writeOut);
+        } else warn(line);
+        if (unreadable > 0) return EXIT_USAGE;
+        return failed ? EXIT_FAIL_ON : 0;
+      } finally {
+        await spill.dispose();
+      }
     }),
 };

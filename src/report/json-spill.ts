@@ -1,0 +1,100 @@
+/**
+ * A JSON document whose last member is a long array, printed exactly as `JSON.stringify(doc, null, 2)`
+ * prints it, without holding the array: `explain -o json` learns its summary (printed first) only after
+ * the last record. The array's items are kept as text in memory up to a budget, then in a temporary file
+ * (mode 0600, in the OS temporary directory, removed when done), and copied to the output after the
+ * members before it. Memory stays flat in the number of items; the disk holds the array's text.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
+import type { JsonValue } from '../model/attrs.js';
+
+/** Item text kept in memory before it goes to the temporary file (UTF-16 code units). */
+const MEMORY_BUDGET = 8 * 1024 * 1024;
+
+export class JsonArraySpill {
+  private text: string[] = [];
+  private textLength = 0;
+  private file: { dir: string; fh: FileHandle } | null = null;
+  private items = 0;
+
+  constructor(private readonly budget = MEMORY_BUDGET) {}
+
+  get count(): number {
+    return this.items;
+  }
+
+  /** Whether the items went to a temporary file. */
+  get spilled(): boolean {
+    return this.file !== null;
+  }
+
+  /** Adds items (each printed as an element of the array, two levels deep). */
+  async add(values: readonly JsonValue[]): Promise<void> {
+    for (const v of values) {
+      const t = (this.items++ === 0 ? '    ' : ',\n    ') + JSON.stringify(v, null, 2).replace(/\n/g, '\n    ');
+      this.text.push(t);
+      this.textLength += t.length;
+    }
+    if (this.textLength > this.budget) await this.flush();
+  }
+
+  private async flush(): Promise<void> {
+    if (this.text.length === 0) return;
+    if (!this.file) {
+      const dir = mkdtempSync(join(tmpdir(), 'meshsleuth-json-'));
+      this.file = { dir, fh: await open(join(dir, 'items.json'), 'wx+', 0o600) };
+    }
+    await this.file.fh.write(this.text.join(''));
+    this.text = [];
+    this.textLength = 0;
+  }
+
+  /**
+   * Writes `doc` with the items as its last member `key` (doc must not have `key`), through `write`
+   * (called with whole lines), exactly as JSON.stringify({...doc, [key]: items}, null, 2) would print it.
+   */
+  async writeDocument(doc: Record<string, JsonValue>, key: string, write: (text: string) => Promise<void>): Promise<void> {
+    const head = JSON.stringify({ ...doc, [key]: [] }, null, 2);
+    // `"key": []\n}` ends the empty document: the items go between the brackets
+    if (this.items === 0) {
+      await write(head + '\n');
+      return;
+    }
+    const open = head.slice(0, head.length - '[]\n}'.length);
+    await write(`${open}[\n`);
+    if (this.file) {
+      await this.flush();
+      const fh = this.file.fh;
+      const buf = Buffer.allocUnsafe(1 << 20);
+      const decoder = new StringDecoder('utf8');
+      let carry = '';
+      for (let pos = 0; ;) {
+        const { bytesRead } = await fh.read(buf, 0, buf.length, pos);
+        if (bytesRead === 0) break;
+        pos += bytesRead;
+        const s = carry + decoder.write(buf.subarray(0, bytesRead));
+        const nl = s.lastIndexOf('\n');
+        if (nl < 0) carry = s;
+        else {
+          await write(s.slice(0, nl + 1));
+          carry = s.slice(nl + 1);
+        }
+      }
+      await write(carry + decoder.end() + '\n  ]\n}\n');
+    } else await write(this.text.join('') + '\n  ]\n}\n');
+  }
+
+  /** Removes the temporary file (always call, also after an error). */
+  async dispose(): Promise<void> {
+    const f = this.file;
+    this.file = null;
+    this.text = [];
+    if (!f) return;
+    await f.fh.close().catch(() => undefined);
+    rmSync(f.dir, { recursive: true, force: true });
+  }
+}
