@@ -48,6 +48,12 @@ it('keeps every flow the same JSON while sharing evidence lists and empty HTTP l
   expect(new Set(synOnly.map((f) => f.http)).size).toBe(1);
   expect(() => synOnly[0]!.evidence.push('x')).toThrow(TypeError);
   expect(() => synOnly[0]!.http.push(withHttp[0]!.http[0]!)).toThrow(TypeError);
+  // one server endpoint object for all, one byte-count object per distinct pair, frozen
+  expect(new Set(compact.map((f) => f.server)).size).toBe(1);
+  expect(new Set(synOnly.map((f) => f.bytes)).size).toBe(1);
+  expect(() => {
+    (compact[0]!.server as { port: number }).port = 1;
+  }).toThrow(TypeError);
   // per-flow lists stay per flow: the exchanges and the frames
   expect(new Set(withHttp.map((f) => f.http)).size).toBe(withHttp.length);
   expect(new Set(compact.map((f) => f.frames)).size).toBe(40);

@@ -104,6 +104,33 @@ describe('connections that never close', () => {
   }, 300_000);
 });
 
+describe('report on connections that never close', () => {
+  it('200k SYN-only connections from as many clients: every one counted, exemplars listed, within a 256 MB heap', async () => {
+    // Before compact flows (analysis/compact-flow.ts) and the compact timeline rows this needed ~600 MB of heap.
+    const dir = mkdtempSync(join(tmpdir(), 'meshsleuth-hostile-report-syn-'));
+    const file = join(dir, 'syn.pcap');
+    writeFileSync(file, buildCapture([{ packets: synOnly(200_000) }]));
+    const out = join(dir, 'report.json');
+    const r = await cliToFile(['report', file, '--out', out], join(dir, 'stdout'), 256);
+    expect(r.code, r.stderr.slice(-2000)).toBe(0);
+    const m = JSON.parse(readFileSync(out, 'utf8')) as {
+      summary: { flows: { total: number; unknown: number }; timelineEvents: number; aggregated?: { flows: { listed: number; total: number }; timeline: { listed: number; total: number } } };
+      flows: { notes: string[]; more?: { count: number } }[];
+      timeline: { more?: { count: number } }[];
+    };
+    expect(m.summary.flows.total).toBe(200_000);
+    expect(m.summary.flows.unknown).toBe(200_000);
+    expect(m.summary.aggregated?.flows.total).toBe(200_000);
+    expect(m.summary.aggregated?.timeline.total).toBe(200_000);
+    // bounded listings (FLOW_LIMITS.max, TIMELINE_LIMITS.max)
+    expect(m.flows.length).toBeLessThanOrEqual(2000);
+    expect(m.timeline.length).toBeLessThanOrEqual(5000);
+    expect(m.timeline.length).toBeGreaterThan(0);
+    // the listed connections say they were handed over unfinished to bound memory
+    expect(m.flows.some((f) => f.notes.some((n) => /more than 50000 connections open at once/.test(n)))).toBe(true);
+  }, 900_000);
+});
+
 describe('a lost segment in a headers-only capture', () => {
   it('is given up as a gap once the reorder cap of sequence space is buffered; every byte is accounted for', async () => {
     const body = new Uint8Array(20_000 * 1400).fill(0x61);
