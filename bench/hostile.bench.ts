@@ -209,6 +209,8 @@ const CASES: Record<string, Case> = {
 
 interface Collector {
   child: ChildProcess;
+  /** Signals the collector itself (not /usr/bin/time, which would leave it running). */
+  stop: (signal: NodeJS.Signals) => void;
   port: number;
   stderr: () => string;
   exited: Promise<{ code: number | null; wallS: number; cpuS: number; rssMb: number }>;
@@ -230,7 +232,11 @@ function startCollector(args: string[]): Promise<Collector> {
       const m = /listening on 127\.0\.0\.1:(\d+)/.exec(err);
       if (m && !started) {
         started = true;
-        resolve({ child, port: Number(m[1]), stderr: () => err, exited });
+        const stop = (signal: NodeJS.Signals): void => {
+          const pid = Number(spawnSync('pgrep', ['-P', String(child.pid)], { encoding: 'utf8' }).stdout.trim().split('\n')[0]);
+          if (pid > 0) process.kill(pid, signal);
+        };
+        resolve({ child, stop, port: Number(m[1]), stderr: () => err, exited });
       }
     });
     void exited.then(({ code }) => {
@@ -275,15 +281,16 @@ function workload(streams: number, perStream: number, batch: number): Buffer[][]
 
 async function alsCases(dir: string, name: string): Promise<void> {
   // Throughput: 4 streams × 50,000 entries in messages of 50 (an Envoy buffer of 16 KiB holds a few dozen).
-  const load = workload(4, 50_000, 50);
-  const total = 200_000;
+  const perStream = Number(process.env.MESHSLEUTH_BENCH_ALS_ENTRIES ?? 200_000) / 4;
+  const load = workload(4, perStream, 50);
+  const total = perStream * 4;
   for (const config of [false, true]) {
     const out = join(dir, `tp-${config}.ndjson`);
     const c = await startCollector(['--out', out, ...(config ? ['--config', DETAILS_DUMP] : [])]);
     const t0 = process.hrtime.bigint();
     const errs = await Promise.all(load.map((m) => stream(c.port, m)));
     const acked = Number(process.hrtime.bigint() - t0) / 1e9;
-    c.child.kill('SIGTERM');
+    c.stop('SIGTERM');
     const x = await c.exited;
     const all = Number(process.hrtime.bigint() - t0) / 1e9;
     const written = await countLines(out);
@@ -302,7 +309,7 @@ async function alsCases(dir: string, name: string): Promise<void> {
     const err = await stream(c.port, [big]);
     const s = Number(process.hrtime.bigint() - t0) / 1e9;
     const ok = await stream(c.port, [encode(detailsAlsMessage(10))]);
-    c.child.kill('SIGTERM');
+    c.stop('SIGTERM');
     const x = await c.exited;
     process.stdout.write(
       `[${name}] one ${(big.length / 1e6).toFixed(0)} MB message of 15,000,000 empty entries: ${err ? grpc.status[err.code] : 'accepted'} after ${s.toFixed(1)} s; the next stream ${ok ? `failed (${ok.details})` : 'OK'}; collector exit ${x.code}, ${x.cpuS.toFixed(1)} s CPU, ${x.rssMb.toFixed(0)} MB peak RSS; ${await countLines(out)} lines written (10 sent after)\n`,
@@ -316,7 +323,7 @@ async function alsCases(dir: string, name: string): Promise<void> {
     const m = detailsAlsMessage(10_000) as { http_logs: { log_entry: { common_properties: { start_time: { seconds: number } } }[] } };
     m.http_logs.log_entry[5000]!.common_properties.start_time = { seconds: 9e15 };
     const err = await stream(c.port, [encode(m)]);
-    c.child.kill('SIGTERM');
+    c.stop('SIGTERM');
     const x = await c.exited;
     const errors = await countLines(out, (l) => l.includes('"verdict":"error"'));
     const back = run(['explain', DETAILS_DUMP, out, '-o', 'ndjson'], dir);
@@ -353,7 +360,7 @@ async function alsCases(dir: string, name: string): Promise<void> {
     const out = join(dir, 'term.ndjson');
     const c = await startCollector(['--out', out, '--config', DETAILS_DUMP]);
     const errs = await Promise.all(workload(4, 25_000, 100).map((msgs) => stream(c.port, msgs)));
-    c.child.kill('SIGTERM');
+    c.stop('SIGTERM');
     const x = await c.exited;
     const written = await countLines(out);
     const explained = await countLines(out, (l) => l.includes('"explanation"'));
