@@ -1,7 +1,6 @@
 /** Shared CLI plumbing: output writing, exit codes, error reporting. The CLI is a thin shell. */
 import type { Argv } from 'yargs';
 import { stat } from 'node:fs/promises';
-import { inputBytes } from '../readers/files.js';
 import { InputError } from '../model/errors.js';
 import type { InputKind } from '../readers/detect.js';
 import { escapeBidi, redactText } from '../model/redact.js';
@@ -235,6 +234,7 @@ export async function expandDirectories(paths: string[], kind: InputKind, what: 
 export async function binaryHead(path: string): Promise<string | null> {
   const chunks: Buffer[] = [];
   let n = 0;
+  const { inputBytes } = await import('../readers/files.js');
   const src = inputBytes(path);
   for await (const c of src) {
     chunks.push(c);
