@@ -13,6 +13,9 @@
  *    server's DOWNSTREAM_REMOTE/LOCAL_ADDRESS and the client's UPSTREAM_LOCAL_ADDRESS/UPSTREAM_HOST
  *    give it) and the same `x-request-id`, or for TCP the same leg within the clock-skew window.
  *  A request id alone never groups: Istio propagates it to every hop of a call chain.
+ *  - ambient (ztunnel) records not joined to a capture: the client ztunnel's outbound record and the destination
+ *    ztunnel's inbound record of one HBONE tunnel, by client pod IP, target (`dst.hbone_addr`) and time, never by
+ *    port (see pairZtunnelLegs); other ztunnel records are events of their own.
  *
  * The event's security: a captured connection's proof (a client certificate seen, cleartext bytes)
  * beats the log's fact, which beats the capture's inference (Istio ClientHello markers), which beats
@@ -23,6 +26,7 @@ import type { AccessRecord, Flow, FlowSecurity } from '../model/records.js';
 import type { Direction, HostPort, RecordLink } from './correlate.js';
 import { inferSecurity } from './explain.js';
 import { RecordFacts, type RecordLookup } from './record-facts.js';
+import { tunnelKey, ztunnelTunnelOf, type ZtunnelTunnel } from './waypoint-callers.js';
 
 export interface RequestEvent {
   /** Stable within one correlation: `e<n>` in record order. */
@@ -91,11 +95,54 @@ function legKey(w: { client?: HostPort; server?: HostPort } | undefined): string
   return `${w.client.ip}:${w.client.port}>${w.server.ip}:${w.server.port}`;
 }
 
+/**
+ * Pairs the client ztunnel's outbound record with the destination ztunnel's inbound record of the same HBONE tunnel
+ * (outbound `dst.addr` = the target's own IP on 15008, not a waypoint): same client pod IP, same target
+ * (`dst.hbone_addr`; inbound `dst.addr` when it has none) and connection intervals that overlap within ±skewMs.
+ * Never by port: outbound ztunnel logs the app's socket (its ephemeral port), inbound the HBONE connection's.
+ * A record with more than one fitting partner is paired with none (its records stay separate events), so the
+ * result does not depend on record order. Returns a pair number per paired record.
+ */
+export function pairZtunnelLegs(records: Iterable<AccessRecord>, skewMs: number): Map<AccessRecord, number> {
+  const outs = new Map<string, Array<{ r: AccessRecord; t: ZtunnelTunnel }>>();
+  const ins: Array<{ r: AccessRecord; t: ZtunnelTunnel }> = [];
+  for (const r of records) {
+    if (!r.ztunnel) continue;
+    const t = ztunnelTunnelOf(r);
+    if (!t || !t.toWorkload) continue;
+    if (t.direction === 'inbound') ins.push({ r, t });
+    else {
+      const k = tunnelKey(t.clientIp, t.hbone);
+      const list = outs.get(k);
+      if (list) list.push({ r, t });
+      else outs.set(k, [{ r, t }]);
+    }
+  }
+  const pairs = new Map<AccessRecord, number>();
+  if (outs.size === 0 || ins.length === 0) return pairs;
+  const overlap = (a: ZtunnelTunnel, b: ZtunnelTunnel): boolean => a.startMs <= b.endMs + skewMs && b.startMs <= a.endMs + skewMs;
+  const inboundFits = new Map<AccessRecord, number>();
+  const single: Array<[AccessRecord, AccessRecord]> = [];
+  for (const i of ins) {
+    const fits = (outs.get(tunnelKey(i.t.clientIp, i.t.hbone)) ?? []).filter((o) => overlap(o.t, i.t));
+    for (const o of fits) inboundFits.set(o.r, (inboundFits.get(o.r) ?? 0) + 1);
+    if (fits.length === 1) single.push([i.r, fits[0]!.r]);
+  }
+  let n = 0;
+  for (const [i, o] of single) {
+    if (inboundFits.get(o) !== 1) continue;
+    pairs.set(i, n);
+    pairs.set(o, n++);
+  }
+  return pairs;
+}
+
 /** Groups records (and their joined flows) into request events; see the module comment. */
 export function groupRequestEvents(input: GroupInput): { events: RequestEvent[]; recordEvent: RecordLookup<AccessRecord, RequestEvent>; flowEvents: Map<Flow, RequestEvent[]> } {
   const events: RequestEvent[] = [];
   const recordEvent = new RecordFacts<AccessRecord, RequestEvent>('event');
   const byKey = new Map<string, RequestEvent[]>();
+  const ztunnelPairs = pairZtunnelLegs(input.records, input.skewMs);
   const inboundFirst = (e: RequestEvent): void => {
     e.records.sort((a, b) => (input.recordDirection.get(a) === 'inbound' ? 0 : 1) - (input.recordDirection.get(b) === 'inbound' ? 0 : 1));
   };
@@ -111,6 +158,9 @@ export function groupRequestEvents(input: GroupInput): { events: RequestEvent[];
       if (r.requestId) key = `flow|${link.flow.id}|rid|${r.requestId}`;
       else if (link.exchange !== undefined) key = `flow|${link.flow.id}|x|${link.exchange}`;
       else if (r.kind === 'tcp') key = `flow|${link.flow.id}|tcp`;
+    } else if (r.ztunnel) {
+      const pair = ztunnelPairs.get(r);
+      if (pair !== undefined) key = `ztunnel|${pair}`;
     } else {
       const leg = legKey(input.recordWire.get(r));
       if (leg && r.requestId) key = `leg|${leg}|rid|${r.requestId}`;

@@ -58,23 +58,61 @@ function endpoint(e: { address: string; port?: number } | undefined): string | n
   return e.address.includes(':') ? `[${e.address}]:${e.port}` : `${e.address}:${e.port}`;
 }
 
+/** One ztunnel `connection complete` record of an HBONE tunnel, with the keys both ends of the tunnel log alike. */
+export interface ZtunnelTunnel {
+  direction: 'inbound' | 'outbound';
+  /** The client pod IP (`src.addr` without its port: the port is the app's on the outbound side, the HBONE connection's on the inbound side). */
+  clientIp: string;
+  /** The tunnel's target ip:port (`dst.hbone_addr`, else `dst.addr` on the inbound side). */
+  hbone: string;
+  /** Outbound: `dst.addr` is the target's own IP on 15008 (not a waypoint); inbound: always true. */
+  toWorkload: boolean;
+  /** The connection's start and end (epoch ms): log time − duration .. log time. */
+  startMs: number;
+  endMs: number;
+}
+
+/**
+ * The tunnel facts of a ztunnel `connection complete` record: outbound records need `dst.addr` on 15008 and a
+ * `dst.hbone_addr`; records without a client address, a time or a duration cannot be joined and give null.
+ */
+export function ztunnelTunnelOf(r: AccessRecord): ZtunnelTunnel | null {
+  const z = r.ztunnel;
+  if (!z || (z.direction !== 'outbound' && z.direction !== 'inbound') || z.message !== 'connection complete') return null;
+  const clientIp = r.attrs.source?.address;
+  if (!clientIp || r.timeMs === undefined || r.durationMs === undefined) return null;
+  let toWorkload = true;
+  let hbone: string | undefined;
+  if (z.direction === 'outbound') {
+    if (!z.dstAddr || !z.dstHboneAddr || portOf(z.dstAddr) !== 15008) return null;
+    const viaIp = ipOf(z.dstAddr);
+    const hboneIp = ipOf(z.dstHboneAddr);
+    if (!viaIp || !hboneIp) return null;
+    toWorkload = viaIp === hboneIp;
+    hbone = z.dstHboneAddr;
+  } else hbone = z.dstHboneAddr ?? z.dstAddr;
+  if (!hbone) return null;
+  return { direction: z.direction, clientIp, hbone, toWorkload, startMs: r.timeMs - r.durationMs, endMs: r.timeMs };
+}
+
+/** The join key of a tunnel's two ends (and of a waypoint record with its caller): client IP and target ip:port. */
+export function tunnelKey(clientIp: string, hbone: string): string {
+  return key(clientIp, hbone);
+}
+
 /**
  * The caller facts of a ztunnel record when it is the client side of a tunnel to a waypoint (or any HBONE hop
  * that is not the destination itself): outbound, `connection complete`, `dst.addr` on port 15008 and a
  * `dst.hbone_addr` on another IP. Records without a time or duration cannot be placed in time and are left out.
  */
 export function waypointCallerOf(r: AccessRecord): WaypointCaller | null {
-  const z = r.ztunnel;
-  if (!z || z.direction !== 'outbound' || z.message !== 'connection complete') return null;
-  if (!z.dstAddr || !z.dstHboneAddr || portOf(z.dstAddr) !== 15008) return null;
-  const viaIp = ipOf(z.dstAddr);
-  const hboneIp = ipOf(z.dstHboneAddr);
-  if (!viaIp || !hboneIp || viaIp === hboneIp) return null;
-  const client = r.attrs.source?.address;
-  if (!client || r.timeMs === undefined || r.durationMs === undefined) return null;
+  const t = ztunnelTunnelOf(r);
+  if (!t || t.direction !== 'outbound' || t.toWorkload) return null;
+  const z = r.ztunnel!;
+  const client = t.clientIp;
   const ref = r.ref.line !== undefined ? `${r.ref.file}:${r.ref.line}` : r.ref.file;
   return {
-    clientIp: own(client), hbone: own(z.dstHboneAddr), via: own(z.dstAddr), startMs: r.timeMs - r.durationMs, endMs: r.timeMs,
+    clientIp: own(client), hbone: own(t.hbone), via: own(z.dstAddr!), startMs: t.startMs, endMs: t.endMs,
     identity: z.srcIdentity ? own(z.srcIdentity) : null, ref: Buffer.from(ref).toString(), ...(z.srcWorkload ? { workload: own(z.srcWorkload) } : {}),
   };
 }

@@ -10,6 +10,7 @@ import { SAMPLES } from './helpers.js';
 import { sampleReportModel } from '../helpers/sample-report.js';
 import { gatherEvidence } from '../../src/analysis/evidence.js';
 import { buildReportModel } from '../../src/analysis/report-model.js';
+import { correlate } from '../../src/analysis/correlate.js';
 
 const S = join(SAMPLES, 'ambient-bookinfo');
 const ZT1 = join(S, 'config_dumps/ztunnel-4xk2p.istio-system.ztunnel.json');
@@ -124,6 +125,15 @@ describe('ambient-bookinfo sample', () => {
     // every replayed record is decided; the trap is named
     expect(ev.explanations.filter((e) => e.verdict !== 'agrees').map((e) => `${e.record.ref.file}:${e.record.ref.line}`)).toEqual([]);
     expect(model.findings.some((f) => f.id === 'ambient-allow-http-fields')).toBe(true);
+  });
+
+  it('report counts 9 requests in 10 records: the client ztunnel\'s outbound record and the destination ztunnel\'s inbound record of the denied tunnel to ratings are one event (client pod IP, dst.hbone_addr, time — not the port, which differs)', async () => {
+    const model = await sampleReportModel('ambient-bookinfo');
+    expect(model.summary.records).toMatchObject({ total: 10, requests: 9 });
+    const ev = await gatherEvidence([S]);
+    const c = correlate(ev.flows, ev.records, ev.explanations, ev.proxies, ev.inventory, { skewMs: 2000 });
+    const merged = c.events.filter((e) => e.records.length > 1).map((e) => e.records.map((r) => `${r.ref.file.replace(/.*\//, '')}:${r.ref.line}`).sort());
+    expect(merged).toEqual([['ztunnel-4xk2p.istio-system.ztunnel.log:6', 'ztunnel-q8n7d.istio-system.ztunnel.log:3']]);
   });
 
   it('config + capture alone (no log): report names the trap from the dump and decides the tunnels to workloads', async () => {
