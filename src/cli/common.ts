@@ -217,7 +217,7 @@ export async function expandDirectories(paths: string[], kind: InputKind, what: 
     const { detectInputs } = await import('../readers/detect.js');
     const found = await detectInputs([p]);
     // damaged compressed files go to the reader too: it names the file and the offset, and the command exits 2
-    const mine = found.filter((f) => f.kind === kind || f.damaged);
+    const mine = found.filter((f) => f.kind === kind || (f.damaged && f.compressed));
     debug(`${p}: ${found.length} file(s), ${mine.length} read as ${what}`);
     const others = found.length - mine.length;
     if (others > 0 && mine.length > 0) warn(`${p}: ${others} other file(s) skipped (not ${what})`);

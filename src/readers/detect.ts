@@ -27,7 +27,10 @@ export interface DetectedInput {
   reason?: string;
   /** The file is compressed (gzip or Zstandard); `kind` and `format` describe what is inside. */
   compressed?: Compression;
-  /** Compressed data that does not decompress (damaged or cut short): where decompression failed. */
+  /**
+   * Damaged input (exit 2 where it is read): compressed data that does not decompress, or a whole file that
+   * starts as JSON and does not parse (cut short, edited); where the damage is (bytes into the file).
+   */
   damaged?: { offset: number };
 }
 
@@ -148,6 +151,8 @@ export interface ContentKind {
   kind: InputKind;
   format?: string;
   reason?: string;
+  /** See DetectedInput.damaged. */
+  damaged?: { offset: number };
 }
 
 /** Decides a kind from the head of a file. `complete` says the head is the whole file. */
@@ -184,8 +189,9 @@ export function detectContent(head: Buffer, complete: boolean): ContentKind {
     if (complete) {
       try {
         return jsonDocKind(JSON.parse(text) as unknown);
-      } catch {
-        // fall through to textual sniffing
+      } catch (e) {
+        // The whole file is here and is not JSON: damaged (cut short, edited), not merely of another kind.
+        return invalidJson(head, text, e);
       }
     }
     return jsonTextKind(text);
@@ -289,6 +295,43 @@ function jsonDocKind(doc: unknown): ContentKind {
   if (Array.isArray(doc) && doc.length > 0 && doc.every((d) => isAccessLogObject(d))) return { kind: 'access-log', format: 'json-array' };
   if (isObj(doc) && typeof doc.kind === 'string') return { kind: 'unknown', reason: `Kubernetes object of kind ${doc.kind} (not a Pod, Service, ServiceAccount or Istio security policy)` };
   return { kind: 'unknown', reason: 'JSON that is not a config dump, access log, inventory or Istio policy' };
+}
+
+/**
+ * A complete file that starts as JSON but does not parse: the byte offset where the parser stopped and
+ * what it met. V8 names a character position for most errors; for an unexpected token it names none,
+ * and the position is the shortest prefix that fails for a reason other than ending early (binary
+ * search: at most ~19 parses of a head of at most SNIFF_BYTES).
+ */
+function invalidJson(head: Buffer, text: string, e: unknown): ContentKind {
+  const msg = e instanceof Error ? e.message : String(e);
+  const at = (m: string): number | null => {
+    const p = /in JSON at position (\d+)/.exec(m);
+    return p ? Number(p[1]) : null;
+  };
+  const endsEarly = (m: string, len: number): boolean => m.startsWith('Unexpected end of JSON input') || at(m) === len;
+  let pos = msg.startsWith('Unexpected end of JSON input') ? text.length : at(msg);
+  if (pos === null) {
+    let lo = 1;
+    let hi = text.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      let bad = false;
+      try {
+        JSON.parse(text.slice(0, mid));
+      } catch (x) {
+        bad = !endsEarly(x instanceof Error ? x.message : String(x), mid);
+      }
+      if (bad) hi = mid;
+      else lo = mid + 1;
+    }
+    pos = lo - 1;
+  }
+  const cut = pos >= text.trimEnd().length;
+  const bom = head.length >= 3 && head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf ? 3 : 0;
+  const offset = bom + Buffer.byteLength(text.slice(0, pos));
+  const what = cut ? 'the input ends inside a value (cut short?)' : msg.replace(/ in JSON at position \d+.*$/, '').replace(/, (\.\.\.)?".*" is not valid JSON$/s, '');
+  return { kind: 'unknown', damaged: { offset }, reason: `invalid JSON at offset ${offset}: ${what}; expected a complete JSON document` };
 }
 
 /** NDJSON: several lines that are each a complete JSON object (access logs, ALS records, or dumps of many proxies). */

@@ -9,6 +9,19 @@ import { SHARED, hasShared, REPO, describeShared } from '../helpers/cli.js';
 const b = (s: string) => Buffer.from(s, 'utf8');
 
 describe('detect by content', () => {
+  it('names a whole file that starts as JSON and does not parse as damaged, with the byte offset where it breaks', () => {
+    const b = (s: string) => Buffer.from(s, 'utf8');
+    // cut short (a dump copied while being written)
+    expect(detectContent(b('{"configs": [\n'), true)).toMatchObject({ kind: 'unknown', damaged: { offset: 14 }, reason: expect.stringMatching(/^invalid JSON at offset 14: the input ends inside a value/) });
+    expect(detectContent(b('{"a": 1'), true)).toMatchObject({ damaged: { offset: 7 } });
+    // a position V8 names, and one it does not (found by the shortest failing prefix); multi-byte text before it counts in bytes
+    expect(detectContent(b('{"a": 1,, "b": 2}'), true)).toMatchObject({ damaged: { offset: 8 }, reason: expect.stringContaining('Expected double-quoted property name') });
+    expect(detectContent(b('{"é": x}'), true)).toMatchObject({ damaged: { offset: 7 }, reason: expect.stringContaining("Unexpected token 'x'") });
+    expect(detectContent(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), b('{"a": x}')]), true)).toMatchObject({ damaged: { offset: 9 } });
+    // the head of a longer file is not judged whole: no damage claimed
+    expect(detectContent(b('{"configs": [\n'), false).damaged).toBeUndefined();
+  });
+
   it('recognises pcap (both byte orders, µs and ns) and pcapng by magic', () => {
     for (const m of ['d4c3b2a1', 'a1b2c3d4', '4d3cb2a1', 'a1b23c4d']) expect(detectContent(Buffer.from(m + '00000000', 'hex'), true)).toEqual({ kind: 'capture', format: 'pcap' });
     expect(detectContent(Buffer.from('0a0d0d0a1c000000', 'hex'), true)).toEqual({ kind: 'capture', format: 'pcapng' });
