@@ -782,19 +782,41 @@ function safeStringify(v: unknown): string {
 }
 
 function ep(e: { address: string; port?: number } | undefined, port: boolean): string {
-  return e ? (port && e.port !== undefined ? `${e.address}:${e.port}` : e.address) : '';
+  return e ? (port && e.port !== undefined ? `${esc(e.address)}:${e.port}` : esc(e.address)) : '';
+}
+
+/** The key's separators and its escape character. */
+const KEY_SPECIAL = /[|,=\\\u0001]/;
+const KEY_SPECIAL_ALL = /[|,=\\\u0001]/g;
+
+/**
+ * A logged value as a key part: its separators escaped, so that two different requests never build the
+ * same key (an attacker's path `/a|b` beside authority `c` must not share the decision of path `/a` with
+ * authority `b|c`). Values without a separator (nearly all) are returned as they are.
+ */
+function esc(s: string): string {
+  return KEY_SPECIAL.test(s) ? s.replace(KEY_SPECIAL_ALL, (c) => `\\${c}`) : s;
+}
+
+function escList(list: readonly string[]): string {
+  let k = '';
+  for (let i = 0; i < list.length; i++) k += (i ? ',' : '') + esc(list[i]!);
+  return k;
 }
 
 function decisionKey(req: RequestAttrs, opts: DeciderOptions, keepPorts: boolean, keepRequestId: boolean): string {
-  let k = `${opts.kind}|${joinedList(opts.unknown)}|${ep(req.source, keepPorts)}|${ep(req.remote, keepPorts)}|${ep(req.directRemote, keepPorts)}|${ep(req.destination, true)}|${req.sni ?? ''}|${req.transportProtocol ?? ''}|${req.alpn?.join(',') ?? ''}`;
+  // opts.unknown holds attribute names of this tool's own (no separator); everything else is logged and escaped.
+  let k = `${opts.kind}|${joinedList(opts.unknown)}|${ep(req.source, keepPorts)}|${ep(req.remote, keepPorts)}|${ep(req.directRemote, keepPorts)}|${ep(req.destination, true)}|${esc(req.sni ?? '')}|${esc(req.transportProtocol ?? '')}|${req.alpn ? escList(req.alpn) : ''}`;
   const t = req.tls;
-  if (t) k += `|T${t.version ?? ''}|${t.uriSans.join(',')}|${t.dnsSans.join(',')}|${t.subject}|${t.peerCertificateValidated}`;
+  if (t) k += `|T${esc(t.version ?? '')}|${escList(t.uriSans)}|${escList(t.dnsSans)}|${esc(t.subject)}|${t.peerCertificateValidated}`;
   const h = req.http;
   if (h) {
-    k += `|H${h.method ?? ''}|${h.path ?? ''}|${h.authority ?? ''}|${h.scheme ?? ''}|${h.protocol ?? ''}`;
+    k += `|H${esc(h.method ?? '')}|${esc(h.path ?? '')}|${esc(h.authority ?? '')}|${esc(h.scheme ?? '')}|${esc(h.protocol ?? '')}`;
     for (const name in h.headers) {
       if (!keepRequestId && name === 'x-request-id') continue;
-      k += `|${name}=${h.headers[name]!.join('\u0001')}`;
+      const vs = h.headers[name]!;
+      k += `|${esc(name)}=`;
+      for (let i = 0; i < vs.length; i++) k += (i ? '\u0001' : '') + esc(vs[i]!);
     }
   }
   if (req.metadata) k += `|M${JSON.stringify(req.metadata)}`;

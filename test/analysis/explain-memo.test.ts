@@ -31,4 +31,25 @@ describe('decision memo', () => {
     d(req(40001, 'b'), OPTS);
     expect(computed).toBe(3);
   });
+
+  it('logged values holding the key separators never make two different requests share a decision', () => {
+    const seen: string[] = [];
+    const d = memoizedDumpDecider({}, (_dump, r) => (seen.push(`${r.http?.path}#${r.http?.authority}`), decision()));
+    const at = (path: string, authority: string, headers: Record<string, string[]> = {}): RequestAttrs => ({
+      source: { address: '10.0.0.1', port: 1 },
+      destination: { address: '10.0.0.2', port: 9080 },
+      http: { method: 'GET', path, authority, headers },
+    });
+    d(at('/a|b', 'c'), OPTS);
+    d(at('/a', 'b|c'), OPTS);
+    d(at('/a\\|b', 'c'), OPTS);
+    d(at('/x', 'h', { 'x-a': ['1', '2'] }), OPTS);
+    d(at('/x', 'h', { 'x-a': ['1\u00012'] }), OPTS);
+    d(at('/x', 'h', { 'x-a': ['1|x-b=2'] }), OPTS);
+    d(at('/x', 'h', { 'x-a': ['1'], 'x-b': ['2'] }), OPTS);
+    expect(seen).toHaveLength(7);
+    // and the same request is still one decision
+    d(at('/a|b', 'c'), OPTS);
+    expect(seen).toHaveLength(7);
+  });
 });
