@@ -5,7 +5,6 @@
  * shared machine), then the built CLI's `explain --threads 1` (table and -o json) at each size under
  * /usr/bin/time for its wall time and peak RSS; and ALS ingest with 10 concurrent gRPC streams on loopback.
  */
-import { spawnSync } from 'node:child_process';
 import { createWriteStream, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { tmpdir } from 'node:os';
@@ -16,6 +15,7 @@ import { TextFormat } from '../src/readers/accesslog/format.js';
 import { ISTIO_TEXT } from '../src/readers/accesslog/builtin.js';
 import { readAccessLogBatches, newStats } from '../src/readers/accesslog/index.js';
 import { alsTypes } from '../src/readers/accesslog/als.js';
+import { haveTime, lastLines, timedCli } from './timed.js';
 import { AlsCollector } from '../src/readers/accesslog/collector.js';
 import { loadConfigDumps } from '../src/readers/configdump/index.js';
 import { deciderOver, explainRecord, ExplainAggregator, summaryLine, type Decider } from '../src/analysis/explain.js';
@@ -121,16 +121,14 @@ async function benchReplay(file: string): Promise<void> {
 
 /** The built CLI under /usr/bin/time: wall, user+system CPU and peak RSS of the process (stdout discarded). */
 function benchCli(file: string, lines: number, args: string[]): void {
-  const cli = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
-  const r = spawnSync('/usr/bin/time', ['-f', 'TIME %e %U %S %M', process.execPath, cli, 'explain', AUTHZ_DUMP, file, '--threads', '1', ...args], { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 64 << 20 });
-  const m = /TIME ([\d.]+) ([\d.]+) ([\d.]+) (\d+)\s*$/.exec(r.stderr ?? '');
-  if (!m) {
-    process.stdout.write(`  explain ${args.join(' ') || '(table)'}: no figures (exit ${r.status}: ${(r.stderr ?? '').trim().split('\n').slice(-2).join(' | ')})\n`);
+  const r = timedCli(['explain', AUTHZ_DUMP, file, '--threads', '1', ...args]);
+  if (Number.isNaN(r.wallS)) {
+    process.stdout.write(`  explain ${args.join(' ') || '(table)'}: no figures (exit ${r.status}: ${lastLines(r.stderr)})\n`);
     return;
   }
-  const wall = Number(m[1]);
-  const cpu = Number(m[2]) + Number(m[3]);
-  process.stdout.write(`  CLI explain --threads 1 ${args.join(' ') || '(table)'}: ${wall.toFixed(1)} s wall, ${cpu.toFixed(1)} s CPU (${n0(Math.round(lines / cpu))} lines per CPU-second, start-up and dump load included), peak RSS ${(Number(m[4]) / 1024).toFixed(0)} MB${r.status === 0 || r.status === 1 ? '' : ` (exit ${r.status})`}\n`);
+  const wall = r.wallS;
+  const cpu = r.cpuS;
+  process.stdout.write(`  CLI explain --threads 1 ${args.join(' ') || '(table)'}: ${wall.toFixed(1)} s wall, ${cpu.toFixed(1)} s CPU (${n0(Math.round(lines / cpu))} lines per CPU-second, start-up and dump load included), peak RSS ${r.rssMb.toFixed(0)} MB${r.status === 0 || r.status === 1 ? '' : ` (exit ${r.status})`}\n`);
 }
 
 async function benchAls(): Promise<void> {
@@ -194,7 +192,7 @@ async function benchAls(): Promise<void> {
 
 export default async function (): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'meshsleuth-accesslog-bench-'));
-  const timeOk = spawnSync('/usr/bin/time', ['true']).status === 0;
+  const timeOk = haveTime();
   try {
     for (const lines of SIZES) {
       const file = join(dir, `istio-proxy-${lines}.log`);

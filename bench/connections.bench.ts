@@ -13,26 +13,19 @@
  * Env: MESHSLEUTH_BENCH_CONNECTIONS (comma list, default 100000,1000000),
  *      MESHSLEUTH_BENCH_CONNECTIONS_HEAP_MB (default 1024: `report` under this ceiling).
  */
-import { spawnSync } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { tcpConversation } from '../src/synth/tcp.js';
 import { frame } from '../src/synth/link.js';
+import { pcapGlobalHeader } from '../src/synth/pcap-writer.js';
+import { haveTime, lastLines, timedCli, type TimedRun } from './timed.js';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
-const cli = join(root, 'dist/src/cli/main.js');
 
 /** Writes a classic pcap of `n` SYN-only connections (streamed: 1M connections are 74 MB). */
 function writeSynOnly(path: string, n: number): void {
   const fd = openSync(path, 'w');
-  const gh = Buffer.alloc(24);
-  gh.writeUInt32LE(0xa1b2c3d4, 0);
-  gh.writeUInt16LE(2, 4);
-  gh.writeUInt16LE(4, 6);
-  gh.writeUInt32LE(262144, 16);
-  gh.writeUInt32LE(1, 20);
+  const gh = pcapGlobalHeader();
   writeSync(fd, gh);
   const buf = Buffer.alloc(4 << 20);
   let bo = 0;
@@ -55,32 +48,11 @@ function writeSynOnly(path: string, n: number): void {
   closeSync(fd);
 }
 
-interface Run {
-  wallS: number;
-  cpuS: number;
-  rssMb: number;
-  status: number | null;
-  stderr: string;
-}
-
-const TIME_LINE = /TIME ([\d.]+) (\d+) ([\d.]+) ([\d.]+)\s*$/;
-
-function run(nodeArgs: string[], args: string[]): Run {
-  const r = spawnSync('/usr/bin/time', ['-f', 'TIME %e %M %U %S', process.execPath, ...nodeArgs, cli, ...args], { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 64 << 20 });
-  const m = TIME_LINE.exec(r.stderr ?? '');
-  return {
-    wallS: m ? Number(m[1]) : NaN,
-    rssMb: m ? Number(m[2]) / 1024 : NaN,
-    cpuS: m ? Number(m[3]) + Number(m[4]) : NaN,
-    status: r.status,
-    stderr: (r.stderr ?? '').replace(TIME_LINE, '').trim().split('\n').slice(-2).join(' | ').slice(0, 300),
-  };
-}
-
-const fmt = (r: Run): string => `${r.wallS.toFixed(1)} s wall, ${r.cpuS.toFixed(1)} s CPU, ${r.rssMb.toFixed(0)} MB peak RSS${r.status === 0 ? '' : ` (exit ${r.status}: ${r.stderr})`}`;
+const run = (node: string[], args: string[]): TimedRun => timedCli(args, { node });
+const fmt = (r: TimedRun): string => `${r.wallS.toFixed(1)} s wall, ${r.cpuS.toFixed(1)} s CPU, ${r.rssMb.toFixed(0)} MB peak RSS${r.status === 0 ? '' : ` (exit ${r.status}: ${lastLines(r.stderr, 2, 300)})`}`;
 
 export default async function (): Promise<void> {
-  if (spawnSync('/usr/bin/time', ['true']).status !== 0) {
+  if (!haveTime()) {
     process.stdout.write('connections: /usr/bin/time not available (Debian: apt-get install time), skipped\n');
     return;
   }

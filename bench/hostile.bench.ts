@@ -31,9 +31,9 @@ import {
   yamlAliasBomb,
 } from '../src/synth/hostile.js';
 import { alsTypes } from '../src/readers/accesslog/als.js';
+import { CLI, haveTime, timedCli } from './timed.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
-const cli = join(root, 'dist/src/cli/main.js');
 const DETAILS_DUMP = join(root, 'samples/details-path/config_dumps/details-v1-5f4d584748-vn4cx.default.json');
 const DETAILS_LOG = join(root, 'samples/details-path/logs/details-v1-5f4d584748-vn4cx.default.istio-proxy.log');
 const ALS_PATH = '/envoy.service.accesslog.v3.AccessLogService/StreamAccessLogs';
@@ -47,21 +47,13 @@ interface Run {
   out: string;
 }
 
-/** The built CLI under /usr/bin/time; stdout to a file (returned as `out`), stderr kept. */
+/** The built CLI under /usr/bin/time (bench/timed.ts); stdout to a file (returned as `out`), stderr kept. */
 function run(args: string[], dir: string, node: string[] = []): Run {
   const out = join(dir, `stdout-${Date.now()}-${Math.random().toString(36).slice(2)}`);
   const fd = openSync(out, 'w');
-  const r = spawnSync('/usr/bin/time', ['-f', 'TIME %e %U %S %M', process.execPath, ...node, cli, ...args], { encoding: 'utf8', stdio: ['ignore', fd, 'pipe'], maxBuffer: 256 << 20 });
+  const r = timedCli(args, { node, stdout: fd });
   closeSync(fd);
-  const m = /TIME ([\d.]+) ([\d.]+) ([\d.]+) (\d+)\s*$/.exec(r.stderr ?? '');
-  return {
-    code: r.status,
-    wallS: m ? Number(m[1]) : NaN,
-    cpuS: m ? Number(m[2]) + Number(m[3]) : NaN,
-    rssMb: m ? Number(m[4]) / 1024 : NaN,
-    stderr: (r.stderr ?? '').replace(/(Command exited with non-zero status \d+\n)?TIME [\d.]+ [\d.]+ [\d.]+ \d+\s*$/, ''),
-    out,
-  };
+  return { code: r.status, wallS: r.wallS, cpuS: r.cpuS, rssMb: r.rssMb, stderr: r.stderr, out };
 }
 
 const fig = (r: Run): string => `exit ${r.code}, ${r.wallS.toFixed(1)} s wall / ${r.cpuS.toFixed(1)} s CPU, ${r.rssMb.toFixed(0)} MB peak RSS`;
@@ -218,7 +210,7 @@ interface Collector {
 
 function startCollector(args: string[]): Promise<Collector> {
   return new Promise((resolve, reject) => {
-    const child = spawn('/usr/bin/time', ['-f', 'TIME %e %U %S %M', process.execPath, cli, 'collect', '--listen', '127.0.0.1:0', '--quiet', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn('/usr/bin/time', ['-f', 'TIME %e %U %S %M', process.execPath, CLI, 'collect', '--listen', '127.0.0.1:0', '--quiet', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
     let started = false;
     const exited = new Promise<{ code: number | null; wallS: number; cpuS: number; rssMb: number }>((res) =>
@@ -371,7 +363,7 @@ async function alsCases(dir: string, name: string): Promise<void> {
 }
 
 export default async function (): Promise<void> {
-  if (spawnSync('/usr/bin/time', ['true']).status !== 0) {
+  if (!haveTime()) {
     process.stdout.write('hostile: /usr/bin/time not available (Debian: apt-get install time), skipped\n');
     return;
   }

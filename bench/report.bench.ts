@@ -10,46 +10,23 @@
  * Env: MESHSLEUTH_BENCH_REPORT_LINES (comma list, default 10000,100000,1000000),
  *      MESHSLEUTH_BENCH_REPORT_CAPTURE_MB (default 100).
  */
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeFleetEvidence } from '../src/synth/fleet.js';
 import { buildCapture } from './capture.bench.js';
+import { haveTime, lastLines, timedCli, type TimedRun } from './timed.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
-const cli = join(root, 'dist/src/cli/main.js');
 const sample = join(root, 'samples/bookinfo-authz');
 
-interface Run {
-  wallS: number;
-  /** user + sys CPU seconds of the process (the machine may be shared: CPU time is the steadier figure). */
-  cpuS: number;
-  rssMb: number;
-  status: number | null;
-  stderr: string;
-}
-
-const TIME_LINE = /TIME ([\d.]+) (\d+) ([\d.]+) ([\d.]+)\s*$/;
-
-/** Runs the CLI under /usr/bin/time (wall, max RSS and CPU time of the process), stdout discarded. */
-function run(args: string[]): Run {
-  const r = spawnSync('/usr/bin/time', ['-f', 'TIME %e %M %U %S', process.execPath, cli, ...args], { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 64 << 20 });
-  const m = TIME_LINE.exec(r.stderr ?? '');
-  return {
-    wallS: m ? Number(m[1]) : NaN,
-    rssMb: m ? Number(m[2]) / 1024 : NaN,
-    cpuS: m ? Number(m[3]) + Number(m[4]) : NaN,
-    status: r.status,
-    stderr: (r.stderr ?? '').replace(TIME_LINE, '').trim().split('\n').slice(-3).join(' | '),
-  };
-}
-
-const fmt = (r: Run): string => `${r.wallS.toFixed(1)} s wall, ${r.cpuS.toFixed(1)} s CPU, ${r.rssMb.toFixed(0)} MB peak RSS${r.status === 0 || r.status === 1 ? '' : ` (exit ${r.status}: ${r.stderr})`}`;
+type Run = TimedRun;
+const run = (args: string[]): Run => timedCli(args);
+const fmt = (r: Run): string => `${r.wallS.toFixed(1)} s wall, ${r.cpuS.toFixed(1)} s CPU, ${r.rssMb.toFixed(0)} MB peak RSS${r.status === 0 || r.status === 1 ? '' : ` (exit ${r.status}: ${lastLines(r.stderr, 3)})`}`;
 
 export default async function (): Promise<void> {
-  if (spawnSync('/usr/bin/time', ['true']).status !== 0) {
+  if (!haveTime()) {
     process.stdout.write('report: /usr/bin/time not available (Debian: apt-get install time), skipped\n');
     return;
   }

@@ -8,6 +8,7 @@ import { once } from 'node:events';
 import protobuf from 'protobufjs';
 import { buildCapture } from './capture.js';
 import { tcpConversation, type Message } from './tcp.js';
+import { pcapGlobalHeader } from './pcap-writer.js';
 
 /** A pcap (microseconds, Ethernet) written record by record into one growing buffer list. */
 export class RawPcap {
@@ -18,12 +19,7 @@ export class RawPcap {
   packets = 0;
 
   constructor(snaplen = 262144) {
-    const h = Buffer.alloc(24);
-    h.writeUInt32LE(0xa1b2c3d4, 0);
-    h.writeUInt16LE(2, 4);
-    h.writeUInt16LE(4, 6);
-    h.writeUInt32LE(snaplen, 16);
-    h.writeUInt32LE(1, 20);
+    const h = pcapGlobalHeader(snaplen);
     this.push(h);
   }
 

@@ -9,6 +9,7 @@
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { tcpConversation, type Message } from './tcp.js';
+import { pcapGlobalHeader } from './pcap-writer.js';
 import { frame } from './link.js';
 import { wrap, type WrapKind } from './encap.js';
 import { runTlsSession, ISTIO_ALPN, istioSni, type WireMessage } from './tls-session.js';
@@ -67,12 +68,7 @@ export async function buildCapture(path: string, targetBytes: number, encap?: Wr
   const tpl = await templates();
   const total = tpl.reduce((s, t) => s + t.weight, 0);
   const fd = openSync(path, 'w');
-  const gh = Buffer.alloc(24);
-  gh.writeUInt32LE(0xa1b2c3d4, 0);
-  gh.writeUInt16LE(2, 4);
-  gh.writeUInt16LE(4, 6);
-  gh.writeUInt32LE(262144, 16);
-  gh.writeUInt32LE(1, 20);
+  const gh = pcapGlobalHeader();
   writeSync(fd, gh);
   let written = 24;
   let packets = 0;

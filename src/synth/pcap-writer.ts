@@ -23,6 +23,17 @@ export interface PcapWriterOptions {
   bigEndian?: boolean;
 }
 
+/** The 24-byte global header of a little-endian microsecond pcap (magic a1b2c3d4), for writers that stream records themselves. */
+export function pcapGlobalHeader(snaplen = 262144, linkType: number = LINKTYPE.EN10MB): Buffer {
+  const h = Buffer.alloc(24);
+  h.writeUInt32LE(0xa1b2c3d4, 0);
+  h.writeUInt16LE(2, 4);
+  h.writeUInt16LE(4, 6);
+  h.writeUInt32LE(snaplen, 16);
+  h.writeUInt32LE(linkType, 20);
+  return h;
+}
+
 export class PcapWriter {
   readonly linkType: number;
   readonly snaplen: number;

@@ -1,0 +1,47 @@
+/**
+ * The built CLI in a fresh process under /usr/bin/time, as the benches measure it: wall seconds, CPU seconds
+ * (user + system: the steadier figure on a shared machine) and peak RSS, process start included.
+ */
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+/** dist/src/cli/main.js of this build. */
+export const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+
+export interface TimedRun {
+  status: number | null;
+  wallS: number;
+  cpuS: number;
+  rssMb: number;
+  /** What the CLI wrote to stderr (without time's own lines). */
+  stderr: string;
+}
+
+const TIME_LINE = /(Command exited with non-zero status \d+\n)?TIME ([\d.]+) ([\d.]+) ([\d.]+) (\d+)\s*$/;
+
+/** Whether /usr/bin/time is there (Debian package `time`). */
+export function haveTime(): boolean {
+  return spawnSync('/usr/bin/time', ['true']).status === 0;
+}
+
+/** Runs `node [node...] CLI args...` under /usr/bin/time; stdout is discarded unless `stdout` names an open fd. */
+export function timedCli(args: string[], opts: { node?: string[]; stdout?: number } = {}): TimedRun {
+  const r = spawnSync('/usr/bin/time', ['-f', 'TIME %e %U %S %M', process.execPath, ...(opts.node ?? []), CLI, ...args], {
+    encoding: 'utf8',
+    stdio: ['ignore', opts.stdout ?? 'ignore', 'pipe'],
+    maxBuffer: 256 << 20,
+  });
+  const m = TIME_LINE.exec(r.stderr ?? '');
+  return {
+    status: r.status,
+    wallS: m ? Number(m[2]) : NaN,
+    cpuS: m ? Number(m[3]) + Number(m[4]) : NaN,
+    rssMb: m ? Number(m[5]) / 1024 : NaN,
+    stderr: (r.stderr ?? '').replace(TIME_LINE, ''),
+  };
+}
+
+/** The last `n` lines of a CLI's stderr on one line, at most `max` characters. */
+export function lastLines(s: string, n = 2, max = 400): string {
+  return s.trim().split('\n').slice(-n).join(' | ').slice(0, max);
+}
