@@ -40,21 +40,24 @@ export async function* inputBytes(path: string, what = 'data'): AsyncGenerator<B
   for await (const c of decompress(kind, rest, path === '-' ? '<stdin>' : path, what)) yield Buffer.from(c.buffer, c.byteOffset, c.byteLength);
 }
 
+/** Whether a file starts as gzip or Zstandard data (its first 4 bytes). */
+async function isCompressedFile(path: string): Promise<boolean> {
+  const fh = await open(path, 'r');
+  try {
+    const b = Buffer.alloc(4);
+    return sniffCompression(b.subarray(0, (await fh.read(b, 0, 4, 0)).bytesRead)) !== null;
+  } finally {
+    await fh.close();
+  }
+}
+
 /**
  * A readable stream of a file's (or standard input's) bytes, decompressed when compressed. A plain file is
  * the file's own read stream, exactly as before compression was recognised.
  */
 export async function openInputStream(path: string, what = 'data'): Promise<Readable> {
   if (path !== '-') {
-    const fh = await open(path, 'r');
-    let head: Buffer;
-    try {
-      const b = Buffer.alloc(4);
-      head = b.subarray(0, (await fh.read(b, 0, 4, 0)).bytesRead);
-    } finally {
-      await fh.close();
-    }
-    if (!sniffCompression(head)) return createReadStream(path);
+    if (!(await isCompressedFile(path))) return createReadStream(path);
   }
   return Readable.from(inputBytes(path, what), { objectMode: false });
 }
@@ -92,15 +95,7 @@ export function linesUpToDamage(src: AsyncIterable<Uint8Array>): { stream: Reada
  */
 export async function openTextInput(path: string, what = 'data'): Promise<{ stream: Readable; damage: () => InputError | null }> {
   if (path !== '-') {
-    const fh = await open(path, 'r');
-    let head: Buffer;
-    try {
-      const b = Buffer.alloc(4);
-      head = b.subarray(0, (await fh.read(b, 0, 4, 0)).bytesRead);
-    } finally {
-      await fh.close();
-    }
-    if (!sniffCompression(head)) return { stream: createReadStream(path), damage: () => null };
+    if (!(await isCompressedFile(path))) return { stream: createReadStream(path), damage: () => null };
   }
   return linesUpToDamage(inputBytes(path, what));
 }
