@@ -11,18 +11,10 @@ import { tcpConversation, type TcpPacket } from '../../src/synth/tcp.js';
 import { http1Conversation } from '../../src/synth/http.js';
 import { PcapWriter } from '../../src/synth/pcap-writer.js';
 import { frame } from '../../src/synth/link.js';
+import { ipFragment } from '../../src/synth/hostile.js';
 import { FragmentTable, newDecodeStats } from '../../src/readers/capture/index.js';
 
-/** IPv4 fragment of `ip` (a whole unfragmented IPv4 packet): payload bytes [off, off+len), MF as given. */
-function fragment(ip: Uint8Array, off: number, len: number, more: boolean): Buffer {
-  const b = Buffer.from(ip);
-  const ihl = (b[0]! & 15) * 4;
-  const h = Buffer.from(b.subarray(0, ihl));
-  const bytes = b.subarray(ihl + off, ihl + off + len);
-  h.writeUInt16BE(ihl + bytes.length, 2);
-  h.writeUInt16BE((more ? 0x2000 : 0) | (off / 8), 6);
-  return Buffer.concat([h, bytes]);
-}
+const fragment = ipFragment;
 
 function httpFlow(port: number, startMs: number): TcpPacket[] {
   const app = http1Conversation([{ request: { path: '/x', host: 'h' }, response: { status: 200, body: 'y'.repeat(600) } }]);
