@@ -33,6 +33,16 @@ export type CaptureEvent =
   | { t: 'error'; error: SerializedError }
   | { t: 'end'; summary: CaptureFileSummary };
 
+/**
+ * The warning `flows` and `report` print when the TCP table handed connections over unfinished (idle for
+ * an hour of capture time, or the least recently active beyond the open-connection cap); null when none was.
+ */
+export function unfinishedLine(path: string, tcp: CaptureStats['tcp']): string | null {
+  if (tcp.evictedIdle + tcp.evictedOverCap === 0) return null;
+  const why = [tcp.evictedIdle ? `${tcp.evictedIdle} idle for an hour of capture time` : '', tcp.evictedOverCap ? `${tcp.evictedOverCap} least recently active while more than 50,000 were open` : ''].filter(Boolean);
+  return `${path}: ${tcp.evictedIdle + tcp.evictedOverCap} TCP connection(s) listed unfinished to bound memory (${why.join('; ')}): a later packet of one starts a new flow`;
+}
+
 export function captureFileSummary(path: string, stats: CaptureStats): CaptureFileSummary {
   const fr = stats.decode.fragments;
   return {

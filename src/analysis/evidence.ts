@@ -22,7 +22,7 @@ import type { KeyLog } from '../protocols/tls/keylog.js';
 import { emptyInventory, readInventory, type Inventory } from '../readers/inventory.js';
 import { loadConfigDumps } from '../readers/configdump/index.js';
 import { readAccessLogs, newStats } from '../readers/accesslog/index.js';
-import { captureFile, decompress, isDamagedCompression, newCaptureStats, type CaptureSource } from '../readers/capture/index.js';
+import { captureFile, decompress, isDamagedCompression, newCaptureStats, type CaptureSource, type CaptureStats } from '../readers/capture/index.js';
 import { parseK8sObjects, type K8sObject } from '../readers/k8s.js';
 import { createStreamDecoder } from '../protocols/index.js';
 import { flowsFromCapture } from './flows.js';
@@ -206,6 +206,8 @@ async function gatherInputs(inputs: DetectedInput[], opts: GatherOptions, parall
   const unreadable = new Map<string, string>();
   const damaged = new Set<string>();
   const diagnostics: Diagnostic[] = [];
+  /** Per capture: the connections its TCP table handed over unfinished (idle, or over the open cap). */
+  const captureTcp = new Map<string, CaptureStats['tcp']>();
   const flows: Flow[] = [];
   /** Flows are kept compact (shared strings and lists): a capture may hold millions of connections. */
   const flowCompactor = new FlowCompactor();
@@ -323,6 +325,7 @@ async function gatherInputs(inputs: DetectedInput[], opts: GatherOptions, parall
                 }
               } else if (ev.t === 'diag') ds.push(ev.d);
               else if (ev.t === 'error') throw deserializeError(ev.error);
+              else if (ev.t === 'end') captureTcp.set(p, { ...ev.summary.tcp });
             }
             items.set(p, n);
             note(p, ds);
@@ -333,6 +336,7 @@ async function gatherInputs(inputs: DetectedInput[], opts: GatherOptions, parall
             n++;
             if (flowIn(f)) flows.push(flowCompactor.compact(f));
           }
+          captureTcp.set(p, { ...stats.tcp });
           items.set(p, n);
           note(p, ds);
           break;
@@ -430,7 +434,7 @@ async function gatherInputs(inputs: DetectedInput[], opts: GatherOptions, parall
   if (ztunnels.length) for (const r of records) if (r.ztunnel && r.ztunnel.direction === 'inbound') explanations.push(explainZtunnelRecord(r, ztunnels));
 
   if (pre) for (const e of explanations) pre.explanationFor.set(e.record, e);
-  return { inputs, hashes, items, problems, unreadable, damaged, flows, records, explanations, proxies, inventory, policies, k8sObjects, diagnostics, dumps, ztunnels, ...(pre ? { correlation: pre } : {}), ...(windowCounts ? { window: windowCounts } : {}) };
+  return { inputs, hashes, items, problems, unreadable, damaged, captureTcp, flows, records, explanations, proxies, inventory, policies, k8sObjects, diagnostics, dumps, ztunnels, ...(pre ? { correlation: pre } : {}), ...(windowCounts ? { window: windowCounts } : {}) };
 }
 
 export { formatLocation };

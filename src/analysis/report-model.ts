@@ -249,6 +249,8 @@ export interface Evidence {
   unreadable: Map<string, string>;
   /** Compressed inputs whose data does not decompress to its end (damaged or cut short); what came before is used. */
   damaged?: Set<string>;
+  /** Per capture read: the TCP connections handed over unfinished to bound memory (idle, or over the open cap). */
+  captureTcp?: Map<string, { evictedIdle: number; evictedOverCap: number }>;
   flows: Flow[];
   records: AccessRecord[];
   explanations: Explanation[];

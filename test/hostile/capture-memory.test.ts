@@ -139,6 +139,8 @@ describe('report on connections that never close', () => {
     expect(m.timeline.length).toBeGreaterThan(0);
     // the listed connections say they were handed over unfinished to bound memory
     expect(m.flows.some((f) => f.notes.some((n) => /more than 50000 connections open at once/.test(n)))).toBe(true);
+    // and `report` says so on stderr in the words `flows` uses
+    expect(r.stderr).toMatch(/syn\.pcap: \d+ TCP connection\(s\) listed unfinished to bound memory \(\d+ least recently active while more than 50,000 were open\): a later packet of one starts a new flow/);
   }, 900_000);
 });
 

@@ -6,7 +6,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { asList, asListOf, expandDirectories, EXIT_FAIL_ON, EXIT_OK, EXIT_USAGE, outputOption, parseFailOn, runCommand, UsageError, warn, writeOut } from '../common.js';
 import { startProgress, knownSize } from '../progress.js';
 import { PIPELINE_HELP, pipelineCapture, runTasks, threadSetting, threadsOption, workerCount } from '../parallel.js';
-import { captureEvents, deserializeError, type CaptureEvent, type CaptureFileSummary } from '../../analysis/capture-events.js';
+import { captureEvents, deserializeError, unfinishedLine, type CaptureEvent, type CaptureFileSummary } from '../../analysis/capture-events.js';
 import { FRAGMENT_DROP_TEXT, type FragmentDropReason } from '../../readers/capture/index.js';
 import { checkAgainstConfig, type ProxyPorts } from '../../analysis/flows.js';
 import { accountingLine, type CaptureAccounting, type UdpConversationRecord } from '../../analysis/capture-stats.js';
@@ -388,11 +388,8 @@ export const flowsCommand: CommandModule<object, FlowsArgs> = {
             const why = Object.entries(fr.droppedBy).map(([k, n]) => `${n} ${FRAGMENT_DROP_TEXT[k as FragmentDropReason]}`);
             warn(`${path}: ${fr.dropped} IP fragment(s) could not be reassembled (${why.join(', ')}; ${fr.reassembled} datagram(s) reassembled from ${fr.seen} fragments)`);
           }
-          const ev = summary.tcp;
-          if (ev.evictedIdle + ev.evictedOverCap > 0) {
-            const why = [ev.evictedIdle ? `${ev.evictedIdle} idle for an hour of capture time` : '', ev.evictedOverCap ? `${ev.evictedOverCap} least recently active while more than 50,000 were open` : ''].filter(Boolean);
-            warn(`${path}: ${ev.evictedIdle + ev.evictedOverCap} TCP connection(s) listed unfinished to bound memory (${why.join('; ')}): a later packet of one starts a new flow`);
-          }
+          const unfinished = unfinishedLine(path, summary.tcp);
+          if (unfinished) warn(unfinished);
           // Never silent: every frame that gave no TCP segment is accounted for by reason.
           const acc = summary.accounting;
           accounting.push(acc);

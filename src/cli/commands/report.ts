@@ -14,6 +14,7 @@ import { runTasks, threadSetting, threadsOption, workerCount } from '../parallel
 import type { CaptureEvent } from '../../analysis/capture-events.js';
 import { EXIT_FAIL_ON, EXIT_USAGE, parseFailOn, runCommand, safeOutput, UsageError, warn, writeOut, asList, asListOf, suggestValues } from '../common.js';
 import { fillElidedFields, gatherEvidence, type CaptureReaders } from '../../analysis/evidence.js';
+import { unfinishedLine } from '../../analysis/capture-events.js';
 import { DecryptionCounts, decryptionLine, loadKeyLog } from '../keylog.js';
 import { buildReportModel, type ReportModel } from '../../analysis/report-model.js';
 import { DEFAULT_SKEW_MS } from '../../analysis/correlate.js';
@@ -200,6 +201,11 @@ export const reportCommand: CommandModule<object, ReportArgs> = {
         const w = ev.window;
         const left = [w.recordsOutside ? `${w.recordsOutside} record(s) outside it` : '', w.recordsWithoutTime ? `${w.recordsWithoutTime} record(s) without a time` : '', w.flowsOutside ? `${w.flowsOutside} captured connection(s) outside it` : ''].filter(Boolean);
         if (left.length) warn(`time window ${w.sinceMs !== null ? new Date(w.sinceMs).toISOString() : '…'} – ${w.untilMs !== null ? new Date(w.untilMs).toISOString() : '…'}: left out ${left.join(', ')}`);
+      }
+      // as `flows` says it: connections the TCP table handed over unfinished to bound memory
+      for (const [path, tcp] of ev.captureTcp ?? []) {
+        const line = unfinishedLine(path, tcp);
+        if (line) warn(line);
       }
       for (const i of ev.inputs) {
         if (i.kind === 'unknown') warn(`skipped ${i.path}: ${i.reason ?? 'unknown kind'}`);
