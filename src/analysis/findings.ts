@@ -526,7 +526,11 @@ export function computeFindings(input: FindingsInput): Finding[] {
   for (const r of records) {
     const d = loggedRbacDeny(r);
     const p = c.recordProxy.get(r);
-    if (d && d.policy === 'none' && p) deniedNone.set(p, [...(deniedNone.get(p) ?? []), r]);
+    if (!d || d.policy !== 'none' || !p) continue;
+    // appended in place: copying the list per record made this quadratic in the denials (issue 17)
+    const list = deniedNone.get(p);
+    if (list) list.push(r);
+    else deniedNone.set(p, [r]);
   }
   const byIdentity = new Map<string, ProxyView[]>();
   for (const p of proxies) byIdentity.set(p.identity, [...(byIdentity.get(p.identity) ?? []), p]);
