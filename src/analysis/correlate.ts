@@ -20,7 +20,7 @@ import { WorkloadIndex, emptyInventory, normalizeIp, type Inventory, type Worklo
 import { inForceAt, ProxyIndex, type ProxyView } from './proxies.js';
 import { isLoopbackAddress, legScope, leftThePod } from './scope.js';
 import { groupRequestEvents, recordSecurity, type EventSecurity, type RequestEvent } from './request-events.js';
-import { RecordFacts, type RecordLookup } from './record-facts.js';
+import { DerivedFacts, RecordFacts, type RecordLookup } from './record-facts.js';
 
 export const DEFAULT_SKEW_MS = 2000;
 
@@ -232,7 +232,12 @@ export function correlate(flows: Flow[], records: AccessRecord[], explanations: 
 
   const recordProxy = new RecordFacts<AccessRecord, ProxyView>('proxy');
   const recordDirectionMap = new RecordFacts<AccessRecord, Direction>('direction');
-  const recordWire = new RecordFacts<AccessRecord, { client?: HostPort; server?: HostPort }>('wire');
+  // A record's wire leg is derived from the record and its direction when asked, not stored: it is read a
+  // few times per record, and keeping it cost ~150 bytes a record (issue 17, memory per record).
+  const recordWire = new DerivedFacts<AccessRecord, { client?: HostPort; server?: HostPort }>('wire', (r) => {
+    const dir = recordDirectionMap.get(r);
+    return dir === undefined ? undefined : recordWireLeg(r, dir);
+  });
   for (const r of records) {
     const named = index.named(r);
     let p = named.length ? inForceAt(named, r.timeMs) : undefined;
@@ -248,7 +253,6 @@ export function correlate(flows: Flow[], records: AccessRecord[], explanations: 
     if (p) recordProxy.set(r, p);
     if (dir === 'unknown' && p) dir = recordDirection(r, p);
     recordDirectionMap.set(r, dir);
-    recordWire.set(r, recordWireLeg(r, dir));
   }
 
   // Index flows by 5-tuple and by request id of their cleartext exchanges.

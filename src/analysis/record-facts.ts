@@ -32,3 +32,31 @@ export class RecordFacts<K extends object, V> implements RecordLookup<K, V> {
     return this;
   }
 }
+
+/**
+ * A fact computed from the record when it is asked for (`derive`, a pure function of the record and of
+ * facts already set), so nothing is kept per record; `set` overrides the derived value for one record.
+ * `has` is true when either gives a value.
+ */
+export class DerivedFacts<K extends object, V> implements RecordLookup<K, V> {
+  private readonly overrides: RecordFacts<K, V>;
+  constructor(
+    name: string,
+    private readonly derive: (k: K) => V | undefined,
+  ) {
+    this.overrides = new RecordFacts<K, V>(name);
+  }
+
+  get(k: K): V | undefined {
+    return this.overrides.has(k) ? this.overrides.get(k) : this.derive(k);
+  }
+
+  has(k: K): boolean {
+    return this.overrides.has(k) || this.derive(k) !== undefined;
+  }
+
+  set(k: K, v: V): this {
+    this.overrides.set(k, v);
+    return this;
+  }
+}
