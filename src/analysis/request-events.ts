@@ -189,6 +189,9 @@ export function groupRequestEvents(input: GroupInput): { events: RequestEvent[];
   }
   const flowEvents = new Map<Flow, RequestEvent[]>();
   for (const e of events) {
+    // A list grown by push keeps room for 17 records (152 bytes) however few it holds: copied to its length
+    // (~100 bytes less per multi-record event; issue 17, memory per record).
+    if (e.records.length > 1) e.records = e.records.slice();
     inboundFirst(e);
     if (!e.flow) continue;
     const list = flowEvents.get(e.flow);
