@@ -8,7 +8,10 @@
  *    agent, node and format names) are shared through a bounded interner, so each distinct value is
  *    stored once and no kept value pins the log chunk it was sliced from;
  *  - the `unknown` / `knownHeaders` lists and peer SAN lists are shared between records that carry the
- *    same ones; `remote` / `directRemote` share `source`'s object when they are the same endpoint;
+ *    same ones; `remote` / `directRemote` share `source`'s object when they are the same endpoint, and
+ *    equal `{ address, port }` endpoints are one object (bounded);
+ *  - `attrs`, `attrs.http` and its header map are rebuilt with room for exactly their properties, in the
+ *    same order (`reshape`);
  *  - `fields` keeps only the fields the analysis reads (ANALYSIS_FIELDS: the addresses and cluster the
  *    correlation falls back to when the record lacks the typed attribute, the original path, Istio's
  *    dry-run results) and the record is marked
@@ -78,6 +81,10 @@ export class RecordCompactor {
   private readonly strings = new Interner();
   private readonly lists = new Map<string, string[]>();
   private readonly listLimit = 4096;
+  private readonly endpoints = new Map<string, Endpoint>();
+  private readonly endpointLimit = 1 << 16;
+  private readonly shapes = new Map<string, string>();
+  private readonly shapeLimit = 256;
 
   /** One shared array per distinct list of strings (bounded, like the interner). */
   private list(a: string[]): string[] {
@@ -91,10 +98,38 @@ export class RecordCompactor {
     return own;
   }
 
-  private endpoint(e: Endpoint | undefined): Endpoint | undefined {
-    if (!e) return e;
+  /** Shares equal `{ address, port }` endpoints (a server's address recurs in every record it logged), bounded. */
+  private endpoint(e: Endpoint): Endpoint {
     e.address = this.strings.get(e.address);
+    const keys = Object.keys(e);
+    if (keys[0] !== 'address' || keys.length > 2 || (keys.length === 2 && keys[1] !== 'port')) return e;
+    const k = `${keys.length}|${e.port}|${e.address}`;
+    const hit = this.endpoints.get(k);
+    if (hit) return hit;
+    if (this.endpoints.size < this.endpointLimit) this.endpoints.set(k, e);
     return e;
+  }
+
+  /**
+   * The same object with room for exactly its properties, in the same order: an object built property by
+   * property reserves slots it never fills (attrs, http and header maps cost ~100 bytes more a record that
+   * way). Built from a per-shape JSON template (JSON.parse sizes an object to its properties); left as it
+   * is when it has non-enumerable or symbol keys, `__proto__`, or past `shapeLimit` distinct shapes.
+   */
+  private reshape<T extends object>(o: T): T {
+    const keys = Object.keys(o);
+    if (keys.length === 0 || Reflect.ownKeys(o).length !== keys.length) return o;
+    const sig = keys.join('\u0000');
+    let tpl = this.shapes.get(sig);
+    if (tpl === undefined) {
+      if (this.shapes.size >= this.shapeLimit || keys.includes('__proto__')) return o;
+      tpl = `{${keys.map((k) => `${JSON.stringify(k)}:null`).join(',')}}`;
+      this.shapes.set(sig, tpl);
+    }
+    const out = JSON.parse(tpl) as Record<string, unknown>;
+    const src = o as Record<string, unknown>;
+    for (const k of keys) out[k] = src[k];
+    return out as T;
   }
 
   private headers(h: HeaderMap, requestId: string | undefined): HeaderMap {
@@ -126,12 +161,12 @@ export class RecordCompactor {
     r.unknown = this.list(r.unknown);
     if (r.knownHeaders) r.knownHeaders = this.list(r.knownHeaders);
     const a = r.attrs;
-    this.endpoint(a.source);
-    this.endpoint(a.destination);
+    if (a.source) a.source = this.endpoint(a.source);
+    if (a.destination) a.destination = this.endpoint(a.destination);
     if (a.remote && a.source && a.remote !== a.source && sameEndpoint(a.remote, a.source)) a.remote = a.source;
-    else this.endpoint(a.remote);
+    else if (a.remote) a.remote = this.endpoint(a.remote);
     if (a.directRemote && a.source && a.directRemote !== a.source && sameEndpoint(a.directRemote, a.source)) a.directRemote = a.source;
-    else this.endpoint(a.directRemote);
+    else if (a.directRemote) a.directRemote = this.endpoint(a.directRemote);
     intern(a, ['sni', 'transportProtocol'], s);
     if (a.tls) {
       a.tls.uriSans = this.list(a.tls.uriSans);
@@ -141,8 +176,10 @@ export class RecordCompactor {
     if (a.alpn) a.alpn = this.list(a.alpn);
     if (a.http) {
       intern(a.http, ['method', 'path', 'authority', 'scheme', 'protocol'], s);
-      a.http.headers = this.headers(a.http.headers, r.requestId);
+      a.http.headers = this.reshape(this.headers(a.http.headers, r.requestId));
+      a.http = this.reshape(a.http);
     }
+    r.attrs = this.reshape(a);
     const kept: Record<string, JsonValue> = {};
     for (const [k, v] of Object.entries(r.fields)) if (analysisField(k) && !redundant(r, k)) kept[s.get(k)] = typeof v === 'string' ? s.get(v) : v;
     r.fields = kept;
