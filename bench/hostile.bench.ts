@@ -8,12 +8,14 @@
  * loopback, several streams, Envoy-sized messages), and its hostile clients (a 60 MB message of 15M empty
  * entries, one entry at start_time.seconds = 9e15 among 10,000, a full disk, SIGTERM with entries queued).
  *
- * Env: MESHSLEUTH_BENCH_HOSTILE = comma list of case names to run (default all; names printed with each case).
+ * Env: MESHSLEUTH_BENCH_HOSTILE = comma list of case names to run (default all; names printed with each case);
+ * MESHSLEUTH_BENCH_ALS = comma list of the ALS parts to run (throughput, empty, timestamp, disk, sigterm; default all);
+ * MESHSLEUTH_BENCH_ALS_ENTRIES = entries of the throughput part (default 200,000).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { copyFileSync, createReadStream, existsSync, mkdirSync, renameSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
@@ -272,6 +274,16 @@ function workload(streams: number, perStream: number, batch: number): Buffer[][]
 }
 
 async function alsCases(dir: string, name: string): Promise<void> {
+  const parts = process.env.MESHSLEUTH_BENCH_ALS?.split(',').filter(Boolean);
+  const part = (p: string): boolean => !parts || parts.includes(p);
+  if (part('throughput')) await alsThroughput(dir, name);
+  if (part('empty')) await alsEmptyEntries(dir, name);
+  if (part('timestamp')) await alsTimestamp(dir, name);
+  if (part('disk')) await alsFullDisk(dir, name);
+  if (part('sigterm')) await alsSigterm(dir, name);
+}
+
+async function alsThroughput(dir: string, name: string): Promise<void> {
   // Throughput: 4 streams × 50,000 entries in messages of 50 (an Envoy buffer of 16 KiB holds a few dozen).
   const perStream = Number(process.env.MESHSLEUTH_BENCH_ALS_ENTRIES ?? 200_000) / 4;
   const load = workload(4, perStream, 50);
@@ -279,6 +291,7 @@ async function alsCases(dir: string, name: string): Promise<void> {
   for (const config of [false, true]) {
     const out = join(dir, `tp-${config}.ndjson`);
     const c = await startCollector(['--out', out, ...(config ? ['--config', DETAILS_DUMP] : [])]);
+    const load0 = loadavg()[0]!;
     const t0 = process.hrtime.bigint();
     const errs = await Promise.all(load.map((m) => stream(c.port, m)));
     const acked = Number(process.hrtime.bigint() - t0) / 1e9;
@@ -288,11 +301,13 @@ async function alsCases(dir: string, name: string): Promise<void> {
     const written = await countLines(out);
     process.stdout.write(
       `[${name}] collector ${config ? 'with --config (each entry explained)' : 'without --config'}: ${total.toLocaleString('en-US')} entries on 4 streams acknowledged in ${acked.toFixed(1)} s (${Math.round(total / acked).toLocaleString('en-US')} entries/s), all written and the collector stopped at ${all.toFixed(1)} s (${Math.round(total / all).toLocaleString('en-US')} entries/s end to end); ` +
-        `collector ${x.cpuS.toFixed(1)} s CPU (${Math.round(written / x.cpuS).toLocaleString('en-US')} entries per CPU-second), ${x.rssMb.toFixed(0)} MB peak RSS, exit ${x.code}; ${errs.filter((e) => e).length} streams failed; ${written.toLocaleString('en-US')} lines written\n`,
+        `collector ${x.cpuS.toFixed(1)} s CPU (${Math.round(written / x.cpuS).toLocaleString('en-US')} entries per CPU-second), ${x.rssMb.toFixed(0)} MB peak RSS, exit ${x.code}; ${errs.filter((e) => e).length} streams failed; ${written.toLocaleString('en-US')} lines written; load average ${load0.toFixed(1)} → ${loadavg()[0]!.toFixed(1)} (${cpus().length} CPUs)\n`,
     );
   }
+}
 
-  // One 60 MB message of 15M empty entries.
+/** One 60 MB message of 15M empty entries. */
+async function alsEmptyEntries(dir: string, name: string): Promise<void> {
   {
     const out = join(dir, 'empty.ndjson');
     const c = await startCollector(['--out', out]);
@@ -307,8 +322,10 @@ async function alsCases(dir: string, name: string): Promise<void> {
       `[${name}] one ${(big.length / 1e6).toFixed(0)} MB message of 15,000,000 empty entries: ${err ? grpc.status[err.code] : 'accepted'} after ${s.toFixed(1)} s; the next stream ${ok ? `failed (${ok.details})` : 'OK'}; collector exit ${x.code}, ${x.cpuS.toFixed(1)} s CPU, ${x.rssMb.toFixed(0)} MB peak RSS; ${await countLines(out)} lines written (10 sent after)\n`,
     );
   }
+}
 
-  // One entry at start_time.seconds = 9e15 among 10,000, explained.
+/** One entry at start_time.seconds = 9e15 among 10,000, explained. */
+async function alsTimestamp(dir: string, name: string): Promise<void> {
   {
     const out = join(dir, 'ts.ndjson');
     const c = await startCollector(['--out', out, '--config', DETAILS_DUMP]);
@@ -323,8 +340,10 @@ async function alsCases(dir: string, name: string): Promise<void> {
       `[${name}] 10,000 entries, one at start_time.seconds = 9e15, with --config: stream ${err ? grpc.status[err.code] : 'OK'}; collector exit ${x.code}; ${await countLines(out)} lines written (${errors} explained as an error); explain reads back ${await countLines(back.out)} records, exit ${back.code}: ${last(back.stderr.split('\n').filter((l) => /9000000000000000/.test(l)).join('\n'), 1)}\n`,
     );
   }
+}
 
-  // A full disk: a 1 MiB tmpfs when we may mount one, else /dev/full.
+/** A full disk: a 1 MiB tmpfs when we may mount one, else /dev/full. */
+async function alsFullDisk(dir: string, name: string): Promise<void> {
   {
     let target = '/dev/full';
     let mnt: string | null = null;
@@ -346,8 +365,10 @@ async function alsCases(dir: string, name: string): Promise<void> {
       if (mnt) spawnSync('umount', [mnt]);
     }
   }
+}
 
-  // SIGTERM with entries queued (explaining is slower than receiving).
+/** SIGTERM with entries queued (explaining is slower than receiving). */
+async function alsSigterm(dir: string, name: string): Promise<void> {
   {
     const out = join(dir, 'term.ndjson');
     const c = await startCollector(['--out', out, '--config', DETAILS_DUMP]);

@@ -1,6 +1,6 @@
 /** The ALS collector survives its clients: hostile entries, huge messages, a full disk, a shutdown under load. */
 import { describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,9 +22,11 @@ interface Running {
   stop: (signal: NodeJS.Signals) => Promise<number>;
 }
 
-function startCollect(args: string[]): Promise<Running> {
+/** `collect` with `args`; `wrap` runs it under another command (prlimit, unshare) given the node command line. */
+function startCollect(args: string[], wrap: (node: string[]) => string[] = (node) => node): Promise<Running> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [ENTRY, 'collect', '--listen', '127.0.0.1:0', ...args], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+    const [cmd, ...argv] = wrap([process.execPath, ENTRY, 'collect', '--listen', '127.0.0.1:0', ...args]);
+    const child = spawn(cmd!, argv, { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
     let err = '';
     let started = false;
     const exited = new Promise<number>((r) => child.on('close', (code) => r(code ?? -1)));
@@ -69,6 +71,40 @@ function send(port: number, msgs: Record<string, unknown>[]): Promise<grpc.Servi
 }
 
 const tmp = (): string => mkdtempSync(join(tmpdir(), 'meshsleuth-hostile-als-'));
+
+/** Whether this user may mount a tmpfs in a mount namespace of its own (unprivileged user namespaces). */
+const canMountTmpfs = ((): boolean => {
+  const d = tmp();
+  return spawnSync('unshare', ['-rm', 'sh', '-c', `mount -t tmpfs -o size=64k tmpfs '${d}'`], { stdio: 'ignore' }).status === 0;
+})();
+const havePrlimit = spawnSync('prlimit', ['--fsize=1000', 'true'], { stdio: 'ignore' }).status === 0;
+
+/**
+ * Two ways to fill the disk under the collector without root: a 256 KiB tmpfs mounted in a mount namespace of
+ * its own (ENOSPC; the file is copied out when the collector exits, since the mount goes with the namespace), and
+ * a file size limit (RLIMIT_FSIZE, EFBIG: the write that crosses it is short, the next one fails).
+ */
+const FULL_DISKS = [
+  {
+    name: 'a 256 KiB tmpfs (ENOSPC) (needs unshare -rm and tmpfs)',
+    ok: canMountTmpfs,
+    errno: 'ENOSPC',
+    start: (dir: string) =>
+      startCollect(['--out', join(dir, 'mnt/als.ndjson'), '--quiet'], (node) => [
+        'unshare', '-rm', 'sh', '-c', `mkdir '${dir}/mnt' && mount -t tmpfs -o size=256k tmpfs '${dir}/mnt' && "$@"; rc=$?; cp '${dir}/mnt/als.ndjson' '${dir}/copy.ndjson'; exit $rc`, 'sh', ...node,
+      ]),
+    file: (dir: string) => join(dir, 'copy.ndjson'),
+    out: (dir: string) => join(dir, 'mnt/als.ndjson'),
+  },
+  {
+    name: 'a file size limit of 300,001 bytes (EFBIG) (needs prlimit)',
+    ok: havePrlimit,
+    errno: 'EFBIG',
+    start: (dir: string) => startCollect(['--out', join(dir, 'als.ndjson'), '--quiet'], (node) => ['prlimit', '--fsize=300001', ...node]),
+    file: (dir: string) => join(dir, 'als.ndjson'),
+    out: (dir: string) => join(dir, 'als.ndjson'),
+  },
+];
 
 describe('ALS collector under hostile clients', () => {
   it('an entry whose start_time is past year 9999 is written like the others, explained as an error, and read back with a precise diagnostic', async () => {
@@ -115,6 +151,28 @@ describe('ALS collector under hostile clients', () => {
     expect(c.stderr()).toMatch(/ending every stream with UNAVAILABLE/);
     expect(c.stderr()).toMatch(/; 0 written to \/dev\/full, \d+ NOT written/);
   });
+
+  for (const disk of FULL_DISKS) {
+    it.skipIf(!disk.ok)(`a disk that fills up mid-write, ${disk.name}: the written count is exactly the complete lines in the file, and a partial last line is reported as partial`, async () => {
+      const dir = tmp();
+      const c = await disk.start(dir);
+      const msgs = (s: number): Record<string, unknown>[] => Array.from({ length: 20 }, (_, k) => bigMessage(100, s * 2000 + k * 100, k === 0));
+      const errs = await Promise.all([0, 1].map((s) => send(c.port, msgs(s))));
+      expect(errs.map((e) => e?.code)).toEqual([grpc.status.UNAVAILABLE, grpc.status.UNAVAILABLE]);
+      expect(await c.exited).toBe(2);
+      const bytes = readFileSync(disk.file(dir));
+      const complete = bytes.toString('utf8').split('\n').length - 1;
+      const partial = bytes.length - (bytes.lastIndexOf(10) + 1);
+      expect(complete).toBeGreaterThan(0);
+      const stop = new RegExp(`stopped: (\\d+) entries from 2 streams .*; (\\d+) written to ${disk.out(dir).replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}, (\\d+) NOT written \\(${disk.errno}[^)]*\\)(; the file ends in the first (\\d+) bytes of one of them \\(a partial line\\))?\n`).exec(c.stderr());
+      expect(stop, c.stderr()).not.toBeNull();
+      expect(Number(stop![2])).toBe(complete);
+      expect(Number(stop![1])).toBe(complete + Number(stop![3]));
+      expect(Number(stop![5] ?? 0)).toBe(partial);
+      // every complete line is a whole entry
+      expect(bytes.toString('utf8').split('\n').slice(0, complete).every((l) => (JSON.parse(l) as { type: string }).type === 'als')).toBe(true);
+    });
+  }
 
   it('the output file is created 0600 (it holds request headers)', async () => {
     const out = join(tmp(), 'als.ndjson');

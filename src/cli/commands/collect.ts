@@ -1,11 +1,11 @@
-import { createWriteStream, readFileSync, type WriteStream } from 'node:fs';
+import { openSync, readFileSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
 import { runCommand, UsageError, warn, asList, notice } from '../common.js';
 import { AlsCollector } from '../../readers/accesslog/collector.js';
 import { MAX_LOG_LINE_LENGTH, type AlsLine } from '../../readers/accesslog/als.js';
 import { loadDecider } from './explain.js';
 import type { Decider } from '../../analysis/explain.js';
-import { EntrySink } from '../../analysis/als-sink.js';
+import { AppendFile, EntrySink } from '../../analysis/als-sink.js';
 
 interface CollectArgs {
   listen: string;
@@ -63,7 +63,14 @@ export const collectCommand: CommandModule<object, CollectArgs> = {
       if (argv.config && argv.config.length) decide = await loadDecider(argv.config);
 
       // 0600: the entries carry request headers. The mode applies when the file is created.
-      const out: WriteStream | NodeJS.WriteStream = argv.out ? createWriteStream(argv.out, { flags: 'a', mode: 0o600 }) : process.stdout;
+      let out: AppendFile | NodeJS.WriteStream = process.stdout;
+      if (argv.out !== undefined) {
+        try {
+          out = new AppendFile(openSync(argv.out, 'a', 0o600));
+        } catch (e) {
+          throw new UsageError(`cannot write ${argv.out}: ${(e as Error).message}`);
+        }
+      }
       const sink = new EntrySink(out, decide);
       let failed: (() => void) | null = null;
       const writeFailed = new Promise<void>((resolve) => (failed = resolve));
@@ -72,6 +79,7 @@ export const collectCommand: CommandModule<object, CollectArgs> = {
         tls,
         onEntry: (line: AlsLine) => sink.push(line),
         pressure: () => sink.pressure(),
+        settled: () => sink.settled(),
         onEvent: (e) => {
           if (e.type === 'entry-error') warn(`entry ${e.index} on ${e.stream}: ${e.message}`);
           if (argv.quiet) return;
@@ -116,7 +124,8 @@ export const collectCommand: CommandModule<object, CollectArgs> = {
         `stopped: ${s.entries} entries from ${s.streams} streams (${s.messages} messages, ${s.rejected} rejected); ` +
           `${sink.written} written${where}` +
           (sink.tooLong ? `, ${sink.tooLong} too long to write` : '') +
-          (sink.error ? `, ${s.entries - sink.written - sink.tooLong} NOT written (${sink.error.message})` : ''),
+          (sink.error ? `, ${s.entries - sink.written - sink.tooLong} NOT written (${sink.error.message})` : '') +
+          (sink.partialBytes ? `; the file ends in the first ${sink.partialBytes} bytes of one of them (a partial line)` : ''),
       );
       if (sink.error) throw new UsageError(`writing ${argv.out ?? 'stdout'}: ${sink.error.message}`);
       return 0;

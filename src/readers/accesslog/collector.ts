@@ -9,7 +9,8 @@
  * No client input can stop the server: a message is counted on the wire before it is decoded (at most
  * MAX_ENTRIES_PER_MESSAGE entries, else RESOURCE_EXHAUSTED), an exception from `onEntry` is reported and the
  * stream goes on, `pressure()` pauses every stream while the consumer catches up, and `fail()` ends every
- * stream with UNAVAILABLE (and refuses new ones) when the consumer can no longer keep what it receives.
+ * stream with UNAVAILABLE (and refuses new ones) when the consumer can no longer keep what it receives. A stream
+ * the client ends gets its OK only once `settled()` says what it sent is stored.
  */
 import * as grpc from '@grpc/grpc-js';
 import type { JsonValue } from '../../model/attrs.js';
@@ -39,6 +40,11 @@ export interface CollectorOptions {
   onEvent?: (e: CollectorEvent) => void;
   /** Backpressure: a promise while the consumer is saturated (streams pause until it settles), else null. */
   pressure?: () => Promise<void> | null;
+  /**
+   * A promise until every entry delivered so far is stored (else null): a stream the client ends is acknowledged
+   * (OK) only then, so OK never stands for entries the consumer then fails to keep (those streams get UNAVAILABLE).
+   */
+  settled?: () => Promise<void> | null;
 }
 
 export type CollectorEvent =
@@ -201,7 +207,15 @@ export class AlsCollector {
         });
       }
     });
-    call.on('end', () => finish(this.closing ? 'shutdown' : 'ok'));
+    call.on('end', () => {
+      const stored = this.opts.settled?.();
+      if (!stored) finish(this.closing ? 'shutdown' : 'ok');
+      else
+        void stored.then(() => {
+          if (this.failure !== null) this.endUnavailable(st, this.failure);
+          else finish(this.closing ? 'shutdown' : 'ok');
+        });
+    });
     call.on('cancelled', () => finish('cancelled'));
     call.on('error', () => finish('cancelled'));
   }
