@@ -77,6 +77,9 @@ export class Interner {
   }
 }
 
+/** The kept fields of a record that keeps none: one shared object (frozen: the analysis never writes a record's fields). */
+const NO_FIELDS: Record<string, JsonValue> = Object.freeze({}) as Record<string, JsonValue>;
+
 export class RecordCompactor {
   private readonly strings = new Interner();
   private readonly lists = new Map<string, string[]>();
@@ -143,13 +146,13 @@ export class RecordCompactor {
 
   /**
    * Shares an explanation's strings and lists with the explanations like it (a replay's reason is built per
-   * record, yet a fleet's records have a handful of distinct ones); rewrites `e` in place and returns it.
+   * record, yet a fleet's records have a handful of distinct ones); returns it (rebuilt: see reshape).
    */
   explanation(e: Explanation): Explanation {
     intern(e, ['reason', 'loggedPolicy', 'dump'], this.strings);
     e.identityEvidence = this.list(e.identityEvidence);
     if (e.missing) e.missing = this.list(e.missing);
-    return e;
+    return this.reshape(e);
   }
 
   /** Rewrites `r` in place (see the module comment) and returns it. */
@@ -182,7 +185,7 @@ export class RecordCompactor {
     r.attrs = this.reshape(a);
     const kept: Record<string, JsonValue> = {};
     for (const [k, v] of Object.entries(r.fields)) if (analysisField(k) && !redundant(r, k)) kept[s.get(k)] = typeof v === 'string' ? s.get(v) : v;
-    r.fields = kept;
+    r.fields = Object.keys(kept).length === 0 ? NO_FIELDS : this.reshape(kept);
     r.fieldsElided = true;
     return r;
   }
