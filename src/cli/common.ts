@@ -69,6 +69,26 @@ export function writeOut(text: string): Promise<void> {
 }
 
 /**
+ * Writes output given as pieces (report/serialize-stream.ts), about 64 KB at a time, waiting for stdout to drain:
+ * the same bytes as writeOut(pieces joined), without the whole text in memory. Pieces end at line ends, so the
+ * line-wise redaction and escaping of safeOutput see what they would have seen whole.
+ */
+export async function writeOutChunks(pieces: Iterable<string>): Promise<void> {
+  let buf = '';
+  const flush = async (): Promise<void> => {
+    if (buf.length === 0) return;
+    const text = buf;
+    buf = '';
+    await writeOut(text);
+  };
+  for (const p of pieces) {
+    buf += p;
+    if (buf.length >= 1 << 16 && buf.endsWith('\n')) await flush();
+  }
+  await flush();
+}
+
+/**
  * How much goes to stderr, set once per run by the CLI shell from `-q/--quiet` and `-v/--verbose` (every
  * command takes both): `quiet` keeps only the one-line error that ends a command (the exit code still tells
  * the rest); `verbose` adds what each step read and how long the command took.

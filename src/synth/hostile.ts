@@ -248,6 +248,35 @@ export function manyPolicies(n: number): string {
 }
 
 /**
+ * AuthorizationPolicy `i` of a rich set, all selecting app=details: three ALLOW rules with several principals,
+ * namespaces, methods, paths, ports and when-conditions (request headers, source IPs, JWT claims), as large
+ * real policies are. About 1.4 KB of YAML; its HTTP-only rules are dropped on TCP chains (a diagnostic each).
+ */
+export function richPolicy(i: number): string {
+  const rule = (r: number) =>
+    `  - from:\n    - source:\n        principals: [${[0, 1, 2, 3].map((k) => `"cluster.local/ns/ns${(i + k) % 97}/sa/client-${i}-${r}-${k}"`).join(', ')}]\n        namespaces: ["ns${i % 97}", "ns${(i + 1) % 97}"]\n` +
+    `    - source:\n        ipBlocks: ["10.${i % 256}.${r}.0/24", "192.168.${r}.${i % 256}"]\n        notPrincipals: ["cluster.local/ns/attacker/sa/*"]\n` +
+    `    to:\n    - operation:\n        methods: ["GET", "HEAD", "POST"]\n        paths: ["/api/v${r}/tenant-${i}/*", "/api/v${r}/items/${i}", "*/export-${i}", "/healthz"]\n        notPaths: ["/api/v${r}/tenant-${i}/admin*"]\n        ports: ["9080", "${9000 + (i % 1000)}"]\n` +
+    `    when:\n    - key: request.headers[x-tenant]\n      values: ["tenant-${i}", "tenant-${i}-ro"]\n    - key: source.ip\n      notValues: ["10.255.${r}.0/24"]\n    - key: request.auth.claims[groups]\n      values: ["group-${i % 31}", "admins"]\n`;
+  return `apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata:\n  name: rich-${i}\n  namespace: default\n  labels:\n    team: t${i % 13}\nspec:\n  selector:\n    matchLabels:\n      app: details\n  action: ALLOW\n  rules:\n${rule(0)}${rule(1)}${rule(2)}`;
+}
+
+/** Writes `n` rich AuthorizationPolicy documents (richPolicy) to `file` as one multi-document YAML, streaming. */
+export async function writeRichPolicies(file: string, n: number): Promise<void> {
+  const out = createWriteStream(file);
+  let batch = '';
+  for (let i = 0; i < n; i++) {
+    batch += (i ? '---\n' : '') + richPolicy(i);
+    if (batch.length > 1 << 20) {
+      if (!out.write(batch)) await once(out, 'drain');
+      batch = '';
+    }
+  }
+  out.end(batch);
+  await once(out, 'finish');
+}
+
+/**
  * A YAML "billion laughs" of about `bytes` bytes: an anchored list of strings padded to the size, then `levels`
  * levels of ten aliases each to the level below (10^levels copies of the padding once walked).
  */

@@ -3,13 +3,13 @@
  * for these AuthorizationPolicy / PeerAuthentication manifests (RBAC filters, mTLS per port, chains).
  */
 import type { Argv, CommandModule } from 'yargs';
-import { EXIT_FAIL_ON, outputOption, parseFailOn, runCommand, warn, writeOut, asList, asListOf, UsageError } from '../common.js';
+import { EXIT_FAIL_ON, outputOption, parseFailOn, runCommand, warn, writeOut, writeOutChunks, asList, asListOf, UsageError } from '../common.js';
 import { readK8sPaths } from '../../readers/k8s.js';
 import { compileForWorkload, compileToConfigDump, servicesFromObjects, type CompiledWorkload } from '../../istio/compile/index.js';
 import { DEFAULT_ISTIO_VERSION } from '../../istio/compile/version.js';
 import { toCamelCase } from '../../envoy/normalize.js';
 import { compileOptionsFromArgs, formatDiagnostic, readMeshConfig, requireObjects, resolveWorkload } from '../policy-input.js';
-import { toJson, toYaml } from '../../report/serialize.js';
+import { jsonChunks, yamlChunks } from '../../report/serialize-stream.js';
 import { renderTable } from '../../report/table.js';
 import { compileAmbientFromObjects, selectorPoliciesFor, type AmbientCompiled } from '../../istio/compile/ambient.js';
 import { compileWaypoints, waypointConfigDump, type WaypointCompileResult } from '../../istio/compile/waypoint.js';
@@ -151,7 +151,7 @@ export const compileCommand: CommandModule<object, CompileArgs> = {
           if (!args.waypoint || wpc.waypoints.length !== 1) throw new UsageError('--ambient --config-dump prints one waypoint\'s listeners: give --waypoint <namespace>/<name>');
           for (const d of [...read.diagnostics, ...wpc.diagnostics]) warn(formatDiagnostic(d));
           const dump = waypointConfigDump(wpc.waypoints[0]!, { trustDomain: args['trust-domain'] ?? mesh?.trustDomain, istioVersion: args['istio-version'], ...(args.ip?.[0] ? { ip: args.ip[0] } : {}) });
-          await writeOut(args.output === 'yaml' ? toYaml(dump) : toJson(dump));
+          await writeOutChunks(args.output === 'yaml' ? yamlChunks(dump) : jsonChunks(dump));
           return 0;
         }
         const c = compileAmbientFromObjects(read.objects, { rootNamespace: root, istioVersion: args['istio-version'] });
@@ -162,7 +162,7 @@ export const compileCommand: CommandModule<object, CompileArgs> = {
         else {
           const waypoints = wpc.waypoints.map((w) => ({ waypoint: w.waypoint, services: w.services.map((s) => ({ service: s.service, policies: s.policies, httpFilters: s.httpFilters, tcpFilters: s.tcpFilters })) }));
           const doc = { policies: c.policies, status: c.status, notForZtunnel: c.notForZtunnel, waypoints, waypointStatus: wpc.status, ...(wl ? { workload: { namespace: wl.namespace, name: wl.name, authorizationPolicies: attached } } : {}) };
-          await writeOut(args.output === 'json' ? toJson(doc) : toYaml(doc));
+          await writeOutChunks(args.output === 'json' ? jsonChunks(doc) : yamlChunks(doc));
         }
         for (const s of c.status) warn(`${s.file ? `${s.file}${s.line ? `:${s.line}` : ''}: ` : ''}AuthorizationPolicy ${s.policy}: ${s.message}`);
         for (const s of wpc.status) if (!s.bound) warn(`${s.file ? `${s.file}${s.line ? `:${s.line}` : ''}: ` : ''}AuthorizationPolicy ${s.policy}: ${s.ancestor}: ${s.reason}: ${s.message}`);
@@ -182,7 +182,7 @@ export const compileCommand: CommandModule<object, CompileArgs> = {
       if (args['config-dump']) {
         const r = compileToConfigDump(read.objects, workload, opts);
         compiled = r.compiled;
-        await writeOut(args.output === 'yaml' ? toYaml(r.configDump) : toJson(r.configDump));
+        await writeOutChunks(args.output === 'yaml' ? yamlChunks(r.configDump) : jsonChunks(r.configDump));
       } else {
         compiled = compileForWorkload(read.objects, workload, opts);
         if (args.output === 'table' || args.summary) await writeOut(renderSummary(compiled));
@@ -197,7 +197,7 @@ export const compileCommand: CommandModule<object, CompileArgs> = {
             tcpFilters: toCamelCase(compiled.tcpFilters),
             diagnostics: compiled.diagnostics.map(formatDiagnostic),
           };
-          await writeOut(args.output === 'json' ? toJson(doc) : toYaml(doc));
+          await writeOutChunks(args.output === 'json' ? jsonChunks(doc) : yamlChunks(doc));
         }
       }
       for (const d of compiled.diagnostics) warn(formatDiagnostic(d));
