@@ -52,6 +52,17 @@ async function synOnlyCapture(n: number): Promise<Buffer> {
   return Buffer.concat(parts);
 }
 
+let synFile: Promise<string> | undefined;
+/** The capture of synOnly(200k), written once to a temporary file for the tests that run the CLI on it (4 s of CPU to build). */
+function syn200kFile(): Promise<string> {
+  synFile ??= (async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'meshsleuth-hostile-syn-')), 'syn.pcap');
+    writeFileSync(file, await synOnlyCapture(200_000));
+    return file;
+  })();
+  return synFile;
+}
+
 async function table(buf: Buffer, o: { maxOpen?: number; idleSec?: number; releaseDecoders?: boolean }) {
   const conns: TcpConnection[] = [];
   const t = new TcpTable({ decoder: () => new FakeDecoder(), onClose: (c) => conns.push(c), releaseDecoders: true, ...o });
@@ -97,9 +108,8 @@ describe('connections that never close', () => {
   });
 
   it('200k SYN-only connections list every flow within a 192 MB heap', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'meshsleuth-hostile-syn-'));
-    const file = join(dir, 'syn.pcap');
-    writeFileSync(file, buildCapture([{ packets: synOnly(200_000) }]));
+    const file = await syn200kFile();
+    const dir = mkdtempSync(join(tmpdir(), 'meshsleuth-hostile-syn-flows-'));
     const r = await cliToFile(['flows', file, '-o', 'ndjson'], join(dir, 'flows.ndjson'), 192);
     expect(r.code, r.stderr.slice(-2000)).toBe(0);
     const seen = new Set<string>();
@@ -119,8 +129,7 @@ describe('report on connections that never close', () => {
   it('200k SYN-only connections from as many clients: every one counted, exemplars listed, within a 256 MB heap', async () => {
     // Before compact flows (analysis/compact-flow.ts) and the compact timeline rows this needed ~600 MB of heap.
     const dir = mkdtempSync(join(tmpdir(), 'meshsleuth-hostile-report-syn-'));
-    const file = join(dir, 'syn.pcap');
-    writeFileSync(file, await synOnlyCapture(200_000));
+    const file = await syn200kFile();
     const out = join(dir, 'report.json');
     const r = await cliToFile(['report', file, '--out', out], join(dir, 'stdout'), 256);
     expect(r.code, r.stderr.slice(-2000)).toBe(0);
