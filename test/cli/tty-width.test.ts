@@ -25,8 +25,13 @@ function onTty(cols: number, args: string[], env: Record<string, string> = {}): 
   return r.stdout.replace(/\r/g, '');
 }
 
+const pipedOutputs = new Map<string, string>();
+/** stdout of the CLI into a pipe (run once per command line: the same bytes every time). */
 function piped(args: string[]): string {
-  return spawnSync(process.execPath, [ENTRY, ...args], { cwd: REPO, encoding: 'utf8' }).stdout;
+  const key = args.join('\0');
+  let out = pipedOutputs.get(key);
+  if (out === undefined) pipedOutputs.set(key, (out = spawnSync(process.execPath, [ENTRY, ...args], { cwd: REPO, encoding: 'utf8' }).stdout));
+  return out;
 }
 
 const widest = (text: string): number => Math.max(...text.replace(ANSI, '').split('\n').map((l) => l.length));
