@@ -45,6 +45,9 @@ import { decideHboneFlows, explainZtunnelRecord, joinHboneFlows } from './ztunne
 import { explainWithWaypointCaller, WaypointCallerIndex } from './waypoint-callers.js';
 import { appendAll } from '../model/arrays.js';
 import { FlowCompactor } from './compact-flow.js';
+import { ATTEMPT_LIMITS, AttemptSummary, MIN_ATTEMPT_THRESHOLD, isUnansweredAttempt, type AttemptLimits, type SummarisedAttempts } from './attempts.js';
+import { FlowLayerEvaluator } from './network-layers.js';
+import { normalizeIp } from '../readers/inventory.js';
 
 /** Streams a file through sha256. */
 export function sha256File(path: string): Promise<string> {
@@ -143,6 +146,8 @@ export interface GatherOptions {
    * the analysis reads. The report is the same once `fillElidedFields` has re-read the fields it shows.
    */
   compactRecords?: boolean;
+  /** How connection attempts nobody answered are summarised (attempts.ts; default ATTEMPT_LIMITS). */
+  attemptLimits?: AttemptLimits;
 }
 
 /** What a --since/--until window left out, per kind of evidence. */
@@ -245,13 +250,66 @@ async function gatherInputs(inputs: DetectedInput[], opts: GatherOptions, parall
     return true;
   };
 
+  // Captures are read after every other input (the dumps, logs and Kubernetes objects decide how their
+  // connection attempts are kept: see keepFlow); each input's diagnostics stay in input order.
+  const order = inputs.map((_, i) => i).sort((a, b) => Number(inputs[a]!.kind === 'capture') - Number(inputs[b]!.kind === 'capture') || a - b);
+  const byInput: Diagnostic[][] = inputs.map(() => []);
+  let inputDiagnostics: Diagnostic[] = [];
   const note = (path: string, list: Diagnostic[], total = list.length): void => {
     problems.set(path, (problems.get(path) ?? 0) + total);
-    appendAll(diagnostics, list.slice(0, maxDiag));
-    if (total > maxDiag) diagnostics.push({ severity: 'warning', location: { file: path }, message: `${total - maxDiag} more problem(s) in this input not listed` });
+    appendAll(inputDiagnostics, list.slice(0, maxDiag));
+    if (total > maxDiag) inputDiagnostics.push({ severity: 'warning', location: { file: path }, message: `${total - maxDiag} more problem(s) in this input not listed` });
   };
 
-  for (const input of inputs) {
+  /**
+   * Connection attempts nobody answered (attempts.ts): kept as flows up to the threshold, then summarised
+   * into bounded groups when the evidence allows it (one capture, no ztunnel, no dump at either end).
+   */
+  const attemptLimits = opts.attemptLimits ?? ATTEMPT_LIMITS;
+  let attempts: AttemptSummary | null = null;
+  /** Read order of each flow once attempts are summarised (attempts.ts SummarisedAttempts.flowOrd). */
+  const flowOrd: number[] = [];
+  let ord = 0;
+  let heldAttempts = 0;
+  let dumpIps: Set<string> | null = null;
+  const summarisable = inputs.filter((i) => i.kind === 'capture').length === 1;
+  const attemptAllowed = (f: Flow): boolean => isUnansweredAttempt(f) && !dumpIps!.has(normalizeIp(f.client.ip)) && !dumpIps!.has(normalizeIp(f.server.ip));
+  const keepFlow = (raw: Flow): void => {
+    const f = flowCompactor.compact(raw);
+    if (attempts) {
+      if (attemptAllowed(f)) attempts.add(f, ord++);
+      else {
+        flows.push(f);
+        flowOrd.push(ord++);
+      }
+      return;
+    }
+    flows.push(f);
+    if (!summarisable || ztunnels.length > 0) return;
+    if (!dumpIps) {
+      // (every dump and log is read by now: captures come last)
+      if (records.some((r) => r.ztunnel)) return;
+      dumpIps = new Set(dumps.flatMap((d) => proxyView(d, []).ips.map(normalizeIp)));
+    }
+    if (!attemptAllowed(f) || ++heldAttempts <= Math.max(attemptLimits.threshold, MIN_ATTEMPT_THRESHOLD)) return;
+    // Past the threshold: the attempts held so far become groups, in read order, and so will the next ones.
+    attempts = new AttemptSummary(k8sObjects.length ? FlowLayerEvaluator.fromObjects(k8sObjects, { nodeLayersOnly: true }) : null, attemptLimits);
+    let w = 0;
+    for (let i = 0; i < flows.length; i++) {
+      const x = flows[i]!;
+      if (attemptAllowed(x)) attempts.add(x, i);
+      else {
+        flows[w++] = x;
+        flowOrd.push(i);
+      }
+    }
+    ord = flows.length;
+    flows.length = w;
+  };
+
+  for (const idx of order) {
+    const input = inputs[idx]!;
+    inputDiagnostics = byInput[idx]!;
     const p = input.path;
     // Captures and logs are hashed in the same pass that parses them; everything else first.
     // (a compressed capture's reader pulls decompressed bytes: its file is hashed first)
@@ -321,7 +379,7 @@ async function gatherInputs(inputs: DetectedInput[], opts: GatherOptions, parall
               if (ev.t === 'flows') {
                 for (const f of ev.flows) {
                   n++;
-                  if (flowIn(f)) flows.push(flowCompactor.compact(f));
+                  if (flowIn(f)) keepFlow(f);
                 }
               } else if (ev.t === 'diag') ds.push(ev.d);
               else if (ev.t === 'error') throw deserializeError(ev.error);
@@ -334,7 +392,7 @@ async function gatherInputs(inputs: DetectedInput[], opts: GatherOptions, parall
           const stats = newCaptureStats(p);
           for await (const f of flowsFromCapture(input.compressed ? captureFile(p) : fileHash.capture(), { decoder: keys ? () => createStreamDecoder({ keys }) : createStreamDecoder, onDiagnostic: (d) => ds.push(d) }, stats)) {
             n++;
-            if (flowIn(f)) flows.push(flowCompactor.compact(f));
+            if (flowIn(f)) keepFlow(f);
           }
           captureTcp.set(p, { ...stats.tcp });
           items.set(p, n);
@@ -372,10 +430,12 @@ async function gatherInputs(inputs: DetectedInput[], opts: GatherOptions, parall
     } catch (e) {
       unreadable.set(p, describeError(e));
       if (isDamagedCompression(e)) damaged.add(p);
-      diagnostics.push({ severity: 'error', location: { file: p }, message: `input skipped: ${describeError(e)}` });
+      inputDiagnostics.push({ severity: 'error', location: { file: p }, message: `input skipped: ${describeError(e)}` });
     }
     if (hashInPass) hashes.set(p, await fileHash.digest().catch(() => null));
   }
+  for (const list of byInput) appendAll(diagnostics, list);
+  const summarised: SummarisedAttempts | undefined = attempts ? { groups: (attempts as AttemptSummary).list(), total: (attempts as AttemptSummary).total, flowOrd } : undefined;
 
   const proxies: ProxyView[] = dumps.map((d) =>
     proxyView(
@@ -434,7 +494,7 @@ async function gatherInputs(inputs: DetectedInput[], opts: GatherOptions, parall
   if (ztunnels.length) for (const r of records) if (r.ztunnel && r.ztunnel.direction === 'inbound') explanations.push(explainZtunnelRecord(r, ztunnels));
 
   if (pre) for (const e of explanations) pre.explanationFor.set(e.record, e);
-  return { inputs, hashes, items, problems, unreadable, damaged, captureTcp, flows, records, explanations, proxies, inventory, policies, k8sObjects, diagnostics, dumps, ztunnels, ...(pre ? { correlation: pre } : {}), ...(windowCounts ? { window: windowCounts } : {}) };
+  return { inputs, hashes, items, problems, unreadable, damaged, captureTcp, flows, ...(summarised ? { attempts: summarised } : {}), records, explanations, proxies, inventory, policies, k8sObjects, diagnostics, dumps, ztunnels, ...(pre ? { correlation: pre } : {}), ...(windowCounts ? { window: windowCounts } : {}) };
 }
 
 export { formatLocation };

@@ -12,6 +12,7 @@ import { formatDecidedBy, type FlowLayerVerdict, type FlowNetworkLayers, type La
 import type { K8sObject } from '../readers/k8s.js';
 import { analyzeReach, lintNetworkLayers, reachInputs, type ReachInputs } from './reach.js';
 import { normalizeIp, workloadName } from '../readers/inventory.js';
+import { inReadOrder, type SummarisedAttempts } from './attempts.js';
 
 const MAX_EVIDENCE = 50;
 /** Distinct connections (source, destination, port, identity, request line) remembered per evaluator. */
@@ -206,30 +207,44 @@ export function annotateNetworkLayers(flows: Iterable<Flow>, evaluator: FlowLaye
   }
 }
 
-export function networkLayerFindings(flows: Flow[], objects: K8sObject[], evaluator: FlowLayerEvaluator | null = FlowLayerEvaluator.fromObjects(objects)): Finding[] {
+export function networkLayerFindings(flows: Flow[], objects: K8sObject[], evaluator: FlowLayerEvaluator | null = FlowLayerEvaluator.fromObjects(objects), attempts?: SummarisedAttempts): Finding[] {
   if (!evaluator) return [];
-  const groups = new Map<string, { flows: Flow[]; layer: LayerName; by: string; explanation: string; miss?: string; answered: boolean; src: string; dst: string; port: number }>();
-  for (const f of flows) {
+  /** Per finding: how many flows, and the first MAX_EVIDENCE of them in read order (kept bounded as they come). */
+  const groups = new Map<string, { n: number; flows: { f: Flow; ord: number }[]; layer: LayerName; by: string; explanation: string; miss?: string; answered: boolean; src: string; dst: string; port: number }>();
+  const add = (f: Flow, count: number, members: { f: Flow; ord: number }[]): void => {
     const deny = evaluator.dataplaneDenial(f);
-    if (!deny) continue;
+    if (!deny) return;
     const v = f.networkLayers ?? evaluator.decide(f)!;
-    // Zeek's S0: a connection attempt the server never answered (no SYN-ACK).
     const answered = f.connState !== undefined ? f.connState !== 'S0' : f.bytes.serverToClient > 0;
     const key = `${answered}|${deny.layer}|${v.source}|${v.destination}|${f.server.port}|${deny.decidedBy}`;
-    const g = groups.get(key) ?? { flows: [], layer: deny.layer, by: deny.decidedBy, explanation: deny.explanation, miss: deny.closestMiss, answered, src: v.source, dst: v.destination, port: f.server.port };
-    g.flows.push(f);
+    const g = groups.get(key) ?? { n: 0, flows: [], layer: deny.layer, by: deny.decidedBy, explanation: deny.explanation, miss: deny.closestMiss, answered, src: v.source, dst: v.destination, port: f.server.port };
+    g.n += count;
+    for (const m of members) g.flows.push(m);
+    if (g.flows.length > 2 * MAX_EVIDENCE) {
+      g.flows.sort((a, b) => a.ord - b.ord);
+      g.flows.length = MAX_EVIDENCE;
+    }
     groups.set(key, g);
+  };
+  if (!attempts) flows.forEach((f, ord) => add(f, 1, [{ f, ord }]));
+  else {
+    // Summarised attempts (attempts.ts): a group counts where its first attempt was read, with its first exemplars.
+    for (const x of inReadOrder(flows, attempts, false)) {
+      if (x.group) add(x.flow, x.group.count, x.group.first);
+      else add(x.flow, 1, [{ f: x.flow, ord: x.ord }]);
+    }
   }
   const out: Finding[] = [];
   for (const g of groups.values()) {
-    const n = g.flows.length;
+    const n = g.n;
+    g.flows.sort((a, b) => a.ord - b.ord);
     out.push({
       id: g.answered ? 'network-policy-not-enforced' : 'network-policy-explains-unanswered',
       severity: g.answered ? 'high' : 'low',
       summary: g.answered
         ? `${n} connection(s) ${g.src} → ${g.dst}:${g.port} were answered although ${g.layer} denies them (${g.by}): the network plugin does not enforce it, or the policy was not in force then`
         : `${n} connection attempt(s) ${g.src} → ${g.dst}:${g.port} got no answer; ${g.layer} drops them (${g.by})`,
-      evidence: g.flows.slice(0, MAX_EVIDENCE).map((f) => flowRef(f)),
+      evidence: g.flows.slice(0, MAX_EVIDENCE).map((m) => flowRef(m.f)),
       ...(g.answered ? { fix: `check that the CNI enforces ${g.layer === 'calico' ? 'Calico policy' : 'NetworkPolicy'} on these nodes and when the policy was applied${g.miss ? `; closest allowing rule: ${g.miss}` : ''}` } : {}),
       details: { layer: g.layer, decidedBy: g.by, explanation: g.explanation, flows: n, source: g.src, destination: `${g.dst}:${g.port}` },
     });

@@ -24,6 +24,7 @@ import { buildTimeline, nodeIdFor, TIMELINE_LIMITS, type TimelineEvent, type Tim
 import type { ProxyView } from './proxies.js';
 import type { ZtunnelConfig } from '../ztunnel/model.js';
 import { legScope, leftThePod, type LegScope } from './scope.js';
+import { inReadOrder, type AttemptGroup, type SummarisedAttempts } from './attempts.js';
 
 export const REPORT_SCHEMA = 'meshsleuth.report/v1';
 
@@ -252,6 +253,8 @@ export interface Evidence {
   /** Per capture read: the TCP connections handed over unfinished to bound memory (idle, or over the open cap). */
   captureTcp?: Map<string, { evictedIdle: number; evictedOverCap: number }>;
   flows: Flow[];
+  /** Connection attempts nobody answered, summarised while gathering (attempts.ts): not in `flows`, counted and listed from these. */
+  attempts?: SummarisedAttempts;
   records: AccessRecord[];
   explanations: Explanation[];
   proxies: ProxyView[];
@@ -374,11 +377,14 @@ export function buildReportModel(ev: Evidence, opts: BuildOptions): ReportModel 
   const findings = computeFindings({ flows: ev.flows, records: ev.records, explanations: ev.explanations, proxies: ev.proxies, policies: ev.policies, correlation: c, showSecrets: opts.showSecrets, ztunnels: ev.ztunnels });
   if (layers) {
     // Observed flows against NetworkPolicy / admin tiers / Calico (findings stay in severity order).
-    appendAll(findings, networkLayerFindings(ev.flows, ev.k8sObjects ?? [], layers));
+    appendAll(findings, networkLayerFindings(ev.flows, ev.k8sObjects ?? [], layers, ev.attempts));
     appendAll(findings, networkLintFindings(layers));
     findings.sort((a, b) => SEVERITY_ORDER.indexOf(a.severity) - SEVERITY_ORDER.indexOf(b.severity));
   }
-  const timeline = buildTimeline(ev.flows, ev.records, findings, c, opts.showSecrets, opts.limits?.timeline ?? TIMELINE_LIMITS);
+  const timeline = buildTimeline(ev.flows, ev.records, findings, c, opts.showSecrets, opts.limits?.timeline ?? TIMELINE_LIMITS, true, ev.attempts);
+  const att = ev.attempts;
+  /** Every captured flow, summarised attempts included. */
+  const totalFlows = ev.flows.length + (att?.total ?? 0);
   const { events, untimed } = timeline;
 
   // Which findings cite which evidence / nodes.
@@ -395,17 +401,22 @@ export function buildReportModel(ev: Evidence, opts: BuildOptions): ReportModel 
   const addressLimit = opts.limits?.graphAddresses ?? GRAPH_ADDRESS_LIMIT;
   let addressNodes = 0;
   const otherAddresses = new Set<string>();
+  /** The `ip:*` node, "other addresses". */
+  const otherNode = (): GraphNode => {
+    let o = nodes.get('ip:*');
+    if (!o) {
+      o = { id: 'ip:*', label: 'other addresses', namespace: null, kind: 'address', serviceAccount: null, pods: [], ips: [], sidecar: null, findings: [], addresses: 0 };
+      nodes.set('ip:*', o);
+    }
+    return o;
+  };
   const ensureNode = (ip: string | undefined): string | null => {
     if (!ip) return null;
     let id = nodeIdFor(c, ip)!;
     if (id.startsWith('ip:') && !nodes.has(id)) {
       if (addressNodes >= addressLimit) {
         id = 'ip:*';
-        let o = nodes.get(id);
-        if (!o) {
-          o = { id, label: 'other addresses', namespace: null, kind: 'address', serviceAccount: null, pods: [], ips: [], sidecar: null, findings: [], addresses: 0 };
-          nodes.set(id, o);
-        }
+        const o = otherNode();
         if (!otherAddresses.has(ip)) {
           otherAddresses.add(ip);
           o.addresses = otherAddresses.size;
@@ -449,12 +460,20 @@ export function buildReportModel(ev: Evidence, opts: BuildOptions): ReportModel 
 
   const flowViews: FlowView[] = [];
   const fl = opts.limits?.flows ?? FLOW_LIMITS;
-  const listAllFlows = ev.flows.length <= fl.listAll;
-  const flowKinds = new Map<string, { listed: FlowView[]; rest: number; last: Flow | null }>();
+  const listAllFlows = totalFlows <= fl.listAll;
+  const flowKinds = new Map<string, { listed: FlowView[]; rest: number; last: Flow | null; lastOrd: number }>();
+  const flowKind = (f: Flow, cn: string | null, sn: string | null, recs: AccessRecord[], firstCapture: Flow | undefined): string =>
+    `${cn}|${sn}|${fmtAddr(f.server.ip, f.server.port)}|${f.security}|${f.protocol}|${f.sidecarLocal}|${f.tls?.sni ?? ''}|${f.tls?.uriSans[0] ?? ''}|${f.evidence.join(',')}|${recs.length > 0}|${firstCapture ? 1 : 0}`;
+  /** The graph nodes of each summarised attempt group (attempts.ts): its client's (or "other addresses"), its server's. */
+  const groupNodes = new Map<AttemptGroup, { cn: string | null; sn: string | null }>();
   let uncitedFlows = 0;
   let flowsAggregated = 0;
   const plainByScope: Record<LegScope, number> = { 'sidecar-local': 0, loopback: 0, 'between-workloads': 0, unattributed: 0 };
-  for (const f of ev.flows) {
+  // With summarised attempts, each group's first exemplars come where they were read among the flows
+  // (attempts.ts inReadOrder): the group's edge counts all of it at its first, its other attempts are
+  // counted on its kind below.
+  const items = att ? inReadOrder(ev.flows, att, true) : ev.flows.map((flow, ord) => ({ flow, ord, group: null as AttemptGroup | null, index: 0 }));
+  for (const { flow: f, ord, group } of items) {
     const recs = c.flowRecords.get(f) ?? [];
     let cn: string | null = null;
     let sn: string | null = null;
@@ -463,7 +482,19 @@ export function buildReportModel(ev: Evidence, opts: BuildOptions): ReportModel 
     // A connection captured at both ends counts once (correlate.ts copyOf).
     const copy = c.copyOf.has(f);
     if (f.security === 'plaintext' && !copy) plainByScope[scope]++;
-    if (leftThePod(scope)) {
+    if (group) {
+      // (an attempt always left the pod: attempts.ts isUnansweredAttempt)
+      let gn = groupNodes.get(group);
+      if (!gn) {
+        const client = group.fold === 'address' ? ensureNode(f.client.ip) : otherNode().id;
+        const server = group.fold === 'all' ? otherNode().id : ensureNode(f.server.ip);
+        gn = { cn: client, sn: server };
+        groupNodes.set(group, gn);
+        if (client && server) edge(client, server, group.fold === 'all' ? null : f.server.port).flows[f.security] += group.count;
+      }
+      cn = gn.cn;
+      sn = gn.sn;
+    } else if (leftThePod(scope)) {
       cn = ensureNode(f.client.ip);
       sn = ensureNode(f.server.ip);
       if (cn && sn && !copy) edge(cn, sn, f.server.port).flows[f.security]++;
@@ -472,11 +503,11 @@ export function buildReportModel(ev: Evidence, opts: BuildOptions): ReportModel 
       sn = nodeIdFor(c, f.server.ip) ?? null;
     }
     const firstCapture = c.copyOf.get(f);
-    let kind: { listed: FlowView[]; rest: number; last: Flow | null } | undefined;
+    let kind: { listed: FlowView[]; rest: number; last: Flow | null; lastOrd: number } | undefined;
     if (!listAllFlows) {
       const cited = cites.has(citeKey({ file: f.file, frame: f.frames[0] })) || f.http.some((x) => x.requestFrame !== undefined && cites.has(citeKey({ file: f.file, frame: x.requestFrame }))) || (f.app?.statements.some((x) => cites.has(citeKey({ file: f.file, frame: x.frame }))) ?? false);
       if (!cited) {
-        const k = `${cn}|${sn}|${fmtAddr(f.server.ip, f.server.port)}|${f.security}|${f.protocol}|${f.sidecarLocal}|${f.tls?.sni ?? ''}|${f.tls?.uriSans[0] ?? ''}|${f.evidence.join(',')}|${recs.length > 0}|${firstCapture ? 1 : 0}`;
+        const k = flowKind(f, cn, sn, recs, firstCapture);
         kind = flowKinds.get(k);
         if (!kind && uncitedFlows >= fl.max) {
           // A kind first seen once `max` flows are listed can list none: counted, and no entry kept for it
@@ -485,12 +516,15 @@ export function buildReportModel(ev: Evidence, opts: BuildOptions): ReportModel 
           continue;
         }
         if (!kind) {
-          kind = { listed: [], rest: 0, last: null };
+          kind = { listed: [], rest: 0, last: null, lastOrd: -1 };
           flowKinds.set(k, kind);
         }
         if (kind.listed.length >= fl.perKind || uncitedFlows >= fl.max) {
           kind.rest++;
-          kind.last = f;
+          if (ord > kind.lastOrd) {
+            kind.last = f;
+            kind.lastOrd = ord;
+          }
           flowsAggregated++;
           continue;
         }
@@ -500,6 +534,22 @@ export function buildReportModel(ev: Evidence, opts: BuildOptions): ReportModel 
     const view: FlowView = { ...f, http: f.http.map((x) => redactExchange(x, opts.showSecrets)), ...(f.app ? { app: redactAppFacts(f.app, opts.showSecrets, REPORT_STATEMENTS_PER_FLOW) } : {}), clientNode: cn, serverNode: sn, records: recs.map((r) => r.ref), sameConnectionAs: firstCapture ? { file: firstCapture.file, frame: firstCapture.frames[0] } : null };
     kind?.listed.push(view);
     flowViews.push(view);
+  }
+  // A group's attempts after its first exemplars: never cited (attempts.ts), so counted on the kind its first
+  // ones met (or, when none could be listed any more, counted only), as the loop above would have.
+  for (const g of att?.groups ?? []) {
+    const rest = g.count - g.first.length;
+    if (rest <= 0) continue;
+    flowsAggregated += rest;
+    if (listAllFlows) throw new Error('summarised connection attempts need more than FLOW_LIMITS.listAll flows (attempts.ts threshold)');
+    const gn = groupNodes.get(g)!;
+    const kind = flowKinds.get(flowKind(g.first[0]!.f, gn.cn, gn.sn, [], undefined));
+    if (!kind) continue;
+    kind.rest += rest;
+    if (g.last.ord > kind.lastOrd) {
+      kind.last = g.last.f;
+      kind.lastOrd = g.last.ord;
+    }
   }
   for (const k of flowKinds.values()) {
     const tail = k.listed[k.listed.length - 1];
@@ -632,6 +682,10 @@ export function buildReportModel(ev: Evidence, opts: BuildOptions): ReportModel 
     see(f.startMs, f.start);
     see(f.endMs, f.end);
   }
+  for (const g of att?.groups ?? []) {
+    see(g.minStart.ms, g.minStart.s);
+    see(g.maxEnd.ms, g.maxEnd.s);
+  }
   for (const r of ev.records) see(r.timeMs, r.time);
 
   // ---- Manifest.
@@ -653,6 +707,11 @@ export function buildReportModel(ev: Evidence, opts: BuildOptions): ReportModel 
     connections.length++;
     connections[f.security]++;
     if (f.sidecarLocal) connections.sidecarLocal++;
+  }
+  for (const g of att?.groups ?? []) {
+    // (never another capture's copy, never sidecar-local: attempts.ts)
+    connections.length += g.count;
+    connections[g.first[0]!.f.security] += g.count;
   }
   const byKind: Record<string, number> = {};
   for (const i of manifestInputs) byKind[i.kind] = (byKind[i.kind] ?? 0) + 1;
@@ -722,7 +781,7 @@ export function buildReportModel(ev: Evidence, opts: BuildOptions): ReportModel 
       skipped: skipped.length,
       flows: {
         total: connections.length,
-        capturedTwice: ev.flows.length - connections.length,
+        capturedTwice: totalFlows - connections.length,
         mtls: connections.mtls,
         tls: connections.tls,
         plaintext: connections.plaintext,
@@ -751,7 +810,7 @@ export function buildReportModel(ev: Evidence, opts: BuildOptions): ReportModel 
       recordsWithoutTime: untimed,
       ...(listAll && timeline.aggregated === 0 && flowsAggregated === 0
         ? {}
-        : { aggregated: { requests: { listed: requestViews.length, total: ev.records.length }, timeline: { listed: events.length, total: timeline.total }, flows: { listed: flowViews.length, total: ev.flows.length } } }),
+        : { aggregated: { requests: { listed: requestViews.length, total: ev.records.length }, timeline: { listed: events.length, total: timeline.total }, flows: { listed: flowViews.length, total: totalFlows } } }),
     },
     findings,
     graph: { nodes: nodeList, edges: edgeList },

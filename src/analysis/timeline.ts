@@ -9,6 +9,7 @@ import { fmtAddr, isLoopback, type Correlation, type Direction } from './correla
 import { loggedRbacDeny } from './findings.js';
 import { eventSecurity } from './request-events.js';
 import { redactPath } from '../model/redact.js';
+import type { SummarisedAttempts } from './attempts.js';
 
 export interface TimelineEvent {
   timeMs: number;
@@ -255,31 +256,82 @@ class ConnRows {
     }
     starts.push(n);
     const groups = starts.length - 1;
-    // The rows each signature keeps; the `max`-th earliest of them all bounds what can be listed.
-    const keptRows: number[] = [];
-    for (let g = 0; g < groups; g++) for (let k = starts[g]!; k < Math.min(starts[g]! + perSignature, starts[g + 1]!); k++) keptRows.push(byHash[k]!);
-    let bound: number | null = null;
-    if (keptRows.length > max) {
-      keptRows.sort(this.cmp);
-      bound = keptRows[max - 1]!;
-    }
-    let counted = 0;
     const flowAt = (k: number): Flow => this.flows[this.idx[byHash[k]!]!]!;
+    const fcmp = (a: Flow, b: Flow): number => a.startMs - b.startMs || refKey({ file: a.file, frame: a.frames[0] }).localeCompare(refKey({ file: b.file, frame: b.frames[0] }), 'en', { numeric: true });
+    // Each signature: its `perSignature` earliest rows, how many more, and the latest of those; rows of
+    // signatures supplied already grouped (summarised attempts) are merged in.
+    /** A signature's rows: a range of byHash, or merged with a supplied group (kept, how many more, the latest of those). */
+    type Sig = { from: number; to: number } | { sig: string; kept: Flow[]; rest: number; last: Flow | null };
+    const sigs: Sig[] = [];
+    const suppliedHash = new Set<string>();
+    for (const sig of this.supplied.keys()) suppliedHash.add(`${fnv(sig, 0x811c9dc5)}|${fnv(sig, 0x9e3779b9)}`);
+    const merge = (sig: string, kept: Flow[], n: number, last: Flow | null): void => {
+      const s = this.supplied.get(sig)!;
+      this.supplied.delete(sig);
+      const all = [...kept, ...s.earliest].sort(fcmp).slice(0, perSignature);
+      const latest = [last, s.latest].filter((f): f is Flow => f !== null).sort(fcmp).pop() ?? null;
+      const total = n + s.count;
+      sigs.push({ sig, kept: all, rest: total - all.length, last: total > all.length ? latest : null });
+    };
     for (let g = 0; g < groups; g++) {
       const from = starts[g]!;
       const to = starts[g + 1]!;
-      if (bound !== null && this.cmp(byHash[from]!, bound) > 0) {
+      if (suppliedHash.has(`${this.h1[byHash[from]!]}|${this.h2[byHash[from]!]}`)) {
+        const sig = this.sigOf(flowAt(from));
+        if (this.supplied.has(sig)) {
+          const kept: Flow[] = [];
+          for (let k = from; k < Math.min(from + perSignature, to); k++) kept.push(flowAt(k));
+          merge(sig, kept, to - from, to - from > kept.length ? flowAt(to - 1) : null);
+          continue;
+        }
+      }
+      sigs.push({ from, to });
+    }
+    for (const sig of [...this.supplied.keys()]) merge(sig, [], 0, null);
+    const firstOf = (x: Sig): Flow => ('from' in x ? flowAt(x.from) : x.kept[0]!);
+    // The rows each signature keeps; the `max`-th earliest of them all bounds what can be listed.
+    const keptRows: Flow[] = [];
+    for (const x of sigs) {
+      if ('from' in x) for (let k = x.from; k < Math.min(x.from + perSignature, x.to); k++) keptRows.push(flowAt(k));
+      else for (const f of x.kept) keptRows.push(f);
+    }
+    let bound: Flow | null = null;
+    if (keptRows.length > max) {
+      keptRows.sort(fcmp);
+      bound = keptRows[max - 1]!;
+    }
+    keptRows.length = 0;
+    let counted = 0;
+    for (const x of sigs) {
+      if (bound !== null && fcmp(firstOf(x), bound) > 0) {
         // at least `max` kept rows come before this signature's earliest: none of its rows is listed
-        counted += to - from;
+        counted += 'from' in x ? x.to - x.from : x.kept.length + x.rest;
         continue;
       }
-      const keptN = Math.min(perSignature, to - from);
-      const kept: TimelineEvent[] = [];
-      for (let k = from; k < from + keptN; k++) kept.push(this.eventOf(flowAt(k)));
-      const rest = to - from - keptN;
-      events.addGroup(this.sigOf(flowAt(from)), kept, rest, rest > 0 ? this.eventOf(flowAt(to - 1)) : null);
+      if ('from' in x) {
+        const keptN = Math.min(perSignature, x.to - x.from);
+        const kept: TimelineEvent[] = [];
+        for (let k = x.from; k < x.from + keptN; k++) kept.push(this.eventOf(flowAt(k)));
+        const rest = x.to - x.from - keptN;
+        events.addGroup(this.sigOf(flowAt(x.from)), kept, rest, rest > 0 ? this.eventOf(flowAt(x.to - 1)) : null);
+      } else events.addGroup(x.sig, x.kept.map((f) => this.eventOf(f)), x.rest, x.rest > 0 && x.last ? this.eventOf(x.last) : null);
     }
     if (counted) events.addCounted(counted);
+  }
+
+  /** Rows of one signature already grouped elsewhere (summarised attempts): the earliest (sorted), how many in all, the latest. */
+  private readonly supplied = new Map<string, { earliest: Flow[]; count: number; latest: Flow | null }>();
+  supply(sig: string, earliest: Flow[], count: number, latest: Flow | null): void {
+    if (count === 0) return;
+    const s = this.supplied.get(sig);
+    if (!s) {
+      this.supplied.set(sig, { earliest: earliest.slice(0, this.limits.perSignature), count, latest });
+      return;
+    }
+    const fcmp = (a: Flow, b: Flow): number => a.startMs - b.startMs || refKey({ file: a.file, frame: a.frames[0] }).localeCompare(refKey({ file: b.file, frame: b.frames[0] }), 'en', { numeric: true });
+    s.earliest = [...s.earliest, ...earliest].sort(fcmp).slice(0, this.limits.perSignature);
+    s.count += count;
+    if (latest && (!s.latest || fcmp(latest, s.latest) > 0)) s.latest = latest;
   }
 }
 
@@ -311,6 +363,8 @@ export function buildTimeline(
   limits: TimelineLimits = TIMELINE_LIMITS,
   /** `false`: hold every connection row until the end (the reference the compact aggregation is tested against). */
   compactConnections = true,
+  /** Connection attempts summarised while gathering (attempts.ts): rows of their own, from the groups. */
+  attempts?: SummarisedAttempts,
 ): Timeline {
   const cited = new Map<string, Set<string>>();
   for (const f of findings) {
@@ -362,9 +416,29 @@ export function buildTimeline(
   // More connection rows than `listAll`: the uncited ones are aggregated without holding a row (and a
   // signature string) per connection — a capture of a million connections from as many clients has a
   // million signatures (connectionRows).
-  let connRows = 0;
+  let connRows = attempts?.total ?? 0;
   for (const f of flows) if (!c.copyOf.has(f) && (c.flowEvents.get(f)?.length ?? 0) === 0) connRows++;
-  const compactConn = compactConnections && connRows > limits.listAll ? new ConnRows(flows, connSig, connEvent, limits) : null;
+  const compactConn = (compactConnections || attempts) && connRows > limits.listAll ? new ConnRows(flows, connSig, connEvent, limits) : null;
+  if (attempts && !compactConn) throw new Error('summarised connection attempts need more than TIMELINE_LIMITS.listAll rows (attempts.ts threshold)');
+  // Summarised attempts: never carried by a request, never another capture's copy; the ones a finding cites
+  // are rows of their own (as any cited row), the rest rows of their signature.
+  for (const g of attempts?.groups ?? []) {
+    let cited = 0;
+    const isCited = (f: Flow): boolean => {
+      const [fref, ref] = flowRefs(f);
+      return citedBy(ref!, fref!).length > 0;
+    };
+    const citedSet = new Set<Flow>();
+    for (const o of g.first) {
+      if (!isCited(o.f)) continue;
+      events.add(connEvent(o.f), connSig(o.f));
+      citedSet.add(o.f);
+      cited++;
+    }
+    const earliest = g.earliest.filter((f) => !citedSet.has(f));
+    const latest = g.latest.find((f) => !citedSet.has(f)) ?? null;
+    compactConn!.supply(connSig(g.first[0]!.f), earliest, g.count - cited, latest);
+  }
   let fi = -1;
   for (const f of flows) {
     fi++;
