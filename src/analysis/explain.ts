@@ -664,9 +664,7 @@ export function deciderOver<D extends DumpLike>(dumps: D[], decideDump: DumpDeci
   // Decisions are memoized per distinct input. Source ports and the x-request-id header vary per
   // request and almost never matter to RBAC, so they are left out of the key unless the config
   // mentions them (source port inputs, CEL source.port, an x-request-id header matcher).
-  const text = memo ? dumps.map((d) => safeStringify(d)).join('\n') : '';
-  const keepPorts = /SourcePortInput|source_port|source\.port/.test(text);
-  const keepRequestId = /x-request-id/i.test(text);
+  const { keepPorts, keepRequestId } = memo ? configMentions(dumps) : { keepPorts: false, keepRequestId: false };
   const pick = dumpPicker(dumps);
   const decideOne = (dump: D, req: RequestAttrs, opts: DeciderOptions): Decision => ({ ...decideDump(dump, req, opts), config: dump.source });
   if (!memo) return (req, opts) => {
@@ -691,9 +689,7 @@ export function deciderOver<D extends DumpLike>(dumps: D[], decideDump: DumpDeci
  * the dump themselves, e.g. `report`, which joins records to proxies through correlation).
  */
 export function memoizedDumpDecider<D>(dump: D, decideDump: (dump: D, req: RequestAttrs, opts: DeciderOptions) => Decision, cache = new DecisionCache(), keyPrefix = ''): Decider {
-  const text = safeStringify(dump);
-  const keepPorts = /SourcePortInput|source_port|source\.port/.test(text);
-  const keepRequestId = /x-request-id/i.test(text);
+  const { keepPorts, keepRequestId } = configMentions([dump]);
   return (req, opts) => {
     const key = keyPrefix + decisionKey(req, opts, keepPorts, keepRequestId);
     const hit = cache.get(key);
@@ -768,17 +764,73 @@ function decisionBytes(v: unknown): number {
   return total;
 }
 
+/** Config text that makes source ports, or the x-request-id header, part of the decision memo's key. */
+const SOURCE_PORT_TEXT = /SourcePortInput|source_port|source\.port/;
+const REQUEST_ID_TEXT = /x-request-id/i;
 /**
- * The dump as text for the memo's "does the config read source ports / x-request-id" test. Access-log
- * settings are left out: every Istio sidecar's log format names %REQ(X-REQUEST-ID)%, which RBAC never
+ * Access-log settings are left out: every Istio sidecar's log format names %REQ(X-REQUEST-ID)%, which RBAC never
  * reads, and keeping it made every request id a distinct key (no decision was ever reused).
  */
-function safeStringify(v: unknown): string {
-  try {
-    return JSON.stringify(v, (k, x: unknown) => (/^access_?logs?$/i.test(k) ? undefined : x instanceof Map ? Object.fromEntries(x) : x)) ?? '';
-  } catch {
-    return '';
+const ACCESS_LOG_KEY = /^access_?logs?$/i;
+
+/** The end of an object's walk in `configMentions` (it leaves the path of objects being walked). */
+class Leave {
+  constructor(readonly o: object) {}
+}
+
+/**
+ * The memo's "does the config read source ports / x-request-id" test: whether any key or string value of the
+ * dumps (Maps and Sets included, access-log settings left out) matches. The values are walked in place and the
+ * walk stops once both are found: serialising the dumps to test the text made a string as large as the model
+ * (143 MB for a dump of 150k malformed listeners and their diagnostics, beside the 210 MB model), which ran
+ * `explain` out of a 512 MB heap. An object met again on its own path (a cycle) is not followed; one shared by
+ * several parents is walked under each, as serialising did.
+ */
+export function configMentions(roots: readonly unknown[]): { keepPorts: boolean; keepRequestId: boolean } {
+  let keepPorts = false;
+  let keepRequestId = false;
+  const seen = (s: string): boolean => {
+    if (!keepPorts && SOURCE_PORT_TEXT.test(s)) keepPorts = true;
+    if (!keepRequestId && REQUEST_ID_TEXT.test(s)) keepRequestId = true;
+    return keepPorts && keepRequestId;
+  };
+  const onPath = new Set<object>();
+  const stack: unknown[] = [];
+  for (let i = roots.length - 1; i >= 0; i--) stack.push(roots[i]);
+  while (stack.length > 0) {
+    const x = stack.pop();
+    if (typeof x === 'string') {
+      if (seen(x)) break;
+      continue;
+    }
+    if (x instanceof Leave) {
+      onPath.delete(x.o);
+      continue;
+    }
+    if (typeof x !== 'object' || x === null || onPath.has(x) || ArrayBuffer.isView(x)) continue;
+    onPath.add(x);
+    stack.push(new Leave(x));
+    if (Array.isArray(x)) {
+      for (let i = x.length - 1; i >= 0; i--) stack.push(x[i]);
+    } else if (x instanceof Map) {
+      for (const [k, v] of x as Map<unknown, unknown>) {
+        if (typeof k === 'string' && ACCESS_LOG_KEY.test(k)) continue;
+        stack.push(v, k);
+      }
+    } else if (x instanceof Set) {
+      for (const v of x as Set<unknown>) stack.push(v);
+    } else {
+      const o = x as Record<string, unknown>;
+      let done = false;
+      for (const k of Object.keys(o)) {
+        if (ACCESS_LOG_KEY.test(k)) continue;
+        if ((done = seen(k))) break;
+        stack.push(o[k]);
+      }
+      if (done) break;
+    }
   }
+  return { keepPorts, keepRequestId };
 }
 
 function ep(e: { address: string; port?: number } | undefined, port: boolean): string {

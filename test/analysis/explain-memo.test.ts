@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { memoizedDumpDecider, type DeciderOptions } from '../../src/analysis/explain.js';
+import { configMentions, memoizedDumpDecider, type DeciderOptions } from '../../src/analysis/explain.js';
 import type { RequestAttrs } from '../../src/model/attrs.js';
 import type { Decision } from '../../src/model/decision.js';
 
@@ -51,5 +51,25 @@ describe('decision memo', () => {
     // and the same request is still one decision
     d(at('/a|b', 'c'), OPTS);
     expect(seen).toHaveLength(7);
+  });
+});
+
+describe('configMentions (what the memo key keeps)', () => {
+  it('finds source ports and x-request-id in keys and string values at any depth, in Maps and Sets, and not in access-log settings', () => {
+    expect(configMentions([{ a: [{ b: { source_port: 1 } }] }])).toEqual({ keepPorts: true, keepRequestId: false });
+    expect(configMentions([{ a: new Map([['h', { name: 'X-Request-Id' }]]) }])).toEqual({ keepPorts: false, keepRequestId: true });
+    expect(configMentions([{ a: new Set(['source.port == 80']) }, { t: 'type.googleapis.com/envoy.extensions.matching.common_inputs.network.v3.SourcePortInput' }])).toEqual({ keepPorts: true, keepRequestId: false });
+    expect(configMentions([{ accessLog: 'x-request-id source_port', access_logs: [{ f: 'source.port' }], m: new Map([['access_log', 'x-request-id']]) }])).toEqual({ keepPorts: false, keepRequestId: false });
+    expect(configMentions([{ n: 7, b: Buffer.from('x-request-id'), nil: null }])).toEqual({ keepPorts: false, keepRequestId: false });
+  });
+
+  it('a cycle in the model is not followed and does not hide what the rest names (serialising it threw and kept neither)', () => {
+    const listener: Record<string, unknown> = { name: 'l' };
+    const dump = { listeners: [listener], rbac: { principals: [{ header: { name: 'x-request-id' } }] } };
+    listener.dump = dump;
+    expect(configMentions([dump])).toEqual({ keepPorts: false, keepRequestId: true });
+    // an object shared by two parents is looked at under each
+    const shared = { m: 'source_port' };
+    expect(configMentions([{ a: shared, b: [shared] }])).toEqual({ keepPorts: true, keepRequestId: false });
   });
 });
