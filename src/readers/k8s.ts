@@ -5,7 +5,7 @@
  */
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { LineCounter, parseAllDocuments, isMap, isSeq, type Document, type Node as YamlNode } from 'yaml';
+import { Composer, LineCounter, Parser, parseDocument, isCollection, isMap, isSeq, type Document, type Node as YamlNode } from 'yaml';
 import { InputError, type Diagnostic } from '../model/errors.js';
 import { appendAll } from '../model/arrays.js';
 import { sniffBinary, yamlToJs } from './structured.js';
@@ -55,26 +55,51 @@ export interface K8sReadResult {
 
 const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
+/** The last document re-parsed for a field's line (consecutive questions are mostly about one document). */
+let reparsedDoc: { text: string; start: number; doc: Document.Parsed; lines: LineCounter } | null = null;
+
+/**
+ * 1-based line of the node at `segs` inside the document whose contents start on the line at `start` (offset
+ * of that line's first character, line number `baseLine`) and end at `end`: that part of the text parsed again.
+ * Objects keep these few numbers, not the document's node tree, so memory does not grow with the parse trees of
+ * every document read. Undefined when the path is absent.
+ */
+function lineInDocument(text: string, start: number, end: number, baseLine: number, segs: (string | number)[]): number | undefined {
+  if (reparsedDoc?.text !== text || reparsedDoc.start !== start) {
+    const lines = new LineCounter();
+    reparsedDoc = { text, start, doc: parseDocument(text.slice(start, end), { lineCounter: lines, uniqueKeys: false }), lines };
+  }
+  const { doc, lines } = reparsedDoc;
+  const n = segs.length === 0 ? doc.contents : isCollection(doc.contents) ? (doc.contents.getIn(segs, true) as YamlNode | undefined) : undefined;
+  return n && typeof n === 'object' && 'range' in n && n.range ? lines.linePos(n.range[0]).line + baseLine - 1 : undefined;
+}
+
 /** Parses YAML/JSON text holding one or more Kubernetes objects. A syntax error throws an InputError with the line. */
 export function parseK8sObjects(text: string, file: string): K8sReadResult {
   const lineCounter = new LineCounter();
-  const docs = parseAllDocuments(text, { lineCounter, uniqueKeys: false }) as unknown as Document.Parsed[] | { errors: unknown[] };
   const out: K8sReadResult = { objects: [], diagnostics: [], skipped: 0 };
-  if (!Array.isArray(docs)) {
-    throw new InputError({ file }, 'YAML documents', 'unparseable input');
-  }
-  docs.forEach((doc, di) => {
+  // one document at a time (as parseAllDocuments, without holding every document's tree at once)
+  const composer = new Composer({ lineCounter, uniqueKeys: false });
+  let di = -1;
+  for (const doc of composer.compose(new Parser(lineCounter.addNewLine).parse(text))) {
+    di++;
     if (doc.errors.length > 0) {
       const e = doc.errors[0]!;
-      const pos = e.linePos?.[0];
-      throw new InputError({ file, line: pos?.line, path: `doc[${di}]` }, 'valid YAML', e.message.split('\n')[0]!.replace(/:\s*$/, ''));
+      const pos = e.pos[0] >= 0 ? lineCounter.linePos(e.pos[0]) : undefined;
+      const message = pos ? `${e.message} at line ${pos.line}, column ${pos.col}` : e.message;
+      throw new InputError({ file, line: pos?.line, path: `doc[${di}]` }, 'valid YAML', message.split('\n')[0]!.replace(/:\s*$/, ''));
     }
     const value = yamlToJs(doc, file, text);
-    if (value === null || value === undefined) return; // empty document (e.g. trailing ---)
+    if (value === null || value === undefined) continue; // empty document (e.g. trailing ---)
     const lineOf = (node: YamlNode | null | undefined) => (node?.range ? lineCounter.linePos(node.range[0]).line : undefined);
-    visit(value, doc.contents as YamlNode | null, `doc[${di}]`);
+    const contents = doc.contents as YamlNode | null;
+    // where the document's contents start (the beginning of their line) and end, for lineAt
+    const docLine = lineOf(contents);
+    const docStart = docLine !== undefined ? (lineCounter.lineStarts[docLine - 1] ?? 0) : 0;
+    const docEnd = contents?.range ? contents.range[2] : text.length;
+    visit(value, contents, `doc[${di}]`, []);
 
-    function visit(v: unknown, node: YamlNode | null | undefined, path: string): void {
+    function visit(v: unknown, node: YamlNode | null | undefined, path: string, nodePath: (string | number)[]): void {
       const line = lineOf(node);
       if (!isRecord(v)) {
         out.skipped++;
@@ -86,7 +111,7 @@ export function parseK8sObjects(text: string, file: string): K8sReadResult {
         const itemsNode = isMap(node) ? (node.get('items', true) as YamlNode | undefined) : undefined;
         v.items.forEach((item, i) => {
           const itemNode = isSeq(itemsNode) ? (itemsNode.items[i] as YamlNode | undefined) : undefined;
-          visit(item, itemNode, `${path}.items[${i}]`);
+          visit(item, itemNode, `${path}.items[${i}]`, [...nodePath, 'items', i]);
         });
         return;
       }
@@ -101,6 +126,7 @@ export function parseK8sObjects(text: string, file: string): K8sReadResult {
         out.diagnostics.push({ severity: 'error', location: { file, line, path: `${path}.metadata.name` }, message: `skipped ${kind}: expected a non-empty metadata.name` });
         return;
       }
+      const isMapNode = isMap(node);
       out.objects.push({
         apiVersion: v.apiVersion,
         kind,
@@ -118,9 +144,10 @@ export function parseK8sObjects(text: string, file: string): K8sReadResult {
           lineAt: (rel: string) => {
             // Walk to the deepest existing node on the path: a missing leaf points at its parent.
             let segs = pathSegments(rel);
+            if (!isMapNode || docLine === undefined) return line;
             while (segs.length > 0) {
-              const n = isMap(node) ? (node.getIn(segs, true) as YamlNode | undefined) : undefined;
-              if (n && typeof n === 'object' && 'range' in n) return lineOf(n);
+              const l = lineInDocument(text, docStart, docEnd, docLine, [...nodePath, ...segs]);
+              if (l !== undefined) return l;
               segs = segs.slice(0, -1);
             }
             return line;
@@ -128,7 +155,7 @@ export function parseK8sObjects(text: string, file: string): K8sReadResult {
         },
       });
     }
-  });
+  }
   return out;
 }
 
