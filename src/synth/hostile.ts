@@ -276,12 +276,12 @@ export function richPolicy(i: number): string {
   return `apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata:\n  name: rich-${i}\n  namespace: default\n  labels:\n    team: t${i % 13}\nspec:\n  selector:\n    matchLabels:\n      app: details\n  action: ALLOW\n  rules:\n${rule(0)}${rule(1)}${rule(2)}`;
 }
 
-/** Writes `n` rich AuthorizationPolicy documents (richPolicy) to `file` as one multi-document YAML, streaming. */
-export async function writeRichPolicies(file: string, n: number): Promise<void> {
+/** Writes `n` rich AuthorizationPolicy documents (richPolicy `from`…) to `file` as one multi-document YAML, streaming. */
+export async function writeRichPolicies(file: string, n: number, from = 0): Promise<void> {
   const out = createWriteStream(file);
   let batch = '';
   for (let i = 0; i < n; i++) {
-    batch += (i ? '---\n' : '') + richPolicy(i);
+    batch += (i ? '---\n' : '') + richPolicy(from + i);
     if (batch.length > 1 << 20) {
       if (!out.write(batch)) await once(out, 'drain');
       batch = '';
