@@ -21,6 +21,7 @@ const SLOW_FIRST = [
   'test/report/samples.test.ts',
   'test/cli/capture-pipeline.test.ts',
   'test/cli/conventions.test.ts',
+  'test/cli/compile-golden.test.ts',
 ];
 
 class SlowFirst extends BaseSequencer {
