@@ -189,7 +189,7 @@ export async function collectWaypointCallers(paths: string[], format: string | u
     if (path === '-') continue;
     // a damaged compressed log ends at the damage here; the replay names it (exit 2)
     const { stream } = await openTextInput(path, 'access-log data');
-    for await (const batch of readAccessLogBatches({ path, stream } as never, { format, stats: newStats(), firstLine: 1 })) {
+    for await (const batch of readAccessLogBatches({ path, stream } as never, { format, stats: newStats(), firstLine: 1, ztunnelOnly: true })) {
       for (const r of batch) {
         if (!r.ztunnel || r.ztunnel.direction !== 'outbound') continue;
         if (r.timeMs !== undefined && ((window.sinceMs !== undefined && r.timeMs < window.sinceMs - skewMs) || (window.untilMs !== undefined && r.timeMs - (r.durationMs ?? 0) > window.untilMs + skewMs))) continue;

@@ -15,6 +15,10 @@ import type { JsonValue } from '../model/attrs.js';
 /** Item text kept in memory before it goes to the temporary file (UTF-16 code units). */
 const MEMORY_BUDGET = 8 * 1024 * 1024;
 
+/** How `JSON.stringify([items], null, 2)` opens and closes around the items. */
+const NESTED_HEAD = '[\n  [\n';
+const NESTED_TAIL = '\n  ]\n]';
+
 export class JsonArraySpill {
   private text: string[] = [];
   private textLength = 0;
@@ -34,11 +38,13 @@ export class JsonArraySpill {
 
   /** Adds items (each printed as an element of the array, two levels deep). */
   async add(values: readonly JsonValue[]): Promise<void> {
-    for (const v of values) {
-      const t = (this.items++ === 0 ? '    ' : ',\n    ') + JSON.stringify(v, null, 2).replace(/\n/g, '\n    ');
-      this.text.push(t);
-      this.textLength += t.length;
-    }
+    if (values.length === 0) return;
+    // the items as JSON.stringify prints them two levels deep, in one call for the batch: its two brackets cut off
+    const whole = JSON.stringify([values], null, 2);
+    const t = (this.items === 0 ? '' : ',\n') + whole.slice(NESTED_HEAD.length, whole.length - NESTED_TAIL.length);
+    this.items += values.length;
+    this.text.push(t);
+    this.textLength += t.length;
     if (this.textLength > this.budget) await this.flush();
   }
 

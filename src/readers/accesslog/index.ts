@@ -60,6 +60,11 @@ export interface ReadOptions {
    * parallel `explain`, src/cli/explain-run.ts) numbers its lines as the whole file would.
    */
   firstLine?: number;
+  /**
+   * Only ztunnel records are wanted (the waypoint callers' pre-pass, src/cli/explain-run.ts): lines that are
+   * not ztunnel lines are passed over unparsed and uncounted (the stats then describe the ztunnel lines only).
+   */
+  ztunnelOnly?: boolean;
 }
 
 export function newStats(): ReadStats {
@@ -179,6 +184,7 @@ export async function* readAccessLogBatches(inputs: string[] | LogInput | LogInp
   const maxLen = opts.maxLineLength ?? MAX_LOG_LINE_LENGTH;
   const jsonBuilder = new JsonRecordBuilder(fmt.json ?? null);
   let candidates = fmt.text ? [...fmt.text] : [];
+  const ztunnelOnly = opts.ztunnelOnly === true;
 
   const skip = (file: string, line: number, message: string): void => {
     stats.skipped++;
@@ -225,6 +231,7 @@ export async function* readAccessLogBatches(inputs: string[] | LogInput | LogInp
               const text = pending.join('\n');
               const start = pendingStart;
               pending = null;
+              if (ztunnelOnly) continue; // a multi-line JSON object is never a ztunnel line
               const rec = parseJsonEntry(text, file, start, jsonBuilder);
               if (rec === null || typeof rec === 'string') skip(file, start, rec ?? 'multi-line JSON object does not parse');
               else {
@@ -281,6 +288,7 @@ export async function* readAccessLogBatches(inputs: string[] | LogInput | LogInp
               pendingLen = line.length;
               continue;
             }
+            if (ztunnelOnly) continue; // a JSON line that is not ztunnel's
             const rec = parseJsonEntry(line, file, lineNo, jsonBuilder);
             if (rec === null || typeof rec === 'string') {
               skip(file, lineNo, rec ?? 'line starts with "{" but is not a JSON object');
@@ -292,6 +300,7 @@ export async function* readAccessLogBatches(inputs: string[] | LogInput | LogInp
             out.push(rec);
             continue;
           }
+          if (ztunnelOnly) continue; // an Envoy text line (or none)
           if (candidates.length === 0) {
             if (OWN_LOG.test(line)) stats.other++;
             else skip(file, lineNo, `not a JSON object (--log-format ${opts.format ?? 'json'})`);

@@ -88,6 +88,21 @@ describe('ztunnel access-log lines', () => {
     expect(stats.other).toBe(2);
     expect(stats.skipped).toBe(0);
   });
+  it('ztunnelOnly (the waypoint callers\' pre-pass) yields the same ztunnel records and passes over Envoy text and JSON lines unparsed', async () => {
+    const envoy = '[2024-05-04T09:59:05.100Z] "GET /productpage HTTP/1.1" 200 - via_upstream - "-" 0 5293 20 19 "-" "curl/8.5.0" "4f4a-1" "productpage:9080" "10.244.1.10:9080" inbound|9080|| 127.0.0.6:43539 10.244.1.10:9080 10.244.1.12:0 outbound_.9080_._.productpage.default.svc.cluster.local default';
+    const json = '{"start_time":"2024-05-04T09:59:05.100Z","response_code":200,"downstream_remote_address":"10.244.1.12:1234"}';
+    const pretty = '{\n  "start_time": "2024-05-04T09:59:05.100Z",\n  "response_code": 403\n}';
+    const text = [OUT, envoy, json, pretty, `[pod/ztunnel-x/istio-proxy] ${DENY}`, 'not a log line'].join('\n') + '\n';
+    const all = await read(text);
+    const stats = newStats();
+    const only: AccessRecord[] = [];
+    for await (const r of readAccessLogs({ path: 'zt.log', stream: Readable.from([text]) }, { stats, ztunnelOnly: true })) only.push(r);
+    expect(all.recs.map((r) => r.format)).toEqual(['ztunnel', 'istio', 'json', 'json', 'ztunnel']);
+    expect(only).toEqual(all.recs.filter((r) => r.ztunnel));
+    expect(only.map((r) => r.node)).toEqual([undefined, 'ztunnel-x']);
+    expect(stats.skipped).toBe(0); // the line that fits nothing is not even looked at
+    expect(all.stats.skipped).toBe(1);
+  });
   it('counts and names an unknown access message instead of dropping it', async () => {
     const { recs, stats } = await read(`2030-01-01T00:00:00.000000Z${T}info${T}access${T}connection resumed${T}src.addr=1.1.1.1:1\n${DENY}\n`);
     expect(recs).toHaveLength(1);
