@@ -73,8 +73,8 @@ function settleFilterState(inf: Inferred): Inferred {
  * decision and judgement memos key on it). Any other list is answered afresh.
  */
 interface ListFacts {
-  /** `list.join(',')` (a memo key part). */
-  joined: string;
+  /** The list as a decision memo key part: a short id for a shared frozen list (`#<n>`), else its items (see listKeyPart). */
+  keyPart: string;
   filterState: boolean;
   uriSans: boolean;
   tls: boolean;
@@ -86,9 +86,21 @@ interface ListFacts {
 
 const listMemo = new WeakMap<readonly string[], ListFacts>();
 
-/** `list.join(',')`, computed once for a shared frozen list. */
-function joinedList(list: string[]): string {
-  return Object.isFrozen(list) ? listFacts(list).joined : list.join(',');
+/** Ids of the shared frozen lists seen (a list's id stands for its items in memo keys). */
+let listIds = 0;
+
+/**
+ * The list as a memo key part: a shared frozen list by its id (`#<n>`, assigned once per list; equal frozen lists
+ * may get different ids, which only costs a memo miss), any other list by its items, each length-prefixed.
+ */
+function listKeyPart(list: string[]): string {
+  return Object.isFrozen(list) ? listFacts(list).keyPart : itemsKey(list);
+}
+
+function itemsKey(list: readonly string[]): string {
+  let k = '';
+  for (let i = 0; i < list.length; i++) k += val(list[i]!);
+  return k;
 }
 
 function listFacts(list: string[]): ListFacts {
@@ -101,7 +113,7 @@ function listFacts(list: string[]): ListFacts {
     return () => (v ??= Object.freeze(f()) as T);
   };
   const facts: ListFacts = {
-    joined: list.join(','),
+    keyPart: frozen ? `#${++listIds}` : itemsKey(list),
     filterState: list.includes('filterState'),
     uriSans: list.includes('tls.uriSans'),
     tls: list.includes('tls'),
@@ -833,46 +845,38 @@ export function configMentions(roots: readonly unknown[]): { keepPorts: boolean;
   return { keepPorts, keepRequestId };
 }
 
-function ep(e: { address: string; port?: number } | undefined, port: boolean): string {
-  return e ? (port && e.port !== undefined ? `${esc(e.address)}:${e.port}` : esc(e.address)) : '';
-}
-
-/** The key's separators and its escape character. */
-const KEY_SPECIAL = /[|,=\\\u0001]/;
-const KEY_SPECIAL_ALL = /[|,=\\\u0001]/g;
-
 /**
- * A logged value as a key part: its separators escaped, so that two different requests never build the
- * same key (an attacker's path `/a|b` beside authority `c` must not share the decision of path `/a` with
- * authority `b|c`). Values without a separator (nearly all) are returned as they are.
+ * A logged value as a memo key part: its length, `:`, then the value. No value can pose as a separator or as
+ * another field, so two different requests never build the same key (an attacker's path `/a|b` beside authority
+ * `c` must not share the decision of path `/a` with authority `b|c`), and no value needs scanning or escaping.
  */
-function esc(s: string): string {
-  return KEY_SPECIAL.test(s) ? s.replace(KEY_SPECIAL_ALL, (c) => `\\${c}`) : s;
+function val(s: string): string {
+  return s.length + ':' + s;
 }
 
-function escList(list: readonly string[]): string {
-  let k = '';
-  for (let i = 0; i < list.length; i++) k += (i ? ',' : '') + esc(list[i]!);
-  return k;
+function ep(e: { address: string; port?: number } | undefined, port: boolean): string {
+  return e ? (port && e.port !== undefined ? val(e.address) + e.port : val(e.address)) : '';
 }
 
 function decisionKey(req: RequestAttrs, opts: DeciderOptions, keepPorts: boolean, keepRequestId: boolean): string {
-  // opts.unknown holds attribute names of this tool's own (no separator); everything else is logged and escaped.
-  let k = `${opts.kind}|${joinedList(opts.unknown)}|${ep(req.source, keepPorts)}|${ep(req.remote, keepPorts)}|${ep(req.directRemote, keepPorts)}|${ep(req.destination, true)}|${esc(req.sni ?? '')}|${esc(req.transportProtocol ?? '')}|${req.alpn ? escList(req.alpn) : ''}`;
+  // Every variable part is a val() (digits first), a number, a list of val()s, or one of this tool's own words;
+  // an endpoint that is the same object as the one before it (a reader's source = remote = directRemote) is `=`.
+  const src = req.source;
+  const remote = req.remote;
+  const direct = req.directRemote;
+  let k = `${opts.kind}|${listKeyPart(opts.unknown)}|${ep(src, keepPorts)}|${remote !== undefined && remote === src ? '=' : ep(remote, keepPorts)}|${direct !== undefined && direct === remote ? '=' : ep(direct, keepPorts)}|${ep(req.destination, true)}|${val(req.sni ?? '')}|${val(req.transportProtocol ?? '')}|${req.alpn ? itemsKey(req.alpn) : ''}`;
   const t = req.tls;
-  if (t) k += `|T${esc(t.version ?? '')}|${escList(t.uriSans)}|${escList(t.dnsSans)}|${esc(t.subject)}|${t.peerCertificateValidated}`;
+  if (t) k += `|T${val(t.version ?? '')}${itemsKey(t.uriSans)}|${itemsKey(t.dnsSans)}|${val(t.subject)}${t.peerCertificateValidated}`;
   const h = req.http;
   if (h) {
-    k += `|H${esc(h.method ?? '')}|${esc(h.path ?? '')}|${esc(h.authority ?? '')}|${esc(h.scheme ?? '')}|${esc(h.protocol ?? '')}`;
+    k += `|H${val(h.method ?? '')}${val(h.path ?? '')}${val(h.authority ?? '')}${val(h.scheme ?? '')}${val(h.protocol ?? '')}`;
     for (const name in h.headers) {
       if (!keepRequestId && name === 'x-request-id') continue;
-      const vs = h.headers[name]!;
-      k += `|${esc(name)}=`;
-      for (let i = 0; i < vs.length; i++) k += (i ? '\u0001' : '') + esc(vs[i]!);
+      k += `|${val(name)}${itemsKey(h.headers[name]!)}`;
     }
   }
-  if (req.metadata) k += `|M${JSON.stringify(req.metadata)}`;
-  if (req.filterState) k += `|F${JSON.stringify(req.filterState)}`;
+  if (req.metadata) k += `|M${val(JSON.stringify(req.metadata))}`;
+  if (req.filterState) k += `|F${val(JSON.stringify(req.filterState))}`;
   return k;
 }
 

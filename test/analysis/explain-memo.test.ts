@@ -52,6 +52,31 @@ describe('decision memo', () => {
     d(at('/a|b', 'c'), OPTS);
     expect(seen).toHaveLength(7);
   });
+
+  it('an endpoint shared with the one before it, metadata holding separators and an unshared unknown list never merge two requests', () => {
+    const seen: number[] = [];
+    let n = 0;
+    const d = memoizedDumpDecider({}, () => (seen.push(n), decision()));
+    const shared = { address: '10.0.0.1', port: 1 };
+    const base = { destination: { address: '10.0.0.2', port: 9080 }, http: { method: 'GET', path: '/x', authority: 'h', headers: {} } };
+    const reqs: [RequestAttrs, DeciderOptions][] = [
+      [{ ...base, source: shared, remote: shared, directRemote: shared }, OPTS],
+      [{ ...base, source: shared, remote: { address: '10.0.0.9', port: 1 }, directRemote: shared }, OPTS],
+      [{ ...base, source: shared, remote: shared, directRemote: { address: '10.0.0.9', port: 1 } }, OPTS],
+      [{ ...base, source: shared, metadata: { a: '|F{}' } }, OPTS],
+      [{ ...base, source: shared, metadata: { a: '' }, filterState: {} }, OPTS],
+      [{ ...base, source: shared }, { unknown: ['tls', 'sni'], kind: 'http' }],
+      [{ ...base, source: shared }, { unknown: ['tls,sni'], kind: 'http' }],
+    ];
+    for (const [r, o] of reqs) (n++, d(r, o));
+    expect(seen).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    // the same requests again: no new decision; a shared frozen unknown list (as the readers give) is one key part
+    for (const [r, o] of reqs) d(r, o);
+    const frozen = Object.freeze(['tls', 'sni']) as string[];
+    d({ ...base, source: shared }, { unknown: frozen, kind: 'http' });
+    d({ ...base, source: { ...shared } }, { unknown: frozen, kind: 'http' });
+    expect(seen).toHaveLength(8);
+  });
 });
 
 describe('configMentions (what the memo key keeps)', () => {
