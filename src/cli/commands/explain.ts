@@ -14,7 +14,7 @@ import type { AccessRecord, Explanation } from '../../model/records.js';
 import type { JsonValue } from '../../model/attrs.js';
 import { refString, summaryLine, type Decider, type ExplainFilter } from '../../analysis/explain.js';
 import { loadConfigDumps, parseConfigDump } from '../../readers/configdump/index.js';
-import { policiesToConfigDump, policyInputOptions, type PolicyInputFlags } from '../policy-input.js';
+import { policyInputOptions, type PolicyInputFlags } from '../policy-options.js';
 import { renderTable } from '../../report/table.js';
 import { readZtunnelConfig } from '../../readers/configdump/ztunnel.js';
 import type { ZtunnelConfig } from '../../ztunnel/model.js';
@@ -53,6 +53,8 @@ async function loadDumpsDecider(paths: string[]): Promise<{ decide: Decider; way
 
 /** `--policies … --workload …`: the manifests compiled into that sidecar's dump, as the proposed config. */
 async function policiesDecider(flags: PolicyInputFlags): Promise<{ decide: Decider; spec: DeciderSpec }> {
+  // the policy compiler (istio/compile) is loaded only for --policies: a plain replay starts without it
+  const { policiesToConfigDump } = await import('../policy-input.js');
   const compiled = await policiesToConfigDump(flags);
   for (const d of compiled.diagnostics) warn(d.message);
   return { decide: deciderFor([parseConfigDump(compiled.configDump, compiled.source)]), spec: { kind: 'compiled', configDump: compiled.configDump, source: compiled.source } };
