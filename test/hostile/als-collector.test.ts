@@ -9,6 +9,7 @@ import * as grpc from '@grpc/grpc-js';
 import { alsTypes } from '../../src/readers/accesslog/als.js';
 import { entriesOnWire, MAX_ENTRIES_PER_MESSAGE } from '../../src/readers/accesslog/collector.js';
 import { runCli, REPO } from '../helpers/cli.js';
+import { detailsAlsMessage } from '../../src/synth/hostile.js';
 import { sampleHttpMessage } from '../readers/accesslog/als-helpers.js';
 
 const ENTRY = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url));
@@ -191,5 +192,24 @@ describe('ALS collector under hostile clients', () => {
     const lines = readFileSync(out, 'utf8').trim().split('\n');
     expect(lines).toHaveLength(20_000);
     expect(lines.every((l) => (JSON.parse(l) as { explanation?: unknown }).explanation !== undefined)).toBe(true);
+  });
+
+  it('explaining on a worker thread (--threads 2) writes the very lines explaining on the main thread (--threads 1) writes, in order', async () => {
+    const runs: string[][] = [];
+    for (const threads of ['1', '2']) {
+      const out = join(tmp(), 'als.ndjson');
+      const c = await startCollect(['--out', out, '--quiet', '--config', CONFIG, '--threads', threads]);
+      const m = detailsAlsMessage(300, 0) as { http_logs: { log_entry: { common_properties: { start_time: { seconds: number } } }[] } };
+      m.http_logs.log_entry[7]!.common_properties.start_time = { seconds: 9e15 };
+      expect(await send(c.port, [m, detailsAlsMessage(300, 300, false), detailsAlsMessage(1, 600, false)])).toBeNull();
+      expect(await c.stop('SIGTERM')).toBe(0);
+      expect(c.stderr()).toMatch(/; 601 written to /);
+      // what differs between two runs: the receive time and the client's port in the stream label
+      runs.push(readFileSync(out, 'utf8').trim().split('\n').map((l) => l.replace(/"stream":"[^"]*","index":(\d+),"received":"[^"]*"/, '"index":$1')));
+    }
+    expect(runs[1]).toEqual(runs[0]);
+    const verdicts = runs[0]!.map((l) => (JSON.parse(l) as { explanation: { verdict: string } }).explanation.verdict);
+    expect(new Set(verdicts)).toEqual(new Set(['agrees', 'disagrees', 'error']));
+    expect(verdicts[7]).toBe('error');
   });
 });

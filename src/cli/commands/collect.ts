@@ -5,7 +5,10 @@ import { AlsCollector } from '../../readers/accesslog/collector.js';
 import { MAX_LOG_LINE_LENGTH, type AlsLine } from '../../readers/accesslog/als.js';
 import { loadDecider } from './explain.js';
 import type { Decider } from '../../analysis/explain.js';
-import { AppendFile, EntrySink } from '../../analysis/als-sink.js';
+import { AppendFile, EntrySink, type Explainer } from '../../analysis/als-sink.js';
+import { threadSetting, threadsOption } from '../parallel.js';
+import { WorkerExplainer } from '../als-explainer.js';
+import { availableParallelism } from 'node:os';
 
 interface CollectArgs {
   listen: string;
@@ -16,6 +19,7 @@ interface CollectArgs {
   config?: string[];
   grace: number;
   quiet?: boolean;
+  threads?: string;
 }
 
 function isLoopback(listen: string): boolean {
@@ -44,6 +48,10 @@ export const collectCommand: CommandModule<object, CollectArgs> = {
       .option('tls-ca', { type: 'string', describe: 'CA bundle (PEM): require and verify client certificates (mTLS)' })
       .option('config', { type: 'string', coerce: asList, describe: 'config dump(s): explain each entry as it arrives' })
       .option('grace', { type: 'number', default: 2000, describe: 'ms to let open streams finish on SIGINT/SIGTERM' })
+      .option('threads', {
+        ...threadsOption.spec,
+        describe: 'with --config: 2 or more (auto: on a machine with two cores or more) explains the entries on a worker thread while the main thread receives and writes; 1 explains on the main thread; the output is the same either way',
+      })
       .example('$0 collect --listen 127.0.0.1:9001 --out als.ndjson', 'collect entries from Envoy gRPC access loggers')
       .example('$0 explain config_dump.json als.ndjson', 'replay the collected entries later'),
   handler: (argv) =>
@@ -61,6 +69,11 @@ export const collectCommand: CommandModule<object, CollectArgs> = {
       if (!isLoopback(argv.listen) && !tls) warn(`listening on ${argv.listen} without TLS: access logs carry request details; consider --tls-cert/--tls-key/--tls-ca`);
       let decide: Decider | null = null;
       if (argv.config && argv.config.length) decide = await loadDecider(argv.config);
+      const threads = threadSetting(argv.threads);
+      let explainer: Explainer | Decider | null = decide;
+      if (decide && argv.config && (threads === 'auto' ? availableParallelism() >= 2 : threads >= 2)) {
+        explainer = new WorkerExplainer(argv.config, decide, (why) => warn(`explaining thread failed (${why}): explaining on the main thread from here on`));
+      }
 
       // 0600: the entries carry request headers. The mode applies when the file is created.
       let out: AppendFile | NodeJS.WriteStream = process.stdout;
@@ -71,7 +84,7 @@ export const collectCommand: CommandModule<object, CollectArgs> = {
           throw new UsageError(`cannot write ${argv.out}: ${(e as Error).message}`);
         }
       }
-      const sink = new EntrySink(out, decide);
+      const sink = new EntrySink(out, explainer);
       let failed: (() => void) | null = null;
       const writeFailed = new Promise<void>((resolve) => (failed = resolve));
       const collector = new AlsCollector({
