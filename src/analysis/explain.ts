@@ -723,6 +723,11 @@ export const DECISION_MEMO_BYTES = 32 * 1024 * 1024;
 export class DecisionCache {
   private readonly map = new Map<string, { d: Decision; bytes: number }>();
   private bytes = 0;
+  /** Lookups and hits in the current window, and whether misses are stored only one in ADMIT_EVERY. */
+  private lookups = 0;
+  private hits = 0;
+  private sparse = false;
+  private rng = 0x9e3779b9;
   constructor(readonly maxBytes = DECISION_MEMO_BYTES) {}
 
   get size(): number {
@@ -733,11 +738,35 @@ export class DecisionCache {
     return this.bytes;
   }
 
+  /** Whether the recent hit rate is so low that only one miss in ADMIT_EVERY is stored. */
+  get storingSparsely(): boolean {
+    return this.sparse;
+  }
+
   get(key: string): Decision | undefined {
-    return this.map.get(key)?.d;
+    const e = this.map.get(key);
+    if (e) this.hits++;
+    if (++this.lookups === HIT_WINDOW) {
+      this.sparse = this.hits * LOW_HIT_RATE < HIT_WINDOW;
+      this.lookups = this.hits = 0;
+    }
+    return e?.d;
   }
 
   set(key: string, d: Decision): void {
+    // A memo that (almost) never hits — every request distinct, e.g. a path per request — costs more than it
+    // saves: sizing and keeping 32 MB of decisions that are never read again (their garbage is old-generation
+    // garbage). Then one miss in ADMIT_EVERY is kept, so a request that does repeat still finds its way in and the
+    // hit rate that brings full storing back can show. Which miss is kept is drawn at random (a fixed-seed
+    // xorshift), so requests repeating at some period cannot always fall between the ones kept.
+    if (this.sparse) {
+      let x = this.rng;
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      this.rng = x;
+      if ((x >>> 0) % ADMIT_EVERY !== 0) return;
+    }
     const bytes = 2 * key.length + decisionBytes(d);
     if (bytes > this.maxBytes) return;
     const old = this.map.get(key);
@@ -754,6 +783,11 @@ export class DecisionCache {
     }
   }
 }
+
+/** The decision memo's hit rate is judged over this many lookups; below 1 in LOW_HIT_RATE it stores 1 miss in ADMIT_EVERY. */
+const HIT_WINDOW = 1024;
+const LOW_HIT_RATE = 32;
+const ADMIT_EVERY = 16;
 
 /** Rough heap size of a decision: a fixed cost per object plus its strings, walked once when cached. */
 function decisionBytes(v: unknown): number {
