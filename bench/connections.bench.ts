@@ -6,9 +6,15 @@
  * what a lazy collector takes.
  *
  * What bounds it: the TCP table (at most 50,000 open connections, the least recently active handed
- * over beyond), a compact flow per connection kept by `report` (analysis/compact-flow.ts, about 540 B of heap
- * for a SYN-only flow, 536 B measured at 100k) and 20 B per connection row while the timeline is aggregated (timeline.ts
- * ConnRows); listings are bounded (FLOW_LIMITS, TIMELINE_LIMITS).
+ * over beyond); `report` summarises connection attempts nobody answered into bounded groups as it reads
+ * them past 20,000 (analysis/attempts.ts), so its heap no longer grows with them (before: a compact flow
+ * of ~536 B each, analysis/compact-flow.ts: 1M took 1,123 MB peak RSS); answered connections are still
+ * one compact flow each plus 20 B per timeline row (timeline.ts ConnRows); listings are bounded
+ * (FLOW_LIMITS, TIMELINE_LIMITS).
+ * Measured (shared 2-core machine, load ~19; report --out json): 250k 807 MB peak RSS, 14.4 s CPU;
+ * 1M 842 MB peak RSS, 44.5 s CPU (V8 takes what it is given); under --max-old-space-size=192 250k and 1M both
+ * complete (1M: 313 MB peak RSS, 138 s CPU with the GC at the ceiling), where the per-flow path ran out of
+ * 192 MB at 250k.
  *
  * Env: MESHSLEUTH_BENCH_CONNECTIONS (comma list, default 100000,1000000),
  *      MESHSLEUTH_BENCH_CONNECTIONS_HEAP_MB (default 1024: `report` under this ceiling).
