@@ -12,6 +12,7 @@ const SLOW_FIRST = [
   'test/hostile/capture-memory.test.ts',
   'test/hostile/spread.test.ts',
   'test/cli/report-memory.test.ts',
+  'test/hostile/compile-memory.test.ts',
   'test/cli/explain-json-memory.test.ts',
   'test/hostile/explain-memory.test.ts',
   'test/cli/threads.test.ts',

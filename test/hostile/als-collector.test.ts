@@ -87,7 +87,8 @@ const havePrlimit = spawnSync('prlimit', ['--fsize=1000', 'true'], { stdio: 'ign
  */
 const FULL_DISKS = [
   {
-    name: 'a 256 KiB tmpfs (ENOSPC) (needs unshare -rm and tmpfs)',
+    name: 'a 256 KiB tmpfs (ENOSPC)',
+    needs: 'unshare -rm and tmpfs',
     ok: canMountTmpfs,
     errno: 'ENOSPC',
     start: (dir: string) =>
@@ -98,7 +99,8 @@ const FULL_DISKS = [
     out: (dir: string) => join(dir, 'mnt/als.ndjson'),
   },
   {
-    name: 'a file size limit of 300,001 bytes (EFBIG) (needs prlimit)',
+    name: 'a file size limit of 300,001 bytes (EFBIG)',
+    needs: 'prlimit',
     ok: havePrlimit,
     errno: 'EFBIG',
     start: (dir: string) => startCollect(['--out', join(dir, 'als.ndjson'), '--quiet'], (node) => ['prlimit', '--fsize=300001', ...node]),
@@ -154,7 +156,7 @@ describe('ALS collector under hostile clients', () => {
   });
 
   for (const disk of FULL_DISKS) {
-    it.skipIf(!disk.ok)(`a disk that fills up mid-write, ${disk.name}: the written count is exactly the complete lines in the file, and a partial last line is reported as partial`, async () => {
+    it.skipIf(!disk.ok)(`a disk that fills up mid-write, ${disk.name}: the written count is exactly the complete lines in the file, and a partial last line is reported as partial (needs ${disk.needs})`, async () => {
       const dir = tmp();
       const c = await disk.start(dir);
       const msgs = (s: number): Record<string, unknown>[] => Array.from({ length: 20 }, (_, k) => bigMessage(100, s * 2000 + k * 100, k === 0));
