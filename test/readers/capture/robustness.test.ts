@@ -51,9 +51,8 @@ describe('damaged captures', () => {
           async (flips, cut) => {
             const b = Buffer.from(base);
             for (const [i, v] of flips) b[i] = v;
-            const t0 = Date.now();
+            // a hang is caught by the test's timeout, not by timing a case (no timings in unit tests)
             const r = await run(cut === undefined ? b : b.subarray(0, cut));
-            expect(Date.now() - t0).toBeLessThan(5000);
             if (r.error) expect(r.error).toMatch(/offset/);
           },
         ),
