@@ -55,11 +55,23 @@ export function threadSetting(flag: unknown, env: string | undefined = process.e
   return from(flag, '--threads') ?? from(env, 'MESHSLEUTH_THREADS') ?? 'auto';
 }
 
-/** How many workers to use for `tasks` tasks of `bytes` total (0 = run in-thread). */
-export function workerCount(setting: ThreadSetting, tasks: number, bytes: number): number {
+/**
+ * `flows` reads capture files smaller than this on average in-thread under `auto`: measured on an idle 2-core
+ * machine (`npm run bench -- threads`), four captures of ~50 MB took 1/0.86 of the single thread's wall clock
+ * with a worker each (a worker's start-up and copying each flow back cost more than the second core gave),
+ * four of ~200 MB 1/1.18. (`report` keeps the total-size rule: there the workers read captures while the main
+ * thread reads logs and dumps, a case not measured.)
+ */
+export const AUTO_MIN_CAPTURE_BYTES = 128 * 1024 * 1024;
+
+/**
+ * How many workers to use for `tasks` tasks of `bytes` total (0 = run in-thread); under `auto`, only when the
+ * tasks average at least `minTaskBytes` (AUTO_MIN_CAPTURE_BYTES for capture files).
+ */
+export function workerCount(setting: ThreadSetting, tasks: number, bytes: number, minTaskBytes = 0): number {
   if (tasks < 1) return 0;
   if (setting === 'auto') {
-    if (tasks < 2 || bytes < AUTO_MIN_BYTES) return 0;
+    if (tasks < 2 || bytes < AUTO_MIN_BYTES || bytes / tasks < minTaskBytes) return 0;
     return Math.min(availableParallelism(), tasks) >= 2 ? Math.min(availableParallelism(), tasks) : 0;
   }
   if (setting <= 1) return 0;

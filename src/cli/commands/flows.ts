@@ -5,7 +5,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { asList, asListOf, expandDirectories, EXIT_FAIL_ON, EXIT_OK, EXIT_USAGE, outputOption, parseFailOn, runCommand, UsageError, warn, writeOut } from '../common.js';
 import { startProgress, knownSize } from '../progress.js';
-import { PIPELINE_HELP, pipelineCapture, runTasks, threadSetting, threadsOption, workerCount } from '../parallel.js';
+import { AUTO_MIN_CAPTURE_BYTES, PIPELINE_HELP, pipelineCapture, runTasks, threadSetting, threadsOption, workerCount } from '../parallel.js';
 import { captureEvents, deserializeError, unfinishedLine, type CaptureEvent, type CaptureFileSummary } from '../../analysis/capture-events.js';
 import { FRAGMENT_DROP_TEXT, type FragmentDropReason } from '../../readers/capture/index.js';
 import { checkAgainstConfig, type ProxyPorts } from '../../analysis/flows.js';
@@ -324,7 +324,7 @@ export const flowsCommand: CommandModule<object, FlowsArgs> = {
       const setting = threadSetting(argv.threads);
       // One capture on two cores: read and decoded here, TCP and the protocol decoders in a worker.
       const pipeline = captures.length === 1 && pipelineCapture(setting, size) ? (await import('../capture-pipeline.js')).pipelinedCaptureEvents : null;
-      const threads = pipeline ? 0 : workerCount(setting, captures.includes('-') ? 0 : captures.length, size ?? 0);
+      const threads = pipeline ? 0 : workerCount(setting, captures.includes('-') ? 0 : captures.length, size ?? 0, AUTO_MIN_CAPTURE_BYTES);
       // In parallel: each capture in a worker, consumed here in input order (the output is the same).
       // ndjson writes flows as it goes, so a capture whose turn has not come is held to a window.
       const pool = threads > 0 ? runTasks(captures.map((path) => ({ kind: 'flows-capture' as const, path, ...(keylogs.length ? { keylog: keylogs } : {}) })), threads, fmt === 'ndjson' ? 64 : Infinity) : null;
