@@ -25,7 +25,7 @@ import { join } from 'node:path';
 import { tcpConversation } from '../src/synth/tcp.js';
 import { frame } from '../src/synth/link.js';
 import { pcapGlobalHeader } from '../src/synth/pcap-writer.js';
-import { haveTime, lastLines, timedCli, type TimedRun } from './timed.js';
+import { describeRun, haveTime, timedCli, type TimedRun } from './timed.js';
 
 
 /** Writes a classic pcap of `n` SYN-only connections (streamed: 1M connections are 74 MB). */
@@ -55,7 +55,7 @@ function writeSynOnly(path: string, n: number): void {
 }
 
 const run = (node: string[], args: string[]): TimedRun => timedCli(args, { node });
-const fmt = (r: TimedRun): string => `${r.wallS.toFixed(1)} s wall, ${r.cpuS.toFixed(1)} s CPU, ${r.rssMb.toFixed(0)} MB peak RSS${r.status === 0 ? '' : ` (exit ${r.status}: ${lastLines(r.stderr, 2, 300)})`}`;
+const fmt = (r: TimedRun): string => describeRun(r, { lines: 2, max: 300 });
 
 export default async function (): Promise<void> {
   if (!haveTime()) {

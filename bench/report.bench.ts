@@ -16,14 +16,14 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeFleetEvidence } from '../src/synth/fleet.js';
 import { buildCapture } from './capture.bench.js';
-import { haveTime, lastLines, timedCli, type TimedRun } from './timed.js';
+import { describeRun, haveTime, timedCli, type TimedRun } from './timed.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const sample = join(root, 'samples/bookinfo-authz');
 
 type Run = TimedRun;
 const run = (args: string[]): Run => timedCli(args);
-const fmt = (r: Run): string => `${r.wallS.toFixed(1)} s wall, ${r.cpuS.toFixed(1)} s CPU, ${r.rssMb.toFixed(0)} MB peak RSS${r.status === 0 || r.status === 1 ? '' : ` (exit ${r.status}: ${lastLines(r.stderr, 3)})`}`;
+const fmt = (r: Run): string => describeRun(r, { ok: [0, 1], lines: 3 });
 
 export default async function (): Promise<void> {
   if (!haveTime()) {

@@ -45,3 +45,13 @@ export function timedCli(args: string[], opts: { node?: string[]; stdout?: numbe
 export function lastLines(s: string, n = 2, max = 400): string {
   return s.trim().split('\n').slice(-n).join(' | ').slice(0, max);
 }
+
+/**
+ * A run as the benches print it: wall, CPU and peak RSS, then, unless its exit status is one of `ok`, the status
+ * and the last `lines` lines of its stderr.
+ */
+export function describeRun(r: TimedRun, opts: { ok?: number[]; lines?: number; max?: number } = {}): string {
+  const ok = opts.ok ?? [0];
+  const tail = r.status !== null && ok.includes(r.status) ? '' : ` (exit ${r.status}: ${lastLines(r.stderr, opts.lines, opts.max)})`;
+  return `${r.wallS.toFixed(1)} s wall, ${r.cpuS.toFixed(1)} s CPU, ${r.rssMb.toFixed(0)} MB peak RSS${tail}`;
+}

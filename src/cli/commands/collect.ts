@@ -1,7 +1,6 @@
 import { openSync, readFileSync } from 'node:fs';
-import { setFlagsFromString } from 'node:v8';
 import type { CommandModule } from 'yargs';
-import { runCommand, UsageError, warn, asList, notice } from '../common.js';
+import { runCommand, UsageError, warn, asList, notice, replayBatchesWithoutPretenuring } from '../common.js';
 import { AlsCollector } from '../../readers/accesslog/collector.js';
 import { MAX_LOG_LINE_LENGTH, type AlsLine } from '../../readers/accesslog/als.js';
 import { loadDecider } from './explain.js';
@@ -57,10 +56,7 @@ export const collectCommand: CommandModule<object, CollectArgs> = {
       .example('$0 explain config_dump.json als.ndjson', 'replay the collected entries later'),
   handler: (argv) =>
     runCommand(async () => {
-      // As in explain: an entry lives while its batch is explained, and V8's allocation-site pretenuring then put
-      // the decoded entries in the old space, where they died for the full collector (20,000 entries explained:
-      // 3,318-3,850 -> 4,243-4,345 per CPU-second). Process-wide, so also on the explaining thread.
-      setFlagsFromString('--no-allocation-site-pretenuring');
+      replayBatchesWithoutPretenuring();
       if ((argv['tls-cert'] === undefined) !== (argv['tls-key'] === undefined)) throw new UsageError('--tls-cert and --tls-key go together');
       if (argv['tls-ca'] !== undefined && argv['tls-cert'] === undefined) throw new UsageError('--tls-ca needs --tls-cert and --tls-key');
       if (!/^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$/.test(argv.listen)) throw new UsageError(`--listen: expected host:port, found '${argv.listen}'`);

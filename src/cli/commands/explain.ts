@@ -1,8 +1,7 @@
 import type { CommandModule } from 'yargs';
 import { stat } from 'node:fs/promises';
-import { setFlagsFromString } from 'node:v8';
 import { detectFile } from '../../readers/detect.js';
-import { binaryHead, expandDirectories, runCommand, UsageError, warn, writeOut, parseFailOn, EXIT_FAIL_ON, EXIT_USAGE, asList, asListOf } from '../common.js';
+import { binaryHead, expandDirectories, replayBatchesWithoutPretenuring, runCommand, UsageError, warn, writeOut, parseFailOn, EXIT_FAIL_ON, EXIT_USAGE, asList, asListOf } from '../common.js';
 import { resolveFormat } from '../../readers/accesslog/index.js';
 import { knownSize, startProgress } from '../progress.js';
 import { runTasks, threadSetting, threadsOption, workerCount } from '../parallel.js';
@@ -117,11 +116,7 @@ export const explainCommand: CommandModule<object, ExplainArgs> = {
       .example('$0 explain --policies proposed.yaml --workload foo/httpbin --inventory pods.json old.log', 'the same, for policy manifests not yet applied'),
   handler: (argv) =>
     runCommand(async () => {
-      // A record lives while its batch (one read chunk, ~250 lines) is replayed, so V8's allocation-site
-      // pretenuring took the readers' records for long-lived and allocated them in the old space, where they died
-      // as garbage for the full collector: without it, 100k lines on the bench's Istio log took 3.0 instead of
-      // 4.2 s CPU and 115 instead of 163 MB peak RSS (the same output). Process-wide, so also in explain's workers.
-      setFlagsFromString('--no-allocation-site-pretenuring');
+      replayBatchesWithoutPretenuring();
       const failOn = parseFailOn(argv['fail-on'], FAIL_ON);
       if (!Number.isInteger(argv.limit) || argv.limit < 0) throw new UsageError(`--limit: expected a whole number of rows (0 or more), found ${argv.limit}`);
       const positional = [...(argv.dump ? [argv.dump] : []), ...(argv.inputs ?? [])];
