@@ -434,8 +434,20 @@ async function gatherInputs(inputs: DetectedInput[], opts: GatherOptions, parall
     }
     if (hashInPass) hashes.set(p, await fileHash.digest().catch(() => null));
   }
-  for (const list of byInput) appendAll(diagnostics, list);
   const summarised: SummarisedAttempts | undefined = attempts ? { groups: (attempts as AttemptSummary).list(), total: (attempts as AttemptSummary).total, flowOrd } : undefined;
+  if (summarised) {
+    // Past the group cap a group no longer names each attempt's client: say so (its counts stay exact).
+    const folded = summarised.groups.reduce((n, g) => n + (g.fold === 'address' ? 0 : g.count), 0);
+    const at = inputs.findIndex((i) => i.kind === 'capture');
+    if (folded > 0 && at >= 0) {
+      byInput[at]!.push({
+        severity: 'warning',
+        location: { file: inputs[at]!.path },
+        message: `${folded} unanswered connection attempt(s) from client addresses past the first ${attemptLimits.maxKeys} groups were folded into "other addresses" per server port: counted exactly, but their graph edge, timeline rows and per-source NetworkPolicy findings name each group's first attempt, not each client`,
+      });
+    }
+  }
+  for (const list of byInput) appendAll(diagnostics, list);
 
   const proxies: ProxyView[] = dumps.map((d) =>
     proxyView(

@@ -110,5 +110,10 @@ describe('connection attempts nobody answered', () => {
     const denied = (m: typeof all.model): number => m.findings.filter((f) => f.id === 'network-policy-explains-unanswered').reduce((n, f) => n + Number(f.details!.flows), 0);
     expect(denied(sum.model)).toBe(denied(all.model));
     expect(sum.model.manifest.timeRange).toEqual(all.model.manifest.timeRange);
+    // the fold is said, with how many attempts it took
+    const folded = sum.ev.attempts!.groups.reduce((n, g) => n + (g.fold === 'address' ? 0 : g.count), 0);
+    expect(folded).toBeGreaterThan(0);
+    expect(sum.model.diagnostics.filter((d) => d.message.startsWith(`${folded} unanswered connection attempt(s) from client addresses past the first 20 groups were folded`))).toHaveLength(1);
+    expect(all.model.diagnostics.some((d) => /were folded/.test(d.message))).toBe(false);
   }, 120_000);
 });
