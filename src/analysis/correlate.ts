@@ -193,138 +193,167 @@ function requestIdOf(x: HttpExchange): string | undefined {
   return x.headers['x-request-id']?.[0];
 }
 
-export function correlate(flows: Flow[], records: AccessRecord[], explanations: Explanation[], proxies: ProxyView[], inventory: Inventory | null, opts: CorrelateOptions): Correlation {
-  const skewMs = opts.skewMs;
-  const workloads = new WorkloadIndex(inventory ?? emptyInventory());
-  // Fallback addresses from the dumps: the proxies' own IPs, then endpoints.
-  for (const p of proxies) {
-    const md = p.dump.node?.metadata ?? {};
-    const sa = typeof md.SERVICE_ACCOUNT === 'string' ? md.SERVICE_ACCOUNT : undefined;
-    const wl = typeof md.WORKLOAD_NAME === 'string' ? md.WORKLOAD_NAME : undefined;
-    const labels: Record<string, string> = {};
-    if (md.LABELS && typeof md.LABELS === 'object' && !Array.isArray(md.LABELS)) {
-      for (const [k, v] of Object.entries(md.LABELS)) if (typeof v === 'string') labels[k] = v;
-    }
-    const name = labels['service.istio.io/canonical-name'] ?? labels['app'] ?? p.app ?? wl ?? p.pod ?? p.nodeId ?? p.source;
-    const ns = p.namespace ?? undefined;
-    for (const ip of p.ips) {
-      workloads.addFallback(ip, { kind: 'proxy', id: ns ? `${ns}/${name}` : name, name, namespace: ns, pod: p.pod ?? undefined, serviceAccount: sa, labels, services: [], source: 'config-dump', sidecar: true });
-    }
-  }
-  for (const p of proxies) {
-    for (const e of p.endpoints) {
-      if (!/^[\d.]+$|:/.test(e.ip)) continue;
-      let name = e.service;
-      let ns = e.namespace;
-      if (e.workload) {
-        const parts = e.workload.split(';');
-        if (parts[0]) name = parts[0];
-        if (parts[1]) ns = parts[1];
-      }
-      if (!name) continue;
-      workloads.addFallback(e.ip, { kind: 'proxy', id: ns ? `${ns}/${name}` : name, name, namespace: ns, services: e.service ? [`${e.service}.${e.namespace ?? ''}`] : [], source: 'config-dump' });
-    }
-  }
-
-  // Which dump wrote each record, and which of its proxy's dumps was in force then: the mechanism `explain` uses too.
-  const index = new ProxyIndex(proxies);
-  const atIp = (ip: string, timeMs: number | undefined): ProxyView | undefined => inForceAt(index.atIp(ip), timeMs);
-
-  const recordProxy = new RecordFacts<AccessRecord, ProxyView>('proxy');
-  const recordDirectionMap = new RecordFacts<AccessRecord, Direction>('direction');
+/**
+ * The part of the correlation that does not depend on the records: workloads by address, proxies by
+ * address and name, flows by 5-tuple and request id, connections captured twice, the sidecar-local
+ * legs. Records are then correlated one at a time (`correlateRecord`), in any number, so a streaming
+ * report joins each record as it comes and forgets it (issue 17).
+ */
+export class CorrelationIndex {
+  readonly skewMs: number;
+  readonly workloads: WorkloadIndex;
+  /** A flow that is another capture's view of a connection already captured → the first flow. */
+  readonly copyOf = new Map<Flow, Flow>();
+  /** The first flow of a connection → its copies in other captures. */
+  readonly copies = new Map<Flow, Flow[]>();
+  readonly recordProxy = new RecordFacts<AccessRecord, ProxyView>('proxy');
+  readonly recordDirection = new RecordFacts<AccessRecord, Direction>('direction');
   // A record's wire leg is derived from the record and its direction when asked, not stored: it is read a
   // few times per record, and keeping it cost ~150 bytes a record (issue 17, memory per record).
-  const recordWire = new DerivedFacts<AccessRecord, { client?: HostPort; server?: HostPort }>('wire', (r) => {
-    const dir = recordDirectionMap.get(r);
-    return dir === undefined ? undefined : recordWireLeg(r, dir);
-  });
-  for (const r of records) {
-    const named = index.named(r);
+  readonly recordWire: DerivedFacts<AccessRecord, { client?: HostPort; server?: HostPort }>;
+  readonly recordFlow = new RecordFacts<AccessRecord, RecordLink>('flow');
+  readonly recordLocalLeg = new RecordFacts<AccessRecord, LocalLegLink>('local-leg');
+  readonly explanationFor = new RecordFacts<AccessRecord, Explanation>('explanation');
+  private readonly proxyIndex: ProxyIndex<ProxyView>;
+  private readonly byTuple = new Map<string, Flow[]>();
+  private readonly byRequestId = new Map<string, { flow: Flow; exchange: number }>();
+  private readonly localLegs: LocalLegIndex;
+
+  constructor(flows: Flow[], proxies: ProxyView[], inventory: Inventory | null, opts: CorrelateOptions) {
+    const skewMs = (this.skewMs = opts.skewMs);
+    const workloads = (this.workloads = new WorkloadIndex(inventory ?? emptyInventory()));
+    // Fallback addresses from the dumps: the proxies' own IPs, then endpoints.
+    for (const p of proxies) {
+      const md = p.dump.node?.metadata ?? {};
+      const sa = typeof md.SERVICE_ACCOUNT === 'string' ? md.SERVICE_ACCOUNT : undefined;
+      const wl = typeof md.WORKLOAD_NAME === 'string' ? md.WORKLOAD_NAME : undefined;
+      const labels: Record<string, string> = {};
+      if (md.LABELS && typeof md.LABELS === 'object' && !Array.isArray(md.LABELS)) {
+        for (const [k, v] of Object.entries(md.LABELS)) if (typeof v === 'string') labels[k] = v;
+      }
+      const name = labels['service.istio.io/canonical-name'] ?? labels['app'] ?? p.app ?? wl ?? p.pod ?? p.nodeId ?? p.source;
+      const ns = p.namespace ?? undefined;
+      for (const ip of p.ips) {
+        workloads.addFallback(ip, { kind: 'proxy', id: ns ? `${ns}/${name}` : name, name, namespace: ns, pod: p.pod ?? undefined, serviceAccount: sa, labels, services: [], source: 'config-dump', sidecar: true });
+      }
+    }
+    for (const p of proxies) {
+      for (const e of p.endpoints) {
+        if (!/^[\d.]+$|:/.test(e.ip)) continue;
+        let name = e.service;
+        let ns = e.namespace;
+        if (e.workload) {
+          const parts = e.workload.split(';');
+          if (parts[0]) name = parts[0];
+          if (parts[1]) ns = parts[1];
+        }
+        if (!name) continue;
+        workloads.addFallback(e.ip, { kind: 'proxy', id: ns ? `${ns}/${name}` : name, name, namespace: ns, services: e.service ? [`${e.service}.${e.namespace ?? ''}`] : [], source: 'config-dump' });
+      }
+    }
+
+    // Which dump wrote each record, and which of its proxy's dumps was in force then: the mechanism `explain` uses too.
+    this.proxyIndex = new ProxyIndex(proxies);
+    const recordDirectionMap = this.recordDirection;
+    this.recordWire = new DerivedFacts<AccessRecord, { client?: HostPort; server?: HostPort }>('wire', (r) => {
+      const dir = recordDirectionMap.get(r);
+      return dir === undefined ? undefined : recordWireLeg(r, dir);
+    });
+
+    // Index flows by 5-tuple and by request id of their cleartext exchanges.
+    const byTuple = this.byTuple;
+    const byRequestId = this.byRequestId;
+    for (const f of flows) {
+      const k = flowKey(f.client.ip, f.client.port, f.server.ip, f.server.port);
+      const list = byTuple.get(k) ?? [];
+      list.push(f);
+      byTuple.set(k, list);
+      f.http.forEach((x, i) => {
+        const id = requestIdOf(x);
+        if (id && !f.sidecarLocal) byRequestId.set(id, { flow: f, exchange: i });
+      });
+    }
+
+    // The same connection captured at both ends (in the client's and the server's pod) is one
+    // connection: the later capture's flow is a copy of the first, counted once and never joined itself.
+    const copyOf = this.copyOf;
+    for (const list of byTuple.values()) {
+      if (list.length < 2) continue;
+      const firsts: Flow[] = [];
+      for (const f of list) {
+        // Legs inside a pod (sidecar-local, loopback) in two captures are two pods' legs, never one connection.
+        if (!leftThePod(legScope(f))) continue;
+        const first = firsts.find((g) => g.file !== f.file && f.startMs <= g.endMs + skewMs && g.startMs <= f.endMs + skewMs);
+        if (first) copyOf.set(f, first);
+        else firsts.push(f);
+      }
+    }
+    if (copyOf.size > 0) {
+      for (const [k, list] of byTuple) byTuple.set(k, list.filter((f) => !copyOf.has(f)));
+      for (const [id, hit] of byRequestId) {
+        const first = copyOf.get(hit.flow);
+        if (first) {
+          const j = first.http.findIndex((x) => requestIdOf(x) === id);
+          if (j >= 0) byRequestId.set(id, { flow: first, exchange: j });
+        }
+      }
+    }
+    for (const [copy, first] of copyOf) {
+      const list = this.copies.get(first);
+      if (list) list.push(copy);
+      else this.copies.set(first, [copy]);
+    }
+    this.localLegs = new LocalLegIndex(flows);
+  }
+
+  /** The dump of the proxy at this IP in force at `timeMs` (the newest dump when no time is given). */
+  proxyForIp(ip: string | undefined, timeMs?: number): ProxyView | undefined {
+    return ip ? inForceAt(this.proxyIndex.atIp(ip), timeMs) : undefined;
+  }
+
+  resolve(ip: string | undefined): WorkloadRef | undefined {
+    return ip ? this.workloads.lookup(ip) : undefined;
+  }
+
+  /**
+   * Joins one record: its proxy and direction, its wire leg's captured flow (request id, else 5-tuple and
+   * time), its sidecar-local leg; the facts are set on the record (RecordFacts). Returns the flow link.
+   */
+  correlateRecord(r: AccessRecord): RecordLink | undefined {
+    const named = this.proxyIndex.named(r);
     let p = named.length ? inForceAt(named, r.timeMs) : undefined;
     let dir = recordDirection(r, p);
     if (!p && dir === 'inbound') {
       const dst = hostPortOf(r.attrs.destination);
-      if (dst) p = atIp(dst.ip, r.timeMs);
+      if (dst) p = this.proxyForIp(dst.ip, r.timeMs);
     }
     if (!p && dir === 'outbound') {
       const up = parseHostPort(fieldStr(r, 'UPSTREAM_LOCAL_ADDRESS', 'upstream_local_address'));
-      if (up) p = atIp(up.ip, r.timeMs);
+      if (up) p = this.proxyForIp(up.ip, r.timeMs);
     }
-    if (p) recordProxy.set(r, p);
+    if (p) this.recordProxy.set(r, p);
     if (dir === 'unknown' && p) dir = recordDirection(r, p);
-    recordDirectionMap.set(r, dir);
+    this.recordDirection.set(r, dir);
+    const link = this.linkOf(r);
+    if (link) this.recordFlow.set(r, link);
+    const leg = this.localLegs.legOf(r, this.recordDirection, this.recordProxy, this.recordFlow, this.skewMs);
+    if (leg) this.recordLocalLeg.set(r, leg);
+    return link;
   }
 
-  // Index flows by 5-tuple and by request id of their cleartext exchanges.
-  const byTuple = new Map<string, Flow[]>();
-  const byRequestId = new Map<string, { flow: Flow; exchange: number }>();
-  for (const f of flows) {
-    const k = flowKey(f.client.ip, f.client.port, f.server.ip, f.server.port);
-    const list = byTuple.get(k) ?? [];
-    list.push(f);
-    byTuple.set(k, list);
-    f.http.forEach((x, i) => {
-      const id = requestIdOf(x);
-      if (id && !f.sidecarLocal) byRequestId.set(id, { flow: f, exchange: i });
-    });
-  }
-
-  // The same connection captured at both ends (in the client's and the server's pod) is one
-  // connection: the later capture's flow is a copy of the first, counted once and never joined itself.
-  const copyOf = new Map<Flow, Flow>();
-  for (const list of byTuple.values()) {
-    if (list.length < 2) continue;
-    const firsts: Flow[] = [];
-    for (const f of list) {
-      // Legs inside a pod (sidecar-local, loopback) in two captures are two pods' legs, never one connection.
-      if (!leftThePod(legScope(f))) continue;
-      const first = firsts.find((g) => g.file !== f.file && f.startMs <= g.endMs + skewMs && g.startMs <= f.endMs + skewMs);
-      if (first) copyOf.set(f, first);
-      else firsts.push(f);
-    }
-  }
-  if (copyOf.size > 0) {
-    for (const [k, list] of byTuple) byTuple.set(k, list.filter((f) => !copyOf.has(f)));
-    for (const [id, hit] of byRequestId) {
-      const first = copyOf.get(hit.flow);
-      if (first) {
-        const j = first.http.findIndex((x) => requestIdOf(x) === id);
-        if (j >= 0) byRequestId.set(id, { flow: first, exchange: j });
-      }
-    }
-  }
-  const copies = new Map<Flow, Flow[]>();
-  for (const [copy, first] of copyOf) {
-    const list = copies.get(first);
-    if (list) list.push(copy);
-    else copies.set(first, [copy]);
-  }
-
-  const links: RecordLink[] = [];
-  const flowRecords = new Map<Flow, AccessRecord[]>();
-  const recordFlow = new RecordFacts<AccessRecord, RecordLink>('flow');
-  const addLink = (l: RecordLink): void => {
-    links.push(l);
-    recordFlow.set(l.record, l);
-    const list = flowRecords.get(l.flow) ?? [];
-    list.push(l.record);
-    flowRecords.set(l.flow, list);
-  };
-  for (const r of records) {
-    const wire = recordWire.get(r)!;
+  private linkOf(r: AccessRecord): RecordLink | undefined {
+    const skewMs = this.skewMs;
+    const wire = this.recordWire.get(r)!;
     // 1. Exact: the request id seen in a cleartext exchange on the wire, at the same leg.
-    if (r.requestId && byRequestId.has(r.requestId)) {
-      const hit = byRequestId.get(r.requestId)!;
+    if (r.requestId && this.byRequestId.has(r.requestId)) {
+      const hit = this.byRequestId.get(r.requestId)!;
       const sameLeg = !wire.client || (normalizeIp(hit.flow.client.ip) === wire.client.ip && (wire.client.port === undefined || hit.flow.client.port === wire.client.port));
-      if (sameLeg) {
-        addLink({ record: r, flow: hit.flow, exchange: hit.exchange, offsetMs: (r.timeMs ?? hit.flow.startMs) - hit.flow.startMs, by: 'request-id' });
-        continue;
-      }
+      if (sameLeg) return { record: r, flow: hit.flow, exchange: hit.exchange, offsetMs: (r.timeMs ?? hit.flow.startMs) - hit.flow.startMs, by: 'request-id' };
     }
     // 2. 5-tuple + time window.
-    if (!wire.client?.port || !wire.server?.port) continue;
-    const cands = byTuple.get(flowKey(wire.client.ip, wire.client.port, wire.server.ip, wire.server.port));
-    if (!cands) continue;
+    if (!wire.client?.port || !wire.server?.port) return undefined;
+    const cands = this.byTuple.get(flowKey(wire.client.ip, wire.client.port, wire.server.ip, wire.server.port));
+    if (!cands) return undefined;
     let best: Flow | undefined;
     let bestDist = Infinity;
     for (const f of cands) {
@@ -339,7 +368,7 @@ export function correlate(flows: Flow[], records: AccessRecord[], explanations: 
         best = f;
       }
     }
-    if (!best) continue;
+    if (!best) return undefined;
     let exchange: number | undefined;
     if (best.http.length > 0 && r.kind === 'http') {
       const method = r.attrs.http?.method;
@@ -356,50 +385,75 @@ export function correlate(flows: Flow[], records: AccessRecord[], explanations: 
         }
       });
     }
-    addLink({ record: r, flow: best, exchange, offsetMs: (r.timeMs ?? best.startMs) - best.startMs, by: '5-tuple' });
+    return { record: r, flow: best, exchange, offsetMs: (r.timeMs ?? best.startMs) - best.startMs, by: '5-tuple' };
   }
 
-  const recordLocalLeg = findLocalLegs(flows, records, recordDirectionMap, recordProxy, recordFlow, skewMs);
+  /** The security of the connection a record was carried on: the joined flow's proof beats the log's inference. */
+  securityOf(r: AccessRecord): EventSecurity {
+    return recordSecurity(r, this.recordDirection.get(r) ?? 'unknown', this.recordFlow.get(r)?.flow);
+  }
 
-  const explanationFor = new RecordFacts<AccessRecord, Explanation>('explanation');
-  for (const e of explanations) explanationFor.set(e.record, e);
+  /** A Correlation over this index, with what the records gave (every record's, or a streaming pass's). */
+  correlation(parts: { events: RequestEvent[]; recordEvent: RecordLookup<AccessRecord, RequestEvent>; flowEvents: Map<Flow, RequestEvent[]>; links: RecordLink[]; flowRecords: Map<Flow, AccessRecord[]>; observedSkew: Correlation['observedSkew'] }): Correlation {
+    return {
+      skewMs: this.skewMs,
+      workloads: this.workloads,
+      copyOf: this.copyOf,
+      copies: this.copies,
+      events: parts.events,
+      recordEvent: parts.recordEvent,
+      flowEvents: parts.flowEvents,
+      securityOf: (r) => this.securityOf(r),
+      recordProxy: this.recordProxy,
+      recordDirection: this.recordDirection,
+      recordWire: this.recordWire,
+      links: parts.links,
+      flowRecords: parts.flowRecords,
+      recordFlow: this.recordFlow,
+      recordLocalLeg: this.recordLocalLeg,
+      explanationFor: this.explanationFor,
+      observedSkew: parts.observedSkew,
+      resolve: (ip) => this.resolve(ip),
+      proxyForIp: (ip, timeMs) => this.proxyForIp(ip, timeMs),
+    };
+  }
+}
 
-  const offsets = links.filter((l) => l.record.timeMs !== undefined).map((l) => {
-    // Distance of the record time outside the flow's span (0 inside).
-    const f = l.flow;
-    const t = l.record.timeMs!;
-    return t < f.startMs ? t - f.startMs : t > f.endMs ? t - f.endMs : 0;
-  }).sort((a, b) => a - b);
-  const observedSkew = {
-    n: offsets.length,
-    medianMs: offsets.length ? offsets[Math.floor(offsets.length / 2)]! : null,
-    minMs: offsets.length ? offsets[0]! : null,
-    maxMs: offsets.length ? offsets[offsets.length - 1]! : null,
-  };
+/** Median, min and max of the offsets (ms outside the flow's span, 0 inside), sorted ascending. */
+export function skewSummary(sortedOffsets: ArrayLike<number>): Correlation['observedSkew'] {
+  const n = sortedOffsets.length;
+  return { n, medianMs: n ? sortedOffsets[Math.floor(n / 2)]! : null, minMs: n ? sortedOffsets[0]! : null, maxMs: n ? sortedOffsets[n - 1]! : null };
+}
 
-  const grouped = groupRequestEvents({ records, recordFlow, recordWire, recordDirection: recordDirectionMap, skewMs });
+/** How far a matched record's time lies outside its flow's span (0 inside); undefined for a record without time. */
+export function linkOffset(l: RecordLink): number | undefined {
+  const t = l.record.timeMs;
+  if (t === undefined) return undefined;
+  const f = l.flow;
+  return t < f.startMs ? t - f.startMs : t > f.endMs ? t - f.endMs : 0;
+}
 
-  return {
-    skewMs,
-    workloads,
-    copyOf,
-    copies,
-    events: grouped.events,
-    recordEvent: grouped.recordEvent,
-    flowEvents: grouped.flowEvents,
-    securityOf: (r) => recordSecurity(r, recordDirectionMap.get(r) ?? 'unknown', recordFlow.get(r)?.flow),
-    recordProxy,
-    recordDirection: recordDirectionMap,
-    recordWire,
-    links,
-    flowRecords,
-    recordFlow,
-    recordLocalLeg,
-    explanationFor,
-    observedSkew,
-    resolve: (ip) => (ip ? workloads.lookup(ip) : undefined),
-    proxyForIp: (ip, timeMs) => (ip ? atIp(ip, timeMs) : undefined),
-  };
+export function correlate(flows: Flow[], records: AccessRecord[], explanations: Explanation[], proxies: ProxyView[], inventory: Inventory | null, opts: CorrelateOptions): Correlation {
+  const index = new CorrelationIndex(flows, proxies, inventory, opts);
+  const links: RecordLink[] = [];
+  const flowRecords = new Map<Flow, AccessRecord[]>();
+  for (const r of records) {
+    const l = index.correlateRecord(r);
+    if (!l) continue;
+    links.push(l);
+    const list = flowRecords.get(l.flow);
+    if (list) list.push(r);
+    else flowRecords.set(l.flow, [r]);
+  }
+  for (const e of explanations) index.explanationFor.set(e.record, e);
+  const offsets: number[] = [];
+  for (const l of links) {
+    const o = linkOffset(l);
+    if (o !== undefined) offsets.push(o);
+  }
+  offsets.sort((a, b) => a - b);
+  const grouped = groupRequestEvents({ records, recordFlow: index.recordFlow, recordWire: index.recordWire, recordDirection: index.recordDirection, skewMs: opts.skewMs });
+  return index.correlation({ events: grouped.events, recordEvent: grouped.recordEvent, flowEvents: grouped.flowEvents, links, flowRecords, observedSkew: skewSummary(offsets) });
 }
 
 interface LocalExchange {
@@ -422,59 +476,61 @@ interface LocalExchange {
  * Only exchanges that carry `x-forwarded-client-cert` are considered. Indexed by server and request
  * id, and by server and time, so a large capture costs O(log n) per record.
  */
-function findLocalLegs(
-  flows: Flow[],
-  records: AccessRecord[],
-  dirs: RecordLookup<AccessRecord, Direction>,
-  proxies: RecordLookup<AccessRecord, ProxyView>,
-  wireLinks: RecordLookup<AccessRecord, RecordLink>,
-  skewMs: number,
-): Map<AccessRecord, LocalLegLink> {
-  const out = new Map<AccessRecord, LocalLegLink>();
-  const byServer = new Map<string, { list: LocalExchange[]; maxSpan: number }>();
-  const byRequestId = new Map<string, LocalExchange[]>();
-  for (const f of flows) {
-    if (!f.sidecarLocal || !isLoopback(normalizeIp(f.client.ip))) continue;
-    f.http.forEach((x, i) => {
-      const v = x.headers['x-forwarded-client-cert'];
-      if (!v || v.length === 0) return;
-      const k = fmtAddr(normalizeIp(f.server.ip), f.server.port);
-      const t = x.time ? Date.parse(x.time) : NaN;
-      const rid = requestIdOf(x);
-      const e: LocalExchange = { flow: f, exchange: i, xfcc: v.join(','), ...(rid !== undefined ? { requestId: rid } : {}), from: Number.isFinite(t) ? t : f.startMs, to: Number.isFinite(t) ? t : f.endMs };
-      const s = byServer.get(k) ?? { list: [], maxSpan: 0 };
-      s.list.push(e);
-      s.maxSpan = Math.max(s.maxSpan, e.to - e.from);
-      byServer.set(k, s);
-      if (rid !== undefined) {
-        const rk = `${k}|${rid}`;
-        const same = byRequestId.get(rk);
-        if (same) same.push(e);
-        else byRequestId.set(rk, [e]);
-      }
-    });
+class LocalLegIndex {
+  private readonly byServer = new Map<string, { list: LocalExchange[]; maxSpan: number }>();
+  private readonly byRequestId = new Map<string, LocalExchange[]>();
+
+  constructor(flows: Flow[]) {
+    const byServer = this.byServer;
+    const byRequestId = this.byRequestId;
+    for (const f of flows) {
+      if (!f.sidecarLocal || !isLoopback(normalizeIp(f.client.ip))) continue;
+      f.http.forEach((x, i) => {
+        const v = x.headers['x-forwarded-client-cert'];
+        if (!v || v.length === 0) return;
+        const k = fmtAddr(normalizeIp(f.server.ip), f.server.port);
+        const t = x.time ? Date.parse(x.time) : NaN;
+        const rid = requestIdOf(x);
+        const e: LocalExchange = { flow: f, exchange: i, xfcc: v.join(','), ...(rid !== undefined ? { requestId: rid } : {}), from: Number.isFinite(t) ? t : f.startMs, to: Number.isFinite(t) ? t : f.endMs };
+        const s = byServer.get(k) ?? { list: [], maxSpan: 0 };
+        s.list.push(e);
+        s.maxSpan = Math.max(s.maxSpan, e.to - e.from);
+        byServer.set(k, s);
+        if (rid !== undefined) {
+          const rk = `${k}|${rid}`;
+          const same = byRequestId.get(rk);
+          if (same) same.push(e);
+          else byRequestId.set(rk, [e]);
+        }
+      });
+    }
+    for (const s of byServer.values()) s.list.sort((x, y) => x.from - y.from);
   }
-  if (byServer.size === 0) return out;
-  for (const s of byServer.values()) s.list.sort((x, y) => x.from - y.from);
-  const frameOf = (c: LocalExchange): number => c.flow.http[c.exchange]?.requestFrame ?? c.flow.frames[0] ?? 0;
-  const link = (r: AccessRecord, c: LocalExchange, by: LocalLegLink['by']): void => {
-    out.set(r, { record: r, flow: c.flow, exchange: c.exchange, xfcc: c.xfcc, by });
-  };
-  for (const r of records) {
-    if (r.kind !== 'http' || dirs.get(r) !== 'inbound') continue;
+
+  legOf(
+    r: AccessRecord,
+    dirs: RecordLookup<AccessRecord, Direction>,
+    proxies: RecordLookup<AccessRecord, ProxyView>,
+    wireLinks: RecordLookup<AccessRecord, RecordLink>,
+    skewMs: number,
+  ): LocalLegLink | undefined {
+    if (this.byServer.size === 0) return undefined;
+    const frameOf = (c: LocalExchange): number => c.flow.http[c.exchange]?.requestFrame ?? c.flow.frames[0] ?? 0;
+    const link = (c: LocalExchange, by: LocalLegLink['by']): LocalLegLink => ({ record: r, flow: c.flow, exchange: c.exchange, xfcc: c.xfcc, by });
+    if (r.kind !== 'http' || dirs.get(r) !== 'inbound') return undefined;
     const hasUpstreamField = ['UPSTREAM_HOST', 'upstream_host'].some((n) => n in r.fields) || r.upstreamHost !== undefined;
     const upstream = parseHostPort(r.upstreamHost ?? fieldStr(r, 'UPSTREAM_HOST', 'upstream_host'));
-    if (hasUpstreamField && !upstream) continue; // logged `-`: never forwarded to the app
+    if (hasUpstreamField && !upstream) return undefined; // logged `-`: never forwarded to the app
     const server = upstream ?? hostPortOf(r.attrs.destination);
-    if (!server || server.port === undefined) continue;
+    if (!server || server.port === undefined) return undefined;
     const key = fmtAddr(server.ip, server.port);
-    const idx = byServer.get(key);
-    if (!idx) continue;
+    const idx = this.byServer.get(key);
+    if (!idx) return undefined;
     const wireFile = wireLinks.get(r)?.flow.file;
     let samePod: (c: LocalExchange) => boolean = () => true;
     if (isLoopback(server.ip)) {
       // 127.0.0.1:<port> exists in every pod: only the capture that holds this record's wire leg is the same pod's.
-      if (!wireFile) continue;
+      if (!wireFile) return undefined;
       samePod = (c) => c.flow.file === wireFile;
     } else {
       const proxyIps = proxies.get(r)?.ips.map(normalizeIp) ?? [];
@@ -486,16 +542,16 @@ function findLocalLegs(
 
     // 1. Same x-request-id (retries re-send the same id on new legs: accept when they agree on XFCC).
     if (r.requestId) {
-      let hits = (byRequestId.get(`${key}|${r.requestId}`) ?? []).filter(samePod);
+      let hits = (this.byRequestId.get(`${key}|${r.requestId}`) ?? []).filter(samePod);
       if (hits.some(sameClient)) hits = hits.filter(sameClient);
       if (hits.length > 0) {
-        if (new Set(hits.map((h) => h.xfcc)).size === 1) link(r, hits.slice().sort((a, b) => frameOf(a) - frameOf(b))[0]!, 'request-id');
-        continue; // several legs with different XFCC for one request id: ambiguous, no identity
+        if (new Set(hits.map((h) => h.xfcc)).size === 1) return link(hits.slice().sort((a, b) => frameOf(a) - frameOf(b))[0]!, 'request-id');
+        return undefined; // several legs with different XFCC for one request id: ambiguous, no identity
       }
     }
     // 2. Failing that: the time window (the forwarded request starts after the record's start time,
     //    within its duration), and the leg's address or route; only when exactly one fits.
-    if (r.timeMs === undefined) continue;
+    if (r.timeMs === undefined) return undefined;
     const lo = r.timeMs - skewMs;
     const hi = r.timeMs + (r.durationMs ?? 0) + skewMs;
     const inWindow: LocalExchange[] = [];
@@ -510,19 +566,17 @@ function findLocalLegs(
     if (local && local.port !== undefined) {
       // The record names the leg's client address: only that connection can be it.
       const byAddr = inWindow.filter(sameClient);
-      if (byAddr.length === 1) link(r, byAddr[0]!, 'upstream-address');
-      continue;
+      return byAddr.length === 1 ? link(byAddr[0]!, 'upstream-address') : undefined;
     }
     const method = r.attrs.http?.method;
     const path = r.attrs.http?.path;
-    if (!method || !path) continue;
+    if (!method || !path) return undefined;
     const byRoute = inWindow.filter((c) => {
       const x = c.flow.http[c.exchange]!;
       return x.method === method && x.path === path;
     });
-    if (byRoute.length === 1) link(r, byRoute[0]!, 'time-route');
+    return byRoute.length === 1 ? link(byRoute[0]!, 'time-route') : undefined;
   }
-  return out;
 }
 
 /** First index whose `from` is greater than `t` (list sorted by `from`). */
