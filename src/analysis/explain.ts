@@ -547,28 +547,55 @@ export interface ExplainGroupState {
 export class ExplainAggregator {
   readonly summary: ExplainSummary = { records: 0, allowed: 0, denied: 0, deniedBy: {}, noChain: 0, rejected: 0, undecidable: 0, agrees: 0, disagreements: 0, notFromProxy: 0 };
   private readonly groups = new Map<string, ExplainGroup>();
+  /**
+   * The group of an explanation whose dump is its decision's (`Decision.config`), by the decision object and what
+   * else outcomeOf and the group key read (verdict, logged outcome and policy): a memoized decision is shared by
+   * many records, and finding its group here costs no key string of the decision, policy and dump path.
+   */
+  private readonly byDecision = new WeakMap<Decision, Map<string, ExplainGroup>>();
 
   add(e: Explanation): void {
     const s = this.summary;
     s.records++;
-    const d = e.decision?.decision;
+    const dec = e.decision;
+    const d = dec?.decision;
     if (e.verdict === 'undecidable') s.undecidable++;
     if (e.verdict === 'agrees') s.agrees++;
     if (e.verdict === 'disagrees') s.disagreements++;
     if (e.verdict === 'not-from-this-proxy') s.notFromProxy++;
-    const o = outcomeOf(e);
     if (d === 'ALLOW' || (e.verdict === 'agrees' && e.logged === 'allowed')) s.allowed++;
-    else if (d === 'DENY' && noChain(e.decision!)) s.noChain++;
-    else if ((d === 'DENY' && e.decision!.localReply) || (e.logged === 'rejected' && e.verdict === 'undecidable')) s.rejected++;
+    else if (d === 'DENY' && noChain(dec!)) s.noChain++;
+    else if ((d === 'DENY' && dec!.localReply) || (e.logged === 'rejected' && e.verdict === 'undecidable')) s.rejected++;
     else if (d === 'DENY') {
       s.denied++;
-      const p = e.decision!.policy ?? 'none';
+      const p = dec!.policy ?? 'none';
       s.deniedBy[p] = (s.deniedBy[p] ?? 0) + 1;
     }
+    let fast: Map<string, ExplainGroup> | undefined;
+    let fastKey = '';
+    if (dec && e.dump === dec.config) {
+      fast = this.byDecision.get(dec);
+      if (!fast) {
+        fast = new Map();
+        this.byDecision.set(dec, fast);
+      }
+      fastKey = `${e.verdict}|${e.logged ?? ''}|${e.loggedPolicy === undefined ? '' : val(e.loggedPolicy)}`;
+      const g = fast.get(fastKey);
+      if (g) {
+        g.count++;
+        return;
+      }
+    }
+    const o = outcomeOf(e);
     const key = `${o.decision}\u0000${o.policy}\u0000${e.verdict}\u0000${e.dump ?? ''}`;
-    const g = this.groups.get(key);
+    let g = this.groups.get(key);
     if (g) g.count++;
-    else this.groups.set(key, { decision: o.decision, policy: o.policy, verdict: e.verdict, count: 1, example: refString(e.record), reason: e.reason, dump: e.dump ?? null });
+    else {
+      g = { decision: o.decision, policy: o.policy, verdict: e.verdict, count: 1, example: refString(e.record), reason: e.reason, dump: e.dump ?? null };
+      this.groups.set(key, g);
+    }
+    // bounded: a decision's records differ in these parts only by the logged policy
+    if (fast && fast.size < 256) fast.set(fastKey, g);
   }
 
   /** The groups in first-seen order with their keys (to merge aggregators of consecutive parts of the records). */
@@ -660,7 +687,16 @@ export type DumpLike = DumpKeySource;
  * address is not the proxy's, or none of the dumps is its proxy's): the verdict is "not from this
  * proxy", never a disagreement.
  */
-export class NotFromProxyError extends Error {}
+export class NotFromProxyError extends Error {
+  constructor(message: string) {
+    // thrown for every record of a proxy without a dump (often thousands): the stack is never read, and capturing it
+    // cost more than the rest of the record's replay
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    super(message);
+    Error.stackTraceLimit = limit;
+  }
+}
 
 export type DumpDecider<D extends DumpLike> = (dump: D, req: RequestAttrs, opts: DeciderOptions) => Decision;
 
@@ -684,14 +720,22 @@ export function deciderOver<D extends DumpLike>(dumps: D[], decideDump: DumpDeci
     return decideOne(dump, req, opts);
   };
   const index = new Map<D, number>(dumps.map((d, i) => [d, i]));
+  const recent = dumps.map(() => new RecentDecisions());
   const cache = new DecisionCache();
   return (req, opts) => {
     const dump = pick(req, opts);
-    const key = `${index.get(dump)}|${decisionKey(req, opts, keepPorts, keepRequestId)}`;
-    const hit = cache.get(key);
-    if (hit) return hit;
-    const d = decideOne(dump, req, opts);
-    cache.set(key, d);
+    const i = index.get(dump)!;
+    const n = requestParts(req, opts, keepPorts, keepRequestId, PARTS);
+    const r = recent[i]!;
+    const seen = r.find(PARTS, n);
+    if (seen) return seen;
+    const key = `${i}|${decisionKey(req, opts, keepPorts, keepRequestId)}`;
+    let d = cache.get(key);
+    if (!d) {
+      d = decideOne(dump, req, opts);
+      cache.set(key, d);
+    }
+    r.add(PARTS, n, d);
     return d;
   };
 }
@@ -702,14 +746,122 @@ export function deciderOver<D extends DumpLike>(dumps: D[], decideDump: DumpDeci
  */
 export function memoizedDumpDecider<D>(dump: D, decideDump: (dump: D, req: RequestAttrs, opts: DeciderOptions) => Decision, cache = new DecisionCache(), keyPrefix = ''): Decider {
   const { keepPorts, keepRequestId } = configMentions([dump]);
+  const recent = new RecentDecisions();
   return (req, opts) => {
+    const n = requestParts(req, opts, keepPorts, keepRequestId, PARTS);
+    const seen = recent.find(PARTS, n);
+    if (seen) return seen;
     const key = keyPrefix + decisionKey(req, opts, keepPorts, keepRequestId);
-    const hit = cache.get(key);
-    if (hit) return hit;
-    const d = decideDump(dump, req, opts);
-    cache.set(key, d);
+    let d = cache.get(key);
+    if (!d) {
+      d = decideDump(dump, req, opts);
+      cache.set(key, d);
+    }
+    recent.add(PARTS, n, d);
     return d;
   };
+}
+
+/**
+ * The decisions of the last few distinct requests of one dump, found by comparing the request's parts (those the
+ * memo key is built from, `requestParts`) with `===`: consecutive records of a log mostly repeat a handful of
+ * requests (differing in source port and request id only), and finding them here costs no key string, whose
+ * building, flattening and hashing was the larger part of a replayed record's time. Parts equal ⇒ memo keys equal,
+ * so a request found here gets the decision the memo would give; one not found goes to the memo.
+ */
+class RecentDecisions {
+  private readonly parts: unknown[][] = [];
+  private readonly decisions: Decision[] = [];
+  constructor(private readonly capacity = 8) {}
+
+  find(p: readonly unknown[], n: number): Decision | undefined {
+    const all = this.parts;
+    outer: for (let i = 0; i < all.length; i++) {
+      const q = all[i]!;
+      if (q.length !== n) continue;
+      for (let j = 0; j < n; j++) if (q[j] !== p[j]) continue outer;
+      const d = this.decisions[i]!;
+      if (i > 0) {
+        // one step towards the front: the requests that keep coming back are compared first
+        all[i] = all[i - 1]!;
+        all[i - 1] = q;
+        this.decisions[i] = this.decisions[i - 1]!;
+        this.decisions[i - 1] = d;
+      }
+      return d;
+    }
+    return undefined;
+  }
+
+  add(p: readonly unknown[], n: number, d: Decision): void {
+    if (this.parts.length >= this.capacity) {
+      this.parts.pop();
+      this.decisions.pop();
+    }
+    this.parts.unshift(p.slice(0, n));
+    this.decisions.unshift(d);
+  }
+}
+
+/** Scratch for requestParts (the replay is not re-entered while a request's parts are compared). */
+const PARTS: unknown[] = [];
+
+/**
+ * Every value `decisionKey` reads, in its order, into `out` (returns the count): the same request gives the same
+ * parts, and equal parts give equal keys (each part is read as the key reads it, `=` endpoints included).
+ */
+function requestParts(req: RequestAttrs, opts: DeciderOptions, keepPorts: boolean, keepRequestId: boolean, out: unknown[]): number {
+  let n = 0;
+  out[n++] = opts.kind;
+  out[n++] = listKeyPart(opts.unknown);
+  const src = req.source;
+  const remote = req.remote;
+  const direct = req.directRemote;
+  n = epParts(src, keepPorts, out, n);
+  const remoteSame = remote !== undefined && remote === src;
+  out[n++] = remoteSame;
+  if (!remoteSame) n = epParts(remote, keepPorts, out, n);
+  const directSame = direct !== undefined && direct === remote;
+  out[n++] = directSame;
+  if (!directSame) n = epParts(direct, keepPorts, out, n);
+  n = epParts(req.destination, true, out, n);
+  out[n++] = req.sni ?? '';
+  out[n++] = req.transportProtocol ?? '';
+  out[n++] = req.alpn ? itemsKey(req.alpn) : '';
+  const t = req.tls;
+  out[n++] = t !== undefined;
+  if (t) {
+    out[n++] = t.version ?? '';
+    out[n++] = itemsKey(t.uriSans);
+    out[n++] = itemsKey(t.dnsSans);
+    out[n++] = t.subject;
+    out[n++] = t.peerCertificateValidated;
+  }
+  const h = req.http;
+  out[n++] = h !== undefined;
+  if (h) {
+    out[n++] = h.method ?? '';
+    out[n++] = h.path ?? '';
+    out[n++] = h.authority ?? '';
+    out[n++] = h.scheme ?? '';
+    out[n++] = h.protocol ?? '';
+    for (const name in h.headers) {
+      if (!keepRequestId && name === 'x-request-id') continue;
+      const v = h.headers[name]!;
+      out[n++] = name;
+      out[n++] = v.length;
+      for (let i = 0; i < v.length; i++) out[n++] = v[i];
+    }
+  }
+  out[n++] = req.metadata ? JSON.stringify(req.metadata) : undefined;
+  out[n++] = req.filterState ? JSON.stringify(req.filterState) : undefined;
+  return n;
+}
+
+function epParts(e: { address: string; port?: number } | undefined, port: boolean, out: unknown[], n: number): number {
+  out[n++] = e === undefined ? undefined : e.address;
+  out[n++] = e !== undefined && port ? e.port : undefined;
+  return n;
 }
 
 /**
@@ -931,12 +1083,40 @@ function dumpPicker<D extends DumpLike>(dumps: D[]): (req: RequestAttrs, opts: D
   const index = new ProxyIndex(keyed);
   const known = keyed.every((k) => k.ips.length > 0);
   const single = index.singleProxy;
+  // the proxy a record names (ProxyIndex.named) depends on its node and file only: asked once per pair
+  const namedBy = new Map<string, Map<string, typeof keyed>>();
+  let namedCount = 0;
+  const named = (node: string | undefined, file: string): typeof keyed => {
+    const n = node || '';
+    let byFile = namedBy.get(n);
+    if (!byFile) {
+      if (namedCount >= 4096) {
+        namedBy.clear();
+        namedCount = 0;
+      }
+      byFile = new Map();
+      namedBy.set(n, byFile);
+    }
+    let hit = byFile.get(file);
+    if (!hit) {
+      hit = index.named({ node, ref: { file } });
+      byFile.set(file, hit);
+      namedCount++;
+    }
+    return hit;
+  };
   return (req, opts) => {
     const rec = opts.record;
     const dir = recordDirection(rec);
     // the proxy's own address on the record: the source of an outbound record, else the destination
     const own = dir === 'outbound' ? req.source : req.destination;
-    const chosen = single ? inForceAt(keyed, rec?.timeMs) : index.forRecord({ node: rec?.node, timeMs: rec?.timeMs, ref: { file: rec?.ref?.file ?? '' } }, own?.address);
+    let chosen: (typeof keyed)[number] | undefined;
+    if (single) chosen = inForceAt(keyed, rec?.timeMs);
+    else {
+      // index.forRecord, with the named proxy memoized
+      const byName = named(rec?.node, rec?.ref?.file ?? '');
+      chosen = inForceAt(byName.length ? byName : index.atIp(own?.address), rec?.timeMs);
+    }
     if (!chosen) {
       const why = `none of the ${dumps.length} config dumps is for this record's proxy (${rec?.node ? `node ${rec.node}, ` : ''}${dir === 'outbound' ? `outbound, source ${req.source?.address ?? 'unknown'}` : `destination ${req.destination?.address ?? 'unknown'}`})`;
       throw known && own ? new NotFromProxyError(`not from these proxies: ${why}`) : new Error(why);
