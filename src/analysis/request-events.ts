@@ -200,3 +200,213 @@ export function groupRequestEvents(input: GroupInput): { events: RequestEvent[];
   }
   return { events, recordEvent, flowEvents };
 }
+
+/** The grouping key of a record (see groupRequestEvents): records with equal keys may be one event. */
+export function eventKey(r: AccessRecord, link: RecordLink | undefined, wire: { client?: HostPort; server?: HostPort } | undefined, ztunnelPair: number | undefined): string | undefined {
+  if (link) {
+    if (r.requestId) return `flow|${link.flow.id}|rid|${r.requestId}`;
+    if (link.exchange !== undefined) return `flow|${link.flow.id}|x|${link.exchange}`;
+    if (r.kind === 'tcp') return `flow|${link.flow.id}|tcp`;
+    return undefined;
+  }
+  if (r.ztunnel) return ztunnelPair !== undefined ? `ztunnel|${ztunnelPair}` : undefined;
+  const leg = legKey(wire);
+  if (leg && r.requestId) return `leg|${leg}|rid|${r.requestId}`;
+  if (leg && r.kind === 'tcp') return `leg|${leg}|tcp`;
+  return undefined;
+}
+
+/** A record handed back by EventWindow once its event is complete. */
+export interface EventRecord {
+  record: AccessRecord;
+  event: RequestEvent;
+  /** The record that made the event (the first of it in canonical order): the event is new to the caller. */
+  first: boolean;
+}
+
+interface OpenEvent {
+  event: RequestEvent;
+  key: string;
+  /** After this time (ms) no record can join it (first record's time + skew + the longest duration). */
+  closesAfter: number;
+}
+
+/**
+ * groupRequestEvents over records that come one at a time in canonical order (analysis/record-spill.ts:
+ * by time, records without a time last), in memory bounded by the records of one window (the skew plus
+ * the longest logged duration) rather than by all records: the same events, the same ids, the same
+ * records in each (issue 17, streaming report).
+ *
+ * A record with time t can join an event whose first record has time t0 only when
+ * t − t0 ≤ skew + max(both durations) ≤ skew + `maxDurationMs`, so an event is complete once a record
+ * past that comes (or at the end). Records without a time come last and may join any event of their key
+ * (groupRequestEvents' `close` holds for them): the caller hands them over first (`untimed`, each
+ * correlated, in canonical order), and each is offered to every event of its key as that event
+ * completes, in the events' creation order, as the whole-input grouping would offer it.
+ */
+export class EventWindow {
+  private count = 0;
+  private readonly open: OpenEvent[] = [];
+  private openHead = 0;
+  private readonly byKey = new Map<string, RequestEvent[]>();
+  private readonly waiting: EventRecord[] = [];
+  private waitingHead = 0;
+  private readonly closed = new WeakSet<RequestEvent>();
+  /** Untimed records by key, in canonical order, with the event they joined (when they did). */
+  private readonly untimedByKey = new Map<string, Array<{ r: AccessRecord; event?: RequestEvent }>>();
+  private readonly untimed: Array<{ r: AccessRecord; key: string | undefined; event?: RequestEvent }> = [];
+
+  constructor(
+    private readonly facts: {
+      recordFlow: RecordLookup<AccessRecord, RecordLink>;
+      recordWire: RecordLookup<AccessRecord, { client?: HostPort; server?: HostPort }>;
+      recordDirection: RecordLookup<AccessRecord, Direction>;
+      skewMs: number;
+      /** The longest `durationMs` among the records (0 when none logs one). */
+      maxDurationMs: number;
+    },
+    /** Records without a time, correlated, in canonical order, with their ztunnel pair numbers. */
+    untimed: Array<{ r: AccessRecord; ztunnelPair?: number }> = [],
+  ) {
+    for (const { r, ztunnelPair } of untimed) {
+      const key = this.keyOf(r, ztunnelPair);
+      const u = { r, key };
+      this.untimed.push(u);
+      if (key === undefined) continue;
+      const list = this.untimedByKey.get(key);
+      if (list) list.push(u);
+      else this.untimedByKey.set(key, [u]);
+    }
+  }
+
+  private keyOf(r: AccessRecord, ztunnelPair: number | undefined): string | undefined {
+    return eventKey(r, this.facts.recordFlow.get(r), this.facts.recordWire.get(r), ztunnelPair);
+  }
+
+  private sameSide(e: RequestEvent, r: AccessRecord): boolean {
+    const dir = this.facts.recordDirection.get(r);
+    return e.records.some((x) => dir !== undefined && dir !== 'unknown' && this.facts.recordDirection.get(x) === dir);
+  }
+
+  private newEvent(r: AccessRecord): RequestEvent {
+    const link = this.facts.recordFlow.get(r);
+    const ev: RequestEvent = { id: `e${this.count++}`, records: [r], ...(link ? { flow: link.flow } : {}) };
+    if (link && link.exchange !== undefined) ev.exchange = link.exchange;
+    return ev;
+  }
+
+  private join(ev: RequestEvent, r: AccessRecord): void {
+    ev.records.push(r);
+    const link = this.facts.recordFlow.get(r);
+    if (link && link.exchange !== undefined && ev.exchange === undefined) ev.exchange = link.exchange;
+  }
+
+  /** Adds a timed record (after every earlier one in canonical order, and correlated); returns the records whose events are complete. */
+  push(r: AccessRecord, ztunnelPair?: number): EventRecord[] {
+    const t = r.timeMs;
+    if (t === undefined) throw new Error('EventWindow.push: a record without a time (records without one are given to the constructor)');
+    this.closeUntil(t);
+    const key = this.keyOf(r, ztunnelPair);
+    const close = (a: AccessRecord): boolean => {
+      if (a.timeMs === undefined) return true;
+      const span = Math.max(a.durationMs ?? 0, r.durationMs ?? 0);
+      return Math.abs(a.timeMs - t) <= this.facts.skewMs + span;
+    };
+    let ev: RequestEvent | undefined;
+    let first = false;
+    if (key) {
+      const cands = this.byKey.get(key);
+      ev = cands?.find((c) => close(c.records[0]!) && !this.sameSide(c, r));
+      if (ev) this.join(ev, r);
+      else {
+        ev = this.newEvent(r);
+        first = true;
+        if (cands) cands.push(ev);
+        else this.byKey.set(key, [ev]);
+        this.open.push({ event: ev, key, closesAfter: t + this.facts.skewMs + this.facts.maxDurationMs });
+      }
+    } else {
+      ev = this.newEvent(r);
+      first = true;
+      this.finishEvent(ev, undefined);
+    }
+    this.waiting.push({ record: r, event: ev, first });
+    return this.drain();
+  }
+
+  /** Every remaining record, its event complete: the timed ones, then those without a time. */
+  end(): EventRecord[] {
+    this.closeUntil(Infinity);
+    const out = this.drain();
+    // Records without a time no timed event took: grouped among themselves, in canonical order.
+    const byKey = new Map<string, RequestEvent[]>();
+    const made = new Set<RequestEvent>();
+    for (const u of this.untimed) {
+      if (u.event) continue;
+      let ev: RequestEvent | undefined;
+      if (u.key) {
+        const cands = byKey.get(u.key) ?? [];
+        ev = cands.find((c) => !this.sameSide(c, u.r));
+        if (ev) this.join(ev, u.r);
+        else {
+          ev = this.newEvent(u.r);
+          made.add(ev);
+          if (cands.length === 0) byKey.set(u.key, cands);
+          cands.push(ev);
+        }
+      } else {
+        ev = this.newEvent(u.r);
+        made.add(ev);
+      }
+      u.event = ev;
+    }
+    for (const ev of made) this.finishEvent(ev, undefined);
+    for (const u of this.untimed) out.push({ record: u.r, event: u.event!, first: made.has(u.event!) && this.creators.get(u.event!) === u.r });
+    return out;
+  }
+
+  private readonly creators = new WeakMap<RequestEvent, AccessRecord>();
+
+  private closeUntil(t: number): void {
+    while (this.openHead < this.open.length && this.open[this.openHead]!.closesAfter < t) {
+      const o = this.open[this.openHead++]!;
+      const cands = this.byKey.get(o.key)!;
+      const i = cands.indexOf(o.event);
+      if (i >= 0) cands.splice(i, 1);
+      if (cands.length === 0) this.byKey.delete(o.key);
+      this.finishEvent(o.event, o.key);
+    }
+    if (this.openHead > 1024 && this.openHead * 2 > this.open.length) {
+      this.open.splice(0, this.openHead);
+      this.openHead = 0;
+    }
+  }
+
+  /** The event can take no more timed records: the records without a time of its key join it when they can, then it is complete. */
+  private finishEvent(ev: RequestEvent, key: string | undefined): void {
+    this.creators.set(ev, ev.records[0]!);
+    if (key !== undefined) {
+      for (const u of this.untimedByKey.get(key) ?? []) {
+        if (u.event || this.sameSide(ev, u.r)) continue;
+        this.join(ev, u.r);
+        u.event = ev;
+      }
+    }
+    // (an exact-length list: see groupRequestEvents)
+    if (ev.records.length > 1) {
+      ev.records = ev.records.slice();
+      ev.records.sort((a, b) => (this.facts.recordDirection.get(a) === 'inbound' ? 0 : 1) - (this.facts.recordDirection.get(b) === 'inbound' ? 0 : 1));
+    }
+    this.closed.add(ev);
+  }
+
+  private drain(): EventRecord[] {
+    const out: EventRecord[] = [];
+    while (this.waitingHead < this.waiting.length && this.closed.has(this.waiting[this.waitingHead]!.event)) out.push(this.waiting[this.waitingHead++]!);
+    if (this.waitingHead > 1024 && this.waitingHead * 2 > this.waiting.length) {
+      this.waiting.splice(0, this.waitingHead);
+      this.waitingHead = 0;
+    }
+    return out;
+  }
+}
