@@ -1,0 +1,562 @@
+/**
+ * The access records of a `report`, kept without holding them all (issue 17, ../../STREAMING.md "Spill"):
+ * records go in as they are read (`add`, which numbers them: `seq`), and come back in canonical order
+ * (`batches`), as many times as asked (each report pass re-reads them), in memory that does not grow
+ * with the number of records.
+ *
+ * Canonical order: records with a time (`timeMs` a finite number) by (timeMs, seq); then the records
+ * without one, by seq. `canonicalOrder` sorts an in-memory array the same way (a stable sort by time:
+ * the array's order stands for seq).
+ *
+ * Up to a budget (records, and estimated bytes) the records stay in memory. Past it, the buffer is sorted
+ * and written as a *run* to a file in a private temporary directory (mkdtemp under os.tmpdir(), mode
+ * 0700; files 0600): a run is a sequence of frames, each a 4-byte little-endian length and a
+ * `v8.serialize`d batch of RUN_BATCH records with their seqs, so reading a run holds one batch. A pass
+ * merges the runs and the sorted in-memory tail with a small heap (k-way merge); more than FAN_IN runs
+ * are merged into fewer at `seal`, so a pass holds at most FAN_IN batches whatever the input size.
+ * The directory is removed by `close()`, and on process exit, SIGINT and SIGTERM while a spill is open
+ * (one set of handlers for all open spills, removed when the last one closes).
+ *
+ * What round-trips: every enumerable own property (plain data: JsonValue fields, attrs, ztunnel facts,
+ * `fieldsElided`, properties set to undefined); objects shared between records of one batch stay shared.
+ * What does not: facts stored under symbols (analysis/record-facts.ts: non-enumerable, per pass), which
+ * structured serialization never sees. Records kept in memory are handed out as the same objects on
+ * every pass, spilled ones as fresh copies: a pass must keep its facts under its own RecordFacts (a new
+ * symbol), as correlate() does, never rely on a previous pass's facts being there or gone.
+ *
+ * Errors are never silent: a failed write or read throws (add) or rejects (seal, batches) with one line
+ * naming the temporary file, the offset and what failed.
+ */
+import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { deserialize, serialize } from 'node:v8';
+import type { AccessRecord } from '../model/records.js';
+
+/** Records kept in memory before a run is written (default). */
+export const DEFAULT_MAX_RECORDS = 50_000;
+/** Estimated bytes (serialized size) of the records kept in memory before a run is written (default). */
+export const DEFAULT_MAX_BYTES = 64 * 1024 * 1024;
+/** Records per serialized batch in a run (what a pass holds per run). */
+const RUN_BATCH = 512;
+/** Most runs one pass merges; past it, `seal` merges runs into fewer. */
+const FAN_IN = 64;
+/** Records serialized once to estimate a record's size before the first run gives the real figure. */
+const SAMPLE = 64;
+/** Largest frame a reader accepts (a corrupt length would otherwise ask for an absurd buffer). */
+const MAX_FRAME = 1 << 30;
+
+export interface RecordSpillOptions {
+  /** Records kept in memory before a run is written (default DEFAULT_MAX_RECORDS). */
+  maxRecords?: number;
+  /** Estimated bytes (serialized) kept in memory before a run is written (default DEFAULT_MAX_BYTES). */
+  maxBytes?: number;
+  /** Records per serialized batch in a run (default 512; tests use small ones). */
+  runBatch?: number;
+  /** Most runs merged by one pass (default 64; tests use small ones). */
+  fanIn?: number;
+  /** Directory the private temporary directory is made in (default os.tmpdir()). */
+  tmpRoot?: string;
+}
+
+/** A record's place in canonical order: its time, or +Infinity when it has none (untimed records sort last). */
+function timeKey(r: AccessRecord): number {
+  const t = r.timeMs;
+  return typeof t === 'number' && Number.isFinite(t) ? t : Infinity;
+}
+
+/** Whether a record has a time (`timeMs` a finite number). */
+export function isTimed(r: AccessRecord): boolean {
+  return timeKey(r) !== Infinity;
+}
+
+/**
+ * Compares two records by time only: timed records by timeMs, untimed after every timed one, ties 0.
+ * A stable sort with it over records in seq order gives canonical order.
+ */
+export function compareRecordTime(a: AccessRecord, b: AccessRecord): number {
+  const ta = timeKey(a);
+  const tb = timeKey(b);
+  return ta < tb ? -1 : ta > tb ? 1 : 0;
+}
+
+/**
+ * Canonical order of records whose array order is their seq: sorts `records` in place (stable) and
+ * returns it. The in-memory report path uses it so both paths process records in the same order.
+ */
+export function canonicalOrder<T extends AccessRecord>(records: T[]): T[] {
+  return records.sort(compareRecordTime);
+}
+
+/** One run: a file of frames (see the module comment) holding `count` records sorted canonically. */
+interface Run {
+  path: string;
+  bytes: number;
+  count: number;
+}
+
+/** A serialized batch as stored: the records and their seqs. */
+interface Batch {
+  s: number[];
+  r: AccessRecord[];
+}
+
+/** The one-line message of a file-system error (Node's `ENOSPC: no space left on device, write`). */
+function reason(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).replace(/\s*\n\s*/g, ' ');
+}
+
+export class SpillError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'SpillError';
+  }
+}
+
+/* ---- cleanup on exit: one set of handlers for every open spill ---- */
+
+const liveDirs = new Set<string>();
+let hooked = false;
+
+function removeLive(): void {
+  for (const d of liveDirs) rmSync(d, { recursive: true, force: true });
+  liveDirs.clear();
+}
+
+function onSignal(sig: NodeJS.Signals): void {
+  removeLive();
+  unhook();
+  // the signal's default (the process ends) unless someone else listens for it
+  if (process.listenerCount(sig) === 0) process.kill(process.pid, sig);
+}
+const onSigint = (): void => onSignal('SIGINT');
+const onSigterm = (): void => onSignal('SIGTERM');
+
+function hook(): void {
+  if (hooked) return;
+  hooked = true;
+  process.on('exit', removeLive);
+  process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigterm);
+}
+
+function unhook(): void {
+  if (!hooked) return;
+  hooked = false;
+  process.off('exit', removeLive);
+  process.off('SIGINT', onSigint);
+  process.off('SIGTERM', onSigterm);
+}
+
+function registerDir(dir: string): void {
+  liveDirs.add(dir);
+  hook();
+}
+
+function releaseDir(dir: string): void {
+  liveDirs.delete(dir);
+  rmSync(dir, { recursive: true, force: true });
+  if (liveDirs.size === 0) unhook();
+}
+
+/* ---- reading a run ---- */
+
+/** Reads one run frame by frame, one batch in memory. */
+class RunReader {
+  private pos = 0;
+  private head = Buffer.allocUnsafe(4);
+  constructor(
+    private readonly fh: FileHandle,
+    private readonly run: Run,
+  ) {}
+
+  /** The next batch, or null at the end of the run. */
+  async next(): Promise<Batch | null> {
+    const { path, bytes } = this.run;
+    if (this.pos >= bytes) return null;
+    const at = this.pos;
+    let len: number;
+    let payload: Buffer;
+    try {
+      await this.readFully(this.head, at);
+      len = this.head.readUInt32LE(0);
+      if (len === 0 || len > MAX_FRAME || at + 4 + len > bytes) throw new Error(`frame length ${len} does not fit the run (${bytes} bytes)`);
+      payload = Buffer.allocUnsafe(len);
+      await this.readFully(payload, at + 4);
+    } catch (err) {
+      throw new SpillError(`record spill: could not read the batch at offset ${at} of ${path}: ${reason(err)}`, { cause: err });
+    }
+    this.pos = at + 4 + len;
+    let b: unknown;
+    try {
+      b = deserialize(payload);
+    } catch (err) {
+      throw new SpillError(`record spill: the batch at offset ${at} of ${path} does not deserialize: ${reason(err)}`, { cause: err });
+    }
+    const batch = b as Partial<Batch> | null;
+    if (!batch || !Array.isArray(batch.s) || !Array.isArray(batch.r) || batch.s.length !== batch.r.length || batch.r.length === 0)
+      throw new SpillError(`record spill: the batch at offset ${at} of ${path} is not a batch of records with their seqs`);
+    return batch as Batch;
+  }
+
+  private async readFully(buf: Buffer, position: number): Promise<void> {
+    let off = 0;
+    while (off < buf.length) {
+      const { bytesRead } = await this.fh.read(buf, off, buf.length - off, position + off);
+      if (bytesRead === 0) throw new Error(`the file ends at offset ${position + off}, ${buf.length - off} bytes short`);
+      off += bytesRead;
+    }
+  }
+}
+
+/** A position in one sorted source (a run or the in-memory tail) during a merge. */
+interface Cursor {
+  recs: AccessRecord[];
+  seqs: number[];
+  i: number;
+  /** Key of recs[i]. */
+  t: number;
+  seq: number;
+  /** Loads the source's next batch (null: the source is done). */
+  more: (() => Promise<Batch | null>) | null;
+}
+
+function less(a: Cursor, b: Cursor): boolean {
+  return a.t < b.t || (a.t === b.t && a.seq < b.seq);
+}
+
+function siftDown(heap: Cursor[], i: number): void {
+  const n = heap.length;
+  const c = heap[i]!;
+  for (;;) {
+    let m = 2 * i + 1;
+    if (m >= n) break;
+    if (m + 1 < n && less(heap[m + 1]!, heap[m]!)) m++;
+    if (!less(heap[m]!, c)) break;
+    heap[i] = heap[m]!;
+    i = m;
+  }
+  heap[i] = c;
+}
+
+function setKey(c: Cursor): void {
+  c.t = timeKey(c.recs[c.i]!);
+  c.seq = c.seqs[c.i]!;
+}
+
+/* ---- the spill ---- */
+
+export class RecordSpill {
+  private readonly maxRecords: number;
+  private readonly maxBytes: number;
+  private readonly runBatch: number;
+  private readonly fanIn: number;
+  private readonly tmpRoot: string;
+
+  private n = 0;
+  private untimedCount = 0;
+  private maxDuration = 0;
+
+  /** Records not yet in a run, in seq order (seq of mem[0] = memBase). */
+  private mem: AccessRecord[] = [];
+  private memBase = 0;
+  /** Records a run may be cut at (from maxBytes and the estimated record size). */
+  private limit: number;
+  private serializedBytes = 0;
+  private serializedRecords = 0;
+
+  private dir: string | null = null;
+  private runs: Run[] = [];
+  private runNo = 0;
+  /** After seal: the in-memory records in canonical order, and their seqs. */
+  private tail: { recs: AccessRecord[]; seqs: number[] | null } | null = null;
+  private failure: SpillError | null = null;
+  private closed = false;
+
+  constructor(opts: RecordSpillOptions = {}) {
+    this.maxRecords = Math.max(1, Math.floor(opts.maxRecords ?? DEFAULT_MAX_RECORDS));
+    this.maxBytes = Math.max(1, opts.maxBytes ?? DEFAULT_MAX_BYTES);
+    this.runBatch = Math.max(1, Math.floor(opts.runBatch ?? RUN_BATCH));
+    this.fanIn = Math.max(2, Math.floor(opts.fanIn ?? FAN_IN));
+    this.tmpRoot = opts.tmpRoot ?? tmpdir();
+    this.limit = this.maxRecords;
+  }
+
+  /** Records added. */
+  get count(): number {
+    return this.n;
+  }
+
+  /** Records added without a time (`timeMs` absent or not finite). */
+  get untimed(): number {
+    return this.untimedCount;
+  }
+
+  /** The largest finite `durationMs` added (0 when none). */
+  get maxDurationMs(): number {
+    return this.maxDuration;
+  }
+
+  /** Runs written to disk so far (0: every record is in memory). */
+  get runCount(): number {
+    return this.runs.length;
+  }
+
+  /** The private temporary directory, once a run was written (null before, and after close). */
+  get directory(): string | null {
+    return this.dir;
+  }
+
+  /**
+   * Adds the next record (its seq is the number of records added before it). The spill owns it from
+   * now on: do not change it. Throws when a run could not be written (SpillError, one line).
+   */
+  add(r: AccessRecord): void {
+    if (this.failure) throw this.failure;
+    if (this.tail || this.closed) throw new Error(`record spill: add after ${this.closed ? 'close' : 'seal'}`);
+    this.n++;
+    if (!isTimed(r)) this.untimedCount++;
+    const d = r.durationMs;
+    if (typeof d === 'number' && Number.isFinite(d) && d > this.maxDuration) this.maxDuration = d;
+    const mem = this.mem;
+    mem.push(r);
+    if (mem.length === SAMPLE && this.serializedRecords === 0) this.estimate(serialize(mem).length, SAMPLE);
+    if (mem.length >= this.limit) this.writeRun();
+  }
+
+  /** Takes a measured serialized size into the per-record estimate and sets the in-memory limit from it. */
+  private estimate(bytes: number, records: number): void {
+    this.serializedBytes += bytes;
+    this.serializedRecords += records;
+    const per = this.serializedBytes / this.serializedRecords;
+    this.limit = Math.max(1, Math.min(this.maxRecords, Math.floor(this.maxBytes / Math.max(1, per))));
+  }
+
+  private ensureDir(): string {
+    if (this.dir) return this.dir;
+    let dir: string;
+    try {
+      dir = mkdtempSync(join(this.tmpRoot, 'meshsleuth-spill-'));
+    } catch (err) {
+      throw (this.failure = new SpillError(`record spill: could not make a temporary directory in ${this.tmpRoot}: ${reason(err)}`, { cause: err }));
+    }
+    registerDir(dir);
+    this.dir = dir;
+    return dir;
+  }
+
+  /** The in-memory records in canonical order with their seqs. */
+  private sortedMem(): { recs: AccessRecord[]; seqs: number[] } {
+    const mem = this.mem;
+    const base = this.memBase;
+    const keys = new Float64Array(mem.length);
+    for (let i = 0; i < mem.length; i++) keys[i] = timeKey(mem[i]!);
+    const idx = new Array<number>(mem.length);
+    for (let i = 0; i < mem.length; i++) idx[i] = i;
+    idx.sort((a, b) => keys[a]! - keys[b]! || a - b);
+    // (Infinity - Infinity is NaN, falsy: two untimed records fall through to their index)
+    const recs = new Array<AccessRecord>(mem.length);
+    const seqs = new Array<number>(mem.length);
+    for (let i = 0; i < idx.length; i++) {
+      recs[i] = mem[idx[i]!]!;
+      seqs[i] = base + idx[i]!;
+    }
+    return { recs, seqs };
+  }
+
+  /** Sorts the in-memory records and writes them as a run. */
+  private writeRun(): void {
+    if (this.mem.length === 0) return;
+    const { recs, seqs } = this.sortedMem();
+    this.memBase += this.mem.length;
+    this.mem = [];
+    const w = this.openRun();
+    let bytes = 0;
+    try {
+      for (let i = 0; i < recs.length; i += this.runBatch) bytes += w.write({ s: seqs.slice(i, i + this.runBatch), r: recs.slice(i, i + this.runBatch) });
+    } finally {
+      w.close();
+    }
+    this.estimate(bytes, recs.length);
+  }
+
+  /** A new run file, written with positional synchronous writes (memory holds one serialized batch). */
+  private openRun(): { write(b: Batch): number; close(): void; run: Run } {
+    const dir = this.ensureDir();
+    const path = join(dir, `run-${this.runNo++}.bin`);
+    let fd: number;
+    try {
+      fd = openSync(path, 'wx', 0o600);
+    } catch (err) {
+      throw (this.failure = new SpillError(`record spill: could not create ${path}: ${reason(err)}`, { cause: err }));
+    }
+    const run: Run = { path, bytes: 0, count: 0 };
+    let open = true;
+    const fail = (what: string, err: unknown): SpillError => {
+      this.failure = new SpillError(`record spill: ${what} ${path}: ${reason(err)}`, { cause: err });
+      return this.failure;
+    };
+    return {
+      run,
+      write: (b: Batch): number => {
+        const payload = serialize(b);
+        const head = Buffer.allocUnsafe(4);
+        head.writeUInt32LE(payload.length, 0);
+        const at = run.bytes;
+        try {
+          writeAll(fd, head, at);
+          writeAll(fd, payload, at + 4);
+        } catch (err) {
+          throw fail(`could not write ${payload.length + 4} bytes at offset ${at} of`, err);
+        }
+        run.bytes += payload.length + 4;
+        run.count += b.r.length;
+        return payload.length + 4;
+      },
+      close: (): void => {
+        if (!open) return;
+        open = false;
+        try {
+          closeSync(fd);
+        } catch (err) {
+          if (!this.failure) throw fail('could not close', err);
+        }
+        if (!this.failure) this.runs.push(run);
+      },
+    };
+  }
+
+  /**
+   * Ends adding: sorts the records still in memory and, when more than `fanIn` runs were written,
+   * merges runs until a pass merges at most that many. Rejects (one line) when a write failed.
+   */
+  async seal(): Promise<void> {
+    if (this.failure) throw this.failure;
+    if (this.closed) throw new Error('record spill: seal after close');
+    if (this.tail) return;
+    if (this.runs.length === 0) {
+      // no run: the records stay where they are, sorted in place (seq = index before the sort)
+      this.tail = { recs: canonicalOrder(this.mem), seqs: null };
+      this.mem = [];
+      return;
+    }
+    const t = this.sortedMem();
+    this.mem = [];
+    this.tail = t;
+    while (this.runs.length > this.fanIn) {
+      const group = this.runs.slice(0, this.fanIn);
+      const w = this.openRun();
+      try {
+        for await (const b of this.merge(group, null, this.runBatch, true)) w.write(b);
+      } finally {
+        w.close();
+      }
+      // openRun's close pushed the merged run last; the merged ones go
+      this.runs = this.runs.slice(this.fanIn);
+      for (const r of group) rmSync(r.path, { force: true });
+    }
+  }
+
+  /**
+   * The records in canonical order, `size` at a time (the last batch may be shorter). Every call starts
+   * from the first record (runs are re-read). Rejects (one line) when a run cannot be read.
+   */
+  async *batches(size = 4096): AsyncGenerator<AccessRecord[]> {
+    if (this.failure) throw this.failure;
+    if (this.closed) throw new Error('record spill: batches after close');
+    if (!this.tail) throw new Error('record spill: batches before seal');
+    const n = Math.max(1, Math.floor(size));
+    if (this.runs.length === 0) {
+      const recs = this.tail.recs;
+      if (recs.length <= n) {
+        if (recs.length) yield recs.slice();
+        return;
+      }
+      for (let i = 0; i < recs.length; i += n) yield recs.slice(i, i + n);
+      return;
+    }
+    for await (const b of this.merge(this.runs, this.tail as { recs: AccessRecord[]; seqs: number[] }, n, false)) yield b.r;
+  }
+
+  /** K-way merge of runs (and the sorted in-memory tail), `size` records (and their seqs when asked) at a time. */
+  private async *merge(runs: Run[], tail: { recs: AccessRecord[]; seqs: number[] } | null, size: number, withSeqs: boolean): AsyncGenerator<Batch> {
+    const handles: FileHandle[] = [];
+    try {
+      const heap: Cursor[] = [];
+      for (const run of runs) {
+        let fh: FileHandle;
+        try {
+          fh = await open(run.path, 'r');
+        } catch (err) {
+          throw new SpillError(`record spill: could not open ${run.path}: ${reason(err)}`, { cause: err });
+        }
+        handles.push(fh);
+        const reader = new RunReader(fh, run);
+        const first = await reader.next();
+        if (!first) continue;
+        const c: Cursor = { recs: first.r, seqs: first.s, i: 0, t: 0, seq: 0, more: () => reader.next() };
+        setKey(c);
+        heap.push(c);
+      }
+      if (tail && tail.recs.length) {
+        const c: Cursor = { recs: tail.recs, seqs: tail.seqs, i: 0, t: 0, seq: 0, more: null };
+        setKey(c);
+        heap.push(c);
+      }
+      for (let i = (heap.length >> 1) - 1; i >= 0; i--) siftDown(heap, i);
+      let out: AccessRecord[] = [];
+      let outSeqs: number[] = [];
+      while (heap.length) {
+        const c = heap[0]!;
+        out.push(c.recs[c.i]!);
+        if (withSeqs) outSeqs.push(c.seq);
+        if (++c.i < c.recs.length) {
+          setKey(c);
+          siftDown(heap, 0);
+        } else {
+          const b = c.more ? await c.more() : null;
+          if (b) {
+            c.recs = b.r;
+            c.seqs = b.s;
+            c.i = 0;
+            setKey(c);
+            siftDown(heap, 0);
+          } else {
+            const last = heap.pop()!;
+            if (heap.length) {
+              heap[0] = last;
+              siftDown(heap, 0);
+            }
+          }
+        }
+        if (out.length >= size) {
+          yield { r: out, s: outSeqs };
+          out = [];
+          outSeqs = [];
+        }
+      }
+      if (out.length) yield { r: out, s: outSeqs };
+    } finally {
+      for (const fh of handles) await fh.close().catch(() => undefined);
+    }
+  }
+
+  /** Removes the temporary directory (always call, also after an error; calling again does nothing). */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.mem = [];
+    this.tail = null;
+    this.runs = [];
+    const dir = this.dir;
+    this.dir = null;
+    if (dir) releaseDir(dir);
+  }
+}
+
+/** Writes all of `buf` at `position` (writeSync may write less than asked). */
+function writeAll(fd: number, buf: Buffer, position: number): void {
+  let off = 0;
+  while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off, position + off);
+}

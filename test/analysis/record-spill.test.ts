@@ -1,0 +1,406 @@
+/** RecordSpill: records in as read, back in canonical order, any number of times, from disk past a budget. */
+import { describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, truncateSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { canonicalOrder, compareRecordTime, RecordSpill } from '../../src/analysis/record-spill.js';
+import { RecordCompactor } from '../../src/analysis/compact-record.js';
+import { RecordFacts } from '../../src/analysis/record-facts.js';
+import { readAccessLogBatches } from '../../src/readers/accesslog/index.js';
+import type { AccessRecord } from '../../src/model/records.js';
+import { REPO } from '../helpers/cli.js';
+
+const DIST_SPILL = fileURLToPath(new URL('../../dist/src/analysis/record-spill.js', import.meta.url));
+
+/** A small deterministic generator (tests must not depend on chance). */
+function lcg(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+function rec(i: number, timeMs: number | undefined, durationMs?: number): AccessRecord {
+  return {
+    ref: { file: 'gen.log', line: i + 1 },
+    ...(timeMs !== undefined ? { timeMs } : {}),
+    kind: i % 3 === 0 ? 'tcp' : 'http',
+    attrs: { source: { address: `10.0.${i % 7}.${i % 251}`, port: 40000 + (i % 1000) } },
+    unknown: [],
+    ...(durationMs !== undefined ? { durationMs } : {}),
+    fields: { n: i },
+  };
+}
+
+/** Timed records with many ties (20 distinct times), untimed ones (absent, NaN, ±Infinity) mixed in. */
+function mix(count: number, seed = 7): AccessRecord[] {
+  const rnd = lcg(seed);
+  const out: AccessRecord[] = [];
+  for (let i = 0; i < count; i++) {
+    const u = rnd();
+    const t = u < 0.1 ? undefined : u < 0.12 ? NaN : u < 0.13 ? Infinity : u < 0.14 ? -Infinity : 1_700_000_000_000 + Math.floor(rnd() * 20) * 0.5;
+    out.push(rec(i, t, i % 5 === 0 ? undefined : Math.floor(rnd() * 1000) / 4));
+  }
+  return out;
+}
+
+/** The canonical order spelled out: timed by (timeMs, seq), then untimed by seq. */
+function expectedOrder(records: AccessRecord[]): AccessRecord[] {
+  const timed = (r: AccessRecord): boolean => typeof r.timeMs === 'number' && Number.isFinite(r.timeMs);
+  const idx = records.map((r, seq) => ({ r, seq }));
+  const t = idx.filter((x) => timed(x.r)).sort((a, b) => a.r.timeMs! - b.r.timeMs! || a.seq - b.seq);
+  const u = idx.filter((x) => !timed(x.r));
+  return [...t, ...u].map((x) => x.r);
+}
+
+async function drain(spill: RecordSpill, size?: number): Promise<{ records: AccessRecord[]; sizes: number[] }> {
+  const records: AccessRecord[] = [];
+  const sizes: number[] = [];
+  for await (const b of spill.batches(size)) {
+    sizes.push(b.length);
+    for (const r of b) records.push(r);
+  }
+  return { records, sizes };
+}
+
+const lines = (rs: AccessRecord[]): number[] => rs.map((r) => r.ref.line!);
+
+describe('canonical order', () => {
+  it('canonicalOrder is a stable sort by time, untimed (absent, NaN, ±Infinity) last in array order', () => {
+    const rs = mix(2000);
+    const want = lines(expectedOrder(rs));
+    expect(lines(canonicalOrder([...rs]))).toEqual(want);
+    expect(want).not.toEqual(lines(rs)); // the mix is not already in order
+    expect(compareRecordTime(rec(0, 5), rec(1, undefined))).toBeLessThan(0);
+    expect(compareRecordTime(rec(0, NaN), rec(1, 5))).toBeGreaterThan(0);
+    expect(compareRecordTime(rec(0, 5), rec(1, 5))).toBe(0);
+  });
+
+  it('records kept in memory come back in canonical order, with count, untimed and maxDurationMs', async () => {
+    const rs = mix(3000);
+    const spill = new RecordSpill();
+    try {
+      for (const r of rs) spill.add(r);
+      await spill.seal();
+      expect(spill.runCount).toBe(0);
+      expect(spill.directory).toBeNull();
+      const { records, sizes } = await drain(spill, 1000);
+      expect(lines(records)).toEqual(lines(expectedOrder(rs)));
+      expect(sizes).toEqual([1000, 1000, 1000]);
+      expect(spill.count).toBe(3000);
+      const untimed = rs.filter((r) => !(typeof r.timeMs === 'number' && Number.isFinite(r.timeMs))).length;
+      expect(untimed).toBeGreaterThan(100);
+      expect(spill.untimed).toBe(untimed);
+      expect(spill.maxDurationMs).toBe(Math.max(...rs.map((r) => r.durationMs ?? 0)));
+    } finally {
+      spill.close();
+    }
+  });
+
+  it('spilled into many runs (tiny budget, runs merged at seal), the merge gives the same order as a stable sort', async () => {
+    const rs = mix(5000, 11);
+    const spill = new RecordSpill({ maxRecords: 97, runBatch: 13, fanIn: 4 });
+    try {
+      for (const r of rs) spill.add(r);
+      expect(spill.runCount).toBe(Math.floor(5000 / 97));
+      await spill.seal();
+      expect(spill.runCount).toBeLessThanOrEqual(4);
+      expect(spill.runCount).toBeGreaterThan(1);
+      const { records, sizes } = await drain(spill, 333);
+      expect(lines(records)).toEqual(lines(expectedOrder(rs)));
+      expect(sizes.slice(0, -1).every((s) => s === 333)).toBe(true);
+      expect(sizes.reduce((a, b) => a + b, 0)).toBe(5000);
+      expect(spill.untimed).toBe(rs.filter((r) => !(typeof r.timeMs === 'number' && Number.isFinite(r.timeMs))).length);
+    } finally {
+      spill.close();
+    }
+  });
+
+  it('all untimed, all one time, and no records at all', async () => {
+    for (const rs of [mix(500).map((r, i) => rec(i, undefined)), mix(500).map((r, i) => rec(i, 42)), []]) {
+      for (const opts of [{}, { maxRecords: 50, runBatch: 7 }]) {
+        const spill = new RecordSpill(opts);
+        try {
+          for (const r of rs) spill.add(r);
+          await spill.seal();
+          const { records, sizes } = await drain(spill, 64);
+          expect(lines(records)).toEqual(lines(rs));
+          if (rs.length === 0) expect(sizes).toEqual([]);
+        } finally {
+          spill.close();
+        }
+      }
+    }
+  });
+
+  it('a byte budget cuts runs before the record budget does', async () => {
+    const rs = mix(2000);
+    const spill = new RecordSpill({ maxRecords: 1_000_000, maxBytes: 20_000 });
+    try {
+      for (const r of rs) spill.add(r);
+      await spill.seal();
+      expect(spill.runCount).toBeGreaterThan(5);
+      expect(lines((await drain(spill)).records)).toEqual(lines(expectedOrder(rs)));
+    } finally {
+      spill.close();
+    }
+  });
+});
+
+describe('passes', () => {
+  it('every call of batches starts from the first record; two passes may run at once', async () => {
+    const rs = mix(3000, 3);
+    const spill = new RecordSpill({ maxRecords: 400, runBatch: 50 });
+    try {
+      for (const r of rs) spill.add(r);
+      await spill.seal();
+      const want = lines(expectedOrder(rs));
+      expect(lines((await drain(spill, 100)).records)).toEqual(want);
+      expect(lines((await drain(spill, 4096)).records)).toEqual(want);
+      // interleaved: the second pass starts while the first is half way
+      const a = spill.batches(250);
+      const b = spill.batches(250);
+      const got: [number[], number[]] = [[], []];
+      for (;;) {
+        const [x, y] = await Promise.all([a.next(), b.next()]);
+        if (!x.done) got[0].push(...lines(x.value));
+        if (!y.done) got[1].push(...lines(y.value));
+        if (x.done && y.done) break;
+      }
+      expect(got[0]).toEqual(want);
+      expect(got[1]).toEqual(want);
+    } finally {
+      spill.close();
+    }
+  });
+
+  it('a pass left early closes its files; add after seal and batches before seal are errors', async () => {
+    const spill = new RecordSpill({ maxRecords: 10 });
+    try {
+      const rs = mix(100);
+      for (const r of rs) spill.add(r);
+      await expect(spill.batches().next()).rejects.toThrow(/before seal/);
+      await spill.seal();
+      for await (const b of spill.batches(5)) {
+        expect(b).toHaveLength(5);
+        break;
+      }
+      expect(() => spill.add(rec(100, 1))).toThrow(/add after seal/);
+      expect(lines((await drain(spill)).records)).toEqual(lines(expectedOrder(rs)));
+    } finally {
+      spill.close();
+    }
+  });
+});
+
+describe('round trip', () => {
+  async function sampleRecords(): Promise<AccessRecord[]> {
+    const logs: string[] = [];
+    for (const s of readdirSync(join(REPO, 'samples'))) {
+      const dir = join(REPO, 'samples', s, 'logs');
+      if (existsSync(dir)) for (const f of readdirSync(dir).sort()) logs.push(join(dir, f));
+    }
+    const out: AccessRecord[] = [];
+    for await (const b of readAccessLogBatches(logs)) out.push(...b);
+    return out;
+  }
+
+  it('parsed records (text, JSON and ztunnel logs; full and compact) come back deep-equal from disk, without their symbol facts', async () => {
+    const parsed = await sampleRecords();
+    expect(parsed.length).toBeGreaterThan(100);
+    expect(parsed.some((r) => r.ztunnel)).toBe(true);
+    const compactor = new RecordCompactor();
+    const compact = parsed.map((r) => compactor.compact(structuredClone(r)));
+    expect(compact.every((r) => r.fieldsElided === true)).toBe(true);
+    const all = [...parsed, ...compact];
+    const fact = new RecordFacts<AccessRecord, string>('pass-1');
+    for (const r of all) fact.set(r, 'seen');
+    const spill = new RecordSpill({ maxRecords: 1, runBatch: 16, fanIn: 8 });
+    try {
+      for (const r of all) spill.add(r);
+      await spill.seal();
+      expect(spill.runCount).toBeGreaterThan(1);
+      const want = canonicalOrder([...all]);
+      const got = (await drain(spill, 100)).records;
+      expect(got).toHaveLength(want.length);
+      expect(got).toStrictEqual(want);
+      expect(got.some((r, i) => r === want[i])).toBe(false); // every one was read from disk
+      expect(got.some((r) => fact.has(r))).toBe(false);
+      // a second pass: fresh copies again, equal again
+      const again = (await drain(spill, 7)).records;
+      expect(again).toStrictEqual(want);
+      expect(again[0]).not.toBe(got[0]);
+    } finally {
+      spill.close();
+    }
+  });
+
+  it('a compact record keeps its shared objects shared within a batch and its empty fields empty', async () => {
+    const parsed = (await sampleRecords()).slice(0, 50);
+    const compactor = new RecordCompactor();
+    const compact = parsed.map((r) => compactor.compact(structuredClone(r)));
+    const spill = new RecordSpill({ maxRecords: 1000, runBatch: 1000 });
+    try {
+      for (const r of compact) spill.add(r);
+      // filler past the budget: the first 1000 records (the compact ones among them) go to one run, one batch
+      for (let i = 0; i < 1000; i++) spill.add(rec(10_000 + i, 0));
+      await spill.seal();
+      expect(spill.runCount).toBe(1);
+      const got = (await drain(spill, 5000)).records.filter((r) => r.fieldsElided);
+      expect(got).toStrictEqual(canonicalOrder([...compact]));
+      const shared = (rs: AccessRecord[]): number => new Set(rs.map((r) => r.unknown)).size;
+      expect(shared(got)).toBe(shared(compact));
+    } finally {
+      spill.close();
+    }
+  });
+});
+
+describe('temporary files', () => {
+  it('nothing is written while records fit the budget; runs go to a private directory removed by close', async () => {
+    const small = new RecordSpill();
+    for (const r of mix(100)) small.add(r);
+    await small.seal();
+    expect(small.directory).toBeNull();
+    small.close();
+
+    const root = mkdtempSync(join(tmpdir(), 'meshsleuth-spill-test-'));
+    try {
+      const spill = new RecordSpill({ maxRecords: 100, tmpRoot: root });
+      for (const r of mix(1000)) spill.add(r);
+      await spill.seal();
+      const dir = spill.directory!;
+      expect(dir.startsWith(join(root, 'meshsleuth-spill-'))).toBe(true);
+      expect(statSync(dir).mode & 0o777).toBe(0o700);
+      const files = readdirSync(dir);
+      expect(files.length).toBe(10);
+      for (const f of files) expect(statSync(join(dir, f)).mode & 0o777).toBe(0o600);
+      spill.close();
+      expect(existsSync(dir)).toBe(false);
+      expect(readdirSync(root)).toEqual([]);
+      await expect(spill.batches().next()).rejects.toThrow(/after close/);
+      spill.close(); // twice: nothing
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it('many spills share one set of exit/SIGINT/SIGTERM handlers, gone when the last one closes', async () => {
+    const base = { exit: process.listenerCount('exit'), int: process.listenerCount('SIGINT'), term: process.listenerCount('SIGTERM') };
+    const spills: RecordSpill[] = [];
+    for (let k = 0; k < 30; k++) {
+      const s = new RecordSpill({ maxRecords: 10 });
+      for (const r of mix(20)) s.add(r);
+      spills.push(s);
+    }
+    expect(process.listenerCount('exit')).toBe(base.exit + 1);
+    expect(process.listenerCount('SIGINT')).toBe(base.int + 1);
+    expect(process.listenerCount('SIGTERM')).toBe(base.term + 1);
+    for (const s of spills) s.close();
+    expect(process.listenerCount('exit')).toBe(base.exit);
+    expect(process.listenerCount('SIGINT')).toBe(base.int);
+    expect(process.listenerCount('SIGTERM')).toBe(base.term);
+  });
+
+  it('a run that cannot be read rejects with one line naming the file and the offset', async () => {
+    const spill = new RecordSpill({ maxRecords: 100, runBatch: 10 });
+    try {
+      for (const r of mix(300)) spill.add(r);
+      await spill.seal();
+      const run = join(spill.directory!, 'run-1.bin');
+      truncateSync(run, statSync(run).size - 10);
+      const err = await drain(spill).then(
+        () => null,
+        (e: unknown) => e as Error,
+      );
+      expect(err).toBeInstanceOf(Error);
+      expect(err!.message).toMatch(new RegExp(`^record spill: could not read the batch at offset \\d+ of ${run.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: .+`));
+      expect(err!.message).not.toContain('\n');
+    } finally {
+      spill.close();
+    }
+  });
+});
+
+/** Runs an ES module script with node (the built dist/), returns exit code/signal and output. */
+async function runNode(script: string, env: Record<string, string> = {}, onStdout?: (s: string, child: ReturnType<typeof spawn>) => void): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { cwd: REPO, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d: Buffer) => {
+    stdout += d.toString();
+    onStdout?.(stdout, child);
+  });
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const [code, signal] = (await once(child, 'close')) as [number | null, NodeJS.Signals | null];
+  return { code, signal, stdout, stderr };
+}
+
+const FILL = `
+const { RecordSpill } = await import(${JSON.stringify(DIST_SPILL)});
+const spill = new RecordSpill({ maxRecords: 100 });
+for (let i = 0; i < 1000; i++) spill.add({ ref: { file: 'x', line: i }, timeMs: 1000 - i, kind: 'tcp', attrs: {}, unknown: [], fields: {} });
+process.stdout.write(spill.directory + '\\n');
+`;
+
+describe.skipIf(!existsSync(DIST_SPILL))('in a process of its own (needs dist/, built by the test setup)', () => {
+  it('the temporary directory is removed when the process exits without close()', async () => {
+    const r = await runNode(FILL + 'process.exit(0);');
+    expect(r.code, r.stderr).toBe(0);
+    const dir = r.stdout.trim();
+    expect(dir).toMatch(/meshsleuth-spill-/);
+    expect(existsSync(dir)).toBe(false);
+  });
+
+  for (const sig of ['SIGTERM', 'SIGINT'] as const) {
+    it(`the temporary directory is removed on ${sig}, and the process still ends by the signal`, async () => {
+      let dir = '';
+      const r = await runNode(FILL + 'setInterval(() => undefined, 1000);', {}, (out, child) => {
+        if (!dir && out.includes('\n')) {
+          dir = out.trim();
+          expect(existsSync(dir)).toBe(true);
+          child.kill(sig);
+        }
+      });
+      expect(r.signal).toBe(sig);
+      expect(dir).toMatch(/meshsleuth-spill-/);
+      expect(existsSync(dir)).toBe(false);
+    });
+  }
+
+  it('a million small records pass through the spill within a 128 MB heap (more than the heap if held)', async () => {
+    const script = `
+const { RecordSpill } = await import(${JSON.stringify(DIST_SPILL)});
+const { serialize } = await import('node:v8');
+const N = 1_000_000;
+const spill = new RecordSpill();
+let sampled = 0;
+for (let i = 0; i < N; i++) {
+  const r = { ref: { file: 'fleet/logs/productpage.log', line: i + 1 }, time: new Date(1.7e12 + (i % 9973) * 3).toISOString(), timeMs: i % 13 === 0 ? undefined : 1.7e12 + (i % 9973) * 3,
+    kind: 'http', attrs: { source: { address: '10.1.' + (i % 200) + '.' + (i % 250), port: 30000 + (i % 30000) }, http: { method: 'GET', path: '/api/v1/items/' + i, headers: { 'x-request-id': ['rid-' + i] } } },
+    unknown: [], requestId: 'rid-' + i, durationMs: i % 1000, fields: { path: '/api/v1/items/' + i } };
+  if (i % 1000 === 0) sampled += serialize(r).length;
+  spill.add(r);
+}
+await spill.seal();
+let n = 0, lastT = -Infinity, lastUntimed = -1, ok = true;
+for await (const b of spill.batches()) for (const r of b) {
+  n++;
+  if (r.timeMs === undefined) { if (r.ref.line <= lastUntimed) ok = false; lastUntimed = r.ref.line; lastT = Infinity; }
+  else { if (r.timeMs < lastT) ok = false; lastT = r.timeMs; }
+}
+spill.close();
+process.stdout.write(JSON.stringify({ n, ok, count: spill.count, untimed: spill.untimed, max: spill.maxDurationMs, heldBytes: sampled * 1000 }) + '\\n');
+`;
+    const r = await runNode(script, { NODE_OPTIONS: '--max-old-space-size=128' });
+    expect(r.code, r.stderr.slice(-2000)).toBe(0);
+    const out = JSON.parse(r.stdout) as { n: number; ok: boolean; count: number; untimed: number; max: number; heldBytes: number };
+    expect(out).toMatchObject({ n: 1_000_000, ok: true, count: 1_000_000, untimed: Math.ceil(1_000_000 / 13), max: 999 });
+    // the records serialized are more than the heap: held all at once they could not fit
+    expect(out.heldBytes).toBeGreaterThan(128 * 1024 * 1024);
+  }, 600_000);
+});
