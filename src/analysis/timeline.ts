@@ -7,7 +7,8 @@
 import type { AccessRecord, EvidenceRef, Finding, Flow, FlowSecurity } from '../model/records.js';
 import { fmtAddr, isLoopback, type Correlation, type Direction } from './correlate.js';
 import { loggedRbacDeny } from './findings.js';
-import { eventSecurity } from './request-events.js';
+import { eventSecurity, type RequestEvent } from './request-events.js';
+import { flowFactsFromCorrelation, type FlowFacts } from './flow-facts.js';
 import { redactPath } from '../model/redact.js';
 import type { SummarisedAttempts } from './attempts.js';
 
@@ -347,141 +348,214 @@ export function nodeIdFor(c: Correlation, ip: string | undefined): string | unde
   return isLoopback(ip) ? 'local' : `ip:${ip}`;
 }
 
+/** What TimelineBuilder is built from: the static evidence, the correlation and the final findings (their citations). */
+export interface TimelineInput {
+  flows: Flow[];
+  /** The final findings: a row lists the ids of those citing its evidence. */
+  findings: Finding[];
+  /**
+   * Flow-level parts (`copyOf`, `copies`, `resolve`) for every flow; per-record lookups (`recordWire`,
+   * `recordDirection`) only for the records of the event being added. Never its lists (`events`,
+   * `flowEvents`, `flowRecords`, `links`).
+   */
+  correlation: Correlation;
+  /** What the records say about each flow (events carried, exchanges claimed): complete before `addFlows`. */
+  flowFacts: FlowFacts;
+  showSecrets?: boolean;
+  limits?: TimelineLimits;
+  /** `false`: hold every connection row until the end (the reference the compact aggregation is tested against). */
+  compactConnections?: boolean;
+  /** Connection attempts summarised while gathering (attempts.ts): rows of their own, from the groups. */
+  attempts?: SummarisedAttempts;
+}
+
 /**
+ * Builds the timeline incrementally (issue 17, streaming report): `addFlows()` once (the rows of captured
+ * connections and of cleartext exchanges no record describes), then `addEvent(e)` for each request event,
+ * complete (`e.records` final, inbound first), in creation order, then `finish()`. Memory is bounded by
+ * the flows and by the timeline's limits, never by the records: per event only its row (kept while it can
+ * still be listed) and the count of records without a time.
+ *
  * One event per request (request-events.ts): the log records of a request on one hop (client and
  * server sidecar) and the captured connection or exchange that carried it are one row, with the
  * connection's security (capture proof beats the log's inference) and every source's evidence. A
  * captured connection that carried no logged request is its own row ("connection"), and so is a
  * cleartext exchange no record describes.
  */
-export function buildTimeline(
-  flows: Flow[],
-  records: AccessRecord[],
-  findings: Finding[],
-  c: Correlation,
-  showSecrets = false,
-  limits: TimelineLimits = TIMELINE_LIMITS,
-  /** `false`: hold every connection row until the end (the reference the compact aggregation is tested against). */
-  compactConnections = true,
-  /** Connection attempts summarised while gathering (attempts.ts): rows of their own, from the groups. */
-  attempts?: SummarisedAttempts,
-): Timeline {
-  const cited = new Map<string, Set<string>>();
-  for (const f of findings) {
-    for (const e of f.evidence) {
-      const k = refKey(e);
-      const s = cited.get(k) ?? new Set<string>();
-      s.add(f.id);
-      cited.set(k, s);
+export class TimelineBuilder {
+  private readonly flows: Flow[];
+  private readonly c: Correlation;
+  private readonly facts: FlowFacts;
+  private readonly showSecrets: boolean;
+  private readonly limits: TimelineLimits;
+  private readonly compactConnections: boolean;
+  private readonly attempts: SummarisedAttempts | undefined;
+  private readonly cited = new Map<string, Set<string>>();
+  private readonly events: TimelineCollector;
+  private untimed = 0;
+  private flowsAdded = false;
+
+  constructor(input: TimelineInput) {
+    this.flows = input.flows;
+    this.c = input.correlation;
+    this.facts = input.flowFacts;
+    this.showSecrets = input.showSecrets ?? false;
+    this.limits = input.limits ?? TIMELINE_LIMITS;
+    this.compactConnections = input.compactConnections ?? true;
+    this.attempts = input.attempts;
+    this.events = new TimelineCollector(this.limits);
+    for (const f of input.findings) {
+      for (const e of f.evidence) {
+        const k = refKey(e);
+        const s = this.cited.get(k) ?? new Set<string>();
+        s.add(f.id);
+        this.cited.set(k, s);
+      }
     }
   }
-  const citedBy = (...refs: EvidenceRef[]): string[] => [...new Set(refs.flatMap((r) => [...(cited.get(refKey(r)) ?? [])]))].sort();
-  const flowRefs = (f: Flow): EvidenceRef[] => {
+
+  private citedBy(...refs: EvidenceRef[]): string[] {
+    return [...new Set(refs.flatMap((r) => [...(this.cited.get(refKey(r)) ?? [])]))].sort();
+  }
+
+  private static flowRefs(f: Flow): EvidenceRef[] {
     const ref: EvidenceRef = { file: f.file, frame: f.frames[0] };
     const fref: EvidenceRef = { file: f.file, frame: f.frames[0] };
     if (f.frames.length > 1) fref.frames = [f.frames[0]!, f.frames[f.frames.length - 1]!];
     return [fref, ref];
-  };
-  const exchangeRef = (f: Flow, i: number): EvidenceRef => ({ file: f.file, frame: f.http[i]?.requestFrame ?? f.frames[0] });
-  const connText = (f: Flow): string => {
+  }
+
+  private static exchangeRef(f: Flow, i: number): EvidenceRef {
+    return { file: f.file, frame: f.http[i]?.requestFrame ?? f.frames[0] };
+  }
+
+  private static connText(f: Flow): string {
     const tls = f.tls ? ` ${f.tls.version ?? 'TLS'}${f.tls.sni ? ` SNI ${f.tls.sni}` : ''}` : '';
     return `${f.security.toUpperCase()} ${f.protocol} ${fmtAddr(f.client.ip, f.client.port)} → ${fmtAddr(f.server.ip, f.server.port)}${tls}`;
-  };
-  const events = new TimelineCollector(limits);
+  }
+
   /** The other captures of the same connection (captured at both ends): one row, their evidence attached. */
-  const copyRefs = (f: Flow): EvidenceRef[] => (c.copies.get(f) ?? []).flatMap(flowRefs);
-  /** The row of a captured connection that carried no logged request, and its signature. */
-  const connSig = (f: Flow): string => {
-    const kind = f.bytes.serverToClient === 0 && f.security === 'plaintext' && !f.sidecarLocal && f.http.every((x) => x.status === undefined) ? 'rejected' : 'connection';
-    return `conn|${kind}|${nodeIdFor(c, f.client.ip)}|${nodeIdFor(c, f.server.ip)}|${fmtAddr(f.server.ip, f.server.port)}|${f.security}|${f.protocol}|${f.tls?.version ?? ''}|${f.tls?.sni ?? ''}|${f.sidecarLocal}`;
+  private copyRefs(f: Flow): EvidenceRef[] {
+    return (this.c.copies.get(f) ?? []).flatMap(TimelineBuilder.flowRefs);
+  }
+
+  private static connKind(f: Flow): 'rejected' | 'connection' {
+    return f.bytes.serverToClient === 0 && f.security === 'plaintext' && !f.sidecarLocal && f.http.every((x) => x.status === undefined) ? 'rejected' : 'connection';
+  }
+
+  /** The signature of a captured connection's row. */
+  private readonly connSig = (f: Flow): string => {
+    const c = this.c;
+    return `conn|${TimelineBuilder.connKind(f)}|${nodeIdFor(c, f.client.ip)}|${nodeIdFor(c, f.server.ip)}|${fmtAddr(f.server.ip, f.server.port)}|${f.security}|${f.protocol}|${f.tls?.version ?? ''}|${f.tls?.sni ?? ''}|${f.sidecarLocal}`;
   };
-  const connEvent = (f: Flow): TimelineEvent => {
-    const [fref, ref] = flowRefs(f);
-    const copies = copyRefs(f);
-    const kind = f.bytes.serverToClient === 0 && f.security === 'plaintext' && !f.sidecarLocal && f.http.every((x) => x.status === undefined) ? 'rejected' : 'connection';
+
+  /** The row of a captured connection that carried no logged request. */
+  private readonly connEvent = (f: Flow): TimelineEvent => {
+    const c = this.c;
+    const [fref, ref] = TimelineBuilder.flowRefs(f);
+    const copies = this.copyRefs(f);
     return {
       timeMs: f.startMs,
       time: f.start,
       source: 'capture',
-      kind,
-      summary: `${connText(f)}${f.sidecarLocal ? ' (sidecar-local leg)' : ''}, ${f.packets} packets`,
+      kind: TimelineBuilder.connKind(f),
+      summary: `${TimelineBuilder.connText(f)}${f.sidecarLocal ? ' (sidecar-local leg)' : ''}, ${f.packets} packets`,
       from: nodeIdFor(c, f.client.ip),
       to: nodeIdFor(c, f.server.ip),
       security: f.security,
       ref: fref!,
-      findings: citedBy(ref!, fref!, ...copies),
+      findings: this.citedBy(ref!, fref!, ...copies),
       ...(copies.length ? { also: copies.filter((_, i) => i % 2 === 0) } : {}),
     };
   };
-  // More connection rows than `listAll`: the uncited ones are aggregated without holding a row (and a
-  // signature string) per connection — a capture of a million connections from as many clients has a
-  // million signatures (connectionRows).
-  let connRows = attempts?.total ?? 0;
-  for (const f of flows) if (!c.copyOf.has(f) && (c.flowEvents.get(f)?.length ?? 0) === 0) connRows++;
-  const compactConn = (compactConnections || attempts) && connRows > limits.listAll ? new ConnRows(flows, connSig, connEvent, limits) : null;
-  if (attempts && !compactConn) throw new Error('summarised connection attempts need more than TIMELINE_LIMITS.listAll rows (attempts.ts threshold)');
-  // Summarised attempts: never carried by a request, never another capture's copy; the ones a finding cites
-  // are rows of their own (as any cited row), the rest rows of their signature.
-  for (const g of attempts?.groups ?? []) {
-    let cited = 0;
-    const isCited = (f: Flow): boolean => {
-      const [fref, ref] = flowRefs(f);
-      return citedBy(ref!, fref!).length > 0;
-    };
-    const citedSet = new Set<Flow>();
-    for (const o of g.first) {
-      if (!isCited(o.f)) continue;
-      events.add(connEvent(o.f), connSig(o.f));
-      citedSet.add(o.f);
-      cited++;
-    }
-    const earliest = g.earliest.filter((f) => !citedSet.has(f));
-    const latest = g.latest.find((f) => !citedSet.has(f)) ?? null;
-    compactConn!.supply(connSig(g.first[0]!.f), earliest, g.count - cited, latest);
-  }
-  let fi = -1;
-  for (const f of flows) {
-    fi++;
-    if (c.copyOf.has(f)) continue;
-    const carried = c.flowEvents.get(f) ?? [];
-    if (carried.length === 0) {
-      if (!compactConn) events.add(connEvent(f), connSig(f));
-      else {
+
+  /**
+   * The capture's rows: each connection that carried no logged request (`flowFacts.eventCount` 0) and
+   * each timed cleartext exchange no event claimed (`flowFacts.claimedExchanges`). Call once, before any
+   * event.
+   */
+  addFlows(): void {
+    if (this.flowsAdded) throw new Error('TimelineBuilder.addFlows called twice');
+    this.flowsAdded = true;
+    const { c, facts, limits, events, attempts, flows } = this;
+    const { connSig, connEvent } = this;
+    const flowRefs = TimelineBuilder.flowRefs;
+    // More connection rows than `listAll`: the uncited ones are aggregated without holding a row (and a
+    // signature string) per connection — a capture of a million connections from as many clients has a
+    // million signatures (connectionRows).
+    let connRows = attempts?.total ?? 0;
+    for (const f of flows) if (!c.copyOf.has(f) && facts.eventCount(f) === 0) connRows++;
+    const compactConn = (this.compactConnections || attempts) && connRows > limits.listAll ? new ConnRows(flows, connSig, connEvent, limits) : null;
+    if (attempts && !compactConn) throw new Error('summarised connection attempts need more than TIMELINE_LIMITS.listAll rows (attempts.ts threshold)');
+    // Summarised attempts: never carried by a request, never another capture's copy; the ones a finding cites
+    // are rows of their own (as any cited row), the rest rows of their signature.
+    for (const g of attempts?.groups ?? []) {
+      let cited = 0;
+      const isCited = (f: Flow): boolean => {
         const [fref, ref] = flowRefs(f);
-        const cites = citedBy(ref!, fref!, ...copyRefs(f));
-        if (cites.length) events.add(connEvent(f), connSig(f));
-        else compactConn.add(fi, f);
+        return this.citedBy(ref!, fref!).length > 0;
+      };
+      const citedSet = new Set<Flow>();
+      for (const o of g.first) {
+        if (!isCited(o.f)) continue;
+        events.add(connEvent(o.f), connSig(o.f));
+        citedSet.add(o.f);
+        cited++;
       }
+      const earliest = g.earliest.filter((f) => !citedSet.has(f));
+      const latest = g.latest.find((f) => !citedSet.has(f)) ?? null;
+      compactConn!.supply(connSig(g.first[0]!.f), earliest, g.count - cited, latest);
     }
-    const claimed = new Set(carried.map((e) => e.exchange).filter((x): x is number => x !== undefined));
-    f.http.forEach((x, i) => {
-      if (!x.time || claimed.has(i)) return;
-      const t = Date.parse(x.time);
-      if (!Number.isFinite(t)) return;
-      const xref = exchangeRef(f, i);
-      const sig = `x|${nodeIdFor(c, f.client.ip)}|${nodeIdFor(c, f.server.ip)}|${f.security}|${x.method ?? ''}|${redactPath(x.path ?? '', showSecrets)}|${x.authority ?? ''}|${x.status ?? ''}|${x.version ?? f.protocol}`;
-      events.add({
-        timeMs: t,
-        time: x.time,
-        source: 'capture',
-        kind: 'exchange',
-        summary: `${x.method ?? ''} ${redactPath(x.path ?? '', showSecrets)}${x.authority ? ` (host ${x.authority})` : ''}${x.status !== undefined ? ` → ${x.status}` : ''} in ${f.security} ${x.version ?? f.protocol}`,
-        from: nodeIdFor(c, f.client.ip),
-        to: nodeIdFor(c, f.server.ip),
-        security: f.security,
-        ref: xref,
-        findings: citedBy(xref),
-      }, sig);
-    });
+    let fi = -1;
+    for (const f of flows) {
+      fi++;
+      if (c.copyOf.has(f)) continue;
+      if (facts.eventCount(f) === 0) {
+        if (!compactConn) events.add(connEvent(f), connSig(f));
+        else {
+          const [fref, ref] = flowRefs(f);
+          const cites = this.citedBy(ref!, fref!, ...this.copyRefs(f));
+          if (cites.length) events.add(connEvent(f), connSig(f));
+          else compactConn.add(fi, f);
+        }
+      }
+      const claimed = facts.claimedExchanges(f);
+      f.http.forEach((x, i) => {
+        if (!x.time || claimed.has(i)) return;
+        const t = Date.parse(x.time);
+        if (!Number.isFinite(t)) return;
+        const xref = TimelineBuilder.exchangeRef(f, i);
+        const sig = `x|${nodeIdFor(c, f.client.ip)}|${nodeIdFor(c, f.server.ip)}|${f.security}|${x.method ?? ''}|${redactPath(x.path ?? '', this.showSecrets)}|${x.authority ?? ''}|${x.status ?? ''}|${x.version ?? f.protocol}`;
+        events.add({
+          timeMs: t,
+          time: x.time,
+          source: 'capture',
+          kind: 'exchange',
+          summary: `${x.method ?? ''} ${redactPath(x.path ?? '', this.showSecrets)}${x.authority ? ` (host ${x.authority})` : ''}${x.status !== undefined ? ` → ${x.status}` : ''} in ${f.security} ${x.version ?? f.protocol}`,
+          from: nodeIdFor(c, f.client.ip),
+          to: nodeIdFor(c, f.server.ip),
+          security: f.security,
+          ref: xref,
+          findings: this.citedBy(xref),
+        }, sig);
+      });
+    }
+    compactConn?.into(events);
   }
-  compactConn?.into(events);
-  let untimed = 0;
-  const dirOf = (r: AccessRecord): Direction => c.recordDirection.get(r) ?? 'unknown';
-  for (const evt of c.events) {
+
+  /**
+   * One request event, complete (`evt.records` final, inbound first), in creation order: its row, or —
+   * when none of its records has a time — its records counted as untimed. Reads the correlation's
+   * per-record lookups for `evt.records` only.
+   */
+  addEvent(evt: RequestEvent): void {
+    if (!this.flowsAdded) throw new Error('TimelineBuilder.addEvent before addFlows');
+    const { c, showSecrets } = this;
+    const dirOf = (r: AccessRecord): Direction => c.recordDirection.get(r) ?? 'unknown';
     const timed = evt.records.filter((r) => r.timeMs !== undefined && r.time);
     if (timed.length === 0) {
-      untimed += evt.records.length;
-      continue;
+      this.untimed += evt.records.length;
+      return;
     }
     // When the request started: the earliest record (the client sidecar's, when both logged it).
     const first = timed.reduce((a, b) => (b.timeMs! < a.timeMs! ? b : a));
@@ -495,17 +569,17 @@ export function buildTimeline(
     const det = shown.responseCodeDetails ?? shown.connectionTerminationDetails;
     const sec = eventSecurity(evt, dirOf);
     const others = evt.records.filter((x) => x !== r);
-    const seenBy = [others.length ? `also logged ${others.map((x) => dirOf(x)).join(', ')}` : '', evt.flow ? `captured: ${connText(evt.flow)}` : ''].filter(Boolean).join('; ');
+    const seenBy = [others.length ? `also logged ${others.map((x) => dirOf(x)).join(', ')}` : '', evt.flow ? `captured: ${TimelineBuilder.connText(evt.flow)}` : ''].filter(Boolean).join('; ');
     const refs: EvidenceRef[] = evt.records.map((x) => x.ref);
     let correlated: EvidenceRef | undefined;
     if (evt.flow) {
-      const [fref, ref] = flowRefs(evt.flow);
-      correlated = evt.exchange !== undefined ? exchangeRef(evt.flow, evt.exchange) : ref!;
-      refs.push(fref!, ref!, correlated, ...copyRefs(evt.flow));
+      const [fref, ref] = TimelineBuilder.flowRefs(evt.flow);
+      correlated = evt.exchange !== undefined ? TimelineBuilder.exchangeRef(evt.flow, evt.exchange) : ref!;
+      refs.push(fref!, ref!, correlated, ...this.copyRefs(evt.flow));
     }
     const kind = deny ? 'denied' : nr ? 'rejected' : 'request';
     const sig = `log|${kind}|${dir}|${shown.kind === 'http' ? `${shown.attrs.http?.method ?? '-'} ${redactPath(shown.attrs.http?.path ?? '-', showSecrets)} → ${shown.responseCode ?? '-'}` : 'TCP'}|${det ?? ''}|${shown.responseFlags ?? ''}|${nodeIdFor(c, wire.client?.ip)}|${nodeIdFor(c, wire.server?.ip)}|${wire.server ? fmtAddr(wire.server.ip, wire.server.port) : ''}|${sec.security}|${sec.principal ?? ''}|${r.node ?? ''}|${others.map((x) => dirOf(x)).join(',')}|${evt.flow ? `${evt.flow.security} ${evt.flow.protocol}` : ''}`;
-    events.add({
+    this.events.add({
       timeMs: first.timeMs!,
       time: first.time!,
       source: 'access-log',
@@ -515,12 +589,40 @@ export function buildTimeline(
       to: nodeIdFor(c, wire.server?.ip),
       ...(sec.security !== 'unknown' ? { security: sec.security } : {}),
       ref: r.ref,
-      findings: citedBy(...refs),
+      findings: this.citedBy(...refs),
       ...(correlated ? { correlated } : {}),
       ...(others.length ? { also: others.map((x) => x.ref) } : {}),
     }, sig);
   }
-  const total = events.total;
-  const done = events.finish();
-  return { events: done.events, untimed, total, aggregated: done.aggregated };
+
+  /** The timeline (call once). */
+  finish(): Timeline {
+    if (!this.flowsAdded) throw new Error('TimelineBuilder.finish before addFlows');
+    const total = this.events.total;
+    const done = this.events.finish();
+    return { events: done.events, untimed: this.untimed, total, aggregated: done.aggregated };
+  }
+}
+
+/**
+ * The whole timeline from a whole correlation (every event in memory): TimelineBuilder fed with
+ * `flowFactsFromCorrelation(c)` and every event of `c.events`. `records` are the correlated records (the
+ * timeline reads them through the correlation's events).
+ */
+export function buildTimeline(
+  flows: Flow[],
+  records: AccessRecord[],
+  findings: Finding[],
+  c: Correlation,
+  showSecrets = false,
+  limits: TimelineLimits = TIMELINE_LIMITS,
+  /** `false`: hold every connection row until the end (the reference the compact aggregation is tested against). */
+  compactConnections = true,
+  /** Connection attempts summarised while gathering (attempts.ts): rows of their own, from the groups. */
+  attempts?: SummarisedAttempts,
+): Timeline {
+  const b = new TimelineBuilder({ flows, findings, correlation: c, flowFacts: flowFactsFromCorrelation(c), showSecrets, limits, compactConnections, ...(attempts ? { attempts } : {}) });
+  b.addFlows();
+  for (const e of c.events) b.addEvent(e);
+  return b.finish();
 }
