@@ -18,11 +18,14 @@ import { fmtAddr, isLoopback, type Correlation, type HostPort } from './correlat
 import { inferSecurity } from './explain.js';
 import { modeForPort, type ProxyView, type RbacFilterSite } from './proxies.js';
 import { isAmbientKubeletProbe } from '../ztunnel/hbone.js';
-import { ambientFindings } from './ztunnel-findings.js';
+import { AmbientFindingsBuilder } from './ztunnel-findings.js';
 import { ZTUNNEL_CALLER_EVIDENCE } from './waypoint-callers.js';
 import type { ZtunnelConfig } from '../ztunnel/model.js';
 import { legScope, leftThePod, type LegScope } from './scope.js';
 import { bothHalves, clientModelFor, loggedPlaintextHalves, type BothHalves, type ClientLogFacts } from './both-halves.js';
+import { flowFactsFromCorrelation, type FlowFacts } from './flow-facts.js';
+import type { RequestEvent } from './request-events.js';
+import { appendAll } from '../model/arrays.js';
 
 export const FINDING_IDS = [
   'plaintext-flow',
@@ -120,11 +123,26 @@ export function recordPeer(r: AccessRecord): { security: 'mtls' | 'tls' | 'plain
   return principal !== undefined ? { security, principal } : { security };
 }
 
+/**
+ * What one occurrence is evidence of, so that a request seen in a capture and in a log counts once:
+ * - `key`: a captured connection (`flow:<id>`), one of its cleartext exchanges (`flow:<id>#<x>`), or a record
+ *   that belongs to no request event (`record:<file>:<line>`);
+ * - `events`: every request event a first flow carried (`count` = flowFacts.eventCount), counted at once;
+ * - `event`: the request event of a record (request-events.ts).
+ */
+type Unit = { kind: 'key'; key: string } | { kind: 'events'; flow: Flow; count: number } | { kind: 'event'; event: RequestEvent };
+
+function keyUnit(key: string): Unit {
+  return { kind: 'key', key };
+}
+
 interface Group {
   key: string;
   count: number;
-  /** The request events (request-events.ts) already counted: a request seen in a capture and a log counts once. */
-  units?: Set<string>;
+  /** `key` units already counted (bounded by the flows and their exchanges). */
+  keys?: Set<string>;
+  /** First flows whose request events were counted at once: their events' records add nothing more. */
+  eventFlows?: Set<Flow>;
   evidence: EvidenceRef[];
   firstMs?: number;
   lastMs?: number;
@@ -138,24 +156,47 @@ interface Group {
 class Grouper {
   readonly groups = new Map<string, Group>();
   /**
-   * Adds one occurrence. With `units` (the request events it is evidence of), the count grows only by
-   * the events not counted yet, so a request seen in a capture and in a log counts once; the evidence
-   * of both is kept.
+   * The groups each request event was already counted in, kept with the event (which lives while its records
+   * are added) rather than as a set of event ids per group, which would grow with the records.
    */
-  add(id: FindingId, key: string, init: () => Omit<Group, 'key' | 'count' | 'evidence' | 'id'>, ev: EvidenceRef[], timeMs?: number, units?: string[]): Group {
+  private readonly eventGroups = new WeakMap<RequestEvent, Group[]>();
+  /**
+   * Adds one occurrence. With a `unit` (what it is evidence of), the count grows only when that unit was not
+   * counted in the group yet, so a request seen in a capture and in a log counts once; the evidence of both
+   * is kept. Every flow-side unit is added before any record's (FindingsBuilder.addFlows comes first): an
+   * event whose flow's events were counted at once is already in the count.
+   */
+  add(id: FindingId, key: string, init: () => Omit<Group, 'key' | 'count' | 'evidence' | 'id'>, ev: EvidenceRef[], timeMs?: number, unit?: Unit): Group {
     const k = `${id}|${key}`;
     let g = this.groups.get(k);
     if (!g) {
       g = { ...init(), id, key: k, count: 0, evidence: [] };
       this.groups.set(k, g);
     }
-    if (!units) g.count++;
-    else {
-      g.units ??= new Set();
-      for (const u of units) {
-        if (g.units.has(u)) continue;
-        g.units.add(u);
+    if (!unit) g.count++;
+    else if (unit.kind === 'key') {
+      g.keys ??= new Set();
+      if (!g.keys.has(unit.key)) {
+        g.keys.add(unit.key);
         g.count++;
+      }
+    } else if (unit.kind === 'events') {
+      g.eventFlows ??= new Set();
+      if (!g.eventFlows.has(unit.flow)) {
+        g.eventFlows.add(unit.flow);
+        g.count += unit.count;
+      }
+    } else {
+      const e = unit.event;
+      if (!(e.flow && g.eventFlows?.has(e.flow))) {
+        const counted = this.eventGroups.get(e);
+        if (!counted) {
+          this.eventGroups.set(e, [g]);
+          g.count++;
+        } else if (!counted.includes(g)) {
+          counted.push(g);
+          g.count++;
+        }
       }
     }
     for (const e of ev) if (g.evidence.length < MAX_EVIDENCE) g.evidence.push(e);
@@ -201,15 +242,6 @@ export function dryRunDecisions(d: Decision): { filter: FilterDecision; shadow: 
     if (f.shadowDecision && !isCustom(f.shadowDecision)) out.push({ filter: f, shadow: f.shadowDecision });
   }
   return out;
-}
-
-/** The client sidecar's outbound record of a captured connection (its upstream cluster), when one was joined to it. */
-function clientLogOf(c: Correlation, f: Flow): ClientLogFacts | null {
-  for (const r of c.flowRecords.get(f) ?? []) {
-    if (c.recordDirection.get(r) !== 'outbound' || !r.upstreamCluster) continue;
-    return { cluster: r.upstreamCluster, source: `${r.ref.file}${r.ref.line !== undefined ? `:${r.ref.line}` : ''}` };
-  }
-  return null;
 }
 
 /** The client sidecar's outbound record of the same request (request-events.ts), when one was logged: its upstream cluster. */
@@ -278,100 +310,226 @@ function citeStatements(grp: Group, f: Flow, show: boolean, copy: boolean): void
 }
 
 /** Computes every finding. Deterministic: the order depends only on the inputs. */
-export function computeFindings(input: FindingsInput): Finding[] {
-  const { flows, records, proxies, correlation: c } = input;
-  const g = new Grouper();
+/** What the builder reads besides the records: everything that grows with flows and workloads, not records. */
+export interface FindingsBuilderInput {
+  flows: Flow[];
+  proxies: ProxyView[];
+  policies: PolicyDoc[];
+  /** Per-record lookups valid for the record being added (and its event's records); flow-level parts for every flow. */
+  correlation: Correlation;
+  showSecrets?: boolean;
+  ztunnels?: ZtunnelConfig[];
+  /** What the log records say about each captured flow (flow-facts.ts). */
+  flowFacts: FlowFacts;
+}
 
-  // ---- Captures: plaintext, cleartext secrets, identity vs address, STRICT rejections.
-  for (const f of flows) {
-    const cw = c.resolve(f.client.ip);
-    const sw = c.resolve(f.server.ip);
-    const scope = legScope(f, c.resolve);
-    const local = !leftThePod(scope);
-    // The request events this connection carried (a copy from another capture counts as its first flow).
-    const first = c.copyOf.get(f) ?? f;
-    const flowUnits = (c.flowEvents.get(first) ?? []).map((e) => e.id);
-    if (flowUnits.length === 0) flowUnits.push(`flow:${first.id}`);
-    const serverProxy = c.proxyForIp(f.server.ip, f.startMs);
-    const mode = serverProxy ? modeForPort(serverProxy, f.server.port) : undefined;
-    // Both halves (both-halves.ts): what the client's sidecar sent and why, when the client has a dump.
-    const clientProxy = local ? undefined : c.proxyForIp(f.client.ip, f.startMs);
-    const clientLog = local ? null : clientLogOf(c, first);
-    const halves = clientProxy || clientLog ? bothHalves(f, clientProxy ? clientModelFor(clientProxy.dump) : null, serverProxy && mode ? { proxy: serverProxy.source, mode: mode.mode } : null, clientLog) : null;
-    const clientFirst = halves?.fixFirst === 'client' ? halves : null;
-    if (halves && halves.mismatches.length) {
-      const m = halves.mismatches[0]!;
-      g.add('client-config-mismatch', `${wlName(cw, f.client.ip)}>${wlName(sw, f.server.ip)}:${f.server.port}|${m.field}`, () => ({
-        severity: 'medium',
-        summary: `${f.security === 'plaintext' ? 'Plaintext' : 'TLS'} from ${wlName(cw, f.client.ip)} to ${wlName(sw, f.server.ip)} port ${f.server.port} is not what the client sidecar's config sends: ${m.field} ${m.observed}, expected ${m.expected}`,
-        fix: `Find out how this connection left ${wlName(cw, f.client.ip)}: it bypassed the sidecar (traffic.sidecar.istio.io/excludeOutboundPorts or -IPRanges, a process running as uid 1337, hostNetwork) or the sidecar ran another config than the dump ${clientProxy!.source} (compare the dump's time with the capture's).`,
-        data: { client: wlDetails(cw, f.client.ip), server: wlDetails(sw, f.server.ip, f.server.port), clientDump: clientProxy!.source, mismatches: halves.mismatches.map((x) => ({ field: x.field, expected: x.expected, observed: x.observed, note: x.note })), source: 'capture' },
-      }), [flowRef(f)], f.startMs, [`flow:${first.id}`]);
-    }
-    // Ambient: kubelet probes arrive SNATed from 169.254.7.127 and bypass ztunnel by design (src/ztunnel/hbone.ts).
-    if (f.security === 'plaintext' && !local && !isAmbientKubeletProbe(f.client.ip)) {
-      const answered = f.bytes.serverToClient > 0 || f.http.some((x) => x.status !== undefined);
-      if (mode?.mode === 'STRICT') {
-        const key = `${wlName(cw, f.client.ip)}>${wlName(sw, f.server.ip)}:${f.server.port}`;
-        g.add('strict-rejected-plaintext', key, () => ({
+/** One record's place in a tally: its ref, its position among the added records, its time. */
+interface TallyEntry {
+  ref: EvidenceRef;
+  seq: number;
+  timeMs: number | undefined;
+}
+
+/**
+ * Records of one kind at one proxy (or identity), kept as an exact count, the first MAX_EVIDENCE refs in
+ * the order added and the last record's time: what a finding cites and counts, never the records.
+ */
+class RecordTally {
+  count = 0;
+  readonly first: TallyEntry[] = [];
+  last: TallyEntry | undefined;
+
+  add(r: AccessRecord, seq: number): void {
+    const e: TallyEntry = { ref: r.ref, seq, timeMs: r.timeMs };
+    this.count++;
+    if (this.first.length < MAX_EVIDENCE) this.first.push(e);
+    this.last = e;
+  }
+}
+
+/** Several tallies as one list in record order: exact count, first MAX_EVIDENCE refs, first and last record's time. */
+interface MergedTally {
+  count: number;
+  refs: EvidenceRef[];
+  firstMs: number | undefined;
+  lastMs: number | undefined;
+}
+
+/**
+ * Each tally's first MAX_EVIDENCE entries hold its part of the merged list's first MAX_EVIDENCE (entries are
+ * ordered by `seq` within a tally), so merging them by `seq` gives exactly the merged list's first refs.
+ */
+function mergeTallies(tallies: Iterable<RecordTally | undefined>): MergedTally {
+  let count = 0;
+  let entries: TallyEntry[] = [];
+  let last: TallyEntry | undefined;
+  let parts = 0;
+  for (const t of tallies) {
+    if (!t || t.count === 0) continue;
+    parts++;
+    count += t.count;
+    entries = parts === 1 ? t.first : [...entries, ...t.first];
+    if (!last || t.last!.seq > last.seq) last = t.last;
+  }
+  if (parts > 1) entries = entries.sort((a, b) => a.seq - b.seq).slice(0, MAX_EVIDENCE);
+  return { count, refs: entries.map((e) => e.ref), firstMs: entries[0]?.timeMs, lastMs: last?.timeMs };
+}
+
+/** Denials logged as `rbac_access_denied_matched_policy[none]` at one proxy, by the RBAC filter kind they went through. */
+interface DeniedNone {
+  tcp: RecordTally;
+  http: RecordTally;
+}
+
+/**
+ * Findings computed incrementally, so that a report's memory grows with flows, workloads and finding groups,
+ * never with log records (issue 17, STREAMING.md): `addFlows()` once (the captures), then `addRecord(r)` for
+ * each record in canonical order, then `finish()`. Per-record facts come from the correlation's lookups for the
+ * record being added and the records of its event; per-flow record facts from `flowFacts`. The end-of-run
+ * findings (allow-nothing in effect, HTTP-only fields on TCP, ambient) read per-proxy and per-identity tallies.
+ */
+export class FindingsBuilder {
+  private readonly g = new Grouper();
+  private readonly ambient = new AmbientFindingsBuilder();
+  /** Records added so far: each record's position, to merge per-identity tallies in record order. */
+  private seq = 0;
+  private flowsAdded = false;
+  private finished = false;
+  private readonly deniedNone = new Map<ProxyView, DeniedNone>();
+  /** Inbound TCP records by the identity of the proxy that logged them ('' when none): tcpTraffic's record part. */
+  private readonly inboundTcp = new Map<string, number>();
+  /** TCP records with a logged RBAC deny (any policy), by the identity of the proxy that logged them ('' when none). */
+  private readonly tcpDenied = new Map<string, RecordTally>();
+
+  constructor(private readonly input: FindingsBuilderInput) {}
+
+  /**
+   * The captures: plaintext, cleartext secrets, identity vs address, STRICT rejections. Once, before any record
+   * (a request seen in a capture and in a log counts once: the flow side's units are counted first).
+   */
+  addFlows(): void {
+    if (this.flowsAdded) throw new Error('FindingsBuilder.addFlows: called twice');
+    this.flowsAdded = true;
+    const input = this.input;
+    const { flowFacts, correlation: c } = input;
+    const g = this.g;
+    for (const f of input.flows) {
+      const cw = c.resolve(f.client.ip);
+      const sw = c.resolve(f.server.ip);
+      const scope = legScope(f, c.resolve);
+      const local = !leftThePod(scope);
+      // The request events this connection carried (a copy from another capture counts as its first flow).
+      const first = c.copyOf.get(f) ?? f;
+      const eventsCarried = flowFacts.eventCount(first);
+      const flowUnits: Unit = eventsCarried > 0 ? { kind: 'events', flow: first, count: eventsCarried } : keyUnit(`flow:${first.id}`);
+      const serverProxy = c.proxyForIp(f.server.ip, f.startMs);
+      const mode = serverProxy ? modeForPort(serverProxy, f.server.port) : undefined;
+      // Both halves (both-halves.ts): what the client's sidecar sent and why, when the client has a dump.
+      const clientProxy = local ? undefined : c.proxyForIp(f.client.ip, f.startMs);
+      const clientLog = local ? null : flowFacts.clientLog(first);
+      const halves = clientProxy || clientLog ? bothHalves(f, clientProxy ? clientModelFor(clientProxy.dump) : null, serverProxy && mode ? { proxy: serverProxy.source, mode: mode.mode } : null, clientLog) : null;
+      const clientFirst = halves?.fixFirst === 'client' ? halves : null;
+      if (halves && halves.mismatches.length) {
+        const m = halves.mismatches[0]!;
+        g.add('client-config-mismatch', `${wlName(cw, f.client.ip)}>${wlName(sw, f.server.ip)}:${f.server.port}|${m.field}`, () => ({
           severity: 'medium',
-          summary: `STRICT mTLS on ${wlName(sw, f.server.ip)} port ${f.server.port} met plaintext from ${wlName(cw, f.client.ip)}`,
-          fix: clientFirst ? clientSideFix(wlName(cw, f.client.ip), clientFirst) : `The client ${wlName(cw, f.client.ip)} speaks plaintext to a STRICT port: inject an Istio sidecar into it (or route it through one), or if it is outside the mesh, call through an ingress gateway.`,
-          data: { client: wlDetails(cw, f.client.ip), server: wlDetails(sw, f.server.ip, f.server.port), mode: 'STRICT', dump: serverProxy!.source, source: 'capture', ...halvesData(halves) },
-        }), [flowRef(f)], f.startMs, flowUnits);
-      } else {
-        const key = `${wlName(cw, f.client.ip)}>${wlName(sw, f.server.ip)}:${f.server.port}`;
-        const grp = g.add('plaintext-flow', key, () => ({
-          severity: 'high',
-          summary: `Plaintext ${f.protocol} from ${wlName(cw, f.client.ip)} to ${wlName(sw, f.server.ip)} port ${f.server.port}${unattributedNote(scope, cw, sw)}${clientFirst ? `: the ${clientFirst.client!.explanation}` : ''}`,
-          fix: clientFirst
-            ? clientFirst.remediation
-            : `Require mTLS for ${wlName(sw, f.server.ip)}: a PeerAuthentication with mtls.mode STRICT in namespace ${sw?.namespace ?? '<server namespace>'}${cw && cw.sidecar === false ? `, and inject a sidecar into ${wlName(cw, f.client.ip)} (it has none)` : ''}; check that no DestinationRule sets tls.mode DISABLE for this host.`,
-          data: { client: wlDetails(cw, f.client.ip), server: wlDetails(sw, f.server.ip, f.server.port), protocol: f.protocol, scope, sourceNamespace: cw?.namespace ?? null, sourceWorkload: cw?.name ?? null, ...halvesData(halves) },
-        }), [flowRef(f), ...statementRefs(f)], f.startMs, [`flow:${first.id}`]);
-        grp.data.connections = grp.count;
-        citeStatements(grp, f, input.showSecrets ?? false, c.copyOf.has(f));
-        if (mode && mode.mode === 'PERMISSIVE' && answered) {
-          g.add('plaintext-accepted', `${wlName(sw, f.server.ip)}:${f.server.port}<${wlName(cw, f.client.ip)}`, () => ({
-            severity: 'high',
-            summary: `Plaintext from ${wlName(cw, f.client.ip)} was accepted on PERMISSIVE port ${f.server.port} of ${wlName(sw, f.server.ip)}${clientFirst ? ` (the client sidecar sent it in plaintext through ${[...new Set(clientFirst.client!.explaining.map((p) => p.cluster))].join(' or ')})` : ''}; under STRICT it would have been refused (no filter chain matches: NR filter_chain_not_found)${clientFirst ? ': fix the client side first' : ''}`,
-            fix: clientFirst ? clientFirst.remediation : `Set a PeerAuthentication with mtls.mode STRICT for ${wlName(sw, f.server.ip)} (portLevelMtls for port ${f.server.port} if only this port) once every client has a sidecar.`,
-            data: { client: wlDetails(cw, f.client.ip), server: wlDetails(sw, f.server.ip, f.server.port), mode: 'PERMISSIVE', modeFrom: `${serverProxy!.source} (${mode.listener})`, underStrict: 'rejected: NR filter_chain_not_found', source: 'capture', ...halvesData(halves) },
+          summary: `${f.security === 'plaintext' ? 'Plaintext' : 'TLS'} from ${wlName(cw, f.client.ip)} to ${wlName(sw, f.server.ip)} port ${f.server.port} is not what the client sidecar's config sends: ${m.field} ${m.observed}, expected ${m.expected}`,
+          fix: `Find out how this connection left ${wlName(cw, f.client.ip)}: it bypassed the sidecar (traffic.sidecar.istio.io/excludeOutboundPorts or -IPRanges, a process running as uid 1337, hostNetwork) or the sidecar ran another config than the dump ${clientProxy!.source} (compare the dump's time with the capture's).`,
+          data: { client: wlDetails(cw, f.client.ip), server: wlDetails(sw, f.server.ip, f.server.port), clientDump: clientProxy!.source, mismatches: halves.mismatches.map((x) => ({ field: x.field, expected: x.expected, observed: x.observed, note: x.note })), source: 'capture' },
+        }), [flowRef(f)], f.startMs, keyUnit(`flow:${first.id}`));
+      }
+      // Ambient: kubelet probes arrive SNATed from 169.254.7.127 and bypass ztunnel by design (src/ztunnel/hbone.ts).
+      if (f.security === 'plaintext' && !local && !isAmbientKubeletProbe(f.client.ip)) {
+        const answered = f.bytes.serverToClient > 0 || f.http.some((x) => x.status !== undefined);
+        if (mode?.mode === 'STRICT') {
+          const key = `${wlName(cw, f.client.ip)}>${wlName(sw, f.server.ip)}:${f.server.port}`;
+          g.add('strict-rejected-plaintext', key, () => ({
+            severity: 'medium',
+            summary: `STRICT mTLS on ${wlName(sw, f.server.ip)} port ${f.server.port} met plaintext from ${wlName(cw, f.client.ip)}`,
+            fix: clientFirst ? clientSideFix(wlName(cw, f.client.ip), clientFirst) : `The client ${wlName(cw, f.client.ip)} speaks plaintext to a STRICT port: inject an Istio sidecar into it (or route it through one), or if it is outside the mesh, call through an ingress gateway.`,
+            data: { client: wlDetails(cw, f.client.ip), server: wlDetails(sw, f.server.ip, f.server.port), mode: 'STRICT', dump: serverProxy!.source, source: 'capture', ...halvesData(halves) },
           }), [flowRef(f)], f.startMs, flowUnits);
-        }
-      }
-    }
-    if (!local && (f.security === 'plaintext' || f.security === 'unknown')) {
-      for (const [xi, x] of f.http.entries()) {
-        for (const [name, values] of Object.entries(x.headers)) {
-          if (!isSecretHeader(name)) continue;
-          const key = `${wlName(cw, f.client.ip)}>${wlName(sw, f.server.ip)}:${f.server.port}|${name.toLowerCase()}`;
-          const grp = g.add('cleartext-secret', key, () => ({
-            severity: name.toLowerCase() === 'authorization' || name.toLowerCase() === 'cookie' || name.toLowerCase() === 'proxy-authorization' ? 'critical' : 'high',
-            summary: `${name} header sent in cleartext from ${wlName(cw, f.client.ip)} to ${wlName(sw, f.server.ip)} port ${f.server.port}`,
-            fix: `Treat the ${name} value(s) as compromised and rotate them; require mTLS (PeerAuthentication STRICT) so credentials never cross the network in cleartext.`,
-            data: { header: name.toLowerCase(), client: wlDetails(cw, f.client.ip), server: wlDetails(sw, f.server.ip, f.server.port), values: [] },
-          }), [flowRef(f, x.requestFrame)], x.time ? Date.parse(x.time) : f.startMs, [`flow:${first.id}#${xi}`]);
-          const shown = grp.data.values as JsonValue[];
-          for (const v of values) {
-            const s = input.showSecrets ? v : redactValue(name, v);
-            if (shown.length < 5 && !shown.includes(s)) shown.push(s);
+        } else {
+          const key = `${wlName(cw, f.client.ip)}>${wlName(sw, f.server.ip)}:${f.server.port}`;
+          const grp = g.add('plaintext-flow', key, () => ({
+            severity: 'high',
+            summary: `Plaintext ${f.protocol} from ${wlName(cw, f.client.ip)} to ${wlName(sw, f.server.ip)} port ${f.server.port}${unattributedNote(scope, cw, sw)}${clientFirst ? `: the ${clientFirst.client!.explanation}` : ''}`,
+            fix: clientFirst
+              ? clientFirst.remediation
+              : `Require mTLS for ${wlName(sw, f.server.ip)}: a PeerAuthentication with mtls.mode STRICT in namespace ${sw?.namespace ?? '<server namespace>'}${cw && cw.sidecar === false ? `, and inject a sidecar into ${wlName(cw, f.client.ip)} (it has none)` : ''}; check that no DestinationRule sets tls.mode DISABLE for this host.`,
+            data: { client: wlDetails(cw, f.client.ip), server: wlDetails(sw, f.server.ip, f.server.port), protocol: f.protocol, scope, sourceNamespace: cw?.namespace ?? null, sourceWorkload: cw?.name ?? null, ...halvesData(halves) },
+          }), [flowRef(f), ...statementRefs(f)], f.startMs, keyUnit(`flow:${first.id}`));
+          grp.data.connections = grp.count;
+          citeStatements(grp, f, input.showSecrets ?? false, c.copyOf.has(f));
+          if (mode && mode.mode === 'PERMISSIVE' && answered) {
+            g.add('plaintext-accepted', `${wlName(sw, f.server.ip)}:${f.server.port}<${wlName(cw, f.client.ip)}`, () => ({
+              severity: 'high',
+              summary: `Plaintext from ${wlName(cw, f.client.ip)} was accepted on PERMISSIVE port ${f.server.port} of ${wlName(sw, f.server.ip)}${clientFirst ? ` (the client sidecar sent it in plaintext through ${[...new Set(clientFirst.client!.explaining.map((p) => p.cluster))].join(' or ')})` : ''}; under STRICT it would have been refused (no filter chain matches: NR filter_chain_not_found)${clientFirst ? ': fix the client side first' : ''}`,
+              fix: clientFirst ? clientFirst.remediation : `Set a PeerAuthentication with mtls.mode STRICT for ${wlName(sw, f.server.ip)} (portLevelMtls for port ${f.server.port} if only this port) once every client has a sidecar.`,
+              data: { client: wlDetails(cw, f.client.ip), server: wlDetails(sw, f.server.ip, f.server.port), mode: 'PERMISSIVE', modeFrom: `${serverProxy!.source} (${mode.listener})`, underStrict: 'rejected: NR filter_chain_not_found', source: 'capture', ...halvesData(halves) },
+            }), [flowRef(f)], f.startMs, flowUnits);
           }
-          grp.data.requests = grp.count;
-          if (x.path) grp.data.examplePath = grp.data.examplePath ?? redactPath(x.path, input.showSecrets ?? false);
         }
       }
+      if (!local && (f.security === 'plaintext' || f.security === 'unknown')) {
+        for (const [xi, x] of f.http.entries()) {
+          for (const [name, values] of Object.entries(x.headers)) {
+            if (!isSecretHeader(name)) continue;
+            const key = `${wlName(cw, f.client.ip)}>${wlName(sw, f.server.ip)}:${f.server.port}|${name.toLowerCase()}`;
+            const grp = g.add('cleartext-secret', key, () => ({
+              severity: name.toLowerCase() === 'authorization' || name.toLowerCase() === 'cookie' || name.toLowerCase() === 'proxy-authorization' ? 'critical' : 'high',
+              summary: `${name} header sent in cleartext from ${wlName(cw, f.client.ip)} to ${wlName(sw, f.server.ip)} port ${f.server.port}`,
+              fix: `Treat the ${name} value(s) as compromised and rotate them; require mTLS (PeerAuthentication STRICT) so credentials never cross the network in cleartext.`,
+              data: { header: name.toLowerCase(), client: wlDetails(cw, f.client.ip), server: wlDetails(sw, f.server.ip, f.server.port), values: [] },
+            }), [flowRef(f, x.requestFrame)], x.time ? Date.parse(x.time) : f.startMs, keyUnit(`flow:${first.id}#${xi}`));
+            const shown = grp.data.values as JsonValue[];
+            for (const v of values) {
+              const s = input.showSecrets ? v : redactValue(name, v);
+              if (shown.length < 5 && !shown.includes(s)) shown.push(s);
+            }
+            grp.data.requests = grp.count;
+            if (x.path) grp.data.examplePath = grp.data.examplePath ?? redactPath(x.path, input.showSecrets ?? false);
+          }
+        }
+      }
+      // Identity presented vs the address that presented it (client certificate visible: TLS ≤ 1.2).
+      if (f.tls && f.tls.uriSans.length > 0 && !local) identityCheck(g, c, f.tls.uriSans, { ip: normalizeIp(f.client.ip), port: f.client.port }, flowRef(f), f.startMs, 'capture (client certificate)', keyUnit(`flow:${first.id}`));
+      // The server side too: a server certificate whose identity is not the one of the pod at that address.
+      if (f.tls && f.tls.serverUriSans && f.tls.serverUriSans.length > 0 && !local) identityCheck(g, c, f.tls.serverUriSans, { ip: normalizeIp(f.server.ip), port: f.server.port }, flowRef(f), f.startMs, 'capture (server certificate)', keyUnit(`flow:${first.id}`));
     }
-    // Identity presented vs the address that presented it (client certificate visible: TLS ≤ 1.2).
-    if (f.tls && f.tls.uriSans.length > 0 && !local) identityCheck(g, c, f.tls.uriSans, { ip: normalizeIp(f.client.ip), port: f.client.port }, flowRef(f), f.startMs, 'capture (client certificate)', [`flow:${first.id}`]);
-    // The server side too: a server certificate whose identity is not the one of the pod at that address.
-    if (f.tls && f.tls.serverUriSans && f.tls.serverUriSans.length > 0 && !local) identityCheck(g, c, f.tls.serverUriSans, { ip: normalizeIp(f.server.ip), port: f.server.port }, flowRef(f), f.startMs, 'capture (server certificate)', [`flow:${first.id}`]);
   }
 
-  // ---- Access records.
-  for (const r of records) {
+  /** One access record, in canonical order (after `addFlows`). */
+  addRecord(r: AccessRecord): void {
+    if (!this.flowsAdded) throw new Error('FindingsBuilder.addRecord: addFlows() must come first');
+    if (this.finished) throw new Error('FindingsBuilder.addRecord: after finish()');
+    const c = this.input.correlation;
+    const seq = this.seq++;
+    const p = c.recordProxy.get(r);
+    const identity = p?.identity ?? '';
+    const d = loggedRbacDeny(r);
+    if (d && d.policy === 'none' && p) {
+      let t = this.deniedNone.get(p);
+      if (!t) this.deniedNone.set(p, (t = { tcp: new RecordTally(), http: new RecordTally() }));
+      (r.kind === 'tcp' ? t.tcp : t.http).add(r, seq);
+    }
+    if (r.kind === 'tcp') {
+      if (c.recordDirection.get(r) === 'inbound') this.inboundTcp.set(identity, (this.inboundTcp.get(identity) ?? 0) + 1);
+      if (d) {
+        let t = this.tcpDenied.get(identity);
+        if (!t) this.tcpDenied.set(identity, (t = new RecordTally()));
+        t.add(r, seq);
+      }
+    }
     // ztunnel (ambient) records have their own findings (ztunnel-findings.ts).
-    if (r.ztunnel) continue;
+    if (r.ztunnel) this.ambient.addRecord(r, c.explanationFor.get(r));
+    else this.recordFindings(r);
+  }
+
+  private recordFindings(r: AccessRecord): void {
+    const input = this.input;
+    const c = input.correlation;
+    const g = this.g;
     const dir = c.recordDirection.get(r) ?? 'unknown';
     const wire = c.recordWire.get(r) ?? {};
     const proxy = c.recordProxy.get(r);
@@ -384,7 +542,8 @@ export function computeFindings(input: FindingsInput): Finding[] {
     const details = `${r.responseCodeDetails ?? ''} ${r.connectionTerminationDetails ?? ''}`;
     const nr = /(^|,)NR(,|$)/.test(flags) || details.includes('filter_chain_not_found');
     const peer = recordPeer(r);
-    const recordUnit = [c.recordEvent.get(r)?.id ?? `record:${r.ref.file}:${r.ref.line ?? r.ref.index ?? ''}`];
+    const event = c.recordEvent.get(r);
+    const recordUnit: Unit = event ? { kind: 'event', event } : keyUnit(`record:${r.ref.file}:${r.ref.line ?? r.ref.index ?? ''}`);
     // The connection's security: a joined capture's proof beats the log's inference (request-events.ts).
     const carried = c.securityOf(r);
 
@@ -442,7 +601,7 @@ export function computeFindings(input: FindingsInput): Finding[] {
 
     if (dir !== 'outbound' && peer.principal && wire.client && !isLoopback(wire.client.ip)) {
       const joined = c.recordFlow.get(r)?.flow;
-      identityCheck(g, c, [peer.principal], wire.client, recordRef(r), r.timeMs, 'access-log', joined ? [`flow:${joined.id}`] : recordUnit);
+      identityCheck(g, c, [peer.principal], wire.client, recordRef(r), r.timeMs, 'access-log', joined ? keyUnit(`flow:${joined.id}`) : recordUnit);
     }
 
     const deny = loggedRbacDeny(r);
@@ -521,68 +680,96 @@ export function computeFindings(input: FindingsInput): Finding[] {
     }
   }
 
-  // ---- Config: allow-nothing filters and HTTP-only fields on TCP (one finding per proxy, over all its dumps).
-  const deniedNone = new Map<ProxyView, AccessRecord[]>();
-  for (const r of records) {
-    const d = loggedRbacDeny(r);
-    const p = c.recordProxy.get(r);
-    if (!d || d.policy !== 'none' || !p) continue;
-    // appended in place: copying the list per record made this quadratic in the denials (issue 17)
-    const list = deniedNone.get(p);
-    if (list) list.push(r);
-    else deniedNone.set(p, [r]);
-  }
-  const byIdentity = new Map<string, ProxyView[]>();
-  for (const p of proxies) byIdentity.set(p.identity, [...(byIdentity.get(p.identity) ?? []), p]);
-  for (const [identity, dumps] of byIdentity) {
-    dumps.sort((a, b) => (b.asOfMs ?? -Infinity) - (a.asOfMs ?? -Infinity));
-    const tcp = tcpTraffic(dumps, flows, records, c);
-    for (const p of dumps) {
-      const sites = p.rbac.filter((s) => s.inbound && s.rules && s.rules.action === 'ALLOW' && Object.values(s.rules.policies).every(matchesNothing));
-      if (sites.length === 0) continue;
-      const kinds = [...new Set(sites.map((s) => s.kind))];
-      const observedHere = (deniedNone.get(p) ?? []).filter((r) => kinds.includes(r.kind === 'tcp' ? 'network' : 'http'));
-      const where = [...new Set(sites.map((s) => `${s.listener}/${s.chain || '#' + s.chainIndex}${s.port !== null ? ` (port ${s.port})` : ''}`))];
-      const severity: Severity = observedHere.length > 0 ? 'high' : kinds.includes('http') ? 'low' : tcp.length > 0 ? 'medium' : 'info';
-      // HTTP-and-TCP allow-nothing (e.g. an empty AuthorizationPolicy) and TCP-only allow-nothing (HTTP rules dropped for TCP) are different stories.
-      const key = `allow-nothing-in-effect|${identity}|${kinds.includes('http') ? 'http' : 'network'}`;
-      const existing = g.groups.get(key);
-      const ev = [...sites.slice(0, 3).map((s): EvidenceRef => ({ file: p.source, path: s.jsonPath })), ...observedHere.map(recordRef)];
-      if (existing) {
-        for (const e of ev) if (existing.evidence.length < MAX_EVIDENCE) existing.evidence.push(e);
-        existing.count += observedHere.length;
-        (existing.data.dumps as JsonValue[]).push(p.source);
-        existing.data.observedDenials = (existing.data.observedDenials as number) + observedHere.length;
-        if (SEVERITY_ORDER.indexOf(severity) < SEVERITY_ORDER.indexOf(existing.severity)) existing.severity = severity;
-        continue;
-      }
-      g.groups.set(key, {
-        id: 'allow-nothing-in-effect',
-        key,
-        count: Math.max(1, observedHere.length),
-        evidence: ev.slice(0, MAX_EVIDENCE),
-        severity,
-        summary: `${proxyName(p)}: ${sites.length} enforced ${kinds.map((k) => (k === 'network' ? 'TCP' : 'HTTP')).join('/')} RBAC filter(s) allow nothing (ALLOW action, ${sites.some((x) => Object.keys(x.rules!.policies).length > 0) ? `only match-nothing policies: ${[...new Set(sites.flatMap((x) => Object.keys(x.rules!.policies)))].slice(0, 3).join(', ')}` : 'no policies'}) — every ${kinds.includes('network') ? 'connection' : 'request'} through them is denied${observedHere.length ? `; denials observed (rbac_access_denied_matched_policy[none])` : kinds.includes('http') || tcp.length ? '' : '; no TCP traffic to it in the evidence'}`,
-        fix: 'An ALLOW policy with an empty rule set (or whose every rule was dropped, e.g. HTTP-only fields on a TCP port) denies all. Add a rule that allows the intended traffic, or delete the allow-nothing AuthorizationPolicy if it was not meant to lock the workload down.',
-        data: { dump: p.source, dumps: [p.source], sites: where, policies: [...new Set(sites.flatMap((x) => Object.keys(x.rules!.policies)))], observedDenials: observedHere.length, tcpTrafficSeen: tcp.length },
-        firstMs: observedHere[0]?.timeMs,
-        lastMs: observedHere[observedHere.length - 1]?.timeMs,
-      });
-    }
-    for (const p of dumps) httpOnlyFromDump(g, p, deniedNone.get(p) ?? [], tcp.length);
-  }
-  for (const pol of input.policies) httpOnlyFromPolicy(g, pol, proxies, records, flows, c);
+  /** The end-of-run findings (config dumps and policies against the tallies), then every finding in a deterministic order. */
+  finish(): Finding[] {
+    if (!this.flowsAdded) throw new Error('FindingsBuilder.finish: addFlows() must come first');
+    if (this.finished) throw new Error('FindingsBuilder.finish: called twice');
+    this.finished = true;
+    const { proxies, correlation: c } = this.input;
+    const g = this.g;
 
-  // ---- Assemble, deterministic order.
-  const out: Finding[] = [];
-  for (const grp of g.groups.values()) {
-    const details: Record<string, JsonValue> = { ...grp.data, occurrences: grp.count, firstSeen: iso(grp.firstMs), lastSeen: iso(grp.lastMs) };
-    if (grp.evidence.length < grp.count && grp.evidence.length >= MAX_EVIDENCE) details.evidenceTruncated = true;
-    out.push({ id: grp.id, severity: grp.severity, summary: grp.count > 1 && !/×\d+$/.test(grp.summary) ? `${grp.summary} (×${grp.count})` : grp.summary, evidence: grp.evidence, fix: grp.fix, details });
+    // ---- Config: allow-nothing filters and HTTP-only fields on TCP (one finding per proxy, over all its dumps).
+    const byIdentity = new Map<string, ProxyView[]>();
+    for (const p of proxies) byIdentity.set(p.identity, [...(byIdentity.get(p.identity) ?? []), p]);
+    for (const [identity, dumps] of byIdentity) {
+      dumps.sort((a, b) => (b.asOfMs ?? -Infinity) - (a.asOfMs ?? -Infinity));
+      const tcp = this.tcpTrafficSeen(dumps);
+      for (const p of dumps) {
+        const sites = p.rbac.filter((s) => s.inbound && s.rules && s.rules.action === 'ALLOW' && Object.values(s.rules.policies).every(matchesNothing));
+        if (sites.length === 0) continue;
+        const kinds = [...new Set(sites.map((s) => s.kind))];
+        const denied = this.deniedNone.get(p);
+        const observedHere = mergeTallies([kinds.includes('network') ? denied?.tcp : undefined, kinds.includes('http') ? denied?.http : undefined]);
+        const where = [...new Set(sites.map((s) => `${s.listener}/${s.chain || '#' + s.chainIndex}${s.port !== null ? ` (port ${s.port})` : ''}`))];
+        const severity: Severity = observedHere.count > 0 ? 'high' : kinds.includes('http') ? 'low' : tcp > 0 ? 'medium' : 'info';
+        // HTTP-and-TCP allow-nothing (e.g. an empty AuthorizationPolicy) and TCP-only allow-nothing (HTTP rules dropped for TCP) are different stories.
+        const key = `allow-nothing-in-effect|${identity}|${kinds.includes('http') ? 'http' : 'network'}`;
+        const existing = g.groups.get(key);
+        const ev = [...sites.slice(0, 3).map((s): EvidenceRef => ({ file: p.source, path: s.jsonPath })), ...observedHere.refs];
+        if (existing) {
+          for (const e of ev) if (existing.evidence.length < MAX_EVIDENCE) existing.evidence.push(e);
+          existing.count += observedHere.count;
+          (existing.data.dumps as JsonValue[]).push(p.source);
+          existing.data.observedDenials = (existing.data.observedDenials as number) + observedHere.count;
+          if (SEVERITY_ORDER.indexOf(severity) < SEVERITY_ORDER.indexOf(existing.severity)) existing.severity = severity;
+          continue;
+        }
+        g.groups.set(key, {
+          id: 'allow-nothing-in-effect',
+          key,
+          count: Math.max(1, observedHere.count),
+          evidence: ev.slice(0, MAX_EVIDENCE),
+          severity,
+          summary: `${proxyName(p)}: ${sites.length} enforced ${kinds.map((k) => (k === 'network' ? 'TCP' : 'HTTP')).join('/')} RBAC filter(s) allow nothing (ALLOW action, ${sites.some((x) => Object.keys(x.rules!.policies).length > 0) ? `only match-nothing policies: ${[...new Set(sites.flatMap((x) => Object.keys(x.rules!.policies)))].slice(0, 3).join(', ')}` : 'no policies'}) — every ${kinds.includes('network') ? 'connection' : 'request'} through them is denied${observedHere.count ? `; denials observed (rbac_access_denied_matched_policy[none])` : kinds.includes('http') || tcp ? '' : '; no TCP traffic to it in the evidence'}`,
+          fix: 'An ALLOW policy with an empty rule set (or whose every rule was dropped, e.g. HTTP-only fields on a TCP port) denies all. Add a rule that allows the intended traffic, or delete the allow-nothing AuthorizationPolicy if it was not meant to lock the workload down.',
+          data: { dump: p.source, dumps: [p.source], sites: where, policies: [...new Set(sites.flatMap((x) => Object.keys(x.rules!.policies)))], observedDenials: observedHere.count, tcpTrafficSeen: tcp },
+          firstMs: observedHere.firstMs,
+          lastMs: observedHere.lastMs,
+        });
+      }
+      for (const p of dumps) httpOnlyFromDump(g, p, mergeTallies([this.deniedNone.get(p)?.tcp]), tcp);
+    }
+    for (const pol of this.input.policies) {
+      httpOnlyFromPolicy(g, pol, proxies, c, (targets, ids) => ({ tcpDenied: mergeTallies([...ids].map((id) => this.tcpDenied.get(id))), tcpSeen: this.tcpTrafficSeen(targets) }));
+    }
+
+    // ---- Assemble, deterministic order.
+    const out: Finding[] = [];
+    for (const grp of g.groups.values()) {
+      const details: Record<string, JsonValue> = { ...grp.data, occurrences: grp.count, firstSeen: iso(grp.firstMs), lastSeen: iso(grp.lastMs) };
+      if (grp.evidence.length < grp.count && grp.evidence.length >= MAX_EVIDENCE) details.evidenceTruncated = true;
+      out.push({ id: grp.id, severity: grp.severity, summary: grp.count > 1 && !/×\d+$/.test(grp.summary) ? `${grp.summary} (×${grp.count})` : grp.summary, evidence: grp.evidence, fix: grp.fix, details });
+    }
+    appendAll(out, this.ambient.finish({ policies: this.input.policies, ztunnels: this.input.ztunnels }));
+    out.sort((a, b) => SEVERITY_ORDER.indexOf(a.severity) - SEVERITY_ORDER.indexOf(b.severity) || FINDING_IDS.indexOf(a.id as FindingId) - FINDING_IDS.indexOf(b.id as FindingId) || a.summary.localeCompare(b.summary));
+    return out;
   }
-  out.push(...ambientFindings({ records, explanations: input.explanations, policies: input.policies, ztunnels: input.ztunnels }));
-  out.sort((a, b) => SEVERITY_ORDER.indexOf(a.severity) - SEVERITY_ORDER.indexOf(b.severity) || FINDING_IDS.indexOf(a.id as FindingId) - FINDING_IDS.indexOf(b.id as FindingId) || a.summary.localeCompare(b.summary));
-  return out;
+
+  /** How many pieces of evidence say these dumps' proxies received TCP (non-HTTP) traffic: tcpTraffic(...).length, from the tallies. */
+  private tcpTrafficSeen(dumps: ProxyView[]): number {
+    let n = 0;
+    for (const id of new Set(dumps.map((p) => p.identity))) n += this.inboundTcp.get(id) ?? 0;
+    return n + tcpFlowTraffic(dumps, this.input.flows).length;
+  }
+}
+
+/**
+ * Computes every finding from the whole input (every record in memory). Deterministic: the order depends
+ * only on the inputs. The same as feeding a FindingsBuilder the records in the order given.
+ */
+export function computeFindings(input: FindingsInput): Finding[] {
+  const b = new FindingsBuilder({
+    flows: input.flows,
+    proxies: input.proxies,
+    policies: input.policies,
+    correlation: input.correlation,
+    ztunnels: input.ztunnels,
+    flowFacts: flowFactsFromCorrelation(input.correlation),
+    ...(input.showSecrets !== undefined ? { showSecrets: input.showSecrets } : {}),
+  });
+  b.addFlows();
+  for (const r of input.records) b.addRecord(r);
+  return b.finish();
 }
 
 /** For plaintext that left the pod but whose ends are not both known workloads (analysis/scope.ts). */
@@ -603,7 +790,7 @@ function proxyName(p: ProxyView): string {
  * or when the owner has no lifetime (no start time; an address known only from a config dump), the finding
  * says who owned the address at that time is unverified, and is not CRITICAL.
  */
-function identityCheck(g: Grouper, c: Correlation, sans: string[], client: HostPort, ref: EvidenceRef, timeMs: number | undefined, source: string, units?: string[]): void {
+function identityCheck(g: Grouper, c: Correlation, sans: string[], client: HostPort, ref: EvidenceRef, timeMs: number | undefined, source: string, unit?: Unit): void {
   const owned = c.workloads.ownerAt(client.ip, timeMs);
   const w = owned?.ref ?? c.resolve(client.ip);
   if (!w || (w.kind !== 'pod' && w.kind !== 'proxy') || !w.serviceAccount || !w.namespace) return;
@@ -649,7 +836,7 @@ function identityCheck(g: Grouper, c: Correlation, sans: string[], client: HostP
         ownership,
         source,
       },
-    }), [ref], timeMs, units);
+    }), [ref], timeMs, unit);
   }
 }
 
@@ -739,7 +926,7 @@ function policyBases(s: RbacFilterSite): Map<string, string[]> {
  * (wider deny). Seen in a dump as: a policy present on the HTTP chains of an inbound listener but
  * missing from its TCP chains (ALLOW), or present on both with `any: true` permissions on TCP only (DENY).
  */
-function httpOnlyFromDump(g: Grouper, p: ProxyView, deniedNone: AccessRecord[], tcpSeen: number): void {
+function httpOnlyFromDump(g: Grouper, p: ProxyView, tcpDenied: MergedTally, tcpSeen: number): void {
   const inbound = p.rbac.filter((s) => s.inbound && s.rules);
   const http = inbound.filter((s) => s.kind === 'http');
   const tcp = inbound.filter((s) => s.kind === 'network');
@@ -751,14 +938,13 @@ function httpOnlyFromDump(g: Grouper, p: ProxyView, deniedNone: AccessRecord[], 
   for (const [base, h] of httpPolicies) {
     if (base.startsWith('istio-ext-authz')) continue;
     const tcpSite = tcpPolicies.get(base);
-    const tcpDenied = deniedNone.filter((r) => r.kind === 'tcp');
     const key = `http-only-fields-on-tcp|${p.identity}|${base}`;
     const existing = g.groups.get(key);
     if (existing && ((h.action === 'ALLOW' && !tcpSite) || h.action === 'DENY')) {
-      existing.evidence.push({ file: p.source, path: h.site.jsonPath }, ...tcpDenied.map(recordRef));
+      existing.evidence.push({ file: p.source, path: h.site.jsonPath }, ...tcpDenied.refs);
       existing.evidence.splice(MAX_EVIDENCE);
-      existing.count += tcpDenied.length;
-      if (tcpDenied.length > 0) existing.severity = 'high';
+      existing.count += tcpDenied.count;
+      if (tcpDenied.count > 0) existing.severity = 'high';
       continue;
     }
     if (h.action === 'ALLOW' && !tcpSite) {
@@ -766,14 +952,14 @@ function httpOnlyFromDump(g: Grouper, p: ProxyView, deniedNone: AccessRecord[], 
       g.groups.set(key, {
         id: 'http-only-fields-on-tcp',
         key,
-        count: Math.max(1, tcpDenied.length),
-        evidence: [{ file: p.source, path: h.site.jsonPath }, ...tcp.slice(0, 3).map((s): EvidenceRef => ({ file: p.source, path: s.jsonPath })), ...tcpDenied.slice(0, MAX_EVIDENCE - 4).map(recordRef)],
-        severity: tcpDenied.length > 0 ? 'high' : tcpSeen > 0 ? 'medium' : 'info',
-        summary: `${proxyName(p)}: ALLOW ${describePolicyId(id).replace(/ rule \d+$/, '')} is enforced on HTTP chains but absent from the TCP chains — its rules use HTTP-only fields, so Istio dropped them for TCP and TCP traffic is not allowed by it${tcpDenied.length ? ` (${tcpDenied.length} TCP connection(s) denied)` : tcpSeen ? '' : ' (no TCP traffic to it in the evidence)'}`,
+        count: Math.max(1, tcpDenied.count),
+        evidence: [{ file: p.source, path: h.site.jsonPath }, ...tcp.slice(0, 3).map((s): EvidenceRef => ({ file: p.source, path: s.jsonPath })), ...tcpDenied.refs.slice(0, MAX_EVIDENCE - 4)],
+        severity: tcpDenied.count > 0 ? 'high' : tcpSeen > 0 ? 'medium' : 'info',
+        summary: `${proxyName(p)}: ALLOW ${describePolicyId(id).replace(/ rule \d+$/, '')} is enforced on HTTP chains but absent from the TCP chains — its rules use HTTP-only fields, so Istio dropped them for TCP and TCP traffic is not allowed by it${tcpDenied.count ? ` (${tcpDenied.count} TCP connection(s) denied)` : tcpSeen ? '' : ' (no TCP traffic to it in the evidence)'}`,
         fix: 'Do not use HTTP-only fields (methods, paths, hosts, requestPrincipals, request.headers, request.auth.*) in a policy that must allow TCP traffic: split it into an HTTP policy and a TCP policy (ports, principals, namespaces), or declare the port as HTTP (appProtocol/port name http-*).',
-        data: { dump: p.source, policy: base, action: 'ALLOW', httpRules: h.rules, tcpChains: tcp.length, tcpDenials: tcpDenied.length, tcpTrafficSeen: tcpSeen, effect: 'rule dropped for TCP (narrower allow)' },
-        firstMs: tcpDenied[0]?.timeMs,
-        lastMs: tcpDenied[tcpDenied.length - 1]?.timeMs,
+        data: { dump: p.source, policy: base, action: 'ALLOW', httpRules: h.rules, tcpChains: tcp.length, tcpDenials: tcpDenied.count, tcpTrafficSeen: tcpSeen, effect: 'rule dropped for TCP (narrower allow)' },
+        firstMs: tcpDenied.firstMs,
+        lastMs: tcpDenied.lastMs,
       });
     } else if (h.action === 'DENY' && tcpSite && tcpSite.rules?.action === 'DENY') {
       const widened = Object.entries(tcpSite.rules.policies).filter(([n, pol]) => n.startsWith(base) && isAnyPermission(pol));
@@ -807,8 +993,12 @@ function isAnyPermission(pol: Record<string, unknown>): boolean {
 const HTTP_ONLY_OPERATION = ['methods', 'notMethods', 'paths', 'notPaths', 'hosts', 'notHosts'];
 const HTTP_ONLY_SOURCE = ['requestPrincipals', 'notRequestPrincipals'];
 
-/** HTTP-only fields in an AuthorizationPolicy that selects workloads seen with TCP traffic or TCP RBAC chains. */
-function httpOnlyFromPolicy(g: Grouper, pol: PolicyDoc, proxies: ProxyView[], records: AccessRecord[], flows: Flow[], c: Correlation): void {
+/**
+ * HTTP-only fields in an AuthorizationPolicy that selects workloads seen with TCP traffic or TCP RBAC chains.
+ * `observed` gives, for the selected proxies (and their identities), the TCP records with a logged RBAC deny
+ * and how much TCP traffic reached them (FindingsBuilder's tallies).
+ */
+function httpOnlyFromPolicy(g: Grouper, pol: PolicyDoc, proxies: ProxyView[], c: Correlation, observed: (targets: ProxyView[], ids: Set<string>) => { tcpDenied: MergedTally; tcpSeen: number }): void {
   if (pol.kind !== 'AuthorizationPolicy') return;
   const rules = Array.isArray(pol.spec.rules) ? pol.spec.rules : [];
   const fields: string[] = [];
@@ -840,10 +1030,9 @@ function httpOnlyFromPolicy(g: Grouper, pol: PolicyDoc, proxies: ProxyView[], re
   };
   const targets = proxies.filter(applies);
   const ids = new Set(targets.map((p) => p.identity));
-  const tcpRecords = records.filter((r) => r.kind === 'tcp' && loggedRbacDeny(r) && ids.has(c.recordProxy.get(r)?.identity ?? ''));
+  const { tcpDenied: tcpRecords, tcpSeen } = observed(targets, ids);
   const tcpChains = targets.filter((p) => p.rbac.some((s) => s.inbound && s.kind === 'network'));
-  if (tcpRecords.length === 0 && tcpChains.length === 0) return;
-  const tcpSeen = tcpTraffic(targets, flows, records, c).length;
+  if (tcpRecords.count === 0 && tcpChains.length === 0) return;
   const action = typeof pol.spec.action === 'string' ? pol.spec.action : 'ALLOW';
   const key = `http-only-fields-on-tcp|policy|${pol.namespace}/${pol.name}`;
   const existing = g.groups.get(key);
@@ -855,14 +1044,14 @@ function httpOnlyFromPolicy(g: Grouper, pol: PolicyDoc, proxies: ProxyView[], re
   g.groups.set(key, {
     id: 'http-only-fields-on-tcp',
     key,
-    count: Math.max(1, tcpRecords.length),
-    evidence: [{ file: pol.file, line: pol.line, path: pol.path }, ...tcpRecords.slice(0, MAX_EVIDENCE - 1).map(recordRef)],
-    severity: tcpRecords.length > 0 ? 'high' : tcpSeen > 0 ? 'medium' : 'info',
-    summary: `AuthorizationPolicy ${pol.namespace}/${pol.name} (${action}) uses HTTP-only fields (${fields.slice(0, 4).join(', ')}${fields.length > 4 ? ', …' : ''}): on the selected workloads' TCP chains Istio ${action === 'ALLOW' ? 'drops those rules (narrower allow; possibly allow-nothing)' : 'drops those fields (wider deny)'}${tcpRecords.length ? `; ${tcpRecords.length} TCP denial(s) observed` : tcpSeen ? '; TCP traffic reached them' : '; no TCP traffic to them in the evidence'}`,
+    count: Math.max(1, tcpRecords.count),
+    evidence: [{ file: pol.file, line: pol.line, path: pol.path }, ...tcpRecords.refs.slice(0, MAX_EVIDENCE - 1)],
+    severity: tcpRecords.count > 0 ? 'high' : tcpSeen > 0 ? 'medium' : 'info',
+    summary: `AuthorizationPolicy ${pol.namespace}/${pol.name} (${action}) uses HTTP-only fields (${fields.slice(0, 4).join(', ')}${fields.length > 4 ? ', …' : ''}): on the selected workloads' TCP chains Istio ${action === 'ALLOW' ? 'drops those rules (narrower allow; possibly allow-nothing)' : 'drops those fields (wider deny)'}${tcpRecords.count ? `; ${tcpRecords.count} TCP denial(s) observed` : tcpSeen ? '; TCP traffic reached them' : '; no TCP traffic to them in the evidence'}`,
     fix: 'Split the policy into an HTTP policy and a TCP policy (TCP: ports, principals, namespaces, ipBlocks only), or declare the port protocol as HTTP.',
-    data: { policy: `${pol.namespace}/${pol.name}`, action, fields, proxies: [...ids], tcpDenials: tcpRecords.length, tcpTrafficSeen: tcpSeen },
-    firstMs: tcpRecords[0]?.timeMs,
-    lastMs: tcpRecords[tcpRecords.length - 1]?.timeMs,
+    data: { policy: `${pol.namespace}/${pol.name}`, action, fields, proxies: [...ids], tcpDenials: tcpRecords.count, tcpTrafficSeen: tcpSeen },
+    firstMs: tcpRecords.firstMs,
+    lastMs: tcpRecords.lastMs,
   });
 }
 
@@ -885,12 +1074,18 @@ const HTTP_ALPNS = ['istio-http/1.0', 'istio-http/1.1', 'istio-h2', 'h2', 'http/
  */
 export function tcpTraffic(dumps: ProxyView[], flows: Flow[], records: AccessRecord[], c: Correlation): EvidenceRef[] {
   const ids = new Set(dumps.map((p) => p.identity));
-  const ips = new Set(dumps.flatMap((p) => p.ips.map(normalizeIp)));
   const out: EvidenceRef[] = [];
   for (const r of records) {
     if (r.kind !== 'tcp' || c.recordDirection.get(r) !== 'inbound') continue;
     if (ids.has(c.recordProxy.get(r)?.identity ?? '')) out.push(r.ref);
   }
+  return appendAll(out, tcpFlowTraffic(dumps, flows));
+}
+
+/** tcpTraffic's captures: connections to the proxies' addresses that are plain TCP, or TLS whose ALPN names no HTTP protocol. */
+export function tcpFlowTraffic(dumps: ProxyView[], flows: Flow[]): EvidenceRef[] {
+  const ips = new Set(dumps.flatMap((p) => p.ips.map(normalizeIp)));
+  const out: EvidenceRef[] = [];
   for (const f of flows) {
     if (f.sidecarLocal || !ips.has(normalizeIp(f.server.ip))) continue;
     if (f.server.port === 15008 || f.server.port === 15090 || f.server.port === 15021) continue;
