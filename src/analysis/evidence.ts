@@ -13,8 +13,6 @@ import { createReadStream } from 'node:fs';
 import { Transform } from 'node:stream';
 import { linesUpToDamage, openInputStream, readWholeText } from '../readers/files.js';
 import type { AccessRecord, Explanation, Flow } from '../model/records.js';
-import type { RequestAttrs } from '../model/attrs.js';
-import type { Decision } from '../model/decision.js';
 import { InputError, formatLocation, type Diagnostic } from '../model/errors.js';
 import type { ConfigDump } from '../envoy/model.js';
 import { detectInputs, type DetectedInput } from '../readers/detect.js';
@@ -29,11 +27,9 @@ import { flowsFromCapture } from './flows.js';
 import type { CaptureEvent } from './capture-events.js';
 import { deserializeError } from '../model/errors.js';
 import { inboundMtlsModes } from '../istio/mtls.js';
-import { DecisionCache, explainRecord, memoizedDumpDecider, NotFromProxyError, type Decider } from './explain.js';
-import { decideRequest } from '../envoy/decide.js';
-import { correlate, type Correlation, type LocalLegLink } from './correlate.js';
-import { lastXfccElement } from '../protocols/xfcc.js';
-import { notFromProxy, proxyView, type ProxyView } from './proxies.js';
+import { RecordReplayer } from './replay.js';
+import { correlate, type Correlation } from './correlate.js';
+import { proxyView, type ProxyView } from './proxies.js';
 import type { Evidence, ReportModel } from './report-model.js';
 import { RecordCompactor } from './compact-record.js';
 import { redactDeep } from '../model/redact.js';
@@ -41,8 +37,8 @@ import type { JsonValue } from '../model/attrs.js';
 import type { PolicyDoc } from './findings.js';
 import type { ZtunnelConfig } from '../ztunnel/model.js';
 import { readZtunnelConfig } from '../readers/configdump/ztunnel.js';
-import { decideHboneFlows, explainZtunnelRecord, joinHboneFlows } from './ztunnel.js';
-import { explainWithWaypointCaller, WaypointCallerIndex } from './waypoint-callers.js';
+import { decideHboneFlows, joinHboneFlows } from './ztunnel.js';
+import { WaypointCallerIndex } from './waypoint-callers.js';
 import { appendAll } from '../model/arrays.js';
 import { FlowCompactor } from './compact-flow.js';
 import { ATTEMPT_LIMITS, AttemptSummary, MIN_ATTEMPT_THRESHOLD, isUnansweredAttempt, type AttemptLimits, type SummarisedAttempts } from './attempts.js';
@@ -159,10 +155,6 @@ export interface WindowCounts {
   flowsOutside: number;
 }
 
-type DecideFn = (dump: ConfigDump, req: RequestAttrs, opts: { unknown: string[]; kind: 'http' | 'network' }) => Decision;
-
-/** The RBAC decision over a full config dump (listener, filter chain, network then HTTP RBAC). */
-const decide: DecideFn = (dump, req, opts) => decideRequest(dump, req, opts);
 
 function describeError(e: unknown): string {
   if (e instanceof InputError) return e.message;
@@ -460,40 +452,16 @@ async function gatherInputs(inputs: DetectedInput[], opts: GatherOptions, parall
   const explanations: Explanation[] = [];
   /** The correlation the replay used, handed to the report (built once: it is the biggest index). */
   let pre: Correlation | undefined;
+  const callers = new WaypointCallerIndex();
+  for (const r of records) if (r.ztunnel) callers.addRecord(r);
+  const replayer = new RecordReplayer({ ztunnels, callers, skewMs: opts.skewMs ?? 2000, compactor });
   if (proxies.length > 0 && records.length > 0) {
     pre = correlate(flows, records, [], proxies, inventory, { skewMs: opts.skewMs ?? 2000 });
-    // Decisions memoized per dump (as `explain` does): records that differ only in source port or request id
-    // share one decision, computed once. One size-bounded cache for all dumps.
-    const cache = new DecisionCache();
-    const deciders = new Map<ConfigDump, Decider>();
-    const deciderFor = (dump: ConfigDump): Decider => {
-      let d = deciders.get(dump);
-      if (!d) {
-        d = memoizedDumpDecider(dump, (dd: ConfigDump, req, o) => decide(dd, req, { unknown: o.unknown, kind: o.kind }), cache, `${deciders.size}|`);
-        deciders.set(dump, d);
-      }
-      return d;
-    };
     let i = 0;
-    // Ambient: a waypoint's records get their caller from the client ztunnel's records (analysis/waypoint-callers.ts).
-    const callers = new WaypointCallerIndex();
-    for (const r of records) if (r.ztunnel) callers.addRecord(r);
     for (const r of records) {
-      if (r.ztunnel) continue;
-      const proxy = pre.recordProxy.get(r);
-      if (!proxy || pre.recordDirection.get(r) !== 'inbound') continue;
-      const link = pre.recordFlow.get(r);
-      let { record: rec, note: fused } = withCaptureIdentity(r, link?.flow);
-      if (!fused) ({ record: rec, note: fused } = withXfccIdentity(r, pre.recordLocalLeg.get(r), proxy.dump, link?.flow));
-      // The same ownership rule as `explain` (proxies.ts notFromProxy): a record whose local address is
-      // not this proxy's is not compared with its dump.
-      const e = explainWithWaypointCaller(rec, callers, opts.skewMs ?? 2000, (x) => explainRecord(x, (req, o) => {
-        const not = notFromProxy(proxy, 'inbound', req.destination, req.source);
-        if (not) throw new NotFromProxyError(not);
-        return deciderFor(proxy.dump)(req, o);
-      }));
-      const x = fused ? { ...e, record: r, identityEvidence: [...e.identityEvidence, fused] } : e;
-      explanations.push(compactor ? compactor.explanation(x) : x);
+      const x = replayer.sidecar(r, pre);
+      if (!x) continue;
+      explanations.push(x);
       if (++i % 5000 === 0) opts.onProgress?.(`replayed ${i} records`);
     }
   }
@@ -503,7 +471,10 @@ async function gatherInputs(inputs: DetectedInput[], opts: GatherOptions, parall
   // ... and what the ztunnel config alone decides for them (the caller is the client IP's workload).
   if (ztunnels.length) decideHboneFlows(flows, ztunnels);
   // ztunnel (ambient) records are replayed against the ztunnel config dumps.
-  if (ztunnels.length) for (const r of records) if (r.ztunnel && r.ztunnel.direction === 'inbound') explanations.push(explainZtunnelRecord(r, ztunnels));
+  for (const r of records) {
+    const x = replayer.ztunnel(r);
+    if (x) explanations.push(x);
+  }
 
   if (pre) for (const e of explanations) pre.explanationFor.set(e.record, e);
   return { inputs, hashes, items, problems, unreadable, damaged, captureTcp, flows, ...(summarised ? { attempts: summarised } : {}), records, explanations, proxies, inventory, policies, k8sObjects, diagnostics, dumps, ztunnels, ...(pre ? { correlation: pre } : {}), ...(windowCounts ? { window: windowCounts } : {}) };
@@ -551,108 +522,4 @@ export async function fillElidedFields(model: ReportModel, showSecrets: boolean)
   return filled;
 }
 
-/** The caller's certificate as some evidence shows it. */
-interface PeerCertificate {
-  uriSans: string[];
-  dnsSans: string[];
-  subject: string;
-  version?: string;
-}
-
-/**
- * Whether the record leaves the caller's identity unknown while being (possibly) mutual TLS: it
- * logs no peer URI SAN, and either TLS is not known or an SNI was requested. A record shown to be
- * plaintext, or one that already names its peer, is left as logged.
- */
-function identityUnknown(r: AccessRecord): boolean {
-  if (r.attrs.tls && r.attrs.tls.uriSans.length > 0) return false;
-  return r.unknown.includes('tls.uriSans') || r.unknown.includes('tls') || !!r.attrs.sni;
-}
-
-/** The record with the caller's certificate filled in (peer URI SANs and Istio's peer principal). */
-function withPeerCertificate(r: AccessRecord, cert: PeerCertificate): AccessRecord {
-  const drop = new Set(['tls', 'tls.uriSans', 'tls.dnsSans', 'tls.subject', 'tls.peerCertificateValidated', 'filterState.io.istio.peer_principal']);
-  return {
-    ...r,
-    attrs: {
-      ...r.attrs,
-      tls: { ...(cert.version ? { version: cert.version } : {}), uriSans: [...cert.uriSans], dnsSans: [...cert.dnsSans], subject: cert.subject, peerCertificateValidated: true },
-      filterState: { ...(r.attrs.filterState ?? {}), 'io.istio.peer_principal': cert.uriSans[0]! },
-    },
-    unknown: r.unknown.filter((u) => !drop.has(u)),
-  };
-}
-
-/**
- * When the record does not log the caller's identity but the same connection in a capture shows
- * the client certificate (TLS ≤ 1.2), the record is replayed with that identity. The server sidecar
- * logged the request, so the mTLS handshake (which requires a client certificate) completed.
- */
-export function withCaptureIdentity(r: AccessRecord, f: Flow | undefined): { record: AccessRecord; note: string | null } {
-  const sans = f?.tls?.clientCertificateSent ? f.tls.uriSans : [];
-  if (!f || !f.tls || sans.length === 0) return { record: r, note: null };
-  if (!identityUnknown(r)) return { record: r, note: null };
-  const record = withPeerCertificate(r, { uriSans: sans, dnsSans: f.tls.dnsSans, subject: f.tls.subject ?? '', ...(f.tls.version ? { version: f.tls.version } : {}) });
-  return { record, note: `client certificate in capture ${f.file}#${f.tls.frames?.clientCertificate ?? f.frames[0] ?? ''} (${sans[0]})` };
-}
-
-/** HCM `forward_client_cert_details` values under which the last XFCC element is the sidecar's own. */
-const XFCC_SETTING_MODES = new Set(['APPEND_FORWARD', 'SANITIZE_SET']);
-
-/**
- * How the proxy's inbound HTTP connection managers that can receive mutual TLS on `port` handle
- * XFCC (`forward_client_cert_details`, Envoy's default SANITIZE when unset): chains of INBOUND
- * listeners (Istio's `virtualInbound`) whose match allows the port and whose transport socket
- * terminates TLS.
- */
-export function inboundXfccModes(dump: ConfigDump, port: number | undefined): string[] {
-  const modes = new Set<string>();
-  for (const l of dump.listeners) {
-    if (l.trafficDirection !== 'INBOUND' && l.name !== 'virtualInbound') continue;
-    for (const c of [...l.filterChains, ...(l.defaultFilterChain ? [l.defaultFilterChain] : [])]) {
-      if (port !== undefined && c.match.destinationPort !== null && c.match.destinationPort !== port) continue;
-      if (c.match.destinationPort === null && port !== undefined && l.address && !l.useOriginalDst && l.address.port !== port) continue;
-      if (!c.transportSocket?.tls) continue;
-      for (const f of c.filters) if (f.hcm) modes.add(f.hcm.forwardClientCertDetails ?? 'SANITIZE');
-    }
-  }
-  return [...modes].sort();
-}
-
-/** The proxy's own workload identities (URI SANs of its SDS/static workload certificates), when the dump has them. */
-function ownUriSans(dump: ConfigDump): string[] {
-  const out: string[] = [];
-  for (const s of dump.secrets) if (s.kind === 'tls_certificate') for (const u of s.certificates[0]?.uriSans ?? []) out.push(u);
-  return out;
-}
-
-/**
- * When the record does not log the caller's identity but the capture of the same proxy shows the
- * request Envoy forwarded to the app (the sidecar-local leg, see correlate.ts `findLocalLegs`), the
- * `x-forwarded-client-cert` on it names the caller: the LAST element is the one this sidecar added
- * for its direct peer, and its URI values are the peer certificate's URI SANs. Envoy removes XFCC
- * from requests that did not come over mutual TLS and, under APPEND_FORWARD / SANITIZE_SET, appends
- * (or sets) its own element; so the identity is used only when the dump in force says the inbound
- * HTTP connection managers for the port use one of those two modes, the element names a URI, and its
- * `By` (when present) is this proxy's own certificate. Otherwise the record stays as logged.
- */
-export function withXfccIdentity(
-  r: AccessRecord,
-  leg: LocalLegLink | undefined,
-  dump: ConfigDump,
-  wire?: Flow,
-): { record: AccessRecord; note: string | null } {
-  if (!leg || !identityUnknown(r)) return { record: r, note: null };
-  const el = lastXfccElement(leg.xfcc);
-  if (!el || el.uri.length === 0) return { record: r, note: null };
-  const port = leg.record.attrs.destination?.port ?? leg.flow.server.port;
-  const modes = inboundXfccModes(dump, port);
-  if (modes.length === 0 || !modes.every((m) => XFCC_SETTING_MODES.has(m))) return { record: r, note: null };
-  const own = ownUriSans(dump);
-  if (el.by !== undefined && own.length > 0 && !own.includes(el.by)) return { record: r, note: null };
-  const record = withPeerCertificate(r, { uriSans: el.uri, dnsSans: el.dns, subject: el.subject ?? '', ...(wire?.tls?.version ? { version: wire.tls.version } : {}) });
-  const x = leg.flow.http[leg.exchange];
-  const frame = x?.requestFrame ?? leg.flow.frames[0] ?? '';
-  const how = leg.by === 'request-id' ? 'same x-request-id' : leg.by === 'upstream-address' ? 'UPSTREAM_LOCAL_ADDRESS and time' : 'time and route';
-  return { record, note: `xfcc-sidecar-local-leg ${leg.flow.file}#${frame} (URI=${el.uri[0]}${el.hash ? `; Hash=${el.hash}` : ''}; ${how})` };
-}
+export { inboundXfccModes, withCaptureIdentity, withXfccIdentity } from './replay-identity.js';
