@@ -153,6 +153,11 @@ interface Slot {
   last: boolean;
   /** Whether the value still needs the no-space check (typed values reject spaces themselves). */
   checkSpaces: boolean;
+  /**
+   * checkSpaces for a slot before the last whose literal is one space: its value, cut at the first space,
+   * has none, so the check is left out.
+   */
+  checkSpacesCut: boolean;
   convert: (raw: string) => JsonValue | undefined;
   /** How the value is converted (K_*), switched on inline for the slots before the last. */
   kind: number;
@@ -163,10 +168,25 @@ const K_INT_HEADER = 1;
 const K_ADDRESS = 2;
 const K_TOKEN = 3;
 const K_OTHER = 4;
+/** `text` values: kept as logged. */
+const K_TEXT = 5;
+/** `time` values without a format argument: must start `YYYY-MM-DDT`. */
+const K_ISO_TIME = 6;
 
 function kindOf(op: FormatOperator): number {
   const header = op.command === 'RESP' || op.command === 'REQ';
+  if (op.type === 'text') return K_TEXT;
+  if (op.type === 'time' && op.arg === undefined) return K_ISO_TIME;
   return op.type === 'int' ? (header ? K_INT_HEADER : K_INT) : op.type === 'address' ? K_ADDRESS : op.type === 'token' ? K_TOKEN : K_OTHER;
+}
+
+/** `/^\d{4}-\d\d-\d\dT/.test(s.slice(start))` without the slice or the regular expression. */
+function isoDateAt(s: string, start: number): boolean {
+  for (let i = 0; i < 11; i++) {
+    const c = s.charCodeAt(start + i);
+    if (i === 4 || i === 7 ? c !== 45 /* - */ : i === 10 ? c !== 84 /* T */ : c < 48 || c > 57) return false;
+  }
+  return true;
 }
 
 /** A converter specialised for one operator (no per-line dispatch on the type). */
@@ -214,7 +234,8 @@ export class TextFormat {
       const spaceDelimited = next === '' || /^\s/.test(next);
       const timeWithSpaces = op.type === 'time' && op.arg !== undefined && /\s/.test(op.arg);
       const spaces = quoted || !spaceDelimited || timeWithSpaces;
-      this.slots.push({ op, next, spaces, last, checkSpaces: !spaces && op.type !== 'int' && op.type !== 'address', convert: converterFor(op), kind: kindOf(op) });
+      const checkSpaces = !spaces && op.type !== 'int' && op.type !== 'address';
+      this.slots.push({ op, next, spaces, last, checkSpaces, checkSpacesCut: checkSpaces && next !== ' ', convert: converterFor(op), kind: kindOf(op) });
       this.operators.push(op);
     }
     if (this.operators.length === 0) throw new FormatError('the format has no %OPERATOR% in it');
@@ -286,7 +307,7 @@ export class TextFormat {
         const n = j - start;
         if (n === 0 || (n === 1 && line.charCodeAt(start) === 45 /* - */)) {
           // absent: `-` (an empty text value stays '')
-          values[k] = n === 0 && s.kind === K_OTHER && s.op.type === 'text' ? '' : null;
+          values[k] = n === 0 && s.kind === K_TEXT ? '' : null;
           continue;
         }
         switch (s.kind) {
@@ -306,14 +327,25 @@ export class TextFormat {
           }
           case K_ADDRESS: {
             const raw = line.slice(start, j);
-            if (!looksLikeAddress(raw)) return null;
+            if (!addressLike(raw, s.next !== ' ')) return null;
             values[k] = raw;
             break;
           }
           case K_TOKEN: {
             const raw = line.slice(start, j);
-            if (raw.indexOf('"') >= 0 || (s.checkSpaces && raw.indexOf(' ') >= 0)) return null;
+            if (raw.indexOf('"') >= 0 || (s.checkSpacesCut && raw.indexOf(' ') >= 0)) return null;
             values[k] = raw;
+            break;
+          }
+          case K_TEXT: {
+            const raw = line.slice(start, j);
+            if (s.checkSpacesCut && raw.indexOf(' ') >= 0) return null;
+            values[k] = raw;
+            break;
+          }
+          case K_ISO_TIME: {
+            if (n < 11 || !isoDateAt(line, start) || (s.checkSpacesCut && line.slice(start, j).indexOf(' ') >= 0)) return null;
+            values[k] = line.slice(start, j);
             break;
           }
           default: {
@@ -375,9 +407,18 @@ function isDigits(s: string): boolean {
 
 /** ip:port, [v6]:port, a bare v6 address with a port, tcp://ip:port, unix paths, envoy://internal. */
 export function looksLikeAddress(s: string): boolean {
-  if (s.indexOf(' ') >= 0 || s.indexOf('"') >= 0) return false;
-  if (s.startsWith('tcp://') || s.startsWith('udp://')) s = s.slice(6);
-  if (s.startsWith('envoy://') || s.startsWith('/') || s.startsWith('@')) return true;
+  return addressLike(s, true);
+}
+
+/** looksLikeAddress; `checkSpace` false when the caller knows `s` has no space (a value cut at one). */
+function addressLike(s: string, checkSpace: boolean): boolean {
+  if ((checkSpace && s.indexOf(' ') >= 0) || s.indexOf('"') >= 0) return false;
+  let c0 = s.charCodeAt(0);
+  if ((c0 === 116 /* t */ || c0 === 117 /* u */) && (s.startsWith('tcp://') || s.startsWith('udp://'))) {
+    s = s.slice(6);
+    c0 = s.charCodeAt(0);
+  }
+  if (c0 === 47 /* / */ || c0 === 64 /* @ */ || (c0 === 101 /* e */ && s.startsWith('envoy://'))) return true;
   const colon = s.lastIndexOf(':');
   if (colon <= 0) return false;
   // isDigits(s.slice(colon + 1)) without the slice

@@ -90,7 +90,41 @@ export interface RecordPlan {
   logsXff: boolean;
   /** The distinct `unknown` lists of this format's records, each one frozen array shared by every record that has it. */
   unknownLists: UnknownNode;
+  /** What the format logs, as booleans read for every record (`has` asked once). */
+  logs: PlanFlags;
+  /** A record's `unknown` list by the facts it depends on (U_* bits), when the format truncates no request-line field. */
+  unknownByFacts: (string[] | undefined)[] | null;
+  /** Ops whose `:Z` truncation may have cut the path, authority or method (their lists are built per record). */
+  truncating: PlannedOp[];
+  /** The header ops (role `header`) in format order, and a builder of the headers object per set of logged ones. */
+  headerOps: PlannedOp[];
+  headerBuilders: Map<number, (v: string[]) => HeaderMap> | null;
 }
+
+interface PlanFlags {
+  remote: boolean;
+  local: boolean;
+  sni: boolean;
+  methodOrProtocol: boolean;
+  code: boolean;
+  direct: boolean;
+  method: boolean;
+  path: boolean;
+  authority: boolean;
+  uriSan: boolean;
+  dnsSan: boolean;
+  subject: boolean;
+  tlsVersion: boolean;
+}
+
+/** The per-record facts a record's `unknown` list depends on (with the format's PlanFlags). */
+const U_REMOTE = 1; // a remote address was logged
+const U_LOCAL = 2; // a local address was logged
+const U_LOCAL_NO_PORT = 4; // … without a port
+const U_HTTP = 8; // the record is an HTTP request
+const U_XFF_REMOTE = 16; // HTTP with remote port 0: the source is not the connection peer
+const U_DIRECT = 32; // the direct remote is logged, or taken as the remote
+const U_TLS = 64; // a TLS fact was logged
 
 /** A trie of `unknown` lists: a record's list is a path of attribute names from the root. */
 interface UnknownNode {
@@ -102,9 +136,9 @@ interface UnknownNode {
  * The frozen list equal to `items` (a format's records have few distinct lists: one shared array each, so
  * consumers can key work on the list's identity, and no record carries its own copy).
  */
-function internUnknown(root: UnknownNode, items: string[]): string[] {
+function internUnknown(root: UnknownNode, items: string[], count: number): string[] {
   let n = root;
-  for (let i = 0; i < items.length; i++) {
+  for (let i = 0; i < count; i++) {
     const m = (n.next ??= new Map());
     let c = m.get(items[i]!);
     if (c === undefined) {
@@ -113,7 +147,7 @@ function internUnknown(root: UnknownNode, items: string[]): string[] {
     }
     n = c;
   }
-  return (n.list ??= Object.freeze(items.slice()) as string[]);
+  return (n.list ??= Object.freeze(items.slice(0, count)) as string[]);
 }
 
 /** Reused while a record is built (buildRecord is not re-entered). */
@@ -209,7 +243,84 @@ export function planFor(operators: FormatOperator[]): RecordPlan {
     has.add(r.role);
     if (r.role === 'header' && r.header && !knownHeaders.includes(r.header)) knownHeaders.push(r.header);
   }
-  return { ops, has, knownHeaders, logsXff: knownHeaders.includes('x-forwarded-for'), unknownLists: { next: null, list: null } };
+  const logs: PlanFlags = {
+    remote: has.has('remote') || has.has('remoteIp'),
+    local: has.has('local') || has.has('localIp'),
+    sni: has.has('sni'),
+    methodOrProtocol: has.has('method') || has.has('protocol'),
+    code: has.has('code'),
+    direct: has.has('direct') || has.has('directIp'),
+    method: has.has('method'),
+    path: has.has('path'),
+    authority: has.has('authority'),
+    uriSan: has.has('uriSan'),
+    dnsSan: has.has('dnsSan'),
+    subject: has.has('subject'),
+    tlsVersion: has.has('tlsVersion'),
+  };
+  const truncating = ops.filter((p) => p.op.maxLength !== undefined && (p.role === 'path' || p.role === 'authority' || p.role === 'method'));
+  const headerOps = ops.filter((p) => p.role === 'header');
+  const names = headerOps.map((p) => p.header!);
+  // one object literal per set of logged headers (fixed shapes, no keyed stores); a repeated name or one that an
+  // object literal reads differently (`__proto__`) keeps the per-record assignments
+  const literal = headerOps.length <= 16 && names.every((n, i) => names.indexOf(n) === i && n !== '__proto__');
+  return {
+    ops, has, knownHeaders, logsXff: knownHeaders.includes('x-forwarded-for'), unknownLists: { next: null, list: null },
+    logs, unknownByFacts: truncating.length ? null : [], truncating, headerOps, headerBuilders: literal ? new Map() : null,
+  };
+}
+
+function headerBuilder(plan: RecordPlan, mask: number): (v: string[]) => HeaderMap {
+  let b = plan.headerBuilders!.get(mask);
+  if (!b) {
+    const parts: string[] = [];
+    plan.headerOps.forEach((p, i) => {
+      if (mask & (1 << i)) parts.push(`${JSON.stringify(p.header)}: [v[${i}]]`);
+    });
+    b = new Function('v', `return {${parts.join(', ')}};`) as (v: string[]) => HeaderMap;
+    plan.headerBuilders!.set(mask, b);
+  }
+  return b;
+}
+
+/** Header values of the record being built, by header op (buildRecord is not re-entered). */
+const HEADER_VALUES: string[] = [];
+
+/** The `unknown` list for a record's facts (U_* bits), in the order the attributes are looked at; `truncated` after the HTTP ones. */
+function unknownList(plan: RecordPlan, facts: number, truncated: string[] | null): string[] {
+  const f = plan.logs;
+  const u = UNKNOWN_SCRATCH;
+  let n = 0;
+  if (!(facts & U_REMOTE) && !f.remote) {
+    u[n++] = ATTR.source;
+    u[n++] = ATTR.remote;
+  }
+  if (!(facts & U_LOCAL) && !f.local) u[n++] = ATTR.destination;
+  if (facts & U_LOCAL_NO_PORT) u[n++] = ATTR.destinationPort;
+  if (!f.sni) u[n++] = ATTR.sni;
+  if (facts & U_XFF_REMOTE) u[n++] = ATTR.source;
+  if (!(facts & U_DIRECT) && !f.direct) u[n++] = ATTR.directRemote;
+  if (facts & U_HTTP) {
+    if (!f.method) u[n++] = ATTR.method;
+    if (!f.path) u[n++] = ATTR.path;
+    if (!f.authority) u[n++] = ATTR.authority;
+    u[n++] = ATTR.headers;
+    if (truncated) for (const t of truncated) u[n++] = t;
+  }
+  if (facts & U_TLS) {
+    if (!f.uriSan) u[n++] = ATTR.uriSans;
+    if (!f.dnsSan) u[n++] = ATTR.dnsSans;
+    if (!f.subject) u[n++] = ATTR.subject;
+    u[n++] = ATTR.validated;
+  } else if (!f.tlsVersion) {
+    u[n++] = ATTR.tls;
+    if (!f.uriSan) u[n++] = ATTR.uriSans;
+    if (!f.dnsSan) u[n++] = ATTR.dnsSans;
+    if (!f.subject) u[n++] = ATTR.subject;
+  }
+  u[n++] = ATTR.metadata;
+  u[n++] = ATTR.filterState;
+  return internUnknown(plan.unknownLists, u, n);
 }
 
 function str(v: JsonValue | undefined): string | undefined {
@@ -223,6 +334,38 @@ function num(v: JsonValue | undefined): number | undefined {
   if (typeof v === 'number') return v;
   if (typeof v === 'string' && /^\d+(\.\d+)?$/.test(v)) return Number(v);
   return undefined;
+}
+
+/** The address and port `endpoint` read last (`endpointInto`: no object per address). */
+let EP_ADDRESS = '';
+let EP_PORT: number | undefined;
+
+/** `endpoint(v)` into EP_ADDRESS / EP_PORT; false when it gives undefined. */
+function endpointInto(v: JsonValue | undefined): boolean {
+  const s = str(v);
+  if (s === undefined) return false;
+  // the usual `ip:port`: 1 to 15 digits after the only colon (Number() of them is their value)
+  const n = s.length;
+  let i = n - 1;
+  let port = 0;
+  let mul = 1;
+  for (; i >= 0 && n - 1 - i < 16; i--) {
+    const c = s.charCodeAt(i);
+    if (c < 48 || c > 57) break;
+    port += (c - 48) * mul;
+    mul *= 10;
+  }
+  const digits = n - 1 - i;
+  if (digits >= 1 && digits <= 15 && i > 0 && s.charCodeAt(i) === 58 && s.charCodeAt(0) !== 116 /* t(cp://) */ && s.indexOf(':') === i) {
+    EP_ADDRESS = s.slice(0, i);
+    EP_PORT = port;
+    return true;
+  }
+  const e = endpoint(v);
+  if (!e) return false;
+  EP_ADDRESS = e.address;
+  EP_PORT = e.port;
+  return true;
 }
 
 function endpoint(v: JsonValue | undefined): Endpoint | undefined {
@@ -280,9 +423,7 @@ const isDigit = (c: number): boolean => c >= 48 && c <= 57;
 
 /** `raw.startsWith(minutePrefix)` for a non-empty prefix, compared from the minutes back (they change first). */
 function sameMinute(raw: string): boolean {
-  if (minutePrefix.length !== 16) return false;
-  for (let i = 15; i >= 0; i--) if (raw.charCodeAt(i) !== minutePrefix.charCodeAt(i)) return false;
-  return true;
+  return minutePrefix.length === 16 && raw.startsWith(minutePrefix);
 }
 
 /**
@@ -349,6 +490,10 @@ export function buildRecord(plan: RecordPlan, values: Record<string, JsonValue>,
   let scheme: string | undefined;
   let protocol: string | undefined;
   let headers: HeaderMap | undefined;
+  /** Which header ops logged a value (bit per op in plan.headerOps), when the headers object is built at the end. */
+  let headerMask = 0;
+  let headerIndex = 0;
+  const literalHeaders = plan.headerBuilders !== null;
   let uriSan: string | undefined;
   let dnsSan: string | undefined;
   let subject: string | undefined;
@@ -368,9 +513,16 @@ export function buildRecord(plan: RecordPlan, values: Record<string, JsonValue>,
       case R_time: {
         const s = str(v);
         if (s !== undefined) {
-          const t = normalizeTime(s);
-          rec.time = t.time;
-          if (t.timeMs !== undefined) rec.timeMs = t.timeMs;
+          if (s.charCodeAt(s.length - 1) === 90 /* Z */) {
+            // normalizeTime's UTC case, without its result object
+            const ms = utcMs(s);
+            rec.time = s;
+            if (!Number.isNaN(ms)) rec.timeMs = ms;
+          } else {
+            const t = normalizeTime(s);
+            rec.time = t.time;
+            if (t.timeMs !== undefined) rec.timeMs = t.timeMs;
+          }
         }
         break;
       }
@@ -381,10 +533,17 @@ export function buildRecord(plan: RecordPlan, values: Record<string, JsonValue>,
       case R_protocol: protocol = str(v); break;
       case R_header: {
         const s = str(v);
-        if (p.header === 'x-forwarded-for') xff = s;
-        if (p.header === 'x-request-id' && s !== undefined) rec.requestId = s;
-        if (p.header === 'user-agent' && s !== undefined) rec.userAgent = s;
-        if (s !== undefined) (headers ??= {})[p.header!] = [s];
+        const h = p.header!;
+        if (h === 'x-forwarded-for') xff = s;
+        if (h === 'x-request-id' && s !== undefined) rec.requestId = s;
+        if (h === 'user-agent' && s !== undefined) rec.userAgent = s;
+        if (s !== undefined) {
+          if (literalHeaders) {
+            HEADER_VALUES[headerIndex] = s;
+            headerMask |= 1 << headerIndex;
+          } else (headers ??= {})[h] = [s];
+        }
+        headerIndex++;
         break;
       }
       case R_code: { const n = num(v); if (n !== undefined) rec.responseCode = n; break; }
@@ -397,13 +556,13 @@ export function buildRecord(plan: RecordPlan, values: Record<string, JsonValue>,
       case R_cluster: { const s = str(v); if (s !== undefined) rec.upstreamCluster = s; break; }
       case R_upstreamHost: { const s = str(v); if (s !== undefined) rec.upstreamHost = s; break; }
       case R_route: { const s = str(v); if (s !== undefined) rec.routeName = s; break; }
-      case R_remote: { const e = endpoint(v); if (e) { remoteIp = e.address; remotePort = e.port; } break; }
+      case R_remote: if (endpointInto(v)) { remoteIp = EP_ADDRESS; remotePort = EP_PORT; } break;
       case R_remoteIp: remoteIp = str(v) ?? remoteIp; break;
       case R_remotePort: remotePort = num(v) ?? remotePort; break;
-      case R_direct: { const e = endpoint(v); if (e) { directIp = e.address; directPort = e.port; } break; }
+      case R_direct: if (endpointInto(v)) { directIp = EP_ADDRESS; directPort = EP_PORT; } break;
       case R_directIp: directIp = str(v) ?? directIp; break;
       case R_directPort: directPort = num(v) ?? directPort; break;
-      case R_local: { const e = endpoint(v); if (e) { localIp = e.address; localPort = e.port; } break; }
+      case R_local: if (endpointInto(v)) { localIp = EP_ADDRESS; localPort = EP_PORT; } break;
       case R_localIp: localIp = str(v) ?? localIp; break;
       case R_localPort: localPort = num(v) ?? localPort; break;
       case R_sni: { const s = str(v); if (s !== undefined) attrs.sni = s; break; }
@@ -425,45 +584,47 @@ export function buildRecord(plan: RecordPlan, values: Record<string, JsonValue>,
         break;
     }
   }
-  const unknown = UNKNOWN_SCRATCH;
-  unknown.length = 0;
-  const has = plan.has;
+  if (headerMask !== 0) headers = headerBuilder(plan, headerMask)(HEADER_VALUES);
+  const f = plan.logs;
+  let facts = 0;
 
   // Addresses.
   if (remoteIp !== undefined) {
     const e: Endpoint = remotePort === undefined ? { address: remoteIp } : { address: remoteIp, port: remotePort };
     attrs.source = e;
     attrs.remote = e;
-  } else if (!has.has('remote') && !has.has('remoteIp')) {
-    unknown.push(ATTR.source, ATTR.remote);
+    facts |= U_REMOTE;
   }
-  if (localIp !== undefined) attrs.destination = localPort === undefined ? { address: localIp } : { address: localIp, port: localPort };
-  else if (!has.has('local') && !has.has('localIp')) unknown.push(ATTR.destination);
-  if (attrs.destination && attrs.destination.port === undefined) unknown.push(ATTR.destinationPort);
-  if (!has.has('sni')) unknown.push(ATTR.sni);
+  if (localIp !== undefined) {
+    attrs.destination = localPort === undefined ? { address: localIp } : { address: localIp, port: localPort };
+    facts |= localPort === undefined ? U_LOCAL | U_LOCAL_NO_PORT : U_LOCAL;
+  }
 
   // Request line: "- - -" is a TCP connection.
   const isHttp = method !== undefined || path !== undefined || protocol !== undefined || authority !== undefined;
-  rec.kind = isHttp ? 'http' : (has.has('method') || has.has('protocol')) ? 'tcp' : (has.has('code') && (rec.responseCode ?? 0) > 0 ? 'http' : 'tcp');
+  rec.kind = isHttp ? 'http' : f.methodOrProtocol ? 'tcp' : (f.code && (rec.responseCode ?? 0) > 0 ? 'http' : 'tcp');
 
   // An HTTP %DOWNSTREAM_REMOTE_ADDRESS% with port 0 was set by the HCM from X-Forwarded-For (use_remote_address /
   // xff_num_trusted_hops) or an original-IP detection extension: it is the remote address (remote_ip), not the
   // connection peer that source_ip reads, which the record then does not carry.
   if (rec.kind === 'http' && attrs.remote?.port === 0) {
     delete attrs.source;
-    unknown.push(ATTR.source);
+    facts |= U_XFF_REMOTE;
   }
   // directRemote: logged, or equal to remote when nothing could have rewritten it (TCP; HTTP without XFF).
-  if (directIp !== undefined) attrs.directRemote = directPort === undefined ? { address: directIp } : { address: directIp, port: directPort };
-  else if (has.has('direct') || has.has('directIp')) {
+  if (directIp !== undefined) {
+    attrs.directRemote = directPort === undefined ? { address: directIp } : { address: directIp, port: directPort };
+    facts |= U_DIRECT;
+  } else if (f.direct) {
     /* logged as absent */
   } else if (attrs.remote && attrs.remote.port !== 0 && (rec.kind === 'tcp' || (plan.logsXff && xff === undefined))) {
     attrs.directRemote = attrs.remote;
-  } else {
-    unknown.push(ATTR.directRemote);
+    facts |= U_DIRECT;
   }
 
+  let truncated: string[] | null = null;
   if (rec.kind === 'http') {
+    facts |= U_HTTP;
     const http: RequestAttrs['http'] = { headers: headers ?? {} };
     if (method !== undefined) http.method = method;
     if (path !== undefined) http.path = path;
@@ -471,16 +632,10 @@ export function buildRecord(plan: RecordPlan, values: Record<string, JsonValue>,
     if (scheme !== undefined) http.scheme = scheme;
     if (protocol !== undefined) http.protocol = protocol;
     attrs.http = http;
-    if (!has.has('method')) unknown.push(ATTR.method);
-    if (!has.has('path')) unknown.push(ATTR.path);
-    if (!has.has('authority')) unknown.push(ATTR.authority);
-    unknown.push(ATTR.headers);
     if (plan.knownHeaders.length) rec.knownHeaders = plan.knownHeaders;
-    for (const p of plan.ops) {
-      if (p.op.maxLength !== undefined && (p.role === 'path' || p.role === 'authority' || p.role === 'method')) {
-        const s = str(values[p.op.key]);
-        if (s !== undefined && s.length >= p.op.maxLength) unknown.push(p.role === 'path' ? ATTR.path : p.role === 'method' ? ATTR.method : ATTR.authority);
-      }
+    for (const p of plan.truncating) {
+      const s = str(values[p.op.key]);
+      if (s !== undefined && s.length >= p.op.maxLength!) (truncated ??= []).push(p.role === 'path' ? ATTR.path : p.role === 'method' ? ATTR.method : ATTR.authority);
     }
   }
 
@@ -495,20 +650,13 @@ export function buildRecord(plan: RecordPlan, values: Record<string, JsonValue>,
     if (tlsVersion !== undefined) tls.version = tlsVersion;
     attrs.tls = tls;
     attrs.transportProtocol = 'tls';
-    if (!has.has('uriSan')) unknown.push(ATTR.uriSans);
-    if (!has.has('dnsSan')) unknown.push(ATTR.dnsSans);
-    if (!has.has('subject')) unknown.push(ATTR.subject);
-    unknown.push(ATTR.validated);
-  } else if (has.has('tlsVersion')) {
+    facts |= U_TLS;
+  } else if (f.tlsVersion) {
     attrs.transportProtocol = 'raw_buffer'; // logged "-": no TLS on the downstream connection
-  } else {
-    unknown.push(ATTR.tls);
-    if (!has.has('uriSan')) unknown.push(ATTR.uriSans);
-    if (!has.has('dnsSan')) unknown.push(ATTR.dnsSans);
-    if (!has.has('subject')) unknown.push(ATTR.subject);
   }
-  unknown.push(ATTR.metadata, ATTR.filterState);
-  rec.unknown = internUnknown(plan.unknownLists, unknown);
+  const byFacts = plan.unknownByFacts;
+  if (byFacts !== null) rec.unknown = byFacts[facts] ??= unknownList(plan, facts, null);
+  else rec.unknown = unknownList(plan, facts, truncated);
   if (extra !== undefined) rec.fields = { ...values, _extra: extra };
   return rec;
 }
