@@ -23,6 +23,12 @@ export interface FleetResult {
   logs: string[];
   dumps: string[];
   inventory: string | null;
+  /**
+   * Log lines in one replay of the bundle (every proxy's log): the evidence is `floor(lines / replayLines)`
+   * whole replays, then the first `lines % replayLines` lines of the next (in the order the bundle's logs are
+   * listed, each log's lines in order).
+   */
+  replayLines: number;
   /** First and last record time written (ms). */
   firstMs: number;
   lastMs: number;
@@ -125,5 +131,5 @@ export async function writeFleetEvidence(dir: string, o: FleetOptions): Promise<
       await new Promise<void>((res) => out.on('finish', () => res()));
     }),
   );
-  return { lines: written, logs: outPaths, dumps, inventory, firstMs: t0, lastMs };
+  return { lines: written, logs: outPaths, dumps, inventory, replayLines: t.lines.length, firstMs: t0, lastMs };
 }
