@@ -7,7 +7,11 @@ import { expect, it } from 'vitest';
 import { flowsFromCapture } from '../../src/analysis/flows.js';
 import { FlowCompactor } from '../../src/analysis/compact-flow.js';
 import { createStreamDecoder } from '../../src/protocols/index.js';
-import { captureBuffer } from '../../src/readers/capture/index.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { captureBuffer, captureFile } from '../../src/readers/capture/index.js';
+import { buildCapture as buildMixed } from '../../src/synth/mixed-capture.js';
 import { buildCapture } from '../../src/synth/capture.js';
 import { tcpConversation } from '../../src/synth/tcp.js';
 import type { Flow } from '../../src/model/records.js';
@@ -70,4 +74,23 @@ it('keeps an id that is not file#stream as it was', () => {
   const json = JSON.stringify(f);
   expect(JSON.stringify(c.compact(f))).toBe(json);
   expect(f.id).toBe('custom-id');
+});
+
+it('keeps TLS sessions, HTTP exchanges and database/cache statements the same JSON when their strings are shared', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'meshsleuth-compact-flow-'));
+  try {
+    const path = join(dir, 'mixed.pcap');
+    await buildMixed(path, 3e6);
+    const flows: Flow[] = [];
+    for await (const f of flowsFromCapture(captureFile(path), { decoder: createStreamDecoder })) flows.push(f);
+    // the mix has every kind the compactor shares strings of
+    expect(flows.filter((f) => f.tls?.sni && f.tls.ja4).length).toBeGreaterThan(5);
+    expect(flows.filter((f) => (f.app?.statements.length ?? 0) > 0).length).toBeGreaterThan(1);
+    expect(flows.filter((f) => f.http.some((x) => x.method)).length).toBeGreaterThan(5);
+    const before = flows.map((f) => JSON.stringify(f));
+    const c = new FlowCompactor();
+    expect(flows.map((f) => JSON.stringify(c.compact(f)))).toEqual(before);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
