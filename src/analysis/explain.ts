@@ -160,6 +160,19 @@ const EV_NO_FIELD = ['no TLS field logged'];
 const EV_ISTIO_SNI = ['istio-sni (mTLS inferred; peer identity not logged)'];
 const EV_SNI = ['requested-server-name (TLS; client certificate not logged)'];
 
+/** The SNI last asked about and the answer (consecutive records mostly carry the same SNI). */
+let lastSni: string | undefined;
+let lastSniIstio = false;
+
+/** Whether the SNI is an Istio mTLS one (`parseIstioSni` is not null). */
+function isIstioSni(sni: string | undefined): boolean {
+  if (sni === undefined || sni !== lastSni) {
+    lastSniIstio = parseIstioSni(sni) !== null;
+    lastSni = sni;
+  }
+  return lastSniIstio;
+}
+
 function inferSecurityRaw(rec: AccessRecord): Inferred {
   const a = rec.attrs;
   const unknown = rec.unknown;
@@ -175,7 +188,7 @@ function inferSecurityRaw(rec: AccessRecord): Inferred {
     if (!facts.uriSans) {
       return { attrs: a, unknown, security: 'tls', evidence: rec.format === 'als' ? EV_ALS_NO_SAN : EV_NO_SAN, inferred: false };
     }
-    return { attrs: a, unknown, security: parseIstioSni(a.sni) ? 'mtls' : 'tls', evidence: EV_TLS_VERSION, inferred: true };
+    return { attrs: a, unknown, security: isIstioSni(a.sni) ? 'mtls' : 'tls', evidence: EV_TLS_VERSION, inferred: true };
   }
   if (!facts.tls) {
     return { attrs: a, unknown, security: 'plaintext', evidence: rec.format === 'als' ? EV_ALS_NO_TLS : EV_NO_TLS, inferred: false };
@@ -184,7 +197,7 @@ function inferSecurityRaw(rec: AccessRecord): Inferred {
   if (a.sni) {
     // A requested server name comes from a TLS ClientHello. The ALPN is left to the engine, which
     // assumes an Istio client's for the record's protocol.
-    const istio = parseIstioSni(a.sni);
+    const istio = isIstioSni(a.sni);
     const attrs = withTls(a, INFERRED_TLS, 'tls');
     const u = facts.withoutTlsPlusDetail();
     if (istio) return { attrs, unknown: u, security: 'mtls', evidence: EV_ISTIO_SNI, inferred: true };
@@ -301,7 +314,12 @@ interface Judgement {
 }
 
 /** Judgements are pure in (decision, what was logged, security, unknown): cached per memoized decision. */
-const judged = new WeakMap<Decision, { byList: Map<string[] | string, Map<string, Judgement>>; size: number }>();
+const judged = new WeakMap<Decision, { byList: Map<string[] | string, Map<number, Map<string, Judgement>>>; size: number }>();
+
+/** Small numbers for the logged outcomes and securities (memo keys without building a string per record). */
+const OUTCOME_CODE = new Map<string | undefined, number>(['allowed', 'denied', 'no-filter-chain', 'rejected', 'not-evaluated', 'unknown', undefined].map((o, i) => [o, i]));
+const SECURITY_CODE = new Map<string | undefined, number>(['mtls', 'tls', 'plaintext', 'unknown', undefined].map((o, i) => [o, i]));
+const VERDICT_CODE = new Map<string, number>(['agrees', 'disagrees', 'undecidable', 'not-from-this-proxy'].map((o, i) => [o, i]));
 
 export function explainRecord(rec: AccessRecord, decide: Decider): Explanation {
   const inf = inferSecurity(rec);
@@ -329,13 +347,19 @@ export function explainRecord(rec: AccessRecord, decide: Decider): Explanation {
     byLogged = new Map();
     if (perDecision.size < 1000) perDecision.byList.set(listKey, byLogged);
   }
-  const key = `${logged.outcome}|${inf.security}|${logged.detail}`;
-  const hit = byLogged.get(key);
+  // then by outcome and security (as a number) and the detail: no key string built per record
+  const code = OUTCOME_CODE.get(logged.outcome)! * 8 + SECURITY_CODE.get(inf.security)!;
+  let byDetail = byLogged.get(code);
+  if (!byDetail) {
+    byDetail = new Map();
+    byLogged.set(code, byDetail);
+  }
+  const hit = byDetail.get(logged.detail);
   if (hit) j = hit;
   else {
     j = judge(decision, logged, inf);
     if (perDecision.size < 1000) {
-      byLogged.set(key, j);
+      byDetail.set(logged.detail, j);
       perDecision.size++;
     }
   }
@@ -552,7 +576,7 @@ export class ExplainAggregator {
    * else outcomeOf and the group key read (verdict, logged outcome and policy): a memoized decision is shared by
    * many records, and finding its group here costs no key string of the decision, policy and dump path.
    */
-  private readonly byDecision = new WeakMap<Decision, Map<string, ExplainGroup>>();
+  private readonly byDecision = new WeakMap<Decision, Map<number, Map<string | undefined, ExplainGroup>>>();
 
   add(e: Explanation): void {
     const s = this.summary;
@@ -571,16 +595,22 @@ export class ExplainAggregator {
       const p = dec!.policy ?? 'none';
       s.deniedBy[p] = (s.deniedBy[p] ?? 0) + 1;
     }
-    let fast: Map<string, ExplainGroup> | undefined;
-    let fastKey = '';
-    if (dec && e.dump === dec.config) {
-      fast = this.byDecision.get(dec);
+    let fast: Map<string | undefined, ExplainGroup> | undefined;
+    const v = VERDICT_CODE.get(e.verdict);
+    const l = OUTCOME_CODE.get(e.logged);
+    if (dec && e.dump === dec.config && v !== undefined && l !== undefined) {
+      let byCode = this.byDecision.get(dec);
+      if (!byCode) {
+        byCode = new Map();
+        this.byDecision.set(dec, byCode);
+      }
+      const code = v * 8 + l;
+      fast = byCode.get(code);
       if (!fast) {
         fast = new Map();
-        this.byDecision.set(dec, fast);
+        byCode.set(code, fast);
       }
-      fastKey = `${e.verdict}|${e.logged ?? ''}|${e.loggedPolicy === undefined ? '' : val(e.loggedPolicy)}`;
-      const g = fast.get(fastKey);
+      const g = fast.get(e.loggedPolicy);
       if (g) {
         g.count++;
         return;
@@ -595,7 +625,7 @@ export class ExplainAggregator {
       this.groups.set(key, g);
     }
     // bounded: a decision's records differ in these parts only by the logged policy
-    if (fast && fast.size < 256) fast.set(fastKey, g);
+    if (fast && fast.size < 256) fast.set(e.loggedPolicy, g);
   }
 
   /** The groups in first-seen order with their keys (to merge aggregators of consecutive parts of the records). */

@@ -158,6 +158,10 @@ interface Slot {
    * has none, so the check is left out.
    */
   checkSpacesCut: boolean;
+  /** The literal's first character and whether `-` (absent) or, for integers, digits can be skipped over without a search. */
+  next0: number;
+  dashScan: boolean;
+  digitScan: boolean;
   convert: (raw: string) => JsonValue | undefined;
   /** How the value is converted (K_*), switched on inline for the slots before the last. */
   kind: number;
@@ -235,7 +239,12 @@ export class TextFormat {
       const timeWithSpaces = op.type === 'time' && op.arg !== undefined && /\s/.test(op.arg);
       const spaces = quoted || !spaceDelimited || timeWithSpaces;
       const checkSpaces = !spaces && op.type !== 'int' && op.type !== 'address';
-      this.slots.push({ op, next, spaces, last, checkSpaces, checkSpacesCut: checkSpaces && next !== ' ', convert: converterFor(op), kind: kindOf(op) });
+      const kind = kindOf(op);
+      const next0 = next.charCodeAt(0);
+      this.slots.push({
+        op, next, spaces, last, checkSpaces, checkSpacesCut: checkSpaces && next !== ' ', convert: converterFor(op), kind,
+        next0, dashScan: next !== '' && next0 !== 45, digitScan: next !== '' && (kind === K_INT || kind === K_INT_HEADER) && !(next0 >= 48 && next0 <= 57),
+      });
       this.operators.push(op);
     }
     if (this.operators.length === 0) throw new FormatError('the format has no %OPERATOR% in it');
@@ -299,8 +308,19 @@ export class TextFormat {
           raw = line.slice(pos, end);
         }
       } else {
-        // the value converted in place (no slice for a number or an absent value), no per-slot closure call
-        const j = line.indexOf(s.next, pos);
+        // the value converted in place (no slice for a number or an absent value), no per-slot closure call.
+        // The literal's first occurrence: right after a `-` or a run of digits when it is there (it cannot begin
+        // inside them: its first character is neither), else searched for.
+        let j = -1;
+        const c0 = line.charCodeAt(pos);
+        if (c0 === 45 /* - */) {
+          if (s.dashScan && line.charCodeAt(pos + 1) === s.next0 && line.startsWith(s.next, pos + 1)) j = pos + 1;
+        } else if (s.digitScan && c0 >= 48 && c0 <= 57) {
+          let e = pos + 1;
+          for (let c = line.charCodeAt(e); c >= 48 && c <= 57; c = line.charCodeAt(++e));
+          if (line.charCodeAt(e) === s.next0 && line.startsWith(s.next, e)) j = e;
+        }
+        if (j < 0) j = line.indexOf(s.next, pos);
         if (j < 0) return null;
         const start = pos;
         pos = j + s.next.length;

@@ -246,7 +246,7 @@ export async function* readAccessLogBatches(inputs: string[] | LogInput | LogInp
             continue;
           }
           // kubectl logs --prefix: "[pod/<name>/<container>] "
-          if (line.startsWith('[pod/')) {
+          if (line.charCodeAt(1) === 112 /* p */ && line.startsWith('[pod/')) {
             const close = line.indexOf('] ');
             if (close > 0) {
               const parts = line.slice(1, close).split('/');
