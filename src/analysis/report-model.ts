@@ -18,9 +18,10 @@ import { isSecretHeader, redactAppFacts, redactDeep, redactHeaders, redactPath }
 import { VERSION } from '../version.js';
 import { explainText } from '../rbac/index.js';
 import { correlate, fmtAddr, isLoopback, type Correlation, type Direction } from './correlate.js';
-import { eventSecurity } from './request-events.js';
+import { eventSecurity, type RequestEvent } from './request-events.js';
 import { computeFindings, FINDING_IDS, SEVERITY_ORDER, loggedRbacDeny, type PolicyDoc } from './findings.js';
-import { buildTimeline, nodeIdFor, TIMELINE_LIMITS, type TimelineEvent, type TimelineLimits } from './timeline.js';
+import { nodeIdFor, TimelineBuilder, TIMELINE_LIMITS, type TimelineEvent, type TimelineLimits } from './timeline.js';
+import { flowFactsFromCorrelation, type FlowFacts } from './flow-facts.js';
 import type { ProxyView } from './proxies.js';
 import type { ZtunnelConfig } from '../ztunnel/model.js';
 import { legScope, leftThePod, type LegScope } from './scope.js';
@@ -116,7 +117,13 @@ export interface FlowView extends Omit<Flow, 'http'> {
   http: HttpExchange[];
   clientNode: string | null;
   serverNode: string | null;
+  /** The log records joined to this flow (correlate.ts): the first FLOW_RECORD_REFS (100) in the order the records were added. */
   records: EvidenceRef[];
+  /**
+   * Present when more records were joined to this flow than `records` lists (FLOW_RECORD_REFS): how many
+   * more (the exact count is `records.length + recordsNotListed`). Absent when all are listed.
+   */
+  recordsNotListed?: number;
   /** Set when this flow is another capture's view of a connection already listed (counted once, there). */
   sameConnectionAs: EvidenceRef | null;
   /**
@@ -368,63 +375,135 @@ function explanationView(ex: Explanation, show: boolean): NonNullable<RequestVie
 
 const emptySec = (): Record<FlowSecurity, number> => ({ mtls: 0, tls: 0, plaintext: 0, unknown: 0 });
 
-/** Builds the whole report model from gathered evidence. Pure: no I/O. */
-export function buildReportModel(ev: Evidence, opts: BuildOptions): ReportModel {
-  // Every policy layer's verdict on each observed flow, from the Kubernetes/Calico/Istio objects given.
-  const layers = ev.k8sObjects?.length ? FlowLayerEvaluator.fromObjects(ev.k8sObjects, { nodeLayersOnly: true }) : null;
-  if (layers) annotateNetworkLayers(ev.flows, layers);
-  const c = ev.correlation && ev.correlation.skewMs === opts.skewMs ? ev.correlation : correlate(ev.flows, ev.records, ev.explanations, ev.proxies, ev.inventory, { skewMs: opts.skewMs });
-  const findings = computeFindings({ flows: ev.flows, records: ev.records, explanations: ev.explanations, proxies: ev.proxies, policies: ev.policies, correlation: c, showSecrets: opts.showSecrets, ztunnels: ev.ztunnels });
-  if (layers) {
-    // Observed flows against NetworkPolicy / admin tiers / Calico (findings stay in severity order).
-    appendAll(findings, networkLayerFindings(ev.flows, ev.k8sObjects ?? [], layers, ev.attempts));
-    appendAll(findings, networkLintFindings(layers));
-    findings.sort((a, b) => SEVERITY_ORDER.indexOf(a.severity) - SEVERITY_ORDER.indexOf(b.severity));
-  }
-  const timeline = buildTimeline(ev.flows, ev.records, findings, c, opts.showSecrets, opts.limits?.timeline ?? TIMELINE_LIMITS, true, ev.attempts);
-  const att = ev.attempts;
+/** Evidence refs a finding cites, keyed by file, line and frame (how the views find what cites a record or flow). */
+const citeKey = (r: EvidenceRef): string => `${r.file}|${r.line ?? ''}|${r.frame ?? ''}`;
+
+/**
+ * What ReportViewsBuilder is built from: the static evidence (everything `Evidence` holds but the records
+ * and their explanations, which are added one at a time), the correlation, the final findings and FlowFacts.
+ */
+export interface ViewsInput extends Pick<Evidence, 'inputs' | 'hashes' | 'items' | 'problems' | 'unreadable' | 'flows' | 'attempts' | 'proxies' | 'inventory' | 'diagnostics' | 'window'> {
+  /**
+   * Flow-level parts (`copyOf`, `copies`, `resolve`, `observedSkew`) for every flow; per-record lookups
+   * (`recordWire`, `recordDirection`, `recordProxy`, `recordFlow`, `recordEvent`, `explanationFor`,
+   * `securityOf`) only for the record being added and the records of its event. Never its lists
+   * (`events`, `flowEvents`, `flowRecords`, `links`).
+   */
+  correlation: Correlation;
+  /** The final findings (network-layer findings included, in severity order): the views cite them. */
+  findings: Finding[];
+  /** What the records say about each flow: complete before `addFlows`. */
+  flowFacts: FlowFacts;
+}
+
+type RequestKind = { listed: RequestView[]; rest: number; last: { time: string | null; ref: EvidenceRef } | null };
+type FlowKind = { listed: FlowView[]; rest: number; last: Flow | null; lastOrd: number };
+
+/**
+ * Builds the report model incrementally (issue 17, streaming report), so its memory grows with flows,
+ * workloads, kinds and exemplar limits, never with the records:
+ *  - `addFlows()` once: the graph's connection edges, the flow views, the timeline's capture rows, the
+ *    connection counts;
+ *  - `addEvent(e)` for each request event, complete (`e.records` final, inbound first), in creation order:
+ *    its timeline row, its request on a graph edge;
+ *  - `addRecord(r)` for each record, in the order the report lists them: its request view (or its count
+ *    on its kind's exemplar), the summary's record counters, explanation verdicts and time range;
+ *  - `finish()`: the ReportModel.
+ * Events and records may interleave (a streaming driver adds an event right before its first record);
+ * the model is the same either way but for which unresolved addresses get a graph node of their own (see
+ * `ensureNode`). Whether every record is listed (`RequestLimits.listAll`) is decided at `finish`: up to
+ * then both answers are kept, each bounded (`listAll` views, and the exemplars).
+ */
+export class ReportViewsBuilder {
+  private readonly c: Correlation;
+  private readonly findings: Finding[];
+  private readonly facts: FlowFacts;
+  private readonly timeline: TimelineBuilder;
+  /** Which findings cite which evidence (file, line, frame). */
+  private readonly cites = new Map<string, Set<string>>();
+  private readonly nodes = new Map<string, GraphNode>();
+  private readonly addressLimit: number;
+  private addressNodes = 0;
+  private readonly otherAddresses = new Set<string>();
+  private readonly edges = new Map<string, GraphEdge>();
   /** Every captured flow, summarised attempts included. */
-  const totalFlows = ev.flows.length + (att?.total ?? 0);
-  const { events, untimed } = timeline;
+  private readonly totalFlows: number;
+  private readonly flowViews: FlowView[] = [];
+  private flowsAggregated = 0;
+  private readonly plainByScope: Record<LegScope, number> = { 'sidecar-local': 0, loopback: 0, 'between-workloads': 0, unattributed: 0 };
+  /** Distinct connections (a connection captured at both ends is one), counted without a second list of them. */
+  private readonly connections = { length: 0, mtls: 0, tls: 0, plaintext: 0, unknown: 0, sidecarLocal: 0 };
+  private readonly rl: RequestLimits;
+  /** Every record's view while no more than `listAll` records were added; null after. */
+  private allViews: RequestView[] | null = [];
+  /** The views listed when records are more than `listAll`: cited ones, and each kind's exemplars. */
+  private readonly exemplarViews: RequestView[] = [];
+  private readonly kinds = new Map<string, RequestKind>();
+  private uncitedListed = 0;
+  private readonly records = { total: 0, http: 0, tcp: 0, denied: 0, rejected: 0, correlatedWithCapture: 0 };
+  private requests = 0;
+  private readonly exCounts = { agrees: 0, disagrees: 0, undecidable: 0, notFromThisProxy: 0 };
+  private lo = Infinity;
+  private hi = -Infinity;
+  private loS: string | null = null;
+  private hiS: string | null = null;
+  private flowsAdded = false;
+  private finished = false;
 
-  // Which findings cite which evidence / nodes.
-  const citeKey = (r: EvidenceRef): string => `${r.file}|${r.line ?? ''}|${r.frame ?? ''}`;
-  const cites = new Map<string, Set<string>>();
-  for (const f of findings) for (const e of f.evidence) {
-    const s = cites.get(citeKey(e)) ?? new Set<string>();
-    s.add(f.id);
-    cites.set(citeKey(e), s);
+  constructor(
+    private readonly input: ViewsInput,
+    private readonly opts: BuildOptions,
+  ) {
+    this.c = input.correlation;
+    this.findings = input.findings;
+    this.facts = input.flowFacts;
+    this.timeline = new TimelineBuilder({ flows: input.flows, findings: input.findings, correlation: input.correlation, flowFacts: input.flowFacts, showSecrets: opts.showSecrets, limits: opts.limits?.timeline ?? TIMELINE_LIMITS, compactConnections: true, ...(input.attempts ? { attempts: input.attempts } : {}) });
+    this.addressLimit = opts.limits?.graphAddresses ?? GRAPH_ADDRESS_LIMIT;
+    this.totalFlows = input.flows.length + (input.attempts?.total ?? 0);
+    this.rl = opts.limits?.requests ?? REQUEST_LIMITS;
+    for (const f of input.findings) for (const e of f.evidence) {
+      const k = citeKey(e);
+      const s = this.cites.get(k) ?? new Set<string>();
+      s.add(f.id);
+      this.cites.set(k, s);
+    }
   }
 
-  // ---- Graph.
-  const nodes = new Map<string, GraphNode>();
-  const addressLimit = opts.limits?.graphAddresses ?? GRAPH_ADDRESS_LIMIT;
-  let addressNodes = 0;
-  const otherAddresses = new Set<string>();
   /** The `ip:*` node, "other addresses". */
-  const otherNode = (): GraphNode => {
-    let o = nodes.get('ip:*');
+  private otherNode(): GraphNode {
+    let o = this.nodes.get('ip:*');
     if (!o) {
       o = { id: 'ip:*', label: 'other addresses', namespace: null, kind: 'address', serviceAccount: null, pods: [], ips: [], sidecar: null, findings: [], addresses: 0 };
-      nodes.set('ip:*', o);
+      this.nodes.set('ip:*', o);
     }
     return o;
-  };
-  const ensureNode = (ip: string | undefined): string | null => {
+  }
+
+  /**
+   * The graph node of an address, created when first met. Unresolved addresses (`ip:<addr>`) get a node of
+   * their own up to `graphAddresses` (GRAPH_ADDRESS_LIMIT): the first that many distinct ones met, in call
+   * order — the flows' ends in `addFlows`, then each event's leg (`addEvent`) and each record's wire ends
+   * (`addRecord`, records whose leg left the pod) as they are added; every later one folds into `ip:*`.
+   * So the answer is deterministic for a given order of calls; `buildReportModel` adds every event before
+   * every record (today's order), a streaming driver adds each event right before its first record, and
+   * the two differ only when more than `graphAddresses` unresolved addresses are met.
+   */
+  private ensureNode(ip: string | undefined): string | null {
     if (!ip) return null;
+    const { c, nodes } = this;
     let id = nodeIdFor(c, ip)!;
     if (id.startsWith('ip:') && !nodes.has(id)) {
-      if (addressNodes >= addressLimit) {
+      if (this.addressNodes >= this.addressLimit) {
         id = 'ip:*';
-        const o = otherNode();
-        if (!otherAddresses.has(ip)) {
-          otherAddresses.add(ip);
-          o.addresses = otherAddresses.size;
+        const o = this.otherNode();
+        if (!this.otherAddresses.has(ip)) {
+          this.otherAddresses.add(ip);
+          o.addresses = this.otherAddresses.size;
           if (o.ips.length < 100) o.ips.push(ip);
         }
         return id;
       }
-      addressNodes++;
+      this.addressNodes++;
     }
     let n = nodes.get(id);
     if (!n) {
@@ -446,168 +525,240 @@ export function buildReportModel(ev: Evidence, opts: BuildOptions): ReportModel 
     if (!n.ips.includes(ip)) n.ips.push(ip);
     if (w?.pod && !n.pods.includes(w.pod)) n.pods.push(w.pod);
     return id;
-  };
-  const edges = new Map<string, GraphEdge>();
-  const edge = (from: string, to: string, port: number | null): GraphEdge => {
+  }
+
+  private edge(from: string, to: string, port: number | null): GraphEdge {
     const k = `${from}|${to}|${port ?? ''}`;
-    let e = edges.get(k);
+    let e = this.edges.get(k);
     if (!e) {
       e = { from, to, port, flows: emptySec(), requests: { allowed: 0, denied: 0, rejected: 0 }, requestSecurity: emptySec(), marks: [], security: 'unknown' };
-      edges.set(k, e);
+      this.edges.set(k, e);
     }
     return e;
-  };
+  }
 
-  const flowViews: FlowView[] = [];
-  const fl = opts.limits?.flows ?? FLOW_LIMITS;
-  const listAllFlows = totalFlows <= fl.listAll;
-  const flowKinds = new Map<string, { listed: FlowView[]; rest: number; last: Flow | null; lastOrd: number }>();
-  const flowKind = (f: Flow, cn: string | null, sn: string | null, recs: AccessRecord[], firstCapture: Flow | undefined): string =>
-    `${cn}|${sn}|${fmtAddr(f.server.ip, f.server.port)}|${f.security}|${f.protocol}|${f.sidecarLocal}|${f.tls?.sni ?? ''}|${f.tls?.uriSans[0] ?? ''}|${f.evidence.join(',')}|${recs.length > 0}|${firstCapture ? 1 : 0}`;
-  /** The graph nodes of each summarised attempt group (attempts.ts): its client's (or "other addresses"), its server's. */
-  const groupNodes = new Map<AttemptGroup, { cn: string | null; sn: string | null }>();
-  let uncitedFlows = 0;
-  let flowsAggregated = 0;
-  const plainByScope: Record<LegScope, number> = { 'sidecar-local': 0, loopback: 0, 'between-workloads': 0, unattributed: 0 };
-  // With summarised attempts, each group's first exemplars come where they were read among the flows
-  // (attempts.ts inReadOrder): the group's edge counts all of it at its first, its other attempts are
-  // counted on its kind below.
-  const items = att ? inReadOrder(ev.flows, att, true) : ev.flows.map((flow, ord) => ({ flow, ord, group: null as AttemptGroup | null, index: 0 }));
-  for (const { flow: f, ord, group } of items) {
-    const recs = c.flowRecords.get(f) ?? [];
-    let cn: string | null = null;
-    let sn: string | null = null;
-    // The graph draws only what left the pod (scope.ts): sidecar-local and loopback legs are no edge.
-    const scope = legScope(f, c.resolve);
-    // A connection captured at both ends counts once (correlate.ts copyOf).
-    const copy = c.copyOf.has(f);
-    if (f.security === 'plaintext' && !copy) plainByScope[scope]++;
-    if (group) {
-      // (an attempt always left the pod: attempts.ts isUnansweredAttempt)
-      let gn = groupNodes.get(group);
-      if (!gn) {
-        const client = group.fold === 'address' ? ensureNode(f.client.ip) : otherNode().id;
-        const server = group.fold === 'all' ? otherNode().id : ensureNode(f.server.ip);
-        gn = { cn: client, sn: server };
-        groupNodes.set(group, gn);
-        if (client && server) edge(client, server, group.fold === 'all' ? null : f.server.port).flows[f.security] += group.count;
-      }
-      cn = gn.cn;
-      sn = gn.sn;
-    } else if (leftThePod(scope)) {
-      cn = ensureNode(f.client.ip);
-      sn = ensureNode(f.server.ip);
-      if (cn && sn && !copy) edge(cn, sn, f.server.port).flows[f.security]++;
-    } else {
-      cn = nodeIdFor(c, f.client.ip) ?? null;
-      sn = nodeIdFor(c, f.server.ip) ?? null;
+  private see(ms: number | undefined, s: string | undefined): void {
+    if (ms === undefined || !s || !Number.isFinite(ms)) return;
+    if (ms < this.lo) {
+      this.lo = ms;
+      this.loS = s;
     }
-    const firstCapture = c.copyOf.get(f);
-    let kind: { listed: FlowView[]; rest: number; last: Flow | null; lastOrd: number } | undefined;
-    if (!listAllFlows) {
-      const cited = cites.has(citeKey({ file: f.file, frame: f.frames[0] })) || f.http.some((x) => x.requestFrame !== undefined && cites.has(citeKey({ file: f.file, frame: x.requestFrame }))) || (f.app?.statements.some((x) => cites.has(citeKey({ file: f.file, frame: x.frame }))) ?? false);
-      if (!cited) {
-        const k = flowKind(f, cn, sn, recs, firstCapture);
-        kind = flowKinds.get(k);
-        if (!kind && uncitedFlows >= fl.max) {
-          // A kind first seen once `max` flows are listed can list none: counted, and no entry kept for it
-          // (a capture of a million connections from as many clients has as many kinds).
-          flowsAggregated++;
-          continue;
+    if (ms > this.hi) {
+      this.hi = ms;
+      this.hiS = s;
+    }
+  }
+
+  /**
+   * The captured flows (and summarised attempts): connection edges, flow views (each listing the first
+   * FLOW_RECORD_REFS records joined to it, `recordsNotListed` counting the rest), the timeline's capture
+   * rows, connection counts and their times. Call once, before any event or record.
+   */
+  addFlows(): void {
+    if (this.flowsAdded) throw new Error('ReportViewsBuilder.addFlows called twice');
+    this.flowsAdded = true;
+    this.timeline.addFlows();
+    const { c, facts, opts, input, cites } = this;
+    const att = input.attempts;
+    const fl = opts.limits?.flows ?? FLOW_LIMITS;
+    const listAllFlows = this.totalFlows <= fl.listAll;
+    const flowKinds = new Map<string, FlowKind>();
+    const flowKind = (f: Flow, cn: string | null, sn: string | null, joined: boolean, firstCapture: Flow | undefined): string =>
+      `${cn}|${sn}|${fmtAddr(f.server.ip, f.server.port)}|${f.security}|${f.protocol}|${f.sidecarLocal}|${f.tls?.sni ?? ''}|${f.tls?.uriSans[0] ?? ''}|${f.evidence.join(',')}|${joined}|${firstCapture ? 1 : 0}`;
+    /** The graph nodes of each summarised attempt group (attempts.ts): its client's (or "other addresses"), its server's. */
+    const groupNodes = new Map<AttemptGroup, { cn: string | null; sn: string | null }>();
+    let uncitedFlows = 0;
+    // With summarised attempts, each group's first exemplars come where they were read among the flows
+    // (attempts.ts inReadOrder): the group's edge counts all of it at its first, its other attempts are
+    // counted on its kind below.
+    const items = att ? inReadOrder(input.flows, att, true) : input.flows.map((flow, ord) => ({ flow, ord, group: null as AttemptGroup | null, index: 0 }));
+    for (const { flow: f, ord, group } of items) {
+      const recs = facts.records(f);
+      let cn: string | null = null;
+      let sn: string | null = null;
+      // The graph draws only what left the pod (scope.ts): sidecar-local and loopback legs are no edge.
+      const scope = legScope(f, c.resolve);
+      // A connection captured at both ends counts once (correlate.ts copyOf).
+      const copy = c.copyOf.has(f);
+      if (f.security === 'plaintext' && !copy) this.plainByScope[scope]++;
+      if (group) {
+        // (an attempt always left the pod: attempts.ts isUnansweredAttempt)
+        let gn = groupNodes.get(group);
+        if (!gn) {
+          const client = group.fold === 'address' ? this.ensureNode(f.client.ip) : this.otherNode().id;
+          const server = group.fold === 'all' ? this.otherNode().id : this.ensureNode(f.server.ip);
+          gn = { cn: client, sn: server };
+          groupNodes.set(group, gn);
+          if (client && server) this.edge(client, server, group.fold === 'all' ? null : f.server.port).flows[f.security] += group.count;
         }
-        if (!kind) {
-          kind = { listed: [], rest: 0, last: null, lastOrd: -1 };
-          flowKinds.set(k, kind);
-        }
-        if (kind.listed.length >= fl.perKind || uncitedFlows >= fl.max) {
-          kind.rest++;
-          if (ord > kind.lastOrd) {
-            kind.last = f;
-            kind.lastOrd = ord;
+        cn = gn.cn;
+        sn = gn.sn;
+      } else if (leftThePod(scope)) {
+        cn = this.ensureNode(f.client.ip);
+        sn = this.ensureNode(f.server.ip);
+        if (cn && sn && !copy) this.edge(cn, sn, f.server.port).flows[f.security]++;
+      } else {
+        cn = nodeIdFor(c, f.client.ip) ?? null;
+        sn = nodeIdFor(c, f.server.ip) ?? null;
+      }
+      const firstCapture = c.copyOf.get(f);
+      let kind: FlowKind | undefined;
+      if (!listAllFlows) {
+        const cited = cites.has(citeKey({ file: f.file, frame: f.frames[0] })) || f.http.some((x) => x.requestFrame !== undefined && cites.has(citeKey({ file: f.file, frame: x.requestFrame }))) || (f.app?.statements.some((x) => cites.has(citeKey({ file: f.file, frame: x.frame }))) ?? false);
+        if (!cited) {
+          const k = flowKind(f, cn, sn, recs.count > 0, firstCapture);
+          kind = flowKinds.get(k);
+          if (!kind && uncitedFlows >= fl.max) {
+            // A kind first seen once `max` flows are listed can list none: counted, and no entry kept for it
+            // (a capture of a million connections from as many clients has as many kinds).
+            this.flowsAggregated++;
+            continue;
           }
-          flowsAggregated++;
-          continue;
+          if (!kind) {
+            kind = { listed: [], rest: 0, last: null, lastOrd: -1 };
+            flowKinds.set(k, kind);
+          }
+          if (kind.listed.length >= fl.perKind || uncitedFlows >= fl.max) {
+            kind.rest++;
+            if (ord > kind.lastOrd) {
+              kind.last = f;
+              kind.lastOrd = ord;
+            }
+            this.flowsAggregated++;
+            continue;
+          }
+          uncitedFlows++;
         }
-        uncitedFlows++;
+      }
+      const view: FlowView = {
+        ...f,
+        http: f.http.map((x) => redactExchange(x, opts.showSecrets)),
+        ...(f.app ? { app: redactAppFacts(f.app, opts.showSecrets, REPORT_STATEMENTS_PER_FLOW) } : {}),
+        clientNode: cn,
+        serverNode: sn,
+        records: [...recs.refs],
+        ...(recs.count > recs.refs.length ? { recordsNotListed: recs.count - recs.refs.length } : {}),
+        sameConnectionAs: firstCapture ? { file: firstCapture.file, frame: firstCapture.frames[0] } : null,
+      };
+      kind?.listed.push(view);
+      this.flowViews.push(view);
+    }
+    // A group's attempts after its first exemplars: never cited (attempts.ts), so counted on the kind its first
+    // ones met (or, when none could be listed any more, counted only), as the loop above would have.
+    for (const g of att?.groups ?? []) {
+      const rest = g.count - g.first.length;
+      if (rest <= 0) continue;
+      this.flowsAggregated += rest;
+      if (listAllFlows) throw new Error('summarised connection attempts need more than FLOW_LIMITS.listAll flows (attempts.ts threshold)');
+      const gn = groupNodes.get(g)!;
+      const kind = flowKinds.get(flowKind(g.first[0]!.f, gn.cn, gn.sn, false, undefined));
+      if (!kind) continue;
+      kind.rest += rest;
+      if (g.last.ord > kind.lastOrd) {
+        kind.last = g.last.f;
+        kind.lastOrd = g.last.ord;
       }
     }
-    const view: FlowView = { ...f, http: f.http.map((x) => redactExchange(x, opts.showSecrets)), ...(f.app ? { app: redactAppFacts(f.app, opts.showSecrets, REPORT_STATEMENTS_PER_FLOW) } : {}), clientNode: cn, serverNode: sn, records: recs.map((r) => r.ref), sameConnectionAs: firstCapture ? { file: firstCapture.file, frame: firstCapture.frames[0] } : null };
-    kind?.listed.push(view);
-    flowViews.push(view);
-  }
-  // A group's attempts after its first exemplars: never cited (attempts.ts), so counted on the kind its first
-  // ones met (or, when none could be listed any more, counted only), as the loop above would have.
-  for (const g of att?.groups ?? []) {
-    const rest = g.count - g.first.length;
-    if (rest <= 0) continue;
-    flowsAggregated += rest;
-    if (listAllFlows) throw new Error('summarised connection attempts need more than FLOW_LIMITS.listAll flows (attempts.ts threshold)');
-    const gn = groupNodes.get(g)!;
-    const kind = flowKinds.get(flowKind(g.first[0]!.f, gn.cn, gn.sn, [], undefined));
-    if (!kind) continue;
-    kind.rest += rest;
-    if (g.last.ord > kind.lastOrd) {
-      kind.last = g.last.f;
-      kind.lastOrd = g.last.ord;
+    for (const k of flowKinds.values()) {
+      const tail = k.listed[k.listed.length - 1];
+      if (k.rest > 0 && k.last && tail) tail.more = { count: k.rest, until: k.last.start, last: { file: k.last.file, frame: k.last.frames[0] } };
+    }
+
+    for (const f of input.flows) {
+      this.see(f.startMs, f.start);
+      this.see(f.endMs, f.end);
+      if (c.copyOf.has(f)) continue;
+      this.connections.length++;
+      this.connections[f.security]++;
+      if (f.sidecarLocal) this.connections.sidecarLocal++;
+    }
+    for (const g of att?.groups ?? []) {
+      this.see(g.minStart.ms, g.minStart.s);
+      this.see(g.maxEnd.ms, g.maxEnd.s);
+      // (never another capture's copy, never sidecar-local: attempts.ts)
+      this.connections.length += g.count;
+      this.connections[g.first[0]!.f.security] += g.count;
     }
   }
-  for (const k of flowKinds.values()) {
-    const tail = k.listed[k.listed.length - 1];
-    if (k.rest > 0 && k.last && tail) tail.more = { count: k.rest, until: k.last.start, last: { file: k.last.file, frame: k.last.frames[0] } };
-  }
 
-  // ---- Requests: each request event (request-events.ts) counts once on its edge, with its connection's
-  // security (a joined capture's proof beats the log's inference).
-  const dirOf = (r: AccessRecord): Direction => c.recordDirection.get(r) ?? 'unknown';
-  for (const evt of c.events) {
+  /**
+   * One request event, complete, in creation order: its timeline row, and its request counted once on its
+   * graph edge (request-events.ts) with its connection's security (a joined capture's proof beats the log's
+   * inference).
+   */
+  addEvent(evt: RequestEvent): void {
+    if (!this.flowsAdded) throw new Error('ReportViewsBuilder.addEvent before addFlows');
+    const c = this.c;
+    this.requests++;
+    this.timeline.addEvent(evt);
+    const dirOf = (r: AccessRecord): Direction => c.recordDirection.get(r) ?? 'unknown';
     const wired = evt.records.map((r) => c.recordWire.get(r) ?? {}).find((w) => w.client && w.server);
     const leg = wired?.client && wired.server ? { client: wired.client, server: wired.server } : evt.flow ? { client: evt.flow.client, server: evt.flow.server } : undefined;
-    if (!leg || !leftThePod(legScope(leg, c.resolve))) continue;
-    const cn = ensureNode(leg.client.ip);
-    const sn = ensureNode(leg.server.ip);
-    if (!cn || !sn) continue;
-    const e = edge(cn, sn, leg.server.port ?? null);
+    if (!leg || !leftThePod(legScope(leg, c.resolve))) return;
+    const cn = this.ensureNode(leg.client.ip);
+    const sn = this.ensureNode(leg.server.ip);
+    if (!cn || !sn) return;
+    const e = this.edge(cn, sn, leg.server.port ?? null);
     if (evt.records.some((r) => loggedRbacDeny(r))) e.requests.denied++;
     else if (evt.records.some((r) => /(^|,)NR(,|$)/.test(r.responseFlags ?? ''))) e.requests.rejected++;
     else e.requests.allowed++;
     e.requestSecurity[eventSecurity(evt, dirOf).security]++;
   }
 
-  const requestViews: RequestView[] = [];
-  const rl = opts.limits?.requests ?? REQUEST_LIMITS;
-  const listAll = ev.records.length <= rl.listAll;
-  const kinds = new Map<string, { listed: RequestView[]; rest: number; last: AccessRecord | null }>();
-  let uncitedListed = 0;
-  let requestsAggregated = 0;
-  for (const r of ev.records) {
+  /**
+   * One record, in the order the report lists them: the summary's counters, its time, and its request
+   * view — every record while no more than `listAll` were added; beyond, records cited by a finding and
+   * each kind's first exemplars (RequestLimits), the rest counted on their kind's last exemplar.
+   */
+  addRecord(r: AccessRecord): void {
+    if (!this.flowsAdded) throw new Error('ReportViewsBuilder.addRecord before addFlows');
+    const { c, opts, rl } = this;
+    const counts = this.records;
+    counts.total++;
+    if (r.kind === 'http') counts.http++;
+    else if (r.kind === 'tcp') counts.tcp++;
+    if (loggedRbacDeny(r)) counts.denied++;
+    if (/(^|,)NR(,|$)/.test(r.responseFlags ?? '')) counts.rejected++;
+    this.see(r.timeMs, r.time);
     const wire = c.recordWire.get(r) ?? {};
-    const dir = dirOf(r);
+    const dir = c.recordDirection.get(r) ?? 'unknown';
     const peer = c.securityOf(r);
     const local = !wire.client || !wire.server || !leftThePod(legScope({ client: wire.client, server: wire.server }, c.resolve));
-    const cn = (local ? nodeIdFor(c, wire.client?.ip) : ensureNode(wire.client?.ip)) ?? null;
-    const sn = (local ? nodeIdFor(c, wire.server?.ip) : ensureNode(wire.server?.ip)) ?? null;
+    const cn = (local ? nodeIdFor(c, wire.client?.ip) : this.ensureNode(wire.client?.ip)) ?? null;
+    const sn = (local ? nodeIdFor(c, wire.server?.ip) : this.ensureNode(wire.server?.ip)) ?? null;
     const link = c.recordFlow.get(r);
+    if (link) counts.correlatedWithCapture++;
     const ex = c.explanationFor.get(r);
-    const cited = cites.get(citeKey(r.ref));
-    let kind: { listed: RequestView[]; rest: number; last: AccessRecord | null } | undefined;
-    if (!listAll && !cited) {
+    if (ex) this.exCounts[ex.verdict === 'not-from-this-proxy' ? 'notFromThisProxy' : ex.verdict]++;
+    const cited = this.cites.get(citeKey(r.ref));
+    // Listed among the exemplars (when records turn out to be more than `listAll`)?
+    let exemplar = cited !== undefined;
+    let kind: RequestKind | undefined;
+    if (!cited) {
       // An exemplar of its kind, or counted on the last exemplar listed.
       const verdict = ex?.verdict ?? '';
       const k = `${c.recordProxy.get(r)?.source ?? ''}|${dir}|${r.kind}|${cn}|${sn}|${wire.server ? fmtAddr(wire.server.ip, wire.server.port) : ''}|${r.attrs.http?.method ?? ''}|${r.attrs.http?.path !== undefined ? redactPath(r.attrs.http.path, opts.showSecrets) : ''}|${r.responseCode ?? ''}|${r.responseCodeDetails ?? ''}|${r.connectionTerminationDetails ?? ''}|${r.responseFlags ?? ''}|${peer.security}|${peer.principal ?? ''}|${verdict}|${ex?.reason ?? ''}`;
-      kind = kinds.get(k);
-      if (!kind) {
-        kind = { listed: [], rest: 0, last: null };
-        kinds.set(k, kind);
+      kind = this.kinds.get(k);
+      // A kind first met once `max` uncited records are listed can list none: counted only, no entry kept
+      // for it (its count would land on no exemplar).
+      if (kind || this.uncitedListed < rl.max) {
+        if (!kind) {
+          kind = { listed: [], rest: 0, last: null };
+          this.kinds.set(k, kind);
+        }
+        const cap = verdict === '' || verdict === 'agrees' ? rl.perKind : rl.perKindUnexplained;
+        if (kind.listed.length >= cap || this.uncitedListed >= rl.max) {
+          kind.rest++;
+          kind.last = { time: r.time ?? null, ref: r.ref };
+        } else {
+          this.uncitedListed++;
+          exemplar = true;
+        }
       }
-      const cap = verdict === '' || verdict === 'agrees' ? rl.perKind : rl.perKindUnexplained;
-      if (kind.listed.length >= cap || uncitedListed >= rl.max) {
-        kind.rest++;
-        kind.last = r;
-        requestsAggregated++;
-        continue;
-      }
-      uncitedListed++;
     }
+    const all = this.allViews !== null && counts.total <= rl.listAll ? this.allViews : null;
+    if (!all) this.allViews = null;
+    if (!all && !exemplar) return;
     const view: RequestView = {
       ref: r.ref,
       time: r.time ?? null,
@@ -638,189 +789,212 @@ export function buildReportModel(ev: Evidence, opts: BuildOptions): ReportModel 
     };
     // (a compact record's fields are re-read from its log: evidence.ts fillElidedFields)
     if (!r.fieldsElided && (view.findings.length > 0 || (ex && ex.verdict !== 'agrees'))) view.fields = redactFields(r.fields, opts.showSecrets);
-    kind?.listed.push(view);
-    requestViews.push(view);
-  }
-  for (const k of kinds.values()) {
-    if (k.rest === 0 || !k.last) continue;
-    const tail = k.listed[k.listed.length - 1];
-    if (tail) tail.more = { count: k.rest, until: k.last.time ?? null, last: k.last.ref };
-  }
-
-  for (const e of edges.values()) {
-    const marks: EdgeMark[] = [];
-    for (const s of ['mtls', 'tls', 'plaintext', 'unknown'] as const) if (e.flows[s] + e.requestSecurity[s] > 0) marks.push(s);
-    if (e.requests.denied + e.requests.rejected > 0) marks.push('denied');
-    e.marks = marks;
-    e.security = marks.includes('plaintext') ? 'plaintext' : marks.includes('tls') ? 'tls' : marks.includes('mtls') ? 'mtls' : 'unknown';
-  }
-  // Findings per node: any finding whose details mention the node's workload or one of its IPs.
-  for (const f of findings) {
-    const text = JSON.stringify(f.details ?? {});
-    for (const n of nodes.values()) {
-      if (n.ips.some((ip) => text.includes(`"${ip}`) || text.includes(`${ip}:`)) && !n.findings.includes(f.id)) n.findings.push(f.id);
+    all?.push(view);
+    if (exemplar) {
+      kind?.listed.push(view);
+      this.exemplarViews.push(view);
     }
   }
 
-  // ---- Time range.
-  let lo = Infinity;
-  let hi = -Infinity;
-  let loS: string | null = null;
-  let hiS: string | null = null;
-  const see = (ms: number | undefined, s: string | undefined): void => {
-    if (ms === undefined || !s || !Number.isFinite(ms)) return;
-    if (ms < lo) {
-      lo = ms;
-      loS = s;
+  /** The report model (call once, after every flow, event and record was added). */
+  finish(): ReportModel {
+    if (!this.flowsAdded) throw new Error('ReportViewsBuilder.finish before addFlows');
+    if (this.finished) throw new Error('ReportViewsBuilder.finish called twice');
+    this.finished = true;
+    const { c, opts, input: ev, findings, nodes, edges, totalFlows, flowViews, flowsAggregated, plainByScope, connections } = this;
+    const timeline = this.timeline.finish();
+    const { events, untimed } = timeline;
+    const listAll = this.allViews !== null;
+    let requestViews: RequestView[];
+    if (this.allViews) requestViews = this.allViews;
+    else {
+      requestViews = this.exemplarViews;
+      for (const k of this.kinds.values()) {
+        if (k.rest === 0 || !k.last) continue;
+        const tail = k.listed[k.listed.length - 1];
+        if (tail) tail.more = { count: k.rest, until: k.last.time, last: k.last.ref };
+      }
     }
-    if (ms > hi) {
-      hi = ms;
-      hiS = s;
+
+    for (const e of edges.values()) {
+      const marks: EdgeMark[] = [];
+      for (const s of ['mtls', 'tls', 'plaintext', 'unknown'] as const) if (e.flows[s] + e.requestSecurity[s] > 0) marks.push(s);
+      if (e.requests.denied + e.requests.rejected > 0) marks.push('denied');
+      e.marks = marks;
+      e.security = marks.includes('plaintext') ? 'plaintext' : marks.includes('tls') ? 'tls' : marks.includes('mtls') ? 'mtls' : 'unknown';
     }
-  };
-  for (const f of ev.flows) {
-    see(f.startMs, f.start);
-    see(f.endMs, f.end);
-  }
-  for (const g of att?.groups ?? []) {
-    see(g.minStart.ms, g.minStart.s);
-    see(g.maxEnd.ms, g.maxEnd.s);
-  }
-  for (const r of ev.records) see(r.timeMs, r.time);
-
-  // ---- Manifest.
-  const manifestInputs: ManifestInput[] = [];
-  const skipped: SkippedInput[] = [];
-  for (const i of ev.inputs) {
-    const unreadable = ev.unreadable.get(i.path);
-    if (i.kind === 'unknown' || unreadable) {
-      skipped.push({ path: i.path, reason: unreadable ?? i.reason ?? 'unknown kind', ...(ev.hashes.has(i.path) ? { sha256: ev.hashes.get(i.path) ?? null } : {}) });
-      continue;
+    // Findings per node: any finding whose details mention the node's workload or one of its IPs.
+    for (const f of findings) {
+      const text = JSON.stringify(f.details ?? {});
+      for (const n of nodes.values()) {
+        if (n.ips.some((ip) => text.includes(`"${ip}`) || text.includes(`${ip}:`)) && !n.findings.includes(f.id)) n.findings.push(f.id);
+      }
     }
-    manifestInputs.push({ path: i.path, kind: i.kind, format: i.format ?? null, bytes: i.bytes, sha256: ev.hashes.get(i.path) ?? null, items: ev.items.get(i.path) ?? 0, problems: ev.problems.get(i.path) ?? 0, ...(i.compressed ? { compressed: i.compressed } : {}) });
-  }
 
-  /** Distinct connections (a connection captured at both ends is one), counted without a second list of them. */
-  const connections = { length: 0, mtls: 0, tls: 0, plaintext: 0, unknown: 0, sidecarLocal: 0 };
-  for (const f of ev.flows) {
-    if (c.copyOf.has(f)) continue;
-    connections.length++;
-    connections[f.security]++;
-    if (f.sidecarLocal) connections.sidecarLocal++;
-  }
-  for (const g of att?.groups ?? []) {
-    // (never another capture's copy, never sidecar-local: attempts.ts)
-    connections.length += g.count;
-    connections[g.first[0]!.f.security] += g.count;
-  }
-  const byKind: Record<string, number> = {};
-  for (const i of manifestInputs) byKind[i.kind] = (byKind[i.kind] ?? 0) + 1;
-  const bySeverity = Object.fromEntries(SEVERITY_ORDER.map((s) => [s, 0])) as Record<Severity, number>;
-  const byId: Record<string, number> = {};
-  for (const f of findings) {
-    bySeverity[f.severity]++;
-    byId[f.id] = (byId[f.id] ?? 0) + 1;
-  }
-  const exCounts = { agrees: 0, disagrees: 0, undecidable: 0, notFromThisProxy: 0 };
-  for (const e of ev.explanations) exCounts[e.verdict === 'not-from-this-proxy' ? 'notFromThisProxy' : e.verdict]++;
+    // ---- Manifest.
+    const manifestInputs: ManifestInput[] = [];
+    const skipped: SkippedInput[] = [];
+    for (const i of ev.inputs) {
+      const unreadable = ev.unreadable.get(i.path);
+      if (i.kind === 'unknown' || unreadable) {
+        skipped.push({ path: i.path, reason: unreadable ?? i.reason ?? 'unknown kind', ...(ev.hashes.has(i.path) ? { sha256: ev.hashes.get(i.path) ?? null } : {}) });
+        continue;
+      }
+      manifestInputs.push({ path: i.path, kind: i.kind, format: i.format ?? null, bytes: i.bytes, sha256: ev.hashes.get(i.path) ?? null, items: ev.items.get(i.path) ?? 0, problems: ev.problems.get(i.path) ?? 0, ...(i.compressed ? { compressed: i.compressed } : {}) });
+    }
 
-  const proxies: ProxySummary[] = ev.proxies.map((p: ProxyView) => ({
-    source: p.source,
-    nodeId: p.nodeId,
-    pod: p.pod,
-    namespace: p.namespace,
-    ips: p.ips,
-    asOf: p.asOfMs !== null && Number.isFinite(p.asOfMs) ? new Date(p.asOfMs).toISOString() : null,
-    mtls: p.mtls.map((m) => ({ port: m.port, mode: m.mode, listener: m.listener })),
-    rbacFilters: p.rbac.map((s) => ({
-      listener: s.listener,
-      chain: s.chain,
-      port: s.port,
-      kind: s.kind,
-      action: s.rules?.action ?? null,
-      shadowAction: s.shadow?.action ?? null,
-      policies: Object.keys(s.rules?.policies ?? {}),
-      shadowPolicies: Object.keys(s.shadow?.policies ?? {}),
-      jsonPath: s.jsonPath,
-    })),
-  }));
+    const byKind: Record<string, number> = {};
+    for (const i of manifestInputs) byKind[i.kind] = (byKind[i.kind] ?? 0) + 1;
+    const bySeverity = Object.fromEntries(SEVERITY_ORDER.map((s) => [s, 0])) as Record<Severity, number>;
+    const byId: Record<string, number> = {};
+    for (const f of findings) {
+      bySeverity[f.severity]++;
+      byId[f.id] = (byId[f.id] ?? 0) + 1;
+    }
 
-  const nodeList = [...nodes.values()].sort((a, b) => a.id.localeCompare(b.id));
-  for (const n of nodeList) {
-    n.ips.sort();
-    n.pods.sort();
-    n.findings.sort((a, b) => FINDING_IDS.indexOf(a as never) - FINDING_IDS.indexOf(b as never));
-  }
-  const edgeList = [...edges.values()].sort((a, b) => a.from.localeCompare(b.from) || a.to.localeCompare(b.to) || (a.port ?? 0) - (b.port ?? 0));
+    const proxies: ProxySummary[] = ev.proxies.map((p: ProxyView) => ({
+      source: p.source,
+      nodeId: p.nodeId,
+      pod: p.pod,
+      namespace: p.namespace,
+      ips: p.ips,
+      asOf: p.asOfMs !== null && Number.isFinite(p.asOfMs) ? new Date(p.asOfMs).toISOString() : null,
+      mtls: p.mtls.map((m) => ({ port: m.port, mode: m.mode, listener: m.listener })),
+      rbacFilters: p.rbac.map((s) => ({
+        listener: s.listener,
+        chain: s.chain,
+        port: s.port,
+        kind: s.kind,
+        action: s.rules?.action ?? null,
+        shadowAction: s.shadow?.action ?? null,
+        policies: Object.keys(s.rules?.policies ?? {}),
+        shadowPolicies: Object.keys(s.shadow?.policies ?? {}),
+        jsonPath: s.jsonPath,
+      })),
+    }));
 
-  return {
-    schema: REPORT_SCHEMA,
-    manifest: {
-      tool: { name: 'meshsleuth', version: VERSION },
-      generatedAt: opts.generatedAt ?? generationTime(),
-      inputs: manifestInputs,
-      skipped,
-      timeRange: { start: loS, end: hiS },
-      skewMs: opts.skewMs,
-      observedSkew: c.observedSkew,
-      secretsShown: opts.showSecrets,
-      ...(ev.window
-        ? {
-            window: {
-              since: ev.window.sinceMs !== null ? new Date(ev.window.sinceMs).toISOString() : null,
-              until: ev.window.untilMs !== null ? new Date(ev.window.untilMs).toISOString() : null,
-              recordsOutside: ev.window.recordsOutside,
-              recordsWithoutTime: ev.window.recordsWithoutTime,
-              flowsOutside: ev.window.flowsOutside,
-            },
-          }
-        : {}),
-    },
-    summary: {
-      inputs: byKind,
-      skipped: skipped.length,
-      flows: {
-        total: connections.length,
-        capturedTwice: totalFlows - connections.length,
-        mtls: connections.mtls,
-        tls: connections.tls,
-        plaintext: connections.plaintext,
-        unknown: connections.unknown,
-        sidecarLocal: connections.sidecarLocal,
-        plaintextLeftPod: plainByScope['between-workloads'] + plainByScope.unattributed,
-        plaintextBetweenWorkloads: plainByScope['between-workloads'],
-        plaintextUnattributed: plainByScope.unattributed,
-        plaintextLoopback: plainByScope.loopback,
-        plaintextSidecarLocal: plainByScope['sidecar-local'],
+    const nodeList = [...nodes.values()].sort((a, b) => a.id.localeCompare(b.id));
+    for (const n of nodeList) {
+      n.ips.sort();
+      n.pods.sort();
+      n.findings.sort((a, b) => FINDING_IDS.indexOf(a as never) - FINDING_IDS.indexOf(b as never));
+    }
+    const edgeList = [...edges.values()].sort((a, b) => a.from.localeCompare(b.from) || a.to.localeCompare(b.to) || (a.port ?? 0) - (b.port ?? 0));
+    const records = this.records;
+
+    return {
+      schema: REPORT_SCHEMA,
+      manifest: {
+        tool: { name: 'meshsleuth', version: VERSION },
+        generatedAt: opts.generatedAt ?? generationTime(),
+        inputs: manifestInputs,
+        skipped,
+        timeRange: { start: this.loS, end: this.hiS },
+        skewMs: opts.skewMs,
+        observedSkew: c.observedSkew,
+        secretsShown: opts.showSecrets,
+        ...(ev.window
+          ? {
+              window: {
+                since: ev.window.sinceMs !== null ? new Date(ev.window.sinceMs).toISOString() : null,
+                until: ev.window.untilMs !== null ? new Date(ev.window.untilMs).toISOString() : null,
+                recordsOutside: ev.window.recordsOutside,
+                recordsWithoutTime: ev.window.recordsWithoutTime,
+                flowsOutside: ev.window.flowsOutside,
+              },
+            }
+          : {}),
       },
-      records: {
-        total: ev.records.length,
-        requests: c.events.length,
-        http: ev.records.filter((r) => r.kind === 'http').length,
-        tcp: ev.records.filter((r) => r.kind === 'tcp').length,
-        denied: ev.records.filter((r) => loggedRbacDeny(r)).length,
-        rejected: ev.records.filter((r) => /(^|,)NR(,|$)/.test(r.responseFlags ?? '')).length,
-        correlatedWithCapture: c.links.length,
+      summary: {
+        inputs: byKind,
+        skipped: skipped.length,
+        flows: {
+          total: connections.length,
+          capturedTwice: totalFlows - connections.length,
+          mtls: connections.mtls,
+          tls: connections.tls,
+          plaintext: connections.plaintext,
+          unknown: connections.unknown,
+          sidecarLocal: connections.sidecarLocal,
+          plaintextLeftPod: plainByScope['between-workloads'] + plainByScope.unattributed,
+          plaintextBetweenWorkloads: plainByScope['between-workloads'],
+          plaintextUnattributed: plainByScope.unattributed,
+          plaintextLoopback: plainByScope.loopback,
+          plaintextSidecarLocal: plainByScope['sidecar-local'],
+        },
+        records: {
+          total: records.total,
+          requests: this.requests,
+          http: records.http,
+          tcp: records.tcp,
+          denied: records.denied,
+          rejected: records.rejected,
+          correlatedWithCapture: records.correlatedWithCapture,
+        },
+        explanations: { ...this.exCounts },
+        findings: { total: findings.length, bySeverity, byId },
+        proxies: ev.proxies.length,
+        workloads: nodeList.filter((n) => n.kind === 'workload').length,
+        timelineEvents: timeline.total,
+        recordsWithoutTime: untimed,
+        ...(listAll && timeline.aggregated === 0 && flowsAggregated === 0
+          ? {}
+          : { aggregated: { requests: { listed: requestViews.length, total: records.total }, timeline: { listed: events.length, total: timeline.total }, flows: { listed: flowViews.length, total: totalFlows } } }),
       },
-      explanations: exCounts,
-      findings: { total: findings.length, bySeverity, byId },
-      proxies: ev.proxies.length,
-      workloads: nodeList.filter((n) => n.kind === 'workload').length,
-      timelineEvents: timeline.total,
-      recordsWithoutTime: untimed,
-      ...(listAll && timeline.aggregated === 0 && flowsAggregated === 0
-        ? {}
-        : { aggregated: { requests: { listed: requestViews.length, total: ev.records.length }, timeline: { listed: events.length, total: timeline.total }, flows: { listed: flowViews.length, total: totalFlows } } }),
+      findings,
+      graph: { nodes: nodeList, edges: edgeList },
+      timeline: events,
+      flows: flowViews,
+      requests: requestViews,
+      proxies,
+      inventory: ev.inventory ? { pods: ev.inventory.pods.length, services: ev.inventory.services.length, serviceAccounts: ev.inventory.serviceAccounts.length } : null,
+      diagnostics: ev.diagnostics.map((d) => ({ severity: d.severity, where: [d.location.file, d.location.line !== undefined ? `line ${d.location.line}` : '', d.location.frame !== undefined ? `frame ${d.location.frame}` : '', d.location.path ?? ''].filter(Boolean).join(', '), message: d.message })),
+    };
+  }
+}
+
+/**
+ * Builds the whole report model from gathered evidence (every record in memory). Pure: no I/O. The
+ * findings (computeFindings, plus the network layers' when Kubernetes objects were given), then
+ * ReportViewsBuilder fed with `flowFactsFromCorrelation(c)`, every event of `c.events` and then every
+ * record of `ev.records` in the order given.
+ */
+export function buildReportModel(ev: Evidence, opts: BuildOptions): ReportModel {
+  // Every policy layer's verdict on each observed flow, from the Kubernetes/Calico/Istio objects given.
+  const layers = ev.k8sObjects?.length ? FlowLayerEvaluator.fromObjects(ev.k8sObjects, { nodeLayersOnly: true }) : null;
+  if (layers) annotateNetworkLayers(ev.flows, layers);
+  const c = ev.correlation && ev.correlation.skewMs === opts.skewMs ? ev.correlation : correlate(ev.flows, ev.records, ev.explanations, ev.proxies, ev.inventory, { skewMs: opts.skewMs });
+  const findings = computeFindings({ flows: ev.flows, records: ev.records, explanations: ev.explanations, proxies: ev.proxies, policies: ev.policies, correlation: c, showSecrets: opts.showSecrets, ztunnels: ev.ztunnels });
+  if (layers) {
+    // Observed flows against NetworkPolicy / admin tiers / Calico (findings stay in severity order).
+    appendAll(findings, networkLayerFindings(ev.flows, ev.k8sObjects ?? [], layers, ev.attempts));
+    appendAll(findings, networkLintFindings(layers));
+    findings.sort((a, b) => SEVERITY_ORDER.indexOf(a.severity) - SEVERITY_ORDER.indexOf(b.severity));
+  }
+  const b = new ReportViewsBuilder(
+    {
+      inputs: ev.inputs,
+      hashes: ev.hashes,
+      items: ev.items,
+      problems: ev.problems,
+      unreadable: ev.unreadable,
+      flows: ev.flows,
+      ...(ev.attempts ? { attempts: ev.attempts } : {}),
+      proxies: ev.proxies,
+      inventory: ev.inventory,
+      diagnostics: ev.diagnostics,
+      ...(ev.window ? { window: ev.window } : {}),
+      correlation: c,
+      findings,
+      flowFacts: flowFactsFromCorrelation(c),
     },
-    findings,
-    graph: { nodes: nodeList, edges: edgeList },
-    timeline: events,
-    flows: flowViews,
-    requests: requestViews,
-    proxies,
-    inventory: ev.inventory ? { pods: ev.inventory.pods.length, services: ev.inventory.services.length, serviceAccounts: ev.inventory.serviceAccounts.length } : null,
-    diagnostics: ev.diagnostics.map((d) => ({ severity: d.severity, where: [d.location.file, d.location.line !== undefined ? `line ${d.location.line}` : '', d.location.frame !== undefined ? `frame ${d.location.frame}` : '', d.location.path ?? ''].filter(Boolean).join(', '), message: d.message })),
-  };
+    opts,
+  );
+  b.addFlows();
+  // Every event, then every record: the order the graph met addresses in before the builder (see ensureNode).
+  for (const e of c.events) b.addEvent(e);
+  for (const r of ev.records) b.addRecord(r);
+  return b.finish();
 }
 
 /** `file:line`, `file#frame` (or `file#first-last`), `file @ $.json.path`, `stream[index]`. */

@@ -460,7 +460,7 @@ function timelineLegs(p: Page, e: TimelineEvent): string {
     flowPart(e.ref, e.kind === 'exchange' ? 'capture (HTTP)' : 'capture', 1);
     for (const ref of e.also ?? []) flowPart(ref, 'also captured', 2);
     const f = p.a.flowOf(e.ref);
-    if (f && f.records.length) rows.push({ order: 3, html: `<div><span class="role">log records</span>${f.records.map((r) => p.reqLink(r)).join(' ')}</div>` });
+    if (f && f.records.length) rows.push({ order: 3, html: `<div><span class="role">log records</span>${f.records.map((r) => p.reqLink(r)).join(' ')}${f.recordsNotListed ? ` <span class="muted">and ${esc(f.recordsNotListed)} more</span>` : ''}</div>` });
   }
   return rows.sort((x, y) => x.order - y.order).map((r) => r.html).join('');
 }
@@ -534,7 +534,7 @@ function renderFlows(p: Page): string {
     const local = p.flowIsLocal(f);
     const layers = withLayers ? `<td>${layersHtml(f)}</td>` : '';
     const http = `${f.http.slice(0, 5).map((x) => `${esc(x.method ?? '')} ${esc(x.path ?? '')}${x.status !== undefined ? ` → ${esc(x.status)}` : ''}${Object.entries(x.headers).filter(([k]) => k !== 'x-request-id').slice(0, 6).map(([k, v]) => `<br><span class="muted">${esc(k)}: ${esc(v.join(', '))}</span>`).join('')}`).join('<br>')}${f.http.length > 5 ? `<br>… ${f.http.length - 5} more` : ''}`;
-    const recs = f.records.map((r) => p.reqLink(r, r.line !== undefined ? `:${r.line}` : formatRef(r))).join(' ');
+    const recs = `${f.records.map((r) => p.reqLink(r, r.line !== undefined ? `:${r.line}` : formatRef(r))).join(' ')}${f.recordsNotListed ? ` <span class="muted">and ${esc(f.recordsNotListed)} more</span>` : ''}`;
     const tl = p.tlLink({ file: f.file, frame: f.frames[0] });
     rows.push(`<tr id="flow-${i}"${local ? ' class="local"' : ''}><td>${timeHtml(f.startMs, f.start)}</td><td class="mono">${esc(f.client.ip)}:${esc(f.client.port)}</td><td class="mono">${esc(f.server.ip)}:${esc(f.server.port)}</td><td>${secPill(f.security, local)}${local ? `<br><span class="muted">${esc(f.security)}</span>` : ''}</td><td class="mono">${esc(f.protocol)}${f.tls?.sni ? `<br>SNI ${esc(f.tls.sni)}` : ''}${f.tls?.uriSans.length ? `<br>${esc(f.tls.uriSans.join(', '))}` : ''}</td><td class="mono">${esc(f.evidence.join(', '))}</td>${layers}<td class="mono">${http}${f.app ? `${http ? '<br>' : ''}${appHtml(f.app)}` : ''}</td><td class="mono">${esc(f.file)}#${esc(f.frames[0] ?? '')}${f.frames.length > 1 ? `-${esc(f.frames[f.frames.length - 1])}` : ''}${f.sameConnectionAs ? `<br><span class="muted">same connection as ${p.flowLink(f.sameConnectionAs)}</span>` : ''}</td><td>${recs}${tl ? ` ${tl}` : ''} ${p.back(`flow-${i}`)}</td></tr>`);
   });
