@@ -13,6 +13,17 @@ import { jsonChunks, yamlChunks } from '../../report/serialize-stream.js';
 import { renderTable } from '../../report/table.js';
 import { compileAmbientFromObjects, selectorPoliciesFor, type AmbientCompiled } from '../../istio/compile/ambient.js';
 import { compileWaypoints, waypointConfigDump, type WaypointCompileResult } from '../../istio/compile/waypoint.js';
+import { startProgress, type Progress } from '../progress.js';
+
+/** The output's pieces as they are written, counted on the progress line (a big compile spends most of its time writing). */
+function* countedOutput(pieces: Iterable<string>, prog: Progress): Iterable<string> {
+  let bytes = 0;
+  for (const p of pieces) {
+    bytes += p.length;
+    prog.update({ detail: 'writing', bytes });
+    yield p;
+  }
+}
 
 /** The waypoints' RBAC per service (targetRefs policies) and istiod's WaypointAccepted conditions. */
 function renderWaypoints(w: WaypointCompileResult): string {
@@ -140,70 +151,84 @@ export const compileCommand: CommandModule<object, CompileArgs> = {
     runCommand(async () => {
       const failOn = parseFailOn(args['fail-on'], ['invalid', 'dropped']);
       const paths = args.policies;
-      const read = await readK8sPaths(paths);
-      requireObjects(read, paths, '');
-      const mesh = args['mesh-config'] ? await readMeshConfig(args['mesh-config']) : undefined;
-      if (args.ambient) {
-        const root = args['root-namespace'] ?? mesh?.rootNamespace ?? 'istio-system';
-        const inventory = args.inventory ? (await readK8sPaths(args.inventory, async () => '')).objects : [];
-        const wpc = compileWaypoints([...read.objects, ...inventory], { rootNamespace: root, istioVersion: args['istio-version'], trustDomain: args['trust-domain'] ?? mesh?.trustDomain, ...(args.waypoint ? { waypoint: args.waypoint } : {}), ...(mesh?.extensionProviders ? { extensionProviders: mesh.extensionProviders } : {}) });
-        if (args['config-dump']) {
-          if (!args.waypoint || wpc.waypoints.length !== 1) throw new UsageError('--ambient --config-dump prints one waypoint\'s listeners: give --waypoint <namespace>/<name>');
-          for (const d of [...read.diagnostics, ...wpc.diagnostics]) warn(formatDiagnostic(d));
-          const dump = waypointConfigDump(wpc.waypoints[0]!, { trustDomain: args['trust-domain'] ?? mesh?.trustDomain, istioVersion: args['istio-version'], ...(args.ip?.[0] ? { ip: args.ip[0] } : {}) });
-          await writeOutChunks(args.output === 'yaml' ? yamlChunks(dump) : jsonChunks(dump));
+      const prog = startProgress({ label: 'compile' });
+      try {
+        prog.update({ detail: 'reading manifests' });
+        const read = await readK8sPaths(paths);
+        requireObjects(read, paths, '');
+        prog.update({ detail: `compiling ${read.objects.length.toLocaleString('en-US')} objects` });
+        const warnAll = (ds: Iterable<Parameters<typeof formatDiagnostic>[0]>): void => {
+          prog.clear();
+          for (const d of ds) warn(formatDiagnostic(d));
+        };
+        const writeChunks = (pieces: Iterable<string>): Promise<void> => writeOutChunks(countedOutput(pieces, prog));
+        const mesh = args['mesh-config'] ? await readMeshConfig(args['mesh-config']) : undefined;
+        if (args.ambient) {
+          const root = args['root-namespace'] ?? mesh?.rootNamespace ?? 'istio-system';
+          const inventory = args.inventory ? (await readK8sPaths(args.inventory, async () => '')).objects : [];
+          const wpc = compileWaypoints([...read.objects, ...inventory], { rootNamespace: root, istioVersion: args['istio-version'], trustDomain: args['trust-domain'] ?? mesh?.trustDomain, ...(args.waypoint ? { waypoint: args.waypoint } : {}), ...(mesh?.extensionProviders ? { extensionProviders: mesh.extensionProviders } : {}) });
+          if (args['config-dump']) {
+            if (!args.waypoint || wpc.waypoints.length !== 1) throw new UsageError('--ambient --config-dump prints one waypoint\'s listeners: give --waypoint <namespace>/<name>');
+            warnAll([...read.diagnostics, ...wpc.diagnostics]);
+            const dump = waypointConfigDump(wpc.waypoints[0]!, { trustDomain: args['trust-domain'] ?? mesh?.trustDomain, istioVersion: args['istio-version'], ...(args.ip?.[0] ? { ip: args.ip[0] } : {}) });
+            await writeChunks(args.output === 'yaml' ? yamlChunks(dump) : jsonChunks(dump));
+            return 0;
+          }
+          const c = compileAmbientFromObjects(read.objects, { rootNamespace: root, istioVersion: args['istio-version'] });
+          warnAll([...read.diagnostics, ...c.diagnostics, ...wpc.diagnostics]);
+          const wl = args.workload ? await resolveWorkload(args, read.objects) : null;
+          const attached = wl ? selectorPoliciesFor(c, wl, root) : null;
+          if (args.output === 'table' || args.summary) await writeOut(renderAmbient(c, attached) + renderWaypoints(wpc));
+          else {
+            const waypoints = wpc.waypoints.map((w) => ({ waypoint: w.waypoint, services: w.services.map((s) => ({ service: s.service, policies: s.policies, httpFilters: s.httpFilters, tcpFilters: s.tcpFilters })) }));
+            const doc = { policies: c.policies, status: c.status, notForZtunnel: c.notForZtunnel, waypoints, waypointStatus: wpc.status, ...(wl ? { workload: { namespace: wl.namespace, name: wl.name, authorizationPolicies: attached } } : {}) };
+            await writeChunks(args.output === 'json' ? jsonChunks(doc) : yamlChunks(doc));
+          }
+          prog.done();
+          for (const s of c.status) warn(`${s.file ? `${s.file}${s.line ? `:${s.line}` : ''}: ` : ''}AuthorizationPolicy ${s.policy}: ${s.message}`);
+          for (const s of wpc.status) if (!s.bound) warn(`${s.file ? `${s.file}${s.line ? `:${s.line}` : ''}: ` : ''}AuthorizationPolicy ${s.policy}: ${s.ancestor}: ${s.reason}: ${s.message}`);
+          const invalid = c.diagnostics.some((d) => d.severity === 'error');
+          if ((failOn.has('invalid') && invalid) || (failOn.has('dropped') && c.status.length > 0)) return EXIT_FAIL_ON;
           return 0;
         }
-        const c = compileAmbientFromObjects(read.objects, { rootNamespace: root, istioVersion: args['istio-version'] });
-        for (const d of [...read.diagnostics, ...c.diagnostics, ...wpc.diagnostics]) warn(formatDiagnostic(d));
-        const wl = args.workload ? await resolveWorkload(args, read.objects) : null;
-        const attached = wl ? selectorPoliciesFor(c, wl, root) : null;
-        if (args.output === 'table' || args.summary) await writeOut(renderAmbient(c, attached) + renderWaypoints(wpc));
-        else {
-          const waypoints = wpc.waypoints.map((w) => ({ waypoint: w.waypoint, services: w.services.map((s) => ({ service: s.service, policies: s.policies, httpFilters: s.httpFilters, tcpFilters: s.tcpFilters })) }));
-          const doc = { policies: c.policies, status: c.status, notForZtunnel: c.notForZtunnel, waypoints, waypointStatus: wpc.status, ...(wl ? { workload: { namespace: wl.namespace, name: wl.name, authorizationPolicies: attached } } : {}) };
-          await writeOutChunks(args.output === 'json' ? jsonChunks(doc) : yamlChunks(doc));
+        if (!args.workload) throw new UsageError('--workload <namespace>/<name> is required (except with --ambient)');
+        const workload = await resolveWorkload({ ...args, workload: args.workload }, read.objects);
+        const opts = compileOptionsFromArgs(args, mesh);
+        if (args['auto-mtls'] !== undefined) opts.enableAutoMtls = args['auto-mtls'];
+        // outbound clusters: the Services (and Pods as endpoints) of the manifests and the inventory
+        const inventory = args.inventory?.length ? (await readK8sPaths(args.inventory)).objects : [];
+        opts.services = servicesFromObjects([...inventory, ...read.objects], opts.trustDomain);
+        warnAll(read.diagnostics);
+        let compiled: CompiledWorkload;
+        if (args['config-dump']) {
+          const r = compileToConfigDump(read.objects, workload, opts);
+          compiled = r.compiled;
+          await writeChunks(args.output === 'yaml' ? yamlChunks(r.configDump) : jsonChunks(r.configDump));
+        } else {
+          compiled = compileForWorkload(read.objects, workload, opts);
+          if (args.output === 'table' || args.summary) await writeOut(renderSummary(compiled));
+          else {
+            const doc = {
+              workload: compiled.workload,
+              istioVersion: compiled.istioVersion,
+              mtls: compiled.mtls,
+              policies: compiled.policies,
+              ...(compiled.outbound ? { outbound: compiled.outbound.tls } : {}),
+              httpFilters: toCamelCase(compiled.httpFilters),
+              tcpFilters: toCamelCase(compiled.tcpFilters),
+              diagnostics: compiled.diagnostics.map(formatDiagnostic),
+            };
+            await writeChunks(args.output === 'json' ? jsonChunks(doc) : yamlChunks(doc));
+          }
         }
-        for (const s of c.status) warn(`${s.file ? `${s.file}${s.line ? `:${s.line}` : ''}: ` : ''}AuthorizationPolicy ${s.policy}: ${s.message}`);
-        for (const s of wpc.status) if (!s.bound) warn(`${s.file ? `${s.file}${s.line ? `:${s.line}` : ''}: ` : ''}AuthorizationPolicy ${s.policy}: ${s.ancestor}: ${s.reason}: ${s.message}`);
-        const invalid = c.diagnostics.some((d) => d.severity === 'error');
-        if ((failOn.has('invalid') && invalid) || (failOn.has('dropped') && c.status.length > 0)) return EXIT_FAIL_ON;
+        prog.done();
+        for (const d of compiled.diagnostics) warn(formatDiagnostic(d));
+        const invalid = compiled.diagnostics.some((d) => d.severity === 'error');
+        const dropped = compiled.diagnostics.some((d) => /on TCP filter chain/.test(d.message));
+        if ((failOn.has('invalid') && invalid) || (failOn.has('dropped') && dropped)) return EXIT_FAIL_ON;
         return 0;
+      } finally {
+        prog.done();
       }
-      if (!args.workload) throw new UsageError('--workload <namespace>/<name> is required (except with --ambient)');
-      const workload = await resolveWorkload({ ...args, workload: args.workload }, read.objects);
-      const opts = compileOptionsFromArgs(args, mesh);
-      if (args['auto-mtls'] !== undefined) opts.enableAutoMtls = args['auto-mtls'];
-      // outbound clusters: the Services (and Pods as endpoints) of the manifests and the inventory
-      const inventory = args.inventory?.length ? (await readK8sPaths(args.inventory)).objects : [];
-      opts.services = servicesFromObjects([...inventory, ...read.objects], opts.trustDomain);
-      for (const d of read.diagnostics) warn(formatDiagnostic(d));
-      let compiled: CompiledWorkload;
-      if (args['config-dump']) {
-        const r = compileToConfigDump(read.objects, workload, opts);
-        compiled = r.compiled;
-        await writeOutChunks(args.output === 'yaml' ? yamlChunks(r.configDump) : jsonChunks(r.configDump));
-      } else {
-        compiled = compileForWorkload(read.objects, workload, opts);
-        if (args.output === 'table' || args.summary) await writeOut(renderSummary(compiled));
-        else {
-          const doc = {
-            workload: compiled.workload,
-            istioVersion: compiled.istioVersion,
-            mtls: compiled.mtls,
-            policies: compiled.policies,
-            ...(compiled.outbound ? { outbound: compiled.outbound.tls } : {}),
-            httpFilters: toCamelCase(compiled.httpFilters),
-            tcpFilters: toCamelCase(compiled.tcpFilters),
-            diagnostics: compiled.diagnostics.map(formatDiagnostic),
-          };
-          await writeOutChunks(args.output === 'json' ? jsonChunks(doc) : yamlChunks(doc));
-        }
-      }
-      for (const d of compiled.diagnostics) warn(formatDiagnostic(d));
-      const invalid = compiled.diagnostics.some((d) => d.severity === 'error');
-      const dropped = compiled.diagnostics.some((d) => /on TCP filter chain/.test(d.message));
-      if ((failOn.has('invalid') && invalid) || (failOn.has('dropped') && dropped)) return EXIT_FAIL_ON;
-      return 0;
     }),
 };
