@@ -954,23 +954,39 @@ export class ReportViewsBuilder {
 }
 
 /**
+ * Every policy layer's verdict on each observed flow (set on the flows: `networkLayers`), from the
+ * Kubernetes/Calico/Istio objects given; the evaluator, or null when there are none. A report calls it
+ * before its findings (they read the flows' layers), then `withNetworkLayerFindings`.
+ */
+export function annotateFlowLayers(ev: Pick<Evidence, 'flows' | 'k8sObjects'>): FlowLayerEvaluator | null {
+  const layers = ev.k8sObjects?.length ? FlowLayerEvaluator.fromObjects(ev.k8sObjects, { nodeLayersOnly: true }) : null;
+  if (layers) annotateNetworkLayers(ev.flows, layers);
+  return layers;
+}
+
+/**
+ * A report's final findings: `findings` (computeFindings, or FindingsBuilder.finish) with the observed flows
+ * judged against NetworkPolicy / admin tiers / Calico and the layers' lint findings appended, in severity
+ * order (a stable sort: each severity keeps its order). `findings` itself is extended and returned.
+ */
+export function withNetworkLayerFindings(findings: Finding[], ev: Pick<Evidence, 'flows' | 'k8sObjects' | 'attempts'>, layers: FlowLayerEvaluator | null): Finding[] {
+  if (!layers) return findings;
+  appendAll(findings, networkLayerFindings(ev.flows, ev.k8sObjects ?? [], layers, ev.attempts));
+  appendAll(findings, networkLintFindings(layers));
+  findings.sort((a, b) => SEVERITY_ORDER.indexOf(a.severity) - SEVERITY_ORDER.indexOf(b.severity));
+  return findings;
+}
+
+/**
  * Builds the whole report model from gathered evidence (every record in memory). Pure: no I/O. The
  * findings (computeFindings, plus the network layers' when Kubernetes objects were given), then
  * ReportViewsBuilder fed with `flowFactsFromCorrelation(c)`, every event of `c.events` and then every
  * record of `ev.records` in the order given.
  */
 export function buildReportModel(ev: Evidence, opts: BuildOptions): ReportModel {
-  // Every policy layer's verdict on each observed flow, from the Kubernetes/Calico/Istio objects given.
-  const layers = ev.k8sObjects?.length ? FlowLayerEvaluator.fromObjects(ev.k8sObjects, { nodeLayersOnly: true }) : null;
-  if (layers) annotateNetworkLayers(ev.flows, layers);
+  const layers = annotateFlowLayers(ev);
   const c = ev.correlation && ev.correlation.skewMs === opts.skewMs ? ev.correlation : correlate(ev.flows, ev.records, ev.explanations, ev.proxies, ev.inventory, { skewMs: opts.skewMs });
-  const findings = computeFindings({ flows: ev.flows, records: ev.records, explanations: ev.explanations, proxies: ev.proxies, policies: ev.policies, correlation: c, showSecrets: opts.showSecrets, ztunnels: ev.ztunnels });
-  if (layers) {
-    // Observed flows against NetworkPolicy / admin tiers / Calico (findings stay in severity order).
-    appendAll(findings, networkLayerFindings(ev.flows, ev.k8sObjects ?? [], layers, ev.attempts));
-    appendAll(findings, networkLintFindings(layers));
-    findings.sort((a, b) => SEVERITY_ORDER.indexOf(a.severity) - SEVERITY_ORDER.indexOf(b.severity));
-  }
+  const findings = withNetworkLayerFindings(computeFindings({ flows: ev.flows, records: ev.records, explanations: ev.explanations, proxies: ev.proxies, policies: ev.policies, correlation: c, showSecrets: opts.showSecrets, ztunnels: ev.ztunnels }), ev, layers);
   const b = new ReportViewsBuilder(
     {
       inputs: ev.inputs,
