@@ -28,6 +28,7 @@ import type { CaptureEvent } from './capture-events.js';
 import { deserializeError } from '../model/errors.js';
 import { inboundMtlsModes } from '../istio/mtls.js';
 import { RecordReplayer } from './replay.js';
+import { canonicalOrder, type RecordSpill } from './record-spill.js';
 import { correlate, type Correlation } from './correlate.js';
 import { proxyView, type ProxyView } from './proxies.js';
 import type { Evidence, ReportModel } from './report-model.js';
@@ -144,6 +145,11 @@ export interface GatherOptions {
   compactRecords?: boolean;
   /** How connection attempts nobody answered are summarised (attempts.ts; default ATTEMPT_LIMITS). */
   attemptLimits?: AttemptLimits;
+  /**
+   * Send the records to this spill instead of `records` (streaming report, report-stream.ts): sealed at the
+   * end; nothing is joined or replayed here (`records` and `explanations` stay empty).
+   */
+  spill?: RecordSpill;
 }
 
 /** What a --since/--until window left out, per kind of evidence. */
@@ -184,7 +190,7 @@ function toPolicyDocs(text: string, file: string): { docs: PolicyDoc[]; diagnost
   return { docs, diagnostics: res.diagnostics };
 }
 
-export async function gatherEvidence(paths: string[], opts: GatherOptions = {}): Promise<Evidence & { dumps: ConfigDump[] }> {
+export async function gatherEvidence(paths: string[], opts: GatherOptions = {}): Promise<Gathered> {
   const inputs: DetectedInput[] = await detectInputs(paths);
   const parallel = opts.parallelCaptures?.(inputs.filter((i) => i.kind === 'capture').map((i) => ({ path: i.path, bytes: i.bytes }))) ?? null;
   try {
@@ -194,7 +200,10 @@ export async function gatherEvidence(paths: string[], opts: GatherOptions = {}):
   }
 }
 
-async function gatherInputs(inputs: DetectedInput[], opts: GatherOptions, parallel: CaptureReaders | null): Promise<Evidence & { dumps: ConfigDump[] }> {
+/** What gatherEvidence returns: the evidence, the dumps read, and how many of the records are ztunnel (ambient) records. */
+export type Gathered = Evidence & { dumps: ConfigDump[]; ztunnelRecords: number };
+
+async function gatherInputs(inputs: DetectedInput[], opts: GatherOptions, parallel: CaptureReaders | null): Promise<Gathered> {
   const maxDiag = opts.maxDiagnosticsPerInput ?? 20;
   const keys = opts.keys;
   const hashes = new Map<string, string | null>();
@@ -209,6 +218,9 @@ async function gatherInputs(inputs: DetectedInput[], opts: GatherOptions, parall
   /** Flows are kept compact (shared strings and lists): a capture may hold millions of connections. */
   const flowCompactor = new FlowCompactor();
   const records: AccessRecord[] = [];
+  /** With a spill (streaming report), the records go there instead of `records`: replayed and joined by report-stream.ts. */
+  const spill = opts.spill ?? null;
+  let ztunnelRecords = 0;
   const dumps: ConfigDump[] = [...(opts.extraDumps ?? [])];
   const policies: PolicyDoc[] = [];
   const ztunnels: ZtunnelConfig[] = [];
@@ -280,7 +292,7 @@ async function gatherInputs(inputs: DetectedInput[], opts: GatherOptions, parall
     if (!summarisable || ztunnels.length > 0) return;
     if (!dumpIps) {
       // (every dump and log is read by now: captures come last)
-      if (records.some((r) => r.ztunnel)) return;
+      if (ztunnelRecords > 0) return;
       dumpIps = new Set(dumps.flatMap((d) => proxyView(d, []).ips.map(normalizeIp)));
     }
     if (!attemptAllowed(f) || ++heldAttempts <= Math.max(attemptLimits.threshold, MIN_ATTEMPT_THRESHOLD)) return;
@@ -345,7 +357,11 @@ async function gatherInputs(inputs: DetectedInput[], opts: GatherOptions, parall
           try {
             for await (const r of readAccessLogs({ path: p, stream: text?.stream ?? raw }, { stats, maxDiagnostics: maxDiag })) {
               n++;
-              if (recordIn(r)) records.push(compactor ? compactor.compact(r) : r);
+              if (!recordIn(r)) continue;
+              const x = compactor ? compactor.compact(r) : r;
+              if (x.ztunnel) ztunnelRecords++;
+              if (spill) spill.add(x);
+              else records.push(x);
             }
           } finally {
             raw.destroy(); // stopped at damage: nothing more flows into the hash while digest() reads the rest
@@ -448,6 +464,15 @@ async function gatherInputs(inputs: DetectedInput[], opts: GatherOptions, parall
     ),
   );
 
+  if (spill) {
+    // Streaming report (report-stream.ts): the records are sealed in the spill; the joins, replay and ztunnel
+    // facts are made there, pass by pass.
+    await spill.seal();
+    return { inputs, hashes, items, problems, unreadable, damaged, captureTcp, flows, ...(summarised ? { attempts: summarised } : {}), records, explanations: [], proxies, inventory, policies, k8sObjects, diagnostics, dumps, ztunnels, ztunnelRecords, ...(windowCounts ? { window: windowCounts } : {}) };
+  }
+  // Records in canonical order (by time, records without a time last; record-spill.ts), as the streaming report reads them.
+  canonicalOrder(records);
+
   // Replay inbound records whose proxy has a dump (outbound records are not subject to the server's RBAC).
   const explanations: Explanation[] = [];
   /** The correlation the replay used, handed to the report (built once: it is the biggest index). */
@@ -477,7 +502,7 @@ async function gatherInputs(inputs: DetectedInput[], opts: GatherOptions, parall
   }
 
   if (pre) for (const e of explanations) pre.explanationFor.set(e.record, e);
-  return { inputs, hashes, items, problems, unreadable, damaged, captureTcp, flows, ...(summarised ? { attempts: summarised } : {}), records, explanations, proxies, inventory, policies, k8sObjects, diagnostics, dumps, ztunnels, ...(pre ? { correlation: pre } : {}), ...(windowCounts ? { window: windowCounts } : {}) };
+  return { inputs, hashes, items, problems, unreadable, damaged, captureTcp, flows, ...(summarised ? { attempts: summarised } : {}), records, explanations, proxies, inventory, policies, k8sObjects, diagnostics, dumps, ztunnels, ztunnelRecords, ...(pre ? { correlation: pre } : {}), ...(windowCounts ? { window: windowCounts } : {}) };
 }
 
 export { formatLocation };

@@ -16,7 +16,9 @@ import { EXIT_FAIL_ON, EXIT_USAGE, parseFailOn, runCommand, safeOutput, UsageErr
 import { fillElidedFields, gatherEvidence, type CaptureReaders } from '../../analysis/evidence.js';
 import { unfinishedLine } from '../../analysis/capture-events.js';
 import { DecryptionCounts, decryptionLine, loadKeyLog } from '../keylog.js';
-import { buildReportModel, type ReportModel } from '../../analysis/report-model.js';
+import type { ReportModel } from '../../analysis/report-model.js';
+import { buildReportStreaming } from '../../analysis/report-stream.js';
+import { RecordSpill } from '../../analysis/record-spill.js';
 import { DEFAULT_SKEW_MS } from '../../analysis/correlate.js';
 import { FAIL_ON, failOnHits } from '../../analysis/findings.js';
 import { renderHtml } from '../../report/html.js';
@@ -170,6 +172,8 @@ export const reportCommand: CommandModule<object, ReportArgs> = {
       const evidence = await spoolStdin(args.evidence);
       const keys = await loadKeyLog(args.keylog ?? []);
       const prog = startProgress({ label: 'report' });
+      // The records wait here, in memory up to a budget, then in sorted runs on disk (record-spill.ts), and are read back in passes.
+      const spill = new RecordSpill();
       let ev;
       try {
         const setting = threadSetting(args.threads);
@@ -188,7 +192,10 @@ export const reportCommand: CommandModule<object, ReportArgs> = {
             close: pool.close,
           };
         };
-        ev = await gatherEvidence([...evidence, ...(args.policies ?? [])], { skewMs, extraDumps, window, parallelCaptures, compactRecords: true, onProgress: (m) => prog.update({ detail: m }), ...(keys ? { keys } : {}) });
+        ev = await gatherEvidence([...evidence, ...(args.policies ?? [])], { skewMs, extraDumps, window, parallelCaptures, compactRecords: true, spill, onProgress: (m) => prog.update({ detail: m }), ...(keys ? { keys } : {}) });
+      } catch (e) {
+        spill.close();
+        throw e;
       } finally {
         prog.done();
       }
@@ -214,8 +221,18 @@ export const reportCommand: CommandModule<object, ReportArgs> = {
         else if (ev.unreadable.has(i.path)) warn(`skipped ${i.path}: ${ev.unreadable.get(i.path)}`);
       }
       const usable = ev.inputs.filter((i) => i.kind !== 'unknown' && !ev.unreadable.has(i.path));
-      if (usable.length === 0) throw new UsageError(`no usable evidence in ${args.evidence.join(', ')} (every input was skipped; see above)`);
-      const model = buildReportModel(ev, { skewMs, showSecrets: args['show-secrets'] });
+      if (usable.length === 0) {
+        spill.close();
+        throw new UsageError(`no usable evidence in ${args.evidence.join(', ')} (every input was skipped; see above)`);
+      }
+      const passes = startProgress({ label: 'report' });
+      let model: ReportModel;
+      try {
+        model = await buildReportStreaming(ev, spill, { skewMs, showSecrets: args['show-secrets'], ztunnelRecords: ev.ztunnelRecords, onProgress: (m) => passes.update({ detail: m }) });
+      } finally {
+        passes.done();
+        spill.close();
+      }
       await fillElidedFields(model, args['show-secrets']);
       const text = renderReport(model, target.format);
       if (target.file) {
