@@ -1,5 +1,10 @@
 /**
- * Access-log figures at 10k, 100k and 1M generated Istio-format lines (ACCESSLOG_BENCH_SIZES, comma-separated):
+ * Issue 17's `explain` targets first, on the fleet evidence the report bench uses (src/synth/fleet.ts:
+ * samples/bookinfo-authz's dumps and logs replayed over its 5 proxies) at the same sizes: parse (reading only)
+ * ≥ 300k lines and replay (read + pick the proxy's dump + decide + compare) ≥ 150k records per CPU-second, and
+ * the built CLI's `explain -o ndjson --threads 1` (ACCESSLOG_BENCH_FLEET=0 leaves this part out).
+ *
+ * Then access-log figures at 10k, 100k and 1M generated Istio-format lines (ACCESSLOG_BENCH_SIZES, comma-separated):
  * parse rate (lines/s), replay rate through the RBAC engine on the authz fixture's Istio dump (records/s:
  * read + decide + compare), each by wall clock and per CPU-second (user+system; the steadier figure on a
  * shared machine), then the built CLI's `explain --threads 1` (table and -o json) at each size under
@@ -21,6 +26,8 @@ import { loadConfigDumps } from '../src/readers/configdump/index.js';
 import { deciderOver, explainRecord, ExplainAggregator, summaryLine, type Decider } from '../src/analysis/explain.js';
 import { EntrySink } from '../src/analysis/als-sink.js';
 import { decideRequest } from '../src/envoy/decide.js';
+import { writeFleetEvidence } from '../src/synth/fleet.js';
+import { deciderFor } from '../src/cli/explain-run.js';
 
 const SIZES = (process.env.ACCESSLOG_BENCH_SIZES ?? process.env.ACCESSLOG_BENCH_LINES ?? '10000,100000,1000000').split(',').map(Number);
 const AUTHZ_DUMP = fileURLToPath(new URL('../../../shared/fixtures/istio/istioctl/pkg/authz/testdata/configdump.yaml', import.meta.url));
@@ -119,6 +126,36 @@ async function benchReplay(file: string): Promise<void> {
   process.stdout.write(`  replay (read + decide + compare, authz fixture dump): ${(c.wallMs / 1000).toFixed(2)} s wall, ${(c.cpuMs / 1000).toFixed(2)} s CPU = ${rates(agg.summary.records, c)}; ${summaryLine(agg.summary)}\n`);
 }
 
+const FLEET_SAMPLE = fileURLToPath(new URL('../../samples/bookinfo-authz', import.meta.url));
+const PARSE_TARGET = 300_000;
+const REPLAY_TARGET = 150_000;
+
+/** Parse and replay rates (per CPU-second, the issue's measure) and the CLI's ndjson run on fleet evidence of `lines` lines. */
+async function benchFleet(dir: string, lines: number, timeOk: boolean): Promise<void> {
+  const ev = join(dir, `fleet-${lines}`);
+  const res = await writeFleetEvidence(ev, { lines, sample: FLEET_SAMPLE });
+  process.stdout.write(`fleet evidence, ${n0(res.lines)} lines over ${res.logs.length} proxies' logs, ${res.dumps.length} dumps; load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}\n`);
+  const stats = newStats();
+  let stop = clock();
+  for await (const batch of readAccessLogBatches(res.logs, { stats })) void batch;
+  let c = stop();
+  const parseRate = stats.lines / (c.cpuMs / 1000);
+  process.stdout.write(`  parse: ${n0(stats.lines)} lines in ${(c.wallMs / 1000).toFixed(2)} s wall, ${(c.cpuMs / 1000).toFixed(2)} s CPU = ${rates(stats.lines, c)} (target ≥ ${n0(PARSE_TARGET)} per CPU-second: ${parseRate >= PARSE_TARGET ? 'met' : 'NOT met'})\n`);
+  const { dumps } = await loadConfigDumps(res.dumps);
+  const decide = deciderFor(dumps);
+  const agg = new ExplainAggregator();
+  stop = clock();
+  for await (const batch of readAccessLogBatches(res.logs)) for (const r of batch) agg.add(explainRecord(r, decide));
+  c = stop();
+  const replayRate = agg.summary.records / (c.cpuMs / 1000);
+  process.stdout.write(`  replay: ${n0(agg.summary.records)} records in ${(c.wallMs / 1000).toFixed(2)} s wall, ${(c.cpuMs / 1000).toFixed(2)} s CPU = ${rates(agg.summary.records, c)} (target ≥ ${n0(REPLAY_TARGET)} per CPU-second: ${replayRate >= REPLAY_TARGET ? 'met' : 'NOT met'}); ${summaryLine(agg.summary)}\n`);
+  if (timeOk) {
+    const r = timedCli(['explain', join(ev, 'config_dumps'), join(ev, 'logs'), '--threads', '1', '-o', 'ndjson']);
+    process.stdout.write(`  CLI explain --threads 1 -o ndjson: ${Number.isNaN(r.wallS) ? `no figures (exit ${r.status}: ${lastLines(r.stderr)})` : `${r.wallS.toFixed(1)} s wall, ${r.cpuS.toFixed(1)} s CPU (${n0(Math.round(res.lines / r.cpuS))} lines per CPU-second, start-up, dump load and output included), peak RSS ${r.rssMb.toFixed(0)} MB`}\n`);
+  }
+  rmSync(ev, { recursive: true, force: true });
+}
+
 /** The built CLI under /usr/bin/time: wall, user+system CPU and peak RSS of the process (stdout discarded). */
 function benchCli(file: string, lines: number, args: string[]): void {
   const r = timedCli(['explain', AUTHZ_DUMP, file, '--threads', '1', ...args]);
@@ -194,6 +231,7 @@ export default async function (): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'meshsleuth-accesslog-bench-'));
   const timeOk = haveTime();
   try {
+    if (process.env.ACCESSLOG_BENCH_FLEET !== '0') for (const lines of SIZES) await benchFleet(dir, lines, timeOk);
     for (const lines of SIZES) {
       const file = join(dir, `istio-proxy-${lines}.log`);
       const t = performance.now();
