@@ -160,6 +160,8 @@ interface Slot {
   checkSpacesCut: boolean;
   /** The literal's first character and whether `-` (absent) or, for integers, digits can be skipped over without a search. */
   next0: number;
+  /** The literal is one character (its first character found is all of it). */
+  next1: boolean;
   dashScan: boolean;
   digitScan: boolean;
   convert: (raw: string) => JsonValue | undefined;
@@ -243,7 +245,7 @@ export class TextFormat {
       const next0 = next.charCodeAt(0);
       this.slots.push({
         op, next, spaces, last, checkSpaces, checkSpacesCut: checkSpaces && next !== ' ', convert: converterFor(op), kind,
-        next0, dashScan: next !== '' && next0 !== 45, digitScan: next !== '' && (kind === K_INT || kind === K_INT_HEADER) && !(next0 >= 48 && next0 <= 57),
+        next0, next1: next.length === 1, dashScan: next !== '' && next0 !== 45, digitScan: next !== '' && (kind === K_INT || kind === K_INT_HEADER) && !(next0 >= 48 && next0 <= 57),
       });
       this.operators.push(op);
     }
@@ -314,11 +316,11 @@ export class TextFormat {
         let j = -1;
         const c0 = line.charCodeAt(pos);
         if (c0 === 45 /* - */) {
-          if (s.dashScan && line.charCodeAt(pos + 1) === s.next0 && line.startsWith(s.next, pos + 1)) j = pos + 1;
+          if (s.dashScan && line.charCodeAt(pos + 1) === s.next0 && (s.next1 || line.startsWith(s.next, pos + 1))) j = pos + 1;
         } else if (s.digitScan && c0 >= 48 && c0 <= 57) {
           let e = pos + 1;
           for (let c = line.charCodeAt(e); c >= 48 && c <= 57; c = line.charCodeAt(++e));
-          if (line.charCodeAt(e) === s.next0 && line.startsWith(s.next, e)) j = e;
+          if (line.charCodeAt(e) === s.next0 && (s.next1 || line.startsWith(s.next, e))) j = e;
         }
         if (j < 0) j = line.indexOf(s.next, pos);
         if (j < 0) return null;
@@ -439,16 +441,15 @@ function addressLike(s: string, checkSpace: boolean): boolean {
     c0 = s.charCodeAt(0);
   }
   if (c0 === 47 /* / */ || c0 === 64 /* @ */ || (c0 === 101 /* e */ && s.startsWith('envoy://'))) return true;
-  const colon = s.lastIndexOf(':');
-  if (colon <= 0) return false;
-  // isDigits(s.slice(colon + 1)) without the slice
-  const n = s.length - colon - 1;
-  if (n === 0 || n > 16) return false;
-  for (let i = colon + 1; i < s.length; i++) {
+  // 1 to 16 digits after the last colon, which is not the first character: the digits read from the end
+  // (lastIndexOf is a slow call here)
+  let i = s.length - 1;
+  for (; i >= 0; i--) {
     const c = s.charCodeAt(i);
-    if (c < 48 || c > 57) return false;
+    if (c < 48 || c > 57) break;
   }
-  return true;
+  const n = s.length - 1 - i;
+  return i > 0 && s.charCodeAt(i) === 58 /* : */ && n >= 1 && n <= 16;
 }
 
 /** Splits `ip:port` / `[v6]:port` / `tcp://ip:port` into address and port. */
