@@ -1135,6 +1135,10 @@ function dumpPicker<D extends DumpLike>(dumps: D[]): (req: RequestAttrs, opts: D
     }
     return hit;
   };
+  let okChosen: (typeof keyed)[number] | undefined;
+  let okDir = '';
+  let okLocal: string | undefined;
+  let okPeer: string | undefined;
   return (req, opts) => {
     const rec = opts.record;
     const dir = recordDirection(rec);
@@ -1151,8 +1155,17 @@ function dumpPicker<D extends DumpLike>(dumps: D[]): (req: RequestAttrs, opts: D
       const why = `none of the ${dumps.length} config dumps is for this record's proxy (${rec?.node ? `node ${rec.node}, ` : ''}${dir === 'outbound' ? `outbound, source ${req.source?.address ?? 'unknown'}` : `destination ${req.destination?.address ?? 'unknown'}`})`;
       throw known && own ? new NotFromProxyError(`not from these proxies: ${why}`) : new Error(why);
     }
+    // whether the record can be the proxy's depends on its addresses only (the ports name it in the message): the
+    // last record found the proxy's is remembered
+    const local = req.destination?.address;
+    const peer = req.source?.address;
+    if (chosen === okChosen && dir === okDir && local === okLocal && peer === okPeer) return chosen.dump;
     const not = notFromProxy(chosen, dir, req.destination, req.source);
     if (not) throw new NotFromProxyError(not);
+    okChosen = chosen;
+    okDir = dir;
+    okLocal = local;
+    okPeer = peer;
     return chosen.dump;
   };
 }
