@@ -18,7 +18,7 @@ import { unfinishedLine } from '../../analysis/capture-events.js';
 import { DecryptionCounts, decryptionLine, loadKeyLog } from '../keylog.js';
 import type { ReportModel } from '../../analysis/report-model.js';
 import { buildReportStreaming } from '../../analysis/report-stream.js';
-import { RecordSpill } from '../../analysis/record-spill.js';
+import { RecordSpill, SpillError, DEFAULT_MAX_RECORDS } from '../../analysis/record-spill.js';
 import { DEFAULT_SKEW_MS } from '../../analysis/correlate.js';
 import { FAIL_ON, failOnHits } from '../../analysis/findings.js';
 import { renderHtml } from '../../report/html.js';
@@ -173,7 +173,7 @@ export const reportCommand: CommandModule<object, ReportArgs> = {
       const keys = await loadKeyLog(args.keylog ?? []);
       const prog = startProgress({ label: 'report' });
       // The records wait here, in memory up to a budget, then in sorted runs on disk (record-spill.ts), and are read back in passes.
-      const spill = new RecordSpill();
+      const spill = new RecordSpill(spillBudget());
       let ev;
       try {
         const setting = threadSetting(args.threads);
@@ -195,7 +195,7 @@ export const reportCommand: CommandModule<object, ReportArgs> = {
         ev = await gatherEvidence([...evidence, ...(args.policies ?? [])], { skewMs, extraDumps, window, parallelCaptures, compactRecords: true, spill, onProgress: (m) => prog.update({ detail: m }), ...(keys ? { keys } : {}) });
       } catch (e) {
         spill.close();
-        throw e;
+        throw spillTrouble(e);
       } finally {
         prog.done();
       }
@@ -229,6 +229,8 @@ export const reportCommand: CommandModule<object, ReportArgs> = {
       let model: ReportModel;
       try {
         model = await buildReportStreaming(ev, spill, { skewMs, showSecrets: args['show-secrets'], ztunnelRecords: ev.ztunnelRecords, onProgress: (m) => passes.update({ detail: m }) });
+      } catch (e) {
+        throw spillTrouble(e);
       } finally {
         passes.done();
         spill.close();
@@ -249,3 +251,17 @@ export const reportCommand: CommandModule<object, ReportArgs> = {
       return hits.length > 0 ? EXIT_FAIL_ON : undefined;
     }),
 };
+
+/** The spill's temporary disk failing (full, missing, not writable) is the environment's problem, not a bug: exit 2, saying where. */
+function spillTrouble(e: unknown): unknown {
+  if (!(e instanceof SpillError)) return e;
+  return new UsageError(`${e.message} (report keeps access records past the first ${(spillBudget().maxRecords ?? DEFAULT_MAX_RECORDS).toLocaleString('en-US')} in sorted runs on disk, under TMPDIR: point TMPDIR at a directory with room, about 1 KB per record)`);
+}
+
+/** MESHSLEUTH_SPILL_RECORDS: records kept in memory before the spill writes a run (default DEFAULT_MAX_RECORDS); tests set it low. */
+function spillBudget(): { maxRecords?: number } {
+  const v = process.env.MESHSLEUTH_SPILL_RECORDS;
+  if (v === undefined || v === '') return {};
+  if (!/^[1-9]\d*$/.test(v)) throw new UsageError(`MESHSLEUTH_SPILL_RECORDS=${v}: expected a positive whole number of records`);
+  return { maxRecords: Number(v) };
+}
