@@ -12,6 +12,20 @@ export interface RecordLookup<K extends object, V> {
   set(k: K, v: V): this;
 }
 
+/**
+ * Every fact of a record lives in one holder object, kept on the record under this symbol as a
+ * non-enumerable property: defining a non-enumerable property is a slow runtime call (~1.5 µs), and a
+ * record gets five or six facts per pass, while plain stores into the holder are fast (issue 17, report
+ * speed). Records are not changed otherwise; a copy (`{ ...r }`), JSON and structured clones never see it.
+ */
+const HOLDER = Symbol('record facts');
+
+type Holder = Record<symbol, unknown>;
+
+function holderOf(k: object): Holder | undefined {
+  return (k as Record<symbol, Holder | undefined>)[HOLDER];
+}
+
 export class RecordFacts<K extends object, V> implements RecordLookup<K, V> {
   private readonly key: symbol;
   constructor(name: string) {
@@ -19,16 +33,22 @@ export class RecordFacts<K extends object, V> implements RecordLookup<K, V> {
   }
 
   get(k: K): V | undefined {
-    return (k as Record<symbol, V | undefined>)[this.key];
+    const h = holderOf(k);
+    return h === undefined ? undefined : (h[this.key] as V | undefined);
   }
 
   has(k: K): boolean {
-    return Object.prototype.hasOwnProperty.call(k, this.key);
+    const h = holderOf(k);
+    return h !== undefined && this.key in h;
   }
 
   set(k: K, v: V): this {
-    if (Object.prototype.hasOwnProperty.call(k, this.key)) (k as Record<symbol, V>)[this.key] = v;
-    else Object.defineProperty(k, this.key, { value: v, writable: true, enumerable: false, configurable: true });
+    let h = holderOf(k);
+    if (h === undefined || !Object.prototype.hasOwnProperty.call(k, HOLDER)) {
+      h = {};
+      Object.defineProperty(k, HOLDER, { value: h, writable: true, enumerable: false, configurable: true });
+    }
+    h[this.key] = v;
     return this;
   }
 }
