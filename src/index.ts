@@ -37,6 +37,8 @@ export { flowsFromCapture } from './analysis/flows.js';
 export { explainRecord, deciderOver } from './analysis/explain.js';
 export { gatherEvidence } from './analysis/evidence.js';
 export { buildReportModel } from './analysis/report-model.js';
+export { buildReportStreaming, type RecordSource } from './analysis/report-stream.js';
+export { RecordSpill } from './analysis/record-spill.js';
 export { computeFindings, FINDING_IDS } from './analysis/findings.js';
 
 // Reporters

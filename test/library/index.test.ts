@@ -3,7 +3,7 @@ import * as lib from '../../src/index.js';
 
 describe('the library entry point', () => {
   it('exports each layer the CLI is built from', () => {
-    for (const name of ['loadConfigDumps', 'decideRequest', 'parseRbacFilter', 'captureFile', 'flowsFromCapture', 'readAccessLogs', 'compileToConfigDump', 'buildReportModel', 'renderHtml', 'renderSarif']) {
+    for (const name of ['loadConfigDumps', 'decideRequest', 'parseRbacFilter', 'captureFile', 'flowsFromCapture', 'readAccessLogs', 'compileToConfigDump', 'buildReportModel', 'buildReportStreaming', 'RecordSpill', 'renderHtml', 'renderSarif']) {
       expect(typeof (lib as Record<string, unknown>)[name], name).toBe('function');
     }
   });
