@@ -86,7 +86,8 @@ export class RecordCompactor {
   private readonly listLimit = 4096;
   private readonly endpoints = new Map<string, Endpoint>();
   private readonly endpointLimit = 1 << 16;
-  private readonly shapes = new Map<string, string>();
+  /** Per shape (its keys in order): an object built by JSON.parse of `{"k":null,...}`, sized to its properties. */
+  private readonly shapes = new Map<string, Record<string, unknown>>();
   private readonly shapeLimit = 256;
 
   /** One shared array per distinct list of strings (bounded, like the interner). */
@@ -116,8 +117,10 @@ export class RecordCompactor {
   /**
    * The same object with room for exactly its properties, in the same order: an object built property by
    * property reserves slots it never fills (attrs, http and header maps cost ~100 bytes more a record that
-   * way). Built from a per-shape JSON template (JSON.parse sizes an object to its properties); left as it
-   * is when it has non-enumerable or symbol keys, `__proto__`, or past `shapeLimit` distinct shapes.
+   * way). Built as a copy (object spread, which keeps the template's exact size) of a per-shape template
+   * made once by JSON.parse (which sizes an object to its properties), then filled: parsing the JSON per
+   * object cost more (issue 17, report speed). Left as it is when it has non-enumerable or symbol keys,
+   * `__proto__`, or past `shapeLimit` distinct shapes.
    */
   private reshape<T extends object>(o: T): T {
     const keys = Object.keys(o);
@@ -126,10 +129,10 @@ export class RecordCompactor {
     let tpl = this.shapes.get(sig);
     if (tpl === undefined) {
       if (this.shapes.size >= this.shapeLimit || keys.includes('__proto__')) return o;
-      tpl = `{${keys.map((k) => `${JSON.stringify(k)}:null`).join(',')}}`;
+      tpl = JSON.parse(`{${keys.map((k) => `${JSON.stringify(k)}:null`).join(',')}}`) as Record<string, unknown>;
       this.shapes.set(sig, tpl);
     }
-    const out = JSON.parse(tpl) as Record<string, unknown>;
+    const out: Record<string, unknown> = { ...tpl };
     const src = o as Record<string, unknown>;
     for (const k of keys) out[k] = src[k];
     return out as T;

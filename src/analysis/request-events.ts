@@ -340,7 +340,8 @@ export class EventWindow {
     const out = this.drain();
     // Records without a time no timed event took: grouped among themselves, in canonical order.
     const byKey = new Map<string, RequestEvent[]>();
-    const made = new Set<RequestEvent>();
+    // each event made here → the record that made it (its first, before finishEvent sorts inbound first)
+    const made = new Map<RequestEvent, AccessRecord>();
     for (const u of this.untimed) {
       if (u.event) continue;
       let ev: RequestEvent | undefined;
@@ -350,22 +351,20 @@ export class EventWindow {
         if (ev) this.join(ev, u.r);
         else {
           ev = this.newEvent(u.r);
-          made.add(ev);
+          made.set(ev, u.r);
           if (cands.length === 0) byKey.set(u.key, cands);
           cands.push(ev);
         }
       } else {
         ev = this.newEvent(u.r);
-        made.add(ev);
+        made.set(ev, u.r);
       }
       u.event = ev;
     }
-    for (const ev of made) this.finishEvent(ev, undefined);
-    for (const u of this.untimed) out.push({ record: u.r, event: u.event!, first: made.has(u.event!) && this.creators.get(u.event!) === u.r });
+    for (const ev of made.keys()) this.finishEvent(ev, undefined);
+    for (const u of this.untimed) out.push({ record: u.r, event: u.event!, first: made.get(u.event!) === u.r });
     return out;
   }
-
-  private readonly creators = new WeakMap<RequestEvent, AccessRecord>();
 
   private closeUntil(t: number): void {
     while (this.openHead < this.open.length && this.open[this.openHead]!.closesAfter < t) {
@@ -384,7 +383,6 @@ export class EventWindow {
 
   /** The event can take no more timed records: the records without a time of its key join it when they can, then it is complete. */
   private finishEvent(ev: RequestEvent, key: string | undefined): void {
-    this.creators.set(ev, ev.records[0]!);
     if (key !== undefined) {
       for (const u of this.untimedByKey.get(key) ?? []) {
         if (u.event || this.sameSide(ev, u.r)) continue;
