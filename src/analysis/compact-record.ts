@@ -62,7 +62,11 @@ function ownCopy(s: string): string {
 /** Shares equal strings, up to `limit` distinct ones (past it values are kept as they are: memory only, never a different value). */
 export class Interner {
   private readonly map = new Map<string, string>();
-  constructor(private readonly limit = 1 << 16) {}
+  /** `copyPastLimit`: past the limit a value is still copied to its own storage (not shared, not kept). */
+  constructor(
+    private readonly limit = 1 << 16,
+    private readonly copyPastLimit = false,
+  ) {}
 
   get(s: string): string;
   get(s: string | undefined): string | undefined;
@@ -70,7 +74,7 @@ export class Interner {
     if (s === undefined) return s;
     const hit = this.map.get(s);
     if (hit !== undefined) return hit;
-    if (this.map.size >= this.limit) return s;
+    if (this.map.size >= this.limit) return this.copyPastLimit ? ownCopy(s) : s;
     const own = ownCopy(s);
     this.map.set(own, own);
     return own;
@@ -82,6 +86,13 @@ const NO_FIELDS: Record<string, JsonValue> = Object.freeze({}) as Record<string,
 
 export class RecordCompactor {
   private readonly strings = new Interner();
+  /**
+   * The kept fields' values, apart: some are per connection (upstream_local_address, a client's address and
+   * ephemeral port), so they would fill the shared interner with strings never met again, kept for the whole
+   * run; a small bound, and past it each value its own copy (issue 17: the shared interner grew with the
+   * records up to its bound, 28,028 strings after one 172k-line fleet log, 28 without the field values).
+   */
+  private readonly fieldValues = new Interner(4096, true);
   private readonly lists = new Map<string, string[]>();
   private readonly listLimit = 4096;
   private readonly endpoints = new Map<string, Endpoint>();
@@ -187,7 +198,7 @@ export class RecordCompactor {
     }
     r.attrs = this.reshape(a);
     const kept: Record<string, JsonValue> = {};
-    for (const [k, v] of Object.entries(r.fields)) if (analysisField(k) && !redundant(r, k)) kept[s.get(k)] = typeof v === 'string' ? s.get(v) : v;
+    for (const [k, v] of Object.entries(r.fields)) if (analysisField(k) && !redundant(r, k)) kept[s.get(k)] = typeof v === 'string' ? this.fieldValues.get(v) : v;
     r.fields = Object.keys(kept).length === 0 ? NO_FIELDS : this.reshape(kept);
     r.fieldsElided = true;
     return r;
