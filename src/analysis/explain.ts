@@ -5,6 +5,7 @@
  * `filter_chain_not_found` / `NR`, `via_upstream`): agrees, disagrees (how), or undecidable (why).
  * See ../shared/research/istio.md §4.3 for what Envoy writes.
  */
+import { StacklessError } from '../model/errors.js';
 import type { PeerTls, RequestAttrs } from '../model/attrs.js';
 import type { Decision } from '../model/decision.js';
 import type { AccessRecord, Explanation } from '../model/records.js';
@@ -715,18 +716,9 @@ export type DumpLike = DumpKeySource;
 /**
  * Thrown by a decider when the record cannot have been written by the proxy of the dump (its local
  * address is not the proxy's, or none of the dumps is its proxy's): the verdict is "not from this
- * proxy", never a disagreement.
+ * proxy", never a disagreement. Thrown for every record of a proxy without a dump (often thousands): no stack.
  */
-export class NotFromProxyError extends Error {
-  constructor(message: string) {
-    // thrown for every record of a proxy without a dump (often thousands): the stack is never read, and capturing it
-    // cost more than the rest of the record's replay
-    const limit = Error.stackTraceLimit;
-    Error.stackTraceLimit = 0;
-    super(message);
-    Error.stackTraceLimit = limit;
-  }
-}
+export class NotFromProxyError extends StacklessError {}
 
 export type DumpDecider<D extends DumpLike> = (dump: D, req: RequestAttrs, opts: DeciderOptions) => Decision;
 

@@ -96,12 +96,11 @@ export function endpointStr(e: { address: string; port?: number } | undefined): 
   return e.port === undefined ? e.address : `${a}:${e.port}`;
 }
 
-/** Compact per-record JSON (the full trace stays available through `check`). */
-export function explanationJson(e: Explanation, showSecrets = false): Record<string, JsonValue> {
+/** The record's own part of an explanation's JSON (ref, time, request, what was logged): every key before `decision`. */
+function recordPart(e: Explanation, showSecrets: boolean): Record<string, JsonValue> {
   const r = e.record;
   const a = r.attrs;
-  const d = e.decision;
-  const out: Record<string, JsonValue> = {
+  return {
     ref: refString(r),
     time: r.time ?? null,
     node: r.node ?? null,
@@ -125,6 +124,15 @@ export function explanationJson(e: Explanation, showSecrets = false): Record<str
       connectionTerminationDetails: r.connectionTerminationDetails ?? null,
       responseFlags: r.responseFlags ?? null,
     },
+  };
+}
+
+/** Compact per-record JSON (the full trace stays available through `check`). */
+export function explanationJson(e: Explanation, showSecrets = false): Record<string, JsonValue> {
+  const r = e.record;
+  const d = e.decision;
+  const out: Record<string, JsonValue> = {
+    ...recordPart(e, showSecrets),
     decision: d
       ? {
           decision: d.decision,
@@ -155,33 +163,7 @@ export function explanationJson(e: Explanation, showSecrets = false): Record<str
  * per record. (Serialising the whole object per record was the larger part of an ndjson replay.)
  */
 export function explanationLine(e: Explanation, showSecrets = false): string {
-  const r = e.record;
-  const a = r.attrs;
-  const head = JSON.stringify({
-    ref: refString(r),
-    time: r.time ?? null,
-    node: r.node ?? null,
-    kind: r.kind,
-    format: r.format ?? null,
-    request: {
-      source: endpointStr(a.source),
-      destination: endpointStr(a.destination),
-      sni: a.sni ?? null,
-      peerUriSans: a.tls?.uriSans ?? null,
-      method: a.http?.method ?? null,
-      path: a.http?.path ?? null,
-      authority: a.http?.authority ?? null,
-      headers: a.http ? (redactHeaders(a.http.headers, showSecrets) as Record<string, JsonValue>) : null,
-    },
-    logged: {
-      outcome: e.logged ?? null,
-      policy: e.loggedPolicy ?? null,
-      responseCode: r.responseCode ?? null,
-      responseCodeDetails: r.responseCodeDetails ?? null,
-      connectionTerminationDetails: r.connectionTerminationDetails ?? null,
-      responseFlags: r.responseFlags ?? null,
-    },
-  });
+  const head = JSON.stringify(recordPart(e, showSecrets));
   return head.slice(0, -1) + tailText(e) + '}';
 }
 

@@ -81,3 +81,16 @@ export function deserializeError(s: SerializedError): Error {
   if (s.stack !== undefined) e.stack = s.stack;
   return e;
 }
+
+/**
+ * An error thrown so often (per record, per value) that capturing its stack cost more than the work around
+ * it; the stack is never read. Subclass it for such errors.
+ */
+export class StacklessError extends Error {
+  constructor(message: string) {
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    super(message);
+    Error.stackTraceLimit = limit;
+  }
+}

@@ -28,6 +28,7 @@ import {
   type Json,
 } from './matcher.js';
 import type { RenderFeatures } from './version.js';
+import { StacklessError } from '../../model/errors.js';
 import type { Rule } from './types.js';
 import { appendAll } from '../../model/arrays.js';
 
@@ -60,15 +61,8 @@ const JWT_FILTER = 'envoy.filters.http.jwt_authn';
 const AUTHN_FILTER = 'istio_authn';
 
 /** Thrown by a generator for a field Envoy cannot see on this chain, or for a value it cannot render. */
-export class GenerateError extends Error {
-  constructor(message: string) {
-    // Thrown per value on TCP chains (e.g. every method of every rule): skip the stack trace.
-    const limit = Error.stackTraceLimit;
-    Error.stackTraceLimit = 0;
-    super(message);
-    Error.stackTraceLimit = limit;
-  }
-}
+// Thrown per value on TCP chains (e.g. every method of every rule): no stack.
+export class GenerateError extends StacklessError {}
 
 export interface GenContext {
   forTCP: boolean;
