@@ -15,6 +15,8 @@ import { appendAll } from '../model/arrays.js';
 import type { DetectedInput, InputKind } from '../readers/detect.js';
 import type { WindowCounts } from './evidence.js';
 import { isSecretHeader, redactAppFacts, redactDeep, redactHeaders, redactPath } from '../model/redact.js';
+import { isIP } from 'node:net';
+import { normalizeIp } from '../readers/inventory.js';
 import { VERSION } from '../version.js';
 import { explainText } from '../rbac/index.js';
 import { correlate, fmtAddr, isLoopback, type Correlation, type Direction } from './correlate.js';
@@ -79,7 +81,7 @@ export interface GraphNode {
   pods: string[];
   ips: string[];
   sidecar: boolean | null;
-  /** Finding ids that involve this node. */
+  /** Ids of the findings whose details name one of this node's IPs exactly (addressesInDetails), in FINDING_IDS order. */
   findings: string[];
   /** On the `ip:*` node (see GRAPH_ADDRESS_LIMIT): how many distinct addresses it stands for (`ips` lists the first 100). */
   addresses?: number;
@@ -823,11 +825,22 @@ export class ReportViewsBuilder {
       e.marks = marks;
       e.security = marks.includes('plaintext') ? 'plaintext' : marks.includes('tls') ? 'tls' : marks.includes('mtls') ? 'mtls' : 'unknown';
     }
-    // Findings per node: any finding whose details mention the node's workload or one of its IPs.
+    // Findings per node: a finding whose details name one of the node's IPs exactly (addressesInDetails:
+    // a value that is the address, or an endpoint `ip:port` / `[v6]:port` of it). Each finding's details
+    // are walked once and looked up in a map of the nodes' IPs built once.
+    const nodesByIp = new Map<string, GraphNode[]>();
+    for (const n of nodes.values()) {
+      for (const ip of n.ips) {
+        const k = normalizeIp(ip);
+        const at = nodesByIp.get(k);
+        if (!at) nodesByIp.set(k, [n]);
+        else if (!at.includes(n)) at.push(n);
+      }
+    }
     for (const f of findings) {
-      const text = JSON.stringify(f.details ?? {});
-      for (const n of nodes.values()) {
-        if (n.ips.some((ip) => text.includes(`"${ip}`) || text.includes(`${ip}:`)) && !n.findings.includes(f.id)) n.findings.push(f.id);
+      if (f.details === undefined) continue;
+      for (const ip of addressesInDetails(f.details)) {
+        for (const n of nodesByIp.get(ip) ?? []) if (!n.findings.includes(f.id)) n.findings.push(f.id);
       }
     }
 
@@ -1014,6 +1027,38 @@ export function buildReportModel(ev: Evidence, opts: BuildOptions): ReportModel 
 }
 
 /** `file:line`, `file#frame` (or `file#first-last`), `file @ $.json.path`, `stream[index]`. */
+/**
+ * The IP addresses a finding's details name, each once, in the order met (normalized as node IPs are:
+ * normalizeIp): every string value, at any depth, that is an IP address (`10.1.0.10`, `fd00::a`, or
+ * `[fd00::a]` as fmtAddr writes an IPv6 address without a port), or an endpoint of one — `ip:port`,
+ * `[v6]:port`. Nothing else counts: not a longer address
+ * that starts or ends like it (`10.1.0.104`, `110.1.0.10:80` do not name 10.1.0.10), not an address
+ * inside prose (an explanation, an Envoy node id `sidecar~ip~pod.ns~…`), not object keys. An unbracketed
+ * IPv6 address followed by `:port` cannot be told from an address and is read as the address it spells.
+ */
+export function addressesInDetails(details: JsonValue, out: Set<string> = new Set()): Set<string> {
+  if (typeof details === 'string') {
+    const ip = endpointIp(details);
+    if (ip !== null) out.add(ip);
+  } else if (Array.isArray(details)) {
+    for (const v of details) addressesInDetails(v, out);
+  } else if (details !== null && typeof details === 'object') {
+    for (const v of Object.values(details)) addressesInDetails(v, out);
+  }
+  return out;
+}
+
+/** `s` when it is an IP address, the IP of `[v6]` or of an `ip:port` / `[v6]:port` endpoint, else null. */
+function endpointIp(s: string): string | null {
+  if (s.length < 2 || s.length > 60) return null;
+  if (isIP(s) !== 0) return normalizeIp(s);
+  const b = /^\[([0-9A-Fa-f:.]+)\](?::\d{1,5})?$/.exec(s);
+  if (b) return isIP(b[1]!) === 6 ? normalizeIp(b[1]!) : null;
+  const v4 = /^([\d.]+):(\d{1,5})$/.exec(s);
+  if (v4) return isIP(v4[1]!) === 4 ? v4[1]! : null;
+  return null;
+}
+
 export function formatRef(r: EvidenceRef): string {
   if (r.frame !== undefined) {
     if (r.frames && r.frames.length === 2 && r.frames[0] !== r.frames[1]) return `${r.file}#${r.frames[0]}-${r.frames[1]}`;
