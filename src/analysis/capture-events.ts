@@ -29,7 +29,8 @@ export interface CaptureFileSummary {
 export type CaptureEvent =
   | { t: 'flows'; flows: Flow[] }
   | { t: 'diag'; d: Diagnostic }
-  | { t: 'progress'; bytes: number; frames: number }
+  /** `bytes` as the reader counts them (decompressed), `fileBytes` read from the file (compressed ones for a compressed file). */
+  | { t: 'progress'; bytes: number; frames: number; fileBytes?: number }
   | { t: 'error'; error: SerializedError }
   | { t: 'end'; summary: CaptureFileSummary };
 
@@ -60,14 +61,15 @@ export function captureFileSummary(path: string, stats: CaptureStats): CaptureFi
  * file early (no `end`).
  */
 export async function* captureEvents(path: string, keys?: KeyLog): AsyncGenerator<CaptureEvent> {
-  const src = captureFile(path);
+  let fileBytes = 0;
+  const src = captureFile(path, (n) => (fileBytes = n));
   const stats = newCaptureStats(path);
   const pending: CaptureEvent[] = [];
   try {
     for await (const f of flowsFromCapture(src, {
       decoder: keys ? () => createStreamDecoder({ keys }) : createStreamDecoder,
       onDiagnostic: (d) => pending.push({ t: 'diag', d }),
-      onProgress: (bytes, frames) => pending.push({ t: 'progress', bytes, frames }),
+      onProgress: (bytes, frames) => pending.push({ t: 'progress', bytes, frames, fileBytes }),
     }, stats)) {
       if (pending.length) yield* pending.splice(0);
       yield { t: 'flows', flows: [f] };

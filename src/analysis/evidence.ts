@@ -59,11 +59,14 @@ export function sha256File(path: string): Promise<string> {
 class FileHash {
   private readonly h = createHash('sha256');
   private bytes = 0;
+  /** Hears the bytes hashed so far (progress). */
+  onBytes: ((bytes: number) => void) | null = null;
   constructor(private readonly path: string) {}
 
   update(b: Uint8Array): void {
     this.h.update(b);
     this.bytes += b.length;
+    this.onBytes?.(this.bytes);
   }
 
   async digest(): Promise<string> {
@@ -124,8 +127,10 @@ export interface GatherOptions {
   parallelCaptures?: (captures: { path: string; bytes: number }[]) => CaptureReaders | null;
   /** Clock-skew window for joining records to captures before replay (ms). */
   skewMs?: number;
-  /** Called with a short status line (the CLI shows it on a TTY only). */
-  onProgress?: (message: string) => void;
+  /** Called as the inputs are read, often (every chunk read): how far reading got (the CLI draws it on a TTY only). */
+  onRead?: (p: ReadProgress) => void;
+  /** Called when a step with no count of its own starts after the reading ("sorting the records"). */
+  onStep?: (what: string) => void;
   /** Limit on diagnostics kept per input (the count stays exact). */
   maxDiagnosticsPerInput?: number;
   /** Config dumps that come from elsewhere than the evidence files (e.g. policy manifests compiled for a workload). */
@@ -150,6 +155,22 @@ export interface GatherOptions {
    * end; nothing is joined or replayed here (`records` and `explanations` stay empty).
    */
   spill?: RecordSpill;
+}
+
+/** How far reading the inputs got (GatherOptions.onRead). */
+export interface ReadProgress {
+  /** The input being read, and its kind. */
+  file: string;
+  kind: DetectedInput['kind'];
+  /**
+   * Bytes read of the inputs (those of a known kind) and their total (the files' sizes): a compressed input
+   * counts its compressed bytes; a file hashed before it is parsed (dumps, inventories, policies, compressed
+   * captures read on this thread) counts as read once hashed.
+   */
+  bytes: number;
+  totalBytes: number;
+  /** Log records read so far. */
+  records: number;
 }
 
 /** What a --since/--until window left out, per kind of evidence. */
@@ -311,14 +332,33 @@ async function gatherInputs(inputs: DetectedInput[], opts: GatherOptions, parall
     flows.length = w;
   };
 
+  // Progress (opts.onRead): the sizes of the inputs done, plus the bytes read of the one being read.
+  const totalBytes = inputs.reduce((a, i) => a + (i.kind === 'unknown' ? 0 : i.bytes), 0);
+  let bytesDone = 0;
+  let recordsRead = 0;
+  let reading: DetectedInput | null = null;
+  /** Of the input being read (never back: a capture read in a worker is hashed here after). */
+  let readingBytes = 0;
+  const onRead = opts.onRead;
+  const readAt = (n: number): void => {
+    if (!onRead || !reading) return;
+    readingBytes = Math.max(readingBytes, Math.min(n, reading.bytes));
+    onRead({ file: reading.path, kind: reading.kind, bytes: bytesDone + readingBytes, totalBytes, records: recordsRead });
+  };
+
   for (const idx of order) {
     const input = inputs[idx]!;
     inputDiagnostics = byInput[idx]!;
     const p = input.path;
+    if (reading) bytesDone += reading.bytes;
+    reading = input.kind === 'unknown' ? null : input;
+    readingBytes = 0;
     // Captures and logs are hashed in the same pass that parses them; everything else first.
     // (a compressed capture's reader pulls decompressed bytes: its file is hashed first)
     const hashInPass = (input.kind === 'capture' && !input.compressed) || input.kind === 'access-log';
     const fileHash = new FileHash(p);
+    // a compressed capture is hashed first, then its compressed bytes are counted as they are parsed (below)
+    if (onRead && !(input.kind === 'capture' && input.compressed)) fileHash.onBytes = readAt;
     if (!hashInPass && (input.bytes > 0 || input.kind !== 'unknown' || input.reason === 'empty file')) {
       try {
         hashes.set(p, await fileHash.digest());
@@ -329,7 +369,6 @@ async function gatherInputs(inputs: DetectedInput[], opts: GatherOptions, parall
     }
     if (input.damaged) damaged.add(p);
     if (input.kind === 'unknown' || unreadable.has(p)) continue;
-    opts.onProgress?.(`reading ${p} (${input.kind})`);
     try {
       switch (input.kind) {
         case 'config-dump': {
@@ -357,6 +396,7 @@ async function gatherInputs(inputs: DetectedInput[], opts: GatherOptions, parall
           try {
             for await (const r of readAccessLogs({ path: p, stream: text?.stream ?? raw }, { stats, maxDiagnostics: maxDiag })) {
               n++;
+              recordsRead++;
               if (!recordIn(r)) continue;
               const x = compactor ? compactor.compact(r) : r;
               if (x.ztunnel) ztunnelRecords++;
@@ -390,6 +430,7 @@ async function gatherInputs(inputs: DetectedInput[], opts: GatherOptions, parall
                   if (flowIn(f)) keepFlow(f);
                 }
               } else if (ev.t === 'diag') ds.push(ev.d);
+              else if (ev.t === 'progress') readAt(ev.fileBytes ?? 0);
               else if (ev.t === 'error') throw deserializeError(ev.error);
               else if (ev.t === 'end') captureTcp.set(p, { ...ev.summary.tcp });
             }
@@ -398,7 +439,7 @@ async function gatherInputs(inputs: DetectedInput[], opts: GatherOptions, parall
             break;
           }
           const stats = newCaptureStats(p);
-          for await (const f of flowsFromCapture(input.compressed ? captureFile(p) : fileHash.capture(), { decoder: keys ? () => createStreamDecoder({ keys }) : createStreamDecoder, onDiagnostic: (d) => ds.push(d) }, stats)) {
+          for await (const f of flowsFromCapture(input.compressed ? captureFile(p, onRead ? readAt : undefined) : fileHash.capture(), { decoder: keys ? () => createStreamDecoder({ keys }) : createStreamDecoder, onDiagnostic: (d) => ds.push(d) }, stats)) {
             n++;
             if (flowIn(f)) keepFlow(f);
           }
@@ -467,6 +508,7 @@ async function gatherInputs(inputs: DetectedInput[], opts: GatherOptions, parall
   if (spill) {
     // Streaming report (report-stream.ts): the records are sealed in the spill; the joins, replay and ztunnel
     // facts are made there, pass by pass.
+    opts.onStep?.('sorting the records');
     await spill.seal();
     return { inputs, hashes, items, problems, unreadable, damaged, captureTcp, flows, ...(summarised ? { attempts: summarised } : {}), records, explanations: [], proxies, inventory, policies, k8sObjects, diagnostics, dumps, ztunnels, ztunnelRecords, ...(windowCounts ? { window: windowCounts } : {}) };
   }
@@ -481,13 +523,12 @@ async function gatherInputs(inputs: DetectedInput[], opts: GatherOptions, parall
   for (const r of records) if (r.ztunnel) callers.addRecord(r);
   const replayer = new RecordReplayer({ ztunnels, callers, skewMs: opts.skewMs ?? 2000, compactor });
   if (proxies.length > 0 && records.length > 0) {
+    opts.onStep?.('replaying the records');
     pre = correlate(flows, records, [], proxies, inventory, { skewMs: opts.skewMs ?? 2000 });
-    let i = 0;
     for (const r of records) {
       const x = replayer.sidecar(r, pre);
       if (!x) continue;
       explanations.push(x);
-      if (++i % 5000 === 0) opts.onProgress?.(`replayed ${i} records`);
     }
   }
 

@@ -45,8 +45,20 @@ export interface StreamOptions extends BuildOptions {
   /** Records that are ztunnel (ambient) records: a pre-pass pairs their tunnels and finds waypoint callers. */
   ztunnelRecords: number;
   compactor?: RecordCompactor | null;
-  onProgress?: (message: string) => void;
+  /** Hears how far each pass over the records got (after each batch; the CLI draws it on a terminal). */
+  onPass?: (p: PassProgress) => void;
 }
+
+/** One pass over the records: `pass` of `passes` (1-based; 4 with the pre-pass), what it does, records done of `total`. */
+export interface PassProgress {
+  pass: number;
+  passes: number;
+  what: string;
+  done: number;
+  total: number;
+}
+
+const PRE_PASS = 'tunnel pairs, records without a time';
 
 /** Growable list of numbers (8 bytes each): the clock offsets of the joins, for the observed skew. */
 class Offsets {
@@ -78,10 +90,16 @@ export async function buildReportStreaming(ev: Evidence, source: RecordSource, o
   const untimed: AccessRecord[] = [];
   const callers = new WaypointCallerIndex();
   const pairByIndex = new Map<number, number>();
-  if (source.untimed > 0 || opts.ztunnelRecords > 0) {
+  const prePass = source.untimed > 0 || opts.ztunnelRecords > 0;
+  const passes = prePass ? 4 : 3;
+  let passNo = 0;
+  const told = (what: string, done: number): void => opts.onPass?.({ pass: passNo, passes, what, done, total: source.count });
+  if (prePass) {
     const zt: AccessRecord[] = [];
     const ztIndex: number[] = [];
     let i = 0;
+    passNo++;
+    told(PRE_PASS, 0);
     for await (const batch of source.batches()) {
       for (const r of batch) {
         if (i >= timed) untimed.push(r);
@@ -92,6 +110,7 @@ export async function buildReportStreaming(ev: Evidence, source: RecordSource, o
         }
         i++;
       }
+      told(PRE_PASS, i);
     }
     if (zt.length) {
       const pairs = pairZtunnelLegs(zt, skewMs);
@@ -133,6 +152,8 @@ export async function buildReportStreaming(ev: Evidence, source: RecordSource, o
       }
     };
     let i = 0;
+    passNo++;
+    told(name, 0);
     for await (const batch of source.batches()) {
       for (const r of batch) {
         if (i >= timed) break;
@@ -142,15 +163,16 @@ export async function buildReportStreaming(ev: Evidence, source: RecordSource, o
         i++;
       }
       if (i >= timed) break;
-      if (i % 100_000 < batch.length) opts.onProgress?.(`${name}: ${i} of ${source.count} records`);
+      told(name, i);
     }
     hand(window.end());
+    told(name, source.count);
   };
 
   // Pass 1: what the records say about each flow; the joins' clock offsets.
   const flowFacts = new FlowFactsCollector();
   const offsets = new Offsets();
-  await pass('joining', false, ({ record: r, event, first }) => {
+  await pass('flow facts', false, ({ record: r, event, first }) => {
     if (first) flowFacts.addEvent(event);
     const l = idx.recordFlow.get(r);
     if (!l) return;
@@ -183,7 +205,7 @@ export async function buildReportStreaming(ev: Evidence, source: RecordSource, o
   // Pass 3: the views, citing the final findings.
   const vb = new ReportViewsBuilder({ inputs: ev.inputs, hashes: ev.hashes, items: ev.items, problems: ev.problems, unreadable: ev.unreadable, flows: ev.flows, attempts: ev.attempts, proxies: ev.proxies, inventory: ev.inventory, diagnostics: ev.diagnostics, window: ev.window, correlation: c, findings, flowFacts }, opts);
   vb.addFlows();
-  await pass('report', true, ({ record, event, first }) => {
+  await pass('views', true, ({ record, event, first }) => {
     if (first) vb.addEvent(event);
     vb.addRecord(record);
   });

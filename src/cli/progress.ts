@@ -34,8 +34,10 @@ export interface ProgressUpdate {
   bytes?: number;
   /** Records (frames, log records, pairs) processed so far. */
   records?: number;
-  /** Short detail, e.g. the file being read. */
+  /** Short detail, e.g. the step being done (after the label). */
   detail?: string;
+  /** Shown last, after the ETA (e.g. the file being read, the ETA of all steps); cut first when the line is too long. */
+  note?: string;
 }
 
 /** The minimum time between two redraws (≤ 10 per second). */
@@ -50,6 +52,11 @@ export function setProgressQuiet(q: boolean): void {
 
 export interface Progress {
   update(u: ProgressUpdate): void;
+  /**
+   * A new step with its own totals (e.g. report's passes over the records): bytes, records, detail and note
+   * start again, and so do the clock its rate and ETA are measured on; drawn at the next update.
+   */
+  phase(opts: ProgressOptions): void;
   /** Removes the line (before a warning is written); the next update draws it again. */
   clear(): void;
   /** Removes the line for good. */
@@ -58,7 +65,7 @@ export interface Progress {
   readonly active: boolean;
 }
 
-const NOOP: Progress = { update: () => undefined, clear: () => undefined, done: () => undefined, active: false };
+const NOOP: Progress = { update: () => undefined, phase: () => undefined, clear: () => undefined, done: () => undefined, active: false };
 
 export function progressEnabled(stream: ProgressStream = process.stderr): boolean {
   return stream.isTTY === true && !quiet && !isQuiet() && process.env.MESHSLEUTH_PROGRESS !== '0';
@@ -93,7 +100,7 @@ function formatRate(perSec: number): string {
 }
 
 /** The progress line for a state (pure, for tests). */
-export function progressLine(opts: ProgressOptions, state: { bytes: number; records: number; detail?: string; elapsedMs: number }): string {
+export function progressLine(opts: ProgressOptions, state: { bytes: number; records: number; detail?: string; note?: string; elapsedMs: number }): string {
   const parts: string[] = [opts.label];
   if (state.detail) parts.push(state.detail);
   const sec = state.elapsedMs / 1000;
@@ -112,20 +119,22 @@ export function progressLine(opts: ProgressOptions, state: { bytes: number; reco
   if (sec > 0 && state.records > 0) parts.push(`${formatRate(state.records / sec)} ${opts.unit ?? 'records'}/s`);
   if (fraction !== null && fraction > 0 && sec >= 1) parts.push(`ETA ${formatDuration((sec / fraction) * (1 - fraction))}`);
   else parts.push(formatDuration(sec));
+  if (state.note) parts.push(state.note);
   return parts.join('  ');
 }
 
 class TtyProgress implements Progress {
   readonly active = true;
-  private readonly t0: number;
+  private t0: number;
   private last = -Infinity;
   private shown = false;
   private bytes = 0;
   private records = 0;
   private detail: string | undefined;
+  private note: string | undefined;
 
   constructor(
-    private readonly opts: ProgressOptions,
+    private opts: ProgressOptions,
     private readonly stream: ProgressStream,
     private readonly now: () => number,
   ) {
@@ -136,14 +145,26 @@ class TtyProgress implements Progress {
     if (u.bytes !== undefined) this.bytes = u.bytes;
     if (u.records !== undefined) this.records = u.records;
     if (u.detail !== undefined) this.detail = u.detail;
+    if (u.note !== undefined) this.note = u.note;
     const t = this.now();
     if (t - this.last < REDRAW_MS) return;
     this.last = t;
-    let line = progressLine(this.opts, { bytes: this.bytes, records: this.records, detail: this.detail, elapsedMs: t - this.t0 });
+    let line = progressLine(this.opts, { bytes: this.bytes, records: this.records, detail: this.detail, note: this.note, elapsedMs: t - this.t0 });
     const cols = this.stream.columns ?? 80;
     if (cols > 1 && line.length > cols - 1) line = line.slice(0, cols - 2) + '…';
     this.stream.write(`\r\x1b[K${line}`);
     this.shown = true;
+  }
+
+  phase(opts: ProgressOptions): void {
+    if (this.last === Infinity) return; // done
+    this.opts = opts;
+    this.t0 = this.now();
+    this.bytes = 0;
+    this.records = 0;
+    this.detail = undefined;
+    this.note = undefined;
+    this.last = -Infinity;
   }
 
   clear(): void {

@@ -10,6 +10,7 @@ import { join, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Argv, CommandModule } from 'yargs';
 import { startProgress } from '../progress.js';
+import { ReportProgress } from '../report-progress.js';
 import { runTasks, threadSetting, threadsOption, workerCount } from '../parallel.js';
 import type { CaptureEvent } from '../../analysis/capture-events.js';
 import { EXIT_FAIL_ON, EXIT_USAGE, parseFailOn, runCommand, safeOutput, UsageError, warn, writeOut, asList, asListOf, suggestValues } from '../common.js';
@@ -171,7 +172,8 @@ export const reportCommand: CommandModule<object, ReportArgs> = {
       if (target.file) await refuseOverwritingEvidence(target.file, [...args.evidence, ...(args.policies ?? []), ...(args.inventory ?? [])]);
       const evidence = await spoolStdin(args.evidence);
       const keys = await loadKeyLog(args.keylog ?? []);
-      const prog = startProgress({ label: 'report' });
+      // one line on a terminal: reading (bytes of the inputs), each pass over the records, the steps after
+      const prog = new ReportProgress(startProgress({ label: 'report' }));
       // The records wait here, in memory up to a budget, then in sorted runs on disk (record-spill.ts), and are read back in passes.
       const spill = new RecordSpill(spillBudget());
       let ev;
@@ -192,13 +194,13 @@ export const reportCommand: CommandModule<object, ReportArgs> = {
             close: pool.close,
           };
         };
-        ev = await gatherEvidence([...evidence, ...(args.policies ?? [])], { skewMs, extraDumps, window, parallelCaptures, compactRecords: true, spill, onProgress: (m) => prog.update({ detail: m }), ...(keys ? { keys } : {}) });
+        ev = await gatherEvidence([...evidence, ...(args.policies ?? [])], { skewMs, extraDumps, window, parallelCaptures, compactRecords: true, spill, ...(prog.active ? { onRead: prog.onRead, onStep: prog.onStep } : {}), ...(keys ? { keys } : {}) });
       } catch (e) {
+        prog.done();
         spill.close();
         throw spillTrouble(e);
-      } finally {
-        prog.done();
       }
+      prog.clear();
       if (keys) {
         const dc = new DecryptionCounts();
         for (const f of ev.flows) dc.add(f);
@@ -222,23 +224,29 @@ export const reportCommand: CommandModule<object, ReportArgs> = {
       }
       const usable = ev.inputs.filter((i) => i.kind !== 'unknown' && !ev.unreadable.has(i.path));
       if (usable.length === 0) {
+        prog.done();
         spill.close();
         throw new UsageError(`no usable evidence in ${args.evidence.join(', ')} (every input was skipped; see above)`);
       }
-      const passes = startProgress({ label: 'report' });
       let model: ReportModel;
+      let text: string;
       try {
-        model = await buildReportStreaming(ev, spill, { skewMs, showSecrets: args['show-secrets'], ztunnelRecords: ev.ztunnelRecords, onProgress: (m) => passes.update({ detail: m }) });
-      } catch (e) {
-        throw spillTrouble(e);
+        try {
+          model = await buildReportStreaming(ev, spill, { skewMs, showSecrets: args['show-secrets'], ztunnelRecords: ev.ztunnelRecords, ...(prog.active ? { onPass: prog.onPass } : {}) });
+        } catch (e) {
+          throw spillTrouble(e);
+        } finally {
+          spill.close();
+        }
+        prog.onStep('filling in the fields of the requests listed');
+        await fillElidedFields(model, args['show-secrets']);
+        prog.onStep(`writing the ${target.format === 'table' ? 'table' : target.format.toUpperCase()}`);
+        text = renderReport(model, target.format);
+        if (target.file) await writeFile(target.file, safeOutput(text));
       } finally {
-        passes.done();
-        spill.close();
+        prog.done();
       }
-      await fillElidedFields(model, args['show-secrets']);
-      const text = renderReport(model, target.format);
       if (target.file) {
-        await writeFile(target.file, safeOutput(text));
         const bySev = Object.entries(model.summary.findings.bySeverity).filter(([, n]) => n > 0).map(([s, n]) => `${n} ${s}`).join(', ');
         warn(`wrote ${target.file}: ${model.findings.length} finding(s)${bySev ? ` (${bySev})` : ''} from ${usable.length} input(s)${model.manifest.skipped.length ? `, ${model.manifest.skipped.length} skipped` : ''}`);
       } else {

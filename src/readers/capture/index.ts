@@ -26,9 +26,16 @@ export interface CaptureSource {
 /**
  * A capture file (read straight into the reader's buffer), or standard input when `path` is `-`.
  * gzip and Zstandard compression are recognised by their first bytes and decompressed on the fly.
+ * `onFileBytes` hears the bytes read from the file so far (of a compressed file, the compressed bytes:
+ * progress against the file's size).
  */
-export function captureFile(path: string): CaptureSource {
+export function captureFile(path: string, onFileBytes?: (bytes: number) => void): CaptureSource {
   if (path === '-') return { name: '-', open: () => maybeDecompressed(process.stdin, '-') };
+  let fileBytes = 0;
+  const counted = (n: number): number => {
+    if (n > 0 && onFileBytes) onFileBytes((fileBytes += n));
+    return n;
+  };
   return {
     name: path,
     open: () => {
@@ -44,6 +51,7 @@ export function captureFile(path: string): CaptureSource {
           const b = Buffer.allocUnsafe(1 << 20);
           const { bytesRead } = await fh!.read(b, 0, b.length, null);
           if (bytesRead === 0) return;
+          counted(bytesRead);
           yield b.subarray(0, bytesRead);
         }
       };
@@ -56,6 +64,7 @@ export function captureFile(path: string): CaptureSource {
             // position null: read on from the current position, which also works for FIFOs
             // (`<(tcpdump -w - ...)`, /dev/stdin) where positional reads fail
             const { bytesRead } = await fh.read(buf, offset, length, null);
+            counted(bytesRead);
             const kind = sniffCompression(buf.subarray(offset, offset + bytesRead));
             if (!kind) return finish(bytesRead);
             inflated = decompress(kind, rawChunks(Buffer.from(buf.subarray(offset, offset + bytesRead))), path)[Symbol.asyncIterator]();
@@ -72,7 +81,7 @@ export function captureFile(path: string): CaptureSource {
             return n;
           }
           const { bytesRead } = await fh.read(buf, offset, length, null);
-          return finish(bytesRead);
+          return finish(counted(bytesRead));
         },
         async close(): Promise<void> {
           if (inflated?.return) await inflated.return(undefined);
