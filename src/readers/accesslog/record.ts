@@ -460,13 +460,34 @@ export function utcMs(raw: string): number {
   return minuteMs + ((s0 - 48) * 10 + (s1 - 48)) * 1000 + ms;
 }
 
+/** A zone in a time string: `Z`, a zone name Date.parse knows (UTC, UT, GMT, EST … PDT), or a trailing offset (`+01:00`, `-0500`, `GMT+0100 (CET)`). */
+const TIME_ZONE = /(?:\d|\b)(?:Z|UTC|UT|GMT|[ECMP][SD]T)\b|[+-]\d\d:?\d\d\s*(?:\([^)]*\))?$/i;
+
+/**
+ * Epoch ms of a time Date.parse reads, a time without a zone read as UTC: Date.parse reads one
+ * (`2026-11-22 10:00:00`, `2026-11-22T10:00:00.123`, a custom %START_TIME(fmt)% without %z) in the local
+ * time zone of the machine running the analysis, so the same log would give other times, another order
+ * and other joins under another TZ. Envoy writes START_TIME in UTC.
+ */
+export function zonelessAsUtc(raw: string): number {
+  const local = Date.parse(raw);
+  if (Number.isNaN(local) || TIME_ZONE.test(raw)) return local;
+  const z = Date.parse(`${raw}Z`);
+  if (!Number.isNaN(z)) return z;
+  const utc = Date.parse(`${raw} UTC`);
+  if (!Number.isNaN(utc)) return utc;
+  // (no form that takes a zone: the wall-clock fields Date.parse read, as UTC)
+  const d = new Date(local);
+  return Date.UTC(d.getFullYear(), d.getMonth(), d.getDate(), d.getHours(), d.getMinutes(), d.getSeconds(), d.getMilliseconds());
+}
+
 /** RFC 3339 UTC with the log's precision; non-ISO start times (custom %START_TIME(fmt)%) are parsed when possible. */
 export function normalizeTime(raw: string): { time: string; timeMs?: number } {
   if (raw.charCodeAt(raw.length - 1) === 90 /* Z */) {
     const ms = utcMs(raw);
     return Number.isNaN(ms) ? { time: raw } : { time: raw, timeMs: ms };
   }
-  const ms = Date.parse(raw);
+  const ms = zonelessAsUtc(raw);
   if (Number.isNaN(ms)) return { time: raw };
   const m = /\.(\d+)/.exec(raw);
   const frac = m ? m[1]! : '';

@@ -14,6 +14,7 @@
 import type { JsonValue, RequestAttrs } from '../../model/attrs.js';
 import type { AccessRecord, EvidenceRef, ZtunnelError, ZtunnelLogFacts } from '../../model/records.js';
 import { splitAddress } from './format.js';
+import { zonelessAsUtc } from './record.js';
 
 /** The messages ztunnel's access scope writes. */
 export const ZTUNNEL_ACCESS_MESSAGES = ['connection opened', 'connection complete', 'connection failed'] as const;
@@ -351,7 +352,7 @@ export function ztunnelRecord(p: Extract<ZtunnelLine, { type: 'access' }>, ref: 
 }
 
 function setTime(rec: AccessRecord, t: string): void {
-  const ms = Date.parse(t);
+  const ms = zonelessAsUtc(t);
   if (!Number.isNaN(ms)) {
     rec.time = t;
     rec.timeMs = ms;
