@@ -29,7 +29,7 @@ export interface CaptureFileSummary {
 export type CaptureEvent =
   | { t: 'flows'; flows: Flow[] }
   | { t: 'diag'; d: Diagnostic }
-  /** `bytes` as the reader counts them (decompressed), `fileBytes` read from the file (compressed ones for a compressed file). */
+  /** `bytes` as the reader counts them (decompressed), `fileBytes` read from the file (compressed ones for a compressed file; absent for stdin). */
   | { t: 'progress'; bytes: number; frames: number; fileBytes?: number }
   | { t: 'error'; error: SerializedError }
   | { t: 'end'; summary: CaptureFileSummary };
@@ -69,7 +69,7 @@ export async function* captureEvents(path: string, keys?: KeyLog): AsyncGenerato
     for await (const f of flowsFromCapture(src, {
       decoder: keys ? () => createStreamDecoder({ keys }) : createStreamDecoder,
       onDiagnostic: (d) => pending.push({ t: 'diag', d }),
-      onProgress: (bytes, frames) => pending.push({ t: 'progress', bytes, frames, fileBytes }),
+      onProgress: (bytes, frames) => pending.push({ t: 'progress', bytes, frames, ...(fileBytes > 0 ? { fileBytes } : {}) }),
     }, stats)) {
       if (pending.length) yield* pending.splice(0);
       yield { t: 'flows', flows: [f] };

@@ -98,14 +98,15 @@ export async function* pipelinedCaptureEvents(path: string, keylog?: readonly st
     const packer = new SegmentPacker();
     let namesSent = 0;
     let readError: unknown = null;
+    let fileBytes = 0;
     try {
-      for await (const segs of readTcpSegments(captureFile(path), { onDiagnostic: (d) => diags.push({ k: sent, d }) }, stats)) {
+      for await (const segs of readTcpSegments(captureFile(path, (n) => (fileBytes = n)), { onDiagnostic: (d) => diags.push({ k: sent, d }) }, stats)) {
         const ifs = stats.reader.interfaces;
         const names = ifs.length !== namesSent ? ifs.map((x) => x.name) : undefined;
         namesSent = ifs.length;
         const packed = packer.pack(segs);
         worker.postMessage({ type: 'batch', k: sent++, packed, ...(names ? { names } : {}) } satisfies PipeToWorker, [packed.buf]);
-        yield { t: 'progress', bytes: stats.reader.bytes, frames: stats.reader.frames };
+        yield { t: 'progress', bytes: stats.reader.bytes, frames: stats.reader.frames, ...(fileBytes > 0 ? { fileBytes } : {}) };
         // what the worker has finished, without waiting; then wait while the window is full
         while (inbox.length || sent - finished >= window) {
           const m = await receive();

@@ -184,8 +184,10 @@ class TtyProgress implements Progress {
 /**
  * Total bytes of the inputs when each is a regular, uncompressed file (what the readers count as they go),
  * null otherwise (stdin, a FIFO, a .gz whose read count is of inflated bytes): then no percentage or ETA.
+ * With `compressed: true`, compressed files count their size too (for a command whose progress counts the
+ * compressed bytes read from the file, e.g. `flows` through capture events' `fileBytes`).
  */
-export async function knownSize(paths: readonly string[]): Promise<number | null> {
+export async function knownSize(paths: readonly string[], opts: { compressed?: boolean } = {}): Promise<number | null> {
   const { open, stat } = await import('node:fs/promises');
   let total = 0;
   for (const p of paths) {
@@ -198,8 +200,8 @@ export async function knownSize(paths: readonly string[]): Promise<number | null
         const head = Buffer.alloc(4);
         const { bytesRead } = await fh.read(head, 0, 4, 0);
         // gzip (1f 8b) or Zstandard (28 b5 2f fd): the readers count inflated bytes
-        if (bytesRead >= 2 && head[0] === 0x1f && head[1] === 0x8b) return null;
-        if (bytesRead === 4 && head.readUInt32LE(0) === 0xfd2fb528) return null;
+        if (!opts.compressed && bytesRead >= 2 && head[0] === 0x1f && head[1] === 0x8b) return null;
+        if (!opts.compressed && bytesRead === 4 && head.readUInt32LE(0) === 0xfd2fb528) return null;
       } finally {
         await fh.close();
       }

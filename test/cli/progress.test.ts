@@ -4,11 +4,12 @@
  */
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { progressLine, REDRAW_MS, setProgressQuiet, startProgress, type ProgressStream } from '../../src/cli/progress.js';
+import { formatBytes, progressLine, REDRAW_MS, setProgressQuiet, startProgress, type ProgressStream } from '../../src/cli/progress.js';
 import { REPO, runCli } from '../helpers/cli.js';
 
 function fakeTty(): ProgressStream & { out: string[] } {
@@ -100,6 +101,19 @@ const withoutProgress = (tty: string): string => tty.replace(/\r\x1b\[K[^\r\n]*(
     expect(t.stdout.length).toBeGreaterThan(100);
     expect(t.tty).not.toContain('\x1b[');
     expect(t.tty).not.toMatch(/flows {2}/);
+  });
+
+  it('flows on a gzip-compressed capture: the percentage of its compressed bytes, read in this thread or in the two-thread pipeline', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'meshsleuth-pty-gz-'));
+    const gz = join(dir, 'db.pcap.gz');
+    writeFileSync(gz, gzipSync(readFileSync(join(REPO, 'samples/bank-breach/captures/database-0.bank.pcap'))));
+    const total = formatBytes(statSync(gz).size).replace('.', '\\.');
+    for (const threads of ['1', '2']) {
+      const t = onTty(['flows', gz, '-o', 'ndjson', '--threads', threads]);
+      expect(t.stdout.length).toBeGreaterThan(100);
+      // the first update is drawn at once: no timing
+      expect(t.tty).toMatch(new RegExp(`flows {2}[\\d.]+ k?B / ${total} \\(\\d+%\\)`));
+    }
   });
 
   for (const [name, args, shape] of cases) {

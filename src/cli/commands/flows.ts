@@ -320,7 +320,8 @@ export const flowsCommand: CommandModule<object, FlowsArgs> = {
       let unreadable = 0;
       let failHit = false;
       const size = await knownSize(captures);
-      const prog = startProgress({ label: 'flows', totalBytes: size, unit: 'frames' });
+      // progress counts the bytes read from each file (a compressed capture: its compressed bytes), against the files' sizes
+      const prog = startProgress({ label: 'flows', totalBytes: await knownSize(captures, { compressed: true }), unit: 'frames' });
       const setting = threadSetting(argv.threads);
       // One capture on two cores: read and decoded here, TCP and the protocol decoders in a worker.
       const pipeline = captures.length === 1 && pipelineCapture(setting, size) ? (await import('../capture-pipeline.js')).pipelinedCaptureEvents : null;
@@ -339,7 +340,7 @@ export const flowsCommand: CommandModule<object, FlowsArgs> = {
           let summary: CaptureFileSummary | null = null;
           for await (const ev of events) {
             if (ev.t === 'progress') {
-              fileBytes = ev.bytes;
+              fileBytes = ev.fileBytes ?? ev.bytes;
               fileFrames = ev.frames;
               prog.update({ bytes: doneBytes + fileBytes, records: doneFrames + fileFrames, detail: captures.length > 1 ? `${index + 1}/${captures.length}` : undefined });
             } else if (ev.t === 'diag') {
