@@ -304,9 +304,20 @@ export class RecordSpill {
     return this.runs.length;
   }
 
-  /** The private temporary directory, once a run was written (null before, and after close). */
+  /** The private temporary directory, once a run was written or a scratch file asked for (null before, and after close). */
   get directory(): string | null {
     return this.dir;
+  }
+
+  /**
+   * A path for a scratch file of the caller's (a report pass's side log: side-log.ts) in the spill's private
+   * temporary directory (made when needed), removed with it by `close()` and on exit. `name`: a plain file
+   * name, unique among the caller's.
+   */
+  scratchFile(name: string): string {
+    if (this.closed) throw new Error('record spill: scratchFile after close');
+    if (!/^[\w.-]+$/.test(name) || name.startsWith('run-')) throw new Error(`record spill: scratch file name ${JSON.stringify(name)}: expected letters, digits, '.', '-', '_', not starting with run-`);
+    return join(this.ensureDir(), name);
   }
 
   /**

@@ -6,7 +6,9 @@
  * (replay.ts), handed to the builders and forgotten:
  *
  *  - pass 1 (index): what the records say about each captured flow (flow-facts.ts), the events and
- *    joins counted, the clock offsets of the joins;
+ *    joins counted, the clock offsets of the joins; what it learned of each record (its joins, its event)
+ *    goes to a side log (side-log.ts, a file in the spill's directory) that passes 2 and 3 read beside the
+ *    records instead of joining and grouping again (pass-facts.ts FactsReplay);
  *  - pass 2 (findings): FindingsBuilder, the captures first, then each record; the findings are final;
  *  - pass 3 (views): the graph, the flows, the timeline and the requests listed, citing the final
  *    findings (ReportViewsBuilder).
@@ -17,7 +19,7 @@
  * pairs and waypoint callers (held once, in a pre-pass, only when such records exist).
  * The result is the same model `buildReportModel` makes from every record in canonical order.
  */
-import type { AccessRecord, Finding } from '../model/records.js';
+import type { AccessRecord, Finding, Flow } from '../model/records.js';
 import { appendAll } from '../model/arrays.js';
 import { CorrelationIndex, linkOffset, skewSummary, type Correlation } from './correlate.js';
 import { EventWindow, pairZtunnelLegs, type EventRecord, type RequestEvent } from './request-events.js';
@@ -29,6 +31,9 @@ import { RecordReplayer } from './replay.js';
 import { WaypointCallerIndex } from './waypoint-callers.js';
 import { decideHboneFlows, joinHboneFlows } from './ztunnel.js';
 import type { RecordCompactor } from './compact-record.js';
+import type { ProxyView } from './proxies.js';
+import { SideLog } from './side-log.js';
+import { eventNumber, FactsReplay, ROW, writeRow } from './pass-facts.js';
 import type { BuildOptions, Evidence, ReportModel } from './report-model.js';
 import { ReportViewsBuilder } from './report-model.js';
 
@@ -39,6 +44,11 @@ export interface RecordSource {
   readonly untimed: number;
   readonly maxDurationMs: number;
   batches(size?: number): AsyncGenerator<AccessRecord[]>;
+  /**
+   * A path for a scratch file in the source's private temporary space, removed with it (record-spill.ts):
+   * where pass 1 writes what later passes read. Without it that side log stays in memory (48 bytes a record).
+   */
+  scratchFile?(name: string): string;
 }
 
 export interface StreamOptions extends BuildOptions {
@@ -142,44 +152,84 @@ export async function buildReportStreaming(ev: Evidence, source: RecordSource, o
   const untimedStart = timed;
   const untimedPairs = untimed.map((r, k) => ({ r, ...(pairByIndex.has(untimedStart + k) ? { ztunnelPair: pairByIndex.get(untimedStart + k)! } : {}) }));
 
-  /** One pass: every record in canonical order, joined, replayed when asked, its event complete. */
-  const pass = async (name: string, withReplay: boolean, visit: (x: EventRecord) => void): Promise<void> => {
-    const window = new EventWindow({ recordFlow: idx.recordFlow, recordWire: idx.recordWire, recordDirection: idx.recordDirection, skewMs, maxDurationMs: source.maxDurationMs }, untimedPairs);
-    const hand = (out: EventRecord[]): void => {
-      for (const x of out) {
-        recordEvent.set(x.record, x.event);
-        visit(x);
-      }
-    };
+  // Pass 1 joins every record and groups the events (EventWindow); what it learns of each record goes to a
+  // side log (side-log.ts, a file in the spill's directory), which passes 2 and 3 read instead of joining
+  // and grouping again (FactsReplay).
+  const proxyNo = new Map<ProxyView, number>();
+  ev.proxies.forEach((p, i) => proxyNo.set(p, i));
+  const flowNo = new Map<Flow, number>();
+  ev.flows.forEach((f, i) => flowNo.set(f, i));
+  const side = new SideLog(ROW, source.scratchFile ? source.scratchFile('record-facts.bin') : null);
+
+  /** Every timed record of the source, in canonical order (the records without a time are held: `untimed`), then `end()`. */
+  const each = async (name: string, push: (r: AccessRecord, i: number) => void, end: () => void): Promise<void> => {
     let i = 0;
     passNo++;
     told(name, 0);
     for await (const batch of source.batches()) {
       for (const r of batch) {
         if (i >= timed) break;
-        idx.correlateRecord(r);
-        if (withReplay) replay(r);
-        hand(window.push(r, pairByIndex.get(i)));
+        push(r, i);
         i++;
       }
       if (i >= timed) break;
       told(name, i);
     }
-    hand(window.end());
+    end();
     told(name, source.count);
   };
 
-  // Pass 1: what the records say about each flow; the joins' clock offsets.
+  // Pass 1: what the records say about each flow; the joins' clock offsets; the side log.
   const flowFacts = new FlowFactsCollector();
   const offsets = new Offsets();
-  await pass('flow facts', false, ({ record: r, event, first }) => {
-    if (first) flowFacts.addEvent(event);
-    const l = idx.recordFlow.get(r);
-    if (!l) return;
-    flowFacts.addRecord(r, l.flow, idx.recordDirection.get(r));
-    const o = linkOffset(l);
-    if (o !== undefined) offsets.push(o);
-  });
+  /** Records without a time: the event each joined (by number), for the later passes. */
+  const untimedEventNo: number[] = [];
+  {
+    const window = new EventWindow({ recordFlow: idx.recordFlow, recordWire: idx.recordWire, recordDirection: idx.recordDirection, skewMs, maxDurationMs: source.maxDurationMs }, untimedPairs);
+    let visited = 0;
+    const hand = (out: EventRecord[]): void => {
+      for (const { record: r, event, first } of out) {
+        recordEvent.set(r, event);
+        const n = eventNumber(event);
+        writeRow(side, idx, r, n, first, event, proxyNo, flowNo);
+        if (visited++ >= timed) untimedEventNo.push(n);
+        if (first) flowFacts.addEvent(event);
+        const l = idx.recordFlow.get(r);
+        if (!l) continue;
+        flowFacts.addRecord(r, l.flow, idx.recordDirection.get(r));
+        const o = linkOffset(l);
+        if (o !== undefined) offsets.push(o);
+      }
+    };
+    await each(
+      'flow facts',
+      (r, i) => {
+        idx.correlateRecord(r);
+        hand(window.push(r, pairByIndex.get(i)));
+      },
+      () => hand(window.end()),
+    );
+    side.seal();
+  }
+
+  /** Passes 2 and 3: every record in canonical order with its pass-1 facts, replayed, its event complete. */
+  const pass = async (name: string, visit: (x: EventRecord) => void): Promise<void> => {
+    const facts = new FactsReplay(side.reader(), idx, recordEvent, ev.proxies, ev.flows, untimed, untimedEventNo, visit);
+    try {
+      await each(
+        name,
+        (r) => {
+          facts.apply(r);
+          replay(r);
+          facts.push(r);
+        },
+        () => facts.end(),
+      );
+    } finally {
+      facts.close();
+    }
+  };
+
   const observedSkew = skewSummary(offsets.sorted());
   const c: Correlation = idx.correlation({
     events: notKept('events'),
@@ -193,7 +243,7 @@ export async function buildReportStreaming(ev: Evidence, source: RecordSource, o
   // Pass 2: the findings.
   const fb = new FindingsBuilder({ flows: ev.flows, proxies: ev.proxies, policies: ev.policies, correlation: c, showSecrets: opts.showSecrets, ztunnels, flowFacts });
   fb.addFlows();
-  await pass('findings', true, ({ record }) => fb.addRecord(record));
+  await pass('findings', ({ record }) => fb.addRecord(record));
   const findings: Finding[] = fb.finish();
   if (layers) {
     // Observed flows against NetworkPolicy / admin tiers / Calico (findings stay in severity order).
@@ -205,7 +255,7 @@ export async function buildReportStreaming(ev: Evidence, source: RecordSource, o
   // Pass 3: the views, citing the final findings.
   const vb = new ReportViewsBuilder({ inputs: ev.inputs, hashes: ev.hashes, items: ev.items, problems: ev.problems, unreadable: ev.unreadable, flows: ev.flows, attempts: ev.attempts, proxies: ev.proxies, inventory: ev.inventory, diagnostics: ev.diagnostics, window: ev.window, correlation: c, findings, flowFacts }, opts);
   vb.addFlows();
-  await pass('views', true, ({ record, event, first }) => {
+  await pass('views', ({ record, event, first }) => {
     if (first) vb.addEvent(event);
     vb.addRecord(record);
   });

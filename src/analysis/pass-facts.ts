@@ -1,0 +1,218 @@
+/**
+ * The streaming report's later passes without joining and grouping each record again (issue 17, report
+ * speed): pass 1 (report-stream.ts) joins every record (correlate.ts CorrelationIndex.correlateRecord) and
+ * groups the events (request-events.ts EventWindow), and writes what it learned of each record as one row
+ * of a side log (side-log.ts), in the order it hands the records over — canonical order, the records
+ * without a time last. Passes 2 and 3 read the records in the same order and the rows beside them:
+ * `FactsReplay` sets each record's facts from its row and hands the records over with their events, as
+ * EventWindow did: in the same order, each event complete (`records` final, inbound first), the same ids,
+ * flows and exchanges.
+ *
+ * A row (32-bit integers): the record's proxy (index in the evidence's proxies, +1; 0 none), direction,
+ * joined flow (index in the evidence's flows, +1), exchange (+1; 0 none), how it was joined, its
+ * sidecar-local leg (flow +1, exchange, how), its event's number (`e<n>`), whether the record made the event
+ * (its first in canonical order) and then the event's record count and exchange (+1).
+ */
+import type { AccessRecord, Flow } from '../model/records.js';
+import type { Direction, LocalLegLink, RecordLink, CorrelationIndex } from './correlate.js';
+import type { ProxyView } from './proxies.js';
+import type { RecordFacts } from './record-facts.js';
+import type { EventRecord, RequestEvent } from './request-events.js';
+import type { SideLog, SideLogReader } from './side-log.js';
+
+const PROXY = 0;
+const DIR = 1;
+const FLOW = 2;
+const EXCHANGE = 3;
+const BY = 4;
+const LEG_FLOW = 5;
+const LEG_EXCHANGE = 6;
+const LEG_BY = 7;
+const EVENT = 8;
+const FIRST = 9;
+const MEMBERS = 10;
+const EVENT_EXCHANGE = 11;
+/** Integers per row. */
+export const ROW = 12;
+
+const DIRECTIONS: readonly Direction[] = ['inbound', 'outbound', 'unknown'];
+const LINK_BY: readonly RecordLink['by'][] = ['request-id', '5-tuple'];
+const LEG_BYS: readonly LocalLegLink['by'][] = ['request-id', 'upstream-address', 'time-route'];
+
+/** The number of an event (`e<n>`: request-events.ts numbers events in creation order). */
+export function eventNumber(e: RequestEvent): number {
+  return Number(e.id.slice(1));
+}
+
+/** Writes the row of a record pass 1 hands over (its facts set, its event complete). */
+export function writeRow(side: SideLog, idx: CorrelationIndex, r: AccessRecord, n: number, first: boolean, event: RequestEvent, proxyNo: Map<ProxyView, number>, flowNo: Map<Flow, number>): void {
+  const p = idx.recordProxy.get(r);
+  if (p) side.set(PROXY, proxyNo.get(p)! + 1);
+  const d = idx.recordDirection.get(r);
+  if (d !== undefined) side.set(DIR, DIRECTIONS.indexOf(d) + 1);
+  const l = idx.recordFlow.get(r);
+  if (l) {
+    side.set(FLOW, flowNo.get(l.flow)! + 1);
+    if (l.exchange !== undefined) side.set(EXCHANGE, l.exchange + 1);
+    side.set(BY, LINK_BY.indexOf(l.by));
+  }
+  const leg = idx.recordLocalLeg.get(r);
+  if (leg) {
+    side.set(LEG_FLOW, flowNo.get(leg.flow)! + 1);
+    side.set(LEG_EXCHANGE, leg.exchange);
+    side.set(LEG_BY, LEG_BYS.indexOf(leg.by));
+  }
+  side.set(EVENT, n);
+  if (first) {
+    side.set(FIRST, 1);
+    side.set(MEMBERS, event.records.length);
+    if (event.exchange !== undefined) side.set(EVENT_EXCHANGE, event.exchange + 1);
+  }
+  side.next();
+}
+
+interface Pending {
+  event: RequestEvent;
+  /** Timed records of the event not read yet. */
+  left: number;
+  exchange: number | undefined;
+  /** Records without a time that joined it (held in memory: report-stream.ts). */
+  untimed: AccessRecord[] | undefined;
+}
+
+/**
+ * Hands the records of a later pass over as pass 1's EventWindow did, from the side log (see the module
+ * comment). `apply(r)` then `push(r)` for each timed record in canonical order, then `end()`. What it holds
+ * grows with the records of one window, like EventWindow, plus the records without a time (held anyway).
+ */
+export class FactsReplay {
+  private readonly pending = new Map<number, Pending>();
+  /** Events that records without a time joined, by number: their untimed records are handed over at the end. */
+  private readonly withUntimed = new Map<number, RequestEvent>();
+  private readonly untimedOf = new Map<number, AccessRecord[]>();
+  private readonly waiting: EventRecord[] = [];
+  private waitingHead = 0;
+  private readonly complete = new WeakSet<RequestEvent>();
+  private row: Int32Array | null = null;
+
+  constructor(
+    private readonly rows: SideLogReader,
+    private readonly idx: CorrelationIndex,
+    private readonly recordEvent: RecordFacts<AccessRecord, RequestEvent>,
+    private readonly proxies: readonly ProxyView[],
+    private readonly flows: readonly Flow[],
+    /** The records without a time, in canonical order (correlated), and the number of the event each joined in pass 1. */
+    private readonly untimed: readonly AccessRecord[],
+    private readonly untimedEventNo: readonly number[],
+    private readonly visit: (x: EventRecord) => void,
+  ) {
+    untimed.forEach((r, k) => {
+      const n = untimedEventNo[k]!;
+      const list = this.untimedOf.get(n);
+      if (list) list.push(r);
+      else this.untimedOf.set(n, [r]);
+    });
+  }
+
+  /** Reads the next record's row and sets its facts (proxy, direction, flow link, sidecar-local leg) as correlateRecord did. */
+  apply(r: AccessRecord): void {
+    const row = (this.row = this.rows.next());
+    const idx = this.idx;
+    if (row[PROXY]! > 0) idx.recordProxy.set(r, this.proxies[row[PROXY]! - 1]!);
+    if (row[DIR]! > 0) idx.recordDirection.set(r, DIRECTIONS[row[DIR]! - 1]!);
+    if (row[FLOW]! > 0) {
+      const flow = this.flows[row[FLOW]! - 1]!;
+      const link: RecordLink = { record: r, flow, exchange: row[EXCHANGE]! > 0 ? row[EXCHANGE]! - 1 : undefined, offsetMs: (r.timeMs ?? flow.startMs) - flow.startMs, by: LINK_BY[row[BY]!]! };
+      idx.recordFlow.set(r, link);
+    }
+    if (row[LEG_FLOW]! > 0) {
+      const flow = this.flows[row[LEG_FLOW]! - 1]!;
+      const exchange = row[LEG_EXCHANGE]!;
+      const xfcc = flow.http[exchange]!.headers['x-forwarded-client-cert']!.join(',');
+      const leg: LocalLegLink = { record: r, flow, exchange, xfcc, by: LEG_BYS[row[LEG_BY]!]! };
+      idx.recordLocalLeg.set(r, leg);
+    }
+  }
+
+  /** Adds the timed record whose row `apply` just read; hands over the records whose events are complete. */
+  push(r: AccessRecord): void {
+    const row = this.row!;
+    const n = row[EVENT]!;
+    let p: Pending | undefined;
+    const first = row[FIRST] === 1;
+    if (first) {
+      const link = this.idx.recordFlow.get(r);
+      const untimed = this.untimedOf.get(n);
+      p = { event: { id: `e${n}`, records: [r], ...(link ? { flow: link.flow } : {}) }, left: row[MEMBERS]! - 1 - (untimed?.length ?? 0), exchange: row[EVENT_EXCHANGE]! > 0 ? row[EVENT_EXCHANGE]! - 1 : undefined, untimed };
+      if (p.left > 0) this.pending.set(n, p);
+    } else {
+      p = this.pending.get(n);
+      if (!p) throw new Error(`report pass: record facts out of step (event e${n} of a timed record not open)`);
+      p.event.records.push(r);
+      if (--p.left === 0) this.pending.delete(n);
+    }
+    this.waiting.push({ record: r, event: p.event, first });
+    if (p.left === 0) this.finish(n, p);
+    this.drain();
+  }
+
+  /** The event has every record: those without a time join it last, then inbound first (as EventWindow.finishEvent). */
+  private finish(n: number, p: Pending): void {
+    const ev = p.event;
+    if (p.untimed) {
+      for (const u of p.untimed) ev.records.push(u);
+      this.withUntimed.set(n, ev);
+    }
+    if (p.exchange !== undefined) ev.exchange = p.exchange;
+    if (ev.records.length > 1) {
+      const dirs = this.idx.recordDirection;
+      ev.records = ev.records.slice();
+      ev.records.sort((a, b) => (dirs.get(a) === 'inbound' ? 0 : 1) - (dirs.get(b) === 'inbound' ? 0 : 1));
+    }
+    this.complete.add(ev);
+  }
+
+  private drain(): void {
+    const w = this.waiting;
+    while (this.waitingHead < w.length && this.complete.has(w[this.waitingHead]!.event)) this.hand(w[this.waitingHead++]!);
+    if (this.waitingHead > 1024 && this.waitingHead * 2 > w.length) {
+      w.splice(0, this.waitingHead);
+      this.waitingHead = 0;
+    }
+  }
+
+  private hand(x: EventRecord): void {
+    this.recordEvent.set(x.record, x.event);
+    this.visit(x);
+  }
+
+  /** After the last timed record: the records without a time, each with its event (timed, or made of records without a time). */
+  end(): void {
+    if (this.pending.size > 0 || this.waitingHead < this.waiting.length) throw new Error(`report pass: record facts out of step (${this.pending.size} event(s) still open after the last record)`);
+    const made = new Map<number, RequestEvent>();
+    for (const r of this.untimed) {
+      const row = this.rows.next();
+      const n = row[EVENT]!;
+      const first = row[FIRST] === 1;
+      let ev = this.withUntimed.get(n) ?? made.get(n);
+      if (!ev) {
+        if (!first) throw new Error(`report pass: record facts out of step (event e${n} of a record without a time not made)`);
+        const members = this.untimedOf.get(n)!;
+        const link = this.idx.recordFlow.get(r);
+        ev = { id: `e${n}`, records: members.slice(), ...(link ? { flow: link.flow } : {}) };
+        if (row[EVENT_EXCHANGE]! > 0) ev.exchange = row[EVENT_EXCHANGE]! - 1;
+        if (ev.records.length > 1) {
+          const dirs = this.idx.recordDirection;
+          ev.records.sort((a, b) => (dirs.get(a) === 'inbound' ? 0 : 1) - (dirs.get(b) === 'inbound' ? 0 : 1));
+        }
+        made.set(n, ev);
+      }
+      this.hand({ record: r, event: ev, first });
+    }
+    if (this.rows.left !== 0) throw new Error(`report pass: record facts out of step (${this.rows.left} row(s) left after the last record)`);
+  }
+
+  close(): void {
+    this.rows.close();
+  }
+}
