@@ -15,7 +15,7 @@ import { buildCluster, findPod } from '../readers/manifests/cluster.js';
 import { isNetworkPolicyObject, parseNetworkPolicy } from '../netpol/parse.js';
 import { NetpolEngine, type NetpolConnection, type Peer } from '../netpol/engine.js';
 import type { NetworkPolicy } from '../netpol/types.js';
-import { connectivityMap, type ConnectivityMap } from '../netpol/connectivity.js';
+import { connectivityMap, type ConnectivityMap, type MapOptions } from '../netpol/connectivity.js';
 import { AdminEngine, isAdminPolicyObject, parseAdminPolicy, type AdminPolicy } from '../netpol/admin.js';
 import { decideTiers } from '../netpol/tiers.js';
 import { compileToConfigDump } from '../istio/compile/index.js';
@@ -290,7 +290,7 @@ function istioLayers(inputs: ReachInputs, q: ReachQuery, src: Peer, dstPod: Clus
 }
 
 /** The NetworkPolicy connectivity map of all workload pairs. */
-export function analyzeConnectivity(inputs: ReachInputs, opts: { includeEmpty?: boolean } = {}): ConnectivityMap {
+export function analyzeConnectivity(inputs: ReachInputs, opts: MapOptions = {}): ConnectivityMap {
   const m = connectivityMap(new NetpolEngine(inputs.networkPolicies, inputs.cluster), opts, inputs.adminPolicies.length ? new AdminEngine(inputs.adminPolicies, inputs.cluster, inputs.diagnostics) : undefined);
   if (inputs.calico) m.notes.push(`the map covers the Kubernetes NetworkPolicy API (NetworkPolicy, AdminNetworkPolicy, BaselineAdminNetworkPolicy); the ${inputs.calico.policies.filter((p) => !p.k8s).length} Calico policies are evaluated per connection (--from/--to)`);
   if (inputs.istioObjects.length) m.notes.push('Istio policies are evaluated per connection (--from/--to), not in the map');

@@ -65,6 +65,8 @@ function portsToConns(ports: NetworkPolicyPort[], dst: ClusterPod | null): ConnS
 export interface MapOptions {
   /** Include pairs whose connection set is empty (default false, like np-guard). */
   includeEmpty?: boolean;
+  /** Hears the pairs evaluated of all, before the first and after each source (the CLI's progress line). */
+  onPairs?: (done: number, total: number) => void;
 }
 
 export function connectivityMap(engine: NetpolEngine, opts: MapOptions = {}, admin?: AdminEngine): ConnectivityMap {
@@ -280,11 +282,17 @@ export function connectivityMap(engine: NetpolEngine, opts: MapOptions = {}, adm
   const workloadNodes: Node[] = podOthers.map((o, i) => ({ other: o, peer: wpeers[i]! }));
   const srcNodes: Node[] = [...srcAtoms.map((r): Node => ({ other: { kind: 'range', range: r }, peer: extPeer(r) })), ...workloadNodes].sort(byDisplay);
   const dstNodes: Node[] = [...dstAtoms.map((r): Node => ({ other: { kind: 'range', range: r }, peer: extPeer(r) })), ...workloadNodes].sort(byDisplay);
+  // every source with every destination but itself, and no external range with another
+  const total = srcNodes.length * dstNodes.length - workloadNodes.length - srcAtoms.length * dstAtoms.length;
+  let done = 0;
+  opts.onPairs?.(0, total);
   for (const s of srcNodes) {
     for (const d of dstNodes) {
       if (s === d || (s.other.kind === 'range' && d.other.kind === 'range')) continue;
       evaluate(s.other, d.other, s.peer, d.peer);
+      done++;
     }
+    opts.onPairs?.(done, total);
   }
   const hasPolicies = engine.policies.some((p) => effectivePolicyTypes(p.spec).length > 0);
   if (!hasPolicies) notes.push('no NetworkPolicy in the inputs: every pair is allowed');

@@ -94,6 +94,7 @@ const withoutProgress = (tty: string): string => tty.replace(/\r\x1b\[K[^\r\n]*(
     ['flows --threads 2', ['flows', 'samples/bank-breach/captures/database-0.bank.pcap', 'samples/bank-breach/captures/customer-web-5b9d7c6f8-wq4zt.bank.pcap', '-o', 'ndjson', '--threads', '2'], /flows {2}\d.* \/ .*\(\d+%\) {2}[\d,]+ frames/],
     ['explain', ['explain', 'samples/bookinfo-authz/config_dumps/details-v1-5f4d584748-2w7mh.default.json', 'samples/bookinfo-authz/logs/details-v1-5f4d584748-2w7mh.default.istio-proxy.log', '-o', 'ndjson'], /explain {2}[\d.]+ kB \/ [\d.]+ kB \(\d+%\) {2}\d+ records/],
     ['report', ['report', 'samples/bank-breach', '--out', '/tmp/meshsleuth-pty-report.json'], /report {2}reading {2}[\d.]+ k?B \/ [\d.]+ kB \(\d+%\)/],
+    ['reach (map)', ['reach', 'samples/bookinfo-netpol'], /reach {2}map {2}0\/[\d,]+ pairs \(0%\)/],
     ['compile', ['compile', 'test/istio/compile/scenarios/tcp-echo-methods.yaml', 'test/istio/compile/scenarios/peerauthn.yaml', '--workload', 'foo/tcp-echo', '--labels', 'app=tcp-echo', '--ports', '9000/tcp,9001/tcp,9002/tcp'], /compile {2}(reading manifests|compiling [\d,]+ objects|writing {2}[\d.]+ k?B)/],
   ];
   it('-q: nothing but the output, on a terminal too', () => {

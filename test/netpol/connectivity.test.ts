@@ -104,3 +104,16 @@ describe('connection-set printing (np-guard vocabulary)', () => {
     expect(ConnSet.ALL.toString()).toBe('All Connections');
   });
 });
+
+describe('connectivity map progress (onPairs)', () => {
+  it('counts every pair it evaluates, external ranges included, up to an exact total', () => {
+    // onlineboutique's ingress ipBlocks give external ranges as sources too
+    const inputs = inputsFromYaml(readFileSync(`${FIX}onlineboutique/manifests.yaml`, 'utf8'));
+    const heard: [number, number][] = [];
+    const m = analyzeConnectivity(inputs, { includeEmpty: true, onPairs: (done, total) => heard.push([done, total]) });
+    expect(heard[0]).toEqual([0, m.pairs.length]); // with includeEmpty every evaluated pair is listed
+    expect(heard.at(-1)).toEqual([m.pairs.length, m.pairs.length]);
+    for (let i = 1; i < heard.length; i++) expect(heard[i]![0]).toBeGreaterThan(heard[i - 1]![0]);
+    expect(m.peers.some((p) => p.kind === 'external')).toBe(true);
+  });
+});

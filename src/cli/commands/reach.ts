@@ -5,6 +5,7 @@
  */
 import type { Argv, CommandModule } from 'yargs';
 import { outputOption, runCommand, UsageError, warn, writeOut } from '../common.js';
+import { startProgress } from '../progress.js';
 import { readK8sPaths } from '../../readers/k8s.js';
 import { analyzeConnectivity, analyzeReach, lintNetworkLayers, reachInputs, ReachError } from '../../analysis/reach.js';
 import { mapJson, renderMapDot, renderMapText, renderReachTable } from '../../report/reach.js';
@@ -75,7 +76,18 @@ export const reachCommand: CommandModule<object, ReachArgs> = {
         else await writeOut(renderReachTable(r));
         return 0;
       }
-      const m = analyzeConnectivity(inputs, { includeEmpty: a['include-empty'] });
+      // the map evaluates every pair of workloads (and external ranges): quadratic, so a big cluster takes a while
+      const prog = startProgress({ label: 'reach' });
+      const onPairs = (done: number, total: number): void => {
+        if (done === 0) prog.phase({ label: 'reach', totalRecords: total, unit: 'pairs' });
+        prog.update({ detail: 'map', records: done });
+      };
+      let m;
+      try {
+        m = analyzeConnectivity(inputs, { includeEmpty: a['include-empty'], ...(prog.active ? { onPairs } : {}) });
+      } finally {
+        prog.done();
+      }
       const findings = lintNetworkLayers(inputs);
       for (const n of m.notes) warn(n);
       // The text form stays np-guard's line format on stdout; findings go to stderr there.
