@@ -9,9 +9,9 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
  * From a clean clone vitest has no durations cached and would run files in the order it found them.
  */
 const SLOW_FIRST = [
+  'test/cli/report-memory-2m.test.ts',
   'test/hostile/capture-memory.test.ts',
   'test/hostile/spread.test.ts',
-  'test/cli/report-memory.test.ts',
   'test/hostile/compile-memory.test.ts',
   'test/cli/explain-json-memory.test.ts',
   'test/hostile/explain-memory.test.ts',
