@@ -39,8 +39,15 @@ import type { AccessRecord } from '../model/records.js';
 export const DEFAULT_MAX_RECORDS = 50_000;
 /** Estimated bytes (serialized size) of the records kept in memory before a run is written (default). */
 export const DEFAULT_MAX_BYTES = 64 * 1024 * 1024;
-/** Records per serialized batch in a run (what a pass holds per run). */
-const RUN_BATCH = 512;
+/**
+ * Records per serialized batch in a run (what a pass holds per run). Small so a read-back record dies young:
+ * a merge holds one decoded batch per run while the other runs' records go by, and a record still referenced
+ * after two scavenges is promoted and becomes old-space garbage, which lets V8 grow the heap with the length
+ * of the run (issue 17: at 512, with `batches` of 4,096, nearly every record of a pass was promoted).
+ */
+const RUN_BATCH = 64;
+/** Records per batch `batches` hands out by default (see RUN_BATCH: small, for the same reason). */
+const READ_BATCH = 256;
 /** Most runs one pass merges; past it, `seal` merges runs into fewer. */
 const FAN_IN = 64;
 /** Records serialized once to estimate a record's size before the first run gives the real figure. */
@@ -474,7 +481,7 @@ export class RecordSpill {
    * The records in canonical order, `size` at a time (the last batch may be shorter). Every call starts
    * from the first record (runs are re-read). Rejects (one line) when a run cannot be read.
    */
-  async *batches(size = 4096): AsyncGenerator<AccessRecord[]> {
+  async *batches(size = READ_BATCH): AsyncGenerator<AccessRecord[]> {
     if (this.failure) throw this.failure;
     if (this.closed) throw new Error('record spill: batches after close');
     if (!this.tail) throw new Error('record spill: batches before seal');

@@ -13,7 +13,7 @@ import { startProgress } from '../progress.js';
 import { ReportProgress } from '../report-progress.js';
 import { runTasks, threadSetting, threadsOption, workerCount } from '../parallel.js';
 import type { CaptureEvent } from '../../analysis/capture-events.js';
-import { EXIT_FAIL_ON, EXIT_USAGE, parseFailOn, runCommand, safeOutput, UsageError, warn, writeOut, asList, asListOf, suggestValues } from '../common.js';
+import { EXIT_FAIL_ON, EXIT_USAGE, parseFailOn, replayBatchesWithoutPretenuring, runCommand, safeOutput, UsageError, warn, writeOut, asList, asListOf, suggestValues } from '../common.js';
 import { fillElidedFields, gatherEvidence, type CaptureReaders } from '../../analysis/evidence.js';
 import { unfinishedLine } from '../../analysis/capture-events.js';
 import { DecryptionCounts, decryptionLine, loadKeyLog } from '../keylog.js';
@@ -156,6 +156,8 @@ export const reportCommand: CommandModule<object, ReportArgs> = {
       .example('$0 report logs/ captures/ --policies proposed.yaml --workload foo/httpbin --inventory pods.json', 'replay the evidence against policy manifests instead of a dump') as unknown as Argv<ReportArgs>,
   handler: (args) =>
     runCommand(async () => {
+      // The passes read records back in batches: without this V8 allocates them in the old space (issue 17, memory flat in records).
+      replayBatchesWithoutPretenuring();
       const target = outputTarget(args.output, args.out);
       if (target.deprecated) warn(`-o ${args.output}: writing a file with -o is deprecated; use --out ${args.output}`);
       const failOn = parseFailOn(args['fail-on'], Object.keys(FAIL_ON));
