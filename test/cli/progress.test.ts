@@ -117,6 +117,21 @@ const withoutProgress = (tty: string): string => tty.replace(/\r\x1b\[K[^\r\n]*(
     }
   });
 
+  it('check over a file of requests: requests decided of all, cleared before a malformed line is named; stderr and stdout as a pipe gets them', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'meshsleuth-pty-check-'));
+    const reqs = join(dir, 'reqs.ndjson');
+    const req = (method: string) => JSON.stringify({ destination: { address: '10.0.0.2', port: 9080 }, http: { method, path: '/details/0' } });
+    writeFileSync(reqs, [req('GET'), '{oops', req('POST')].join('\n') + '\n');
+    const args = ['check', 'samples/bookinfo-authz/config_dumps/details-v1-5f4d584748-2w7mh.default.json', '--request', `@${reqs}`, '-o', 'ndjson'];
+    const t = onTty(args);
+    expect(t.tty).toMatch(/check {2}0\/3 requests \(0%\)/); // the first update is drawn at once
+    const piped = await runCli(args);
+    expect(piped.stderr).toContain('line 2');
+    expect(piped.stderr).not.toMatch(/\r|\x1b\[|requests \(/);
+    expect(withoutProgress(t.tty)).toBe(piped.stderr);
+    expect(t.stdout).toBe(piped.stdout);
+  });
+
   for (const [name, args, shape] of cases) {
     it(`${name}: the progress line appears, is cleared, and the rest of stderr and stdout are what a pipe gets`, async () => {
       const t = onTty(args);

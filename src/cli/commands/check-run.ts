@@ -6,6 +6,7 @@
 import { stat } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { runCommand, UsageError, warn, writeOut } from '../common.js';
+import { startProgress } from '../progress.js';
 import { InputError, formatLocation } from '../../model/errors.js';
 import type { Decision } from '../../model/decision.js';
 import type { RequestAttrs } from '../../model/attrs.js';
@@ -255,7 +256,11 @@ export function runCheck(a: CheckArgs): Promise<void> {
       const entries = await readRequests(a.request);
       let skipped = 0;
       let out = '';
+      // a file of many requests (NDJSON, a list) is decided one by one: progress on a terminal
+      const prog = startProgress({ label: 'check', totalRecords: entries.length > 1 ? entries.length : null, unit: 'requests' });
+      let done = 0;
       for (const e of entries) {
+        if (entries.length > 1) prog.update({ records: done++ });
         try {
           if (e.value instanceof InputError) throw e.value;
           const notes: string[] = [];
@@ -272,13 +277,16 @@ export function runCheck(a: CheckArgs): Promise<void> {
           out += entries.length > 1 && (a.output === 'text' || a.output === 'table') ? `${e.line !== undefined ? `line ${e.line}: ` : ''}${text}` : text;
         } catch (err) {
           if (entries.length > 1 && err instanceof InputError) {
+            prog.clear();
             warn(err.message);
             skipped++;
             continue;
           }
+          prog.done();
           throw err;
         }
       }
+      prog.done();
       await writeOut(out);
       if (skipped > 0) {
         warn(`${skipped} of ${entries.length} requests skipped (malformed)`);
