@@ -179,6 +179,7 @@ export const reportCommand: CommandModule<object, ReportArgs> = {
       // The records wait here, in memory up to a budget, then in sorted runs on disk (record-spill.ts), and are read back in passes.
       const spill = new RecordSpill(spillBudget());
       let ev;
+      prog.onStep('finding the inputs'); // (the kinds are detected by content: the first bytes of every file)
       try {
         const setting = threadSetting(args.threads);
         // Captures are read in worker threads (in input order, the same result) while this thread reads the rest.
