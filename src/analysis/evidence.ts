@@ -146,8 +146,9 @@ export interface GatherOptions {
   /**
    * Keep records compact (analysis/compact-record.ts): shared strings and lists, and only the logged fields
    * the analysis reads. The report is the same once `fillElidedFields` has re-read the fields it shows.
+   * A RecordCompactor given here is the one used (its bounds).
    */
-  compactRecords?: boolean;
+  compactRecords?: boolean | RecordCompactor;
   /** How connection attempts nobody answered are summarised (attempts.ts; default ATTEMPT_LIMITS). */
   attemptLimits?: AttemptLimits;
   /**
@@ -248,7 +249,7 @@ async function gatherInputs(inputs: DetectedInput[], opts: GatherOptions, parall
   /** Kubernetes objects of inventory and network-policy inputs, for the network policy layers. */
   const k8sObjects: K8sObject[] = [];
   let inventory: Inventory | null = null;
-  const compactor = opts.compactRecords ? new RecordCompactor() : null;
+  const compactor = opts.compactRecords instanceof RecordCompactor ? opts.compactRecords : opts.compactRecords ? new RecordCompactor() : null;
 
   const win = opts.window && (opts.window.sinceMs !== undefined || opts.window.untilMs !== undefined) ? opts.window : undefined;
   const windowCounts: WindowCounts | undefined = win ? { sinceMs: win.sinceMs ?? null, untilMs: win.untilMs ?? null, recordsOutside: 0, recordsWithoutTime: 0, flowsOutside: 0 } : undefined;

@@ -840,10 +840,10 @@ function requestParts(req: RequestAttrs, opts: DeciderOptions, keepPorts: boolea
   const remote = req.remote;
   const direct = req.directRemote;
   n = epParts(src, keepPorts, out, n);
-  const remoteSame = remote !== undefined && remote === src;
+  const remoteSame = sameEndpointPart(remote, src, keepPorts);
   out[n++] = remoteSame;
   if (!remoteSame) n = epParts(remote, keepPorts, out, n);
-  const directSame = direct !== undefined && direct === remote;
+  const directSame = sameEndpointPart(direct, remote, keepPorts);
   out[n++] = directSame;
   if (!directSame) n = epParts(direct, keepPorts, out, n);
   n = epParts(req.destination, true, out, n);
@@ -1062,17 +1062,27 @@ function val(s: string): string {
   return s.length + ':' + s;
 }
 
+/**
+ * Whether endpoint `a` is written `=` after `b` in a memo key: both present and equal as `ep` reads them (the
+ * address, and the port when ports are kept) — by value, never by object identity, so which records share
+ * endpoint objects (compact-record.ts shares equal ones up to a bound; a spill's batch keeps them shared)
+ * changes no key, and so no decision a record is given.
+ */
+function sameEndpointPart(a: { address: string; port?: number } | undefined, b: { address: string; port?: number } | undefined, port: boolean): boolean {
+  return a !== undefined && b !== undefined && (a === b || (a.address === b.address && (!port || a.port === b.port)));
+}
+
 function ep(e: { address: string; port?: number } | undefined, port: boolean): string {
   return e ? (port && e.port !== undefined ? val(e.address) + e.port : val(e.address)) : '';
 }
 
 function decisionKey(req: RequestAttrs, opts: DeciderOptions, keepPorts: boolean, keepRequestId: boolean): string {
   // Every variable part is a val() (digits first), a number, a list of val()s, or one of this tool's own words;
-  // an endpoint that is the same object as the one before it (a reader's source = remote = directRemote) is `=`.
+  // an endpoint the key reads as the one before it (a reader's source = remote = directRemote) is `=`.
   const src = req.source;
   const remote = req.remote;
   const direct = req.directRemote;
-  let k = `${opts.kind}|${listKeyPart(opts.unknown)}|${ep(src, keepPorts)}|${remote !== undefined && remote === src ? '=' : ep(remote, keepPorts)}|${direct !== undefined && direct === remote ? '=' : ep(direct, keepPorts)}|${ep(req.destination, true)}|${val(req.sni ?? '')}|${val(req.transportProtocol ?? '')}|${req.alpn ? itemsKey(req.alpn) : ''}`;
+  let k = `${opts.kind}|${listKeyPart(opts.unknown)}|${ep(src, keepPorts)}|${sameEndpointPart(remote, src, keepPorts) ? '=' : ep(remote, keepPorts)}|${sameEndpointPart(direct, remote, keepPorts) ? '=' : ep(direct, keepPorts)}|${ep(req.destination, true)}|${val(req.sni ?? '')}|${val(req.transportProtocol ?? '')}|${req.alpn ? itemsKey(req.alpn) : ''}`;
   const t = req.tls;
   if (t) k += `|T${val(t.version ?? '')}${itemsKey(t.uriSans)}|${itemsKey(t.dnsSans)}|${val(t.subject)}${t.peerCertificateValidated}`;
   const h = req.http;

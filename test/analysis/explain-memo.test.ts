@@ -77,6 +77,25 @@ describe('decision memo', () => {
     d({ ...base, source: { ...shared } }, { unknown: frozen, kind: 'http' });
     expect(seen).toHaveLength(8);
   });
+
+  it('endpoints are key parts by value: a remote (or direct remote) equal to the endpoint before it is the same request whether or not it is the same object', () => {
+    let computed = 0;
+    const d = memoizedDumpDecider({}, () => (computed++, decision()));
+    const base = { destination: { address: '10.0.0.2', port: 9080 }, http: { method: 'GET', path: '/x', authority: 'h', headers: {} } };
+    const shared = { address: '10.0.0.1', port: 1 };
+    const a = d({ ...base, source: shared, remote: shared, directRemote: shared }, OPTS);
+    // equal objects, none shared (as records whose endpoints a compactor did not share, or a spill batch split)
+    const b = d({ ...base, source: { ...shared }, remote: { ...shared }, directRemote: { ...shared } }, OPTS);
+    expect(computed).toBe(1);
+    expect(b).toBe(a);
+    // the recent-requests path (requestParts) and the memo key agree: after other requests, the same answer
+    for (let i = 0; i < 10; i++) d({ ...base, source: { address: `10.1.0.${i}`, port: 1 } }, OPTS);
+    expect(d({ ...base, source: { ...shared }, remote: { ...shared }, directRemote: shared }, OPTS)).toBe(a);
+    expect(computed).toBe(11);
+    // a remote that differs is still its own request
+    d({ ...base, source: shared, remote: { address: '10.0.0.9', port: 1 }, directRemote: { address: '10.0.0.9', port: 1 } }, OPTS);
+    expect(computed).toBe(12);
+  });
 });
 
 describe('configMentions (what the memo key keeps)', () => {
