@@ -6,7 +6,7 @@
  * See ../shared/research/istio.md §4.3 for what Envoy writes.
  */
 import { StacklessError } from '../model/errors.js';
-import type { PeerTls, RequestAttrs } from '../model/attrs.js';
+import type { JsonValue, PeerTls, RequestAttrs } from '../model/attrs.js';
 import type { Decision } from '../model/decision.js';
 import type { AccessRecord, Explanation } from '../model/records.js';
 import { isWaypointInboundCluster, parseIstioSni } from '../istio/traffic.js';
@@ -55,17 +55,31 @@ const PEER_PRINCIPAL = 'io.istio.peer_principal';
  * RBAC reads follows from it: `io.istio.peer_principal` is the URI SAN, absent without a client
  * certificate. Other filter-state keys are taken as absent (Istio's policies read no others).
  */
-function settleFilterState(inf: Inferred): Inferred {
+function settleFilterState(inf: Inferred, recordAttrs: RequestAttrs): Inferred {
   const facts = listFacts(inf.unknown);
   if (!facts.filterState) return inf;
-  if (inf.security !== 'plaintext' && (facts.uriSans || !inf.attrs.tls)) return inf;
-  const fs = { ...(inf.attrs.filterState ?? {}) };
-  const san = inf.attrs.tls?.uriSans[0];
-  if (san && !(PEER_PRINCIPAL in fs)) fs[PEER_PRINCIPAL] = san;
-  const attrs = withTls(inf.attrs, inf.attrs.tls, inf.attrs.transportProtocol);
+  const a = inf.attrs;
+  if (inf.security !== 'plaintext' && (facts.uriSans || !a.tls)) return inf;
+  const san = a.tls?.uriSans[0];
+  // nothing logged and no principal: the filter state is empty, one shared frozen object (equal requests' memo parts
+  // then compare it by identity, requestParts)
+  let fs: Record<string, JsonValue>;
+  if (a.filterState === undefined && !san) fs = NO_FILTER_STATE;
+  else {
+    fs = { ...(a.filterState ?? {}) };
+    if (san && !(PEER_PRINCIPAL in fs)) fs[PEER_PRINCIPAL] = san;
+  }
+  // inferSecurityRaw's result is this call's own (a fresh object, its attrs a fresh copy unless they are the
+  // record's): completed in place instead of copied again
+  const attrs = a === recordAttrs ? withTls(a, a.tls, a.transportProtocol) : a;
   attrs.filterState = fs;
-  return { ...inf, attrs, unknown: facts.withoutFilterState() };
+  inf.attrs = attrs;
+  inf.unknown = facts.withoutFilterState();
+  return inf;
 }
+
+/** The filter state of a request whose peer is settled without a principal and whose record logged none. */
+const NO_FILTER_STATE: Record<string, JsonValue> = Object.freeze({}) as Record<string, JsonValue>;
 
 /**
  * What the replay asks of a record's `unknown` list, and the lists it derives from it. A reader's list is
@@ -128,7 +142,7 @@ function listFacts(list: string[]): ListFacts {
 }
 
 export function inferSecurity(rec: AccessRecord): Inferred {
-  return settleFilterState(inferSecurityRaw(rec));
+  return settleFilterState(inferSecurityRaw(rec), rec.attrs);
 }
 
 const TLS_DETAIL = ['tls.uriSans', 'tls.dnsSans', 'tls.subject', 'tls.peerCertificateValidated'];
@@ -876,7 +890,8 @@ function requestParts(req: RequestAttrs, opts: DeciderOptions, keepPorts: boolea
     }
   }
   out[n++] = req.metadata ? JSON.stringify(req.metadata) : undefined;
-  out[n++] = req.filterState ? JSON.stringify(req.filterState) : undefined;
+  const fs = req.filterState;
+  out[n++] = fs ? (fs === NO_FILTER_STATE ? '{}' : JSON.stringify(fs)) : undefined;
   return n;
 }
 
