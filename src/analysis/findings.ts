@@ -15,7 +15,7 @@ import { UNKNOWN_NOT_LOGGED } from '../rbac/trace.js';
 import { isSecretHeader, redactAppFacts, redactValue, redactPath } from '../model/redact.js';
 import { normalizeIp, parseSpiffe, type WorkloadRef } from '../readers/inventory.js';
 import { fmtAddr, isLoopback, type Correlation, type HostPort } from './correlate.js';
-import { inferSecurity } from './explain.js';
+import { loggedSecurity, type RequestEvent } from './request-events.js';
 import { modeForPort, type ProxyView, type RbacFilterSite } from './proxies.js';
 import { isAmbientKubeletProbe } from '../ztunnel/hbone.js';
 import { AmbientFindingsBuilder } from './ztunnel-findings.js';
@@ -24,7 +24,6 @@ import type { ZtunnelConfig } from '../ztunnel/model.js';
 import { legScope, leftThePod, type LegScope } from './scope.js';
 import { bothHalves, clientModelFor, loggedPlaintextHalves, type BothHalves, type ClientLogFacts } from './both-halves.js';
 import { flowFactsFromCorrelation, type FlowFacts } from './flow-facts.js';
-import type { RequestEvent } from './request-events.js';
 import { appendAll } from '../model/arrays.js';
 
 export const FINDING_IDS = [
@@ -119,7 +118,7 @@ export function flowRef(f: Flow, frame?: number): EvidenceRef {
 export function recordPeer(r: AccessRecord): { security: 'mtls' | 'tls' | 'plaintext' | 'unknown'; principal?: string } {
   const fsP = r.attrs.filterState?.['io.istio.peer_principal'];
   const principal = r.attrs.tls?.uriSans?.[0] ?? (typeof fsP === 'string' ? fsP : undefined);
-  const { security } = inferSecurity(r);
+  const { security } = loggedSecurity(r);
   return principal !== undefined ? { security, principal } : { security };
 }
 

@@ -14,7 +14,7 @@
  * (its first in canonical order) and then the event's record count and exchange (+1).
  */
 import type { AccessRecord, Flow } from '../model/records.js';
-import type { Direction, LocalLegLink, RecordLink, CorrelationIndex } from './correlate.js';
+import { recordWireLeg, type Direction, type LocalLegLink, type RecordLink, type CorrelationIndex } from './correlate.js';
 import type { ProxyView } from './proxies.js';
 import type { RecordFacts } from './record-facts.js';
 import type { EventRecord, RequestEvent } from './request-events.js';
@@ -114,12 +114,18 @@ export class FactsReplay {
     });
   }
 
-  /** Reads the next record's row and sets its facts (proxy, direction, flow link, sidecar-local leg) as correlateRecord did. */
+  /** Reads the next record's row and sets its facts (proxy, direction, wire leg, flow link, sidecar-local leg) as correlateRecord did. */
   apply(r: AccessRecord): void {
     const row = (this.row = this.rows.next());
     const idx = this.idx;
     if (row[PROXY]! > 0) idx.recordProxy.set(r, this.proxies[row[PROXY]! - 1]!);
-    if (row[DIR]! > 0) idx.recordDirection.set(r, DIRECTIONS[row[DIR]! - 1]!);
+    if (row[DIR]! > 0) {
+      const dir = DIRECTIONS[row[DIR]! - 1]!;
+      idx.recordDirection.set(r, dir);
+      // Its wire leg, worked out once here rather than at each of the builders' several asks (correlate.ts
+      // derives it when asked, to keep nothing per record when every record is held; here records stream).
+      idx.recordWire.set(r, recordWireLeg(r, dir));
+    }
     if (row[FLOW]! > 0) {
       const flow = this.flows[row[FLOW]! - 1]!;
       const link: RecordLink = { record: r, flow, exchange: row[EXCHANGE]! > 0 ? row[EXCHANGE]! - 1 : undefined, offsetMs: (r.timeMs ?? flow.startMs) - flow.startMs, by: LINK_BY[row[BY]!]! };

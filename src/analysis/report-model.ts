@@ -399,6 +399,47 @@ export interface ViewsInput extends Pick<Evidence, 'inputs' | 'hashes' | 'items'
 }
 
 type RequestKind = { listed: RequestView[]; rest: number; last: { time: string | null; ref: EvidenceRef } | null };
+
+/**
+ * What makes a request kind (ReportViewsBuilder.addRecord): proxy, direction, record kind, client and server
+ * nodes, server address, method, path, response code, details, flags, peer security, principal, verdict,
+ * replay reason.
+ */
+const KIND_PARTS = 16;
+type KindPart = string | number | null;
+
+/**
+ * A map keyed by a fixed number of parts, one level of maps per part: a lookup hashes each part (most are
+ * strings shared between records, whose hash V8 keeps) instead of a key string joined per record, which cost
+ * more than the rest of addRecord together (issue 17, report speed). Parts are compared as Map keys
+ * (SameValueZero), so two keys differ when any part does. `values` in insertion order.
+ */
+class PartsMap<V> {
+  private readonly root = new Map<KindPart, unknown>();
+  readonly values: V[] = [];
+  constructor(private readonly n: number) {}
+
+  get(parts: readonly KindPart[]): V | undefined {
+    let m = this.root;
+    for (let i = 0; i < this.n - 1; i++) {
+      const next = m.get(parts[i]!) as Map<KindPart, unknown> | undefined;
+      if (next === undefined) return undefined;
+      m = next;
+    }
+    return m.get(parts[this.n - 1]!) as V | undefined;
+  }
+
+  set(parts: readonly KindPart[], v: V): void {
+    let m = this.root;
+    for (let i = 0; i < this.n - 1; i++) {
+      let next = m.get(parts[i]!) as Map<KindPart, unknown> | undefined;
+      if (next === undefined) m.set(parts[i]!, (next = new Map<KindPart, unknown>()));
+      m = next;
+    }
+    if (!m.has(parts[this.n - 1]!)) this.values.push(v);
+    m.set(parts[this.n - 1]!, v);
+  }
+}
 type FlowKind = { listed: FlowView[]; rest: number; last: Flow | null; lastOrd: number };
 
 /**
@@ -440,7 +481,9 @@ export class ReportViewsBuilder {
   private allViews: RequestView[] | null = [];
   /** The views listed when records are more than `listAll`: cited ones, and each kind's exemplars. */
   private readonly exemplarViews: RequestView[] = [];
-  private readonly kinds = new Map<string, RequestKind>();
+  /** Each kind of uncited record by its parts (see addRecord), and the parts of the record being added. */
+  private readonly kinds = new PartsMap<RequestKind>(KIND_PARTS);
+  private readonly kindParts: KindPart[] = new Array<KindPart>(KIND_PARTS).fill('');
   private uncitedListed = 0;
   private readonly records = { total: 0, http: 0, tcp: 0, denied: 0, rejected: 0, correlatedWithCapture: 0 };
   private requests = 0;
@@ -739,7 +782,23 @@ export class ReportViewsBuilder {
     if (!cited) {
       // An exemplar of its kind, or counted on the last exemplar listed.
       const verdict = ex?.verdict ?? '';
-      const k = `${c.recordProxy.get(r)?.source ?? ''}|${dir}|${r.kind}|${cn}|${sn}|${wire.server ? fmtAddr(wire.server.ip, wire.server.port) : ''}|${r.attrs.http?.method ?? ''}|${r.attrs.http?.path !== undefined ? redactPath(r.attrs.http.path, opts.showSecrets) : ''}|${r.responseCode ?? ''}|${r.responseCodeDetails ?? ''}|${r.connectionTerminationDetails ?? ''}|${r.responseFlags ?? ''}|${peer.security}|${peer.principal ?? ''}|${verdict}|${ex?.reason ?? ''}`;
+      const k = this.kindParts;
+      k[0] = c.recordProxy.get(r)?.source ?? '';
+      k[1] = dir;
+      k[2] = r.kind;
+      k[3] = cn;
+      k[4] = sn;
+      k[5] = wire.server ? fmtAddr(wire.server.ip, wire.server.port) : '';
+      k[6] = r.attrs.http?.method ?? '';
+      k[7] = r.attrs.http?.path !== undefined ? redactPath(r.attrs.http.path, opts.showSecrets) : '';
+      k[8] = r.responseCode ?? '';
+      k[9] = r.responseCodeDetails ?? '';
+      k[10] = r.connectionTerminationDetails ?? '';
+      k[11] = r.responseFlags ?? '';
+      k[12] = peer.security;
+      k[13] = peer.principal ?? '';
+      k[14] = verdict;
+      k[15] = ex?.reason ?? '';
       kind = this.kinds.get(k);
       // A kind first met once `max` uncited records are listed can list none: counted only, no entry kept
       // for it (its count would land on no exemplar).
@@ -811,7 +870,7 @@ export class ReportViewsBuilder {
     if (this.allViews) requestViews = this.allViews;
     else {
       requestViews = this.exemplarViews;
-      for (const k of this.kinds.values()) {
+      for (const k of this.kinds.values) {
         if (k.rest === 0 || !k.last) continue;
         const tail = k.listed[k.listed.length - 1];
         if (tail) tail.more = { count: k.rest, until: k.last.time, last: k.last.ref };

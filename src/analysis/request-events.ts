@@ -50,10 +50,37 @@ export interface EventSecurity {
   inferred: boolean;
 }
 
+/** The security a record logged (inferSecurity's verdict), and whether it is inferred from conventions. */
+export interface LoggedSecurity {
+  readonly security: FlowSecurity;
+  readonly inferred: boolean;
+}
+
+/** The eight answers, shared (a record keeps a reference to one, not a copy). */
+const LOGGED_SECURITY = new Map<string, LoggedSecurity>();
+const loggedSecurityOf = new RecordFacts<AccessRecord, LoggedSecurity>('logged security');
+
+/**
+ * inferSecurity's security and `inferred` for a record, worked out once per record object and kept on it
+ * (record-facts.ts): the findings, the graph, the timeline and the request list each ask for it, and
+ * inferSecurity builds the record's request attributes every time (issue 17, report speed). A record is
+ * never changed after it is read (a changed copy is a new object), so the answer stays right.
+ */
+export function loggedSecurity(r: AccessRecord): LoggedSecurity {
+  const hit = loggedSecurityOf.get(r);
+  if (hit !== undefined) return hit;
+  const inf = inferSecurity(r);
+  const k = `${inf.security}|${inf.inferred}`;
+  let v = LOGGED_SECURITY.get(k);
+  if (v === undefined) LOGGED_SECURITY.set(k, (v = Object.freeze({ security: inf.security, inferred: inf.inferred })));
+  loggedSecurityOf.set(r, v);
+  return v;
+}
+
 /** What the record says about its downstream peer: meaningful on the receiving (inbound) side only. */
 export function loggedPeer(r: AccessRecord, dir: Direction): EventSecurity {
   if (dir !== 'inbound') return { security: 'unknown', from: 'access-log', inferred: false };
-  const inf = inferSecurity(r);
+  const inf = loggedSecurity(r);
   const fsP = r.attrs.filterState?.['io.istio.peer_principal'];
   const principal = r.attrs.tls?.uriSans?.[0] ?? (typeof fsP === 'string' ? fsP : undefined);
   return { security: inf.security, from: 'access-log', inferred: inf.inferred, ...(principal !== undefined ? { principal } : {}) };

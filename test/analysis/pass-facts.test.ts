@@ -1,7 +1,7 @@
 /**
  * FactsReplay (pass-facts.ts) hands a later report pass's records over exactly as pass 1's EventWindow did —
  * same order, same events (ids, records inbound first, flow, exchange), same per-record facts (proxy,
- * direction, flow link, sidecar-local leg) — from the side log pass 1 wrote, without joining or grouping
+ * direction, wire leg, flow link, sidecar-local leg) — from the side log pass 1 wrote, without joining or grouping
  * again; with the side log in a file and in memory.
  */
 import { describe, expect, it } from 'vitest';
@@ -42,6 +42,7 @@ function describeHand(idx: CorrelationIndex, x: EventRecord): string {
     Object.keys(e).join(','),
     idx.recordProxy.get(r)?.source ?? '',
     idx.recordDirection.get(r) ?? '',
+    JSON.stringify(idx.recordWire.get(r) ?? null),
     l ? `${l.flow.id}/${l.exchange}/${l.by}/${l.offsetMs}/${refOf(l.record)}/${Object.keys(l).join(',')}` : '',
     leg ? `${leg.flow.id}/${leg.exchange}/${leg.by}/${leg.xfcc}/${refOf(leg.record)}` : '',
   ].join('|');
