@@ -12,13 +12,16 @@
  * joined flow (index in the evidence's flows, +1), exchange (+1; 0 none), how it was joined, its
  * sidecar-local leg (flow +1, exchange, how), its event's number (`e<n>`), whether the record made the event
  * (its first in canonical order) and then the event's record count and exchange (+1).
+ *
+ * `ReplayVerdicts` does the same for pass 2's replay: each timed record's verdict and reason, so that pass 3
+ * replays only the records the report lists.
  */
-import type { AccessRecord, Flow } from '../model/records.js';
+import type { AccessRecord, Explanation, Flow } from '../model/records.js';
 import { recordWireLeg, type Direction, type LocalLegLink, type RecordLink, type CorrelationIndex } from './correlate.js';
 import type { ProxyView } from './proxies.js';
-import type { RecordFacts } from './record-facts.js';
+import { RecordFacts, type RecordLookup } from './record-facts.js';
 import type { EventRecord, RequestEvent } from './request-events.js';
-import type { SideLog, SideLogReader } from './side-log.js';
+import { SideLog, type SideLogReader } from './side-log.js';
 
 const PROXY = 0;
 const DIR = 1;
@@ -220,5 +223,102 @@ export class FactsReplay {
 
   close(): void {
     this.rows.close();
+  }
+}
+
+/** A record's replay verdict and reason (report-model.ts ReplayVerdict; an Explanation is one). */
+export interface Verdict {
+  readonly verdict: Explanation['verdict'];
+  readonly reason: string;
+}
+
+/** Distinct (verdict, reason) pairs numbered; past it a record's pair is not written (its replay is done again when asked). */
+const VERDICTS_KEPT = 4096;
+/** A record the replay gave no explanation. */
+const NOT_REPLAYED: Verdict = Object.freeze({ verdict: 'agrees', reason: '' });
+
+/**
+ * The replay verdict and reason of each timed record, as pass 2 found them, for pass 3 (report-stream.ts): one
+ * integer per record in a side log — 0 not replayed, n > 0 the n-th distinct (verdict, reason) pair, −1 a pair
+ * past VERDICTS_KEPT (a fleet's replays have a handful of reasons; a reason naming per-record values, such as
+ * a not-from-this-proxy address, fills the table, then such records are replayed again when asked). What it
+ * keeps is bounded by VERDICTS_KEPT pairs.
+ */
+export class ReplayVerdicts {
+  private readonly log: SideLog;
+  private readonly byVerdict = new Map<string, Map<string, number>>();
+  private readonly kept: Verdict[] = [];
+
+  constructor(path: string | null) {
+    this.log = new SideLog(1, path);
+  }
+
+  /** The next timed record's replay (canonical order; undefined: not replayed). */
+  write(x: Explanation | undefined): void {
+    if (x) this.log.set(0, this.numberOf(x));
+    this.log.next();
+  }
+
+  private numberOf(x: Explanation): number {
+    let m = this.byVerdict.get(x.verdict);
+    if (!m) this.byVerdict.set(x.verdict, (m = new Map()));
+    let n = m.get(x.reason);
+    if (n === undefined) {
+      if (this.kept.length >= VERDICTS_KEPT) return -1;
+      n = this.kept.length + 1;
+      this.kept.push(Object.freeze({ verdict: x.verdict, reason: x.reason }));
+      m.set(x.reason, n);
+    }
+    return n;
+  }
+
+  seal(): void {
+    this.log.seal();
+  }
+
+  /**
+   * Each record's verdict for a later pass: from the side log for the timed records (`reader().next(r)` for each,
+   * in canonical order), else (records without a time, pairs not kept) from `explanations`.
+   */
+  lookup(explanations: RecordLookup<AccessRecord, Explanation>): VerdictLookup {
+    return new VerdictLookup(this.log, this.kept, explanations);
+  }
+}
+
+export class VerdictLookup implements RecordLookup<AccessRecord, Verdict> {
+  private readonly facts = new RecordFacts<AccessRecord, Verdict>('replay verdict');
+
+  constructor(
+    private readonly log: SideLog,
+    private readonly kept: readonly Verdict[],
+    private readonly explanations: RecordLookup<AccessRecord, Explanation>,
+  ) {}
+
+  /** Reads the timed records' verdicts in canonical order: `next(r)` for each; `close()` at the end. */
+  reader(): { next(r: AccessRecord): void; close(): void } {
+    const rows = this.log.reader();
+    return {
+      next: (r) => {
+        const n = rows.next()[0]!;
+        if (n === 0) this.facts.set(r, NOT_REPLAYED);
+        else if (n > 0) this.facts.set(r, this.kept[n - 1]!);
+      },
+      close: () => rows.close(),
+    };
+  }
+
+  get(r: AccessRecord): Verdict | undefined {
+    const v = this.facts.get(r);
+    if (v === NOT_REPLAYED) return undefined;
+    return v ?? this.explanations.get(r);
+  }
+
+  has(r: AccessRecord): boolean {
+    return this.get(r) !== undefined;
+  }
+
+  set(r: AccessRecord, v: Verdict): this {
+    this.facts.set(r, v);
+    return this;
   }
 }

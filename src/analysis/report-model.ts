@@ -20,6 +20,7 @@ import { normalizeIp } from '../readers/inventory.js';
 import { VERSION } from '../version.js';
 import { explainText } from '../rbac/index.js';
 import { correlate, fmtAddr, isLoopback, type Correlation, type Direction } from './correlate.js';
+import type { RecordLookup } from './record-facts.js';
 import { eventSecurity, type RequestEvent } from './request-events.js';
 import { computeFindings, FINDING_IDS, SEVERITY_ORDER, loggedRbacDeny, type PolicyDoc } from './findings.js';
 import { nodeIdFor, TimelineBuilder, TIMELINE_LIMITS, type TimelineEvent, type TimelineLimits } from './timeline.js';
@@ -396,6 +397,18 @@ export interface ViewsInput extends Pick<Evidence, 'inputs' | 'hashes' | 'items'
   findings: Finding[];
   /** What the records say about each flow: complete before `addFlows`. */
   flowFacts: FlowFacts;
+  /**
+   * The replay's verdict and reason of the record being added (undefined: not replayed), when known without
+   * its whole explanation: then `correlation.explanationFor` is asked only for the records listed (a streaming
+   * report replays only those again: report-stream.ts). Without it, `explanationFor` gives both.
+   */
+  replayVerdict?: RecordLookup<AccessRecord, ReplayVerdict>;
+}
+
+/** What the request list's counts and kinds need of a record's replay (an Explanation is one). */
+export interface ReplayVerdict {
+  readonly verdict: Explanation['verdict'];
+  readonly reason: string;
 }
 
 type RequestKind = { listed: RequestView[]; rest: number; last: { time: string | null; ref: EvidenceRef } | null };
@@ -773,15 +786,16 @@ export class ReportViewsBuilder {
     const sn = (local ? nodeIdFor(c, wire.server?.ip) : this.ensureNode(wire.server?.ip)) ?? null;
     const link = c.recordFlow.get(r);
     if (link) counts.correlatedWithCapture++;
-    const ex = c.explanationFor.get(r);
-    if (ex) this.exCounts[ex.verdict === 'not-from-this-proxy' ? 'notFromThisProxy' : ex.verdict]++;
+    const verdicts = this.input.replayVerdict;
+    const v = verdicts ? verdicts.get(r) : c.explanationFor.get(r);
+    if (v) this.exCounts[v.verdict === 'not-from-this-proxy' ? 'notFromThisProxy' : v.verdict]++;
     const cited = this.cites.get(citeKey(r.ref));
     // Listed among the exemplars (when records turn out to be more than `listAll`)?
     let exemplar = cited !== undefined;
     let kind: RequestKind | undefined;
     if (!cited) {
       // An exemplar of its kind, or counted on the last exemplar listed.
-      const verdict = ex?.verdict ?? '';
+      const verdict = v?.verdict ?? '';
       const k = this.kindParts;
       k[0] = c.recordProxy.get(r)?.source ?? '';
       k[1] = dir;
@@ -798,7 +812,7 @@ export class ReportViewsBuilder {
       k[12] = peer.security;
       k[13] = peer.principal ?? '';
       k[14] = verdict;
-      k[15] = ex?.reason ?? '';
+      k[15] = v?.reason ?? '';
       kind = this.kinds.get(k);
       // A kind first met once `max` uncited records are listed can list none: counted only, no entry kept
       // for it (its count would land on no exemplar).
@@ -820,6 +834,7 @@ export class ReportViewsBuilder {
     const all = this.allViews !== null && counts.total <= rl.listAll ? this.allViews : null;
     if (!all) this.allViews = null;
     if (!all && !exemplar) return;
+    const ex = v === undefined ? undefined : verdicts ? c.explanationFor.get(r) : (v as Explanation);
     const view: RequestView = {
       ref: r.ref,
       time: r.time ?? null,

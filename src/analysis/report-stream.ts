@@ -10,8 +10,9 @@
  *    goes to a side log (side-log.ts, a file in the spill's directory) that passes 2 and 3 read beside the
  *    records instead of joining and grouping again (pass-facts.ts FactsReplay);
  *  - pass 2 (findings): FindingsBuilder, the captures first, then each record; the findings are final;
+ *    each record's replay verdict and reason go to a second side log (pass-facts.ts ReplayVerdicts);
  *  - pass 3 (views): the graph, the flows, the timeline and the requests listed, citing the final
- *    findings (ReportViewsBuilder).
+ *    findings (ReportViewsBuilder); only the records it lists are replayed again (for their explanation).
  *
  * What stays in memory grows with the flows, workloads, finding groups and exemplar limits, plus one
  * window of records (the skew plus the longest logged duration), plus what cannot be placed in time or
@@ -19,11 +20,11 @@
  * pairs and waypoint callers (held once, in a pre-pass, only when such records exist).
  * The result is the same model `buildReportModel` makes from every record in canonical order.
  */
-import type { AccessRecord, Finding, Flow } from '../model/records.js';
+import type { AccessRecord, Explanation, Finding, Flow } from '../model/records.js';
 import { appendAll } from '../model/arrays.js';
 import { CorrelationIndex, linkOffset, skewSummary, type Correlation } from './correlate.js';
 import { EventWindow, pairZtunnelLegs, type EventRecord, type RequestEvent } from './request-events.js';
-import { RecordFacts } from './record-facts.js';
+import { RecordFacts, type RecordLookup } from './record-facts.js';
 import { FlowFactsCollector } from './flow-facts.js';
 import { FindingsBuilder, SEVERITY_ORDER } from './findings.js';
 import { FlowLayerEvaluator, networkLayerFindings, networkLintFindings, annotateNetworkLayers } from './network-layers.js';
@@ -33,7 +34,7 @@ import { decideHboneFlows, joinHboneFlows } from './ztunnel.js';
 import type { RecordCompactor } from './compact-record.js';
 import type { ProxyView } from './proxies.js';
 import { SideLog } from './side-log.js';
-import { eventNumber, FactsReplay, ROW, writeRow } from './pass-facts.js';
+import { eventNumber, FactsReplay, ReplayVerdicts, ROW, writeRow } from './pass-facts.js';
 import type { BuildOptions, Evidence, ReportModel } from './report-model.js';
 import { ReportViewsBuilder } from './report-model.js';
 
@@ -212,15 +213,15 @@ export async function buildReportStreaming(ev: Evidence, source: RecordSource, o
     side.seal();
   }
 
-  /** Passes 2 and 3: every record in canonical order with its pass-1 facts, replayed, its event complete. */
-  const pass = async (name: string, visit: (x: EventRecord) => void): Promise<void> => {
+  /** Passes 2 and 3: every record in canonical order with its pass-1 facts, `also` done, its event complete. */
+  const pass = async (name: string, also: (r: AccessRecord) => void, visit: (x: EventRecord) => void): Promise<void> => {
     const facts = new FactsReplay(side.reader(), idx, recordEvent, ev.proxies, ev.flows, untimed, untimedEventNo, visit);
     try {
       await each(
         name,
         (r) => {
           facts.apply(r);
-          replay(r);
+          also(r);
           facts.push(r);
         },
         () => facts.end(),
@@ -243,7 +244,18 @@ export async function buildReportStreaming(ev: Evidence, source: RecordSource, o
   // Pass 2: the findings.
   const fb = new FindingsBuilder({ flows: ev.flows, proxies: ev.proxies, policies: ev.policies, correlation: c, showSecrets: opts.showSecrets, ztunnels, flowFacts });
   fb.addFlows();
-  await pass('findings', ({ record }) => fb.addRecord(record));
+  // Each timed record's replay verdict and reason goes to a side log (one integer: see ReplayVerdicts), so pass 3
+  // replays only the records it lists.
+  const verdicts = new ReplayVerdicts(source.scratchFile ? source.scratchFile('replay-verdicts.bin') : null);
+  await pass(
+    'findings',
+    (r) => {
+      replay(r);
+      verdicts.write(idx.explanationFor.get(r));
+    },
+    ({ record }) => fb.addRecord(record),
+  );
+  verdicts.seal();
   const findings: Finding[] = fb.finish();
   if (layers) {
     // Observed flows against NetworkPolicy / admin tiers / Calico (findings stay in severity order).
@@ -253,12 +265,37 @@ export async function buildReportStreaming(ev: Evidence, source: RecordSource, o
   }
 
   // Pass 3: the views, citing the final findings.
-  const vb = new ReportViewsBuilder({ inputs: ev.inputs, hashes: ev.hashes, items: ev.items, problems: ev.problems, unreadable: ev.unreadable, flows: ev.flows, attempts: ev.attempts, proxies: ev.proxies, inventory: ev.inventory, diagnostics: ev.diagnostics, window: ev.window, correlation: c, findings, flowFacts }, opts);
+  // The explanations the views ask for (the records they list) are replayed then; the others' verdicts come from pass 2.
+  const explanationFor: RecordLookup<AccessRecord, Explanation> = {
+    get: (r) => {
+      if (!idx.explanationFor.has(r)) replay(r);
+      return idx.explanationFor.get(r);
+    },
+    has: (r) => {
+      if (!idx.explanationFor.has(r)) replay(r);
+      return idx.explanationFor.has(r);
+    },
+    set(r, x) {
+      idx.explanationFor.set(r, x);
+      return this;
+    },
+  };
+  const replayVerdict = verdicts.lookup(explanationFor);
+  const vb = new ReportViewsBuilder({ inputs: ev.inputs, hashes: ev.hashes, items: ev.items, problems: ev.problems, unreadable: ev.unreadable, flows: ev.flows, attempts: ev.attempts, proxies: ev.proxies, inventory: ev.inventory, diagnostics: ev.diagnostics, window: ev.window, correlation: { ...c, explanationFor }, findings, flowFacts, replayVerdict }, opts);
   vb.addFlows();
-  await pass('views', ({ record, event, first }) => {
-    if (first) vb.addEvent(event);
-    vb.addRecord(record);
-  });
+  const read = replayVerdict.reader();
+  try {
+    await pass(
+      'views',
+      (r) => read.next(r),
+      ({ record, event, first }) => {
+        if (first) vb.addEvent(event);
+        vb.addRecord(record);
+      },
+    );
+  } finally {
+    read.close();
+  }
   return vb.finish();
 }
 
