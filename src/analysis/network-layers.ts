@@ -8,6 +8,7 @@
  */
 import type { Finding, Flow } from '../model/records.js';
 import { flowRef } from './findings.js';
+import { fmtAddr } from './correlate.js';
 import { formatDecidedBy, type FlowLayerVerdict, type FlowNetworkLayers, type LayerDecision, type LayerName } from '../model/layers.js';
 import type { K8sObject } from '../readers/k8s.js';
 import { analyzeReach, lintNetworkLayers, reachInputs, type ReachInputs } from './reach.js';
@@ -242,11 +243,11 @@ export function networkLayerFindings(flows: Flow[], objects: K8sObject[], evalua
       id: g.answered ? 'network-policy-not-enforced' : 'network-policy-explains-unanswered',
       severity: g.answered ? 'high' : 'low',
       summary: g.answered
-        ? `${n} connection(s) ${g.src} → ${g.dst}:${g.port} were answered although ${g.layer} denies them (${g.by}): the network plugin does not enforce it, or the policy was not in force then`
-        : `${n} connection attempt(s) ${g.src} → ${g.dst}:${g.port} got no answer; ${g.layer} drops them (${g.by})`,
+        ? `${n} connection(s) ${g.src} → ${fmtAddr(g.dst, g.port)} were answered although ${g.layer} denies them (${g.by}): the network plugin does not enforce it, or the policy was not in force then`
+        : `${n} connection attempt(s) ${g.src} → ${fmtAddr(g.dst, g.port)} got no answer; ${g.layer} drops them (${g.by})`,
       evidence: g.flows.slice(0, MAX_EVIDENCE).map((m) => flowRef(m.f)),
       ...(g.answered ? { fix: `check that the CNI enforces ${g.layer === 'calico' ? 'Calico policy' : 'NetworkPolicy'} on these nodes and when the policy was applied${g.miss ? `; closest allowing rule: ${g.miss}` : ''}` } : {}),
-      details: { layer: g.layer, decidedBy: g.by, explanation: g.explanation, flows: n, source: g.src, destination: `${g.dst}:${g.port}` },
+      details: { layer: g.layer, decidedBy: g.by, explanation: g.explanation, flows: n, source: g.src, destination: fmtAddr(g.dst, g.port) },
     });
   }
   return out;
