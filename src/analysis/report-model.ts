@@ -1100,7 +1100,6 @@ export function buildReportModel(ev: Evidence, opts: BuildOptions): ReportModel 
   return b.finish();
 }
 
-/** `file:line`, `file#frame` (or `file#first-last`), `file @ $.json.path`, `stream[index]`. */
 /**
  * The IP addresses a finding's details name, each once, in the order met (normalized as node IPs are:
  * normalizeIp): every string value, at any depth, that is an IP address (`10.1.0.10`, `fd00::a`, or
@@ -1133,6 +1132,7 @@ function endpointIp(s: string): string | null {
   return null;
 }
 
+/** `file:line`, `file#frame` (or `file#first-last`), `file @ $.json.path`, `stream[index]`. */
 export function formatRef(r: EvidenceRef): string {
   if (r.frame !== undefined) {
     if (r.frames && r.frames.length === 2 && r.frames[0] !== r.frames[1]) return `${r.file}#${r.frames[0]}-${r.frames[1]}`;
