@@ -301,102 +301,81 @@ export class TextFormat {
     const slots = this.slots;
     for (let k = 0; k < slots.length; k++) {
       const s = slots[k]!;
-      let raw: string;
       if (s.last) {
-        if (s.next === '') {
-          raw = line.slice(pos);
-          if (!s.spaces || s.op.type !== 'text') {
-            const sp = raw.indexOf(' ');
-            if (sp >= 0) {
-              extra = raw.slice(sp + 1);
-              raw = raw.slice(0, sp);
-            }
-          }
-        } else {
-          const end = line.lastIndexOf(s.next);
-          if (end < pos) return null;
-          const tail = line.slice(end + s.next.length);
-          if (tail.length > 0) {
-            if (tail[0] !== ' ') return null;
-            extra = tail.slice(1);
-          }
-          raw = line.slice(pos, end);
-        }
-      } else {
-        // the value converted in place (no slice for a number or an absent value), no per-slot closure call.
-        // The literal's first occurrence: right after a `-` or a run of digits when it is there (it cannot begin
-        // inside them: its first character is neither), else searched for.
-        let j = -1;
-        const c0 = line.charCodeAt(pos);
-        if (c0 === 45 /* - */) {
-          if (s.dashScan && line.charCodeAt(pos + 1) === s.next0 && (s.next1 || line.startsWith(s.next, pos + 1))) j = pos + 1;
-        } else if (s.digitScan && c0 >= 48 && c0 <= 57) {
-          let e = pos + 1;
-          for (let c = line.charCodeAt(e); c >= 48 && c <= 57; c = line.charCodeAt(++e));
-          if (line.charCodeAt(e) === s.next0 && (s.next1 || line.startsWith(s.next, e))) j = e;
-        }
-        if (j < 0) j = line.indexOf(s.next, pos);
-        if (j < 0) return null;
-        const start = pos;
-        pos = j + s.next.length;
-        const n = j - start;
-        if (n === 0 || (n === 1 && line.charCodeAt(start) === 45 /* - */)) {
-          // absent: `-` (an empty text value stays '')
-          values[k] = n === 0 && s.kind === K_TEXT ? '' : null;
-          continue;
-        }
-        switch (s.kind) {
-          case K_INT:
-          case K_INT_HEADER: {
-            let num = 0;
-            let ok = n <= 16;
-            for (let i = start; ok && i < j; i++) {
-              const c = line.charCodeAt(i);
-              if (c < 48 || c > 57) ok = false;
-              else num = num * 10 + (c - 48);
-            }
-            if (ok) values[k] = n <= 15 ? num : Number(line.slice(start, j));
-            else if (s.kind === K_INT_HEADER) values[k] = line.slice(start, j);
-            else return null;
-            break;
-          }
-          case K_ADDRESS: {
-            const raw = line.slice(start, j);
-            if (!addressLike(raw, s.next !== ' ')) return null;
-            values[k] = raw;
-            break;
-          }
-          case K_TOKEN: {
-            const raw = line.slice(start, j);
-            if (raw.indexOf('"') >= 0 || (s.checkSpacesCut && raw.indexOf(' ') >= 0)) return null;
-            values[k] = raw;
-            break;
-          }
-          case K_TEXT: {
-            const raw = line.slice(start, j);
-            if (s.checkSpacesCut && raw.indexOf(' ') >= 0) return null;
-            values[k] = raw;
-            break;
-          }
-          case K_ISO_TIME: {
-            if (n < 11 || !isoDateAt(line, start) || (s.checkSpacesCut && line.slice(start, j).indexOf(' ') >= 0)) return null;
-            values[k] = line.slice(start, j);
-            break;
-          }
-          default: {
-            const raw = line.slice(start, j);
-            if (s.checkSpaces && raw.indexOf(' ') >= 0) return null;
-            const v = convertValue(s.op, raw);
-            if (v === undefined) return null;
-            values[k] = v;
-          }
-        }
+        const v = lastSlotValue(line, pos, s);
+        if (v === undefined) return null;
+        values[k] = v;
+        extra = LAST.extra;
         continue;
       }
-      if (s.checkSpaces && raw.indexOf(' ') >= 0) return null;
-      const v = s.convert(raw);
-      if (v === undefined) return null;
-      values[k] = v;
+      // the value converted in place (no slice for a number or an absent value), no per-slot closure call.
+      // The literal's first occurrence: right after a `-` or a run of digits when it is there (it cannot begin
+      // inside them: its first character is neither), else searched for.
+      let j = -1;
+      const c0 = line.charCodeAt(pos);
+      if (c0 === 45 /* - */) {
+        if (s.dashScan && line.charCodeAt(pos + 1) === s.next0 && (s.next1 || line.startsWith(s.next, pos + 1))) j = pos + 1;
+      } else if (s.digitScan && c0 >= 48 && c0 <= 57) {
+        let e = pos + 1;
+        for (let c = line.charCodeAt(e); c >= 48 && c <= 57; c = line.charCodeAt(++e));
+        if (line.charCodeAt(e) === s.next0 && (s.next1 || line.startsWith(s.next, e))) j = e;
+      }
+      if (j < 0) j = line.indexOf(s.next, pos);
+      if (j < 0) return null;
+      const start = pos;
+      pos = j + s.next.length;
+      const n = j - start;
+      if (n === 0 || (n === 1 && line.charCodeAt(start) === 45 /* - */)) {
+        // absent: `-` (an empty text value stays '')
+        values[k] = n === 0 && s.kind === K_TEXT ? '' : null;
+        continue;
+      }
+      switch (s.kind) {
+        case K_INT:
+        case K_INT_HEADER: {
+          let num = 0;
+          let ok = n <= 16;
+          for (let i = start; ok && i < j; i++) {
+            const c = line.charCodeAt(i);
+            if (c < 48 || c > 57) ok = false;
+            else num = num * 10 + (c - 48);
+          }
+          if (ok) values[k] = n <= 15 ? num : Number(line.slice(start, j));
+          else if (s.kind === K_INT_HEADER) values[k] = line.slice(start, j);
+          else return null;
+          break;
+        }
+        case K_ADDRESS: {
+          const raw = line.slice(start, j);
+          if (!addressLike(raw, s.next !== ' ')) return null;
+          values[k] = raw;
+          break;
+        }
+        case K_TOKEN: {
+          const raw = line.slice(start, j);
+          if (raw.indexOf('"') >= 0 || (s.checkSpacesCut && raw.indexOf(' ') >= 0)) return null;
+          values[k] = raw;
+          break;
+        }
+        case K_TEXT: {
+          const raw = line.slice(start, j);
+          if (s.checkSpacesCut && raw.indexOf(' ') >= 0) return null;
+          values[k] = raw;
+          break;
+        }
+        case K_ISO_TIME: {
+          if (n < 11 || !isoDateAt(line, start) || (s.checkSpacesCut && line.slice(start, j).indexOf(' ') >= 0)) return null;
+          values[k] = line.slice(start, j);
+          break;
+        }
+        default: {
+          const raw = line.slice(start, j);
+          if (s.checkSpaces && raw.indexOf(' ') >= 0) return null;
+          const v = convertValue(s.op, raw);
+          if (v === undefined) return null;
+          values[k] = v;
+        }
+      }
     }
     const r: ParsedLine = { values: this.makeValues(values), list: this.uniqueKeys ? values : undefined };
     if (extra !== undefined && extra.length > 0) r.extra = extra;
