@@ -9,6 +9,7 @@ import { gatherEvidence } from '../../src/analysis/evidence.js';
 import { CorrelationIndex } from '../../src/analysis/correlate.js';
 import { EventWindow, groupRequestEvents, pairZtunnelLegs, type EventRecord, type RequestEvent } from '../../src/analysis/request-events.js';
 import type { AccessRecord, Flow } from '../../src/model/records.js';
+import { legRecord } from './report-fixtures.js';
 
 function canonical(records: AccessRecord[]): AccessRecord[] {
   const seq = new Map(records.map((r, i) => [r, i]));
@@ -31,23 +32,6 @@ function both(flows: Flow[], input: AccessRecord[], skewMs = 2000): { whole: str
   for (const r of records) if (r.timeMs !== undefined) out.push(...w.push(r, pairs.get(r)));
   out.push(...w.end());
   return { whole: describeEvents(whole.events), window: describeEvents(out.filter((x) => x.first).map((x) => x.event)), out };
-}
-
-function rec(i: number, o: Partial<AccessRecord> & { dir: 'inbound' | 'outbound'; client: string; server: string }): AccessRecord {
-  const [cip, cport] = o.client.split(':');
-  const [sip, sport] = o.server.split(':');
-  const fields = o.dir === 'outbound' ? { UPSTREAM_CLUSTER: 'outbound|80||x', UPSTREAM_LOCAL_ADDRESS: o.client, UPSTREAM_HOST: o.server } : { UPSTREAM_CLUSTER: 'inbound|80||', DOWNSTREAM_REMOTE_ADDRESS: o.client, DOWNSTREAM_LOCAL_ADDRESS: o.server };
-  return {
-    ref: { file: 'log', line: i + 1 },
-    kind: o.kind ?? 'http',
-    attrs: o.dir === 'inbound' ? { source: { address: cip!, port: Number(cport) }, destination: { address: sip!, port: Number(sport) } } : {},
-    unknown: [],
-    fields,
-    ...(o.timeMs !== undefined ? { timeMs: o.timeMs, time: new Date(o.timeMs).toISOString() } : {}),
-    ...(o.durationMs !== undefined ? { durationMs: o.durationMs } : {}),
-    ...(o.requestId !== undefined ? { requestId: o.requestId } : {}),
-    upstreamCluster: fields.UPSTREAM_CLUSTER,
-  };
 }
 
 describe('EventWindow', () => {
@@ -74,7 +58,7 @@ describe('EventWindow', () => {
         const leg = rand(12);
         const untimed = rand(20) === 0;
         records.push(
-          rec(i, {
+          legRecord(i, {
             dir: rand(2) ? 'inbound' : 'outbound',
             client: `10.0.0.${leg % 4}:${40000 + (leg % 3)}`,
             server: `10.0.1.${leg % 2}:8080`,

@@ -17,6 +17,7 @@ import { eventNumber, FactsReplay, ROW, writeRow } from '../../src/analysis/pass
 import { SideLog } from '../../src/analysis/side-log.js';
 import type { ProxyView } from '../../src/analysis/proxies.js';
 import type { AccessRecord, Flow } from '../../src/model/records.js';
+import { legRecord } from './report-fixtures.js';
 
 function canonical(records: AccessRecord[]): AccessRecord[] {
   const seq = new Map(records.map((r, i) => [r, i]));
@@ -97,23 +98,6 @@ function passes(flows: Flow[], proxies: ProxyView[], input: AccessRecord[], side
   return { first, later, legs };
 }
 
-function rec(i: number, o: Partial<AccessRecord> & { dir: 'inbound' | 'outbound'; client: string; server: string }): AccessRecord {
-  const [cip, cport] = o.client.split(':');
-  const [sip, sport] = o.server.split(':');
-  const fields = o.dir === 'outbound' ? { UPSTREAM_CLUSTER: 'outbound|80||x', UPSTREAM_LOCAL_ADDRESS: o.client, UPSTREAM_HOST: o.server } : { UPSTREAM_CLUSTER: 'inbound|80||', DOWNSTREAM_REMOTE_ADDRESS: o.client, DOWNSTREAM_LOCAL_ADDRESS: o.server };
-  return {
-    ref: { file: 'log', line: i + 1 },
-    kind: o.kind ?? 'http',
-    attrs: o.dir === 'inbound' ? { source: { address: cip!, port: Number(cport) }, destination: { address: sip!, port: Number(sport) } } : {},
-    unknown: [],
-    fields,
-    ...(o.timeMs !== undefined ? { timeMs: o.timeMs, time: new Date(o.timeMs).toISOString() } : {}),
-    ...(o.durationMs !== undefined ? { durationMs: o.durationMs } : {}),
-    ...(o.requestId !== undefined ? { requestId: o.requestId } : {}),
-    upstreamCluster: fields.UPSTREAM_CLUSTER,
-  };
-}
-
 describe('FactsReplay', () => {
   it('hands every bundled sample over as EventWindow did, facts included (side log in a file)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'pass-facts-test-'));
@@ -156,7 +140,7 @@ describe('FactsReplay', () => {
           const leg = rand(12);
           const untimed = rand(20) === 0;
           records.push(
-            rec(i, {
+            legRecord(i, {
               dir: rand(2) ? 'inbound' : 'outbound',
               client: `10.0.0.${leg % 4}:${40000 + (leg % 3)}`,
               server: `10.0.1.${leg % 2}:8080`,

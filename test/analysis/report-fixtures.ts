@@ -107,3 +107,21 @@ export function proxyOf(p: { source: string; ip: string; pod: string; namespace:
   } as ConfigDump;
   return { source: p.source, asOfMs: null, identity: dump.node!.id, nodeId: dump.node!.id, pod: p.pod, namespace: p.namespace, app: p.app ?? null, ips: [p.ip], mtls: p.mtls ?? [], rbac: p.rbac ?? [], endpoints: [], dump };
 }
+
+/** A record of a proxy's leg `client` → `server` (`ip:port` each), inbound or outbound, as the grouping tests build them. */
+export function legRecord(i: number, o: Partial<AccessRecord> & { dir: 'inbound' | 'outbound'; client: string; server: string }): AccessRecord {
+  const [cip, cport] = o.client.split(':');
+  const [sip, sport] = o.server.split(':');
+  const fields: Record<string, string> = o.dir === 'outbound' ? { UPSTREAM_CLUSTER: 'outbound|80||x', UPSTREAM_LOCAL_ADDRESS: o.client, UPSTREAM_HOST: o.server } : { UPSTREAM_CLUSTER: 'inbound|80||', DOWNSTREAM_REMOTE_ADDRESS: o.client, DOWNSTREAM_LOCAL_ADDRESS: o.server };
+  return {
+    ref: { file: 'log', line: i + 1 },
+    kind: o.kind ?? 'http',
+    attrs: o.dir === 'inbound' ? { source: { address: cip!, port: Number(cport) }, destination: { address: sip!, port: Number(sport) } } : {},
+    unknown: [],
+    fields,
+    ...(o.timeMs !== undefined ? { timeMs: o.timeMs, time: new Date(o.timeMs).toISOString() } : {}),
+    ...(o.durationMs !== undefined ? { durationMs: o.durationMs } : {}),
+    ...(o.requestId !== undefined ? { requestId: o.requestId } : {}),
+    upstreamCluster: fields.UPSTREAM_CLUSTER,
+  };
+}
