@@ -31,7 +31,7 @@
 import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { decodeBatch, encodeBatch } from './record-codec.js';
 import type { AccessRecord } from '../model/records.js';
 
@@ -66,6 +66,25 @@ export interface RecordSpillOptions {
   fanIn?: number;
   /** Directory the private temporary directory is made in (default os.tmpdir()). */
   tmpRoot?: string;
+  /**
+   * Write runs into another spill's private directory (its `runDirectory()`) instead of one of this spill's
+   * own, named `run-<prefix>-<n>.bin` (`prefix` unique among the writers of that directory): a worker thread
+   * reading a log writes its records this way and hands them over with `handOver()`; the spill that owns the
+   * directory `adopt`s them. Such a spill never removes the directory (its owner does).
+   */
+  runsIn?: { dir: string; prefix: string };
+}
+
+/**
+ * Runs written by a spill made with `runsIn` (`handOver()`), to be adopted by the spill owning their directory:
+ * each run's records carry seqs 0..count-1 of the writer (the adopter adds its own count before them).
+ */
+export interface HandedRuns {
+  runs: { path: string; bytes: number; count: number }[];
+  /** Records added to the writer (= the sum of the runs' counts). */
+  count: number;
+  untimed: number;
+  maxDurationMs: number;
 }
 
 /** A record's place in canonical order: its time, or +Infinity when it has none (untimed records sort last). */
@@ -102,6 +121,8 @@ interface Run {
   path: string;
   bytes: number;
   count: number;
+  /** Added to the seqs stored in the run (an adopted run's records are numbered from 0 by their writer). */
+  base: number;
 }
 
 /** A serialized batch as stored: the records and their seqs. */
@@ -226,6 +247,8 @@ interface Cursor {
   /** Key of recs[i]. */
   t: number;
   seq: number;
+  /** Added to seqs[i] (Run.base). */
+  base: number;
   /** Loads the source's next batch (null: the source is done). */
   more: (() => Promise<Batch | null>) | null;
 }
@@ -250,7 +273,7 @@ function siftDown(heap: Cursor[], i: number): void {
 
 function setKey(c: Cursor): void {
   c.t = timeKey(c.recs[c.i]!);
-  c.seq = c.seqs[c.i]!;
+  c.seq = c.seqs[c.i]! + c.base;
 }
 
 /* ---- the spill ---- */
@@ -261,6 +284,7 @@ export class RecordSpill {
   private readonly runBatch: number;
   private readonly fanIn: number;
   private readonly tmpRoot: string;
+  private readonly runsIn: { dir: string; prefix: string } | null;
 
   private n = 0;
   private untimedCount = 0;
@@ -288,6 +312,8 @@ export class RecordSpill {
     this.runBatch = Math.max(1, Math.floor(opts.runBatch ?? RUN_BATCH));
     this.fanIn = Math.max(2, Math.floor(opts.fanIn ?? FAN_IN));
     this.tmpRoot = opts.tmpRoot ?? tmpdir();
+    if (opts.runsIn && !/^[\w.]+$/.test(opts.runsIn.prefix)) throw new Error(`record spill: run prefix ${JSON.stringify(opts.runsIn.prefix)}: expected letters, digits, '.', '_'`);
+    this.runsIn = opts.runsIn ?? null;
     this.limit = this.maxRecords;
   }
 
@@ -352,8 +378,60 @@ export class RecordSpill {
     this.limit = Math.max(1, Math.min(this.maxRecords, Math.floor(this.maxBytes / Math.max(1, per))));
   }
 
+  /**
+   * The private temporary directory (made when needed), for writers of runs this spill will adopt
+   * (RecordSpillOptions.runsIn).
+   */
+  runDirectory(): string {
+    if (this.closed) throw new Error('record spill: runDirectory after close');
+    if (this.runsIn) throw new Error('record spill: runDirectory of a spill writing into another one\'s');
+    return this.ensureDir();
+  }
+
+  /**
+   * Adopts runs written into this spill's directory by another spill (`runsIn`, `handOver()`, e.g. in a worker
+   * thread) as if their records had been added here now, in their order: the records added so far are
+   * written out first, then each adopted record's seq is this spill's count before it plus its own seq.
+   * Throws (one line) when a run is not a file of this spill's directory or its counts do not add up.
+   */
+  adopt(h: HandedRuns): void {
+    if (this.failure) throw this.failure;
+    if (this.tail || this.closed) throw new Error(`record spill: adopt after ${this.closed ? 'close' : 'seal'}`);
+    const dir = this.ensureDir();
+    let sum = 0;
+    for (const r of h.runs) {
+      if (dirname(r.path) !== dir || !basename(r.path).startsWith('run-')) throw new SpillError(`record spill: cannot adopt ${r.path}: not a run of ${dir}`);
+      sum += r.count;
+    }
+    if (sum !== h.count) throw new SpillError(`record spill: cannot adopt runs of ${sum} record(s) said to hold ${h.count}`);
+    if (h.count === 0) return;
+    this.writeRun();
+    const base = this.n;
+    for (const r of h.runs) if (r.count > 0) this.runs.push({ path: r.path, bytes: r.bytes, count: r.count, base });
+    this.n += h.count;
+    this.memBase = this.n;
+    this.untimedCount += h.untimed;
+    if (h.maxDurationMs > this.maxDuration) this.maxDuration = h.maxDurationMs;
+  }
+
+  /**
+   * Of a spill made with `runsIn`: writes the records still in memory as a run and hands every run over
+   * (to the directory owner's `adopt`). Nothing can be added after.
+   */
+  handOver(): HandedRuns {
+    if (this.failure) throw this.failure;
+    if (!this.runsIn) throw new Error('record spill: handOver of a spill that owns its runs (made without runsIn)');
+    if (this.tail || this.closed) throw new Error(`record spill: handOver after ${this.closed ? 'close' : 'seal or handOver'}`);
+    this.writeRun();
+    const out: HandedRuns = { runs: this.runs.map((r) => ({ path: r.path, bytes: r.bytes, count: r.count })), count: this.n, untimed: this.untimedCount, maxDurationMs: this.maxDuration };
+    this.runs = [];
+    this.closed = true;
+    return out;
+  }
+
   private ensureDir(): string {
     if (this.dir) return this.dir;
+    if (this.runsIn) return (this.dir = this.runsIn.dir);
     let dir: string;
     try {
       dir = mkdtempSync(join(this.tmpRoot, 'meshsleuth-spill-'));
@@ -403,14 +481,14 @@ export class RecordSpill {
   /** A new run file, written with positional synchronous writes (memory holds one serialized batch). */
   private openRun(): { write(b: Batch): number; close(): void; run: Run } {
     const dir = this.ensureDir();
-    const path = join(dir, `run-${this.runNo++}.bin`);
+    const path = join(dir, this.runsIn ? `run-${this.runsIn.prefix}-${this.runNo++}.bin` : `run-${this.runNo++}.bin`);
     let fd: number;
     try {
       fd = openSync(path, 'wx', 0o600);
     } catch (err) {
       throw (this.failure = new SpillError(`record spill: could not create ${path}: ${reason(err)}`, { cause: err }));
     }
-    const run: Run = { path, bytes: 0, count: 0 };
+    const run: Run = { path, bytes: 0, count: 0, base: 0 };
     let open = true;
     const fail = (what: string, err: unknown): SpillError => {
       this.failure = new SpillError(`record spill: ${what} ${path}: ${reason(err)}`, { cause: err });
@@ -514,12 +592,12 @@ export class RecordSpill {
         const reader = new RunReader(fh, run);
         const first = await reader.next();
         if (!first) continue;
-        const c: Cursor = { recs: first.r, seqs: first.s, i: 0, t: 0, seq: 0, more: () => reader.next() };
+        const c: Cursor = { recs: first.r, seqs: first.s, i: 0, t: 0, seq: 0, base: run.base, more: () => reader.next() };
         setKey(c);
         heap.push(c);
       }
       if (tail && tail.recs.length) {
-        const c: Cursor = { recs: tail.recs, seqs: tail.seqs, i: 0, t: 0, seq: 0, more: null };
+        const c: Cursor = { recs: tail.recs, seqs: tail.seqs, i: 0, t: 0, seq: 0, base: 0, more: null };
         setKey(c);
         heap.push(c);
       }
@@ -570,7 +648,8 @@ export class RecordSpill {
     this.runs = [];
     const dir = this.dir;
     this.dir = null;
-    if (dir) releaseDir(dir);
+    // (a spill writing into another's directory leaves it to its owner)
+    if (dir && !this.runsIn) releaseDir(dir);
   }
 }
 

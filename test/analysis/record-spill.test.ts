@@ -151,6 +151,89 @@ describe('canonical order', () => {
   });
 });
 
+describe('adopting runs written elsewhere (a worker thread reading a log)', () => {
+  /** Splits `rs` into parts: some added in-thread, some written by writer spills into the owner's directory and adopted. */
+  async function interleaved(rs: AccessRecord[], cuts: number[], owner: RecordSpill, writerOpts: { maxRecords: number; runBatch?: number }, inThread: (part: number) => boolean): Promise<void> {
+    let at = 0;
+    for (let p = 0; p <= cuts.length; p++) {
+      const part = rs.slice(at, p < cuts.length ? cuts[p] : rs.length);
+      at = p < cuts.length ? cuts[p]! : rs.length;
+      if (inThread(p)) {
+        for (const r of part) owner.add(r);
+        continue;
+      }
+      const w = new RecordSpill({ ...writerOpts, runsIn: { dir: owner.runDirectory(), prefix: `w${p}` } });
+      for (const r of part) w.add(r);
+      owner.adopt(w.handOver());
+    }
+  }
+
+  it('adopted records take their place in canonical order after the records added before them (seq = owner count + own seq), mixed with in-thread ones, merged at seal', async () => {
+    const rs = mix(4000, 23);
+    const cuts = [700, 1500, 1501, 2600, 3900];
+    for (const owner of [{}, { maxRecords: 61, runBatch: 5, fanIn: 3 }]) {
+      const spill = new RecordSpill(owner);
+      try {
+        await interleaved(rs, cuts, spill, { maxRecords: 97, runBatch: 11 }, (p) => p % 2 === 1);
+        expect(spill.count).toBe(4000);
+        await spill.seal();
+        if ('fanIn' in owner) expect(spill.runCount).toBeLessThanOrEqual(3);
+        const { records } = await drain(spill, 250);
+        expect(lines(records)).toEqual(lines(expectedOrder(rs)));
+        // twice: the adopted runs are re-read
+        expect(lines((await drain(spill)).records)).toEqual(lines(expectedOrder(rs)));
+        expect(spill.untimed).toBe(rs.filter((r) => !(typeof r.timeMs === 'number' && Number.isFinite(r.timeMs))).length);
+        expect(spill.maxDurationMs).toBe(Math.max(...rs.map((r) => r.durationMs ?? 0)));
+      } finally {
+        spill.close();
+      }
+    }
+  });
+
+  it('every part adopted (nothing in-thread), a writer with all its records in memory, and an empty writer', async () => {
+    const rs = mix(1200, 5);
+    const spill = new RecordSpill();
+    try {
+      await interleaved(rs, [0, 400, 400, 1100], spill, { maxRecords: 100_000 }, () => false);
+      await spill.seal();
+      expect(spill.runCount).toBe(3);
+      expect(lines((await drain(spill)).records)).toEqual(lines(expectedOrder(rs)));
+      const names = readdirSync(spill.directory!).sort();
+      expect(names).toEqual(['run-w1-0.bin', 'run-w3-0.bin', 'run-w4-0.bin']);
+    } finally {
+      const dir = spill.directory!;
+      spill.close();
+      expect(existsSync(dir)).toBe(false);
+    }
+  });
+
+  it('refuses a run outside its directory, counts that do not add up, adopt after seal; a writer does not remove the directory', async () => {
+    const spill = new RecordSpill();
+    const other = mkdtempSync(join(tmpdir(), 'meshsleuth-adopt-'));
+    try {
+      const w = new RecordSpill({ maxRecords: 10, runsIn: { dir: spill.runDirectory(), prefix: 'a' } });
+      for (const r of mix(25)) w.add(r);
+      const h = w.handOver();
+      w.close();
+      expect(existsSync(spill.directory!)).toBe(true);
+      expect(h.runs.map((r) => r.count)).toEqual([10, 10, 5]);
+      expect(() => w.add(rec(0, 1))).toThrow(/add after close/);
+      expect(() => spill.adopt({ ...h, runs: [{ ...h.runs[0]!, path: join(other, 'run-a-0.bin') }], count: 10 })).toThrow(/cannot adopt .*run-a-0\.bin: not a run of/);
+      expect(() => spill.adopt({ ...h, count: 24 })).toThrow(/25 record\(s\) said to hold 24/);
+      expect(() => new RecordSpill({ runsIn: { dir: other, prefix: '../x' } })).toThrow(/run prefix/);
+      expect(() => new RecordSpill({ runsIn: { dir: other, prefix: 'x' } }).handOver()).not.toThrow();
+      expect(() => new RecordSpill().handOver()).toThrow(/made without runsIn/);
+      spill.adopt(h);
+      await spill.seal();
+      expect(() => spill.adopt(h)).toThrow(/adopt after seal/);
+      expect((await drain(spill)).records.length).toBe(25);
+    } finally {
+      spill.close();
+      rmSync(other, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('passes', () => {
   it('every call of batches starts from the first record; two passes may run at once', async () => {
     const rs = mix(3000, 3);
