@@ -11,7 +11,9 @@
  * A row (32-bit integers): the record's proxy (index in the evidence's proxies, +1; 0 none), direction,
  * joined flow (index in the evidence's flows, +1), exchange (+1; 0 none), how it was joined, its
  * sidecar-local leg (flow +1, exchange, how), its event's number (`e<n>`), whether the record made the event
- * (its first in canonical order) and then the event's record count and exchange (+1).
+ * (its first in canonical order) and then the event's record count and exchange (+1), and the security the
+ * record logged (request-events.ts loggedSecurity: its number in LOGGED_SECURITIES +1; 0 not worked out, for
+ * ztunnel records, whose findings do not ask).
  *
  * `ReplayVerdicts` does the same for pass 2's replay: each timed record's verdict and reason, so that pass 3
  * replays only the records the report lists.
@@ -20,7 +22,7 @@ import type { AccessRecord, Explanation, Flow } from '../model/records.js';
 import { recordWireLeg, type Direction, type LocalLegLink, type RecordLink, type CorrelationIndex } from './correlate.js';
 import type { ProxyView } from './proxies.js';
 import { RecordFacts, type RecordLookup } from './record-facts.js';
-import type { EventRecord, RequestEvent } from './request-events.js';
+import { LOGGED_SECURITIES, loggedSecurity, loggedSecurityNumber, setLoggedSecurity, type EventRecord, type RequestEvent } from './request-events.js';
 import { SideLog, type SideLogReader } from './side-log.js';
 
 const PROXY = 0;
@@ -35,8 +37,9 @@ const EVENT = 8;
 const FIRST = 9;
 const MEMBERS = 10;
 const EVENT_EXCHANGE = 11;
+const SECURITY = 12;
 /** Integers per row. */
-export const ROW = 12;
+export const ROW = 13;
 
 const DIRECTIONS: readonly Direction[] = ['inbound', 'outbound', 'unknown'];
 const LINK_BY: readonly RecordLink['by'][] = ['request-id', '5-tuple'];
@@ -71,6 +74,8 @@ export function writeRow(side: SideLog, idx: CorrelationIndex, r: AccessRecord, 
     side.set(MEMBERS, event.records.length);
     if (event.exchange !== undefined) side.set(EVENT_EXCHANGE, event.exchange + 1);
   }
+  // worked out once here, for the findings (every record) and the views (each event's first) of passes 2 and 3
+  if (!r.ztunnel) side.set(SECURITY, loggedSecurityNumber(loggedSecurity(r)) + 1);
   side.next();
 }
 
@@ -141,6 +146,7 @@ export class FactsReplay {
       const leg: LocalLegLink = { record: r, flow, exchange, xfcc, by: LEG_BYS[row[LEG_BY]!]! };
       idx.recordLocalLeg.set(r, leg);
     }
+    if (row[SECURITY]! > 0) setLoggedSecurity(r, LOGGED_SECURITIES[row[SECURITY]! - 1]!);
   }
 
   /** Adds the timed record whose row `apply` just read; hands over the records whose events are complete. */

@@ -47,7 +47,7 @@ export interface RecordSource {
   batches(size?: number): AsyncGenerator<AccessRecord[]>;
   /**
    * A path for a scratch file in the source's private temporary space, removed with it (record-spill.ts):
-   * where pass 1 writes what later passes read. Without it that side log stays in memory (48 bytes a record).
+   * where pass 1 writes what later passes read. Without it that side log stays in memory (52 bytes a record).
    */
   scratchFile?(name: string): string;
 }

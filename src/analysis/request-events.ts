@@ -56,25 +56,37 @@ export interface LoggedSecurity {
   readonly inferred: boolean;
 }
 
-/** The eight answers, shared (a record keeps a reference to one, not a copy). */
-const LOGGED_SECURITY = new Map<string, LoggedSecurity>();
+/** The eight answers, shared (a record keeps a reference to one, not a copy), numbered for the report's side log (pass-facts.ts). */
+export const LOGGED_SECURITIES: readonly LoggedSecurity[] = (['mtls', 'tls', 'plaintext', 'unknown'] as const).flatMap((security) =>
+  [false, true].map((inferred) => Object.freeze({ security, inferred })),
+);
 const loggedSecurityOf = new RecordFacts<AccessRecord, LoggedSecurity>('logged security');
+
+/** The number of a LoggedSecurity in LOGGED_SECURITIES. */
+export function loggedSecurityNumber(v: LoggedSecurity): number {
+  return LOGGED_SECURITIES.indexOf(v);
+}
 
 /**
  * inferSecurity's security and `inferred` for a record, worked out once per record object and kept on it
  * (record-facts.ts): the findings, the graph, the timeline and the request list each ask for it, and
  * inferSecurity builds the record's request attributes every time (issue 17, report speed). A record is
- * never changed after it is read (a changed copy is a new object), so the answer stays right.
+ * never changed after it is read (a changed copy is a new object), so the answer stays right. The streaming
+ * report works it out once per record, in pass 1, and gives the later passes' copies of the record the
+ * answer (`setLoggedSecurity`, from its side log).
  */
 export function loggedSecurity(r: AccessRecord): LoggedSecurity {
   const hit = loggedSecurityOf.get(r);
   if (hit !== undefined) return hit;
   const inf = inferSecurity(r);
-  const k = `${inf.security}|${inf.inferred}`;
-  let v = LOGGED_SECURITY.get(k);
-  if (v === undefined) LOGGED_SECURITY.set(k, (v = Object.freeze({ security: inf.security, inferred: inf.inferred })));
+  const v = LOGGED_SECURITIES[(inf.security === 'mtls' ? 0 : inf.security === 'tls' ? 2 : inf.security === 'plaintext' ? 4 : 6) + (inf.inferred ? 1 : 0)]!;
   loggedSecurityOf.set(r, v);
   return v;
+}
+
+/** Gives a record the answer loggedSecurity gave for an equal record (one of LOGGED_SECURITIES). */
+export function setLoggedSecurity(r: AccessRecord, v: LoggedSecurity): void {
+  loggedSecurityOf.set(r, v);
 }
 
 /** What the record says about its downstream peer: meaningful on the receiving (inbound) side only. */
