@@ -71,6 +71,28 @@ describe('RecordCompactor', () => {
     expect(a.attrs.http!.headers['user-agent']).toBe(b.attrs.http!.headers['user-agent']);
   });
 
+  it('shares a list or an endpoint only with equal ones, and keeps every object\'s keys in order', () => {
+    const c = new RecordCompactor();
+    const a = record(50001);
+    a.unknown = ['a\u0000b'];
+    a.attrs.destination = { address: '10.244.1.8' };
+    a.attrs.http!.headers = { b: ['1'], a: ['2'], '7': ['x'] };
+    const b = record(50002);
+    b.unknown = ['a', 'b'];
+    b.attrs.destination = { address: '10.244.1.8', port: undefined };
+    b.attrs.http!.headers = { a: ['2'], b: ['1'] };
+    const ca = c.compact(a);
+    const cb = c.compact(b);
+    expect(ca.unknown).toEqual(['a\u0000b']);
+    expect(cb.unknown).toEqual(['a', 'b']);
+    expect(Object.keys(ca.attrs.destination!)).toEqual(['address']);
+    expect(Object.keys(cb.attrs.destination!)).toEqual(['address', 'port']);
+    expect(Object.keys(ca.attrs.http!.headers)).toEqual(['7', 'b', 'a']);
+    expect(Object.keys(cb.attrs.http!.headers)).toEqual(['a', 'b']);
+    expect(cb.attrs.http!.headers.a).toBe(ca.attrs.http!.headers.a);
+    expect(Object.keys(ca.attrs)).toEqual(Object.keys(record(50001).attrs));
+  });
+
   it('names the fields correlation and findings read, under any spelling', () => {
     expect(analysisField('upstream_local_address')).toBe(true);
     expect(analysisField('UPSTREAM_CLUSTER_RAW')).toBe(true);
