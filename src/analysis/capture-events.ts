@@ -58,11 +58,11 @@ export function captureFileSummary(path: string, stats: CaptureStats): CaptureFi
 /**
  * The events of one capture (a path, or `-` for standard input). Flows come one per event, as soon as
  * they complete (live captures stream); `progress` after every batch of frames; an `error` event ends the
- * file early (no `end`).
+ * file early (no `end`). `onFileData` hears the file's bytes as they are read (captureFile).
  */
-export async function* captureEvents(path: string, keys?: KeyLog): AsyncGenerator<CaptureEvent> {
+export async function* captureEvents(path: string, keys?: KeyLog, onFileData?: (bytes: Uint8Array) => void): AsyncGenerator<CaptureEvent> {
   let fileBytes = 0;
-  const src = captureFile(path, (n) => (fileBytes = n));
+  const src = captureFile(path, (n) => (fileBytes = n), onFileData);
   const stats = newCaptureStats(path);
   const pending: CaptureEvent[] = [];
   try {

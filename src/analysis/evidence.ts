@@ -8,9 +8,6 @@
  * client certificate of a TLS ≤ 1.2 handshake on the record's connection, else the
  * `x-forwarded-client-cert` on the sidecar-local leg of the same request.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { Transform } from 'node:stream';
 import { linesUpToDamage, openInputStream, readWholeText } from '../readers/files.js';
 import type { AccessRecord, Explanation, Flow } from '../model/records.js';
 import { InputError, formatLocation, type Diagnostic } from '../model/errors.js';
@@ -20,7 +17,8 @@ import type { KeyLog } from '../protocols/tls/keylog.js';
 import { emptyInventory, readInventory, type Inventory } from '../readers/inventory.js';
 import { loadConfigDumps } from '../readers/configdump/index.js';
 import { readAccessLogs, newStats } from '../readers/accesslog/index.js';
-import { captureFile, decompress, isDamagedCompression, newCaptureStats, type CaptureSource, type CaptureStats } from '../readers/capture/index.js';
+import { captureFile, decompress, isDamagedCompression, newCaptureStats, type CaptureStats } from '../readers/capture/index.js';
+import { FileHash } from './file-hash.js';
 import { parseK8sObjects, type K8sObject } from '../readers/k8s.js';
 import { createStreamDecoder } from '../protocols/index.js';
 import { flowsFromCapture } from './flows.js';
@@ -46,76 +44,16 @@ import { ATTEMPT_LIMITS, AttemptSummary, MIN_ATTEMPT_THRESHOLD, isUnansweredAtte
 import { FlowLayerEvaluator } from './network-layers.js';
 import { normalizeIp } from '../readers/inventory.js';
 
-/** Streams a file through sha256. */
-export function sha256File(path: string): Promise<string> {
-  return new FileHash(path).digest();
-}
+/** A capture's events as a worker sends them: with its file's sha256 last when it hashed the file as it read it. */
+export type RemoteCaptureEvent = CaptureEvent | { t: 'sha256'; sha256: string | null };
 
 /**
- * The sha256 of a file, computed from the bytes a reader pulls through it as it parses (captures and logs
- * may be many GB: one read instead of two). Whatever the reader left unread (it stopped at damage) is
- * hashed by `digest()`, so the manifest always covers the whole file.
+ * Captures read elsewhere (worker threads, src/cli/parallel.ts): each one's events, consumed in input order.
+ * A reader that hashed the file as it read it ends with `{ t: 'sha256' }` (null: the file could not be read
+ * to its end): that file is not read again here.
  */
-class FileHash {
-  private readonly h = createHash('sha256');
-  private bytes = 0;
-  /** Hears the bytes hashed so far (progress). */
-  onBytes: ((bytes: number) => void) | null = null;
-  constructor(private readonly path: string) {}
-
-  update(b: Uint8Array): void {
-    this.h.update(b);
-    this.bytes += b.length;
-    this.onBytes?.(this.bytes);
-  }
-
-  async digest(): Promise<string> {
-    await new Promise<void>((resolve, reject) => {
-      const rest = createReadStream(this.path, { start: this.bytes });
-      rest.on('data', (d) => this.update(d as Buffer));
-      rest.on('error', reject);
-      rest.on('end', () => resolve());
-    });
-    return this.h.digest('hex');
-  }
-
-  /** A capture source that hashes the bytes as the capture reader reads them (sequentially from 0). */
-  capture(): CaptureSource {
-    const src = captureFile(this.path);
-    return {
-      name: src.name,
-      open: () => {
-        const inner = src.open();
-        if (!('readInto' in inner)) return inner;
-        return {
-          readInto: async (buf: Buffer, offset: number, length: number): Promise<number> => {
-            const n = await inner.readInto(buf, offset, length);
-            this.update(buf.subarray(offset, offset + n));
-            return n;
-          },
-          close: () => inner.close?.() ?? Promise.resolve(),
-        };
-      },
-    };
-  }
-
-  /** The file as a stream for the log reader, hashed as it is read. */
-  stream(): NodeJS.ReadableStream & Transform {
-    const tap = new Transform({
-      transform: (chunk: Buffer, _enc, cb) => {
-        this.update(chunk);
-        cb(null, chunk);
-      },
-    });
-    const file = createReadStream(this.path);
-    file.on('error', (e) => tap.destroy(e));
-    return file.pipe(tap);
-  }
-}
-
-/** Captures read elsewhere (worker threads, src/cli/parallel.ts): each one's events, consumed in input order. */
 export interface CaptureReaders {
-  events(path: string): AsyncIterable<CaptureEvent> | undefined;
+  events(path: string): AsyncIterable<RemoteCaptureEvent> | undefined;
   close(): Promise<void>;
 }
 
@@ -355,8 +293,9 @@ async function gatherInputs(inputs: DetectedInput[], opts: GatherOptions, parall
     reading = input.kind === 'unknown' ? null : input;
     readingBytes = 0;
     // Captures and logs are hashed in the same pass that parses them; everything else first.
-    // (a compressed capture's reader pulls decompressed bytes: its file is hashed first)
-    const hashInPass = (input.kind === 'capture' && !input.compressed) || input.kind === 'access-log';
+    // (a compressed capture's reader pulls decompressed bytes: its file is hashed first, unless a worker reads it)
+    const remote = input.kind === 'capture' ? parallel?.events(p) : undefined;
+    const hashInPass = (input.kind === 'capture' && (!input.compressed || remote !== undefined)) || input.kind === 'access-log';
     const fileHash = new FileHash(p);
     // a compressed capture is hashed first, then its compressed bytes are counted as they are parsed (below)
     if (onRead && !(input.kind === 'capture' && input.compressed)) fileHash.onBytes = readAt;
@@ -421,9 +360,10 @@ async function gatherInputs(inputs: DetectedInput[], opts: GatherOptions, parall
         case 'capture': {
           const ds: Diagnostic[] = [];
           let n = 0;
-          const remote = parallel?.events(p);
           if (remote) {
-            // read in a worker: the same flows and diagnostics; the file is hashed after (see below)
+            // read in a worker: the same flows and diagnostics; the worker hashes the file as it reads it
+            // (its sha256 comes last, after an error too), else it is hashed here after (see below)
+            let failed: Error | null = null;
             for await (const ev of remote) {
               if (ev.t === 'flows') {
                 for (const f of ev.flows) {
@@ -432,9 +372,11 @@ async function gatherInputs(inputs: DetectedInput[], opts: GatherOptions, parall
                 }
               } else if (ev.t === 'diag') ds.push(ev.d);
               else if (ev.t === 'progress') readAt(ev.fileBytes ?? 0);
-              else if (ev.t === 'error') throw deserializeError(ev.error);
+              else if (ev.t === 'error') failed ??= deserializeError(ev.error);
               else if (ev.t === 'end') captureTcp.set(p, { ...ev.summary.tcp });
+              else if (ev.t === 'sha256') hashes.set(p, ev.sha256);
             }
+            if (failed) throw failed;
             items.set(p, n);
             note(p, ds);
             break;
@@ -482,7 +424,7 @@ async function gatherInputs(inputs: DetectedInput[], opts: GatherOptions, parall
       if (isDamagedCompression(e)) damaged.add(p);
       inputDiagnostics.push({ severity: 'error', location: { file: p }, message: `input skipped: ${describeError(e)}` });
     }
-    if (hashInPass) hashes.set(p, await fileHash.digest().catch(() => null));
+    if (hashInPass && !hashes.has(p)) hashes.set(p, await fileHash.digest().catch(() => null));
   }
   const summarised: SummarisedAttempts | undefined = attempts ? { groups: (attempts as AttemptSummary).list(), total: (attempts as AttemptSummary).total, flowOrd } : undefined;
   if (summarised) {

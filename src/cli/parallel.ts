@@ -19,7 +19,10 @@ import { fileURLToPath } from 'node:url';
 import { UsageError } from './common.js';
 
 /** What a task asks a worker to do (see worker.ts). */
-export type TaskSpec = { kind: 'flows-capture'; path: string; keylog?: string[] } | { kind: 'explain-chunk'; chunk: unknown; setup: unknown };
+export type TaskSpec =
+  /** `sha256`: hash the file as it is read and post `{ t: 'sha256', sha256: string | null }` after the last event (report's manifest). */
+  | { kind: 'flows-capture'; path: string; keylog?: string[]; sha256?: boolean }
+  | { kind: 'explain-chunk'; chunk: unknown; setup: unknown };
 
 /** A message a worker sends for a task: its `t` says what it is; the pool only looks at `t === 'done'`. */
 export interface TaskMessage {
@@ -36,6 +39,8 @@ export type ToWorker =
 export interface FromWorker {
   id: number;
   msg: TaskMessage;
+  /** Sent without credit (progress): while unconsumed, a later one of the same `t` right after it replaces it. */
+  free?: true;
 }
 
 /** Inputs smaller than this in total run in-thread under `auto` (workers cost ~50-100 ms to start). */
@@ -79,6 +84,17 @@ export function workerCount(setting: ThreadSetting, tasks: number, bytes: number
 }
 
 /**
+ * How many workers `report` reads its captures with: as `workerCount`, and under `auto` also one capture
+ * alone when it is at least PIPELINE_MIN_BYTES (on two cores or more): the worker reads it while this thread
+ * reads the logs and dumps (report reads captures last, so on one thread they add their whole read to the
+ * wall clock). Measured on 100k log lines + a 1 GB capture: see the commit that added it.
+ */
+export function reportCaptureWorkers(setting: ThreadSetting, tasks: number, bytes: number): number {
+  if (setting === 'auto' && tasks === 1 && bytes >= PIPELINE_MIN_BYTES && availableParallelism() >= 2) return 1;
+  return workerCount(setting, tasks, bytes);
+}
+
+/**
  * A single capture at least this large is pipelined under `--threads auto` (on a machine with two cores or
  * more): below it the worker's start-up (~0.1-0.2 s of module loading) is more than it saves.
  */
@@ -100,7 +116,7 @@ export function workerUrl(file = 'worker.js'): URL {
 
 /** One task's messages, in order, as the main thread consumes them. */
 export class TaskStream implements AsyncIterable<TaskMessage> {
-  private readonly queue: TaskMessage[] = [];
+  private readonly queue: { m: TaskMessage; free: boolean }[] = [];
   private waiting: { resolve: () => void } | null = null;
   private ended = false;
   private failure: Error | null = null;
@@ -109,9 +125,12 @@ export class TaskStream implements AsyncIterable<TaskMessage> {
 
   constructor(readonly id: number) {}
 
-  push(m: TaskMessage): void {
+  /** A message of the task; `free` ones (sent without credit) replace an unconsumed free one of the same kind just before them. */
+  push(m: TaskMessage, free = false): void {
+    const last = this.queue[this.queue.length - 1];
     if (m.t === 'done') this.ended = true;
-    else this.queue.push(m);
+    else if (free && last?.free && last.m.t === m.t) last.m = m;
+    else this.queue.push({ m, free });
     this.wake();
   }
 
@@ -135,9 +154,9 @@ export class TaskStream implements AsyncIterable<TaskMessage> {
   async *[Symbol.asyncIterator](): AsyncGenerator<TaskMessage> {
     for (;;) {
       while (this.queue.length) {
-        const m = this.queue.shift()!;
+        const { m, free } = this.queue.shift()!;
         // return credit in small batches
-        if (++this.consumed % 8 === 0) this.worker?.postMessage({ type: 'credit', id: this.id, n: 8 } satisfies ToWorker);
+        if (!free && ++this.consumed % 8 === 0) this.worker?.postMessage({ type: 'credit', id: this.id, n: 8 } satisfies ToWorker);
         yield m;
       }
       if (this.failure) throw this.failure;
@@ -178,7 +197,7 @@ export function runTasks(
       const s = streams[m.id];
       if (!s) return;
       onArrival?.(m.id, m.msg);
-      s.push(m.msg);
+      s.push(m.msg, m.free === true);
       if (m.msg.t === 'done') startNext(w);
     });
     w.on('error', (err: Error) => {

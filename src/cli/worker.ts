@@ -24,6 +24,12 @@ const tasks = new Map<number, TaskState>();
 export interface TaskContext {
   /** Posts a message, waiting first for credit (the main thread consuming earlier ones). */
   send(msg: TaskMessage): Promise<void>;
+  /**
+   * Posts a message that needs no credit (progress): the main thread keeps only the latest of a run of
+   * them while it has not consumed it (parallel.ts TaskStream), so they cannot fill its memory, and the
+   * task never waits for them (a task whose turn has not come keeps reading up to its window).
+   */
+  post(msg: TaskMessage): void;
   /** Waits for the main thread's signal for this task (sent once). */
   signal(): Promise<unknown>;
 }
@@ -34,6 +40,9 @@ function context(id: number, st: TaskState): TaskContext {
       while (st.credit <= 0) await new Promise<void>((r) => (st.wakeCredit = r));
       st.credit--;
       port!.postMessage({ id, msg } satisfies FromWorker);
+    },
+    post(msg) {
+      port!.postMessage({ id, msg, free: true } satisfies FromWorker);
     },
     async signal() {
       while (!st.signal) await new Promise<void>((r) => (st.wakeSignal = r));
@@ -55,9 +64,15 @@ async function keyLogOf(paths: readonly string[] | undefined): Promise<KeyLog | 
   return keyLogCache.keys;
 }
 
-async function runFlows(path: string, ctx: TaskContext, keylog?: string[]): Promise<void> {
-  const { captureEvents } = await import('../analysis/capture-events.js');
+/**
+ * A capture's events; with `sha256` the file is hashed as it is read (its bytes go through the hash on
+ * this thread, and what the reader left unread after damage is hashed after), then `{ t: 'sha256' }`
+ * follows the last event: `report` then need not read the file a second time on the main thread.
+ */
+async function runFlows(path: string, ctx: TaskContext, keylog?: string[], sha256 = false): Promise<void> {
+  const [{ captureEvents }, { FileHash }] = await Promise.all([import('../analysis/capture-events.js'), import('../analysis/file-hash.js')]);
   const keys = await keyLogOf(keylog);
+  const hash = sha256 ? new FileHash(path) : null;
   let flows: Flow[] = [];
   let lastProgress = 0;
   const flush = async (): Promise<void> => {
@@ -66,7 +81,7 @@ async function runFlows(path: string, ctx: TaskContext, keylog?: string[]): Prom
     flows = [];
     await ctx.send({ t: 'flows', flows: batch } as TaskMessage);
   };
-  for await (const ev of captureEvents(path, keys)) {
+  for await (const ev of captureEvents(path, keys, hash ? (b) => hash.update(b) : undefined)) {
     if (ev.t === 'flows') {
       for (const f of ev.flows) flows.push(f);
       if (flows.length >= 256) await flush();
@@ -77,10 +92,13 @@ async function runFlows(path: string, ctx: TaskContext, keylog?: string[]): Prom
       const now = Date.now();
       if (now - lastProgress < 50) continue;
       lastProgress = now;
+      ctx.post(ev);
+      continue;
     }
     await ctx.send(ev);
   }
   await flush();
+  if (hash) await ctx.send({ t: 'sha256', sha256: await hash.digest().catch(() => null) } as TaskMessage);
 }
 
 async function run(m: Extract<ToWorker, { type: 'task' }>): Promise<void> {
@@ -88,7 +106,7 @@ async function run(m: Extract<ToWorker, { type: 'task' }>): Promise<void> {
   tasks.set(m.id, st);
   const ctx = context(m.id, st);
   try {
-    if (m.spec.kind === 'flows-capture') await runFlows(m.spec.path, ctx, m.spec.keylog);
+    if (m.spec.kind === 'flows-capture') await runFlows(m.spec.path, ctx, m.spec.keylog, m.spec.sha256);
     else {
       const { runExplainChunk } = await import('./explain-run.js');
       await runExplainChunk(m.spec.chunk, m.spec.setup, ctx);

@@ -79,6 +79,38 @@ describe('meshsleuth report', () => {
     expect(mb.manifest.skipped.find((s) => s.path.endsWith('notes.json.gz'))!.reason).toBe('gzip-compressed JSON that is not a config dump, access log, inventory or Istio policy');
   });
 
+  it('--threads 2 reads and hashes the capture in a worker: plain, gzip and damaged captures give the report of --threads 1, the manifest hashing each whole file', async () => {
+    const raw = readFileSync(join(FIXTURE, 'capture.pcap'));
+    // a record header claiming 2 GB stops the reader at frame 3; 3 MB after it are never parsed, only hashed
+    let at = 24;
+    for (let i = 0; i < 2; i++) at += 16 + raw.readUInt32LE(at + 8);
+    const damaged = Buffer.from(raw);
+    damaged.writeUInt32LE(0x7ffffff0, at + 8);
+    const cases: [string, Buffer][] = [
+      ['capture.pcap', raw],
+      ['capture.pcap.gz', gzipSync(raw)],
+      ['capture.pcap', Buffer.concat([damaged, Buffer.alloc(3 << 20, 7)])],
+    ];
+    for (const [name, bytes] of cases) {
+      const dir = evidenceDir();
+      rmSync(join(dir, 'capture.pcap'));
+      writeFileSync(join(dir, name), bytes);
+      const env = { SOURCE_DATE_EPOCH: '0' };
+      const one = await runCli(['report', dir, '-o', 'json', '--threads', '1'], { env });
+      const two = await runCli(['report', dir, '-o', 'json', '--threads', '2'], { env });
+      expect(two.code, two.stderr).toBe(0);
+      expect(two.stdout).toBe(one.stdout);
+      expect(two.stderr).toBe(one.stderr);
+      const m = JSON.parse(two.stdout) as { manifest: { inputs: { path: string; sha256: string; items: number }[] }; diagnostics: { message: string }[] };
+      const cap = m.manifest.inputs.find((i) => i.path.endsWith(name))!;
+      expect(cap.sha256).toBe(createHash('sha256').update(bytes).digest('hex'));
+      if (bytes.length > raw.length + 1000) {
+        expect(cap.items).toBe(1);
+        expect(m.diagnostics.map((d) => d.message).join('\n')).toMatch(/stopped reading, 2 complete frames kept/);
+      }
+    }
+  });
+
   it('chooses the output kind by the --out extension; HTML and SARIF are written to the file', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'meshsleuth-report-out-'));
     for (const [name, start] of [['r.html', '<!DOCTYPE html>'], ['r.sarif', '{'], ['r.json', '{']] as const) {

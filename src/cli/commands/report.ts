@@ -11,10 +11,9 @@ import { pipeline } from 'node:stream/promises';
 import type { Argv, CommandModule } from 'yargs';
 import { startProgress } from '../progress.js';
 import { ReportProgress } from '../report-progress.js';
-import { runTasks, threadSetting, threadsOption, workerCount } from '../parallel.js';
-import type { CaptureEvent } from '../../analysis/capture-events.js';
+import { reportCaptureWorkers, runTasks, threadSetting, threadsOption } from '../parallel.js';
 import { EXIT_FAIL_ON, EXIT_USAGE, parseFailOn, replayBatchesWithoutPretenuring, runCommand, safeOutput, UsageError, warn, writeOut, asList, asListOf, suggestValues } from '../common.js';
-import { fillElidedFields, gatherEvidence, type CaptureReaders } from '../../analysis/evidence.js';
+import { fillElidedFields, gatherEvidence, type CaptureReaders, type RemoteCaptureEvent } from '../../analysis/evidence.js';
 import { unfinishedLine } from '../../analysis/capture-events.js';
 import { DecryptionCounts, decryptionLine, loadKeyLog } from '../keylog.js';
 import type { ReportModel } from '../../analysis/report-model.js';
@@ -184,15 +183,16 @@ export const reportCommand: CommandModule<object, ReportArgs> = {
         const setting = threadSetting(args.threads);
         // Captures are read in worker threads (in input order, the same result) while this thread reads the rest.
         const parallelCaptures = (caps: { path: string; bytes: number }[]): CaptureReaders | null => {
-          const n = workerCount(setting, caps.length, caps.reduce((a, c) => a + c.bytes, 0));
+          const n = reportCaptureWorkers(setting, caps.length, caps.reduce((a, c) => a + c.bytes, 0));
           if (n === 0) return null;
           const keylog = args.keylog?.length ? { keylog: args.keylog } : {};
-          const pool = runTasks(caps.map((c) => ({ kind: 'flows-capture' as const, path: c.path, ...keylog })), n, 64);
+          // (each worker hashes its capture as it reads it: the manifest's sha256, not read again here)
+          const pool = runTasks(caps.map((c) => ({ kind: 'flows-capture' as const, path: c.path, ...keylog, sha256: true })), n, 64);
           const index = new Map(caps.map((c, i) => [c.path, i]));
           return {
             events: (path) => {
               const i = index.get(path);
-              return i === undefined ? undefined : (pool.streams[i] as AsyncIterable<CaptureEvent>);
+              return i === undefined ? undefined : (pool.streams[i] as AsyncIterable<RemoteCaptureEvent>);
             },
             close: pool.close,
           };

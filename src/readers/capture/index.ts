@@ -27,13 +27,17 @@ export interface CaptureSource {
  * A capture file (read straight into the reader's buffer), or standard input when `path` is `-`.
  * gzip and Zstandard compression are recognised by their first bytes and decompressed on the fly.
  * `onFileBytes` hears the bytes read from the file so far (of a compressed file, the compressed bytes:
- * progress against the file's size).
+ * progress against the file's size). `onFileData` hears those bytes themselves, in file order (a hash of
+ * the file as it is read: src/analysis/file-hash.ts).
  */
-export function captureFile(path: string, onFileBytes?: (bytes: number) => void): CaptureSource {
+export function captureFile(path: string, onFileBytes?: (bytes: number) => void, onFileData?: (bytes: Uint8Array) => void): CaptureSource {
   if (path === '-') return { name: '-', open: () => maybeDecompressed(process.stdin, '-') };
   let fileBytes = 0;
-  const counted = (n: number): number => {
-    if (n > 0 && onFileBytes) onFileBytes((fileBytes += n));
+  const counted = (n: number, data: Uint8Array): number => {
+    if (n > 0) {
+      onFileData?.(data.subarray(0, n));
+      if (onFileBytes) onFileBytes((fileBytes += n));
+    }
     return n;
   };
   return {
@@ -51,7 +55,7 @@ export function captureFile(path: string, onFileBytes?: (bytes: number) => void)
           const b = Buffer.allocUnsafe(1 << 20);
           const { bytesRead } = await fh!.read(b, 0, b.length, null);
           if (bytesRead === 0) return;
-          counted(bytesRead);
+          counted(bytesRead, b);
           yield b.subarray(0, bytesRead);
         }
       };
@@ -64,7 +68,7 @@ export function captureFile(path: string, onFileBytes?: (bytes: number) => void)
             // position null: read on from the current position, which also works for FIFOs
             // (`<(tcpdump -w - ...)`, /dev/stdin) where positional reads fail
             const { bytesRead } = await fh.read(buf, offset, length, null);
-            counted(bytesRead);
+            counted(bytesRead, buf.subarray(offset));
             const kind = sniffCompression(buf.subarray(offset, offset + bytesRead));
             if (!kind) return finish(bytesRead);
             inflated = decompress(kind, rawChunks(Buffer.from(buf.subarray(offset, offset + bytesRead))), path)[Symbol.asyncIterator]();
@@ -81,7 +85,7 @@ export function captureFile(path: string, onFileBytes?: (bytes: number) => void)
             return n;
           }
           const { bytesRead } = await fh.read(buf, offset, length, null);
-          return finish(counted(bytesRead));
+          return finish(counted(bytesRead, buf.subarray(offset)));
         },
         async close(): Promise<void> {
           if (inflated?.return) await inflated.return(undefined);
