@@ -131,8 +131,11 @@ export function redactStatement(protocol: string, text: string, show = false): s
   if (show) return text;
   if (protocol === 'mysql' || protocol === 'postgresql') return text.replace(SQL_PASSWORD, (_, kw: string) => `${kw}'${REDACTED}'`);
   if (protocol !== 'redis') return text;
+  // (only these commands carry a secret: any other is returned as it is, without splitting a long SET value)
+  const sp = text.indexOf(' ');
+  const cmd = (sp < 0 ? text : text.slice(0, sp)).toUpperCase();
+  if (cmd !== 'AUTH' && cmd !== 'CONFIG' && cmd !== 'HELLO' && cmd !== 'MIGRATE') return text;
   const args = text.split(' ');
-  const cmd = args[0]!.toUpperCase();
   if (cmd === 'AUTH') return args.length > 1 ? `AUTH ${REDACTED}` : text;
   if (cmd === 'CONFIG' && args[1]?.toUpperCase() === 'SET') {
     for (let i = 2; i + 1 < args.length; i += 2) if (/^(requirepass|masterauth|masteruser)$/i.test(args[i]!)) args[i + 1] = REDACTED;
