@@ -62,7 +62,16 @@ export interface Timeline {
   aggregated: number;
 }
 
-const order = (a: TimelineEvent, b: TimelineEvent): number =>
+/** What a row is ordered and counted by (a TimelineEvent is one): built before the rest of the row (see TimelineCollector.addLazy). */
+interface RowHead {
+  timeMs: number;
+  time: string;
+  source: TimelineEvent['source'];
+  ref: EvidenceRef;
+  findings: string[];
+}
+
+const order = (a: RowHead, b: RowHead): number =>
   a.timeMs - b.timeMs || (a.source < b.source ? -1 : a.source > b.source ? 1 : 0) || refKey(a.ref).localeCompare(refKey(b.ref), 'en', { numeric: true });
 
 /**
@@ -72,7 +81,7 @@ const order = (a: TimelineEvent, b: TimelineEvent): number =>
 class TimelineCollector {
   private all: { e: TimelineEvent; sig: string }[] | null = [];
   private readonly cited: TimelineEvent[] = [];
-  private readonly sigs = new Map<string, { kept: TimelineEvent[]; rest: number; last: TimelineEvent | null }>();
+  private readonly sigs = new Map<string, { kept: TimelineEvent[]; rest: number; last: RowHead | null }>();
   total = 0;
   constructor(private readonly limits: TimelineLimits) {}
 
@@ -89,6 +98,26 @@ class TimelineCollector {
     this.aggregate(e, sig);
   }
 
+  /**
+   * `add(build(), sig)`, but without building the row when it is only counted: `head` is the row's time,
+   * source, evidence and citing findings (as `build()` would give them), which is all a counted row leaves
+   * in the timeline (its signature's count, and the latest row's time and evidence).
+   */
+  addLazy(head: RowHead, sig: string, build: () => TimelineEvent): void {
+    if (this.all || head.findings.length > 0) {
+      this.add(build(), sig);
+      return;
+    }
+    const s = this.sigs.get(sig);
+    if (s && s.kept.length >= this.limits.perSignature && order(head, s.kept[s.kept.length - 1]!) >= 0) {
+      this.total++;
+      s.rest++;
+      if (!s.last || order(head, s.last) > 0) s.last = head;
+      return;
+    }
+    this.add(build(), sig);
+  }
+
   /** Leaves list-everything mode (the caller knows the timeline holds more than `listAll` events). */
   private aggregating(): void {
     if (!this.all) return;
@@ -101,7 +130,7 @@ class TimelineCollector {
    * A signature already aggregated by the caller (its `kept` earliest events in order, how many more, the
    * latest of those), exactly as `add` would have left it; `sig` must not be added otherwise.
    */
-  addGroup(sig: string, kept: TimelineEvent[], rest: number, last: TimelineEvent | null): void {
+  addGroup(sig: string, kept: TimelineEvent[], rest: number, last: RowHead | null): void {
     this.aggregating();
     this.total += kept.length + rest;
     this.sigs.set(sig, { kept, rest, last });
@@ -127,7 +156,7 @@ class TimelineCollector {
       this.sigs.set(sig, s);
     }
     // Keep the earliest `perSignature` (sorted insert); the one pushed out is counted.
-    let out: TimelineEvent = e;
+    let out: RowHead = e;
     if (s.kept.length < this.limits.perSignature || order(e, s.kept[s.kept.length - 1]!) < 0) {
       let i = s.kept.length;
       while (i > 0 && order(e, s.kept[i - 1]!) < 0) i--;
@@ -415,6 +444,17 @@ export class TimelineBuilder {
   }
 
   private citedBy(...refs: EvidenceRef[]): string[] {
+    let one: Set<string> | undefined;
+    let more = false;
+    for (const r of refs) {
+      const s = this.cited.get(refKey(r));
+      if (s === undefined) continue;
+      if (one === undefined) one = s;
+      else more = true;
+    }
+    // (most rows: no finding cites their evidence)
+    if (one === undefined) return [];
+    if (!more) return [...one].sort();
     return [...new Set(refs.flatMap((r) => [...(this.cited.get(refKey(r)) ?? [])]))].sort();
   }
 
@@ -565,11 +605,9 @@ export class TimelineBuilder {
     const deny = evt.records.map(loggedRbacDeny).find((d) => d !== null) ?? null;
     const nr = evt.records.some((x) => /(^|,)NR(,|$)/.test(x.responseFlags ?? ''));
     const shown = evt.records.find((x) => loggedRbacDeny(x)) ?? r;
-    const what = shown.kind === 'http' ? `${shown.attrs.http?.method ?? '-'} ${redactPath(shown.attrs.http?.path ?? '-', showSecrets)} → ${shown.responseCode ?? '-'}` : `TCP ${shown.bytesReceived ?? 0}/${shown.bytesSent ?? 0} bytes`;
     const det = shown.responseCodeDetails ?? shown.connectionTerminationDetails;
     const sec = eventSecurity(evt, dirOf);
     const others = evt.records.filter((x) => x !== r);
-    const seenBy = [others.length ? `also logged ${others.map((x) => dirOf(x)).join(', ')}` : '', evt.flow ? `captured: ${TimelineBuilder.connText(evt.flow)}` : ''].filter(Boolean).join('; ');
     const refs: EvidenceRef[] = evt.records.map((x) => x.ref);
     let correlated: EvidenceRef | undefined;
     if (evt.flow) {
@@ -579,20 +617,27 @@ export class TimelineBuilder {
     }
     const kind = deny ? 'denied' : nr ? 'rejected' : 'request';
     const sig = `log|${kind}|${dir}|${shown.kind === 'http' ? `${shown.attrs.http?.method ?? '-'} ${redactPath(shown.attrs.http?.path ?? '-', showSecrets)} → ${shown.responseCode ?? '-'}` : 'TCP'}|${det ?? ''}|${shown.responseFlags ?? ''}|${nodeIdFor(c, wire.client?.ip)}|${nodeIdFor(c, wire.server?.ip)}|${wire.server ? fmtAddr(wire.server.ip, wire.server.port) : ''}|${sec.security}|${sec.principal ?? ''}|${r.node ?? ''}|${others.map((x) => dirOf(x)).join(',')}|${evt.flow ? `${evt.flow.security} ${evt.flow.protocol}` : ''}`;
-    this.events.add({
-      timeMs: first.timeMs!,
-      time: first.time!,
-      source: 'access-log',
-      kind,
-      summary: `${dir !== 'unknown' ? `${dir} ` : ''}${what}${det ? ` ${det}` : ''}${shown.responseFlags && shown.responseFlags !== '-' ? ` [${shown.responseFlags}]` : ''}${wire.client ? ` from ${fmtAddr(wire.client.ip, wire.client.port)}` : ''}${wire.server ? ` to ${fmtAddr(wire.server.ip, wire.server.port)}` : ''}${sec.principal ? ` as ${sec.principal}` : ''}${r.node ? ` (${r.node})` : ''}${seenBy ? ` — ${seenBy}` : ''}`,
-      from: nodeIdFor(c, wire.client?.ip),
-      to: nodeIdFor(c, wire.server?.ip),
-      ...(sec.security !== 'unknown' ? { security: sec.security } : {}),
-      ref: r.ref,
-      findings: this.citedBy(...refs),
-      ...(correlated ? { correlated } : {}),
-      ...(others.length ? { also: others.map((x) => x.ref) } : {}),
-    }, sig);
+    const findings = this.citedBy(...refs);
+    // A row that will only be counted on its signature is not built (addLazy).
+    const head: RowHead = { timeMs: first.timeMs!, time: first.time!, source: 'access-log', ref: r.ref, findings };
+    this.events.addLazy(head, sig, () => {
+      const what = shown.kind === 'http' ? `${shown.attrs.http?.method ?? '-'} ${redactPath(shown.attrs.http?.path ?? '-', showSecrets)} → ${shown.responseCode ?? '-'}` : `TCP ${shown.bytesReceived ?? 0}/${shown.bytesSent ?? 0} bytes`;
+      const seenBy = [others.length ? `also logged ${others.map((x) => dirOf(x)).join(', ')}` : '', evt.flow ? `captured: ${TimelineBuilder.connText(evt.flow)}` : ''].filter(Boolean).join('; ');
+      return {
+        timeMs: first.timeMs!,
+        time: first.time!,
+        source: 'access-log',
+        kind,
+        summary: `${dir !== 'unknown' ? `${dir} ` : ''}${what}${det ? ` ${det}` : ''}${shown.responseFlags && shown.responseFlags !== '-' ? ` [${shown.responseFlags}]` : ''}${wire.client ? ` from ${fmtAddr(wire.client.ip, wire.client.port)}` : ''}${wire.server ? ` to ${fmtAddr(wire.server.ip, wire.server.port)}` : ''}${sec.principal ? ` as ${sec.principal}` : ''}${r.node ? ` (${r.node})` : ''}${seenBy ? ` — ${seenBy}` : ''}`,
+        from: nodeIdFor(c, wire.client?.ip),
+        to: nodeIdFor(c, wire.server?.ip),
+        ...(sec.security !== 'unknown' ? { security: sec.security } : {}),
+        ref: r.ref,
+        findings,
+        ...(correlated ? { correlated } : {}),
+        ...(others.length ? { also: others.map((x) => x.ref) } : {}),
+      };
+    });
   }
 
   /** The timeline (call once). */
