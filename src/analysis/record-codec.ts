@@ -20,7 +20,8 @@
  */
 import { deserialize, serialize } from 'node:v8';
 
-const FORMAT_SHAPES = 1;
+/** First byte of a batch in the shape format, whose decoding copies everything out of the bytes (record-spill.ts reads such batches in place from a reused buffer; v8.deserialize may keep views into them). */
+export const FORMAT_SHAPES = 1;
 const FORMAT_V8 = 2;
 const MAX_DEPTH = 200;
 /** Shapes with more keys are rebuilt property by property instead of by a compiled literal. */
