@@ -45,23 +45,77 @@ class NotPlain extends Error {}
 interface ShapeNode {
   id: number;
   next: Map<string, ShapeNode>;
+  /** Writes the values of an object of this shape (null until the shape ends here and was met once). */
+  write: ShapeWriter | null;
 }
 
+/** Writes an object's values in key order (through Encoder.value). */
+type ShapeWriter = (e: Encoder, o: Record<string, unknown>, depth: number) => void;
+
+/**
+ * A function writing the values of an object of these keys, one named load each (JSON string literals: never
+ * code): V8 gives each shape's loads their own inline caches, where a loop over the keys shares one keyed load
+ * between every shape of a batch (issue 17: that load was the encoder's most costly line). Property by property
+ * when code generation is refused (--disallow-code-generation-from-strings) or the shape is large.
+ */
+function shapeWriter(keys: readonly string[]): ShapeWriter {
+  if (keys.length <= MAX_LITERAL_KEYS)
+    try {
+      return new Function('e', 'o', 'd', keys.map((k) => `e.value(o[${JSON.stringify(k)}], d);`).join('')) as ShapeWriter;
+    } catch {
+      // code generation refused: the loop below
+    }
+  return (e, o, d) => {
+    for (let i = 0; i < keys.length; i++) e.value(o[keys[i]!], d);
+  };
+}
+
+/**
+ * Writers kept per shape across batches (a trie over the keys, like the per-batch one), up to MAX_BUILDERS
+ * shapes: compiled once, not per batch.
+ */
+const writerRoot: ShapeNode = { id: -1, next: new Map(), write: null };
+let writerCount = 0;
+
+function writerFor(keys: readonly string[]): ShapeWriter {
+  let node = writerRoot;
+  for (let i = 0; i < keys.length; i++) {
+    let nx = node.next.get(keys[i]!);
+    if (nx === undefined) {
+      if (writerCount >= MAX_BUILDERS) return shapeWriter(keys);
+      nx = { id: -1, next: new Map(), write: null };
+      node.next.set(keys[i]!, nx);
+    }
+    node = nx;
+  }
+  if (node.write === null) {
+    if (writerCount >= MAX_BUILDERS) return shapeWriter(keys);
+    node.write = shapeWriter(keys);
+    writerCount++;
+  }
+  return node.write;
+}
+
+/** The operations buffer, reused by every batch (encodeBatch copies what it wrote): 128 KB fewer to allocate and collect per batch. */
+let scratch = new Float64Array(1 << 14);
+
 class Encoder {
-  private ops = new Float64Array(1 << 14);
+  private ops = scratch;
   private n = 0;
   readonly strings: string[] = [];
   private readonly stringIds = new Map<string, number>();
   readonly shapes: string[][] = [];
-  private readonly shapeRoot: ShapeNode = { id: -1, next: new Map() };
+  private readonly shapeRoot: ShapeNode = { id: -1, next: new Map(), write: null };
   private readonly seen = new Map<object, number>();
+  /** Per first key ('' for no keys): the shape of the last object met with it (a guess checked before the trie). */
+  private readonly lastByFirst = new Map<string, ShapeNode>();
   private objects = 0;
 
   private push(x: number): void {
     if (this.n === this.ops.length) {
       const o = new Float64Array(this.n * 2);
       o.set(this.ops);
-      this.ops = o;
+      this.ops = scratch = o;
     }
     this.ops[this.n++] = x;
   }
@@ -118,23 +172,30 @@ class Encoder {
           const p: unknown = Object.getPrototypeOf(v);
           if (p !== Object.prototype && p !== null) throw new NotPlain();
           const keys = Object.keys(v);
-          let node = this.shapeRoot;
-          for (let i = 0; i < keys.length; i++) {
-            let nx = node.next.get(keys[i]!);
-            if (nx === undefined) {
-              nx = { id: -1, next: new Map() };
-              node.next.set(keys[i]!, nx);
+          // the shape last met with the same first key, when it is this one (names compared as the same
+          // strings: property names are V8-internalized), else found in the trie
+          const first = keys.length === 0 ? '' : keys[0]!;
+          let node: ShapeNode | undefined = this.lastByFirst.get(first);
+          if (node === undefined || !sameKeys(this.shapes[node.id]!, keys)) {
+            node = this.shapeRoot;
+            for (let i = 0; i < keys.length; i++) {
+              let nx: ShapeNode | undefined = node.next.get(keys[i]!);
+              if (nx === undefined) {
+                nx = { id: -1, next: new Map(), write: null };
+                node.next.set(keys[i]!, nx);
+              }
+              node = nx;
             }
-            node = nx;
-          }
-          if (node.id < 0) {
-            node.id = this.shapes.length;
-            this.shapes.push(keys);
+            if (node.id < 0) {
+              node.id = this.shapes.length;
+              this.shapes.push(keys);
+              node.write = writerFor(keys);
+            }
+            this.lastByFirst.set(first, node);
           }
           this.push(T_OBJECT);
           this.push(node.id);
-          const o = v as Record<string, unknown>;
-          for (let i = 0; i < keys.length; i++) this.value(o[keys[i]!], depth + 1);
+          node.write!(this, v as Record<string, unknown>, depth + 1);
         }
         // numbered after its contents, as the decoder creates it
         this.seen.set(v, this.objects++);
@@ -144,6 +205,12 @@ class Encoder {
         throw new NotPlain();
     }
   }
+}
+
+function sameKeys(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** Encodes one batch (any plain value; see the module comment). */

@@ -18,6 +18,19 @@ describe('record codec', () => {
     );
   });
 
+  it('a batch keeps its bytes and value while later batches are encoded (one operations buffer serves them all), objects of one first key and different shapes stay apart', () => {
+    const small = [{ a: 1, b: 'x' }, { a: 2 }, { a: 3, c: [1] }, { a: 4, b: 'y' }];
+    const first = encodeBatch(small);
+    const copy = Buffer.from(first);
+    const big = Array.from({ length: 20_000 }, (_, i) => ({ a: i, b: `s${i % 7}`, d: { e: i / 3 } }));
+    const second = encodeBatch(big);
+    const third = encodeBatch(small);
+    expect(first.equals(copy)).toBe(true);
+    expect(third.equals(copy)).toBe(true);
+    expect(decodeBatch(first)).toStrictEqual(small);
+    expect(decodeBatch(second)).toStrictEqual(big);
+  });
+
   it('shapes that join alike stay apart (no keys / one empty key, names holding NUL)', () => {
     const v = [{}, { '': [] }, { 'a\u0000b': 1 }, { a: 2, b: 3 }, { '': {} }];
     expect(decodeBatch(encodeBatch(v))).toStrictEqual(v);
