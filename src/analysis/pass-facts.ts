@@ -89,6 +89,25 @@ interface Pending {
 }
 
 /**
+ * The records, inbound first, each side in the order given (a stable sort by "is inbound", as EventWindow
+ * sorts): a new array of exactly their number.
+ */
+function inboundFirst(records: readonly AccessRecord[], dirs: RecordLookup<AccessRecord, Direction>): AccessRecord[] {
+  const out = records.slice();
+  let inbound = 0;
+  for (let i = 0; i < records.length; i++) if (dirs.get(records[i]!) === 'inbound') inbound++;
+  if (inbound === 0 || inbound === records.length) return out;
+  let a = 0;
+  let b = inbound;
+  for (let i = 0; i < records.length; i++) {
+    const r = records[i]!;
+    if (dirs.get(r) === 'inbound') out[a++] = r;
+    else out[b++] = r;
+  }
+  return out;
+}
+
+/**
  * Hands the records of a later pass over as pass 1's EventWindow did, from the side log (see the module
  * comment). `apply(r)` then `push(r)` for each timed record in canonical order, then `end()`. What it holds
  * grows with the records of one window, like EventWindow, plus the records without a time (held anyway).
@@ -99,8 +118,9 @@ export class FactsReplay {
   private readonly withUntimed = new Map<number, RequestEvent>();
   private readonly untimedOf = new Map<number, AccessRecord[]>();
   private readonly waiting: EventRecord[] = [];
+  /** Each waiting record's event being read (its `left` 0: complete). */
+  private readonly waitingOf: Pending[] = [];
   private waitingHead = 0;
-  private readonly complete = new WeakSet<RequestEvent>();
   private row: Int32Array | null = null;
 
   constructor(
@@ -158,7 +178,9 @@ export class FactsReplay {
     if (first) {
       const link = this.idx.recordFlow.get(r);
       const untimed = this.untimedOf.get(n);
-      p = { event: { id: `e${n}`, records: [r], ...(link ? { flow: link.flow } : {}) }, left: row[MEMBERS]! - 1 - (untimed?.length ?? 0), exchange: row[EVENT_EXCHANGE]! > 0 ? row[EVENT_EXCHANGE]! - 1 : undefined, untimed };
+      const id = `e${n}`;
+      const event: RequestEvent = link ? { id, records: [r], flow: link.flow } : { id, records: [r] };
+      p = { event, left: row[MEMBERS]! - 1 - (untimed?.length ?? 0), exchange: row[EVENT_EXCHANGE]! > 0 ? row[EVENT_EXCHANGE]! - 1 : undefined, untimed };
       if (p.left > 0) this.pending.set(n, p);
     } else {
       p = this.pending.get(n);
@@ -166,8 +188,14 @@ export class FactsReplay {
       p.event.records.push(r);
       if (--p.left === 0) this.pending.delete(n);
     }
-    this.waiting.push({ record: r, event: p.event, first });
     if (p.left === 0) this.finish(n, p);
+    if (this.waitingHead === this.waiting.length && p.left === 0) {
+      // (most records: nothing waits, and the record's event is complete)
+      this.hand({ record: r, event: p.event, first });
+      return;
+    }
+    this.waiting.push({ record: r, event: p.event, first });
+    this.waitingOf.push(p);
     this.drain();
   }
 
@@ -179,19 +207,20 @@ export class FactsReplay {
       this.withUntimed.set(n, ev);
     }
     if (p.exchange !== undefined) ev.exchange = p.exchange;
-    if (ev.records.length > 1) {
-      const dirs = this.idx.recordDirection;
-      ev.records = ev.records.slice();
-      ev.records.sort((a, b) => (dirs.get(a) === 'inbound' ? 0 : 1) - (dirs.get(b) === 'inbound' ? 0 : 1));
-    }
-    this.complete.add(ev);
+    if (ev.records.length > 1) ev.records = inboundFirst(ev.records, this.idx.recordDirection);
   }
 
   private drain(): void {
     const w = this.waiting;
-    while (this.waitingHead < w.length && this.complete.has(w[this.waitingHead]!.event)) this.hand(w[this.waitingHead++]!);
-    if (this.waitingHead > 1024 && this.waitingHead * 2 > w.length) {
+    const wp = this.waitingOf;
+    while (this.waitingHead < w.length && wp[this.waitingHead]!.left === 0) this.hand(w[this.waitingHead++]!);
+    if (this.waitingHead === w.length) {
+      w.length = 0;
+      wp.length = 0;
+      this.waitingHead = 0;
+    } else if (this.waitingHead > 1024 && this.waitingHead * 2 > w.length) {
       w.splice(0, this.waitingHead);
+      wp.splice(0, this.waitingHead);
       this.waitingHead = 0;
     }
   }
@@ -216,10 +245,7 @@ export class FactsReplay {
         const link = this.idx.recordFlow.get(r);
         ev = { id: `e${n}`, records: members.slice(), ...(link ? { flow: link.flow } : {}) };
         if (row[EVENT_EXCHANGE]! > 0) ev.exchange = row[EVENT_EXCHANGE]! - 1;
-        if (ev.records.length > 1) {
-          const dirs = this.idx.recordDirection;
-          ev.records.sort((a, b) => (dirs.get(a) === 'inbound' ? 0 : 1) - (dirs.get(b) === 'inbound' ? 0 : 1));
-        }
+        if (ev.records.length > 1) ev.records = inboundFirst(ev.records, this.idx.recordDirection);
         made.set(n, ev);
       }
       this.hand({ record: r, event: ev, first });
