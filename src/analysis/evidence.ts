@@ -8,7 +8,7 @@
  * client certificate of a TLS ≤ 1.2 handshake on the record's connection, else the
  * `x-forwarded-client-cert` on the sidecar-local leg of the same request.
  */
-import { linesUpToDamage, openInputStream, readWholeText } from '../readers/files.js';
+import { openInputStream, readWholeText } from '../readers/files.js';
 import type { AccessRecord, Explanation, Flow } from '../model/records.js';
 import { InputError, formatLocation, type Diagnostic } from '../model/errors.js';
 import type { ConfigDump } from '../envoy/model.js';
@@ -17,7 +17,7 @@ import type { KeyLog } from '../protocols/tls/keylog.js';
 import { emptyInventory, readInventory, type Inventory } from '../readers/inventory.js';
 import { loadConfigDumps } from '../readers/configdump/index.js';
 import { readAccessLogs, newStats } from '../readers/accesslog/index.js';
-import { captureFile, decompress, isDamagedCompression, newCaptureStats, type CaptureStats } from '../readers/capture/index.js';
+import { captureFile, isDamagedCompression, newCaptureStats, type CaptureStats } from '../readers/capture/index.js';
 import { FileHash } from './file-hash.js';
 import { parseK8sObjects, type K8sObject } from '../readers/k8s.js';
 import { createStreamDecoder } from '../protocols/index.js';
@@ -26,7 +26,8 @@ import type { CaptureEvent } from './capture-events.js';
 import { deserializeError } from '../model/errors.js';
 import { inboundMtlsModes } from '../istio/mtls.js';
 import { RecordReplayer } from './replay.js';
-import { canonicalOrder, type RecordSpill } from './record-spill.js';
+import { canonicalOrder, SpillError, type RecordSpill } from './record-spill.js';
+import { readLogRecords, type LogReadCounts, type LogReaders, type LogTaskResult, type LogTaskSpec } from './log-runs.js';
 import { correlate, type Correlation } from './correlate.js';
 import { proxyView, type ProxyView } from './proxies.js';
 import type { Evidence, ReportModel } from './report-model.js';
@@ -63,6 +64,14 @@ export interface GatherOptions {
    * worker threads). A capture it returns events for is not read here; the result is the same.
    */
   parallelCaptures?: (captures: { path: string; bytes: number }[]) => CaptureReaders | null;
+  /**
+   * With a `spill` only: called once with the access logs among the inputs (in input order), as worker tasks
+   * (src/cli/worker.ts `report-log`, log-runs.ts) short of the spill directory and budget, which the caller
+   * fills in: may start reading them in parallel. A log it returns events for is read there (parsed,
+   * window-filtered, compacted, written as sorted runs into the spill's directory) and its runs are adopted
+   * in input order; the result is the same.
+   */
+  parallelLogs?: (logs: LogTaskSpec[]) => LogReaders | null;
   /** Clock-skew window for joining records to captures before replay (ms). */
   skewMs?: number;
   /** Called as the inputs are read, often (every chunk read): how far reading got (the CLI draws it on a TTY only). */
@@ -153,9 +162,19 @@ function toPolicyDocs(text: string, file: string): { docs: PolicyDoc[]; diagnost
 export async function gatherEvidence(paths: string[], opts: GatherOptions = {}): Promise<Gathered> {
   const inputs: DetectedInput[] = await detectInputs(paths);
   const parallel = opts.parallelCaptures?.(inputs.filter((i) => i.kind === 'capture').map((i) => ({ path: i.path, bytes: i.bytes }))) ?? null;
+  let logs: LogReaders | null = null;
   try {
-    return await gatherInputs(inputs, opts, parallel);
+    if (opts.spill && opts.parallelLogs) {
+      const win = opts.window && (opts.window.sinceMs !== undefined || opts.window.untilMs !== undefined) ? opts.window : undefined;
+      const maxDiagnostics = opts.maxDiagnosticsPerInput ?? 20;
+      const specs = inputs.flatMap((i, idx): LogTaskSpec[] =>
+        i.kind === 'access-log' ? [{ path: i.path, bytes: i.bytes, ...(i.compressed ? { compressed: i.compressed } : {}), maxDiagnostics, ...(win ? { window: { ...win } } : {}), compact: !!opts.compactRecords, prefix: `log${idx}` }] : [],
+      );
+      if (specs.length) logs = opts.parallelLogs(specs);
+    }
+    return await gatherInputs(inputs, opts, parallel, logs);
   } finally {
+    await logs?.close();
     await parallel?.close();
   }
 }
@@ -163,7 +182,7 @@ export async function gatherEvidence(paths: string[], opts: GatherOptions = {}):
 /** What gatherEvidence returns: the evidence, the dumps read, and how many of the records are ztunnel (ambient) records. */
 export type Gathered = Evidence & { dumps: ConfigDump[]; ztunnelRecords: number };
 
-async function gatherInputs(inputs: DetectedInput[], opts: GatherOptions, parallel: CaptureReaders | null): Promise<Gathered> {
+async function gatherInputs(inputs: DetectedInput[], opts: GatherOptions, parallel: CaptureReaders | null, parallelLogs: LogReaders | null = null): Promise<Gathered> {
   const maxDiag = opts.maxDiagnosticsPerInput ?? 20;
   const keys = opts.keys;
   const hashes = new Map<string, string | null>();
@@ -192,19 +211,6 @@ async function gatherInputs(inputs: DetectedInput[], opts: GatherOptions, parall
   const win = opts.window && (opts.window.sinceMs !== undefined || opts.window.untilMs !== undefined) ? opts.window : undefined;
   const windowCounts: WindowCounts | undefined = win ? { sinceMs: win.sinceMs ?? null, untilMs: win.untilMs ?? null, recordsOutside: 0, recordsWithoutTime: 0, flowsOutside: 0 } : undefined;
   const skew = opts.skewMs ?? 2000;
-  /** Whether a record is inside the window (counted when not). */
-  const recordIn = (r: AccessRecord): boolean => {
-    if (!win || !windowCounts) return true;
-    if (r.timeMs === undefined) {
-      windowCounts.recordsWithoutTime++;
-      return false;
-    }
-    if ((win.sinceMs !== undefined && r.timeMs < win.sinceMs) || (win.untilMs !== undefined && r.timeMs > win.untilMs)) {
-      windowCounts.recordsOutside++;
-      return false;
-    }
-    return true;
-  };
   const flowIn = (f: Flow): boolean => {
     if (!win || !windowCounts) return true;
     if ((win.sinceMs !== undefined && f.endMs < win.sinceMs - skew) || (win.untilMs !== undefined && f.startMs > win.untilMs + skew)) {
@@ -327,34 +333,45 @@ async function gatherInputs(inputs: DetectedInput[], opts: GatherOptions, parall
           break;
         }
         case 'access-log': {
-          const stats = newStats();
-          let n = 0;
-          // a compressed log: the compressed bytes are hashed as they are read, the decompressed ones parsed
-          // (damaged compressed data ends the log where it breaks: the records before it are kept, then the error)
-          const raw = fileHash.stream();
-          const text = input.compressed ? linesUpToDamage(decompress(input.compressed, raw, p, 'access-log data')) : null;
-          try {
-            for await (const r of readAccessLogs({ path: p, stream: text?.stream ?? raw }, { stats, maxDiagnostics: maxDiag })) {
-              n++;
-              recordsRead++;
-              if (!recordIn(r)) continue;
-              const x = compactor ? compactor.compact(r) : r;
-              if (x.ztunnel) ztunnelRecords++;
-              if (spill) spill.add(x);
-              else records.push(x);
+          const remote = spill ? parallelLogs?.events(p) : undefined;
+          let c: LogReadCounts;
+          if (remote && spill) {
+            // read in a worker into sorted runs: adopted here, in input order (their records numbered after the ones before)
+            let res: LogTaskResult | null = null;
+            let seen = 0;
+            for await (const ev of remote) {
+              if (ev.t === 'progress') {
+                recordsRead += ev.records - seen;
+                seen = ev.records;
+                readAt(ev.bytes);
+              } else if (ev.t === 'log') res = ev.result;
+              else if (ev.t === 'error') throw deserializeError(ev.error);
             }
-          } finally {
-            raw.destroy(); // stopped at damage: nothing more flows into the hash while digest() reads the rest
+            if (!res) throw new Error(`worker thread: no result for ${p}`);
+            recordsRead += res.records - seen;
+            hashes.set(p, res.hash); // (hashed by the worker as it read the file)
+            if (res.spillError) throw new SpillError(res.spillError);
+            if (res.runs) spill.adopt(res.runs);
+            c = { ...res, error: res.error ? deserializeError(res.error) : null };
+          } else {
+            c = await readLogRecords(p, input.compressed, fileHash, {
+              maxDiagnostics: maxDiag,
+              window: win,
+              compactor,
+              keep: spill ? (x) => spill.add(x) : (x) => records.push(x),
+              onRecord: () => recordsRead++,
+            });
           }
-          const broken = text?.damage();
-          if (broken) {
-            items.set(p, n);
-            note(p, stats.diagnostics, stats.skipped);
-            throw broken;
+          if (windowCounts) {
+            windowCounts.recordsOutside += c.outside;
+            windowCounts.recordsWithoutTime += c.withoutTime;
           }
-          items.set(p, n);
-          note(p, stats.diagnostics, stats.skipped);
-          if (n === 0) unreadable.set(p, `looked like an access log, but no line fits a known format (${stats.skipped} line(s) skipped)`);
+          ztunnelRecords += c.ztunnel;
+          if (c.error !== null && !c.damaged) throw c.error;
+          items.set(p, c.records);
+          note(p, c.stats.diagnostics, c.stats.skipped);
+          if (c.damaged) throw c.error;
+          if (c.records === 0) unreadable.set(p, `looked like an access log, but no line fits a known format (${c.stats.skipped} line(s) skipped)`);
           break;
         }
         case 'capture': {
@@ -420,6 +437,8 @@ async function gatherInputs(inputs: DetectedInput[], opts: GatherOptions, parall
         }
       }
     } catch (e) {
+      // the spill's temporary disk failing ends the report (the command words it), as at seal
+      if (e instanceof SpillError) throw e;
       unreadable.set(p, describeError(e));
       if (isDamagedCompression(e)) damaged.add(p);
       inputDiagnostics.push({ severity: 'error', location: { file: p }, message: `input skipped: ${describeError(e)}` });

@@ -1,5 +1,5 @@
 /**
- * Both cores: tasks (a capture file, a byte range of an access log) run in worker threads, and their
+ * Both cores: tasks (a capture file, a byte range of an access log, an access log of `report`) run in worker threads, and their
  * results are consumed on the main thread strictly in task order, so a command's output is the same as a
  * single-threaded run's (test/cli/threads.test.ts compares them byte for byte).
  *
@@ -22,7 +22,9 @@ import { UsageError } from './common.js';
 export type TaskSpec =
   /** `sha256`: hash the file as it is read and post `{ t: 'sha256', sha256: string | null }` after the last event (report's manifest). */
   | { kind: 'flows-capture'; path: string; keylog?: string[]; sha256?: boolean }
-  | { kind: 'explain-chunk'; chunk: unknown; setup: unknown };
+  | { kind: 'explain-chunk'; chunk: unknown; setup: unknown }
+  /** `report`'s access log: parsed, window-filtered, compacted and written as sorted runs (log-runs.ts LogTaskSpec). */
+  | { kind: 'report-log'; log: unknown };
 
 /** A message a worker sends for a task: its `t` says what it is; the pool only looks at `t === 'done'`. */
 export interface TaskMessage {

@@ -1,13 +1,14 @@
 /**
  * The worker thread of src/cli/parallel.ts: runs one task at a time (a capture file for `flows`, a byte
- * range of an access log for `explain`) and posts its events back in order, at most `window` ahead of
- * what the main thread has consumed. Errors are events (the main thread words them exactly as the
+ * range of an access log for `explain`, an access log read into sorted runs for `report`) and posts its
+ * events back in order, at most `window` ahead of what the main thread has consumed. Errors are events (the main thread words them exactly as the
  * single-threaded path does); a bug in a task is posted as an internal error.
  */
 import type { KeyLog } from '../protocols/tls/keylog.js';
 import { parentPort } from 'node:worker_threads';
 import type { FromWorker, TaskMessage, ToWorker } from './parallel.js';
 import type { Flow } from '../model/records.js';
+import type { LogTaskSpec } from '../analysis/log-runs.js';
 
 const port = parentPort;
 if (!port) throw new Error('src/cli/worker.ts runs only as a worker thread');
@@ -101,12 +102,29 @@ async function runFlows(path: string, ctx: TaskContext, keylog?: string[], sha25
   if (hash) await ctx.send({ t: 'sha256', sha256: await hash.digest().catch(() => null) } as TaskMessage);
 }
 
+/**
+ * `report`'s access log (log-runs.ts): read into sorted runs in the spill's directory; progress goes without
+ * credit (at most every 50 ms), then the result (counts, diagnostics, runs, sha256).
+ */
+async function runReportLog(spec: unknown, ctx: TaskContext): Promise<void> {
+  const { readLogToRuns } = await import('../analysis/log-runs.js');
+  let last = 0;
+  const result = await readLogToRuns(spec as LogTaskSpec, (bytes, records) => {
+    const now = Date.now();
+    if (now - last < 50) return;
+    last = now;
+    ctx.post({ t: 'progress', bytes, records } as TaskMessage);
+  });
+  await ctx.send({ t: 'log', result } as TaskMessage);
+}
+
 async function run(m: Extract<ToWorker, { type: 'task' }>): Promise<void> {
   const st: TaskState = { credit: m.window, wakeCredit: null, signal: null, wakeSignal: null };
   tasks.set(m.id, st);
   const ctx = context(m.id, st);
   try {
     if (m.spec.kind === 'flows-capture') await runFlows(m.spec.path, ctx, m.spec.keylog, m.spec.sha256);
+    else if (m.spec.kind === 'report-log') await runReportLog(m.spec.log, ctx);
     else {
       const { runExplainChunk } = await import('./explain-run.js');
       await runExplainChunk(m.spec.chunk, m.spec.setup, ctx);

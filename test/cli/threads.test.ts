@@ -125,6 +125,43 @@ describe('report --threads: captures read in workers while the main thread reads
   });
 });
 
+describe('report --threads: access logs parsed and written to sorted runs in workers, adopted in input order', () => {
+  it('several logs (ztunnel ones, a gzip one, a damaged gzip one, one with bad lines), --since, default and tiny spill budgets: the same JSON and stderr', async () => {
+    const { gzipSync } = await import('node:zlib');
+    const dir = mkdtempSync(join(tmpdir(), 'meshsleuth-threads-'));
+    const bookinfo = samples('bookinfo-authz', 'logs');
+    writeFileSync(join(dir, 'productpage.log.gz'), gzipSync(readFileSync(join(REPO, bookinfo[1]!))));
+    // long enough that detection judges its head; damaged past it (exit 2, the records before the damage kept)
+    const cut = gzipSync(readFileSync(join(REPO, bookinfo[0]!), 'utf8').repeat(60));
+    writeFileSync(join(dir, 'cut.log.gz'), cut.subarray(0, Math.floor(cut.length * 0.6)));
+    const text = readFileSync(join(REPO, bookinfo[3]!), 'utf8').split('\n');
+    writeFileSync(join(dir, 'junk.log'), text.flatMap((l, i) => (i % 5 === 2 ? ['GET / not an access log line', l] : [l])).join('\n'));
+    const args = ['report', 'samples/bookinfo-authz', 'samples/ambient-bookinfo', 'samples/bank-breach/logs', join(dir, 'productpage.log.gz'), join(dir, 'cut.log.gz'), join(dir, 'junk.log'), '--since', '2026-11-22T10:05:00Z'];
+    const out = join(dir, 'out', 'report.json');
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(join(dir, 'out'));
+    const runs: { json: string; stderr: string; code: number }[] = [];
+    for (const budget of [{}, { MESHSLEUTH_SPILL_RECORDS: '5' }]) {
+      for (const t of ['1', '2']) {
+        const r = await runCli([...args, '--out', out, '--threads', t], { env: { SOURCE_DATE_EPOCH: '1764000000', ...budget } });
+        runs.push({ json: readFileSync(out, 'utf8'), stderr: r.stderr, code: r.code });
+      }
+    }
+    const first = runs[0]!;
+    expect(first.code).toBe(2); // the damaged log
+    expect(first.stderr).toContain('cut.log.gz');
+    expect(first.stderr).toMatch(/left out \d+ record\(s\) outside it/);
+    expect(first.json).toContain('junk.log');
+    expect(first.json).toContain('ztunnel');
+    expect(first.json.length).toBeGreaterThan(10_000);
+    for (const r of runs.slice(1)) {
+      expect(r.code).toBe(first.code);
+      expect(r.stderr).toBe(first.stderr);
+      expect(r.json).toBe(first.json);
+    }
+  }, 240_000); // four reports: on a loaded 2-core machine 30-60 s
+});
+
 describe('explain --threads on a gzip-compressed log', () => {
   it('is read whole by one worker (never cut into byte ranges): the same output', async () => {
     const { gzipSync } = await import('node:zlib');

@@ -11,14 +11,15 @@ import { pipeline } from 'node:stream/promises';
 import type { Argv, CommandModule } from 'yargs';
 import { startProgress } from '../progress.js';
 import { ReportProgress } from '../report-progress.js';
-import { reportCaptureWorkers, runTasks, threadSetting, threadsOption } from '../parallel.js';
+import { reportCaptureWorkers, runTasks, threadSetting, threadsOption, workerCount } from '../parallel.js';
 import { EXIT_FAIL_ON, EXIT_USAGE, parseFailOn, replayBatchesWithoutPretenuring, runCommand, safeOutput, UsageError, warn, writeOut, asList, asListOf, suggestValues } from '../common.js';
 import { fillElidedFields, gatherEvidence, type CaptureReaders, type RemoteCaptureEvent } from '../../analysis/evidence.js';
+import type { LogReaders, LogTaskEvent, LogTaskSpec } from '../../analysis/log-runs.js';
 import { unfinishedLine } from '../../analysis/capture-events.js';
 import { DecryptionCounts, decryptionLine, loadKeyLog } from '../keylog.js';
 import type { ReportModel } from '../../analysis/report-model.js';
 import { buildReportStreaming } from '../../analysis/report-stream.js';
-import { RecordSpill, SpillError, DEFAULT_MAX_RECORDS } from '../../analysis/record-spill.js';
+import { RecordSpill, SpillError, DEFAULT_MAX_BYTES, DEFAULT_MAX_RECORDS } from '../../analysis/record-spill.js';
 import { DEFAULT_SKEW_MS } from '../../analysis/correlate.js';
 import { FAIL_ON, failOnHits } from '../../analysis/findings.js';
 import { renderHtml } from '../../report/html.js';
@@ -146,7 +147,7 @@ export const reportCommand: CommandModule<object, ReportArgs> = {
       .option('show-secrets', { type: 'boolean', default: false, describe: 'show Authorization/Cookie/token values instead of redacting them' })
       .option('since', { type: 'string', describe: 'only evidence at or after this time: RFC 3339 (2026-11-22T10:00:00Z) or a duration before now (2h, 30m, 1d)' })
       .option('until', { type: 'string', describe: 'only evidence at or before this time (same forms as --since)' })
-      .option('threads', threadsOption.spec)
+      .option('threads', { ...threadsOption.spec, describe: `${threadsOption.spec.describe}; report gives each access log (parsed, filtered by --since/--until, sorted into runs on disk) and each capture to a worker` })
       .option('keylog', { type: 'string', coerce: asList, describe: 'NSS key log file(s) (SSLKEYLOGFILE, Envoy key_log): decrypt the captures\' TLS 1.2/1.3 sessions (proven mTLS identities, HTTP inside)' })
       .example('$0 report samples/bank-breach', 'findings table on stdout')
       .example('$0 report evidence/ --out incident.html', 'self-contained HTML report')
@@ -197,7 +198,25 @@ export const reportCommand: CommandModule<object, ReportArgs> = {
             close: pool.close,
           };
         };
-        ev = await gatherEvidence([...evidence, ...(args.policies ?? [])], { skewMs, extraDumps, window, parallelCaptures, compactRecords: true, spill, ...(prog.active ? { onRead: prog.onRead, onStep: prog.onStep } : {}), ...(keys ? { keys } : {}) });
+        // Access logs too: each parsed, window-filtered, compacted and written as sorted runs by a worker (each with
+        // its share of the spill's memory budget); this thread adopts the runs in input order (the same records, seqs and report).
+        const parallelLogs = (logs: LogTaskSpec[]): LogReaders | null => {
+          const n = workerCount(setting, logs.length, logs.reduce((a, l) => a + l.bytes, 0));
+          if (n === 0) return null;
+          const dir = spill.runDirectory();
+          const maxRecords = Math.max(1, Math.ceil((spillBudget().maxRecords ?? DEFAULT_MAX_RECORDS) / n));
+          const maxBytes = Math.ceil(DEFAULT_MAX_BYTES / n);
+          const pool = runTasks(logs.map((l) => ({ kind: 'report-log' as const, log: { ...l, dir, maxRecords, maxBytes } })), n);
+          const index = new Map(logs.map((l, i) => [l.path, i]));
+          return {
+            events: (path) => {
+              const i = index.get(path);
+              return i === undefined ? undefined : (pool.streams[i] as AsyncIterable<LogTaskEvent>);
+            },
+            close: pool.close,
+          };
+        };
+        ev = await gatherEvidence([...evidence, ...(args.policies ?? [])], { skewMs, extraDumps, window, parallelCaptures, parallelLogs, compactRecords: true, spill, ...(prog.active ? { onRead: prog.onRead, onStep: prog.onStep } : {}), ...(keys ? { keys } : {}) });
       } catch (e) {
         prog.done();
         spill.close();
