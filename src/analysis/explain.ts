@@ -101,6 +101,10 @@ interface ListFacts {
 
 const listMemo = new WeakMap<readonly string[], ListFacts>();
 
+/** The list listFacts answered last for and its facts (consecutive records mostly share their frozen list). */
+let lastList: string[] | undefined;
+let lastListFacts: ListFacts | undefined;
+
 /** Ids of the shared frozen lists seen (a list's id stands for its items in memo keys). */
 let listIds = 0;
 
@@ -109,6 +113,7 @@ let listIds = 0;
  * may get different ids, which only costs a memo miss), any other list by its items, each length-prefixed.
  */
 function listKeyPart(list: string[]): string {
+  if (list === lastList) return lastListFacts!.keyPart;
   return Object.isFrozen(list) ? listFacts(list).keyPart : itemsKey(list);
 }
 
@@ -119,8 +124,13 @@ function itemsKey(list: readonly string[]): string {
 }
 
 function listFacts(list: string[]): ListFacts {
+  if (list === lastList) return lastListFacts!;
   const hit = listMemo.get(list);
-  if (hit) return hit;
+  if (hit) {
+    lastList = list;
+    lastListFacts = hit;
+    return hit;
+  }
   const frozen = Object.isFrozen(list);
   const once = <T extends string[]>(f: () => T): (() => T) => {
     if (!frozen) return f;
@@ -1156,6 +1166,12 @@ function dumpPicker<D extends DumpLike>(dumps: D[]): (req: RequestAttrs, opts: D
   let okDir = '';
   let okLocal: string | undefined;
   let okPeer: string | undefined;
+  // the error thrown last for a record none of the dumps is for, and what its message names (a proxy without a
+  // dump has thousands of such records in a row: one error object, its message built once, is thrown for them)
+  let noneErr: Error | undefined;
+  let noneNode: string | undefined;
+  let noneDir = '';
+  let noneAddress: string | undefined;
   return (req, opts) => {
     const rec = opts.record;
     const dir = recordDirection(rec);
@@ -1169,8 +1185,16 @@ function dumpPicker<D extends DumpLike>(dumps: D[]): (req: RequestAttrs, opts: D
       chosen = inForceAt(byName.length ? byName : index.atIp(own?.address), rec?.timeMs);
     }
     if (!chosen) {
-      const why = `none of the ${dumps.length} config dumps is for this record's proxy (${rec?.node ? `node ${rec.node}, ` : ''}${dir === 'outbound' ? `outbound, source ${req.source?.address ?? 'unknown'}` : `destination ${req.destination?.address ?? 'unknown'}`})`;
-      throw known && own ? new NotFromProxyError(`not from these proxies: ${why}`) : new Error(why);
+      // the message reads the node, the direction and own's address (own is present exactly when that address is)
+      const node = rec?.node || undefined;
+      const address = own?.address;
+      if (noneErr !== undefined && node === noneNode && dir === noneDir && address === noneAddress) throw noneErr;
+      const why = `none of the ${dumps.length} config dumps is for this record's proxy (${node ? `node ${node}, ` : ''}${dir === 'outbound' ? `outbound, source ${address ?? 'unknown'}` : `destination ${address ?? 'unknown'}`})`;
+      noneErr = known && own ? new NotFromProxyError(`not from these proxies: ${why}`) : new Error(why);
+      noneNode = node;
+      noneDir = dir;
+      noneAddress = address;
+      throw noneErr;
     }
     // whether the record can be the proxy's depends on its addresses only (the ports name it in the message): the
     // last record found the proxy's is remembered
