@@ -359,13 +359,40 @@ export function explainRecord(rec: AccessRecord, decide: Decider): Explanation {
     if (logged.policy !== undefined) out.loggedPolicy = logged.policy;
     return out;
   }
+  const u = inf.unknown;
+  const code = OUTCOME_CODE.get(logged.outcome)! * 8 + SECURITY_CODE.get(inf.security)!;
+  if (decision === lastJudged.decision && u === lastJudged.unknown && code === lastJudged.code && logged.detail === lastJudged.detail) {
+    // the record before had the same judgement inputs (the usual run of one request's records): no memo lookups
+    j = lastJudged.judgement!;
+  } else {
+    j = judgementOf(decision, logged, inf, u, code);
+    lastJudged.decision = decision;
+    lastJudged.unknown = u;
+    lastJudged.code = code;
+    lastJudged.detail = logged.detail;
+    lastJudged.judgement = j;
+  }
+  const out: Explanation = { record: rec, decision, verdict: j.verdict, reason: j.reason, identityEvidence: inf.evidence, logged: logged.outcome, security: inf.security };
+  if (logged.policy !== undefined) out.loggedPolicy = logged.policy;
+  if (j.missing) out.missing = j.missing;
+  if (decision.config !== undefined) out.dump = decision.config;
+  return out;
+}
+
+/** The inputs of the judgement explainRecord gave last, and the judgement (judgementOf is pure in them). */
+const lastJudged: { decision: Decision | null; unknown: string[] | null; code: number; detail: string; judgement: Judgement | null } = {
+  decision: null, unknown: null, code: -1, detail: '', judgement: null,
+};
+
+/** judge(decision, logged, inf), memoized per decision by the unknown list, the outcome and security (`code`) and the detail. */
+function judgementOf(decision: Decision, logged: Logged, inf: Inferred, u: string[], code: number): Judgement {
+  let j: Judgement;
   let perDecision = judged.get(decision);
   if (!perDecision) {
     perDecision = { byList: new Map(), size: 0 };
     judged.set(decision, perDecision);
   }
   // keyed by the unknown list (a shared frozen list by identity), then by what was logged (the logged policy is read from the detail)
-  const u = inf.unknown;
   const listKey = Object.isFrozen(u) ? u : u.join(',');
   let byLogged = perDecision.byList.get(listKey);
   if (!byLogged) {
@@ -373,7 +400,6 @@ export function explainRecord(rec: AccessRecord, decide: Decider): Explanation {
     if (perDecision.size < 1000) perDecision.byList.set(listKey, byLogged);
   }
   // then by outcome and security (as a number) and the detail: no key string built per record
-  const code = OUTCOME_CODE.get(logged.outcome)! * 8 + SECURITY_CODE.get(inf.security)!;
   let byDetail = byLogged.get(code);
   if (!byDetail) {
     byDetail = new Map();
@@ -388,11 +414,7 @@ export function explainRecord(rec: AccessRecord, decide: Decider): Explanation {
       perDecision.size++;
     }
   }
-  const out: Explanation = { record: rec, decision, verdict: j.verdict, reason: j.reason, identityEvidence: inf.evidence, logged: logged.outcome, security: inf.security };
-  if (logged.policy !== undefined) out.loggedPolicy = logged.policy;
-  if (j.missing) out.missing = j.missing;
-  if (decision.config !== undefined) out.dump = decision.config;
-  return out;
+  return j;
 }
 
 function judge(decision: Decision, logged: Logged, inf: Inferred): Judgement {
@@ -620,6 +642,31 @@ export class ExplainAggregator {
       const p = dec!.policy ?? 'none';
       s.deniedBy[p] = (s.deniedBy[p] ?? 0) + 1;
     }
+    // the group of the explanation before, when this one has the same parts (the decision, verdict, logged outcome and
+    // policy and dump are all the group's key reads): no lookups, and none of the key string of one without a decision
+    const last = this.last;
+    if (last.group !== null && dec === last.decision && e.verdict === last.verdict && e.logged === last.logged && e.loggedPolicy === last.loggedPolicy && e.dump === last.dump) {
+      last.group.count++;
+      return;
+    }
+    const g = this.groupOf(e, dec);
+    g.count++;
+    last.group = g;
+    last.decision = dec;
+    last.verdict = e.verdict;
+    last.logged = e.logged;
+    last.loggedPolicy = e.loggedPolicy;
+    last.dump = e.dump;
+  }
+
+  /** The explanation before's group and the parts it was found by (see add). */
+  private readonly last: {
+    group: ExplainGroup | null; decision: Decision | null; verdict: Explanation['verdict'] | undefined; logged: Explanation['logged'];
+    loggedPolicy: string | undefined; dump: string | undefined;
+  } = { group: null, decision: null, verdict: undefined, logged: undefined, loggedPolicy: undefined, dump: undefined };
+
+  /** The group of `e` (its decision `dec`), created with count 0 when new. */
+  private groupOf(e: Explanation, dec: Decision | null): ExplainGroup {
     let fast: Map<string | undefined, ExplainGroup> | undefined;
     const v = VERDICT_CODE.get(e.verdict);
     const l = OUTCOME_CODE.get(e.logged);
@@ -636,21 +683,18 @@ export class ExplainAggregator {
         byCode.set(code, fast);
       }
       const g = fast.get(e.loggedPolicy);
-      if (g) {
-        g.count++;
-        return;
-      }
+      if (g) return g;
     }
     const o = outcomeOf(e);
     const key = `${o.decision}\u0000${o.policy}\u0000${e.verdict}\u0000${e.dump ?? ''}`;
     let g = this.groups.get(key);
-    if (g) g.count++;
-    else {
-      g = { decision: o.decision, policy: o.policy, verdict: e.verdict, count: 1, example: refString(e.record), reason: e.reason, dump: e.dump ?? null };
+    if (!g) {
+      g = { decision: o.decision, policy: o.policy, verdict: e.verdict, count: 0, example: refString(e.record), reason: e.reason, dump: e.dump ?? null };
       this.groups.set(key, g);
     }
     // bounded: a decision's records differ in these parts only by the logged policy
     if (fast && fast.size < 256) fast.set(e.loggedPolicy, g);
+    return g;
   }
 
   /** The groups in first-seen order with their keys (to merge aggregators of consecutive parts of the records). */
@@ -1130,6 +1174,9 @@ function decisionKey(req: RequestAttrs, opts: DeciderOptions, keepPorts: boolean
 export function recordDirection(rec: AccessRecord | undefined): 'inbound' | 'outbound' | 'unknown' {
   const c = rec?.upstreamCluster;
   if (!c) return 'unknown';
+  // by the first letter, then the tests below that can hold for it (one or two prefix tests instead of up to five)
+  const c0 = c.charCodeAt(0);
+  if (c0 !== 111 /* o */ && c0 !== 105 /* i */ && c0 !== 80 /* P */ && c0 !== 66 /* B */ && c0 !== 73 /* I */) return 'unknown';
   if (c.startsWith('outbound|') || c === 'PassthroughCluster' || c === 'BlackHoleCluster' || c.startsWith('outbound_')) return 'outbound';
   if (c.startsWith('inbound|') || c.startsWith('InboundPassthroughCluster')) return 'inbound';
   return 'unknown';
