@@ -24,7 +24,7 @@
  */
 import type { AccessRecord, Flow, FlowSecurity } from '../model/records.js';
 import type { Direction, HostPort, RecordLink } from './correlate.js';
-import { inferSecurity } from './explain.js';
+import { isWaypointInboundCluster, parseIstioSni } from '../istio/traffic.js';
 import { RecordFacts, type RecordLookup } from './record-facts.js';
 import { tunnelKey, ztunnelTunnelOf, type ZtunnelTunnel } from './waypoint-callers.js';
 
@@ -69,8 +69,8 @@ export function loggedSecurityNumber(v: LoggedSecurity): number {
 
 /**
  * inferSecurity's security and `inferred` for a record, worked out once per record object and kept on it
- * (record-facts.ts): the findings, the graph, the timeline and the request list each ask for it, and
- * inferSecurity builds the record's request attributes every time (issue 17, report speed). A record is
+ * (record-facts.ts): the findings, the graph, the timeline and the request list each ask for it (issue 17,
+ * report speed). A record is
  * never changed after it is read (a changed copy is a new object), so the answer stays right. The streaming
  * report works it out once per record, in pass 1, and gives the later passes' copies of the record the
  * answer (`setLoggedSecurity`, from its side log).
@@ -78,10 +78,51 @@ export function loggedSecurityNumber(v: LoggedSecurity): number {
 export function loggedSecurity(r: AccessRecord): LoggedSecurity {
   const hit = loggedSecurityOf.get(r);
   if (hit !== undefined) return hit;
-  const inf = inferSecurity(r);
-  const v = LOGGED_SECURITIES[(inf.security === 'mtls' ? 0 : inf.security === 'tls' ? 2 : inf.security === 'plaintext' ? 4 : 6) + (inf.inferred ? 1 : 0)]!;
+  const v = securityVerdict(r);
   loggedSecurityOf.set(r, v);
   return v;
+}
+
+const MTLS = LOGGED_SECURITIES[0]!;
+const MTLS_INFERRED = LOGGED_SECURITIES[1]!;
+const TLS = LOGGED_SECURITIES[2]!;
+const TLS_INFERRED = LOGGED_SECURITIES[3]!;
+const PLAINTEXT = LOGGED_SECURITIES[4]!;
+const PLAINTEXT_INFERRED = LOGGED_SECURITIES[5]!;
+const UNKNOWN = LOGGED_SECURITIES[6]!;
+
+/** The SNI last asked about and whether it is an Istio one (consecutive records mostly carry the same SNI). */
+let lastSni: string | undefined;
+let lastSniIstio = false;
+
+function isIstioSni(sni: string | undefined): boolean {
+  if (sni === undefined || sni !== lastSni) {
+    lastSniIstio = parseIstioSni(sni) !== null;
+    lastSni = sni;
+  }
+  return lastSniIstio;
+}
+
+/**
+ * inferSecurity's security and `inferred` (explain.ts inferSecurityRaw: its branches in its order; the filter
+ * state it settles after does not change them), without the request attributes and `unknown` list it builds
+ * for the replay: a record read back from the spill has a list of its own, so inferSecurity worked its facts
+ * out afresh, ~2.6 KB of garbage per record (issue 17, report speed). test/analysis/logged-security.test.ts
+ * pins the two equal.
+ */
+function securityVerdict(r: AccessRecord): LoggedSecurity {
+  const a = r.attrs;
+  if (isWaypointInboundCluster(r.upstreamCluster) && !a.tls?.uriSans.length) return MTLS_INFERRED;
+  const unknown = r.unknown;
+  if (a.tls) {
+    if (a.tls.uriSans.length) return MTLS;
+    if (!unknown.includes('tls.uriSans')) return TLS;
+    return isIstioSni(a.sni) ? MTLS_INFERRED : TLS_INFERRED;
+  }
+  if (!unknown.includes('tls')) return PLAINTEXT;
+  if (unknown.includes('sni')) return UNKNOWN;
+  if (a.sni) return isIstioSni(a.sni) ? MTLS_INFERRED : TLS_INFERRED;
+  return PLAINTEXT_INFERRED;
 }
 
 /** Gives a record the answer loggedSecurity gave for an equal record (one of LOGGED_SECURITIES). */
