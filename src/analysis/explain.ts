@@ -24,6 +24,15 @@ export interface DeciderOptions {
 /** Decides one request/connection against a config (see src/envoy/decide.ts `decideRequest`). */
 export type Decider = (req: RequestAttrs, opts: DeciderOptions) => Decision;
 
+/**
+ * A decider that can also give the error it would throw for a record it does not decide (NotFromProxyError, or
+ * no dump for the record's proxy) as its result, without throwing it: `deciderOver`'s (a proxy without a dump has
+ * thousands of such records, and a throw per record cost more than the rest of their replay).
+ */
+export interface AttemptingDecider extends Decider {
+  attempt(req: RequestAttrs, opts: DeciderOptions): Decision | Error;
+}
+
 export type Security = 'mtls' | 'tls' | 'plaintext' | 'unknown';
 
 export interface Inferred {
@@ -349,11 +358,24 @@ const VERDICT_CODE = new Map<string, number>(['agrees', 'disagrees', 'undecidabl
 export function explainRecord(rec: AccessRecord, decide: Decider): Explanation {
   const inf = inferSecurity(rec);
   const logged = loggedOutcome(rec);
-  let decision: Decision;
+  let decision: Decision | undefined;
+  // what the decider threw, or gave instead of a decision (AttemptingDecider)
+  let failure: unknown;
   let j: Judgement;
   try {
-    decision = decide(inf.attrs, { unknown: inf.unknown, kind: rec.kind === 'http' ? 'http' : 'network', record: rec });
+    const opts: DeciderOptions = { unknown: inf.unknown, kind: rec.kind === 'http' ? 'http' : 'network', record: rec };
+    const attempt = (decide as Partial<AttemptingDecider>).attempt;
+    if (attempt === undefined) decision = decide(inf.attrs, opts);
+    else {
+      const d = attempt(inf.attrs, opts);
+      if (d instanceof Error) failure = d;
+      else decision = d;
+    }
   } catch (e) {
+    failure = e;
+  }
+  if (decision === undefined) {
+    const e = failure;
     const foreign = e instanceof NotFromProxyError;
     const out: Explanation = { record: rec, decision: null, verdict: foreign ? 'not-from-this-proxy' : 'undecidable', reason: foreign ? e.message : `could not evaluate: ${(e as Error).message}`, identityEvidence: inf.evidence, logged: logged.outcome, security: inf.security };
     if (logged.policy !== undefined) out.loggedPolicy = logged.policy;
@@ -805,15 +827,26 @@ export function deciderOver<D extends DumpLike>(dumps: D[], decideDump: DumpDeci
   const { keepPorts, keepRequestId } = memo ? configMentions(dumps) : { keepPorts: false, keepRequestId: false };
   const pick = dumpPicker(dumps);
   const decideOne = (dump: D, req: RequestAttrs, opts: DeciderOptions): Decision => ({ ...decideDump(dump, req, opts), config: dump.source });
-  if (!memo) return (req, opts) => {
-    const dump = pick(req, opts);
-    return decideOne(dump, req, opts);
+  /** The decider throwing what `attempt` gives instead of a decision. */
+  const throwing = (attempt: (req: RequestAttrs, opts: DeciderOptions) => Decision | Error): AttemptingDecider => {
+    const decide = ((req: RequestAttrs, opts: DeciderOptions): Decision => {
+      const d = attempt(req, opts);
+      if (d instanceof Error) throw d;
+      return d;
+    }) as AttemptingDecider;
+    decide.attempt = attempt;
+    return decide;
   };
+  if (!memo) return throwing((req, opts) => {
+    const dump = pick(req, opts);
+    return dump instanceof Error ? dump : decideOne(dump, req, opts);
+  });
   const index = new Map<D, number>(dumps.map((d, i) => [d, i]));
   const recent = dumps.map(() => new RecentDecisions());
   const cache = new DecisionCache();
-  return (req, opts) => {
+  return throwing((req, opts) => {
     const dump = pick(req, opts);
+    if (dump instanceof Error) return dump;
     const i = index.get(dump)!;
     const n = requestParts(req, opts, keepPorts, keepRequestId, PARTS);
     const r = recent[i]!;
@@ -827,7 +860,7 @@ export function deciderOver<D extends DumpLike>(dumps: D[], decideDump: DumpDeci
     }
     r.add(PARTS, n, d);
     return d;
-  };
+  });
 }
 
 /**
@@ -1182,7 +1215,8 @@ export function recordDirection(rec: AccessRecord | undefined): 'inbound' | 'out
   return 'unknown';
 }
 
-function dumpPicker<D extends DumpLike>(dumps: D[]): (req: RequestAttrs, opts: DeciderOptions) => D {
+/** The dump a record is replayed through, or the error for a record none of them is for (given, not thrown). */
+function dumpPicker<D extends DumpLike>(dumps: D[]): (req: RequestAttrs, opts: DeciderOptions) => D | Error {
   const keyed = dumps.map((dump) => ({ ...proxyKeys(dump), dump }));
   const index = new ProxyIndex(keyed);
   const known = keyed.every((k) => k.ips.length > 0);
@@ -1235,13 +1269,13 @@ function dumpPicker<D extends DumpLike>(dumps: D[]): (req: RequestAttrs, opts: D
       // the message reads the node, the direction and own's address (own is present exactly when that address is)
       const node = rec?.node || undefined;
       const address = own?.address;
-      if (noneErr !== undefined && node === noneNode && dir === noneDir && address === noneAddress) throw noneErr;
+      if (noneErr !== undefined && node === noneNode && dir === noneDir && address === noneAddress) return noneErr;
       const why = `none of the ${dumps.length} config dumps is for this record's proxy (${node ? `node ${node}, ` : ''}${dir === 'outbound' ? `outbound, source ${address ?? 'unknown'}` : `destination ${address ?? 'unknown'}`})`;
       noneErr = known && own ? new NotFromProxyError(`not from these proxies: ${why}`) : new Error(why);
       noneNode = node;
       noneDir = dir;
       noneAddress = address;
-      throw noneErr;
+      return noneErr;
     }
     // whether the record can be the proxy's depends on its addresses only (the ports name it in the message): the
     // last record found the proxy's is remembered
@@ -1249,7 +1283,7 @@ function dumpPicker<D extends DumpLike>(dumps: D[]): (req: RequestAttrs, opts: D
     const peer = req.source?.address;
     if (chosen === okChosen && dir === okDir && local === okLocal && peer === okPeer) return chosen.dump;
     const not = notFromProxy(chosen, dir, req.destination, req.source);
-    if (not) throw new NotFromProxyError(not);
+    if (not) return new NotFromProxyError(not);
     okChosen = chosen;
     okDir = dir;
     okLocal = local;
