@@ -23,7 +23,7 @@ import { parseK8sObjects, type K8sObject } from '../readers/k8s.js';
 import { createStreamDecoder } from '../protocols/index.js';
 import { flowsFromCapture } from './flows.js';
 import type { CaptureEvent } from './capture-events.js';
-import { deserializeError } from '../model/errors.js';
+import { deserializeError, type SerializedError } from '../model/errors.js';
 import { inboundMtlsModes } from '../istio/mtls.js';
 import { RecordReplayer } from './replay.js';
 import { canonicalOrder, SpillError, type RecordSpill } from './record-spill.js';
@@ -334,20 +334,30 @@ async function gatherInputs(inputs: DetectedInput[], opts: GatherOptions, parall
         }
         case 'access-log': {
           const remote = spill ? parallelLogs?.events(p) : undefined;
-          let c: LogReadCounts;
+          let c: LogReadCounts | null = null;
+          let res: LogTaskResult | null = null;
+          let seen = 0;
           if (remote && spill) {
             // read in a worker into sorted runs: adopted here, in input order (their records numbered after the ones before)
-            let res: LogTaskResult | null = null;
-            let seen = 0;
-            for await (const ev of remote) {
-              if (ev.t === 'progress') {
-                recordsRead += ev.records - seen;
-                seen = ev.records;
-                readAt(ev.bytes);
-              } else if (ev.t === 'log') res = ev.result;
-              else if (ev.t === 'error') throw deserializeError(ev.error);
+            let failed: SerializedError | null = null;
+            try {
+              for await (const ev of remote) {
+                if (ev.t === 'progress') {
+                  recordsRead += ev.records - seen;
+                  seen = ev.records;
+                  readAt(ev.bytes);
+                } else if (ev.t === 'log') res = ev.result;
+                else if (ev.t === 'error') failed = ev.error;
+              }
+            } catch {
+              // the worker itself failed (out of its heap, killed): nothing of its runs is adopted, and the log is read here
+              res = null;
+              recordsRead -= seen;
+              seen = 0;
             }
-            if (!res) throw new Error(`worker thread: no result for ${p}`);
+            if (failed) throw deserializeError(failed);
+          }
+          if (res && spill) {
             recordsRead += res.records - seen;
             hashes.set(p, res.hash); // (hashed by the worker as it read the file)
             if (res.spillError) throw new SpillError(res.spillError);

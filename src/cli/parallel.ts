@@ -12,7 +12,7 @@
  *   main thread consumes), so a task whose turn has not come cannot fill memory while an earlier one is
  *   being written out.
  */
-import { Worker } from 'node:worker_threads';
+import { Worker, type ResourceLimits } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -179,6 +179,8 @@ export function runTasks(
   window = 64,
   /** Sees every message when it arrives (before its turn), e.g. to signal a later task or draw progress. */
   onArrival?: (id: number, msg: TaskMessage) => void,
+  /** The workers' V8 heap limits (Node's Worker resourceLimits), e.g. a cap on the old generation. */
+  resourceLimits?: ResourceLimits,
 ): { streams: TaskStream[]; close: () => Promise<void> } {
   const streams = specs.map((_, i) => new TaskStream(i));
   let next = 0;
@@ -193,7 +195,7 @@ export function runTasks(
   };
   const current = new Map<Worker, number>();
   for (let k = 0; k < Math.min(threads, specs.length); k++) {
-    const w = new Worker(url);
+    const w = new Worker(url, resourceLimits ? { resourceLimits } : {});
     workers.push(w);
     w.on('message', (m: FromWorker) => {
       const s = streams[m.id];

@@ -93,4 +93,41 @@ describe('gatherEvidence: access logs read into runs elsewhere and adopted in in
       }
     });
   }
+
+  it('a worker that dies (out of its heap) after writing runs: its runs are not adopted, its log is read on this thread, the same evidence and records', async () => {
+    const paths = inputs();
+    const one = new RecordSpill({ maxRecords: 9 });
+    const two = new RecordSpill({ maxRecords: 9 });
+    try {
+      const a = await gatherEvidence(paths, { compactRecords: true, spill: one });
+      let died = 0;
+      const b = await gatherEvidence(paths, {
+        compactRecords: true,
+        spill: two,
+        parallelLogs: (specs: LogTaskSpec[]) => ({
+          events: (path) => {
+            const spec = specs.find((s) => s.path === path)!;
+            const dies = /productpage|ztunnel-4xk2p|junk/.test(path);
+            return (async function* (): AsyncGenerator<LogTaskEvent> {
+              const r = await readLogToRuns({ ...spec, dir: two.runDirectory(), maxRecords: 4 });
+              yield { t: 'progress', bytes: 100, records: Math.floor(r.records / 2) };
+              if (dies) {
+                died++;
+                throw new Error('worker thread: Worker terminated due to reaching memory limit: JS heap out of memory');
+              }
+              yield { t: 'log', result: r };
+            })();
+          },
+          close: async () => undefined,
+        }),
+      });
+      expect(died).toBe(3);
+      expect(evidencePart(b)).toEqual(evidencePart(a));
+      expect(two.count).toBe(one.count);
+      expect(await drain(two)).toEqual(await drain(one));
+    } finally {
+      one.close();
+      two.close();
+    }
+  });
 });
