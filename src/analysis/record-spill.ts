@@ -196,13 +196,16 @@ function releaseDir(dir: string): void {
  * READ_MIN and at most READ_MAX bytes (and no more than the run). Reads are synchronous (the file is the
  * spill's own, written moments ago: the page cache serves it), a buffer at a time, and frames are cut from
  * the buffer; a frame larger than the buffer is read into one of its own. Issue 17: two awaited reads per
- * 64-record frame through libuv's thread pool left the main thread idle 14.7 s of a 108 s report at 1M records.
+ * 64-record frame through libuv's thread pool (and a new Buffer each) left the main thread idle 14.7 s of a
+ * 108 s report at 1M records. Not larger: on this 2-core EPYC (512 KB L2 a core) a read or write of 384 KB or
+ * more cost 4-5x the system time of one of 256 KB (600 MB through one reused buffer: read 64-128 KB 70 ms,
+ * 256 KB-1 MB 320-420 ms; write 128-320 KB 200-300 ms, 512 KB 1.3-1.7 s, 47 KB frames 330-420 ms).
  */
 const READ_BUDGET = 8 << 20;
 const READ_MIN = 128 << 10;
-const READ_MAX = 1 << 20;
-/** Bytes a run writer gathers before one write (frames larger than it are written on their own). */
-const WRITE_BUFFER = 512 << 10;
+const READ_MAX = 256 << 10;
+/** Bytes a run writer gathers before one write (frames larger than it are written on their own; see READ_BUDGET for the size). */
+const WRITE_BUFFER = 256 << 10;
 
 /** The read buffer of each of `runs` runs merged at once (see READ_BUDGET). */
 function readShare(runs: number): number {
@@ -217,7 +220,7 @@ function readShare(runs: number): number {
 let scratch: Buffer | null = null;
 function aligned(payload: Buffer): Buffer {
   if (payload.byteOffset % 8 === 0) return payload;
-  if (payload.length > READ_MAX) return Buffer.from(payload);
+  if (payload.length > 1 << 20) return Buffer.from(payload);
   if (!scratch || scratch.length < payload.length) scratch = Buffer.allocUnsafeSlow(Math.max(payload.length, 64 << 10));
   payload.copy(scratch, 0);
   return scratch.subarray(0, payload.length);
