@@ -262,8 +262,31 @@ export interface Logged {
   detail: string;
 }
 
+/**
+ * The HTTP record with RESPONSE_CODE_DETAILS that loggedOutcome classified last: what the classification of such a
+ * record reads (its details, its termination details and, for an HCM local reply, its response code) and the
+ * answer (consecutive records mostly repeat them; the answer is only read, explainRecord).
+ */
+const LAST_LOGGED: { rcd: string; ctd: string | undefined; code: number | undefined; logged: Logged | null } = { rcd: '', ctd: undefined, code: undefined, logged: null };
+
 /** Classifies what Envoy logged for the record. */
 export function loggedOutcome(rec: AccessRecord): Logged {
+  const rcd = rec.responseCodeDetails;
+  if (rec.kind !== 'http' || !rcd) return classifyLogged(rec);
+  const last = LAST_LOGGED;
+  const ctd = rec.connectionTerminationDetails;
+  const code = rec.responseCode;
+  if (last.logged !== null && rcd === last.rcd && ctd === last.ctd && code === last.code) return last.logged;
+  const logged = classifyLogged(rec);
+  last.rcd = rcd;
+  last.ctd = ctd;
+  last.code = code;
+  last.logged = logged;
+  return logged;
+}
+
+/** loggedOutcome without the memo of the record before. */
+function classifyLogged(rec: AccessRecord): Logged {
   const rcd = rec.responseCodeDetails;
   const ctd = rec.connectionTerminationDetails;
   for (let i = 0; i < 2; i++) {
