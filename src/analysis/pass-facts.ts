@@ -22,7 +22,7 @@ import type { AccessRecord, Explanation, Flow } from '../model/records.js';
 import { recordWireLeg, type Direction, type LocalLegLink, type RecordLink, type CorrelationIndex } from './correlate.js';
 import type { ProxyView } from './proxies.js';
 import { RecordFacts, type RecordLookup } from './record-facts.js';
-import { LOGGED_SECURITIES, loggedSecurity, loggedSecurityNumber, setLoggedSecurity, type EventRecord, type RequestEvent } from './request-events.js';
+import { inboundFirst, LOGGED_SECURITIES, loggedSecurity, loggedSecurityNumber, setLoggedSecurity, type EventRecord, type RequestEvent } from './request-events.js';
 import { SideLog, type SideLogReader } from './side-log.js';
 
 const PROXY = 0;
@@ -86,25 +86,6 @@ interface Pending {
   exchange: number | undefined;
   /** Records without a time that joined it (held in memory: report-stream.ts). */
   untimed: AccessRecord[] | undefined;
-}
-
-/**
- * The records, inbound first, each side in the order given (a stable sort by "is inbound", as EventWindow
- * sorts): a new array of exactly their number.
- */
-function inboundFirst(records: readonly AccessRecord[], dirs: RecordLookup<AccessRecord, Direction>): AccessRecord[] {
-  const out = records.slice();
-  let inbound = 0;
-  for (let i = 0; i < records.length; i++) if (dirs.get(records[i]!) === 'inbound') inbound++;
-  if (inbound === 0 || inbound === records.length) return out;
-  let a = 0;
-  let b = inbound;
-  for (let i = 0; i < records.length; i++) {
-    const r = records[i]!;
-    if (dirs.get(r) === 'inbound') out[a++] = r;
-    else out[b++] = r;
-  }
-  return out;
 }
 
 /**

@@ -296,6 +296,28 @@ export function eventKey(r: AccessRecord, link: RecordLink | undefined, wire: { 
   return undefined;
 }
 
+/**
+ * The records, inbound first, each side in the order given (what a stable sort by "is inbound" gives): a new
+ * list of exactly their number.
+ */
+export function inboundFirst(records: readonly AccessRecord[], dirs: RecordLookup<AccessRecord, Direction>): AccessRecord[] {
+  const out = records.slice();
+  let inbound = 0;
+  for (let i = 0; i < records.length; i++) if (dirs.get(records[i]!) === 'inbound') inbound++;
+  if (inbound === 0 || inbound === records.length) return out;
+  let a = 0;
+  let b = inbound;
+  for (let i = 0; i < records.length; i++) {
+    const r = records[i]!;
+    if (dirs.get(r) === 'inbound') out[a++] = r;
+    else out[b++] = r;
+  }
+  return out;
+}
+
+/** EventWindow's answer when no record is ready (never changed: each caller reads it and lets it go). */
+const NONE_READY: EventRecord[] = Object.freeze([]) as unknown as EventRecord[];
+
 /** A record handed back by EventWindow once its event is complete. */
 export interface EventRecord {
   record: AccessRecord;
@@ -417,7 +439,7 @@ export class EventWindow {
   /** Every remaining record, its event complete: the timed ones, then those without a time. */
   end(): EventRecord[] {
     this.closeUntil(Infinity);
-    const out = this.drain();
+    const out = this.drain().slice();
     // Records without a time no timed event took: grouped among themselves, in canonical order.
     const byKey = new Map<string, RequestEvent[]>();
     // each event made here → the record that made it (its first, before finishEvent sorts inbound first)
@@ -471,14 +493,14 @@ export class EventWindow {
       }
     }
     // (an exact-length list: see groupRequestEvents)
-    if (ev.records.length > 1) {
-      ev.records = ev.records.slice();
-      ev.records.sort((a, b) => (this.facts.recordDirection.get(a) === 'inbound' ? 0 : 1) - (this.facts.recordDirection.get(b) === 'inbound' ? 0 : 1));
-    }
+    if (ev.records.length > 1) ev.records = inboundFirst(ev.records, this.facts.recordDirection);
     this.closed.add(ev);
   }
 
   private drain(): EventRecord[] {
+    const w = this.waiting;
+    // (most pushes: the record waits, or nothing waited before it; no list made when none is ready)
+    if (this.waitingHead >= w.length || !this.closed.has(w[this.waitingHead]!.event)) return NONE_READY;
     const out: EventRecord[] = [];
     while (this.waitingHead < this.waiting.length && this.closed.has(this.waiting[this.waitingHead]!.event)) out.push(this.waiting[this.waitingHead++]!);
     if (this.waitingHead > 1024 && this.waitingHead * 2 > this.waiting.length) {
