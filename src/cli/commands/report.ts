@@ -202,7 +202,8 @@ export const reportCommand: CommandModule<object, ReportArgs> = {
         // Access logs too: each parsed, window-filtered, compacted and written as sorted runs by a worker (each with
         // its share of the spill's memory budget); this thread adopts the runs in input order (the same records, seqs and report).
         const parallelLogs = (logs: LogTaskSpec[]): LogReaders | null => {
-          const n = workerCount(setting, logs.length, logs.reduce((a, l) => a + l.bytes, 0));
+          // (under auto at most AUTO_LOG_WORKERS: each worker holds its own heap, ~100 MB when busy)
+          const n = Math.min(workerCount(setting, logs.length, logs.reduce((a, l) => a + l.bytes, 0)), setting === 'auto' ? AUTO_LOG_WORKERS : Infinity);
           if (n === 0) return null;
           const dir = spill.runDirectory();
           const maxRecords = Math.max(1, Math.ceil((spillBudget().maxRecords ?? DEFAULT_MAX_RECORDS) / n));
@@ -286,6 +287,9 @@ export const reportCommand: CommandModule<object, ReportArgs> = {
       return hits.length > 0 ? EXIT_FAIL_ON : undefined;
     }),
 };
+
+/** Most workers reading logs under `--threads auto` (a number given with --threads is used as given). */
+export const AUTO_LOG_WORKERS = 4;
 
 /** The old generation of a worker reading a log for `report` (MB): its records buffer, parser and compactor need well under it. */
 export const LOG_WORKER_HEAP_MB = 128;
