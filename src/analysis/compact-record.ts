@@ -269,8 +269,18 @@ export class RecordCompactor {
     return this.reshape(e);
   }
 
-  /** Rewrites `r` in place (see the module comment) and returns it. */
+  /** Rewrites `r` in place (see the module comment) and returns it: `settle(compactShared(r))`. */
   compact(r: AccessRecord): AccessRecord {
+    return this.settle(this.compactShared(r));
+  }
+
+  /**
+   * All of `compact` but rebuilding objects to their size (`settle`): what a record needs that is written to a
+   * spill's run (record-spill.ts), whose reader rebuilds every object at its size anyway; its shared strings,
+   * lists and endpoints make it cheaper to write and to read. The fields kept are those `compact` keeps. Rewrites
+   * `r` in place and returns it.
+   */
+  compactShared(r: AccessRecord): AccessRecord {
     const s = this.strings;
     if (r.time !== undefined) r.time = ownCopy(r.time);
     if (r.requestId !== undefined) r.requestId = ownCopy(r.requestId);
@@ -311,10 +321,8 @@ export class RecordCompactor {
       if (typeof (v = h.authority) === 'string') h.authority = s.get(v);
       if (typeof (v = h.scheme) === 'string') h.scheme = s.get(v);
       if (typeof (v = h.protocol) === 'string') h.protocol = s.get(v);
-      h.headers = this.reshape(this.headers(h.headers, r.requestId));
-      a.http = this.reshape(h);
+      h.headers = this.headers(h.headers, r.requestId);
     }
-    r.attrs = this.reshape(a);
     const fields = r.fields;
     let kept: Record<string, JsonValue> | null = null;
     for (const k of Object.keys(fields)) {
@@ -323,8 +331,24 @@ export class RecordCompactor {
       const fv = fields[k]!;
       (kept ??= {})[f.name] = typeof fv === 'string' ? this.fieldValues.get(fv) : fv;
     }
-    r.fields = kept === null ? NO_FIELDS : this.reshape(kept);
+    r.fields = kept ?? NO_FIELDS;
     r.fieldsElided = true;
+    return r;
+  }
+
+  /**
+   * The rest of `compact` for a record `compactShared` made that stays in memory: `attrs`, `attrs.http`, its
+   * header map and the kept fields rebuilt with room for exactly their properties (see reshape). Changes no
+   * value; in place; returns `r`.
+   */
+  settle(r: AccessRecord): AccessRecord {
+    const a = r.attrs;
+    if (a.http) {
+      a.http.headers = this.reshape(a.http.headers);
+      a.http = this.reshape(a.http);
+    }
+    r.attrs = this.reshape(a);
+    if (r.fields !== NO_FIELDS) r.fields = this.reshape(r.fields);
     return r;
   }
 }

@@ -368,6 +368,8 @@ async function gatherInputs(inputs: DetectedInput[], opts: GatherOptions, parall
               maxDiagnostics: maxDiag,
               window: win,
               compactor,
+              // to a spill: compacted as runs need it (the rest, objects at their size, only for the records it keeps in memory: seal below)
+              shared: !!spill,
               keep: spill ? (x) => spill.add(x) : (x) => records.push(x),
               onRecord: () => recordsRead++,
             });
@@ -481,7 +483,7 @@ async function gatherInputs(inputs: DetectedInput[], opts: GatherOptions, parall
     // Streaming report (report-stream.ts): the records are sealed in the spill; the joins, replay and ztunnel
     // facts are made there, pass by pass.
     opts.onStep?.('sorting the records');
-    await spill.seal();
+    await spill.seal(compactor ? (r) => compactor.settle(r) : undefined);
     return { inputs, hashes, items, problems, unreadable, damaged, captureTcp, flows, ...(summarised ? { attempts: summarised } : {}), records, explanations: [], proxies, inventory, policies, k8sObjects, diagnostics, dumps, ztunnels, ztunnelRecords, ...(windowCounts ? { window: windowCounts } : {}) };
   }
   // Records in canonical order (by time, records without a time last; record-spill.ts), as the streaming report reads them.

@@ -76,7 +76,15 @@ export async function readLogRecords(
   p: string,
   compressed: Compression | undefined,
   fileHash: FileHash,
-  o: { maxDiagnostics: number; window: { sinceMs?: number; untilMs?: number } | undefined; compactor: RecordCompactor | null; keep: (r: AccessRecord) => void; onRecord?: () => void },
+  o: {
+    maxDiagnostics: number;
+    window: { sinceMs?: number; untilMs?: number } | undefined;
+    compactor: RecordCompactor | null;
+    /** Compact as for a spill's runs (RecordCompactor.compactShared: the spill settles the records it keeps in memory), else fully. */
+    shared?: boolean;
+    keep: (r: AccessRecord) => void;
+    onRecord?: () => void;
+  },
 ): Promise<LogReadCounts> {
   const stats = newStats();
   const c: LogReadCounts = { records: 0, outside: 0, withoutTime: 0, ztunnel: 0, stats, error: null, damaged: false };
@@ -102,7 +110,7 @@ export async function readLogRecords(
           continue;
         }
       }
-      const x = compactor ? compactor.compact(r) : r;
+      const x = compactor ? (o.shared ? compactor.compactShared(r) : compactor.compact(r)) : r;
       if (x.ztunnel) c.ztunnel++;
       keep(x);
     }
@@ -136,6 +144,7 @@ export async function readLogToRuns(spec: LogTaskSpec, onProgress?: (bytes: numb
       maxDiagnostics: spec.maxDiagnostics,
       window: spec.window && (spec.window.sinceMs !== undefined || spec.window.untilMs !== undefined) ? spec.window : undefined,
       compactor: spec.compact ? new RecordCompactor() : null,
+      shared: true, // every record goes to a run (handOver)
       keep: (r) => spill.add(r),
       onRecord: () => records++,
     });

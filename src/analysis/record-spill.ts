@@ -614,11 +614,15 @@ export class RecordSpill {
   /**
    * Ends adding: sorts the records still in memory and, when more than `fanIn` runs were written,
    * merges runs until a pass merges at most that many. Rejects (one line) when a write failed.
+   * `settle`: called once on each record the spill keeps in memory from now on (not on those written to runs),
+   * before any pass: for records added in a form made for runs (e.g. RecordCompactor.compactShared, finished by
+   * RecordCompactor.settle); it must change no value the record carries (it may replace a record's objects).
    */
-  async seal(): Promise<void> {
+  async seal(settle?: (r: AccessRecord) => unknown): Promise<void> {
     if (this.failure) throw this.failure;
     if (this.closed) throw new Error('record spill: seal after close');
     if (this.tail) return;
+    if (settle) for (const r of this.mem) settle(r);
     if (this.runs.length === 0) {
       // no run: the records stay where they are, sorted in place (seq = index before the sort)
       this.tail = { recs: canonicalOrder(this.mem), seqs: null };

@@ -93,6 +93,20 @@ describe('RecordCompactor', () => {
     expect(Object.keys(ca.attrs)).toEqual(Object.keys(record(50001).attrs));
   });
 
+  it('compactShared keeps the values compact keeps (objects not yet rebuilt), and settle finishes it as compact does', () => {
+    const c = new RecordCompactor();
+    const shared = c.compactShared(record(50001));
+    const full = c.compact(record(50001));
+    expect(shared).toStrictEqual(full);
+    expect(Object.keys(shared.attrs)).toEqual(Object.keys(full.attrs));
+    expect(shared.unknown).toBe(full.unknown);
+    const attrs = shared.attrs;
+    const settled = c.settle(shared);
+    expect(settled).toBe(shared);
+    expect(settled.attrs).not.toBe(attrs);
+    expect(settled).toStrictEqual(full);
+  });
+
   it('names the fields correlation and findings read, under any spelling', () => {
     expect(analysisField('upstream_local_address')).toBe(true);
     expect(analysisField('UPSTREAM_CLUSTER_RAW')).toBe(true);

@@ -121,6 +121,30 @@ describe('canonical order', () => {
     }
   });
 
+  it('seal(settle) settles each record kept in memory once, before any pass, and never one written to a run', async () => {
+    for (const maxRecords of [10_000, 300]) {
+      const rs = mix(1000, 11);
+      const spill = new RecordSpill({ maxRecords, runBatch: 16 });
+      try {
+        for (const r of rs) spill.add(r);
+        const settled: AccessRecord[] = [];
+        await spill.seal((r) => {
+          settled.push(r);
+          r.attrs = { ...r.attrs };
+        });
+        const { records } = await drain(spill, 128);
+        expect(lines(records)).toEqual(lines(expectedOrder(rs)));
+        // in memory: the 1000 - 3 * 300 = 100 added after the last run (or all, when no run was written)
+        const kept = maxRecords === 10_000 ? rs : rs.slice(900);
+        expect(spill.runCount).toBe(maxRecords === 10_000 ? 0 : 3);
+        expect(settled.map((r) => r.ref.line).sort((a, b) => a! - b!)).toEqual(lines(kept));
+        expect(records.filter((r) => settled.includes(r)).length).toBe(kept.length);
+      } finally {
+        spill.close();
+      }
+    }
+  });
+
   it('all untimed, all one time, and no records at all', async () => {
     for (const rs of [mix(500).map((r, i) => rec(i, undefined)), mix(500).map((r, i) => rec(i, 42)), []]) {
       for (const opts of [{}, { maxRecords: 50, runBatch: 7 }]) {
