@@ -22,6 +22,9 @@ const HOLDER = Symbol('record facts');
 
 type Holder = Record<symbol, unknown>;
 
+/** The descriptor a holder is defined with, one object reused (defineProperty reads it and keeps none of it). */
+const HOLDER_DESCRIPTOR: PropertyDescriptor = { value: undefined, writable: true, enumerable: false, configurable: true };
+
 function holderOf(k: object): Holder | undefined {
   return (k as Record<symbol, Holder | undefined>)[HOLDER];
 }
@@ -46,7 +49,9 @@ export class RecordFacts<K extends object, V> implements RecordLookup<K, V> {
     let h = holderOf(k);
     if (h === undefined || !Object.prototype.hasOwnProperty.call(k, HOLDER)) {
       h = {};
-      Object.defineProperty(k, HOLDER, { value: h, writable: true, enumerable: false, configurable: true });
+      HOLDER_DESCRIPTOR.value = h;
+      Object.defineProperty(k, HOLDER, HOLDER_DESCRIPTOR);
+      HOLDER_DESCRIPTOR.value = undefined;
     }
     h[this.key] = v;
     return this;

@@ -824,7 +824,11 @@ export class ReportViewsBuilder {
         const cap = verdict === '' || verdict === 'agrees' ? rl.perKind : rl.perKindUnexplained;
         if (kind.listed.length >= cap || this.uncitedListed >= rl.max) {
           kind.rest++;
-          kind.last = { time: r.time ?? null, ref: r.ref };
+          // (the latest counted record: one object per kind, overwritten, not one per record)
+          if (kind.last) {
+            kind.last.time = r.time ?? null;
+            kind.last.ref = r.ref;
+          } else kind.last = { time: r.time ?? null, ref: r.ref };
         } else {
           this.uncitedListed++;
           exemplar = true;
