@@ -9,7 +9,7 @@ import { StacklessError } from '../model/errors.js';
 import type { JsonValue, PeerTls, RequestAttrs } from '../model/attrs.js';
 import type { Decision } from '../model/decision.js';
 import type { AccessRecord, Explanation } from '../model/records.js';
-import { isWaypointInboundCluster, parseIstioSni } from '../istio/traffic.js';
+import { isIstioSni, isWaypointInboundCluster } from '../istio/traffic.js';
 import { inForceAt, notFromProxy, proxyKeys, ProxyIndex, type DumpKeySource } from './proxies.js';
 
 export interface DeciderOptions {
@@ -193,19 +193,6 @@ const EV_NO_TLS = ['tls-version: -'];
 const EV_NO_FIELD = ['no TLS field logged'];
 const EV_ISTIO_SNI = ['istio-sni (mTLS inferred; peer identity not logged)'];
 const EV_SNI = ['requested-server-name (TLS; client certificate not logged)'];
-
-/** The SNI last asked about and the answer (consecutive records mostly carry the same SNI). */
-let lastSni: string | undefined;
-let lastSniIstio = false;
-
-/** Whether the SNI is an Istio mTLS one (`parseIstioSni` is not null). */
-function isIstioSni(sni: string | undefined): boolean {
-  if (sni === undefined || sni !== lastSni) {
-    lastSniIstio = parseIstioSni(sni) !== null;
-    lastSni = sni;
-  }
-  return lastSniIstio;
-}
 
 function inferSecurityRaw(rec: AccessRecord): Inferred {
   const a = rec.attrs;

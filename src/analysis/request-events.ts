@@ -24,7 +24,7 @@
  */
 import type { AccessRecord, Flow, FlowSecurity } from '../model/records.js';
 import type { Direction, HostPort, RecordLink } from './correlate.js';
-import { isWaypointInboundCluster, parseIstioSni } from '../istio/traffic.js';
+import { isIstioSni, isWaypointInboundCluster } from '../istio/traffic.js';
 import { RecordFacts, type RecordLookup } from './record-facts.js';
 import { tunnelKey, ztunnelTunnelOf, type ZtunnelTunnel } from './waypoint-callers.js';
 
@@ -90,18 +90,6 @@ const TLS_INFERRED = LOGGED_SECURITIES[3]!;
 const PLAINTEXT = LOGGED_SECURITIES[4]!;
 const PLAINTEXT_INFERRED = LOGGED_SECURITIES[5]!;
 const UNKNOWN = LOGGED_SECURITIES[6]!;
-
-/** The SNI last asked about and whether it is an Istio one (consecutive records mostly carry the same SNI). */
-let lastSni: string | undefined;
-let lastSniIstio = false;
-
-function isIstioSni(sni: string | undefined): boolean {
-  if (sni === undefined || sni !== lastSni) {
-    lastSniIstio = parseIstioSni(sni) !== null;
-    lastSni = sni;
-  }
-  return lastSniIstio;
-}
 
 /**
  * inferSecurity's security and `inferred` (explain.ts inferSecurityRaw: its branches in its order; the filter

@@ -46,6 +46,19 @@ export function parseIstioSni(sni: string | null | undefined): IstioSni | null {
   return { direction: m[1] as 'outbound' | 'inbound', port, subset: m[3] === '_' || m[3] === '' ? '' : m[3]!, host: m[4]! };
 }
 
+/** The SNI last asked about by isIstioSni and the answer (consecutive access-log records mostly carry the same SNI). */
+let lastSni: string | undefined;
+let lastSniIstio = false;
+
+/** Whether the SNI is an Istio one (`parseIstioSni` is not null), the last answer remembered. */
+export function isIstioSni(sni: string | undefined): boolean {
+  if (sni === undefined || sni !== lastSni) {
+    lastSniIstio = parseIstioSni(sni) !== null;
+    lastSni = sni;
+  }
+  return lastSniIstio;
+}
+
 /** Envoy's ports in an Istio sidecar. */
 export const SIDECAR_PORTS: Readonly<Record<number, string>> = {
   15000: 'Envoy admin (localhost)',

@@ -6,21 +6,20 @@
 import { mkdtemp, realpath, stat, writeFile } from 'node:fs/promises';
 import { createWriteStream, rmSync, type Stats } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { getHeapStatistics } from 'node:v8';
 import { join, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Argv, CommandModule } from 'yargs';
 import { startProgress } from '../progress.js';
 import { ReportProgress } from '../report-progress.js';
-import { reportCaptureWorkers, runTasks, threadSetting, threadsOption, workerCount } from '../parallel.js';
+import { threadSetting, threadsOption } from '../parallel.js';
+import { captureWorkers, logWorkers } from '../report-workers.js';
 import { EXIT_FAIL_ON, EXIT_USAGE, parseFailOn, replayBatchesWithoutPretenuring, runCommand, safeOutput, UsageError, warn, writeOut, asList, asListOf, suggestValues } from '../common.js';
-import { fillElidedFields, gatherEvidence, type CaptureReaders, type RemoteCaptureEvent } from '../../analysis/evidence.js';
-import type { LogReaders, LogTaskEvent, LogTaskSpec } from '../../analysis/log-runs.js';
+import { fillElidedFields, gatherEvidence } from '../../analysis/evidence.js';
 import { unfinishedLine } from '../../analysis/capture-events.js';
 import { DecryptionCounts, decryptionLine, loadKeyLog } from '../keylog.js';
 import type { ReportModel } from '../../analysis/report-model.js';
 import { buildReportStreaming } from '../../analysis/report-stream.js';
-import { RecordSpill, SpillError, DEFAULT_MAX_BYTES, DEFAULT_MAX_RECORDS } from '../../analysis/record-spill.js';
+import { RecordSpill, SpillError, DEFAULT_MAX_RECORDS } from '../../analysis/record-spill.js';
 import { DEFAULT_SKEW_MS } from '../../analysis/correlate.js';
 import { FAIL_ON, failOnHits } from '../../analysis/findings.js';
 import { renderHtml } from '../../report/html.js';
@@ -183,45 +182,9 @@ export const reportCommand: CommandModule<object, ReportArgs> = {
       prog.onStep('finding the inputs'); // (the kinds are detected by content: the first bytes of every file)
       try {
         const setting = threadSetting(args.threads);
-        // Captures are read in worker threads (in input order, the same result) while this thread reads the rest.
-        const parallelCaptures = (caps: { path: string; bytes: number }[]): CaptureReaders | null => {
-          const n = reportCaptureWorkers(setting, caps.length, caps.reduce((a, c) => a + c.bytes, 0));
-          if (n === 0) return null;
-          const keylog = args.keylog?.length ? { keylog: args.keylog } : {};
-          // (each worker hashes its capture as it reads it: the manifest's sha256, not read again here)
-          const pool = runTasks(caps.map((c) => ({ kind: 'flows-capture' as const, path: c.path, ...keylog, sha256: true })), n, 64);
-          const index = new Map(caps.map((c, i) => [c.path, i]));
-          return {
-            events: (path) => {
-              const i = index.get(path);
-              return i === undefined ? undefined : (pool.streams[i] as AsyncIterable<RemoteCaptureEvent>);
-            },
-            close: pool.close,
-          };
-        };
-        // Access logs too: each parsed, window-filtered, compacted and written as sorted runs by a worker (each with
-        // its share of the spill's memory budget); this thread adopts the runs in input order (the same records, seqs and report).
-        const parallelLogs = (logs: LogTaskSpec[]): LogReaders | null => {
-          // (under auto at most AUTO_LOG_WORKERS: each worker holds its own heap, ~100 MB when busy)
-          const n = Math.min(workerCount(setting, logs.length, logs.reduce((a, l) => a + l.bytes, 0)), setting === 'auto' ? AUTO_LOG_WORKERS : Infinity);
-          if (n === 0) return null;
-          const dir = spill.runDirectory();
-          const maxRecords = Math.max(1, Math.ceil((spillBudget().maxRecords ?? DEFAULT_MAX_RECORDS) / n));
-          const maxBytes = Math.ceil(DEFAULT_MAX_BYTES / n);
-          // Each worker's old generation capped (LOG_WORKER_HEAP_MB, or the process's own heap limit if lower): left to
-          // itself V8 lets a busy worker's heap grow with the log (1M records: 434 MB peak, 263 MB capped). A worker that
-          // runs out of it anyway (a huge line) fails alone, and its log is read on this thread (evidence.ts).
-          const heapMb = Math.min(LOG_WORKER_HEAP_MB, Math.floor(getHeapStatistics().heap_size_limit / 2 ** 20));
-          const pool = runTasks(logs.map((l) => ({ kind: 'report-log' as const, log: { ...l, dir, maxRecords, maxBytes } })), n, 64, undefined, { maxOldGenerationSizeMb: heapMb });
-          const index = new Map(logs.map((l, i) => [l.path, i]));
-          return {
-            events: (path) => {
-              const i = index.get(path);
-              return i === undefined ? undefined : (pool.streams[i] as AsyncIterable<LogTaskEvent>);
-            },
-            close: pool.close,
-          };
-        };
+        // Captures and access logs are read in worker threads (in input order, the same result) while this thread reads the rest.
+        const parallelCaptures = captureWorkers(setting, args.keylog);
+        const parallelLogs = logWorkers(setting, spill, spillBudget().maxRecords);
         ev = await gatherEvidence([...evidence, ...(args.policies ?? [])], { skewMs, extraDumps, window, parallelCaptures, parallelLogs, compactRecords: true, spill, ...(prog.active ? { onRead: prog.onRead, onStep: prog.onStep } : {}), ...(keys ? { keys } : {}) });
       } catch (e) {
         prog.done();
@@ -287,12 +250,6 @@ export const reportCommand: CommandModule<object, ReportArgs> = {
       return hits.length > 0 ? EXIT_FAIL_ON : undefined;
     }),
 };
-
-/** Most workers reading logs under `--threads auto` (a number given with --threads is used as given). */
-export const AUTO_LOG_WORKERS = 4;
-
-/** The old generation of a worker reading a log for `report` (MB): its records buffer, parser and compactor need well under it. */
-export const LOG_WORKER_HEAP_MB = 128;
 
 /** The spill's temporary disk failing (full, missing, not writable) is the environment's problem, not a bug: exit 2, saying where. */
 function spillTrouble(e: unknown): unknown {
