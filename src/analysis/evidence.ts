@@ -27,7 +27,7 @@ import { deserializeError, type SerializedError } from '../model/errors.js';
 import { inboundMtlsModes } from '../istio/mtls.js';
 import { RecordReplayer } from './replay.js';
 import { canonicalOrder, SpillError, type RecordSpill } from './record-spill.js';
-import { readLogRecords, type LogReadCounts, type LogReaders, type LogTaskResult, type LogTaskSpec } from './log-runs.js';
+import { readLogRecords, type LogReadCounts, type LogReaders, type LogTaskResult, type LogTaskSpec, type ReadAhead } from './log-runs.js';
 import { correlate, type Correlation } from './correlate.js';
 import { proxyView, type ProxyView } from './proxies.js';
 import type { Evidence, ReportModel } from './report-model.js';
@@ -53,7 +53,7 @@ export type RemoteCaptureEvent = CaptureEvent | { t: 'sha256'; sha256: string | 
  * A reader that hashed the file as it read it ends with `{ t: 'sha256' }` (null: the file could not be read
  * to its end): that file is not read again here.
  */
-export interface CaptureReaders {
+export interface CaptureReaders extends ReadAhead {
   events(path: string): AsyncIterable<RemoteCaptureEvent> | undefined;
   close(): Promise<void>;
 }
@@ -285,10 +285,25 @@ async function gatherInputs(inputs: DetectedInput[], opts: GatherOptions, parall
   /** Of the input being read (never back: a capture read in a worker is hashed here after). */
   let readingBytes = 0;
   const onRead = opts.onRead;
+  // Inputs read in worker threads get ahead of their turn (the logs and captures after the one read here): counted
+  // as they go, so the line does not stand still and then jump. Shown figures never go back (when an input's turn
+  // comes, its share moves from `ahead` to this thread's count, which may lag the latest it heard by a message).
+  const aheadOf: ReadAhead[] = [parallel, parallelLogs].filter((r): r is CaptureReaders | LogReaders => r?.ahead !== undefined);
+  let shownBytes = 0;
+  let shownRecords = 0;
   const readAt = (n: number): void => {
     if (!onRead || !reading) return;
     readingBytes = Math.max(readingBytes, Math.min(n, reading.bytes));
-    onRead({ file: reading.path, kind: reading.kind, bytes: bytesDone + readingBytes, totalBytes, records: recordsRead });
+    let bytes = bytesDone + readingBytes;
+    let records = recordsRead;
+    for (const r of aheadOf) {
+      const a = r.ahead!();
+      bytes += a.bytes;
+      records += a.records;
+    }
+    shownBytes = Math.max(shownBytes, Math.min(bytes, totalBytes));
+    shownRecords = Math.max(shownRecords, records);
+    onRead({ file: reading.path, kind: reading.kind, bytes: shownBytes, totalBytes, records: shownRecords });
   };
 
   for (const idx of order) {

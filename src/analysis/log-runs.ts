@@ -17,9 +17,17 @@ import { FileHash } from './file-hash.js';
 import { RecordSpill, SpillError, type HandedRuns } from './record-spill.js';
 
 /** Access logs read elsewhere (worker threads, src/cli/parallel.ts): each one's events, consumed in input order. */
-export interface LogReaders {
+export interface LogReaders extends ReadAhead {
   events(path: string): AsyncIterable<LogTaskEvent> | undefined;
   close(): Promise<void>;
+}
+
+/**
+ * Inputs read elsewhere (worker threads) run ahead of their turn: how far they got, summed over the inputs whose
+ * events have not been asked for yet (progress only: the bytes of them read and the log records parsed).
+ */
+export interface ReadAhead {
+  ahead?(): { bytes: number; records: number };
 }
 
 /** One access log for a worker thread (plain data): read into sorted runs in the spill's directory (readLogToRuns). */
