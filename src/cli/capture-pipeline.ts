@@ -22,6 +22,7 @@ import { SegmentPacker, type PackedSegments } from '../readers/capture/segment-c
 import type { Diagnostic } from '../model/errors.js';
 import type { Flow } from '../model/records.js';
 import { workerUrl } from './parallel.js';
+import { takeCaptureWorker } from './capture-prestart.js';
 
 /** Main → capture worker. `k` numbers the batches from 0; `end`'s k is one past the last. */
 export type PipeToWorker =
@@ -46,7 +47,7 @@ const WINDOW = 32;
  */
 export async function* pipelinedCaptureEvents(path: string, keylog?: readonly string[], window = WINDOW): AsyncGenerator<CaptureEvent> {
   const stats = newCaptureStats(path);
-  const worker = new Worker(workerUrl('capture-worker.js'));
+  const worker = takeCaptureWorker() ?? new Worker(workerUrl('capture-worker.js'));
   const inbox: PipeFromWorker[] = [];
   let wake: (() => void) | null = null;
   let failure: Error | null = null;

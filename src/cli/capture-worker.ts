@@ -29,12 +29,13 @@ async function next(): Promise<PipeToWorker> {
   return inbox.shift()!;
 }
 
+/** Loaded as soon as the thread starts (it may start before the main thread knows the capture: capture-prestart.ts). */
+const modules = Promise.all([import('../analysis/flows.js'), import('../protocols/index.js'), import('../readers/capture/segment-codec.js')]);
+// (an import that fails is reported by run(), not as an unhandled rejection before it)
+modules.catch(() => {});
+
 async function run(start: Extract<PipeToWorker, { type: 'start' }>): Promise<void> {
-  const [{ flowsFromSegments }, { createStreamDecoder }, { SegmentUnpacker }] = await Promise.all([
-    import('../analysis/flows.js'),
-    import('../protocols/index.js'),
-    import('../readers/capture/segment-codec.js'),
-  ]);
+  const [{ flowsFromSegments }, { createStreamDecoder }, { SegmentUnpacker }] = await modules;
   let keys: import('../protocols/tls/keylog.js').KeyLog | undefined;
   if (start.keylog?.length) {
     const { readKeyLogs } = await import('../readers/keylog.js');
