@@ -19,7 +19,7 @@
  * Plaintext that left the pod = a plaintext connection whose scope is `between-workloads` or
  * `unattributed`.
  */
-import { normalizeIp } from '../readers/inventory.js';
+import { normalizeIp } from '../readers/ip-text.js';
 
 export type LegScope = 'sidecar-local' | 'loopback' | 'between-workloads' | 'unattributed';
 

@@ -13,7 +13,7 @@
  * compares the two paths.
  *
  * Flow control: at most `window` batches are in the worker's hands; each batch it finishes (its flows
- * message) returns one.
+ * message) returns one, and its buffer (transferred back: the next batches are packed into it).
  */
 import { Worker } from 'node:worker_threads';
 import { captureFileSummary, serializeError, type CaptureEvent, type SerializedError } from '../analysis/capture-events.js';
@@ -22,6 +22,7 @@ import { SegmentPacker, type PackedSegments } from '../readers/capture/segment-c
 import type { Diagnostic } from '../model/errors.js';
 import type { Flow } from '../model/records.js';
 import { workerUrl } from './parallel.js';
+import { takeCaptureWorker } from './capture-prestart.js';
 
 /** Main → capture worker. `k` numbers the batches from 0; `end`'s k is one past the last. */
 export type PipeToWorker =
@@ -32,7 +33,7 @@ export type PipeToWorker =
 
 /** Capture worker → main. */
 export type PipeFromWorker =
-  | { t: 'flows'; k: number; flows: Flow[] }
+  | { t: 'flows'; k: number; flows: Flow[]; buf?: ArrayBuffer }
   | { t: 'end'; tcp: { evictedIdle: number; evictedOverCap: number } }
   | { t: 'stopped' }
   | { t: 'error'; error: SerializedError };
@@ -46,7 +47,7 @@ const WINDOW = 32;
  */
 export async function* pipelinedCaptureEvents(path: string, keylog?: readonly string[], window = WINDOW): AsyncGenerator<CaptureEvent> {
   const stats = newCaptureStats(path);
-  const worker = new Worker(workerUrl('capture-worker.js'));
+  const worker = takeCaptureWorker() ?? new Worker(workerUrl('capture-worker.js'));
   const inbox: PipeFromWorker[] = [];
   let wake: (() => void) | null = null;
   let failure: Error | null = null;
@@ -85,6 +86,7 @@ export async function* pipelinedCaptureEvents(path: string, keylog?: readonly st
   /** The events for one `flows` message: diagnostics raised up to its batch, then its flows. */
   function* flowsEvents(m: Extract<PipeFromWorker, { t: 'flows' }>): Generator<CaptureEvent> {
     finished++;
+    if (m.buf) packer.recycle(m.buf);
     let i = 0;
     while (i < diags.length && diags[i]!.k <= m.k) yield { t: 'diag', d: diags[i++]!.d };
     if (i) diags.splice(0, i);
@@ -94,8 +96,8 @@ export async function* pipelinedCaptureEvents(path: string, keylog?: readonly st
     for (const x of diags.splice(0)) yield { t: 'diag', d: x.d };
   };
   let workerDone = false;
+  const packer = new SegmentPacker();
   try {
-    const packer = new SegmentPacker();
     let namesSent = 0;
     let readError: unknown = null;
     let fileBytes = 0;

@@ -29,12 +29,13 @@ async function next(): Promise<PipeToWorker> {
   return inbox.shift()!;
 }
 
+/** Loaded as soon as the thread starts (it may start before the main thread knows the capture: capture-prestart.ts). */
+const modules = Promise.all([import('../analysis/flows.js'), import('../protocols/index.js'), import('../readers/capture/segment-codec.js')]);
+// (an import that fails is reported by run(), not as an unhandled rejection before it)
+modules.catch(() => {});
+
 async function run(start: Extract<PipeToWorker, { type: 'start' }>): Promise<void> {
-  const [{ flowsFromSegments }, { createStreamDecoder }, { SegmentUnpacker }] = await Promise.all([
-    import('../analysis/flows.js'),
-    import('../protocols/index.js'),
-    import('../readers/capture/segment-codec.js'),
-  ]);
+  const [{ flowsFromSegments }, { createStreamDecoder }, { SegmentUnpacker }] = await modules;
   let keys: import('../protocols/tls/keylog.js').KeyLog | undefined;
   if (start.keylog?.length) {
     const { readKeyLogs } = await import('../readers/keylog.js');
@@ -45,10 +46,16 @@ async function run(start: Extract<PipeToWorker, { type: 'start' }>): Promise<voi
   /** The batch whose flows are being collected (the end counts as one past the last batch). */
   let current = -1;
   let flows: Flow[] = [];
+  /** The current batch's buffer: handed back with its flows (its payload views are stale by then). */
+  let buf: ArrayBuffer | null = null;
   const flush = (): void => {
-    if (current >= 0) post({ t: 'flows', k: current, flows });
+    if (current >= 0) {
+      if (buf) port!.postMessage({ t: 'flows', k: current, flows, buf } satisfies PipeFromWorker, [buf]);
+      else post({ t: 'flows', k: current, flows });
+    }
     current = -1;
     flows = [];
+    buf = null;
   };
   async function* batches(): AsyncGenerator<TcpSegment[]> {
     for (;;) {
@@ -58,6 +65,7 @@ async function run(start: Extract<PipeToWorker, { type: 'start' }>): Promise<voi
       if (m.type === 'batch') {
         current = m.k;
         if (m.names) names = m.names;
+        buf = m.packed.buf;
         yield unpacker.unpack(m.packed);
       } else if (m.type === 'end') {
         current = m.k;

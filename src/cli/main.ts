@@ -69,6 +69,11 @@ export async function main(argv: string[]): Promise<void> {
   }
   const entry = findCommand(verb);
   if (!entry) return unknownCommand(verb);
+  if (verb === 'flows') {
+    // one large capture: its worker thread starts now, while this thread loads the command (capture-prestart.ts)
+    const [pre, { workerUrl }] = await Promise.all([import('./capture-prestart.js'), import('./parallel.js')]);
+    if (pre.looksPipelined(words.slice(words.indexOf(verb) + 1))) pre.prestartCaptureWorker(workerUrl('capture-worker.js'));
+  }
   const { run } = await import('./run.js');
   await run(entry, argv);
 }

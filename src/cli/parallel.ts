@@ -17,6 +17,7 @@ import { availableParallelism } from 'node:os';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { UsageError } from './common.js';
+import { PRESTART_MIN_BYTES } from './capture-prestart.js';
 
 /** What a task asks a worker to do (see worker.ts). */
 export type TaskSpec =
@@ -100,7 +101,7 @@ export function reportCaptureWorkers(setting: ThreadSetting, tasks: number, byte
  * A single capture at least this large is pipelined under `--threads auto` (on a machine with two cores or
  * more): below it the worker's start-up (~0.1-0.2 s of module loading) is more than it saves.
  */
-export const PIPELINE_MIN_BYTES = 32 * 1024 * 1024;
+export const PIPELINE_MIN_BYTES = PRESTART_MIN_BYTES;
 
 /** Whether one capture of `bytes` (null: unknown, e.g. stdin) is read in a pipeline under `setting`. */
 export function pipelineCapture(setting: ThreadSetting, bytes: number | null): boolean {

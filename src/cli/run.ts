@@ -68,6 +68,24 @@ export async function parserFor(entry: CommandEntry, argv: string[]) {
     .alias('help', 'h');
 }
 
+/** The part of yargs' internals that skipHelpCache replaces (yargs 17/18: usage.js). */
+interface YargsInternals {
+  getInternalMethods?(): { getUsageInstance?(): { cacheHelpMessage?: () => void } };
+}
+
+/**
+ * yargs renders the command's whole help text (cliui word-wrapping every option and example: ~70 ms, a
+ * quarter of a command's start-up) just before it runs the handler, in case the handler later asks for
+ * it (showHelp). No command does, and our `.fail` never prints help: `--help` and a usage error build it
+ * when they print it, as before.
+ */
+export function skipHelpCache(y: unknown): void {
+  const usage = (y as YargsInternals).getInternalMethods?.().getUsageInstance?.();
+  if (usage && typeof usage.cacheHelpMessage === 'function') usage.cacheHelpMessage = () => {};
+}
+
 export async function run(entry: CommandEntry, argv: string[]): Promise<void> {
-  await (await parserFor(entry, argv)).parseAsync();
+  const y = await parserFor(entry, argv);
+  skipHelpCache(y);
+  await y.parseAsync();
 }

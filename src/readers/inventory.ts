@@ -8,6 +8,9 @@ import { parseAllDocuments } from 'yaml';
 import { InputError, type Diagnostic } from '../model/errors.js';
 import { yamlToJs } from './structured.js';
 import { readWholeText } from './files.js';
+import { normalizeIp } from './ip-text.js';
+
+export { normalizeIp };
 import type { EvidenceRef } from '../model/records.js';
 
 export interface InventoryPod {
@@ -429,27 +432,6 @@ export class WorkloadIndex {
   get size(): number {
     return this.byIp.size;
   }
-}
-
-/** Strips IPv4-mapped IPv6 prefixes and brackets so that addresses from different sources compare equal. */
-export function normalizeIp(ip: string): string {
-  if (digitsAndDots(ip)) return ip; // the common case (an IPv4 address), already normal
-  let s = ip.trim();
-  if (s.startsWith('[') && s.endsWith(']')) s = s.slice(1, -1);
-  const m = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(s);
-  if (m) return m[1]!;
-  return s.toLowerCase();
-}
-
-/** Non-empty and only ASCII digits and dots (normalizeIp leaves such a string as it is). */
-function digitsAndDots(s: string): boolean {
-  const n = s.length;
-  if (n === 0) return false;
-  for (let i = 0; i < n; i++) {
-    const c = s.charCodeAt(i);
-    if (c !== 46 && (c < 48 || c > 57)) return false;
-  }
-  return true;
 }
 
 /** Parses a SPIFFE id of Istio's form `spiffe://<trust-domain>/ns/<ns>/sa/<sa>`. */

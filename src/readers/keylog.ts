@@ -5,7 +5,7 @@
 import { InputError, type Diagnostic } from '../model/errors.js';
 import { KeyLog, parseKeyLog } from '../protocols/tls/keylog.js';
 import { readWholeFile } from './files.js';
-import { sniffBinary } from './structured.js';
+import { sniffBinary } from './sniff.js';
 
 export async function readKeyLogs(paths: readonly string[]): Promise<{ keys: KeyLog; diagnostics: Diagnostic[] }> {
   const keys = new KeyLog();

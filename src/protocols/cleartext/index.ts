@@ -82,20 +82,27 @@ class Framer {
   dead = false;
   constructor(private readonly length: (b: Buffer) => number | null) {}
 
+  /**
+   * `bytes` is valid only during the call (the caller reuses its buffer): whole messages in it are parsed
+   * where they lie (onMessage keeps strings, never the bytes), and only what is left over is copied.
+   */
   push(bytes: Uint8Array, onMessage: (m: Buffer) => void): void {
     if (this.dead) return;
     this.parsed += bytes.length;
-    let b = Buffer.from(bytes);
+    let b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
     if (this.skip) {
       const n = Math.min(this.skip, b.length);
       this.skip -= n;
       b = b.subarray(n);
     }
-    this.buf = this.buf.length ? Buffer.concat([this.buf, b]) : b;
+    /** this.buf is a view of the caller's bytes, not a copy of our own */
+    const borrowed = this.buf.length === 0;
+    this.buf = borrowed ? b : Buffer.concat([this.buf, b]);
     for (;;) {
       const n = this.length(this.buf);
       if (n === null) {
         if (this.buf.length > MAX_MESSAGE) this.dead = true;
+        else if (borrowed) this.buf = Buffer.from(this.buf);
         return;
       }
       if (n < 0) {
@@ -112,7 +119,10 @@ class Framer {
         this.buf = Buffer.alloc(0);
         return;
       }
-      if (this.buf.length < n) return;
+      if (this.buf.length < n) {
+        if (borrowed) this.buf = Buffer.from(this.buf);
+        return;
+      }
       onMessage(this.buf.subarray(0, n));
       this.buf = this.buf.subarray(n);
       if (this.buf.length === 0) return;

@@ -50,12 +50,32 @@ export function ja3String(ch: ClientHello): string {
   return [String(ch.legacyVersion), ciphers.join('-'), exts.join('-'), groups.join('-'), pf.join('-')].join(',');
 }
 
-export function ja3(ch: ClientHello): string {
-  return createHash('md5').update(ja3String(ch)).digest('hex');
+/**
+ * Digests by input: a capture holds few distinct clients and thousands of ClientHellos each, and a hash
+ * object per fingerprint cost more than everything else the fingerprints do. Bounded: cleared when full.
+ */
+const MEMO_MAX = 4096;
+const md5Memo = new Map<string, string>();
+const sha12Memo = new Map<string, string>();
+
+function memo(m: Map<string, string>, s: string, f: (s: string) => string): string {
+  let v = m.get(s);
+  if (v === undefined) {
+    if (m.size >= MEMO_MAX) m.clear();
+    v = f(s);
+    m.set(s, v);
+  }
+  return v;
 }
 
-const hex4 = (v: number) => v.toString(16).padStart(4, '0');
-const hash12 = (s: string) => createHash('sha256').update(s).digest('hex').slice(0, 12);
+export function ja3(ch: ClientHello): string {
+  return memo(md5Memo, ja3String(ch), (s) => createHash('md5').update(s).digest('hex'));
+}
+
+/** 4-digit lower-case hex of a 16-bit value (cached: the same few code points again and again). */
+const hex4s: string[] = [];
+const hex4 = (v: number): string => hex4s[v] ?? (hex4s[v] = v.toString(16).padStart(4, '0'));
+const hash12 = (s: string) => memo(sha12Memo, s, (x) => createHash('sha256').update(x).digest('hex').slice(0, 12));
 const two = (n: number) => String(Math.min(n, 99)).padStart(2, '0');
 
 function ja4Version(ch: ClientHello): string {
