@@ -866,6 +866,7 @@ export function deciderOver<D extends DumpLike>(dumps: D[], decideDump: DumpDeci
   });
   const index = new Map<D, number>(dumps.map((d, i) => [d, i]));
   const recent = dumps.map(() => new RecentDecisions());
+  const known = dumps.map(() => new PartsMemo());
   const cache = new DecisionCache();
   return throwing((req, opts) => {
     const dump = pick(req, opts);
@@ -875,15 +876,31 @@ export function deciderOver<D extends DumpLike>(dumps: D[], decideDump: DumpDeci
     const r = recent[i]!;
     const seen = r.find(PARTS, n);
     if (seen) return seen;
-    const key = `${i}|${decisionKey(req, opts, keepPorts, keepRequestId)}`;
-    let d = cache.get(key);
-    if (!d) {
-      d = decideOne(dump, req, opts);
-      cache.set(key, d);
-    }
-    r.add(PARTS, n, d);
-    return d;
+    return memoized(PARTS, n, r, known[i]!, cache, () => `${i}|${decisionKey(req, opts, keepPorts, keepRequestId)}`, () => decideOne(dump, req, opts));
   });
+}
+
+/**
+ * The decision of a request (its parts `p[0..n)`) not among the recent ones: from the parts memo while its memo entry
+ * is still in the cache, else from the cache by its key string (built only then), else decided; stored in the
+ * recent ones, the cache, and the parts memo as the cache's entry.
+ */
+function memoized(p: unknown[], n: number, recent: RecentDecisions, known: PartsMemo, cache: DecisionCache, key: () => string, decide: () => Decision): Decision {
+  const h = hashParts(p, n);
+  let d = known.find(p, n, h);
+  if (d) cache.noteHit();
+  else {
+    const k = key();
+    let e = cache.lookup(k);
+    d = e?.d;
+    if (!d) {
+      d = decide();
+      e = cache.store(k, d);
+    }
+    if (e) known.add(p, n, h, e);
+  }
+  recent.add(p, n, d);
+  return d;
 }
 
 /**
@@ -893,19 +910,102 @@ export function deciderOver<D extends DumpLike>(dumps: D[], decideDump: DumpDeci
 export function memoizedDumpDecider<D>(dump: D, decideDump: (dump: D, req: RequestAttrs, opts: DeciderOptions) => Decision, cache = new DecisionCache(), keyPrefix = ''): Decider {
   const { keepPorts, keepRequestId } = configMentions([dump]);
   const recent = new RecentDecisions();
+  const known = new PartsMemo();
   return (req, opts) => {
     const n = requestParts(req, opts, keepPorts, keepRequestId, PARTS);
     const seen = recent.find(PARTS, n);
     if (seen) return seen;
-    const key = keyPrefix + decisionKey(req, opts, keepPorts, keepRequestId);
-    let d = cache.get(key);
-    if (!d) {
-      d = decideDump(dump, req, opts);
-      cache.set(key, d);
-    }
-    recent.add(PARTS, n, d);
-    return d;
+    return memoized(PARTS, n, recent, known, cache, () => keyPrefix + decisionKey(req, opts, keepPorts, keepRequestId), () => decideDump(dump, req, opts));
   };
+}
+
+/**
+ * The memo's requests found by their parts (`requestParts`), hashed, without a key string: a log whose requests
+ * are more than RecentDecisions holds (e.g. 400 distinct requests in random order) otherwise builds, flattens and
+ * hashes a key string of ~200 characters per record, the larger part of its replay. Parts equal ⇒ memo keys equal
+ * (requestParts), so an entry found here is the cache's entry for the request's key: it is given while the cache
+ * still holds it (`CacheEntry.d`), and a request whose entry left the cache goes to the cache by its key again.
+ * Only entries the cache stored are added, so this holds no decision the cache does not; it is bounded by its
+ * entries and the characters of their parts (copies, so no part keeps a log chunk it was sliced from alive), and
+ * starts afresh when full.
+ */
+class PartsMemo {
+  private readonly table = new Map<number, PartsEntry>();
+  private entries = 0;
+  private chars = 0;
+
+  find(p: readonly unknown[], n: number, h: number): Decision | undefined {
+    let prev: PartsEntry | undefined;
+    for (let x = this.table.get(h); x !== undefined; prev = x, x = x.next) {
+      const q = x.parts;
+      if (q.length !== n) continue;
+      let j = 0;
+      while (j < n && q[j] === p[j]) j++;
+      if (j < n) continue;
+      const d = x.entry.d;
+      if (d === undefined) {
+        // its decision left the cache: unlinked (the caller finds the request by its key and adds it again)
+        if (prev) prev.next = x.next;
+        else if (x.next) this.table.set(h, x.next);
+        else this.table.delete(h);
+        this.entries--;
+      }
+      return d;
+    }
+    return undefined;
+  }
+
+  add(p: readonly unknown[], n: number, h: number, entry: CacheEntry): void {
+    const parts = new Array<unknown>(n);
+    let chars = 0;
+    for (let i = 0; i < n; i++) {
+      const v = p[i];
+      if (typeof v === 'string') {
+        parts[i] = ownString(v);
+        chars += v.length;
+      } else parts[i] = v;
+    }
+    if (this.entries >= PARTS_MEMO_ENTRIES || this.chars + chars > PARTS_MEMO_CHARS) {
+      this.table.clear();
+      this.entries = this.chars = 0;
+    }
+    this.table.set(h, { parts, entry, next: this.table.get(h) });
+    this.entries++;
+    this.chars += chars;
+  }
+}
+
+interface PartsEntry {
+  parts: unknown[];
+  entry: CacheEntry;
+  next: PartsEntry | undefined;
+}
+
+/** PartsMemo's bounds: entries, and characters of their string parts (8M: 16 MB). */
+const PARTS_MEMO_ENTRIES = 16384;
+const PARTS_MEMO_CHARS = 8 * 1024 * 1024;
+
+/**
+ * A string with the same characters that refers to no other string: a part of a record may be a slice of the log
+ * chunk it was read from, which a stored slice would keep alive. (A string of fewer than 13 characters is never a
+ * slice in V8; a longer one is flattened into a string of its own through a concatenation.)
+ */
+function ownString(s: string): string {
+  return s.length < 13 ? s : (' ' + s).slice(1);
+}
+
+/** FNV-1a over the parts (strings by their characters and length, numbers, booleans, undefined): PartsMemo's hash. */
+function hashParts(p: readonly unknown[], n: number): number {
+  let h = 0x811c9dc5 ^ n;
+  for (let i = 0; i < n; i++) {
+    const v = p[i];
+    if (typeof v === 'string') {
+      for (let j = 0; j < v.length; j++) h = Math.imul(h ^ v.charCodeAt(j), 16777619);
+      h = Math.imul(h ^ (v.length | 0x10000), 16777619);
+    } else if (typeof v === 'number') h = Math.imul(h ^ (v | 0) ^ 0x20000, 16777619);
+    else h = Math.imul(h ^ (v === true ? 0x30001 : v === false ? 0x30002 : v === undefined ? 0x30003 : 0x30004), 16777619);
+  }
+  return h | 0;
 }
 
 /**
@@ -1019,8 +1119,17 @@ function epParts(e: { address: string; port?: number } | undefined, port: boolea
 /** The decision memo's budget (estimated bytes). */
 export const DECISION_MEMO_BYTES = 32 * 1024 * 1024;
 
+/**
+ * One memoized decision and its estimated size. `d` is cleared when the entry leaves the memo, so a holder of the
+ * entry (PartsMemo) sees that it is gone and does not keep the decision alive past the memo's budget.
+ */
+export interface CacheEntry {
+  d: Decision | undefined;
+  bytes: number;
+}
+
 export class DecisionCache {
-  private readonly map = new Map<string, { d: Decision; bytes: number }>();
+  private readonly map = new Map<string, CacheEntry>();
   private bytes = 0;
   /** Lookups and hits in the current window, and whether misses are stored only one in ADMIT_EVERY. */
   private lookups = 0;
@@ -1043,16 +1152,36 @@ export class DecisionCache {
   }
 
   get(key: string): Decision | undefined {
+    return this.lookup(key)?.d;
+  }
+
+  /** The entry of `key`, counted as a lookup (and a hit when found) in the hit-rate window. */
+  lookup(key: string): CacheEntry | undefined {
     const e = this.map.get(key);
     if (e) this.hits++;
+    this.counted();
+    return e;
+  }
+
+  /** A hit found without a lookup by key (a PartsMemo entry still in the memo): counted as `lookup` counts one. */
+  noteHit(): void {
+    this.hits++;
+    this.counted();
+  }
+
+  private counted(): void {
     if (++this.lookups === HIT_WINDOW) {
       this.sparse = this.hits * LOW_HIT_RATE < HIT_WINDOW;
       this.lookups = this.hits = 0;
     }
-    return e?.d;
   }
 
   set(key: string, d: Decision): void {
+    this.store(key, d);
+  }
+
+  /** Stores the decision of `key` (see set) and gives its entry, or undefined when it was not stored. */
+  store(key: string, d: Decision): CacheEntry | undefined {
     // A memo that (almost) never hits — every request distinct, e.g. a path per request — costs more than it
     // saves: sizing and keeping 32 MB of decisions that are never read again (their garbage is old-generation
     // garbage). Then one miss in ADMIT_EVERY is kept, so a request that does repeat still finds its way in and the
@@ -1064,22 +1193,26 @@ export class DecisionCache {
       x ^= x >>> 17;
       x ^= x << 5;
       this.rng = x;
-      if ((x >>> 0) % ADMIT_EVERY !== 0) return;
+      if ((x >>> 0) % ADMIT_EVERY !== 0) return undefined;
     }
     const bytes = 2 * key.length + decisionBytes(d);
-    if (bytes > this.maxBytes) return;
+    if (bytes > this.maxBytes) return undefined;
     const old = this.map.get(key);
     if (old) {
       this.bytes -= old.bytes;
+      old.d = undefined;
       this.map.delete(key);
     }
-    this.map.set(key, { d, bytes });
+    const entry: CacheEntry = { d, bytes };
+    this.map.set(key, entry);
     this.bytes += bytes;
     for (const [k, v] of this.map) {
       if (this.bytes <= this.maxBytes) break;
       this.map.delete(k);
       this.bytes -= v.bytes;
+      v.d = undefined;
     }
+    return entry.d === undefined ? undefined : entry;
   }
 }
 
