@@ -263,21 +263,30 @@ export interface Logged {
 }
 
 /**
- * The HTTP record with RESPONSE_CODE_DETAILS that loggedOutcome classified last: what the classification of such a
- * record reads (its details, its termination details and, for an HCM local reply, its response code) and the
- * answer (consecutive records mostly repeat them; the answer is only read, explainRecord).
+ * The last few HTTP records with RESPONSE_CODE_DETAILS that loggedOutcome classified: what the classification of
+ * such a record reads (its details, its termination details and, for an HCM local reply, its response code) and the
+ * answer (records mostly repeat a few of them, e.g. denied and allowed in turn; the answer is only read,
+ * explainRecord). A shared answer also shares its detail string, which the judgement memo then finds by a hash
+ * already computed instead of hashing each record's own copy.
  */
-const LAST_LOGGED: { rcd: string; ctd: string | undefined; code: number | undefined; logged: Logged | null } = { rcd: '', ctd: undefined, code: undefined, logged: null };
+const LOGGED_SLOTS = 4;
+const LAST_LOGGED: { rcd: string; ctd: string | undefined; code: number | undefined; logged: Logged | null }[] = Array.from({ length: LOGGED_SLOTS }, () => ({ rcd: '', ctd: undefined, code: undefined, logged: null }));
+/** The slot LAST_LOGGED's next new answer goes to (round robin). */
+let loggedNext = 0;
 
 /** Classifies what Envoy logged for the record. */
 export function loggedOutcome(rec: AccessRecord): Logged {
   const rcd = rec.responseCodeDetails;
   if (rec.kind !== 'http' || !rcd) return classifyLogged(rec);
-  const last = LAST_LOGGED;
   const ctd = rec.connectionTerminationDetails;
   const code = rec.responseCode;
-  if (last.logged !== null && rcd === last.rcd && ctd === last.ctd && code === last.code) return last.logged;
+  for (let i = 0; i < LOGGED_SLOTS; i++) {
+    const last = LAST_LOGGED[i]!;
+    if (last.logged !== null && rcd === last.rcd && ctd === last.ctd && code === last.code) return last.logged;
+  }
   const logged = classifyLogged(rec);
+  const last = LAST_LOGGED[loggedNext]!;
+  loggedNext = (loggedNext + 1) % LOGGED_SLOTS;
   last.rcd = rcd;
   last.ctd = ctd;
   last.code = code;
@@ -370,8 +379,14 @@ interface Judgement {
   missing?: string[];
 }
 
-/** Judgements are pure in (decision, what was logged, security, unknown): cached per memoized decision. */
-const judged = new WeakMap<Decision, { byList: Map<string[] | string, Map<number, Map<string, Judgement>>>; size: number }>();
+/**
+ * Judgements are pure in (decision, what was logged, security, unknown, waypoint evidence): cached per memoized
+ * decision, with the inputs and judgement it gave last (most decisions meet one combination: no map lookups).
+ */
+const judged = new WeakMap<Decision, {
+  byList: Map<string[] | string, Map<number, Map<string, Judgement>>>; size: number;
+  u: string[] | null; code: number; detail: string; j: Judgement | null;
+}>();
 
 /** Small numbers for the logged outcomes and securities (memo keys without building a string per record). */
 const OUTCOME_CODE = new Map<string | undefined, number>(['allowed', 'denied', 'no-filter-chain', 'rejected', 'not-evaluated', 'unknown', undefined].map((o, i) => [o, i]));
@@ -405,7 +420,10 @@ export function explainRecord(rec: AccessRecord, decide: Decider): Explanation {
     return out;
   }
   const u = inf.unknown;
-  const code = OUTCOME_CODE.get(logged.outcome)! * 8 + SECURITY_CODE.get(inf.security)!;
+  // what judge reads besides the decision, the unknown list and the detail (the logged policy is read from the
+  // detail; the addresses it names are the decision's key's): the logged outcome, the security, and whether the
+  // evidence is a waypoint's (its identity hint differs)
+  const code = OUTCOME_CODE.get(logged.outcome)! * 8 + SECURITY_CODE.get(inf.security)! + (inf.evidence === EV_WAYPOINT ? 64 : 0);
   if (decision === lastJudged.decision && u === lastJudged.unknown && code === lastJudged.code && logged.detail === lastJudged.detail) {
     // the record before had the same judgement inputs (the usual run of one request's records): no memo lookups
     j = lastJudged.judgement!;
@@ -434,9 +452,9 @@ function judgementOf(decision: Decision, logged: Logged, inf: Inferred, u: strin
   let j: Judgement;
   let perDecision = judged.get(decision);
   if (!perDecision) {
-    perDecision = { byList: new Map(), size: 0 };
+    perDecision = { byList: new Map(), size: 0, u: null, code: -1, detail: '', j: null };
     judged.set(decision, perDecision);
-  }
+  } else if (perDecision.u === u && perDecision.code === code && perDecision.detail === logged.detail) return perDecision.j!;
   // keyed by the unknown list (a shared frozen list by identity), then by what was logged (the logged policy is read from the detail)
   const listKey = Object.isFrozen(u) ? u : u.join(',');
   let byLogged = perDecision.byList.get(listKey);
@@ -459,6 +477,10 @@ function judgementOf(decision: Decision, logged: Logged, inf: Inferred, u: strin
       perDecision.size++;
     }
   }
+  perDecision.u = u;
+  perDecision.code = code;
+  perDecision.detail = logged.detail;
+  perDecision.j = j;
   return j;
 }
 
@@ -994,19 +1016,36 @@ function ownString(s: string): string {
   return s.length < 13 ? s : (' ' + s).slice(1);
 }
 
-/** FNV-1a over the parts (strings by their characters and length, numbers, booleans, undefined): PartsMemo's hash. */
+/**
+ * PartsMemo's hash of the parts: each part's own hash (a string's FNV-1a over its characters and length; numbers,
+ * booleans and undefined by value) mixed in turn. A string part equal to the one at its position in the request
+ * before (compared natively, without hashing) reuses that one's hash: most parts repeat from record to record.
+ */
 function hashParts(p: readonly unknown[], n: number): number {
   let h = 0x811c9dc5 ^ n;
   for (let i = 0; i < n; i++) {
     const v = p[i];
+    let x: number;
     if (typeof v === 'string') {
-      for (let j = 0; j < v.length; j++) h = Math.imul(h ^ v.charCodeAt(j), 16777619);
-      h = Math.imul(h ^ (v.length | 0x10000), 16777619);
-    } else if (typeof v === 'number') h = Math.imul(h ^ (v | 0) ^ 0x20000, 16777619);
-    else h = Math.imul(h ^ (v === true ? 0x30001 : v === false ? 0x30002 : v === undefined ? 0x30003 : 0x30004), 16777619);
+      if (v === LAST_STRING[i]) x = LAST_STRING_HASH[i]!;
+      else {
+        x = 0x811c9dc5;
+        for (let j = 0; j < v.length; j++) x = Math.imul(x ^ v.charCodeAt(j), 16777619);
+        x = Math.imul(x ^ (v.length | 0x10000), 16777619);
+        LAST_STRING[i] = v;
+        LAST_STRING_HASH[i] = x;
+      }
+    } else if (typeof v === 'number') x = Math.imul((v | 0) ^ 0x20000, 16777619);
+    else x = v === true ? 0x30001 : v === false ? 0x30002 : v === undefined ? 0x30003 : 0x30004;
+    h = Math.imul(h ^ x, 0x9e3779b1);
+    h = (h << 13) | (h >>> 19);
   }
   return h | 0;
 }
+
+/** The string parts hashParts hashed last, by position, and their hashes. */
+const LAST_STRING: (string | undefined)[] = [];
+const LAST_STRING_HASH: number[] = [];
 
 /**
  * The decisions of the last few distinct requests of one dump, found by comparing the request's parts (those the
@@ -1040,11 +1079,15 @@ class RecentDecisions {
   }
 
   add(p: readonly unknown[], n: number, d: Decision): void {
+    let q: unknown[];
     if (this.parts.length >= this.capacity) {
-      this.parts.pop();
+      // the array of the one that leaves is reused
+      q = this.parts.pop()!;
       this.decisions.pop();
-    }
-    this.parts.unshift(p.slice(0, n));
+      q.length = n;
+      for (let i = 0; i < n; i++) q[i] = p[i];
+    } else q = p.slice(0, n);
+    this.parts.unshift(q);
     this.decisions.unshift(d);
   }
 }
