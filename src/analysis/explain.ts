@@ -898,29 +898,40 @@ export function deciderOver<D extends DumpLike>(dumps: D[], decideDump: DumpDeci
     const r = recent[i]!;
     const seen = r.find(PARTS, n);
     if (seen) return seen;
-    return memoized(PARTS, n, r, known[i]!, cache, () => `${i}|${decisionKey(req, opts, keepPorts, keepRequestId)}`, () => decideOne(dump, req, opts));
+    const h = hashParts(PARTS, n);
+    const k = known[i]!;
+    return fromParts(PARTS, n, h, r, k, cache) ?? fromKey(PARTS, n, h, r, k, cache, `${i}|${decisionKey(req, opts, keepPorts, keepRequestId)}`, decideOne, dump, req, opts);
   });
 }
 
 /**
- * The decision of a request (its parts `p[0..n)`) not among the recent ones: from the parts memo while its memo entry
- * is still in the cache, else from the cache by its key string (built only then), else decided; stored in the
- * recent ones, the cache, and the parts memo as the cache's entry.
+ * The decision of a request (its parts `p[0..n)`, hashed `h`) not among the recent ones from the parts memo, while
+ * its memo entry is still in the cache (then also made a recent one); undefined when not found (see fromKey).
  */
-function memoized(p: unknown[], n: number, recent: RecentDecisions, known: PartsMemo, cache: DecisionCache, key: () => string, decide: () => Decision): Decision {
-  const h = hashParts(p, n);
-  let d = known.find(p, n, h);
-  if (d) cache.noteHit();
-  else {
-    const k = key();
-    let e = cache.lookup(k);
-    d = e?.d;
-    if (!d) {
-      d = decide();
-      e = cache.store(k, d);
-    }
-    if (e) known.add(p, n, h, e);
+function fromParts(p: unknown[], n: number, h: number, recent: RecentDecisions, known: PartsMemo, cache: DecisionCache): Decision | undefined {
+  const d = known.find(p, n, h);
+  if (d === undefined) return undefined;
+  cache.noteHit();
+  recent.add(p, n, d);
+  return d;
+}
+
+/**
+ * The decision of a request the parts memo did not find: from the cache by its key string, else decided (`decide`,
+ * called with the rest of the arguments); stored in the recent ones, the cache, and the parts memo as the cache's
+ * entry.
+ */
+function fromKey<D>(
+  p: unknown[], n: number, h: number, recent: RecentDecisions, known: PartsMemo, cache: DecisionCache, key: string,
+  decide: (dump: D, req: RequestAttrs, opts: DeciderOptions) => Decision, dump: D, req: RequestAttrs, opts: DeciderOptions,
+): Decision {
+  let e = cache.lookup(key);
+  let d = e?.d;
+  if (!d) {
+    d = decide(dump, req, opts);
+    e = cache.store(key, d);
   }
+  if (e) known.add(p, n, h, e);
   recent.add(p, n, d);
   return d;
 }
@@ -937,7 +948,8 @@ export function memoizedDumpDecider<D>(dump: D, decideDump: (dump: D, req: Reque
     const n = requestParts(req, opts, keepPorts, keepRequestId, PARTS);
     const seen = recent.find(PARTS, n);
     if (seen) return seen;
-    return memoized(PARTS, n, recent, known, cache, () => keyPrefix + decisionKey(req, opts, keepPorts, keepRequestId), () => decideDump(dump, req, opts));
+    const h = hashParts(PARTS, n);
+    return fromParts(PARTS, n, h, recent, known, cache) ?? fromKey(PARTS, n, h, recent, known, cache, keyPrefix + decisionKey(req, opts, keepPorts, keepRequestId), decideDump, dump, req, opts);
   };
 }
 
