@@ -682,6 +682,24 @@ export interface ExplainGroupState {
   group: ExplainGroup;
 }
 
+/**
+ * An aggregator's groups of one decision's explanations (their dump the decision's): by verdict and logged outcome
+ * (`code`), then logged policy; and the one found last with what it was found by.
+ */
+interface DecisionGroups {
+  code: number;
+  loggedPolicy: string | undefined;
+  group: ExplainGroup | null;
+  byCode: Map<number, Map<string | undefined, ExplainGroup>>;
+}
+
+function remember(per: DecisionGroups, code: number, loggedPolicy: string | undefined, g: ExplainGroup): ExplainGroup {
+  per.code = code;
+  per.loggedPolicy = loggedPolicy;
+  per.group = g;
+  return g;
+}
+
 export class ExplainAggregator {
   readonly summary: ExplainSummary = { records: 0, allowed: 0, denied: 0, deniedBy: {}, noChain: 0, rejected: 0, undecidable: 0, agrees: 0, disagreements: 0, notFromProxy: 0 };
   private readonly groups = new Map<string, ExplainGroup>();
@@ -690,7 +708,7 @@ export class ExplainAggregator {
    * else outcomeOf and the group key read (verdict, logged outcome and policy): a memoized decision is shared by
    * many records, and finding its group here costs no key string of the decision, policy and dump path.
    */
-  private readonly byDecision = new WeakMap<Decision, Map<number, Map<string | undefined, ExplainGroup>>>();
+  private readonly byDecision = new WeakMap<Decision, DecisionGroups>();
 
   add(e: Explanation): void {
     const s = this.summary;
@@ -737,20 +755,24 @@ export class ExplainAggregator {
     let fast: Map<string | undefined, ExplainGroup> | undefined;
     const v = VERDICT_CODE.get(e.verdict);
     const l = OUTCOME_CODE.get(e.logged);
+    let per: DecisionGroups | undefined;
+    let code = -1;
     if (dec && e.dump === dec.config && v !== undefined && l !== undefined) {
-      let byCode = this.byDecision.get(dec);
-      if (!byCode) {
-        byCode = new Map();
-        this.byDecision.set(dec, byCode);
+      per = this.byDecision.get(dec);
+      if (!per) {
+        per = { code: -1, loggedPolicy: undefined, group: null, byCode: new Map() };
+        this.byDecision.set(dec, per);
       }
-      const code = v * 8 + l;
-      fast = byCode.get(code);
+      code = v * 8 + l;
+      // the group the decision's explanation before had, when this one has the same verdict, outcome and policy
+      if (per.group !== null && per.code === code && per.loggedPolicy === e.loggedPolicy) return per.group;
+      fast = per.byCode.get(code);
       if (!fast) {
         fast = new Map();
-        byCode.set(code, fast);
+        per.byCode.set(code, fast);
       }
       const g = fast.get(e.loggedPolicy);
-      if (g) return g;
+      if (g) return remember(per, code, e.loggedPolicy, g);
     }
     const o = outcomeOf(e);
     const key = `${o.decision}\u0000${o.policy}\u0000${e.verdict}\u0000${e.dump ?? ''}`;
@@ -761,7 +783,7 @@ export class ExplainAggregator {
     }
     // bounded: a decision's records differ in these parts only by the logged policy
     if (fast && fast.size < 256) fast.set(e.loggedPolicy, g);
-    return g;
+    return per ? remember(per, code, e.loggedPolicy, g) : g;
   }
 
   /** The groups in first-seen order with their keys (to merge aggregators of consecutive parts of the records). */
@@ -909,10 +931,12 @@ export function deciderOver<D extends DumpLike>(dumps: D[], decideDump: DumpDeci
  * its memo entry is still in the cache (then also made a recent one); undefined when not found (see fromKey).
  */
 function fromParts(p: unknown[], n: number, h: number, recent: RecentDecisions, known: PartsMemo, cache: DecisionCache): Decision | undefined {
-  const d = known.find(p, n, h);
-  if (d === undefined) return undefined;
+  const x = known.find(p, n, h);
+  if (x === undefined) return undefined;
   cache.noteHit();
-  recent.add(p, n, d);
+  // the entry's own parts (equal to p's, never changed) are the recent one's: no copy
+  const d = x.entry.d!;
+  recent.addOwned(x.parts, d);
   return d;
 }
 
@@ -968,7 +992,8 @@ class PartsMemo {
   private entries = 0;
   private chars = 0;
 
-  find(p: readonly unknown[], n: number, h: number): Decision | undefined {
+  /** The entry of the request, while its decision is in the cache. */
+  find(p: readonly unknown[], n: number, h: number): PartsEntry | undefined {
     let prev: PartsEntry | undefined;
     for (let x = this.table.get(h); x !== undefined; prev = x, x = x.next) {
       const q = x.parts;
@@ -976,15 +1001,15 @@ class PartsMemo {
       let j = 0;
       while (j < n && q[j] === p[j]) j++;
       if (j < n) continue;
-      const d = x.entry.d;
-      if (d === undefined) {
+      if (x.entry.d === undefined) {
         // its decision left the cache: unlinked (the caller finds the request by its key and adds it again)
         if (prev) prev.next = x.next;
         else if (x.next) this.table.set(h, x.next);
         else this.table.delete(h);
         this.entries--;
+        return undefined;
       }
-      return d;
+      return x;
     }
     return undefined;
   }
@@ -1091,15 +1116,16 @@ class RecentDecisions {
   }
 
   add(p: readonly unknown[], n: number, d: Decision): void {
-    let q: unknown[];
+    this.addOwned(p.slice(0, n), d);
+  }
+
+  /** Adds a request by parts that are its own (never changed afterwards, here or by the caller). */
+  addOwned(parts: unknown[], d: Decision): void {
     if (this.parts.length >= this.capacity) {
-      // the array of the one that leaves is reused
-      q = this.parts.pop()!;
+      this.parts.pop();
       this.decisions.pop();
-      q.length = n;
-      for (let i = 0; i < n; i++) q[i] = p[i];
-    } else q = p.slice(0, n);
-    this.parts.unshift(q);
+    }
+    this.parts.unshift(parts);
     this.decisions.unshift(d);
   }
 }
