@@ -1015,6 +1015,10 @@ class PartsMemo {
   }
 
   add(p: readonly unknown[], n: number, h: number, entry: CacheEntry): void {
+    // a hash shared by too many requests (a log made to collide it) is not extended: those requests go by their key
+    // string, whose hashing V8 seeds, as before this memo
+    let chain = 0;
+    for (let x = this.table.get(h); x !== undefined; x = x.next) if (++chain >= PARTS_MEMO_CHAIN) return;
     const parts = new Array<unknown>(n);
     let chars = 0;
     for (let i = 0; i < n; i++) {
@@ -1043,6 +1047,8 @@ interface PartsEntry {
 /** PartsMemo's bounds: entries, and characters of their string parts (8M: 16 MB). */
 const PARTS_MEMO_ENTRIES = 16384;
 const PARTS_MEMO_CHARS = 8 * 1024 * 1024;
+/** The most requests PartsMemo keeps under one hash. */
+const PARTS_MEMO_CHAIN = 8;
 
 /**
  * A string with the same characters that refers to no other string: a part of a record may be a slice of the log
