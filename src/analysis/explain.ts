@@ -250,21 +250,30 @@ export interface Logged {
 }
 
 /**
- * The HTTP record with RESPONSE_CODE_DETAILS that loggedOutcome classified last: what the classification of such a
- * record reads (its details, its termination details and, for an HCM local reply, its response code) and the
- * answer (consecutive records mostly repeat them; the answer is only read, explainRecord).
+ * The last few HTTP records with RESPONSE_CODE_DETAILS that loggedOutcome classified: what the classification of
+ * such a record reads (its details, its termination details and, for an HCM local reply, its response code) and the
+ * answer (records mostly repeat a few of them, e.g. denied and allowed in turn; the answer is only read,
+ * explainRecord). A shared answer also shares its detail string, which the judgement memo then finds by a hash
+ * already computed instead of hashing each record's own copy.
  */
-const LAST_LOGGED: { rcd: string; ctd: string | undefined; code: number | undefined; logged: Logged | null } = { rcd: '', ctd: undefined, code: undefined, logged: null };
+const LOGGED_SLOTS = 4;
+const LAST_LOGGED: { rcd: string; ctd: string | undefined; code: number | undefined; logged: Logged | null }[] = Array.from({ length: LOGGED_SLOTS }, () => ({ rcd: '', ctd: undefined, code: undefined, logged: null }));
+/** The slot LAST_LOGGED's next new answer goes to (round robin). */
+let loggedNext = 0;
 
 /** Classifies what Envoy logged for the record. */
 export function loggedOutcome(rec: AccessRecord): Logged {
   const rcd = rec.responseCodeDetails;
   if (rec.kind !== 'http' || !rcd) return classifyLogged(rec);
-  const last = LAST_LOGGED;
   const ctd = rec.connectionTerminationDetails;
   const code = rec.responseCode;
-  if (last.logged !== null && rcd === last.rcd && ctd === last.ctd && code === last.code) return last.logged;
+  for (let i = 0; i < LOGGED_SLOTS; i++) {
+    const last = LAST_LOGGED[i]!;
+    if (last.logged !== null && rcd === last.rcd && ctd === last.ctd && code === last.code) return last.logged;
+  }
   const logged = classifyLogged(rec);
+  const last = LAST_LOGGED[loggedNext]!;
+  loggedNext = (loggedNext + 1) % LOGGED_SLOTS;
   last.rcd = rcd;
   last.ctd = ctd;
   last.code = code;
@@ -357,8 +366,14 @@ interface Judgement {
   missing?: string[];
 }
 
-/** Judgements are pure in (decision, what was logged, security, unknown): cached per memoized decision. */
-const judged = new WeakMap<Decision, { byList: Map<string[] | string, Map<number, Map<string, Judgement>>>; size: number }>();
+/**
+ * Judgements are pure in (decision, what was logged, security, unknown, waypoint evidence): cached per memoized
+ * decision, with the inputs and judgement it gave last (most decisions meet one combination: no map lookups).
+ */
+const judged = new WeakMap<Decision, {
+  byList: Map<string[] | string, Map<number, Map<string, Judgement>>>; size: number;
+  u: string[] | null; code: number; detail: string; j: Judgement | null;
+}>();
 
 /** Small numbers for the logged outcomes and securities (memo keys without building a string per record). */
 const OUTCOME_CODE = new Map<string | undefined, number>(['allowed', 'denied', 'no-filter-chain', 'rejected', 'not-evaluated', 'unknown', undefined].map((o, i) => [o, i]));
@@ -392,7 +407,10 @@ export function explainRecord(rec: AccessRecord, decide: Decider): Explanation {
     return out;
   }
   const u = inf.unknown;
-  const code = OUTCOME_CODE.get(logged.outcome)! * 8 + SECURITY_CODE.get(inf.security)!;
+  // what judge reads besides the decision, the unknown list and the detail (the logged policy is read from the
+  // detail; the addresses it names are the decision's key's): the logged outcome, the security, and whether the
+  // evidence is a waypoint's (its identity hint differs)
+  const code = OUTCOME_CODE.get(logged.outcome)! * 8 + SECURITY_CODE.get(inf.security)! + (inf.evidence === EV_WAYPOINT ? 64 : 0);
   if (decision === lastJudged.decision && u === lastJudged.unknown && code === lastJudged.code && logged.detail === lastJudged.detail) {
     // the record before had the same judgement inputs (the usual run of one request's records): no memo lookups
     j = lastJudged.judgement!;
@@ -421,9 +439,9 @@ function judgementOf(decision: Decision, logged: Logged, inf: Inferred, u: strin
   let j: Judgement;
   let perDecision = judged.get(decision);
   if (!perDecision) {
-    perDecision = { byList: new Map(), size: 0 };
+    perDecision = { byList: new Map(), size: 0, u: null, code: -1, detail: '', j: null };
     judged.set(decision, perDecision);
-  }
+  } else if (perDecision.u === u && perDecision.code === code && perDecision.detail === logged.detail) return perDecision.j!;
   // keyed by the unknown list (a shared frozen list by identity), then by what was logged (the logged policy is read from the detail)
   const listKey = Object.isFrozen(u) ? u : u.join(',');
   let byLogged = perDecision.byList.get(listKey);
@@ -446,6 +464,10 @@ function judgementOf(decision: Decision, logged: Logged, inf: Inferred, u: strin
       perDecision.size++;
     }
   }
+  perDecision.u = u;
+  perDecision.code = code;
+  perDecision.detail = logged.detail;
+  perDecision.j = j;
   return j;
 }
 
@@ -647,6 +669,24 @@ export interface ExplainGroupState {
   group: ExplainGroup;
 }
 
+/**
+ * An aggregator's groups of one decision's explanations (their dump the decision's): by verdict and logged outcome
+ * (`code`), then logged policy; and the one found last with what it was found by.
+ */
+interface DecisionGroups {
+  code: number;
+  loggedPolicy: string | undefined;
+  group: ExplainGroup | null;
+  byCode: Map<number, Map<string | undefined, ExplainGroup>>;
+}
+
+function remember(per: DecisionGroups, code: number, loggedPolicy: string | undefined, g: ExplainGroup): ExplainGroup {
+  per.code = code;
+  per.loggedPolicy = loggedPolicy;
+  per.group = g;
+  return g;
+}
+
 export class ExplainAggregator {
   readonly summary: ExplainSummary = { records: 0, allowed: 0, denied: 0, deniedBy: {}, noChain: 0, rejected: 0, undecidable: 0, agrees: 0, disagreements: 0, notFromProxy: 0 };
   private readonly groups = new Map<string, ExplainGroup>();
@@ -655,7 +695,7 @@ export class ExplainAggregator {
    * else outcomeOf and the group key read (verdict, logged outcome and policy): a memoized decision is shared by
    * many records, and finding its group here costs no key string of the decision, policy and dump path.
    */
-  private readonly byDecision = new WeakMap<Decision, Map<number, Map<string | undefined, ExplainGroup>>>();
+  private readonly byDecision = new WeakMap<Decision, DecisionGroups>();
 
   add(e: Explanation): void {
     const s = this.summary;
@@ -702,20 +742,24 @@ export class ExplainAggregator {
     let fast: Map<string | undefined, ExplainGroup> | undefined;
     const v = VERDICT_CODE.get(e.verdict);
     const l = OUTCOME_CODE.get(e.logged);
+    let per: DecisionGroups | undefined;
+    let code = -1;
     if (dec && e.dump === dec.config && v !== undefined && l !== undefined) {
-      let byCode = this.byDecision.get(dec);
-      if (!byCode) {
-        byCode = new Map();
-        this.byDecision.set(dec, byCode);
+      per = this.byDecision.get(dec);
+      if (!per) {
+        per = { code: -1, loggedPolicy: undefined, group: null, byCode: new Map() };
+        this.byDecision.set(dec, per);
       }
-      const code = v * 8 + l;
-      fast = byCode.get(code);
+      code = v * 8 + l;
+      // the group the decision's explanation before had, when this one has the same verdict, outcome and policy
+      if (per.group !== null && per.code === code && per.loggedPolicy === e.loggedPolicy) return per.group;
+      fast = per.byCode.get(code);
       if (!fast) {
         fast = new Map();
-        byCode.set(code, fast);
+        per.byCode.set(code, fast);
       }
       const g = fast.get(e.loggedPolicy);
-      if (g) return g;
+      if (g) return remember(per, code, e.loggedPolicy, g);
     }
     const o = outcomeOf(e);
     const key = `${o.decision}\u0000${o.policy}\u0000${e.verdict}\u0000${e.dump ?? ''}`;
@@ -726,7 +770,7 @@ export class ExplainAggregator {
     }
     // bounded: a decision's records differ in these parts only by the logged policy
     if (fast && fast.size < 256) fast.set(e.loggedPolicy, g);
-    return g;
+    return per ? remember(per, code, e.loggedPolicy, g) : g;
   }
 
   /** The groups in first-seen order with their keys (to merge aggregators of consecutive parts of the records). */
@@ -853,6 +897,7 @@ export function deciderOver<D extends DumpLike>(dumps: D[], decideDump: DumpDeci
   });
   const index = new Map<D, number>(dumps.map((d, i) => [d, i]));
   const recent = dumps.map(() => new RecentDecisions());
+  const known = dumps.map(() => new PartsMemo());
   const cache = new DecisionCache();
   return throwing((req, opts) => {
     const dump = pick(req, opts);
@@ -862,15 +907,44 @@ export function deciderOver<D extends DumpLike>(dumps: D[], decideDump: DumpDeci
     const r = recent[i]!;
     const seen = r.find(PARTS, n);
     if (seen) return seen;
-    const key = `${i}|${decisionKey(req, opts, keepPorts, keepRequestId)}`;
-    let d = cache.get(key);
-    if (!d) {
-      d = decideOne(dump, req, opts);
-      cache.set(key, d);
-    }
-    r.add(PARTS, n, d);
-    return d;
+    const h = hashParts(PARTS, n);
+    const k = known[i]!;
+    return fromParts(PARTS, n, h, r, k, cache) ?? fromKey(PARTS, n, h, r, k, cache, `${i}|${decisionKey(req, opts, keepPorts, keepRequestId)}`, decideOne, dump, req, opts);
   });
+}
+
+/**
+ * The decision of a request (its parts `p[0..n)`, hashed `h`) not among the recent ones from the parts memo, while
+ * its memo entry is still in the cache (then also made a recent one); undefined when not found (see fromKey).
+ */
+function fromParts(p: unknown[], n: number, h: number, recent: RecentDecisions, known: PartsMemo, cache: DecisionCache): Decision | undefined {
+  const x = known.find(p, n, h);
+  if (x === undefined) return undefined;
+  cache.noteHit();
+  // the entry's own parts (equal to p's, never changed) are the recent one's: no copy
+  const d = x.entry.d!;
+  recent.addOwned(x.parts, d);
+  return d;
+}
+
+/**
+ * The decision of a request the parts memo did not find: from the cache by its key string, else decided (`decide`,
+ * called with the rest of the arguments); stored in the recent ones, the cache, and the parts memo as the cache's
+ * entry.
+ */
+function fromKey<D>(
+  p: unknown[], n: number, h: number, recent: RecentDecisions, known: PartsMemo, cache: DecisionCache, key: string,
+  decide: (dump: D, req: RequestAttrs, opts: DeciderOptions) => Decision, dump: D, req: RequestAttrs, opts: DeciderOptions,
+): Decision {
+  let e = cache.lookup(key);
+  let d = e?.d;
+  if (!d) {
+    d = decide(dump, req, opts);
+    e = cache.store(key, d);
+  }
+  if (e) known.add(p, n, h, e);
+  recent.add(p, n, d);
+  return d;
 }
 
 /**
@@ -880,20 +954,128 @@ export function deciderOver<D extends DumpLike>(dumps: D[], decideDump: DumpDeci
 export function memoizedDumpDecider<D>(dump: D, decideDump: (dump: D, req: RequestAttrs, opts: DeciderOptions) => Decision, cache = new DecisionCache(), keyPrefix = ''): Decider {
   const { keepPorts, keepRequestId } = configMentions([dump]);
   const recent = new RecentDecisions();
+  const known = new PartsMemo();
   return (req, opts) => {
     const n = requestParts(req, opts, keepPorts, keepRequestId, PARTS);
     const seen = recent.find(PARTS, n);
     if (seen) return seen;
-    const key = keyPrefix + decisionKey(req, opts, keepPorts, keepRequestId);
-    let d = cache.get(key);
-    if (!d) {
-      d = decideDump(dump, req, opts);
-      cache.set(key, d);
-    }
-    recent.add(PARTS, n, d);
-    return d;
+    const h = hashParts(PARTS, n);
+    return fromParts(PARTS, n, h, recent, known, cache) ?? fromKey(PARTS, n, h, recent, known, cache, keyPrefix + decisionKey(req, opts, keepPorts, keepRequestId), decideDump, dump, req, opts);
   };
 }
+
+/**
+ * The memo's requests found by their parts (`requestParts`), hashed, without a key string: a log whose requests
+ * are more than RecentDecisions holds (e.g. 400 distinct requests in random order) otherwise builds, flattens and
+ * hashes a key string of ~200 characters per record, the larger part of its replay. Parts equal ⇒ memo keys equal
+ * (requestParts), so an entry found here is the cache's entry for the request's key: it is given while the cache
+ * still holds it (`CacheEntry.d`), and a request whose entry left the cache goes to the cache by its key again.
+ * Only entries the cache stored are added, so this holds no decision the cache does not; it is bounded by its
+ * entries and the characters of their parts (copies, so no part keeps a log chunk it was sliced from alive), and
+ * starts afresh when full.
+ */
+class PartsMemo {
+  private readonly table = new Map<number, PartsEntry>();
+  private entries = 0;
+  private chars = 0;
+
+  /** The entry of the request, while its decision is in the cache. */
+  find(p: readonly unknown[], n: number, h: number): PartsEntry | undefined {
+    let prev: PartsEntry | undefined;
+    for (let x = this.table.get(h); x !== undefined; prev = x, x = x.next) {
+      const q = x.parts;
+      if (q.length !== n) continue;
+      let j = 0;
+      while (j < n && q[j] === p[j]) j++;
+      if (j < n) continue;
+      if (x.entry.d === undefined) {
+        // its decision left the cache: unlinked (the caller finds the request by its key and adds it again)
+        if (prev) prev.next = x.next;
+        else if (x.next) this.table.set(h, x.next);
+        else this.table.delete(h);
+        this.entries--;
+        return undefined;
+      }
+      return x;
+    }
+    return undefined;
+  }
+
+  add(p: readonly unknown[], n: number, h: number, entry: CacheEntry): void {
+    // a hash shared by too many requests (a log made to collide it) is not extended: those requests go by their key
+    // string, whose hashing V8 seeds, as before this memo
+    let chain = 0;
+    for (let x = this.table.get(h); x !== undefined; x = x.next) if (++chain >= PARTS_MEMO_CHAIN) return;
+    const parts = new Array<unknown>(n);
+    let chars = 0;
+    for (let i = 0; i < n; i++) {
+      const v = p[i];
+      if (typeof v === 'string') {
+        parts[i] = ownString(v);
+        chars += v.length;
+      } else parts[i] = v;
+    }
+    if (this.entries >= PARTS_MEMO_ENTRIES || this.chars + chars > PARTS_MEMO_CHARS) {
+      this.table.clear();
+      this.entries = this.chars = 0;
+    }
+    this.table.set(h, { parts, entry, next: this.table.get(h) });
+    this.entries++;
+    this.chars += chars;
+  }
+}
+
+interface PartsEntry {
+  parts: unknown[];
+  entry: CacheEntry;
+  next: PartsEntry | undefined;
+}
+
+/** PartsMemo's bounds: entries, and characters of their string parts (8M: 16 MB). */
+const PARTS_MEMO_ENTRIES = 16384;
+const PARTS_MEMO_CHARS = 8 * 1024 * 1024;
+/** The most requests PartsMemo keeps under one hash. */
+const PARTS_MEMO_CHAIN = 8;
+
+/**
+ * A string with the same characters that refers to no other string: a part of a record may be a slice of the log
+ * chunk it was read from, which a stored slice would keep alive. (A string of fewer than 13 characters is never a
+ * slice in V8; a longer one is flattened into a string of its own through a concatenation.)
+ */
+function ownString(s: string): string {
+  return s.length < 13 ? s : (' ' + s).slice(1);
+}
+
+/**
+ * PartsMemo's hash of the parts: each part's own hash (a string's FNV-1a over its characters and length; numbers,
+ * booleans and undefined by value) mixed in turn. A string part equal to the one at its position in the request
+ * before (compared natively, without hashing) reuses that one's hash: most parts repeat from record to record.
+ */
+function hashParts(p: readonly unknown[], n: number): number {
+  let h = 0x811c9dc5 ^ n;
+  for (let i = 0; i < n; i++) {
+    const v = p[i];
+    let x: number;
+    if (typeof v === 'string') {
+      if (v === LAST_STRING[i]) x = LAST_STRING_HASH[i]!;
+      else {
+        x = 0x811c9dc5;
+        for (let j = 0; j < v.length; j++) x = Math.imul(x ^ v.charCodeAt(j), 16777619);
+        x = Math.imul(x ^ (v.length | 0x10000), 16777619);
+        LAST_STRING[i] = v;
+        LAST_STRING_HASH[i] = x;
+      }
+    } else if (typeof v === 'number') x = Math.imul((v | 0) ^ 0x20000, 16777619);
+    else x = v === true ? 0x30001 : v === false ? 0x30002 : v === undefined ? 0x30003 : 0x30004;
+    h = Math.imul(h ^ x, 0x9e3779b1);
+    h = (h << 13) | (h >>> 19);
+  }
+  return h | 0;
+}
+
+/** The string parts hashParts hashed last, by position, and their hashes. */
+const LAST_STRING: (string | undefined)[] = [];
+const LAST_STRING_HASH: number[] = [];
 
 /**
  * The decisions of the last few distinct requests of one dump, found by comparing the request's parts (those the
@@ -927,11 +1109,16 @@ class RecentDecisions {
   }
 
   add(p: readonly unknown[], n: number, d: Decision): void {
+    this.addOwned(p.slice(0, n), d);
+  }
+
+  /** Adds a request by parts that are its own (never changed afterwards, here or by the caller). */
+  addOwned(parts: unknown[], d: Decision): void {
     if (this.parts.length >= this.capacity) {
       this.parts.pop();
       this.decisions.pop();
     }
-    this.parts.unshift(p.slice(0, n));
+    this.parts.unshift(parts);
     this.decisions.unshift(d);
   }
 }
@@ -1006,8 +1193,17 @@ function epParts(e: { address: string; port?: number } | undefined, port: boolea
 /** The decision memo's budget (estimated bytes). */
 export const DECISION_MEMO_BYTES = 32 * 1024 * 1024;
 
+/**
+ * One memoized decision and its estimated size. `d` is cleared when the entry leaves the memo, so a holder of the
+ * entry (PartsMemo) sees that it is gone and does not keep the decision alive past the memo's budget.
+ */
+export interface CacheEntry {
+  d: Decision | undefined;
+  bytes: number;
+}
+
 export class DecisionCache {
-  private readonly map = new Map<string, { d: Decision; bytes: number }>();
+  private readonly map = new Map<string, CacheEntry>();
   private bytes = 0;
   /** Lookups and hits in the current window, and whether misses are stored only one in ADMIT_EVERY. */
   private lookups = 0;
@@ -1030,16 +1226,36 @@ export class DecisionCache {
   }
 
   get(key: string): Decision | undefined {
+    return this.lookup(key)?.d;
+  }
+
+  /** The entry of `key`, counted as a lookup (and a hit when found) in the hit-rate window. */
+  lookup(key: string): CacheEntry | undefined {
     const e = this.map.get(key);
     if (e) this.hits++;
+    this.counted();
+    return e;
+  }
+
+  /** A hit found without a lookup by key (a PartsMemo entry still in the memo): counted as `lookup` counts one. */
+  noteHit(): void {
+    this.hits++;
+    this.counted();
+  }
+
+  private counted(): void {
     if (++this.lookups === HIT_WINDOW) {
       this.sparse = this.hits * LOW_HIT_RATE < HIT_WINDOW;
       this.lookups = this.hits = 0;
     }
-    return e?.d;
   }
 
   set(key: string, d: Decision): void {
+    this.store(key, d);
+  }
+
+  /** Stores the decision of `key` (see set) and gives its entry, or undefined when it was not stored. */
+  store(key: string, d: Decision): CacheEntry | undefined {
     // A memo that (almost) never hits — every request distinct, e.g. a path per request — costs more than it
     // saves: sizing and keeping 32 MB of decisions that are never read again (their garbage is old-generation
     // garbage). Then one miss in ADMIT_EVERY is kept, so a request that does repeat still finds its way in and the
@@ -1051,22 +1267,26 @@ export class DecisionCache {
       x ^= x >>> 17;
       x ^= x << 5;
       this.rng = x;
-      if ((x >>> 0) % ADMIT_EVERY !== 0) return;
+      if ((x >>> 0) % ADMIT_EVERY !== 0) return undefined;
     }
     const bytes = 2 * key.length + decisionBytes(d);
-    if (bytes > this.maxBytes) return;
+    if (bytes > this.maxBytes) return undefined;
     const old = this.map.get(key);
     if (old) {
       this.bytes -= old.bytes;
+      old.d = undefined;
       this.map.delete(key);
     }
-    this.map.set(key, { d, bytes });
+    const entry: CacheEntry = { d, bytes };
+    this.map.set(key, entry);
     this.bytes += bytes;
     for (const [k, v] of this.map) {
       if (this.bytes <= this.maxBytes) break;
       this.map.delete(k);
       this.bytes -= v.bytes;
+      v.d = undefined;
     }
+    return entry.d === undefined ? undefined : entry;
   }
 }
 

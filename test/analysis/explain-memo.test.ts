@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { configMentions, memoizedDumpDecider, type DeciderOptions } from '../../src/analysis/explain.js';
+import { configMentions, DecisionCache, memoizedDumpDecider, type DeciderOptions } from '../../src/analysis/explain.js';
 import type { RequestAttrs } from '../../src/model/attrs.js';
 import type { Decision } from '../../src/model/decision.js';
 
@@ -95,6 +95,45 @@ describe('decision memo', () => {
     // a remote that differs is still its own request
     d({ ...base, source: shared, remote: { address: '10.0.0.9', port: 1 }, directRemote: { address: '10.0.0.9', port: 1 } }, OPTS);
     expect(computed).toBe(12);
+  });
+});
+
+describe('decision memo: requests found by their parts (more than the recent ones)', () => {
+  const at = (i: number, path = '/x'): RequestAttrs => ({
+    source: { address: `10.0.${i >> 8}.${i & 255}`, port: 40000 + i },
+    destination: { address: '10.0.0.2', port: 9080 },
+    http: { method: 'GET', path, authority: 'h', headers: { 'x-request-id': [`r${i}`] } },
+  });
+
+  it('400 distinct requests in turn, three times over: each decided once, the same decision object each time', () => {
+    let computed = 0;
+    const d = memoizedDumpDecider({}, () => (computed++, decision()));
+    const first = Array.from({ length: 400 }, (_, i) => d(at(i), OPTS));
+    for (let round = 0; round < 2; round++) for (let i = 0; i < 400; i++) expect(d({ ...at(i), source: { address: at(i).source!.address, port: 1 } }, OPTS)).toBe(first[i]);
+    expect(computed).toBe(400);
+  });
+
+  it('values holding separators stay apart after more requests than the recent ones hold', () => {
+    const seen: string[] = [];
+    const d = memoizedDumpDecider({}, (_dump, r) => (seen.push(`${r.http?.path}#${r.http?.authority}`), decision()));
+    const two = (path: string, authority: string): RequestAttrs => ({ ...at(0, path), http: { method: 'GET', path, authority, headers: {} } });
+    const reqs = [two('/a|b', 'c'), two('/a', 'b|c'), two('/a\\|b', 'c'), two('/ab', 'c'), two('/a', 'bc')];
+    for (let round = 0; round < 3; round++) {
+      for (const r of reqs) d(r, OPTS);
+      for (let i = 1; i < 20; i++) d(at(i), OPTS);
+    }
+    expect(seen.slice(0, 5)).toEqual(['/a|b#c', '/a#b|c', '/a\\|b#c', '/ab#c', '/a#bc']);
+    expect(seen).toHaveLength(5 + 19);
+  });
+
+  it('a request whose decision left the size-bounded cache is decided again, never given a decision the cache dropped', () => {
+    let computed = 0;
+    // room for about two decisions
+    const cache = new DecisionCache(1500);
+    const d = memoizedDumpDecider({}, () => (computed++, decision()), cache);
+    for (let round = 0; round < 2; round++) for (let i = 0; i < 20; i++) d(at(i), OPTS);
+    expect(computed).toBe(40);
+    expect(cache.size).toBeLessThan(8);
   });
 });
 

@@ -139,6 +139,20 @@ describe('verdicts', () => {
     expect(seen[0]!.unknown).toContain('tls.uriSans');
   });
 
+  it('a waypoint\'s record and a sidecar\'s record given the same (memoized) decision each get their own identity hint', async () => {
+    // the same request as logged by a sidecar (Istio SNI: mTLS inferred) and by a waypoint (inbound-vip cluster: HBONE)
+    const [side, way] = await records(`${ALLOWED_MTLS}\n${ALLOWED_MTLS.replace('inbound|8000||', 'inbound-vip|8000|http|httpbin.foo.svc.cluster.local')}`);
+    const shared = decision({
+      decision: 'UNDECIDABLE',
+      filters: [{ name: 'envoy.filters.http.rbac', kind: 'http', action: 'ALLOW', shadow: false, result: 'UNDECIDABLE', effectivePolicy: null, policies: [{ name: 'ns[foo]-policy[p]-rule[0]', matched: 'undecidable', trace: { node: 'policy', matched: 'undecidable', detail: '' }, undecidableReason: 'principal (filter state io.istio.peer_principal): the evidence does not carry this filter state' }] }],
+    });
+    const same: Decider = () => shared;
+    for (let i = 0; i < 2; i++) {
+      expect(explainRecord(side!, same).reason).toMatch(/DOWNSTREAM_PEER_URI_SAN/);
+      expect(explainRecord(way!, same).reason).toMatch(/client ztunnel's outbound record to this waypoint/);
+    }
+  });
+
   it('TCP: replays through the network filters; filter_chain_not_found agrees only with a config that has no chain', async () => {
     const [t, n] = await records(`${TCP_DENIED}\n${NO_CHAIN}`);
     const kinds: string[] = [];
