@@ -3,7 +3,6 @@
  * completion without coming here). Global options every command takes: `-q/--quiet`, `-v/--verbose`,
  * `-h/--help`, `--version`.
  */
-import yargs from 'yargs';
 import { withShellRules, withSuggestions } from './shell.js';
 import { VERSION } from '../version.js';
 import { EXIT_USAGE, fatal, setProseWidth, setShowSecrets, setVerbosity } from './common.js';
@@ -11,6 +10,7 @@ import type { CommandEntry } from './commands/index.js';
 import { EXIT_CODES } from './fast.js';
 import { setProgressQuiet } from './progress.js';
 import { setTableStyle, type TableStyle } from '../report/table.js';
+import { loadYargs, skipHelpCache } from './yargs-lean.js';
 
 /**
  * Tables on a terminal fit its width (narrow by default, `-o wide` for every column uncut) and colour
@@ -34,7 +34,7 @@ function restoreStdin(value: unknown): unknown {
 
 /** The yargs parser for one command, with the global options and the shell's rules. */
 export async function parserFor(entry: CommandEntry, argv: string[]) {
-  const mod = await entry.load();
+  const [mod, { yargs }] = await Promise.all([entry.load(), loadYargs(argv)]);
   return yargs(argv.map((a) => (a === '-' ? STDIN_TOKEN : a)))
     .scriptName('meshsleuth')
     .usage('$0 <command> [options]')
@@ -66,22 +66,6 @@ export async function parserFor(entry: CommandEntry, argv: string[]) {
     })
     .help()
     .alias('help', 'h');
-}
-
-/** The part of yargs' internals that skipHelpCache replaces (yargs 17/18: usage.js). */
-interface YargsInternals {
-  getInternalMethods?(): { getUsageInstance?(): { cacheHelpMessage?: () => void } };
-}
-
-/**
- * yargs renders the command's whole help text (cliui word-wrapping every option and example: ~70 ms, a
- * quarter of a command's start-up) just before it runs the handler, in case the handler later asks for
- * it (showHelp). No command does, and our `.fail` never prints help: `--help` and a usage error build it
- * when they print it, as before.
- */
-export function skipHelpCache(y: unknown): void {
-  const usage = (y as YargsInternals).getInternalMethods?.().getUsageInstance?.();
-  if (usage && typeof usage.cacheHelpMessage === 'function') usage.cacheHelpMessage = () => {};
 }
 
 export async function run(entry: CommandEntry, argv: string[]): Promise<void> {
