@@ -10,9 +10,9 @@
  * afterwards: plain EN10MB/IPv4, then the same traffic inside VXLAN and inside Geneve (node addresses
  * outside).
  *
- * `flows` runs twice per round: `--threads 1` (one thread) and the default (`auto`: a capture of 32 MB or
- * more is read in a two-thread pipeline, src/cli/capture-pipeline.ts); outputs are compared (they must be
- * equal). Reported per tool: best wall clock of 2 (process start included), its CPU time (user + sys of
+ * `flows` runs twice per round: `--threads 1` (one thread) and the default (`auto`: a capture of
+ * pipelineMinBytes() or more, 512 MiB on two cores, is read in a two-thread pipeline,
+ * src/cli/capture-pipeline.ts); outputs are compared (they must be equal). Reported per tool: best wall clock of 2 (process start included), its CPU time (user + sys of
  * the process, all threads) and peak RSS; the ratio to tshark by wall clock (the issue's target: ≥ 5×) and
  * by CPU; the machine's load average (on a shared machine wall clock mostly measures waiting for a core).
  *

@@ -2,7 +2,7 @@
  * `flows` on one large capture runs in two threads (capture-pipeline.ts), and the worker's start (a Node
  * thread, then the TCP and protocol modules: ~0.2 s) used to begin only once the command had loaded yargs,
  * parsed its options and opened the capture. main.ts calls prestartCaptureWorker first thing when the
- * command line looks like one (a capture file of PIPELINE_MIN_BYTES or more, no `--threads 1`), so the
+ * command line looks like one (a capture file of pipelineMinBytes() or more, no `--threads 1`), so the
  * worker starts while the main thread loads the command; the pipeline takes it (takeCaptureWorker) or
  * starts one of its own. A worker not taken is unreferenced: it never keeps the process alive, and exits
  * with it. A wrong guess costs that start on the other core, nothing else: the command decides as before.
@@ -12,10 +12,18 @@ import { statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 
 /**
- * Under `auto`, a capture at least this large is pipelined (cli/parallel.ts PIPELINE_MIN_BYTES is this constant:
- * below it the worker's start-up, ~0.1-0.2 s of module loading, is more than it saves).
+ * Under `auto`, `flows` pipelines a capture at least this large (cli/parallel.ts pipelineMinBytes is this
+ * function). On two cores the worker, the main thread, the garbage collector's and the file reads' threads
+ * share two cores, and the pipeline costs ~30% more CPU in all (packing segments, cloning flows back, the
+ * worker's own module loading and heap): measured on the idle 2-core bench machine (plain generated capture,
+ * `-o ndjson`, hyperfine, 8 runs), one thread vs the pipeline: 60 MB 0.82 s vs 1.02 s, 200 MB 1.68 vs 1.85,
+ * 300 MB 1.92 vs 2.35, 400 MB 2.29 vs 2.30, 1 GB 3.97 vs 3.61 (3 runs). So on two cores only a capture of
+ * 512 MiB or more is pipelined. With more cores the threshold stays the worker's start-up (32 MiB: below it the
+ * ~0.1-0.2 s of module loading is more than it saves); that was not measured on such a machine.
  */
-export const PRESTART_MIN_BYTES = 32 * 1024 * 1024;
+export function pipelineMinBytes(cores: number = availableParallelism()): number {
+  return cores <= 2 ? 512 * 1024 * 1024 : 32 * 1024 * 1024;
+}
 
 let held: { worker: Worker; failed: boolean } | null = null;
 
@@ -41,7 +49,7 @@ export function looksPipelined(words: readonly string[]): boolean {
     if (w.startsWith('-')) continue;
     try {
       const st = statSync(w, { throwIfNoEntry: false });
-      if (st?.isFile() && st.size >= PRESTART_MIN_BYTES) return true;
+      if (st?.isFile() && st.size >= pipelineMinBytes()) return true;
     } catch {
       // not a file we can see: the command will say so
     }

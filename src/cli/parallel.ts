@@ -17,7 +17,7 @@ import { availableParallelism } from 'node:os';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { UsageError } from './common.js';
-import { PRESTART_MIN_BYTES } from './capture-prestart.js';
+import { pipelineMinBytes } from './capture-prestart.js';
 
 /** What a task asks a worker to do (see worker.ts). */
 export type TaskSpec =
@@ -87,25 +87,28 @@ export function workerCount(setting: ThreadSetting, tasks: number, bytes: number
 }
 
 /**
+ * Under `auto`, `report` reads a single capture at least this large in a worker (on two cores or more): below
+ * it the worker's start-up (~0.1-0.2 s of module loading) is more than it saves.
+ */
+export const REPORT_CAPTURE_WORKER_MIN_BYTES = 32 * 1024 * 1024;
+
+/**
  * How many workers `report` reads its captures with: as `workerCount`, and under `auto` also one capture
- * alone when it is at least PIPELINE_MIN_BYTES (on two cores or more): the worker reads it while this thread
+ * alone when it is at least REPORT_CAPTURE_WORKER_MIN_BYTES (on two cores or more): the worker reads it while this thread
  * reads the logs and dumps (report reads captures last, so on one thread they add their whole read to the
  * wall clock). Measured on 100k log lines + a 1 GB capture: see the commit that added it.
  */
 export function reportCaptureWorkers(setting: ThreadSetting, tasks: number, bytes: number): number {
-  if (setting === 'auto' && tasks === 1 && bytes >= PIPELINE_MIN_BYTES && availableParallelism() >= 2) return 1;
+  if (setting === 'auto' && tasks === 1 && bytes >= REPORT_CAPTURE_WORKER_MIN_BYTES && availableParallelism() >= 2) return 1;
   return workerCount(setting, tasks, bytes);
 }
 
-/**
- * A single capture at least this large is pipelined under `--threads auto` (on a machine with two cores or
- * more): below it the worker's start-up (~0.1-0.2 s of module loading) is more than it saves.
- */
-export const PIPELINE_MIN_BYTES = PRESTART_MIN_BYTES;
+/** `flows` pipelines a single capture at least this large under `--threads auto` (capture-prestart.ts: by core count). */
+export { pipelineMinBytes };
 
 /** Whether one capture of `bytes` (null: unknown, e.g. stdin) is read in a pipeline under `setting`. */
 export function pipelineCapture(setting: ThreadSetting, bytes: number | null): boolean {
-  if (setting === 'auto') return bytes !== null && bytes >= PIPELINE_MIN_BYTES && availableParallelism() >= 2;
+  if (setting === 'auto') return bytes !== null && availableParallelism() >= 2 && bytes >= pipelineMinBytes();
   return setting >= 2;
 }
 

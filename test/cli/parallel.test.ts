@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
-import { AUTO_MIN_BYTES, AUTO_MIN_CAPTURE_BYTES, PIPELINE_MIN_BYTES, TaskStream, reportCaptureWorkers, workerCount, type TaskMessage } from '../../src/cli/parallel.js';
+import { AUTO_MIN_BYTES, AUTO_MIN_CAPTURE_BYTES, REPORT_CAPTURE_WORKER_MIN_BYTES, TaskStream, pipelineCapture, pipelineMinBytes, reportCaptureWorkers, workerCount, type TaskMessage } from '../../src/cli/parallel.js';
 
 const MB = 1024 * 1024;
 const cores = availableParallelism();
@@ -29,10 +29,25 @@ describe('workerCount under auto', () => {
 describe('reportCaptureWorkers (report reads its captures in workers while this thread reads the logs)', () => {
   it('under auto, one capture of 32 MB or more gets a worker (on two cores or more); smaller ones and --threads 1 stay in-thread', () => {
     expect(reportCaptureWorkers('auto', 1, 1000 * MB)).toBe(cores >= 2 ? 1 : 0);
-    expect(reportCaptureWorkers('auto', 1, PIPELINE_MIN_BYTES - 1)).toBe(0);
+    expect(reportCaptureWorkers('auto', 1, REPORT_CAPTURE_WORKER_MIN_BYTES - 1)).toBe(0);
     expect(reportCaptureWorkers(1, 1, 1000 * MB)).toBe(0);
     expect(reportCaptureWorkers(2, 1, 1)).toBe(1);
     expect(reportCaptureWorkers('auto', 4, 4 * 50 * MB)).toBe(workerCount('auto', 4, 4 * 50 * MB));
+  });
+});
+
+describe('flows: one capture in the two-thread pipeline (pipelineCapture)', () => {
+  it('under auto, from 512 MiB on two cores (measured slower below) and from 32 MiB with more cores', () => {
+    expect(pipelineMinBytes(2)).toBe(512 * MB);
+    expect(pipelineMinBytes(4)).toBe(32 * MB);
+    expect(pipelineCapture('auto', pipelineMinBytes() - 1)).toBe(false);
+    expect(pipelineCapture('auto', pipelineMinBytes())).toBe(cores >= 2);
+    expect(pipelineCapture('auto', null)).toBe(false);
+  });
+
+  it('an explicit --threads 2 pipelines any size, --threads 1 none', () => {
+    expect(pipelineCapture(2, 1)).toBe(true);
+    expect(pipelineCapture(1, 1000 * MB)).toBe(false);
   });
 });
 
