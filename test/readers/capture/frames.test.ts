@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import { Readable } from 'node:stream';
 import type { EventEmitter } from 'node:events';
 import { captureBuffer, captureFile, readCaptureFrames, newFrameReaderState, type RawFrame, type FrameReaderState } from '../../../src/readers/capture/index.js';
+import { readFrames } from '../../../src/readers/capture/frames.js';
 import type { Diagnostic } from '../../../src/model/errors.js';
 import { InputError } from '../../../src/model/errors.js';
 import { PcapWriter } from '../../../src/synth/pcap-writer.js';
@@ -138,6 +139,54 @@ describe('pcap variants', () => {
     const b = await frames(buf, 1 << 20);
     expect(a.frames.length).toBe(50);
     expect(a.frames.map((f) => [f.offset, f.data.length, Buffer.from(f.data).toString('hex')])).toEqual(b.frames.map((f) => [f.offset, f.data.length, Buffer.from(f.data).toString('hex')]));
+  });
+
+  it('reads a file ahead (readInto): the same frames whatever the read sizes, one read at a time and in order, and a batch still intact when the next one arrives', async () => {
+    const w = new PcapWriter();
+    const packets = samplePackets(400, 7);
+    // records longer than a read (the reader's fallback buffer) among the usual ones
+    for (const i of [3, 150, 151, 399]) packets[i] = { ...packets[i]!, data: new Uint8Array(9000 + i).map((_, j) => (j * 13 + i) & 0xff) };
+    for (const p of packets) w.add(p);
+    const file = w.toBuffer();
+    const expected = (await frames(file, 1 << 20)).frames.map((f) => [f.offset, Buffer.from(f.data).toString('hex')]);
+    for (const [chunk, seed] of [
+      [4096, 1],
+      [4096, 2],
+      [65536, 3],
+      [1 << 20, 4],
+    ] as const) {
+      let pos = 0;
+      let inFlight = 0;
+      let maxInFlight = 0;
+      const offsets: number[] = [];
+      let x = seed;
+      const src = {
+        readInto: async (buf: Buffer, offset: number, length: number): Promise<number> => {
+          inFlight++;
+          maxInFlight = Math.max(maxInFlight, inFlight);
+          offsets.push(pos);
+          await new Promise((r) => setImmediate(r));
+          x = (x * 1103515245 + 12345) >>> 0;
+          // short reads, as from a pipe
+          const n = Math.min(length, file.length - pos, 1 + (x % length));
+          file.copy(buf, offset, pos, pos + n);
+          pos += n;
+          inFlight--;
+          return n;
+        },
+      };
+      const got: (string | number)[][] = [];
+      let previous: { view: Uint8Array; copy: string }[] = [];
+      for await (const batch of readFrames(src, { name: 't.pcap', chunkBytes: chunk })) {
+        for (const p of previous) expect(Buffer.from(p.view).toString('hex')).toBe(p.copy);
+        previous = batch.map((f) => ({ view: f.data, copy: Buffer.from(f.data).toString('hex') }));
+        for (const f of batch) got.push([f.offset, Buffer.from(f.data).toString('hex')]);
+      }
+      expect(got).toEqual(expected);
+      expect(maxInFlight).toBe(1);
+      expect(pos).toBe(file.length);
+      expect(offsets).toEqual([...offsets].sort((a, b) => a - b));
+    }
   });
 });
 
