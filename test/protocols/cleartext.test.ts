@@ -165,6 +165,17 @@ describe('Redis RESP', () => {
     expect(f.app!.statements.map((s) => redactStatement('redis', s.text))).toEqual(['AUTH [redacted]', 'HELLO 3 AUTH default [redacted]', 'GET session:42', 'CONFIG SET requirepass [redacted]']);
     expect(f.app!.passwordSent).toBe(true);
   });
+  it('a command larger than a segment (a SET of a few KB, pipelined after another) gives the same statements whatever the segmentation', () => {
+    const resp = (...a: string[]) => Buffer.from(`*${a.length}\r\n${a.map((x) => `$${Buffer.byteLength(x)}\r\n${x}\r\n`).join('')}`);
+    const value = 'v'.repeat(6000) + ' tail "quoted"';
+    const steps = [c2s(Buffer.concat([resp('SET', 'k:1', value), resp('GET', 'k:1')])), s2c('+OK\r\n'), c2s(resp('SET', 'k:2', 'x'.repeat(3000))), c2s(resp('DEL', 'k:1'))];
+    const whole = feed(steps).app!.statements.map((x) => x.text);
+    expect(whole.map((t) => t.slice(0, 12))).toEqual(['SET k:1 "vvv', 'GET k:1', `SET k:2 ${'x'.repeat(4)}`, 'DEL k:1']);
+    // cut at 1,024 characters as a statement is kept, quoted or not
+    expect(whole[0]).toBe(`SET k:1 ${JSON.stringify(value)}`.slice(0, 1024) + '…');
+    expect(whole[2]).toBe(`SET k:2 ${'x'.repeat(3000)}`.slice(0, 1024) + '…');
+    for (const segment of [1, 7, 536, 1448, 4096]) expect(feed(steps, { segment }).app!.statements.map((x) => x.text)).toEqual(whole);
+  });
   it.skipIf(!hasShared || !hasTshark)('tcpdump resp_1_benchmark.pcap: every flow redis, command names as tshark reads them (needs ../shared and tshark)', async () => {
     const file = `${SHARED}captures/tcpdump-sll-redis-resp.pcap`;
     const out: Flow[] = [];

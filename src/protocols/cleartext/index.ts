@@ -76,11 +76,29 @@ export function detectAppProtocol(c2s: Uint8Array, s2c: Uint8Array): AppProtocol
 /** Message framing per direction: accumulates bytes and hands whole messages to the protocol. */
 class Framer {
   private buf: Buffer = Buffer.alloc(0);
+  /**
+   * Bytes that came after `buf` while a message of known length (`want`) was incomplete: kept apart and joined
+   * once, when the message is whole, instead of `buf` being copied again at every segment (quadratic in a
+   * message's size: a Redis SET of a few KB spans several segments).
+   */
+  private held: Buffer[] = [];
+  private heldBytes = 0;
+  /** The length the message at the start of `buf` was found to need (0: none known). */
+  private want = 0;
   /** Bytes of an over-long message still to skip. */
   private skip = 0;
   parsed = 0;
   dead = false;
-  constructor(private readonly length: (b: Buffer) => number | null) {}
+  /**
+   * `length`: the length of the message at the start of the bytes (null: not known yet, negative: not this
+   * protocol). `stable`: its answer for a message changes only with the message's own bytes, never with the
+   * other direction's (PostgreSQL's server side is not: its one-byte answer follows the client's SSLRequest),
+   * so a known length need not be asked again.
+   */
+  constructor(
+    private readonly length: (b: Buffer) => number | null,
+    private readonly stable = true,
+  ) {}
 
   /**
    * `bytes` is valid only during the call (the caller reuses its buffer): whole messages in it are parsed
@@ -96,8 +114,24 @@ class Framer {
       b = b.subarray(n);
     }
     /** this.buf is a view of the caller's bytes, not a copy of our own */
-    const borrowed = this.buf.length === 0;
-    this.buf = borrowed ? b : Buffer.concat([this.buf, b]);
+    let borrowed: boolean;
+    if (this.want) {
+      // the message's length is known and only its bytes are missing (asking again would give the same)
+      const total = this.buf.length + this.heldBytes + b.length;
+      if (total < this.want) {
+        this.held.push(Buffer.from(b));
+        this.heldBytes += b.length;
+        return;
+      }
+      this.buf = Buffer.concat([this.buf, ...this.held, b], total);
+      this.held = [];
+      this.heldBytes = 0;
+      this.want = 0;
+      borrowed = false;
+    } else {
+      borrowed = this.buf.length === 0;
+      this.buf = borrowed ? b : Buffer.concat([this.buf, b]);
+    }
     for (;;) {
       const n = this.length(this.buf);
       if (n === null) {
@@ -121,6 +155,7 @@ class Framer {
       }
       if (this.buf.length < n) {
         if (borrowed) this.buf = Buffer.from(this.buf);
+        if (this.stable) this.want = n;
         return;
       }
       onMessage(this.buf.subarray(0, n));
@@ -159,23 +194,48 @@ function respLen(b: Buffer): number | null {
   return o;
 }
 
-function respArgs(m: Buffer): string[] {
+/** The arguments of one RESP request: an array's bulk strings as views of `m` (a null bulk string is empty), or an inline line's words. */
+function respArgs(m: Buffer): (Buffer | string)[] {
   if (m[0] !== 0x2a) return latin1(m).trim().split(/\s+/);
-  const out: string[] = [];
+  const out: Buffer[] = [];
   let o = m.indexOf(0x0a) + 1;
   while (o < m.length) {
     const nl = m.indexOf(0x0a, o);
     if (nl < 0) break;
     const len = Number(latin1(m.subarray(o + 1, nl - 1)));
     if (len < 0) {
-      out.push('');
+      out.push(m.subarray(0, 0));
       o = nl + 1;
       continue;
     }
-    out.push(utf8(m.subarray(nl + 1, nl + 1 + len)));
+    out.push(m.subarray(nl + 1, nl + 1 + len));
     o = nl + 1 + len + 2;
   }
   return out;
+}
+
+const text = (a: Buffer | string): string => (typeof a === 'string' ? a : utf8(a));
+
+/**
+ * One argument as a Redis statement shows it: JSON-quoted when empty or holding whitespace or `"`. At most
+ * `room` characters are needed (the statement is cut there): plain ASCII (no byte 0x80 or above, so one byte
+ * is one character and no Unicode space) is scanned as bytes and only `room` of it decoded; anything else is
+ * decoded whole, as it must be to know whether it is quoted.
+ */
+function respPart(a: Buffer | string, room: number): string {
+  if (typeof a !== 'string' && a.length > 0) {
+    let plain = true;
+    for (let i = 0; i < a.length; i++) {
+      const c = a[i]!;
+      if (c >= 0x80 || c === 0x20 || c === 0x22 || (c >= 0x09 && c <= 0x0d)) {
+        plain = false;
+        break;
+      }
+    }
+    if (plain) return latin1(a.length > room ? a.subarray(0, room) : a);
+  }
+  const s = text(a);
+  return /[\s"]/.test(s) || s === '' ? JSON.stringify(s) : s;
 }
 
 /** The first key of a BSON document (a MongoDB command's name) and its `$db` string, when present. */
@@ -236,7 +296,7 @@ export class AppProtocolDecoder {
     const c2s =
       protocol === 'mysql' ? mysqlLen : protocol === 'postgresql' ? (b: Buffer) => (this.pgStartupDone ? pgLen(b) : pgStartupLen(b)) : protocol === 'mongodb' ? mongoLen : respLen;
     const s2c = protocol === 'mysql' ? mysqlLen : protocol === 'postgresql' ? (b: Buffer) => (this.pgOneByteAnswer && b.length > 0 ? 1 : pgLen(b)) : protocol === 'mongodb' ? mongoLen : () => -1;
-    this.framers = { c2s: new Framer(c2s), s2c: new Framer(s2c) };
+    this.framers = { c2s: new Framer(c2s), s2c: new Framer(s2c, protocol !== 'postgresql') };
   }
 
   wants(dir: Direction): boolean {
@@ -420,12 +480,16 @@ export class AppProtocolDecoder {
   // Redis RESP requests (redis.io/docs/reference/protocol-spec)
   private redis(m: Buffer, meta: SegmentMeta): void {
     const args = respArgs(m);
-    if (!args.length || !args[0]) return;
-    const name = args[0].toUpperCase();
-    // the command name and its arguments (redacted by reporters for AUTH/HELLO/CONFIG SET …pass)
-    this.add({ frame: meta.frame, kind: 'command', text: [name, ...args.slice(1).map((a) => (/[\s"]/.test(a) || a === '' ? JSON.stringify(a) : a))].join(' ') });
+    const first = args.length ? text(args[0]!) : '';
+    if (!first) return;
+    const name = first.toUpperCase();
+    // the command name and its arguments (redacted by reporters for AUTH/HELLO/CONFIG SET …pass), built only
+    // as far as add() keeps it: past MAX_STATEMENT_TEXT characters the rest cannot change what is kept
+    let line = name;
+    for (let i = 1; i < args.length && line.length <= MAX_STATEMENT_TEXT; i++) line += ' ' + respPart(args[i]!, MAX_STATEMENT_TEXT - line.length);
+    this.add({ frame: meta.frame, kind: 'command', text: line });
     if (name === 'AUTH') this.facts.passwordSent = true;
-    if (name === 'SELECT' && args[1] !== undefined) this.facts.database = args[1];
+    if (name === 'SELECT' && args[1] !== undefined) this.facts.database = text(args[1]);
   }
 
   // MongoDB wire protocol (mongodb.com/docs/manual/reference/mongodb-wire-protocol)
