@@ -27,6 +27,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { WrapKind } from '../src/synth/encap.js';
 import { buildCapture } from '../src/synth/mixed-capture.js';
+import { pipelineMinBytes } from '../src/cli/capture-prestart.js';
 
 export { buildCapture };
 
@@ -128,7 +129,7 @@ async function measureVariant(label: string, targetMb: number, tshark: string | 
       const b = bestOf(r);
       return `  ${name}: ${b.wall.toFixed(2)} s wall (${(size / MB / b.wall).toFixed(0)} MB/s, ${(built.packets / b.wall / 1000).toFixed(0)} k packets/s), ${fmtCpu(cpuOf(r))}${fmtRss(r)}\n`;
     };
-    process.stdout.write(line('flows --threads 1', one) + line('flows (default: two-thread pipeline)', auto) + `  flows: ${summary}; outputs ${same ? 'identical' : 'DIFFERENT (a bug)'}\n`);
+    process.stdout.write(line('flows --threads 1', one) + line(`flows (default: ${size >= pipelineMinBytes() ? 'two-thread pipeline' : `one thread, below ${pipelineMinBytes() / 2 ** 20} MiB`})`, auto) + `  flows: ${summary}; outputs ${same ? 'identical' : 'DIFFERENT (a bug)'}\n`);
     if (!tshark) {
       process.stdout.write('  tshark: not installed, comparison skipped (Debian: apt-get install tshark)\n');
       return;

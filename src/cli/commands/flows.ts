@@ -351,43 +351,59 @@ export const flowsCommand: CommandModule<object, FlowsArgs> = {
           let fileBytes = 0;
           let fileFrames = 0;
           let summary: CaptureFileSummary | null = null;
-          for await (const ev of events) {
-            if (ev.t === 'progress') {
-              fileBytes = ev.fileBytes ?? ev.bytes;
-              fileFrames = ev.frames;
-              prog.update({ bytes: doneBytes + fileBytes, records: doneFrames + fileFrames, detail: captures.length > 1 ? `${index + 1}/${captures.length}` : undefined });
-            } else if (ev.t === 'diag') {
-              prog.clear();
-              warn(diagLine(ev.d));
-            } else if (ev.t === 'error') {
-              prog.clear();
-              const err = deserializeError(ev.error);
-              if (err instanceof InputError) warn(err.message);
-              else if (isFsError(err)) warn(`${path}: ${err.code === 'ENOENT' ? 'no such file or directory' : err.message}`);
-              else throw err;
-              unreadable++;
-            } else if (ev.t === 'end') summary = ev.summary;
-            else for (const f of ev.flows) {
-              if (proxies.length) {
-                const c = checkAgainstConfig(f, proxies);
-                if (c) f.configCheck = c;
-                const h = flowHalves!(f, config?.dumps ?? []);
-                if (h) f.halves = h;
+          // ndjson lines wait here until the next event that is not flows (progress comes after every batch of
+          // frames, so flows still print as connections end), or 64 K characters of them (the end of a capture
+          // completes every open connection at once): one write per batch, not a write and its wait per flow
+          // (~5% of flows' time), and stdout still in step with the warnings on stderr
+          let lines = '';
+          try {
+            for await (const ev of events) {
+              if (lines && (ev.t !== 'flows' || lines.length >= 1 << 16)) {
+                await writeOut(lines);
+                lines = '';
               }
-              if (layers) {
-                const v = layers.decide(f);
-                if (v) f.networkLayers = v;
-                else if (!f.sidecarLocal) noLayers++;
+              if (ev.t === 'progress') {
+                fileBytes = ev.fileBytes ?? ev.bytes;
+                fileFrames = ev.frames;
+                prog.update({ bytes: doneBytes + fileBytes, records: doneFrames + fileFrames, detail: captures.length > 1 ? `${index + 1}/${captures.length}` : undefined });
+              } else if (ev.t === 'diag') {
+                prog.clear();
+                warn(diagLine(ev.d));
+              } else if (ev.t === 'error') {
+                prog.clear();
+                const err = deserializeError(ev.error);
+                if (err instanceof InputError) warn(err.message);
+                else if (isFsError(err)) warn(`${path}: ${err.code === 'ENOENT' ? 'no such file or directory' : err.message}`);
+                else throw err;
+                unreadable++;
+              } else if (ev.t === 'end') summary = ev.summary;
+              else {
+                for (const f of ev.flows) {
+                  if (proxies.length) {
+                    const c = checkAgainstConfig(f, proxies);
+                    if (c) f.configCheck = c;
+                    const h = flowHalves!(f, config?.dumps ?? []);
+                    if (h) f.halves = h;
+                  }
+                  if (layers) {
+                    const v = layers.decide(f);
+                    if (v) f.networkLayers = v;
+                    else if (!f.sidecarLocal) noLayers++;
+                  }
+                  total++;
+                  if (!args['include-sidecar-local'] && f.sidecarLocal) continue;
+                  if (!matches(f, args)) continue;
+                  listed.add(f);
+                  decryption.add(f);
+                  if (failOnHit(f, failOn)) failHit = true;
+                  if (fmt === 'ndjson') lines += flowLine(f, argv['show-secrets']) + '\n';
+                  else kept.push(f);
+                }
               }
-              total++;
-              if (!args['include-sidecar-local'] && f.sidecarLocal) continue;
-              if (!matches(f, args)) continue;
-              listed.add(f);
-              decryption.add(f);
-              if (failOnHit(f, failOn)) failHit = true;
-              if (fmt === 'ndjson') await writeOut(flowLine(f, argv['show-secrets']) + '\n');
-              else kept.push(f);
             }
+          } finally {
+            // (also when reading fails: the flows before it are printed, as they were one by one)
+            if (lines) await writeOut(lines);
           }
           doneBytes += fileBytes;
           doneFrames += fileFrames;
