@@ -16,7 +16,8 @@
  */
 import type { AccessRecord, Explanation, Flow, HttpExchange } from '../model/records.js';
 import type { JsonValue } from '../model/attrs.js';
-import { WorkloadIndex, emptyInventory, normalizeIp, type Inventory, type WorkloadRef } from '../readers/inventory.js';
+import { WorkloadIndex, emptyInventory, type Inventory, type WorkloadRef } from '../readers/inventory.js';
+import { normalizeIp } from '../readers/ip-text.js';
 import { inForceAt, ProxyIndex, type ProxyView } from './proxies.js';
 import { isLoopbackAddress, legScope, leftThePod } from './scope.js';
 import { groupRequestEvents, recordSecurity, type EventSecurity, type RequestEvent } from './request-events.js';

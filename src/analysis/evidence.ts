@@ -43,7 +43,7 @@ import { appendAll } from '../model/arrays.js';
 import { FlowCompactor } from './compact-flow.js';
 import { ATTEMPT_LIMITS, AttemptSummary, MIN_ATTEMPT_THRESHOLD, isUnansweredAttempt, type AttemptLimits, type SummarisedAttempts } from './attempts.js';
 import { FlowLayerEvaluator } from './network-layers.js';
-import { normalizeIp } from '../readers/inventory.js';
+import { normalizeIp } from '../readers/ip-text.js';
 
 /** A capture's events as a worker sends them: with its file's sha256 last when it hashed the file as it read it. */
 export type RemoteCaptureEvent = CaptureEvent | { t: 'sha256'; sha256: string | null };

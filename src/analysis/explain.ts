@@ -909,7 +909,7 @@ export function deciderOver<D extends DumpLike>(dumps: D[], decideDump: DumpDeci
     if (seen) return seen;
     const h = hashParts(PARTS, n);
     const k = known[i]!;
-    return fromParts(PARTS, n, h, r, k, cache) ?? fromKey(PARTS, n, h, r, k, cache, `${i}|${decisionKey(req, opts, keepPorts, keepRequestId)}`, decideOne, dump, req, opts);
+    return fromParts(PARTS, n, h, r, k, cache) ?? fromKey(PARTS, n, h, r, k, cache, `${i}|${decisionKey(req, opts, keepPorts, keepRequestId)}`, () => decideOne(dump, req, opts));
   });
 }
 
@@ -928,18 +928,14 @@ function fromParts(p: unknown[], n: number, h: number, recent: RecentDecisions, 
 }
 
 /**
- * The decision of a request the parts memo did not find: from the cache by its key string, else decided (`decide`,
- * called with the rest of the arguments); stored in the recent ones, the cache, and the parts memo as the cache's
- * entry.
+ * The decision of a request the parts memo did not find: from the cache by its key string, else `decide()`;
+ * stored in the recent ones, the cache, and the parts memo as the cache's entry.
  */
-function fromKey<D>(
-  p: unknown[], n: number, h: number, recent: RecentDecisions, known: PartsMemo, cache: DecisionCache, key: string,
-  decide: (dump: D, req: RequestAttrs, opts: DeciderOptions) => Decision, dump: D, req: RequestAttrs, opts: DeciderOptions,
-): Decision {
+function fromKey(p: unknown[], n: number, h: number, recent: RecentDecisions, known: PartsMemo, cache: DecisionCache, key: string, decide: () => Decision): Decision {
   let e = cache.lookup(key);
   let d = e?.d;
   if (!d) {
-    d = decide(dump, req, opts);
+    d = decide();
     e = cache.store(key, d);
   }
   if (e) known.add(p, n, h, e);
@@ -960,7 +956,7 @@ export function memoizedDumpDecider<D>(dump: D, decideDump: (dump: D, req: Reque
     const seen = recent.find(PARTS, n);
     if (seen) return seen;
     const h = hashParts(PARTS, n);
-    return fromParts(PARTS, n, h, recent, known, cache) ?? fromKey(PARTS, n, h, recent, known, cache, keyPrefix + decisionKey(req, opts, keepPorts, keepRequestId), decideDump, dump, req, opts);
+    return fromParts(PARTS, n, h, recent, known, cache) ?? fromKey(PARTS, n, h, recent, known, cache, keyPrefix + decisionKey(req, opts, keepPorts, keepRequestId), () => decideDump(dump, req, opts));
   };
 }
 

@@ -13,7 +13,8 @@ import type { ClosestMiss, Decision, FilterDecision } from '../model/decision.js
 import { closestMiss } from '../rbac/explain.js';
 import { UNKNOWN_NOT_LOGGED } from '../rbac/trace.js';
 import { isSecretHeader, redactAppFacts, redactValue, redactPath } from '../model/redact.js';
-import { normalizeIp, parseSpiffe, type WorkloadRef } from '../readers/inventory.js';
+import { parseSpiffe, type WorkloadRef } from '../readers/inventory.js';
+import { normalizeIp } from '../readers/ip-text.js';
 import { fmtAddr, isLoopback, type Correlation, type HostPort } from './correlate.js';
 import { loggedSecurity, type RequestEvent } from './request-events.js';
 import { modeForPort, type ProxyView, type RbacFilterSite } from './proxies.js';

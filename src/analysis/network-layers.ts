@@ -12,7 +12,8 @@ import { fmtAddr } from './correlate.js';
 import { formatDecidedBy, type FlowLayerVerdict, type FlowNetworkLayers, type LayerDecision, type LayerName } from '../model/layers.js';
 import type { K8sObject } from '../readers/k8s.js';
 import { analyzeReach, lintNetworkLayers, reachInputs, type ReachInputs } from './reach.js';
-import { normalizeIp, workloadName } from '../readers/inventory.js';
+import { workloadName } from '../readers/inventory.js';
+import { normalizeIp } from '../readers/ip-text.js';
 import { inReadOrder, type SummarisedAttempts } from './attempts.js';
 
 const MAX_EVIDENCE = 50;

@@ -6,7 +6,7 @@
  */
 import type { ConfigDump, FilterChain, Listener, ProtoObject } from '../envoy/model.js';
 import { HCM_NAMES, HTTP_RBAC_NAMES, NETWORK_RBAC_NAMES } from '../envoy/model.js';
-import { normalizeIp } from '../readers/inventory.js';
+import { normalizeIp } from '../readers/ip-text.js';
 
 export type MtlsMode = 'STRICT' | 'PERMISSIVE' | 'DISABLE' | 'UNKNOWN';
 

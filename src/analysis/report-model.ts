@@ -16,7 +16,7 @@ import type { DetectedInput, InputKind } from '../readers/detect.js';
 import type { WindowCounts } from './evidence.js';
 import { isSecretHeader, redactAppFacts, redactDeep, redactHeaders, redactPath } from '../model/redact.js';
 import { isIP } from 'node:net';
-import { normalizeIp } from '../readers/inventory.js';
+import { normalizeIp } from '../readers/ip-text.js';
 import { VERSION } from '../version.js';
 import { explainText } from '../rbac/index.js';
 import { correlate, fmtAddr, isLoopback, type Correlation, type Direction } from './correlate.js';

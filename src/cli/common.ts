@@ -262,8 +262,8 @@ export async function binaryHead(path: string): Promise<string | null> {
     n += c.length;
     if (n >= 4096) break;
   }
-  // (readers/structured.js brings both YAML parsers: loaded when a command asks)
-  const { sniffBinary } = await import('../readers/structured.js');
+  // (readers/sniff.js, not readers/structured.js, which brings both YAML parsers)
+  const { sniffBinary } = await import('../readers/sniff.js');
   return sniffBinary(Buffer.concat(chunks).subarray(0, 4096));
 }
 

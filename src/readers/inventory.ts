@@ -9,8 +9,6 @@ import { InputError, type Diagnostic } from '../model/errors.js';
 import { yamlToJs } from './structured.js';
 import { readWholeText } from './files.js';
 import { normalizeIp } from './ip-text.js';
-
-export { normalizeIp };
 import type { EvidenceRef } from '../model/records.js';
 
 export interface InventoryPod {

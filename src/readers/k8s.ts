@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { Composer, LineCounter, Parser, parseDocument, isCollection, isMap, isSeq, type Document, type Node as YamlNode } from 'yaml';
 import { InputError, type Diagnostic } from '../model/errors.js';
 import { appendAll } from '../model/arrays.js';
-import { sniffBinary, yamlToJs } from './structured.js';
+import { yamlToJs } from './structured.js';
+import { sniffBinary } from './sniff.js';
 import { readWholeFile } from './files.js';
 
 export interface K8sSource {

@@ -10,8 +10,6 @@ import { InputError } from '../model/errors.js';
 import { readWholeFile } from './files.js';
 import { sniffBinary } from './sniff.js';
 
-export { sniffBinary };
-
 /** Describes what a value is, for "found …" messages. */
 export function describeValue(v: unknown): string {
   if (v === null) return 'null';

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isInventory, parseInventory, readInventory, WorkloadIndex, parseSpiffe, normalizeIp } from '../../src/readers/inventory.js';
+import { isInventory, parseInventory, readInventory, WorkloadIndex, parseSpiffe } from '../../src/readers/inventory.js';
+import { normalizeIp } from '../../src/readers/ip-text.js';
 import type { Diagnostic } from '../../src/model/errors.js';
 
 const pod = (name: string, ns: string, ip: string, extra: Record<string, unknown> = {}, meta: Record<string, unknown> = {}) => ({
