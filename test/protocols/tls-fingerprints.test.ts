@@ -87,3 +87,89 @@ describe('cipher suite names (IANA)', () => {
     expect(isGrease(0x0a1a)).toBe(false);
   });
 });
+
+/**
+ * The fingerprints as first written with array methods (filter, map, sort of hex strings, join): the loops that
+ * replaced them for speed must give the same strings for any ClientHello.
+ */
+const reference = {
+  u16list(data: Uint8Array): number[] {
+    if (data.length < 2) return [];
+    const len = (data[0]! << 8) | data[1]!;
+    const out: number[] = [];
+    for (let i = 2; i + 1 < Math.min(data.length, 2 + len); i += 2) out.push((data[i]! << 8) | data[i + 1]!);
+    return out;
+  },
+  ext(ch: ClientHello, type: number): Uint8Array | null {
+    return ch.extensions.find((e) => e.type === type)?.data ?? null;
+  },
+  ja3String(ch: ClientHello): string {
+    const groupsExt = reference.ext(ch, 0x000a);
+    const pfExt = reference.ext(ch, 0x000b);
+    const groups = groupsExt ? reference.u16list(groupsExt).filter((g) => !isGrease(g)) : [];
+    const pf = pfExt && pfExt.length >= 1 ? [...pfExt.subarray(1, 1 + pfExt[0]!)] : [];
+    const exts = ch.extensions.map((e) => e.type).filter((t) => !isGrease(t));
+    return [String(ch.legacyVersion), ch.cipherSuites.filter((c) => !isGrease(c)).join('-'), exts.join('-'), groups.join('-'), pf.join('-')].join(',');
+  },
+  ja4Parts(ch: ClientHello): { a: string; ciphers: string; extensions: string; sigalgs: string } {
+    const hex4 = (v: number) => v.toString(16).padStart(4, '0');
+    const two = (n: number) => String(Math.min(n, 99)).padStart(2, '0');
+    const ciphers = ch.cipherSuites.filter((c) => !isGrease(c));
+    const exts = ch.extensions.map((e) => e.type).filter((t) => !isGrease(t));
+    const sv = ch.supportedVersions?.filter((v) => !isGrease(v)) ?? [];
+    const v = sv.length ? Math.max(...sv) : ch.legacyVersion;
+    const version = ({ 0x0304: '13', 0x0303: '12', 0x0302: '11', 0x0301: '10', 0x0300: 's3', 0x0200: 's2', 0x0100: 's1' } as Record<number, string>)[v] ?? '00';
+    const first = ch.alpn?.[0];
+    const alnum = (c: string) => /^[0-9A-Za-z]$/.test(c);
+    let alpn = '00';
+    if (first) {
+      const hexed = Buffer.from(first, 'latin1').toString('hex');
+      alpn = alnum(first[0]!) && alnum(first[first.length - 1]!) ? first[0]! + first[first.length - 1]! : hexed[0]! + hexed[hexed.length - 1]!;
+    }
+    const sigExt = reference.ext(ch, 0x000d);
+    const sig = sigExt ? reference.u16list(sigExt).filter((s) => !isGrease(s)) : [];
+    return {
+      a: `t${version}${exts.includes(0) ? 'd' : 'i'}${two(ciphers.length)}${two(exts.length)}${alpn}`,
+      ciphers: ciphers.map(hex4).sort().join(','),
+      extensions: exts.filter((t) => t !== 0 && t !== 0x10).map(hex4).sort().join(','),
+      sigalgs: sig.map(hex4).join(','),
+    };
+  },
+};
+
+describe('JA3 and JA4 equal the array-method reference', () => {
+  // a small deterministic generator (no dependency on the date or Math.random)
+  let seed = 12345;
+  const rnd = (n: number) => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed % n;
+  };
+  const grease = () => 0x0a0a + 0x1010 * rnd(16);
+  const value = () => (rnd(5) === 0 ? grease() : rnd(4) === 0 ? rnd(65536) : [0x1301, 0x1302, 0xc02b, 0x002f, 0x0000, 0x0010, 0x000a, 0x000d, 0x002b, 0xff01, 0x0403][rnd(11)]!);
+  const vec = (n: number, oddTail: boolean) => {
+    const vals = Array.from({ length: n }, value);
+    const b = u16vec(vals);
+    return oddTail ? Buffer.concat([b, Buffer.from([7])]) : rnd(6) === 0 ? b.subarray(0, Math.max(0, b.length - 1 - rnd(3))) : b;
+  };
+  it('for 3,000 random ClientHellos (GREASE, duplicates, short and odd vectors, odd ALPN, > 99 entries)', () => {
+    for (let k = 0; k < 3000; k++) {
+      const types = Array.from({ length: rnd(8) === 0 ? 120 : rnd(20) }, value);
+      const extensions = types.map((type) => ({
+        type,
+        data:
+          type === 0x000a || type === 0x000d ? vec(rnd(12), rnd(4) === 0) : type === 0x000b ? Buffer.from([rnd(5), ...Array.from({ length: rnd(4) }, () => rnd(256))]) : Buffer.alloc(rnd(3)),
+      }));
+      const alpnChoices = [null, [], [''], ['h2'], ['http/1.1', 'h2'], ['\u00e9x'], ['a\u0101'], ['-'], ['x' + String.fromCharCode(rnd(256))]];
+      const ch: ClientHello = {
+        ...hello(),
+        legacyVersion: [0x0303, 0x0301, 0x0300, 0x0200, 0x1234][rnd(5)]!,
+        cipherSuites: Array.from({ length: rnd(8) === 0 ? 130 : rnd(30) }, value),
+        extensions,
+        alpn: alpnChoices[rnd(alpnChoices.length)] as string[] | null,
+        supportedVersions: rnd(3) === 0 ? null : Array.from({ length: rnd(4) }, () => [0x0304, 0x0303, 0x0302, 0x0301, 0x0300, 0x0200, 0x0100, grease(), 0x7f1c][rnd(9)]!),
+      };
+      expect(ja3String(ch)).toBe(reference.ja3String(ch));
+      expect(ja4Parts(ch)).toEqual(reference.ja4Parts(ch));
+    }
+  });
+});
