@@ -158,9 +158,13 @@ class ContentDispatcher implements StreamDecoder {
     if (bytes.length === 0) return;
     this.seen[dir] += bytes.length;
     if (this.protocol === null) {
-      this.pending.push({ kind: 'data', dir, bytes: Buffer.from(bytes), meta });
+      // a view while the protocol is decided now (decide() routes what is pending at once); copied if it
+      // has to wait for more bytes, as the caller reuses its buffer after this call
+      const p: Extract<Pending, { kind: 'data' }> = { kind: 'data', dir, bytes, meta };
+      this.pending.push(p);
       this.pendingBytes[dir] += bytes.length;
       this.trySniff();
+      if (this.protocol === null) p.bytes = Buffer.from(bytes);
       return;
     }
     this.route(dir, bytes, meta);
@@ -256,7 +260,7 @@ class ContentDispatcher implements StreamDecoder {
       }
       parts.push(p.bytes);
     }
-    return { bytes: Buffer.concat(parts), fixed, afterHole };
+    return { bytes: parts.length === 1 ? parts[0]! : Buffer.concat(parts), fixed, afterHole };
   }
 
   private firstBytes(dir: Direction): Uint8Array {

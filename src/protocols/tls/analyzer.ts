@@ -229,10 +229,14 @@ export class TlsAnalyzer {
    */
   private sslv2(dir: Direction, bytes: Uint8Array, meta: SegmentMeta): Uint8Array | null {
     const d = this.dirs[dir];
-    d.v2!.push(Buffer.from(bytes));
-    const buf = Buffer.concat(d.v2!);
+    const held = d.v2!;
+    // `bytes` is the caller's (reused after this call): copied only when held for the next segment or parsed
+    let buf = held.length === 0 ? bytes : Buffer.concat([...held, bytes]);
     const v2 = dir === 'c2s' ? looksLikeSslv2ClientHello(buf) : buf.length < 3 ? ((buf[0] ?? 0) & 0x80 ? undefined : false) : (buf[0]! & 0x80) !== 0 && buf[2] === 4;
-    if (v2 === undefined && buf.length < 64) return null;
+    if (v2 === undefined && buf.length < 64) {
+      held.push(Buffer.from(bytes));
+      return null;
+    }
     if (v2 !== true) {
       d.v2 = null;
       return buf;
@@ -242,9 +246,11 @@ export class TlsAnalyzer {
       if (buf.length > 1 << 15) {
         d.v2 = null;
         d.lost = true;
-      }
+      } else held.push(Buffer.from(bytes));
       return null;
     }
+    // the parsed hello keeps views of its record
+    if (buf === bytes) buf = Buffer.from(bytes);
     d.v2 = null;
     d.recordCount++;
     const rec = buf.subarray(0, size);

@@ -117,7 +117,9 @@ export class HandshakeReader {
   private finish(out: HandshakeEvent[]): void {
     const c = this.cur!;
     this.cur = null;
-    const body = c.skip ? new Uint8Array(0) : Buffer.concat(c.parts);
+    // (pieces are the record layer's own copies, never the caller's buffer: one piece is used as it is)
+    const one = c.parts.length === 1 && Buffer.isBuffer(c.parts[0]) ? c.parts[0] : null;
+    const body = c.skip ? new Uint8Array(0) : (one ?? Buffer.concat(c.parts));
     // bytes after a gap were counted in `got` but not kept: report everything not in body as missing
     out.push({ kind: 'message', message: { type: c.type, length: c.length, body, missing: c.length - body.length, frame: c.frame } });
   }

@@ -52,7 +52,11 @@ export function looksLikeTlsRecord(b: Uint8Array): boolean | undefined {
 export class RecordReader {
   private head = new Uint8Array(5);
   private headLen = 0;
-  private cur: { type: number; version: number; length: number; parts: Array<Uint8Array | number>; got: number; missing: number; buffer: boolean; frame: number } | null = null;
+  /**
+   * The record being read. A buffered one is copied once, into `body` (its own memory, sized by the header) at
+   * its place in the record; `parts` are views of `body` (the caller may reuse its buffer once push returns).
+   */
+  private cur: { type: number; version: number; length: number; parts: Array<Uint8Array | number>; got: number; missing: number; body: Buffer | null; frame: number } | null = null;
   private dead = false;
 
   constructor(private readonly bufferAppData = false) {}
@@ -83,14 +87,19 @@ export class RecordReader {
           });
           return;
         }
-        this.cur = { type, version, length, parts: [], got: 0, missing: 0, buffer: type !== 23 || this.bufferAppData, frame };
+        const buffer = type !== 23 || this.bufferAppData;
+        this.cur = { type, version, length, parts: [], got: 0, missing: 0, body: buffer ? Buffer.allocUnsafe(length) : null, frame };
         if (length === 0) this.finish(out);
         continue;
       }
       const c = this.cur;
       const take = Math.min(c.length - c.got - c.missing, bytes.length - off);
-      // copied: the caller may reuse its buffer once data() returns
-      if (c.buffer) c.parts.push(Buffer.from(bytes.subarray(off, off + take)));
+      if (c.body) {
+        // copied: the caller may reuse its buffer once data() returns
+        const at = c.got + c.missing;
+        c.body.set(bytes.subarray(off, off + take), at);
+        c.parts.push(c.body.subarray(at, at + take));
+      }
       c.got += take;
       off += take;
       if (c.got + c.missing === c.length) this.finish(out);
@@ -109,7 +118,7 @@ export class RecordReader {
       const c = this.cur;
       const take = Math.min(c.length - c.got - c.missing, left);
       c.missing += take;
-      if (c.buffer) c.parts.push(take);
+      if (c.body) c.parts.push(take);
       left -= take;
       if (c.got + c.missing === c.length) this.finish(out);
     }
@@ -124,7 +133,7 @@ export class RecordReader {
         type: c.type,
         version: c.version,
         length: c.length,
-        fragment: c.buffer && c.missing === 0 ? Buffer.concat(c.parts as Uint8Array[], c.got) : null,
+        fragment: c.missing === 0 ? c.body : null,
         pieces: c.parts,
         missing: c.missing,
         frame: c.frame,
