@@ -176,11 +176,11 @@ export function createDecoder(opts: DecoderOptions = {}): Decoder {
 
   function decode(f: RawFrame): TcpSegment | null {
     stats.frames++;
-    const d = f.data;
-    if (d.length < f.origLen) stats.truncatedFrames++;
-    ctx.d = d;
-    ctx.o = 0;
-    ctx.end = d.length;
+    if (f.caplen < f.origLen) stats.truncatedFrames++;
+    // the frame's bytes where the reader read them (offsets below are into the whole read buffer)
+    ctx.d = f.bytes;
+    ctx.o = f.start;
+    ctx.end = f.start + f.caplen;
     ctx.sec = f.sec;
     ctx.frame = f.frame;
     ctx.loopback = false;

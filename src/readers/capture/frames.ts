@@ -29,8 +29,15 @@ export interface RawFrame {
   precision: number;
   /** Link type with the FCS bits masked off (low 16 bits). */
   linkType: number;
-  /** Captured bytes (a view, valid until the next batch). */
-  data: Uint8Array;
+  /**
+   * The captured bytes are `bytes[start, start + caplen)`: `bytes` views the whole buffer read (valid until the
+   * next batch), so a frame costs no view of its own; the decoder reads them in place.
+   */
+  bytes: Uint8Array;
+  start: number;
+  caplen: number;
+  /** The captured bytes as one view (made when asked). */
+  readonly data: Uint8Array;
   /** Original length on the wire. */
   origLen: number;
   /** Interface index within the file (pcapng; 0 for pcap). */
@@ -40,6 +47,33 @@ export interface RawFrame {
    * range [1970, 9999]: sec/nsec then repeat the previous good timestamp (0 before any).
    */
   badTime?: boolean;
+}
+
+/** A record as the readers give it (see RawFrame). */
+class Frame implements RawFrame {
+  declare badTime?: boolean;
+  constructor(
+    public frame: number,
+    public offset: number,
+    public sec: number,
+    public nsec: number,
+    public precision: number,
+    public linkType: number,
+    public bytes: Uint8Array,
+    public start: number,
+    public caplen: number,
+    public origLen: number,
+    public iface: number,
+  ) {}
+
+  get data(): Uint8Array {
+    return this.bytes.subarray(this.start, this.start + this.caplen);
+  }
+}
+
+/** A plain Uint8Array over a read buffer (its subarrays are then Uint8Arrays, not Buffers). */
+function plain(buf: Buffer): Uint8Array {
+  return new Uint8Array(buf.buffer, buf.byteOffset, buf.length);
 }
 
 export interface InterfaceInfo {
@@ -302,6 +336,7 @@ const SCAN_CORRUPT = 2;
 function scanPcap(buf: Buffer, pos: number, base: number, batch: RawFrame[], scan: PcapScan): number {
   const { le, ns, precision, linkType, maxLen } = scan;
   const end = buf.length;
+  const view = plain(buf);
   let frame = scan.frame;
   let bytes = scan.bytes;
   let result = SCAN_FULL;
@@ -321,17 +356,7 @@ function scanPcap(buf: Buffer, pos: number, base: number, batch: RawFrame[], sca
       break;
     }
     frame++;
-    batch.push({
-      frame,
-      offset: base + pos,
-      sec,
-      nsec: ns ? frac : frac * 1000,
-      precision,
-      linkType,
-      data: new Uint8Array(buf.buffer, buf.byteOffset + pos + 16, caplen),
-      origLen,
-      iface: 0,
-    });
+    batch.push(new Frame(frame, base + pos, sec, ns ? frac : frac * 1000, precision, linkType, view, pos + 16, caplen, origLen, 0));
     bytes += 16 + caplen;
     pos += 16 + caplen;
   }
@@ -429,6 +454,7 @@ async function* readPcapng(r: Rolling, opts: ReadFramesOptions, state: FrameRead
     await r.fill(need);
     const batch: RawFrame[] = [];
     const buf = r.buf;
+    const bytes = plain(buf);
     let pos = r.pos;
     const end = buf.length;
     let stop: 'need' | 'fatal' | null = null;
@@ -561,18 +587,9 @@ async function* readPcapng(r: Rolling, opts: ReadFramesOptions, state: FrameRead
             lastSec = sec;
             lastNsec = nsec;
           }
-          batch.push({
-            frame,
-            offset: r.base + pos,
-            sec,
-            nsec,
-            precision: iface.precision,
-            linkType: iface.linkType,
-            data: new Uint8Array(buf.buffer, buf.byteOffset + body + 20, caplen),
-            origLen,
-            iface: iface.index,
-            ...(badTime ? { badTime } : {}),
-          });
+          const f = new Frame(frame, r.base + pos, sec, nsec, iface.precision, iface.linkType, bytes, body + 20, caplen, origLen, iface.index);
+          if (badTime) f.badTime = true;
+          batch.push(f);
           state.bytes += blen;
           break;
         }
@@ -586,7 +603,7 @@ async function* readPcapng(r: Rolling, opts: ReadFramesOptions, state: FrameRead
           }
           const origLen = u32(body);
           const caplen = Math.min(origLen, blen - 16, iface.snaplen || Number.MAX_SAFE_INTEGER);
-          batch.push({ frame, offset: r.base + pos, sec: 0, nsec: 0, precision: iface.precision, linkType: iface.linkType, data: buf.subarray(body + 4, body + 4 + caplen), origLen, iface: iface.index });
+          batch.push(new Frame(frame, r.base + pos, 0, 0, iface.precision, iface.linkType, bytes, body + 4, caplen, origLen, iface.index));
           state.bytes += blen;
           break;
         }
