@@ -63,23 +63,22 @@ function extensionTypes(ch: ClientHello): number[] {
   return out;
 }
 
-/** Decimal values joined by '-'. */
+/** Decimal values joined by '-'. (join builds a flat string: a string grown by += is a rope, which the memo's
+ * lookup below must flatten before hashing.) */
 function dashed(vs: readonly number[]): string {
-  let s = '';
-  for (let i = 0; i < vs.length; i++) s += i ? `-${vs[i]}` : `${vs[i]}`;
-  return s;
+  return vs.join('-');
 }
 
 /** The JA3 string ("771,4865-4866,0-23-65281,29-23,0"). */
 export function ja3String(ch: ClientHello): string {
   const groupsExt = ext(ch, EXT_SUPPORTED_GROUPS);
   const pfExt = ext(ch, EXT_EC_POINT_FORMATS);
-  let pf = '';
+  const pf: number[] = [];
   if (pfExt && pfExt.length >= 1) {
     const end = Math.min(pfExt.length, 1 + pfExt[0]!);
-    for (let i = 1; i < end; i++) pf += i > 1 ? `-${pfExt[i]}` : `${pfExt[i]}`;
+    for (let i = 1; i < end; i++) pf.push(pfExt[i]!);
   }
-  return `${ch.legacyVersion},${dashed(withoutGrease(ch.cipherSuites))},${dashed(extensionTypes(ch))},${groupsExt ? dashed(u16listNoGrease(groupsExt, 2)) : ''},${pf}`;
+  return [ch.legacyVersion, dashed(withoutGrease(ch.cipherSuites)), dashed(extensionTypes(ch)), groupsExt ? dashed(u16listNoGrease(groupsExt, 2)) : '', dashed(pf)].join(',');
 }
 
 /**
@@ -113,12 +112,9 @@ const HEX2: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString
  */
 function hexList(vs: readonly number[], sorted: boolean): string {
   const xs = sorted ? Uint16Array.from(vs).sort() : vs;
-  let s = '';
-  for (let i = 0; i < xs.length; i++) {
-    const v = xs[i]!;
-    s += (i ? ',' : '') + HEX2[v >> 8]! + HEX2[v & 0xff]!;
-  }
-  return s;
+  const out: string[] = new Array<string>(xs.length);
+  for (let i = 0; i < xs.length; i++) out[i] = HEX2[xs[i]! >> 8]! + HEX2[xs[i]! & 0xff]!;
+  return out.join(',');
 }
 
 const hash12 = (s: string) => memo(sha12Memo, s, (x) => createHash('sha256').update(x).digest('hex').slice(0, 12));
@@ -188,7 +184,7 @@ export function ja4Parts(ch: ClientHello): { a: string; ciphers: string; extensi
 export function ja4(ch: ClientHello): string {
   const p = ja4Parts(ch);
   const b = p.ciphers ? hash12(p.ciphers) : '000000000000';
-  const c = p.extensions ? hash12(p.sigalgs ? `${p.extensions}_${p.sigalgs}` : p.extensions) : '000000000000';
+  const c = p.extensions ? hash12(p.sigalgs ? [p.extensions, p.sigalgs].join('_') : p.extensions) : '000000000000';
   return `${p.a}_${b}_${c}`;
 }
 
