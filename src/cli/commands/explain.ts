@@ -1,7 +1,7 @@
 import type { CommandModule } from 'yargs';
 import { stat } from 'node:fs/promises';
 import { detectFile } from '../../readers/detect.js';
-import { binaryHead, expandDirectories, replayBatchesWithoutPretenuring, runCommand, UsageError, warn, writeOut, parseFailOn, EXIT_FAIL_ON, EXIT_USAGE, asList, asListOf } from '../common.js';
+import { binaryHead, expandDirectories, replayBatchesWithoutPretenuring, runCommand, UsageError, warn, writeOut, WRITE_BATCH_CHARS, parseFailOn, EXIT_FAIL_ON, EXIT_USAGE, asList, asListOf } from '../common.js';
 import { resolveFormat } from '../../readers/accesslog/index.js';
 import { knownSize, startProgress } from '../progress.js';
 import { runTasks, threadSetting, threadsOption, workerCount } from '../parallel.js';
@@ -247,7 +247,7 @@ export const explainCommand: CommandModule<object, ExplainArgs> = {
               if (ev.t === 'out') {
                 for (const l of ev.lines) {
                   buffered += l;
-                  if (buffered.length > 1 << 16) await flush();
+                  if (buffered.length > WRITE_BATCH_CHARS) await flush();
                 }
               } else if (ev.t === 'json') await spill.add(ev.records);
               else if (ev.t === 'progress') {

@@ -3,7 +3,7 @@
  * plaintext, unknown), its evidence, protocol, SNI/ALPN, identities and first requests.
  */
 import type { Argv, CommandModule } from 'yargs';
-import { asList, asListOf, expandDirectories, EXIT_FAIL_ON, EXIT_OK, EXIT_USAGE, outputOption, parseFailOn, runCommand, UsageError, warn, writeOut } from '../common.js';
+import { asList, asListOf, expandDirectories, EXIT_FAIL_ON, EXIT_OK, EXIT_USAGE, outputOption, parseFailOn, runCommand, UsageError, warn, WRITE_BATCH_CHARS, writeOut } from '../common.js';
 import { startProgress, knownSize } from '../progress.js';
 import { AUTO_MIN_CAPTURE_BYTES, PIPELINE_HELP, pipelineCapture, runTasks, threadSetting, threadsOption, workerCount } from '../parallel.js';
 import { captureEvents, deserializeError, unfinishedLine, type CaptureEvent, type CaptureFileSummary } from '../../analysis/capture-events.js';
@@ -352,7 +352,7 @@ export const flowsCommand: CommandModule<object, FlowsArgs> = {
           let fileFrames = 0;
           let summary: CaptureFileSummary | null = null;
           // ndjson lines wait here until the next event that is not flows (progress comes after every batch of
-          // frames, so flows still print as connections end), or 64 K characters of them (the end of a capture
+          // frames, so flows still print as connections end), or WRITE_BATCH_CHARS of them (the end of a capture
           // completes every open connection at once): one write per batch, not a write and its wait per flow
           // (~5% of flows' time), and stdout still in step with the warnings on stderr
           // (an array joined once at the flush: a string grown line by line is a rope that the output's
@@ -368,7 +368,7 @@ export const flowsCommand: CommandModule<object, FlowsArgs> = {
           };
           try {
             for await (const ev of events) {
-              if (lines.length && (ev.t !== 'flows' || chars >= 1 << 16)) await flush();
+              if (lines.length && (ev.t !== 'flows' || chars >= WRITE_BATCH_CHARS)) await flush();
               if (ev.t === 'progress') {
                 fileBytes = ev.fileBytes ?? ev.bytes;
                 fileFrames = ev.frames;
