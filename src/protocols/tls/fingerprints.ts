@@ -103,6 +103,8 @@ export function ja3(ch: ClientHello): string {
   return memo(md5Memo, ja3String(ch), (s) => createHash('md5').update(s).digest('hex'));
 }
 
+const byValue = (a: number, b: number): number => a - b;
+
 /** Two lower-case hex digits of each byte value. */
 const HEX2: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
@@ -111,7 +113,7 @@ const HEX2: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString
  * sorts as its numbers do, so the numbers are sorted (JA4 sorts the hex strings).
  */
 function hexList(vs: readonly number[], sorted: boolean): string {
-  const xs = sorted ? Uint16Array.from(vs).sort() : vs;
+  const xs = sorted ? vs.slice().sort(byValue) : vs;
   const out: string[] = new Array<string>(xs.length);
   for (let i = 0; i < xs.length; i++) out[i] = HEX2[xs[i]! >> 8]! + HEX2[xs[i]! & 0xff]!;
   return out.join(',');
