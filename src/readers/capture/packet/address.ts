@@ -1,17 +1,24 @@
 /** Text forms of IP addresses (cached: captures repeat a few addresses millions of times). */
 
-/** Dotted-quad strings by address: captures repeat a few addresses millions of times. */
-const v4Strings = new Map<number, string>();
+/**
+ * Dotted-quad strings by address: captures repeat a few addresses millions of times. A direct-mapped cache (an
+ * address has one slot, a newer one in the same slot replaces it) rather than a Map: a Map keyed by the 32-bit
+ * value hashes a heap number on every lookup (31 ms of a 200 MB VXLAN capture's profile, four addresses a packet).
+ */
+const V4_SLOTS = 4096;
+const v4Keys = new Uint32Array(V4_SLOTS);
+const v4Strings: (string | undefined)[] = new Array<string | undefined>(V4_SLOTS).fill(undefined);
 
 export function ipv4String(b: Uint8Array, o: number): string {
   const k = ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
-  let s = v4Strings.get(k);
-  if (s === undefined) {
-    if (v4Strings.size >= 65536) v4Strings.clear();
-    s = `${b[o]}.${b[o + 1]}.${b[o + 2]}.${b[o + 3]}`;
-    v4Strings.set(k, s);
-  }
-  return s;
+  // (the low 12 bits, folded with the next 12: hosts of one subnet and the same host number in several subnets spread)
+  const i = (k ^ (k >>> 12)) & (V4_SLOTS - 1);
+  const s = v4Strings[i];
+  if (s !== undefined && v4Keys[i] === k) return s;
+  const t = `${b[o]}.${b[o + 1]}.${b[o + 2]}.${b[o + 3]}`;
+  v4Keys[i] = k;
+  v4Strings[i] = t;
+  return t;
 }
 
 /** RFC 5952 text form of an IPv6 address. */
