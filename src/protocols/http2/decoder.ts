@@ -3,7 +3,8 @@
  * with HPACK — one decompressor per direction, fed in frame order, so the dynamic table carries
  * across requests — and per-stream request/response exchanges.
  */
-import hpack from 'hpack.js';
+import { createRequire } from 'node:module';
+import type hpackModule from 'hpack.js';
 import type { HttpExchange } from '../../model/records.js';
 import type { Direction, SegmentMeta } from '../stream.js';
 import { addHeader, pushExchange, rfc3339, type ExchangeSink } from '../http-common.js';
@@ -48,7 +49,17 @@ interface HpackLike {
   decode(block: Uint8Array, limit: number): DecodedBlock;
 }
 
+/**
+ * hpack.js, loaded when the first HTTP/2 header block needs it: with the stream library it brings it takes
+ * ~30 ms to load, a tenth of `flows` on a small capture, and most captures have no cleartext HTTP/2.
+ */
+let hpackLoaded: typeof hpackModule | null = null;
+function hpackLib(): typeof hpackModule {
+  return (hpackLoaded ??= createRequire(import.meta.url)('hpack.js') as typeof hpackModule);
+}
+
 function newHpack(): HpackLike {
+  const hpack = hpackLib();
   const d = hpack.decompressor.create({ table: { maxSize: 4096 } });
   // The encoder may raise the table size up to what its peer advertised in SETTINGS; it says so
   // with a dynamic table size update, which hpack.js checks against protocolMaxSize.
