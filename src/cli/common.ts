@@ -75,26 +75,45 @@ export function writeOut(text: string): Promise<void> {
  * puts in its large-object space, a fresh mapping per batch. Joining the 7.5 MB of NDJSON of a 200 MB capture
  * took ~47 ms in batches of 64 Ki characters and ~3 ms in batches of 32 Ki.
  */
-export const WRITE_BATCH_CHARS = 1 << 15;
+const WRITE_BATCH_CHARS = 1 << 15;
 
 /**
- * Writes output given as pieces (report/serialize-stream.ts), about WRITE_BATCH_CHARS at a time, waiting for stdout to drain:
- * the same bytes as writeOut(pieces joined), without the whole text in memory. Pieces end at line ends, so the
- * line-wise redaction and escaping of safeOutput see what they would have seen whole.
+ * Output gathered into batches of about WRITE_BATCH_CHARS, each written with one writeOut: one write (and its
+ * wait for stdout) a batch rather than a line. A batch is flushed only at a line end, so the line-wise redaction
+ * and escaping of safeOutput see what they would have seen whole. The pieces are joined once at the flush (an
+ * array: a string grown piece by piece is a rope that safeOutput had to flatten again).
+ */
+export class OutputBatch {
+  private pieces: string[] = [];
+  private chars = 0;
+  private atLineEnd = true;
+
+  /** Adds a piece; true when the batch is full and ends at a line end (time to flush). */
+  add(piece: string): boolean {
+    if (piece.length === 0) return false;
+    this.pieces.push(piece);
+    this.chars += piece.length;
+    this.atLineEnd = piece.endsWith('\n');
+    return this.chars >= WRITE_BATCH_CHARS && this.atLineEnd;
+  }
+
+  async flush(): Promise<void> {
+    if (this.pieces.length === 0) return;
+    const text = this.pieces.length === 1 ? this.pieces[0]! : this.pieces.join('');
+    this.pieces = [];
+    this.chars = 0;
+    await writeOut(text);
+  }
+}
+
+/**
+ * Writes output given as pieces (report/serialize-stream.ts) in OutputBatch batches, waiting for stdout to
+ * drain: the same bytes as writeOut(pieces joined), without the whole text in memory.
  */
 export async function writeOutChunks(pieces: Iterable<string>): Promise<void> {
-  let buf = '';
-  const flush = async (): Promise<void> => {
-    if (buf.length === 0) return;
-    const text = buf;
-    buf = '';
-    await writeOut(text);
-  };
-  for (const p of pieces) {
-    buf += p;
-    if (buf.length >= WRITE_BATCH_CHARS && buf.endsWith('\n')) await flush();
-  }
-  await flush();
+  const batch = new OutputBatch();
+  for (const p of pieces) if (batch.add(p)) await batch.flush();
+  await batch.flush();
 }
 
 /**

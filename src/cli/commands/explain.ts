@@ -1,7 +1,7 @@
 import type { CommandModule } from 'yargs';
 import { stat } from 'node:fs/promises';
 import { detectFile } from '../../readers/detect.js';
-import { binaryHead, expandDirectories, replayBatchesWithoutPretenuring, runCommand, UsageError, warn, writeOut, WRITE_BATCH_CHARS, parseFailOn, EXIT_FAIL_ON, EXIT_USAGE, asList, asListOf } from '../common.js';
+import { binaryHead, expandDirectories, replayBatchesWithoutPretenuring, runCommand, UsageError, warn, writeOut, OutputBatch, parseFailOn, EXIT_FAIL_ON, EXIT_USAGE, asList, asListOf } from '../common.js';
 import { resolveFormat } from '../../readers/accesslog/index.js';
 import { knownSize, startProgress } from '../progress.js';
 import { runTasks, threadSetting, threadsOption, workerCount } from '../parallel.js';
@@ -232,23 +232,14 @@ export const explainCommand: CommandModule<object, ExplainArgs> = {
       // -o json: the records are printed after the summary, known at the end; kept as text, on disk past a budget
       const spill = new JsonArraySpill();
       try {
-        let buffered = '';
-        const flush = async (): Promise<void> => {
-          if (buffered) {
-            await writeOut(buffered);
-            buffered = '';
-          }
-        };
+        const batch = new OutputBatch();
         try {
           for (const [index, chunk] of chunks.entries()) {
             let linesBefore = 0;
             const events = (pool ? pool.streams[index]! : explainChunkEvents(chunk, setup, explainOne, async () => linesBefore)) as AsyncIterable<ExplainEvent>;
             for await (const ev of events) {
               if (ev.t === 'out') {
-                for (const l of ev.lines) {
-                  buffered += l;
-                  if (buffered.length > WRITE_BATCH_CHARS) await flush();
-                }
+                for (const l of ev.lines) if (batch.add(l)) await batch.flush();
               } else if (ev.t === 'json') await spill.add(ev.records);
               else if (ev.t === 'progress') {
                 if (!pool) {
@@ -271,7 +262,7 @@ export const explainCommand: CommandModule<object, ExplainArgs> = {
           prog.done();
           await pool?.close();
         }
-        await flush();
+        await batch.flush();
         const { stats, agg, disagreements, changes, changeCounts } = merged;
         const failed = merged.failed;
         for (const d of stats.diagnostics) warn(`${formatLocation(d.location)}: ${d.message}`);

@@ -3,7 +3,7 @@
  * plaintext, unknown), its evidence, protocol, SNI/ALPN, identities and first requests.
  */
 import type { Argv, CommandModule } from 'yargs';
-import { asList, asListOf, expandDirectories, EXIT_FAIL_ON, EXIT_OK, EXIT_USAGE, outputOption, parseFailOn, runCommand, UsageError, warn, WRITE_BATCH_CHARS, writeOut } from '../common.js';
+import { asList, asListOf, expandDirectories, EXIT_FAIL_ON, EXIT_OK, EXIT_USAGE, outputOption, parseFailOn, runCommand, OutputBatch, UsageError, warn, writeOut } from '../common.js';
 import { startProgress, knownSize } from '../progress.js';
 import { AUTO_MIN_CAPTURE_BYTES, PIPELINE_HELP, pipelineCapture, runTasks, threadSetting, threadsOption, workerCount } from '../parallel.js';
 import { captureEvents, deserializeError, unfinishedLine, type CaptureEvent, type CaptureFileSummary } from '../../analysis/capture-events.js';
@@ -351,24 +351,14 @@ export const flowsCommand: CommandModule<object, FlowsArgs> = {
           let fileBytes = 0;
           let fileFrames = 0;
           let summary: CaptureFileSummary | null = null;
-          // ndjson lines wait here until the next event that is not flows (progress comes after every batch of
-          // frames, so flows still print as connections end), or WRITE_BATCH_CHARS of them (the end of a capture
+          // ndjson lines wait in a batch until the next event that is not flows (progress comes after every batch
+          // of frames, so flows still print as connections end) or the batch is full (the end of a capture
           // completes every open connection at once): one write per batch, not a write and its wait per flow
           // (~5% of flows' time), and stdout still in step with the warnings on stderr
-          // (an array joined once at the flush: a string grown line by line is a rope that the output's
-          // redaction had to flatten again, ~2% of flows' time on a 200 MB capture)
-          let lines: string[] = [];
-          let chars = 0;
-          const flush = async (): Promise<void> => {
-            lines.push('');
-            const text = lines.join('\n');
-            lines = [];
-            chars = 0;
-            await writeOut(text);
-          };
+          const lines = new OutputBatch();
           try {
             for await (const ev of events) {
-              if (lines.length && (ev.t !== 'flows' || chars >= WRITE_BATCH_CHARS)) await flush();
+              if (ev.t !== 'flows') await lines.flush();
               if (ev.t === 'progress') {
                 fileBytes = ev.fileBytes ?? ev.bytes;
                 fileFrames = ev.frames;
@@ -403,17 +393,14 @@ export const flowsCommand: CommandModule<object, FlowsArgs> = {
                   listed.add(f);
                   decryption.add(f);
                   if (failOnHit(f, failOn)) failHit = true;
-                  if (fmt === 'ndjson') {
-                    const line = flowLine(f, argv['show-secrets']);
-                    lines.push(line);
-                    chars += line.length + 1;
-                  } else kept.push(f);
+                  if (fmt !== 'ndjson') kept.push(f);
+                  else if (lines.add(flowLine(f, argv['show-secrets']) + '\n')) await lines.flush();
                 }
               }
             }
           } finally {
             // (also when reading fails: the flows before it are printed, as they were one by one)
-            if (lines.length) await flush();
+            await lines.flush();
           }
           doneBytes += fileBytes;
           doneFrames += fileFrames;

@@ -313,11 +313,9 @@ interface PcapScan {
   readonly precision: number;
   readonly linkType: number;
   readonly maxLen: number;
-  /** In and out: the last frame number given, the record bytes counted. */
-  frame: number;
-  bytes: number;
-  /** Out: where the scan stopped; the bytes a record needs (SCAN_NEED) or its captured length (SCAN_CORRUPT). */
+  /** In: where to start; out: where the scan stopped. */
   pos: number;
+  /** Out: the bytes a record needs (SCAN_NEED) or its captured length (SCAN_CORRUPT). */
   need: number;
 }
 
@@ -326,17 +324,18 @@ const SCAN_NEED = 1;
 const SCAN_CORRUPT = 2;
 
 /**
- * pcap records from `pos` into `batch` (up to BATCH), as RawFrames viewing `buf`. A plain function rather than
- * the generator's own loop, which profiles showed running partly in baseline code. Returns SCAN_FULL (batch
- * full, or the buffer holds no further header), SCAN_NEED (a record is only partly in `buf`) or SCAN_CORRUPT (a
- * captured length over the maximum at `scan.pos`).
+ * pcap records from `scan.pos` into `batch` (up to BATCH), as RawFrames viewing `buf`; the frames and bytes
+ * counted in `state`. A plain function rather than the generator's own loop, which profiles showed running
+ * partly in baseline code. Returns SCAN_FULL (batch full, or the buffer holds no further header), SCAN_NEED (a
+ * record is only partly in `buf`) or SCAN_CORRUPT (a captured length over the maximum at `scan.pos`).
  */
-function scanPcap(buf: Buffer, pos: number, base: number, batch: RawFrame[], scan: PcapScan): number {
+function scanPcap(buf: Buffer, base: number, batch: RawFrame[], scan: PcapScan, state: FrameReaderState): number {
   const { le, ns, precision, linkType, maxLen } = scan;
   const end = buf.length;
   const view = plain(buf);
-  let frame = scan.frame;
-  let bytes = scan.bytes;
+  let pos = scan.pos;
+  let frame = state.frames;
+  let bytes = state.bytes;
   let result = SCAN_FULL;
   while (end - pos >= 16 && batch.length < BATCH) {
     const sec = le ? u32le(buf, pos) : u32be(buf, pos);
@@ -358,8 +357,8 @@ function scanPcap(buf: Buffer, pos: number, base: number, batch: RawFrame[], sca
     bytes += 16 + caplen;
     pos += 16 + caplen;
   }
-  scan.frame = frame;
-  scan.bytes = bytes;
+  state.frames = frame;
+  state.bytes = bytes;
   scan.pos = pos;
   return result;
 }
@@ -388,35 +387,27 @@ async function* readPcap(r: Rolling, opts: ReadFramesOptions, state: FrameReader
   state.interfaces.push({ index: 0, linkType, snaplen, precision });
   const maxLen = Math.min(Math.max(snaplen, MAX_SNAPLEN), MAX_RECORD);
   r.pos += 24;
-  let frame = state.frames;
   let need = 16;
-  const scan: PcapScan = { le, ns, precision, linkType, maxLen, frame, bytes: 0, pos: 0, need: 0 };
+  const scan: PcapScan = { le, ns, precision, linkType, maxLen, pos: 0, need: 0 };
   for (;;) {
     await r.fill(need);
     need = 16;
     const batch: RawFrame[] = [];
-    scan.frame = frame;
-    scan.bytes = state.bytes;
-    const stop = scanPcap(r.buf, r.pos, r.base, batch, scan);
-    const pos = scan.pos;
-    frame = scan.frame;
-    state.bytes = scan.bytes;
+    scan.pos = r.pos;
+    const stop = scanPcap(r.buf, r.base, batch, scan, state);
+    r.pos = scan.pos;
+    const frame = state.frames;
     if (stop === SCAN_NEED) need = scan.need;
     else if (stop === SCAN_CORRUPT) {
-      const caplen = scan.need;
-      r.pos = pos;
-      state.frames = frame;
       diag(state, opts, {
         severity: 'error',
-        location: { file: opts.name, offset: r.base + pos, frame: frame + 1 },
-        message: `corrupt pcap record: captured length ${caplen} exceeds the maximum ${maxLen} (snaplen ${snaplen}); stopped reading, ${frame} complete frames kept`,
+        location: { file: opts.name, offset: r.offset, frame: frame + 1 },
+        message: `corrupt pcap record: captured length ${scan.need} exceeds the maximum ${maxLen} (snaplen ${snaplen}); stopped reading, ${frame} complete frames kept`,
       });
       state.stoppedEarly = true;
       if (batch.length) yield batch;
       return;
     }
-    r.pos = pos;
-    state.frames = frame;
     const full = batch.length >= BATCH;
     if (batch.length) yield batch;
     if (full) continue;
